@@ -1,0 +1,285 @@
+"""Typed AMI events: the only shape of Asterisk's events the rest of acd sees.
+
+Each event the engine uses is a frozen ``msgspec.Struct`` whose fields carry
+Asterisk's header names (``Uniqueid``, ``CallerIDName``…). :func:`decode_frame` goes
+from raw frame bytes to a typed event in one step and returns ``None`` for the events
+nobody uses (VarSet, Newexten, DeviceStateChange of other devices…) without parsing
+them. Unknown events are not errors: Asterisk adds events between versions.
+
+Numbers that the engine compares (Timestamp, Priority…) are decoded with
+``strict=False`` so the wire's strings become floats and ints.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import msgspec
+
+from acd.ami.frames import AmiMessage, frame_event_name, parse_frame
+
+
+class AmiEvent(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """Base of all typed events. ``timestamp`` is Asterisk's epoch time, if sent."""
+
+    timestamp: float | None = msgspec.field(default=None, name="Timestamp")
+
+
+class ChannelEvent(AmiEvent, frozen=True, gc=False, kw_only=True):
+    """An event about one channel (the standard channel header block)."""
+
+    channel: str = msgspec.field(name="Channel")
+    uniqueid: str = msgspec.field(default="", name="Uniqueid")
+    linkedid: str = msgspec.field(default="", name="Linkedid")
+    channel_state: int = msgspec.field(default=0, name="ChannelState")
+    caller_id_num: str = msgspec.field(default="", name="CallerIDNum")
+    caller_id_name: str = msgspec.field(default="", name="CallerIDName")
+    context: str = msgspec.field(default="", name="Context")
+    exten: str = msgspec.field(default="", name="Exten")
+
+
+class FullyBooted(AmiEvent, frozen=True, gc=False, kw_only=True):
+    """Asterisk is up and has sent us everything it holds back at login."""
+
+    status: str = msgspec.field(default="", name="Status")
+    uptime: int = msgspec.field(default=0, name="Uptime")
+
+
+class Shutdown(AmiEvent, frozen=True, gc=False, kw_only=True):
+    """Asterisk is stopping or restarting (the connection will close)."""
+
+    shutdown: str = msgspec.field(default="", name="Shutdown")
+    restart: str = msgspec.field(default="", name="Restart")
+
+
+class Newchannel(ChannelEvent, frozen=True, gc=False, kw_only=True):
+    """A channel was created."""
+
+
+class Newstate(ChannelEvent, frozen=True, gc=False, kw_only=True):
+    """A channel changed state (Ring, Ringing, Up…)."""
+
+
+class Hangup(ChannelEvent, frozen=True, gc=False, kw_only=True):
+    """A channel is gone."""
+
+    cause: int = msgspec.field(default=0, name="Cause")
+    cause_txt: str = msgspec.field(default="", name="Cause-txt")
+
+
+class MusicOnHoldStart(ChannelEvent, frozen=True, gc=False, kw_only=True):
+    """A channel started hearing music on hold (it is waiting, not talking)."""
+
+
+class _DialEvent(AmiEvent, frozen=True, gc=False, kw_only=True):
+    # Originate produces Dial events with only the Dest* block: Channel may be absent.
+    channel: str = msgspec.field(default="", name="Channel")
+    uniqueid: str = msgspec.field(default="", name="Uniqueid")
+    linkedid: str = msgspec.field(default="", name="Linkedid")
+    dest_channel: str = msgspec.field(default="", name="DestChannel")
+    dest_uniqueid: str = msgspec.field(default="", name="DestUniqueid")
+    dest_linkedid: str = msgspec.field(default="", name="DestLinkedid")
+    dial_string: str = msgspec.field(default="", name="DialString")
+
+
+class DialBegin(_DialEvent, frozen=True, gc=False, kw_only=True):
+    """A channel started dialling another (the agent's phone rings)."""
+
+
+class DialEnd(_DialEvent, frozen=True, gc=False, kw_only=True):
+    """A dial ended: ANSWER, NOANSWER, BUSY, CANCEL, CHANUNAVAIL, CONGESTION…"""
+
+    dial_status: str = msgspec.field(default="", name="DialStatus")
+
+
+class _BridgeEvent(ChannelEvent, frozen=True, gc=False, kw_only=True):
+    bridge_uniqueid: str = msgspec.field(default="", name="BridgeUniqueid")
+    bridge_num_channels: int = msgspec.field(default=0, name="BridgeNumChannels")
+
+
+class BridgeEnter(_BridgeEvent, frozen=True, gc=False, kw_only=True):
+    """A channel entered a bridge (two parties talking)."""
+
+
+class BridgeLeave(_BridgeEvent, frozen=True, gc=False, kw_only=True):
+    """A channel left a bridge."""
+
+
+class DeviceStateChange(AmiEvent, frozen=True, gc=False, kw_only=True):
+    """A device (a phone) changed state: NOT_INUSE, INUSE, RINGING, UNAVAILABLE…"""
+
+    device: str = msgspec.field(name="Device")
+    state: str = msgspec.field(default="", name="State")
+
+
+class UserEvent(ChannelEvent, frozen=True, gc=False, kw_only=True):
+    """A ``UserEvent()`` from the dialplan; its own headers are in ``headers``."""
+
+    name: str = msgspec.field(name="UserEvent")
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class QueueCallerJoin(ChannelEvent, frozen=True, gc=False, kw_only=True):
+    """A caller entered a native Asterisk ``Queue()`` (the fail-open path)."""
+
+    queue: str = msgspec.field(default="", name="Queue")
+    position: int = msgspec.field(default=0, name="Position")
+
+
+class QueueCallerLeave(ChannelEvent, frozen=True, gc=False, kw_only=True):
+    """A caller left a native queue (answered or gone)."""
+
+    queue: str = msgspec.field(default="", name="Queue")
+
+
+class QueueCallerAbandon(ChannelEvent, frozen=True, gc=False, kw_only=True):
+    """A caller hung up while waiting in a native queue."""
+
+    queue: str = msgspec.field(default="", name="Queue")
+    hold_time: int = msgspec.field(default=0, name="HoldTime")
+
+
+class AgentConnect(ChannelEvent, frozen=True, gc=False, kw_only=True):
+    """A native queue connected its caller to a member."""
+
+    queue: str = msgspec.field(default="", name="Queue")
+    member_name: str = msgspec.field(default="", name="MemberName")
+    interface: str = msgspec.field(default="", name="Interface")
+    dest_channel: str = msgspec.field(default="", name="DestChannel")
+    hold_time: int = msgspec.field(default=0, name="HoldTime")
+
+
+class BlindTransfer(AmiEvent, frozen=True, gc=False, kw_only=True):
+    """A blind transfer was attempted (``Result: Success`` or ``Invalid``…)."""
+
+    result: str = msgspec.field(default="", name="Result")
+    transferee_channel: str = msgspec.field(default="", name="TransfereeChannel")
+    transferer_channel: str = msgspec.field(default="", name="TransfererChannel")
+    extension: str = msgspec.field(default="", name="Extension")
+    context: str = msgspec.field(default="", name="Context")
+
+
+class AttendedTransfer(AmiEvent, frozen=True, gc=False, kw_only=True):
+    """An attended transfer completed or failed."""
+
+    result: str = msgspec.field(default="", name="Result")
+    orig_transferer_channel: str = msgspec.field(default="", name="OrigTransfererChannel")
+    second_transferer_channel: str = msgspec.field(default="", name="SecondTransfererChannel")
+
+
+class CoreShowChannel(ChannelEvent, frozen=True, gc=False, kw_only=True):
+    """One live channel, in answer to ``CoreShowChannels``."""
+
+    action_id: str = msgspec.field(default="", name="ActionID")
+    application: str = msgspec.field(default="", name="Application")
+    bridge_id: str = msgspec.field(default="", name="BridgeId")
+    duration: str = msgspec.field(default="", name="Duration")
+
+
+class StatusEntry(ChannelEvent, frozen=True, gc=False, kw_only=True):
+    """One live channel, in answer to ``Status`` (AMI event name ``Status``).
+
+    ``variables`` holds the ``Variable: NAME=value`` headers asked with ``Variables:``.
+    """
+
+    action_id: str = msgspec.field(default="", name="ActionID")
+    application: str = msgspec.field(default="", name="Application")
+    bridge_id: str = msgspec.field(default="", name="BridgeID")
+    seconds: int = msgspec.field(default=0, name="Seconds")
+    variables: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class ListComplete(AmiEvent, frozen=True, gc=False, kw_only=True):
+    """End of an AMI list (``StatusComplete``, ``CoreShowChannelsComplete``…)."""
+
+    event: str = msgspec.field(name="Event")
+    action_id: str = msgspec.field(default="", name="ActionID")
+    list_items: int = msgspec.field(default=0, name="ListItems")
+
+
+#: AMI event name → typed Struct. Events not listed here are skipped unparsed.
+EVENT_TYPES: Final[dict[str, type[AmiEvent]]] = {
+    "FullyBooted": FullyBooted,
+    "Shutdown": Shutdown,
+    "Newchannel": Newchannel,
+    "Newstate": Newstate,
+    "Hangup": Hangup,
+    "MusicOnHoldStart": MusicOnHoldStart,
+    "DialBegin": DialBegin,
+    "DialEnd": DialEnd,
+    "BridgeEnter": BridgeEnter,
+    "BridgeLeave": BridgeLeave,
+    "DeviceStateChange": DeviceStateChange,
+    "UserEvent": UserEvent,
+    "QueueCallerJoin": QueueCallerJoin,
+    "QueueCallerLeave": QueueCallerLeave,
+    "QueueCallerAbandon": QueueCallerAbandon,
+    "AgentConnect": AgentConnect,
+    "BlindTransfer": BlindTransfer,
+    "AttendedTransfer": AttendedTransfer,
+    "CoreShowChannel": CoreShowChannel,
+    "Status": StatusEntry,
+    "CoreShowChannelsComplete": ListComplete,
+    "StatusComplete": ListComplete,
+}
+
+#: The same table keyed by the raw bytes of the name, for the skip test on the hot path.
+WANTED_EVENT_NAMES: Final[frozenset[bytes]] = frozenset(n.encode() for n in EVENT_TYPES)
+
+# Headers of the standard channel block: a UserEvent's own headers are the others.
+_CHANNEL_BLOCK: Final[frozenset[str]] = frozenset({
+    "Event", "Privilege", "Timestamp", "Channel", "ChannelState", "ChannelStateDesc",
+    "CallerIDNum", "CallerIDName", "ConnectedLineNum", "ConnectedLineName", "Language",
+    "AccountCode", "Context", "Exten", "Priority", "Uniqueid", "Linkedid", "UserEvent",
+    "SystemName",
+})
+
+
+class UndecodableEvent(Exception):
+    """A wanted event whose headers do not fit its type (e.g. Hangup without Channel)."""
+
+
+def decode_message(message: AmiMessage) -> AmiEvent | None:
+    """Typed event for a parsed message, ``None`` if it is not an event we use."""
+    name = message.get("Event")
+    if name is None:
+        return None
+    event_type = EVENT_TYPES.get(name)
+    if event_type is None:
+        return None
+    try:
+        if event_type is UserEvent:
+            return _decode_user_event(message)
+        if event_type is StatusEntry:
+            return _decode_status(message)
+        return msgspec.convert(message, event_type, strict=False)
+    except msgspec.ValidationError as exc:
+        raise UndecodableEvent(f"{name}: {exc}") from exc
+
+
+def decode_frame(frame: bytes) -> AmiEvent | None:
+    """Raw frame → typed event; cheap ``None`` for events nobody uses."""
+    name = frame_event_name(frame)
+    if name is None or name not in WANTED_EVENT_NAMES:
+        return None
+    return decode_message(parse_frame(frame))
+
+
+def _decode_user_event(message: AmiMessage) -> UserEvent:
+    own = {k: v for k, v in message.items() if k not in _CHANNEL_BLOCK}
+    if message.multi:
+        # a dialplan header that repeats a channel header (the second Uniqueid:)
+        for key, values in message.multi.items():
+            if key in _CHANNEL_BLOCK and key != "UserEvent" and len(values) > 1:
+                own.setdefault(key, values[-1])
+    event = msgspec.convert(message, UserEvent, strict=False)
+    return msgspec.structs.replace(event, headers=own)
+
+
+def _decode_status(message: AmiMessage) -> StatusEntry:
+    variables: dict[str, str] = {}
+    for item in message.get_all("Variable"):
+        key, _, value = item.partition("=")
+        variables[key] = value
+    event = msgspec.convert(message, StatusEntry, strict=False)
+    return msgspec.structs.replace(event, variables=variables)

@@ -1,0 +1,196 @@
+"""The running service: the composition root that wires adapters to the engine.
+
+One event loop, one writer. AMI events, timer ticks, action failures and HTTP intents
+all reach :meth:`Router.submit`, which runs ``engine.handle`` synchronously (it never
+awaits), so inputs are applied one at a time in arrival order, exactly as through a
+queue, without a queue's latency. Outputs are applied at once: actions are written
+to the AMI socket, facts are logged (and, later, counted and journaled).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+from acd.ami.client import AmiConnection
+from acd.ami.events import AmiEvent, StatusEntry
+from acd.config import Config
+from acd.core import facts as f
+from acd.core import inputs as i
+from acd.core.engine import Engine, Output
+from acd.logs import get_logger
+from acd.secrets import ami_secret
+
+log = get_logger("acd.router")
+
+#: SIGTERM → stopped within this many seconds, whatever is in flight
+SHUTDOWN_TIMEOUT_S = 5.0
+
+
+class Router:
+    """Engine + its adapters. ``clock`` gives engine time (epoch seconds)."""
+
+    def __init__(self, config: Config, *, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.engine = Engine(config)
+        self.clock = clock
+        self.ami: AmiConnection | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._fact_listeners: list[Callable[[f.Fact], None]] = []
+        names = config.dialplan
+        #: channel variables read back from Asterisk at resync
+        self.resync_variables = (names.number_var, names.arrived_var, names.priority_var)
+        self.started_at = time.time()
+
+    # -------------------------------------------------------------- inputs
+
+    def submit(self, item: object) -> Output:
+        """Apply one input now; send its actions; publish its facts."""
+        out = self.engine.handle(item, self.clock())
+        for command in out.commands:
+            self._send(command)
+        for fact in out.facts:
+            self._publish(fact)
+        self._schedule_tick()
+        return out
+
+    def on_event(self, event: AmiEvent) -> None:
+        self.submit(event)
+
+    def on_link_up(self, channels: list[StatusEntry], taken_at: float) -> None:
+        self.submit(i.ChannelsSnapshot(channels, taken_at=taken_at))
+
+    def on_link_down(self, reason: str) -> None:
+        self.submit(i.LinkDown(reason))
+
+    def add_fact_listener(self, listener: Callable[[f.Fact], None]) -> None:
+        self._fact_listeners.append(listener)
+
+    # -------------------------------------------------------------- outputs
+
+    def _send(self, command: Any) -> None:
+        if self.ami is None:
+            return
+        future = self.ami.send(command)
+        future.add_done_callback(functools.partial(self._action_done, command))
+
+    def _action_done(self, command: Any, future: asyncio.Future[Any]) -> None:
+        from acd.ami.client import check_response
+        from acd.errors import AmiError
+
+        try:
+            check_response(command, future.result())
+            return
+        except AmiError as exc:
+            message = str(exc)
+        except asyncio.CancelledError:
+            message = "cancelled"
+        log.warning("ami_action_failed", action=command.name, error=message)
+        self.submit(i.ActionFailed(command.ref, command.name, message))
+
+    def _publish(self, fact: f.Fact) -> None:
+        for listener in self._fact_listeners:
+            listener(fact)
+        _log_fact(fact)
+
+    def _schedule_tick(self) -> None:
+        deadline = self.engine.next_deadline()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if deadline is None:
+            return
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, deadline - self.clock())
+        self._timer = loop.call_later(delay, self._tick)
+
+    def _tick(self) -> None:
+        self._timer = None
+        self.submit(i.Tick())
+
+    def health(self) -> dict[str, Any]:
+        engine = self.engine
+        connected = self.ami is not None and self.ami.connected and engine.link_up
+        return {
+            "status": "ok" if connected else "degraded",
+            "ami_connected": connected,
+            "site": self.config.site.name,
+            "calls_active": len(engine.calls),
+            "calls_waiting": {q: len(queue) for q, queue in engine.queues.items()},
+            "uptime_s": round(time.time() - self.started_at, 1),
+        }
+
+
+def _log_fact(fact: f.Fact) -> None:
+    if isinstance(fact, f.CallEnded):
+        log.info("call_ended", call=fact.call, queue=fact.queue, outcome=fact.outcome,
+                 wait_s=fact.record.wait_s)
+    elif isinstance(fact, f.CallAnswered):
+        log.info("call_answered", call=fact.call, queue=fact.queue, agent=fact.agent,
+                 wait_s=round(fact.wait_s, 3), first=fact.first)
+    elif isinstance(fact, f.CallQueued) and fact.new:
+        log.info("call_queued", call=fact.call, queue=fact.queue, number=fact.number,
+                 priority=fact.priority)
+    elif isinstance(fact, f.CallReturned):
+        log.info("call_returned", call=fact.call, queue=fact.queue, agent=fact.agent,
+                 reason=fact.reason)
+    elif isinstance(fact, f.AgentStateChanged):
+        log.info("agent_state", agent=fact.agent, old=fact.old, new=fact.new, reason=fact.reason)
+    elif isinstance(fact, (f.StateRepaired, f.InputIgnored)):
+        log.warning(type(fact).__name__, **{k: getattr(fact, k) for k in fact.__struct_fields__})
+
+
+async def serve(config: Config, stop: asyncio.Event, *,
+                ready: Callable[[Router], None] | None = None) -> None:
+    """Run the router until ``stop`` is set; then shut down within SHUTDOWN_TIMEOUT_S."""
+    from acd.api import start_http
+
+    router = Router(config)
+    secret = ami_secret(config)
+    router.ami = AmiConnection(config.ami, secret, router)
+    http = await start_http(router, config.http.bind, config.http.port)
+    log.info("router_started", site=config.site.name, agents=len(config.agents),
+             http=f"{config.http.bind}:{http.port}",
+             state="in memory (no Redis configured)" if config.redis is None else "redis")
+    if ready is not None:
+        ready(router)
+    ami_task = asyncio.create_task(router.ami.run(), name="ami")
+    try:
+        await stop.wait()
+    finally:
+        log.info("router_stopping")
+        try:
+            async with asyncio.timeout(SHUTDOWN_TIMEOUT_S):
+                await router.ami.stop()
+                ami_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ami_task
+                await http.close()
+        except TimeoutError:
+            log.error("router_stop_timeout", after_s=SHUTDOWN_TIMEOUT_S)
+        log.info("router_stopped")
+
+
+def run_service(config: Config, *, config_path: str = "") -> int:
+    """``acd run``: the service, on uvloop, until SIGTERM or SIGINT."""
+    try:
+        import uvloop
+
+        runner: Callable[..., Any] = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        runner = asyncio.run
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(config, stop)
+
+    runner(main())
+    return 0

@@ -1,0 +1,292 @@
+"""Site configuration: TOML decoded into typed Structs, checked before anything starts.
+
+Every problem is reported as ``file: key.path: problem`` so an operator can fix a file
+without reading code. Unknown keys are errors (a typo must not silently fall back to a
+default). Secrets never live here: see :mod:`acd.secrets`.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+
+from acd.errors import ConfigError
+
+#: The four roles of every SAS room; a site may add more (e.g. PSY).
+STANDARD_SKILLS: tuple[str, ...] = ("ARM_N1", "AMU_N2", "OSNP", "MG")
+
+#: a delay in seconds: finite, at most a day
+NonNegative = Annotated[float, msgspec.Meta(ge=0, le=86_400)]
+Positive = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+SKILL_NAME_RE = r"^[A-Z][A-Z0-9_]{0,31}$"
+SkillName = Annotated[str, msgspec.Meta(pattern=SKILL_NAME_RE)]
+
+
+class Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """Base: unknown keys are errors."""
+
+
+class SiteConfig(Strict, frozen=True):
+    name: str
+    #: département code as INSEE writes it: "59", "2A", "974"
+    departement: Annotated[str, msgspec.Meta(pattern=r"^(\d{2}|2[AB]|97\d)$")]
+    timezone: str = "Europe/Paris"
+
+
+class AmiConfig(Strict, frozen=True):
+    host: str = "127.0.0.1"
+    port: Port = 5038
+    username: str = "acd"
+    #: file holding the secret; if unset, ACD_AMI_SECRET or $CREDENTIALS_DIRECTORY/ami-secret
+    secret_file: str | None = None
+    connect_timeout_s: Positive = 5.0
+    #: a Ping is sent after this much silence on the link ...
+    keepalive_s: Positive = 5.0
+    #: ... and the link is declared dead if no answer comes within this time
+    keepalive_timeout_s: Positive = 3.0
+    reconnect_initial_s: Positive = 0.5
+    reconnect_max_s: Positive = 30.0
+    #: how long an action may wait for its response before it counts as failed
+    action_timeout_s: Positive = 5.0
+
+
+class HttpConfig(Strict, frozen=True):
+    bind: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
+
+
+class RedisConfig(Strict, frozen=True):
+    url: str = "redis://127.0.0.1:6379/0"
+
+
+class RoutingConfig(Strict, frozen=True):
+    #: seconds an agent's phone may ring before the call goes back to the head of its queue
+    ring_timeout_s: Positive = 15.0
+    #: consecutive unanswered offers before the agent is paused with reason "no answer"
+    max_missed_offers: Annotated[int, msgspec.Meta(ge=1)] = 2
+    #: a connected caller whose agent leg vanished, with no news from the dialplan,
+    #: goes back to the head of its queue after this many seconds
+    orphan_requeue_s: NonNegative = 3.0
+    #: priority given to calls that do not announce one (0 = life-threatening)
+    default_priority: Annotated[int, msgspec.Meta(ge=0, le=9)] = 5
+
+
+class SkillConfig(Strict, frozen=True):
+    #: after-call work time before the agent is offered the next call of this skill
+    wrap_up_s: NonNegative = 10.0
+    #: wait (seconds in queue) after which level-2, level-3… agents become eligible;
+    #: element i is for level i+2 (level 1 is always eligible at once)
+    expansion_s: list[NonNegative] = msgspec.field(default_factory=lambda: [20.0, 60.0])
+    #: role label used for talk-time indicators (DGOS 19–23)
+    role: str = ""
+
+
+class NumberConfig(Strict, frozen=True):
+    #: entry queue (skill) of calls to this number
+    queue: SkillName
+    label: str = ""
+
+
+class AgentConfig(Strict, frozen=True):
+    id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+    #: Asterisk dial string of the agent's phone: PJSIP/arm01, Local/1001@agents
+    device: Annotated[str, msgspec.Meta(min_length=3)]
+    #: skill → level (1 = primary, 2 = backup…)
+    skills: dict[SkillName, Annotated[int, msgspec.Meta(ge=1, le=9)]]
+    name: str = ""
+    #: start logged in and available (otherwise the agent logs in with a feature code)
+    logged_in: bool = False
+
+
+class DialplanNames(Strict, frozen=True):
+    """Names shared with the dialplan; defaults match ``dialplans/`` and the recordings."""
+
+    call_waiting_event: str = "AcdCallWaiting"
+    connecting_event: str = "AcdConnecting"
+    dial_end_event: str = "AcdDialEnd"
+    agent_login_event: str = "AcdAgentLogin"
+    agent_logout_event: str = "AcdAgentLogout"
+    agent_pause_event: str = "AcdAgentPause"
+    agent_ready_event: str = "AcdAgentReady"
+    connect_context: str = "acd-connect"
+    #: where the router sends a caller back to wait (after a ring time-out it forces)
+    holding_context: str = "holding"
+    holding_exten: str = "s"
+    #: channel variables the router sets on the caller before the Redirect
+    agent_var: str = "ACD_AGENT"
+    dial_var: str = "ACD_DIAL"
+    ring_var: str = "ACD_RING"
+    #: channel variables the dialplan sets on the caller (read back at resync)
+    number_var: str = "ACD_NUMBER"
+    arrived_var: str = "ACD_ARRIVED"
+    priority_var: str = "ACD_PRIORITY"
+
+
+def _default_numbers() -> dict[str, NumberConfig]:
+    return {"15": NumberConfig(queue="ARM_N1", label="15")}
+
+
+class Config(Strict, frozen=True):
+    site: SiteConfig
+    ami: AmiConfig = msgspec.field(default_factory=AmiConfig)
+    http: HttpConfig = msgspec.field(default_factory=HttpConfig)
+    redis: RedisConfig | None = None
+    routing: RoutingConfig = msgspec.field(default_factory=RoutingConfig)
+    dialplan: DialplanNames = msgspec.field(default_factory=DialplanNames)
+    skills: dict[SkillName, SkillConfig] = msgspec.field(default_factory=dict)
+    numbers: dict[str, NumberConfig] = msgspec.field(default_factory=_default_numbers)
+    agents: list[AgentConfig] = msgspec.field(default_factory=list)
+
+    def skill_names(self) -> list[str]:
+        """Standard skills first, then the site's extra ones, in file order."""
+        extra = [s for s in self.skills if s not in STANDARD_SKILLS]
+        return [*STANDARD_SKILLS, *extra]
+
+    def skill(self, name: str) -> SkillConfig:
+        return self.skills.get(name) or SkillConfig()
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.site.timezone)
+
+
+_PATH_RE = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+
+
+def _split_msgspec_error(text: str) -> tuple[str, str]:
+    """msgspec says ``problem - at `$.a.b[0]` ``; we say ``a.b[0]`` and ``problem``."""
+    match = _PATH_RE.search(text)
+    if not match:
+        return "", text
+    path = match.group("path").lstrip(".")
+    problem = text[: match.start()]
+    return path, problem
+
+
+def _check_entry(path: str, value: object, kind: object) -> list[tuple[str, str]]:
+    try:
+        msgspec.convert(value, kind)
+    except msgspec.ValidationError as exc:
+        key, problem = _split_msgspec_error(str(exc))
+        return [(f"{path}.{key}" if key else path, problem)]
+    return []
+
+
+def _locate_in_tables(data: dict[str, object]) -> list[tuple[str, str]]:
+    """Check keyed tables entry by entry: msgspec reports a bad entry of a dict as
+    ``[...]``, and an operator needs to know which one."""
+    problems: list[tuple[str, str]] = []
+    skill_re = re.compile(SKILL_NAME_RE)
+    skills = data.get("skills")
+    if isinstance(skills, dict):
+        for key, value in skills.items():
+            if not skill_re.match(key):
+                problems.append((f"skills.{key}", _SKILL_NAME_PROBLEM))
+            problems += _check_entry(f"skills.{key}", value, SkillConfig)
+    numbers = data.get("numbers")
+    if isinstance(numbers, dict):
+        for key, value in numbers.items():
+            problems += _check_entry(f"numbers.{key}", value, NumberConfig)
+    agents = data.get("agents")
+    for i, agent in enumerate(agents if isinstance(agents, list) else []):
+        levels = agent.get("skills") if isinstance(agent, dict) else None
+        for key, value in (levels.items() if isinstance(levels, dict) else ()):
+            if not skill_re.match(key):
+                problems.append((f"agents[{i}].skills.{key}", _SKILL_NAME_PROBLEM))
+            problems += _check_entry(f"agents[{i}].skills.{key}", value,
+                                     Annotated[int, msgspec.Meta(ge=1, le=9)])
+    return problems
+
+
+_SKILL_NAME_PROBLEM = "a skill name is upper case letters, digits and _ (e.g. ARM_N1, PSY)"
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, decode and check a site config; raise ConfigError listing every problem."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(str(path), [("", f"cannot read file: {exc.strerror}")]) from exc
+    return parse_config(raw, str(path))
+
+
+def parse_config(raw: bytes, name: str = "<config>") -> Config:
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(name, [("", f"not UTF-8 text: {exc}")]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(name, [("", f"TOML syntax error: {exc}")]) from exc
+    if isinstance(data.get("ami"), dict) and "secret" in data["ami"]:
+        raise ConfigError(name, [("ami.secret", "secrets must not be in the config file; "
+                                  "use ACD_AMI_SECRET, ami.secret_file or systemd credentials")])
+    located = _locate_in_tables(data)
+    if located:
+        raise ConfigError(name, located)
+    try:
+        config = msgspec.convert(data, Config)
+    except msgspec.ValidationError as exc:
+        key, problem = _split_msgspec_error(str(exc))
+        raise ConfigError(name, [(key, problem)]) from exc
+    problems = validate(config)
+    if problems:
+        raise ConfigError(name, problems)
+    return config
+
+
+def validate(config: Config) -> list[tuple[str, str]]:
+    """Checks across keys that types alone cannot express."""
+    problems: list[tuple[str, str]] = []
+    try:
+        config.zone()
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(("site.timezone", f"unknown time zone {config.site.timezone!r}"))
+    known = set(config.skill_names())
+    seen_ids: dict[str, int] = {}
+    seen_devices: dict[str, int] = {}
+    for i, agent in enumerate(config.agents):
+        if agent.id in seen_ids:
+            first = seen_ids[agent.id]
+            problems.append((f"agents[{i}].id",
+                             f"duplicate agent id {agent.id!r} (also agents[{first}])"))
+        seen_ids.setdefault(agent.id, i)
+        if agent.device in seen_devices:
+            problems.append((f"agents[{i}].device", f"device {agent.device!r} is already used "
+                             f"by agents[{seen_devices[agent.device]}]"))
+        seen_devices.setdefault(agent.device, i)
+        if not agent.skills:
+            problems.append((f"agents[{i}].skills", "an agent needs at least one skill"))
+        for skill_name, level in agent.skills.items():
+            if skill_name not in known:
+                problems.append((f"agents[{i}].skills.{skill_name}", f"unknown skill "
+                                 f"{skill_name!r} (known: {', '.join(sorted(known))})"))
+                continue
+            reachable = len(config.skill(skill_name).expansion_s) + 1
+            if level > reachable:
+                problems.append((f"agents[{i}].skills.{skill_name}",
+                                 f"level {level} never gets calls: skills.{skill_name}."
+                                 f"expansion_s only opens levels up to {reachable}"))
+    for number, entry in config.numbers.items():
+        if not re.fullmatch(r"[0-9A-Za-z*#+]{1,32}", number):
+            problems.append((f"numbers.{number}", "a number is digits (and * # +) only"))
+        if entry.queue not in known:
+            problems.append((f"numbers.{number}.queue", f"unknown skill {entry.queue!r}"))
+    if not config.numbers:
+        problems.append(("numbers", "no number: no call could reach this site"))
+    if "15" in config.numbers and config.numbers["15"].queue != STANDARD_SKILLS[0]:
+        problems.append(("numbers.15.queue", "15 always reaches ARM_N1 (the front office)"))
+    for name, skill in config.skills.items():
+        if skill.expansion_s != sorted(skill.expansion_s):
+            problems.append((f"skills.{name}.expansion_s",
+                             "delays must not decrease from one level to the next"))
+    if config.ami.keepalive_timeout_s >= config.ami.keepalive_s * 4:
+        problems.append(("ami.keepalive_timeout_s", "must be shorter than 4 × keepalive_s"))
+    if config.ami.reconnect_initial_s > config.ami.reconnect_max_s:
+        problems.append(("ami.reconnect_initial_s", "must not exceed ami.reconnect_max_s"))
+    return problems

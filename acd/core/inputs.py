@@ -1,0 +1,67 @@
+"""Engine inputs that do not come from Asterisk's event stream.
+
+AMI events (``acd.ami.events``) are inputs as they are; these are the others: the
+timer, the outcome of the router's own actions, the link going up or down, a resync
+snapshot, and agent/supervisor intents from the HTTP API (which reach the same
+handlers as the dialplan's feature codes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from acd.ami.events import StatusEntry
+
+
+class Tick(msgspec.Struct, frozen=True):
+    """Time passed: run what is due (ring time-outs, wrap-up ends, skill expansion)."""
+
+
+class ActionFailed(msgspec.Struct, frozen=True):
+    """An action the engine asked for got ``Response: Error`` or could not be sent."""
+
+    ref: Any
+    action: str
+    message: str
+
+
+class LinkDown(msgspec.Struct, frozen=True):
+    """The AMI connection is lost: nothing can be sent until it is back."""
+
+    reason: str = ""
+
+
+class ChannelsSnapshot(msgspec.Struct, frozen=True):
+    """Every live channel, from a ``Status`` list taken at (re)connection.
+
+    The engine reconciles its view with it: calls whose channel is gone are closed,
+    waiting calls it did not know are picked up, agents shown busy with no channel
+    are freed. Receiving it also means the link is up again.
+    """
+
+    channels: list[StatusEntry]
+    #: when the list was asked for: calls that arrived later are not judged by it
+    taken_at: float = 0.0
+
+
+class AgentLogin(msgspec.Struct, frozen=True):
+    agent: str
+    by: str = "agent"
+
+
+class AgentLogout(msgspec.Struct, frozen=True):
+    agent: str
+    by: str = "agent"
+
+
+class AgentPause(msgspec.Struct, frozen=True):
+    agent: str
+    reason: str = "break"
+    by: str = "agent"
+
+
+class AgentReady(msgspec.Struct, frozen=True):
+    agent: str
+    by: str = "agent"

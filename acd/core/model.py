@@ -1,0 +1,180 @@
+"""Calls, agents and their states, with the legal transitions as data.
+
+Theory of operation
+-------------------
+Two small state machines live here, each a table ``state → states it may move to``.
+:func:`move` applies a transition or raises :class:`~acd.errors.IllegalTransition`
+and leaves the object unchanged. The engine is the only caller.
+
+Asterisk is the truth: when its events show an agent talking to a caller (a call
+answered at a phone we did not offer it to, a native queue connecting a caller while
+the router was away), the engine follows. So "observed" moves, e.g. any live agent
+state → ON_CALL, are legal. What the table forbids are the router's own mistakes:
+offering a call to an agent who is paused, ringing or logged out, or waking a call
+that has ended.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Final
+
+from acd.errors import IllegalTransition
+
+
+class AgentState(enum.Enum):
+    #: not working; never offered a call
+    LOGGED_OUT = "logged_out"
+    #: idle and ready: may be offered a call
+    AVAILABLE = "available"
+    #: a call has been offered: the phone is ringing (or about to)
+    RINGING = "ringing"
+    #: talking with a caller
+    ON_CALL = "on_call"
+    #: after-call work; becomes AVAILABLE at the end of the skill's wrap-up time
+    WRAP_UP = "wrap_up"
+    #: logged in but not taking calls (reason in ``Agent.pause_reason``)
+    PAUSED = "paused"
+
+
+class CallState(enum.Enum):
+    #: in a skill queue, hearing music
+    WAITING = "waiting"
+    #: assigned to an agent: the router's actions are sent / the agent's phone rings
+    OFFERED = "offered"
+    #: talking with an agent
+    CONNECTED = "connected"
+    #: the agent's leg is gone but the caller is still there: back to the queue soon
+    HELD = "held"
+    #: waiting in a native Asterisk Queue() (fail-open path): observed, not routed
+    NATIVE = "native"
+    #: the caller's channel is gone
+    ENDED = "ended"
+
+
+_A = AgentState
+AGENT_TRANSITIONS: Final[dict[AgentState, frozenset[AgentState]]] = {
+    _A.LOGGED_OUT: frozenset({_A.AVAILABLE, _A.PAUSED, _A.ON_CALL}),
+    _A.AVAILABLE: frozenset({_A.RINGING, _A.ON_CALL, _A.PAUSED, _A.LOGGED_OUT}),
+    _A.RINGING: frozenset({_A.ON_CALL, _A.AVAILABLE, _A.PAUSED, _A.LOGGED_OUT}),
+    _A.ON_CALL: frozenset({_A.WRAP_UP, _A.AVAILABLE, _A.PAUSED, _A.LOGGED_OUT}),
+    _A.WRAP_UP: frozenset({_A.AVAILABLE, _A.PAUSED, _A.LOGGED_OUT, _A.ON_CALL, _A.RINGING}),
+    _A.PAUSED: frozenset({_A.AVAILABLE, _A.LOGGED_OUT, _A.ON_CALL}),
+}
+
+_C = CallState
+CALL_TRANSITIONS: Final[dict[CallState, frozenset[CallState]]] = {
+    _C.WAITING: frozenset({_C.OFFERED, _C.CONNECTED, _C.NATIVE, _C.ENDED}),
+    _C.OFFERED: frozenset({_C.WAITING, _C.HELD, _C.CONNECTED, _C.NATIVE, _C.ENDED}),
+    _C.CONNECTED: frozenset({_C.HELD, _C.WAITING, _C.ENDED}),
+    _C.HELD: frozenset({_C.WAITING, _C.OFFERED, _C.CONNECTED, _C.NATIVE, _C.ENDED}),
+    _C.NATIVE: frozenset({_C.CONNECTED, _C.WAITING, _C.ENDED}),
+    _C.ENDED: frozenset(),
+}
+
+
+@dataclass(slots=True)
+class Leg:
+    """One stretch of a call in one queue, possibly answered by one agent."""
+
+    queue: str
+    entered_at: float
+    agent: str | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Call:
+    """A caller, identified by the Uniqueid of the channel the dialplan announced."""
+
+    id: str
+    channel: str
+    linkedid: str
+    number: str
+    caller_name: str
+    caller_num: str
+    priority: int
+    arrived_at: float
+    queue: str
+    #: when the call entered its current queue (skill expansion counts from here)
+    enqueued_at: float
+    #: ordering key inside a priority band: lower is served first
+    seq: int
+    state: CallState = CallState.WAITING
+    #: agent offered to, or talking with
+    agent: str | None = None
+    #: increases with every offer so a late answer to an old offer is recognised
+    offer_id: int = 0
+    answered_at: float | None = None
+    answered_by: str | None = None
+    ended_at: float | None = None
+    outcome: str | None = None
+    queues: list[str] = field(default_factory=list)
+    legs: list[Leg] = field(default_factory=list)
+    #: set when the call's end was found at a resync rather than seen as it happened
+    ended_unobserved: bool = False
+    #: agent named by the dialplan's AcdConnecting event (when we did not offer it)
+    connecting_hint: str | None = None
+    #: agents' channels seen dialled for this call (forgotten when the call ends)
+    agent_channels: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
+class Agent:
+    """A position in the room: an id, a phone, skills with levels."""
+
+    id: str
+    device: str
+    #: skill → level (1 = primary, 2 = backup…)
+    skills: dict[str, int]
+    name: str = ""
+    state: AgentState = AgentState.LOGGED_OUT
+    pause_reason: str | None = None
+    #: since when the agent is AVAILABLE (longest idle is served first)
+    idle_since: float = 0.0
+    #: the call the agent is ringing for or talking with
+    call: str | None = None
+    missed_offers: int = 0
+    #: wrap-up ends at this time (engine timer)
+    wrap_up_until: float = 0.0
+    #: pause or logout asked during a call, applied when the call ends
+    pending: AgentState | None = None
+    pending_reason: str | None = None
+    #: the phone is busy or unreachable according to Asterisk's device state
+    device_busy: bool = False
+    #: created from traffic (replay, unknown phone), not from config
+    observed: bool = False
+
+
+def move_agent(agent: Agent, new: AgentState) -> AgentState:
+    """Apply a legal agent transition; return the old state."""
+    old = agent.state
+    if old is new:
+        return old
+    if new not in AGENT_TRANSITIONS[old]:
+        raise IllegalTransition(f"agent {agent.id}: {old.value} → {new.value}")
+    agent.state = new
+    return old
+
+
+def move_call(call: Call, new: CallState) -> CallState:
+    """Apply a legal call transition; return the old state."""
+    old = call.state
+    if old is new:
+        return old
+    if new not in CALL_TRANSITIONS[old]:
+        raise IllegalTransition(f"call {call.id}: {old.value} → {new.value}")
+    call.state = new
+    return old
+
+
+def device_of(channel: str) -> str:
+    """The device (dial string) a channel belongs to.
+
+    ``PJSIP/arm01-0000002a`` → ``PJSIP/arm01``; ``Local/1001@agents-00000001;1`` →
+    ``Local/1001@agents``. Asterisk appends ``-<sequence>`` (and ``;N`` for Local).
+    """
+    dash = channel.rfind("-")
+    return channel[:dash] if dash > 0 else channel

@@ -1,0 +1,89 @@
+"""The call record: one JSON object per finished call (``acd replay``, ``acd simulate``,
+the DGOS report). Field names are a contract read by operators' scripts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from acd.core.model import Call
+
+
+class LegRecord(msgspec.Struct, frozen=True, kw_only=True):
+    queue: str
+    agent: str | None
+    entered_at: str
+    answered_at: str | None
+    ended_at: str | None
+    #: entering this leg's queue → this leg's pick-up
+    wait_s: float | None
+    talk_s: float | None
+
+
+class CallRecord(msgspec.Struct, frozen=True, kw_only=True):
+    uniqueid: str
+    linkedid: str
+    number: str
+    caller_name: str
+    queues: list[str]
+    arrived_at: str
+    answered_at: str | None
+    ended_at: str | None
+    #: answered | abandoned | overflowed | waiting (still there at the end of a run)
+    outcome: str
+    #: the agent who picked up first
+    agent: str | None
+    #: arrival in the first queue → first pick-up by a person; null if never answered
+    wait_s: float | None
+    priority: int
+    channel: str
+    legs: list[LegRecord]
+    #: true when the end was found at a resync (the router was not connected)
+    ended_unobserved: bool = False
+
+
+def iso(ts: float | None, zone: ZoneInfo) -> str | None:
+    """Epoch seconds → ISO 8601 local time with offset, millisecond precision."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, zone).isoformat(timespec="milliseconds")
+
+
+def _span(start: float | None, end: float | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return round(end - start, 3)
+
+
+def record_of(call: Call, zone: ZoneInfo) -> CallRecord:
+    legs = [
+        LegRecord(
+            queue=leg.queue,
+            agent=leg.agent,
+            entered_at=iso(leg.entered_at, zone) or "",
+            answered_at=iso(leg.answered_at, zone),
+            ended_at=iso(leg.ended_at, zone),
+            wait_s=_span(leg.entered_at, leg.answered_at),
+            talk_s=_span(leg.answered_at, leg.ended_at),
+        )
+        for leg in call.legs
+    ]
+    return CallRecord(
+        uniqueid=call.id,
+        linkedid=call.linkedid,
+        number=call.number,
+        caller_name=call.caller_name,
+        queues=list(call.queues),
+        arrived_at=iso(call.arrived_at, zone) or "",
+        answered_at=iso(call.answered_at, zone),
+        ended_at=iso(call.ended_at, zone),
+        outcome=call.outcome or "waiting",
+        agent=call.answered_by,
+        wait_s=_span(call.arrived_at, call.answered_at),
+        priority=call.priority,
+        channel=call.channel,
+        legs=legs,
+        ended_unobserved=call.ended_unobserved,
+    )

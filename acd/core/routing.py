@@ -1,0 +1,169 @@
+"""Who gets which call: skill queues, pools of idle agents, and the selection policy.
+
+Policy
+------
+* Calls: highest priority first (0 = life-threatening), then longest waiting. A call
+  put back (agent did not answer, action failed) goes to the *head* of its band.
+* Agents: among the available agents holding the call's skill, the best level first
+  (1 = primary), then the longest idle.
+* Skill expansion: an agent holding the skill at level L > 1 becomes eligible for a
+  call once the call has waited ``expansion_s[L-2]`` seconds in the queue. Unlike
+  Asterisk's queue rules this is evaluated against every waiting call, continuously
+  (the engine sets a timer at each threshold).
+
+Each queue keeps one insertion-ordered dict per priority: the first call of a band is
+its longest-waiting call, and a call can be removed in O(1) when its caller hangs up.
+Each pool keeps one insertion-ordered dict per (skill, level): the first agent is the
+longest idle. Selection looks only at the first element of each band or pool, so a
+decision costs O(priorities + levels), whatever the number of waiting calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from acd.core.model import Agent, Call
+
+
+class SkillQueue:
+    """The waiting calls of one skill, by priority band, each band FIFO."""
+
+    __slots__ = ("_bands", "_priorities", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._bands: dict[int, dict[str, Call]] = {}
+        self._priorities: list[int] = []  # sorted keys of _bands
+
+    def __len__(self) -> int:
+        return sum(len(band) for band in self._bands.values())
+
+    def __contains__(self, call: Call) -> bool:
+        band = self._bands.get(call.priority)
+        return band is not None and call.id in band
+
+    def _band(self, priority: int) -> dict[str, Call]:
+        band = self._bands.get(priority)
+        if band is None:
+            band = self._bands[priority] = {}
+            self._priorities.append(priority)
+            self._priorities.sort()
+        return band
+
+    def push(self, call: Call) -> None:
+        """Add at the tail of its priority band."""
+        self._band(call.priority)[call.id] = call
+
+    def push_head(self, call: Call) -> None:
+        """Add at the head of its priority band (a call given back)."""
+        band = self._band(call.priority)
+        items = list(band.items())
+        band.clear()
+        band[call.id] = call
+        band.update(items)
+
+    def remove(self, call: Call) -> bool:
+        band = self._bands.get(call.priority)
+        return band is not None and band.pop(call.id, None) is not None
+
+    def heads(self) -> Iterator[Call]:
+        """The first call of each non-empty band, most urgent band first."""
+        for priority in self._priorities:
+            band = self._bands[priority]
+            if band:
+                yield next(iter(band.values()))
+
+    def __iter__(self) -> Iterator[Call]:
+        """Every waiting call in service order."""
+        for priority in self._priorities:
+            yield from list(self._bands[priority].values())
+
+    def oldest(self) -> Call | None:
+        """The call that has waited longest in this queue (any priority)."""
+        best: Call | None = None
+        for head in self.heads():
+            if best is None or head.enqueued_at < best.enqueued_at:
+                best = head
+        return best
+
+
+class AgentPool:
+    """Available agents per (skill, level), longest idle first."""
+
+    __slots__ = ("_pools",)
+
+    def __init__(self) -> None:
+        self._pools: dict[str, dict[int, dict[str, Agent]]] = {}
+
+    def add(self, agent: Agent) -> None:
+        for skill, level in agent.skills.items():
+            self._pools.setdefault(skill, {}).setdefault(level, {})[agent.id] = agent
+
+    def discard(self, agent: Agent) -> None:
+        for skill, level in agent.skills.items():
+            levels = self._pools.get(skill)
+            if levels is not None and level in levels:
+                levels[level].pop(agent.id, None)
+
+    def levels(self, skill: str) -> list[int]:
+        """The levels that have at least one available agent for ``skill``, best first."""
+        levels = self._pools.get(skill)
+        if not levels:
+            return []
+        return sorted(level for level, agents in levels.items() if agents)
+
+    def first(self, skill: str, level: int) -> Agent | None:
+        levels = self._pools.get(skill)
+        if not levels:
+            return None
+        agents = levels.get(level)
+        if not agents:
+            return None
+        return next(iter(agents.values()))
+
+    def count(self, skill: str) -> int:
+        levels = self._pools.get(skill)
+        return sum(len(a) for a in levels.values()) if levels else 0
+
+
+def expansion_delay(level: int, expansion_s: list[float]) -> float | None:
+    """Seconds of waiting before a level-``level`` agent may take the call.
+
+    Level 1 is eligible at once; a level with no configured delay never is.
+    """
+    if level <= 1:
+        return 0.0
+    index = level - 2
+    return expansion_s[index] if index < len(expansion_s) else None
+
+
+def pick_agent(call: Call, pool: AgentPool, expansion_s: list[float], now: float) -> Agent | None:
+    """The agent to offer ``call`` to now, or None."""
+    waited = now - call.enqueued_at
+    for level in pool.levels(call.queue):
+        delay = expansion_delay(level, expansion_s)
+        if delay is None or waited < delay:
+            break  # higher levels have longer delays
+        agent = pool.first(call.queue, level)
+        if agent is not None:
+            return agent
+    return None
+
+
+def pick_call(agent: Agent, queues: dict[str, SkillQueue],
+              expansion: dict[str, list[float]], now: float) -> Call | None:
+    """The call ``agent`` should take now across all of its skills, or None."""
+    best: Call | None = None
+    for skill, level in agent.skills.items():
+        queue = queues.get(skill)
+        if queue is None:
+            continue
+        delay = expansion_delay(level, expansion.get(skill, []))
+        if delay is None:
+            continue
+        for head in queue.heads():
+            if now - head.enqueued_at >= delay:
+                if best is None or (head.priority, head.seq) < (best.priority, best.seq):
+                    best = head
+                break
+    return best

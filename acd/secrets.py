@@ -1,0 +1,39 @@
+"""Where secrets come from: the environment, a secrets file, or systemd credentials.
+
+Never from the config file (check-config refuses an ``ami.secret`` key) and never
+into a log line.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from acd.config import Config
+from acd.errors import SecretError
+
+AMI_SECRET_ENV = "ACD_AMI_SECRET"
+AMI_SECRET_CREDENTIAL = "ami-secret"
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SecretError(f"cannot read secret file {path}: {exc.strerror}") from exc
+
+
+def ami_secret(config: Config, environ: dict[str, str] | None = None) -> str:
+    """The AMI secret: $ACD_AMI_SECRET, else ami.secret_file, else
+    $CREDENTIALS_DIRECTORY/ami-secret (systemd ``LoadCredential=``)."""
+    env = os.environ if environ is None else environ
+    secret = env.get(AMI_SECRET_ENV, "")
+    if not secret and config.ami.secret_file:
+        secret = _read(Path(config.ami.secret_file))
+    credentials = env.get("CREDENTIALS_DIRECTORY")
+    if not secret and credentials and (Path(credentials) / AMI_SECRET_CREDENTIAL).is_file():
+        secret = _read(Path(credentials) / AMI_SECRET_CREDENTIAL)
+    if not secret:
+        raise SecretError(f"no AMI secret: set {AMI_SECRET_ENV}, ami.secret_file, or a "
+                          f"systemd credential named {AMI_SECRET_CREDENTIAL}")
+    return secret

@@ -1,0 +1,149 @@
+"""A fake Asterisk over real TCP that replays recorded AMI bytes and records what it
+was sent. Used by the connection tests; the full simulator lives in ``acd.sim``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from acd.ami.frames import FrameReader, parse_frame, serialize
+
+TRANSCRIPTS = Path(__file__).resolve().parents[2] / "shared" / "ami-transcripts"
+BANNER = b"Asterisk Call Manager/11.0.0\r\n"
+
+
+def recorded_events(name: str) -> bytes:
+    """The events of a transcript without the banner and the recorder's own Login
+    response (the peer sends its own)."""
+    data = (TRANSCRIPTS / name).read_bytes()
+    data = data.split(b"\r\n", 1)[1]
+    login, rest = data.split(b"\r\n\r\n", 1)
+    assert login.startswith(b"Response: Success")
+    return rest
+
+
+@dataclass
+class PeerSession:
+    writer: asyncio.StreamWriter
+    actions: list[dict[str, str]] = field(default_factory=list)
+    logged_in: bool = False
+
+
+class AmiPeer:
+    """Replays ``stream`` to every session after a good login.
+
+    ``chunks`` splits the stream in pieces of that size (each a separate write);
+    ``status_channels`` are Status list items (header dicts) answered to ``Status``.
+    """
+
+    def __init__(self, *, secret: str = "s3cret", stream: bytes = b"",
+                 chunks: int = 0, status_channels: list[dict[str, str]] | None = None,
+                 fail_login_delay: float = 0.05) -> None:
+        self.secret = secret
+        self.stream = stream
+        self.chunks = chunks
+        self.status_channels = status_channels or []
+        self.fail_login_delay = fail_login_delay
+        self.sessions: list[PeerSession] = []
+        self.logins = 0
+        self.failed_logins = 0
+        self.refuse: set[str] = set()
+        self.answer_pings = True
+        self._server: asyncio.Server | None = None
+        self.port = 0
+        self.streamed = asyncio.Event()
+        self.connected = asyncio.Event()
+
+    async def start(self) -> AmiPeer:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for session in self.sessions:
+                session.writer.close()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+
+    def all_actions(self) -> list[dict[str, str]]:
+        return [a for s in self.sessions for a in s.actions]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = PeerSession(writer)
+        self.sessions.append(session)
+        self.connected.set()
+        writer.write(BANNER)
+        frames = FrameReader(expect_banner=False)
+        try:
+            while data := await reader.read(65536):
+                for frame in frames.feed(data):
+                    await self._on_action(session, dict(parse_frame(frame)))
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    async def _on_action(self, session: PeerSession, action: dict[str, str]) -> None:
+        session.actions.append(action)
+        name = action.get("Action", "")
+        action_id = action.get("ActionID", "")
+        write = session.writer.write
+        if name in self.refuse:
+            write(_response("Error", action_id, Message="Refused by test"))
+        elif name == "Login":
+            if action.get("Secret") != self.secret:
+                self.failed_logins += 1
+                await asyncio.sleep(self.fail_login_delay)
+                write(_response("Error", action_id, Message="Authentication failed"))
+                session.writer.close()
+                return
+            self.logins += 1
+            session.logged_in = True
+            write(_response("Success", action_id, Message="Authentication accepted"))
+            write(b"Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 8\r\n"
+                  b"LastReload: 8\r\nStatus: Fully Booted\r\n\r\n")
+            await session.writer.drain()
+            await self._stream(session)
+        elif name == "Ping":
+            if self.answer_pings:
+                write(_response("Success", action_id, Ping="Pong", Timestamp="1795329358.0"))
+        elif name == "Status":
+            write(_response("Success", action_id, EventList="start",
+                            Message="Channel status will follow"))
+            for item in self.status_channels:
+                write(serialize([("Event", "Status"), ("Privilege", "Call"),
+                                 *((k, v) for k, v in item.items() if k != "Variables"),
+                                 *(("Variable", v) for v in item.get("Variables", "").split("|")
+                                   if v),
+                                 ("ActionID", action_id)]))
+            n = str(len(self.status_channels))
+            write(serialize([("Event", "StatusComplete"), ("ActionID", action_id),
+                             ("EventList", "Complete"), ("ListItems", n), ("Items", n)]))
+        elif name == "Logoff":
+            write(_response("Goodbye", action_id, Message="Thanks for all the fish."))
+        elif name == "Redirect":
+            write(_response("Success", action_id, Message="Redirect successful"))
+        elif name == "Setvar":
+            write(_response("Success", action_id, Message="Variable Set"))
+        else:
+            write(_response("Error", action_id, Message="Invalid/unknown command"))
+        with contextlib.suppress(ConnectionError):
+            await session.writer.drain()
+
+    async def _stream(self, session: PeerSession) -> None:
+        data = self.stream
+        if not data:
+            return
+        size = self.chunks or len(data)
+        for start in range(0, len(data), size):
+            session.writer.write(data[start:start + size])
+            await session.writer.drain()
+        self.streamed.set()
+
+
+def _response(status: str, action_id: str, **headers: str) -> bytes:
+    return serialize([("Response", status), ("ActionID", action_id), *headers.items()])

@@ -1,0 +1,73 @@
+"""Shared fixtures: recorded transcripts and a minimal site config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from acd.config import Config, parse_config
+
+TRANSCRIPTS = Path(__file__).resolve().parents[2] / "shared" / "ami-transcripts"
+REPO = Path(__file__).resolve().parents[1]
+
+SITE_TOML = b"""
+[site]
+name = "SAS test"
+departement = "59"
+
+[routing]
+ring_timeout_s = 10
+max_missed_offers = 2
+orphan_requeue_s = 3
+
+[skills.ARM_N1]
+wrap_up_s = 5
+expansion_s = [20, 60]
+
+[skills.AMU_N2]
+wrap_up_s = 0
+expansion_s = [30]
+
+[numbers."15"]
+queue = "ARM_N1"
+
+[numbers."116117"]
+queue = "ARM_N1"
+
+[[agents]]
+id = "arm01"
+device = "PJSIP/arm01"
+skills = { ARM_N1 = 1, AMU_N2 = 2 }
+logged_in = true
+
+[[agents]]
+id = "arm02"
+device = "PJSIP/arm02"
+skills = { ARM_N1 = 1 }
+logged_in = true
+
+[[agents]]
+id = "amu01"
+device = "PJSIP/amu01"
+skills = { AMU_N2 = 1, ARM_N1 = 2 }
+logged_in = true
+
+[[agents]]
+id = "mg01"
+device = "PJSIP/mg01"
+skills = { MG = 1 }
+"""
+
+
+@pytest.fixture
+def site_config() -> Config:
+    return parse_config(SITE_TOML, "test-site.toml")
+
+
+def transcript(name: str) -> bytes:
+    return (TRANSCRIPTS / name).read_bytes()
+
+
+def all_event_transcripts() -> list[Path]:
+    return sorted(TRANSCRIPTS.glob("*.events.ami"))

@@ -1,0 +1,726 @@
+"""The shipped Asterisk configuration keeps the contract the router relies on.
+
+``dialplans/`` is checked three ways: ``asterisklint dialplan-check`` must find nothing;
+the names the router uses (``acd.config.DialplanNames`` defaults) must be exactly the
+ones in the files; and the contexts are *run* by a small interpreter of the handful of
+applications they use, so a failed agent offer provably sends the caller back to
+``[holding]`` instead of hanging up. The interpreter substitutes variables before
+splitting arguments at commas, as Asterisk does, so header forging through the caller
+name is tested too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from acd.config import AmiConfig, DialplanNames, RoutingConfig, load_config
+
+DIALPLANS = Path(__file__).resolve().parent.parent / "dialplans"
+EXAMPLE_CONFIGS = sorted((DIALPLANS.parent / "config").glob("*.toml"))
+EXTENSIONS = DIALPLANS / "extensions_acd.conf"
+GLOBALS = DIALPLANS / "globals_acd.conf"
+MANAGER = DIALPLANS / "manager_acd.conf"
+README = DIALPLANS / "README.md"
+
+NAMES = DialplanNames()
+NUMBERS = ("15", "116117", "0144556677")
+# every value DIALSTATUS can take after Dial returns with the caller still there
+FAILED_DIALSTATUS = ("NOANSWER", "BUSY", "CONGESTION", "CHANUNAVAIL", "INVALIDARGS")
+
+
+# --- a line parser for extensions.conf -----------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    context: str
+    exten: str
+    prio: int
+    label: str | None
+    app: str
+    args: str
+    line: int
+
+
+_EXTEN_RE = re.compile(r"^(exten|same)\s*=>?\s*(.*)$")
+_PRIO_RE = re.compile(r"^(\d+|n)(?:\(([^)]*)\))?$")
+
+
+def _strip_comment(line: str) -> str:
+    """Cut at the first ``;`` that is not escaped as ``\\;``."""
+    match = re.search(r"(?<!\\);", line)
+    return (line[: match.start()] if match else line).strip()
+
+
+def _split_app(text: str) -> tuple[str, str]:
+    if "(" not in text:
+        return text.strip(), ""
+    name, _, rest = text.partition("(")
+    assert rest.endswith(")"), f"unbalanced application call: {text!r}"
+    return name.strip(), rest[:-1]
+
+
+def parse_dialplan(text: str) -> dict[str, dict[str, list[Step]]]:
+    """``{context: {exten: [steps in priority order]}}``; ``include =>`` is ignored."""
+    contexts: dict[str, dict[str, list[Step]]] = {}
+    context: str | None = None
+    exten: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = _strip_comment(raw)
+        if not line:
+            continue
+        header = re.fullmatch(r"\[([^\]]+)\]", line)
+        if header:
+            context = header.group(1)
+            assert context not in contexts, f"line {number}: [{context}] defined twice"
+            contexts[context] = {}
+            exten = None
+            continue
+        match = _EXTEN_RE.match(line)
+        if not match:
+            assert line.startswith("include"), f"line {number}: unexpected {line!r}"
+            continue
+        assert context is not None, f"line {number}: extension outside a context"
+        kind, body = match.groups()
+        body = body.lstrip(">").strip()
+        if kind == "exten":
+            exten, prio_text, app_text = (part.strip() for part in body.split(",", 2))
+        else:
+            assert exten is not None, f"line {number}: 'same' before any 'exten'"
+            prio_text, app_text = (part.strip() for part in body.split(",", 1))
+        prio_match = _PRIO_RE.match(prio_text)
+        assert prio_match, f"line {number}: bad priority {prio_text!r}"
+        steps = contexts[context].setdefault(exten, [])
+        if prio_match.group(1) == "n":
+            assert steps, f"line {number}: priority n with no priority 1"
+            prio = steps[-1].prio + 1
+        else:
+            prio = int(prio_match.group(1))
+        app, args = _split_app(app_text)
+        steps.append(Step(context, exten, prio, prio_match.group(2), app, args, number))
+    return contexts
+
+
+def parse_ini(text: str) -> dict[str, dict[str, str]]:
+    """manager.conf: ``[section]`` then ``key = value``; a repeated key must not occur."""
+    sections: dict[str, dict[str, str]] = {}
+    section: dict[str, str] | None = None
+    for raw in text.splitlines():
+        line = _strip_comment(raw)
+        if not line:
+            continue
+        header = re.fullmatch(r"\[([^\]]+)\]", line)
+        if header:
+            section = sections.setdefault(header.group(1), {})
+            continue
+        key, sep, value = line.partition("=")
+        assert sep, f"unexpected line {raw!r}"
+        assert section is not None, f"line outside a section: {raw!r}"
+        assert key.strip() not in section, f"repeated key {key.strip()!r}"
+        section[key.strip()] = value.strip()
+    return sections
+
+
+@pytest.fixture(scope="module")
+def dialplan() -> dict[str, dict[str, list[Step]]]:
+    return parse_dialplan(EXTENSIONS.read_text(encoding="utf-8"))
+
+
+def _all_steps(plan: dict[str, dict[str, list[Step]]]) -> list[Step]:
+    return [step for extens in plan.values() for steps in extens.values() for step in steps]
+
+
+# --- a tiny interpreter for the applications these contexts use ----------------------
+
+
+class Unsupported(Exception):
+    """The dialplan uses something the interpreter does not model: extend it."""
+
+
+@dataclasses.dataclass
+class Run:
+    """What one channel did: the UserEvents it sent, the Dials, and how it stopped."""
+
+    events: list[tuple[str, dict[str, str]]] = dataclasses.field(default_factory=list)
+    dials: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    trace: list[Step] = dataclasses.field(default_factory=list)
+    #: "hangup" (Hangup() or fell off the extension), "caller-gone" (hung up in Dial),
+    #: or "holding" (reached the holding context's first step: the caller waits again)
+    end: str = ""
+    variables: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def _split_args(data: str) -> list[str]:
+    """Asterisk's standard argument split: commas, with ``\\`` escapes and quotes."""
+    args, current, quoted, escaped = [], [], False, False
+    for char in data:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            args.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    args.append("".join(current))
+    return args
+
+
+class Channel:
+    def __init__(self, plan: dict[str, dict[str, list[Step]]], variables: dict[str, str],
+                 dial_status: str = "ANSWER") -> None:
+        self.plan = plan
+        self.vars = dict(variables)
+        self.dial_status = dial_status
+        self.stack: list[tuple[str, str, int, dict[str, str | None]]] = []
+        self.run = Run()
+
+    # variables and expressions ----------------------------------------------------
+
+    def _lookup(self, expr: str, where: Step) -> str:
+        if expr == "CALLERID(name)":
+            return self.vars.get("CALLERID(name)", "")
+        func = re.fullmatch(r"REPLACE\((.*)\)", expr)
+        if func:
+            name, *rest = _split_args(func.group(1))
+            chars = rest[0] if rest else ""
+            replacement = rest[1] if len(rest) > 1 else ""
+            return "".join(replacement if c in chars else c for c in self.vars.get(name, ""))
+        sub = re.fullmatch(r"([A-Z_][A-Z0-9_]*)(?::(\d+))?", expr)
+        if not sub:
+            raise Unsupported(f"line {where.line}: ${{{expr}}}")
+        name = sub.group(1)
+        value = where.exten if name == "EXTEN" else self.vars.get(name, "")
+        return value[int(sub.group(2)):] if sub.group(2) else value
+
+    def substitute(self, text: str, where: Step) -> str:
+        # innermost ${...} first, as nested references resolve inside out
+        pattern = re.compile(r"\$\{([^${}]*)\}")
+        while (match := pattern.search(text)) is not None:
+            text = text[: match.start()] + self._lookup(match.group(1), where) + text[match.end():]
+        return text
+
+    @staticmethod
+    def condition(text: str, where: Step) -> bool:
+        match = re.fullmatch(r'\$\["(.*)" (=|!=) "(.*)"\]', text)
+        if not match:
+            raise Unsupported(f"line {where.line}: expression {text!r}")
+        equal = match.group(1) == match.group(3)
+        return equal if match.group(2) == "=" else not equal
+
+    def _set(self, data: str) -> None:
+        name, _, value = data.partition("=")
+        local = re.fullmatch(r"LOCAL\((.*)\)", name)
+        if local:
+            name = local.group(1)
+            frame_locals = self.stack[-1][3]
+            frame_locals.setdefault(name, self.vars.get(name))
+        self.vars[name.lstrip("_")] = value
+
+    # control flow -----------------------------------------------------------------
+
+    def _resolve(self, target: str, where: Step) -> tuple[str, str, int]:
+        parts = [p.strip() for p in _split_args(target)]
+        context, exten = where.context, where.exten
+        if len(parts) == 3:
+            context, exten, prio = parts
+        elif len(parts) == 2:
+            exten, prio = parts
+        else:
+            (prio,) = parts
+        if prio.isdigit():
+            return context, exten, int(prio)
+        for step in self._steps(context, exten):
+            if step.label == prio:
+                return context, exten, step.prio
+        raise AssertionError(f"line {where.line}: no label {prio!r} in {context},{exten}")
+
+    def _steps(self, context: str, exten: str) -> list[Step]:
+        extens = self.plan.get(context)
+        assert extens is not None, f"no context [{context}]"
+        if exten in extens:
+            return extens[exten]
+        for name, steps in extens.items():
+            if name.startswith("_") and asterisk_pattern(name).fullmatch(exten):
+                return steps
+        raise AssertionError(f"no extension {exten!r} in [{context}]")
+
+    def start(self, context: str, exten: str, *, max_steps: int = 200) -> Run:
+        position: tuple[str, str, int] | None = (context, exten, 1)
+        for _ in range(max_steps):
+            assert position is not None
+            context, exten, prio = position
+            if ((context, exten, prio) == (NAMES.holding_context, NAMES.holding_exten, 1)
+                    and self.run.trace):
+                self.run.end = "holding"
+                break
+            steps = [s for s in self._steps(context, exten) if s.prio == prio]
+            if not steps:
+                # no such priority: Asterisk ends the call (autofallthrough)
+                self.run.end = "hangup"
+                break
+            step = dataclasses.replace(steps[0], exten=exten)
+            self.run.trace.append(step)
+            position = self._execute(step, step.app, step.args)
+            if position is None:
+                break
+        else:
+            raise AssertionError(f"no end after {max_steps} steps: {self.run.trace[-5:]}")
+        self.run.variables = self.vars
+        return self.run
+
+    def _execute(self, step: Step, app: str, raw: str) -> tuple[str, str, int] | None:
+        following = (step.context, step.exten, step.prio + 1)
+        if app == "ExecIf":
+            # the condition is evaluated before the application's own arguments
+            cond, _, action = raw.partition("?")
+            if self.condition(self.substitute(cond, step), step):
+                inner_app, inner_args = _split_app(action)
+                return self._execute(step, inner_app, inner_args)
+            return following
+        if app == "GotoIf":
+            cond, _, targets = raw.partition("?")
+            if_true, _, if_false = targets.partition(":")
+            target = if_true if self.condition(self.substitute(cond, step), step) else if_false
+            return self._resolve(target, step) if target else following
+        data = self.substitute(raw, step)
+        if app == "Set":
+            self._set(data)
+        elif app in ("Answer", "MusicOnHold", "Playback"):
+            pass
+        elif app == "UserEvent":
+            name, *fields = _split_args(data)
+            headers: dict[str, str] = {}
+            for field in fields:
+                # app_userevent: an argument without ':' is skipped; only the value
+                # is stripped; a repeated key replaces the earlier one
+                if ":" in field:
+                    key, _, value = field.partition(":")
+                    headers[key] = value.strip()
+            self.run.events.append((name, headers))
+        elif app == "Goto":
+            return self._resolve(data, step)
+        elif app == "Gosub":
+            match = re.fullmatch(r"([^,]+),([^,]+),(\d+)\((.*)\)", raw)
+            if not match:
+                raise Unsupported(f"line {step.line}: Gosub({raw})")
+            arguments = _split_args(self.substitute(match.group(4), step))
+            saved: dict[str, str | None] = {}
+            for index, value in enumerate(arguments, start=1):
+                saved[f"ARG{index}"] = self.vars.get(f"ARG{index}")
+                self.vars[f"ARG{index}"] = value
+            self.stack.append((step.context, step.exten, step.prio + 1, saved))
+            return match.group(1), match.group(2), int(match.group(3))
+        elif app == "Return":
+            context, exten, prio, saved = self.stack.pop()
+            for name, previous in saved.items():
+                if previous is None:
+                    self.vars.pop(name, None)
+                else:
+                    self.vars[name] = previous
+            return context, exten, prio
+        elif app == "Dial":
+            device, timeout, options = [*_split_args(data), "", ""][:3]
+            self.run.dials.append((device, timeout, options))
+            if not device:
+                # app_dial returns -1 without a device: Asterisk hangs the caller up
+                self.run.end = "hangup"
+                return None
+            if self.dial_status == "CANCEL":
+                self.run.end = "caller-gone"
+                return None
+            self.vars["DIALSTATUS"] = self.dial_status
+        elif app == "Hangup":
+            self.run.end = "hangup"
+            return None
+        else:
+            raise Unsupported(f"line {step.line}: application {app}")
+        return following
+
+
+def asterisk_pattern(pattern: str) -> re.Pattern[str]:
+    """Regex for an Asterisk extension pattern (``_`` prefix, X Z N [..] . !)."""
+    assert pattern.startswith("_")
+    out, i = [], 1
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "[":
+            end = pattern.index("]", i)
+            out.append("[" + pattern[i + 1 : end] + "]")
+            i = end
+        else:
+            out.append({"X": "[0-9]", "Z": "[1-9]", "N": "[2-9]", ".": ".+", "!": ".*"}
+                       .get(char.upper(), re.escape(char)))
+        i += 1
+    return re.compile("".join(out))
+
+
+CALLER = {
+    "UNIQUEID": "1795329358.0",
+    "EPOCH": "1795329358",
+    "CALLERID(name)": "Hélène Dupré",
+    "ACD_MOH": "default",
+    "ACD_RING": "15",
+}
+
+
+def _call(plan: dict[str, dict[str, list[Step]]], number: str, **extra: str) -> Run:
+    return Channel(plan, {**CALLER, **extra}).start("incoming", number)
+
+
+def _connect(plan: dict[str, dict[str, list[Step]]], exten: str, dial_status: str,
+             **extra: str) -> Run:
+    variables = {**CALLER, NAMES.dial_var: "PJSIP/arm01", **extra}
+    return Channel(plan, variables, dial_status).start(NAMES.connect_context, exten)
+
+
+# --- asterisklint -----------------------------------------------------------------------
+
+
+def _asterisklint(*args: str) -> subprocess.CompletedProcess[str]:
+    script = Path(sys.executable).parent / "asterisklint"
+    assert script.exists(), f"asterisklint is a dev dependency; not found at {script}"
+    env = {k: v for k, v in os.environ.items() if k != "ALINT_IGNORE"}
+    return subprocess.run([sys.executable, str(script), *args], capture_output=True,
+                          text=True, env=env, timeout=60, check=False)
+
+
+def _site_extensions_conf(directory: Path, dialplan_file: Path = EXTENSIONS) -> Path:
+    """A minimal site extensions.conf that includes ours as the README says."""
+    conf = directory / "extensions.conf"
+    conf.write_text(
+        "[general]\nstatic=yes\nwriteprotect=yes\nclearglobalvars=no\n\n"
+        f'[globals]\n#include "{GLOBALS}"\n\n'
+        f'#include "{dialplan_file}"\n\n'
+        "[from-trunk]\n"
+        + "".join(f"exten => {n},1,Goto(incoming,{n},1)\n" for n in NUMBERS)
+        + "\n[agent-phones]\ninclude => acd-features\n",
+        encoding="utf-8",
+    )
+    return conf
+
+
+# asterisklint prints one "file:line CODE: message" line per issue (E_ errors, W_
+# warnings, H_ hints, I_ info), on stderr
+_LINT_ISSUE = re.compile(r"^\S+:\d+ [EWHI]_[A-Z0-9_]+: ", re.MULTILINE)
+
+
+def test_asterisklint_finds_nothing(tmp_path: Path) -> None:
+    result = _asterisklint("dialplan-check", "--func-odbc=",
+                           str(_site_extensions_conf(tmp_path)))
+    output = result.stdout + result.stderr
+    assert _LINT_ISSUE.findall(output) == [], output
+    assert "Traceback" not in output, output
+    assert result.returncode == 0, output
+
+
+def test_asterisklint_reads_every_included_context(tmp_path: Path) -> None:
+    """A lint of an empty or unreadable include would pass; make sure ours was read."""
+    result = _asterisklint("dialplan-show", str(_site_extensions_conf(tmp_path)))
+    assert result.returncode == 0, result.stderr
+    shown = set(re.findall(r"^\[ Context '([^']+)'", result.stdout, re.MULTILINE))
+    assert shown >= {"incoming", "acd-announce", "holding", NAMES.connect_context,
+                     "acd-features", "from-trunk", "agent-phones"}
+
+
+def test_asterisklint_would_report_a_broken_goto(tmp_path: Path) -> None:
+    """Negative control: the check above is able to fail on this dialplan."""
+    broken = tmp_path / "broken_acd.conf"
+    broken.write_text(EXTENSIONS.read_text(encoding="utf-8")
+                      .replace("Goto(holding,s,1)", "Goto(holdnig,s,1)"), encoding="utf-8")
+    result = _asterisklint("dialplan-check", "--func-odbc=",
+                           str(_site_extensions_conf(tmp_path, broken)))
+    assert result.returncode == 1
+    assert "E_DP_GOTO_NOCONTEXT" in result.stderr
+
+
+# --- contexts and names ------------------------------------------------------------------
+
+
+def test_every_context_the_router_uses_exists(dialplan: dict[str, dict[str, list[Step]]]) -> None:
+    assert {"incoming", "holding", NAMES.connect_context, "acd-features"} <= dialplan.keys()
+    assert (NAMES.connect_context, NAMES.holding_context) == ("acd-connect", "holding")
+    # the router Redirects callers back to wait at <holding_context>,<holding_exten>,1
+    assert NAMES.holding_exten in dialplan[NAMES.holding_context]
+    # the legacy connect form of the recordings: Redirect to acd-connect,s,1
+    assert "s" in dialplan[NAMES.connect_context]
+
+
+def test_userevent_names_are_exactly_the_router_defaults(
+    dialplan: dict[str, dict[str, list[Step]]],
+) -> None:
+    used = {_split_args(step.args)[0] for step in _all_steps(dialplan)
+            if step.app == "UserEvent"}
+    expected = {
+        NAMES.call_waiting_event, NAMES.connecting_event, NAMES.dial_end_event,
+        NAMES.agent_login_event, NAMES.agent_logout_event, NAMES.agent_pause_event,
+        NAMES.agent_ready_event,
+    }
+    assert used == expected
+    assert expected == {"AcdCallWaiting", "AcdConnecting", "AcdDialEnd", "AcdAgentLogin",
+                        "AcdAgentLogout", "AcdAgentPause", "AcdAgentReady"}
+
+
+def test_variable_names_are_the_router_defaults() -> None:
+    assert (NAMES.agent_var, NAMES.dial_var, NAMES.ring_var) == (
+        "ACD_AGENT", "ACD_DIAL", "ACD_RING")
+    assert (NAMES.number_var, NAMES.arrived_var, NAMES.priority_var) == (
+        "ACD_NUMBER", "ACD_ARRIVED", "ACD_PRIORITY")
+
+
+def test_readme_documents_every_setting_and_name() -> None:
+    readme = README.read_text(encoding="utf-8")
+    for setting in NAMES.__struct_fields__:
+        value = getattr(NAMES, setting)
+        assert re.search(rf"\| `{setting}` \| `{re.escape(value)}` \|", readme), (
+            f"README.md must list [dialplan] {setting} = {value!r}")
+    for context in ("incoming", "acd-announce", "holding", "acd-features"):
+        assert f"`{context}`" in readme
+    for code in ("*71", "*72", "*73", "*74"):
+        assert code in readme
+
+
+# --- [incoming] ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("number", NUMBERS)
+def test_a_call_is_announced_then_waits(dialplan: dict[str, dict[str, list[Step]]],
+                                        number: str) -> None:
+    run = _call(dialplan, number)
+    assert run.end == "holding"
+    assert run.events == [(NAMES.call_waiting_event, {
+        "Number": number, "Uniqueid": CALLER["UNIQUEID"], "CallerName": "Hélène Dupré"})]
+    assert run.variables[NAMES.number_var] == number
+    assert run.variables[NAMES.arrived_var] == CALLER["EPOCH"]
+    assert NAMES.priority_var not in run.variables
+    apps = [step.app for step in run.trace]
+    assert apps.index("Answer") < apps.index("UserEvent")
+
+
+def test_the_numbers_share_one_subroutine(dialplan: dict[str, dict[str, list[Step]]]) -> None:
+    assert set(dialplan["incoming"]) == set(NUMBERS)
+    for number, steps in dialplan["incoming"].items():
+        assert [(s.app, s.args) for s in steps] == [
+            ("Gosub", "acd-announce,s,1(${EXTEN})"), ("Goto", "holding,s,1")], number
+    sets = [s.args for s in _all_steps(dialplan) if s.app == "Set"]
+    # inherited (__) so the agent legs carry them too
+    assert f"__{NAMES.number_var}=${{ARG1}}" in sets
+    assert f"__{NAMES.arrived_var}=${{EPOCH}}" in sets
+
+
+def test_a_priority_is_announced_only_when_given(
+    dialplan: dict[str, dict[str, list[Step]]],
+) -> None:
+    # the documented way to give one: a second Gosub argument
+    given = {**dialplan, "incoming": {"15": [
+        Step("incoming", "15", 1, None, "Gosub", "acd-announce,s,1(${EXTEN},0)", 0),
+        Step("incoming", "15", 2, None, "Goto", "holding,s,1", 0)]}}
+    run = Channel(given, CALLER).start("incoming", "15")
+    assert run.events[0][1]["Priority"] == "0"
+    assert run.variables[NAMES.priority_var] == "0"
+    # set earlier by the site's trunk context: kept and announced
+    preset = _call(dialplan, "116117", **{NAMES.priority_var: "3"})
+    assert preset.events[0][1]["Priority"] == "3"
+    # never an empty Priority header: it would repeat the channel's own Priority:
+    assert "Priority" not in _call(dialplan, "116117").events[0][1]
+
+
+def test_a_caller_name_cannot_forge_headers(dialplan: dict[str, dict[str, list[Step]]]) -> None:
+    run = _call(dialplan, "15", **{"CALLERID(name)": "Dupré, Hélène,Priority: 0,Number: 17"})
+    (name, headers), = run.events
+    assert name == NAMES.call_waiting_event
+    assert headers["Number"] == "15"
+    assert "Priority" not in headers
+    assert headers["CallerName"] == "Dupré HélènePriority: 0Number: 17"
+
+
+# --- [holding] -------------------------------------------------------------------------
+
+_HANGUP_APPS = {"Hangup", "SoftHangup", "Busy", "Congestion", "ChannelRedirect"}
+
+
+def test_holding_loops_forever_without_hanging_up(
+    dialplan: dict[str, dict[str, list[Step]]],
+) -> None:
+    steps = dialplan["holding"]["s"]
+    assert set(dialplan["holding"]) == {"s"}
+    assert not {s.app for s in steps} & _HANGUP_APPS
+    assert [(s.app, s.args) for s in steps] == [
+        ("MusicOnHold", "${ACD_MOH},20"), ("Goto", "holding,s,1")]
+    run = Channel(dialplan, CALLER).start("holding", "s")
+    assert run.end == "holding"
+
+
+# --- [acd-connect] ---------------------------------------------------------------------
+
+
+def test_the_agent_pattern_matches_ids_but_not_s(
+    dialplan: dict[str, dict[str, list[Step]]],
+) -> None:
+    patterns = [e for e in dialplan[NAMES.connect_context] if e.startswith("_")]
+    assert len(patterns) == 1
+    regex = asterisk_pattern(patterns[0])
+    for agent in ("1001", "arm01", "ARM_N1.poste-3", "x" * 64, "s1"):
+        assert regex.fullmatch(agent), agent
+    for special in ("s", "h", "i", "t", "T", "a"):
+        assert not regex.fullmatch(special), special
+
+
+def test_every_example_agent_can_be_rung(dialplan: dict[str, dict[str, list[Step]]]) -> None:
+    """The router Redirects to acd-connect,<agent id>,1: the id must match the pattern."""
+    (pattern,) = [e for e in dialplan[NAMES.connect_context] if e.startswith("_")]
+    ids = [agent.id for path in EXAMPLE_CONFIGS for agent in load_config(path).agents]
+    assert ids
+    assert [i for i in ids if not asterisk_pattern(pattern).fullmatch(i)] == []
+
+
+@pytest.mark.parametrize("form", ["agent-id", "legacy"])
+def test_an_answered_call_ends_with_the_agent(dialplan: dict[str, dict[str, list[Step]]],
+                                              form: str) -> None:
+    if form == "agent-id":
+        run = _connect(dialplan, "arm01", "ANSWER")
+    else:
+        run = _connect(dialplan, "s", "ANSWER", **{NAMES.agent_var: "arm01"})
+    assert run.variables[NAMES.agent_var] == "arm01"
+    assert run.dials == [("PJSIP/arm01", "15", "gt")]
+    assert run.events == [
+        (NAMES.connecting_event, {"Agent": "arm01"}),
+        (NAMES.dial_end_event, {"Agent": "arm01", "DialStatus": "ANSWER"}),
+    ]
+    assert run.end == "hangup"
+
+
+@pytest.mark.parametrize("status", FAILED_DIALSTATUS)
+def test_a_failed_offer_sends_the_caller_back_to_holding(
+    dialplan: dict[str, dict[str, list[Step]]], status: str,
+) -> None:
+    run = _connect(dialplan, "arm01", status)
+    assert run.end == "holding"
+    assert not [s for s in run.trace if s.app in _HANGUP_APPS]
+    assert run.events[-1] == (NAMES.dial_end_event, {"Agent": "arm01", "DialStatus": status})
+
+
+def test_without_a_dial_string_the_caller_is_not_hung_up(
+    dialplan: dict[str, dict[str, list[Step]]],
+) -> None:
+    run = _connect(dialplan, "arm01", "ANSWER", **{NAMES.dial_var: ""})
+    assert run.dials == []  # Dial() with no device would hang the caller up
+    assert run.end == "holding"
+    assert run.events[-1] == (NAMES.dial_end_event,
+                              {"Agent": "arm01", "DialStatus": "INVALIDARGS"})
+
+
+def test_a_caller_who_hangs_up_while_ringing_gets_no_dial_end(
+    dialplan: dict[str, dict[str, list[Step]]],
+) -> None:
+    run = _connect(dialplan, "arm01", "CANCEL")
+    assert run.end == "caller-gone"
+    assert [name for name, _ in run.events] == [NAMES.connecting_event]
+
+
+def test_the_dial_uses_the_router_variables(dialplan: dict[str, dict[str, list[Step]]]) -> None:
+    (dial,) = [s for s in _all_steps(dialplan) if s.app == "Dial"]
+    device, timeout, options = _split_args(dial.args)
+    assert (device, timeout) == (f"${{{NAMES.dial_var}}}", f"${{{NAMES.ring_var}}}")
+    assert "g" in options  # carry on after the agent hangs up, so AcdDialEnd is sent
+    assert "T" not in options  # the caller must not be able to transfer the agent
+    # the only Hangup of acd-connect is behind DIALSTATUS = ANSWER
+    hangups = [s for s in _all_steps(dialplan)
+               if s.context == NAMES.connect_context and s.app in _HANGUP_APPS]
+    assert [s.label for s in hangups] == ["answered"]
+
+
+# --- [acd-features] --------------------------------------------------------------------
+
+FEATURES = {
+    "*71": (NAMES.agent_login_event, {}),
+    "*72": (NAMES.agent_logout_event, {}),
+    "*73": (NAMES.agent_pause_event, {"Reason": "break"}),
+    "*731": (NAMES.agent_pause_event, {"Reason": "1"}),
+    "*7342": (NAMES.agent_pause_event, {"Reason": "42"}),
+    "*74": (NAMES.agent_ready_event, {}),
+}
+
+
+@pytest.mark.parametrize(("code", "expected"), FEATURES.items(), ids=FEATURES.keys())
+def test_feature_codes(dialplan: dict[str, dict[str, list[Step]]], code: str,
+                       expected: tuple[str, dict[str, str]]) -> None:
+    run = Channel(dialplan, {}).start("acd-features", code)
+    assert run.events == [expected]
+    assert [s.app for s in run.trace] == ["UserEvent", "Playback", "Hangup"]
+    assert run.trace[1].args == "beep"
+    assert run.end == "hangup"
+
+
+# --- globals and manager.conf ------------------------------------------------------------
+
+
+def test_globals_defaults() -> None:
+    lines = [_strip_comment(line) for line in GLOBALS.read_text(encoding="utf-8").splitlines()]
+    values = dict(line.split("=", 1) for line in lines if line)
+    # no [section]: the file is included inside the site's [globals]
+    assert not [line for line in lines if line.startswith("[")]
+    assert values == {NAMES.ring_var: "15", "ACD_MOH": "default"}
+    # Dial gives up when the router would take the offer back anyway
+    assert float(values[NAMES.ring_var]) == RoutingConfig().ring_timeout_s
+
+
+# Classes that allow each action, from ast_manager_register_xml_core() in Asterisk 22's
+# main/manager.c; an action is allowed if the user holds any one of them.
+ACTION_CLASSES = {
+    "Redirect": {"call"},
+    "Setvar": {"call"},
+    "Getvar": {"call", "reporting"},
+    "BlindTransfer": {"call"},
+    "Status": {"system", "call", "reporting"},
+    "CoreShowChannels": {"system", "reporting"},
+}
+FORBIDDEN_ACTIONS = {
+    "Originate": {"originate"},
+    "Command": {"command"},
+    "ModuleLoad": {"system"},
+    "GetConfig": {"system", "config"},
+    "UpdateConfig": {"config"},
+    "Reload": {"system", "config"},
+}
+
+
+def _classes(value: str) -> set[str]:
+    return {part.strip() for part in value.split(",") if part.strip()}
+
+
+def test_manager_general_section() -> None:
+    general = parse_ini(MANAGER.read_text(encoding="utf-8"))["general"]
+    assert general["enabled"] == "yes"
+    assert general["port"] == str(AmiConfig().port) == "5038"
+    assert general["bindaddr"] == AmiConfig().host == "127.0.0.1"
+    assert general["timestampevents"] == "yes"
+    assert general["displayconnects"] == "no"
+
+
+def test_manager_user_has_least_privilege() -> None:
+    sections = parse_ini(MANAGER.read_text(encoding="utf-8"))
+    user = sections[AmiConfig().username]
+    read, write = _classes(user["read"]), _classes(user["write"])
+    assert read == {"system", "call", "user", "agent"}
+    assert "all" not in read | write
+    assert not write & {"originate", "command", "system", "config", "agent", "user"}
+    for action, classes in ACTION_CLASSES.items():
+        assert write & classes, f"the router could not send {action}"
+    for action, classes in FORBIDDEN_ACTIONS.items():
+        assert not write & classes, f"the router must not be able to send {action}"
+    assert user["deny"] == "0.0.0.0/0.0.0.0"
+    assert user["permit"] == "127.0.0.1/255.255.255.255"
+    # only a placeholder is ever committed
+    assert user["secret"] == "CHANGE-ME"
