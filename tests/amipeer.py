@@ -29,6 +29,8 @@ class PeerSession:
     writer: asyncio.StreamWriter
     actions: list[dict[str, str]] = field(default_factory=list)
     logged_in: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
 class AmiPeer:
@@ -40,12 +42,19 @@ class AmiPeer:
 
     def __init__(self, *, secret: str = "s3cret", stream: bytes = b"",
                  chunks: int = 0, status_channels: list[dict[str, str]] | None = None,
-                 fail_login_delay: float = 0.05) -> None:
+                 fail_login_delay: float = 0.05, early: bytes = b"",
+                 cut_after: int = 0, stream_after_status: bool = False) -> None:
         self.secret = secret
         self.stream = stream
         self.chunks = chunks
         self.status_channels = status_channels or []
         self.fail_login_delay = fail_login_delay
+        #: bytes sent right after the banner, before any Login (an early event)
+        self.early = early
+        #: stream only this many bytes then close the socket (a cut mid-frame), once
+        self.cut_after = cut_after
+        #: hold the stream back until the client's resync (Status) is answered
+        self.stream_after_status = stream_after_status
         self.sessions: list[PeerSession] = []
         self.logins = 0
         self.failed_logins = 0
@@ -66,6 +75,8 @@ class AmiPeer:
             self._server.close()
             for session in self.sessions:
                 session.writer.close()
+                with contextlib.suppress(Exception):
+                    await session.writer.wait_closed()
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
 
@@ -76,7 +87,7 @@ class AmiPeer:
         session = PeerSession(writer)
         self.sessions.append(session)
         self.connected.set()
-        writer.write(BANNER)
+        writer.write(BANNER + self.early)
         frames = FrameReader(expect_banner=False)
         try:
             while data := await reader.read(65536):
@@ -85,10 +96,18 @@ class AmiPeer:
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
+            for task in session.tasks:
+                task.cancel()
             writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
 
     async def _on_action(self, session: PeerSession, action: dict[str, str]) -> None:
         session.actions.append(action)
+        async with session.lock:
+            await self._answer(session, action)
+
+    async def _answer(self, session: PeerSession, action: dict[str, str]) -> None:
         name = action.get("Action", "")
         action_id = action.get("ActionID", "")
         write = session.writer.write
@@ -107,7 +126,8 @@ class AmiPeer:
             write(b"Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 8\r\n"
                   b"LastReload: 8\r\nStatus: Fully Booted\r\n\r\n")
             await session.writer.drain()
-            await self._stream(session)
+            if self.stream and not self.stream_after_status:
+                session.tasks.append(asyncio.create_task(self._stream(session)))
         elif name == "Ping":
             if self.answer_pings:
                 write(_response("Success", action_id, Ping="Pong", Timestamp="1795329358.0"))
@@ -123,6 +143,8 @@ class AmiPeer:
             n = str(len(self.status_channels))
             write(serialize([("Event", "StatusComplete"), ("ActionID", action_id),
                              ("EventList", "Complete"), ("ListItems", n), ("Items", n)]))
+            if self.stream and self.stream_after_status and not session.tasks:
+                session.tasks.append(asyncio.create_task(self._stream(session)))
         elif name == "Logoff":
             write(_response("Goodbye", action_id, Message="Thanks for all the fish."))
         elif name == "Redirect":
@@ -135,15 +157,24 @@ class AmiPeer:
             await session.writer.drain()
 
     async def _stream(self, session: PeerSession) -> None:
+        """Write the recorded stream frame by frame (each frame possibly in several
+        small writes), never splitting a frame with a response, as Asterisk does."""
         data = self.stream
-        if not data:
-            return
-        size = self.chunks or len(data)
-        for start in range(0, len(data), size):
-            session.writer.write(data[start:start + size])
+        if self.cut_after:
+            session.writer.write(data[:self.cut_after])
             await session.writer.drain()
+            self.cut_after = 0
+            session.writer.close()
+            return
+        frames = [f + b"\r\n\r\n" for f in data.split(b"\r\n\r\n") if f]
+        for frame in frames:
+            async with session.lock:
+                size = self.chunks or len(frame)
+                for start in range(0, len(frame), size):
+                    session.writer.write(frame[start:start + size])
+                    await session.writer.drain()
+            await asyncio.sleep(0)
         self.streamed.set()
-
 
 def _response(status: str, action_id: str, **headers: str) -> bytes:
     return serialize([("Response", status), ("ActionID", action_id), *headers.items()])

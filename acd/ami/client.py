@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections import deque
 from collections.abc import Callable
@@ -32,7 +33,6 @@ from typing import Any, Protocol
 from panoramisk import actions as pk_actions
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message as PkMessage
-from tenacity import wait_exponential_jitter
 
 from acd.ami import actions as act
 from acd.ami.events import (
@@ -181,7 +181,8 @@ class AmiConnection:
             future.set_exception(AmiDisconnected(f"{action.name} not sent: AMI link down"))
             return future
         wire = _WireAction(action, self.next_action_id())
-        result: asyncio.Future[Any] = protocol.send(wire)
+        # as_list=None lets panoramisk tell single responses from EventLists
+        result: asyncio.Future[Any] = protocol.send(wire, as_list=None)
         return result
 
     async def request(self, action: act.Action) -> Any:
@@ -194,8 +195,6 @@ class AmiConnection:
 
     async def run(self) -> None:
         """Connect, log in, resync, keep alive; on any failure back off and retry."""
-        wait = wait_exponential_jitter(initial=self.config.reconnect_initial_s,
-                                       max=self.config.reconnect_max_s, jitter=0.5)
         attempt = 0
         while not self._stopping:
             attempt += 1
@@ -209,7 +208,8 @@ class AmiConnection:
                 self._drop_link("session ended")
             if self.stopping:
                 break
-            delay = float(wait(_RetryState(max(attempt, 1))))  # type: ignore[arg-type]
+            delay = backoff_delay(max(attempt, 1), self.config.reconnect_initial_s,
+                                  self.config.reconnect_max_s)
             self.reconnects += 1
             log.info("ami_reconnecting", in_s=round(delay, 2))
             await asyncio.sleep(delay)
@@ -315,11 +315,13 @@ class AmiConnection:
             self.sink.on_link_down(reason)
 
 
-class _RetryState:
-    """The one attribute tenacity's wait strategies read."""
-
-    def __init__(self, attempt_number: int) -> None:
-        self.attempt_number = attempt_number
+def backoff_delay(attempt: int, initial: float, maximum: float,
+                  rng: random.Random | None = None) -> float:
+    """Exponential backoff with jitter: ``initial·2^(attempt-1)`` capped at ``maximum``,
+    then a random 50–100 % of it, so routers restarted together do not reconnect in step."""
+    ceiling = min(maximum, initial * 2 ** min(attempt - 1, 30))
+    draw: float = (rng or random.Random()).random()
+    return float(ceiling * (0.5 + 0.5 * draw))
 
 
 def check_response(action: act.Action, response: Any) -> None:

@@ -437,6 +437,7 @@ class Engine:
         else:
             return
         call.agent = agent.id
+        self._release_other_call(agent, call)
         if agent.state in (AgentState.AVAILABLE, AgentState.WRAP_UP):
             agent.call = call.id
             self._set_agent(agent, AgentState.RINGING, None)
@@ -465,6 +466,7 @@ class Engine:
         if previous is not None and previous is not agent and previous.call == call.id:
             previous.call = None
             self._agent_free(previous, "call taken elsewhere")
+        self._release_other_call(agent, call)
         move_call(call, CallState.CONNECTED)
         call.agent = agent.id
         agent.call = call.id
@@ -484,6 +486,18 @@ class Engine:
         self._facts.append(f.CallAnswered(at=self.now, call=call.id, queue=call.queue,
                                           agent=agent.id, wait_s=wait, first=first))
 
+    def _release_other_call(self, agent: Agent, call: Call) -> None:
+        """Asterisk shows ``agent`` busy with ``call``: whatever other call the engine
+        had given the agent goes back to its queue (or loses its agent leg)."""
+        other = self.calls.get(agent.call) if agent.call and agent.call != call.id else None
+        if other is None or other.agent != agent.id:
+            return
+        agent.call = None
+        if other.state is CallState.OFFERED:
+            self._requeue(other, agent, "agent busy with another call")
+        elif other.state is CallState.CONNECTED:
+            self._hold_without_agent(other)
+
     def _on_hangup(self, event: ev.Hangup) -> None:
         call = self._by_channel.get(event.channel)
         if call is not None:
@@ -498,10 +512,15 @@ class Engine:
 
     def _agent_left(self, call: Call, agent: Agent) -> None:
         """The agent's leg is gone and the caller is still there."""
+        self._hold_without_agent(call)
+        self._agent_after_call(agent)
+
+    def _hold_without_agent(self, call: Call) -> None:
+        """A connected caller lost its agent: back to the queue if the dialplan does
+        not say what became of it (MusicOnHoldStart, a new dial) within a few seconds."""
         call.legs[-1].ended_at = self.now
         call.agent = None
         move_call(call, CallState.HELD)
-        self._agent_after_call(agent)
         self._timer(self.now + self.config.routing.orphan_requeue_s, "orphan", call.id,
                     call.offer_id)
 

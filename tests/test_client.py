@@ -1,0 +1,162 @@
+"""The AMI connection over real TCP, against a peer replaying recorded AMI bytes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from structlog.testing import capture_logs
+
+from acd.ami import events as ev
+from acd.ami.client import AmiConnection
+from acd.config import AmiConfig
+from tests.amipeer import AmiPeer, recorded_events
+
+SECRET = "s3cret"
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.events: list[ev.AmiEvent] = []
+        self.ups: list[list[ev.StatusEntry]] = []
+        self.downs: list[str] = []
+        self.changed = asyncio.Event()
+        self.resync_variables = ("ACD_NUMBER", "ACD_ARRIVED", "ACD_PRIORITY")
+
+    def on_event(self, event: ev.AmiEvent) -> None:
+        self.events.append(event)
+        self.changed.set()
+
+    def on_link_up(self, channels: list[ev.StatusEntry], taken_at: float) -> None:
+        self.ups.append(channels)
+        self.changed.set()
+
+    def on_link_down(self, reason: str) -> None:
+        self.downs.append(reason)
+        self.changed.set()
+
+    async def until(self, predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                self.changed.clear()
+                await self.changed.wait()
+
+
+def ami_config(port: int, **overrides: float) -> AmiConfig:
+    values = {"keepalive_s": 5.0, "keepalive_timeout_s": 1.0, "reconnect_initial_s": 0.05,
+              "reconnect_max_s": 0.2, "connect_timeout_s": 1.0, "action_timeout_s": 1.0}
+    values.update(overrides)
+    return AmiConfig(host="127.0.0.1", port=port, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def running() -> AsyncIterator[list[tuple[AmiConnection, asyncio.Task[None]]]]:
+    started: list[tuple[AmiConnection, asyncio.Task[None]]] = []
+    yield started
+    for connection, task in started:
+        await connection.stop()
+        async with asyncio.timeout(2):
+            await task
+
+
+def start(running: list, peer: AmiPeer, sink: Sink, secret: str = SECRET,  # type: ignore[type-arg]
+          **overrides: float) -> AmiConnection:
+    connection = AmiConnection(ami_config(peer.port, **overrides), secret, sink)
+    running.append((connection, asyncio.create_task(connection.run())))
+    return connection
+
+
+async def test_login_resync_and_utf8_events_split_anywhere(running) -> None:  # type: ignore[no-untyped-def]
+    peer = await AmiPeer(stream=recorded_events("07-non-ascii-callerid.events.ami"),
+                         chunks=7, status_channels=[{
+                             "Channel": "Local/15@incoming-1;2", "Uniqueid": "9.1",
+                             "Variables": "ACD_NUMBER=15|ACD_ARRIVED=100.5"}]).start()
+    sink = Sink()
+    start(running, peer, sink)
+    await sink.until(lambda: sink.ups and any(
+        isinstance(e, ev.UserEvent) and e.name == "AcdCallWaiting" for e in sink.events))
+    login = peer.all_actions()[0]
+    assert login["Action"] == "Login" and login["Events"] == "on"
+    status = next(a for a in peer.all_actions() if a["Action"] == "Status")
+    assert status["Variables"] == "ACD_NUMBER,ACD_ARRIVED,ACD_PRIORITY"
+    (channel,) = sink.ups[0]
+    assert channel.variables == {"ACD_NUMBER": "15", "ACD_ARRIVED": "100.5"}
+    waiting = next(e for e in sink.events
+                   if isinstance(e, ev.UserEvent) and e.name == "AcdCallWaiting")
+    assert waiting.headers["CallerName"] == "Hélène Dupré"
+    await peer.close()
+
+
+async def test_bytes_before_login_do_not_crash(running) -> None:  # type: ignore[no-untyped-def]
+    early = (b"Event: Newchannel\r\nPrivilege: call,all\r\nChannel: PJSIP/x-1\r\n"
+             b"Uniqueid: 1.1\r\n\r\nEvent: Hangup\r\nChannel: PJSIP/x-1\r\n\r\n")
+    peer = await AmiPeer(early=early).start()
+    sink = Sink()
+    start(running, peer, sink)
+    await sink.until(lambda: len(sink.ups) == 1)
+    assert [type(e).__name__ for e in sink.events][:2] == ["Newchannel", "Hangup"]
+    await peer.close()
+
+
+async def test_wrong_secret_is_retried_with_backoff_and_never_logged(running) -> None:  # type: ignore[no-untyped-def]
+    peer = await AmiPeer(fail_login_delay=0.01).start()
+    sink = Sink()
+    with capture_logs() as logs:
+        start(running, peer, sink, secret="wrong-secret-value")
+        async with asyncio.timeout(5):
+            while peer.failed_logins < 3:
+                await asyncio.sleep(0.02)
+    failures = [e for e in logs if e["event"] == "ami_session_failed"]
+    assert failures and "login refused for user 'acd'" in failures[0]["error"]
+    delays = [e["in_s"] for e in logs if e["event"] == "ami_reconnecting"]
+    assert len(delays) >= 2 and all(0 < d <= 0.2 + 0.5 for d in delays)
+    assert "wrong-secret-value" not in repr(logs)
+    assert sink.ups == []
+    await peer.close()
+
+
+async def test_disconnect_mid_frame_reconnects_and_resyncs(running) -> None:  # type: ignore[no-untyped-def]
+    stream = recorded_events("02-call-answered-via-redirect.events.ami")
+    cut = stream.index(b"UserEvent: AcdCallWaiting") + 10  # inside the announcement
+    peer = await AmiPeer(stream=stream, cut_after=cut).start()
+    sink = Sink()
+    connection = start(running, peer, sink)
+    await sink.until(lambda: len(sink.ups) >= 1 and sink.downs and any(
+        isinstance(e, ev.Hangup) for e in sink.events))
+    # the cut frame was never delivered half-parsed; the replayed stream after reconnect was
+    announced = [e for e in sink.events if isinstance(e, ev.UserEvent)
+                 and e.name == "AcdCallWaiting"]
+    assert len(announced) == 1 and announced[0].headers["Number"] == "15"
+    assert peer.logins >= 2 and connection.reconnects >= 1
+    # the new session resynchronised before anything else
+    assert [a["Action"] for a in peer.sessions[-1].actions][:2] == ["Login", "Status"]
+    await peer.close()
+
+
+async def test_keepalive_detects_a_silent_peer(running) -> None:  # type: ignore[no-untyped-def]
+    peer = await AmiPeer().start()
+    peer.answer_pings = False
+    sink = Sink()
+    with capture_logs() as logs:
+        start(running, peer, sink, keepalive_s=0.1, keepalive_timeout_s=0.1)
+        await sink.until(lambda: peer.logins >= 2)
+    assert any(e["event"] == "ami_keepalive_timeout" for e in logs)
+    assert sink.downs
+    await peer.close()
+
+
+async def test_refused_action_is_a_typed_failure(running) -> None:  # type: ignore[no-untyped-def]
+    from acd.ami import actions as act
+    from acd.errors import AmiActionFailed
+
+    peer = await AmiPeer().start()
+    peer.refuse.add("Redirect")
+    sink = Sink()
+    connection = start(running, peer, sink)
+    await sink.until(lambda: bool(sink.ups))
+    with pytest.raises(AmiActionFailed, match="Refused by test"):
+        await connection.request(act.Redirect(channel="X", context="holding", exten="s"))
+    response = await connection.request(act.Setvar(channel="X", variable="A", value="1"))
+    assert response.message == "Variable Set"
+    await peer.close()

@@ -1,0 +1,173 @@
+"""Invariants of the engine under random sequences of Asterisk events and intents."""
+
+from __future__ import annotations
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from acd.ami import actions as act
+from acd.ami import events as ev
+from acd.config import parse_config
+from acd.core import facts as f
+from acd.core import inputs as i
+from acd.core.model import AgentState, CallState
+from tests.conftest import SITE_TOML
+from tests.enginekit import Driver
+
+AGENTS = ["arm01", "arm02", "amu01", "mg01"]
+DIAL_FAILURES = ["NOANSWER", "BUSY", "CHANUNAVAIL", "CANCEL", "CONGESTION"]
+
+
+class EngineMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.d = Driver(parse_config(SITE_TOML))
+        self.live_channels: set[str] = set()
+        self.caller_hangups = 0
+        self.legs: dict[str, str] = {}  # caller channel → ringing/answered agent leg
+
+    # ---------------------------------------------------------------- inputs
+
+    @rule(number=st.sampled_from(["15", "116117", "999"]),
+          priority=st.sampled_from([None, "0", "3", "9", "x"]))
+    def call_arrives(self, number: str, priority: str | None) -> None:
+        self.live_channels.add(self.d.call(number, priority))
+
+    @precondition(lambda self: self.offered())
+    @rule(data=st.data())
+    def phone_rings(self, data: st.DataObject) -> None:
+        call = data.draw(st.sampled_from(self.offered()))
+        agent = self.d.engine.agents[call.agent]
+        self.legs[call.channel] = self.d.ring(call.channel, agent.device)
+
+    @precondition(lambda self: self.ringing_legs())
+    @rule(data=st.data(), answer=st.booleans(), status=st.sampled_from(DIAL_FAILURES))
+    def dial_ends(self, data: st.DataObject, answer: bool, status: str) -> None:
+        channel, leg = data.draw(st.sampled_from(self.ringing_legs()))
+        if answer:
+            self.d.answer(channel, leg)
+        else:
+            self.d.dial_fail(channel, leg, status)
+            self.legs.pop(channel)
+
+    @precondition(lambda self: self.live_channels)
+    @rule(data=st.data())
+    def caller_hangs_up(self, data: st.DataObject) -> None:
+        channel = data.draw(st.sampled_from(sorted(self.live_channels)))
+        self.live_channels.discard(channel)
+        self.legs.pop(channel, None)
+        self.caller_hangups += 1
+        self.d.hangup(channel)
+
+    @precondition(lambda self: self.legs)
+    @rule(data=st.data())
+    def agent_leg_hangs_up(self, data: st.DataObject) -> None:
+        channel = data.draw(st.sampled_from(sorted(self.legs)))
+        self.d.feed(ev.Hangup(channel=self.legs.pop(channel)))
+
+    @precondition(lambda self: self.d.commands)
+    @rule(data=st.data())
+    def an_action_fails(self, data: st.DataObject) -> None:
+        command = data.draw(st.sampled_from(self.d.commands[-6:]))
+        self.d.feed(i.ActionFailed(command.ref, command.name, "Channel not found"))
+
+    @rule(agent=st.sampled_from(AGENTS),
+          intent=st.sampled_from(["login", "logout", "pause", "ready"]))
+    def agent_intent(self, agent: str, intent: str) -> None:
+        cls = {"login": i.AgentLogin, "logout": i.AgentLogout, "pause": i.AgentPause,
+               "ready": i.AgentReady}[intent]
+        self.d.feed(cls(agent))
+
+    @rule(agent=st.sampled_from(AGENTS), state=st.sampled_from(["INUSE", "NOT_INUSE",
+                                                                 "UNAVAILABLE"]))
+    def device_state(self, agent: str, state: str) -> None:
+        device = self.d.engine.agents[agent].device
+        self.d.feed(ev.DeviceStateChange(device=device, state=state))
+
+    @rule(seconds=st.sampled_from([0.5, 1.0, 5.0, 13.0, 30.0]))
+    def time_passes(self, seconds: float) -> None:
+        self.d.advance(seconds)
+
+    @rule()
+    def link_bounces(self) -> None:
+        self.d.feed(i.LinkDown("test"))
+        live = [ev.StatusEntry(channel=c, variables={"ACD_NUMBER": "15"})
+                for c in sorted(self.live_channels)]
+        self.d.feed(i.ChannelsSnapshot(live, taken_at=self.d.now))
+
+    # ---------------------------------------------------------------- helpers
+
+    def offered(self) -> list:  # type: ignore[type-arg]
+        return [c for c in self.d.engine.calls.values()
+                if c.state is CallState.OFFERED and c.channel not in self.legs]
+
+    def ringing_legs(self) -> list[tuple[str, str]]:
+        calls = {c.channel: c for c in self.d.engine.calls.values()}
+        return [(ch, leg) for ch, leg in sorted(self.legs.items())
+                if ch in calls and calls[ch].state is CallState.OFFERED]
+
+    # ---------------------------------------------------------------- invariants
+
+    @invariant()
+    def one_call_per_agent_and_one_agent_per_call(self) -> None:
+        engaged = [c for c in self.d.engine.calls.values()
+                   if c.state in (CallState.OFFERED, CallState.CONNECTED)]
+        agents = [c.agent for c in engaged]
+        assert None not in agents
+        assert len(agents) == len(set(agents)), agents
+        for call in engaged:
+            agent = self.d.engine.agents[call.agent]  # type: ignore[index]
+            if not agent.observed:
+                assert agent.call == call.id, (call, agent)
+
+    @invariant()
+    def a_busy_agent_has_a_live_call(self) -> None:
+        engine = self.d.engine
+        for agent in engine.agents.values():
+            if agent.state in (AgentState.RINGING, AgentState.ON_CALL):
+                call = engine.calls.get(agent.call or "")
+                assert call is not None and call.agent == agent.id, agent
+                assert call.state in (CallState.OFFERED, CallState.CONNECTED), (agent, call)
+
+    @invariant()
+    def no_waiting_call_is_forgotten(self) -> None:
+        engine = self.d.engine
+        queued = {c.id for q in engine.queues.values() for c in q}
+        waiting = {c.id for c in engine.calls.values() if c.state is CallState.WAITING}
+        assert queued == waiting
+        timers = {(key, token) for _, _, kind, key, token in engine._timers if kind == "orphan"}
+        for call in engine.calls.values():
+            if call.state is CallState.HELD:
+                assert (call.id, call.offer_id) in timers, call
+        assert {c.channel for c in engine.calls.values()} == self.live_channels
+
+    @invariant()
+    def only_callers_end_calls(self) -> None:
+        assert not any(isinstance(c, act.Hangup) for c in self.d.commands)
+        ended = sum(isinstance(x, f.CallEnded) for x in self.d.facts)
+        assert ended == self.caller_hangups
+
+    @invariant()
+    def pool_holds_exactly_the_idle_agents(self) -> None:
+        engine = self.d.engine
+        for agent in engine.agents.values():
+            in_pool = any(engine.pool.first(s, lvl) is not None and agent.id in
+                          engine.pool._pools[s][lvl] for s, lvl in agent.skills.items()
+                          if s in engine.pool._pools and lvl in engine.pool._pools[s])
+            expected = agent.state is AgentState.AVAILABLE and not agent.device_busy
+            assert in_pool == expected, agent
+
+    @invariant()
+    def no_idle_primary_agent_while_a_call_waits(self) -> None:
+        engine = self.d.engine
+        if not engine.link_up:
+            return
+        for name, queue in engine.queues.items():
+            if len(queue):
+                assert engine.pool.first(name, 1) is None, name
+
+
+TestEngineInvariants = EngineMachine.TestCase
+TestEngineInvariants.settings = settings(max_examples=150, stateful_step_count=60,
+                                         deadline=None)

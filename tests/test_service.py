@@ -1,0 +1,154 @@
+"""``acd run`` as a user runs it: a real process, real TCP to an AMI peer, SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+from tests.amipeer import AmiPeer, recorded_events
+
+SECRET = "s3cret-for-tests"
+
+CONFIG = """
+[site]
+name = "SAS lab"
+departement = "21"
+
+[ami]
+host = "127.0.0.1"
+port = {port}
+keepalive_s = 1
+keepalive_timeout_s = 1
+reconnect_initial_s = 0.1
+reconnect_max_s = 0.5
+
+[http]
+bind = "127.0.0.1"
+port = 0
+
+[[agents]]
+id = "1001"
+device = "Local/1001@agents"
+skills = {{ ARM_N1 = 1 }}
+logged_in = true
+"""
+
+
+async def start_router(config: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "acd.cli", "run", "--config", str(config),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
+
+
+async def read_log_until(process: asyncio.subprocess.Process, event: str,
+                         lines: list[dict[str, object]]) -> dict[str, object]:
+    assert process.stdout is not None
+    async with asyncio.timeout(10):
+        while True:
+            raw = await process.stdout.readline()
+            assert raw, f"router exited before logging {event}: {lines}"
+            line = json.loads(raw)
+            lines.append(line)
+            if line["event"] == event:
+                return line
+
+
+async def test_run_routes_serves_healthz_and_stops_on_sigterm(tmp_path: Path) -> None:
+    stream = recorded_events("02-call-answered-via-redirect.events.ami")
+    peer = await AmiPeer(secret=SECRET, stream=stream, stream_after_status=True).start()
+    config = tmp_path / "site.toml"
+    config.write_text(CONFIG.format(port=peer.port))
+    env = {**os.environ, "ACD_AMI_SECRET": SECRET}
+    router = await start_router(config, env)
+    lines: list[dict[str, object]] = []
+    try:
+        started = await read_log_until(router, "router_started", lines)
+        assert started["state"] == "in memory (no Redis configured)"
+        port = int(str(started["http"]).rsplit(":", 1)[1])
+        await read_log_until(router, "call_ended", lines)
+        async with aiohttp.ClientSession() as http, \
+                http.get(f"http://127.0.0.1:{port}/healthz") as response:
+            health = await response.json()
+            assert response.status == 200
+        assert health["ami_connected"] is True and health["site"] == "SAS lab"
+        actions = [a for a in peer.all_actions() if a["Action"] in ("Setvar", "Redirect")]
+        assert actions[0] == {"Action": "Setvar", "ActionID": actions[0]["ActionID"],
+                              "Channel": "Local/15@incoming-00000000;2",
+                              "Variable": "ACD_DIAL", "Value": "Local/1001@agents"}
+        assert (actions[1]["Context"], actions[1]["Exten"]) == ("acd-connect", "1001")
+        router.send_signal(signal.SIGTERM)
+        began = time.monotonic()
+        async with asyncio.timeout(6):
+            out, err = await router.communicate()
+        assert time.monotonic() - began < 6
+        assert router.returncode == 0
+        lines += [json.loads(line) for line in out.decode().splitlines()]
+    finally:
+        if router.returncode is None:
+            router.kill()
+            await router.wait()
+        await peer.close()
+    events = [line["event"] for line in lines]
+    assert events[-1] == "router_stopped"
+    assert "ami_logged_in" in events and "call_answered" in events
+    assert any(a["Action"] == "Logoff" for a in peer.all_actions())
+    everything = json.dumps(lines) + err.decode()
+    assert SECRET not in everything
+    assert "0612340201" not in everything  # the caller's number never reaches the logs
+
+
+async def test_run_refuses_a_bad_config(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[site]\nname = "x"\ndepartement = "21"\n[routing]\nring_timeout_s = -1\n')
+    router = await start_router(config, dict(os.environ))
+    _out, err = await router.communicate()
+    assert router.returncode == 1
+    assert f"{config}: routing.ring_timeout_s: Expected `float` > 0.0" in err.decode()
+
+
+async def test_run_without_secret_is_a_clear_error(tmp_path: Path) -> None:
+    config = tmp_path / "site.toml"
+    config.write_text(CONFIG.format(port=5038))
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("ACD_AMI_SECRET", "CREDENTIALS_DIRECTORY")}
+    router = await start_router(config, env)
+    _out, err = await router.communicate()
+    assert router.returncode == 1
+    assert "secret_missing" in err.decode() and "ACD_AMI_SECRET" in err.decode()
+
+
+async def test_refused_redirect_is_fed_back_and_the_call_offered_again() -> None:
+    from acd.ami.client import AmiConnection
+    from acd.app import Router
+    from acd.config import parse_config
+    from acd.core.model import CallState
+
+    announce = recorded_events("02-call-answered-via-redirect.events.ami")
+    announce = announce[:announce.index(b"Event: MusicOnHoldStart")]  # up to the waiting call
+    peer = await AmiPeer(secret=SECRET, stream=announce, stream_after_status=True).start()
+    peer.refuse.add("Redirect")
+    config = parse_config(CONFIG.format(port=peer.port).encode()
+                          + b'\n[[agents]]\nid = "1002"\ndevice = "Local/1002@agents"\n'
+                          b'skills = { ARM_N1 = 1 }\nlogged_in = true\n')
+    router = Router(config)
+    router.ami = AmiConnection(config.ami, SECRET, router)
+    task = asyncio.create_task(router.ami.run())
+    try:
+        async with asyncio.timeout(5):
+            while sum(a["Action"] == "Redirect" for a in peer.all_actions()) < 2:
+                await asyncio.sleep(0.05)
+        redirects = [a["Exten"] for a in peer.all_actions() if a["Action"] == "Redirect"]
+        assert redirects[:2] == ["1001", "1002"]
+        (call,) = router.engine.calls.values()
+        assert call.state in (CallState.OFFERED, CallState.HELD)  # never ended, never dropped
+    finally:
+        await router.ami.stop()
+        await task
+        await peer.close()
