@@ -13,6 +13,7 @@ import asyncio
 import gc
 import json
 import logging
+import os
 import resource
 import sys
 import time
@@ -29,7 +30,8 @@ from acd.core import inputs as i
 from acd.core.engine import Engine
 from acd.core.routing import pick_call
 
-TRANSCRIPT = (Path(__file__).resolve().parents[2] / "shared" / "ami-transcripts"
+TRANSCRIPT = (Path(os.environ.get("ACD_TRANSCRIPTS") or
+                   Path(__file__).resolve().parents[2] / "shared" / "ami-transcripts")
               / "10-burst-50-calls.events.ami")
 READ_SIZE = 65536
 

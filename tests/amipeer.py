@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from acd.ami.frames import FrameReader, parse_frame, serialize
+from tests.conftest import TRANSCRIPTS
 
-TRANSCRIPTS = Path(__file__).resolve().parents[2] / "shared" / "ami-transcripts"
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 
 

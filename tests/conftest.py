@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from acd.config import Config, parse_config
 
-TRANSCRIPTS = Path(__file__).resolve().parents[2] / "shared" / "ami-transcripts"
+#: recorded AMI streams: ../shared/ami-transcripts beside the repository, or $ACD_TRANSCRIPTS
+TRANSCRIPTS = Path(os.environ.get("ACD_TRANSCRIPTS") or
+                   Path(__file__).resolve().parents[2] / "shared" / "ami-transcripts")
 REPO = Path(__file__).resolve().parents[1]
 
 SITE_TOML = b"""

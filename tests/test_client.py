@@ -160,3 +160,22 @@ async def test_refused_action_is_a_typed_failure(running) -> None:  # type: igno
     response = await connection.request(act.Setvar(channel="X", variable="A", value="1"))
     assert response.message == "Variable Set"
     await peer.close()
+
+
+async def test_garbage_runaway_header_and_bad_events_do_not_stop_routing(running) -> None:  # type: ignore[no-untyped-def]
+    rubbish = (bytes(range(256)) * 40).replace(b"\r\n\r\n", b"") + b"\r\n\r\n"
+    runaway = b"Event: UserEvent\r\nJunk: " + b"x" * (1024 * 1024) + b"\r\n\r\n"
+    broken = b"Event: Hangup\r\nCause: 16\r\n\r\n"  # a wanted event without its Channel
+    unknown = b"Event: BrandNewEvent2030\r\nFoo: bar\r\n\r\n"
+    peer = await AmiPeer(stream=rubbish + runaway + broken + unknown + recorded_events(
+        "03-call-abandoned-while-waiting.events.ami")).start()
+    sink = Sink()
+    connection = start(running, peer, sink)
+    with capture_logs() as logs:
+        await sink.until(lambda: any(isinstance(e, ev.Hangup) for e in sink.events))
+    waiting = [e for e in sink.events if isinstance(e, ev.UserEvent)]
+    assert waiting[0].headers["Number"] == "116117"
+    assert any(e["event"] == "ami_event_undecodable" for e in logs)
+    assert connection.protocol is not None and connection.protocol.dropped_frames == 1
+    assert peer.logins == 1  # no reconnect was needed
+    await peer.close()

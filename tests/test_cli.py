@@ -1,0 +1,52 @@
+"""The ``acd`` command as operators call it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+
+def acd(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "acd.cli", *args], capture_output=True,
+                          text=True, cwd=REPO)
+
+
+def test_check_config_accepts_the_example_sites() -> None:
+    sites = sorted(str(p) for p in (REPO / "config").glob("*.toml"))
+    result = acd("check-config", *sites)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count(": ok (") == len(sites)
+
+
+def test_check_config_rejects_with_file_key_and_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[site]\nname = "x"\ndepartement = "59"\ntimezone = "Europe/Lile"\n\n'
+                   '[[agents]]\nid = "a1"\ndevice = "PJSIP/a1"\nskills = { XYZ = 1 }\n'
+                   '[[agents]]\nid = "a1"\ndevice = "PJSIP/a2"\nskills = { MG = 1 }\n')
+    good = REPO / "config" / "sas-small.toml"
+    result = acd("check-config", str(good), str(bad))
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert f"{bad}: site.timezone: unknown time zone 'Europe/Lile'" in lines
+    assert any(line.startswith(f"{bad}: agents[0].skills.XYZ: unknown skill") for line in lines)
+    assert any(line.startswith(f"{bad}: agents[1].id: duplicate agent id 'a1'")
+               for line in lines)
+    assert f"{good}: ok" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["run", "check-config", "replay"])
+def test_every_command_has_help(command: str) -> None:
+    result = acd(command, "--help")
+    assert result.returncode == 0
+    assert f"usage: acd {command}" in result.stdout
+
+
+def test_unknown_command_is_refused() -> None:
+    result = acd("fly")
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
