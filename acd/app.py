@@ -32,13 +32,47 @@ log = get_logger("acd.router")
 SHUTDOWN_TIMEOUT_S = 5.0
 
 
+class PbxClock:
+    """Engine time taken from the PBX's own event timestamps.
+
+    Each event with a ``Timestamp`` sets the time; between events it runs on at
+    ``speed`` times real time. So a router connected to a simulator running
+    accelerated lives in simulated time (ring time-outs, wrap-up, QS 30 s all count
+    simulated seconds), and against a real Asterisk (speed 1) it follows Asterisk's
+    clock rather than its own.
+    """
+
+    def __init__(self, speed: float = 1.0) -> None:
+        self.speed = speed
+        self._base: float | None = None
+        self._at = 0.0
+
+    def observe(self, timestamp: float) -> None:
+        self._base = timestamp
+        self._at = time.monotonic()
+
+    def observe_at_least(self, timestamp: float) -> None:
+        """Take ``timestamp`` unless events have already brought a later time."""
+        if self._base is None or timestamp > self():
+            self.observe(timestamp)
+
+    def __call__(self) -> float:
+        if self._base is None:
+            return time.time()
+        return self._base + (time.monotonic() - self._at) * self.speed
+
+
 class Router:
     """Engine + its adapters. ``clock`` gives engine time (epoch seconds)."""
 
-    def __init__(self, config: Config, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, config: Config, *, clock: Callable[[], float] | None = None,
+                 speed: float = 1.0) -> None:
         self.config = config
         self.engine = Engine(config)
-        self.clock = clock
+        self.pbx_clock = PbxClock(speed) if clock is None else None
+        self.clock: Callable[[], float] = clock or self.pbx_clock or time.time
+        #: how much faster than real time engine time runs (timers are scaled by it)
+        self.speed = speed
         self.ami: AmiConnection | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._fact_listeners: list[Callable[[f.Fact], None]] = []
@@ -46,6 +80,8 @@ class Router:
         #: channel variables read back from Asterisk at resync
         self.resync_variables = (names.number_var, names.arrived_var, names.priority_var)
         self.started_at = time.time()
+        #: set while the AMI session is up and resynchronised (readiness)
+        self.link_ready = asyncio.Event()
 
     # -------------------------------------------------------------- inputs
 
@@ -60,12 +96,19 @@ class Router:
         return out
 
     def on_event(self, event: AmiEvent) -> None:
+        if self.pbx_clock is not None and event.timestamp is not None:
+            self.pbx_clock.observe(event.timestamp)
         self.submit(event)
 
     def on_link_up(self, channels: list[StatusEntry], taken_at: float) -> None:
+        """``taken_at`` is Asterisk's time when the list was asked for."""
+        if self.pbx_clock is not None:
+            self.pbx_clock.observe_at_least(taken_at)
         self.submit(i.ChannelsSnapshot(channels, taken_at=taken_at))
+        self.link_ready.set()
 
     def on_link_down(self, reason: str) -> None:
+        self.link_ready.clear()
         self.submit(i.LinkDown(reason))
 
     def add_fact_listener(self, listener: Callable[[f.Fact], None]) -> None:
@@ -106,7 +149,7 @@ class Router:
         if deadline is None:
             return
         loop = asyncio.get_running_loop()
-        delay = max(0.0, deadline - self.clock())
+        delay = max(0.0, deadline - self.clock()) / self.speed
         self._timer = loop.call_later(delay, self._tick)
 
     def _tick(self) -> None:

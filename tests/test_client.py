@@ -130,7 +130,7 @@ async def test_disconnect_mid_frame_reconnects_and_resyncs(running) -> None:  # 
     assert len(announced) == 1 and announced[0].headers["Number"] == "15"
     assert peer.logins >= 2 and connection.reconnects >= 1
     # the new session resynchronised before anything else
-    assert [a["Action"] for a in peer.sessions[-1].actions][:2] == ["Login", "Status"]
+    assert [a["Action"] for a in peer.sessions[-1].actions][:3] == ["Login", "Ping", "Status"]
     await peer.close()
 
 

@@ -58,7 +58,8 @@ class EventSink(Protocol):
     """What the connection tells the router."""
 
     def on_event(self, event: AmiEvent) -> None: ...
-    def on_link_up(self, channels: list[StatusEntry], taken_at: float) -> None: ...
+    def on_link_up(self, channels: list[StatusEntry], taken_at: float) -> None:
+        """``taken_at``: Asterisk's clock when the list was asked for (epoch seconds)."""
     def on_link_down(self, reason: str) -> None: ...
 
 
@@ -278,10 +279,14 @@ class AmiConnection:
         self._resync_task = asyncio.get_running_loop().create_task(self._resync(why))
 
     async def _resync(self, why: str) -> None:
-        """Ask Asterisk for every live channel and hand the list to the router."""
-        taken_at = time.time()
+        """Ask Asterisk for every live channel and hand the list to the router.
+
+        A Ping first gives Asterisk's own clock (its ``Timestamp:``): the list is dated
+        in PBX time, the time the router's engine runs on."""
         names = self.sink_variables()
         try:
+            pong = await self.request(act.Ping())
+            taken_at = _float(getattr(pong, "timestamp", ""), time.time())
             messages = await self.request(act.Status(variables=names))
         except (AmiError, TimeoutError) as exc:
             log.warning("ami_resync_failed", why=why, error=_describe(exc))
@@ -328,6 +333,13 @@ def check_response(action: act.Action, response: Any) -> None:
     first = response[0] if isinstance(response, list) else response
     if getattr(first, "response", "") == "Error":
         raise AmiActionFailed(action.name, first.message or "error")
+
+
+def _float(text: str, default: float) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return default
 
 
 def _as_list(response: Any) -> list[Any]:

@@ -54,6 +54,8 @@ RING_GRACE_S = 2.0
 #: Pause before a call whose action failed is offered again.
 ACTION_RETRY_S = 1.0
 NO_ANSWER_REASON = "no answer"
+#: Event timestamps may step back this much (Asterisk's threads): time never does.
+CLOCK_JITTER_S = 1.0
 #: A snapshot does not end calls that arrived this close to the moment it was asked for.
 SNAPSHOT_MARGIN_S = 1.0
 #: Channels of calls ended lately, so a snapshot taken before their Hangup cannot
@@ -124,8 +126,8 @@ class Engine:
         facts: list[f.Fact] = []
         self._commands = commands
         self._facts = facts
-        if now > self.now:
-            self.now = now
+        if now > self.now or self.now - now > CLOCK_JITTER_S:
+            self.now = now  # a large step back is a new clock source, not jitter
         self._run_due_timers()
         handler = self._handlers.get(type(event))
         if handler is not None:

@@ -31,7 +31,8 @@ class CallRecord(msgspec.Struct, frozen=True, kw_only=True):
     arrived_at: str
     answered_at: str | None
     ended_at: str | None
-    #: answered | abandoned | overflowed | waiting (still there at the end of a run)
+    #: answered | abandoned | overflowed | waiting (never answered, still there at the
+    #: end of a run); an answered call still talking at the end has ``ended_at`` null
     outcome: str
     #: the agent who picked up first
     agent: str | None
@@ -79,7 +80,7 @@ def record_of(call: Call, zone: ZoneInfo) -> CallRecord:
         arrived_at=iso(call.arrived_at, zone) or "",
         answered_at=iso(call.answered_at, zone),
         ended_at=iso(call.ended_at, zone),
-        outcome=call.outcome or "waiting",
+        outcome=call.outcome or ("answered" if call.answered_at is not None else "waiting"),
         agent=call.answered_by,
         wait_s=_span(call.arrived_at, call.answered_at),
         priority=call.priority,

@@ -1,0 +1,36 @@
+"""A simulated Asterisk 22 for the router: an AMI server in front of a PBX model.
+
+Modules (one job each):
+
+* :mod:`acd.sim.clock` – simulated time (real time × speed, from a chosen epoch);
+* :mod:`acd.sim.model` – channels, bridges, calls, dial attempts, hangup records;
+* :mod:`acd.sim.behaviour` – how agents answer, talk and hang up (seeded);
+* :mod:`acd.sim.emit` – the AMI events of the PBX, with the recorded header order;
+* :mod:`acd.sim.pbx` – the dialplan of ``dialplans/extensions_acd.conf`` in Python;
+* :mod:`acd.sim.actions` – the AMI actions (Redirect, Setvar, Status, …);
+* :mod:`acd.sim.wire` – the AMI server side: banner, login, fan-out, injected faults;
+* :mod:`acd.sim.server` – :func:`start_sim`, the whole thing on a TCP port.
+"""
+
+from acd.sim.behaviour import AgentBehaviour, FixedBehaviour, PerAgentBehaviour, RandomBehaviour
+from acd.sim.clock import SimClock
+from acd.sim.model import Call, HangupRecord, OfferOutcome, Phase
+from acd.sim.pbx import ChannelNotFound, Pbx, PbxOptions
+from acd.sim.server import SimServer, start_sim
+
+__all__ = [
+    "AgentBehaviour",
+    "Call",
+    "ChannelNotFound",
+    "FixedBehaviour",
+    "HangupRecord",
+    "OfferOutcome",
+    "Pbx",
+    "PbxOptions",
+    "PerAgentBehaviour",
+    "Phase",
+    "RandomBehaviour",
+    "SimClock",
+    "SimServer",
+    "start_sim",
+]

@@ -1,0 +1,169 @@
+"""Build the AMI events of the simulated PBX and hand them to the subscribers.
+
+Each event is a name, a privilege class and its headers (without ``Event:``,
+``Privilege:`` and ``Timestamp:``, which the wire adds). Headers follow the order of
+the recorded transcripts. The "full event mix" (``VarSet``, ``Newexten``,
+``NewCallerid``, ``LocalBridge``, the caller-side ``DeviceStateChange``…, about half of
+what a real Asterisk sends) is only produced when asked for: a router does not need
+it, a benchmark does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from acd.sim.clock import SimClock
+from acd.sim.model import Bridge, Channel, Headers
+
+#: subscriber: ``(event name, privilege, headers, timestamp)``
+EventSink = Callable[[str, str, Headers, float], None]
+
+
+class Emitter:
+    """Turns PBX happenings into events; counts them; tracks device states."""
+
+    def __init__(self, clock: SimClock, *, full: bool = False) -> None:
+        self.clock = clock
+        #: also emit the dialplan-level events Asterisk sends (VarSet, Newexten…)
+        self.full = full
+        self.count = 0
+        #: last state sent for each device (``PJSIP/arm01`` → ``INUSE``)
+        self.device_states: dict[str, str] = {}
+        self._sinks: list[EventSink] = []
+
+    def subscribe(self, sink: EventSink) -> None:
+        self._sinks.append(sink)
+
+    def unsubscribe(self, sink: EventSink) -> None:
+        if sink in self._sinks:
+            self._sinks.remove(sink)
+
+    def emit(self, name: str, headers: Headers, privilege: str = "call") -> None:
+        self.count += 1
+        stamp = self.clock.now()
+        for sink in list(self._sinks):
+            sink(name, f"{privilege},all", headers, stamp)
+
+    def channel(self, name: str, ch: Channel, *extra: tuple[str, str],
+                privilege: str = "call") -> None:
+        """An event made of the channel block and ``extra`` headers."""
+        self.emit(name, [*ch.block(), *extra], privilege)
+
+    # ---------------------------------------------------------------- dialplan
+
+    def step(self, ch: Channel, context: str, exten: str, priority: int, app: str,
+             data: str = "") -> None:
+        """The channel runs ``app(data)`` at ``context,exten,priority`` (Newexten)."""
+        ch.goto(context, exten, priority, app, data)
+        if self.full:
+            self.channel("Newexten", ch, ("Extension", exten), ("Application", app),
+                         ("AppData", data), privilege="dialplan")
+
+    def varset(self, ch: Channel, name: str, value: str, *, always: bool = False) -> None:
+        """``Set(name=value)`` on a channel; the VarSet event only in the full mix
+        unless ``always``."""
+        ch.set_var(name, value)
+        if always or self.full:
+            self.channel("VarSet", ch, ("Variable", name), ("Value", value),
+                         privilege="dialplan")
+
+    def global_varset(self, name: str, value: str) -> None:
+        self.emit("VarSet", [("Channel", "none"), ("Uniqueid", "none"), ("Variable", name),
+                             ("Value", value)], "dialplan")
+
+    def user_event(self, ch: Channel, name: str, headers: Headers) -> None:
+        self.channel("UserEvent", ch, ("UserEvent", name), *headers, privilege="user")
+
+    # ---------------------------------------------------------------- channels
+
+    def newchannel(self, ch: Channel) -> None:
+        self.channel("Newchannel", ch)
+
+    def newstate(self, ch: Channel, state: int) -> None:
+        ch.state = state
+        self.channel("Newstate", ch)
+
+    def callerid(self, ch: Channel) -> None:
+        if self.full:
+            self.channel("NewCallerid", ch,
+                         ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)"))
+
+    def connected_line(self, ch: Channel) -> None:
+        if self.full:
+            self.channel("NewConnectedLine", ch)
+
+    def local_bridge(self, one: Channel, two: Channel, context: str, exten: str) -> None:
+        if self.full:
+            self.emit("LocalBridge", [*one.block("LocalOne"), *two.block("LocalTwo"),
+                                      ("Context", context), ("Exten", exten),
+                                      ("LocalOptimization", "Yes")])
+
+    def soft_hangup_request(self, ch: Channel, cause: int = 16) -> None:
+        self.channel("SoftHangupRequest", ch, ("Cause", str(cause)))
+
+    def hangup_request(self, ch: Channel, cause: int) -> None:
+        self.channel("HangupRequest", ch, ("Cause", str(cause)))
+
+    def device(self, device: str, state: str, *, repeat: int = 1) -> None:
+        """A device changed state: one event when the state changes (``repeat`` of
+        them in the full mix, as Asterisk sends one per channel of a Local pair)."""
+        changed = self.device_states.get(device) != state
+        self.device_states[device] = state
+        if changed or self.full:
+            for _ in range(repeat if self.full else 1):
+                self.emit("DeviceStateChange", [("Device", device), ("State", state)])
+
+    def caller_device(self, device: str, state: str) -> None:
+        """State of a caller's ``Local/15@incoming`` device: full mix only."""
+        if self.full:
+            self.device_states[device] = state
+            self.emit("DeviceStateChange", [("Device", device), ("State", state)])
+
+    # ---------------------------------------------------------------- dial
+
+    def dial_begin(self, caller: Channel | None, dest: Channel, dial_string: str) -> None:
+        head = caller.block() if caller is not None else []
+        self.emit("DialBegin", [*head, *dest.block("Dest"), ("DialString", dial_string)])
+
+    def dial_state(self, caller: Channel, dest: Channel, status: str) -> None:
+        self.emit("DialState", [*caller.block(), *dest.block("Dest"), ("DialStatus", status)])
+
+    def dial_end(self, caller: Channel | None, dest: Channel, status: str) -> None:
+        head = caller.block() if caller is not None else []
+        self.emit("DialEnd", [*head, *dest.block("Dest"), ("DialStatus", status)])
+
+    # ---------------------------------------------------------------- bridges
+
+    def bridge_create(self, bridge: Bridge) -> None:
+        self.emit("BridgeCreate", bridge.block())
+
+    def bridge_enter(self, bridge: Bridge, ch: Channel) -> None:
+        bridge.members.append(ch)
+        ch.bridge_id = bridge.uniqueid
+        self.emit("BridgeEnter", [*bridge.block(), *ch.block()])
+
+    def bridge_leave(self, bridge: Bridge, ch: Channel) -> None:
+        if ch in bridge.members:
+            bridge.members.remove(ch)
+        ch.bridge_id = ""
+        self.emit("BridgeLeave", [*bridge.block(), *ch.block()])
+
+    def bridge_destroy(self, bridge: Bridge) -> None:
+        self.emit("BridgeDestroy", bridge.block())
+
+    def bridge_peer(self, bridge: Bridge, *, clear: bool = False) -> None:
+        """The BRIDGEPEER VarSets Asterisk sends when a two-party bridge forms/ends."""
+        if not self.full or len(bridge.members) != 2:
+            return
+        one, two = bridge.members
+        order = (one, two) if not clear else (two, one)
+        for ch, peer in ((order[0], order[1]), (order[1], order[0])):
+            self.varset(ch, "BRIDGEPEER", "" if clear else peer.name)
+
+    # ---------------------------------------------------------------- music on hold
+
+    def moh_start(self, ch: Channel, music_class: str) -> None:
+        self.channel("MusicOnHoldStart", ch, ("Class", music_class))
+
+    def moh_stop(self, ch: Channel) -> None:
+        self.channel("MusicOnHoldStop", ch)

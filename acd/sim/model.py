@@ -1,0 +1,193 @@
+"""The simulated PBX's data: channels, bridges, calls, dial attempts, hangup records.
+
+Pure data and the header blocks Asterisk prints for them; the behaviour lives in
+:mod:`acd.sim.pbx`. Header names and their order are those of the recorded
+transcripts (``/work/shared/ami-transcripts``).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Literal
+
+#: ``(name, value)`` pairs of one AMI message, in wire order
+Headers = list[tuple[str, str]]
+
+#: Asterisk's channel state numbers and their ``ChannelStateDesc``
+DOWN, RING, RINGING, UP, BUSY = 0, 4, 5, 6, 7
+STATE_DESC: dict[int, str] = {DOWN: "Down", RING: "Ring", RINGING: "Ringing", UP: "Up",
+                              BUSY: "Busy"}
+
+#: what a channel is in the simulated call
+Role = Literal["caller-phone", "caller", "agent", "agent-local"]
+
+#: who caused a channel's hangup
+HangupBy = Literal["caller", "agent", "router-action", "pbx"]
+
+CAUSE_TEXT: dict[int, str] = {0: "Unknown", 16: "Normal Clearing", 17: "User busy",
+                              19: "No user responding", 21: "Call Rejected"}
+
+
+@dataclass(eq=False)
+class Channel:
+    """One live Asterisk channel as AMI shows it."""
+
+    name: str
+    uniqueid: str
+    linkedid: str
+    role: Role
+    created: float
+    tech: str = "Local"
+    state: int = DOWN
+    cid_num: str = "<unknown>"
+    cid_name: str = "<unknown>"
+    conn_num: str = "<unknown>"
+    conn_name: str = "<unknown>"
+    context: str = ""
+    exten: str = ""
+    priority: int = 1
+    application: str = ""
+    app_data: str = ""
+    #: channel variables by bare name (``__X`` is stored as ``X``)
+    variables: dict[str, str] = field(default_factory=dict)
+    #: names of the variables inherited by channels this one dials (``__X``)
+    inheritable: set[str] = field(default_factory=set)
+    bridge_id: str = ""
+    alive: bool = True
+    #: the call this channel belongs to
+    call: Call | None = None
+
+    def block(self, prefix: str = "") -> Headers:
+        """The standard channel header block (``Dest``/``LocalOne``… with a prefix)."""
+        return [
+            (f"{prefix}Channel", self.name),
+            (f"{prefix}ChannelState", str(self.state)),
+            (f"{prefix}ChannelStateDesc", STATE_DESC.get(self.state, "Unknown")),
+            (f"{prefix}CallerIDNum", self.cid_num),
+            (f"{prefix}CallerIDName", self.cid_name),
+            (f"{prefix}ConnectedLineNum", self.conn_num),
+            (f"{prefix}ConnectedLineName", self.conn_name),
+            (f"{prefix}Language", "en"),
+            (f"{prefix}AccountCode", ""),
+            (f"{prefix}Context", self.context),
+            (f"{prefix}Exten", self.exten),
+            (f"{prefix}Priority", str(self.priority)),
+            (f"{prefix}Uniqueid", self.uniqueid),
+            (f"{prefix}Linkedid", self.linkedid),
+        ]
+
+    def goto(self, context: str, exten: str, priority: int, application: str = "",
+             app_data: str = "") -> None:
+        """Move the channel's dialplan location (and the application it runs)."""
+        self.context, self.exten, self.priority = context, exten, priority
+        self.application, self.app_data = application, app_data
+
+    def set_var(self, name: str, value: str) -> None:
+        """``Set(name=value)``: ``__X`` and ``_X`` are stored as X and inherited."""
+        bare = name.lstrip("_")
+        if name.startswith("_"):
+            self.inheritable.add(bare)
+        self.variables[bare] = value
+
+
+@dataclass(eq=False)
+class Bridge:
+    """A basic two-party bridge."""
+
+    uniqueid: str
+    members: list[Channel] = field(default_factory=list)
+
+    def block(self) -> Headers:
+        return [
+            ("BridgeUniqueid", self.uniqueid),
+            ("BridgeType", "basic"),
+            ("BridgeTechnology", "simple_bridge"),
+            ("BridgeCreator", "<unknown>"),
+            ("BridgeName", "<unknown>"),
+            ("BridgeNumChannels", str(len(self.members))),
+            ("BridgeVideoSourceMode", "none"),
+        ]
+
+
+class Phase(enum.Enum):
+    """Where a call is in the dialplan."""
+
+    ARRIVING = "arriving"    # running [incoming], not announced yet
+    WAITING = "waiting"      # in [holding]
+    DIALLING = "dialling"    # in acd-connect, the agent's phone rings
+    TALKING = "talking"      # bridged with the agent
+    GONE = "gone"            # hung up
+
+
+OfferKind = Literal["answer", "noanswer", "busy", "unavailable"]
+Ender = Literal["caller", "agent"]
+
+
+@dataclass(frozen=True)
+class OfferOutcome:
+    """What an agent does with one offered call (decided by the behaviour object)."""
+
+    kind: OfferKind = "answer"
+    #: simulated seconds the phone rings before the agent answers
+    answer_after_s: float = 1.0
+    #: simulated seconds of conversation once answered
+    talk_s: float = 60.0
+    #: who ends the conversation
+    ender: Ender = "caller"
+
+
+@dataclass(eq=False)
+class Dial:
+    """One ``Dial()`` of an agent by a caller."""
+
+    agent_id: str
+    device: str
+    dial_string: str
+    #: the leg that is dialled and bridged (``;1`` of a Local pair, or the device channel)
+    outer: Channel
+    #: the ``;2`` half running ``[agents]`` for a Local device, else None
+    inner: Channel | None
+    outcome: OfferOutcome
+    started: float
+    answered_at: float | None = None
+    bridge: Bridge | None = None
+
+    def legs(self) -> list[Channel]:
+        return [self.outer] if self.inner is None else [self.outer, self.inner]
+
+
+@dataclass(eq=False)
+class Call:
+    """A caller: the ``;1`` remote phone and the ``;2`` leg that runs the dialplan."""
+
+    index: int
+    number: str
+    phone: Channel
+    trunk: Channel
+    patience_s: float
+    arrived: float
+    phase: Phase = Phase.ARRIVING
+    priority: int | None = None
+    dial: Dial | None = None
+    in_moh: bool = False
+    originate_action_id: str | None = None
+    announced: bool = False
+
+    @property
+    def channel(self) -> str:
+        """The channel the router sees and Redirects (the ``;2`` half)."""
+        return self.trunk.name
+
+
+@dataclass(frozen=True)
+class HangupRecord:
+    """Who hung up one channel, and why."""
+
+    channel: str
+    uniqueid: str
+    role: Role
+    by: HangupBy
+    reason: str
+    cause: int
+    at: float

@@ -1,0 +1,89 @@
+"""Start a simulated Asterisk: a :class:`~acd.sim.pbx.Pbx` behind an AMI server.
+
+    sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=20.0, secret="s3cret")
+    call = sim.pbx.place_call("15", "Jean Martin", "0612340201", patience_s=120)
+    ...
+    await sim.close()
+
+The AMI user is ``config.ami.username`` with ``secret``. Misbehaviour for tests is on
+:attr:`SimServer.wire` (:class:`~acd.sim.wire.AmiServer`), plus :meth:`SimServer.restart`
+which also hangs channels up, as an Asterisk restart does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Literal
+
+from acd.config import Config
+from acd.sim.actions import AmiActions
+from acd.sim.behaviour import AgentBehaviour
+from acd.sim.clock import SimClock
+from acd.sim.pbx import Pbx, PbxOptions
+from acd.sim.wire import AmiServer
+
+
+class SimServer:
+    """A running simulator: :attr:`pbx`, :attr:`wire`, :attr:`port`."""
+
+    def __init__(self, pbx: Pbx, wire: AmiServer, actions: AmiActions) -> None:
+        self.pbx = pbx
+        self.wire = wire
+        self.actions = actions
+        self.restarts = 0
+
+    @property
+    def port(self) -> int:
+        return self.wire.port
+
+    @property
+    def clock(self) -> SimClock:
+        return self.pbx.clock
+
+    async def close(self) -> None:
+        """Stop listening, close every session, stop the PBX's timers."""
+        await self.wire.close()
+        self.pbx.stop()
+
+    async def restart(self, *, down_s: float = 1.0,
+                      hangup: Literal["all", "none"] | Collection[str] = "all",
+                      clean: bool = True) -> None:
+        """Asterisk restarts: ``Shutdown`` event, channels hung up (all, none, or all
+        but the calls owning a channel named in ``hangup``), every socket closed, no
+        listener for ``down_s`` real seconds, then FullyBooted again at the next login
+        (uptime starts over)."""
+        self.pbx.events.emit("Shutdown", [("Shutdown", "Cleanly" if clean else "Uncleanly"),
+                                          ("Restart", "True")], "system")
+        if hangup == "all":
+            self.pbx.hangup_all(reason="restart")
+        elif hangup != "none":
+            self.pbx.hangup_all(keep=hangup, reason="restart")
+        await self.wire.restart(down_s)
+        self.pbx.started_at = self.pbx.clock.now()
+        self.restarts += 1
+
+
+async def start_sim(config: Config, host: str = "127.0.0.1", port: int = 0, *,
+                    seed: int = 0, speed: float = 1.0, secret: str,
+                    behaviour: AgentBehaviour | None = None,
+                    options: PbxOptions | None = None,
+                    start_epoch: float | None = None,
+                    auth_failure_delay_s: float = 1.0,
+                    read: Collection[str] | None = None) -> SimServer:
+    """Listen on ``host:port`` (0: any free port, see :attr:`SimServer.port`).
+
+    ``read`` limits the AMI user's event classes like manager.conf's ``read =``
+    (``dialplans/manager_acd.conf``: system, call, user, agent); None sends all, as
+    in the recordings (``read = all``).
+    """
+    clock = SimClock(speed=speed, start_epoch=start_epoch)
+    pbx = Pbx(config.agents, clock=clock, seed=seed, behaviour=behaviour, options=options,
+              names=config.dialplan)
+    actions = AmiActions(pbx)
+    wire = AmiServer(actions, users={config.ami.username: secret}, clock=clock,
+                     uptime=pbx.uptime, auth_failure_delay_s=auth_failure_delay_s,
+                     security_events=pbx.options.full_event_mix, seed=seed,
+                     read_classes={config.ami.username: read} if read is not None else None)
+    pbx.subscribe(wire.broadcast)
+    await wire.start(host, port)
+    return SimServer(pbx, wire, actions)

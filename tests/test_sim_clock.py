@@ -1,0 +1,73 @@
+"""SimClock: simulated time, timers in due order, frozen time inside callbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from acd.sim.clock import SimClock
+
+
+async def test_timers_run_in_due_order_at_exact_simulated_times() -> None:
+    clock = SimClock(speed=100.0, start_epoch=1_000.0)
+    seen: list[tuple[str, float]] = []
+
+    def record(label: str) -> None:
+        seen.append((label, clock.now()))
+
+    clock.call_at(1_002.0, lambda: record("b"))
+    clock.call_at(1_001.0, lambda: record("a"))
+    clock.call_at(1_002.0, lambda: record("c"))  # same due time: set after b
+    cancelled = clock.call_at(1_001.5, lambda: record("never"))
+    cancelled.cancel()
+
+    def nested() -> None:
+        record("outer")
+        clock.call_later(0.25, lambda: record("inner"))
+
+    clock.call_at(1_003.0, nested)
+    started = time.monotonic()
+    await clock.sleep(6.0)
+    assert time.monotonic() - started < 1.0  # 6 simulated seconds at × 100
+    assert seen == [("a", 1_001.0), ("b", 1_002.0), ("c", 1_002.0), ("outer", 1_003.0),
+                    ("inner", 1_003.25)]
+    assert clock.pending() == 0
+
+
+async def test_now_runs_at_speed_and_never_goes_back() -> None:
+    clock = SimClock(speed=50.0, start_epoch=5_000.0)
+    first = clock.now()
+    await asyncio.sleep(0.02)
+    second = clock.now()
+    assert 5_000.0 <= first < second
+    assert second - first == pytest.approx(1.0, abs=0.5)
+    stamps: list[float] = []
+    clock.call_at(first, lambda: stamps.append(clock.now()))  # already past
+    await asyncio.sleep(0.01)
+    assert stamps and stamps[0] >= second
+
+
+async def test_a_failing_timer_does_not_stop_the_others() -> None:
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    clock = SimClock(speed=100.0, start_epoch=0.0)
+    ran: list[str] = []
+
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    clock.call_at(1.0, boom)
+    clock.call_at(2.0, lambda: ran.append("after"))
+    await clock.sleep(6.0)
+    loop.set_exception_handler(None)
+    assert ran == ["after"]
+    assert isinstance(errors[0]["exception"], RuntimeError)
+
+
+def test_speed_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="speed"):
+        SimClock(speed=0)
