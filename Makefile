@@ -23,7 +23,10 @@ test: lint
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run
+	benchmarks/run
+
+demo: $(STAMP)
+	$(BIN)/acd demo
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

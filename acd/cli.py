@@ -57,6 +57,32 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run_service(config, config_path=args.config)
 
 
+def _cmd_sim(args: argparse.Namespace) -> int:
+    from acd import logs
+    from acd.sim.cli import serve_sim
+
+    config = load_config(args.config)
+    logs.configure(sys.stdout)
+    return serve_sim(config, host=args.host, port=args.port, seed=args.seed, speed=args.speed,
+                     full_event_mix=args.full_event_mix)
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from acd.simulate_cli import simulate_command
+
+    return simulate_command(scenario_path=args.scenario, config_path=args.config,
+                            seed=args.seed, speed=args.speed, as_json=args.json,
+                            live=False)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from acd.simulate_cli import DEMO_SCENARIO, simulate_command
+
+    return simulate_command(scenario_path=args.scenario or str(DEMO_SCENARIO),
+                            config_path=None, seed=args.seed, speed=args.speed,
+                            as_json=False, live=True, records=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="acd", description="Call distribution for a SAS room, beside Asterisk.")
@@ -82,6 +108,43 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("files", nargs="+", metavar="FILE")
     replay.add_argument("--config", help="site config (number plan, time zone); optional")
     replay.set_defaults(func=_cmd_replay)
+
+    sim = sub.add_parser("sim", help="run the PBX simulator alone, as an AMI server",
+                         description="A simulated Asterisk speaking AMI on HOST:PORT, for the "
+                         "router, a test or a load test. The AMI user is ami.username of the "
+                         "config; its secret comes from ACD_AMI_SECRET (or ami.secret_file).")
+    sim.add_argument("--config", required=True, help="site config (agents and their phones)")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=5038)
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--speed", type=float, default=1.0,
+                     help="simulated seconds per real second (default 1: real time)")
+    sim.add_argument("--full-event-mix", action="store_true",
+                     help="also send VarSet, Newexten… like a real Asterisk (load tests)")
+    sim.set_defaults(func=_cmd_sim)
+
+    simulate = sub.add_parser(
+        "simulate", help="play a scenario: simulator + router over loopback TCP",
+        description="Start the PBX simulator and the router connected over loopback TCP, "
+        "play the scenario, print the router's call records (JSON lines, as acd replay) "
+        "and a summary.")
+    simulate.add_argument("--scenario", required=True, help="scenario file (TOML)")
+    simulate.add_argument("--config", help="site config; default: the scenario's `site`")
+    simulate.add_argument("--seed", type=int, help="default: the scenario's seed")
+    simulate.add_argument("--speed", type=float,
+                          help="fast-forward factor (default: the scenario's; 1 = real time)")
+    simulate.add_argument("--json", action="store_true",
+                          help="end with the summary as one JSON object instead of a table")
+    simulate.set_defaults(func=_cmd_simulate)
+
+    demo = sub.add_parser("demo", help="the morning peak of the large example SAS, live",
+                          description="Simulator + router on the morning peak of "
+                          "config/sas-large.toml, in about a minute, with live progress and a "
+                          "summary table at the end.")
+    demo.add_argument("--scenario", help="another scenario to play")
+    demo.add_argument("--seed", type=int)
+    demo.add_argument("--speed", type=float)
+    demo.set_defaults(func=_cmd_demo)
     return parser
 
 

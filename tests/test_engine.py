@@ -259,3 +259,32 @@ def test_follow_mode_sends_nothing(site_config: Config) -> None:
     d.answer(channel, leg)
     assert d.commands == []
     assert d.engine.calls["u1"].state is CallState.CONNECTED
+
+
+def test_agent_hangs_up_first_and_the_dialplan_ends_the_call(site_config: Config) -> None:
+    d = Driver(site_config)
+    channel = d.call()
+    leg = d.ring(channel, "PJSIP/arm01")
+    d.answer(channel, leg)
+    d.feed(ev.Hangup(channel=leg))  # the agent hangs up first
+    d.feed(ev.UserEvent(channel=channel, name="AcdDialEnd",
+                        headers={"Agent": "arm01", "DialStatus": "ANSWER"}))
+    d.advance(10.0)  # well past orphan_requeue_s: still not offered again
+    assert d.engine.calls["u1"].state is CallState.HELD
+    assert len(d.offers()) == 1
+    d.hangup(channel)
+    (ended,) = [x for x in d.facts if isinstance(x, f.CallEnded)]
+    assert ended.outcome == "answered"
+    assert len(ended.record.legs) == 1
+
+
+def test_dial_failure_reported_by_the_dialplan_requeues_a_held_call(site_config: Config) -> None:
+    d = Driver(site_config)
+    channel = d.call()
+    leg = d.ring(channel, "PJSIP/arm01")
+    d.answer(channel, leg)
+    d.feed(ev.Hangup(channel=leg))
+    d.feed(ev.UserEvent(channel=channel, name="AcdDialEnd",
+                        headers={"Agent": "arm01", "DialStatus": "CHANUNAVAIL"}))
+    assert d.engine.calls["u1"].state is CallState.OFFERED
+    assert d.offers()[-1] == (channel, "arm02")

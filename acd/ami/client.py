@@ -310,7 +310,11 @@ class AmiConnection:
         self.sink.on_event(event)
 
     def _on_lost(self, exc: Exception | None) -> None:
-        log.warning("ami_connection_lost", error=_describe(exc) if exc else "closed by peer")
+        if self._stopping:
+            log.info("ami_closed")
+        else:
+            log.warning("ami_connection_lost",
+                        error=_describe(exc) if exc else "closed by peer")
         self._lost.set()
         self._drop_link("connection lost")
 

@@ -54,6 +54,9 @@ RING_GRACE_S = 2.0
 #: Pause before a call whose action failed is offered again.
 ACTION_RETRY_S = 1.0
 NO_ANSWER_REASON = "no answer"
+#: A caller the dialplan is about to hang up (its agent ended the call) goes back to a
+#: queue only if its Hangup has still not come after this long.
+FINISHING_BACKSTOP_S = 60.0
 #: Event timestamps may step back this much (Asterisk's threads): time never does.
 CLOCK_JITTER_S = 1.0
 #: A snapshot does not end calls that arrived this close to the moment it was asked for.
@@ -182,6 +185,8 @@ class Engine:
             call = self._by_channel.get(event.channel)
             if call is not None:
                 call.connecting_hint = event.headers.get("Agent") or None
+        elif name == names.dial_end_event:
+            self._dialplan_dial_end(event)
         elif name in (names.agent_login_event, names.agent_logout_event,
                       names.agent_pause_event, names.agent_ready_event):
             agent = self._agent_of_feature_code(event)
@@ -525,6 +530,20 @@ class Engine:
         move_call(call, CallState.HELD)
         self._timer(self.now + self.config.routing.orphan_requeue_s, "orphan", call.id,
                     call.offer_id)
+
+    def _dialplan_dial_end(self, event: ev.UserEvent) -> None:
+        """The connect context's Dial() returned. After an answered call whose agent
+        hung up, the dialplan hangs the caller up next: wait for that Hangup rather
+        than offer the call again. After any other status the caller is going back to
+        holding: return the call to its queue now."""
+        call = self._by_channel.get(event.channel)
+        if call is None or call.state is not CallState.HELD:
+            return
+        if event.headers.get("DialStatus") == "ANSWER":
+            call.offer_id += 1  # the short orphan timer no longer applies
+            self._timer(self.now + FINISHING_BACKSTOP_S, "orphan", call.id, call.offer_id)
+        else:
+            self._requeue(call, None, "dial ended, caller back on hold")
 
     def _on_moh_start(self, event: ev.MusicOnHoldStart) -> None:
         call = self._by_channel.get(event.channel)

@@ -1,0 +1,175 @@
+"""Scenario files: a stretch of a SAS day for ``acd simulate`` and ``acd demo``.
+
+A scenario names the site it is written for (``site = "config/<file>.toml"``, relative
+to the repository root, or to the scenario file's folder), when it starts (local time
+of the site), how long it lasts, the traffic (calls a day per number shaped by an
+hourly profile, caller patience, priority mix), how agents behave (answer delay,
+talk time per skill, no-answer rate), who is logged in when (staffing by time and
+skill), and scripted events at given times. Errors name file, key and problem, like
+site configs.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import datetime, time
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+
+from acd.config import SKILL_NAME_RE, _split_msgspec_error
+from acd.errors import ConfigError
+
+Range = Annotated[list[Annotated[float, msgspec.Meta(ge=0, le=86_400)]],
+                  msgspec.Meta(min_length=2, max_length=2)]
+Share = Annotated[float, msgspec.Meta(ge=0, le=1)]
+
+#: A weekday in a SAS: night trough, morning peak, lunch dip, evening bump.
+SAS_WEEKDAY_PROFILE: tuple[float, ...] = (
+    2.0, 1.6, 1.3, 1.1, 1.0, 1.1, 1.8, 3.2, 5.6, 6.4, 6.6, 6.3,
+    5.6, 5.2, 5.4, 5.6, 5.5, 5.6, 6.0, 6.4, 5.6, 4.4, 3.4, 2.5,
+)
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    pass
+
+
+class CallsSpec(_Strict, frozen=True):
+    #: calls a day per number dialled; the hourly profile spreads them over the day
+    per_day: dict[str, Annotated[float, msgspec.Meta(ge=0, le=1_000_000)]]
+    #: relative weight of each hour 00…23 (local time); defaults to a SAS weekday
+    hourly: Annotated[list[Annotated[float, msgspec.Meta(ge=0)]],
+                      msgspec.Meta(min_length=24, max_length=24)] = msgspec.field(
+        default_factory=lambda: list(SAS_WEEKDAY_PROFILE))
+    #: multiply every rate (1.55 = the winter surge of December 2022)
+    factor: Annotated[float, msgspec.Meta(gt=0, le=100)] = 1.0
+    #: how long callers wait before hanging up: uniform in [low, high] seconds
+    patience_s: Range = msgspec.field(default_factory=lambda: [30.0, 300.0])
+    #: share of calls per priority (0 = life-threatening); the rest gets the default
+    priority_mix: dict[str, Share] = msgspec.field(default_factory=dict)
+
+
+class AgentsSpec(_Strict, frozen=True):
+    answer_after_s: Range = msgspec.field(default_factory=lambda: [1.0, 5.0])
+    #: talk time per skill: uniform in [low, high] seconds
+    talk_s: dict[Annotated[str, msgspec.Meta(pattern=SKILL_NAME_RE)], Range] = msgspec.field(
+        default_factory=dict)
+    default_talk_s: Range = msgspec.field(default_factory=lambda: [60.0, 240.0])
+    no_answer_rate: Share = 0.02
+    #: share of conversations the agent ends (the caller ends the others)
+    agent_ends_rate: Share = 0.5
+
+
+class StaffingStep(_Strict, frozen=True):
+    #: local time of day, "HH:MM"
+    at: str
+    #: agents logged in per primary skill from this time on
+    counts: dict[Annotated[str, msgspec.Meta(pattern=SKILL_NAME_RE)],
+                 Annotated[int, msgspec.Meta(ge=0, le=10_000)]]
+
+
+class ScriptedCall(_Strict, frozen=True):
+    number: str
+    priority: Annotated[int, msgspec.Meta(ge=0, le=9)] | None = None
+    caller_name: str = "Appel scripté"
+    caller_num: str = "0600000000"
+    patience_s: Annotated[float, msgspec.Meta(gt=0)] = 600.0
+
+
+class ScriptedEvent(_Strict, frozen=True):
+    #: local time of day, "HH:MM" or "HH:MM:SS"
+    at: str
+    call: ScriptedCall | None = None
+    agent_logout: str | None = None
+    agent_login: str | None = None
+    agent_pause: str | None = None
+    agent_ready: str | None = None
+
+
+class Scenario(_Strict, frozen=True):
+    site: str
+    name: str
+    #: local date and time of the start, ISO 8601 without offset (site time zone)
+    start: datetime
+    duration_s: Annotated[float, msgspec.Meta(gt=0, le=7 * 86_400)]
+    calls: CallsSpec
+    #: fast-forward factor used when the command line does not give one
+    speed: Annotated[float, msgspec.Meta(gt=0, le=100_000)] = 60.0
+    seed: int = 1
+    #: after the last arrival, wait at most this long for calls in progress to end
+    drain_s: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 900.0
+    agents: AgentsSpec = msgspec.field(default_factory=AgentsSpec)
+    staffing: list[StaffingStep] = msgspec.field(default_factory=list)
+    script: list[ScriptedEvent] = msgspec.field(default_factory=list)
+
+
+def parse_time_of_day(text: str) -> time:
+    return time.fromisoformat(text)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    path = Path(path)
+    name = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(name, [("", f"cannot read file: {exc.strerror}")]) from exc
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(name, [("", f"not a valid TOML file: {exc}")]) from exc
+    try:
+        scenario = msgspec.convert(data, Scenario)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(name, [_split_msgspec_error(str(exc))]) from exc
+    problems = _validate(scenario)
+    if problems:
+        raise ConfigError(name, problems)
+    return scenario
+
+
+def _validate(scenario: Scenario) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    if scenario.start.tzinfo is not None:
+        problems.append(("start", "give the local time of the site, without an offset"))
+    for i, step in enumerate(scenario.staffing):
+        problems += _check_time(f"staffing[{i}].at", step.at)
+    for i, event in enumerate(scenario.script):
+        problems += _check_time(f"script[{i}].at", event.at)
+        actions = [event.call, event.agent_logout, event.agent_login, event.agent_pause,
+                   event.agent_ready]
+        if sum(a is not None for a in actions) != 1:
+            problems.append((f"script[{i}]", "give exactly one of call, agent_login, "
+                             "agent_logout, agent_pause, agent_ready"))
+    for key in scenario.calls.priority_mix:
+        if not (key.isdigit() and int(key) <= 9):
+            problems.append((f"calls.priority_mix.{key}", "priorities are 0 to 9"))
+    if sum(scenario.calls.priority_mix.values()) > 1.0 + 1e-9:
+        problems.append(("calls.priority_mix", "shares add up to more than 1"))
+    for label, (low, high) in [("calls.patience_s", scenario.calls.patience_s),
+                               ("agents.answer_after_s", scenario.agents.answer_after_s),
+                               *((f"agents.talk_s.{k}", v)
+                                 for k, v in scenario.agents.talk_s.items())]:
+        if low > high:
+            problems.append((label, "a range is [low, high]"))
+    if sum(scenario.calls.hourly) <= 0:
+        problems.append(("calls.hourly", "at least one hour must have calls"))
+    return problems
+
+
+def _check_time(key: str, text: str) -> list[tuple[str, str]]:
+    try:
+        parse_time_of_day(text)
+    except ValueError:
+        return [(key, f"{text!r} is not a time of day (HH:MM or HH:MM:SS)")]
+    return []
+
+
+def resolve_site(scenario: Scenario, scenario_path: Path, repo_root: Path) -> Path:
+    """The site config a scenario names: relative to the repository root, else to the
+    scenario's own folder."""
+    for base in (repo_root, scenario_path.parent):
+        candidate = base / scenario.site
+        if candidate.is_file():
+            return candidate
+    return repo_root / scenario.site

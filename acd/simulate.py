@@ -1,0 +1,150 @@
+"""``acd simulate`` and ``acd demo``: the PBX simulator and the real router, connected
+over loopback TCP, playing a scenario.
+
+The router here is the production :class:`~acd.app.Router` with its AMI connection; it
+only learns about calls from the AMI bytes the simulator sends. The call records and
+the summary come from the router's own facts, never from the simulator's bookkeeping.
+The simulator is only asked, at the end, who hung up each caller channel, so a run can
+prove that the router hung up nobody.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from acd.ami.client import AmiConnection
+from acd.app import Router
+from acd.config import AmiConfig, Config
+from acd.core import facts as f
+from acd.core.model import AgentState
+from acd.core.records import CallRecord
+from acd.scenario import Scenario
+from acd.sim import AgentBehaviour, PerAgentBehaviour, RandomBehaviour, SimServer, start_sim
+from acd.summary import Summary, summarize
+from acd.traffic import Planned, plan, primary_skill, scenario_start
+
+_FEATURE_CODES = {"login": "*71", "logout": "*72", "pause": "*73", "ready": "*74"}
+
+
+@dataclass
+class Progress:
+    """What the live display shows, once a second."""
+
+    sim_time: float
+    waiting: dict[str, int]
+    agents: dict[str, int]
+    answered: int
+    abandoned: int
+    qs30: float | None
+
+
+@dataclass
+class RunResult:
+    records: list[CallRecord]
+    summary: Summary
+    #: caller channels the router hung up: must stay empty
+    hung_up_by_router: list[str] = field(default_factory=list)
+    calls_placed: int = 0
+    started_at: float = 0.0
+    ended_at: float = 0.0
+
+
+def behaviour_for(config: Config, scenario: Scenario) -> PerAgentBehaviour:
+    spec = scenario.agents
+    per_agent: dict[str, AgentBehaviour] = {}
+    for agent in config.agents:
+        low, high = spec.talk_s.get(primary_skill(agent), spec.default_talk_s)
+        per_agent[agent.id] = RandomBehaviour(
+            answer_after_s=(spec.answer_after_s[0], spec.answer_after_s[1]),
+            talk_s=(low, high), no_answer_rate=spec.no_answer_rate,
+            agent_ends_rate=spec.agent_ends_rate)
+    return PerAgentBehaviour(per_agent)
+
+
+async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None = None,
+                       speed: float | None = None,
+                       on_progress: Callable[[Progress], None] | None = None) -> RunResult:
+    seed = scenario.seed if seed is None else seed
+    speed = scenario.speed if speed is None else speed
+    secret = secrets.token_urlsafe(16)  # a fresh secret for the loopback AMI session
+    start = scenario_start(scenario, config.zone())
+    timeline = plan(scenario, config, seed)
+    sim = await start_sim(config, "127.0.0.1", 0, seed=seed, speed=speed, secret=secret,
+                          behaviour=behaviour_for(config, scenario), start_epoch=start)
+    ami = AmiConfig(host="127.0.0.1", port=sim.port, username=config.ami.username,
+                    keepalive_s=max(1.0, 5.0 / speed), keepalive_timeout_s=3.0,
+                    reconnect_initial_s=0.05, reconnect_max_s=1.0)
+    router = Router(config, speed=speed)
+    router.ami = AmiConnection(ami, secret, router)
+    records: list[CallRecord] = []
+    router.add_fact_listener(lambda fact: records.append(fact.record)
+                             if isinstance(fact, f.CallEnded) else None)
+    ami_task = asyncio.create_task(router.ami.run(), name="ami")
+    try:
+        async with asyncio.timeout(10):
+            await router.link_ready.wait()
+        placed = await _play(sim, router, timeline, start + scenario.duration_s,
+                             scenario.drain_s, records, on_progress)
+    finally:
+        await router.ami.stop()
+        await ami_task
+        await sim.close()
+    records += [router.engine.record(call) for call in
+                sorted(router.engine.calls.values(), key=lambda c: c.arrived_at)]
+    by_router = [h.channel for h in sim.pbx.callers_hung_up_by("router-action")]
+    return RunResult(records=records, summary=summarize(records, config),
+                     hung_up_by_router=by_router, calls_placed=placed, started_at=start,
+                     ended_at=sim.clock.now())
+
+
+async def _play(sim: SimServer, router: Router, timeline: list[Planned], end: float,
+                drain_s: float, records: list[CallRecord],
+                on_progress: Callable[[Progress], None] | None) -> int:
+    """Place every planned item at its simulated time, then let calls finish."""
+    clock = sim.clock
+    placed = 0
+    next_report = 0.0
+    loop = asyncio.get_running_loop()
+    for item in timeline:
+        delay = clock.real_delay(item.at - clock.now())
+        if delay > 0:
+            await asyncio.sleep(delay)
+        _apply(sim, item)
+        placed += item.kind == "call"
+        if on_progress is not None and loop.time() >= next_report:
+            on_progress(progress(router, records, clock.now()))
+            next_report = loop.time() + 1.0
+    remaining = end - clock.now()
+    if remaining > 0:
+        await asyncio.sleep(clock.real_delay(remaining))
+    drain_until = clock.now() + drain_s
+    while sim.pbx.live_calls() and clock.now() < drain_until:
+        await asyncio.sleep(min(0.1, clock.real_delay(1.0)))
+        if on_progress is not None and loop.time() >= next_report:
+            on_progress(progress(router, records, clock.now()))
+            next_report = loop.time() + 1.0
+    await asyncio.sleep(0.05)  # the last Hangups reach the router
+    return placed
+
+
+def _apply(sim: SimServer, item: Planned) -> None:
+    if item.kind == "call" and item.call is not None:
+        c = item.call
+        sim.pbx.place_call(c.number, c.caller_name, c.caller_num, c.patience_s, c.priority)
+    elif item.agent is not None and item.agent in sim.pbx.agents:
+        sim.pbx.agent_feature(item.agent, _FEATURE_CODES[item.kind])
+
+
+def progress(router: Router, records: list[CallRecord], now: float) -> Progress:
+    engine = router.engine
+    agents: dict[str, int] = {}
+    for agent in engine.agents.values():
+        if agent.state is not AgentState.LOGGED_OUT:
+            agents[agent.state.value] = agents.get(agent.state.value, 0) + 1
+    summary = summarize(records)
+    return Progress(sim_time=now, waiting={q: len(queue) for q, queue in engine.queues.items()},
+                    agents=agents, answered=summary.answered, abandoned=summary.abandoned,
+                    qs30=summary.qs30)

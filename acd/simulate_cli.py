@@ -1,0 +1,101 @@
+"""Printing for ``acd simulate`` and ``acd demo``: records, live progress, summary."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+import msgspec
+
+from acd import logs
+from acd.config import load_config
+from acd.scenario import load_scenario, resolve_site
+from acd.simulate import Progress, RunResult, run_scenario
+from acd.summary import Summary, render
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEMO_SCENARIO = REPO_ROOT / "config" / "scenarios" / "sas-large-morning-peak.toml"
+
+
+def summary_json(summary: Summary, result: RunResult) -> dict[str, Any]:
+    return {
+        "offered": summary.offered, "answered": summary.answered,
+        "abandoned": summary.abandoned, "waiting": summary.waiting, "other": summary.other,
+        "qs30": summary.qs30, "qs30_answered_within_30s": summary.qs30_numerator,
+        "qs30_answered": summary.qs30_denominator,
+        "queues": {name: {"offered": q.offered, "answered": q.answered,
+                          "abandoned": q.abandoned, "waiting": q.waiting,
+                          "mean_wait_s": q.mean_wait, "p90_wait_s": q.p90_wait}
+                   for name, q in sorted(summary.queues.items())},
+        "handled_by_role": summary.handled_by_role,
+        "calls_placed": result.calls_placed,
+        "callers_hung_up_by_router": len(result.hung_up_by_router),
+    }
+
+
+class LiveLine:
+    """One status line, rewritten in place on a terminal, appended otherwise."""
+
+    def __init__(self, stream: TextIO, zone: Any) -> None:
+        self.stream = stream
+        self.zone = zone
+        self.tty = stream.isatty()
+
+    def __call__(self, p: Progress) -> None:
+        from datetime import datetime
+
+        clock = datetime.fromtimestamp(p.sim_time, self.zone).strftime("%H:%M")
+        waiting = " ".join(f"{q} {n}" for q, n in p.waiting.items() if n) or "none"
+        agents = " ".join(f"{s.replace('_', '-')} {n}" for s, n in sorted(p.agents.items()))
+        qs30 = "—" if p.qs30 is None else f"{p.qs30:.0%}"
+        line = (f"{clock}  waiting: {waiting:<24} agents: {agents:<44} "
+                f"answered {p.answered} abandoned {p.abandoned}  QS 30 s {qs30}")
+        if self.tty:
+            self.stream.write("\r\x1b[K" + line)
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
+def simulate_command(*, scenario_path: str, config_path: str | None, seed: int | None,
+                     speed: float | None, as_json: bool, live: bool,
+                     records: bool = True) -> int:
+    logs.configure(sys.stderr, level=logging.WARNING)
+    scenario = load_scenario(scenario_path)
+    site = Path(config_path) if config_path else resolve_site(
+        scenario, Path(scenario_path), REPO_ROOT)
+    config = load_config(site)
+    out = sys.stdout
+    line = LiveLine(out, config.zone()) if live else None
+    if live:
+        chosen = speed or scenario.speed
+        print(f"{scenario.name}\nsite {config.site.name} ({site}), speed ×{chosen:g}, "
+              f"seed {seed if seed is not None else scenario.seed}\n", file=out)
+    result = asyncio.run(run_scenario(config, scenario, seed=seed, speed=speed,
+                                      on_progress=line))
+    if line is not None:
+        line.close()
+    if records:
+        encoder = msgspec.json.Encoder()
+        for record in result.records:
+            out.write(encoder.encode(record).decode("utf-8") + "\n")
+    if as_json:
+        out.write(msgspec.json.encode({"summary": summary_json(result.summary, result)})
+                  .decode("utf-8") + "\n")
+    else:
+        print("\n" + render(result.summary, title=f"Summary — {scenario.name}"), file=out)
+        if result.hung_up_by_router:
+            print(f"  callers hung up by the router: {len(result.hung_up_by_router)}",
+                  file=out)
+        else:
+            print("  no caller was hung up by the router", file=out)
+    if not result.summary.accounted() or result.hung_up_by_router:
+        return 2
+    return 0

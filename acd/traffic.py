@@ -1,0 +1,152 @@
+"""The timeline of a scenario: who calls when, who logs in when. Pure and seeded.
+
+Arrivals per number follow a non-homogeneous Poisson process: within each hour the
+rate is ``per_day × factor × hourly[h] / sum(hourly) / 3600`` calls a second, with
+``h`` the site's local hour (so daylight-saving nights have 23 or 25 hours).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from acd.config import AgentConfig, Config
+from acd.scenario import Scenario, parse_time_of_day
+
+_FIRST_NAMES = ("Jean", "Marie", "Nathalie", "Karim", "Sophie", "Lucas", "Chloé", "Hélène",
+                "Mathieu", "Inès", "Yannick", "Aïcha", "François", "Zoë", "Gaëlle", "Loïc")
+_LAST_NAMES = ("Martin", "Bernard", "Dubois", "Lefèvre", "Moreau", "Benali", "Nguyen",
+               "Dupré", "Çelik", "Leroy", "Roux", "Fournier", "Girard", "Mercier")
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    number: str
+    caller_name: str
+    caller_num: str
+    patience_s: float
+    priority: int | None
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One thing to do at simulated epoch time ``at``."""
+
+    at: float
+    #: "call", or an agent feature: "login", "logout", "pause", "ready"
+    kind: str
+    call: PlannedCall | None = None
+    agent: str | None = None
+
+
+def scenario_start(scenario: Scenario, zone: ZoneInfo) -> float:
+    return scenario.start.replace(tzinfo=zone).timestamp()
+
+
+def plan(scenario: Scenario, config: Config, seed: int | None = None) -> list[Planned]:
+    """Every arrival and staffing change of the scenario, in time order."""
+    zone = config.zone()
+    rng = random.Random(scenario.seed if seed is None else seed)
+    start = scenario_start(scenario, zone)
+    end = start + scenario.duration_s
+    items = _arrivals(scenario, zone, rng, start, end)
+    items += _staffing(scenario, config, zone, start, end)
+    items += _script(scenario, zone, start, end)
+    items.sort(key=lambda p: (p.at, p.kind != "logout", p.kind != "login"))
+    return items
+
+
+def _arrivals(scenario: Scenario, zone: ZoneInfo, rng: random.Random,
+              start: float, end: float) -> list[Planned]:
+    calls = scenario.calls
+    weight_sum = sum(calls.hourly)
+    out: list[Planned] = []
+    for number, per_day in calls.per_day.items():
+        t = start
+        while t < end:
+            hour_end = min(end, _next_hour(t, zone))
+            hour = datetime.fromtimestamp(t, zone).hour
+            rate = per_day * calls.factor * calls.hourly[hour] / weight_sum / 3600.0
+            if rate > 0:
+                arrival = t + rng.expovariate(rate)
+                while arrival < hour_end:
+                    out.append(Planned(arrival, "call", call=_caller(number, scenario, rng)))
+                    arrival += rng.expovariate(rate)
+            t = hour_end
+    return out
+
+
+def _next_hour(t: float, zone: ZoneInfo) -> float:
+    local = datetime.fromtimestamp(t, zone)
+    return (local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)).timestamp()
+
+
+def _caller(number: str, scenario: Scenario, rng: random.Random) -> PlannedCall:
+    low, high = scenario.calls.patience_s
+    priority: int | None = None
+    draw = rng.random()
+    for key, share in sorted(scenario.calls.priority_mix.items()):
+        if draw < share:
+            priority = int(key)
+            break
+        draw -= share
+    name = f"{rng.choice(_FIRST_NAMES)} {rng.choice(_LAST_NAMES)}"
+    caller_num = "06" + "".join(str(rng.randrange(10)) for _ in range(8))
+    return PlannedCall(number, name, caller_num, rng.uniform(low, high), priority)
+
+
+def primary_skill(agent: AgentConfig) -> str:
+    return min(agent.skills.items(), key=lambda item: item[1])[0]
+
+
+def _occurrences(text: str, zone: ZoneInfo, start: float, end: float) -> list[float]:
+    """Each moment in [start, end) when the local clock reads ``text`` (clamped to start
+    when the time of day of the first day is already past)."""
+    at = parse_time_of_day(text)
+    first = datetime.fromtimestamp(start, zone).date()
+    out = []
+    for day in range(8):
+        moment = datetime.combine(first + timedelta(days=day), at, zone).timestamp()
+        if moment >= end:
+            break
+        out.append(max(moment, start))
+    return out
+
+
+def _staffing(scenario: Scenario, config: Config, zone: ZoneInfo,
+              start: float, end: float) -> list[Planned]:
+    steps = sorted((moment, i) for i, step in enumerate(scenario.staffing)
+                   for moment in _occurrences(step.at, zone, start, end))
+    out: list[Planned] = []
+    logged_in: set[str] | None = None
+    for moment, index in steps:
+        counts = scenario.staffing[index].counts
+        wanted: set[str] = set()
+        for skill, count in counts.items():
+            holders = [a.id for a in config.agents if primary_skill(a) == skill]
+            wanted.update(holders[:count])
+        for agent in config.agents:
+            was = None if logged_in is None else agent.id in logged_in
+            now_in = agent.id in wanted
+            if was is None or was != now_in:
+                out.append(Planned(moment, "login" if now_in else "logout", agent=agent.id))
+        logged_in = wanted
+    return out
+
+
+def _script(scenario: Scenario, zone: ZoneInfo, start: float, end: float) -> list[Planned]:
+    out: list[Planned] = []
+    for event in scenario.script:
+        for moment in _occurrences(event.at, zone, start, end):
+            if event.call is not None:
+                c = event.call
+                out.append(Planned(moment, "call", call=PlannedCall(
+                    c.number, c.caller_name, c.caller_num, c.patience_s, c.priority)))
+            for kind, agent in (("logout", event.agent_logout), ("login", event.agent_login),
+                                ("pause", event.agent_pause), ("ready", event.agent_ready)):
+                if agent is not None:
+                    out.append(Planned(moment, kind, agent=agent))
+            break  # a scripted event happens once, on its first occurrence
+    return out

@@ -1,0 +1,114 @@
+"""``acd simulate`` and ``acd demo``: simulator and router over loopback TCP, as run
+from the command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from acd.config import load_config
+from acd.scenario import load_scenario
+from acd.traffic import plan
+from tests.conftest import REPO
+
+SCENARIO = """
+site = "config/sas-small.toml"
+name = "test half hour"
+start = "2026-03-10T09:00:00"
+duration_s = 1800
+speed = 600
+seed = 7
+drain_s = 600
+
+[calls]
+per_day = {{ "15" = 900, "116117" = 200 }}
+patience_s = [20, 120]
+priority_mix = {{ "0" = 0.1 }}
+
+[agents]
+answer_after_s = [1, 3]
+no_answer_rate = 0.1
+talk_s = {{ ARM_N1 = [30, 90] }}
+
+[[staffing]]
+at = "09:00"
+counts = {{ ARM_N1 = 2, AMU_N2 = 1 }}
+
+[[script]]
+at = "09:10:00"
+call = {{ number = "15", priority = 0, caller_name = "Hélène Dupré" }}
+{extra}
+"""
+
+
+def write_scenario(tmp_path: Path, extra: str = "") -> Path:
+    path = tmp_path / "scenario.toml"
+    path.write_text(SCENARIO.format(extra=extra), encoding="utf-8")
+    return path
+
+
+def acd(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "acd.cli", *args], capture_output=True,
+                          text=True, cwd=REPO, timeout=120)
+
+
+def test_simulate_prints_records_consistent_with_its_summary(tmp_path: Path) -> None:
+    scenario = write_scenario(tmp_path)
+    result = acd("simulate", "--scenario", str(scenario), "--json")
+    assert result.returncode == 0, result.stderr
+    *record_lines, summary_line = result.stdout.splitlines()
+    records = [json.loads(line) for line in record_lines]
+    summary = json.loads(summary_line)["summary"]
+    planned = [p for p in plan(load_scenario(scenario),
+                               load_config(REPO / "config" / "sas-small.toml"))
+               if p.kind == "call"]
+    assert summary["calls_placed"] == len(planned) == len(records) == summary["offered"]
+    outcomes = {o: sum(r["outcome"] == o for r in records)
+                for o in ("answered", "abandoned", "waiting")}
+    assert outcomes["answered"] == summary["answered"]
+    assert outcomes["abandoned"] == summary["abandoned"]
+    assert summary["answered"] + summary["abandoned"] + summary["waiting"] == summary["offered"]
+    assert summary["callers_hung_up_by_router"] == 0
+    answered = [r for r in records if r["outcome"] == "answered"]
+    within = sum(r["wait_s"] < 30 for r in answered)
+    assert (summary["qs30_answered_within_30s"], summary["qs30_answered"]) == (within,
+                                                                               len(answered))
+    assert all(r["wait_s"] >= 0 and r["agent"] for r in answered)
+    assert {r["number"] for r in records} == {"15", "116117"}
+    scripted = [r for r in records if r["caller_name"] == "Hélène Dupré"]
+    assert len(scripted) == 1
+    assert scripted[0]["priority"] == 0
+    # announced after the dialplan's Answer() (0.5 s) and the loopback round trips
+    arrived = datetime.fromisoformat(scripted[0]["arrived_at"])
+    scripted_at = datetime(2026, 3, 10, 9, 10, tzinfo=ZoneInfo("Europe/Paris"))
+    assert 0.5 <= (arrived - scripted_at).total_seconds() < 5
+
+
+def test_simulate_is_deterministic_for_a_seed(tmp_path: Path) -> None:
+    scenario = write_scenario(tmp_path)
+    config = load_config(REPO / "config" / "sas-small.toml")
+    first = plan(load_scenario(scenario), config, seed=3)
+    assert first == plan(load_scenario(scenario), config, seed=3)
+    assert first != plan(load_scenario(scenario), config, seed=4)
+
+
+def test_a_broken_scenario_is_refused_with_file_key_and_problem(tmp_path: Path) -> None:
+    scenario = write_scenario(tmp_path, extra='[[script]]\nat = "25:99"\nagent_login = "x"\n')
+    result = acd("simulate", "--scenario", str(scenario))
+    assert result.returncode == 1
+    assert f"{scenario}: script[1].at: '25:99' is not a time of day" in result.stderr
+
+
+def test_demo_runs_and_prints_the_summary_table() -> None:
+    result = acd("demo", "--speed", "4000")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Summary — SAS 59" in out
+    assert "QS 30 s at N1:" in out
+    assert "ARM_N1" in out
+    assert "no caller was hung up by the router" in out
+    assert "answered" in out.splitlines()[3]  # live progress lines come first
