@@ -288,3 +288,12 @@ def test_dial_failure_reported_by_the_dialplan_requeues_a_held_call(site_config:
                         headers={"Agent": "arm01", "DialStatus": "CHANUNAVAIL"}))
     assert d.engine.calls["u1"].state is CallState.OFFERED
     assert d.offers()[-1] == (channel, "arm02")
+
+
+def test_resync_ignores_channels_without_a_number(site_config: Config) -> None:
+    d = Driver(site_config)
+    entries = [ev.StatusEntry(channel="Local/15@incoming-1;1", uniqueid="p",
+                              variables={"ACD_NUMBER": "", "ACD_ARRIVED": ""}),
+               ev.StatusEntry(channel="PJSIP/arm01-1", uniqueid="q")]
+    d.feed(i.ChannelsSnapshot(entries, taken_at=d.now))
+    assert d.engine.calls == {}

@@ -9,12 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 from acd.ami.frames import AmiMessage, FrameReader, parse_frame, serialize
 from acd.config import Config, parse_config
-
-TRANSCRIPTS = Path(__file__).resolve().parents[2] / "shared" / "ami-transcripts"
+from tests.conftest import TRANSCRIPTS
 
 SIM_SITE = b"""
 [site]

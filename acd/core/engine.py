@@ -611,7 +611,7 @@ class Engine:
                 self._reconcile_call(call, entry)
         new_calls = sorted(
             (e for e in event.channels
-             if names.number_var in e.variables and e.channel not in self._by_channel
+             if e.variables.get(names.number_var) and e.channel not in self._by_channel
              and e.channel not in self._recently_ended and not e.bridge_id),
             key=lambda e: _arrival(e, names.arrived_var, self.now),
         )
