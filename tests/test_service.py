@@ -152,3 +152,65 @@ async def test_refused_redirect_is_fed_back_and_the_call_offered_again() -> None
         await router.ami.stop()
         await task
         await peer.close()
+
+
+async def test_acd_sim_serves_ami_to_acd_run(tmp_path: Path) -> None:
+    """The two commands an evaluator runs by hand: the simulator, then the router."""
+    import socket
+
+    from acd.ami import actions as act
+    from acd.ami.client import AmiConnection
+    from acd.config import AmiConfig
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "site.toml"
+    config.write_text(CONFIG.format(port=port))
+    env = {**os.environ, "ACD_AMI_SECRET": SECRET}
+    sim = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "acd.cli", "sim", "--config", str(config), "--port", str(port),
+        "--speed", "10", stdout=asyncio.subprocess.PIPE, env=env)
+    lines: list[dict[str, object]] = []
+    router = None
+    try:
+        await read_log_until(sim, "sim_started", lines)
+        router = await start_router(config, env)
+        await read_log_until(router, "ami_resynced", lines)
+        sink = _NullSink()
+        driver = AmiConnection(AmiConfig(port=port), SECRET, sink)
+        driver_task = asyncio.create_task(driver.run())
+        async with asyncio.timeout(5):
+            await sink.up.wait()
+            await driver.request(act.Originate(channel="Local/15@incoming", context="caller",
+                                               exten="s", caller_id='"Zoë" <0612340099>'))
+        answered = await read_log_until(router, "call_answered", lines)
+        assert answered["agent"] == "1001"
+        await driver.stop()
+        await driver_task
+    finally:
+        for process in (router, sim):
+            if process is not None and process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                async with asyncio.timeout(6):
+                    await process.wait()
+    assert sim.returncode == 0
+    assert router is not None and router.returncode == 0
+
+
+class _NullSink:
+    """A driver connection's sink: it only needs to know the session is up."""
+
+    resync_variables = ()
+
+    def __init__(self) -> None:
+        self.up = asyncio.Event()
+
+    def on_event(self, event: object) -> None:
+        pass
+
+    def on_link_up(self, channels: object, taken_at: float) -> None:
+        self.up.set()
+
+    def on_link_down(self, reason: str) -> None:
+        pass

@@ -67,9 +67,11 @@ class _WireAction(pk_actions.Action):  # type: ignore[misc]
     """A panoramisk Action whose wire form is ours (order kept, CR/LF refused)."""
 
     def __init__(self, action: act.Action, action_id: str) -> None:
-        super().__init__({"Action": action.name, "ActionID": action_id})
+        headers = act.action_headers(action, action_id)
+        # panoramisk reads some headers (Async) to tell how many responses will come
+        super().__init__(dict(reversed(headers)))
         self.typed = action
-        self._wire = serialize(act.action_headers(action, action_id)).decode("utf-8")
+        self._wire = serialize(headers).decode("utf-8")
 
     def __str__(self) -> str:
         return self._wire
@@ -117,7 +119,10 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
                 if event is not None:
                     self._on_event(event)
             else:
-                self._on_response(frame)
+                try:
+                    self._on_response(frame)
+                except Exception:  # one odd response must not take the link down
+                    log.exception("ami_response_unhandled")
 
     def _on_response(self, frame: bytes) -> None:
         message = parse_frame(frame)
