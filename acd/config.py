@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -88,9 +88,72 @@ class SkillConfig(Strict, frozen=True):
 
 
 class NumberConfig(Strict, frozen=True):
-    #: entry queue (skill) of calls to this number
+    #: entry queue (skill) of calls to this number in SAS hours (and always, for 15)
     queue: SkillName
     label: str = ""
+    #: destination in PDSA hours: a queue of this site, or an Asterisk dial string
+    #: (e.g. a trunk to the PDSA regulation); unset: the same queue around the clock
+    pdsa: str | None = None
+
+
+class HoursConfig(Strict, frozen=True):
+    """PDSA hours (art. R6315-1 of the public-health code) with the regional options."""
+
+    #: weekday evening start of PDSA hours ("20:00" by the code; 18:00 or 19:00 locally)
+    evening_start: str = "20:00"
+    #: end of the night, every day
+    morning_end: str = "08:00"
+    #: Saturday from this time is PDSA (regional option; None: Saturday is a SAS day)
+    saturday_from: str | None = "12:00"
+    #: the Monday before and the Friday and Saturday after a public holiday are PDSA days
+    bridge_days: bool = False
+    #: extra whole days of PDSA hours, ISO dates
+    extra_dates: list[str] = msgspec.field(default_factory=list)
+
+
+class TransferKind(Strict, frozen=True):
+    #: the transferring agent stays with the caller until the target agent answers
+    warm: bool = False
+
+
+class TransferConfig(Strict, frozen=True):
+    #: a transferred call enters the target queue ahead of new calls of its priority
+    ahead_of_new: bool = True
+    #: a transferred call waiting longer than this gets the fallback
+    max_wait_s: Positive = 120.0
+    #: in order: back to the transferring agent, head of the original queue, overflow
+    fallback: list[Literal["transferrer", "original_queue", "overflow"]] = msgspec.field(
+        default_factory=lambda: ["transferrer", "original_queue", "overflow"])
+    #: per transfer kind "FROM>TO" (e.g. "ARM_N1>MG")
+    kinds: dict[str, TransferKind] = msgspec.field(default_factory=dict)
+
+
+class PartnerConfig(Strict, frozen=True):
+    #: a name for logs and metrics (label ``partner``)
+    name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+    #: Asterisk dial string of the trunk to the partner SAS (PJSIP/sas62/15…)
+    dial: Annotated[str, msgspec.Meta(min_length=3)]
+    #: lower is tried first
+    preference: Annotated[int, msgspec.Meta(ge=0, le=99)] = 0
+    #: seconds a partner that failed is not tried again
+    down_for_s: Positive = 300.0
+    #: seconds the partner may ring before the call comes back
+    ring_timeout_s: Positive = 20.0
+
+
+class OverflowRule(Strict, frozen=True):
+    #: overflow a call that has waited longer than this
+    max_wait_s: Positive | None = None
+    #: overflow new calls while more than this many calls wait
+    max_waiting: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    #: overflow new calls while the estimated wait is over this
+    max_estimated_wait_s: Positive | None = None
+    #: overflow while no agent holding the skill is logged in
+    when_no_agent: bool = False
+    #: share of calls sent to partners whatever the load (partial overflow, 0.3 = 30 %)
+    share: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0
+    #: partners by name (default: every partner, by preference)
+    partners: list[str] = msgspec.field(default_factory=list)
 
 
 class AgentConfig(Strict, frozen=True):
@@ -142,6 +205,11 @@ class Config(Strict, frozen=True):
     skills: dict[SkillName, SkillConfig] = msgspec.field(default_factory=dict)
     numbers: dict[str, NumberConfig] = msgspec.field(default_factory=_default_numbers)
     agents: list[AgentConfig] = msgspec.field(default_factory=list)
+    hours: HoursConfig = msgspec.field(default_factory=HoursConfig)
+    transfers: TransferConfig = msgspec.field(default_factory=TransferConfig)
+    partners: list[PartnerConfig] = msgspec.field(default_factory=list)
+    #: overflow rules per queue
+    overflow: dict[SkillName, OverflowRule] = msgspec.field(default_factory=dict)
 
     def skill_names(self) -> list[str]:
         """Standard skills first, then the site's extra ones, in file order."""

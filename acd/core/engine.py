@@ -491,7 +491,9 @@ class Engine:
         leg.answered_at = self.now
         wait = self.now - (call.arrived_at if first else leg.entered_at)
         self._facts.append(f.CallAnswered(at=self.now, call=call.id, queue=call.queue,
-                                          agent=agent.id, wait_s=wait, first=first))
+                                          agent=agent.id, wait_s=wait, first=first,
+                                          number=call.number, period=call.period,
+                                          first_queue=call.queues[0]))
 
     def _release_other_call(self, agent: Agent, call: Call) -> None:
         """Asterisk shows ``agent`` busy with ``call``: whatever other call the engine

@@ -36,6 +36,42 @@ class CallAnswered(Fact, frozen=True, kw_only=True):
     #: arrival → this pick-up; ``first`` says whether it is the call's first pick-up
     wait_s: float
     first: bool
+    #: the number dialled and the period the call arrived in (QS 30 s per number/period)
+    number: str = ""
+    period: str = "sas"
+    #: the queue the call first entered (the front office for QS 30 s)
+    first_queue: str = ""
+
+
+class CallTransferred(Fact, frozen=True, kw_only=True):
+    """A call moved from one filière (queue) to another; ``result`` says how it went:
+    requested, connected (the target agent answered), fallback, failed."""
+
+    call: str
+    from_queue: str
+    to_queue: str
+    agent: str | None
+    result: str
+
+
+class CallOverflowed(Fact, frozen=True, kw_only=True):
+    """A call tried at a partner SAS; ``result``: tried, answered, failed (then back
+    in its local queue), busy, unreachable."""
+
+    call: str
+    queue: str
+    partner: str
+    result: str
+
+
+class BasculeChanged(Fact, frozen=True, kw_only=True):
+    """A supervisor switched a queue (or the site, queue "*") to partners, or back."""
+
+    queue: str
+    share: float
+    partner: str | None
+    by: str
+    reason: str
 
 
 class CallReturned(Fact, frozen=True, kw_only=True):

@@ -119,6 +119,8 @@ class Call:
     connecting_hint: str | None = None
     #: agents' channels seen dialled for this call (forgotten when the call ends)
     agent_channels: list[str] = field(default_factory=list)
+    #: "sas" or "pdsa": the period the call arrived in (kept for its whole life)
+    period: str = "sas"
 
 
 @dataclass(slots=True, eq=False)

@@ -43,6 +43,8 @@ class CallRecord(msgspec.Struct, frozen=True, kw_only=True):
     legs: list[LegRecord]
     #: true when the end was found at a resync (the router was not connected)
     ended_unobserved: bool = False
+    #: "sas" | "pdsa": the period the call arrived in
+    period: str = "sas"
 
 
 def iso(ts: float | None, zone: ZoneInfo) -> str | None:
@@ -87,4 +89,5 @@ def record_of(call: Call, zone: ZoneInfo) -> CallRecord:
         channel=call.channel,
         legs=legs,
         ended_unobserved=call.ended_unobserved,
+        period=call.period,
     )
