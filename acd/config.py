@@ -75,6 +75,9 @@ class RoutingConfig(Strict, frozen=True):
     orphan_requeue_s: NonNegative = 3.0
     #: priority given to calls that do not announce one (0 = life-threatening)
     default_priority: Annotated[int, msgspec.Meta(ge=0, le=9)] = 5
+    #: an abandoned call shorter than this (arrival → hang-up, seconds) is a *short
+    #: abandon* (misdial, pocket call): left out of "offered" in the answer rate
+    short_abandon_s: NonNegative = 15.0
 
 
 class SkillConfig(Strict, frozen=True):
@@ -88,32 +91,37 @@ class SkillConfig(Strict, frozen=True):
 
 
 class NumberConfig(Strict, frozen=True):
+    """One dialled number of the plan; see :mod:`acd.core.hours` for the periods."""
+
     #: entry queue (skill) of calls to this number in SAS hours (and always, for 15)
     queue: SkillName
     label: str = ""
     #: destination in PDSA hours: a queue of this site, or an Asterisk dial string
-    #: (e.g. a trunk to the PDSA regulation); unset: the same queue around the clock
+    #: (Tech/resource, e.g. a trunk to the PDSA regulation: "PJSIP/pdsa-trunk");
+    #: unset: the same queue around the clock (15 may not have one)
     pdsa: str | None = None
 
 
 class HoursConfig(Strict, frozen=True):
-    """PDSA hours (art. R6315-1 of the public-health code) with the regional options."""
+    """PDSA hours (art. R6315-1 of the public-health code) with the regional options.
 
-    #: weekday evening start of PDSA hours ("20:00" by the code; 18:00 or 19:00 locally)
+    Times are local "HH:MM" in ``site.timezone``; public holidays are those of
+    ``site.departement``. The rules and reasons are in :mod:`acd.core.hours`.
+    """
+
+    #: weekday evening start of PDSA hours ("20:00" by the code; 18:00 or 19:00 locally;
+    #: never later than 20:00)
     evening_start: str = "20:00"
-    #: end of the night, every day
+    #: end of the night, every day (never earlier than 08:00)
     morning_end: str = "08:00"
-    #: Saturday from this time is PDSA (regional option; None: Saturday is a SAS day)
+    #: Saturday from this time is PDSA (regional option; None: Saturday is a SAS day
+    #: until the evening; the morning_end time: the whole Saturday, a local extension)
     saturday_from: str | None = "12:00"
-    #: the Monday before and the Friday and Saturday after a public holiday are PDSA days
+    #: the Monday before a Tuesday holiday, the Friday after a Thursday holiday and the
+    #: Saturday after a Thursday or Friday holiday are whole PDSA days (the ponts)
     bridge_days: bool = False
-    #: extra whole days of PDSA hours, ISO dates
+    #: extra whole days of PDSA hours, ISO dates ("2026-12-24")
     extra_dates: list[str] = msgspec.field(default_factory=list)
-
-
-class TransferKind(Strict, frozen=True):
-    #: the transferring agent stays with the caller until the target agent answers
-    warm: bool = False
 
 
 class TransferConfig(Strict, frozen=True):
@@ -124,8 +132,6 @@ class TransferConfig(Strict, frozen=True):
     #: in order: back to the transferring agent, head of the original queue, overflow
     fallback: list[Literal["transferrer", "original_queue", "overflow"]] = msgspec.field(
         default_factory=lambda: ["transferrer", "original_queue", "overflow"])
-    #: per transfer kind "FROM>TO" (e.g. "ARM_N1>MG")
-    kinds: dict[str, TransferKind] = msgspec.field(default_factory=dict)
 
 
 class PartnerConfig(Strict, frozen=True):
@@ -177,6 +183,8 @@ class DialplanNames(Strict, frozen=True):
     agent_logout_event: str = "AcdAgentLogout"
     agent_pause_event: str = "AcdAgentPause"
     agent_ready_event: str = "AcdAgentReady"
+    #: sent by the transfer feature codes: header Target (a queue), optional Agent
+    transfer_event: str = "AcdTransfer"
     connect_context: str = "acd-connect"
     #: where the router sends a caller back to wait (after a ring time-out it forces)
     holding_context: str = "holding"
@@ -357,4 +365,7 @@ def validate(config: Config) -> list[tuple[str, str]]:
         problems.append(("ami.keepalive_timeout_s", "must be shorter than 4 × keepalive_s"))
     if config.ami.reconnect_initial_s > config.ami.reconnect_max_s:
         problems.append(("ami.reconnect_initial_s", "must not exceed ami.reconnect_max_s"))
+    # [hours], numbers.*.pdsa, département and time zone (imported here: hours imports us)
+    from acd.core.hours import check_config as check_hours
+    problems += check_hours(config)
     return problems

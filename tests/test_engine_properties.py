@@ -85,6 +85,18 @@ class EngineMachine(RuleBasedStateMachine):
         device = self.d.engine.agents[agent].device
         self.d.feed(ev.DeviceStateChange(device=device, state=state))
 
+    @precondition(lambda self: self.d.engine.calls)
+    @rule(data=st.data(), queue=st.sampled_from(["ARM_N1", "AMU_N2", "MG", "OSNP", "X"]),
+          by_agent=st.booleans())
+    def transfer(self, data: st.DataObject, queue: str, by_agent: bool) -> None:
+        call = data.draw(st.sampled_from(sorted(self.d.engine.calls.values(),
+                                                key=lambda c: c.id)))
+        if by_agent and call.agent:
+            self.d.feed(i.TransferRequest(queue, agent=call.agent))
+        else:
+            self.d.feed(i.TransferRequest(queue, call=call.id, by="supervisor"))
+        self.legs.pop(call.channel, None)  # Asterisk hangs up the old agent's legs
+
     @rule(seconds=st.sampled_from([0.5, 1.0, 5.0, 13.0, 30.0]))
     def time_passes(self, seconds: float) -> None:
         self.d.advance(seconds)
@@ -137,6 +149,9 @@ class EngineMachine(RuleBasedStateMachine):
         waiting = {c.id for c in engine.calls.values() if c.state is CallState.WAITING}
         assert queued == waiting
         timers = {(key, token) for _, _, kind, key, token in engine._timers if kind == "orphan"}
+        for call in engine.calls.values():
+            assert call.queue in engine.queues
+            assert call.queues[-1] == call.queue == call.legs[-1].queue
         for call in engine.calls.values():
             if call.state is CallState.HELD:
                 assert (call.id, call.offer_id) in timers, call

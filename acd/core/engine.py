@@ -36,6 +36,7 @@ from acd.core.model import (
     Call,
     CallState,
     Leg,
+    Transfer,
     device_of,
     move_agent,
     move_call,
@@ -113,6 +114,7 @@ class Engine:
             i.AgentLogout: self._on_agent_logout,
             i.AgentPause: self._on_agent_pause,
             i.AgentReady: self._on_agent_ready,
+            i.TransferRequest: self._on_transfer,
         }
         for cfg in config.agents:
             agent = Agent(id=cfg.id, device=cfg.device, skills=dict(cfg.skills), name=cfg.name)
@@ -173,6 +175,8 @@ class Engine:
                 self._requeue(call, None, "caller left without an agent")
             elif kind == "expand" and call.state is CallState.WAITING:
                 self._dispatch_queue(call.queue)
+            elif kind == "xfer" and call.state is CallState.WAITING and call.transfer:
+                self._transfer_fallback(call, "transfer waited too long")
 
     # ------------------------------------------------------------------ calls
 
@@ -187,6 +191,11 @@ class Engine:
                 call.connecting_hint = event.headers.get("Agent") or None
         elif name == names.dial_end_event:
             self._dialplan_dial_end(event)
+        elif name == names.transfer_event:
+            agent = self._agent_of_feature_code(event)
+            if agent is not None:
+                self._on_transfer(i.TransferRequest(event.headers.get("Target", ""),
+                                                    agent=agent.id, by="feature code"))
         elif name in (names.agent_login_event, names.agent_logout_event,
                       names.agent_pause_event, names.agent_ready_event):
             agent = self._agent_of_feature_code(event)
@@ -256,7 +265,7 @@ class Engine:
             self._expansion[name] = []
         return queue
 
-    def _enqueue(self, call: Call, *, head: bool, new: bool) -> None:
+    def _enqueue(self, call: Call, *, head: bool, new: bool, dispatch: bool = True) -> None:
         queue = self._queue(call.queue)
         if head:
             queue.push_head(call)
@@ -270,7 +279,8 @@ class Engine:
             due = call.enqueued_at + delay
             if due > self.now:
                 self._timer(due, "expand", call.id, call.offer_id)
-        self._dispatch_call(call)
+        if dispatch:
+            self._dispatch_call(call)
 
     def _requeue(self, call: Call, agent: Agent | None, reason: str) -> None:
         """Back to the head of its queue, keeping arrival time and priority."""
@@ -312,6 +322,124 @@ class Engine:
     def record(self, call: Call) -> CallRecord:
         """The JSON-ready record of a call (see :mod:`acd.core.records`)."""
         return record_of(call, self.zone)
+
+    # ------------------------------------------------------------------ transfers
+
+    def _on_transfer(self, request: i.TransferRequest) -> None:
+        """Move a call to another filière without ever hanging it up.
+
+        The caller's channel leaves the agent's bridge by a Redirect (Asterisk keeps the
+        caller, same Uniqueid, and hangs up the agent's legs): straight to the connect
+        context when an agent of the target is free, else to holding, where it waits in
+        the target queue ahead of new arrivals. The transferring agent goes to wrap-up.
+        """
+        target = request.target
+        call = self._call_to_transfer(request)
+        if call is None or target not in self.queues or target == call.queue:
+            self._ignore_text("TransferRequest", f"nothing to transfer to {target!r} "
+                              f"(agent {request.agent}, call {request.call})")
+            return
+        if call.state not in (CallState.CONNECTED, CallState.WAITING, CallState.HELD,
+                              CallState.OFFERED):
+            self._ignore_text("TransferRequest", f"call {call.id} is {call.state.value}")
+            return
+        from_queue = call.queue
+        agent = self.agents.get(call.agent) if call.agent else None
+        was_connected = call.state is CallState.CONNECTED
+        self._detach(call, agent)
+        call.transfer = Transfer(from_queue=from_queue, to_queue=target,
+                                 agent=agent.id if agent and was_connected else None,
+                                 at=self.now)
+        self._facts.append(f.CallTransferred(at=self.now, call=call.id, from_queue=from_queue,
+                                             to_queue=target, agent=call.transfer.agent,
+                                             result="requested"))
+        self._move_to_queue(call, target, ahead=self.config.transfers.ahead_of_new)
+        if call.state is CallState.WAITING and was_connected:
+            self._commands.append(self._to_holding(call))
+        if call.state is CallState.WAITING:
+            if not self._skill_staffed(target):
+                self._transfer_fallback(call, f"no agent logged in for {target}")
+            else:
+                self._timer(self.now + self.config.transfers.max_wait_s, "xfer", call.id,
+                            call.offer_id)
+
+    def _call_to_transfer(self, request: i.TransferRequest) -> Call | None:
+        if request.call is not None:
+            return self.calls.get(request.call)
+        agent = self.agents.get(request.agent or "")
+        return self.calls.get(agent.call or "") if agent is not None else None
+
+    def _detach(self, call: Call, agent: Agent | None) -> None:
+        """Take the call away from its agent (or its queue) before it moves on."""
+        if call.state is CallState.WAITING:
+            self._queue(call.queue).remove(call)
+        elif call.state is CallState.CONNECTED and agent is not None:
+            call.legs[-1].ended_at = self.now
+            self._agent_after_call(agent)
+        elif call.state is CallState.OFFERED and agent is not None and agent.call == call.id:
+            agent.call = None
+            self._agent_free(agent, "call moved to another queue")
+        call.agent = None
+        call.offer_id += 1  # older timers and late action failures no longer apply
+        move_call(call, CallState.WAITING)
+
+    def _move_to_queue(self, call: Call, queue: str, *, ahead: bool,
+                       head: bool = False, dispatch: bool = True) -> None:
+        call.queue = queue
+        call.queues.append(queue)
+        call.legs.append(Leg(queue=queue, entered_at=self.now))
+        call.enqueued_at = self.now
+        call.tier = 0 if ahead else 1
+        self._enqueue(call, head=head, new=False, dispatch=dispatch)
+
+    def _to_holding(self, call: Call) -> Redirect:
+        names = self.config.dialplan
+        return Redirect(channel=call.channel, context=names.holding_context,
+                        exten=names.holding_exten, ref=None)
+
+    def _skill_staffed(self, skill: str) -> bool:
+        return any(skill in a.skills and a.state is not AgentState.LOGGED_OUT
+                   and not a.observed for a in self.agents.values())
+
+    def _transfer_fallback(self, call: Call, reason: str) -> None:
+        """The target cannot take the call: apply the configured fallback, in order."""
+        transfer = call.transfer
+        if transfer is None:
+            return
+        for step in self.config.transfers.fallback:
+            if step == "transferrer" and transfer.agent:
+                agent = self.agents.get(transfer.agent)
+                if agent is not None and agent.state is AgentState.AVAILABLE \
+                        and not agent.device_busy:
+                    self._queue(call.queue).remove(call)
+                    self._fallback_fact(call, transfer, "fallback_transferrer", reason)
+                    self._move_to_queue(call, transfer.from_queue, ahead=True, head=True,
+                                        dispatch=False)
+                    self._offer(call, agent)
+                    return
+            elif step == "original_queue":
+                self._queue(call.queue).remove(call)
+                self._fallback_fact(call, transfer, "fallback_original_queue", reason)
+                self._move_to_queue(call, transfer.from_queue, ahead=True, head=True)
+                return
+            elif step == "overflow" and self._overflow_now(call, reason):
+                self._fallback_fact(call, transfer, "fallback_overflow", reason)
+                return
+        self._facts.append(f.CallTransferred(at=self.now, call=call.id,
+                                             from_queue=transfer.from_queue,
+                                             to_queue=transfer.to_queue, agent=transfer.agent,
+                                             result="no_fallback", reason=reason))
+
+    def _fallback_fact(self, call: Call, transfer: Transfer, result: str, reason: str) -> None:
+        call.transfer = None
+        self._facts.append(f.CallTransferred(at=self.now, call=call.id,
+                                             from_queue=transfer.from_queue,
+                                             to_queue=transfer.to_queue, agent=transfer.agent,
+                                             result=result, reason=reason))
+
+    def _overflow_now(self, call: Call, reason: str) -> bool:
+        """Send a call to a partner SAS now; False when no partner can be tried."""
+        return False
 
     # ------------------------------------------------------------------ offering
 
@@ -387,11 +515,9 @@ class Engine:
 
     def _ring_timeout(self, call: Call) -> None:
         agent = self.agents.get(call.agent) if call.agent else None
-        names = self.config.dialplan
         # the dialplan's Dial should have given up already: make sure the caller is
         # back on hold rather than still ringing a phone nobody answers
-        self._commands.append(Redirect(channel=call.channel, context=names.holding_context,
-                                       exten=names.holding_exten, ref=None))
+        self._commands.append(self._to_holding(call))
         self._offer_failed(call, agent, "ring time-out", missed=True)
 
     def _on_action_failed(self, event: i.ActionFailed) -> None:
@@ -483,6 +609,12 @@ class Engine:
         if first:
             call.answered_at = self.now
             call.answered_by = agent.id
+        if call.transfer is not None:
+            transfer, call.transfer = call.transfer, None
+            self._facts.append(f.CallTransferred(at=self.now, call=call.id,
+                                                 from_queue=transfer.from_queue,
+                                                 to_queue=transfer.to_queue,
+                                                 agent=agent.id, result="connected"))
         leg = call.legs[-1]
         if leg.answered_at is not None:  # answered again after the agent leg was lost
             leg = Leg(queue=call.queue, entered_at=leg.ended_at or self.now)

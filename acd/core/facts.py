@@ -52,6 +52,7 @@ class CallTransferred(Fact, frozen=True, kw_only=True):
     to_queue: str
     agent: str | None
     result: str
+    reason: str = ""
 
 
 class CallOverflowed(Fact, frozen=True, kw_only=True):

@@ -46,6 +46,16 @@ class ChannelsSnapshot(msgspec.Struct, frozen=True):
     taken_at: float = 0.0
 
 
+class TransferRequest(msgspec.Struct, frozen=True):
+    """Move a call to another filière (queue): from the dialplan's transfer feature code
+    (the agent on the call) or the API (an agent or a supervisor, by call id)."""
+
+    target: str
+    agent: str | None = None
+    call: str | None = None
+    by: str = "agent"
+
+
 class AgentLogin(msgspec.Struct, frozen=True):
     agent: str
     by: str = "agent"

@@ -102,6 +102,8 @@ class Call:
     enqueued_at: float
     #: ordering key inside a priority band: lower is served first
     seq: int
+    #: 1 for a new arrival; 0 once handled (put back, transferred): served first
+    tier: int = 1
     state: CallState = CallState.WAITING
     #: agent offered to, or talking with
     agent: str | None = None
@@ -121,6 +123,18 @@ class Call:
     agent_channels: list[str] = field(default_factory=list)
     #: "sas" or "pdsa": the period the call arrived in (kept for its whole life)
     period: str = "sas"
+    #: the transfer in progress: where the call came from, and who sent it
+    transfer: Transfer | None = None
+
+
+@dataclass(slots=True)
+class Transfer:
+    """A move between filières that has not reached an agent of the target yet."""
+
+    from_queue: str
+    to_queue: str
+    agent: str | None
+    at: float
 
 
 @dataclass(slots=True, eq=False)

@@ -2,8 +2,11 @@
 
 Policy
 ------
-* Calls: highest priority first (0 = life-threatening), then longest waiting. A call
-  put back (agent did not answer, action failed) goes to the *head* of its band.
+* Calls: highest priority first (0 = life-threatening), then longest waiting. Within a
+  priority, calls already handled by someone (put back after a missed offer, or
+  transferred from another filière) come before new arrivals: each priority has two
+  tiers, 0 (handled) then 1 (new). A call put back goes to the *head* of tier 0; a
+  transferred call to its tail.
 * Agents: among the available agents holding the call's skill, the best level first
   (1 = primary), then the longest idle.
 * Skill expansion: an agent holding the skill at level L > 1 becomes eligible for a
@@ -28,55 +31,62 @@ from acd.core.model import Agent, Call
 class SkillQueue:
     """The waiting calls of one skill, by priority band, each band FIFO."""
 
-    __slots__ = ("_bands", "_priorities", "name")
+    __slots__ = ("_bands", "_keys", "_size", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._bands: dict[int, dict[str, Call]] = {}
-        self._priorities: list[int] = []  # sorted keys of _bands
+        self._bands: dict[tuple[int, int], dict[str, Call]] = {}
+        self._keys: list[tuple[int, int]] = []  # sorted keys of _bands
+        self._size = 0
 
     def __len__(self) -> int:
-        return sum(len(band) for band in self._bands.values())
+        return self._size
 
     def __contains__(self, call: Call) -> bool:
-        band = self._bands.get(call.priority)
+        band = self._bands.get((call.priority, call.tier))
         return band is not None and call.id in band
 
-    def _band(self, priority: int) -> dict[str, Call]:
-        band = self._bands.get(priority)
+    def _band(self, key: tuple[int, int]) -> dict[str, Call]:
+        band = self._bands.get(key)
         if band is None:
-            band = self._bands[priority] = {}
-            self._priorities.append(priority)
-            self._priorities.sort()
+            band = self._bands[key] = {}
+            self._keys.append(key)
+            self._keys.sort()
         return band
 
     def push(self, call: Call) -> None:
-        """Add at the tail of its priority band."""
-        self._band(call.priority)[call.id] = call
+        """Add at the tail of its band (``call.tier``: 1 new, 0 already handled)."""
+        self._band((call.priority, call.tier))[call.id] = call
+        self._size += 1
 
     def push_head(self, call: Call) -> None:
-        """Add at the head of its priority band (a call given back)."""
-        band = self._band(call.priority)
+        """Add at the head of its priority (a call given back)."""
+        call.tier = 0
+        band = self._band((call.priority, 0))
         items = list(band.items())
         band.clear()
         band[call.id] = call
         band.update(items)
+        self._size += 1
 
     def remove(self, call: Call) -> bool:
-        band = self._bands.get(call.priority)
-        return band is not None and band.pop(call.id, None) is not None
+        band = self._bands.get((call.priority, call.tier))
+        if band is not None and band.pop(call.id, None) is not None:
+            self._size -= 1
+            return True
+        return False
 
     def heads(self) -> Iterator[Call]:
         """The first call of each non-empty band, most urgent band first."""
-        for priority in self._priorities:
-            band = self._bands[priority]
+        for key in self._keys:
+            band = self._bands[key]
             if band:
                 yield next(iter(band.values()))
 
     def __iter__(self) -> Iterator[Call]:
         """Every waiting call in service order."""
-        for priority in self._priorities:
-            yield from list(self._bands[priority].values())
+        for key in self._keys:
+            yield from list(self._bands[key].values())
 
     def oldest(self) -> Call | None:
         """The call that has waited longest in this queue (any priority)."""
@@ -163,7 +173,8 @@ def pick_call(agent: Agent, queues: dict[str, SkillQueue],
             continue
         for head in queue.heads():
             if now - head.enqueued_at >= delay:
-                if best is None or (head.priority, head.seq) < (best.priority, best.seq):
+                if best is None or (head.priority, head.tier, head.seq) < (
+                        best.priority, best.tier, best.seq):
                     best = head
                 break
     return best
