@@ -117,6 +117,8 @@ class HoursConfig(Strict, frozen=True):
     #: Saturday from this time is PDSA (regional option; None: Saturday is a SAS day
     #: until the evening; the morning_end time: the whole Saturday, a local extension)
     saturday_from: str | None = "12:00"
+    #: false: the Saturday option is off (TOML has no None), whatever saturday_from says
+    saturday: bool = True
     #: the Monday before a Tuesday holiday, the Friday after a Thursday holiday and the
     #: Saturday after a Thursday or Friday holiday are whole PDSA days (the ponts)
     bridge_days: bool = False
@@ -185,6 +187,14 @@ class DialplanNames(Strict, frozen=True):
     agent_ready_event: str = "AcdAgentReady"
     #: sent by the transfer feature codes: header Target (a queue), optional Agent
     transfer_event: str = "AcdTransfer"
+    #: overflow to a partner SAS: the router sets the partner's dial string and ring
+    #: time on the caller, then Redirects it to <overflow_context>,<partner name>,1
+    overflow_context: str = "acd-overflow"
+    partner_dial_var: str = "ACD_PARTNER_DIAL"
+    partner_ring_var: str = "ACD_PARTNER_RING"
+    #: sent by the overflow context before and after Dial: headers Partner, DialStatus
+    overflow_trying_event: str = "AcdOverflowTrying"
+    overflow_end_event: str = "AcdOverflowEnd"
     connect_context: str = "acd-connect"
     #: where the router sends a caller back to wait (after a ring time-out it forces)
     holding_context: str = "holding"
