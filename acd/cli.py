@@ -83,6 +83,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                             as_json=False, live=True, records=False)
 
 
+def _cmd_route(args: argparse.Namespace) -> int:
+    from acd.route import route_command
+
+    return route_command(config_path=args.config, number=args.number, at=args.at,
+                         as_json=args.json)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="acd", description="Call distribution for a SAS room, beside Asterisk.")
@@ -145,6 +152,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int)
     demo.add_argument("--speed", type=float)
     demo.set_defaults(func=_cmd_demo)
+
+    route = sub.add_parser("route", help="where a call to a number goes at a given moment",
+                           description="Print the entry queue or external destination of a "
+                           "dialled number at a moment (SAS or PDSA hours of the site's "
+                           "calendar) and why. A number not in the plan goes to ARM_N1.")
+    route.add_argument("--config", required=True, help="site config (TOML)")
+    route.add_argument("--number", required=True, help="the number dialled, e.g. 116117")
+    route.add_argument("--at", help="ISO 8601 date-time; without an offset, the site's "
+                       "local time (default: now)")
+    route.add_argument("--json", action="store_true",
+                       help="print one JSON object (number, at, period, destination, "
+                       "external, reason)")
+    route.set_defaults(func=_cmd_route)
     return parser
 
 

@@ -16,13 +16,23 @@ from tests.conftest import SITE_TOML
 from tests.enginekit import Driver
 
 AGENTS = ["arm01", "arm02", "amu01", "mg01"]
+PARTNERS = b"""
+[[partners]]
+name = "sas62"
+dial = "PJSIP/sas62/15"
+ring_timeout_s = 20
+
+[overflow.ARM_N1]
+max_waiting = 2
+max_wait_s = 60
+"""
 DIAL_FAILURES = ["NOANSWER", "BUSY", "CHANUNAVAIL", "CANCEL", "CONGESTION"]
 
 
 class EngineMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.d = Driver(parse_config(SITE_TOML))
+        self.d = Driver(parse_config(SITE_TOML + PARTNERS))
         self.live_channels: set[str] = set()
         self.caller_hangups = 0
         self.legs: dict[str, str] = {}  # caller channel → ringing/answered agent leg
@@ -97,6 +107,18 @@ class EngineMachine(RuleBasedStateMachine):
             self.d.feed(i.TransferRequest(queue, call=call.id, by="supervisor"))
         self.legs.pop(call.channel, None)  # Asterisk hangs up the old agent's legs
 
+    @rule(share=st.sampled_from([0.0, 0.5, 1.0]), queue=st.sampled_from(["*", "ARM_N1"]))
+    def bascule(self, share: float, queue: str) -> None:
+        self.d.feed(i.BasculeRequest(queue, share, by="supervisor", reason="test"))
+
+    @precondition(lambda self: self.overflowing())
+    @rule(data=st.data(), status=st.sampled_from(["ANSWER", "BUSY", "NOANSWER", "CANCEL"]))
+    def partner_dial(self, data: st.DataObject, status: str) -> None:
+        call = data.draw(st.sampled_from(self.overflowing()))
+        leg = f"PJSIP/sas62-{call.id}"
+        self.d.feed(ev.DialBegin(channel=call.channel, dest_channel=leg))
+        self.d.feed(ev.DialEnd(channel=call.channel, dest_channel=leg, dial_status=status))
+
     @rule(seconds=st.sampled_from([0.5, 1.0, 5.0, 13.0, 30.0]))
     def time_passes(self, seconds: float) -> None:
         self.d.advance(seconds)
@@ -113,6 +135,10 @@ class EngineMachine(RuleBasedStateMachine):
     def offered(self) -> list:  # type: ignore[type-arg]
         return [c for c in self.d.engine.calls.values()
                 if c.state is CallState.OFFERED and c.channel not in self.legs]
+
+    def overflowing(self) -> list:  # type: ignore[type-arg]
+        return [c for c in self.d.engine.calls.values()
+                if c.state is CallState.OVERFLOWING and c.overflowed_to is None]
 
     def ringing_legs(self) -> list[tuple[str, str]]:
         calls = {c.channel: c for c in self.d.engine.calls.values()}
@@ -155,6 +181,11 @@ class EngineMachine(RuleBasedStateMachine):
         for call in engine.calls.values():
             if call.state is CallState.HELD:
                 assert (call.id, call.offer_id) in timers, call
+        ringing = {(key, token) for _, _, kind, key, token in engine._timers
+                   if kind == "ovfring"}
+        for call in engine.calls.values():
+            if call.state is CallState.OVERFLOWING and call.overflowed_to is None:
+                assert (call.id, call.offer_id) in ringing, call
         assert {c.channel for c in engine.calls.values()} == self.live_channels
 
     @invariant()

@@ -62,6 +62,7 @@ async def read_log_until(process: asyncio.subprocess.Process, event: str,
 
 async def test_run_routes_serves_healthz_and_stops_on_sigterm(tmp_path: Path) -> None:
     stream = recorded_events("02-call-answered-via-redirect.events.ami")
+    stream = stream[:stream.index(b"Event: MusicOnHoldStart")]  # a caller now waiting
     peer = await AmiPeer(secret=SECRET, stream=stream, stream_after_status=True).start()
     config = tmp_path / "site.toml"
     config.write_text(CONFIG.format(port=peer.port))
@@ -72,12 +73,15 @@ async def test_run_routes_serves_healthz_and_stops_on_sigterm(tmp_path: Path) ->
         started = await read_log_until(router, "router_started", lines)
         assert started["state"] == "in memory (no Redis configured)"
         port = int(str(started["http"]).rsplit(":", 1)[1])
-        await read_log_until(router, "call_ended", lines)
+        await read_log_until(router, "call_queued", lines)
         async with aiohttp.ClientSession() as http, \
                 http.get(f"http://127.0.0.1:{port}/healthz") as response:
             health = await response.json()
             assert response.status == 200
         assert health["ami_connected"] is True and health["site"] == "SAS lab"
+        async with asyncio.timeout(5):  # the peer reads actions at its own pace
+            while not any(a["Action"] == "Redirect" for a in peer.all_actions()):
+                await asyncio.sleep(0.02)
         actions = [a for a in peer.all_actions() if a["Action"] in ("Setvar", "Redirect")]
         assert actions[0] == {"Action": "Setvar", "ActionID": actions[0]["ActionID"],
                               "Channel": "Local/15@incoming-00000000;2",
@@ -97,7 +101,8 @@ async def test_run_routes_serves_healthz_and_stops_on_sigterm(tmp_path: Path) ->
         await peer.close()
     events = [line["event"] for line in lines]
     assert events[-1] == "router_stopped"
-    assert "ami_logged_in" in events and "call_answered" in events
+    assert "ami_logged_in" in events
+    assert "agent_state" in events  # 1001 was offered the call
     assert any(a["Action"] == "Logoff" for a in peer.all_actions())
     everything = json.dumps(lines) + err.decode()
     assert SECRET not in everything

@@ -103,7 +103,7 @@ def test_transfer_waiting_too_long_goes_back_to_the_head_of_the_original_queue()
                                             b'fallback = ["original_queue"]'))
     d = Driver(config)
     d.feed(i.AgentPause("osnp01"))
-    channel, _leg = connected(d)
+    _channel, _leg = connected(d)
     d.feed(i.TransferRequest("OSNP", agent="arm01"))
     for _ in range(3):
         d.call()  # new calls keep arm02 and amu01 busy / waiting

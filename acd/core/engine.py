@@ -1,893 +1,262 @@
 """The routing engine: ``handle(event, now) → Output(commands, facts)``. Pure.
 
-Theory of operation
--------------------
-The engine holds every call, agent and queue, and is the only code that changes them.
-It does no I/O and reads no clock: each input comes with ``now`` (epoch seconds), and
-timers (ring time-outs, wrap-up ends, skill-expansion thresholds, orphan calls) are
-kept in a heap that :meth:`Engine.handle` runs up to ``now`` before the input itself.
-The adapter asks :meth:`Engine.next_deadline` when to send a :class:`Tick`.
+:class:`Engine` is the complete state machine: the core (:mod:`acd.core.base`), with
+transfers (:mod:`acd.core.transfers`), and here the overflow to partner SAS and the
+supervisor's bascule.
 
-Asterisk's events are the truth. The engine *decides* (offers a waiting call to an
-agent by returning a Setvar + Redirect) but only *believes* what the events show: a
-call is answered when Asterisk reports the agent's leg answered, whoever dialled it.
-So the same code follows a recorded stream (``decide=False``: ``acd replay``), runs
-live, and rebuilds its view after a reconnect from a ``Status`` snapshot.
-
-The call is sacred: no path here emits a Hangup. Every failure (no answer, busy
-phone, refused action, agent leg gone, lost link) puts the caller back at the head of
-its queue.
+Overflow, with look-ahead: a call to overflow leaves its queue but keeps its place
+(its priority, tier and arrival order). The router sets the partner's dial string on
+the caller and Redirects it to the overflow context, which dials the partner trunk.
+If the partner answers, the call is *overflowed* (the partner SAS handles it). If it
+does not answer, is busy, congested or unreachable — or our action fails, or nothing
+happens within its ring time — the call goes back to its original position in the
+local queue, the partner is marked down for a while, and the caller hears music again:
+never a hang-up.
 """
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable
-from typing import Any, NamedTuple
-
 from acd.ami import events as ev
-from acd.ami.actions import Action, Redirect, Setvar
-from acd.config import STANDARD_SKILLS, Config
+from acd.ami.actions import Redirect, Setvar
+from acd.config import Config, PartnerConfig
 from acd.core import facts as f
 from acd.core import inputs as i
-from acd.core.model import (
-    Agent,
-    AgentState,
-    Call,
-    CallState,
-    Leg,
-    Transfer,
-    device_of,
-    move_agent,
-    move_call,
+from acd.core.base import RING_GRACE_S, Output
+from acd.core.model import Call, CallState, move_call
+from acd.core.overflow import (
+    SITE,
+    Bascule,
+    ShareCounter,
+    estimated_wait,
+    overflow_reason,
+    pick_partner,
+    share_for,
 )
-from acd.core.records import CallRecord, record_of
-from acd.core.routing import AgentPool, SkillQueue, pick_agent, pick_call
-from acd.errors import IllegalTransition
+from acd.core.transfers import TransferEngine
 
-#: Device states that mean the phone cannot take a call now.
-BUSY_DEVICE_STATES = frozenset({"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD",
-                                "UNAVAILABLE", "INVALID"})
-#: Dial statuses that count against the agent (a missed offer).
-MISSED_DIAL_STATUSES = frozenset({"NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION"})
-#: Extra seconds after the dialplan's own ring time-out before the engine gives up.
-RING_GRACE_S = 2.0
-#: Pause before a call whose action failed is offered again.
-ACTION_RETRY_S = 1.0
-NO_ANSWER_REASON = "no answer"
-#: A caller the dialplan is about to hang up (its agent ended the call) goes back to a
-#: queue only if its Hangup has still not come after this long.
-FINISHING_BACKSTOP_S = 60.0
-#: Event timestamps may step back this much (Asterisk's threads): time never does.
-CLOCK_JITTER_S = 1.0
-#: A snapshot does not end calls that arrived this close to the moment it was asked for.
-SNAPSHOT_MARGIN_S = 1.0
-#: Channels of calls ended lately, so a snapshot taken before their Hangup cannot
-#: resurrect them.
-RECENTLY_ENDED_MAX = 10_000
+__all__ = ["Engine", "Output"]
+
+#: after a failed attempt, a call that still meets an overflow rule is tried again
+OVERFLOW_RETRY_S = 30.0
+#: handling time assumed for a queue before any call of it has been handled
+DEFAULT_HANDLE_S = 120.0
+#: the name under which a forward to an external PDSA destination appears in records
+FORWARD_PARTNER = "PDSA"
+_FAILURES = {"NOANSWER": "noanswer", "BUSY": "busy", "CONGESTION": "congestion",
+             "CHANUNAVAIL": "unavailable", "CANCEL": "cancelled"}
 
 
-class Output(NamedTuple):
-    commands: list[Action]
-    facts: list[f.Fact]
-
-
-class Engine:
-    """State machine of calls, agents and queues. See the module docstring."""
+class Engine(TransferEngine):
+    """Calls, agents, queues, transfers and partner overflow."""
 
     def __init__(self, config: Config, *, decide: bool = True) -> None:
-        self.config = config
-        self.zone = config.zone()
-        #: False in replay: follow the stream, send nothing
-        self.decide = decide
-        #: the AMI link is up and resynchronised: actions can be sent
-        self.link_up = not decide
-        self.calls: dict[str, Call] = {}
-        self._by_channel: dict[str, Call] = {}
-        self._recently_ended: dict[str, None] = {}
-        #: agent leg channel → (call, agent)
-        self._agent_legs: dict[str, tuple[Call, Agent]] = {}
-        self.agents: dict[str, Agent] = {}
-        self._by_device: dict[str, Agent] = {}
-        self.queues: dict[str, SkillQueue] = {s: SkillQueue(s) for s in config.skill_names()}
-        self.pool = AgentPool()
-        self._expansion = {s: list(config.skill(s).expansion_s) for s in self.queues}
-        self._timers: list[tuple[float, int, str, str, int]] = []
-        self._seq = 0
-        self._commands: list[Action] = []
-        self._facts: list[f.Fact] = []
-        self.now = 0.0
-        self._handlers: dict[type, Callable[[Any], None]] = {
-            ev.UserEvent: self._on_user_event,
-            ev.DialBegin: self._on_dial_begin,
-            ev.DialEnd: self._on_dial_end,
-            ev.Hangup: self._on_hangup,
-            ev.MusicOnHoldStart: self._on_moh_start,
-            ev.DeviceStateChange: self._on_device_state,
-            ev.QueueCallerJoin: self._on_native_join,
-            ev.AgentConnect: self._on_native_connect,
-            ev.Shutdown: self._on_link_down,
-            i.LinkDown: self._on_link_down,
-            i.ChannelsSnapshot: self._on_snapshot,
-            i.ActionFailed: self._on_action_failed,
-            i.AgentLogin: self._on_agent_login,
-            i.AgentLogout: self._on_agent_logout,
-            i.AgentPause: self._on_agent_pause,
-            i.AgentReady: self._on_agent_ready,
-            i.TransferRequest: self._on_transfer,
-        }
-        for cfg in config.agents:
-            agent = Agent(id=cfg.id, device=cfg.device, skills=dict(cfg.skills), name=cfg.name)
-            self.agents[agent.id] = agent
-            self._by_device[agent.device] = agent
-            if cfg.logged_in:
-                self._set_agent(agent, AgentState.AVAILABLE, "configured logged in")
+        super().__init__(config, decide=decide)
+        self.partners: list[PartnerConfig] = sorted(
+            config.partners, key=lambda p: (p.preference, p.name))
+        self._partners_by_name = {p.name: p for p in self.partners}
+        #: partner → engine time until which it is not tried
+        self.partner_down_until: dict[str, float] = {}
+        #: queue (or "*") → the supervisor's switch in force
+        self.bascules: dict[str, Bascule] = {}
+        self._shares: dict[str, ShareCounter] = {}
+        self._handlers[i.BasculeRequest] = self._on_bascule
 
-    # ------------------------------------------------------------------ entry points
+    # ------------------------------------------------------------------ read side
 
-    def handle(self, event: object, now: float) -> Output:
-        """Apply one input at time ``now``; return the actions to send and the facts."""
-        commands: list[Action] = []
-        facts: list[f.Fact] = []
-        self._commands = commands
-        self._facts = facts
-        if now > self.now or self.now - now > CLOCK_JITTER_S:
-            self.now = now  # a large step back is a new clock source, not jitter
-        self._run_due_timers()
-        handler = self._handlers.get(type(event))
-        if handler is not None:
-            try:
-                handler(event)
-            except IllegalTransition as exc:
-                self._ignore(event, str(exc))
-        return Output(commands, facts)
+    def partner_up(self, name: str) -> bool:
+        return self.partner_down_until.get(name, 0.0) <= self.now
 
-    def next_deadline(self) -> float | None:
-        """When the next timer is due (the adapter sends a Tick then), or None."""
-        return self._timers[0][0] if self._timers else None
+    def estimated_wait(self, queue: str) -> float:
+        agents = sum(1 for a in self.agents.values()
+                     if queue in a.skills and a.state.value != "logged_out" and not a.observed)
+        waiting = len(self.queues[queue]) if queue in self.queues else 0
+        return estimated_wait(waiting, self.handle_time.get(queue, DEFAULT_HANDLE_S), agents)
 
-    def waiting_calls(self, queue: str) -> list[Call]:
-        q = self.queues.get(queue)
-        return list(q) if q is not None else []
+    # ------------------------------------------------------------------ decisions
 
-    # ------------------------------------------------------------------ timers
-
-    def _timer(self, when: float, kind: str, key: str, token: int) -> None:
-        self._seq += 1
-        heapq.heappush(self._timers, (when, self._seq, kind, key, token))
-
-    def _run_due_timers(self) -> None:
-        timers = self._timers
-        while timers and timers[0][0] <= self.now:
-            _, _, kind, key, token = heapq.heappop(timers)
-            if kind == "wrap":
-                agent = self.agents.get(key)
-                if agent is not None and agent.state is AgentState.WRAP_UP \
-                        and int(agent.wrap_up_until * 1000) == token:
-                    self._set_agent(agent, AgentState.AVAILABLE, "wrap-up over")
-                continue
-            call = self.calls.get(key)
-            if call is None or call.offer_id != token:
-                continue
-            if kind == "ring" and call.state is CallState.OFFERED:
-                self._ring_timeout(call)
-            elif kind == "orphan" and call.state is CallState.HELD:
-                self._requeue(call, None, "caller left without an agent")
-            elif kind == "expand" and call.state is CallState.WAITING:
-                self._dispatch_queue(call.queue)
-            elif kind == "xfer" and call.state is CallState.WAITING and call.transfer:
-                self._transfer_fallback(call, "transfer waited too long")
-
-    # ------------------------------------------------------------------ calls
-
-    def _on_user_event(self, event: ev.UserEvent) -> None:
-        names = self.config.dialplan
-        name = event.name
-        if name == names.call_waiting_event:
-            self._call_arrived(event)
-        elif name == names.connecting_event:
-            call = self._by_channel.get(event.channel)
-            if call is not None:
-                call.connecting_hint = event.headers.get("Agent") or None
-        elif name == names.dial_end_event:
-            self._dialplan_dial_end(event)
-        elif name == names.transfer_event:
-            agent = self._agent_of_feature_code(event)
-            if agent is not None:
-                self._on_transfer(i.TransferRequest(event.headers.get("Target", ""),
-                                                    agent=agent.id, by="feature code"))
-        elif name in (names.agent_login_event, names.agent_logout_event,
-                      names.agent_pause_event, names.agent_ready_event):
-            agent = self._agent_of_feature_code(event)
-            if agent is None:
-                return
-            if name == names.agent_login_event:
-                self._on_agent_login(i.AgentLogin(agent.id, by="feature code"))
-            elif name == names.agent_logout_event:
-                self._on_agent_logout(i.AgentLogout(agent.id, by="feature code"))
-            elif name == names.agent_pause_event:
-                reason = event.headers.get("Reason") or "break"
-                self._on_agent_pause(i.AgentPause(agent.id, reason, by="feature code"))
-            else:
-                self._on_agent_ready(i.AgentReady(agent.id, by="feature code"))
-
-    def _call_arrived(self, event: ev.UserEvent) -> None:
-        if event.channel in self._by_channel:
-            return  # announced again (e.g. dialplan loop): one call, one record
-        headers = event.headers
-        number = headers.get("Number") or event.exten
-        queue = self._entry_queue(number, headers.get("Queue"))
-        call = Call(
-            id=event.uniqueid or headers.get("Uniqueid", event.channel),
-            channel=event.channel,
-            linkedid=event.linkedid,
-            number=number,
-            caller_name=headers.get("CallerName") or event.caller_id_name,
-            caller_num=event.caller_id_num,
-            priority=self._priority(headers.get("Priority")),
-            arrived_at=self.now,
-            queue=queue,
-            enqueued_at=self.now,
-            seq=self._next_seq(),
-        )
-        self._register(call)
-        self._enqueue(call, head=False, new=True)
-
-    def _entry_queue(self, number: str, explicit: str | None) -> str:
-        if explicit and explicit in self.queues:
-            return explicit
-        entry = self.config.numbers.get(number)
-        if entry is not None:
-            return entry.queue
-        if number:
-            self._ignore_text("number plan", f"number {number!r} not in the number plan: ARM_N1")
-        return STANDARD_SKILLS[0]
-
-    def _priority(self, raw: str | None) -> int:
-        if raw is not None and raw.isdigit() and int(raw) <= 9:
-            return int(raw)
-        return self.config.routing.default_priority
-
-    def _next_seq(self) -> int:
-        self._seq += 1
-        return self._seq
-
-    def _register(self, call: Call) -> None:
-        self.calls[call.id] = call
-        self._by_channel[call.channel] = call
-        call.queues.append(call.queue)
-        call.legs.append(Leg(queue=call.queue, entered_at=self.now))
-
-    def _queue(self, name: str) -> SkillQueue:
-        queue = self.queues.get(name)
-        if queue is None:  # a queue seen only in traffic (replay, native queue)
-            queue = self.queues[name] = SkillQueue(name)
-            self._expansion[name] = []
-        return queue
-
-    def _enqueue(self, call: Call, *, head: bool, new: bool, dispatch: bool = True) -> None:
-        queue = self._queue(call.queue)
-        if head:
-            queue.push_head(call)
-        else:
-            queue.push(call)
-        self._facts.append(f.CallQueued(at=self.now, call=call.id, queue=call.queue,
-                                        number=call.number, priority=call.priority, new=new))
-        if not self.decide:
-            return
-        for delay in self._expansion.get(call.queue, ()):
-            due = call.enqueued_at + delay
-            if due > self.now:
-                self._timer(due, "expand", call.id, call.offer_id)
-        if dispatch:
-            self._dispatch_call(call)
-
-    def _requeue(self, call: Call, agent: Agent | None, reason: str) -> None:
-        """Back to the head of its queue, keeping arrival time and priority."""
-        move_call(call, CallState.WAITING)
-        call.agent = None
-        self._facts.append(f.CallReturned(at=self.now, call=call.id, queue=call.queue,
-                                          agent=agent.id if agent else None, reason=reason))
-        self._enqueue(call, head=True, new=False)
-
-    def _end_call(self, call: Call, *, unobserved: bool = False) -> None:
-        state = call.state
-        if state is CallState.WAITING:
-            self._queue(call.queue).remove(call)
-        agent = self.agents.get(call.agent) if call.agent else None
-        if agent is not None and agent.call == call.id:
-            if state is CallState.OFFERED:
-                agent.call = None
-                self._agent_free(agent, "caller hung up while ringing")
-            elif state is CallState.CONNECTED:
-                self._agent_after_call(agent)
-        if state is CallState.CONNECTED and call.legs:
-            call.legs[-1].ended_at = self.now
-        move_call(call, CallState.ENDED)
-        call.ended_at = self.now
-        call.ended_unobserved = unobserved
-        call.outcome = "answered" if call.answered_at is not None else "abandoned"
-        del self.calls[call.id]
-        self._by_channel.pop(call.channel, None)
-        self._recently_ended[call.channel] = None
-        if len(self._recently_ended) > RECENTLY_ENDED_MAX:
-            del self._recently_ended[next(iter(self._recently_ended))]
-        for channel in call.agent_channels:
-            self._agent_legs.pop(channel, None)
-        self._facts.append(f.CallEnded(at=self.now, call=call.id, queue=call.queue,
-                                       outcome=call.outcome,
-                                       duration_s=self.now - call.arrived_at,
-                                       record=record_of(call, self.zone)))
-
-    def record(self, call: Call) -> CallRecord:
-        """The JSON-ready record of a call (see :mod:`acd.core.records`)."""
-        return record_of(call, self.zone)
-
-    # ------------------------------------------------------------------ transfers
-
-    def _on_transfer(self, request: i.TransferRequest) -> None:
-        """Move a call to another filière without ever hanging it up.
-
-        The caller's channel leaves the agent's bridge by a Redirect (Asterisk keeps the
-        caller, same Uniqueid, and hangs up the agent's legs): straight to the connect
-        context when an agent of the target is free, else to holding, where it waits in
-        the target queue ahead of new arrivals. The transferring agent goes to wrap-up.
-        """
-        target = request.target
-        call = self._call_to_transfer(request)
-        if call is None or target not in self.queues or target == call.queue:
-            self._ignore_text("TransferRequest", f"nothing to transfer to {target!r} "
-                              f"(agent {request.agent}, call {request.call})")
-            return
-        if call.state not in (CallState.CONNECTED, CallState.WAITING, CallState.HELD,
-                              CallState.OFFERED):
-            self._ignore_text("TransferRequest", f"call {call.id} is {call.state.value}")
-            return
-        from_queue = call.queue
-        agent = self.agents.get(call.agent) if call.agent else None
-        was_connected = call.state is CallState.CONNECTED
-        self._detach(call, agent)
-        call.transfer = Transfer(from_queue=from_queue, to_queue=target,
-                                 agent=agent.id if agent and was_connected else None,
-                                 at=self.now)
-        self._facts.append(f.CallTransferred(at=self.now, call=call.id, from_queue=from_queue,
-                                             to_queue=target, agent=call.transfer.agent,
-                                             result="requested"))
-        self._move_to_queue(call, target, ahead=self.config.transfers.ahead_of_new)
-        if call.state is CallState.WAITING and was_connected:
-            self._commands.append(self._to_holding(call))
-        if call.state is CallState.WAITING:
-            if not self._skill_staffed(target):
-                self._transfer_fallback(call, f"no agent logged in for {target}")
-            else:
-                self._timer(self.now + self.config.transfers.max_wait_s, "xfer", call.id,
-                            call.offer_id)
-
-    def _call_to_transfer(self, request: i.TransferRequest) -> Call | None:
-        if request.call is not None:
-            return self.calls.get(request.call)
-        agent = self.agents.get(request.agent or "")
-        return self.calls.get(agent.call or "") if agent is not None else None
-
-    def _detach(self, call: Call, agent: Agent | None) -> None:
-        """Take the call away from its agent (or its queue) before it moves on."""
-        if call.state is CallState.WAITING:
-            self._queue(call.queue).remove(call)
-        elif call.state is CallState.CONNECTED and agent is not None:
-            call.legs[-1].ended_at = self.now
-            self._agent_after_call(agent)
-        elif call.state is CallState.OFFERED and agent is not None and agent.call == call.id:
-            agent.call = None
-            self._agent_free(agent, "call moved to another queue")
-        call.agent = None
-        call.offer_id += 1  # older timers and late action failures no longer apply
-        move_call(call, CallState.WAITING)
-
-    def _move_to_queue(self, call: Call, queue: str, *, ahead: bool,
-                       head: bool = False, dispatch: bool = True) -> None:
-        call.queue = queue
-        call.queues.append(queue)
-        call.legs.append(Leg(queue=queue, entered_at=self.now))
-        call.enqueued_at = self.now
-        call.tier = 0 if ahead else 1
-        self._enqueue(call, head=head, new=False, dispatch=dispatch)
-
-    def _to_holding(self, call: Call) -> Redirect:
-        names = self.config.dialplan
-        return Redirect(channel=call.channel, context=names.holding_context,
-                        exten=names.holding_exten, ref=None)
-
-    def _skill_staffed(self, skill: str) -> bool:
-        return any(skill in a.skills and a.state is not AgentState.LOGGED_OUT
-                   and not a.observed for a in self.agents.values())
-
-    def _transfer_fallback(self, call: Call, reason: str) -> None:
-        """The target cannot take the call: apply the configured fallback, in order."""
-        transfer = call.transfer
-        if transfer is None:
-            return
-        for step in self.config.transfers.fallback:
-            if step == "transferrer" and transfer.agent:
-                agent = self.agents.get(transfer.agent)
-                if agent is not None and agent.state is AgentState.AVAILABLE \
-                        and not agent.device_busy:
-                    self._queue(call.queue).remove(call)
-                    self._fallback_fact(call, transfer, "fallback_transferrer", reason)
-                    self._move_to_queue(call, transfer.from_queue, ahead=True, head=True,
-                                        dispatch=False)
-                    self._offer(call, agent)
-                    return
-            elif step == "original_queue":
-                self._queue(call.queue).remove(call)
-                self._fallback_fact(call, transfer, "fallback_original_queue", reason)
-                self._move_to_queue(call, transfer.from_queue, ahead=True, head=True)
-                return
-            elif step == "overflow" and self._overflow_now(call, reason):
-                self._fallback_fact(call, transfer, "fallback_overflow", reason)
-                return
-        self._facts.append(f.CallTransferred(at=self.now, call=call.id,
-                                             from_queue=transfer.from_queue,
-                                             to_queue=transfer.to_queue, agent=transfer.agent,
-                                             result="no_fallback", reason=reason))
-
-    def _fallback_fact(self, call: Call, transfer: Transfer, result: str, reason: str) -> None:
-        call.transfer = None
-        self._facts.append(f.CallTransferred(at=self.now, call=call.id,
-                                             from_queue=transfer.from_queue,
-                                             to_queue=transfer.to_queue, agent=transfer.agent,
-                                             result=result, reason=reason))
-
-    def _overflow_now(self, call: Call, reason: str) -> bool:
-        """Send a call to a partner SAS now; False when no partner can be tried."""
+    def _divert(self, call: Call) -> bool:
+        """A new call: forward it to its external PDSA destination, or overflow it now
+        if the rules or a bascule say so."""
+        if not self.decide or not self.link_up:
+            return False
+        if call.forward_to is not None:
+            return self._start_overflow(call, "PDSA hours", partner=PartnerConfig(
+                name=FORWARD_PARTNER, dial=call.forward_to, down_for_s=60.0,
+                ring_timeout_s=60.0))
+        if not self.partners:
+            return False
+        queue = call.queue
+        rule = self.config.overflow.get(queue)
+        share = share_for(queue, rule, self.bascules)
+        counter = self._shares.setdefault(queue, ShareCounter())
+        if counter.take(share):
+            return self._start_overflow(call, f"share {share:.0%} to partners")
+        waiting = len(self.queues[queue]) - 1  # the new call is already in
+        reason = overflow_reason(rule, waiting=waiting, staffed=self._skill_staffed(queue),
+                                 estimated_wait_s=self.estimated_wait(queue))
+        if reason is not None and self._no_agent_free(call):
+            return self._start_overflow(call, reason)
+        if rule is not None and rule.max_wait_s is not None:
+            self._timer(call.enqueued_at + rule.max_wait_s, "ovf", call.id, call.offer_id)
         return False
 
-    # ------------------------------------------------------------------ offering
+    def _no_agent_free(self, call: Call) -> bool:
+        from acd.core.routing import pick_agent
 
-    def _dispatch_call(self, call: Call) -> None:
-        if not self.link_up or not self.decide:
-            return
-        agent = pick_agent(call, self.pool, self._expansion.get(call.queue, []), self.now)
-        if agent is not None:
-            self._offer(call, agent)
+        return pick_agent(call, self.pool, self._expansion.get(call.queue, []),
+                          self.now) is None
 
-    def _dispatch_agent(self, agent: Agent) -> None:
-        if not self.link_up or not self.decide:
-            return
-        call = pick_call(agent, self.queues, self._expansion, self.now)
-        if call is not None:
-            self._offer(call, agent)
+    def _overflow_now(self, call: Call, reason: str) -> bool:
+        return self.decide and self.link_up and self._start_overflow(call, reason)
 
-    def _dispatch_queue(self, name: str) -> None:
-        if not self.link_up or not self.decide:
-            return
-        queue = self._queue(name)
-        expansion = self._expansion.get(name, [])
-        while True:
-            for head in queue.heads():
-                agent = pick_agent(head, self.pool, expansion, self.now)
-                if agent is not None:
-                    self._offer(head, agent)
-                    break
-            else:
-                return
+    def _on_call_timer(self, kind: str, call: Call) -> None:
+        if kind == "ovf" and call.state is CallState.WAITING:
+            rule = self.config.overflow.get(call.queue)
+            limit = rule.max_wait_s if rule else None
+            if not self._start_overflow(call, f"waited over {limit:g} s") and limit:
+                self._timer(self.now + OVERFLOW_RETRY_S, "ovf", call.id, call.offer_id)
+        elif kind == "ovfring" and call.state is CallState.OVERFLOWING \
+                and call.overflowed_to is None:
+            self._commands.append(self._to_holding(call))
+            self._overflow_failed(call, "failed", "partner did not answer in time")
+        else:
+            super()._on_call_timer(kind, call)
 
-    def _dispatch_all(self) -> None:
-        for name in list(self.queues):
-            self._dispatch_queue(name)
-
-    def _offer(self, call: Call, agent: Agent) -> None:
-        self._queue(call.queue).remove(call)
-        move_call(call, CallState.OFFERED)
+    def _start_overflow(self, call: Call, reason: str,
+                        partner: PartnerConfig | None = None) -> bool:
+        """Try a partner (or the given external destination) for a waiting call;
+        False, the call untouched, if none is up."""
+        queue = call.queue
+        if partner is None:
+            rule = self.config.overflow.get(queue)
+            bascule = self.bascules.get(queue) or self.bascules.get(SITE)
+            partner = pick_partner(self.partners, self.partner_down_until, self.now,
+                                   allowed=rule.partners if rule else None,
+                                   preferred=bascule.partner if bascule else None)
+        if partner is None or call.state is not CallState.WAITING:
+            return False
+        self._queue(queue).remove(call)
+        move_call(call, CallState.OVERFLOWING)
         call.offer_id += 1
-        call.agent = agent.id
-        agent.call = call.id
-        self._set_agent(agent, AgentState.RINGING, None)
+        call.overflow_partner = partner.name
         names = self.config.dialplan
         ref = (call.id, call.offer_id)
-        self._commands.append(Setvar(channel=call.channel, variable=names.dial_var,
-                                     value=agent.device, ref=ref))
-        self._commands.append(Redirect(channel=call.channel, context=names.connect_context,
-                                       exten=agent.id, ref=ref))
-        self._facts.append(f.CallOffered(at=self.now, call=call.id, queue=call.queue,
-                                         agent=agent.id))
-        self._timer(self.now + self.config.routing.ring_timeout_s + RING_GRACE_S, "ring",
-                    call.id, call.offer_id)
-
-    def _offer_failed(self, call: Call, agent: Agent | None, reason: str, *,
-                      missed: bool, retry_after: float = 0.0) -> None:
-        if agent is not None and agent.call == call.id:
-            agent.call = None
-            if missed:
-                agent.missed_offers += 1
-            if missed and agent.missed_offers >= self.config.routing.max_missed_offers:
-                agent.missed_offers = 0
-                self._set_agent(agent, AgentState.PAUSED, NO_ANSWER_REASON)
-        if retry_after > 0:
-            move_call(call, CallState.HELD)
-            call.agent = None
-            self._facts.append(f.CallReturned(at=self.now, call=call.id, queue=call.queue,
-                                              agent=agent.id if agent else None, reason=reason))
-            self._timer(self.now + retry_after, "orphan", call.id, call.offer_id)
-        else:
-            self._requeue(call, agent, reason)
-        if agent is not None and agent.state is AgentState.RINGING:
-            self._agent_free(agent, reason)
-
-    def _ring_timeout(self, call: Call) -> None:
-        agent = self.agents.get(call.agent) if call.agent else None
-        # the dialplan's Dial should have given up already: make sure the caller is
-        # back on hold rather than still ringing a phone nobody answers
-        self._commands.append(self._to_holding(call))
-        self._offer_failed(call, agent, "ring time-out", missed=True)
-
-    def _on_action_failed(self, event: i.ActionFailed) -> None:
-        ref = event.ref
-        if not isinstance(ref, tuple) or len(ref) != 2:
-            return
-        call = self.calls.get(ref[0])
-        if call is None or call.offer_id != ref[1] or call.state is not CallState.OFFERED:
-            return  # an older offer, or already answered/ended
-        agent = self.agents.get(call.agent) if call.agent else None
-        self._offer_failed(call, agent, f"{event.action} failed: {event.message}",
-                           missed=False, retry_after=ACTION_RETRY_S)
+        self._commands += [
+            Setvar(channel=call.channel, variable=names.partner_dial_var, value=partner.dial,
+                   ref=ref),
+            Setvar(channel=call.channel, variable=names.partner_ring_var,
+                   value=str(int(partner.ring_timeout_s)), ref=ref),
+            Redirect(channel=call.channel, context=names.overflow_context,
+                     exten=partner.name, ref=ref),
+        ]
+        self._timer(self.now + partner.ring_timeout_s + RING_GRACE_S, "ovfring", call.id,
+                    call.offer_id)
+        self._facts.append(f.CallOverflowed(at=self.now, call=call.id, queue=queue,
+                                            partner=partner.name, result="tried"))
+        self._ignore_text("overflow", f"call {call.id} to {partner.name}: {reason}")
+        return True
 
     # ------------------------------------------------------------------ Asterisk's view
 
-    def _agent_for_leg(self, channel: str, call: Call) -> Agent:
-        device = device_of(channel)
-        agent = self._by_device.get(device)
-        if agent is not None:
-            return agent
-        # a phone that is not in the config (replay, or a call routed by someone else)
-        agent_id = call.connecting_hint or device
-        agent = self.agents.get(agent_id)
-        if agent is None:
-            agent = Agent(id=agent_id, device=device, skills={call.queue: 1}, observed=True,
-                          state=AgentState.AVAILABLE)
-            self.agents[agent.id] = agent
-        self._by_device.setdefault(device, agent)
-        return agent
-
-    def _on_dial_begin(self, event: ev.DialBegin) -> None:
-        call = self._by_channel.get(event.channel)
-        if call is None or not event.dest_channel:
-            return
-        agent = self._agent_for_leg(event.dest_channel, call)
-        self._agent_legs[event.dest_channel] = (call, agent)
-        call.agent_channels.append(event.dest_channel)
-        if call.state is CallState.OFFERED and call.agent == agent.id:
-            return  # the offer we made is ringing
-        if call.state is CallState.OFFERED:  # someone else rang another phone
-            previous = self.agents.get(call.agent) if call.agent else None
-            if previous is not None and previous.call == call.id:
-                previous.call = None
-                self._agent_free(previous, "call taken elsewhere")
-        elif call.state in (CallState.WAITING, CallState.HELD):
-            if call.state is CallState.WAITING:
-                self._queue(call.queue).remove(call)
-            move_call(call, CallState.OFFERED)
-            call.offer_id += 1
-        else:
-            return
-        call.agent = agent.id
-        self._release_other_call(agent, call)
-        if agent.state in (AgentState.AVAILABLE, AgentState.WRAP_UP):
-            agent.call = call.id
-            self._set_agent(agent, AgentState.RINGING, None)
-
-    def _on_dial_end(self, event: ev.DialEnd) -> None:
-        call = self._by_channel.get(event.channel)
-        if call is None or not event.dest_channel:
-            return
-        leg = self._agent_legs.get(event.dest_channel)
-        agent = leg[1] if leg is not None else self._agent_for_leg(event.dest_channel, call)
-        if event.dial_status == "ANSWER":
-            self._answered(call, agent)
-            return
-        self._agent_legs.pop(event.dest_channel, None)
-        if call.state is CallState.OFFERED and call.agent == agent.id:
+    def _not_an_agent_dial(self, call: Call, event: ev.DialBegin | ev.DialEnd) -> bool:
+        if call.state is not CallState.OVERFLOWING:
+            return False
+        if isinstance(event, ev.DialEnd) and event.dial_status == "ANSWER":
+            self._partner_answered(call)
+        elif isinstance(event, ev.DialEnd) and call.overflowed_to is None:
             status = event.dial_status or "UNKNOWN"
-            self._offer_failed(call, agent, f"dial {status.lower()}",
-                               missed=status in MISSED_DIAL_STATUSES)
+            self._overflow_failed(call, _FAILURES.get(status, status.lower()),
+                                  f"partner dial {status}")
+        return True
 
-    def _answered(self, call: Call, agent: Agent) -> None:
-        if call.state is CallState.CONNECTED and call.agent == agent.id:
-            return  # the same pick-up reported twice (DialEnd, then AgentConnect)
-        if call.state is CallState.WAITING:
-            self._queue(call.queue).remove(call)
-        previous = self.agents.get(call.agent) if call.agent else None
-        if previous is not None and previous is not agent and previous.call == call.id:
-            previous.call = None
-            self._agent_free(previous, "call taken elsewhere")
-        self._release_other_call(agent, call)
-        move_call(call, CallState.CONNECTED)
-        call.agent = agent.id
-        agent.call = call.id
-        agent.missed_offers = 0
-        self._set_agent(agent, AgentState.ON_CALL, None)
-        first = call.answered_at is None
-        if first:
-            call.answered_at = self.now
-            call.answered_by = agent.id
-        if call.transfer is not None:
-            transfer, call.transfer = call.transfer, None
-            self._facts.append(f.CallTransferred(at=self.now, call=call.id,
-                                                 from_queue=transfer.from_queue,
-                                                 to_queue=transfer.to_queue,
-                                                 agent=agent.id, result="connected"))
-        leg = call.legs[-1]
-        if leg.answered_at is not None:  # answered again after the agent leg was lost
-            leg = Leg(queue=call.queue, entered_at=leg.ended_at or self.now)
-            call.legs.append(leg)
-        leg.agent = agent.id
-        leg.answered_at = self.now
-        wait = self.now - (call.arrived_at if first else leg.entered_at)
-        self._facts.append(f.CallAnswered(at=self.now, call=call.id, queue=call.queue,
-                                          agent=agent.id, wait_s=wait, first=first,
-                                          number=call.number, period=call.period,
-                                          first_queue=call.queues[0]))
-
-    def _release_other_call(self, agent: Agent, call: Call) -> None:
-        """Asterisk shows ``agent`` busy with ``call``: whatever other call the engine
-        had given the agent goes back to its queue (or loses its agent leg)."""
-        other = self.calls.get(agent.call) if agent.call and agent.call != call.id else None
-        if other is None or other.agent != agent.id:
-            return
-        agent.call = None
-        if other.state is CallState.OFFERED:
-            self._requeue(other, agent, "agent busy with another call")
-        elif other.state is CallState.CONNECTED:
-            self._hold_without_agent(other)
-
-    def _on_hangup(self, event: ev.Hangup) -> None:
-        call = self._by_channel.get(event.channel)
-        if call is not None:
-            self._end_call(call)
-            return
-        leg = self._agent_legs.pop(event.channel, None)
-        if leg is None:
-            return  # not ours (the caller's ;1 Local half, another PBX user…)
-        call, agent = leg
-        if call.state is CallState.CONNECTED and call.agent == agent.id:
-            self._agent_left(call, agent)
-
-    def _agent_left(self, call: Call, agent: Agent) -> None:
-        """The agent's leg is gone and the caller is still there."""
-        self._hold_without_agent(call)
-        self._agent_after_call(agent)
-
-    def _hold_without_agent(self, call: Call) -> None:
-        """A connected caller lost its agent: back to the queue if the dialplan does
-        not say what became of it (MusicOnHoldStart, a new dial) within a few seconds."""
-        call.legs[-1].ended_at = self.now
-        call.agent = None
-        move_call(call, CallState.HELD)
-        self._timer(self.now + self.config.routing.orphan_requeue_s, "orphan", call.id,
-                    call.offer_id)
-
-    def _dialplan_dial_end(self, event: ev.UserEvent) -> None:
-        """The connect context's Dial() returned. After an answered call whose agent
-        hung up, the dialplan hangs the caller up next: wait for that Hangup rather
-        than offer the call again. After any other status the caller is going back to
-        holding: return the call to its queue now."""
-        call = self._by_channel.get(event.channel)
-        if call is None or call.state is not CallState.HELD:
-            return
-        if event.headers.get("DialStatus") == "ANSWER":
-            call.offer_id += 1  # the short orphan timer no longer applies
-            self._timer(self.now + FINISHING_BACKSTOP_S, "orphan", call.id, call.offer_id)
-        else:
-            self._requeue(call, None, "dial ended, caller back on hold")
-
-    def _on_moh_start(self, event: ev.MusicOnHoldStart) -> None:
-        call = self._by_channel.get(event.channel)
-        if call is not None and call.state is CallState.HELD:
-            self._requeue(call, None, "caller back on hold")
-
-    def _on_native_join(self, event: ev.QueueCallerJoin) -> None:
-        call = self._by_channel.get(event.channel)
-        if call is None:
-            call = Call(id=event.uniqueid or event.channel, channel=event.channel,
-                        linkedid=event.linkedid, number=event.exten,
-                        caller_name=event.caller_id_name, caller_num=event.caller_id_num,
-                        priority=self.config.routing.default_priority, arrived_at=self.now,
-                        queue=event.queue or "native", enqueued_at=self.now,
-                        seq=self._next_seq(), state=CallState.NATIVE)
-            self._register(call)
-            return
-        if call.state is CallState.WAITING:
-            self._queue(call.queue).remove(call)
-        move_call(call, CallState.NATIVE)
-
-    def _on_native_connect(self, event: ev.AgentConnect) -> None:
-        call = self._by_channel.get(event.channel)
-        if call is None:
-            return
-        device = event.interface.removesuffix("/n") or device_of(event.dest_channel)
-        agent = self._by_device.get(device) or self._agent_for_leg(device + "-", call)
-        if event.dest_channel:
-            self._agent_legs[event.dest_channel] = (call, agent)
-            call.agent_channels.append(event.dest_channel)
-        self._answered(call, agent)
-
-    def _on_device_state(self, event: ev.DeviceStateChange) -> None:
-        agent = self._by_device.get(event.device)
-        if agent is None or agent.observed:
-            return
-        busy = event.state in BUSY_DEVICE_STATES
-        if busy == agent.device_busy:
-            return
-        agent.device_busy = busy
-        if agent.state is AgentState.AVAILABLE:
-            if busy:
-                self.pool.discard(agent)
-            else:
-                self.pool.add(agent)
-                self._dispatch_agent(agent)
-
-    # ------------------------------------------------------------------ link and resync
-
-    def _on_link_down(self, event: object) -> None:
-        self.link_up = False
-
-    def _on_snapshot(self, event: i.ChannelsSnapshot) -> None:
-        """Reconcile with Asterisk's list of live channels, then route again."""
-        live = {entry.channel: entry for entry in event.channels}
+    def _on_other_user_event(self, event: ev.UserEvent) -> None:
         names = self.config.dialplan
-        for call in list(self.calls.values()):
-            entry = live.get(call.channel)
-            if entry is None and call.arrived_at >= event.taken_at - SNAPSHOT_MARGIN_S:
-                continue  # arrived while the list was being built: not in it, not gone
-            if entry is None:
-                self._repair("call_gone", call.id, f"channel {call.channel} is gone")
-                self._end_call(call, unobserved=True)
-            else:
-                self._reconcile_call(call, entry)
-        new_calls = sorted(
-            (e for e in event.channels
-             if e.variables.get(names.number_var) and e.channel not in self._by_channel
-             and e.channel not in self._recently_ended and not e.bridge_id),
-            key=lambda e: _arrival(e, names.arrived_var, self.now),
-        )
-        for entry in new_calls:
-            self._repair("call_found", entry.uniqueid, "waiting call found at resync")
-            arrived = _arrival(entry, names.arrived_var, self.now)
-            number = entry.variables.get(names.number_var, "")
-            call = Call(id=entry.uniqueid or entry.channel, channel=entry.channel,
-                        linkedid=entry.linkedid, number=number,
-                        caller_name=entry.caller_id_name, caller_num=entry.caller_id_num,
-                        priority=self._priority(entry.variables.get(names.priority_var)),
-                        arrived_at=arrived, queue=self._entry_queue(number, None),
-                        enqueued_at=arrived, seq=self._next_seq())
-            self._register(call)
-            call.legs[-1].entered_at = arrived
-            self._enqueue(call, head=False, new=True)
-        devices_in_use = {device_of(e.channel) for e in event.channels}
-        for agent in self.agents.values():
-            if agent.state in (AgentState.ON_CALL, AgentState.RINGING) \
-                    and agent.call not in self.calls and agent.device not in devices_in_use:
-                self._repair("agent_idle", agent.id, f"{agent.state.value} with no channel")
-                agent.call = None
-                self._agent_free(agent, "resync")
-        self.link_up = True
-        self._dispatch_all()
+        if event.name == names.overflow_end_event:
+            call = self._by_channel.get(event.channel)
+            status = event.headers.get("DialStatus", "")
+            if call is not None and call.state is CallState.OVERFLOWING \
+                    and call.overflowed_to is None:
+                if status == "ANSWER":
+                    self._partner_answered(call)
+                else:
+                    self._overflow_failed(call, _FAILURES.get(status, status.lower()),
+                                          f"partner dial {status}")
+        elif event.name != names.overflow_trying_event:
+            super()._on_other_user_event(event)
 
-    def _reconcile_call(self, call: Call, entry: ev.StatusEntry) -> None:
-        agent = self.agents.get(call.agent) if call.agent else None
-        bridged = bool(entry.bridge_id)
-        if call.state is CallState.OFFERED and agent is not None and bridged:
-            self._repair("answer_missed", call.id, "offered call found talking")
-            self._answered(call, agent)
-        elif call.state is CallState.OFFERED and entry.application != "Dial":
-            self._repair("offer_lost", call.id, "offer not ringing after reconnect")
-            self._offer_failed(call, agent, "lost at reconnect", missed=False)
-        elif call.state is CallState.CONNECTED and agent is not None and not bridged:
-            self._repair("agent_gone", call.id, "connected call found without its agent")
-            self._agent_left(call, agent)
-
-    def _repair(self, kind: str, subject: str, detail: str) -> None:
-        self._facts.append(f.StateRepaired(at=self.now, kind=kind, subject=subject,
-                                           detail=detail))
-
-    # ------------------------------------------------------------------ agents
-
-    def _agent_of_feature_code(self, event: ev.UserEvent) -> Agent | None:
-        agent_id = event.headers.get("Agent")
-        agent = self.agents.get(agent_id) if agent_id else self._by_device.get(
-            device_of(event.channel))
-        if agent is None or agent.observed:
-            self._ignore_text(event.name, f"unknown agent (channel {event.channel})")
-            return None
-        return agent
-
-    def _set_agent(self, agent: Agent, new: AgentState, reason: str | None) -> None:
-        old = move_agent(agent, new)
-        if new is AgentState.AVAILABLE:
-            agent.idle_since = self.now
-            agent.pause_reason = None
-            if not agent.device_busy and not agent.observed:
-                self.pool.add(agent)
-        elif old is AgentState.AVAILABLE:
-            self.pool.discard(agent)
-        if new is AgentState.PAUSED:
-            agent.pause_reason = reason
-        if old is not new:
-            self._facts.append(f.AgentStateChanged(at=self.now, agent=agent.id, old=old.value,
-                                                   new=new.value, reason=reason))
-        if new is AgentState.AVAILABLE:
-            self._dispatch_agent(agent)
-
-    def _agent_free(self, agent: Agent, reason: str) -> None:
-        """End of a ring or call with no wrap-up: apply a pending change or go idle."""
-        if agent.pending is not None:
-            pending, pending_reason = agent.pending, agent.pending_reason
-            agent.pending = agent.pending_reason = None
-            self._set_agent(agent, pending, pending_reason)
-        elif agent.state in (AgentState.RINGING, AgentState.ON_CALL):
-            self._set_agent(agent, AgentState.AVAILABLE, reason)
-
-    def _agent_after_call(self, agent: Agent) -> None:
-        queue = None
-        call = self.calls.get(agent.call) if agent.call else None
-        if call is not None:
-            queue = call.queue
-        agent.call = None
-        if agent.pending is not None or agent.observed:
-            self._agent_free(agent, "call ended")
+    def _partner_answered(self, call: Call) -> None:
+        if call.overflowed_to is not None:
             return
-        wrap = self.config.skill(queue).wrap_up_s if queue else 0.0
-        if wrap <= 0:
-            self._set_agent(agent, AgentState.AVAILABLE, "call ended")
-            return
-        agent.wrap_up_until = self.now + wrap
-        self._set_agent(agent, AgentState.WRAP_UP, None)
-        self._timer(agent.wrap_up_until, "wrap", agent.id, int(agent.wrap_up_until * 1000))
+        partner = call.overflow_partner or "?"
+        call.overflowed_to = partner
+        call.overflows.append((partner, self.now, "answered"))
+        call.offer_id += 1  # the ring back-stop no longer applies
+        self._facts.append(f.CallOverflowed(at=self.now, call=call.id, queue=call.queue,
+                                            partner=partner, result="answered"))
 
-    def _on_agent_login(self, intent: i.AgentLogin) -> None:
-        agent = self.agents.get(intent.agent)
-        if agent is not None and agent.state is AgentState.LOGGED_OUT:
-            self._set_agent(agent, AgentState.AVAILABLE, f"login by {intent.by}")
+    def _overflow_failed(self, call: Call, result: str, reason: str) -> None:
+        """Back to its original place in the local queue; the partner rests a while."""
+        partner = call.overflow_partner or "?"
+        if partner == FORWARD_PARTNER:
+            call.forward_to = None  # the PDSA line failed: the front office answers it
+        if result != "cancelled" and partner in self._partners_by_name:
+            self.partner_down_until[partner] = (
+                self.now + self._partners_by_name[partner].down_for_s)
+        call.overflows.append((partner, self.now, result))
+        call.overflow_partner = None
+        call.offer_id += 1
+        self._facts.append(f.CallOverflowed(at=self.now, call=call.id, queue=call.queue,
+                                            partner=partner, result=result))
+        move_call(call, CallState.WAITING)
+        self._queue(call.queue).insert_in_order(call)
+        self._facts.append(f.CallReturned(at=self.now, call=call.id, queue=call.queue,
+                                          agent=None, reason=reason))
+        rule = self.config.overflow.get(call.queue)
+        if rule is not None and rule.max_wait_s is not None:
+            self._timer(self.now + OVERFLOW_RETRY_S, "ovf", call.id, call.offer_id)
+        self._dispatch_queue(call.queue)
 
-    def _on_agent_logout(self, intent: i.AgentLogout) -> None:
-        agent = self.agents.get(intent.agent)
-        if agent is None:
+    def _other_action_failed(self, call: Call, event: i.ActionFailed) -> None:
+        if call.state is CallState.OVERFLOWING and call.overflowed_to is None:
+            self._overflow_failed(call, "failed", f"{event.action} failed: {event.message}")
+
+    def _outcome(self, call: Call) -> str:
+        if call.overflowed_to == FORWARD_PARTNER:
+            return "forwarded"
+        if call.overflowed_to is not None:
+            return "overflowed"
+        if call.state is CallState.OVERFLOWING and call.overflow_partner:
+            call.overflows.append((call.overflow_partner, self.now, "abandoned"))
+        return super()._outcome(call)
+
+    # ------------------------------------------------------------------ bascule
+
+    def _on_bascule(self, request: i.BasculeRequest) -> None:
+        queue = request.queue
+        if queue != SITE and queue not in self.queues:
+            self._ignore_text("BasculeRequest", f"unknown queue {queue!r}")
             return
-        if agent.state in (AgentState.RINGING, AgentState.ON_CALL):
-            agent.pending, agent.pending_reason = AgentState.LOGGED_OUT, f"logout by {intent.by}"
+        if request.partner is not None and request.partner not in self._partners_by_name:
+            self._ignore_text("BasculeRequest", f"unknown partner {request.partner!r}")
+            return
+        share = min(max(request.share, 0.0), 1.0)
+        if share == 0:
+            self.bascules.pop(queue, None)
         else:
-            self._set_agent(agent, AgentState.LOGGED_OUT, f"logout by {intent.by}")
+            self.bascules[queue] = Bascule(share=share, partner=request.partner,
+                                           by=request.by, reason=request.reason, at=self.now)
+        self._facts.append(f.BasculeChanged(at=self.now, queue=queue, share=share,
+                                            partner=request.partner, by=request.by,
+                                            reason=request.reason))
+        if share > 0:
+            for name in [queue] if queue != SITE else list(self.queues):
+                self._bascule_waiting(name)
 
-    def _on_agent_pause(self, intent: i.AgentPause) -> None:
-        agent = self.agents.get(intent.agent)
-        if agent is None or agent.state is AgentState.LOGGED_OUT:
+    def _bascule_waiting(self, queue: str) -> None:
+        """A bascule at 100 % also sends the calls already waiting."""
+        bascule = self.bascules.get(queue) or self.bascules.get(SITE)
+        if bascule is None or bascule.share < 1.0:
             return
-        if agent.state in (AgentState.RINGING, AgentState.ON_CALL):
-            agent.pending, agent.pending_reason = AgentState.PAUSED, intent.reason
-        else:
-            self._set_agent(agent, AgentState.PAUSED, intent.reason)
-
-    def _on_agent_ready(self, intent: i.AgentReady) -> None:
-        agent = self.agents.get(intent.agent)
-        if agent is None:
-            return
-        if agent.state in (AgentState.RINGING, AgentState.ON_CALL):
-            agent.pending = agent.pending_reason = None
-        elif agent.state is not AgentState.AVAILABLE:
-            agent.missed_offers = 0
-            self._set_agent(agent, AgentState.AVAILABLE, f"ready by {intent.by}")
-
-    # ------------------------------------------------------------------ misc
-
-    def _ignore(self, event: object, detail: str) -> None:
-        self._ignore_text(type(event).__name__, detail)
-
-    def _ignore_text(self, what: str, detail: str) -> None:
-        self._facts.append(f.InputIgnored(at=self.now, input=what, detail=detail))
-
-
-def _arrival(entry: ev.StatusEntry, arrived_var: str, now: float) -> float:
-    raw = entry.variables.get(arrived_var, "")
-    try:
-        return float(raw)
-    except ValueError:
-        return now - entry.seconds
+        for call in self.waiting_calls(queue):
+            if not self._start_overflow(call, f"bascule by {bascule.by}"):
+                break

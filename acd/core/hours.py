@@ -5,8 +5,9 @@ setting of ``[hours]`` (:class:`acd.config.HoursConfig`):
 
 * every day from 20:00 to ``morning_end`` (08:00) — reason ``night``;
 * Sundays and public holidays, the whole day — ``Sunday``, ``holiday: <name>``;
-* ``saturday_from`` (regional option, 12:00): Saturday from that time — set it to the
-  ``morning_end`` time for the local extension "PDSA on Saturday morning";
+* ``saturday`` and ``saturday_from`` (regional option, 12:00): Saturday from that time
+  — ``Saturday from 12:00``; set it to the ``morning_end`` time for the local extension
+  "PDSA on Saturday morning";
 * ``bridge_days`` (regional option): the *ponts*, whole days — see :func:`bridge_holiday`;
 * ``evening_start`` earlier than 20:00 (local extension): weekdays from that time —
   ``evening from 19:00``;
@@ -35,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from acd.config import STANDARD_SKILLS, SKILL_NAME_RE, Config
+from acd.config import SKILL_NAME_RE, STANDARD_SKILLS, Config
 
 Period = Literal["sas", "pdsa"]
 
@@ -200,7 +201,7 @@ def pdsa_cause(config: Config, local: datetime) -> str | None:
     clock = local.time()
     if clock < _hhmm(hours.morning_end) or clock >= _hhmm(STATUTORY_EVENING):
         return "night"
-    if (local.weekday() == 5 and hours.saturday_from is not None
+    if (local.weekday() == 5 and hours.saturday and hours.saturday_from is not None
             and clock >= _hhmm(hours.saturday_from)):
         return f"Saturday from {hours.saturday_from}"
     if clock >= _hhmm(hours.evening_start):
@@ -324,6 +325,10 @@ def check_config(config: Config) -> list[tuple[str, str]]:
         problems.append(("site.departement", f"no département has the code {departement!r} "
                          "(01–95 without 20, 2A, 2B, 971–978)"))
         return problems
+    subdiv = holiday_subdivision(departement)
+    if subdiv is not None and subdiv not in holidays.list_supported_countries()["FR"]:
+        problems.append(("site.departement", "the installed holidays library lacks the "
+                         f"subdivision {subdiv!r} of France: upgrade it"))
     expected = expected_zone(departement)
     try:
         mismatch = _offsets(config.site.timezone) != _offsets(expected)

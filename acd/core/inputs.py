@@ -56,6 +56,17 @@ class TransferRequest(msgspec.Struct, frozen=True):
     by: str = "agent"
 
 
+class BasculeRequest(msgspec.Struct, frozen=True):
+    """A supervisor switches a queue ("*": the whole site) to partner SAS, wholly
+    (share 1.0) or partly (0.3 = 30 % of new calls), or back (share 0)."""
+
+    queue: str
+    share: float
+    partner: str | None = None
+    by: str = "supervisor"
+    reason: str = ""
+
+
 class AgentLogin(msgspec.Struct, frozen=True):
     agent: str
     by: str = "agent"

@@ -49,6 +49,8 @@ class CallState(enum.Enum):
     HELD = "held"
     #: waiting in a native Asterisk Queue() (fail-open path): observed, not routed
     NATIVE = "native"
+    #: out of its queue (its place kept) while a partner SAS is tried, or talking there
+    OVERFLOWING = "overflowing"
     #: the caller's channel is gone
     ENDED = "ended"
 
@@ -65,11 +67,12 @@ AGENT_TRANSITIONS: Final[dict[AgentState, frozenset[AgentState]]] = {
 
 _C = CallState
 CALL_TRANSITIONS: Final[dict[CallState, frozenset[CallState]]] = {
-    _C.WAITING: frozenset({_C.OFFERED, _C.CONNECTED, _C.NATIVE, _C.ENDED}),
+    _C.WAITING: frozenset({_C.OFFERED, _C.CONNECTED, _C.NATIVE, _C.OVERFLOWING, _C.ENDED}),
     _C.OFFERED: frozenset({_C.WAITING, _C.HELD, _C.CONNECTED, _C.NATIVE, _C.ENDED}),
     _C.CONNECTED: frozenset({_C.HELD, _C.WAITING, _C.ENDED}),
     _C.HELD: frozenset({_C.WAITING, _C.OFFERED, _C.CONNECTED, _C.NATIVE, _C.ENDED}),
     _C.NATIVE: frozenset({_C.CONNECTED, _C.WAITING, _C.ENDED}),
+    _C.OVERFLOWING: frozenset({_C.WAITING, _C.ENDED}),
     _C.ENDED: frozenset(),
 }
 
@@ -123,8 +126,15 @@ class Call:
     agent_channels: list[str] = field(default_factory=list)
     #: "sas" or "pdsa": the period the call arrived in (kept for its whole life)
     period: str = "sas"
+    #: external destination of its number in its period (the PDSA regulation trunk)
+    forward_to: str | None = None
     #: the transfer in progress: where the call came from, and who sent it
     transfer: Transfer | None = None
+    #: the partner being tried now, and the one that took the call
+    overflow_partner: str | None = None
+    overflowed_to: str | None = None
+    #: every partner attempt: (partner, epoch seconds, result)
+    overflows: list[tuple[str, float, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

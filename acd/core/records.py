@@ -22,6 +22,13 @@ class LegRecord(msgspec.Struct, frozen=True, kw_only=True):
     talk_s: float | None
 
 
+class OverflowRecord(msgspec.Struct, frozen=True, kw_only=True):
+    partner: str
+    at: str
+    #: answered | noanswer | busy | congestion | unavailable | failed | abandoned
+    result: str
+
+
 class CallRecord(msgspec.Struct, frozen=True, kw_only=True):
     uniqueid: str
     linkedid: str
@@ -45,6 +52,9 @@ class CallRecord(msgspec.Struct, frozen=True, kw_only=True):
     ended_unobserved: bool = False
     #: "sas" | "pdsa": the period the call arrived in
     period: str = "sas"
+    #: the partner SAS that took the call (outcome "overflowed"), and every attempt
+    partner: str | None = None
+    overflows: list[OverflowRecord] = msgspec.field(default_factory=list)
 
 
 def iso(ts: float | None, zone: ZoneInfo) -> str | None:
@@ -90,4 +100,7 @@ def record_of(call: Call, zone: ZoneInfo) -> CallRecord:
         legs=legs,
         ended_unobserved=call.ended_unobserved,
         period=call.period,
+        partner=call.overflowed_to,
+        overflows=[OverflowRecord(partner=p, at=iso(at, zone) or "", result=result)
+                   for p, at, result in call.overflows],
     )

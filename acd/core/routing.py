@@ -69,6 +69,22 @@ class SkillQueue:
         band.update(items)
         self._size += 1
 
+    def insert_in_order(self, call: Call) -> None:
+        """Put a call back at the place its ``seq`` gives it in its band (a call
+        coming back from a partner SAS keeps its original position)."""
+        band = self._band((call.priority, call.tier))
+        items = list(band.items())
+        band.clear()
+        placed = False
+        for key, other in items:
+            if not placed and other.seq > call.seq:
+                band[call.id] = call
+                placed = True
+            band[key] = other
+        if not placed:
+            band[call.id] = call
+        self._size += 1
+
     def remove(self, call: Call) -> bool:
         band = self._bands.get((call.priority, call.tier))
         if band is not None and band.pop(call.id, None) is not None:
