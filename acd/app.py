@@ -4,7 +4,8 @@ One event loop, one writer. AMI events, timer ticks, action failures and HTTP in
 all reach :meth:`Router.submit`, which runs ``engine.handle`` synchronously (it never
 awaits), so inputs are applied one at a time in arrival order, exactly as through a
 queue, without a queue's latency. Outputs are applied at once: actions are written
-to the AMI socket, facts are logged (and, later, counted and journaled).
+to the AMI socket, facts are logged and counted (:mod:`acd.metrics`) and,
+later, journaled.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class Router:
         self.ami: AmiConnection | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._fact_listeners: list[Callable[[f.Fact], None]] = []
+        #: given each input's decision time in seconds (acd_routing_decision_seconds)
+        self.decision_observer: Callable[[float], None] | None = None
         names = config.dialplan
         #: channel variables read back from Asterisk at resync
         self.resync_variables = (names.number_var, names.arrived_var, names.priority_var)
@@ -87,7 +90,11 @@ class Router:
 
     def submit(self, item: object) -> Output:
         """Apply one input now; send its actions; publish its facts."""
-        out = self.engine.handle(item, self.clock())
+        now = self.clock()
+        started = time.perf_counter()
+        out = self.engine.handle(item, now)
+        if self.decision_observer is not None:
+            self.decision_observer(time.perf_counter() - started)
         for command in out.commands:
             self._send(command)
         for fact in out.facts:
@@ -192,27 +199,34 @@ async def serve(config: Config, stop: asyncio.Event, *,
                 ready: Callable[[Router], None] | None = None) -> None:
     """Run the router until ``stop`` is set; then shut down within SHUTDOWN_TIMEOUT_S."""
     from acd.api import start_http
+    from acd.metrics import RouterMetrics, watch_loop_lag
 
     router = Router(config)
+    metrics = RouterMetrics(router)
+    metrics.attach()
     secret = ami_secret(config)
     router.ami = AmiConnection(config.ami, secret, router)
-    http = await start_http(router, config.http.bind, config.http.port)
+    http = await start_http(router, config.http.bind, config.http.port, metrics=metrics)
     log.info("router_started", site=config.site.name, agents=len(config.agents),
              http=f"{config.http.bind}:{http.port}",
              state="in memory (no Redis configured)" if config.redis is None else "redis")
     if ready is not None:
         ready(router)
     ami_task = asyncio.create_task(router.ami.run(), name="ami")
+    lag_task = asyncio.create_task(watch_loop_lag(metrics), name="loop-lag")
     try:
         await stop.wait()
     finally:
         log.info("router_stopping")
+        lag_task.cancel()
         try:
             async with asyncio.timeout(SHUTDOWN_TIMEOUT_S):
                 await router.ami.stop()
                 ami_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await ami_task
+                with contextlib.suppress(asyncio.CancelledError):
+                    await lag_task
                 await http.close()
         except TimeoutError:
             log.error("router_stop_timeout", after_s=SHUTDOWN_TIMEOUT_S)

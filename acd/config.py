@@ -73,6 +73,10 @@ class RoutingConfig(Strict, frozen=True):
     #: a connected caller whose agent leg vanished, with no news from the dialplan,
     #: goes back to the head of its queue after this many seconds
     orphan_requeue_s: NonNegative = 3.0
+    #: extra seconds past ring_timeout_s before the router itself takes back a call
+    #: whose dial the dialplan did not end (accelerated simulations raise it: real
+    #: latency counts `speed` times there)
+    ring_grace_s: NonNegative = 2.0
     #: priority given to calls that do not announce one (0 = life-threatening)
     default_priority: Annotated[int, msgspec.Meta(ge=0, le=9)] = 5
     #: an abandoned call shorter than this (arrival → hang-up, seconds) is a *short

@@ -297,3 +297,19 @@ def test_resync_ignores_channels_without_a_number(site_config: Config) -> None:
                ev.StatusEntry(channel="PJSIP/arm01-1", uniqueid="q")]
     d.feed(i.ChannelsSnapshot(entries, taken_at=d.now))
     assert d.engine.calls == {}
+
+
+def test_a_late_dial_of_an_earlier_offer_does_not_start_a_ping_pong(site_config: Config) -> None:
+    """The router gave up on arm01 (ring time-out) and offered arm02; then Asterisk,
+    late, reports the dial to arm01 and its cancellation by our Redirect."""
+    d = Driver(site_config)
+    channel = d.call()
+    d.advance(12.1)  # ring time-out: back on hold, offered to arm02
+    assert d.offers()[-1] == (channel, "arm02")
+    late = d.ring(channel, "PJSIP/arm01")
+    d.dial_fail(channel, late, "CANCEL")
+    call = d.engine.calls["u1"]
+    assert call.state is CallState.OFFERED and call.agent == "arm02"
+    assert len(d.offers()) == 2
+    d.answer(channel, d.ring(channel, "PJSIP/arm02"))
+    assert call.state is CallState.CONNECTED and call.answered_by == "arm02"

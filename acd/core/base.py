@@ -54,8 +54,6 @@ BUSY_DEVICE_STATES = frozenset({"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD
                                 "UNAVAILABLE", "INVALID"})
 #: Dial statuses that count against the agent (a missed offer).
 MISSED_DIAL_STATUSES = frozenset({"NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION"})
-#: Extra seconds after the dialplan's own ring time-out before the engine gives up.
-RING_GRACE_S = 2.0
 #: Pause before a call whose action failed is offered again.
 ACTION_RETRY_S = 1.0
 NO_ANSWER_REASON = "no answer"
@@ -419,11 +417,15 @@ class EngineBase:
                                        exten=agent.id, ref=ref))
         self._facts.append(f.CallOffered(at=self.now, call=call.id, queue=call.queue,
                                          agent=agent.id))
-        self._timer(self.now + self.config.routing.ring_timeout_s + RING_GRACE_S, "ring",
+        routing = self.config.routing
+        self._timer(self.now + routing.ring_timeout_s + routing.ring_grace_s, "ring",
                     call.id, call.offer_id)
 
     def _offer_failed(self, call: Call, agent: Agent | None, reason: str, *,
                       missed: bool, retry_after: float = 0.0) -> None:
+        if agent is not None:
+            # its dial may still show up (our Redirect crossed it): not news any more
+            call.superseded.add(agent.id)
         if agent is not None and agent.call == call.id:
             agent.call = None
             if missed:
@@ -492,6 +494,8 @@ class EngineBase:
         call.agent_channels.append(event.dest_channel)
         if call.state is CallState.OFFERED and call.agent == agent.id:
             return  # the offer we made is ringing
+        if call.state is CallState.OFFERED and agent.id in call.superseded:
+            return  # an earlier offer of ours, which the Redirect in flight cancels
         if call.state is CallState.OFFERED:  # someone else rang another phone
             previous = self.agents.get(call.agent) if call.agent else None
             if previous is not None and previous.call == call.id:

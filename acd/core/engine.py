@@ -21,7 +21,7 @@ from acd.ami.actions import Redirect, Setvar
 from acd.config import Config, PartnerConfig
 from acd.core import facts as f
 from acd.core import inputs as i
-from acd.core.base import RING_GRACE_S, Output
+from acd.core.base import Output
 from acd.core.model import Call, CallState, move_call
 from acd.core.overflow import (
     SITE,
@@ -149,7 +149,8 @@ class Engine(TransferEngine):
             Redirect(channel=call.channel, context=names.overflow_context,
                      exten=partner.name, ref=ref),
         ]
-        self._timer(self.now + partner.ring_timeout_s + RING_GRACE_S, "ovfring", call.id,
+        self._timer(self.now + partner.ring_timeout_s + self.config.routing.ring_grace_s,
+                    "ovfring", call.id,
                     call.offer_id)
         self._facts.append(f.CallOverflowed(at=self.now, call=call.id, queue=queue,
                                             partner=partner.name, result="tried"))

@@ -124,6 +124,8 @@ class Call:
     connecting_hint: str | None = None
     #: agents' channels seen dialled for this call (forgotten when the call ends)
     agent_channels: list[str] = field(default_factory=list)
+    #: agents this call was offered to before its current offer
+    superseded: set[str] = field(default_factory=set)
     #: "sas" or "pdsa": the period the call arrived in (kept for its whole life)
     period: str = "sas"
     #: external destination of its number in its period (the PDSA regulation trunk)

@@ -1,0 +1,499 @@
+"""Prometheus metrics of a router: counters fed by engine facts, gauges read at scrape.
+
+Theory of operation
+-------------------
+Two sources, one per-router :class:`~prometheus_client.CollectorRegistry` (never the
+global one, so a process or a test may run several routers):
+
+* **Facts → counters and histograms.** :meth:`RouterMetrics.on_fact` is a fact
+  listener of the :class:`~acd.app.Router`. It runs on the hot path, so every label
+  child it touches is resolved once (``.labels()`` costs about 1 µs) and kept in a dict
+  keyed by the label values (a cached child costs about 0.3 µs).
+* **Engine state → gauges, at scrape time.** :class:`_EngineCollector` reads the
+  engine's queues and agents when ``/metrics`` is asked for: no polling loop, and a
+  scrape costs O(queues + agents).
+
+Definitions (the same as the call records and the report; see ``deploy/README.md``):
+
+* *offered*: a new call (``CallQueued.new``), counted in the queue it entered first.
+  A call the router first sees answered or ended (a native-queue call while the
+  router was away) is counted offered then, so offered ≥ answered + abandoned.
+* *answered*: the call's **first** pick-up by a person (``CallAnswered.first``),
+  labelled by the call's first queue; later pick-ups (transfers) are not counted.
+  The wait runs from the call's arrival in its first queue to that pick-up, rounded to
+  the millisecond like ``wait_s`` of the call record. *Within 30 s* means a wait
+  strictly under 30 s ("answered in less than 30 s"), as in :mod:`acd.summary`.
+* QS 30 s = ``acd_calls_answered_within_30s_total / acd_calls_answered_total``
+  (abandoned calls are not in the denominator); QS 60 s likewise.
+* *abandoned*: a call whose caller hung up before any pick-up (outcome ``abandoned``;
+  a call overflowed to a partner is not one); *short abandoned*: an
+  abandoned call whose arrival → end (``CallEnded.duration_s``) is under
+  ``routing.short_abandon_s``.
+  Answer rate = answered / (offered − short abandoned).
+
+No label ever carries a caller's number: ``number`` is the **dialled** number, and
+only a number of the site's number plan; anything else is reported as ``other``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+from acd.config import STANDARD_SKILLS, Config
+from acd.core import facts as f
+from acd.core.model import Agent, AgentState
+
+if TYPE_CHECKING:
+    from acd.app import Router
+    from acd.core.records import CallRecord
+
+#: bounds (seconds) of the answer-delay histogram: the QS 30 s / QS 60 s marks and more
+ANSWER_DELAY_BUCKETS = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0,
+                        600.0)
+#: bounds (seconds) of the routing-decision histogram (one ``engine.handle`` call)
+DECISION_BUCKETS = (1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2,
+                    2.5e-2, 0.1)
+#: the dialled number of a call whose number is not in the site's number plan
+OTHER_NUMBER = "other"
+#: the periods a call can arrive in
+PERIODS = ("sas", "pdsa")
+#: skills that run around the clock whatever the calendar (15 and the AMU filière)
+ALWAYS_OPEN = (STANDARD_SKILLS[0], STANDARD_SKILLS[1])
+#: handled legs kept per queue for the mean handling time of the wait estimate
+HANDLE_WINDOW = 50
+#: mean handling time (talk + wrap-up, seconds) assumed before a queue has history
+DEFAULT_HANDLE_S = 120.0
+#: the event-loop lag probe sleeps this long and measures how late it wakes up ...
+LOOP_LAG_INTERVAL_S = 0.5
+#: ... and the gauge reports the worst of its last this-many measurements (5 s)
+LOOP_LAG_WINDOW = 10
+#: overflow results that mark a partner down for ``down_for_s`` / that show it is up
+PARTNER_DOWN_RESULTS = frozenset({"failed", "unreachable"})
+PARTNER_UP_RESULTS = frozenset({"answered", "busy"})
+
+_STATES = tuple(state.value for state in AgentState)
+#: agent states in which an agent takes (or is about to take) calls
+_WORKING = frozenset({AgentState.AVAILABLE, AgentState.RINGING, AgentState.ON_CALL,
+                      AgentState.WRAP_UP})
+
+
+@dataclass(slots=True)
+class _CallSeries:
+    """The cached counter children of one (first queue, number, period)."""
+
+    offered: Counter
+    answered: Counter
+    within_30s: Counter
+    within_60s: Counter
+    abandoned: Counter
+    short_abandoned: Counter
+    delay: Histogram
+
+
+class RouterMetrics:
+    """The metrics of one :class:`~acd.app.Router`; :meth:`attach` starts counting."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        config: Config = router.config
+        self.config = config
+        self.registry = CollectorRegistry()
+        self.short_abandon_s = config.routing.short_abandon_s
+        self._numbers = frozenset(config.numbers)
+        reg = self.registry
+        flow = ["queue", "number", "period"]
+        self._offered = Counter(
+            "acd_calls_offered", "New calls, by the queue they entered first, the number "
+            "dialled and the period (sas|pdsa) they arrived in.", flow, registry=reg)
+        self._answered = Counter(
+            "acd_calls_answered", "Calls picked up by a person for the first time, by first "
+            "queue (transfers are not counted again).", flow, registry=reg)
+        self._within_30s = Counter(
+            "acd_calls_answered_within_30s", "First pick-ups less than 30 s after arrival "
+            "in the first queue (QS 30 s numerator).", flow, registry=reg)
+        self._within_60s = Counter(
+            "acd_calls_answered_within_60s", "First pick-ups less than 60 s after arrival "
+            "in the first queue (QS 60 s numerator).", flow, registry=reg)
+        self._abandoned = Counter(
+            "acd_calls_abandoned", "Calls whose caller hung up before any pick-up, by first "
+            "queue.", flow, registry=reg)
+        self._short_abandoned = Counter(
+            "acd_calls_short_abandoned", "Abandoned calls shorter than routing."
+            "short_abandon_s (left out of offered in the answer rate).", flow, registry=reg)
+        self._delay = Histogram(
+            "acd_answer_delay_seconds", "Arrival in the first queue → first pick-up by a "
+            "person, by first queue.", ["queue"], buckets=ANSWER_DELAY_BUCKETS, registry=reg)
+        self._transfers = Counter(
+            "acd_transfers", "Transfers between filières (queues) and how they went.",
+            ["from_queue", "to_queue", "result"], registry=reg)
+        self._overflow = Counter(
+            "acd_overflow", "Calls tried at a partner SAS and how it went.",
+            ["queue", "partner", "result"], registry=reg)
+        self._repairs = Counter(
+            "acd_state_repairs", "Times the router's view disagreed with Asterisk and was "
+            "corrected, by kind.", ["kind"], registry=reg)
+        self._ignored = Counter(
+            "acd_inputs_ignored", "Inputs that could not apply (unknown channel, illegal "
+            "move): logged and skipped.", registry=reg)
+        self._decision = Histogram(
+            "acd_routing_decision_seconds", "Time the engine takes to apply one input "
+            "(an AMI event, a tick, an intent).", buckets=DECISION_BUCKETS, registry=reg)
+        #: bound ``observe`` of the decision histogram (the Router calls it per input)
+        self.observe_decision: Callable[[float], None] = self._decision.observe
+        self._series: dict[tuple[str, str, str], _CallSeries] = {}
+        self._delay_children: dict[str, Histogram] = {}
+        self._transfer_children: dict[tuple[str, str, str], Counter] = {}
+        self._overflow_children: dict[tuple[str, str, str], Counter] = {}
+        self._repair_children: dict[str, Counter] = {}
+        #: calls counted as offered and not ended yet → their series
+        self._calls: dict[str, _CallSeries] = {}
+        #: queue → recent handled legs (talk + wrap-up seconds), and their sum
+        self._handled: dict[str, deque[float]] = {}
+        self._handled_sum: dict[str, float] = {}
+        #: partner → engine time until which it counts as down
+        self._partner_down_until: dict[str, float] = {}
+        self._partner_down_for = {p.name: p.down_for_s for p in config.partners}
+        #: queue (or "*", the whole site) → share of calls switched to partners
+        self._bascule: dict[str, float] = {}
+        self._loop_lags: deque[float] = deque(maxlen=LOOP_LAG_WINDOW)
+        self._open_skills = frozenset(open_skills(config))
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            f.CallQueued: self._on_queued,
+            f.CallAnswered: self._on_answered,
+            f.CallEnded: self._on_ended,
+            f.CallTransferred: self._on_transferred,
+            f.CallOverflowed: self._on_overflowed,
+            f.BasculeChanged: self._on_bascule,
+            f.StateRepaired: self._on_repaired,
+            f.InputIgnored: self._on_ignored,
+        }
+        for number, entry in config.numbers.items():
+            for period in PERIODS:
+                self._series_of(entry.queue, number, period)
+            if entry.pdsa in router.engine.queues:
+                self._series_of(entry.pdsa, number, "pdsa")
+        self._collector = _EngineCollector(self)
+        reg.register(self._collector)
+
+    def attach(self) -> None:
+        """Count the router's facts and time its decisions from now on."""
+        self.router.add_fact_listener(self.on_fact)
+        self.router.decision_observer = self.observe_decision
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric."""
+        return generate_latest(self.registry)
+
+    # -------------------------------------------------------------- facts (hot path)
+
+    def on_fact(self, fact: f.Fact) -> None:
+        handler = self._handlers.get(type(fact))
+        if handler is not None:
+            handler(fact)
+
+    def number_label(self, number: str) -> str:
+        """The dialled number if the number plan has it, else ``other``: a label never
+        carries a number we did not configure (a caller's number above all)."""
+        return number if number in self._numbers else OTHER_NUMBER
+
+    def _series_of(self, queue: str, number: str, period: str) -> _CallSeries:
+        key = (queue, self.number_label(number), period if period in PERIODS else "other")
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = _CallSeries(
+                offered=self._offered.labels(*key),
+                answered=self._answered.labels(*key),
+                within_30s=self._within_30s.labels(*key),
+                within_60s=self._within_60s.labels(*key),
+                abandoned=self._abandoned.labels(*key),
+                short_abandoned=self._short_abandoned.labels(*key),
+                delay=self._delay_child(queue),
+            )
+        return series
+
+    def _delay_child(self, queue: str) -> Histogram:
+        child = self._delay_children.get(queue)
+        if child is None:
+            child = self._delay_children[queue] = self._delay.labels(queue)
+        return child
+
+    def _offer(self, call: str, series: _CallSeries) -> None:
+        series.offered.inc()
+        self._calls[call] = series
+
+    def _on_queued(self, fact: f.CallQueued) -> None:
+        if not fact.new or fact.call in self._calls:
+            return
+        call = self.router.engine.calls.get(fact.call)
+        period = call.period if call is not None else PERIODS[0]
+        self._offer(fact.call, self._series_of(fact.queue, fact.number, period))
+
+    def _on_answered(self, fact: f.CallAnswered) -> None:
+        if not fact.first:
+            return
+        series = self._calls.get(fact.call)
+        if series is None:  # first seen answered (a native queue's call)
+            series = self._series_of(fact.first_queue or fact.queue, fact.number, fact.period)
+            self._offer(fact.call, series)
+        wait = round(fact.wait_s, 3)
+        series.answered.inc()
+        if wait < 30.0:
+            series.within_30s.inc()
+        if wait < 60.0:
+            series.within_60s.inc()
+        series.delay.observe(wait)
+
+    def _on_ended(self, fact: f.CallEnded) -> None:
+        record = fact.record
+        series = self._calls.pop(fact.call, None)
+        if series is None:  # first seen ending
+            first = record.queues[0] if record.queues else fact.queue
+            series = self._series_of(first, record.number, record.period)
+            series.offered.inc()
+        if fact.outcome == "abandoned":
+            series.abandoned.inc()
+            if fact.duration_s < self.short_abandon_s:
+                series.short_abandoned.inc()
+        self._count_handled(record)
+
+    def _count_handled(self, record: CallRecord) -> None:
+        for leg in record.legs:
+            if leg.talk_s is None:
+                continue
+            handled = leg.talk_s + self.config.skill(leg.queue).wrap_up_s
+            window = self._handled.get(leg.queue)
+            if window is None:
+                window = self._handled[leg.queue] = deque()
+            window.append(handled)
+            total = self._handled_sum.get(leg.queue, 0.0) + handled
+            if len(window) > HANDLE_WINDOW:
+                total -= window.popleft()
+            self._handled_sum[leg.queue] = total
+
+    def _on_transferred(self, fact: f.CallTransferred) -> None:
+        key = (fact.from_queue, fact.to_queue, fact.result)
+        child = self._transfer_children.get(key)
+        if child is None:
+            child = self._transfer_children[key] = self._transfers.labels(*key)
+        child.inc()
+
+    def _on_overflowed(self, fact: f.CallOverflowed) -> None:
+        key = (fact.queue, fact.partner, fact.result)
+        child = self._overflow_children.get(key)
+        if child is None:
+            child = self._overflow_children[key] = self._overflow.labels(*key)
+        child.inc()
+        if fact.result in PARTNER_DOWN_RESULTS:
+            down_for = self._partner_down_for.get(fact.partner)
+            if down_for is not None:
+                self._partner_down_until[fact.partner] = fact.at + down_for
+        elif fact.result in PARTNER_UP_RESULTS:
+            self._partner_down_until.pop(fact.partner, None)
+
+    def _on_bascule(self, fact: f.BasculeChanged) -> None:
+        self._bascule[fact.queue] = max(0.0, fact.share)
+
+    def _on_repaired(self, fact: f.StateRepaired) -> None:
+        child = self._repair_children.get(fact.kind)
+        if child is None:
+            child = self._repair_children[fact.kind] = self._repairs.labels(fact.kind)
+        child.inc()
+
+    def _on_ignored(self, fact: f.InputIgnored) -> None:
+        self._ignored.inc()
+
+    # -------------------------------------------------------------- measurements
+
+    def loop_lag(self, seconds: float) -> None:
+        """One measurement of the event loop's lag (see :func:`watch_loop_lag`)."""
+        self._loop_lags.append(seconds)
+
+    @property
+    def loop_lags(self) -> tuple[float, ...]:
+        """The last ``LOOP_LAG_WINDOW`` lag measurements, oldest first."""
+        return tuple(self._loop_lags)
+
+    def skill_open(self, skill: str) -> bool:
+        return skill in self._open_skills
+
+    def partner_up(self, partner: str, now: float) -> bool:
+        until = self._partner_down_until.get(partner)
+        return until is None or now >= until
+
+    def bascule_shares(self) -> dict[str, float]:
+        """Queue (or ``*``, the whole site) → share of calls switched to partners."""
+        return dict(self._bascule)
+
+    def estimated_wait(self, queue: str, waiting: int, working: int) -> float:
+        """Wait a call entering ``queue`` now can expect, in seconds.
+
+        ``waiting × mean handling time / working agents``: the mean handling time
+        (talk + the skill's wrap-up) of the queue's last ``HANDLE_WINDOW`` handled legs
+        (``DEFAULT_HANDLE_S`` before any), over the agents holding the skill who are
+        working now (available, ringing, on call or in wrap-up; level-1 agents, or
+        every level if no level-1 agent is working). 0 with no call waiting; +Inf with
+        calls waiting and no one working to take them.
+        """
+        if waiting == 0:
+            return 0.0
+        if working == 0:
+            return math.inf
+        window = self._handled.get(queue)
+        handle = self._handled_sum[queue] / len(window) if window else DEFAULT_HANDLE_S
+        return waiting * handle / working
+
+
+def open_skills(config: Config) -> list[str]:
+    """Skills expected to be staffed now: the front office and the AMU filière always
+    (15 runs around the clock), and every other skill some configured agent holds."""
+    held = {skill for agent in config.agents for skill in agent.skills}
+    return [s for s in config.skill_names() if s in ALWAYS_OPEN or s in held]
+
+
+class _EngineCollector(Collector):
+    """Gauges computed from the engine's state when ``/metrics`` is scraped."""
+
+    def __init__(self, metrics: RouterMetrics) -> None:
+        self._metrics = metrics
+        self._events_base = 0
+        self._events_protocol: Any = None
+
+    def collect(self) -> Iterable[Metric]:
+        metrics = self._metrics
+        router = metrics.router
+        now = router.clock()
+        yield from self._queues(metrics, now)
+        yield from self._agents(metrics)
+        yield from self._partners(metrics, now)
+        yield from self._health(router)
+
+    def _queues(self, metrics: RouterMetrics, now: float) -> Iterator[Metric]:
+        engine = metrics.router.engine
+        working, working_any = _working_agents(engine.agents.values())
+        waiting = GaugeMetricFamily("acd_queue_waiting_calls", "Calls waiting in the queue "
+                                    "(not yet offered to an agent).", labels=["queue"])
+        oldest = GaugeMetricFamily("acd_queue_oldest_wait_seconds", "How long the call "
+                                   "waiting longest in the queue has waited there.",
+                                   labels=["queue"])
+        estimated = GaugeMetricFamily("acd_queue_estimated_wait_seconds", "Wait a call "
+                                      "entering the queue now can expect (waiting calls × "
+                                      "mean handling time / working agents).",
+                                      labels=["queue"])
+        bascule = GaugeMetricFamily("acd_bascule_active", "1 while calls of the queue are "
+                                    "switched to partner SAS (by the queue's or the whole "
+                                    "site's bascule).", labels=["queue"])
+        share = GaugeMetricFamily("acd_bascule_share", "Share of the queue's calls switched "
+                                  "to partner SAS (0 to 1).", labels=["queue"])
+        shares = metrics.bascule_shares()
+        site_share = shares.get("*", 0.0)
+        names = list(engine.queues)
+        names += [q for q in shares if q != "*" and q not in engine.queues]
+        for name in names:
+            queue = engine.queues.get(name)
+            count = len(queue) if queue is not None else 0
+            head = queue.oldest() if queue is not None and count else None
+            waiting.add_metric([name], count)
+            oldest.add_metric([name], max(0.0, now - head.enqueued_at) if head else 0.0)
+            staff = working.get(name, 0) or working_any.get(name, 0)
+            estimated.add_metric([name], metrics.estimated_wait(name, count, staff))
+            switched = max(shares.get(name, 0.0), site_share)
+            bascule.add_metric([name], 1.0 if switched > 0 else 0.0)
+            share.add_metric([name], switched)
+        yield from (waiting, oldest, estimated, bascule, share)
+        active = GaugeMetricFamily("acd_calls_active", "Calls the router follows now "
+                                   "(waiting, ringing, talking).")
+        active.add_metric([], len(engine.calls))
+        yield active
+
+    def _agents(self, metrics: RouterMetrics) -> Iterator[Metric]:
+        engine = metrics.router.engine
+        skills = list(metrics.config.skill_names())
+        counts: dict[tuple[str, str], int] = {}
+        for agent in engine.agents.values():
+            state = agent.state.value
+            for skill in agent.skills:
+                key = (skill, state)
+                counts[key] = counts.get(key, 0) + 1
+                if skill not in skills:
+                    skills.append(skill)
+        agents = GaugeMetricFamily("acd_agents", "Agents holding the skill (any level), "
+                                   "by state; logged in = every state but logged_out.",
+                                   labels=["skill", "state"])
+        open_ = GaugeMetricFamily("acd_skill_open", "1 when the skill is expected to be "
+                                  "staffed now.", labels=["skill"])
+        for skill in skills:
+            for state in _STATES:
+                agents.add_metric([skill, state], counts.get((skill, state), 0))
+            open_.add_metric([skill], 1.0 if metrics.skill_open(skill) else 0.0)
+        yield agents
+        yield open_
+
+    def _partners(self, metrics: RouterMetrics, now: float) -> Iterator[Metric]:
+        up = GaugeMetricFamily("acd_partner_up", "0 while a partner SAS is held down after "
+                               "a failed or unreachable overflow (for its down_for_s).",
+                               labels=["partner"])
+        for partner in metrics.config.partners:
+            up.add_metric([partner.name], 1.0 if metrics.partner_up(partner.name, now) else 0.0)
+        yield up
+
+    def _health(self, router: Router) -> Iterator[Metric]:
+        ami = router.ami
+        connected = GaugeMetricFamily("acd_ami_connected", "1 while the AMI session is up "
+                                      "and resynchronised (as /healthz).")
+        connected.add_metric([], 1.0 if ami is not None and ami.connected
+                             and router.engine.link_up else 0.0)
+        events = CounterMetricFamily("acd_ami_events", "AMI events received.")
+        events.add_metric([], self._events_total(router))
+        reconnects = CounterMetricFamily("acd_ami_reconnects", "AMI reconnection attempts.")
+        reconnects.add_metric([], ami.reconnects if ami is not None else 0)
+        lag = GaugeMetricFamily("acd_event_loop_lag_seconds", "Worst lateness of the event "
+                                "loop over its last measurements (one every 0.5 s, 5 s).")
+        lags = self._metrics.loop_lags
+        lag.add_metric([], max(lags) if lags else 0.0)
+        yield from (connected, events, reconnects, lag)
+
+    def _events_total(self, router: Router) -> int:
+        """Events over every AMI session: a session's protocol counts its own events, so
+        the count of the previous one is carried over when a new one starts."""
+        protocol = router.ami.protocol if router.ami is not None else None
+        if protocol is not self._events_protocol:
+            if self._events_protocol is not None:
+                self._events_base += self._events_protocol.events_received
+            self._events_protocol = protocol
+        current: int = protocol.events_received if protocol is not None else 0
+        return self._events_base + current
+
+
+def _working_agents(agents: Iterable[Agent]) -> tuple[dict[str, int], dict[str, int]]:
+    """Per skill: working agents holding it at level 1, and at any level."""
+    level_one: dict[str, int] = {}
+    any_level: dict[str, int] = {}
+    for agent in agents:
+        if agent.state not in _WORKING:
+            continue
+        for skill, level in agent.skills.items():
+            any_level[skill] = any_level.get(skill, 0) + 1
+            if level == 1:
+                level_one[skill] = level_one.get(skill, 0) + 1
+    return level_one, any_level
+
+
+async def watch_loop_lag(metrics: RouterMetrics,
+                         interval: float = LOOP_LAG_INTERVAL_S) -> None:
+    """Sleep ``interval`` again and again; report how much later than asked each wake-up
+    came (the time the loop was busy with other work). Runs until cancelled."""
+    loop = asyncio.get_running_loop()
+    while True:
+        started = loop.time()
+        await asyncio.sleep(interval)
+        metrics.loop_lag(max(0.0, loop.time() - started - interval))

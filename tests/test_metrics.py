@@ -1,0 +1,588 @@
+"""Metrics: the router's counters follow the DGOS definitions, its gauges read the
+engine at scrape time, ``/metrics`` speaks Prometheus text without a token, and no
+caller's number ever reaches a label.
+
+Calls are driven through a real :class:`~acd.app.Router` with Asterisk-shaped events
+and an injected clock; figures are read back from a real scrape of ``/metrics``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from acd.ami import events as ev
+from acd.ami.client import AmiConnection
+from acd.api import start_http
+from acd.app import Router, serve
+from acd.config import AmiConfig, Config, parse_config
+from acd.core import facts as f
+from acd.core import inputs as i
+from acd.core.records import CallRecord
+from acd.metrics import DEFAULT_HANDLE_S, RouterMetrics, watch_loop_lag
+from acd.summary import summarize
+
+CALLER_NUM = "0612345678"
+CALLER_NAME = "Hélène Dupré"
+SITE = b"""
+[site]
+name = "SAS metrics"
+departement = "59"
+
+[routing]
+ring_timeout_s = 300
+
+[skills.ARM_N1]
+wrap_up_s = 5
+expansion_s = [20]
+
+[skills.AMU_N2]
+wrap_up_s = 0
+
+[numbers."15"]
+queue = "ARM_N1"
+
+[numbers."116117"]
+queue = "ARM_N1"
+
+[[agents]]
+id = "arm01"
+device = "PJSIP/arm01"
+skills = { ARM_N1 = 1 }
+logged_in = true
+
+[[agents]]
+id = "arm02"
+device = "PJSIP/arm02"
+skills = { ARM_N1 = 1 }
+logged_in = true
+
+[[agents]]
+id = "amu01"
+device = "PJSIP/amu01"
+skills = { AMU_N2 = 1, ARM_N1 = 2 }
+logged_in = true
+
+[[agents]]
+id = "mg01"
+device = "PJSIP/mg01"
+skills = { MG = 1 }
+
+[[partners]]
+name = "sas62"
+dial = "PJSIP/sas62/15"
+down_for_s = 300
+
+[[partners]]
+name = "sas80"
+dial = "PJSIP/sas80/15"
+"""
+
+Sample = tuple[str, tuple[tuple[str, str], ...]]
+
+
+class Room:
+    """A Router fed Asterisk-shaped events on an injected clock, with its metrics."""
+
+    def __init__(self, config: Config) -> None:
+        self.now = 1_000_000.0
+        self.router = Router(config, clock=lambda: self.now)
+        self.metrics = RouterMetrics(self.router)
+        self.metrics.attach()
+        self.inputs = 0
+        self._n = 0
+        self.submit(i.ChannelsSnapshot([], taken_at=0.0))
+
+    def submit(self, item: object) -> None:
+        self.inputs += 1
+        self.router.submit(item)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def call(self, number: str = "15") -> str:
+        """A caller announced by the dialplan; returns its channel."""
+        self._n += 1
+        channel = f"PJSIP/trunk-{self._n:08x}"
+        self.submit(ev.UserEvent(
+            channel=channel, uniqueid=f"u{self._n}", linkedid=f"u{self._n}",
+            name="AcdCallWaiting", caller_id_num=CALLER_NUM, caller_id_name=CALLER_NAME,
+            headers={"Number": number, "Uniqueid": f"u{self._n}", "CallerName": CALLER_NAME}))
+        return channel
+
+    def answer(self, channel: str) -> str:
+        """The agent the call is offered to picks up; returns the agent's leg."""
+        call = next(c for c in self.router.engine.calls.values() if c.channel == channel)
+        assert call.agent is not None, "the call was not offered to anyone"
+        self._n += 1
+        leg = f"{self.router.engine.agents[call.agent].device}-{self._n:08x}"
+        self.submit(ev.DialBegin(channel=channel, dest_channel=leg))
+        self.submit(ev.DialEnd(channel=channel, dest_channel=leg, dial_status="ANSWER"))
+        return leg
+
+    def hangup(self, channel: str) -> None:
+        self.submit(ev.Hangup(channel=channel))
+
+    def answered_call(self, wait_s: float, number: str = "15", talk_s: float = 60.0) -> None:
+        channel = self.call(number)
+        self.advance(wait_s)
+        self.answer(channel)
+        self.advance(talk_s)
+        self.hangup(channel)
+        self.advance(10)  # past any wrap-up
+
+    def abandoned_call(self, after_s: float, number: str = "15") -> None:
+        channel = self.call(number)
+        self.advance(after_s)
+        self.hangup(channel)
+        self.advance(1)
+
+
+def scrape(room: Room) -> dict[Sample, float]:
+    return parse(room.metrics.render().decode())
+
+
+def parse(text: str) -> dict[Sample, float]:
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def value(samples: dict[Sample, float], name: str, **labels: str) -> float:
+    """The sum of the samples of ``name`` whose labels include ``labels``."""
+    return sum(v for (n, ls), v in samples.items()
+               if n == name and set(labels.items()) <= set(ls))
+
+
+@pytest.fixture
+def config() -> Config:
+    return parse_config(SITE, "metrics-site.toml")
+
+
+@pytest.fixture
+async def room(config: Config) -> Room:
+    return Room(config)
+
+
+async def test_answered_abandoned_and_qs_follow_the_dgos_definitions(room: Room) -> None:
+    room.answered_call(12)
+    room.answered_call(45)
+    room.answered_call(30)            # exactly 30 s: not "less than 30 s"
+    room.answered_call(75, "116117")
+    room.abandoned_call(8)            # short abandon (under 15 s)
+    room.abandoned_call(40)
+    room.abandoned_call(15)           # exactly 15 s: not under the threshold
+
+    m = scrape(room)
+    sas15 = {"queue": "ARM_N1", "number": "15", "period": "sas"}
+    sas116 = {"queue": "ARM_N1", "number": "116117", "period": "sas"}
+    assert value(m, "acd_calls_offered_total", **sas15) == 6
+    assert value(m, "acd_calls_offered_total", **sas116) == 1
+    assert value(m, "acd_calls_answered_total", **sas15) == 3
+    assert value(m, "acd_calls_answered_total", **sas116) == 1
+    assert value(m, "acd_calls_answered_within_30s_total", **sas15) == 1
+    assert value(m, "acd_calls_answered_within_30s_total", **sas116) == 0
+    assert value(m, "acd_calls_answered_within_60s_total", **sas15) == 3
+    assert value(m, "acd_calls_answered_within_60s_total", **sas116) == 0
+    assert value(m, "acd_calls_abandoned_total", **sas15) == 3
+    assert value(m, "acd_calls_short_abandoned_total", **sas15) == 1
+    # QS 30 s at N1 = 1 / 4 and QS 60 s = 3 / 4: abandons are not in the denominator
+    assert value(m, "acd_calls_answered_within_30s_total", queue="ARM_N1") == 1
+    assert value(m, "acd_calls_answered_total", queue="ARM_N1") == 4
+    # answer rate = answered / (offered - short abandoned) = 4 / (7 - 1)
+    assert value(m, "acd_calls_offered_total", queue="ARM_N1") == 7
+    # the histogram has the same first-pick-up waits (its 30 s bucket includes 30.0 s)
+    delay = {"queue": "ARM_N1"}
+    assert value(m, "acd_answer_delay_seconds_count", **delay) == 4
+    assert value(m, "acd_answer_delay_seconds_sum", **delay) == 12 + 45 + 30 + 75
+    buckets = {le: value(m, "acd_answer_delay_seconds_bucket", queue="ARM_N1", le=le)
+               for le in ("10.0", "20.0", "30.0", "60.0", "120.0")}
+    assert buckets == {"10.0": 0, "20.0": 1, "30.0": 2, "60.0": 3, "120.0": 4}
+
+
+async def test_a_pick_up_after_a_transfer_is_not_counted_again(room: Room) -> None:
+    metrics = room.metrics
+    now = room.now
+    metrics.on_fact(f.CallQueued(at=now, call="c1", queue="ARM_N1", number="15", priority=5,
+                                 new=True))
+    metrics.on_fact(f.CallAnswered(at=now + 20, call="c1", queue="ARM_N1", agent="arm01",
+                                   wait_s=20.0, first=True, number="15", period="pdsa",
+                                   first_queue="ARM_N1"))
+    metrics.on_fact(f.CallTransferred(at=now + 60, call="c1", from_queue="ARM_N1",
+                                      to_queue="AMU_N2", agent="arm01", result="requested"))
+    metrics.on_fact(f.CallQueued(at=now + 60, call="c1", queue="AMU_N2", number="15",
+                                 priority=5, new=False))
+    metrics.on_fact(f.CallAnswered(at=now + 90, call="c1", queue="AMU_N2", agent="amu01",
+                                   wait_s=30.0, first=False, number="15", period="pdsa",
+                                   first_queue="ARM_N1"))
+    metrics.on_fact(f.CallTransferred(at=now + 90, call="c1", from_queue="ARM_N1",
+                                      to_queue="AMU_N2", agent="arm01", result="connected"))
+
+    m = scrape(room)
+    assert value(m, "acd_calls_answered_total", queue="ARM_N1") == 1
+    assert value(m, "acd_calls_answered_within_30s_total", queue="ARM_N1") == 1
+    assert value(m, "acd_calls_answered_total", queue="AMU_N2") == 0
+    assert value(m, "acd_calls_offered_total") == 1
+    assert value(m, "acd_answer_delay_seconds_count") == 1
+    for result in ("requested", "connected"):
+        assert value(m, "acd_transfers_total", from_queue="ARM_N1", to_queue="AMU_N2",
+                     result=result) == 1
+
+
+async def test_the_period_of_the_call_labels_its_counters(room: Room) -> None:
+    channel = room.call("116117")
+    call = next(iter(room.router.engine.calls.values()))
+    assert call.channel == channel
+    room.advance(5)
+    room.answer(channel)
+    m = scrape(room)
+    # offered takes the period the engine gave the call; answered the CallAnswered's
+    labels = {"queue": "ARM_N1", "number": "116117", "period": call.period}
+    assert value(m, "acd_calls_offered_total", **labels) == 1
+    assert value(m, "acd_calls_answered_total", **labels) == 1
+    for period in ("sas", "pdsa"):  # every (entry queue, number, period) from the start
+        assert ("acd_calls_answered_total", (("number", "15"), ("period", period),
+                                              ("queue", "ARM_N1"))) in m
+
+
+async def test_no_caller_number_or_name_ever_reaches_the_metrics(room: Room) -> None:
+    room.answered_call(5)
+    unplanned = room.call("0320123456")  # a number not in the plan
+    room.advance(3)
+    room.hangup(unplanned)
+    text = room.metrics.render().decode()
+    assert CALLER_NUM not in text
+    assert "0320123456" not in text
+    assert "Hélène" not in text and "Dupr" not in text
+    m = parse(text)
+    assert value(m, "acd_calls_offered_total", number="other") == 1
+    assert value(m, "acd_calls_short_abandoned_total", number="other") == 1
+    numbers = {dict(labels).get("number") for (_, labels) in m} - {None}
+    assert numbers == {"15", "116117", "other"}
+
+
+async def test_queue_and_agent_gauges_are_read_from_the_engine_at_scrape(room: Room) -> None:
+    room.answered_call(5, talk_s=60)         # one handled leg: 60 s talk + 5 s wrap-up
+    for agent in ("arm01", "arm02"):
+        room.submit(i.AgentPause(agent, "break"))
+    first = room.call()
+    room.advance(4)
+    room.call()
+    room.advance(6)
+
+    m = scrape(room)
+    assert value(m, "acd_queue_waiting_calls", queue="ARM_N1") == 2
+    assert value(m, "acd_queue_oldest_wait_seconds", queue="ARM_N1") == 10
+    # no working level-1 agent: amu01 (ARM_N1 level 2, available) is the staff
+    assert value(m, "acd_queue_estimated_wait_seconds", queue="ARM_N1") == 2 * 65 / 1
+    assert value(m, "acd_queue_waiting_calls", queue="AMU_N2") == 0
+    assert value(m, "acd_queue_estimated_wait_seconds", queue="AMU_N2") == 0
+    # every skill × state, zeros included
+    agents = {dict(ls)["skill"] + "/" + dict(ls)["state"]: v
+              for (n, ls), v in m.items() if n == "acd_agents"}
+    skills = ("ARM_N1", "AMU_N2", "OSNP", "MG")
+    states = ("logged_out", "available", "ringing", "on_call", "wrap_up", "paused")
+    assert set(agents) == {f"{s}/{st}" for s in skills for st in states}
+    assert agents["ARM_N1/paused"] == 2 and agents["ARM_N1/available"] == 1
+    assert agents["AMU_N2/available"] == 1 and agents["MG/logged_out"] == 1
+    assert sum(agents.values()) == 5   # amu01 counts in both of its skills
+    # staffed now: N1 and AMU always, MG (mg01 holds it), not OSNP (no seat)
+    assert {dict(ls)["skill"]: v for (n, ls), v in m.items() if n == "acd_skill_open"} == {
+        "ARM_N1": 1, "AMU_N2": 1, "OSNP": 0, "MG": 1}
+    assert value(m, "acd_calls_active") == 2
+
+    room.submit(i.AgentPause("amu01", "break"))
+    assert math.isinf(value(scrape(room), "acd_queue_estimated_wait_seconds", queue="ARM_N1"))
+    room.submit(i.AgentReady("arm01"))     # takes the first call
+    room.answer(first)
+    m = scrape(room)
+    assert value(m, "acd_queue_waiting_calls", queue="ARM_N1") == 1
+    assert value(m, "acd_queue_oldest_wait_seconds", queue="ARM_N1") == 6
+    assert value(m, "acd_queue_estimated_wait_seconds", queue="ARM_N1") == 65
+
+
+async def test_estimate_uses_a_default_handling_time_before_any_history(room: Room) -> None:
+    for agent in ("arm01", "amu01"):
+        room.submit(i.AgentPause(agent, "break"))
+    room.call()
+    room.call()
+    room.call()  # arm02 rings for the first; two wait for arm02 alone
+    m = scrape(room)
+    assert value(m, "acd_queue_waiting_calls", queue="ARM_N1") == 2
+    assert value(m, "acd_queue_estimated_wait_seconds", queue="ARM_N1") == \
+        2 * DEFAULT_HANDLE_S / 1
+
+
+async def test_partner_and_bascule_gauges(room: Room) -> None:
+    metrics = room.metrics
+    m = scrape(room)
+    assert value(m, "acd_partner_up", partner="sas62") == 1
+    assert value(m, "acd_bascule_active", queue="ARM_N1") == 0
+    metrics.on_fact(f.CallOverflowed(at=room.now, call="c1", queue="ARM_N1",
+                                     partner="sas62", result="unreachable"))
+    metrics.on_fact(f.CallOverflowed(at=room.now, call="c2", queue="ARM_N1",
+                                     partner="sas80", result="answered"))
+    room.advance(299)
+    m = scrape(room)
+    assert value(m, "acd_partner_up", partner="sas62") == 0
+    assert value(m, "acd_partner_up", partner="sas80") == 1
+    assert value(m, "acd_overflow_total", queue="ARM_N1", partner="sas62",
+                 result="unreachable") == 1
+    room.advance(2)  # sas62's down_for_s (300 s) is over
+    assert value(scrape(room), "acd_partner_up", partner="sas62") == 1
+
+    metrics.on_fact(f.BasculeChanged(at=room.now, queue="MG", share=0.3, partner="sas62",
+                                     by="sup01", reason="surge"))
+    m = scrape(room)
+    assert value(m, "acd_bascule_active", queue="MG") == 1
+    assert value(m, "acd_bascule_share", queue="MG") == 0.3
+    assert value(m, "acd_bascule_active", queue="ARM_N1") == 0
+    metrics.on_fact(f.BasculeChanged(at=room.now, queue="*", share=1.0, partner="sas62",
+                                     by="sup01", reason="breakdown"))
+    m = scrape(room)
+    assert all(value(m, "acd_bascule_active", queue=q) == 1
+               for q in ("ARM_N1", "AMU_N2", "OSNP", "MG"))
+    assert ("acd_bascule_active", (("queue", "*"),)) not in m
+    for queue in ("*", "MG"):
+        metrics.on_fact(f.BasculeChanged(at=room.now, queue=queue, share=0.0, partner=None,
+                                         by="sup01", reason="back to normal"))
+    assert value(scrape(room), "acd_bascule_active") == 0
+
+
+async def test_health_counters(room: Room) -> None:
+    metrics = room.metrics
+    m = scrape(room)
+    assert value(m, "acd_routing_decision_seconds_count") == room.inputs
+    assert value(m, "acd_ami_connected") == 0
+    assert value(m, "acd_ami_events_total") == 0
+
+    # a stand-in for the AMI connection: each session's protocol counts its own events
+    old = SimpleNamespace(events_received=5)
+    room.router.ami = SimpleNamespace(connected=True, reconnects=0,  # type: ignore[assignment]
+                                      protocol=old)
+    m = scrape(room)
+    assert value(m, "acd_ami_connected") == 1
+    assert value(m, "acd_ami_events_total") == 5
+    old.events_received = 7
+    room.router.ami.protocol = SimpleNamespace(events_received=3)
+    room.router.ami.reconnects = 1
+    m = scrape(room)
+    assert value(m, "acd_ami_events_total") == 7 + 3
+    assert value(m, "acd_ami_reconnects_total") == 1
+    room.submit(i.LinkDown("test"))
+    assert value(scrape(room), "acd_ami_connected") == 0
+
+    room.submit(i.ChannelsSnapshot([], taken_at=room.now))
+    room.submit(ev.Hangup(channel="PJSIP/nobody-00000001"))
+    metrics.on_fact(f.StateRepaired(at=room.now, kind="call_gone", subject="u9", detail="x"))
+    metrics.on_fact(f.InputIgnored(at=room.now, input="UserEvent", detail="x"))
+    metrics.loop_lag(0.25)
+    metrics.loop_lag(0.01)
+    m = scrape(room)
+    assert value(m, "acd_state_repairs_total", kind="call_gone") == 1
+    assert value(m, "acd_inputs_ignored_total") == 1
+    assert value(m, "acd_event_loop_lag_seconds") == 0.25
+    assert value(m, "acd_routing_decision_seconds_count") == room.inputs
+
+
+async def test_loop_lag_probe_reports_measurements(room: Room) -> None:
+    task = asyncio.create_task(watch_loop_lag(room.metrics, interval=0.001))
+    async with asyncio.timeout(5):
+        while len(room.metrics.loop_lags) < 3:
+            await asyncio.sleep(0.005)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert value(scrape(room), "acd_event_loop_lag_seconds") == max(room.metrics.loop_lags)
+    assert min(room.metrics.loop_lags) >= 0
+
+
+async def test_short_abandon_threshold_is_a_setting() -> None:
+    config = parse_config(SITE.replace(b"ring_timeout_s = 300",
+                                       b"ring_timeout_s = 300\nshort_abandon_s = 5"))
+    assert config.routing.short_abandon_s == 5
+    assert parse_config(SITE).routing.short_abandon_s == 15
+    room = Room(config)
+    room.abandoned_call(4)
+    room.abandoned_call(8)
+    assert value(scrape(room), "acd_calls_short_abandoned_total") == 1
+
+
+@pytest.fixture
+async def http_room(room: Room) -> AsyncIterator[tuple[Room, str]]:
+    server = await start_http(room.router, "127.0.0.1", 0, metrics=room.metrics)
+    yield room, f"http://127.0.0.1:{server.port}"
+    await server.close()
+
+
+async def test_metrics_route_needs_no_token_and_speaks_prometheus_text(
+        http_room: tuple[Room, str]) -> None:
+    room, base = http_room
+    room.answered_call(12)
+    async with aiohttp.ClientSession() as session, session.get(base + "/metrics") as response:
+        assert "Authorization" not in response.request_info.headers
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = await response.text()
+    assert value(parse(text), "acd_calls_answered_total", queue="ARM_N1") == 1
+    assert CALLER_NUM not in text
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def test_serve_exports_metrics_with_the_loop_lag_probe(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``acd run`` wiring: the listener, the decision timer and the lag probe."""
+    monkeypatch.setenv("ACD_AMI_SECRET", "unused")
+    http_port, dead_ami_port = _free_port(), _free_port()
+    config = parse_config(SITE + f"""
+[ami]
+port = {dead_ami_port}
+reconnect_initial_s = 0.05
+reconnect_max_s = 0.1
+
+[http]
+port = {http_port}
+""".encode())
+    stop = asyncio.Event()
+    routers: list[Router] = []
+    task = asyncio.create_task(serve(config, stop, ready=routers.append))
+    try:
+        async with asyncio.timeout(10), aiohttp.ClientSession() as session:
+            while not routers:
+                await asyncio.sleep(0.01)
+            routers[0].submit(i.AgentPause("arm01", "break"))
+            while True:  # until the lag probe has measured once (every 0.5 s)
+                async with session.get(f"http://127.0.0.1:{http_port}/metrics") as resp:
+                    assert resp.status == 200
+                    m = parse(await resp.text())
+                if ("acd_event_loop_lag_seconds", ()) in m and value(
+                        m, "acd_ami_reconnects_total") >= 1:
+                    break
+                await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await task
+    assert value(m, "acd_ami_connected") == 0
+    assert value(m, "acd_agents", skill="ARM_N1", state="paused") == 1
+    assert value(m, "acd_routing_decision_seconds_count") >= 1
+
+
+async def test_counters_agree_with_the_call_records_through_the_simulator() -> None:
+    """The same calls, counted live by the metrics and afterwards from the router's
+    call records (what the summary and the report read): the same QS 30 s."""
+    from acd.sim import FixedBehaviour, OfferOutcome, start_sim
+
+    config = parse_config(SITE.replace(b"ring_timeout_s = 300", b"ring_timeout_s = 15"))
+    behaviour = FixedBehaviour(OfferOutcome(answer_after_s=2.0, talk_s=30.0, ender="caller"))
+    sim = await start_sim(config, "127.0.0.1", 0, seed=7, speed=20.0, secret="s",
+                          behaviour=behaviour, auth_failure_delay_s=0.05)
+    router = Router(config, speed=20.0)
+    metrics = RouterMetrics(router)
+    metrics.attach()
+    records: list[CallRecord] = []
+    router.add_fact_listener(lambda fact: records.append(fact.record)
+                             if isinstance(fact, f.CallEnded) else None)
+    router.ami = AmiConnection(AmiConfig(port=sim.port, reconnect_initial_s=0.05),
+                               "s", router)
+    task = asyncio.create_task(router.ami.run())
+    try:
+        await asyncio.wait_for(router.link_ready.wait(), 5)
+        placed = [sim.pbx.place_call("15" if n % 3 else "116117", f"Caller {n}",
+                                     f"06000000{n:02d}", patience_s=25 if n % 4 else 3)
+                  for n in range(12)]
+        async with asyncio.timeout(30):
+            while len(records) < len(placed):
+                await asyncio.sleep(0.02)
+    finally:
+        await router.ami.stop()
+        await task
+        await sim.close()
+    summary = summarize(records, config)
+    m = scrape_metrics(metrics)
+    assert value(m, "acd_calls_offered_total") == summary.offered == 12
+    assert value(m, "acd_calls_answered_total") == summary.answered
+    assert value(m, "acd_calls_abandoned_total") == summary.abandoned
+    assert summary.abandoned > 0 and summary.answered > 0
+    assert value(m, "acd_calls_answered_within_30s_total", queue="ARM_N1") == \
+        summary.qs30_numerator
+    assert value(m, "acd_calls_answered_total", queue="ARM_N1") == summary.qs30_denominator
+    assert not any("06000000" in str(labels) for (_, labels) in m)
+
+
+def scrape_metrics(metrics: RouterMetrics) -> dict[Sample, float]:
+    return parse(metrics.render().decode())
+
+
+def test_metrics_module_needs_no_global_registry(config: Config) -> None:
+    """Two routers in one process: two registries, no clash."""
+    first = RouterMetrics(Router(config, clock=lambda: 0.0))
+    second = RouterMetrics(Router(config, clock=lambda: 0.0))
+    assert first.registry is not second.registry
+    assert b"acd_calls_offered_total" in first.render()
+
+
+def full_scrape() -> str:
+    """The ``/metrics`` text of a router that has seen every kind of fact the metrics
+    count, so every metric family has samples (the dashboard test reads names here)."""
+    room = Room(parse_config(SITE, "metrics-site.toml"))
+    room.answered_call(12)
+    room.abandoned_call(5)
+    room.submit(i.AgentPause("arm01", "break"))
+    room.call()
+    at = room.now
+    for fact in (
+        f.CallTransferred(at=at, call="x1", from_queue="ARM_N1", to_queue="MG", agent="arm02",
+                          result="requested"),
+        f.CallOverflowed(at=at, call="x2", queue="ARM_N1", partner="sas62", result="failed"),
+        f.BasculeChanged(at=at, queue="ARM_N1", share=0.5, partner="sas80", by="sup",
+                         reason="test"),
+        f.StateRepaired(at=at, kind="call_gone", subject="x3", detail="test"),
+        f.InputIgnored(at=at, input="UserEvent", detail="test"),
+    ):
+        room.metrics.on_fact(fact)
+    room.metrics.loop_lag(0.001)
+    text = room.metrics.render().decode()
+    empty = [family.name for family in text_string_to_metric_families(text)
+             if not family.samples]
+    assert not empty, f"families without samples: {empty}"
+    return text
+
+
+def _readme() -> str:
+    return (Path(__file__).resolve().parents[1] / "deploy" / "README.md").read_text(
+        encoding="utf-8")
+
+
+#: label names of the metrics contract (ARCHITECTURE.md), plus the ones added since,
+#: each documented in deploy/README.md: period (sas|pdsa), kind (state repairs), and
+#: the histograms' own le
+CONTRACT_LABELS = {"queue", "skill", "state", "partner", "number", "result", "from_queue",
+                   "to_queue", "period", "kind", "le"}
+
+
+async def test_names_and_labels_keep_the_contract() -> None:
+    text = full_scrape()
+    samples = parse(text)
+    assert all(name.startswith("acd_") for name, _ in samples)
+    labels = {label for _, pairs in samples for label, _ in pairs}
+    assert labels <= CONTRACT_LABELS
+    assert not any(name.startswith("acd_redis") for name, _ in samples)  # see README
+    readme = _readme()
+    families = {family.name + ("_total" if family.type == "counter" else "")
+                for family in text_string_to_metric_families(text)
+                if not family.name.endswith("_created")}  # prometheus_client's own
+    missing = sorted(name for name in families if f"`{name}`" not in readme)
+    assert not missing, f"deploy/README.md does not document {missing}"
