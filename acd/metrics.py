@@ -38,7 +38,6 @@ only a number of the site's number plan; anything else is reported as ``other``.
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -51,11 +50,10 @@ from prometheus_client.registry import Collector
 
 from acd.config import STANDARD_SKILLS, Config
 from acd.core import facts as f
-from acd.core.model import Agent, AgentState
+from acd.core.model import AgentState
 
 if TYPE_CHECKING:
     from acd.app import Router
-    from acd.core.records import CallRecord
 
 #: bounds (seconds) of the answer-delay histogram: the QS 30 s / QS 60 s marks and more
 ANSWER_DELAY_BUCKETS = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0,
@@ -157,14 +155,6 @@ class RouterMetrics:
         self._repair_children: dict[str, Counter] = {}
         #: calls counted as offered and not ended yet → their series
         self._calls: dict[str, _CallSeries] = {}
-        #: queue → recent handled legs (talk + wrap-up seconds), and their sum
-        self._handled: dict[str, deque[float]] = {}
-        self._handled_sum: dict[str, float] = {}
-        #: partner → engine time until which it counts as down
-        self._partner_down_until: dict[str, float] = {}
-        self._partner_down_for = {p.name: p.down_for_s for p in config.partners}
-        #: queue (or "*", the whole site) → share of calls switched to partners
-        self._bascule: dict[str, float] = {}
         self._loop_lags: deque[float] = deque(maxlen=LOOP_LAG_WINDOW)
         self._open_skills = frozenset(open_skills(config))
         self._handlers: dict[type, Callable[[Any], None]] = {
@@ -173,7 +163,6 @@ class RouterMetrics:
             f.CallEnded: self._on_ended,
             f.CallTransferred: self._on_transferred,
             f.CallOverflowed: self._on_overflowed,
-            f.BasculeChanged: self._on_bascule,
             f.StateRepaired: self._on_repaired,
             f.InputIgnored: self._on_ignored,
         }
@@ -264,21 +253,6 @@ class RouterMetrics:
             series.abandoned.inc()
             if fact.duration_s < self.short_abandon_s:
                 series.short_abandoned.inc()
-        self._count_handled(record)
-
-    def _count_handled(self, record: CallRecord) -> None:
-        for leg in record.legs:
-            if leg.talk_s is None:
-                continue
-            handled = leg.talk_s + self.config.skill(leg.queue).wrap_up_s
-            window = self._handled.get(leg.queue)
-            if window is None:
-                window = self._handled[leg.queue] = deque()
-            window.append(handled)
-            total = self._handled_sum.get(leg.queue, 0.0) + handled
-            if len(window) > HANDLE_WINDOW:
-                total -= window.popleft()
-            self._handled_sum[leg.queue] = total
 
     def _on_transferred(self, fact: f.CallTransferred) -> None:
         key = (fact.from_queue, fact.to_queue, fact.result)
@@ -293,15 +267,6 @@ class RouterMetrics:
         if child is None:
             child = self._overflow_children[key] = self._overflow.labels(*key)
         child.inc()
-        if fact.result in PARTNER_DOWN_RESULTS:
-            down_for = self._partner_down_for.get(fact.partner)
-            if down_for is not None:
-                self._partner_down_until[fact.partner] = fact.at + down_for
-        elif fact.result in PARTNER_UP_RESULTS:
-            self._partner_down_until.pop(fact.partner, None)
-
-    def _on_bascule(self, fact: f.BasculeChanged) -> None:
-        self._bascule[fact.queue] = max(0.0, fact.share)
 
     def _on_repaired(self, fact: f.StateRepaired) -> None:
         child = self._repair_children.get(fact.kind)
@@ -325,32 +290,6 @@ class RouterMetrics:
 
     def skill_open(self, skill: str) -> bool:
         return skill in self._open_skills
-
-    def partner_up(self, partner: str, now: float) -> bool:
-        until = self._partner_down_until.get(partner)
-        return until is None or now >= until
-
-    def bascule_shares(self) -> dict[str, float]:
-        """Queue (or ``*``, the whole site) → share of calls switched to partners."""
-        return dict(self._bascule)
-
-    def estimated_wait(self, queue: str, waiting: int, working: int) -> float:
-        """Wait a call entering ``queue`` now can expect, in seconds.
-
-        ``waiting × mean handling time / working agents``: the mean handling time
-        (talk + the skill's wrap-up) of the queue's last ``HANDLE_WINDOW`` handled legs
-        (``DEFAULT_HANDLE_S`` before any), over the agents holding the skill who are
-        working now (available, ringing, on call or in wrap-up; level-1 agents, or
-        every level if no level-1 agent is working). 0 with no call waiting; +Inf with
-        calls waiting and no one working to take them.
-        """
-        if waiting == 0:
-            return 0.0
-        if working == 0:
-            return math.inf
-        window = self._handled.get(queue)
-        handle = self._handled_sum[queue] / len(window) if window else DEFAULT_HANDLE_S
-        return waiting * handle / working
 
 
 def open_skills(config: Config) -> list[str]:
@@ -379,7 +318,6 @@ class _EngineCollector(Collector):
 
     def _queues(self, metrics: RouterMetrics, now: float) -> Iterator[Metric]:
         engine = metrics.router.engine
-        working, working_any = _working_agents(engine.agents.values())
         waiting = GaugeMetricFamily("acd_queue_waiting_calls", "Calls waiting in the queue "
                                     "(not yet offered to an agent).", labels=["queue"])
         oldest = GaugeMetricFamily("acd_queue_oldest_wait_seconds", "How long the call "
@@ -394,7 +332,7 @@ class _EngineCollector(Collector):
                                     "site's bascule).", labels=["queue"])
         share = GaugeMetricFamily("acd_bascule_share", "Share of the queue's calls switched "
                                   "to partner SAS (0 to 1).", labels=["queue"])
-        shares = metrics.bascule_shares()
+        shares = {queue: b.share for queue, b in engine.bascules.items()}
         site_share = shares.get("*", 0.0)
         names = list(engine.queues)
         names += [q for q in shares if q != "*" and q not in engine.queues]
@@ -404,8 +342,7 @@ class _EngineCollector(Collector):
             head = queue.oldest() if queue is not None and count else None
             waiting.add_metric([name], count)
             oldest.add_metric([name], max(0.0, now - head.enqueued_at) if head else 0.0)
-            staff = working.get(name, 0) or working_any.get(name, 0)
-            estimated.add_metric([name], metrics.estimated_wait(name, count, staff))
+            estimated.add_metric([name], engine.estimated_wait(name))
             switched = max(shares.get(name, 0.0), site_share)
             bascule.add_metric([name], 1.0 if switched > 0 else 0.0)
             share.add_metric([name], switched)
@@ -439,11 +376,12 @@ class _EngineCollector(Collector):
         yield open_
 
     def _partners(self, metrics: RouterMetrics, now: float) -> Iterator[Metric]:
+        engine = metrics.router.engine
         up = GaugeMetricFamily("acd_partner_up", "0 while a partner SAS is held down after "
                                "a failed or unreachable overflow (for its down_for_s).",
                                labels=["partner"])
         for partner in metrics.config.partners:
-            up.add_metric([partner.name], 1.0 if metrics.partner_up(partner.name, now) else 0.0)
+            up.add_metric([partner.name], 1.0 if engine.partner_up(partner.name, now) else 0.0)
         yield up
 
     def _health(self, router: Router) -> Iterator[Metric]:
@@ -472,20 +410,6 @@ class _EngineCollector(Collector):
             self._events_protocol = protocol
         current: int = protocol.events_received if protocol is not None else 0
         return self._events_base + current
-
-
-def _working_agents(agents: Iterable[Agent]) -> tuple[dict[str, int], dict[str, int]]:
-    """Per skill: working agents holding it at level 1, and at any level."""
-    level_one: dict[str, int] = {}
-    any_level: dict[str, int] = {}
-    for agent in agents:
-        if agent.state not in _WORKING:
-            continue
-        for skill, level in agent.skills.items():
-            any_level[skill] = any_level.get(skill, 0) + 1
-            if level == 1:
-                level_one[skill] = level_one.get(skill, 0) + 1
-    return level_one, any_level
 
 
 async def watch_loop_lag(metrics: RouterMetrics,

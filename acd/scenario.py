@@ -14,7 +14,7 @@ from __future__ import annotations
 import tomllib
 from datetime import datetime, time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -60,6 +60,11 @@ class AgentsSpec(_Strict, frozen=True):
     no_answer_rate: Share = 0.02
     #: share of conversations the agent ends (the caller ends the others)
     agent_ends_rate: Share = 0.5
+    #: per primary skill of the agent: target queue → share of its answered calls the
+    #: agent transfers there at the end of its talk (e.g. ARM_N1 = { OSNP = 0.4 })
+    transfers: dict[Annotated[str, msgspec.Meta(pattern=SKILL_NAME_RE)],
+                    dict[Annotated[str, msgspec.Meta(pattern=SKILL_NAME_RE)], Share]] = \
+        msgspec.field(default_factory=dict)
 
 
 class StaffingStep(_Strict, frozen=True):
@@ -78,10 +83,31 @@ class ScriptedCall(_Strict, frozen=True):
     patience_s: Annotated[float, msgspec.Meta(gt=0)] = 600.0
 
 
+PartnerBehaviour = Literal["answer", "noanswer", "busy", "congestion", "unavailable"]
+
+
+class PartnerChange(_Strict, frozen=True):
+    name: str
+    behaviour: PartnerBehaviour
+
+
+class ScriptedBascule(_Strict, frozen=True):
+    #: a queue, or "*" for the whole site
+    queue: str
+    #: 1.0 wholly, 0.3 partly, 0 back to the room
+    share: Share
+    partner: str | None = None
+    by: str = "supervisor"
+    reason: str = ""
+
+
 class ScriptedEvent(_Strict, frozen=True):
     #: local time of day, "HH:MM" or "HH:MM:SS"
     at: str
     call: ScriptedCall | None = None
+    #: a partner SAS's trunk starts behaving this way (e.g. "unavailable": it breaks)
+    partner: PartnerChange | None = None
+    bascule: ScriptedBascule | None = None
     agent_logout: str | None = None
     agent_login: str | None = None
     agent_pause: str | None = None
@@ -103,6 +129,8 @@ class Scenario(_Strict, frozen=True):
     agents: AgentsSpec = msgspec.field(default_factory=AgentsSpec)
     staffing: list[StaffingStep] = msgspec.field(default_factory=list)
     script: list[ScriptedEvent] = msgspec.field(default_factory=list)
+    #: how each partner SAS's trunk behaves at the start (default: it answers)
+    partners: dict[str, PartnerBehaviour] = msgspec.field(default_factory=dict)
 
 
 def parse_time_of_day(text: str) -> time:
@@ -137,10 +165,10 @@ def _validate(scenario: Scenario) -> list[tuple[str, str]]:
     for i, event in enumerate(scenario.script):
         problems += _check_time(f"script[{i}].at", event.at)
         actions = [event.call, event.agent_logout, event.agent_login, event.agent_pause,
-                   event.agent_ready]
+                   event.agent_ready, event.partner, event.bascule]
         if sum(a is not None for a in actions) != 1:
             problems.append((f"script[{i}]", "give exactly one of call, agent_login, "
-                             "agent_logout, agent_pause, agent_ready"))
+                             "agent_logout, agent_pause, agent_ready, partner, bascule"))
     for key in scenario.calls.priority_mix:
         if not (key.isdigit() and int(key) <= 9):
             problems.append((f"calls.priority_mix.{key}", "priorities are 0 to 9"))

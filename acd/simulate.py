@@ -15,10 +15,13 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import msgspec
+
 from acd.ami.client import AmiConnection
 from acd.app import Router
 from acd.config import AmiConfig, Config
 from acd.core import facts as f
+from acd.core import inputs as i
 from acd.core.model import AgentState
 from acd.core.records import CallRecord
 from acd.scenario import Scenario
@@ -60,8 +63,25 @@ def behaviour_for(config: Config, scenario: Scenario) -> PerAgentBehaviour:
         per_agent[agent.id] = RandomBehaviour(
             answer_after_s=(spec.answer_after_s[0], spec.answer_after_s[1]),
             talk_s=(low, high), no_answer_rate=spec.no_answer_rate,
-            agent_ends_rate=spec.agent_ends_rate)
+            agent_ends_rate=spec.agent_ends_rate,
+            transfers=dict(spec.transfers.get(primary_skill(agent), {})))
     return PerAgentBehaviour(per_agent)
+
+
+def for_speed(config: Config, speed: float) -> Config:
+    """The router's back-stop timers, widened for an accelerated run.
+
+    The router measures time on the PBX's clock, but its own processing and the
+    loopback round trips take real time, which an accelerated PBX counts ``speed``
+    times: at ×180, a 0.2 s stall of the event loop is 36 simulated seconds. Time-outs
+    that only guard against a silent dialplan (the ring and orphan back-stops) get that
+    margin, so they do not fire on calls the PBX is simply late in reporting.
+    """
+    margin = 0.25 * speed
+    routing = config.routing
+    return msgspec.structs.replace(config, routing=msgspec.structs.replace(
+        routing, ring_grace_s=max(routing.ring_grace_s, margin),
+        orphan_requeue_s=max(routing.orphan_requeue_s, margin)))
 
 
 async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None = None,
@@ -69,11 +89,14 @@ async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None =
                        on_progress: Callable[[Progress], None] | None = None) -> RunResult:
     seed = scenario.seed if seed is None else seed
     speed = scenario.speed if speed is None else speed
+    config = for_speed(config, speed)
     secret = secrets.token_urlsafe(16)  # a fresh secret for the loopback AMI session
     start = scenario_start(scenario, config.zone())
     timeline = plan(scenario, config, seed)
     sim = await start_sim(config, "127.0.0.1", 0, seed=seed, speed=speed, secret=secret,
                           behaviour=behaviour_for(config, scenario), start_epoch=start)
+    for name, partner_behaviour in scenario.partners.items():
+        sim.pbx.set_partner(name, partner_behaviour)
     ami = AmiConfig(host="127.0.0.1", port=sim.port, username=config.ami.username,
                     keepalive_s=max(1.0, 5.0 / speed), keepalive_timeout_s=3.0,
                     reconnect_initial_s=0.05, reconnect_max_s=1.0)
@@ -112,7 +135,7 @@ async def _play(sim: SimServer, router: Router, timeline: list[Planned], end: fl
         delay = clock.real_delay(item.at - clock.now())
         if delay > 0:
             await asyncio.sleep(delay)
-        _apply(sim, item)
+        _apply(sim, router, item)
         placed += item.kind == "call"
         if on_progress is not None and loop.time() >= next_report:
             on_progress(progress(router, records, clock.now()))
@@ -130,10 +153,16 @@ async def _play(sim: SimServer, router: Router, timeline: list[Planned], end: fl
     return placed
 
 
-def _apply(sim: SimServer, item: Planned) -> None:
+def _apply(sim: SimServer, router: Router, item: Planned) -> None:
     if item.kind == "call" and item.call is not None:
         c = item.call
         sim.pbx.place_call(c.number, c.caller_name, c.caller_num, c.patience_s, c.priority)
+    elif item.kind == "partner" and item.partner is not None:
+        sim.pbx.set_partner(item.partner.name, item.partner.behaviour)
+    elif item.kind == "bascule" and item.bascule is not None:
+        b = item.bascule  # the input the supervisor API sends, straight to the router
+        router.submit(i.BasculeRequest(b.queue, b.share, partner=b.partner, by=b.by,
+                                       reason=b.reason))
     elif item.agent is not None and item.agent in sim.pbx.agents:
         sim.pbx.agent_feature(item.agent, _FEATURE_CODES[item.kind])
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from acd.config import AgentConfig, Config
-from acd.scenario import Scenario, parse_time_of_day
+from acd.scenario import PartnerChange, Scenario, ScriptedBascule, parse_time_of_day
 
 _FIRST_NAMES = ("Jean", "Marie", "Nathalie", "Karim", "Sophie", "Lucas", "Chloé", "Hélène",
                 "Mathieu", "Inès", "Yannick", "Aïcha", "François", "Zoë", "Gaëlle", "Loïc")
@@ -35,10 +35,13 @@ class Planned:
     """One thing to do at simulated epoch time ``at``."""
 
     at: float
-    #: "call", or an agent feature: "login", "logout", "pause", "ready"
+    #: "call", an agent feature ("login", "logout", "pause", "ready"), "partner"
+    #: (a partner trunk changes behaviour) or "bascule" (a supervisor's switch)
     kind: str
     call: PlannedCall | None = None
     agent: str | None = None
+    partner: PartnerChange | None = None
+    bascule: ScriptedBascule | None = None
 
 
 def scenario_start(scenario: Scenario, zone: ZoneInfo) -> float:
@@ -148,5 +151,9 @@ def _script(scenario: Scenario, zone: ZoneInfo, start: float, end: float) -> lis
                                 ("pause", event.agent_pause), ("ready", event.agent_ready)):
                 if agent is not None:
                     out.append(Planned(moment, kind, agent=agent))
+            if event.partner is not None:
+                out.append(Planned(moment, "partner", partner=event.partner))
+            if event.bascule is not None:
+                out.append(Planned(moment, "bascule", bascule=event.bascule))
             break  # a scripted event happens once, on its first occurrence
     return out

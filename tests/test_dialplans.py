@@ -3,8 +3,8 @@
 ``dialplans/`` is checked three ways: ``asterisklint dialplan-check`` must find nothing;
 the names the router uses (``acd.config.DialplanNames`` defaults) must be exactly the
 ones in the files; and the contexts are *run* by a small interpreter of the handful of
-applications they use, so a failed agent offer provably sends the caller back to
-``[holding]`` instead of hanging up. The interpreter substitutes variables before
+applications they use, so a failed agent offer or partner overflow provably sends the
+caller back to ``[holding]`` instead of hanging up. The interpreter substitutes variables before
 splitting arguments at commas, as Asterisk does, so header forging through the caller
 name is tested too.
 """
@@ -20,19 +20,30 @@ from pathlib import Path
 
 import pytest
 
-from acd.config import AmiConfig, DialplanNames, RoutingConfig, load_config
+from acd.config import (
+    STANDARD_SKILLS,
+    AmiConfig,
+    DialplanNames,
+    PartnerConfig,
+    RoutingConfig,
+    load_config,
+)
 
 DIALPLANS = Path(__file__).resolve().parent.parent / "dialplans"
 EXAMPLE_CONFIGS = sorted((DIALPLANS.parent / "config").glob("*.toml"))
 EXTENSIONS = DIALPLANS / "extensions_acd.conf"
 GLOBALS = DIALPLANS / "globals_acd.conf"
 MANAGER = DIALPLANS / "manager_acd.conf"
+FEATURES_CONF = DIALPLANS / "features_acd.conf"
 README = DIALPLANS / "README.md"
 
 NAMES = DialplanNames()
 NUMBERS = ("15", "116117", "0144556677")
 # every value DIALSTATUS can take after Dial returns with the caller still there
 FAILED_DIALSTATUS = ("NOANSWER", "BUSY", "CONGESTION", "CHANUNAVAIL", "INVALIDARGS")
+TRANSFER_CONTEXT = "acd-transfer"
+#: the transfer feature codes acd-connect enables (features_acd.conf's applicationmap)
+AGENT_FEATURES = ("acd-to-osnp", "acd-to-mg", "acd-to-amu", "acd-to-arm")
 
 
 # --- a line parser for extensions.conf -----------------------------------------------
@@ -152,7 +163,8 @@ class Run:
     dials: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
     trace: list[Step] = dataclasses.field(default_factory=list)
     #: "hangup" (Hangup() or fell off the extension), "caller-gone" (hung up in Dial),
-    #: or "holding" (reached the holding context's first step: the caller waits again)
+    #: "holding" (reached the holding context's first step: the caller waits again), or
+    #: "returned" (a subroutine started with ``gosub=True`` returned)
     end: str = ""
     variables: dict[str, str] = dataclasses.field(default_factory=dict)
 
@@ -191,6 +203,14 @@ class Channel:
     def _lookup(self, expr: str, where: Step) -> str:
         if expr == "CALLERID(name)":
             return self.vars.get("CALLERID(name)", "")
+        cut = re.fullmatch(r"CUT\((.*)\)", expr)
+        if cut:
+            # CUT(var,delimiter,field): the field-th piece, "" past the last one
+            name, delimiter, field = _split_args(cut.group(1))
+            if not field.isdigit() or len(delimiter) != 1:
+                raise Unsupported(f"line {where.line}: ${{{expr}}}")
+            pieces = self.vars.get(name, "").split(delimiter)
+            return pieces[int(field) - 1] if int(field) <= len(pieces) else ""
         func = re.fullmatch(r"REPLACE\((.*)\)", expr)
         if func:
             name, *rest = _split_args(func.group(1))
@@ -256,11 +276,19 @@ class Channel:
                 return steps
         raise AssertionError(f"no extension {exten!r} in [{context}]")
 
-    def start(self, context: str, exten: str, *, max_steps: int = 200) -> Run:
+    def start(self, context: str, exten: str, *, max_steps: int = 200,
+              gosub: bool = False) -> Run:
+        """Run from ``context,exten,1``; with ``gosub``, as a subroutine called from
+        outside the dialplan (a features.conf applicationmap), up to its Return()."""
+        if gosub:
+            self.stack.append((_OUTSIDE, "", 0, {}))
         position: tuple[str, str, int] | None = (context, exten, 1)
         for _ in range(max_steps):
             assert position is not None
             context, exten, prio = position
+            if context == _OUTSIDE:
+                self.run.end = "returned"
+                break
             if ((context, exten, prio) == (NAMES.holding_context, NAMES.holding_exten, 1)
                     and self.run.trace):
                 self.run.end = "holding"
@@ -333,8 +361,9 @@ class Channel:
         elif app == "Dial":
             device, timeout, options = [*_split_args(data), "", ""][:3]
             self.run.dials.append((device, timeout, options))
-            if not device:
-                # app_dial returns -1 without a device: Asterisk hangs the caller up
+            if not device.partition("/")[2]:
+                # app_dial returns -1 without a technology/resource: Asterisk sets
+                # DIALSTATUS=INVALIDARGS and hangs the caller up
                 self.run.end = "hangup"
                 return None
             if self.dial_status == "CANCEL":
@@ -347,6 +376,10 @@ class Channel:
         else:
             raise Unsupported(f"line {step.line}: application {app}")
         return following
+
+
+#: the pseudo-context a subroutine run with ``gosub=True`` returns to
+_OUTSIDE = "<outside the dialplan>"
 
 
 def asterisk_pattern(pattern: str) -> re.Pattern[str]:
@@ -383,6 +416,13 @@ def _connect(plan: dict[str, dict[str, list[Step]]], exten: str, dial_status: st
              **extra: str) -> Run:
     variables = {**CALLER, NAMES.dial_var: "PJSIP/arm01", **extra}
     return Channel(plan, variables, dial_status).start(NAMES.connect_context, exten)
+
+
+def _overflow(plan: dict[str, dict[str, list[Step]]], partner: str, dial_status: str,
+              **extra: str) -> Run:
+    variables = {**CALLER, NAMES.partner_dial_var: "PJSIP/sas62/15",
+                 NAMES.partner_ring_var: "20", **extra}
+    return Channel(plan, variables, dial_status).start(NAMES.overflow_context, partner)
 
 
 # --- asterisklint -----------------------------------------------------------------------
@@ -431,7 +471,8 @@ def test_asterisklint_reads_every_included_context(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     shown = set(re.findall(r"^\[ Context '([^']+)'", result.stdout, re.MULTILINE))
     assert shown >= {"incoming", "acd-announce", "holding", NAMES.connect_context,
-                     "acd-features", "from-trunk", "agent-phones"}
+                     TRANSFER_CONTEXT, NAMES.overflow_context, "acd-features",
+                     "from-trunk", "agent-phones"}
 
 
 def test_asterisklint_would_report_a_broken_goto(tmp_path: Path) -> None:
@@ -449,8 +490,10 @@ def test_asterisklint_would_report_a_broken_goto(tmp_path: Path) -> None:
 
 
 def test_every_context_the_router_uses_exists(dialplan: dict[str, dict[str, list[Step]]]) -> None:
-    assert {"incoming", "holding", NAMES.connect_context, "acd-features"} <= dialplan.keys()
+    assert {"incoming", "holding", NAMES.connect_context, NAMES.overflow_context,
+            TRANSFER_CONTEXT, "acd-features"} <= dialplan.keys()
     assert (NAMES.connect_context, NAMES.holding_context) == ("acd-connect", "holding")
+    assert NAMES.overflow_context == "acd-overflow"
     # the router Redirects callers back to wait at <holding_context>,<holding_exten>,1
     assert NAMES.holding_exten in dialplan[NAMES.holding_context]
     # the legacy connect form of the recordings: Redirect to acd-connect,s,1
@@ -465,16 +508,20 @@ def test_userevent_names_are_exactly_the_router_defaults(
     expected = {
         NAMES.call_waiting_event, NAMES.connecting_event, NAMES.dial_end_event,
         NAMES.agent_login_event, NAMES.agent_logout_event, NAMES.agent_pause_event,
-        NAMES.agent_ready_event,
+        NAMES.agent_ready_event, NAMES.transfer_event, NAMES.overflow_trying_event,
+        NAMES.overflow_end_event,
     }
     assert used == expected
     assert expected == {"AcdCallWaiting", "AcdConnecting", "AcdDialEnd", "AcdAgentLogin",
-                        "AcdAgentLogout", "AcdAgentPause", "AcdAgentReady"}
+                        "AcdAgentLogout", "AcdAgentPause", "AcdAgentReady", "AcdTransfer",
+                        "AcdOverflowTrying", "AcdOverflowEnd"}
 
 
 def test_variable_names_are_the_router_defaults() -> None:
     assert (NAMES.agent_var, NAMES.dial_var, NAMES.ring_var) == (
         "ACD_AGENT", "ACD_DIAL", "ACD_RING")
+    assert (NAMES.partner_dial_var, NAMES.partner_ring_var) == (
+        "ACD_PARTNER_DIAL", "ACD_PARTNER_RING")
     assert (NAMES.number_var, NAMES.arrived_var, NAMES.priority_var) == (
         "ACD_NUMBER", "ACD_ARRIVED", "ACD_PRIORITY")
 
@@ -485,10 +532,13 @@ def test_readme_documents_every_setting_and_name() -> None:
         value = getattr(NAMES, setting)
         assert re.search(rf"\| `{setting}` \| `{re.escape(value)}` \|", readme), (
             f"README.md must list [dialplan] {setting} = {value!r}")
-    for context in ("incoming", "acd-announce", "holding", "acd-features"):
+    for context in ("incoming", "acd-announce", "holding", "acd-features", TRANSFER_CONTEXT,
+                    NAMES.overflow_context):
         assert f"`{context}`" in readme
-    for code in ("*71", "*72", "*73", "*74"):
+    for code in ("*71", "*72", "*73", "*74", "*81", "*82", "*83", "*84"):
         assert code in readme
+    assert "`features_acd.conf`" in readme
+    assert "#".join(AGENT_FEATURES) in readme
 
 
 # --- [incoming] ------------------------------------------------------------------------
@@ -630,7 +680,8 @@ def test_a_caller_who_hangs_up_while_ringing_gets_no_dial_end(
 
 
 def test_the_dial_uses_the_router_variables(dialplan: dict[str, dict[str, list[Step]]]) -> None:
-    (dial,) = [s for s in _all_steps(dialplan) if s.app == "Dial"]
+    (dial,) = [s for s in _all_steps(dialplan)
+               if s.app == "Dial" and s.context == NAMES.connect_context]
     device, timeout, options = _split_args(dial.args)
     assert (device, timeout) == (f"${{{NAMES.dial_var}}}", f"${{{NAMES.ring_var}}}")
     assert "g" in options  # carry on after the agent hangs up, so AcdDialEnd is sent
@@ -663,6 +714,191 @@ def test_feature_codes(dialplan: dict[str, dict[str, list[Step]]], code: str,
     assert run.end == "hangup"
 
 
+@pytest.mark.parametrize("device", ["PJSIP", "PJSIP/", "arm01"])
+def test_a_dial_string_without_a_resource_is_not_dialled(
+    dialplan: dict[str, dict[str, list[Step]]], device: str,
+) -> None:
+    """Dial() of ``tech`` or ``tech/`` would hang the caller up, like an empty one."""
+    run = _connect(dialplan, "arm01", "ANSWER", **{NAMES.dial_var: device})
+    assert run.dials == []
+    assert run.end == "holding"
+    assert run.events[-1][1]["DialStatus"] == "INVALIDARGS"
+
+
+def test_acd_connect_enables_the_transfer_codes_for_the_agent(
+    dialplan: dict[str, dict[str, list[Step]]],
+) -> None:
+    steps = dialplan[NAMES.connect_context]["s"]
+    sets = [i for i, s in enumerate(steps) if s.app == "Set"
+            and s.args == f"__DYNAMIC_FEATURES={'#'.join(AGENT_FEATURES)}"]
+    dials = [i for i, s in enumerate(steps) if s.app == "Dial"]
+    assert len(sets) == 1 and sets[0] < dials[0]
+    run = _connect(dialplan, "arm01", "NOANSWER")
+    assert run.variables["DYNAMIC_FEATURES"] == "#".join(AGENT_FEATURES)
+
+
+# --- [acd-transfer] and features_acd.conf ----------------------------------------------
+
+
+def parse_applicationmap(text: str) -> dict[str, tuple[str, str, str, str]]:
+    """features.conf ``[applicationmap]``: name → (code, activate-on, app, app args)."""
+    entries: dict[str, tuple[str, str, str, str]] = {}
+    section = None
+    for raw in text.splitlines():
+        line = _strip_comment(raw)
+        if not line:
+            continue
+        header = re.fullmatch(r"\[([^\]]+)\]", line)
+        if header:
+            section = header.group(1)
+            continue
+        assert section == "applicationmap", f"line outside [applicationmap]: {raw!r}"
+        name, arrow, rest = line.partition("=>")
+        assert arrow, f"not a feature: {raw!r}"
+        code, activate_on, application = (part.strip() for part in rest.split(",", 2))
+        app, args = _split_app(application)
+        assert name.strip() not in entries, f"feature {name.strip()} defined twice"
+        entries[name.strip()] = (code, activate_on, app, args)
+    return entries
+
+
+@pytest.fixture(scope="module")
+def applicationmap() -> dict[str, tuple[str, str, str, str]]:
+    return parse_applicationmap(FEATURES_CONF.read_text(encoding="utf-8"))
+
+
+def test_the_transfer_codes_gosub_into_acd_transfer(
+    dialplan: dict[str, dict[str, list[Step]]],
+    applicationmap: dict[str, tuple[str, str, str, str]],
+) -> None:
+    # exactly the features acd-connect enables, nothing more, nothing less
+    assert tuple(applicationmap) == AGENT_FEATURES
+    (pattern,) = dialplan[TRANSFER_CONTEXT]
+    targets = {}
+    for code, activate_on, app, args in applicationmap.values():
+        # run on the channel that pressed the code: the agent's leg, in the bridge
+        assert activate_on.split("/")[0] == "self"
+        assert app == "Gosub"
+        context, target, priority = _split_args(args)
+        assert (context, priority) == (TRANSFER_CONTEXT, "1")
+        assert asterisk_pattern(pattern).fullmatch(target), target
+        targets[code] = target
+    assert targets == {"*81": "OSNP", "*82": "MG", "*83": "AMU_N2", "*84": "ARM_N1"}
+    assert set(targets.values()) == set(STANDARD_SKILLS)
+    # no code is a prefix of another or of the agents' own codes (*71-*74)
+    codes = [*targets, "*71", "*72", "*73", "*74"]
+    assert not [(a, b) for a in codes for b in codes if a != b and b.startswith(a)]
+
+
+@pytest.mark.parametrize("target", [*STANDARD_SKILLS, "PSY"])
+def test_a_transfer_code_sends_the_target_from_the_agent_leg(
+    dialplan: dict[str, dict[str, list[Step]]], target: str,
+) -> None:
+    # the agent's leg inherits ACD_NUMBER & co but never ACD_AGENT
+    agent_leg = {NAMES.number_var: "15", NAMES.arrived_var: CALLER["EPOCH"]}
+    run = Channel(dialplan, agent_leg).start(TRANSFER_CONTEXT, target, gosub=True)
+    assert run.events == [(NAMES.transfer_event, {"Target": target})]
+    assert run.end == "returned"
+    assert not [s for s in run.trace if s.app in _HANGUP_APPS or s.app == "Goto"]
+
+
+def test_a_transfer_code_pressed_by_the_caller_sends_nothing(
+    dialplan: dict[str, dict[str, list[Step]]],
+) -> None:
+    """ActivatedBy is not honoured: the caller's channel has the codes too."""
+    caller = {**CALLER, NAMES.agent_var: "arm01"}
+    run = Channel(dialplan, caller).start(TRANSFER_CONTEXT, "OSNP", gosub=True)
+    assert run.events == []
+    assert run.end == "returned"
+
+
+def test_the_transfer_pattern_matches_queues_only(
+    dialplan: dict[str, dict[str, list[Step]]],
+) -> None:
+    (pattern,) = dialplan[TRANSFER_CONTEXT]
+    regex = asterisk_pattern(pattern)
+    for queue in (*STANDARD_SKILLS, "PSY", "PEDIATRIE"):
+        assert regex.fullmatch(queue), queue
+    for other in ("s", "h", "i", "t", "T", "osnp", "15"):
+        assert not regex.fullmatch(other), other
+
+
+# --- [acd-overflow] --------------------------------------------------------------------
+
+
+def test_an_answered_overflow_ends_with_the_partner(
+    dialplan: dict[str, dict[str, list[Step]]],
+) -> None:
+    run = _overflow(dialplan, "sas62", "ANSWER")
+    assert run.dials == [("PJSIP/sas62/15", "20", "g")]
+    assert run.events == [
+        (NAMES.overflow_trying_event, {"Partner": "sas62"}),
+        (NAMES.overflow_end_event, {"Partner": "sas62", "DialStatus": "ANSWER"}),
+    ]
+    assert run.end == "hangup"
+    # neither the caller nor the partner SAS keeps the agents' transfer codes
+    assert run.variables["DYNAMIC_FEATURES"] == ""
+
+
+@pytest.mark.parametrize("status", FAILED_DIALSTATUS)
+def test_a_failed_overflow_sends_the_caller_back_to_holding(
+    dialplan: dict[str, dict[str, list[Step]]], status: str,
+) -> None:
+    run = _overflow(dialplan, "sas62", status)
+    assert run.end == "holding"
+    assert not [s for s in run.trace if s.app in _HANGUP_APPS]
+    assert run.events[-1] == (NAMES.overflow_end_event,
+                              {"Partner": "sas62", "DialStatus": status})
+
+
+@pytest.mark.parametrize("dial", ["", "PJSIP", "sas62/"])
+def test_an_overflow_without_a_dial_string_is_not_dialled(
+    dialplan: dict[str, dict[str, list[Step]]], dial: str,
+) -> None:
+    run = _overflow(dialplan, "sas62", "ANSWER", **{NAMES.partner_dial_var: dial})
+    assert run.dials == []
+    assert run.end == "holding"
+    assert run.events == [
+        (NAMES.overflow_trying_event, {"Partner": "sas62"}),
+        (NAMES.overflow_end_event, {"Partner": "sas62", "DialStatus": "INVALIDARGS"}),
+    ]
+
+
+def test_a_caller_who_hangs_up_while_the_partner_rings_gets_no_end_event(
+    dialplan: dict[str, dict[str, list[Step]]],
+) -> None:
+    run = _overflow(dialplan, "sas62", "CANCEL")
+    assert run.end == "caller-gone"
+    assert [name for name, _ in run.events] == [NAMES.overflow_trying_event]
+
+
+def test_the_overflow_dial_uses_the_router_variables(
+    dialplan: dict[str, dict[str, list[Step]]],
+) -> None:
+    (dial,) = [s for s in _all_steps(dialplan)
+               if s.app == "Dial" and s.context == NAMES.overflow_context]
+    device, timeout, options = _split_args(dial.args)
+    assert (device, timeout) == (f"${{{NAMES.partner_dial_var}}}",
+                                 f"${{{NAMES.partner_ring_var}}}")
+    assert options == "g"  # carry on after the call; nobody may transfer
+    hangups = [s for s in _all_steps(dialplan)
+               if s.context == NAMES.overflow_context and s.app in _HANGUP_APPS]
+    assert [s.label for s in hangups] == ["answered"]
+
+
+def test_the_partner_pattern_matches_partner_names(
+    dialplan: dict[str, dict[str, list[Step]]],
+) -> None:
+    (pattern,) = dialplan[NAMES.overflow_context]
+    regex = asterisk_pattern(pattern)
+    for name in ("sas62", "SAS-80.nord", "62", "x" * 64):
+        assert regex.fullmatch(name), name
+    for special in ("s", "h", "i", "t", "T"):
+        assert not regex.fullmatch(special), special
+    partners = [p.name for path in EXAMPLE_CONFIGS for p in load_config(path).partners]
+    assert [n for n in partners if not regex.fullmatch(n)] == []
+
+
 # --- globals and manager.conf ------------------------------------------------------------
 
 
@@ -671,9 +907,12 @@ def test_globals_defaults() -> None:
     values = dict(line.split("=", 1) for line in lines if line)
     # no [section]: the file is included inside the site's [globals]
     assert not [line for line in lines if line.startswith("[")]
-    assert values == {NAMES.ring_var: "15", "ACD_MOH": "default"}
+    assert values == {NAMES.ring_var: "15", NAMES.partner_ring_var: "20", "ACD_MOH": "default"}
     # Dial gives up when the router would take the offer back anyway
     assert float(values[NAMES.ring_var]) == RoutingConfig().ring_timeout_s
+    # the fallback for a caller the router did not give ACD_PARTNER_RING
+    assert float(values[NAMES.partner_ring_var]) == PartnerConfig(
+        name="x", dial="PJSIP/x/15").ring_timeout_s
 
 
 # Classes that allow each action, from ast_manager_register_xml_core() in Asterisk 22's

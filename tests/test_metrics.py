@@ -321,38 +321,40 @@ async def test_estimate_uses_a_default_handling_time_before_any_history(room: Ro
 
 
 async def test_partner_and_bascule_gauges(room: Room) -> None:
-    metrics = room.metrics
     m = scrape(room)
     assert value(m, "acd_partner_up", partner="sas62") == 1
     assert value(m, "acd_bascule_active", queue="ARM_N1") == 0
-    metrics.on_fact(f.CallOverflowed(at=room.now, call="c1", queue="ARM_N1",
-                                     partner="sas62", result="unreachable"))
-    metrics.on_fact(f.CallOverflowed(at=room.now, call="c2", queue="ARM_N1",
-                                     partner="sas80", result="answered"))
+    # the supervisor switches the front office wholly to sas62; its trunk is unreachable
+    room.submit(i.BasculeRequest("ARM_N1", 1.0, partner="sas62", by="sup01",
+                                 reason="surge"))
+    channel = room.call()
+    room.submit(ev.UserEvent(channel=channel, name="AcdOverflowEnd",
+                             headers={"Partner": "sas62", "DialStatus": "CHANUNAVAIL"}))
+    room.hangup(channel)  # the caller gives up: nothing is retried
     room.advance(299)
     m = scrape(room)
     assert value(m, "acd_partner_up", partner="sas62") == 0
     assert value(m, "acd_partner_up", partner="sas80") == 1
     assert value(m, "acd_overflow_total", queue="ARM_N1", partner="sas62",
-                 result="unreachable") == 1
+                 result="unavailable") == 1
+    assert value(m, "acd_bascule_active", queue="ARM_N1") == 1
+    assert value(m, "acd_bascule_share", queue="ARM_N1") == 1.0
     room.advance(2)  # sas62's down_for_s (300 s) is over
     assert value(scrape(room), "acd_partner_up", partner="sas62") == 1
 
-    metrics.on_fact(f.BasculeChanged(at=room.now, queue="MG", share=0.3, partner="sas62",
-                                     by="sup01", reason="surge"))
+    room.submit(i.BasculeRequest("ARM_N1", 0.0, by="sup01", reason="back"))
+    room.submit(i.BasculeRequest("MG", 0.3, partner="sas62", by="sup01", reason="surge"))
     m = scrape(room)
     assert value(m, "acd_bascule_active", queue="MG") == 1
     assert value(m, "acd_bascule_share", queue="MG") == 0.3
     assert value(m, "acd_bascule_active", queue="ARM_N1") == 0
-    metrics.on_fact(f.BasculeChanged(at=room.now, queue="*", share=1.0, partner="sas62",
-                                     by="sup01", reason="breakdown"))
+    room.submit(i.BasculeRequest("*", 1.0, partner="sas62", by="sup01", reason="breakdown"))
     m = scrape(room)
     assert all(value(m, "acd_bascule_active", queue=q) == 1
                for q in ("ARM_N1", "AMU_N2", "OSNP", "MG"))
     assert ("acd_bascule_active", (("queue", "*"),)) not in m
     for queue in ("*", "MG"):
-        metrics.on_fact(f.BasculeChanged(at=room.now, queue=queue, share=0.0, partner=None,
-                                         by="sup01", reason="back to normal"))
+        room.submit(i.BasculeRequest(queue, 0.0, by="sup01", reason="back to normal"))
     assert value(scrape(room), "acd_bascule_active") == 0
 
 

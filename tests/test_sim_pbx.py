@@ -17,6 +17,7 @@ from acd.sim.server import SimServer, start_sim
 from tests.test_sim_support import (
     SECRET,
     AmiTestClient,
+    connect_agent,
     headers_by_key,
     recorded_frames,
     sim_config,
@@ -48,18 +49,6 @@ async def make_sim() -> AsyncIterator[SimFactory]:
     for sim, client in opened:
         await client.close()
         await sim.close()
-
-
-async def connect_agent(client: AmiTestClient, channel: str, agent: str,
-                        device: str) -> None:
-    """What the router does: Setvar ACD_DIAL, then Redirect to acd-connect,<agent>,1."""
-    set_reply = (await client.action("Setvar", ("Channel", channel), ("Variable", "ACD_DIAL"),
-                                     ("Value", device)))[0]
-    assert set_reply["Message"] == "Variable Set"
-    redirect = (await client.action("Redirect", ("Channel", channel),
-                                    ("Context", "acd-connect"), ("Exten", agent),
-                                    ("Priority", "1")))[0]
-    assert redirect["Message"] == "Redirect successful"
 
 
 def names_for(client: AmiTestClient, channel: str) -> list[str]:

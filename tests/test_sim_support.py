@@ -209,6 +209,18 @@ class AmiTestClient:
             await self._task
 
 
+async def connect_agent(client: AmiTestClient, channel: str, agent: str,
+                        device: str) -> None:
+    """What the router does: Setvar ACD_DIAL, then Redirect to acd-connect,<agent>,1."""
+    set_reply = (await client.action("Setvar", ("Channel", channel), ("Variable", "ACD_DIAL"),
+                                     ("Value", device)))[0]
+    assert set_reply["Message"] == "Variable Set"
+    redirect = (await client.action("Redirect", ("Channel", channel),
+                                    ("Context", "acd-connect"), ("Exten", agent),
+                                    ("Priority", "1")))[0]
+    assert redirect["Message"] == "Redirect successful"
+
+
 # ------------------------------------------------------------------ helper tests
 
 

@@ -26,6 +26,8 @@ its queue.
 from __future__ import annotations
 
 import heapq
+import math
+from collections import deque
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -60,6 +62,13 @@ NO_ANSWER_REASON = "no answer"
 #: A caller the dialplan is about to hang up (its agent ended the call) goes back to a
 #: queue only if its Hangup has still not come after this long.
 FINISHING_BACKSTOP_S = 60.0
+#: Handled legs per queue the estimated wait averages over, and the handling time it
+#: assumes before any.
+HANDLE_WINDOW = 50
+DEFAULT_HANDLE_S = 120.0
+#: Agent states that count as working for the estimated wait.
+WORKING_STATES = frozenset({AgentState.AVAILABLE, AgentState.RINGING, AgentState.ON_CALL,
+                            AgentState.WRAP_UP})
 #: Event timestamps may step back this much (Asterisk's threads): time never does.
 CLOCK_JITTER_S = 1.0
 #: A snapshot does not end calls that arrived this close to the moment it was asked for.
@@ -94,8 +103,8 @@ class EngineBase:
         self.queues: dict[str, SkillQueue] = {s: SkillQueue(s) for s in config.skill_names()}
         self.pool = AgentPool()
         self._expansion = {s: list(config.skill(s).expansion_s) for s in self.queues}
-        #: queue → mean talk time of its answered legs (moving average, seconds)
-        self.handle_time: dict[str, float] = {}
+        #: queue → handling times (talk + wrap-up) of its last HANDLE_WINDOW legs
+        self._handled: dict[str, deque[float]] = {}
         self._timers: list[tuple[float, int, str, str, int]] = []
         self._seq = 0
         self._commands: list[Action] = []
@@ -347,9 +356,37 @@ class EngineBase:
         leg = call.legs[-1]
         leg.ended_at = self.now
         if leg.answered_at is not None:
-            talk = self.now - leg.answered_at
-            old = self.handle_time.get(leg.queue)
-            self.handle_time[leg.queue] = talk if old is None else old + 0.1 * (talk - old)
+            window = self._handled.get(leg.queue)
+            if window is None:
+                window = self._handled[leg.queue] = deque(maxlen=HANDLE_WINDOW)
+            window.append(self.now - leg.answered_at + self.config.skill(leg.queue).wrap_up_s)
+
+    def estimated_wait(self, queue: str) -> float:
+        """Wait a call entering ``queue`` now can expect, in seconds.
+
+        ``waiting calls × mean handling time / working agents``: the mean handling time
+        (talk + the skill's wrap-up) of the queue's last ``HANDLE_WINDOW`` handled legs
+        (``DEFAULT_HANDLE_S`` before any), over the agents holding the skill who are
+        working now (available, ringing, on call or in wrap-up), at level 1, or at any
+        level if no level-1 agent is working. 0 with no call waiting; +inf with calls
+        waiting and nobody working. The overflow rules and the metrics both use it.
+        """
+        waiting = len(self.queues[queue]) if queue in self.queues else 0
+        if waiting == 0:
+            return 0.0
+        level_one = any_level = 0
+        for agent in self.agents.values():
+            level = agent.skills.get(queue)
+            if level is None or agent.state not in WORKING_STATES or agent.observed:
+                continue
+            any_level += 1
+            level_one += level == 1
+        working = level_one or any_level
+        if working == 0:
+            return math.inf
+        window = self._handled.get(queue)
+        handle = sum(window) / len(window) if window else DEFAULT_HANDLE_S
+        return waiting * handle / working
 
     def _outcome(self, call: Call) -> str:
         """Hook: how a call that is ending ended."""

@@ -27,7 +27,6 @@ from acd.core.overflow import (
     SITE,
     Bascule,
     ShareCounter,
-    estimated_wait,
     overflow_reason,
     pick_partner,
     share_for,
@@ -38,8 +37,6 @@ __all__ = ["Engine", "Output"]
 
 #: after a failed attempt, a call that still meets an overflow rule is tried again
 OVERFLOW_RETRY_S = 30.0
-#: handling time assumed for a queue before any call of it has been handled
-DEFAULT_HANDLE_S = 120.0
 #: the name under which a forward to an external PDSA destination appears in records
 FORWARD_PARTNER = "PDSA"
 _FAILURES = {"NOANSWER": "noanswer", "BUSY": "busy", "CONGESTION": "congestion",
@@ -63,14 +60,9 @@ class Engine(TransferEngine):
 
     # ------------------------------------------------------------------ read side
 
-    def partner_up(self, name: str) -> bool:
-        return self.partner_down_until.get(name, 0.0) <= self.now
-
-    def estimated_wait(self, queue: str) -> float:
-        agents = sum(1 for a in self.agents.values()
-                     if queue in a.skills and a.state.value != "logged_out" and not a.observed)
-        waiting = len(self.queues[queue]) if queue in self.queues else 0
-        return estimated_wait(waiting, self.handle_time.get(queue, DEFAULT_HANDLE_S), agents)
+    def partner_up(self, name: str, now: float | None = None) -> bool:
+        """Whether ``name`` may be tried (at ``now``, default the engine's time)."""
+        return self.partner_down_until.get(name, 0.0) <= (self.now if now is None else now)
 
     # ------------------------------------------------------------------ decisions
 

@@ -86,8 +86,3 @@ def pick_partner(partners: list[PartnerConfig], down_until: dict[str, float], no
         if down_until.get(partner.name, 0.0) <= now:
             return partner
     return None
-
-
-def estimated_wait(waiting: int, mean_handle_s: float, agents: int) -> float:
-    """A simple estimate: the work ahead shared by the agents who can take it."""
-    return waiting * mean_handle_s / max(agents, 1)

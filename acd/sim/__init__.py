@@ -4,15 +4,25 @@ Modules (one job each):
 
 * :mod:`acd.sim.clock` – simulated time (real time × speed, from a chosen epoch);
 * :mod:`acd.sim.model` – channels, bridges, calls, dial attempts, hangup records;
-* :mod:`acd.sim.behaviour` – how agents answer, talk and hang up (seeded);
+* :mod:`acd.sim.behaviour` – how agents answer, talk, transfer and hang up, and how
+  partner SAS trunks answer (seeded);
 * :mod:`acd.sim.emit` – the AMI events of the PBX, with the recorded header order;
-* :mod:`acd.sim.pbx` – the dialplan of ``dialplans/extensions_acd.conf`` in Python;
+* :mod:`acd.sim.pbx` – the dialplan of ``dialplans/extensions_acd.conf`` in Python,
+  with :mod:`acd.sim.transfer` (``[acd-transfer]``), :mod:`acd.sim.overflow`
+  (``[acd-overflow]``, the partner trunks) and :mod:`acd.sim.dialplan` (shared bits);
 * :mod:`acd.sim.actions` – the AMI actions (Redirect, Setvar, Status, …);
 * :mod:`acd.sim.wire` – the AMI server side: banner, login, fan-out, injected faults;
 * :mod:`acd.sim.server` – :func:`start_sim`, the whole thing on a TCP port.
 """
 
-from acd.sim.behaviour import AgentBehaviour, FixedBehaviour, PerAgentBehaviour, RandomBehaviour
+from acd.sim.behaviour import (
+    AgentBehaviour,
+    FixedBehaviour,
+    PartnerBehaviour,
+    PartnerKind,
+    PerAgentBehaviour,
+    RandomBehaviour,
+)
 from acd.sim.clock import SimClock
 from acd.sim.model import Call, HangupRecord, OfferOutcome, Phase
 from acd.sim.pbx import ChannelNotFound, Pbx, PbxOptions
@@ -25,6 +35,8 @@ __all__ = [
     "FixedBehaviour",
     "HangupRecord",
     "OfferOutcome",
+    "PartnerBehaviour",
+    "PartnerKind",
     "Pbx",
     "PbxOptions",
     "PerAgentBehaviour",

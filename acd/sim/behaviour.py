@@ -1,17 +1,26 @@
-"""How simulated agents react to an offered call: pluggable, seeded, reproducible.
+"""How simulated agents and partner SAS react to an offered call: pluggable, seeded,
+reproducible.
 
-The PBX asks the behaviour once per offer, passing a ``random.Random`` seeded from
-the simulation seed, the agent id and the agent's offer count, so an agent's n-th
-offer gets the same outcome whatever the order in which calls interleave.
+The PBX asks the agent behaviour once per offer, passing a ``random.Random`` seeded
+from the simulation seed, the agent id and the agent's offer count, so an agent's n-th
+offer gets the same outcome whatever the order in which calls interleave. A partner
+SAS's behaviour (:class:`PartnerBehaviour`) is drawn the same way, per partner name and
+dial count.
 """
 
 from __future__ import annotations
 
+import math
 import random
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
 from acd.sim.model import Ender, OfferKind, OfferOutcome
+
+#: extensions of ``[acd-transfer]`` (``_[A-Z].``): a transfer target is a queue name
+TRANSFER_TARGET = re.compile(r"[A-Z].+")
 
 
 class AgentBehaviour(Protocol):
@@ -22,7 +31,8 @@ class AgentBehaviour(Protocol):
 
 @dataclass(frozen=True)
 class RandomBehaviour:
-    """Answers after a random delay, talks for a random time, sometimes does not answer.
+    """Answers after a random delay, talks for a random time, sometimes does not answer,
+    sometimes transfers the call to another queue at the end of the talk time.
 
     Ranges are ``(low, high)`` simulated seconds, drawn uniformly.
     """
@@ -33,13 +43,34 @@ class RandomBehaviour:
     no_answer_rate: float = 0.05
     #: probability that the agent, rather than the caller, ends the conversation
     agent_ends_rate: float = 0.5
+    #: target queue → probability that an answered call is transferred there at the end
+    #: of the talk time (one draw per answered offer; the rest ends normally)
+    transfers: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        bad = [t for t in self.transfers if not TRANSFER_TARGET.fullmatch(t)]
+        if bad:
+            raise ValueError(f"transfer targets must be queue names ([A-Z]…): {bad}")
+        rates = list(self.transfers.values())
+        if any(not 0.0 <= r <= 1.0 for r in rates) or math.fsum(rates) > 1.0 + 1e-9:
+            raise ValueError(f"transfer probabilities must be in [0, 1] and sum to at most "
+                             f"1: {dict(self.transfers)}")
 
     def decide(self, agent_id: str, rng: random.Random) -> OfferOutcome:
         answer = rng.uniform(*self.answer_after_s)
         talk = rng.uniform(*self.talk_s)
         ender: Ender = "agent" if rng.random() < self.agent_ends_rate else "caller"
         kind: OfferKind = "noanswer" if rng.random() < self.no_answer_rate else "answer"
-        return OfferOutcome(kind=kind, answer_after_s=answer, talk_s=talk, ender=ender)
+        transfer_to: str | None = None
+        if self.transfers and kind == "answer":
+            draw, total = rng.random(), 0.0
+            for target, rate in self.transfers.items():
+                total += rate
+                if draw < total:
+                    transfer_to = target
+                    break
+        return OfferOutcome(kind=kind, answer_after_s=answer, talk_s=talk, ender=ender,
+                            transfer_to=transfer_to)
 
 
 @dataclass(frozen=True)
@@ -61,3 +92,35 @@ class PerAgentBehaviour:
 
     def decide(self, agent_id: str, rng: random.Random) -> OfferOutcome:
         return self.agents.get(agent_id, self.default).decide(agent_id, rng)
+
+
+#: what a partner SAS's trunk does with a call: ``answer``; ``noanswer`` (rings until
+#: ``ACD_PARTNER_RING``); ``busy``; ``congestion``; ``unavailable`` (CHANUNAVAIL: the
+#: trunk channel cannot be created, no DialBegin/DialEnd)
+PartnerKind = Literal["answer", "noanswer", "busy", "congestion", "unavailable"]
+PARTNER_KINDS: frozenset[str] = frozenset(get_args(PartnerKind))
+PartnerEnder = Literal["caller", "partner"]
+
+
+@dataclass(frozen=True)
+class PartnerBehaviour:
+    """What a partner SAS does with the calls sent to it (see :data:`PartnerKind`)."""
+
+    kind: PartnerKind = "answer"
+    #: simulated seconds the trunk rings before the partner answers
+    answer_after_s: float = 3.0
+    #: conversation length once answered: seconds, or a ``(low, high)`` range drawn per
+    #: call with the seeded generator
+    talk_s: float | tuple[float, float] = (60.0, 300.0)
+    #: who ends an answered call: the caller (the usual case) or the partner SAS
+    ender: PartnerEnder = "caller"
+
+    def __post_init__(self) -> None:
+        if self.kind not in PARTNER_KINDS:
+            raise ValueError(f"unknown partner behaviour {self.kind!r}; "
+                             f"one of {sorted(PARTNER_KINDS)}")
+
+    def talk_time(self, rng: random.Random) -> float:
+        if isinstance(self.talk_s, tuple):
+            return rng.uniform(*self.talk_s)
+        return float(self.talk_s)

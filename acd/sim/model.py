@@ -19,14 +19,16 @@ DOWN, RING, RINGING, UP, BUSY = 0, 4, 5, 6, 7
 STATE_DESC: dict[int, str] = {DOWN: "Down", RING: "Ring", RINGING: "Ringing", UP: "Up",
                               BUSY: "Busy"}
 
-#: what a channel is in the simulated call
-Role = Literal["caller-phone", "caller", "agent", "agent-local"]
+#: what a channel is in the simulated call (``partner``: the trunk leg to a partner SAS,
+#: ``partner-local``: the ``;2`` half when that dial string is a Local channel)
+Role = Literal["caller-phone", "caller", "agent", "agent-local", "partner", "partner-local"]
 
 #: who caused a channel's hangup
 HangupBy = Literal["caller", "agent", "router-action", "pbx"]
 
 CAUSE_TEXT: dict[int, str] = {0: "Unknown", 16: "Normal Clearing", 17: "User busy",
-                              19: "No user responding", 21: "Call Rejected"}
+                              19: "No user responding", 21: "Call Rejected",
+                              34: "Circuit/channel congestion"}
 
 
 @dataclass(eq=False)
@@ -117,6 +119,8 @@ class Phase(enum.Enum):
     WAITING = "waiting"      # in [holding]
     DIALLING = "dialling"    # in acd-connect, the agent's phone rings
     TALKING = "talking"      # bridged with the agent
+    OVERFLOWING = "overflowing"  # in acd-overflow, the partner SAS's trunk rings
+    WITH_PARTNER = "with-partner"  # bridged with the partner SAS
     GONE = "gone"            # hung up
 
 
@@ -135,6 +139,9 @@ class OfferOutcome:
     talk_s: float = 60.0
     #: who ends the conversation
     ender: Ender = "caller"
+    #: at the end of the talk time the agent presses the transfer feature code to this
+    #: queue (``[acd-transfer]``) instead of ending the call; None: no transfer
+    transfer_to: str | None = None
 
 
 @dataclass(eq=False)
@@ -158,6 +165,30 @@ class Dial:
 
 
 @dataclass(eq=False)
+class PartnerDial:
+    """One ``Dial()`` of a partner SAS by a caller (``[acd-overflow]``)."""
+
+    #: the partner's name (the extension of ``acd-overflow``)
+    partner: str
+    #: what follows the technology in the dial string (``sas62/15``): the DialString
+    dial_string: str
+    #: the leg that is dialled and bridged (the trunk channel, or ``;1`` of a Local pair)
+    outer: Channel
+    #: the ``;2`` half for a Local dial string, else None
+    inner: Channel | None
+    started: float
+    answered_at: float | None = None
+    bridge: Bridge | None = None
+
+    def legs(self) -> list[Channel]:
+        return [self.outer] if self.inner is None else [self.outer, self.inner]
+
+
+#: a caller's outgoing Dial: to an agent or to a partner SAS
+Outgoing = Dial | PartnerDial
+
+
+@dataclass(eq=False)
 class Call:
     """A caller: the ``;1`` remote phone and the ``;2`` leg that runs the dialplan."""
 
@@ -170,6 +201,8 @@ class Call:
     phase: Phase = Phase.ARRIVING
     priority: int | None = None
     dial: Dial | None = None
+    #: the partner SAS being dialled or talked to (``[acd-overflow]``)
+    partner: PartnerDial | None = None
     in_moh: bool = False
     originate_action_id: str | None = None
     announced: bool = False

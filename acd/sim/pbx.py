@@ -21,7 +21,17 @@ transcripts of Asterisk 22, see ``/work/shared/ami-transcripts/INDEX.md``):
   ``ANSWER`` and the dialplan hangs the caller up; the caller ends it → the agent legs
   are hung up.
 * **Redirect** out of holding, of a ringing call (``DialEnd CANCEL``) or of a bridged
-  call (the agent legs are hung up) to ``holding,s,1`` or ``acd-connect``.
+  call (the agent legs are hung up) to ``holding,s,1``, ``acd-connect`` or
+  ``acd-overflow``.
+* **Transfer between filières** (:meth:`Pbx.agent_transfer`, :mod:`acd.sim.transfer`):
+  the agent presses a feature code; ``[acd-transfer]`` runs on the agent's bridged leg
+  and sends ``AcdTransfer`` with ``Target``. Nothing else moves until the router
+  Redirects the caller (above); the agent's behaviour may give up and hang up.
+* **Overflow to a partner SAS** (Redirect to ``acd-overflow,<partner>,1``,
+  :mod:`acd.sim.overflow`): ``AcdOverflowTrying``, ``Dial(${ACD_PARTNER_DIAL},
+  ${ACD_PARTNER_RING},g)`` of a trunk whose behaviour is set per partner name
+  (:meth:`Pbx.set_partner`), ``AcdOverflowEnd``, then back to ``[holding]`` unless the
+  partner answered.
 
 Every hangup is recorded (:attr:`Pbx.hangups`) with who caused it: the caller, the
 agent, an AMI action (``router-action``) or the PBX itself (dialplan, time-outs,
@@ -34,16 +44,30 @@ phone's patience only counts while the caller waits or rings, not while it talks
 
 from __future__ import annotations
 
+import dataclasses
 import random
-import re
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from acd.config import AgentConfig, DialplanNames
-from acd.sim.behaviour import AgentBehaviour, RandomBehaviour
+from acd.sim.behaviour import (
+    TRANSFER_TARGET,
+    AgentBehaviour,
+    PartnerBehaviour,
+    PartnerKind,
+    RandomBehaviour,
+)
 from acd.sim.clock import SimClock, SimTimer
+from acd.sim.dialplan import (
+    DIAL_EXTEN,
+    DIAL_VARS,
+    has_resource,
+    is_number,
+    no_resource_test,
+    ring_seconds,
+)
 from acd.sim.emit import Emitter, EventSink
 from acd.sim.model import (
     BUSY,
@@ -59,18 +83,18 @@ from acd.sim.model import (
     HangupBy,
     HangupRecord,
     OfferOutcome,
+    Outgoing,
     Phase,
     Role,
 )
+from acd.sim.overflow import PartnerOverflow
+from acd.sim.transfer import press_transfer_code
 
 HoldStyle = Literal["moh", "wait"]
 
-#: acd-connect's pattern extension ``_[0-9A-Za-z].``
-_CONNECT_EXTEN = re.compile(r"[0-9A-Za-z].+")
-#: Dial() variables Asterisk resets (VarSet ``""``) when Dial starts
-_DIAL_VARS = ("DIALSTATUS", "DIALEDPEERNUMBER", "DIALEDPEERNAME", "ANSWEREDTIME",
-              "ANSWEREDTIME_MS", "DIALEDTIME", "DIALEDTIME_MS", "RINGTIME", "RINGTIME_MS",
-              "PROGRESSTIME", "PROGRESSTIME_MS")
+#: what acd-connect sets before its Dial: the agents' transfer feature codes
+#: (``features_acd.conf``), inherited by the agent's legs
+AGENT_FEATURES = "acd-to-osnp#acd-to-mg#acd-to-amu#acd-to-arm"
 
 
 class ChannelNotFound(LookupError):
@@ -101,6 +125,13 @@ class PbxOptions:
     agent_phone_context: str = "agent-phones"
     #: patience of callers placed without one
     default_patience_s: float = 600.0
+    #: global ACD_PARTNER_RING (seconds a partner SAS's trunk rings)
+    partner_ring_timeout_s: int = 20
+    #: context of outgoing trunk channels to partner SAS (pjsip.conf context=)
+    partner_trunk_context: str = "from-partner"
+    #: an agent whose transfer the router does not take up (no Redirect of the caller
+    #: within this many seconds) ends the call itself (behaviour-driven transfers)
+    transfer_give_up_s: float = 30.0
 
 
 class Pbx:
@@ -123,8 +154,10 @@ class Pbx:
         self.calls: list[Call] = []
         #: who hung up each channel, in hangup order
         self.hangups: list[HangupRecord] = []
-        self.globals: dict[str, str] = {self.names.ring_var: str(self.options.ring_timeout_s),
-                                        "ACD_MOH": self.options.moh_class}
+        self.globals: dict[str, str] = {
+            self.names.ring_var: str(self.options.ring_timeout_s),
+            self.names.partner_ring_var: str(self.options.partner_ring_timeout_s),
+            "ACD_MOH": self.options.moh_class}
         self.started_at = clock.now()
         self._rng = random.Random(f"{seed}:pbx")
         self._uniqueid_seq = 0
@@ -134,6 +167,8 @@ class Pbx:
         self._device_dials: dict[str, Dial] = {}
         self._phase_timers: dict[int, list[SimTimer]] = {}
         self._patience: dict[int, SimTimer] = {}
+        #: partner SAS trunks and the [acd-overflow] dialplan
+        self.overflow = PartnerOverflow(self)
 
     # ================================================================ public API
 
@@ -210,6 +245,32 @@ class Pbx:
         self._agent_hangs_up(call, by="agent", reason=reason)
         return True
 
+    def agent_transfer(self, agent_id: str, target: str, *,
+                       give_up_after_s: float | None = None) -> bool:
+        """The agent presses the transfer feature code to queue ``target`` during its
+        current conversation; False if it has none (not bridged with a caller).
+
+        ``[acd-transfer]`` runs on the agent's bridged leg (``Gosub`` of the
+        ``features.conf`` applicationmap) and sends the ``AcdTransfer`` UserEvent with
+        ``Target: <target>``. The call stays bridged until the router Redirects the
+        caller. With ``give_up_after_s``, the agent hangs up if no Redirect of the caller
+        has come by then. ``ValueError`` if ``target`` is not an extension of
+        ``[acd-transfer]`` (``_[A-Z].``).
+        """
+        return press_transfer_code(self, agent_id, target, give_up_after_s=give_up_after_s)
+
+    def set_partner(self, name: str,
+                    behaviour: PartnerBehaviour | PartnerKind = "answer") -> None:
+        """What the partner SAS ``name`` (the extension of ``acd-overflow``) does with
+        the calls dialled to it from now on: ``answer``, ``noanswer``, ``busy``,
+        ``congestion``, ``unavailable``, or a :class:`PartnerBehaviour`. A dial in
+        progress keeps the behaviour it started with. Unknown partners answer."""
+        self.overflow.set_behaviour(name, behaviour)
+
+    def partner_behaviour(self, name: str) -> PartnerBehaviour:
+        """The behaviour the next call to partner ``name`` meets."""
+        return self.overflow.behaviour(name)
+
     def set_var(self, channel: str | None, name: str, value: str) -> None:
         """AMI Setvar: a channel variable, or a global one when ``channel`` is None."""
         if channel is None:
@@ -259,8 +320,9 @@ class Pbx:
         """Hang up every call except those with a channel named in ``keep``."""
         for call in self.live_calls():
             names = {call.phone.name, call.trunk.name}
-            if call.dial is not None:
-                names.update(leg.name for leg in call.dial.legs())
+            for out in (call.dial, call.partner):
+                if out is not None:
+                    names.update(leg.name for leg in out.legs())
             if names & set(keep):
                 continue
             self._trunk_hangs_up(call, by=by, reason=reason, cause=16)
@@ -288,8 +350,7 @@ class Pbx:
         if device.startswith("Local/"):
             name = f"{device}-{self._next_local():08x};1"
         else:
-            name = f"{device}-{self._tech_seq:08x}"
-            self._tech_seq += 1
+            name = self._tech_channel_name(device)
         ch = self._new_channel(name, "agent", tech=device.split("/", 1)[0])
         ch.goto("acd-features", code, 1)
         ch.state = RING
@@ -329,6 +390,12 @@ class Pbx:
         seq = self._local_seq
         self._local_seq += 1
         return seq
+
+    def _tech_channel_name(self, device: str) -> str:
+        """``PJSIP/arm01`` → ``PJSIP/arm01-0000000a`` (a new channel of that device)."""
+        name = f"{device}-{self._tech_seq:08x}"
+        self._tech_seq += 1
+        return name
 
     def _new_channel(self, name: str, role: Role, *, linkedid: str | None = None,
                      tech: str = "Local") -> Channel:
@@ -385,7 +452,7 @@ class Pbx:
 
     def _patience_over(self, call: Call) -> None:
         self._patience.pop(call.index, None)
-        if call.phase in (Phase.ARRIVING, Phase.WAITING, Phase.DIALLING):
+        if call.phase in (Phase.ARRIVING, Phase.WAITING, Phase.DIALLING, Phase.OVERFLOWING):
             self._caller_hangs_up(call, by="caller", reason="patience ran out", cause=16)
 
     # ================================================================ [incoming]
@@ -512,20 +579,31 @@ class Pbx:
         """What happens to a caller's current application when it is redirected."""
         self._cancel_timers(call)
         self._stop_moh(call)
-        dial = call.dial
-        if dial is None:
+        out = self._outgoing(call)
+        if out is None:
             return
-        if call.phase is Phase.TALKING and dial.bridge is not None:
+        if self._bridged(call, out):
             self.events.step(call.trunk, context, exten, priority, "Dial",
                              call.trunk.app_data)
             why = "caller redirected out of the bridge"
-            self._caller_leaves_bridge(call, dial, by="pbx", reason=why)
-            self._finish_agent(dial, by="pbx", reason=why)
+            self._caller_leaves_bridge(call, out, by="pbx", reason=why)
+            self._finish_agent(out, by="pbx", reason=why)
         else:
-            self.events.dial_end(call.trunk, dial.outer, "CANCEL")
-            self._hang_up_unanswered(dial, cause=16, by="pbx",
+            self.events.dial_end(call.trunk, out.outer, "CANCEL")
+            self._hang_up_unanswered(out, cause=16, by="pbx",
                                      reason="caller redirected while ringing")
         call.dial = None
+        call.partner = None
+
+    @staticmethod
+    def _outgoing(call: Call) -> Outgoing | None:
+        """The caller's Dial in progress or answered: to an agent or to a partner."""
+        return call.dial if call.dial is not None else call.partner
+
+    @staticmethod
+    def _bridged(call: Call, out: Outgoing | None) -> bool:
+        return (out is not None and out.bridge is not None
+                and call.phase in (Phase.TALKING, Phase.WITH_PARTNER))
 
     def _goto(self, call: Call, context: str, exten: str, priority: int) -> None:
         names = self.names
@@ -533,6 +611,8 @@ class Pbx:
             self._enter_holding(call)
         elif context == names.connect_context and priority == 1:
             self._connect(call, exten)
+        elif context == names.overflow_context and priority == 1:
+            self.overflow.start(call, exten)
         else:
             self._trunk_hangs_up(call, by="router-action", cause=0,
                                  reason=f"redirected to missing extension "
@@ -546,7 +626,7 @@ class Pbx:
         call.phase = Phase.DIALLING
         call.dial = None
         if exten != s:
-            if not _CONNECT_EXTEN.fullmatch(exten):
+            if not DIAL_EXTEN.fullmatch(exten):
                 self._trunk_hangs_up(call, by="router-action", cause=0,
                                      reason=f"redirected to missing extension {ctx},{exten},1")
                 return
@@ -556,19 +636,26 @@ class Pbx:
         agent = trunk.variables.get(names.agent_var, "")
         ev.step(trunk, ctx, s, 1, "UserEvent", f"{names.connecting_event},Agent: {agent}")
         ev.user_event(trunk, names.connecting_event, [("Agent", agent)])
-        ev.step(trunk, ctx, s, 2, "GotoIf", f'$["${{{names.dial_var}}}" = ""]?nodial')
+        ev.step(trunk, ctx, s, 2, "GotoIf", no_resource_test(names.dial_var))
         dial_string = trunk.variables.get(names.dial_var, "")
-        if not dial_string:
-            ev.step(trunk, ctx, s, 8, "Set", "DIALSTATUS=INVALIDARGS")
+        if not has_resource(dial_string):
+            ev.step(trunk, ctx, s, 9, "Set", "DIALSTATUS=INVALIDARGS")
             ev.varset(trunk, "DIALSTATUS", "INVALIDARGS")
-            ev.step(trunk, ctx, s, 9, "Goto", "dialend")
+            ev.step(trunk, ctx, s, 10, "Goto", "dialend")
             self._dial_returned(call, "INVALIDARGS")
             return
-        ring = trunk.variables.get(names.ring_var) or self.globals.get(names.ring_var, "")
-        ev.step(trunk, ctx, s, 3, "Dial", f"{dial_string},{ring},gt")
-        for var in _DIAL_VARS:
+        ev.step(trunk, ctx, s, 3, "Set", f"__DYNAMIC_FEATURES={AGENT_FEATURES}")
+        ev.varset(trunk, "__DYNAMIC_FEATURES", AGENT_FEATURES)
+        ring = self.variable(trunk, names.ring_var)
+        ev.step(trunk, ctx, s, 4, "Dial", f"{dial_string},{ring},gt")
+        for var in DIAL_VARS:
             ev.varset(trunk, var, "")
-        self._start_dial(call, dial_string, _ring_seconds(ring))
+        self._start_dial(call, dial_string, ring_seconds(ring))
+
+    def variable(self, ch: Channel, name: str) -> str:
+        """``${name}`` on ``ch``: its channel variable, else the global one, else ""."""
+        value = ch.variables.get(name)
+        return value if value is not None else self.globals.get(name, "")
 
     def _offer_outcome(self, call: Call, agent: AgentConfig) -> OfferOutcome:
         count = self._offers.get(agent.id, 0)
@@ -577,12 +664,10 @@ class Pbx:
         outcome = self.behaviour.decide(agent.id, rng)
         # the recordings' dialplan: __TALK / __RING set on the caller by the driver
         talk, ring = call.trunk.variables.get("TALK"), call.trunk.variables.get("RING")
-        if talk is not None and _is_number(talk):
-            outcome = OfferOutcome(kind=outcome.kind, answer_after_s=outcome.answer_after_s,
-                                   talk_s=float(talk), ender=outcome.ender)
-        if ring is not None and _is_number(ring):
-            outcome = OfferOutcome(kind=outcome.kind, answer_after_s=float(ring),
-                                   talk_s=outcome.talk_s, ender=outcome.ender)
+        if talk is not None and is_number(talk):
+            outcome = dataclasses.replace(outcome, talk_s=float(talk))
+        if ring is not None and is_number(ring):
+            outcome = dataclasses.replace(outcome, answer_after_s=float(ring))
         return outcome
 
     def _start_dial(self, call: Call, dial_string: str, ring_s: float | None) -> None:
@@ -625,33 +710,42 @@ class Pbx:
 
     def _create_agent_legs(self, call: Call, agent: AgentConfig,
                            outcome: OfferOutcome) -> Dial:
-        ev, trunk = self.events, call.trunk
         device = agent.device
-        now = self.clock.now()
+        tech, _, resource = device.partition("/")
+        outer, inner = self._dial_legs(call, tech, resource, roles=("agent", "agent-local"),
+                                       context=self.options.agent_phone_context)
+        if inner is not None:
+            self.events.local_bridge(outer, inner, inner.context, inner.exten)
+        return Dial(agent_id=agent.id, device=device, dial_string=resource, outer=outer,
+                    inner=inner, outcome=outcome, started=self.clock.now())
+
+    def _dial_legs(self, call: Call, tech: str, resource: str, *, roles: tuple[Role, Role],
+                   context: str) -> tuple[Channel, Channel | None]:
+        """The channels ``Dial(<tech>/<resource>)`` of the caller creates, with their
+        events up to (not including) LocalBridge and DialBegin: a Local pair
+        ``Local/<exten>@<ctx>-xxxxxxxx;1/;2`` (the ``;2`` runs ``<ctx>``), or one channel
+        ``<tech>/<endpoint>-xxxxxxxx`` in ``context``. Returns the dialled (outer) leg
+        and the ``;2`` (None for one channel). ``roles``: of the outer leg, of the ``;2``.
+        """
+        ev, trunk = self.events, call.trunk
         inherited = {name: trunk.variables[name] for name in sorted(trunk.inheritable)
                      if name in trunk.variables}
-        if device.startswith("Local/"):
-            body = device[len("Local/"):]
-            exten, _, context = body.partition("@")
-            context = context.split("/", 1)[0]
-            base = f"Local/{exten}@{context}-{self._next_local():08x}"
-            outer = self._new_channel(base + ";1", "agent", linkedid=trunk.linkedid)
-            local_two = self._new_channel(base + ";2", "agent-local",
-                                          linkedid=trunk.linkedid)
-            outer.goto(context, exten, 1)
-            local_two.goto(context, exten, 1)
-            local_two.state = RING
-            inner: Channel | None = local_two
-            dial_arg = body
+        inner: Channel | None = None
+        if tech.lower() == "local":
+            exten, _, local_context = resource.partition("@")
+            local_context = local_context.split("/", 1)[0]
+            base = f"Local/{exten}@{local_context}-{self._next_local():08x}"
+            outer = self._new_channel(base + ";1", roles[0], linkedid=trunk.linkedid)
+            inner = self._new_channel(base + ";2", roles[1], linkedid=trunk.linkedid)
+            outer.goto(local_context, exten, 1)
+            inner.goto(local_context, exten, 1)
+            inner.state = RING
         else:
-            _, _, resource = device.partition("/")
-            name = f"{device}-{self._tech_seq:08x}"
-            self._tech_seq += 1
-            outer = self._new_channel(name, "agent", linkedid=trunk.linkedid,
-                                      tech=device.split("/", 1)[0])
-            outer.goto(self.options.agent_phone_context, "s", 1)
-            inner = None
-            dial_arg = resource
+            # PJSIP/arm01, PJSIP/sas62/15, PJSIP/15@sas62: the endpoint names the channel
+            endpoint = resource.split("/", 1)[0].rpartition("@")[2]
+            outer = self._new_channel(self._tech_channel_name(f"{tech}/{endpoint}"), roles[0],
+                                      linkedid=trunk.linkedid, tech=tech)
+            outer.goto(context, "s", 1)
         outer.call = call
         outer.cid_num, outer.cid_name = trunk.exten, trunk.conn_name
         outer.conn_num, outer.conn_name = trunk.cid_num, trunk.cid_name
@@ -659,7 +753,7 @@ class Pbx:
         for leg in legs:
             ev.newchannel(leg)
         for leg in legs:
-            ev.varset(leg, "DIALEDPEERNUMBER", dial_arg)
+            ev.varset(leg, "DIALEDPEERNUMBER", resource)
             for name, value in inherited.items():
                 ev.varset(leg, f"__{name}", value)
             if leg is outer:
@@ -670,10 +764,7 @@ class Pbx:
                 leg.conn_num, leg.conn_name = trunk.exten, trunk.conn_name
             ev.callerid(leg)
             ev.connected_line(leg)
-        if inner is not None:
-            ev.local_bridge(outer, inner, inner.context, inner.exten)
-        return Dial(agent_id=agent.id, device=device, dial_string=dial_arg, outer=outer,
-                    inner=inner, outcome=outcome, started=now)
+        return outer, inner
 
     def _agent_busy(self, call: Call, dial: Dial) -> None:
         ev = self.events
@@ -729,7 +820,13 @@ class Pbx:
         self._after(call, dial.outcome.talk_s, lambda: self._talk_over(call, ender))
 
     def _talk_over(self, call: Call, ender: str) -> None:
-        if call.phase is not Phase.TALKING:
+        dial = call.dial
+        if call.phase is not Phase.TALKING or dial is None:
+            return
+        target = dial.outcome.transfer_to
+        if target is not None and TRANSFER_TARGET.fullmatch(target):
+            self.agent_transfer(dial.agent_id, target,
+                                give_up_after_s=self.options.transfer_give_up_s)
             return
         if ender == "agent":
             self._agent_hangs_up(call, by="agent", reason="agent ended the conversation")
@@ -743,26 +840,27 @@ class Pbx:
         ctx, s = names.connect_context, _connect_exten(names)
         agent = trunk.variables.get(names.agent_var, "")
         call.dial = None
-        ev.step(trunk, ctx, s, 4, "UserEvent",
+        ev.step(trunk, ctx, s, 5, "UserEvent",
                 f"{names.dial_end_event},Agent: {agent},DialStatus: {status}")
         ev.user_event(trunk, names.dial_end_event, [("Agent", agent), ("DialStatus", status)])
-        ev.step(trunk, ctx, s, 5, "GotoIf", '$["${DIALSTATUS}" = "ANSWER"]?answered')
+        ev.step(trunk, ctx, s, 6, "GotoIf", '$["${DIALSTATUS}" = "ANSWER"]?answered')
         if status == "ANSWER":
-            ev.step(trunk, ctx, s, 7, "Hangup")
+            ev.step(trunk, ctx, s, 8, "Hangup")
             return
-        ev.step(trunk, ctx, s, 6, "Goto", f"{names.holding_context},{names.holding_exten},1")
+        ev.step(trunk, ctx, s, 7, "Goto", f"{names.holding_context},{names.holding_exten},1")
         self._enter_holding(call)
 
     # ================================================================ hangups
 
-    def _release_device(self, dial: Dial) -> None:
-        if self._device_dials.get(dial.device) is dial:
-            del self._device_dials[dial.device]
-            self.events.device(dial.device, "NOT_INUSE", repeat=2)
+    def _release_device(self, out: Outgoing) -> None:
+        """An agent's device is free again (a partner trunk has no device state here)."""
+        if isinstance(out, Dial) and self._device_dials.get(out.device) is out:
+            del self._device_dials[out.device]
+            self.events.device(out.device, "NOT_INUSE", repeat=2)
 
-    def _hang_up_unanswered(self, dial: Dial, *, cause: int, by: HangupBy, reason: str,
+    def _hang_up_unanswered(self, dial: Outgoing, *, cause: int, by: HangupBy, reason: str,
                             inner_cause: int | None = None, release: bool = True) -> None:
-        """The agent legs of a Dial that was not answered go away."""
+        """The legs of a Dial that was not answered go away."""
         ev = self.events
         if dial.inner is not None:
             ev.hangup_request(dial.inner, cause)
@@ -774,11 +872,11 @@ class Pbx:
         if release:
             self._release_device(dial)
 
-    def _caller_leaves_bridge(self, call: Call, dial: Dial, *, by: HangupBy,
+    def _caller_leaves_bridge(self, call: Call, dial: Outgoing, *, by: HangupBy,
                               reason: str) -> None:
-        """The caller's ``;2`` left the bridge: the agent's bridged leg goes.
+        """The caller's ``;2`` left the bridge: the far end's bridged leg goes.
 
-        The agent's ``;2`` (Local device) hangs up a little later in Asterisk's order:
+        The ``;2`` of a Local far end hangs up a little later in Asterisk's order:
         :meth:`_finish_agent` does it.
         """
         ev, bridge = self.events, dial.bridge
@@ -794,8 +892,8 @@ class Pbx:
         ev.bridge_destroy(bridge)
         self._talk_vars(call, dial)
 
-    def _finish_agent(self, dial: Dial | None, *, by: HangupBy, reason: str) -> None:
-        """Last step of a bridged agent's teardown: its ``;2`` and its device."""
+    def _finish_agent(self, dial: Outgoing | None, *, by: HangupBy, reason: str) -> None:
+        """Last step of a bridged far end's teardown: its ``;2`` and its device."""
         if dial is None:
             return
         if dial.inner is not None:
@@ -803,7 +901,7 @@ class Pbx:
             self._gone(dial.inner, 16, by, reason)
         self._release_device(dial)
 
-    def _talk_vars(self, call: Call, dial: Dial) -> None:
+    def _talk_vars(self, call: Call, dial: Outgoing) -> None:
         if not self.events.full or dial.answered_at is None:
             return
         now = self.clock.now()
@@ -813,53 +911,63 @@ class Pbx:
             self.events.varset(call.trunk, f"{name}_MS", str(int(value * 1000)))
         self.events.varset(call.trunk, "DIALSTATUS", "ANSWER")
 
+    @staticmethod
+    def _far_end_by(call: Call, by: HangupBy) -> HangupBy:
+        """Who the far end's legs are hung up by when the caller's side goes: the same
+        party for an agent's legs, the PBX's cleanup for a partner trunk."""
+        return "pbx" if call.partner is not None else by
+
     def _caller_hangs_up(self, call: Call, *, by: HangupBy, reason: str, cause: int) -> None:
         """The remote phone (``;1``) hangs up; ``cause`` as the ``;2`` is told."""
         ev, phone, trunk = self.events, call.phone, call.trunk
-        phase, dial = call.phase, call.dial
+        out = self._outgoing(call)
+        bridged = out if self._bridged(call, out) else None
+        far_by = self._far_end_by(call, by)
         self._cancel_timers(call)
         self._stop_patience(call)
         call.phase = Phase.GONE
         ev.soft_hangup_request(phone, 16)
         ev.hangup_request(trunk, cause)
         self._gone(phone, cause, by, reason)
-        bridged = dial if phase is Phase.TALKING and dial is not None else None
-        if bridged is not None and bridged.bridge is not None:
-            self._caller_leaves_bridge(call, bridged, by=by, reason=reason)
-        elif dial is not None:
-            ev.dial_end(trunk, dial.outer, "CANCEL")
-            self._hang_up_unanswered(dial, cause=16, by=by, reason=reason)
+        if bridged is not None:
+            self._caller_leaves_bridge(call, bridged, by=far_by, reason=reason)
+        elif out is not None:
+            ev.dial_end(trunk, out.outer, "CANCEL")
+            self._hang_up_unanswered(out, cause=16, by=far_by, reason=reason)
         else:
             self._stop_moh(call)
             ev.caller_device(f"Local/{call.number}@incoming", "NOT_INUSE")
         ev.soft_hangup_request(trunk, 16)
         self._gone(trunk, 16, by, reason)
-        self._finish_agent(bridged, by=by, reason=reason)
+        self._finish_agent(bridged, by=far_by, reason=reason)
         call.dial = None
+        call.partner = None
         ev.caller_device(f"Local/{call.number}@incoming", "NOT_INUSE")
 
     def _trunk_hangs_up(self, call: Call, *, by: HangupBy, reason: str, cause: int) -> None:
         """The caller's ``;2`` is hung up (AMI Hangup, missing extension, shutdown)."""
         ev, phone, trunk = self.events, call.phone, call.trunk
-        phase, dial = call.phase, call.dial
+        out = self._outgoing(call)
+        bridged = out if self._bridged(call, out) else None
+        far_by = self._far_end_by(call, by)
         self._cancel_timers(call)
         self._stop_patience(call)
         call.phase = Phase.GONE
         ev.soft_hangup_request(trunk, 16)
-        bridged = dial if phase is Phase.TALKING and dial is not None else None
-        if bridged is not None and bridged.bridge is not None:
-            self._caller_leaves_bridge(call, bridged, by=by, reason=reason)
-        elif dial is not None:
-            ev.dial_end(trunk, dial.outer, "CANCEL")
-            self._hang_up_unanswered(dial, cause=16, by=by, reason=reason)
+        if bridged is not None:
+            self._caller_leaves_bridge(call, bridged, by=far_by, reason=reason)
+        elif out is not None:
+            ev.dial_end(trunk, out.outer, "CANCEL")
+            self._hang_up_unanswered(out, cause=16, by=far_by, reason=reason)
         else:
             self._stop_moh(call)
         ev.hangup_request(phone, 16)
         self._gone(trunk, cause, by, reason)
         ev.soft_hangup_request(phone, 16)
         self._gone(phone, 16, by, reason)
-        self._finish_agent(bridged, by=by, reason=reason)
+        self._finish_agent(bridged, by=far_by, reason=reason)
         call.dial = None
+        call.partner = None
         ev.caller_device(f"Local/{call.number}@incoming", "NOT_INUSE")
         ev.caller_device(f"Local/{call.number}@incoming", "NOT_INUSE")
 
@@ -868,8 +976,17 @@ class Pbx:
         dial = call.dial
         if dial is None or dial.bridge is None:
             return
-        ev, trunk, phone, bridge = self.events, call.trunk, call.phone, dial.bridge
-        outer, inner = dial.outer, dial.inner
+        self._far_end_hangs_up(call, dial, by=by, reason=reason,
+                               dial_returned=lambda: self._dial_returned(call, "ANSWER"))
+
+    def _far_end_hangs_up(self, call: Call, out: Outgoing, *, by: HangupBy, reason: str,
+                          dial_returned: Callable[[], None]) -> None:
+        """The bridged agent or partner SAS hangs up: ``Dial`` returns ANSWER,
+        ``dial_returned`` runs the dialplan after it (its UserEvent, then ``Hangup()``),
+        and the caller is hung up by the dialplan."""
+        ev, trunk, phone, bridge = self.events, call.trunk, call.phone, out.bridge
+        assert bridge is not None
+        outer, inner = out.outer, out.inner
         self._cancel_timers(call)
         if inner is not None:
             ev.soft_hangup_request(inner, 16)
@@ -879,12 +996,13 @@ class Pbx:
             ev.hangup_request(outer, 16)
         ev.bridge_peer(bridge, clear=True)
         ev.bridge_leave(bridge, outer)
-        self._release_device(dial)
+        self._release_device(out)
         ev.bridge_leave(bridge, trunk)
-        self._talk_vars(call, dial)
-        self._dial_returned(call, "ANSWER")
+        self._talk_vars(call, out)
+        dial_returned()
         call.phase = Phase.GONE
-        dialplan = "dialplan Hangup() after the agent ended the call"
+        who = "agent" if isinstance(out, Dial) else "partner SAS"
+        dialplan = f"dialplan Hangup() after the {who} ended the call"
         ev.soft_hangup_request(trunk, 16)
         ev.hangup_request(phone, 16)
         self._gone(trunk, 16, "pbx", dialplan)
@@ -917,6 +1035,8 @@ class Pbx:
             self._caller_hangs_up(call, by=by, reason=reason, cause=cause)
         elif ch is call.trunk:
             self._trunk_hangs_up(call, by=by, reason=reason, cause=cause)
+        elif ch.role in ("partner", "partner-local"):
+            self.overflow.partner_leg_hung_up(call, by=by, reason=reason, cause=cause)
         elif call.phase is Phase.TALKING:
             self._agent_hangs_up(call, by=by, reason=reason)
         else:
@@ -926,19 +1046,3 @@ class Pbx:
 def _connect_exten(names: DialplanNames) -> str:
     """acd-connect's legacy extension (``[dialplan] connect_exten``, default ``s``)."""
     return str(getattr(names, "connect_exten", "s"))
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _ring_seconds(text: str) -> float | None:
-    """Dial's timeout argument: None (ring forever) when empty, invalid or not > 0."""
-    if not _is_number(text):
-        return None
-    value = float(text)
-    return value if value > 0 else None
