@@ -72,7 +72,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     return simulate_command(scenario_path=args.scenario, config_path=args.config,
                             seed=args.seed, speed=args.speed, as_json=args.json,
-                            live=False)
+                            live=False, metrics_out=args.metrics_out)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -142,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="fast-forward factor (default: the scenario's; 1 = real time)")
     simulate.add_argument("--json", action="store_true",
                           help="end with the summary as one JSON object instead of a table")
+    simulate.add_argument("--metrics-out", metavar="FILE",
+                          help="write the router's final /metrics text to FILE")
     simulate.set_defaults(func=_cmd_simulate)
 
     demo = sub.add_parser("demo", help="the morning peak of the large example SAS, live",

@@ -24,6 +24,7 @@ from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.model import AgentState
 from acd.core.records import CallRecord
+from acd.metrics import RouterMetrics
 from acd.scenario import Scenario
 from acd.sim import AgentBehaviour, PerAgentBehaviour, RandomBehaviour, SimServer, start_sim
 from acd.summary import Summary, summarize
@@ -48,6 +49,8 @@ class Progress:
 class RunResult:
     records: list[CallRecord]
     summary: Summary
+    #: the router's /metrics text at the end of the run
+    metrics_text: bytes = b""
     #: caller channels the router hung up: must stay empty
     hung_up_by_router: list[str] = field(default_factory=list)
     calls_placed: int = 0
@@ -102,6 +105,8 @@ async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None =
                     reconnect_initial_s=0.05, reconnect_max_s=1.0)
     router = Router(config, speed=speed)
     router.ami = AmiConnection(ami, secret, router)
+    metrics = RouterMetrics(router)
+    metrics.attach()
     records: list[CallRecord] = []
     router.add_fact_listener(lambda fact: records.append(fact.record)
                              if isinstance(fact, f.CallEnded) else None)
@@ -119,6 +124,7 @@ async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None =
                 sorted(router.engine.calls.values(), key=lambda c: c.arrived_at)]
     by_router = [h.channel for h in sim.pbx.callers_hung_up_by("router-action")]
     return RunResult(records=records, summary=summarize(records, config),
+                     metrics_text=metrics.render(),
                      hung_up_by_router=by_router, calls_placed=placed, started_at=start,
                      ended_at=sim.clock.now())
 

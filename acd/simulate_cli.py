@@ -66,7 +66,7 @@ class LiveLine:
 
 def simulate_command(*, scenario_path: str, config_path: str | None, seed: int | None,
                      speed: float | None, as_json: bool, live: bool,
-                     records: bool = True) -> int:
+                     records: bool = True, metrics_out: str | None = None) -> int:
     logs.configure(sys.stderr, level=logging.WARNING)
     scenario = load_scenario(scenario_path)
     site = Path(config_path) if config_path else resolve_site(
@@ -82,6 +82,8 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
                                       on_progress=line))
     if line is not None:
         line.close()
+    if metrics_out:
+        Path(metrics_out).write_bytes(result.metrics_text)
     if records:
         encoder = msgspec.json.Encoder()
         for record in result.records:
