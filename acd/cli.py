@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 import msgspec
@@ -90,6 +91,23 @@ def _cmd_route(args: argparse.Namespace) -> int:
                          as_json=args.json)
 
 
+def _date(text: str) -> date:
+    from acd.report import parse_date
+
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from acd.report_render import report_command
+
+    return report_command(start=args.start, end=args.end, fmt=args.format,
+                          records=args.records, config_path=args.config,
+                          front_office=args.front_office)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="acd", description="Call distribution for a SAS room, beside Asterisk.")
@@ -167,6 +185,28 @@ def build_parser() -> argparse.ArgumentParser:
                        help="print one JSON object (number, at, period, destination, "
                        "external, reason)")
     route.set_defaults(func=_cmd_route)
+
+    report = sub.add_parser(
+        "report", help="monthly indicators (DGOS) from call records",
+        description="Per month and period (SAS hours, PDSA hours, all): calls answered, "
+        "QS 30 s and QS 60 s at the front office, answer rate, abandons, talk time per "
+        "role, transfers, overflows. Calls are chosen by the local date of their arrival. "
+        "Definitions: docs/indicators.md.")
+    report.add_argument("--from", dest="start", required=True, type=_date, metavar="DATE",
+                        help="first day, YYYY-MM-DD (local date of arrival)")
+    report.add_argument("--to", dest="end", required=True, type=_date, metavar="DATE",
+                        help="last day, YYYY-MM-DD, included")
+    report.add_argument("--records", required=True, nargs="+", metavar="FILE",
+                        help="call records, JSON lines (acd replay, acd simulate --json; "
+                        "- for stdin); required: the only record source for now")
+    report.add_argument("--format", choices=["md", "csv", "json"], default="md",
+                        help="md: tables for a monthly report (default); csv: one row per "
+                        "month × period × indicator; json: one object")
+    report.add_argument("--config", help="site config: short_abandon_s, role of each "
+                        "queue, site name (default: 15 s, queue names)")
+    report.add_argument("--front-office", default="ARM_N1", metavar="QUEUE",
+                        help="queue whose calls QS 30 s and QS 60 s count (default ARM_N1)")
+    report.set_defaults(func=_cmd_report)
     return parser
 
 

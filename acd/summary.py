@@ -78,14 +78,13 @@ def summarize(records: Iterable[CallRecord], config: Config | None = None) -> Su
         first_queue = record.queues[0] if record.queues else FRONT_OFFICE
         figures = summary.queues.setdefault(first_queue, QueueFigures())
         figures.offered += 1
-        if record.outcome == "answered":
+        if record.wait_s is not None:  # picked up by a person here (first pick-up)
             summary.answered += 1
             figures.answered += 1
-            if record.wait_s is not None:
-                figures.waits.append(record.wait_s)
-                if first_queue == FRONT_OFFICE:
-                    summary.qs30_denominator += 1
-                    summary.qs30_numerator += record.wait_s < 30.0
+            figures.waits.append(record.wait_s)
+            if first_queue == FRONT_OFFICE:
+                summary.qs30_denominator += 1
+                summary.qs30_numerator += record.wait_s < 30.0
         elif record.outcome == "abandoned":
             summary.abandoned += 1
             figures.abandoned += 1

@@ -1,0 +1,218 @@
+"""Printing a :class:`~acd.report.Report`: Markdown for a monthly report, CSV for a
+spreadsheet (one row per month × period × indicator), JSON for scripts.
+
+Field and indicator names are a contract read by operators' scripts and spreadsheets.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from acd.config import load_config
+from acd.report import (
+    DGOS_TALK_INDICATORS,
+    Figures,
+    Ratio,
+    Report,
+    ReportSettings,
+    build_report,
+    read_records,
+)
+
+CSV_COLUMNS = ("month", "period", "indicator", "value", "numerator", "denominator")
+DEFINITIONS = "docs/indicators.md"
+
+_PERIOD_TITLES = {"sas": "SAS hours", "pdsa": "PDSA hours", "all": "all"}
+_COUNTS = ("offered", "answered", "abandoned", "short_abandoned", "waiting",
+           "overflowed", "forwarded")
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _ratio_json(ratio: Ratio) -> dict[str, Any]:
+    return {"value": _round(ratio.value, 6), "numerator": ratio.numerator,
+            "denominator": ratio.denominator}
+
+
+def figures_json(figures: Figures, report: Report) -> dict[str, Any]:
+    out: dict[str, Any] = {name: getattr(figures, name) for name in _COUNTS}
+    out["qs30"] = _ratio_json(figures.qs30)
+    out["qs60"] = {**_ratio_json(figures.qs60), "target": report.settings.qs60_target}
+    out["answer_rate"] = _ratio_json(figures.answer_rate)
+    out["talk_time"] = {
+        role: {"dgos": DGOS_TALK_INDICATORS.get(role), "mean_s": _round(t.mean_s, 3),
+               "total_s": round(t.total_s, 3), "legs": t.legs}
+        for role, t in sorted(figures.talk.items())}
+    out["transfers"] = [{"from": a, "to": b, "count": n}
+                        for (a, b), n in sorted(figures.transfers.items())]
+    out["overflowed_by_partner"] = dict(sorted(figures.overflowed_by_partner.items()))
+    return out
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    settings = report.settings
+    return {
+        "from": report.start.isoformat(), "to": report.end.isoformat(),
+        "site": settings.site,
+        "front_office_queue": settings.front_office,
+        "short_abandon_s": settings.short_abandon_s,
+        "qs60_target": settings.qs60_target,
+        "records_read": report.records_read,
+        "records_selected": report.records_selected,
+        "months": {month: {period: figures_json(f, report) for period, f in periods.items()}
+                   for month, periods in report.months.items()},
+    }
+
+
+def _rows(report: Report) -> list[tuple[str, str, str, Any, Any, Any]]:
+    roles, pairs, partners = report.roles(), report.transfer_pairs(), report.partners()
+    rows: list[tuple[str, str, str, Any, Any, Any]] = []
+    for month, periods in report.months.items():
+        for period, f in periods.items():
+            def row(indicator: str, value: Any, numerator: Any = None,
+                    denominator: Any = None, month: str = month,
+                    period: str = period) -> None:
+                rows.append((month, period, indicator, value, numerator, denominator))
+
+            for name in _COUNTS:
+                row(name, getattr(f, name))
+            for name, ratio in (("qs30", f.qs30), ("qs60", f.qs60),
+                                ("answer_rate", f.answer_rate)):
+                row(name, _round(ratio.value, 6), ratio.numerator, ratio.denominator)
+            row("qs60_target", report.settings.qs60_target)
+            for role in roles:
+                talk = f.talk.get(role)
+                if talk is None:
+                    row(f"talk_mean_s:{role}", None, 0.0, 0)
+                else:
+                    row(f"talk_mean_s:{role}", _round(talk.mean_s, 3),
+                        round(talk.total_s, 3), talk.legs)
+            for a, b in pairs:
+                row(f"transfers:{a}->{b}", f.transfers.get((a, b), 0))
+            for partner in partners:
+                row(f"overflowed:{partner}", f.overflowed_by_partner.get(partner, 0))
+    return rows
+
+
+def render_csv(report: Report) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in _rows(report):
+        writer.writerow(["" if cell is None else cell for cell in row])
+    return buffer.getvalue()
+
+
+def _pct(ratio: Ratio) -> str:
+    value = ratio.value
+    if value is None:
+        return "—"
+    return f"{value:.1%}".replace("%", " %") + f" ({ratio.numerator}/{ratio.denominator})"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
+
+
+def _table(head: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(head) + " |",
+             "|" + "---|" + "---:|" * (len(head) - 1)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    return lines
+
+
+def _month_md(month: str, periods: dict[str, Figures], report: Report) -> list[str]:
+    settings = report.settings
+    names = list(periods)
+    head = ["", *(_PERIOD_TITLES.get(p, p) for p in names)]
+    fs = [periods[p] for p in names]
+    target = f"{settings.qs60_target:.0%}".replace("%", " %")
+    short = f"{settings.short_abandon_s:g}"
+    rows = [
+        ["calls offered", *(str(f.offered) for f in fs)],
+        ["calls answered (DGOS 1)", *(str(f.answered) for f in fs)],
+        ["abandoned", *(str(f.abandoned) for f in fs)],
+        [f"… of which short (under {short} s)", *(str(f.short_abandoned) for f in fs)],
+        ["overflowed to a partner SAS", *(str(f.overflowed) for f in fs)],
+        ["forwarded (PDSA destination)", *(str(f.forwarded) for f in fs)],
+        ["still waiting at the end of the records", *(str(f.waiting) for f in fs)],
+        [f"QS 30 s at {settings.front_office} (DGOS 2)", *(_pct(f.qs30) for f in fs)],
+        [f"QS 60 s at {settings.front_office} (target {target})",
+         *(_pct(f.qs60) for f in fs)],
+        ["answer rate (*taux d'accueil*)", *(_pct(f.answer_rate) for f in fs)],
+    ]
+    lines = [f"## {month}", "", *_table(head, rows), ""]
+    roles = report.roles()
+    if roles:
+        talk_rows = []
+        for role in roles:
+            number = DGOS_TALK_INDICATORS.get(role)
+            cells = []
+            for f in fs:
+                t = f.talk.get(role)
+                cells.append("—" if t is None else f"{_duration(t.mean_s)} ({t.legs})")
+            talk_rows.append([f"{role} (DGOS {number})" if number else role, *cells])
+        lines += ["Mean talk time per role (legs answered)", "",
+                  *_table(["role", *head[1:]], talk_rows), ""]
+    pairs = report.transfer_pairs()
+    if pairs:
+        lines += ["Transfers between queues", "",
+                  *_table(["from → to", *head[1:]],
+                          [[f"{a} → {b}", *(str(f.transfers.get((a, b), 0)) for f in fs)]
+                           for a, b in pairs]), ""]
+    partners = report.partners()
+    if partners:
+        lines += ["Calls overflowed, per partner SAS", "",
+                  *_table(["partner", *head[1:]],
+                          [[p, *(str(f.overflowed_by_partner.get(p, 0)) for f in fs)]
+                           for p in partners]), ""]
+    return lines
+
+
+def render_md(report: Report) -> str:
+    site = f" — {report.settings.site}" if report.settings.site else ""
+    lines = [f"# Calls from {report.start.isoformat()} to {report.end.isoformat()}{site}",
+             "",
+             f"{report.records_selected} calls in the period "
+             f"({report.records_read} call records read).",
+             ""]
+    for month, periods in report.months.items():
+        lines += _month_md(month, periods, report)
+    lines.append(f"Definitions of every figure: {DEFINITIONS}")
+    return "\n".join(lines) + "\n"
+
+
+def report_command(*, start: date, end: date, fmt: str, records: list[str],
+                   config_path: str | None, front_office: str) -> int:
+    """``acd report``: read the records, print the report on stdout."""
+    if start > end:
+        print(f"acd report: --from {start} is after --to {end}", file=sys.stderr)
+        return 2
+    missing = [p for p in records if p != "-" and not Path(p).is_file()]
+    if missing:
+        for p in missing:
+            print(f"{p}: no such file", file=sys.stderr)
+        return 1
+    config = load_config(config_path) if config_path else None
+    settings = ReportSettings.from_config(config, front_office=front_office)
+    report = build_report(read_records(records, stdin=sys.stdin.buffer), start, end, settings)
+    if fmt == "json":
+        sys.stdout.write(msgspec.json.encode(report_json(report)).decode("utf-8") + "\n")
+    elif fmt == "csv":
+        sys.stdout.write(render_csv(report))
+    else:
+        sys.stdout.write(render_md(report))
+    sys.stdout.flush()
+    return 0
