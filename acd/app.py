@@ -200,16 +200,23 @@ async def serve(config: Config, stop: asyncio.Event, *,
     """Run the router until ``stop`` is set; then shut down within SHUTDOWN_TIMEOUT_S."""
     from acd.api import start_http
     from acd.metrics import RouterMetrics, watch_loop_lag
+    from acd.tokens import HOW_TO_CONFIGURE, load_tokens
 
     router = Router(config)
     metrics = RouterMetrics(router)
     metrics.attach()
     secret = ami_secret(config)
+    tokens = load_tokens(config)  # SecretError if a named tokens file is unusable
     router.ami = AmiConnection(config.ami, secret, router)
-    http = await start_http(router, config.http.bind, config.http.port, metrics=metrics)
+    http = await start_http(router, config.http.bind, config.http.port, metrics=metrics,
+                            tokens=tokens, api_config=config.api)
     log.info("router_started", site=config.site.name, agents=len(config.agents),
              http=f"{config.http.bind}:{http.port}",
              state="in memory (no Redis configured)" if config.redis is None else "redis")
+    if len(tokens):
+        log.info("api_tokens", source=tokens.source, roles=tokens.roles())
+    else:
+        log.warning("api_disabled", reason=HOW_TO_CONFIGURE)
     if ready is not None:
         ready(router)
     ami_task = asyncio.create_task(router.ami.run(), name="ami")

@@ -61,6 +61,25 @@ class HttpConfig(Strict, frozen=True):
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
 
 
+class ApiConfig(Strict, frozen=True):
+    """The supervisor and agent API (``/api/v1/``), served on ``[http]`` bind and port.
+
+    It answers only to tokens (see :mod:`acd.tokens`); with none configured every
+    ``/api/`` route answers 401. ``[http].bind`` defaults to 127.0.0.1: binding another
+    address exposes the API to the network, so configure tokens first.
+    """
+
+    #: TOML or JSON file of tokens; if unset, $ACD_API_TOKENS_FILE or
+    #: $CREDENTIALS_DIRECTORY/api-tokens (systemd ``LoadCredential=``)
+    tokens_file: str | None = None
+    #: an SSE comment is sent after this many seconds without an event (keeps proxies
+    #: and desktops from timing the stream out)
+    heartbeat_s: Positive = 15.0
+    #: events buffered per stream client; a slower client loses the oldest and is told
+    #: so by a ``lagged`` event
+    stream_buffer: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1000
+
+
 class RedisConfig(Strict, frozen=True):
     url: str = "redis://127.0.0.1:6379/0"
 
@@ -221,6 +240,7 @@ class Config(Strict, frozen=True):
     site: SiteConfig
     ami: AmiConfig = msgspec.field(default_factory=AmiConfig)
     http: HttpConfig = msgspec.field(default_factory=HttpConfig)
+    api: ApiConfig = msgspec.field(default_factory=ApiConfig)
     redis: RedisConfig | None = None
     routing: RoutingConfig = msgspec.field(default_factory=RoutingConfig)
     dialplan: DialplanNames = msgspec.field(default_factory=DialplanNames)

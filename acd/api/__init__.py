@@ -1,0 +1,95 @@
+"""HTTP side of the router, aiohttp on the router's own event loop: ``/healthz``,
+``/metrics`` and the supervisor and agent API ``/api/v1/`` (:mod:`acd.api.v1`, with
+its live event stream :mod:`acd.cti`), all on ``[http]`` bind and port.
+
+``/healthz`` and ``/metrics`` ask for no token: health and metrics carry no personal
+data (no caller number or name ever appears in a metric label, see
+:mod:`acd.metrics`). Every ``/api/`` route needs a token (:mod:`acd.tokens`); with
+none configured they all answer 401. The bind address defaults to 127.0.0.1: binding
+another address puts the API on the network, so configure tokens first (and put TLS in
+front: tokens travel in a header).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from acd.api.v1 import Api, json_errors
+
+if TYPE_CHECKING:
+    from acd.app import Router
+    from acd.config import ApiConfig
+    from acd.metrics import RouterMetrics
+    from acd.tokens import TokenSet
+
+__all__ = ["METRICS_CONTENT_TYPE", "Api", "HttpServer", "build_app", "start_http"]
+
+#: the Prometheus text format, version 0.0.4: what ``generate_latest`` writes for our
+#: names, and what every Prometheus server reads
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+#: request bodies of the API are small JSON objects
+MAX_BODY_BYTES = 64 * 1024
+#: seconds aiohttp waits for requests in flight when the server stops
+HTTP_SHUTDOWN_S = 1.0
+API_KEY: web.AppKey[Api] = web.AppKey("api", Api)
+
+
+class HttpServer:
+    """A started aiohttp site; ``port`` is the bound one (useful with port 0)."""
+
+    def __init__(self, runner: web.AppRunner, port: int) -> None:
+        self._runner = runner
+        self.port = port
+        self.api: Api = runner.app[API_KEY]
+
+    async def close(self) -> None:
+        """End the event streams (a ``closing`` event each), then stop serving."""
+        await self.api.close()
+        await self._runner.cleanup()
+
+
+def build_app(router: Router, metrics: RouterMetrics | None = None, *,
+              tokens: TokenSet | None = None,
+              api_config: ApiConfig | None = None) -> web.Application:
+    """The application; its :class:`~acd.api.v1.Api` (audit, event stream) is
+    ``app[API_KEY]``. Without ``tokens`` the API answers 401 everywhere."""
+    app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
+
+    async def healthz(_request: web.Request) -> web.Response:
+        health = router.health()
+        status = 200 if health["ami_connected"] else 503
+        return web.json_response(health, status=status)
+
+    app.router.add_get("/healthz", healthz)
+    if metrics is not None:
+        async def metrics_text(_request: web.Request) -> web.Response:
+            # computed on the loop: the engine has one writer and is read here, O(queues
+            # + agents + series), never awaiting
+            return web.Response(body=metrics.render(),
+                                headers={"Content-Type": METRICS_CONTENT_TYPE})
+
+        app.router.add_get("/metrics", metrics_text)
+    api = Api(router, tokens, api_config)
+    api.routes(app)
+    app[API_KEY] = api
+    return app
+
+
+async def start_http(router: Router, bind: str, port: int, *,
+                     metrics: RouterMetrics | None = None,
+                     tokens: TokenSet | None = None,
+                     api_config: ApiConfig | None = None) -> HttpServer:
+    app = build_app(router, metrics, tokens=tokens, api_config=api_config)
+    # handler_cancellation: a client that goes away ends its event stream at once (a
+    # write is applied synchronously, so cancelling one never leaves it half done)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_S,
+                           handler_cancellation=True)
+    await runner.setup()
+    site = web.TCPSite(runner, bind, port)
+    await site.start()
+    server = site._server
+    sockets = getattr(server, "sockets", None) or ()
+    bound = int(sockets[0].getsockname()[1]) if sockets else port
+    return HttpServer(runner, bound)

@@ -1,0 +1,542 @@
+"""The supervisor and agent API, ``/api/v1/``: JSON in and out, one token per caller.
+
+Routes (role needed: R reader, A agent, S supervisor; an agent acts only on the agent
+its token names, and transfers only the call it is on):
+
+=======  ==============================  =====  =========================================
+GET      /api/v1/queues                  RAS    waiting calls per queue, waits, bascule
+GET      /api/v1/agents                  RAS    agents: state, pause reason, skills, call
+GET      /api/v1/partners                RAS    partner SAS, whether each may be tried
+GET      /api/v1/bascules                RAS    bascules in force ("*": the whole site)
+GET      /api/v1/calls/{id}              RAS    one live call
+GET      /api/v1/events                  RAS    the live event stream (SSE, :mod:`acd.cti`)
+GET      /api/v1/audit                   S      the last 1,000 writes
+POST     /api/v1/agents/{id}/login       AS
+POST     /api/v1/agents/{id}/logout      AS
+POST     /api/v1/agents/{id}/pause       AS     ``{"reason": "break"}`` (body optional)
+POST     /api/v1/agents/{id}/ready       AS
+PUT      /api/v1/agents/{id}/skills      S      ``{"ARM_N1": 2, "AMU_N2": 1}``: 501 for now
+POST     /api/v1/calls/{id}/transfer     AS     ``{"target": "MG"}``
+PUT      /api/v1/bascules/{queue}        S      ``{"share": 1.0, "partner": "sas62",
+                                                "reason": "…"}``; queue ``site`` or ``*``:
+                                                the whole site
+DELETE   /api/v1/bascules/{queue}        S      back to local handling
+=======  ==============================  =====  =========================================
+
+Writes are engine inputs given to :meth:`acd.app.Router.submit`; the answer is read
+back from the engine afterwards (the agent's new state, where the call is now). An
+input the engine ignored, or one that changed nothing (pausing a logged-out agent),
+answers 409 with the reason. Errors are ``{"error": code, "message": text}``: 400
+bad_request (malformed JSON), 401 unauthorized, 403 forbidden, 404 not_found, 409
+conflict, 422 invalid (well-formed but wrong: unknown target, share out of range), 501
+not_implemented.
+
+Re-skilling (``PUT agents/{id}/skills``) is checked like any write, then answers 501
+"re-skilling is not available yet": the engine has no input to change an agent's skills
+while it runs. Until it has one, skills change in ``agents[].skills`` of the config.
+
+Every write, allowed or not, once its token is known, is audited: one ``api_write`` log
+line (who, role, when, method, path, body, status, result) and an entry in
+:attr:`Api.audit` (the last 1,000, served by ``GET /api/v1/audit``). The audit is not
+yet written to Redis: it will be with the rest of the state, when Redis is wired.
+
+Callers' numbers (and names) are personal health data: they appear in full only for a
+supervisor token with ``caller_numbers = true``; every other token sees numbers masked
+(``06******78``) and no name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import msgspec
+from aiohttp import web
+
+from acd.core import facts as f
+from acd.core import inputs as i
+from acd.core.model import Agent, AgentState, Call
+from acd.core.overflow import SITE
+from acd.cti import EventStream, closing_frame
+from acd.logs import get_logger, mask_number
+from acd.tokens import HOW_TO_CONFIGURE, Principal, TokenSet
+
+if TYPE_CHECKING:
+    from acd.app import Router
+    from acd.config import ApiConfig
+
+log = get_logger("acd.api")
+
+PREFIX = "/api/v1"
+AUDIT_SIZE = 1000
+#: at shutdown, seconds the event streams get to say ``closing`` and end
+CLOSE_WAIT_S = 1.0
+#: body keys never copied into the audit
+SECRET_KEYS = frozenset({"token", "secret", "password", "authorization"})
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+          405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid",
+          501: "not_implemented", 503: "unavailable"}
+_ENCODER = msgspec.json.Encoder()
+_WORKING = (AgentState.AVAILABLE, AgentState.RINGING, AgentState.ON_CALL)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or _CODES.get(status, "error")
+        self.message = message
+
+
+def json_response(data: object, status: int = 200,
+                  headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=_ENCODER.encode(data), status=status, headers=headers,
+                        content_type="application/json")
+
+
+def error_response(status: int, code: str, message: str) -> web.Response:
+    headers = {"WWW-Authenticate": 'Bearer realm="acd"'} if status == 401 else None
+    return json_response({"error": code, "message": message}, status, headers)
+
+
+@web.middleware
+async def json_errors(request: web.Request,
+                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                      ) -> web.StreamResponse:
+    """API errors as JSON; aiohttp's own (no such route, wrong method, body too
+    large) too, under ``/api/``."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except web.HTTPException as exc:
+        if exc.status < 400 or not request.path.startswith("/api/"):
+            raise
+        message = {404: f"no such route: {request.path}",
+                   405: f"{request.method} is not allowed on {request.path}"}.get(
+            exc.status, exc.reason)
+        return error_response(exc.status, _CODES.get(exc.status, "error"), message)
+
+
+# ---------------------------------------------------------------------- request bodies
+
+Share = Annotated[float, msgspec.Meta(gt=0, le=1)]
+Level = Annotated[int, msgspec.Meta(ge=1, le=9)]
+Text = Annotated[str, msgspec.Meta(max_length=200)]
+
+
+class PauseBody(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "break"
+
+
+class TransferBody(msgspec.Struct, forbid_unknown_fields=True):
+    target: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+
+
+class BasculeBody(msgspec.Struct, forbid_unknown_fields=True):
+    share: Share = 1.0
+    partner: str | None = None
+    reason: Text = ""
+
+
+class BasculeEndBody(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Text = ""
+
+
+class EmptyBody(msgspec.Struct, forbid_unknown_fields=True):
+    """login, logout, ready: no field (an empty body or ``{}``)."""
+
+
+B = TypeVar("B")
+
+
+def decode(raw: bytes, kind: type[B]) -> B:
+    """A request body as ``kind``; an empty body is ``{}``."""
+    try:
+        data = msgspec.json.decode(raw or b"{}")
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, f"malformed JSON body: {exc}") from None
+    try:
+        return msgspec.convert(data, kind)
+    except msgspec.ValidationError as exc:
+        raise ApiError(422, f"invalid body: {exc}") from None
+
+
+# ---------------------------------------------------------------------- the API
+
+Handler = Callable[["Api", web.Request, Principal, bytes], Awaitable[web.Response]]
+
+
+def write(handler: Handler) -> Callable[[Api, web.Request], Awaitable[web.Response]]:
+    """Authenticate, run, audit (every outcome once the token is known)."""
+
+    async def wrapped(self: Api, request: web.Request) -> web.Response:
+        who = self.authenticate(request)
+        raw = await request.read()
+        try:
+            response = await handler(self, request, who, raw)
+        except ApiError as exc:
+            self.record(who, request, raw, exc.status, exc.code, exc.message)
+            raise
+        self.record(who, request, raw, response.status, "ok", "")
+        return response
+
+    return wrapped
+
+
+class Api:
+    """Routes of ``/api/v1/`` over one router; see the module docstring."""
+
+    def __init__(self, router: Router, tokens: TokenSet | None = None,
+                 config: ApiConfig | None = None) -> None:
+        self.router = router
+        self.tokens = tokens if tokens is not None else TokenSet()
+        self.config = config if config is not None else router.config.api
+        self.stream = EventStream(router, buffer=self.config.stream_buffer)
+        self.stream.attach()
+        #: the last AUDIT_SIZE writes, oldest first
+        self.audit: deque[dict[str, Any]] = deque(maxlen=AUDIT_SIZE)
+        self._streams = 0
+        #: set while no event stream is open
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def routes(self, app: web.Application) -> None:
+        r = app.router
+        r.add_get(f"{PREFIX}/queues", self.get_queues)
+        r.add_get(f"{PREFIX}/agents", self.get_agents)
+        r.add_get(f"{PREFIX}/partners", self.get_partners)
+        r.add_get(f"{PREFIX}/bascules", self.get_bascules)
+        r.add_get(f"{PREFIX}/calls/{{call}}", self.get_call)
+        r.add_get(f"{PREFIX}/events", self.events)
+        r.add_get(f"{PREFIX}/audit", self.get_audit)
+        for action in ("login", "logout", "pause", "ready"):
+            r.add_post(f"{PREFIX}/agents/{{agent}}/{action}", self.agent_action)
+        r.add_put(f"{PREFIX}/agents/{{agent}}/skills", self.put_skills)
+        r.add_post(f"{PREFIX}/calls/{{call}}/transfer", self.transfer)
+        r.add_put(f"{PREFIX}/bascules/{{queue}}", self.put_bascule)
+        r.add_delete(f"{PREFIX}/bascules/{{queue}}", self.delete_bascule)
+
+    async def close(self) -> None:
+        """End every event stream (each gets a ``closing`` event), then wait up to
+        CLOSE_WAIT_S for their handlers to return."""
+        self.stream.close()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_WAIT_S):
+                await self._idle.wait()
+
+    # ------------------------------------------------------------------ auth, audit
+
+    def authenticate(self, request: web.Request) -> Principal:
+        if not len(self.tokens):
+            raise ApiError(401, HOW_TO_CONFIGURE)
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise ApiError(401, "missing token: send the header Authorization: Bearer <token>")
+        principal = self.tokens.check(token)
+        if principal is None:
+            log.warning("api_unknown_token", method=request.method, path=request.path,
+                        peer=request.remote)
+            raise ApiError(401, "unknown token")
+        return principal
+
+    @staticmethod
+    def require(who: Principal, *roles: str) -> None:
+        if who.role not in roles:
+            raise ApiError(403, f"the {who.role} role may not do this "
+                           f"(needs {' or '.join(roles)})")
+
+    def record(self, who: Principal, request: web.Request, raw: bytes, status: int,
+               result: str, detail: str) -> None:
+        entry = {
+            "at": datetime.now(self.router.config.zone()).isoformat(timespec="milliseconds"),
+            "who": who.name, "role": who.role, "agent": who.agent,
+            "method": request.method, "path": request.path, "body": _audit_body(raw),
+            "status": status, "result": result, "detail": detail,
+        }
+        self.audit.append(entry)
+        log.info("api_write", **entry)
+
+    def caller(self, who: Principal, number: str) -> str | None:
+        if not number:
+            return None
+        return number if who.sees_numbers else mask_number(number)
+
+    # ------------------------------------------------------------------ views
+
+    def call_view(self, who: Principal, call: Call, now: float) -> dict[str, Any]:
+        transfer = call.transfer
+        return {
+            "id": call.id, "state": call.state.value, "queue": call.queue,
+            "number": call.number, "priority": call.priority, "period": call.period,
+            "wait_s": round(max(0.0, now - call.arrived_at), 3),
+            "queue_wait_s": round(max(0.0, now - call.enqueued_at), 3),
+            "agent": call.agent, "answered_by": call.answered_by,
+            "queues": list(call.queues),
+            "transfer": None if transfer is None else {
+                "from_queue": transfer.from_queue, "to_queue": transfer.to_queue,
+                "agent": transfer.agent},
+            "partner": call.overflow_partner or call.overflowed_to,
+            "caller": self.caller(who, call.caller_num),
+            "caller_name": (call.caller_name or None) if who.sees_numbers else None,
+        }
+
+    @staticmethod
+    def agent_view(agent: Agent) -> dict[str, Any]:
+        return {
+            "id": agent.id, "name": agent.name, "state": agent.state.value,
+            "pause_reason": agent.pause_reason, "skills": dict(agent.skills),
+            "call": agent.call,
+            "pending": agent.pending.value if agent.pending is not None else None,
+            "pending_reason": agent.pending_reason,
+            "missed_offers": agent.missed_offers, "device_busy": agent.device_busy,
+            "observed": agent.observed,
+        }
+
+    def bascule_view(self, queue: str) -> dict[str, Any] | None:
+        bascule = self.router.engine.bascules.get(queue)
+        if bascule is None:
+            return None
+        return {"queue": queue, "share": bascule.share, "partner": bascule.partner,
+                "by": bascule.by, "reason": bascule.reason, "at": bascule.at}
+
+    # ------------------------------------------------------------------ reads
+
+    async def get_queues(self, request: web.Request) -> web.Response:
+        who = self.authenticate(request)
+        engine, now = self.router.engine, self.router.clock()
+        queues = []
+        for name, queue in engine.queues.items():
+            calls = [self.call_view(who, call, now) for call in queue]
+            estimate = engine.estimated_wait(name)
+            queues.append({
+                "name": name, "waiting": len(calls),
+                "oldest_wait_s": max((c["queue_wait_s"] for c in calls), default=0.0),
+                "estimated_wait_s": round(estimate, 1) if math.isfinite(estimate) else None,
+                "staffed": sum(1 for a in engine.agents.values()
+                               if name in a.skills and a.state in _WORKING),
+                "bascule": self.bascule_view(name) or self.bascule_view(SITE),
+                "calls": calls,
+            })
+        return json_response({"at": now, "queues": queues})
+
+    async def get_agents(self, request: web.Request) -> web.Response:
+        self.authenticate(request)
+        agents = [self.agent_view(a) for a in self.router.engine.agents.values()]
+        return json_response({"agents": agents})
+
+    async def get_partners(self, request: web.Request) -> web.Response:
+        self.authenticate(request)
+        engine, now = self.router.engine, self.router.clock()
+        partners = [{
+            "name": p.name, "dial": p.dial, "preference": p.preference,
+            "up": engine.partner_up(p.name, now),
+            "down_until": (engine.partner_down_until[p.name]
+                           if not engine.partner_up(p.name, now) else None),
+        } for p in engine.partners]
+        return json_response({"partners": partners})
+
+    async def get_bascules(self, request: web.Request) -> web.Response:
+        self.authenticate(request)
+        views = [self.bascule_view(q) for q in self.router.engine.bascules]
+        return json_response({"bascules": views})
+
+    async def get_call(self, request: web.Request) -> web.Response:
+        who = self.authenticate(request)
+        call = self._call(request.match_info["call"])
+        return json_response({"call": self.call_view(who, call, self.router.clock())})
+
+    async def get_audit(self, request: web.Request) -> web.Response:
+        self.require(self.authenticate(request), "supervisor")
+        return json_response({"audit": list(self.audit)})
+
+    def _call(self, call_id: str) -> Call:
+        call = self.router.engine.calls.get(call_id)
+        if call is None:
+            raise ApiError(404, f"no live call {call_id!r} (it may have ended)")
+        return call
+
+    def _agent(self, agent_id: str) -> Agent:
+        agent = self.router.engine.agents.get(agent_id)
+        if agent is None:
+            raise ApiError(404, f"unknown agent {agent_id!r}")
+        return agent
+
+    def _submit(self, item: object) -> None:
+        """Apply an input; 409 if the engine ignored it."""
+        ignored = [fact for fact in self.router.submit(item).facts
+                   if isinstance(fact, f.InputIgnored)]
+        if ignored:
+            raise ApiError(409, "; ".join(fact.detail for fact in ignored))
+
+    # ------------------------------------------------------------------ writes
+
+    @write
+    async def agent_action(self, request: web.Request, who: Principal,
+                           raw: bytes) -> web.Response:
+        action = request.path.rsplit("/", 1)[1]
+        agent = self._agent(request.match_info["agent"])
+        if who.role == "reader" or (who.role == "agent" and who.agent != agent.id):
+            raise ApiError(403, f"{who.name} may not act on agent {agent.id}"
+                           if who.role == "agent" else
+                           "the reader role may not do this (needs agent or supervisor)")
+        state = agent.state
+        item: object
+        if action == "pause":
+            body = decode(raw, PauseBody)
+            if state is AgentState.LOGGED_OUT:
+                raise ApiError(409, f"agent {agent.id} is logged out: log in first")
+            item = i.AgentPause(agent.id, body.reason, by=who.name)
+        else:
+            decode(raw, EmptyBody)
+            if action == "login" and state is not AgentState.LOGGED_OUT:
+                raise ApiError(409, f"agent {agent.id} is already logged in ({state.value})")
+            if action == "logout" and state is AgentState.LOGGED_OUT:
+                raise ApiError(409, f"agent {agent.id} is already logged out")
+            item = {"login": i.AgentLogin, "logout": i.AgentLogout,
+                    "ready": i.AgentReady}[action](agent.id, by=who.name)
+        self._submit(item)
+        if not _took_effect(action, agent):
+            raise ApiError(409, f"agent {agent.id} is {agent.state.value}: "
+                           f"{action} did not apply")
+        return json_response({"agent": self.agent_view(agent)})
+
+    @write
+    async def put_skills(self, request: web.Request, who: Principal,
+                         raw: bytes) -> web.Response:
+        self.require(who, "supervisor")
+        agent = self._agent(request.match_info["agent"])
+        skills = decode(raw, dict[str, Level])
+        if not skills:
+            raise ApiError(422, "an agent needs at least one skill")
+        unknown = sorted(set(skills) - set(self.router.engine.queues))
+        if unknown:
+            raise ApiError(422, f"unknown skill {', '.join(unknown)} "
+                           f"(known: {', '.join(self.router.engine.queues)})")
+        raise ApiError(501, f"re-skilling is not available yet: the router cannot change "
+                       f"agent {agent.id}'s skills while it runs; change agents[].skills "
+                       f"in the site config and restart")
+
+    @write
+    async def transfer(self, request: web.Request, who: Principal,
+                       raw: bytes) -> web.Response:
+        self.require(who, "agent", "supervisor")
+        call = self._call(request.match_info["call"])
+        if who.role == "agent":
+            mine = self.router.engine.agents.get(who.agent or "")
+            if mine is None or mine.call != call.id:
+                raise ApiError(403, f"{who.name} may transfer only the call of agent "
+                               f"{who.agent}, not call {call.id}")
+        target = decode(raw, TransferBody).target
+        queues = self.router.engine.queues
+        if target not in queues:
+            raise ApiError(422, f"unknown filière {target!r} (known: {', '.join(queues)})")
+        if target == call.queue:
+            raise ApiError(409, f"call {call.id} is already in {target}")
+        from_queue = call.queue
+        self._submit(i.TransferRequest(target, call=call.id, by=who.name))
+        live = self.router.engine.calls.get(call.id)
+        now = self.router.clock()
+        return json_response({"from_queue": from_queue, "to_queue": target,
+                              "call": self.call_view(who, live, now) if live else None})
+
+    def _bascule_queue(self, request: web.Request) -> str:
+        queue = request.match_info["queue"]
+        queue = SITE if queue in ("site", SITE) else queue
+        if queue != SITE and queue not in self.router.engine.queues:
+            raise ApiError(404, f"unknown queue {queue!r} (known: site, "
+                           f"{', '.join(self.router.engine.queues)})")
+        return queue
+
+    @write
+    async def put_bascule(self, request: web.Request, who: Principal,
+                          raw: bytes) -> web.Response:
+        self.require(who, "supervisor")
+        queue = self._bascule_queue(request)
+        body = decode(raw, BasculeBody)
+        partners = [p.name for p in self.router.engine.partners]
+        if not partners:
+            raise ApiError(409, "this site has no partner SAS configured ([[partners]])")
+        if body.partner is not None and body.partner not in partners:
+            raise ApiError(422, f"unknown partner {body.partner!r} "
+                           f"(known: {', '.join(partners)})")
+        self._submit(i.BasculeRequest(queue, body.share, partner=body.partner, by=who.name,
+                                      reason=body.reason))
+        return json_response({"bascule": self.bascule_view(queue)})
+
+    @write
+    async def delete_bascule(self, request: web.Request, who: Principal,
+                             raw: bytes) -> web.Response:
+        self.require(who, "supervisor")
+        queue = self._bascule_queue(request)
+        body = decode(raw, BasculeEndBody)
+        if queue not in self.router.engine.bascules:
+            raise ApiError(404, f"no bascule in force on {'the site' if queue == SITE else queue}")
+        self._submit(i.BasculeRequest(queue, 0.0, by=who.name,
+                                      reason=body.reason or "back to local handling"))
+        return json_response({"queue": queue, "bascule": None})
+
+    # ------------------------------------------------------------------ stream
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        who = self.authenticate(request)
+        if self.stream.closed:
+            raise ApiError(503, "the server is stopping")
+        subscriber = self.stream.subscribe(
+            agent=who.agent if who.role == "agent" else None, sees_numbers=who.sees_numbers)
+        self._streams += 1
+        self._idle.clear()
+        response = web.StreamResponse(headers={
+            "Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no"})
+        log.info("cti_connected", who=who.name, role=who.role, peer=request.remote)
+        try:
+            await response.prepare(request)
+            await response.write(b": connected\n\n")
+            while True:
+                frame = await subscriber.next_frame(self.config.heartbeat_s)
+                if frame is None:
+                    await response.write(closing_frame("server stopping"))
+                    await response.write_eof()
+                    break
+                await response.write(frame)
+        except ConnectionError:
+            pass  # the client went away
+        finally:
+            self.stream.unsubscribe(subscriber)
+            self._streams -= 1
+            if not self._streams:
+                self._idle.set()
+            log.info("cti_disconnected", who=who.name, dropped=subscriber.dropped_total)
+        return response
+
+
+def _took_effect(action: str, agent: Agent) -> bool:
+    """Whether the agent now is (or will be, after its call) where ``action`` sent it."""
+    state, pending = agent.state, agent.pending
+    if action == "login":
+        return state is not AgentState.LOGGED_OUT
+    if action == "logout":
+        return state is AgentState.LOGGED_OUT or pending is AgentState.LOGGED_OUT
+    if action == "pause":
+        return state is AgentState.PAUSED or pending is AgentState.PAUSED
+    return state in _WORKING and pending is None  # ready
+
+
+def _audit_body(raw: bytes) -> object:
+    """The request body for the audit: decoded JSON without secret keys."""
+    if not raw:
+        return None
+    try:
+        body = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return f"<not JSON, {len(raw)} bytes>"
+    if isinstance(body, dict):
+        return {k: ("***" if str(k).lower() in SECRET_KEYS else v) for k, v in body.items()}
+    return body

@@ -1,0 +1,251 @@
+"""The live event stream (CTI) for agent desktops and the regulation software.
+
+Server-Sent Events at ``GET /api/v1/events`` (see :mod:`acd.api`). Each engine fact
+worth showing becomes one event::
+
+    id: 42
+    event: call_offered
+    data: {"at": 1767225600.0, "call": "1767225600.17", "queue": "ARM_N1", ...}
+
+Events and their ``data`` fields (times are epoch seconds, engine time):
+
+* ``call_offered``: at, call, queue, number (dialled), priority, agent, wait_s, caller
+* ``call_answered``: at, call, queue, number, priority, agent, wait_s, first, caller
+* ``call_transferred``: at, call, from_queue, to_queue, queue (= to_queue), number,
+  agent (the transferring agent, or null), result, reason, caller
+* ``call_ended``: at, call, queue, number, agent (first pick-up, or null), outcome,
+  wait_s (arrival → first pick-up, or null), duration_s, caller
+* ``agent_state``: at, agent, old, new, reason
+* ``bascule``: at, queue ("*": the whole site), share, partner, by, reason
+* ``lagged``: dropped — this client fell behind and lost that many older events
+* ``closing``: reason — the server is stopping; reconnect later
+
+``caller`` is the caller's number in full for a token allowed to see it
+(:attr:`acd.tokens.Principal.sees_numbers`), else masked (``06******78``), or null
+when unknown. An ``agent`` token only receives events about its own agent: calls
+offered to or answered by it, its transfers, the end of those calls, its state. A
+comment line (``: heartbeat``) is sent after ``api.heartbeat_s`` of silence.
+
+The stream never slows the router: :meth:`EventStream.on_fact` is a fact listener
+that only encodes the event and puts it, without waiting, into each client's bounded
+queue. A client whose queue is full loses its oldest event and is sent a ``lagged``
+event with the count before the next one it does get.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from acd.core import facts as f
+from acd.logs import get_logger, mask_number
+
+if TYPE_CHECKING:
+    from acd.app import Router
+
+log = get_logger("acd.cti")
+
+#: calls remembered between their first fact and their end (their numbers and agents)
+MAX_TRACKED_CALLS = 50_000
+_ENCODER = msgspec.json.Encoder()
+
+
+@dataclass(slots=True)
+class _CallInfo:
+    number: str
+    priority: int
+    caller: str
+    #: agents the call was offered to or answered by: who hears about its end
+    agents: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """One event, encoded twice: with the caller's number in full, and masked."""
+
+    id: int
+    name: str
+    full: bytes
+    masked: bytes
+    #: agents this event concerns (an agent token receives it if its agent is in it);
+    #: empty: not for agent tokens
+    agents: frozenset[str]
+
+    def frame(self, sees_numbers: bool) -> bytes:
+        data = self.full if sees_numbers else self.masked
+        return b"id: %d\nevent: %s\ndata: %s\n\n" % (self.id, self.name.encode(), data)
+
+
+class Subscriber:
+    """One connected client: its queue, its filter, what it has lost."""
+
+    def __init__(self, size: int, *, agent: str | None, sees_numbers: bool) -> None:
+        self.queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue(maxsize=size)
+        self.agent = agent
+        self.sees_numbers = sees_numbers
+        #: events dropped since the last ``lagged`` event was sent
+        self.dropped = 0
+        self.dropped_total = 0
+
+    def wants(self, event: StreamEvent) -> bool:
+        return self.agent is None or self.agent in event.agents
+
+    def offer(self, item: StreamEvent | None) -> None:
+        """Put without waiting; when full, drop the oldest event."""
+        while True:
+            try:
+                self.queue.put_nowait(item)
+                return
+            except asyncio.QueueFull:
+                try:
+                    dropped = self.queue.get_nowait()
+                except asyncio.QueueEmpty:  # pragma: no cover - single-threaded loop
+                    continue
+                if dropped is not None:
+                    self.dropped += 1
+                    self.dropped_total += 1
+
+    async def next_frame(self, heartbeat_s: float) -> bytes | None:
+        """The next bytes to write: a ``lagged`` notice first if events were lost, a
+        heartbeat after ``heartbeat_s`` of silence; None when the stream is closing."""
+        try:
+            item = await asyncio.wait_for(self.queue.get(), heartbeat_s)
+        except TimeoutError:
+            return b": heartbeat\n\n"
+        if item is None:
+            return None
+        frame = item.frame(self.sees_numbers)
+        if self.dropped:
+            lagged = _ENCODER.encode({"dropped": self.dropped})
+            self.dropped = 0
+            frame = b"event: lagged\ndata: %s\n\n%s" % (lagged, frame)
+        return frame
+
+
+class EventStream:
+    """Fact listener → per-client queues. ``attach`` it to a router once."""
+
+    def __init__(self, router: Router, *, buffer: int = 1000) -> None:
+        self.router = router
+        self.buffer = buffer
+        self.subscribers: set[Subscriber] = set()
+        self.closed = False
+        self._ids = itertools.count(1)
+        self._calls: OrderedDict[str, _CallInfo] = OrderedDict()
+
+    def attach(self) -> None:
+        self.router.add_fact_listener(self.on_fact)
+
+    def subscribe(self, *, agent: str | None, sees_numbers: bool) -> Subscriber:
+        subscriber = Subscriber(self.buffer, agent=agent, sees_numbers=sees_numbers)
+        self.subscribers.add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)
+
+    def close(self) -> None:
+        """Tell every client the server is stopping; their handlers then return."""
+        self.closed = True
+        for subscriber in self.subscribers:
+            subscriber.offer(None)
+
+    # ------------------------------------------------------------------ facts
+
+    def on_fact(self, fact: f.Fact) -> None:
+        """Runs inside :meth:`Router.submit`: never awaits, never raises."""
+        try:
+            event = self._event(fact)
+        except Exception:  # a bug here must not stop the router
+            log.exception("cti_event_failed", fact=type(fact).__name__)
+            return
+        if event is None:
+            return
+        for subscriber in self.subscribers:
+            if subscriber.wants(event):
+                subscriber.offer(event)
+
+    def _info(self, call_id: str) -> _CallInfo:
+        info = self._calls.get(call_id)
+        if info is None:
+            call = self.router.engine.calls.get(call_id)
+            info = _CallInfo(number=call.number if call else "",
+                             priority=call.priority if call else 0,
+                             caller=call.caller_num if call else "")
+            self._calls[call_id] = info
+            while len(self._calls) > MAX_TRACKED_CALLS:
+                self._calls.popitem(last=False)
+        return info
+
+    def _event(self, fact: f.Fact) -> StreamEvent | None:
+        data: dict[str, Any]
+        agents: set[str] = set()
+        caller: str | None = None
+        if isinstance(fact, f.CallQueued):
+            self._info(fact.call)  # remembered now: the number is gone at the end
+            return None
+        if isinstance(fact, (f.CallOffered, f.CallAnswered)):
+            info = self._info(fact.call)
+            info.agents.add(fact.agent)
+            agents.add(fact.agent)
+            caller = info.caller
+            call = self.router.engine.calls.get(fact.call)
+            if isinstance(fact, f.CallOffered):
+                name = "call_offered"
+                wait = round(fact.at - call.arrived_at, 3) if call else None
+                data = {"call": fact.call, "queue": fact.queue, "number": info.number,
+                        "priority": info.priority, "agent": fact.agent, "wait_s": wait}
+            else:
+                name = "call_answered"
+                data = {"call": fact.call, "queue": fact.queue,
+                        "number": fact.number or info.number, "priority": info.priority,
+                        "agent": fact.agent, "wait_s": round(fact.wait_s, 3),
+                        "first": fact.first}
+        elif isinstance(fact, f.CallTransferred):
+            info = self._info(fact.call)
+            name = "call_transferred"
+            caller = info.caller
+            if fact.agent:
+                agents.add(fact.agent)
+            data = {"call": fact.call, "from_queue": fact.from_queue,
+                    "to_queue": fact.to_queue, "queue": fact.to_queue, "number": info.number,
+                    "agent": fact.agent, "result": fact.result, "reason": fact.reason}
+        elif isinstance(fact, f.CallEnded):
+            info = self._calls.pop(fact.call) if fact.call in self._calls else _CallInfo(
+                number=fact.record.number, priority=fact.record.priority, caller="")
+            name = "call_ended"
+            caller = info.caller
+            agents = set(info.agents)
+            record = fact.record
+            data = {"call": fact.call, "queue": fact.queue, "number": record.number,
+                    "agent": record.agent, "outcome": fact.outcome, "wait_s": record.wait_s,
+                    "duration_s": round(fact.duration_s, 3)}
+        elif isinstance(fact, f.AgentStateChanged):
+            name = "agent_state"
+            agents.add(fact.agent)
+            data = {"agent": fact.agent, "old": fact.old, "new": fact.new,
+                    "reason": fact.reason}
+        elif isinstance(fact, f.BasculeChanged):
+            name = "bascule"
+            data = {"queue": fact.queue, "share": fact.share, "partner": fact.partner,
+                    "by": fact.by, "reason": fact.reason}
+        else:
+            return None
+        head = {"at": fact.at}
+        if name.startswith("call_"):
+            full = _ENCODER.encode({**head, **data, "caller": caller or None})
+            masked = _ENCODER.encode({**head, **data,
+                                      "caller": mask_number(caller) if caller else None})
+        else:
+            full = masked = _ENCODER.encode({**head, **data})
+        return StreamEvent(id=next(self._ids), name=name, full=full, masked=masked,
+                           agents=frozenset(agents))
+
+
+def closing_frame(reason: str) -> bytes:
+    return b"event: closing\ndata: %s\n\n" % _ENCODER.encode({"reason": reason})

@@ -1,0 +1,541 @@
+"""The supervisor and agent API: a real aiohttp server on port 0 over a real Router
+driven with engine inputs (no AMI), tokens from a file written for each test."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from structlog.testing import capture_logs
+
+from acd.ami import events as ev
+from acd.api import HttpServer, start_http
+from acd.app import Router
+from acd.config import ApiConfig, Config, parse_config
+from acd.core import inputs as i
+from acd.core.model import AgentState
+from acd.errors import SecretError
+from acd.logs import mask_number
+from acd.metrics import RouterMetrics
+from acd.tokens import HOW_TO_CONFIGURE, TokenSet, load_tokens, parse_tokens
+
+CALLER_NUM = "0612345678"
+CALLER_NAME = "Hélène Dupré"
+SITE = b"""
+[site]
+name = "SAS api"
+departement = "59"
+
+[routing]
+ring_timeout_s = 300
+
+[skills.ARM_N1]
+wrap_up_s = 0
+expansion_s = [20]
+
+[skills.AMU_N2]
+wrap_up_s = 0
+
+[numbers."15"]
+queue = "ARM_N1"
+
+[[agents]]
+id = "arm01"
+device = "PJSIP/arm01"
+skills = { ARM_N1 = 1 }
+logged_in = true
+
+[[agents]]
+id = "arm02"
+device = "PJSIP/arm02"
+skills = { ARM_N1 = 1 }
+logged_in = true
+
+[[agents]]
+id = "amu01"
+device = "PJSIP/amu01"
+skills = { AMU_N2 = 1 }
+logged_in = true
+
+[[agents]]
+id = "mg01"
+device = "PJSIP/mg01"
+skills = { MG = 1 }
+
+[[partners]]
+name = "sas62"
+dial = "PJSIP/sas62/15"
+
+[[partners]]
+name = "sas80"
+dial = "PJSIP/sas80/15"
+"""
+
+SUPERVISOR = "supervisor-token-0123456789"
+SUPERVISOR_NUMBERS = "supervisor-with-numbers-0123456789"
+READER = "reader-token-0123456789"
+AGENT_ARM01 = "agent-arm01-token-0123456789"
+AGENT_ARM02 = "agent-arm02-token-0123456789"
+TOKENS_TOML = f"""
+["{SUPERVISOR}"]
+role = "supervisor"
+name = "sup-martin"
+
+["sha256:{hashlib.sha256(SUPERVISOR_NUMBERS.encode()).hexdigest()}"]
+role = "supervisor"
+name = "sup-numbers"
+caller_numbers = true
+
+["{READER}"]
+role = "reader"
+name = "wallboard"
+
+["{AGENT_ARM01}"]
+role = "agent"
+name = "desk arm01"
+agent = "arm01"
+
+["{AGENT_ARM02}"]
+role = "agent"
+name = "desk arm02"
+agent = "arm02"
+"""
+
+
+class Room:
+    """A Router fed Asterisk-shaped events on an injected clock (no AMI)."""
+
+    def __init__(self, config: Config) -> None:
+        self.now = 1_000_000.0
+        self.router = Router(config, clock=lambda: self.now)
+        self._n = 0
+        self.router.submit(i.ChannelsSnapshot([], taken_at=0.0))
+
+    def call(self, number: str = "15") -> str:
+        """A caller announced by the dialplan; returns the call id."""
+        self._n += 1
+        uid = f"u{self._n}"
+        self.router.submit(ev.UserEvent(
+            channel=f"PJSIP/trunk-{self._n:08x}", uniqueid=uid, linkedid=uid,
+            name="AcdCallWaiting", caller_id_num=CALLER_NUM, caller_id_name=CALLER_NAME,
+            headers={"Number": number, "Uniqueid": uid, "CallerName": CALLER_NAME}))
+        return uid
+
+    def answer(self, call_id: str) -> str:
+        call = self.router.engine.calls[call_id]
+        assert call.agent is not None, "the call was not offered to anyone"
+        self._n += 1
+        leg = f"{self.router.engine.agents[call.agent].device}-{self._n:08x}"
+        self.router.submit(ev.DialBegin(channel=call.channel, dest_channel=leg))
+        self.router.submit(ev.DialEnd(channel=call.channel, dest_channel=leg,
+                                      dial_status="ANSWER"))
+        return call.agent
+
+    def hangup(self, call_id: str) -> None:
+        self.router.submit(ev.Hangup(channel=self.router.engine.calls[call_id].channel))
+
+
+class Client:
+    """HTTP with one token (or none) against the server."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        self.session = session
+        self.base = base
+
+    async def request(self, method: str, path: str, token: str | None = None,
+                      body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None
+                                            else None)
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        async with self.session.request(method, self.base + path, headers=headers,
+                                        data=data) as response:
+            text = await response.text()
+            if response.content_type == "application/json":
+                return response.status, json.loads(text)
+            return response.status, text
+
+    async def get(self, path: str, token: str | None = None) -> tuple[int, Any]:
+        return await self.request("GET", "/api/v1/" + path, token)
+
+    async def post(self, path: str, token: str | None, body: Any = None,
+                   raw: bytes | None = None) -> tuple[int, Any]:
+        return await self.request("POST", "/api/v1/" + path, token, body, raw)
+
+
+class Served:
+    def __init__(self, room: Room, server: HttpServer, client: Client) -> None:
+        self.room = room
+        self.server = server
+        self.client = client
+        self.engine = room.router.engine
+
+
+@pytest.fixture
+def config() -> Config:
+    return parse_config(SITE, "api-site.toml")
+
+
+@pytest.fixture
+def tokens_file(tmp_path: Path) -> Path:
+    path = tmp_path / "api-tokens.toml"
+    path.write_text(TOKENS_TOML, encoding="utf-8")
+    return path
+
+
+async def serve_room(room: Room, tokens: TokenSet | None,
+                     api_config: ApiConfig | None = None) -> AsyncIterator[Served]:
+    metrics = RouterMetrics(room.router)
+    metrics.attach()
+    server = await start_http(room.router, "127.0.0.1", 0, metrics=metrics, tokens=tokens,
+                              api_config=api_config)
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield Served(room, server, Client(session, f"http://127.0.0.1:{server.port}"))
+    finally:
+        await server.close()
+
+
+@pytest.fixture
+async def served(config: Config, tokens_file: Path) -> AsyncIterator[Served]:
+    tokens = load_tokens(config, {"ACD_API_TOKENS_FILE": str(tokens_file)})
+    async for s in serve_room(Room(config), tokens):
+        yield s
+
+
+# ---------------------------------------------------------------------- no token
+
+
+async def test_health_and_metrics_need_no_token_and_the_api_needs_one(
+        served: Served) -> None:
+    client = served.client
+    status, body = await client.request("GET", "/metrics")
+    assert status == 200 and "acd_calls_offered_total" in body
+    status, _ = await client.request("GET", "/healthz")
+    assert status == 503  # answered without a token (503: no AMI link here)
+    status, body = await client.get("queues")
+    assert status == 401
+    assert body["error"] == "unauthorized" and "Authorization: Bearer" in body["message"]
+    status, body = await client.get("queues", "not-a-known-token-at-all")
+    assert (status, body["message"]) == (401, "unknown token")
+    status, body = await client.request("GET", "/api/v1/queues",
+                                        body=None, token=None, raw=None)
+    assert status == 401
+
+
+async def test_without_tokens_every_api_route_says_how_to_configure_them(
+        config: Config) -> None:
+    async for s in serve_room(Room(config), None):
+        for method, path in (("GET", "/api/v1/queues"), ("GET", "/api/v1/events"),
+                             ("POST", "/api/v1/agents/arm01/pause"),
+                             ("DELETE", "/api/v1/bascules/site")):
+            status, body = await s.client.request(method, path, SUPERVISOR)
+            assert status == 401, path
+            assert body == {"error": "unauthorized", "message": HOW_TO_CONFIGURE}
+        status, _ = await s.client.request("GET", "/metrics")
+        assert status == 200
+
+
+async def test_unknown_routes_and_methods_answer_json(served: Served) -> None:
+    status, body = await served.client.get("nothing-here", SUPERVISOR)
+    assert (status, body["error"]) == (404, "not_found")
+    status, body = await served.client.request("DELETE", "/api/v1/queues", SUPERVISOR)
+    assert (status, body["error"]) == (405, "method_not_allowed")
+
+
+# ---------------------------------------------------------------------- reads
+
+
+async def test_reads_for_every_role_with_caller_numbers_masked(served: Served) -> None:
+    room, client = served.room, served.client
+    for agent in ("arm01", "arm02"):
+        room.router.submit(i.AgentPause(agent, "break"))
+    call_id = room.call()
+    room.now += 12
+    for token in (READER, AGENT_ARM01, SUPERVISOR):
+        status, body = await client.get("queues", token)
+        assert status == 200
+        arm = next(q for q in body["queues"] if q["name"] == "ARM_N1")
+        assert arm["waiting"] == 1 and arm["oldest_wait_s"] == 12.0
+        assert arm["estimated_wait_s"] is None  # nobody working: unbounded
+        (waiting,) = arm["calls"]
+        assert waiting["id"] == call_id and waiting["number"] == "15"
+        assert waiting["wait_s"] == 12.0 and waiting["state"] == "waiting"
+        assert waiting["caller"] == mask_number(CALLER_NUM) != CALLER_NUM
+        assert waiting["caller_name"] is None
+        assert CALLER_NUM not in json.dumps(body)
+
+    status, body = await client.get(f"calls/{call_id}", SUPERVISOR_NUMBERS)
+    assert status == 200
+    assert body["call"]["caller"] == CALLER_NUM
+    assert body["call"]["caller_name"] == CALLER_NAME
+    status, body = await client.get("calls/nope", READER)
+    assert (status, body["error"]) == (404, "not_found")
+
+    status, body = await client.get("agents", READER)
+    agents = {a["id"]: a for a in body["agents"]}
+    assert agents["arm01"]["state"] == "paused" and agents["arm01"]["pause_reason"] == "break"
+    assert agents["amu01"]["skills"] == {"AMU_N2": 1}
+    assert agents["mg01"]["state"] == "logged_out"
+
+    status, body = await client.get("partners", READER)
+    assert [p["name"] for p in body["partners"]] == ["sas62", "sas80"]
+    assert all(p["up"] for p in body["partners"])
+    status, body = await client.get("bascules", READER)
+    assert body == {"bascules": []}
+
+    status, body = await client.get("audit", READER)
+    assert (status, body["error"]) == (403, "forbidden")
+    status, body = await client.get("audit", SUPERVISOR)
+    assert (status, body) == (200, {"audit": []})
+
+
+# ---------------------------------------------------------------------- agent writes
+
+
+async def test_agent_state_writes_take_effect_in_the_engine(served: Served) -> None:
+    client, agents = served.client, served.engine.agents
+    status, body = await client.post("agents/arm01/pause", SUPERVISOR, {"reason": "meal"})
+    assert status == 200
+    assert body["agent"]["state"] == "paused" and body["agent"]["pause_reason"] == "meal"
+    assert agents["arm01"].state is AgentState.PAUSED
+    assert agents["arm01"].pause_reason == "meal"
+
+    status, body = await client.post("agents/arm01/ready", AGENT_ARM01)
+    assert (status, body["agent"]["state"]) == (200, "available")
+    status, body = await client.post("agents/arm01/logout", AGENT_ARM01)
+    assert (status, agents["arm01"].state) == (200, AgentState.LOGGED_OUT)
+    status, body = await client.post("agents/arm01/logout", AGENT_ARM01)
+    assert (status, body["error"]) == (409, "conflict")
+    assert "already logged out" in body["message"]
+    status, body = await client.post("agents/arm01/pause", AGENT_ARM01)
+    assert status == 409 and "log in first" in body["message"]
+    status, body = await client.post("agents/arm01/login", AGENT_ARM01, {})
+    assert (status, agents["arm01"].state) == (200, AgentState.AVAILABLE)
+    status, body = await client.post("agents/arm01/pause", AGENT_ARM01)  # body optional
+    assert (status, agents["arm01"].pause_reason) == (200, "break")
+
+
+async def test_a_pause_during_a_call_applies_after_it(served: Served) -> None:
+    room, client = served.room, served.client
+    call_id = room.call()
+    agent = room.answer(call_id)
+    status, body = await client.post(f"agents/{agent}/pause", SUPERVISOR, {"reason": "debrief"})
+    assert status == 200
+    assert body["agent"]["state"] == "on_call" and body["agent"]["pending"] == "paused"
+    room.hangup(call_id)
+    assert served.engine.agents[agent].state is AgentState.PAUSED
+
+
+async def test_roles_and_ownership_are_enforced(served: Served) -> None:
+    client, agents = served.client, served.engine.agents
+    status, body = await client.post("agents/arm02/pause", AGENT_ARM01)
+    assert (status, body["error"]) == (403, "forbidden")
+    assert "arm02" in body["message"]
+    status, body = await client.post("agents/arm01/pause", READER)
+    assert status == 403
+    assert agents["arm01"].state is agents["arm02"].state is AgentState.AVAILABLE
+    status, body = await client.request("PUT", "/api/v1/bascules/site", AGENT_ARM01,
+                                        {"share": 1.0})
+    assert status == 403
+    status, body = await client.post("agents/ghost/pause", SUPERVISOR)
+    assert (status, body["error"]) == (404, "not_found")
+
+
+async def test_bad_bodies_get_a_clear_4xx(served: Served) -> None:
+    client = served.client
+    status, body = await client.post("agents/arm01/pause", SUPERVISOR, raw=b"{not json")
+    assert (status, body["error"]) == (400, "bad_request")
+    assert "malformed JSON" in body["message"]
+    status, body = await client.post("agents/arm01/pause", SUPERVISOR, {"reason": 3})
+    assert (status, body["error"]) == (422, "invalid")
+    assert "reason" in body["message"]
+    status, body = await client.post("agents/arm01/pause", SUPERVISOR, {"raison": "x"})
+    assert status == 422 and "raison" in body["message"]
+    status, body = await client.post("agents/arm01/login", SUPERVISOR, {"force": True})
+    assert status == 422
+
+
+# ---------------------------------------------------------------------- transfer
+
+
+async def test_transfer_moves_the_call_to_the_target_queue(served: Served) -> None:
+    room, client, engine = served.room, served.client, served.engine
+    engine_call = room.call()
+    agent = room.answer(engine_call)
+    other = AGENT_ARM02 if agent == "arm01" else AGENT_ARM01
+    mine = AGENT_ARM01 if agent == "arm01" else AGENT_ARM02
+
+    status, body = await client.post(f"calls/{engine_call}/transfer", other,
+                                     {"target": "AMU_N2"})
+    assert (status, body["error"]) == (403, "forbidden")
+    status, body = await client.post(f"calls/{engine_call}/transfer", mine, {"target": "XX"})
+    assert (status, body["error"]) == (422, "invalid")
+    assert "unknown filière 'XX'" in body["message"] and "AMU_N2" in body["message"]
+    status, body = await client.post(f"calls/{engine_call}/transfer", mine, {})
+    assert status == 422 and "target" in body["message"]
+    status, body = await client.post(f"calls/{engine_call}/transfer", mine, raw=b"[")
+    assert status == 400
+    status, body = await client.post(f"calls/{engine_call}/transfer", mine,
+                                     {"target": "ARM_N1"})
+    assert status == 409 and "already in ARM_N1" in body["message"]
+    status, body = await client.post("calls/u404/transfer", SUPERVISOR, {"target": "MG"})
+    assert status == 404
+
+    status, body = await client.post(f"calls/{engine_call}/transfer", mine,
+                                     {"target": "AMU_N2"})
+    assert status == 200
+    assert (body["from_queue"], body["to_queue"]) == ("ARM_N1", "AMU_N2")
+    call = engine.calls[engine_call]
+    assert call.queue == "AMU_N2" and call.queues[-1] == "AMU_N2"
+    assert call.agent == "amu01"  # offered at once to the free AMU
+    assert body["call"]["queue"] == "AMU_N2" and body["call"]["agent"] == "amu01"
+    assert body["call"]["caller"] == mask_number(CALLER_NUM)
+
+
+async def test_transfer_to_an_unstaffed_queue_applies_the_fallback(served: Served) -> None:
+    room, client, engine = served.room, served.client, served.engine
+    call_id = room.call()
+    agent = room.answer(call_id)
+    status, body = await client.post(f"calls/{call_id}/transfer", SUPERVISOR,
+                                     {"target": "MG"})  # mg01 is logged out
+    assert status == 200 and body["to_queue"] == "MG"
+    # the answer says where the call is now: back to the transferring agent
+    assert body["call"]["queue"] == engine.calls[call_id].queue == "ARM_N1"
+    assert body["call"]["agent"] == engine.calls[call_id].agent == agent
+    assert body["call"]["state"] == "offered"
+
+
+# ---------------------------------------------------------------------- bascule
+
+
+async def test_bascule_set_and_removed(served: Served) -> None:
+    client, engine = served.client, served.engine
+    status, body = await client.request("PUT", "/api/v1/bascules/site", SUPERVISOR,
+                                        {"share": 1.0, "partner": "sas62",
+                                         "reason": "panne téléphonie"})
+    assert status == 200
+    assert body["bascule"]["queue"] == "*" and body["bascule"]["by"] == "sup-martin"
+    assert engine.bascules["*"].share == 1.0 and engine.bascules["*"].partner == "sas62"
+    status, body = await client.request("PUT", "/api/v1/bascules/ARM_N1", SUPERVISOR,
+                                        {"share": 0.3})
+    assert status == 200 and engine.bascules["ARM_N1"].share == 0.3
+    status, body = await client.get("bascules", READER)
+    assert {b["queue"] for b in body["bascules"]} == {"*", "ARM_N1"}
+    status, body = await client.get("queues", READER)
+    by_name = {q["name"]: q for q in body["queues"]}
+    assert by_name["AMU_N2"]["bascule"]["queue"] == "*"
+    assert by_name["ARM_N1"]["bascule"]["share"] == 0.3
+
+    status, body = await client.request("PUT", "/api/v1/bascules/site", SUPERVISOR,
+                                        {"share": 1.5})
+    assert status == 422 and "share" in body["message"]
+    status, body = await client.request("PUT", "/api/v1/bascules/site", SUPERVISOR,
+                                        {"partner": "sas99"})
+    assert status == 422 and "unknown partner 'sas99'" in body["message"]
+    status, body = await client.request("PUT", "/api/v1/bascules/NOPE", SUPERVISOR, {})
+    assert (status, body["error"]) == (404, "not_found")
+    status, body = await client.request("PUT", "/api/v1/bascules/site", READER, {})
+    assert status == 403
+
+    status, body = await client.request("DELETE", "/api/v1/bascules/site", SUPERVISOR)
+    assert (status, body) == (200, {"queue": "*", "bascule": None})
+    assert "*" not in engine.bascules
+    status, body = await client.request("DELETE", "/api/v1/bascules/*", SUPERVISOR)
+    assert status == 404 and "no bascule in force on the site" in body["message"]
+    status, body = await client.request("DELETE", "/api/v1/bascules/ARM_N1", SUPERVISOR,
+                                        {"reason": "retour à la normale"})
+    assert status == 200 and engine.bascules == {}
+
+
+# ---------------------------------------------------------------------- re-skill
+
+
+async def test_reskilling_answers_501_until_the_engine_can_do_it(served: Served) -> None:
+    client, engine = served.client, served.engine
+    path = "/api/v1/agents/arm01/skills"
+    status, body = await client.request("PUT", path, SUPERVISOR, {"ARM_N1": 2, "AMU_N2": 1})
+    assert (status, body["error"]) == (501, "not_implemented")
+    assert body["message"].startswith("re-skilling is not available yet")
+    assert engine.agents["arm01"].skills == {"ARM_N1": 1}
+    status, body = await client.request("PUT", path, AGENT_ARM01, {"ARM_N1": 1})
+    assert status == 403
+    status, body = await client.request("PUT", path, SUPERVISOR, {"PSY": 1})
+    assert status == 422 and "unknown skill PSY" in body["message"]
+    status, body = await client.request("PUT", path, SUPERVISOR, {"ARM_N1": 12})
+    assert status == 422
+    status, body = await client.request("PUT", "/api/v1/agents/ghost/skills", SUPERVISOR,
+                                        {"ARM_N1": 1})
+    assert status == 404
+
+
+# ---------------------------------------------------------------------- audit
+
+
+async def test_every_write_is_audited_without_the_token(served: Served) -> None:
+    client = served.client
+    with capture_logs() as logs:
+        await client.post("agents/arm01/pause", SUPERVISOR, {"reason": "meal"})
+        await client.post("agents/arm02/pause", AGENT_ARM01, {"reason": "x"})
+        await client.post("agents/arm01/pause", "not-a-known-token-at-all")
+    writes = [entry for entry in logs if entry["event"] == "api_write"]
+    assert [(w["who"], w["role"], w["status"], w["result"]) for w in writes] == [
+        ("sup-martin", "supervisor", 200, "ok"), ("desk arm01", "agent", 403, "forbidden")]
+    assert writes[0]["path"] == "/api/v1/agents/arm01/pause"
+    assert writes[0]["body"] == {"reason": "meal"} and writes[0]["at"]
+    assert any(entry["event"] == "api_unknown_token" for entry in logs)
+    assert not any(token in json.dumps(logs, default=str)
+                   for token in (SUPERVISOR, AGENT_ARM01, "not-a-known-token-at-all"))
+    _, body = await client.get("audit", SUPERVISOR)
+    assert [(e["who"], e["method"], e["status"]) for e in body["audit"]] == [
+        ("sup-martin", "POST", 200), ("desk arm01", "POST", 403)]
+    assert len(served.server.api.audit) == 2
+
+
+# ---------------------------------------------------------------------- tokens
+
+
+def test_tokens_are_kept_as_digests_and_checked(config: Config, tmp_path: Path) -> None:
+    tokens = parse_tokens(TOKENS_TOML.encode(), "t.toml", agents={"arm01", "arm02"})
+    assert len(tokens) == 5
+    assert tokens.roles() == {"supervisor": 2, "reader": 1, "agent": 2}
+    sup = tokens.check(SUPERVISOR_NUMBERS)
+    assert sup is not None and sup.name == "sup-numbers" and sup.sees_numbers
+    agent = tokens.check(AGENT_ARM01)
+    assert agent is not None and agent.agent == "arm01" and not agent.sees_numbers
+    assert tokens.check(SUPERVISOR[:-1]) is None
+    assert SUPERVISOR.encode() not in repr(vars(tokens)).encode()
+
+    as_json = json.dumps({SUPERVISOR: {"role": "reader", "name": "json"}})
+    assert parse_tokens(as_json.encode()).check(SUPERVISOR) is not None
+
+    credentials = tmp_path / "creds"
+    credentials.mkdir()
+    (credentials / "api-tokens").write_text(TOKENS_TOML, encoding="utf-8")
+    assert len(load_tokens(config, {"CREDENTIALS_DIRECTORY": str(credentials)})) == 5
+    assert len(load_tokens(config, {})) == 0
+    with pytest.raises(SecretError, match="cannot read API tokens file"):
+        load_tokens(config, {"ACD_API_TOKENS_FILE": str(tmp_path / "missing")})
+
+
+@pytest.mark.parametrize(("entry", "problem"), [
+    ('["short"]\nrole = "reader"\nname = "x"', "at least 16 characters"),
+    ('["sha256:abc"]\nrole = "reader"\nname = "x"', "64 hex digits"),
+    (f'["{SUPERVISOR}"]\nrole = "agent"\nname = "x"', "needs agent"),
+    (f'["{SUPERVISOR}"]\nrole = "agent"\nname = "x"\nagent = "zz"', "unknown agent 'zz'"),
+    (f'["{SUPERVISOR}"]\nrole = "reader"\nname = "x"\ncaller_numbers = true',
+     "for supervisors only"),
+    (f'["{SUPERVISOR}"]\nrole = "admin"\nname = "x"', "Invalid enum value 'admin'"),
+    (f'["{SUPERVISOR}"]\nrole = "reader"', "name"),
+    ("not = [toml", "not a TOML or JSON"),
+])
+def test_bad_token_files_are_refused_without_echoing_tokens(entry: str, problem: str) -> None:
+    with pytest.raises(SecretError, match=problem) as info:
+        parse_tokens(entry.encode(), "t.toml", agents={"arm01"})
+    assert SUPERVISOR not in str(info.value)
