@@ -507,7 +507,7 @@ class Api:
                     break
                 await response.write(frame)
         except ConnectionError:
-            pass  # the client went away
+            log.info("cti_client_gone")
         finally:
             self.stream.unsubscribe(subscriber)
             self._streams -= 1
