@@ -36,7 +36,6 @@ an agent.
 from __future__ import annotations
 
 import random
-import uuid
 from typing import TYPE_CHECKING
 
 from acd.sim.behaviour import PARTNER_KINDS, PartnerBehaviour, PartnerEnder, PartnerKind
@@ -47,7 +46,7 @@ from acd.sim.dialplan import (
     no_resource_test,
     ring_seconds,
 )
-from acd.sim.model import BUSY, RINGING, UP, Bridge, Call, HangupBy, PartnerDial, Phase
+from acd.sim.model import BUSY, RINGING, UP, Call, HangupBy, PartnerDial, Phase
 
 if TYPE_CHECKING:
     from acd.sim.pbx import Pbx
@@ -186,23 +185,13 @@ class PartnerOverflow:
         if call.partner is not pd or call.phase is not Phase.OVERFLOWING:
             return
         pbx = self.pbx
-        ev, trunk, outer = pbx.events, call.trunk, pd.outer
+        ev, outer = pbx.events, pd.outer
         pbx._cancel_timers(call)
         pbx._stop_patience(call)
         if pd.inner is not None:
             ev.newstate(pd.inner, UP)
         ev.newstate(outer, UP)
-        ev.varset(trunk, "DIALSTATUS", "ANSWER")
-        ev.varset(trunk, "DIALEDPEERNAME", outer.name)
-        ev.varset(trunk, "DIALEDPEERNUMBER", pd.dial_string)
-        ev.dial_end(trunk, outer, "ANSWER")
-        bridge = Bridge(uniqueid=str(uuid.UUID(int=pbx._rng.getrandbits(128), version=4)))
-        pd.bridge = bridge
-        pd.answered_at = pbx.clock.now()
-        ev.bridge_create(bridge)
-        ev.bridge_enter(bridge, outer)
-        ev.bridge_enter(bridge, trunk)
-        ev.bridge_peer(bridge)
+        pbx._bridge_answered(call, pd, app_dial_step=False)
         call.phase = Phase.WITH_PARTNER
         pbx._after(call, talk_s, lambda: self._talk_over(call, pd, ender))
 

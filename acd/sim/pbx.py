@@ -791,7 +791,7 @@ class Pbx:
         dial = call.dial
         if call.phase is not Phase.DIALLING or dial is None:
             return
-        ev, trunk, outer, inner = self.events, call.trunk, dial.outer, dial.inner
+        ev, outer, inner = self.events, dial.outer, dial.inner
         self._cancel_timers(call)
         self._stop_patience(call)
         if inner is not None:
@@ -800,24 +800,30 @@ class Pbx:
             ev.device(dial.device, "INUSE", repeat=2)
         ev.newstate(outer, UP)
         ev.device(dial.device, "INUSE", repeat=2)
-        ev.varset(trunk, "DIALSTATUS", "ANSWER")
-        ev.varset(trunk, "DIALEDPEERNAME", outer.name)
-        ev.varset(trunk, "DIALEDPEERNUMBER", dial.dial_string)
-        ev.dial_end(trunk, outer, "ANSWER")
-        bridge = Bridge(uniqueid=str(uuid.UUID(int=self._rng.getrandbits(128), version=4)))
-        dial.bridge = bridge
-        dial.answered_at = self.clock.now()
-        ev.bridge_create(bridge)
-        if inner is not None:
-            ev.step(outer, outer.context, "", 1, "AppDial", "(Outgoing Line)")
-        ev.bridge_enter(bridge, outer)
-        ev.bridge_enter(bridge, trunk)
-        ev.bridge_peer(bridge)
+        self._bridge_answered(call, dial, app_dial_step=inner is not None)
         if inner is not None:
             ev.step(inner, inner.context, inner.exten, 5, "Wait", f"{dial.outcome.talk_s:g}")
         call.phase = Phase.TALKING
         ender = dial.outcome.ender
         self._after(call, dial.outcome.talk_s, lambda: self._talk_over(call, ender))
+
+    def _bridge_answered(self, call: Call, out: Outgoing, *, app_dial_step: bool) -> None:
+        """``Dial`` reports ANSWER and bridges the caller with the answered leg (an
+        agent's or a partner SAS's), in the order Asterisk sends it."""
+        ev, trunk, outer = self.events, call.trunk, out.outer
+        ev.varset(trunk, "DIALSTATUS", "ANSWER")
+        ev.varset(trunk, "DIALEDPEERNAME", outer.name)
+        ev.varset(trunk, "DIALEDPEERNUMBER", out.dial_string)
+        ev.dial_end(trunk, outer, "ANSWER")
+        bridge = Bridge(uniqueid=str(uuid.UUID(int=self._rng.getrandbits(128), version=4)))
+        out.bridge = bridge
+        out.answered_at = self.clock.now()
+        ev.bridge_create(bridge)
+        if app_dial_step:
+            ev.step(outer, outer.context, "", 1, "AppDial", "(Outgoing Line)")
+        ev.bridge_enter(bridge, outer)
+        ev.bridge_enter(bridge, trunk)
+        ev.bridge_peer(bridge)
 
     def _talk_over(self, call: Call, ender: str) -> None:
         dial = call.dial
@@ -920,56 +926,60 @@ class Pbx:
     def _caller_hangs_up(self, call: Call, *, by: HangupBy, reason: str, cause: int) -> None:
         """The remote phone (``;1``) hangs up; ``cause`` as the ``;2`` is told."""
         ev, phone, trunk = self.events, call.phone, call.trunk
-        out = self._outgoing(call)
-        bridged = out if self._bridged(call, out) else None
-        far_by = self._far_end_by(call, by)
-        self._cancel_timers(call)
-        self._stop_patience(call)
-        call.phase = Phase.GONE
+        out, bridged, far_by = self._start_teardown(call, by)
         ev.soft_hangup_request(phone, 16)
         ev.hangup_request(trunk, cause)
         self._gone(phone, cause, by, reason)
-        if bridged is not None:
-            self._caller_leaves_bridge(call, bridged, by=far_by, reason=reason)
-        elif out is not None:
-            ev.dial_end(trunk, out.outer, "CANCEL")
-            self._hang_up_unanswered(out, cause=16, by=far_by, reason=reason)
-        else:
-            self._stop_moh(call)
+        if not self._release_far_end(call, out, bridged, far_by, reason):
             ev.caller_device(f"Local/{call.number}@incoming", "NOT_INUSE")
         ev.soft_hangup_request(trunk, 16)
         self._gone(trunk, 16, by, reason)
-        self._finish_agent(bridged, by=far_by, reason=reason)
-        call.dial = None
-        call.partner = None
-        ev.caller_device(f"Local/{call.number}@incoming", "NOT_INUSE")
+        self._end_teardown(call, bridged, far_by, reason, device_events=1)
 
     def _trunk_hangs_up(self, call: Call, *, by: HangupBy, reason: str, cause: int) -> None:
         """The caller's ``;2`` is hung up (AMI Hangup, missing extension, shutdown)."""
         ev, phone, trunk = self.events, call.phone, call.trunk
-        out = self._outgoing(call)
-        bridged = out if self._bridged(call, out) else None
-        far_by = self._far_end_by(call, by)
-        self._cancel_timers(call)
-        self._stop_patience(call)
-        call.phase = Phase.GONE
+        out, bridged, far_by = self._start_teardown(call, by)
         ev.soft_hangup_request(trunk, 16)
-        if bridged is not None:
-            self._caller_leaves_bridge(call, bridged, by=far_by, reason=reason)
-        elif out is not None:
-            ev.dial_end(trunk, out.outer, "CANCEL")
-            self._hang_up_unanswered(out, cause=16, by=far_by, reason=reason)
-        else:
-            self._stop_moh(call)
+        self._release_far_end(call, out, bridged, far_by, reason)
         ev.hangup_request(phone, 16)
         self._gone(trunk, cause, by, reason)
         ev.soft_hangup_request(phone, 16)
         self._gone(phone, 16, by, reason)
+        self._end_teardown(call, bridged, far_by, reason, device_events=2)
+
+    def _start_teardown(self, call: Call,
+                        by: HangupBy) -> tuple[Outgoing | None, Outgoing | None, HangupBy]:
+        """The caller's side is going: stop its timers; return its outgoing dial, that
+        dial if bridged, and who the far end's legs are hung up by."""
+        out = self._outgoing(call)
+        bridged = out if self._bridged(call, out) else None
+        self._cancel_timers(call)
+        self._stop_patience(call)
+        call.phase = Phase.GONE
+        return out, bridged, self._far_end_by(call, by)
+
+    def _release_far_end(self, call: Call, out: Outgoing | None, bridged: Outgoing | None,
+                         far_by: HangupBy, reason: str) -> bool:
+        """Take the far end off the caller: leave the bridge, or cancel a ringing dial;
+        False when the caller was only waiting on hold (its music stops)."""
+        if bridged is not None:
+            self._caller_leaves_bridge(call, bridged, by=far_by, reason=reason)
+        elif out is not None:
+            self.events.dial_end(call.trunk, out.outer, "CANCEL")
+            self._hang_up_unanswered(out, cause=16, by=far_by, reason=reason)
+        else:
+            self._stop_moh(call)
+            return False
+        return True
+
+    def _end_teardown(self, call: Call, bridged: Outgoing | None, far_by: HangupBy,
+                      reason: str, *, device_events: int) -> None:
         self._finish_agent(bridged, by=far_by, reason=reason)
         call.dial = None
         call.partner = None
-        ev.caller_device(f"Local/{call.number}@incoming", "NOT_INUSE")
-        ev.caller_device(f"Local/{call.number}@incoming", "NOT_INUSE")
+        for _ in range(device_events):
+            self.events.caller_device(f"Local/{call.number}@incoming", "NOT_INUSE")
 
     def _agent_hangs_up(self, call: Call, *, by: HangupBy, reason: str) -> None:
         """The agent ends a bridged call: Dial returns ANSWER, the dialplan hangs up."""
