@@ -189,6 +189,16 @@ def _log_fact(fact: f.Fact) -> None:
     elif isinstance(fact, f.CallReturned):
         log.info("call_returned", call=fact.call, queue=fact.queue, agent=fact.agent,
                  reason=fact.reason)
+    elif isinstance(fact, f.CallTransferred):
+        log.info("call_transferred", call=fact.call, from_queue=fact.from_queue,
+                 to_queue=fact.to_queue, agent=fact.agent, result=fact.result,
+                 reason=fact.reason)
+    elif isinstance(fact, f.CallOverflowed):
+        log.info("call_overflowed", call=fact.call, queue=fact.queue, partner=fact.partner,
+                 result=fact.result, reason=fact.reason)
+    elif isinstance(fact, f.BasculeChanged):
+        log.warning("bascule", queue=fact.queue, share=fact.share, partner=fact.partner,
+                    by=fact.by, reason=fact.reason)
     elif isinstance(fact, f.AgentStateChanged):
         log.info("agent_state", agent=fact.agent, old=fact.old, new=fact.new, reason=fact.reason)
     elif isinstance(fact, (f.StateRepaired, f.InputIgnored)):

@@ -197,3 +197,12 @@ def test_a_failed_pdsa_line_leaves_the_call_with_the_front_office() -> None:
     d.dial_fail(call, d.ring(call, "PJSIP/pdsa-trunk"), "CONGESTION")
     d.feed(i.AgentReady("arm02"))
     assert d.offers()[-1] == (call, "arm02")
+
+
+def test_an_overflow_is_not_counted_as_an_ignored_input() -> None:
+    d = Driver(site("max_waiting = 0"), now=TUESDAY_10H)
+    busy_room(d)
+    d.call()
+    tried = [x for x in d.facts if isinstance(x, f.CallOverflowed) and x.result == "tried"]
+    assert tried[0].reason == "0 calls waiting (limit 0)"
+    assert not any(isinstance(x, f.InputIgnored) for x in d.facts)

@@ -145,8 +145,8 @@ class Engine(TransferEngine):
                     "ovfring", call.id,
                     call.offer_id)
         self._facts.append(f.CallOverflowed(at=self.now, call=call.id, queue=queue,
-                                            partner=partner.name, result="tried"))
-        self._ignore_text("overflow", f"call {call.id} to {partner.name}: {reason}")
+                                            partner=partner.name, result="tried",
+                                            reason=reason))
         return True
 
     # ------------------------------------------------------------------ Asterisk's view

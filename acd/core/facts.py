@@ -63,6 +63,8 @@ class CallOverflowed(Fact, frozen=True, kw_only=True):
     queue: str
     partner: str
     result: str
+    #: why the call was sent (rule, share, bascule, PDSA hours), on "tried"
+    reason: str = ""
 
 
 class BasculeChanged(Fact, frozen=True, kw_only=True):
