@@ -76,6 +76,7 @@ class Router:
         self.speed = speed
         self.ami: AmiConnection | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_deadline: float | None = None
         self._fact_listeners: list[Callable[[f.Fact], None]] = []
         #: given each input's decision time in seconds (acd_routing_decision_seconds)
         self.decision_observer: Callable[[float], None] | None = None
@@ -149,10 +150,15 @@ class Router:
         _log_fact(fact)
 
     def _schedule_tick(self) -> None:
+        """Keep one timer armed for the engine's next deadline (re-armed only when the
+        deadline changes, which most inputs do not do)."""
         deadline = self.engine.next_deadline()
+        if deadline == self._timer_deadline and (deadline is None or self._timer is not None):
+            return
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self._timer_deadline = deadline
         if deadline is None:
             return
         loop = asyncio.get_running_loop()
@@ -161,6 +167,7 @@ class Router:
 
     def _tick(self) -> None:
         self._timer = None
+        self._timer_deadline = None
         self.submit(i.Tick())
 
     def health(self) -> dict[str, Any]:
