@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from acd.config import Config, parse_config
+from tests.redisproc import SHARED_URL, RedisProcess, answers
 
 #: recorded AMI streams: ../shared/ami-transcripts beside the repository, or $ACD_TRANSCRIPTS
 TRANSCRIPTS = Path(os.environ.get("ACD_TRANSCRIPTS") or
@@ -74,3 +77,41 @@ def transcript(name: str) -> bytes:
 
 def all_event_transcripts() -> list[Path]:
     return sorted(TRANSCRIPTS.glob("*.events.ami"))
+
+
+# ---------------------------------------------------------------- Redis (a real server)
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis server for the session: $ACD_TEST_REDIS_URL, the one at
+    127.0.0.1:6379, or one started here on a free port."""
+    explicit = os.environ.get("ACD_TEST_REDIS_URL")
+    if explicit:
+        yield explicit
+        return
+    if answers("127.0.0.1", 6379):
+        yield SHARED_URL
+        return
+    server = RedisProcess()
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def redis_namespace() -> str:
+    """A key namespace of this test's own on the shared server."""
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisProcess]:
+    """A Redis server of this test's own, which the test may stop and start."""
+    server = RedisProcess()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
