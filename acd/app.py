@@ -206,6 +206,9 @@ def _log_fact(fact: f.Fact) -> None:
     elif isinstance(fact, f.BasculeChanged):
         log.warning("bascule", queue=fact.queue, share=fact.share, partner=fact.partner,
                     by=fact.by, reason=fact.reason)
+    elif isinstance(fact, f.AgentReskilled):
+        log.warning("agent_reskilled", agent=fact.agent, old=fact.old, new=fact.new,
+                    by=fact.by, reason=fact.reason)
     elif isinstance(fact, f.AgentStateChanged):
         log.info("agent_state", agent=fact.agent, old=fact.old, new=fact.new, reason=fact.reason)
     elif isinstance(fact, (f.StateRepaired, f.InputIgnored)):

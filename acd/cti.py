@@ -16,6 +16,7 @@ Events and their ``data`` fields (times are epoch seconds, engine time):
 * ``call_ended``: at, call, queue, number, agent (first pick-up, or null), outcome,
   wait_s (arrival → first pick-up, or null), duration_s, caller
 * ``agent_state``: at, agent, old, new, reason
+* ``agent_skills``: at, agent, old, new (skill → level), by, reason — re-skilling
 * ``bascule``: at, queue ("*": the whole site), share, partner, by, reason
 * ``lagged``: dropped — this client fell behind and lost that many older events
 * ``closing``: reason — the server is stopping; reconnect later
@@ -229,6 +230,11 @@ class EventStream:
             name = "agent_state"
             agents.add(fact.agent)
             data = {"agent": fact.agent, "old": fact.old, "new": fact.new,
+                    "reason": fact.reason}
+        elif isinstance(fact, f.AgentReskilled):
+            name = "agent_skills"
+            agents.add(fact.agent)
+            data = {"agent": fact.agent, "old": fact.old, "new": fact.new, "by": fact.by,
                     "reason": fact.reason}
         elif isinstance(fact, f.BasculeChanged):
             name = "bascule"

@@ -247,3 +247,14 @@ def test_a_full_queue_drops_its_oldest_event() -> None:
     assert subscriber.queue.qsize() == 2 and subscriber.dropped == 3
     kept = [subscriber.queue.get_nowait() for _ in range(2)]
     assert [e.id for e in kept] == [4, 5]
+
+
+async def test_reskilling_is_streamed_to_supervisors_and_to_the_agent(served: Served) -> None:
+    room = served.room
+    async with stream(served, SUPERVISOR) as sse:
+        room.router.submit(i.AgentReskill("arm01", {"AMU_N2": 1}, by="sup-martin",
+                                          reason="rotation"))
+        events = await sse.events(until="agent_skills")
+    assert events[-1] == ("agent_skills", {"at": room.now, "agent": "arm01",
+                                           "old": {"ARM_N1": 1}, "new": {"AMU_N2": 1},
+                                           "by": "sup-martin", "reason": "rotation"})

@@ -15,7 +15,8 @@ POST     /api/v1/agents/{id}/login       AS
 POST     /api/v1/agents/{id}/logout      AS
 POST     /api/v1/agents/{id}/pause       AS     ``{"reason": "break"}`` (body optional)
 POST     /api/v1/agents/{id}/ready       AS
-PUT      /api/v1/agents/{id}/skills      S      ``{"ARM_N1": 2, "AMU_N2": 1}``: 501 for now
+PUT      /api/v1/agents/{id}/skills      S      ``{"ARM_N1": 2, "AMU_N2": 1}`` (the whole set;
+                                                ``?reason=`` optional)
 POST     /api/v1/calls/{id}/transfer     AS     ``{"target": "MG"}``
 PUT      /api/v1/bascules/{queue}        S      ``{"share": 1.0, "partner": "sas62",
                                                 "reason": "…"}``; queue ``site`` or ``*``:
@@ -28,12 +29,13 @@ back from the engine afterwards (the agent's new state, where the call is now). 
 input the engine ignored, or one that changed nothing (pausing a logged-out agent),
 answers 409 with the reason. Errors are ``{"error": code, "message": text}``: 400
 bad_request (malformed JSON), 401 unauthorized, 403 forbidden, 404 not_found, 409
-conflict, 422 invalid (well-formed but wrong: unknown target, share out of range), 501
-not_implemented.
+conflict, 422 invalid (well-formed but wrong: unknown target, share out of range), 503
+unavailable (the server is stopping).
 
-Re-skilling (``PUT agents/{id}/skills``) is checked like any write, then answers 501
-"re-skilling is not available yet": the engine has no input to change an agent's skills
-while it runs. Until it has one, skills change in ``agents[].skills`` of the config.
+Re-skilling (``PUT agents/{id}/skills``) replaces the agent's skills and levels from the
+next offer on (a call ringing or talking is not moved): an empty set or an unknown skill
+answers 422, a level outside 1–9 too. The change is an ``agent_skills`` event on the
+stream; the config file is not rewritten (a restart goes back to ``agents[].skills``).
 
 Every write, allowed or not, once its token is known, is audited: one ``api_write`` log
 line (who, role, when, method, path, body, status, result) and an entry in
@@ -419,9 +421,10 @@ class Api:
         if unknown:
             raise ApiError(422, f"unknown skill {', '.join(unknown)} "
                            f"(known: {', '.join(self.router.engine.queues)})")
-        raise ApiError(501, f"re-skilling is not available yet: the router cannot change "
-                       f"agent {agent.id}'s skills while it runs; change agents[].skills "
-                       f"in the site config and restart")
+        old = dict(agent.skills)
+        self._submit(i.AgentReskill(agent.id, dict(skills), by=who.name,
+                                    reason=request.query.get("reason", "")[:200]))
+        return json_response({"agent": self.agent_view(agent), "old_skills": old})
 
     @write
     async def transfer(self, request: web.Request, who: Principal,

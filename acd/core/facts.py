@@ -102,6 +102,16 @@ class AgentStateChanged(Fact, frozen=True, kw_only=True):
     reason: str | None = None
 
 
+class AgentReskilled(Fact, frozen=True, kw_only=True):
+    """An agent's skills and levels were changed at run time (N1/N2 rotation)."""
+
+    agent: str
+    old: dict[str, int]
+    new: dict[str, int]
+    by: str
+    reason: str = ""
+
+
 class StateRepaired(Fact, frozen=True, kw_only=True):
     """The engine's view disagreed with Asterisk and was corrected."""
 

@@ -86,3 +86,14 @@ class AgentPause(msgspec.Struct, frozen=True):
 class AgentReady(msgspec.Struct, frozen=True):
     agent: str
     by: str = "agent"
+
+
+class AgentReskill(msgspec.Struct, frozen=True):
+    """Give an agent new skills and levels while the router runs (the N1/N2 rotation of
+    the ARM): ``{"ARM_N1": 2, "AMU_N2": 1}`` replaces the agent's whole skill set. It
+    applies to the next offers; a call already ringing or talking is not touched."""
+
+    agent: str
+    skills: dict[str, int]
+    by: str = "supervisor"
+    reason: str = ""

@@ -18,6 +18,7 @@ from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.base import EngineBase
 from acd.core.model import Agent, AgentState, Call, CallState, Leg, Transfer, move_call
+from acd.core.reskill import apply_reskill
 
 
 class TransferEngine(EngineBase):
@@ -26,6 +27,8 @@ class TransferEngine(EngineBase):
     def __init__(self, config: Config, *, decide: bool = True) -> None:
         super().__init__(config, decide=decide)
         self._handlers[i.TransferRequest] = self._on_transfer
+        # run-time re-skilling (acd.core.reskill) moves agents between filières too
+        self._handlers[i.AgentReskill] = lambda request: apply_reskill(self, request)
 
     def _on_other_user_event(self, event: ev.UserEvent) -> None:
         if event.name == self.config.dialplan.transfer_event:
