@@ -149,6 +149,10 @@ class HoursConfig(Strict, frozen=True):
     extra_dates: list[str] = msgspec.field(default_factory=list)
 
 
+#: "cold": the caller leaves the first agent at once; "warm": when the target answers
+TransferMode = Literal["cold", "warm"]
+
+
 class TransferConfig(Strict, frozen=True):
     #: a transferred call enters the target queue ahead of new calls of its priority
     ahead_of_new: bool = True
@@ -157,6 +161,24 @@ class TransferConfig(Strict, frozen=True):
     #: in order: back to the transferring agent, head of the original queue, overflow
     fallback: list[Literal["transferrer", "original_queue", "overflow"]] = msgspec.field(
         default_factory=lambda: ["transferrer", "original_queue", "overflow"])
+    #: how a transfer is made when ``modes`` names no rule for its kind: "cold" (the
+    #: caller waits for the target on music, the first agent is released at once) or
+    #: "warm" (the first agent keeps the caller until an agent of the target answers)
+    mode: TransferMode = "cold"
+    #: per transfer kind: "FROM>TO" ("ARM_N1>AMU_N2"), "FROM>*" or "*>TO" → "cold" |
+    #: "warm"; the most specific rule wins, then ``mode``
+    modes: dict[str, TransferMode] = msgspec.field(default_factory=dict)
+    #: warm: the longest the first agent keeps the caller while the router finds a free
+    #: agent of the target and rings it; then the transfer is cancelled (the fallback)
+    warm_max_wait_s: Positive = 30.0
+
+    def mode_of(self, from_queue: str, to_queue: str) -> TransferMode:
+        """The mode of a transfer from ``from_queue`` to ``to_queue``."""
+        for key in (f"{from_queue}>{to_queue}", f"{from_queue}>*", f"*>{to_queue}"):
+            mode = self.modes.get(key)
+            if mode is not None:
+                return mode
+        return self.mode
 
 
 class PartnerConfig(Strict, frozen=True):
@@ -215,6 +237,15 @@ class DialplanNames(Strict, frozen=True):
     overflow_context: str = "acd-overflow"
     partner_dial_var: str = "ACD_PARTNER_DIAL"
     partner_ring_var: str = "ACD_PARTNER_RING"
+    #: warm transfers: the router Originates a call from <warm_context>,<agent id>,1 to
+    #: the target agent; when it is answered that context sends warm_answered_event
+    #: (headers Agent, Call) and waits; the router sets warm_peer_var (the answered
+    #: channel) on the caller and Redirects it to <warm_bridge_context>,<agent id>,1
+    warm_context: str = "acd-warm"
+    warm_bridge_context: str = "acd-warm-bridge"
+    warm_answered_event: str = "AcdWarmAnswered"
+    warm_peer_var: str = "ACD_WARM_PEER"
+    warm_call_var: str = "ACD_WARM_CALL"
     #: sent by the overflow context before and after Dial: headers Partner, DialStatus
     overflow_trying_event: str = "AcdOverflowTrying"
     overflow_end_event: str = "AcdOverflowEnd"
@@ -395,6 +426,13 @@ def validate(config: Config) -> list[tuple[str, str]]:
         if skill.expansion_s != sorted(skill.expansion_s):
             problems.append((f"skills.{name}.expansion_s",
                              "delays must not decrease from one level to the next"))
+    for kind in config.transfers.modes:
+        parts = kind.split(">")
+        if len(parts) != 2 or parts == ["*", "*"] or any(
+                p != "*" and p not in known for p in parts):
+            problems.append((f"transfers.modes.{kind}", "a transfer kind is \"FROM>TO\", "
+                             "\"FROM>*\" or \"*>TO\" with known skills (e.g. "
+                             "\"ARM_N1>AMU_N2\"); use transfers.mode for every kind"))
     if config.ami.keepalive_timeout_s >= config.ami.keepalive_s * 4:
         problems.append(("ami.keepalive_timeout_s", "must be shorter than 4 × keepalive_s"))
     if config.ami.reconnect_initial_s > config.ami.reconnect_max_s:

@@ -102,7 +102,9 @@ class CoreShowChannels(Action, frozen=True, kw_only=True):
 
 
 class Originate(Action, frozen=True, kw_only=True):
-    """Create a call (used by the simulator's drivers and tests, not by routing)."""
+    """Create a call: the router rings the target agent of a warm transfer with it
+    (``Channel`` = the agent's device, then ``Context``/``Exten`` once answered); the
+    simulator's drivers and tests place callers with it."""
 
     name: ClassVar[str] = "Originate"
     channel: str
@@ -112,10 +114,14 @@ class Originate(Action, frozen=True, kw_only=True):
     caller_id: str = ""
     variables: tuple[str, ...] = ()
     is_async: bool = True
+    #: milliseconds to wait for an answer (Asterisk's default, 30 000, when 0)
+    timeout_ms: int = 0
 
     def headers(self) -> list[tuple[str, str]]:
         out = [("Channel", self.channel), ("Context", self.context), ("Exten", self.exten),
                ("Priority", str(self.priority))]
+        if self.timeout_ms > 0:
+            out.append(("Timeout", str(self.timeout_ms)))
         if self.caller_id:
             out.append(("CallerID", self.caller_id))
         out += [("Variable", v) for v in self.variables]

@@ -167,6 +167,21 @@ class AttendedTransfer(AmiEvent, frozen=True, gc=False, kw_only=True):
     second_transferer_channel: str = msgspec.field(default="", name="SecondTransfererChannel")
 
 
+class OriginateResponse(AmiEvent, frozen=True, gc=False, kw_only=True):
+    """The outcome of an ``Async`` Originate (an event carrying the action's ActionID).
+
+    On ``Response: Failure``, ``Channel`` is the channel as asked (the device, e.g.
+    ``PJSIP/mg01``) and ``Reason`` says why (0 failed, 1 hung up, 3 no answer while
+    ringing, 5 busy, 8 congestion); on ``Success`` it is the created channel, reason 4.
+    """
+
+    action_id: str = msgspec.field(default="", name="ActionID")
+    response: str = msgspec.field(default="", name="Response")
+    channel: str = msgspec.field(default="", name="Channel")
+    reason: str = msgspec.field(default="", name="Reason")
+    uniqueid: str = msgspec.field(default="", name="Uniqueid")
+
+
 class CoreShowChannel(ChannelEvent, frozen=True, gc=False, kw_only=True):
     """One live channel, in answer to ``CoreShowChannels``."""
 
@@ -218,6 +233,7 @@ EVENT_TYPES: Final[dict[str, type[AmiEvent]]] = {
     "BlindTransfer": BlindTransfer,
     "AttendedTransfer": AttendedTransfer,
     "CoreShowChannel": CoreShowChannel,
+    "OriginateResponse": OriginateResponse,
     "Status": StatusEntry,
     "CoreShowChannelsComplete": ListComplete,
     "StatusComplete": ListComplete,

@@ -98,6 +98,14 @@ class Engine(TransferEngine):
         return pick_agent(call, self.pool, self._expansion.get(call.queue, []),
                           self.now) is None
 
+    def _partner_available(self, queue: str) -> bool:
+        rule = self.config.overflow.get(queue)
+        bascule = self.bascules.get(queue) or self.bascules.get(SITE)
+        return self.decide and self.link_up and pick_partner(
+            self.partners, self.partner_down_until, self.now,
+            allowed=rule.partners if rule else None,
+            preferred=bascule.partner if bascule else None) is not None
+
     def _overflow_now(self, call: Call, reason: str) -> bool:
         return self.decide and self.link_up and self._start_overflow(call, reason)
 

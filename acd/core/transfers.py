@@ -8,30 +8,93 @@ target is free, else to holding, where the call waits in the target queue ahead 
 arrivals. If the target has nobody logged in, or the call waits too long there, the
 configured fallback applies: back to the transferring agent, the head of the original
 queue, or a partner SAS.
+
+Warm transfers (``[transfers] mode``/``modes`` say "warm" for the kind): the caller
+stays bridged with the transferring agent while the router finds a free agent of the
+target and rings it with an AMI ``Originate`` of its device into ``[acd-warm]``. When
+that agent answers, ``[acd-warm]`` sends ``AcdWarmAnswered`` and waits; the router sets
+``ACD_WARM_PEER`` (the answered channel) on the caller and Redirects the caller to
+``[acd-warm-bridge]``, whose ``Bridge()`` joins them. That Redirect takes the caller out
+of the first agent's bridge (Asterisk keeps the caller and hangs up the first agent's
+legs, as for a cold transfer): the first agent goes to wrap-up at that moment. If the
+target does not answer, another free agent is tried; if nobody is free and answers
+within ``warm_max_wait_s`` (or nobody of the target is logged in), the fallback
+applies, and its first step, "transferrer", means the first agent simply keeps the
+caller: the transfer is *cancelled* (a fact, so the agent's desktop is told), nothing
+moved. The caller never hears silence and is never hung up.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from acd.ami import events as ev
+from acd.ami.actions import Originate, Redirect, Setvar
 from acd.config import Config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.base import EngineBase
-from acd.core.model import Agent, AgentState, Call, CallState, Leg, Transfer, move_call
+from acd.core.model import (
+    Agent,
+    AgentState,
+    Call,
+    CallState,
+    Leg,
+    Transfer,
+    device_of,
+    move_call,
+)
 from acd.core.reskill import apply_reskill
+from acd.core.routing import expansion_delay
+
+#: ``ref`` tag of the actions of a warm transfer (a 3-tuple: the base layer's offer
+#: refs are 2-tuples)
+WARM_REF = "warm"
+
+
+@dataclass(slots=True)
+class WarmTransfer:
+    """A warm transfer in progress: the caller is still with the transferring agent."""
+
+    call: str
+    from_queue: str
+    to_queue: str
+    #: the transferring agent, who keeps the caller until the target answers
+    agent: str
+    at: float
+    #: changes with every ring so late outcomes of an older one are recognised
+    token: int = 0
+    #: the target agent being rung now
+    target: str | None = None
+    #: target agents already rung (not rung again for this transfer)
+    tried: set[str] = field(default_factory=set)
+    #: warm_max_wait_s is over: no new agent is rung
+    expired: bool = False
+    #: when the transfer gives up looking for an agent, and when the ring in progress
+    #: is over (timers of older rings and transfers are recognised by these)
+    deadline: float = 0.0
+    ring_deadline: float = 0.0
 
 
 class TransferEngine(EngineBase):
     """The engine with transfers (see the module docstring)."""
 
     def __init__(self, config: Config, *, decide: bool = True) -> None:
+        #: warm transfers in progress, by call id, oldest first (set before the base
+        #: logs configured agents in, which dispatches them)
+        self.warm: dict[str, WarmTransfer] = {}
+        self._warm_seq = 0
         super().__init__(config, decide=decide)
         self._handlers[i.TransferRequest] = self._on_transfer
         # run-time re-skilling (acd.core.reskill) moves agents between filières too
         self._handlers[i.AgentReskill] = lambda request: apply_reskill(self, request)
+        self._handlers[i.ActionFailed] = self._on_any_action_failed
+        self._handlers[ev.OriginateResponse] = self._on_originate_response
 
     def _on_other_user_event(self, event: ev.UserEvent) -> None:
-        if event.name == self.config.dialplan.transfer_event:
+        if event.name == self.config.dialplan.warm_answered_event:
+            self._warm_answered(event)
+        elif event.name == self.config.dialplan.transfer_event:
             agent = self._agent_of_feature_code(event)
             if agent is not None:
                 self._on_transfer(i.TransferRequest(event.headers.get("Target", ""),
@@ -42,6 +105,8 @@ class TransferEngine(EngineBase):
     def _on_call_timer(self, kind: str, call: Call) -> None:
         if kind == "xfer" and call.state is CallState.WAITING and call.transfer:
             self._transfer_fallback(call, "transfer waited too long")
+        elif kind in ("warm", "warmring"):
+            self._on_warm_timer(kind, call)
         else:
             super()._on_call_timer(kind, call)
 
@@ -63,9 +128,17 @@ class TransferEngine(EngineBase):
                               CallState.OFFERED):
             self._ignore_text("TransferRequest", f"call {call.id} is {call.state.value}")
             return
+        if call.id in self.warm:
+            self._ignore_text("TransferRequest", f"call {call.id} is already being "
+                              f"transferred to {self.warm[call.id].to_queue} (warm)")
+            return
         from_queue = call.queue
         agent = self.agents.get(call.agent) if call.agent else None
         was_connected = call.state is CallState.CONNECTED
+        if was_connected and agent is not None and self.decide \
+                and self.config.transfers.mode_of(from_queue, target) == "warm":
+            self._start_warm(call, agent, target)
+            return
         self._detach(call, agent)
         call.transfer = Transfer(from_queue=from_queue, to_queue=target,
                                  agent=agent.id if agent and was_connected else None,
@@ -152,3 +225,249 @@ class TransferEngine(EngineBase):
         """Hook: send a waiting call to a partner SAS now; False when none can be tried
         (this layer knows no partners)."""
         return False
+
+    # ------------------------------------------------------------------ warm transfers
+
+    def _start_warm(self, call: Call, agent: Agent, target: str) -> None:
+        """The first agent keeps the caller while a target agent is found and rung."""
+        self._warm_seq += 1
+        warm = WarmTransfer(call=call.id, from_queue=call.queue, to_queue=target,
+                            agent=agent.id, at=self.now, token=self._warm_seq)
+        self.warm[call.id] = warm
+        self._warm_fact(warm, "requested", "warm", agent=agent.id)
+        if not self._skill_staffed(target):
+            self._warm_failed(warm, f"no agent logged in for {target}")
+            return
+        warm.deadline = self.now + self.config.transfers.warm_max_wait_s
+        self._timer(warm.deadline, "warm", call.id, call.offer_id)
+        free = self._warm_candidate(warm)
+        if free is not None:
+            self._warm_ring(warm, free)
+
+    def _warm_candidate(self, warm: WarmTransfer) -> Agent | None:
+        """The free agent of the target queue to ring: best level the skill's expansion
+        delays allow by now, longest idle first; none already rung for this transfer."""
+        if not self.link_up:
+            return None
+        best: Agent | None = None
+        for agent in self.agents.values():
+            if self._warm_eligible(warm, agent) and agent.state is AgentState.AVAILABLE \
+                    and not agent.device_busy and not agent.observed and (
+                        best is None or (agent.skills[warm.to_queue], agent.idle_since)
+                        < (best.skills[warm.to_queue], best.idle_since)):
+                best = agent
+        return best
+
+    def _warm_eligible(self, warm: WarmTransfer, agent: Agent) -> bool:
+        level = agent.skills.get(warm.to_queue)
+        if level is None or agent.id in warm.tried or agent.id == warm.agent:
+            return False
+        delay = expansion_delay(level, self._expansion.get(warm.to_queue, []))
+        return delay is not None and self.now - warm.at >= delay
+
+    def _dispatch_agent(self, agent: Agent) -> None:
+        """An agent is free: a warm transfer waiting for its skill comes first (a
+        transferred call goes ahead of new arrivals), then the queues."""
+        if self.warm and self.link_up and self.decide:
+            for warm in self.warm.values():
+                if warm.target is None and not warm.expired \
+                        and self._warm_eligible(warm, agent):
+                    self._warm_ring(warm, agent)
+                    return
+        super()._dispatch_agent(agent)
+
+    def _warm_ring(self, warm: WarmTransfer, agent: Agent) -> None:
+        call = self.calls[warm.call]
+        self._warm_seq += 1
+        warm.token = self._warm_seq
+        warm.target = agent.id
+        warm.tried.add(agent.id)
+        agent.call = call.id
+        self._set_agent(agent, AgentState.RINGING, None)
+        names = self.config.dialplan
+        ring = self.config.routing.ring_timeout_s
+        caller_id = f'"{call.caller_name.replace(chr(34), "")}" <{call.number}>'
+        self._commands.append(Originate(
+            channel=agent.device, context=names.warm_context, exten=agent.id,
+            caller_id=caller_id, timeout_ms=int(ring * 1000),
+            variables=(f"{names.warm_call_var}={call.id}",),
+            ref=(WARM_REF, call.id, warm.token)))
+        self._warm_fact(warm, "ringing", f"warm: ringing {agent.id}", agent=warm.agent)
+        warm.ring_deadline = self.now + ring + self.config.routing.ring_grace_s
+        self._timer(warm.ring_deadline, "warmring", call.id, call.offer_id)
+
+    def _warm_answered(self, event: ev.UserEvent) -> None:
+        """The target agent answered ``[acd-warm]``: hand the caller over to it."""
+        call_id = event.headers.get("Call", "")
+        warm = self.warm.get(call_id)
+        agent_id = event.headers.get("Agent") or ""
+        agent = self.agents.get(agent_id) or self._by_device.get(device_of(event.channel))
+        call = self.calls.get(call_id)
+        if warm is None or call is None or agent is None or warm.target != agent.id \
+                or call.state is not CallState.CONNECTED:
+            self._ignore_text(event.name, f"no warm transfer of call {call_id!r} is ringing "
+                              f"{agent_id or event.channel}: the agent's channel is left "
+                              "to [acd-warm]'s time limit")
+            return
+        del self.warm[call_id]
+        first = self.agents.get(warm.agent)
+        self._close_leg(call)
+        if first is not None and first.call == call.id:
+            self._agent_after_call(first)
+        call.offer_id += 1  # the warm timers no longer apply
+        call.queue = warm.to_queue
+        call.queues.append(warm.to_queue)
+        call.legs.append(Leg(queue=warm.to_queue, entered_at=warm.at, agent=agent.id,
+                             answered_at=self.now))
+        call.agent = agent.id
+        agent.call = call.id
+        agent.missed_offers = 0
+        self._set_agent(agent, AgentState.ON_CALL, None)
+        self._agent_legs[event.channel] = (call, agent)
+        call.agent_channels.append(event.channel)
+        names = self.config.dialplan
+        ref = (WARM_REF, call.id, warm.token)
+        self._commands += [
+            Setvar(channel=call.channel, variable=names.warm_peer_var, value=event.channel,
+                   ref=ref),
+            Redirect(channel=call.channel, context=names.warm_bridge_context,
+                     exten=agent.id, ref=ref),
+        ]
+        self._facts.append(f.CallTransferred(at=self.now, call=call.id,
+                                             from_queue=warm.from_queue,
+                                             to_queue=warm.to_queue, agent=agent.id,
+                                             result="connected", reason="warm"))
+        self._facts.append(f.CallAnswered(at=self.now, call=call.id, queue=call.queue,
+                                          agent=agent.id, wait_s=self.now - warm.at,
+                                          first=False, number=call.number,
+                                          period=call.period, first_queue=call.queues[0]))
+
+    def _warm_ring_failed(self, warm: WarmTransfer, reason: str) -> None:
+        """The target agent did not answer: try another one, or give up."""
+        agent = self.agents.get(warm.target or "")
+        warm.target = None
+        if agent is not None and agent.call == warm.call:
+            agent.call = None
+            agent.missed_offers += 1
+            if agent.missed_offers >= self.config.routing.max_missed_offers:
+                agent.missed_offers = 0
+                self._set_agent(agent, AgentState.PAUSED, "no answer")
+            else:
+                self._agent_free(agent, f"warm transfer {reason}")
+        if warm.call not in self.warm or warm.target is not None:
+            return  # ended, or already ringing someone else, while the agent was freed
+        if warm.expired:
+            self._warm_failed(warm, f"no agent of {warm.to_queue} answered in time")
+            return
+        free = self._warm_candidate(warm)
+        if free is not None:
+            self._warm_ring(warm, free)
+
+    def _on_warm_timer(self, kind: str, call: Call) -> None:
+        warm = self.warm.get(call.id)
+        if warm is None:
+            return
+        if kind == "warmring" and warm.target is not None \
+                and self.now >= warm.ring_deadline:
+            self._warm_ring_failed(warm, "ring time-out")
+        elif kind == "warm" and self.now >= warm.deadline:
+            warm.expired = True
+            if warm.target is None:
+                self._warm_failed(warm, f"no agent of {warm.to_queue} free within "
+                                        f"{self.config.transfers.warm_max_wait_s:g} s")
+
+    def _on_originate_response(self, event: ev.OriginateResponse) -> None:
+        """A failed Originate of a target agent (busy, no answer, unreachable)."""
+        if event.response == "Success":
+            return  # the answer itself comes as AcdWarmAnswered
+        agent = self._by_device.get(event.channel) or self._by_device.get(
+            device_of(event.channel))
+        if agent is None:
+            return
+        for warm in self.warm.values():
+            if warm.target == agent.id:
+                why = {"3": "no answer", "5": "busy", "8": "congestion", "1": "hung up"}
+                self._warm_ring_failed(warm, why.get(event.reason, "originate failed"))
+                return
+
+    def _on_any_action_failed(self, event: i.ActionFailed) -> None:
+        ref = event.ref
+        if isinstance(ref, tuple) and len(ref) == 3 and ref[0] == WARM_REF:
+            warm = self.warm.get(ref[1])
+            if warm is not None and warm.token == ref[2] and warm.target is not None:
+                self._warm_ring_failed(warm, f"{event.action} failed: {event.message}")
+            elif warm is None and event.action == "Redirect":
+                # the handover's Redirect failed: the caller is still with the first
+                # agent in Asterisk; treat it as having lost its agent (back to a queue)
+                call = self.calls.get(ref[1])
+                if call is not None and call.state is CallState.CONNECTED:
+                    self._ignore_text("ActionFailed", f"warm handover of call {call.id}: "
+                                      f"{event.message}")
+                    agent = self.agents.get(call.agent or "")
+                    if agent is not None:
+                        self._agent_left(call, agent)
+            return
+        self._on_action_failed(event)
+
+    def _warm_failed(self, warm: WarmTransfer, reason: str) -> None:
+        """Nobody of the target took the caller: the configured fallback, in order. The
+        caller is still with the first agent, so "transferrer" is always possible and
+        means nothing moves: the transfer is cancelled."""
+        self.warm.pop(warm.call, None)
+        call = self.calls.get(warm.call)
+        if call is None:
+            return
+        agent = self.agents.get(warm.agent)
+        for step in self.config.transfers.fallback:
+            if step == "transferrer" or agent is None or call.agent != agent.id:
+                break
+            if step == "overflow" and not self._partner_available(warm.from_queue):
+                continue
+            # the caller leaves the first agent: to the head of the original queue, or
+            # from there to a partner SAS (a Redirect out of the bridge either way)
+            transfer = Transfer(from_queue=warm.from_queue, to_queue=warm.to_queue,
+                                agent=warm.agent, at=warm.at)
+            self._detach(call, agent)
+            self._move_to_queue(call, warm.from_queue, ahead=True, head=True,
+                                dispatch=False)
+            if step == "overflow" and self._overflow_now(call, reason):
+                self._fallback_fact(call, transfer, "fallback_overflow", reason)
+                return
+            self._fallback_fact(call, transfer, "fallback_original_queue", reason)
+            self._dispatch_call(call)
+            if call.state is CallState.WAITING:
+                self._commands.append(self._to_holding(call))
+            return
+        self._warm_fact(warm, "cancelled", reason, agent=warm.agent)
+
+    def _partner_available(self, queue: str) -> bool:
+        """Hook: whether a partner SAS may be tried now for a call of ``queue`` (this
+        layer knows no partners)."""
+        return False
+
+    def _warm_abort(self, call: Call, reason: str) -> None:
+        """The call ends, or loses its first agent, during a warm transfer: the target
+        agent being rung is free again."""
+        warm = self.warm.pop(call.id, None)
+        if warm is None:
+            return
+        agent = self.agents.get(warm.target or "")
+        if agent is not None and agent.call == call.id:
+            agent.call = None
+            self._agent_free(agent, f"warm transfer {reason}")
+        self._warm_fact(warm, "cancelled", reason, agent=warm.agent)
+
+    def _end_call(self, call: Call, *, unobserved: bool = False) -> None:
+        self._warm_abort(call, "caller hung up")
+        super()._end_call(call, unobserved=unobserved)
+
+    def _agent_left(self, call: Call, agent: Agent) -> None:
+        self._warm_abort(call, "transferring agent hung up")
+        super()._agent_left(call, agent)
+
+    def _warm_fact(self, warm: WarmTransfer, result: str, reason: str, *,
+                   agent: str | None) -> None:
+        self._facts.append(f.CallTransferred(at=self.now, call=warm.call,
+                                             from_queue=warm.from_queue,
+                                             to_queue=warm.to_queue, agent=agent,
+                                             result=result, reason=reason))
