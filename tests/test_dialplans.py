@@ -191,10 +191,11 @@ def _split_args(data: str) -> list[str]:
 
 class Channel:
     def __init__(self, plan: dict[str, dict[str, list[Step]]], variables: dict[str, str],
-                 dial_status: str = "ANSWER") -> None:
+                 dial_status: str = "ANSWER", bridge_result: str = "SUCCESS") -> None:
         self.plan = plan
         self.vars = dict(variables)
         self.dial_status = dial_status
+        self.bridge_result = bridge_result
         self.stack: list[tuple[str, str, int, dict[str, str | None]]] = []
         self.run = Run()
 
@@ -370,6 +371,17 @@ class Channel:
                 self.run.end = "caller-gone"
                 return None
             self.vars["DIALSTATUS"] = self.dial_status
+        elif app == "Bridge":
+            peer, options = [*_split_args(data), ""][:2]
+            self.run.dials.append(("Bridge", peer, options))
+            if not peer:
+                # app_bridge returns -1 without a channel: Asterisk hangs the caller up
+                self.run.end = "hangup"
+                return None
+            if self.bridge_result == "CANCEL":
+                self.run.end = "caller-gone"
+                return None
+            self.vars["BRIDGERESULT"] = self.bridge_result
         elif app == "Hangup":
             self.run.end = "hangup"
             return None
@@ -494,6 +506,8 @@ def test_every_context_the_router_uses_exists(dialplan: dict[str, dict[str, list
             TRANSFER_CONTEXT, "acd-features"} <= dialplan.keys()
     assert (NAMES.connect_context, NAMES.holding_context) == ("acd-connect", "holding")
     assert NAMES.overflow_context == "acd-overflow"
+    assert {NAMES.warm_context, NAMES.warm_bridge_context} <= dialplan.keys()
+    assert (NAMES.warm_context, NAMES.warm_bridge_context) == ("acd-warm", "acd-warm-bridge")
     # the router Redirects callers back to wait at <holding_context>,<holding_exten>,1
     assert NAMES.holding_exten in dialplan[NAMES.holding_context]
     # the legacy connect form of the recordings: Redirect to acd-connect,s,1
@@ -509,12 +523,12 @@ def test_userevent_names_are_exactly_the_router_defaults(
         NAMES.call_waiting_event, NAMES.connecting_event, NAMES.dial_end_event,
         NAMES.agent_login_event, NAMES.agent_logout_event, NAMES.agent_pause_event,
         NAMES.agent_ready_event, NAMES.transfer_event, NAMES.overflow_trying_event,
-        NAMES.overflow_end_event,
+        NAMES.overflow_end_event, NAMES.warm_answered_event,
     }
     assert used == expected
     assert expected == {"AcdCallWaiting", "AcdConnecting", "AcdDialEnd", "AcdAgentLogin",
                         "AcdAgentLogout", "AcdAgentPause", "AcdAgentReady", "AcdTransfer",
-                        "AcdOverflowTrying", "AcdOverflowEnd"}
+                        "AcdOverflowTrying", "AcdOverflowEnd", "AcdWarmAnswered"}
 
 
 def test_variable_names_are_the_router_defaults() -> None:
@@ -524,6 +538,7 @@ def test_variable_names_are_the_router_defaults() -> None:
         "ACD_PARTNER_DIAL", "ACD_PARTNER_RING")
     assert (NAMES.number_var, NAMES.arrived_var, NAMES.priority_var) == (
         "ACD_NUMBER", "ACD_ARRIVED", "ACD_PRIORITY")
+    assert (NAMES.warm_peer_var, NAMES.warm_call_var) == ("ACD_WARM_PEER", "ACD_WARM_CALL")
 
 
 def test_readme_documents_every_setting_and_name() -> None:
@@ -533,7 +548,7 @@ def test_readme_documents_every_setting_and_name() -> None:
         assert re.search(rf"\| `{setting}` \| `{re.escape(value)}` \|", readme), (
             f"README.md must list [dialplan] {setting} = {value!r}")
     for context in ("incoming", "acd-announce", "holding", "acd-features", TRANSFER_CONTEXT,
-                    NAMES.overflow_context):
+                    NAMES.overflow_context, NAMES.warm_context, NAMES.warm_bridge_context):
         assert f"`{context}`" in readme
     for code in ("*71", "*72", "*73", "*74", "*81", "*82", "*83", "*84"):
         assert code in readme
@@ -907,7 +922,8 @@ def test_globals_defaults() -> None:
     values = dict(line.split("=", 1) for line in lines if line)
     # no [section]: the file is included inside the site's [globals]
     assert not [line for line in lines if line.startswith("[")]
-    assert values == {NAMES.ring_var: "15", NAMES.partner_ring_var: "20", "ACD_MOH": "default"}
+    assert values == {NAMES.ring_var: "15", NAMES.partner_ring_var: "20", "ACD_MOH": "default",
+                      "ACD_WARM_HOLD": "10"}
     # Dial gives up when the router would take the offer back anyway
     assert float(values[NAMES.ring_var]) == RoutingConfig().ring_timeout_s
     # the fallback for a caller the router did not give ACD_PARTNER_RING
@@ -924,9 +940,10 @@ ACTION_CLASSES = {
     "BlindTransfer": {"call"},
     "Status": {"system", "call", "reporting"},
     "CoreShowChannels": {"system", "reporting"},
+    # warm transfers ring the target agent (Context/Exten form, never an Application)
+    "Originate": {"originate"},
 }
 FORBIDDEN_ACTIONS = {
-    "Originate": {"originate"},
     "Command": {"command"},
     "ModuleLoad": {"system"},
     "GetConfig": {"system", "config"},
@@ -954,7 +971,7 @@ def test_manager_user_has_least_privilege() -> None:
     read, write = _classes(user["read"]), _classes(user["write"])
     assert read == {"system", "call", "user", "agent"}
     assert "all" not in read | write
-    assert not write & {"originate", "command", "system", "config", "agent", "user"}
+    assert not write & {"command", "system", "config", "agent", "user"}
     for action, classes in ACTION_CLASSES.items():
         assert write & classes, f"the router could not send {action}"
     for action, classes in FORBIDDEN_ACTIONS.items():
@@ -963,3 +980,51 @@ def test_manager_user_has_least_privilege() -> None:
     assert user["permit"] == "127.0.0.1/255.255.255.255"
     # only a placeholder is ever committed
     assert user["secret"] == "CHANGE-ME"
+
+
+# --- warm transfers ---------------------------------------------------------------------
+
+
+def test_the_warm_target_announces_its_answer_then_waits_for_the_caller(
+        dialplan: dict[str, dict[str, list[Step]]]) -> None:
+    agent = Channel(dialplan, {NAMES.warm_call_var: "1795329452.43", "ACD_MOH": "default",
+                               "ACD_WARM_HOLD": "10"})
+    run = agent.start(NAMES.warm_context, "osnp01")
+    assert run.events == [(NAMES.warm_answered_event,
+                           {"Agent": "osnp01", "Call": "1795329452.43"})]
+    apps = [step.app for step in run.trace]
+    assert apps.index("UserEvent") < apps.index("MusicOnHold")
+    # the agent's own channel, after ACD_WARM_HOLD without the caller
+    assert run.end == "hangup"
+    assert run.variables["DYNAMIC_FEATURES"] == "#".join(AGENT_FEATURES)
+
+
+def _warm_bridge(plan: dict[str, dict[str, list[Step]]], result: str,
+                 peer: str = "PJSIP/osnp01-0000002b") -> Run:
+    caller = Channel(plan, {**CALLER, NAMES.warm_peer_var: peer}, bridge_result=result)
+    return caller.start(NAMES.warm_bridge_context, "osnp01")
+
+
+def test_the_warm_bridge_ends_like_an_answered_call(
+        dialplan: dict[str, dict[str, list[Step]]]) -> None:
+    run = _warm_bridge(dialplan, "SUCCESS")
+    assert run.dials == [("Bridge", "PJSIP/osnp01-0000002b", "x")]
+    assert run.events == [(NAMES.dial_end_event, {"Agent": "osnp01", "DialStatus": "ANSWER"})]
+    assert run.end == "hangup"
+    assert run.variables[NAMES.agent_var] == "osnp01"  # [acd-transfer] stays silent here
+
+
+@pytest.mark.parametrize("result", ["NONEXISTENT", "FAILURE", "LOOP"])
+def test_a_failed_warm_bridge_returns_the_caller_to_holding(
+        dialplan: dict[str, dict[str, list[Step]]], result: str) -> None:
+    run = _warm_bridge(dialplan, result)
+    assert run.end == "holding"
+    assert run.events == [(NAMES.dial_end_event, {"Agent": "osnp01", "DialStatus": result})]
+
+
+def test_a_warm_bridge_without_a_peer_is_not_attempted(
+        dialplan: dict[str, dict[str, list[Step]]]) -> None:
+    run = _warm_bridge(dialplan, "SUCCESS", peer="")
+    assert run.dials == [] and run.end == "holding"
+    assert run.events == [(NAMES.dial_end_event,
+                           {"Agent": "osnp01", "DialStatus": "INVALIDARGS"})]
