@@ -217,9 +217,17 @@ class AmiActions:
                     variables[key.strip()] = value
         match = _ORIGINATE_CALLER.match(channel)
 
+        try:
+            timeout_ms = int(message.get("Timeout", "") or "30000")
+        except ValueError:
+            timeout_ms = 30000
+
         def start() -> None:
             if match is None:
-                self._originate_failure(channel, message, action_id)
+                if not self.pbx.warm.originate(channel, message.get("Context", ""),
+                                               message.get("Exten", ""), variables,
+                                               timeout_ms, action_id, (name, number)):
+                    self._originate_failure(channel, message, action_id)
                 return
             self.pbx.place_call(match["number"], name, number,
                                 patience_s=_patience(variables),

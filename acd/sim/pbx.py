@@ -88,13 +88,10 @@ from acd.sim.model import (
     Role,
 )
 from acd.sim.overflow import PartnerOverflow
-from acd.sim.transfer import press_transfer_code
+from acd.sim.transfer import AGENT_FEATURES, WARM_HOLD_S, WarmTransfers, press_transfer_code
 
 HoldStyle = Literal["moh", "wait"]
 
-#: what acd-connect sets before its Dial: the agents' transfer feature codes
-#: (``features_acd.conf``), inherited by the agent's legs
-AGENT_FEATURES = "acd-to-osnp#acd-to-mg#acd-to-amu#acd-to-arm"
 
 
 class ChannelNotFound(LookupError):
@@ -157,7 +154,7 @@ class Pbx:
         self.globals: dict[str, str] = {
             self.names.ring_var: str(self.options.ring_timeout_s),
             self.names.partner_ring_var: str(self.options.partner_ring_timeout_s),
-            "ACD_MOH": self.options.moh_class}
+            "ACD_MOH": self.options.moh_class, "ACD_WARM_HOLD": f"{WARM_HOLD_S:g}"}
         self.started_at = clock.now()
         self._rng = random.Random(f"{seed}:pbx")
         self._uniqueid_seq = 0
@@ -169,6 +166,8 @@ class Pbx:
         self._patience: dict[int, SimTimer] = {}
         #: partner SAS trunks and the [acd-overflow] dialplan
         self.overflow = PartnerOverflow(self)
+        #: warm transfers: Originate into [acd-warm], and [acd-warm-bridge]
+        self.warm = WarmTransfers(self)
 
     # ================================================================ public API
 
@@ -378,6 +377,7 @@ class Pbx:
         for timer in self._patience.values():
             timer.cancel()
         self._patience.clear()
+        self.warm.stop()
 
     def callers_hung_up_by(self, by: HangupBy) -> list[HangupRecord]:
         """Hangups of caller channels (``;1`` or ``;2``) caused by ``by``."""
@@ -613,6 +613,9 @@ class Pbx:
             self._connect(call, exten)
         elif context == names.overflow_context and priority == 1:
             self.overflow.start(call, exten)
+        elif context == names.warm_bridge_context and priority == 1 \
+                and DIAL_EXTEN.fullmatch(exten):
+            self.warm.bridge(call, exten)
         else:
             self._trunk_hangs_up(call, by="router-action", cause=0,
                                  reason=f"redirected to missing extension "
@@ -843,6 +846,9 @@ class Pbx:
     def _dial_returned(self, call: Call, status: str) -> None:
         """``Dial`` returned with the caller still there: AcdDialEnd, then the dialplan."""
         ev, names, trunk = self.events, self.names, call.trunk
+        if trunk.context == names.warm_bridge_context:
+            self.warm.returned(call, status)
+            return
         ctx, s = names.connect_context, _connect_exten(names)
         agent = trunk.variables.get(names.agent_var, "")
         call.dial = None
@@ -1041,7 +1047,9 @@ class Pbx:
             self.events.soft_hangup_request(ch, 16)
             self._gone(ch, cause, by, reason)
             return
-        if ch is call.phone:
+        if self.warm.owns(ch):
+            self.warm.hang_up(ch, by=by, reason=reason)
+        elif ch is call.phone:
             self._caller_hangs_up(call, by=by, reason=reason, cause=cause)
         elif ch is call.trunk:
             self._trunk_hangs_up(call, by=by, reason=reason, cause=cause)

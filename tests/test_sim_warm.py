@@ -1,0 +1,145 @@
+"""The simulated PBX's warm transfers, driven over AMI as the router drives them:
+``Originate`` of the target agent into ``[acd-warm]``, then ``Setvar ACD_WARM_PEER``
+and ``Redirect`` of the caller to ``[acd-warm-bridge]``. The caller is never hung up
+by any of it."""
+
+from __future__ import annotations
+
+from acd.ami.frames import AmiMessage
+from acd.sim.behaviour import FixedBehaviour
+from acd.sim.model import OfferOutcome, Phase
+from acd.sim.server import SimServer
+from tests.test_sim_flows import SimFactory, caller_alive, make_sim, since, user_events, \
+    waiting_call
+from tests.test_sim_support import AmiTestClient, connect_agent
+
+__all__ = ["make_sim"]  # the fixture, imported for the tests below
+
+
+async def talking_with_arm01(sim: SimServer, client: AmiTestClient) -> tuple[str, str]:
+    channel, uniqueid, _ = await waiting_call(sim, client)
+    await connect_agent(client, channel, "arm01", "PJSIP/arm01")
+    await client.wait_event("BridgeEnter", Channel=channel)
+    return channel, uniqueid
+
+
+async def ring_target(client: AmiTestClient, uniqueid: str, device: str = "PJSIP/osnp01",
+                      agent: str = "osnp01", timeout_ms: str = "15000") -> list[AmiMessage]:
+    return await client.action("Originate", ("Channel", device), ("Context", "acd-warm"),
+                               ("Exten", agent), ("Priority", "1"),
+                               ("CallerID", '"Jean Martin" <15>'),
+                               ("Variable", f"ACD_WARM_CALL={uniqueid}"),
+                               ("Timeout", timeout_ms), ("Async", "true"))
+
+
+async def hand_over(client: AmiTestClient, channel: str, peer: str,
+                    agent: str = "osnp01") -> None:
+    reply = await client.action("Setvar", ("Channel", channel), ("Variable", "ACD_WARM_PEER"),
+                                ("Value", peer))
+    assert reply[0]["Message"] == "Variable Set"
+    reply = await client.action("Redirect", ("Channel", channel),
+                                ("Context", "acd-warm-bridge"), ("Exten", agent),
+                                ("Priority", "1"))
+    assert reply[0]["Message"] == "Redirect successful"
+
+
+async def test_the_target_answers_then_the_caller_is_bridged_with_it(
+        make_sim: SimFactory) -> None:
+    sim, client = await make_sim()
+    channel, uniqueid = await talking_with_arm01(sim, client)
+    call = sim.pbx.call_by_channel(channel)
+    assert call is not None and call.dial is not None
+    first_legs = [leg.name for leg in call.dial.legs()]
+    mark = len(client.messages)
+
+    reply = await ring_target(client, uniqueid)
+    assert reply[0]["Message"] == "Originate successfully queued"
+    answered = await client.wait_event("UserEvent", UserEvent="AcdWarmAnswered", since=mark)
+    assert (answered["Agent"], answered["Call"]) == ("osnp01", uniqueid)
+    peer = answered["Channel"]
+    assert peer.startswith("PJSIP/osnp01-")
+    response = await client.wait_event("OriginateResponse", since=mark)
+    assert (response["Response"], response["Reason"], response["Channel"]) == (
+        "Success", "4", peer)
+    begin = since(client, mark, "DialBegin")[-1]
+    assert "Channel" not in begin and begin["DestChannel"] == peer  # only Dest* headers
+    # the first agent still has the caller
+    assert call.dial.agent_id == "arm01" and call.phase is Phase.TALKING
+    assert since(client, mark, "Hangup") == []
+
+    moved = len(client.messages)
+    await hand_over(client, channel, peer)
+    enter = await client.wait_event("BridgeEnter", Channel=channel, since=moved)
+    assert enter["Context"] == "acd-warm-bridge"
+    assert {h.channel: h.by for h in sim.pbx.hangups} == dict.fromkeys(first_legs, "pbx")
+    assert caller_alive(sim, channel) and call.trunk.uniqueid == uniqueid
+    assert call.dial is not None and call.dial.agent_id == "osnp01"
+
+    ended = len(client.messages)
+    assert sim.pbx.hang_up_agent("osnp01")
+    dial_end = await client.wait_event("UserEvent", UserEvent="AcdDialEnd", since=ended)
+    assert (dial_end["Agent"], dial_end["DialStatus"]) == ("osnp01", "ANSWER")
+    await client.wait_event("Hangup", Channel=channel, since=ended)
+    callers = sim.pbx.callers_hung_up_by("router-action")
+    assert callers == []
+    assert {h.by for h in sim.pbx.hangups if h.channel == channel} == {"pbx"}  # Hangup()
+
+
+async def test_a_target_that_does_not_answer_leaves_the_caller_with_the_first_agent(
+        make_sim: SimFactory) -> None:
+    sim, client = await make_sim()
+    channel, uniqueid = await talking_with_arm01(sim, client)
+    sim.pbx.behaviour = FixedBehaviour(OfferOutcome(kind="noanswer"))
+    mark = len(client.messages)
+    await ring_target(client, uniqueid, timeout_ms="4000")
+    response = await client.wait_event("OriginateResponse", since=mark, timeout=5)
+    assert (response["Response"], response["Reason"], response["Channel"]) == (
+        "Failure", "3", "PJSIP/osnp01")
+    assert user_events(client, mark, "AcdWarmAnswered") == []
+    call = sim.pbx.call_by_channel(channel)
+    assert call is not None and call.dial is not None and call.dial.agent_id == "arm01"
+    assert caller_alive(sim, channel) and call.phase is Phase.TALKING
+    assert {h.role for h in sim.pbx.hangups} <= {"agent", "agent-local"}
+
+
+async def test_a_busy_target_fails_at_once(make_sim: SimFactory) -> None:
+    sim, client = await make_sim()
+    channel, uniqueid = await talking_with_arm01(sim, client)
+    mark = len(client.messages)
+    await ring_target(client, uniqueid, device="PJSIP/arm01", agent="arm01")
+    response = await client.wait_event("OriginateResponse", since=mark)
+    assert (response["Response"], response["Reason"]) == ("Failure", "5")
+    assert caller_alive(sim, channel)
+
+
+async def test_a_bridge_to_a_gone_target_sends_the_caller_back_to_holding(
+        make_sim: SimFactory) -> None:
+    sim, client = await make_sim()
+    channel, _uniqueid = await talking_with_arm01(sim, client)
+    mark = len(client.messages)
+    await hand_over(client, channel, "PJSIP/osnp01-00000099")
+    await client.wait_event("MusicOnHoldStart", Channel=channel, since=mark)
+    dial_end = user_events(client, mark, "AcdDialEnd")
+    assert [m["DialStatus"] for m in dial_end] == ["NONEXISTENT"]
+    assert caller_alive(sim, channel)
+
+    mark = len(client.messages)
+    await hand_over(client, channel, "")  # no peer at all: INVALIDARGS, still waiting
+    await client.wait_event("MusicOnHoldStart", Channel=channel, since=mark)
+    assert [m["DialStatus"] for m in user_events(client, mark, "AcdDialEnd")] == [
+        "INVALIDARGS"]
+    assert caller_alive(sim, channel)
+
+
+async def test_an_answered_target_whose_caller_never_comes_is_hung_up(
+        make_sim: SimFactory) -> None:
+    sim, client = await make_sim()
+    channel, uniqueid = await talking_with_arm01(sim, client)
+    mark = len(client.messages)
+    await ring_target(client, uniqueid)
+    answered = await client.wait_event("UserEvent", UserEvent="AcdWarmAnswered", since=mark)
+    await client.wait_event("Hangup", Channel=answered["Channel"], since=mark, timeout=5)
+    (record,) = [h for h in sim.pbx.hangups if h.channel == answered["Channel"]]
+    assert record.by == "pbx" and "never came" in record.reason
+    assert caller_alive(sim, channel)
+    assert sim.pbx.events.device_states["PJSIP/osnp01"] == "NOT_INUSE"
