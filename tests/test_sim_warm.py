@@ -9,8 +9,14 @@ from acd.ami.frames import AmiMessage
 from acd.sim.behaviour import FixedBehaviour
 from acd.sim.model import OfferOutcome, Phase
 from acd.sim.server import SimServer
-from tests.test_sim_flows import SimFactory, caller_alive, make_sim, since, user_events, \
-    waiting_call
+from tests.test_sim_flows import (
+    SimFactory,
+    caller_alive,
+    make_sim,
+    since,
+    user_events,
+    waiting_call,
+)
 from tests.test_sim_support import AmiTestClient, connect_agent
 
 __all__ = ["make_sim"]  # the fixture, imported for the tests below
