@@ -49,6 +49,40 @@ async def test_transfers_keep_one_record_with_every_leg() -> None:
     assert {r.outcome for r in result.records} <= {"answered", "abandoned", "overflowed"}
 
 
+async def test_warm_transfers_hand_the_caller_over_and_never_drop_it() -> None:
+    result = await play("sas-large-warm-transfers-morning.toml", duration_s=2400)
+    warm = [r for r in result.records
+            if any((a.queue == "ARM_N1" and b.queue == "AMU_N2") or
+                   (a.queue == "OSNP" and b.queue == "MG")
+                   for a, b in zip(r.legs, r.legs[1:], strict=False))]
+    assert warm, "some calls were handed over warm"
+    for record in warm:
+        for first, second in zip(record.legs, record.legs[1:], strict=False):
+            if (first.queue, second.queue) not in (("ARM_N1", "AMU_N2"), ("OSNP", "MG")):
+                continue
+            # the first agent talked until the second answered: one instant ends the
+            # first leg and starts the second's talk; the consultation is the second
+            # leg's wait (from the request), inside the first leg's talk
+            assert first.ended_at == second.answered_at
+            assert first.answered_at is not None and second.answered_at is not None
+            assert first.answered_at <= second.entered_at <= second.answered_at
+        assert record.wait_s == record.legs[0].wait_s
+    counts: dict[tuple[str, str, str], float] = {}
+    for family in text_string_to_metric_families(result.metrics_text.decode()):
+        for sample in family.samples:
+            if sample.name == "acd_transfers_total":
+                labels = sample.labels
+                counts[(labels["from_queue"], labels["to_queue"], labels["result"])] = \
+                    sample.value
+    for kind in (("ARM_N1", "AMU_N2"), ("OSNP", "MG")):
+        requested = counts.get((*kind, "requested"), 0)
+        ended = sum(v for (a, b, r), v in counts.items() if (a, b) == kind
+                    and r in ("connected", "cancelled", "fallback_original_queue",
+                              "fallback_overflow"))
+        assert requested > 0 and requested == ended
+    assert counts.get(("ARM_N1", "OSNP", "ringing"), 0) == 0  # N1 → OSNP stays cold
+
+
 async def test_saturated_room_overflows_to_partners() -> None:
     result = await play("sas-large-saturated-overflow.toml", duration_s=2400)
     overflowed = [r for r in result.records if r.outcome == "overflowed"]
