@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import msgspec
 import pytest
 from structlog.testing import capture_logs
 
@@ -410,6 +411,29 @@ async def test_transfer_to_an_unstaffed_queue_applies_the_fallback(served: Serve
     assert body["call"]["queue"] == engine.calls[call_id].queue == "ARM_N1"
     assert body["call"]["agent"] == engine.calls[call_id].agent == agent
     assert body["call"]["state"] == "offered"
+
+
+async def test_a_warm_transfer_by_the_api_keeps_the_call_with_its_agent(
+        config: Config, tokens_file: Path) -> None:
+    warm = msgspec.structs.replace(config, transfers=msgspec.structs.replace(
+        config.transfers, modes={"ARM_N1>AMU_N2": "warm"}))
+    tokens = load_tokens(warm, {"ACD_API_TOKENS_FILE": str(tokens_file)})
+    async for served in serve_room(Room(warm), tokens):
+        room, client, engine = served.room, served.client, served.engine
+        call_id = room.call()
+        agent = room.answer(call_id)
+        status, body = await client.post(f"calls/{call_id}/transfer", SUPERVISOR,
+                                         {"target": "AMU_N2"})
+        assert status == 200, body
+        # still with the first agent while amu01's phone rings
+        assert body["call"]["queue"] == "ARM_N1" and body["call"]["agent"] == agent
+        assert body["call"]["transfer"] == {"from_queue": "ARM_N1", "to_queue": "AMU_N2",
+                                            "agent": agent, "mode": "warm",
+                                            "ringing": "amu01"}
+        assert engine.agents["amu01"].state is AgentState.RINGING
+        status, body = await client.post(f"calls/{call_id}/transfer", SUPERVISOR,
+                                         {"target": "MG"})
+        assert status == 409 and "already being transferred" in body["message"]
 
 
 # ---------------------------------------------------------------------- bascule

@@ -274,6 +274,14 @@ class Api:
 
     def call_view(self, who: Principal, call: Call, now: float) -> dict[str, Any]:
         transfer = call.transfer
+        warm = self.router.engine.warm.get(call.id)
+        moving: dict[str, Any] | None = None
+        if warm is not None:
+            moving = {"from_queue": warm.from_queue, "to_queue": warm.to_queue,
+                      "agent": warm.agent, "mode": "warm", "ringing": warm.target}
+        elif transfer is not None:
+            moving = {"from_queue": transfer.from_queue, "to_queue": transfer.to_queue,
+                      "agent": transfer.agent, "mode": "cold", "ringing": None}
         return {
             "id": call.id, "state": call.state.value, "queue": call.queue,
             "number": call.number, "priority": call.priority, "period": call.period,
@@ -281,9 +289,7 @@ class Api:
             "queue_wait_s": round(max(0.0, now - call.enqueued_at), 3),
             "agent": call.agent, "answered_by": call.answered_by,
             "queues": list(call.queues),
-            "transfer": None if transfer is None else {
-                "from_queue": transfer.from_queue, "to_queue": transfer.to_queue,
-                "agent": transfer.agent},
+            "transfer": moving,
             "partner": call.overflow_partner or call.overflowed_to,
             "caller": self.caller(who, call.caller_num),
             "caller_name": (call.caller_name or None) if who.sees_numbers else None,
