@@ -221,3 +221,35 @@ def test_a_bad_transfer_kind_is_refused_naming_the_key() -> None:
     assert "transfers.modes.ARM_N1>NOPE" in str(err.value)
     with pytest.raises(ConfigError):
         parse_config(WARM_SITE.replace(b'mode = "warm"', b'mode = "lukewarm"'), "site.toml")
+
+
+def test_a_backup_level_is_rung_once_the_skill_expansion_allows_it() -> None:
+    d = Driver(parse_config(WARM_SITE.replace(b"warm_max_wait_s = 30",
+                                              b"warm_max_wait_s = 45")))
+    d.feed(i.AgentPause("amu01"))  # arm01 holds AMU_N2 at level 2 (after 30 s)
+    connected(d, "PJSIP/arm02")
+    d.feed(i.TransferRequest("AMU_N2", agent="arm02"))
+    assert originates(d) == []
+    d.advance(29)
+    assert originates(d) == []
+    d.advance(1)
+    (ring,) = originates(d)
+    assert ring.channel == "PJSIP/arm01"
+
+
+def test_replay_follows_a_recorded_warm_transfer() -> None:
+    d = Driver(site(), decide=False)
+    channel = d.call()
+    leg = d.ring(channel, "PJSIP/arm01")
+    d.answer(channel, leg)
+    d.now += 30
+    d.feed(ev.UserEvent(channel="PJSIP/arm01-0000a1", name="AcdTransfer",
+                        headers={"Target": "OSNP"}))
+    d.now += 5
+    warm_answer(d, "osnp02")
+    d.feed(ev.Hangup(channel=leg))
+    d.now += 60
+    d.hangup(channel)
+    assert d.commands == []
+    assert [(x.queue, x.agent, x.wait_s, x.talk_s) for x in record(d).record.legs] == [
+        ("ARM_N1", "arm01", 0.0, 35.0), ("OSNP", "osnp02", 5.0, 60.0)]

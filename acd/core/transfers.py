@@ -105,7 +105,7 @@ class TransferEngine(EngineBase):
     def _on_call_timer(self, kind: str, call: Call) -> None:
         if kind == "xfer" and call.state is CallState.WAITING and call.transfer:
             self._transfer_fallback(call, "transfer waited too long")
-        elif kind in ("warm", "warmring"):
+        elif kind in ("warm", "warmring", "warmexpand"):
             self._on_warm_timer(kind, call)
         else:
             super()._on_call_timer(kind, call)
@@ -135,7 +135,7 @@ class TransferEngine(EngineBase):
         from_queue = call.queue
         agent = self.agents.get(call.agent) if call.agent else None
         was_connected = call.state is CallState.CONNECTED
-        if was_connected and agent is not None and self.decide \
+        if was_connected and agent is not None \
                 and self.config.transfers.mode_of(from_queue, target) == "warm":
             self._start_warm(call, agent, target)
             return
@@ -235,11 +235,16 @@ class TransferEngine(EngineBase):
                             agent=agent.id, at=self.now, token=self._warm_seq)
         self.warm[call.id] = warm
         self._warm_fact(warm, "requested", "warm", agent=agent.id)
+        if not self.decide:
+            return  # replay: the recorded AcdWarmAnswered (or nothing) tells the rest
         if not self._skill_staffed(target):
             self._warm_failed(warm, f"no agent logged in for {target}")
             return
         warm.deadline = self.now + self.config.transfers.warm_max_wait_s
         self._timer(warm.deadline, "warm", call.id, call.offer_id)
+        for delay in self._expansion.get(target, []):  # backup levels become eligible
+            if 0 < delay < self.config.transfers.warm_max_wait_s:
+                self._timer(self.now + delay, "warmexpand", call.id, call.offer_id)
         free = self._warm_candidate(warm)
         if free is not None:
             self._warm_ring(warm, free)
@@ -303,8 +308,9 @@ class TransferEngine(EngineBase):
         agent_id = event.headers.get("Agent") or ""
         agent = self.agents.get(agent_id) or self._by_device.get(device_of(event.channel))
         call = self.calls.get(call_id)
-        if warm is None or call is None or agent is None or warm.target != agent.id \
-                or call.state is not CallState.CONNECTED:
+        if warm is None or call is None or agent is None \
+                or call.state is not CallState.CONNECTED \
+                or (self.decide and warm.target != agent.id):
             self._ignore_text(event.name, f"no warm transfer of call {call_id!r} is ringing "
                               f"{agent_id or event.channel}: the agent's channel is left "
                               "to [acd-warm]'s time limit")
@@ -327,12 +333,13 @@ class TransferEngine(EngineBase):
         call.agent_channels.append(event.channel)
         names = self.config.dialplan
         ref = (WARM_REF, call.id, warm.token)
-        self._commands += [
-            Setvar(channel=call.channel, variable=names.warm_peer_var, value=event.channel,
-                   ref=ref),
-            Redirect(channel=call.channel, context=names.warm_bridge_context,
-                     exten=agent.id, ref=ref),
-        ]
+        if self.decide:  # in replay the recording already shows the caller moving
+            self._commands += [
+                Setvar(channel=call.channel, variable=names.warm_peer_var,
+                       value=event.channel, ref=ref),
+                Redirect(channel=call.channel, context=names.warm_bridge_context,
+                         exten=agent.id, ref=ref),
+            ]
         self._facts.append(f.CallTransferred(at=self.now, call=call.id,
                                              from_queue=warm.from_queue,
                                              to_queue=warm.to_queue, agent=agent.id,
@@ -370,6 +377,10 @@ class TransferEngine(EngineBase):
         if kind == "warmring" and warm.target is not None \
                 and self.now >= warm.ring_deadline:
             self._warm_ring_failed(warm, "ring time-out")
+        elif kind == "warmexpand" and warm.target is None and not warm.expired:
+            free = self._warm_candidate(warm)
+            if free is not None:
+                self._warm_ring(warm, free)
         elif kind == "warm" and self.now >= warm.deadline:
             warm.expired = True
             if warm.target is None:
