@@ -64,6 +64,10 @@ async def test_the_target_answers_then_the_caller_is_bridged_with_it(
     assert (answered["Agent"], answered["Call"]) == ("osnp01", uniqueid)
     peer = answered["Channel"]
     assert peer.startswith("PJSIP/osnp01-")
+    # an Originate's channel has its own Variable: only, none of the caller's (so a
+    # resync never takes the agent's channel for a waiting caller)
+    assert sim.pbx.get_var(peer, "ACD_WARM_CALL") == uniqueid
+    assert sim.pbx.get_var(peer, "ACD_NUMBER") is None
     response = await client.wait_event("OriginateResponse", since=mark)
     assert (response["Response"], response["Reason"], response["Channel"]) == (
         "Success", "4", peer)

@@ -712,18 +712,21 @@ class Pbx:
             self._after(call, outcome.answer_after_s, lambda: self._agent_answers(call))
 
     def _create_agent_legs(self, call: Call, agent: AgentConfig,
-                           outcome: OfferOutcome) -> Dial:
+                           outcome: OfferOutcome, *, inherit: bool = True) -> Dial:
+        """The legs of a Dial of ``agent`` by the caller (``inherit``: they get the
+        caller's ``__`` variables; an AMI Originate's legs do not)."""
         device = agent.device
         tech, _, resource = device.partition("/")
         outer, inner = self._dial_legs(call, tech, resource, roles=("agent", "agent-local"),
-                                       context=self.options.agent_phone_context)
+                                       context=self.options.agent_phone_context,
+                                       inherit=inherit)
         if inner is not None:
             self.events.local_bridge(outer, inner, inner.context, inner.exten)
         return Dial(agent_id=agent.id, device=device, dial_string=resource, outer=outer,
                     inner=inner, outcome=outcome, started=self.clock.now())
 
     def _dial_legs(self, call: Call, tech: str, resource: str, *, roles: tuple[Role, Role],
-                   context: str) -> tuple[Channel, Channel | None]:
+                   context: str, inherit: bool = True) -> tuple[Channel, Channel | None]:
         """The channels ``Dial(<tech>/<resource>)`` of the caller creates, with their
         events up to (not including) LocalBridge and DialBegin: a Local pair
         ``Local/<exten>@<ctx>-xxxxxxxx;1/;2`` (the ``;2`` runs ``<ctx>``), or one channel
@@ -732,7 +735,7 @@ class Pbx:
         """
         ev, trunk = self.events, call.trunk
         inherited = {name: trunk.variables[name] for name in sorted(trunk.inheritable)
-                     if name in trunk.variables}
+                     if name in trunk.variables} if inherit else {}
         inner: Channel | None = None
         if tech.lower() == "local":
             exten, _, local_context = resource.partition("@")

@@ -125,8 +125,10 @@ class WarmTransfers:
         if outcome.kind in ("busy", "unavailable"):
             self._response(action_id, channel, "Failure", "5" if outcome.kind == "busy" else "0")
             return True
-        dial = pbx._create_agent_legs(call, agent, outcome)
+        dial = pbx._create_agent_legs(call, agent, outcome, inherit=False)
         dial.outer.cid_name, dial.outer.cid_num = caller_id
+        for name, value in variables.items():  # Originate's Variable: on its channel
+            pbx.events.varset(dial.outer, name, value)
         pbx._device_dials[dial.device] = dial
         self._pending[dial.outer.name] = dial
         ev, inner = pbx.events, dial.inner
