@@ -253,3 +253,22 @@ def test_replay_follows_a_recorded_warm_transfer() -> None:
     assert d.commands == []
     assert [(x.queue, x.agent, x.wait_s, x.talk_s) for x in record(d).record.legs] == [
         ("ARM_N1", "arm01", 0.0, 35.0), ("OSNP", "osnp02", 5.0, 60.0)]
+
+
+def test_a_more_urgent_caller_waiting_in_the_target_queue_goes_first() -> None:
+    d = Driver(site())
+    d.feed(i.AgentPause("osnp01"))
+    d.feed(i.AgentPause("osnp02"))
+    _channel, _leg = connected(d)  # u1, priority 5, with arm01
+    d.feed(i.AgentPause("arm02"))
+    d.feed(i.AgentPause("amu01"))
+    urgent = d.call(priority="0")  # waits in ARM_N1
+    urgent_id = next(c.id for c in d.engine.calls.values() if c.channel == urgent)
+    d.feed(i.TransferRequest("OSNP", call=urgent_id, by="sup"))  # waits in OSNP (cold)
+    d.feed(i.TransferRequest("OSNP", agent="arm01"))  # u1: warm, nobody free
+    assert originates(d) == []
+    d.feed(i.AgentReady("osnp01"))
+    assert d.offers()[-1] == (urgent, "osnp01") and originates(d) == []
+    d.feed(i.AgentReady("osnp02"))
+    (ring,) = originates(d)
+    assert ring.channel == "PJSIP/osnp02"

@@ -252,7 +252,7 @@ class TransferEngine(EngineBase):
     def _warm_candidate(self, warm: WarmTransfer) -> Agent | None:
         """The free agent of the target queue to ring: best level the skill's expansion
         delays allow by now, longest idle first; none already rung for this transfer."""
-        if not self.link_up:
+        if not self.link_up or self._warm_yields(warm):
             return None
         best: Agent | None = None
         for agent in self.agents.values():
@@ -276,10 +276,23 @@ class TransferEngine(EngineBase):
         if self.warm and self.link_up and self.decide:
             for warm in self.warm.values():
                 if warm.target is None and not warm.expired \
-                        and self._warm_eligible(warm, agent):
+                        and self._warm_eligible(warm, agent) and not self._warm_yields(warm):
                     self._warm_ring(warm, agent)
                     return
         super()._dispatch_agent(agent)
+
+    def _warm_yields(self, warm: WarmTransfer) -> bool:
+        """Whether a caller waiting on music in the target queue goes first: one of a
+        more urgent priority, or of the same priority unless transferred calls go
+        ahead of those (``ahead_of_new``). The warm caller is not alone meanwhile."""
+        call = self.calls.get(warm.call)
+        queue = self.queues.get(warm.to_queue)
+        if call is None or queue is None:
+            return False
+        ahead = self.config.transfers.ahead_of_new
+        return any(head.priority < call.priority
+                   or (head.priority == call.priority and not (ahead and head.tier > 0))
+                   for head in queue.heads())
 
     def _warm_ring(self, warm: WarmTransfer, agent: Agent) -> None:
         call = self.calls[warm.call]
