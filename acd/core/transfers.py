@@ -117,6 +117,8 @@ class TransferEngine(EngineBase):
         caller, same Uniqueid, and hangs up the agent's legs): straight to the connect
         context when an agent of the target is free, else to holding, where it waits in
         the target queue ahead of new arrivals. The transferring agent goes to wrap-up.
+        A connected call whose kind is warm (``[transfers] mode``/``modes``) stays with
+        its agent instead, until an agent of the target answers (:meth:`_start_warm`).
         """
         target = request.target
         call = self._call_to_transfer(request)
