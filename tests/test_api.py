@@ -487,25 +487,24 @@ async def test_reskilling_changes_the_next_offers_and_the_agent_metrics(
     path = "/api/v1/agents/arm01/skills"
     with capture_logs() as logs:
         status, body = await client.request("PUT", path + "?reason=rotation%20N2", SUPERVISOR,
-                                            {"AMU_N2": 1, "ARM_N1": 3})
+                                            {"AMU_N2": 1})
     assert status == 200, body
-    assert body["agent"]["skills"] == {"AMU_N2": 1, "ARM_N1": 3}
+    assert body["agent"]["skills"] == {"AMU_N2": 1}
     assert body["old_skills"] == {"ARM_N1": 1}
-    assert engine.agents["arm01"].skills == {"AMU_N2": 1, "ARM_N1": 3}
+    assert engine.agents["arm01"].skills == {"AMU_N2": 1}
     (logged,) = [e for e in logs if e["event"] == "agent_reskilled"]
     assert (logged["by"], logged["reason"]) == ("sup-martin", "rotation N2")
     (write,) = [e for e in logs if e["event"] == "api_write"]
-    assert write["body"] == {"AMU_N2": 1, "ARM_N1": 3} and write["status"] == 200
+    assert write["body"] == {"AMU_N2": 1} and write["status"] == 200
     _, metrics = await client.request("GET", "/metrics")
     assert 'acd_agents{skill="AMU_N2",state="available"} 2.0' in metrics
-    assert 'acd_agents{skill="ARM_N1",state="available"} 2.0' in metrics
+    assert 'acd_agents{skill="ARM_N1",state="available"} 1.0' in metrics
 
-    # the next 15 calls: arm02 (level 1) first; arm01 holds ARM_N1 only at level 3,
-    # which this site never expands to, so the second call waits
+    # the next 15 calls: arm02 takes the first; arm01 no longer holds ARM_N1, so the
+    # second call waits
     first, second = room.call(), room.call()
     assert engine.calls[first].agent == "arm02"
     assert engine.calls[second].agent is None
-    # and an AMU_N2 call may now reach arm01
     status, body = await client.request("PUT", path, SUPERVISOR, {"ARM_N1": 1})
     assert status == 200
     assert engine.calls[second].agent == "arm01"  # offered at once under the new skills
@@ -527,6 +526,8 @@ async def test_reskilling_is_for_supervisors_and_checked(served: Served) -> None
     assert status == 422 and "at least one skill" in body["message"]
     status, body = await client.request("PUT", path, SUPERVISOR, {"ARM_N1": 12})
     assert status == 422
+    status, body = await client.request("PUT", path, SUPERVISOR, {"ARM_N1": 3})
+    assert status == 422 and "level 3 of ARM_N1 never gets calls" in body["message"]
     status, body = await client.request("PUT", path, SUPERVISOR, raw=b"[1, 2]")
     assert status in (400, 422)
     status, body = await client.request("PUT", "/api/v1/agents/ghost/skills", SUPERVISOR,

@@ -33,9 +33,11 @@ conflict, 422 invalid (well-formed but wrong: unknown target, share out of range
 unavailable (the server is stopping).
 
 Re-skilling (``PUT agents/{id}/skills``) replaces the agent's skills and levels from the
-next offer on (a call ringing or talking is not moved): an empty set or an unknown skill
-answers 422, a level outside 1–9 too. The change is an ``agent_skills`` event on the
-stream; the config file is not rewritten (a restart goes back to ``agents[].skills``).
+next offer on (a call ringing or talking is not moved): an empty set, an unknown skill,
+a level outside 1–9 or one the skill's expansion never reaches answers 422 (the checks
+of :func:`acd.core.reskill.reskill_problem`, the engine's own). The change is an
+``agent_skills`` event on the stream; the config file is not rewritten (a restart goes
+back to ``agents[].skills``).
 
 Every write, allowed or not, once its token is known, is audited: one ``api_write`` log
 line (who, role, when, method, path, body, status, result) and an entry in
@@ -64,6 +66,7 @@ from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.model import Agent, AgentState, Call
 from acd.core.overflow import SITE
+from acd.core.reskill import reskill_problem
 from acd.cti import EventStream, closing_frame
 from acd.logs import get_logger, mask_number
 from acd.tokens import HOW_TO_CONFIGURE, Principal, TokenSet
@@ -421,15 +424,13 @@ class Api:
         self.require(who, "supervisor")
         agent = self._agent(request.match_info["agent"])
         skills = decode(raw, dict[str, Level])
-        if not skills:
-            raise ApiError(422, "an agent needs at least one skill")
-        unknown = sorted(set(skills) - set(self.router.engine.queues))
-        if unknown:
-            raise ApiError(422, f"unknown skill {', '.join(unknown)} "
-                           f"(known: {', '.join(self.router.engine.queues)})")
+        item = i.AgentReskill(agent.id, dict(skills), by=who.name,
+                              reason=request.query.get("reason", "")[:200])
+        problem = reskill_problem(self.router.engine, item)
+        if problem is not None:
+            raise ApiError(422, problem)
         old = dict(agent.skills)
-        self._submit(i.AgentReskill(agent.id, dict(skills), by=who.name,
-                                    reason=request.query.get("reason", "")[:200]))
+        self._submit(item)
         return json_response({"agent": self.agent_view(agent), "old_skills": old})
 
     @write

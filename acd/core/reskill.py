@@ -37,6 +37,11 @@ def reskill_problem(engine: EngineBase, request: i.AgentReskill) -> str | None:
     bad = sorted(s for s, level in request.skills.items() if level not in LEVELS)
     if bad:
         return f"agent {agent.id}: levels must be 1 to 9 ({', '.join(bad)})"
+    for skill, level in sorted(request.skills.items()):
+        reachable = len(engine.config.skill(skill).expansion_s) + 1
+        if level > reachable:  # as check-config says of agents[].skills
+            return (f"agent {agent.id}: level {level} of {skill} never gets calls: "
+                    f"skills.{skill}.expansion_s only opens levels up to {reachable}")
     return None
 
 
