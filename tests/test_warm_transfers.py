@@ -272,3 +272,32 @@ def test_a_more_urgent_caller_waiting_in_the_target_queue_goes_first() -> None:
     d.feed(i.AgentReady("osnp02"))
     (ring,) = originates(d)
     assert ring.channel == "PJSIP/osnp02"
+
+
+def test_the_target_agent_is_offered_the_call_on_its_desktop() -> None:
+    d = Driver(site())
+    connected(d)
+    d.facts.clear()
+    d.feed(i.TransferRequest("OSNP", agent="arm01"))
+    offered = [x for x in d.facts if isinstance(x, f.CallOffered)]
+    assert [(x.call, x.queue, x.agent) for x in offered] == [("u1", "OSNP", "osnp01")]
+
+
+def test_the_overflow_fallback_sends_the_caller_to_a_partner() -> None:
+    d = Driver(site(b'fallback = ["overflow", "transferrer"]\n'
+                    b'[[partners]]\nname = "sas62"\ndial = "PJSIP/sas62/15"\n'))
+    channel, _leg = connected(d)
+    d.feed(i.TransferRequest("MG", agent="arm01"))  # nobody logged in for MG
+    assert results(d)[-1][1] == "fallback_overflow"
+    (move,) = caller_moves(d, channel)
+    assert (move.context, move.exten) == ("acd-overflow", "sas62")
+    assert d.engine.agents["arm01"].state is AgentState.WRAP_UP
+
+
+def test_without_a_partner_up_the_overflow_step_is_skipped() -> None:
+    d = Driver(site(b'fallback = ["overflow", "transferrer"]\n'))
+    channel, _leg = connected(d)
+    d.feed(i.TransferRequest("MG", agent="arm01"))
+    assert results(d)[-1][1] == "cancelled"
+    assert caller_moves(d, channel) == []
+    assert d.engine.calls["u1"].agent == "arm01"

@@ -313,6 +313,9 @@ class TransferEngine(EngineBase):
             variables=(f"{names.warm_call_var}={call.id}",),
             ref=(WARM_REF, call.id, warm.token)))
         self._warm_fact(warm, "ringing", f"warm: ringing {agent.id}", agent=warm.agent)
+        # the target's desktop is told, as for any offer (the CTI stream)
+        self._facts.append(f.CallOffered(at=self.now, call=call.id, queue=warm.to_queue,
+                                         agent=agent.id))
         warm.ring_deadline = self.now + ring + self.config.routing.ring_grace_s
         self._timer(warm.ring_deadline, "warmring", call.id, call.offer_id)
 
