@@ -301,3 +301,17 @@ def test_without_a_partner_up_the_overflow_step_is_skipped() -> None:
     assert results(d)[-1][1] == "cancelled"
     assert caller_moves(d, channel) == []
     assert d.engine.calls["u1"].agent == "arm01"
+
+
+def test_a_refused_hand_over_puts_the_call_back_in_line_never_hangs_up() -> None:
+    d = Driver(site())
+    channel, _leg = connected(d)
+    d.feed(i.TransferRequest("OSNP", agent="arm01"))
+    warm_answer(d, "osnp01")
+    (move,) = caller_moves(d, channel)
+    d.feed(i.ActionFailed(ref=move.ref, action="Redirect", message="Channel does not exist"))
+    call = d.engine.calls["u1"]
+    assert call.state is CallState.HELD and call.agent is None
+    d.advance(3)  # orphan_requeue_s: nothing said where the caller went, back in line
+    assert call.state in (CallState.WAITING, CallState.OFFERED)
+    assert not any(isinstance(c, act.Hangup) for c in d.commands)

@@ -27,6 +27,10 @@ transcripts of Asterisk 22, see ``/work/shared/ami-transcripts/INDEX.md``):
   the agent presses a feature code; ``[acd-transfer]`` runs on the agent's bridged leg
   and sends ``AcdTransfer`` with ``Target``. Nothing else moves until the router
   Redirects the caller (above); the agent's behaviour may give up and hang up.
+* **Warm transfers** (:class:`acd.sim.transfer.WarmTransfers`): an AMI ``Originate``
+  of an agent's device into ``[acd-warm]`` rings it while the caller stays bridged
+  with the first agent; a Redirect of the caller to ``[acd-warm-bridge]`` bridges it
+  with the answered agent (``Bridge()``), or sends it back to ``[holding]``.
 * **Overflow to a partner SAS** (Redirect to ``acd-overflow,<partner>,1``,
   :mod:`acd.sim.overflow`): ``AcdOverflowTrying``, ``Dial(${ACD_PARTNER_DIAL},
   ${ACD_PARTNER_RING},g)`` of a trunk whose behaviour is set per partner name
