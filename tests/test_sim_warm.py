@@ -5,9 +5,12 @@ by any of it."""
 
 from __future__ import annotations
 
+import pytest
+
 from acd.ami.frames import AmiMessage
 from acd.sim.behaviour import FixedBehaviour
 from acd.sim.model import OfferOutcome, Phase
+from acd.sim.pbx import PbxOptions
 from acd.sim.server import SimServer
 from tests.test_sim_flows import (
     SimFactory,
@@ -49,9 +52,10 @@ async def hand_over(client: AmiTestClient, channel: str, peer: str,
     assert reply[0]["Message"] == "Redirect successful"
 
 
+@pytest.mark.parametrize("full", [False, True], ids=["routing-events", "full-event-mix"])
 async def test_the_target_answers_then_the_caller_is_bridged_with_it(
-        make_sim: SimFactory) -> None:
-    sim, client = await make_sim()
+        make_sim: SimFactory, full: bool) -> None:
+    sim, client = await make_sim(options=PbxOptions(full_event_mix=full))
     channel, uniqueid = await talking_with_arm01(sim, client)
     call = sim.pbx.call_by_channel(channel)
     assert call is not None and call.dial is not None
