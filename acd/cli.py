@@ -91,6 +91,13 @@ def _cmd_route(args: argparse.Namespace) -> int:
                          as_json=args.json)
 
 
+def _cmd_config_reference(_args: argparse.Namespace) -> int:
+    from acd.configdoc import render
+
+    sys.stdout.write(render())
+    return 0
+
+
 def _date(text: str) -> date:
     from acd.report import parse_date
 
@@ -207,6 +214,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--front-office", default="ARM_N1", metavar="QUEUE",
                         help="queue whose calls QS 30 s and QS 60 s count (default ARM_N1)")
     report.set_defaults(func=_cmd_report)
+
+    reference = sub.add_parser(
+        "config-reference", help="print the configuration reference (Markdown)",
+        description="Print every key of the site configuration with its type, default and "
+        "meaning, generated from acd/config.py. docs/config.md is its output: "
+        "acd config-reference > docs/config.md")
+    reference.set_defaults(func=_cmd_config_reference)
     return parser
 
 
