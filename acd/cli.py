@@ -65,7 +65,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     logs.configure(sys.stdout)
     return serve_sim(config, host=args.host, port=args.port, seed=args.seed, speed=args.speed,
-                     full_event_mix=args.full_event_mix)
+                     full_event_mix=args.full_event_mix, calls_per_hour=args.calls_per_hour)
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -153,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="simulated seconds per real second (default 1: real time)")
     sim.add_argument("--full-event-mix", action="store_true",
                      help="also send VarSet, Newexten… like a real Asterisk (load tests)")
+    sim.add_argument("--calls-per-hour", type=float, default=0.0, metavar="N",
+                     help="place calls by itself, N per simulated hour (random arrivals "
+                     "to the site's numbers; default 0: only calls placed over AMI)")
     sim.set_defaults(func=_cmd_sim)
 
     simulate = sub.add_parser(
