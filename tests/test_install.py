@@ -62,6 +62,18 @@ def tree(root: Path) -> dict[str, tuple[int, bytes | str]]:
     return found
 
 
+def unit_paths(unit: Path) -> set[str]:
+    """Absolute paths a unit's commands and credentials name (%i as "acd")."""
+    found = set()
+    for line in unit.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key in ("ExecStartPre", "ExecStart", "LoadCredential"):
+            for word in value.replace("%i", "acd").replace(":", " ").split():
+                if word.startswith("/"):
+                    found.add(word)
+    return found
+
+
 @pytest.mark.slow
 def test_install_upgrade_refused_upgrade_and_rollback(tmp_path: Path, wheel: Path) -> None:
     root = tmp_path / "root"
@@ -85,8 +97,15 @@ def test_install_upgrade_refused_upgrade_and_rollback(tmp_path: Path, wheel: Pat
     assert (root / "etc/asterisk/acd/extensions_acd.conf").is_file()
     assert "write " + str(etc / "acd.toml") in first.stdout
 
-    # The operator writes the config; a second run changes nothing.
+    # The operator writes the config; then every path the units name exists.
     shutil.copy(etc / "acd.toml.example", etc / "acd.toml")
+    for unit in ("acd.service", "acd@.service"):
+        named = unit_paths(root / "etc/systemd/system" / unit)
+        assert named >= {"/opt/acd/current/bin/acd", "/etc/acd/ami-secret"}
+        for path in named:
+            assert (root / path.lstrip("/")).exists(), f"{unit}: {path} not installed"
+
+    # A second run changes nothing.
     before = tree(root)
     again = install(root, str(wheel))
     assert again.returncode == 0, again.stderr
