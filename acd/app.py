@@ -314,6 +314,11 @@ def run_service(config: Config, *, config_path: str = "") -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        # No reload: a SIGHUP (a habit, or a reload by mistake) must not stop the router,
+        # which systemd would count as a clean exit and not restart.
+        loop.add_signal_handler(signal.SIGHUP, functools.partial(
+            log.warning, "sighup_ignored",
+            reason="acd reads its config at start only: check it, then restart"))
         await serve(config, stop)
 
     runner(main())

@@ -164,7 +164,10 @@ async def test_ready_only_once_the_ami_session_is_up_then_watchdog_and_stopping(
                 headers={"Authorization": f"Bearer {TOKEN}"}) as response:
             assert response.status == 200
         await _until(sock, "WATCHDOG", seen)
+        router.send_signal(signal.SIGHUP)  # no reload, and no stop either
+        await _log_line(router, "sighup_ignored", lines)
         await _until(sock, "WATCHDOG", seen)
+        assert await _healthz(http_port) == 200
 
         router.send_signal(signal.SIGTERM)
         stopping = await _until(sock, "STOPPING", seen)
