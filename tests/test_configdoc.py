@@ -18,7 +18,7 @@ def test_committed_reference_is_the_generated_one() -> None:
     committed = DOC.read_text(encoding="utf-8") if DOC.is_file() else ""
     assert committed == render(), (
         "docs/config.md is out of date with acd/config.py; regenerate it with:\n"
-        f"    {REGENERATE}\nand commit the result")
+        f"    {REGENERATE}\n(or: make config-doc) and commit the result")
 
 
 def test_the_command_prints_the_reference() -> None:
