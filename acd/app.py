@@ -256,6 +256,8 @@ async def serve(config: Config, stop: asyncio.Event, *,
 
     notifier = notifier or Notifier()
     router = Router(config)
+    # READY=1 goes with the first resync, the last step before routing: state kept
+    # elsewhere (a durable store) must be restored before the AMI task starts below.
     router.add_link_listener(_systemd_reporter(config, notifier))
     metrics = RouterMetrics(router)
     metrics.attach()
