@@ -173,3 +173,26 @@ def test_by_hand_stack_prometheus_evaluates_our_rules_against_a_live_router(
     assert '"event": "router_stopped"' in logs
     assert '"event": "call_answered"' in logs
     assert SECRET not in logs + (tmp_path / "sim.log").read_text() + out + err
+
+
+def test_image_copies_only_what_exists_and_is_not_ignored() -> None:
+    dockerfile = (LAB / "Dockerfile").read_text().splitlines()
+    copied = [word for line in dockerfile if line.startswith("COPY ")
+              for word in line.split()[1:-1]]
+    assert copied == ["pyproject.toml", "README.md", "acd"]
+    ignore = (REPO / ".dockerignore").read_text().splitlines()
+    assert "*" in ignore  # everything else stays out (.venv, .git)
+    for name in copied:
+        assert (REPO / name).exists() and (f"!{name}" in ignore or f"!{name}/" in ignore)
+
+
+def test_compose_prometheus_config_is_valid_for_promtool(tmp_path: Path) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool not found: apt-get install prometheus", pytrace=False)
+    config = (LAB / "prometheus.yml").read_text().replace("/etc/prometheus/rules",
+                                                          str(RULES))
+    (tmp_path / "prometheus.yml").write_text(config)
+    done = subprocess.run([promtool, "check", "config", str(tmp_path / "prometheus.yml")],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
