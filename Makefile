@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lint test bench demo clean
+.PHONY: install lint test bench demo config-doc clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ bench: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/acd demo
+
+# docs/config.md from acd/config.py (a test fails when they differ)
+config-doc: $(STAMP)
+	$(BIN)/acd config-reference > docs/config.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

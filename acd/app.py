@@ -25,6 +25,7 @@ from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.engine import Engine, Output
 from acd.logs import get_logger
+from acd.sdnotify import Notifier
 from acd.secrets import ami_secret
 
 log = get_logger("acd.router")
@@ -86,6 +87,9 @@ class Router:
         self.started_at = time.time()
         #: set while the AMI session is up and resynchronised (readiness)
         self.link_ready = asyncio.Event()
+        #: told ``(True, detail)`` when the link is up and resynchronised, ``(False,
+        #: reason)`` when it drops (systemd status, :func:`serve`)
+        self._link_listeners: list[Callable[[bool, str], None]] = []
 
     # -------------------------------------------------------------- inputs
 
@@ -114,10 +118,17 @@ class Router:
             self.pbx_clock.observe_at_least(taken_at)
         self.submit(i.ChannelsSnapshot(channels, taken_at=taken_at))
         self.link_ready.set()
+        for listener in self._link_listeners:
+            listener(True, f"{len(channels)} channels resynchronised")
 
     def on_link_down(self, reason: str) -> None:
         self.link_ready.clear()
         self.submit(i.LinkDown(reason))
+        for listener in self._link_listeners:
+            listener(False, reason)
+
+    def add_link_listener(self, listener: Callable[[bool, str], None]) -> None:
+        self._link_listeners.append(listener)
 
     def add_fact_listener(self, listener: Callable[[f.Fact], None]) -> None:
         self._fact_listeners.append(listener)
@@ -215,14 +226,42 @@ def _log_fact(fact: f.Fact) -> None:
         log.warning(type(fact).__name__, **{k: getattr(fact, k) for k in fact.__struct_fields__})
 
 
+def _systemd_reporter(config: Config, notifier: Notifier) -> Callable[[bool, str], None]:
+    """Tell systemd ``READY=1`` the first time the AMI session is up and resynchronised
+    (the engine has Asterisk's channels: it can route), then keep ``STATUS=`` current."""
+    where = f"{config.ami.host}:{config.ami.port}"
+    announced = False
+
+    def on_link(up: bool, detail: str) -> None:
+        nonlocal announced
+        if up and not announced:
+            announced = True
+            notifier.ready(f"routing: AMI {where} up, {detail}")
+        elif up:
+            notifier.status(f"routing: AMI {where} up again, {detail}")
+        else:
+            notifier.status(f"AMI {where} down ({detail}): reconnecting, not routing")
+
+    return on_link
+
+
 async def serve(config: Config, stop: asyncio.Event, *,
-                ready: Callable[[Router], None] | None = None) -> None:
-    """Run the router until ``stop`` is set; then shut down within SHUTDOWN_TIMEOUT_S."""
+                ready: Callable[[Router], None] | None = None,
+                notifier: Notifier | None = None) -> None:
+    """Run the router until ``stop`` is set; then shut down within SHUTDOWN_TIMEOUT_S.
+
+    Under systemd (``Type=notify``), ``READY=1`` is sent once the AMI session is up and
+    resynchronised; ``STOPPING=1`` when ``stop`` is set; the watchdog is pinged from
+    this event loop while it turns."""
     from acd.api import start_http
     from acd.metrics import RouterMetrics, watch_loop_lag
     from acd.tokens import HOW_TO_CONFIGURE, load_tokens
 
+    notifier = notifier or Notifier()
     router = Router(config)
+    # READY=1 goes with the first resync, the last step before routing: state kept
+    # elsewhere (a durable store) must be restored before the AMI task starts below.
+    router.add_link_listener(_systemd_reporter(config, notifier))
     metrics = RouterMetrics(router)
     metrics.attach()
     secret = ami_secret(config)
@@ -239,13 +278,17 @@ async def serve(config: Config, stop: asyncio.Event, *,
         log.warning("api_disabled", reason=HOW_TO_CONFIGURE)
     if ready is not None:
         ready(router)
+    notifier.status(f"connecting to AMI {config.ami.host}:{config.ami.port}")
     ami_task = asyncio.create_task(router.ami.run(), name="ami")
     lag_task = asyncio.create_task(watch_loop_lag(metrics), name="loop-lag")
+    watchdog_task = asyncio.create_task(notifier.watchdog(), name="watchdog")
     try:
         await stop.wait()
     finally:
+        notifier.stopping()
         log.info("router_stopping")
         lag_task.cancel()
+        watchdog_task.cancel()
         try:
             async with asyncio.timeout(SHUTDOWN_TIMEOUT_S):
                 await router.ami.stop()
@@ -254,6 +297,8 @@ async def serve(config: Config, stop: asyncio.Event, *,
                     await ami_task
                 with contextlib.suppress(asyncio.CancelledError):
                     await lag_task
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watchdog_task
                 await http.close()
         except TimeoutError:
             log.error("router_stop_timeout", after_s=SHUTDOWN_TIMEOUT_S)
@@ -274,6 +319,11 @@ def run_service(config: Config, *, config_path: str = "") -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        # No reload: a SIGHUP (a habit, or a reload by mistake) must not stop the router,
+        # which systemd would count as a clean exit and not restart.
+        loop.add_signal_handler(signal.SIGHUP, functools.partial(
+            log.warning, "sighup_ignored",
+            reason="acd reads its config at start only: check it, then restart"))
         await serve(config, stop)
 
     runner(main())

@@ -65,7 +65,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     logs.configure(sys.stdout)
     return serve_sim(config, host=args.host, port=args.port, seed=args.seed, speed=args.speed,
-                     full_event_mix=args.full_event_mix)
+                     full_event_mix=args.full_event_mix, calls_per_hour=args.calls_per_hour)
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -89,6 +89,13 @@ def _cmd_route(args: argparse.Namespace) -> int:
 
     return route_command(config_path=args.config, number=args.number, at=args.at,
                          as_json=args.json)
+
+
+def _cmd_config_reference(_args: argparse.Namespace) -> int:
+    from acd.configdoc import render
+
+    sys.stdout.write(render())
+    return 0
 
 
 def _date(text: str) -> date:
@@ -146,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="simulated seconds per real second (default 1: real time)")
     sim.add_argument("--full-event-mix", action="store_true",
                      help="also send VarSet, Newexten… like a real Asterisk (load tests)")
+    sim.add_argument("--calls-per-hour", type=float, default=0.0, metavar="N",
+                     help="place calls by itself, N per simulated hour (random arrivals "
+                     "to the site's numbers; default 0: only calls placed over AMI)")
     sim.set_defaults(func=_cmd_sim)
 
     simulate = sub.add_parser(
@@ -207,6 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--front-office", default="ARM_N1", metavar="QUEUE",
                         help="queue whose calls QS 30 s and QS 60 s count (default ARM_N1)")
     report.set_defaults(func=_cmd_report)
+
+    reference = sub.add_parser(
+        "config-reference", help="print the configuration reference (Markdown)",
+        description="Print every key of the site configuration with its type, default and "
+        "meaning, generated from acd/config.py. docs/config.md is its output: "
+        "acd config-reference > docs/config.md")
+    reference.set_defaults(func=_cmd_config_reference)
     return parser
 
 

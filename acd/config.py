@@ -33,31 +33,44 @@ class Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
 
 
 class SiteConfig(Strict, frozen=True):
+    #: the site's name, in logs, /healthz, summaries and reports ("SAS 59 Nord")
     name: str
     #: département code as INSEE writes it: "59", "2A", "974"
     departement: Annotated[str, msgspec.Meta(pattern=r"^(\d{2}|2[AB]|97\d)$")]
+    #: IANA time zone of the département's local time (Indian/Reunion for 974…): hours,
+    #: holidays and report dates are read in it
     timezone: str = "Europe/Paris"
 
 
 class AmiConfig(Strict, frozen=True):
+    #: Asterisk's manager interface (manager.conf [general] bindaddr): the router runs
+    #: on the same host, AMI is never exposed to the network
     host: str = "127.0.0.1"
+    #: manager.conf [general] port
     port: Port = 5038
+    #: the router's AMI user (a section of manager.conf, dialplans/manager_acd.conf)
     username: str = "acd"
     #: file holding the secret; if unset, ACD_AMI_SECRET or $CREDENTIALS_DIRECTORY/ami-secret
     secret_file: str | None = None
+    #: a TCP connection to AMI not made within this time counts as failed
     connect_timeout_s: Positive = 5.0
     #: a Ping is sent after this much silence on the link ...
     keepalive_s: Positive = 5.0
     #: ... and the link is declared dead if no answer comes within this time
     keepalive_timeout_s: Positive = 3.0
+    #: first delay before reconnecting; doubled at each failure (with jitter) ...
     reconnect_initial_s: Positive = 0.5
+    #: ... up to this
     reconnect_max_s: Positive = 30.0
     #: how long an action may wait for its response before it counts as failed
     action_timeout_s: Positive = 5.0
 
 
 class HttpConfig(Strict, frozen=True):
+    #: address of /healthz, /metrics and the API; another address than loopback exposes
+    #: the API to the network (configure tokens first)
     bind: str = "127.0.0.1"
+    #: TCP port (0: any free port, logged in router_started)
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
 
 
@@ -118,6 +131,7 @@ class NumberConfig(Strict, frozen=True):
 
     #: entry queue (skill) of calls to this number in SAS hours (and always, for 15)
     queue: SkillName
+    #: a name for people (reports, acd route)
     label: str = ""
     #: destination in PDSA hours: a queue of this site, or an Asterisk dial string
     #: (Tech/resource, e.g. a trunk to the PDSA regulation: "PJSIP/pdsa-trunk");
@@ -210,11 +224,14 @@ class OverflowRule(Strict, frozen=True):
 
 
 class AgentConfig(Strict, frozen=True):
+    #: the agent's id: in logs, in API paths (/api/v1/agents/{id}), and the extension
+    #: the router sends callers to in acd-connect
     id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
     #: Asterisk dial string of the agent's phone: PJSIP/arm01, Local/1001@agents
     device: Annotated[str, msgspec.Meta(min_length=3)]
     #: skill → level (1 = primary, 2 = backup…)
     skills: dict[SkillName, Annotated[int, msgspec.Meta(ge=1, le=9)]]
+    #: a name for people (supervisor views)
     name: str = ""
     #: start logged in and available (otherwise the agent logs in with a feature code)
     logged_in: bool = False
@@ -223,9 +240,13 @@ class AgentConfig(Strict, frozen=True):
 class DialplanNames(Strict, frozen=True):
     """Names shared with the dialplan; defaults match ``dialplans/`` and the recordings."""
 
+    #: UserEvent: a caller is waiting (sent once per call by acd-announce)
     call_waiting_event: str = "AcdCallWaiting"
+    #: UserEvent: acd-connect starts dialling an agent
     connecting_event: str = "AcdConnecting"
+    #: UserEvent: the agent's Dial ended (header DialStatus)
     dial_end_event: str = "AcdDialEnd"
+    #: UserEvents of the agents' feature codes *71, *72, *73, *74
     agent_login_event: str = "AcdAgentLogin"
     agent_logout_event: str = "AcdAgentLogout"
     agent_pause_event: str = "AcdAgentPause"
@@ -242,13 +263,18 @@ class DialplanNames(Strict, frozen=True):
     #: (headers Agent, Call) and waits; the router sets warm_peer_var (the answered
     #: channel) on the caller and Redirects it to <warm_bridge_context>,<agent id>,1
     warm_context: str = "acd-warm"
+    #: warm transfers: the context whose Bridge() joins the caller to the answered agent
     warm_bridge_context: str = "acd-warm-bridge"
+    #: warm transfers: UserEvent sent by [acd-warm] when the target agent answers
     warm_answered_event: str = "AcdWarmAnswered"
+    #: warm transfers: caller variable naming the answered agent's channel to bridge to
     warm_peer_var: str = "ACD_WARM_PEER"
+    #: warm transfers: variable of the Originate'd agent channel naming the call
     warm_call_var: str = "ACD_WARM_CALL"
     #: sent by the overflow context before and after Dial: headers Partner, DialStatus
     overflow_trying_event: str = "AcdOverflowTrying"
     overflow_end_event: str = "AcdOverflowEnd"
+    #: context the router Redirects a caller to, to ring an agent
     connect_context: str = "acd-connect"
     #: where the router sends a caller back to wait (after a ring time-out it forces)
     holding_context: str = "holding"
