@@ -61,9 +61,12 @@ class JournalBuffer:
         for lane in (self._durable, self._history):
             while lane and len(batch) < limit:
                 batch.append(lane.popleft())
+        return batch
+
+    def settle(self) -> None:
+        """A batch was written: the episode of drops is over once under 90 %."""
         if self.full and len(self) < self.limit * 0.9:
             self.full = False
-        return batch
 
     def put_back(self, batch: list[Entry]) -> None:
         """A batch that was not written goes back in front, in its order."""

@@ -188,6 +188,7 @@ class JournalWriter:
             if pending is not None:
                 self.snapshot.committed(pending)
             self.batches += 1
+            self.buffer.settle()
             self._came_up()
             now = time.monotonic()
             self.metrics.written([now - entry.since for entry in batch])

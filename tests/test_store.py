@@ -1,0 +1,234 @@
+"""The durable state against a real Redis, with the router routing simulated calls.
+
+The router (production Router + AMI connection) routes calls from ``acd.sim`` over
+loopback TCP while its store writes behind it to a real ``redis-server``: the shared
+one (each test in a namespace of its own) or a private one the test stops and starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+
+import msgspec
+import pytest
+import redis
+from prometheus_client import CollectorRegistry
+from structlog.testing import capture_logs
+
+from acd.ami.client import AmiConnection
+from acd.app import Router
+from acd.config import AmiConfig, Config, RedisConfig, parse_config
+from acd.core import facts as f
+from acd.core.records import CallRecord
+from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
+from acd.store import Store, attach_store, keys
+from tests.redisproc import RedisProcess
+
+SECRET = "store-secret"
+SPEED = 10.0
+SITE = b"""
+[site]
+name = "SAS store"
+departement = "59"
+
+[routing]
+ring_timeout_s = 15
+orphan_requeue_s = 3
+
+[skills.ARM_N1]
+wrap_up_s = 1
+""" + b"".join(
+    f'[[agents]]\nid = "100{n}"\ndevice = "Local/100{n}@agents"\n'
+    f'skills = {{ ARM_N1 = 1 }}\nlogged_in = true\n'.encode() for n in range(1, 4))
+
+_record = msgspec.json.Decoder(CallRecord)
+
+
+@dataclass
+class Room:
+    sim: SimServer
+    router: Router
+    store: Store
+    client: redis.Redis
+    ns: str
+    records: list[CallRecord] = field(default_factory=list)
+
+    def place(self, n: int) -> list[str]:
+        return [self.sim.pbx.place_call("15", f"Caller {i}", f"06000000{i:02d}",
+                                        patience_s=3600).channel for i in range(n)]
+
+    async def until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                await asyncio.sleep(0.02)
+
+    def stored_records(self) -> list[CallRecord]:
+        return [_record.decode(fields[b"r"])
+                for _id, fields in self.client.xrange(keys.records(self.ns))]
+
+    def sample(self, name: str, **labels: str) -> float:
+        value = self.store.registry.get_sample_value(name, labels or None)
+        return 0.0 if value is None else value
+
+
+def settings(url: str, **overrides: object) -> RedisConfig:
+    return msgspec.structs.replace(RedisConfig(url=url, retry_initial_s=0.05,
+                                               retry_max_s=0.2, timeout_s=0.5), **overrides)
+
+
+RoomFactory = Callable[..., AbstractAsyncContextManager[Room]]
+
+
+@pytest.fixture
+def room_factory(redis_namespace: str) -> RoomFactory:
+    @contextlib.asynccontextmanager
+    async def make(url: str, **overrides: object) -> AsyncIterator[Room]:
+        config: Config = parse_config(SITE)
+        behaviour = FixedBehaviour(OfferOutcome(answer_after_s=1.0, talk_s=4.0,
+                                                ender="caller"))
+        sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=SPEED, secret=SECRET,
+                              behaviour=behaviour, auth_failure_delay_s=0.05)
+        router = Router(config, speed=SPEED)
+        ami = AmiConfig(port=sim.port, keepalive_s=0.5, keepalive_timeout_s=0.5,
+                        reconnect_initial_s=0.05, reconnect_max_s=0.2, action_timeout_s=2.0)
+        router.ami = AmiConnection(ami, SECRET, router)
+        store = attach_store(router, url, redis_namespace, settings=settings(url, **overrides),
+                             registry=CollectorRegistry())
+        client = redis.Redis.from_url(url)
+        room = Room(sim, router, store, client, redis_namespace)
+        router.add_fact_listener(lambda fact: room.records.append(fact.record)
+                                 if isinstance(fact, f.CallEnded) else None)
+        store.start()
+        task = asyncio.create_task(router.ami.run())
+        try:
+            await asyncio.wait_for(router.link_ready.wait(), 5)
+            yield room
+        finally:
+            await router.ami.stop()
+            await task
+            await store.close(1.0)
+            await sim.close()
+            with contextlib.suppress(redis.RedisError):
+                client.delete(*keys.all_keys(redis_namespace))
+            client.close()
+
+    return make
+
+
+async def test_journal_records_and_snapshot_are_written_in_batches(
+        room_factory: RoomFactory, redis_url: str) -> None:
+    async with room_factory(redis_url) as room:
+        placed = room.place(4)
+        await room.until(lambda: {r.channel for r in room.records} >= set(placed))
+        await room.store.flush()
+        stored = room.stored_records()
+        assert sorted(r.channel for r in stored) == sorted(placed)
+        assert {r.outcome for r in stored} == {"answered"}
+        journal = room.client.xrange(keys.journal(room.ns))
+        types = [fields[b"t"].decode() for _id, fields in journal]
+        assert types.count("CallEnded") == 4 and types.count("CallQueued") >= 4
+        assert room.store.writer.batches < len(journal)  # many entries per batch
+        assert room.client.hlen(keys.calls(room.ns)) == 0  # every call ended
+        agents = room.client.hgetall(keys.agents(room.ns))
+        assert sorted(agents) == [b"1001", b"1002", b"1003"]
+        assert room.sample("acd_redis_up") == 1.0
+        assert room.sample("acd_journal_writes_total") >= len(journal) + 4
+        assert room.sample("acd_journal_lag_seconds_count") >= len(journal)
+        assert room.store.health()["redis_up"] is True
+
+
+async def test_waiting_calls_are_in_the_snapshot_in_queue_order(
+        room_factory: RoomFactory, redis_url: str) -> None:
+    async with room_factory(redis_url) as room:
+        for agent in ("1001", "1002", "1003"):
+            room.sim.pbx.agent_feature(agent, "*7342")
+        await room.until(lambda: all(a.state.value == "paused"
+                                     for a in room.router.engine.agents.values()))
+        placed = room.place(3)
+        await room.until(lambda: len(room.router.engine.waiting_calls("ARM_N1")) == 3)
+        await room.store.flush()
+        order = msgspec.json.decode(room.client.hget(keys.queues(room.ns), "ARM_N1"))
+        by_id = {c.id: c.channel for c in room.router.engine.calls.values()}
+        assert [by_id[i] for i in order] == placed
+        saved = room.client.hgetall(keys.agents(room.ns))
+        assert {msgspec.json.decode(v)["pause_reason"] for v in saved.values()} == {"42"}
+
+
+async def test_redis_down_routing_goes_on_and_the_journal_catches_up(
+        room_factory: RoomFactory, private_redis: RedisProcess) -> None:
+    async with room_factory(private_redis.url) as room:
+        placed = room.place(2)
+        await room.until(lambda: {r.channel for r in room.records} >= set(placed))
+        await room.until(lambda: room.sample("acd_journal_buffer_entries") == 0)
+        assert sorted(r.channel for r in room.stored_records()) == sorted(placed)
+        private_redis.stop()  # killed, and it keeps nothing (no AOF): a new, empty Redis
+        with capture_logs() as logs:
+            during = room.place(3)
+            await room.until(lambda: {r.channel for r in room.records} >= set(during))
+            await room.until(lambda: room.sample("acd_redis_up") == 0)
+        assert [r.outcome for r in room.records[-3:]] == ["answered"] * 3  # never paused
+        assert room.sample("acd_journal_buffer_entries") > 0
+        assert room.store.health()["redis_up"] is False
+        assert [e["event"] for e in logs].count("redis_down") == 1
+        private_redis.start()
+        await room.until(lambda: room.sample("acd_redis_up") == 1
+                         and room.sample("acd_journal_buffer_entries") == 0)
+        stored = room.stored_records()
+        assert sorted(r.channel for r in stored) == sorted(during)
+        assert room.client.hlen(keys.agents(room.ns)) == 3  # snapshot rewritten in full
+        assert room.sample("acd_journal_dropped_total", kind="journal") == 0
+        assert room.sim.pbx.callers_hung_up_by("router-action") == []
+
+
+async def test_a_full_buffer_drops_history_first_and_keeps_records(
+        room_factory: RoomFactory, private_redis: RedisProcess) -> None:
+    async with room_factory(private_redis.url, journal_buffer=100) as room:
+        await room.until(lambda: room.sample("acd_journal_buffer_entries") == 0)
+        private_redis.stop()
+        writer = room.store.writer
+        with capture_logs() as logs:
+            for n in range(150):  # facts of a busy room while Redis is away
+                writer.on_fact(f.CallReturned(at=float(n), call="x", queue="ARM_N1",
+                                              agent=None, reason="test"))
+            placed = room.place(2)
+            await room.until(lambda: {r.channel for r in room.records} >= set(placed))
+        assert len(writer.buffer) == 100
+        assert [e["event"] for e in logs].count("journal_buffer_full") == 1
+        assert room.sample("acd_journal_dropped_total", kind="journal") > 50
+        assert room.sample("acd_journal_dropped_total", kind="record") == 0
+        private_redis.start()
+        await room.until(lambda: room.sample("acd_journal_buffer_entries") == 0
+                         and room.sample("acd_redis_up") == 1)
+        assert sorted(r.channel for r in room.stored_records()) == sorted(placed)
+
+
+async def test_a_fenced_writer_writes_no_more(
+        room_factory: RoomFactory, redis_url: str,
+        redis_namespace: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    token = client.incr(keys.fence(redis_namespace))  # this router took the lead
+    config = parse_config(SITE)
+    router = Router(config, speed=SPEED)
+    store = attach_store(router, redis_url, redis_namespace, settings=settings(redis_url),
+                         fence_token=lambda: int(token))
+    store.writer.on_fact(f.CallReturned(at=1.0, call="x", queue="ARM_N1", agent=None,
+                                        reason="one"))
+    await store.flush()  # the token is the fence's value: written
+    assert client.xlen(keys.journal(redis_namespace)) == 1
+    assert client.hlen(keys.agents(redis_namespace)) == 3
+    client.incr(keys.fence(redis_namespace))  # another router took the lead
+    with capture_logs() as logs:
+        store.writer.on_fact(f.CallReturned(at=2.0, call="x", queue="ARM_N1", agent=None,
+                                            reason="two"))
+        task = store.start()
+        await asyncio.wait_for(task, 5)  # the writer stops by itself
+    assert store.writer.fenced and store.health()["fenced"] is True
+    assert [e["event"] for e in logs] == ["journal_fenced"]
+    assert client.xlen(keys.journal(redis_namespace)) == 1  # the batch was refused whole
+    await store.close(0.5)
+    client.delete(*keys.all_keys(redis_namespace))
+    client.close()
