@@ -206,3 +206,16 @@ def test_reconcile_waits_while_the_link_is_down(site_config: Config) -> None:
     for _ in range(2):
         out = d.feed(i.Reconcile([], taken_at=d.now + 5), d.now + 5)
         assert out.facts == []
+
+
+def test_a_restored_call_gone_just_before_the_resync_is_closed(site_config: Config) -> None:
+    d = Driver(site_config)
+    for agent in ("arm01", "arm02", "amu01"):
+        d.feed(i.AgentPause(agent))
+    d.call()
+    engine = Engine(site_config)
+    engine.handle(i.StateRestored(saved(d.engine)), d.now)
+    # the list is asked for within a second of the call's arrival: the margin that
+    # spares calls announced while a list is built does not apply to restored ones
+    out = engine.handle(i.ChannelsSnapshot([], taken_at=d.now + 0.5), d.now + 0.5)
+    assert [x.outcome for x in out.facts if isinstance(x, f.CallEnded)] == ["abandoned"]

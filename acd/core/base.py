@@ -716,7 +716,8 @@ class EngineBase:
         names = self.config.dialplan
         for call in list(self.calls.values()):
             entry = live.get(call.channel)
-            if entry is None and call.arrived_at >= event.taken_at - SNAPSHOT_MARGIN_S:
+            if entry is None and call.arrived_at >= event.taken_at - SNAPSHOT_MARGIN_S \
+                    and not self._known_before_link(call):
                 continue  # arrived while the list was being built: not in it, not gone
             if entry is None:
                 self._repair("call_gone", call.id, f"channel {call.channel} is gone")
@@ -764,6 +765,11 @@ class EngineBase:
         return (bool(entry.variables.get(self.config.dialplan.number_var))
                 and entry.channel not in self._by_channel
                 and entry.channel not in self._recently_ended and not entry.bridge_id)
+
+    def _known_before_link(self, call: Call) -> bool:
+        """Hook: ``call`` was known before the link came up (restored), so a list taken
+        since cannot have missed it."""
+        return False
 
     def _resynced(self) -> None:
         """Hook: the view has just been reconciled with a snapshot; routing resumes next."""

@@ -39,8 +39,10 @@ class DurableEngine(EngineBase):
         super().__init__(config, decide=decide)
         #: disagreements seen by the last Reconcile: (kind, subject)
         self._suspects: set[tuple[str, str]] = set()
-        #: restored calls and agents whose timers are armed at the next resync
+        #: a restore happened and the resync that follows it has not come yet
         self._rearm = False
+        #: ids of the calls restored (known before the link came up)
+        self._restored: set[str] = set()
         self._handlers[i.StateRestored] = self._on_restored
         self._handlers[i.Reconcile] = self._on_reconcile
 
@@ -80,6 +82,7 @@ class DurableEngine(EngineBase):
             self._handled[name] = deque(times, maxlen=HANDLE_WINDOW)
         self._restore_meta(state.meta)
         self._rearm = True
+        self._restored = set(self.calls)
         queued = sum(len(q) for q in self.queues.values())
         self._facts.append(f.StateRestored(at=self.now, calls=len(self.calls), waiting=queued,
                                            agents=len(state.agents), saved_at=state.meta.at))
@@ -120,6 +123,7 @@ class DurableEngine(EngineBase):
         if not self._rearm:
             return
         self._rearm = False
+        self._restored = set()
         routing = self.config.routing
         for call in list(self.calls.values()):
             if call.state is CallState.WAITING:
@@ -137,6 +141,9 @@ class DurableEngine(EngineBase):
             if agent.state is AgentState.WRAP_UP:
                 self._timer(agent.wrap_up_until, "wrap", agent.id,
                             int(agent.wrap_up_until * 1000))
+
+    def _known_before_link(self, call: Call) -> bool:
+        return call.id in self._restored
 
     def _rearm_call(self, call: Call) -> None:
         """Hook: timers of the upper layers for a restored call (overflow)."""
