@@ -24,13 +24,14 @@ def waiting(engine: Engine, queue: str = "ARM_N1") -> list[str]:
 
 
 def entry(channel: str, uniqueid: str, *, bridged: bool = False, application: str = "MusicOnHold",
-          number: str = "15", arrived: float | None = None) -> ev.StatusEntry:
+          number: str = "15", arrived: float | None = None,
+          context: str = "holding") -> ev.StatusEntry:
     variables = {"ACD_NUMBER": number}
     if arrived is not None:
         variables["ACD_ARRIVED"] = f"{arrived:.3f}"
     return ev.StatusEntry(channel=channel, uniqueid=uniqueid, linkedid=uniqueid,
                           bridge_id="b-1" if bridged else "", application=application,
-                          variables=variables)
+                          variables=variables, context=context)
 
 
 def busy_room(config: Config) -> tuple[Driver, list[str], str]:
@@ -191,9 +192,11 @@ def test_reconcile_picks_up_an_unknown_waiting_caller(site_config: Config) -> No
     for agent in ("arm01", "arm02", "amu01"):
         d.feed(i.AgentPause(agent))
     stranger = [entry("PJSIP/trunk-x", "ux", arrived=d.now - 30)]
-    d.feed(i.Reconcile(stranger, taken_at=d.now), d.now)
+    ringing_agent = entry("PJSIP/arm01-0000abcd", "ua", application="AppDial",
+                          context="agents")  # an agent's leg carries the caller's variables
+    d.feed(i.Reconcile([*stranger, ringing_agent], taken_at=d.now), d.now)
     assert "ux" not in d.engine.calls
-    out = d.feed(i.Reconcile(stranger, taken_at=d.now), d.now)
+    out = d.feed(i.Reconcile([*stranger, ringing_agent], taken_at=d.now), d.now)
     assert [x.kind for x in out.facts if isinstance(x, f.StateRepaired)] == ["call_found"]
     assert d.engine.calls["ux"].arrived_at == d.now - 30
     assert waiting(d.engine) == ["PJSIP/trunk-x"]

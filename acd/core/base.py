@@ -764,7 +764,9 @@ class EngineBase:
         just see end), waiting rather than talking."""
         return (bool(entry.variables.get(self.config.dialplan.number_var))
                 and entry.channel not in self._by_channel
-                and entry.channel not in self._recently_ended and not entry.bridge_id)
+                and entry.channel not in self._recently_ended and not entry.bridge_id
+                # an agent's leg inherits the caller's variables: never a caller
+                and device_of(entry.channel) not in self._by_device)
 
     def _known_before_link(self, call: Call) -> bool:
         """Hook: ``call`` was known before the link came up (restored), so a list taken
