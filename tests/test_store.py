@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -232,3 +236,41 @@ async def test_a_fenced_writer_writes_no_more(
     await store.close(0.5)
     client.delete(*keys.all_keys(redis_namespace))
     client.close()
+
+
+async def test_acd_report_reads_the_records_kept_in_redis(
+        room_factory: RoomFactory, redis_url: str, tmp_path: Path) -> None:
+    async with room_factory(redis_url) as room:
+        placed = room.place(3)
+        await room.until(lambda: {r.channel for r in room.records} >= set(placed))
+        await room.store.flush()
+        first = room.client.xrange(keys.records(room.ns), count=1)[0][1]
+        room.client.xadd(keys.records(room.ns), first)  # written twice (a retried batch)
+        config = tmp_path / "site.toml"
+        config.write_text(SITE.decode() + f'\n[redis]\nurl = "{redis_url}"\n'
+                          f'namespace = "{room.ns}"\n')
+        day = room.records[0].arrived_at[:10]
+        result = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "acd.cli", "report", "--from", day,
+                             "--to", day, "--redis", str(config), "--format", "json"],
+            capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        report = json.loads(result.stdout)
+        assert report["records_read"] == 3
+        month = report["months"][day[:7]]["all"]
+        assert month["answered"] == 3
+
+
+async def test_acd_report_names_an_unreachable_redis(tmp_path: Path) -> None:
+    from tests.redisproc import free_port
+
+    config = tmp_path / "site.toml"
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    config.write_text(SITE.decode() + f'\n[redis]\nurl = "{url}"\ntimeout_s = 0.2\n')
+    result = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "acd.cli", "report", "--from", "2026-01-01",
+                         "--to", "2026-01-31", "--redis", str(config)],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"acd: redis_records: cannot read the call records "
+                                    f"from {url} (acd:{{sas-store}}:records)")
