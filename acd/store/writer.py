@@ -95,6 +95,8 @@ class JournalWriter:
                                     on_full=self._full)
         self.snapshot = SnapshotTracker(engine, namespace)
         self._wake = asyncio.Event()
+        #: one flush at a time: two interleaved batches could land out of order
+        self._flushing = asyncio.Lock()
         self._closing = False
         #: Redis answered the last write (None: nothing tried yet)
         self.up: bool | None = None
@@ -169,6 +171,10 @@ class JournalWriter:
     async def flush(self, *, sweep: bool = False) -> None:
         """Write everything buffered (in batches of ``batch_max``), the snapshot
         difference with the last one. Raises on failure, the batch put back."""
+        async with self._flushing:
+            await self._flush(sweep)
+
+    async def _flush(self, sweep: bool) -> None:
         while True:
             batch = self.buffer.take(self.settings.batch_max)
             drained = len(self.buffer) == 0
