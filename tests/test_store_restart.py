@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import msgspec
 import redis
 
@@ -148,7 +149,14 @@ async def test_kill_9_and_restart_keeps_every_caller_in_line(
         second = await RouterProcess.start(config)
         restored = await second.logged("state_restored")
         assert (restored["calls"], restored["waiting"]) == (4, 4)
+        started = await second.logged("router_started")
         await second.logged("ami_resynced")
+        port = int(str(started["http"]).rsplit(":", 1)[1])
+        async with aiohttp.ClientSession() as http, \
+                http.get(f"http://127.0.0.1:{port}/healthz") as response:
+            health = (await response.json())["store"]
+        assert (health["restore"], health["namespace"], health["fenced"]) == (
+            "restored", ns, False)
         sim.pbx.agent_feature("1001", "*74")  # back from the break: serves the queue alone
 
         def records() -> list[CallRecord]:
