@@ -40,7 +40,7 @@ class RedisProcess:
     """A ``redis-server`` of our own on a fixed port, which can be stopped and started
     again on the same port (an outage, as the router sees it)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, aof: bool = False) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server not found: install Debian's redis-server "
@@ -49,6 +49,8 @@ class RedisProcess:
         self.port = port or free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="acd-redis-"))
         self.process: subprocess.Popen[bytes] | None = None
+        #: keep data across stop()/start() as production does (AOF, fsync at every write)
+        self.aof = aof
 
     @property
     def url(self) -> str:
@@ -59,7 +61,8 @@ class RedisProcess:
             return
         self.process = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
+             "--save", "", "--appendonly", "yes" if self.aof else "no",
+             "--appendfsync", "always", "--dir", str(self.dir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while not answers("127.0.0.1", self.port):

@@ -12,11 +12,12 @@ import contextlib
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 import msgspec
 import pytest
 import redis
@@ -162,14 +163,26 @@ async def test_waiting_calls_are_in_the_snapshot_in_queue_order(
         assert {msgspec.json.decode(v)["pause_reason"] for v in saved.values()} == {"42"}
 
 
+@pytest.fixture
+def persistent_redis() -> Iterator[RedisProcess]:
+    """A private Redis with AOF, as production runs it: it keeps its data when killed."""
+    server = RedisProcess(aof=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
 async def test_redis_down_routing_goes_on_and_the_journal_catches_up(
-        room_factory: RoomFactory, private_redis: RedisProcess) -> None:
+        room_factory: RoomFactory, persistent_redis: RedisProcess) -> None:
+    private_redis = persistent_redis
     async with room_factory(private_redis.url) as room:
         placed = room.place(2)
         await room.until(lambda: {r.channel for r in room.records} >= set(placed))
         await room.until(lambda: room.sample("acd_journal_buffer_entries") == 0)
         assert sorted(r.channel for r in room.stored_records()) == sorted(placed)
-        private_redis.stop()  # killed, and it keeps nothing (no AOF): a new, empty Redis
+        private_redis.stop()  # SIGKILL
         with capture_logs() as logs:
             during = room.place(3)
             await room.until(lambda: {r.channel for r in room.records} >= set(during))
@@ -182,7 +195,7 @@ async def test_redis_down_routing_goes_on_and_the_journal_catches_up(
         await room.until(lambda: room.sample("acd_redis_up") == 1
                          and room.sample("acd_journal_buffer_entries") == 0)
         stored = room.stored_records()
-        assert sorted(r.channel for r in stored) == sorted(during)
+        assert sorted(r.channel for r in stored) == sorted(placed + during)
         assert room.client.hlen(keys.agents(room.ns)) == 3  # snapshot rewritten in full
         assert room.sample("acd_journal_dropped_total", kind="journal") == 0
         assert room.sim.pbx.callers_hung_up_by("router-action") == []
@@ -274,3 +287,36 @@ async def test_acd_report_names_an_unreachable_redis(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith(f"acd: redis_records: cannot read the call records "
                                     f"from {url} (acd:{{sas-store}}:records)")
+
+
+async def test_api_writes_are_audited_in_redis(redis_url: str, redis_namespace: str) -> None:
+    from acd.api import start_http
+    from acd.core import inputs as i
+    from acd.tokens import parse_tokens
+    from tests.test_api import SITE as API_SITE
+    from tests.test_api import SUPERVISOR, TOKENS_TOML
+
+    router = Router(parse_config(API_SITE))
+    router.submit(i.ChannelsSnapshot([], taken_at=0.0))
+    store = attach_store(router, redis_url, redis_namespace, settings=settings(redis_url))
+    http = await start_http(router, "127.0.0.1", 0,
+                            tokens=parse_tokens(TOKENS_TOML.encode(), "tokens.toml"))
+    client = redis.Redis.from_url(redis_url)
+    try:
+        async with aiohttp.ClientSession() as session, session.post(
+                f"http://127.0.0.1:{http.port}/api/v1/agents/arm01/pause",
+                json={"reason": "briefing"},
+                headers={"Authorization": f"Bearer {SUPERVISOR}"}) as response:
+            assert response.status == 200
+        await store.flush()
+        entries = client.xrange(keys.audit(redis_namespace))
+        audited = [json.loads(fields[b"a"]) for _id, fields in entries]
+        assert [(a["who"], a["path"], a["body"], a["status"]) for a in audited] == [
+            ("sup-martin", "/api/v1/agents/arm01/pause", {"reason": "briefing"}, 200)]
+        agent = json.loads(client.hget(keys.agents(redis_namespace), "arm01") or b"{}")
+        assert (agent["state"], agent["pause_reason"]) == ("paused", "briefing")
+    finally:
+        await http.close()
+        await store.close(1.0)
+        client.delete(*keys.all_keys(redis_namespace))
+        client.close()
