@@ -320,3 +320,33 @@ async def test_api_writes_are_audited_in_redis(redis_url: str, redis_namespace: 
         await store.close(1.0)
         client.delete(*keys.all_keys(redis_namespace))
         client.close()
+
+
+async def test_a_router_starts_without_redis_and_writes_once_it_is_back(
+        persistent_redis: RedisProcess, redis_namespace: str) -> None:
+    persistent_redis.stop()
+    router = Router(parse_config(SITE))
+    store = attach_store(router, persistent_redis.url, redis_namespace,
+                         settings=settings(persistent_redis.url),
+                         registry=CollectorRegistry())
+    with capture_logs() as logs:
+        assert await store.restore(within_s=0.3) is None
+    assert store.restore_result == "failed"
+    assert [e["event"] for e in logs] == ["state_restore_failed"]
+    store.start()
+    store.writer.on_fact(f.CallReturned(at=1.0, call="x", queue="ARM_N1", agent=None,
+                                        reason="while Redis was away"))
+    async with asyncio.timeout(5):
+        while store.writer.up is not False:
+            await asyncio.sleep(0.02)
+    persistent_redis.start()
+    client = redis.Redis.from_url(persistent_redis.url)
+    try:
+        async with asyncio.timeout(10):
+            while client.xlen(keys.journal(redis_namespace)) < 1:
+                await asyncio.sleep(0.02)
+        assert client.hlen(keys.agents(redis_namespace)) == 3
+        assert store.health()["redis_up"] is True
+    finally:
+        await store.close(1.0)
+        client.close()
