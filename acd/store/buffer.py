@@ -18,15 +18,15 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 Kind = Literal["journal", "record", "audit"]
 KINDS: Final[tuple[Kind, ...]] = ("journal", "record", "audit")
 
 
-@dataclass(slots=True, frozen=True)
-class Entry:
+class Entry(NamedTuple):
+    """A NamedTuple: built for every fact on the hot path, it must be cheap."""
+
     kind: Kind
     #: a Fact, a CallRecord or an audit dict (encoded by the writer, off the hot path)
     payload: object
@@ -53,7 +53,8 @@ class JournalBuffer:
 
     def append(self, entry: Entry) -> None:
         (self._history if entry.kind == "journal" else self._durable).append(entry)
-        self._bound()
+        if len(self._history) + len(self._durable) > self.limit:
+            self._bound()
 
     def take(self, limit: int) -> list[Entry]:
         """Up to ``limit`` entries, oldest first in each lane (records first)."""

@@ -32,6 +32,13 @@ Op = tuple[str, str, tuple[str | bytes, ...]]
 CHUNK = 200
 
 _encode = msgspec.json.Encoder().encode
+#: fact type → whether it names a call, an agent, a queue
+_NAMES: dict[type, tuple[bool, bool, bool]] = {}
+
+
+def _names_of(kind: type) -> tuple[bool, bool, bool]:
+    fields = getattr(kind, "__struct_fields__", ())
+    return "call" in fields, "agent" in fields, "queue" in fields
 
 
 @dataclass(slots=True)
@@ -65,18 +72,20 @@ class SnapshotTracker:
 
     def note(self, fact: f.Fact) -> None:
         """Remember what ``fact`` names (O(1); called for every fact)."""
-        call = getattr(fact, "call", None)
-        if call:
-            self._dirty_calls.add(call)
-        agent = getattr(fact, "agent", None)
-        if isinstance(agent, str):
-            self._dirty_agents.add(agent)
-        queue = getattr(fact, "queue", None)
-        if queue:
-            self._dirty_queues.add(queue)
-        if isinstance(fact, f.CallTransferred):
-            self._dirty_queues.add(fact.from_queue)
-            self._dirty_queues.add(fact.to_queue)
+        kind = type(fact)
+        fields = _NAMES.get(kind)
+        if fields is None:
+            fields = _NAMES[kind] = _names_of(kind)
+        has_call, has_agent, has_queue = fields
+        if has_call:
+            self._dirty_calls.add(fact.call)  # type: ignore[attr-defined]
+        if has_agent and fact.agent is not None:  # type: ignore[attr-defined]
+            self._dirty_agents.add(fact.agent)  # type: ignore[attr-defined]
+        if has_queue:
+            self._dirty_queues.add(fact.queue)  # type: ignore[attr-defined]
+        if kind is f.CallTransferred:
+            self._dirty_queues.add(fact.from_queue)  # type: ignore[attr-defined]
+            self._dirty_queues.add(fact.to_queue)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ batches
 
