@@ -152,9 +152,11 @@ async def test_kill_9_and_restart_keeps_every_caller_in_line(
         started = await second.logged("router_started")
         await second.logged("ami_resynced")
         port = int(str(started["http"]).rsplit(":", 1)[1])
-        async with aiohttp.ClientSession() as http, \
-                http.get(f"http://127.0.0.1:{port}/healthz") as response:
-            health = (await response.json())["store"]
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                health = (await response.json())["store"]
+            async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
+                assert "\nacd_redis_up 1.0\n" in await response.text()
         assert (health["restore"], health["namespace"], health["fenced"]) == (
             "restored", ns, False)
         sim.pbx.agent_feature("1001", "*74")  # back from the break: serves the queue alone

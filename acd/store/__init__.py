@@ -15,6 +15,13 @@ Public API (everything else is internal):
   ``buffer``), ``metrics``, ``namespace``.
 * :mod:`acd.store.keys` — every key pattern (``leader(ns)``, ``fence(ns)`` included).
 * :func:`read_records` — the call records kept in Redis (``acd report --redis``).
+* ``connect(settings, password) -> redis.asyncio.Redis`` and ``await read_state(redis,
+  namespace) -> EngineState | None`` — the saved state, read without attaching
+  anything (a standby looking before it takes over).
+
+The namespace of a site is :func:`acd.config.namespace_of` (``[redis] namespace``, or
+the site name slugified). The task returned by ``Store.start()`` ends by itself when
+the writer is fenced.
 
 ``fence_token``: a callable returning the current fencing token (the value the leader
 lock got from ``INCR fence(ns)``), or None while this router is not the leader (its
@@ -25,6 +32,8 @@ that refuses it if ``GET fence(ns)`` is greater than the token; the writer then 
 
 from acd.store import keys
 from acd.store.records import read_records
+from acd.store.restore import read_state
 from acd.store.store import Store, attach_store, connect, open_store
 
-__all__ = ["Store", "attach_store", "connect", "keys", "open_store", "read_records"]
+__all__ = ["Store", "attach_store", "connect", "keys", "open_store", "read_records",
+           "read_state"]
