@@ -351,3 +351,25 @@ async def test_a_router_starts_without_redis_and_writes_once_it_is_back(
     finally:
         await store.close(1.0)
         client.close()
+
+
+async def test_an_entry_that_cannot_be_encoded_is_dropped_and_the_rest_written(
+        redis_url: str, redis_namespace: str) -> None:
+    router = Router(parse_config(SITE))
+    store = attach_store(router, redis_url, redis_namespace, settings=settings(redis_url),
+                         registry=CollectorRegistry())
+    client = redis.Redis.from_url(redis_url)
+    try:
+        with capture_logs() as logs:
+            store.writer.on_audit({"who": "x", "body": object()})  # not JSON
+            store.writer.on_audit({"who": "y"})
+            await store.flush()
+        assert [e["event"] for e in logs] == ["journal_entry_unwritable"]
+        assert [json.loads(fields[b"a"]) for _id, fields in
+                client.xrange(keys.audit(redis_namespace))] == [{"who": "y"}]
+        assert store.registry.get_sample_value("acd_journal_dropped_total",
+                                               {"kind": "audit"}) == 1.0
+    finally:
+        await store.close(1.0)
+        client.delete(*keys.all_keys(redis_namespace))
+        client.close()

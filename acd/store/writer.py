@@ -166,6 +166,13 @@ class JournalWriter:
                                                   settings.retry_max_s))
                 self._wake.set()
                 continue
+            except Exception:  # a bug must not end journaling for the rest of the run
+                attempt += 1
+                log.exception("journal_writer_error")
+                await asyncio.sleep(backoff_delay(attempt, settings.retry_initial_s,
+                                                  settings.retry_max_s))
+                self._wake.set()
+                continue
             attempt = 0
 
     async def flush(self, *, sweep: bool = False) -> None:
@@ -208,15 +215,22 @@ class JournalWriter:
         touched: set[str] = set()
         for entry in batch:
             payload = entry.payload
+            try:
+                data = _encode(payload)
+            except (TypeError, ValueError) as exc:  # msgspec.EncodeError is a ValueError
+                log.error("journal_entry_unwritable", kind=entry.kind,
+                          type=type(payload).__name__, error=str(exc))
+                self.metrics.dropped(entry.kind)
+                continue
             if entry.kind == "journal":
                 ops.append(("XADD", self._journal_key,
-                            ("*", "t", type(payload).__name__, "f", _encode(payload))))
+                            ("*", "t", type(payload).__name__, "f", data)))
                 touched.add(self._journal_key)
             elif entry.kind == "record":
-                ops.append(("XADD", self._records_key, ("*", "r", _encode(payload))))
+                ops.append(("XADD", self._records_key, ("*", "r", data)))
                 touched.add(self._records_key)
             else:
-                ops.append(("XADD", self._audit_key, ("*", "a", _encode(payload))))
+                ops.append(("XADD", self._audit_key, ("*", "a", data)))
                 touched.add(self._audit_key)
         if self._journal_key in touched:
             ops.append(("XTRIM", self._journal_key,
