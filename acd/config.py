@@ -105,8 +105,9 @@ class RedisConfig(Strict, frozen=True):
     #: call records (and audit entries) are kept this many days (XADD MINID ~); the
     #: DGOS report needs at least 400
     records_retention_days: Annotated[int, msgspec.Meta(ge=1, le=36_500)] = 400
-    #: the writer collects a batch for this long after the first new entry
-    flush_interval_s: Annotated[float, msgspec.Meta(gt=0, le=5)] = 0.02
+    #: the writer collects a batch for this long after the first new entry; 0: it
+    #: writes at once, and what comes while a write is in flight makes the next batch
+    flush_interval_s: Annotated[float, msgspec.Meta(ge=0, le=5)] = 0.0
     #: at most this many entries per MULTI/EXEC batch
     batch_max: Annotated[int, msgspec.Meta(ge=10, le=100_000)] = 5000
     #: a Redis command taking longer than this counts as a failure (then retried)

@@ -738,7 +738,7 @@ class EngineBase:
                 self._repair("agent_idle", agent.id, f"{agent.state.value} with no channel")
                 agent.call = None
                 self._agent_free(agent, "resync")
-        self._resynced()
+        self._resynced(devices_in_use)
         self.link_up = True
         self._dispatch_all()
 
@@ -773,8 +773,9 @@ class EngineBase:
         since cannot have missed it."""
         return False
 
-    def _resynced(self) -> None:
-        """Hook: the view has just been reconciled with a snapshot; routing resumes next."""
+    def _resynced(self, devices_in_use: set[str]) -> None:
+        """Hook: the view has just been reconciled with a snapshot (whose channels
+        belong to ``devices_in_use``); routing resumes next."""
 
     def _reconcile_call(self, call: Call, entry: ev.StatusEntry) -> None:
         agent = self.agents.get(call.agent) if call.agent else None

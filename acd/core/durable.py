@@ -117,13 +117,21 @@ class DurableEngine(EngineBase):
     def _restore_meta(self, meta: EngineMeta) -> None:
         """Hook: engine-wide state of the upper layers (bascules, partners)."""
 
-    def _resynced(self) -> None:
+    def _resynced(self, devices_in_use: set[str]) -> None:
         """After the first resync following a restore: arm the timers of what is left,
-        in Asterisk's time (the restore itself ran before any event gave it)."""
+        in Asterisk's time (the restore itself ran before any event gave it), and
+        forget a saved "phone busy" whose phone has no channel now (its device state
+        changed while the router was away; a phone that is really unreachable shows
+        it again at its next device state, or by not answering)."""
         if not self._rearm:
             return
         self._rearm = False
         self._restored = set()
+        for agent in self.agents.values():
+            if agent.device_busy and agent.device not in devices_in_use:
+                agent.device_busy = False
+                if agent.state is AgentState.AVAILABLE and not agent.observed:
+                    self.pool.add(agent)
         routing = self.config.routing
         for call in list(self.calls.values()):
             if call.state is CallState.WAITING:

@@ -146,7 +146,8 @@ class JournalWriter:
                                        max(0.0, next_sweep - time.monotonic()))
             if self._stopped():
                 break
-            await asyncio.sleep(settings.flush_interval_s)  # let a batch gather
+            if settings.flush_interval_s > 0:
+                await asyncio.sleep(settings.flush_interval_s)  # let a batch gather
             self._wake.clear()
             sweep = time.monotonic() >= next_sweep
             if sweep:
