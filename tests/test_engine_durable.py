@@ -222,3 +222,43 @@ def test_a_restored_call_gone_just_before_the_resync_is_closed(site_config: Conf
     # spares calls announced while a list is built does not apply to restored ones
     out = engine.handle(i.ChannelsSnapshot([], taken_at=d.now + 0.5), d.now + 0.5)
     assert [x.outcome for x in out.facts if isinstance(x, f.CallEnded)] == ["abandoned"]
+
+
+def test_agents_in_wrap_up_and_logged_out_come_back_so(site_config: Config) -> None:
+    d = Driver(site_config)
+    d.feed(i.AgentLogout("arm02"))
+    d.feed(i.AgentPause("amu01"))
+    caller = d.call()
+    leg = d.ring(caller, "PJSIP/arm01")
+    d.answer(caller, leg)
+    d.hangup(caller)  # arm01 in wrap-up until now + 5 s
+    d.engine.partner_down_until["sas62"] = d.now + 60
+    until = d.engine.agents["arm01"].wrap_up_until
+    engine = Engine(site_config)
+    engine.handle(i.StateRestored(saved(d.engine)), d.now + 1)
+    agents = engine.agents
+    assert (agents["arm01"].state, agents["arm01"].wrap_up_until) == (AgentState.WRAP_UP,
+                                                                      until)
+    assert agents["arm02"].state is AgentState.LOGGED_OUT
+    assert engine.partner_down_until == {"sas62": d.now + 60}
+    engine.handle(i.ChannelsSnapshot([], taken_at=d.now + 1), d.now + 1)
+    assert agents["arm01"].state is AgentState.WRAP_UP
+    engine.handle(i.Tick(), until)  # the wrap-up timer was armed again
+    assert agents["arm01"].state is AgentState.AVAILABLE
+    assert agents["arm02"].state is AgentState.LOGGED_OUT
+
+
+def test_a_saved_busy_phone_with_no_channel_now_takes_calls_again(
+        site_config: Config) -> None:
+    d = Driver(site_config)
+    for agent in ("arm02", "amu01"):
+        d.feed(i.AgentPause(agent))
+    d.feed(ev.DeviceStateChange(device="PJSIP/arm01", state="INUSE"))  # a private call
+    caller = d.call()
+    assert d.engine.agents["arm01"].device_busy and d.offers() == []
+    engine = Engine(site_config)
+    engine.handle(i.StateRestored(saved(d.engine)), d.now)
+    # while the router was away the private call ended (its NOT_INUSE was missed)
+    out = engine.handle(i.ChannelsSnapshot([entry(caller, "u1")], taken_at=d.now + 2),
+                        d.now + 2)
+    assert [x.agent for x in out.facts if isinstance(x, f.CallOffered)] == ["arm01"]
