@@ -94,6 +94,12 @@ class RedisConfig(Strict, frozen=True):
     url: str = "redis://127.0.0.1:6379/0"
     #: file holding the Redis password (ACL user: put it in the URL as redis://user@…)
     password_file: str | None = None
+    #: Redis Sentinel: "host:port" of each sentinel; the master is then asked of them
+    #: (``sentinel_service``) and ``url`` gives only the database number
+    sentinels: list[Annotated[str, msgspec.Meta(pattern=r"^[^\s:]+:\d{1,5}$")]] = \
+        msgspec.field(default_factory=list)
+    #: the master's name in the sentinels' configuration (``sentinel monitor <name> …``)
+    sentinel_service: str = "acd"
     #: every key of the site is ``acd:{<namespace>}:…`` (one Redis Cluster hash slot);
     #: default: the site name, slugified ("SAS 59 Nord" → "sas-59-nord")
     namespace: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")] | None = None

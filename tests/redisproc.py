@@ -81,3 +81,30 @@ class RedisProcess:
     def close(self) -> None:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class SentinelProcess:
+    """A Redis Sentinel of our own watching ``master`` under the name ``service``."""
+
+    def __init__(self, master: RedisProcess, service: str) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server not found")
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="acd-sentinel-"))
+        conf = self.dir / "sentinel.conf"
+        conf.write_text(f"port {self.port}\nbind 127.0.0.1\ndir {self.dir}\n"
+                        f"sentinel monitor {service} 127.0.0.1 {master.port} 1\n"
+                        f"sentinel down-after-milliseconds {service} 1000\n")
+        self.process = subprocess.Popen([binary, str(conf), "--sentinel"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not answers("127.0.0.1", self.port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis sentinel did not start on port {self.port}")
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)

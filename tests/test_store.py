@@ -373,3 +373,26 @@ async def test_an_entry_that_cannot_be_encoded_is_dropped_and_the_rest_written(
         await store.close(1.0)
         client.delete(*keys.all_keys(redis_namespace))
         client.close()
+
+
+async def test_the_store_finds_its_redis_through_sentinel(
+        private_redis: RedisProcess, redis_namespace: str) -> None:
+    from tests.redisproc import SentinelProcess
+
+    sentinel = SentinelProcess(private_redis, "acdtest")
+    router = Router(parse_config(SITE))
+    try:
+        config = settings("redis://unused/0", sentinels=[f"127.0.0.1:{sentinel.port}"],
+                          sentinel_service="acdtest")
+        store = attach_store(router, config.url, redis_namespace, settings=config,
+                             registry=CollectorRegistry())
+        store.writer.on_fact(f.CallReturned(at=1.0, call="x", queue="ARM_N1", agent=None,
+                                            reason="via sentinel"))
+        await store.flush()
+        await store.close(1.0)
+        master = redis.Redis.from_url(private_redis.url)
+        assert master.xlen(keys.journal(redis_namespace)) == 1
+        assert master.hlen(keys.agents(redis_namespace)) == 3
+        master.close()
+    finally:
+        sentinel.close()

@@ -37,6 +37,7 @@ def test_the_namespace_defaults_to_the_site_name_slugified() -> None:
     ("journal_buffer = 10", "redis.journal_buffer", ">= 100"),
     ('namespace = "a:{b}"', "redis.namespace", "matching regex"),
     ("retry_initial_s = 10\nretry_max_s = 1", "redis.retry_initial_s", "must not exceed"),
+    ('sentinels = ["10.0.0.1"]', "redis.sentinels[0]", "matching regex"),
 ])
 def test_bad_redis_settings_are_refused_naming_the_key(text: str, key: str,
                                                        problem: str) -> None:

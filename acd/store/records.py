@@ -37,9 +37,22 @@ def read_records(config: Config) -> Iterator[CallRecord]:
         raise RedisRecordsError("the config has no [redis] section: no records in Redis")
     namespace = namespace_of(config)
     key = keys.records(namespace)
-    client = redis.Redis.from_url(config.redis.url, password=redis_password(config),
-                                  socket_timeout=config.redis.timeout_s * 5,
-                                  socket_connect_timeout=config.redis.timeout_s)
+    settings = config.redis
+    options: dict[str, Any] = {"password": redis_password(config),
+                               "socket_timeout": settings.timeout_s * 5,
+                               "socket_connect_timeout": settings.timeout_s}
+    client: redis.Redis
+    if settings.sentinels:
+        from redis.sentinel import Sentinel
+
+        from acd.store.store import database, sentinel_addresses
+
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+            sentinel_addresses(settings), sentinel_kwargs={"socket_timeout": settings.timeout_s})
+        client = sentinel.master_for(  # type: ignore[no-untyped-call]
+            settings.sentinel_service, db=database(settings), **options)
+    else:
+        client = redis.Redis.from_url(settings.url, **options)
     seen: set[str] = set()
     start = "-"
     try:

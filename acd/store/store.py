@@ -30,12 +30,38 @@ log = get_logger("acd.store")
 
 
 def connect(settings: RedisConfig, password: str | None = None) -> Redis:
-    """An asyncio Redis client that fails fast (the writer retries on its own)."""
-    client: Redis = Redis.from_url(
-        settings.url, password=password, socket_timeout=settings.timeout_s,
-        socket_connect_timeout=settings.timeout_s, retry=Retry(NoBackoff(), 0),
-        health_check_interval=0)
+    """An asyncio Redis client that fails fast (the writer retries on its own): to
+    ``url``, or with ``sentinels`` to the master they name (found again after a
+    failover at the next connection)."""
+    options: dict[str, Any] = {
+        "password": password, "socket_timeout": settings.timeout_s,
+        "socket_connect_timeout": settings.timeout_s, "retry": Retry(NoBackoff(), 0),
+        "health_check_interval": 0}
+    if settings.sentinels:
+        from redis.asyncio.sentinel import Sentinel
+
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+            sentinel_addresses(settings),
+            sentinel_kwargs={"socket_timeout": settings.timeout_s,
+                             "socket_connect_timeout": settings.timeout_s})
+        master: Redis = sentinel.master_for(settings.sentinel_service, db=database(settings),
+                                            **options)
+        return master
+    client: Redis = Redis.from_url(settings.url, **options)
     return client
+
+
+def sentinel_addresses(settings: RedisConfig) -> list[tuple[str, int]]:
+    return [(host, int(port)) for host, port in
+            (entry.rsplit(":", 1) for entry in settings.sentinels)]
+
+
+def database(settings: RedisConfig) -> int:
+    """The database number of ``url`` (``redis://host/3`` → 3; default 0)."""
+    from urllib.parse import urlsplit
+
+    path = urlsplit(settings.url).path.strip("/")
+    return int(path) if path.isdigit() else 0
 
 
 class Store:
