@@ -3,9 +3,10 @@
 Routing calls :meth:`JournalWriter.on_fact` (a fact listener of the Router) and the
 API calls :meth:`JournalWriter.on_audit`: each appends to the in-memory
 :class:`~acd.store.buffer.JournalBuffer` and returns; nothing on that path awaits.
-A background task (:meth:`JournalWriter.run`) wakes on the first new entry, lets a
-batch gather for ``flush_interval_s``, then writes, in one MULTI/EXEC transaction (or
-one Lua script when fencing):
+A background task (:meth:`JournalWriter.run`) wakes on the first new entry and
+writes at once (group commit: what arrives while a write is in flight makes the next
+batch; ``flush_interval_s`` > 0 lets a batch gather longer), in one MULTI/EXEC
+transaction (or one Lua script when fencing):
 
 * each fact to the journal stream (trimmed by ``XTRIM MAXLEN ~ journal_maxlen``);
 * each finished call's record to the records stream, and each API write to the audit
