@@ -247,6 +247,9 @@ async def test_a_fenced_writer_writes_no_more(
     assert store.writer.fenced and store.health()["fenced"] is True
     assert [e["event"] for e in logs] == ["journal_fenced"]
     assert client.xlen(keys.journal(redis_namespace)) == 1  # the batch was refused whole
+    store.writer.on_fact(f.CallReturned(at=3.0, call="x", queue="ARM_N1", agent=None,
+                                        reason="three"))
+    assert len(store.writer.buffer) == 1  # the refused batch, kept; nothing more taken
     await store.close(0.5)
     client.delete(*keys.all_keys(redis_namespace))
     client.close()

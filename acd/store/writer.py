@@ -113,6 +113,8 @@ class JournalWriter:
 
     def on_fact(self, fact: f.Fact) -> None:
         """Fact listener of the Router: O(1), never awaits."""
+        if self.fenced:
+            return  # another router writes the state now
         now = time.monotonic()
         self.buffer.append(Entry("journal", fact, now))
         if isinstance(fact, f.CallEnded):
@@ -122,6 +124,8 @@ class JournalWriter:
 
     def on_audit(self, entry: dict[str, Any]) -> None:
         """An API write (see :mod:`acd.api.v1`), to the audit stream."""
+        if self.fenced:
+            return
         self.buffer.append(Entry("audit", dict(entry), time.monotonic()))
         self._wake.set()
 
