@@ -78,4 +78,9 @@ def read_records(config: Config) -> Iterator[CallRecord]:
         raise RedisRecordsError(f"cannot read the call records from {config.redis.url} "
                                 f"({key}): {exc}") from exc
     finally:
+        manager = getattr(client.connection_pool, "sentinel_manager", None)
         client.close()
+        client.connection_pool.disconnect()
+        for sentinel in getattr(manager, "sentinels", ()):
+            sentinel.close()
+            sentinel.connection_pool.disconnect()

@@ -51,6 +51,15 @@ def connect(settings: RedisConfig, password: str | None = None) -> Redis:
     return client
 
 
+async def disconnect(client: Redis) -> None:
+    """Close ``client`` and its connection pool (and, through Sentinel, the
+    connections to the sentinels)."""
+    manager = getattr(client.connection_pool, "sentinel_manager", None)
+    await client.aclose(close_connection_pool=True)
+    for sentinel in getattr(manager, "sentinels", ()):
+        await sentinel.aclose(close_connection_pool=True)
+
+
 def sentinel_addresses(settings: RedisConfig) -> list[tuple[str, int]]:
     return [(host, int(port)) for host, port in
             (entry.rsplit(":", 1) for entry in settings.sentinels)]
@@ -156,7 +165,7 @@ class Store:
         done = await self.writer.close(self._task, within_s)
         self._task = None
         with contextlib.suppress(TimeoutError, RedisError, OSError):
-            await asyncio.wait_for(self.redis.aclose(), 1.0)
+            await asyncio.wait_for(disconnect(self.redis), 1.0)
         log.info("store_closed", written_all=done, left=len(self.writer.buffer))
         return done
 
