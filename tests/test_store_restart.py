@@ -23,8 +23,10 @@ from acd.config import parse_config
 from acd.core.records import CallRecord
 from acd.sim import FixedBehaviour, OfferOutcome, start_sim
 from acd.store import keys
+from tests.redisproc import RedisProcess, free_port
 
 SECRET = "restart-secret"
+SUPERVISOR = "supervisor-token-for-restart-tests"
 CONFIG = """
 [site]
 name = "SAS restart"
@@ -244,3 +246,38 @@ async def test_kill_9_in_a_busy_room_every_call_is_answered_once_in_order(
         await sim.close()
         client.delete(*keys.all_keys(ns))
         client.close()
+
+
+async def test_sigterm_with_redis_down_still_stops_within_the_budget(
+        tmp_path: Path, private_redis: RedisProcess, redis_namespace: str) -> None:
+
+    tokens = tmp_path / "tokens.toml"
+    tokens.write_text(f'["{SUPERVISOR}"]\nrole = "supervisor"\nname = "sup"\n')
+    config = tmp_path / "site.toml"
+    config.write_text(CONFIG.format(port=free_port(), url=private_redis.url,
+                                    ns=redis_namespace).replace("[redis]",
+                                                                "[redis]\ntimeout_s = 0.5"))
+    env = {**os.environ, "ACD_AMI_SECRET": SECRET, "ACD_API_TOKENS_FILE": str(tokens)}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "acd.cli", "run", "--config", str(config),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env)
+    router = RouterProcess(process)
+    try:
+        started = await router.logged("router_started")
+        port = int(str(started["http"]).rsplit(":", 1)[1])
+        private_redis.stop()
+        async with aiohttp.ClientSession() as http, http.post(
+                f"http://127.0.0.1:{port}/api/v1/agents/1001/pause", json={"reason": "x"},
+                headers={"Authorization": f"Bearer {SUPERVISOR}"}) as response:
+            assert response.status == 200  # the API write is applied with Redis down
+        await router.logged("redis_down")
+        began = asyncio.get_running_loop().time()
+        assert await router.stop() == 0
+        assert asyncio.get_running_loop().time() - began < 6
+        events = [line.get("event") for line in router.lines]
+        assert events[-1] == "router_stopped"
+        closed = next(line for line in router.lines if line.get("event") == "store_closed")
+        assert closed["written_all"] is False and closed["left"] > 0
+    finally:
+        if process.returncode is None:
+            await router.kill()
