@@ -79,6 +79,9 @@ class Router:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_deadline: float | None = None
         self._fact_listeners: list[Callable[[f.Fact], None]] = []
+        self._audit_listeners: list[Callable[[dict[str, Any]], None]] = []
+        #: extra parts of /healthz (``"store"`` → the durable state's health)
+        self.health_sources: dict[str, Callable[[], dict[str, Any]]] = {}
         #: given each input's decision time in seconds (acd_routing_decision_seconds)
         self.decision_observer: Callable[[float], None] | None = None
         names = config.dialplan
@@ -132,6 +135,14 @@ class Router:
 
     def add_fact_listener(self, listener: Callable[[f.Fact], None]) -> None:
         self._fact_listeners.append(listener)
+
+    def add_audit_listener(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """``listener`` gets each audited API write (the durable audit in Redis)."""
+        self._audit_listeners.append(listener)
+
+    def publish_audit(self, entry: dict[str, Any]) -> None:
+        for listener in self._audit_listeners:
+            listener(entry)
 
     # -------------------------------------------------------------- outputs
 
@@ -191,6 +202,7 @@ class Router:
             "calls_active": len(engine.calls),
             "calls_waiting": {q: len(queue) for q, queue in engine.queues.items()},
             "uptime_s": round(time.time() - self.started_at, 1),
+            **{name: source() for name, source in self.health_sources.items()},
         }
 
 
@@ -222,6 +234,9 @@ def _log_fact(fact: f.Fact) -> None:
                     by=fact.by, reason=fact.reason)
     elif isinstance(fact, f.AgentStateChanged):
         log.info("agent_state", agent=fact.agent, old=fact.old, new=fact.new, reason=fact.reason)
+    elif isinstance(fact, f.StateRestored):
+        log.info("state_restored", calls=fact.calls, waiting=fact.waiting, agents=fact.agents,
+                 saved_at=fact.saved_at)
     elif isinstance(fact, (f.StateRepaired, f.InputIgnored)):
         log.warning(type(fact).__name__, **{k: getattr(fact, k) for k in fact.__struct_fields__})
 
@@ -255,23 +270,32 @@ async def serve(config: Config, stop: asyncio.Event, *,
     this event loop while it turns."""
     from acd.api import start_http
     from acd.metrics import RouterMetrics, watch_loop_lag
+    from acd.reconciler import run_reconciler
     from acd.tokens import HOW_TO_CONFIGURE, load_tokens
 
     notifier = notifier or Notifier()
     router = Router(config)
-    # READY=1 goes with the first resync, the last step before routing: state kept
-    # elsewhere (a durable store) must be restored before the AMI task starts below.
+    # READY=1 goes with the first resync, the last step before routing: the durable
+    # store (below) restores the saved state before the AMI task starts.
     router.add_link_listener(_systemd_reporter(config, notifier))
     metrics = RouterMetrics(router)
     metrics.attach()
     secret = ami_secret(config)
     tokens = load_tokens(config)  # SecretError if a named tokens file is unusable
     router.ami = AmiConnection(config.ami, secret, router)
+    store = None
+    if config.redis is not None:
+        from acd.store import open_store
+
+        # the saved state is taken back before the AMI session starts; its resync then
+        # reconciles it with Asterisk
+        store = await open_store(config, router, registry=metrics.registry)
     http = await start_http(router, config.http.bind, config.http.port, metrics=metrics,
                             tokens=tokens, api_config=config.api)
     log.info("router_started", site=config.site.name, agents=len(config.agents),
              http=f"{config.http.bind}:{http.port}",
-             state="in memory (no Redis configured)" if config.redis is None else "redis")
+             state="in memory (no Redis configured)" if store is None
+             else f"redis (namespace {store.namespace}, restore {store.restore_result})")
     if len(tokens):
         log.info("api_tokens", source=tokens.source, roles=tokens.roles())
     else:
@@ -280,26 +304,32 @@ async def serve(config: Config, stop: asyncio.Event, *,
         ready(router)
     notifier.status(f"connecting to AMI {config.ami.host}:{config.ami.port}")
     ami_task = asyncio.create_task(router.ami.run(), name="ami")
-    lag_task = asyncio.create_task(watch_loop_lag(metrics), name="loop-lag")
-    watchdog_task = asyncio.create_task(notifier.watchdog(), name="watchdog")
+    background = [asyncio.create_task(watch_loop_lag(metrics), name="loop-lag"),
+                  asyncio.create_task(notifier.watchdog(), name="watchdog")]
+    if config.ami.reconcile_s > 0:
+        background.append(asyncio.create_task(
+            run_reconciler(router, config.ami.reconcile_s), name="reconciler"))
     try:
         await stop.wait()
     finally:
         notifier.stopping()
         log.info("router_stopping")
-        lag_task.cancel()
-        watchdog_task.cancel()
+        for task in background:
+            task.cancel()
+        began = time.monotonic()
         try:
             async with asyncio.timeout(SHUTDOWN_TIMEOUT_S):
                 await router.ami.stop()
                 ami_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await ami_task
-                with contextlib.suppress(asyncio.CancelledError):
-                    await lag_task
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watchdog_task
+                for task in background:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
                 await http.close()
+                if store is not None:  # a last flush with what is left of the budget
+                    left = SHUTDOWN_TIMEOUT_S - (time.monotonic() - began) - 0.5
+                    await store.close(max(0.1, left))
         except TimeoutError:
             log.error("router_stop_timeout", after_s=SHUTDOWN_TIMEOUT_S)
         log.info("router_stopped")

@@ -110,9 +110,12 @@ def _date(text: str) -> date:
 def _cmd_report(args: argparse.Namespace) -> int:
     from acd.report_render import report_command
 
+    if not args.records and not args.redis:
+        print("acd report: give --records FILE... and/or --redis CONFIG", file=sys.stderr)
+        return 2
     return report_command(start=args.start, end=args.end, fmt=args.format,
-                          records=args.records, config_path=args.config,
-                          front_office=args.front_office)
+                          records=args.records or [], config_path=args.config,
+                          front_office=args.front_office, redis_config=args.redis)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -206,9 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="first day, YYYY-MM-DD (local date of arrival)")
     report.add_argument("--to", dest="end", required=True, type=_date, metavar="DATE",
                         help="last day, YYYY-MM-DD, included")
-    report.add_argument("--records", required=True, nargs="+", metavar="FILE",
+    report.add_argument("--records", nargs="+", metavar="FILE",
                         help="call records, JSON lines (acd replay, acd simulate --json; "
-                        "- for stdin); required: the only record source for now")
+                        "- for stdin)")
+    report.add_argument("--redis", metavar="CONFIG",
+                        help="also read the call records kept in the Redis of this site "
+                        "config ([redis]: url, namespace; password from "
+                        "ACD_REDIS_PASSWORD); also the --config when none is given")
     report.add_argument("--format", choices=["md", "csv", "json"], default="md",
                         help="md: tables for a monthly report (default); csv: one row per "
                         "month × period × indicator; json: one object")

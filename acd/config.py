@@ -64,6 +64,10 @@ class AmiConfig(Strict, frozen=True):
     reconnect_max_s: Positive = 30.0
     #: how long an action may wait for its response before it counts as failed
     action_timeout_s: Positive = 5.0
+    #: every this many seconds a ``Status`` list is compared with the router's view and
+    #: drift is repaired (an agent "on call" with no channel, a call whose channel is
+    #: gone); 0 turns the periodic reconciler off (the resync at each login stays)
+    reconcile_s: NonNegative = 30.0
 
 
 class HttpConfig(Strict, frozen=True):
@@ -94,7 +98,44 @@ class ApiConfig(Strict, frozen=True):
 
 
 class RedisConfig(Strict, frozen=True):
+    """Durable state (:mod:`acd.store`): journal, snapshot, call records, API audit.
+
+    Written behind the engine: a slow or dead Redis never delays a call."""
+
+    #: redis://host:port/db (rediss:// for TLS); no password here: $ACD_REDIS_PASSWORD,
+    #: ``password_file`` or the systemd credential ``redis-password``
     url: str = "redis://127.0.0.1:6379/0"
+    #: file holding the Redis password (ACL user: put it in the URL as redis://user@…)
+    password_file: str | None = None
+    #: Redis Sentinel: "host:port" of each sentinel; the master is then asked of them
+    #: (``sentinel_service``) and ``url`` gives only the database number
+    sentinels: list[Annotated[str, msgspec.Meta(pattern=r"^[^\s:]+:\d{1,5}$")]] = \
+        msgspec.field(default_factory=list)
+    #: the master's name in the sentinels' configuration (``sentinel monitor <name> …``)
+    sentinel_service: str = "acd"
+    #: every key of the site is ``acd:{<namespace>}:…`` (one Redis Cluster hash slot);
+    #: default: the site name, slugified ("SAS 59 Nord" → "sas-59-nord")
+    namespace: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")] | None = None
+    #: journal entries, call records and audit entries held in memory while Redis is
+    #: slow or down; beyond it the oldest journal entries are dropped (counted)
+    journal_buffer: Annotated[int, msgspec.Meta(ge=100, le=10_000_000)] = 100_000
+    #: approximate length the journal stream is trimmed to (XADD MAXLEN ~)
+    journal_maxlen: Annotated[int, msgspec.Meta(ge=1000)] = 1_000_000
+    #: call records (and audit entries) are kept this many days (XADD MINID ~); the
+    #: DGOS report needs at least 400
+    records_retention_days: Annotated[int, msgspec.Meta(ge=1, le=36_500)] = 400
+    #: the writer collects a batch for this long after the first new entry; 0: it
+    #: writes at once, and what comes while a write is in flight makes the next batch
+    flush_interval_s: Annotated[float, msgspec.Meta(ge=0, le=5)] = 0.0
+    #: at most this many entries per MULTI/EXEC batch
+    batch_max: Annotated[int, msgspec.Meta(ge=10, le=100_000)] = 5000
+    #: a Redis command taking longer than this counts as a failure (then retried)
+    timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 2.0
+    #: at start, how long to keep trying to read the snapshot before starting without it
+    restore_timeout_s: Annotated[float, msgspec.Meta(ge=0, le=300)] = 5.0
+    #: retry delays after a failed write: exponential from ..._initial_s to ..._max_s
+    retry_initial_s: Positive = 0.1
+    retry_max_s: Positive = 5.0
 
 
 class RoutingConfig(Strict, frozen=True):
@@ -461,9 +502,44 @@ def validate(config: Config) -> list[tuple[str, str]]:
                              "\"ARM_N1>AMU_N2\"); use transfers.mode for every kind"))
     if config.ami.keepalive_timeout_s >= config.ami.keepalive_s * 4:
         problems.append(("ami.keepalive_timeout_s", "must be shorter than 4 × keepalive_s"))
+    if config.redis is not None:
+        problems += _check_redis(config.redis)
     if config.ami.reconnect_initial_s > config.ami.reconnect_max_s:
         problems.append(("ami.reconnect_initial_s", "must not exceed ami.reconnect_max_s"))
     # [hours], numbers.*.pdsa, département and time zone (imported here: hours imports us)
     from acd.core.hours import check_config as check_hours
     problems += check_hours(config)
     return problems
+
+
+def _check_redis(redis: RedisConfig) -> list[tuple[str, str]]:
+    from urllib.parse import urlsplit
+
+    problems: list[tuple[str, str]] = []
+    parts = urlsplit(redis.url)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        problems.append(("redis.url", f"scheme {parts.scheme!r}: use redis://, rediss:// "
+                         "or unix://"))
+    if parts.password:
+        problems.append(("redis.url", "secrets must not be in the config file; use "
+                         "ACD_REDIS_PASSWORD, redis.password_file or systemd credentials"))
+    if redis.retry_initial_s > redis.retry_max_s:
+        problems.append(("redis.retry_initial_s", "must not exceed redis.retry_max_s"))
+    return problems
+
+
+def namespace_of(config: Config) -> str:
+    """The Redis key namespace of a site: ``[redis] namespace``, or the site name
+    slugified (lower case ASCII letters, digits and dashes)."""
+    if config.redis is not None and config.redis.namespace:
+        return config.redis.namespace
+    return slugify(config.site.name)
+
+
+def slugify(text: str) -> str:
+    """``"SAS 59 Nord — CRRA Lille"`` → ``"sas-59-nord-crra-lille"``."""
+    import unicodedata
+
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:64].rstrip("-") or "site"

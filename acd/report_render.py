@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import sys
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import msgspec
 
 from acd.config import load_config
+from acd.core.records import CallRecord
 from acd.report import (
     DGOS_TALK_INDICATORS,
     Figures,
@@ -195,8 +198,10 @@ def render_md(report: Report) -> str:
 
 
 def report_command(*, start: date, end: date, fmt: str, records: list[str],
-                   config_path: str | None, front_office: str) -> int:
-    """``acd report``: read the records, print the report on stdout."""
+                   config_path: str | None, front_office: str,
+                   redis_config: str | None = None) -> int:
+    """``acd report``: read the records (files, and the Redis of ``redis_config``),
+    print the report on stdout."""
     if start > end:
         print(f"acd report: --from {start} is after --to {end}", file=sys.stderr)
         return 2
@@ -206,8 +211,15 @@ def report_command(*, start: date, end: date, fmt: str, records: list[str],
             print(f"{p}: no such file", file=sys.stderr)
         return 1
     config = load_config(config_path) if config_path else None
+    source: Iterable[CallRecord] = read_records(records, stdin=sys.stdin.buffer)
+    if redis_config is not None:
+        from acd.store import read_records as read_redis_records
+
+        site = load_config(redis_config)
+        config = config or site
+        source = itertools.chain(source, read_redis_records(site))
     settings = ReportSettings.from_config(config, front_office=front_office)
-    report = build_report(read_records(records, stdin=sys.stdin.buffer), start, end, settings)
+    report = build_report(source, start, end, settings)
     if fmt == "json":
         sys.stdout.write(msgspec.json.encode(report_json(report)).decode("utf-8") + "\n")
     elif fmt == "csv":

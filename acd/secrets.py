@@ -37,3 +37,20 @@ def ami_secret(config: Config, environ: dict[str, str] | None = None) -> str:
         raise SecretError(f"no AMI secret: set {AMI_SECRET_ENV}, ami.secret_file, or a "
                           f"systemd credential named {AMI_SECRET_CREDENTIAL}")
     return secret
+
+
+REDIS_PASSWORD_ENV = "ACD_REDIS_PASSWORD"
+REDIS_PASSWORD_CREDENTIAL = "redis-password"
+
+
+def redis_password(config: Config, environ: dict[str, str] | None = None) -> str | None:
+    """The Redis password, if any: $ACD_REDIS_PASSWORD, else redis.password_file, else
+    $CREDENTIALS_DIRECTORY/redis-password; None when Redis needs none."""
+    env = os.environ if environ is None else environ
+    secret = env.get(REDIS_PASSWORD_ENV, "")
+    if not secret and config.redis is not None and config.redis.password_file:
+        secret = _read(Path(config.redis.password_file))
+    credentials = env.get("CREDENTIALS_DIRECTORY")
+    if not secret and credentials and (Path(credentials) / REDIS_PASSWORD_CREDENTIAL).is_file():
+        secret = _read(Path(credentials) / REDIS_PASSWORD_CREDENTIAL)
+    return secret or None

@@ -40,7 +40,7 @@ class RedisProcess:
     """A ``redis-server`` of our own on a fixed port, which can be stopped and started
     again on the same port (an outage, as the router sees it)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, aof: bool = False) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server not found: install Debian's redis-server "
@@ -49,6 +49,8 @@ class RedisProcess:
         self.port = port or free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="acd-redis-"))
         self.process: subprocess.Popen[bytes] | None = None
+        #: keep data across stop()/start() as production does (AOF, fsync at every write)
+        self.aof = aof
 
     @property
     def url(self) -> str:
@@ -59,7 +61,8 @@ class RedisProcess:
             return
         self.process = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
+             "--save", "", "--appendonly", "yes" if self.aof else "no",
+             "--appendfsync", "always", "--dir", str(self.dir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while not answers("127.0.0.1", self.port):
@@ -77,4 +80,31 @@ class RedisProcess:
 
     def close(self) -> None:
         self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class SentinelProcess:
+    """A Redis Sentinel of our own watching ``master`` under the name ``service``."""
+
+    def __init__(self, master: RedisProcess, service: str) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server not found")
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="acd-sentinel-"))
+        conf = self.dir / "sentinel.conf"
+        conf.write_text(f"port {self.port}\nbind 127.0.0.1\ndir {self.dir}\n"
+                        f"sentinel monitor {service} 127.0.0.1 {master.port} 1\n"
+                        f"sentinel down-after-milliseconds {service} 1000\n")
+        self.process = subprocess.Popen([binary, str(conf), "--sentinel"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not answers("127.0.0.1", self.port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis sentinel did not start on port {self.port}")
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
         shutil.rmtree(self.dir, ignore_errors=True)

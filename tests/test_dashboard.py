@@ -76,9 +76,20 @@ def known_names() -> set[str]:
     async def scrape() -> str:  # a Router needs a running loop
         return full_scrape()
 
-    text = asyncio.run(scrape())
+    text = asyncio.run(scrape()) + store_scrape()
     return {s.name for family in text_string_to_metric_families(text)
             for s in family.samples} | recording_rule_names()
+
+
+def store_scrape() -> str:
+    """What a router with ``[redis]`` adds (acd.store's metrics)."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from acd.store.metrics import StoreMetrics
+
+    registry = CollectorRegistry()
+    StoreMetrics(registry, lambda: 0).written([0.01])
+    return generate_latest(registry).decode()
 
 
 def test_metric_name_reader() -> None:

@@ -288,20 +288,25 @@ class AmiConnection:
 
         A Ping first gives Asterisk's own clock (its ``Timestamp:``): the list is dated
         in PBX time, the time the router's engine runs on."""
-        names = self.sink_variables()
         try:
-            pong = await self.request(act.Ping())
-            taken_at = _float(getattr(pong, "timestamp", ""), time.time())
-            messages = await self.request(act.Status(variables=names))
+            entries, taken_at = await self.channels()
         except (AmiError, TimeoutError) as exc:
             log.warning("ami_resync_failed", why=why, error=_describe(exc))
             if self.protocol is not None:
                 self.protocol.close()  # start over: a router without a view must not route
             return
-        entries = [e for e in (_decode_list_item(m) for m in _as_list(messages))
-                   if isinstance(e, StatusEntry)]
         log.info("ami_resynced", why=why, channels=len(entries))
         self.sink.on_link_up(entries, taken_at)
+
+    async def channels(self) -> tuple[list[StatusEntry], float]:
+        """Every live channel (a ``Status`` list with the sink's variables) and when it
+        was asked for, in Asterisk's clock (the ``Timestamp`` of a Ping just before)."""
+        pong = await self.request(act.Ping())
+        taken_at = _float(getattr(pong, "timestamp", ""), time.time())
+        messages = await self.request(act.Status(variables=self.sink_variables()))
+        entries = [e for e in (_decode_list_item(m) for m in _as_list(messages))
+                   if isinstance(e, StatusEntry)]
+        return entries, taken_at
 
     def sink_variables(self) -> tuple[str, ...]:
         names: tuple[str, ...] = getattr(self.sink, "resync_variables", ())

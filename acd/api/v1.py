@@ -40,9 +40,10 @@ of :func:`acd.core.reskill.reskill_problem`, the engine's own). The change is an
 back to ``agents[].skills``).
 
 Every write, allowed or not, once its token is known, is audited: one ``api_write`` log
-line (who, role, when, method, path, body, status, result) and an entry in
-:attr:`Api.audit` (the last 1,000, served by ``GET /api/v1/audit``). The audit is not
-yet written to Redis: it will be with the rest of the state, when Redis is wired.
+line (who, role, when, method, path, body, status, result), an entry in
+:attr:`Api.audit` (the last 1,000, served by ``GET /api/v1/audit``) and, with Redis
+configured, an entry of the audit stream (:mod:`acd.store`, kept
+``records_retention_days``).
 
 Callers' numbers (and names) are personal health data: they appear in full only for a
 supervisor token with ``caller_numbers = true``; every other token sees numbers masked
@@ -267,6 +268,7 @@ class Api:
         }
         self.audit.append(entry)
         log.info("api_write", **entry)
+        self.router.publish_audit(entry)
 
     def caller(self, who: Principal, number: str) -> str | None:
         if not number:

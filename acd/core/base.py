@@ -716,7 +716,8 @@ class EngineBase:
         names = self.config.dialplan
         for call in list(self.calls.values()):
             entry = live.get(call.channel)
-            if entry is None and call.arrived_at >= event.taken_at - SNAPSHOT_MARGIN_S:
+            if entry is None and call.arrived_at >= event.taken_at - SNAPSHOT_MARGIN_S \
+                    and not self._known_before_link(call):
                 continue  # arrived while the list was being built: not in it, not gone
             if entry is None:
                 self._repair("call_gone", call.id, f"channel {call.channel} is gone")
@@ -724,25 +725,12 @@ class EngineBase:
             else:
                 self._reconcile_call(call, entry)
         new_calls = sorted(
-            (e for e in event.channels
-             if e.variables.get(names.number_var) and e.channel not in self._by_channel
-             and e.channel not in self._recently_ended and not e.bridge_id),
+            (e for e in event.channels if self._is_new_waiting_call(e)),
             key=lambda e: _arrival(e, names.arrived_var, self.now),
         )
         for entry in new_calls:
             self._repair("call_found", entry.uniqueid, "waiting call found at resync")
-            arrived = _arrival(entry, names.arrived_var, self.now)
-            number = entry.variables.get(names.number_var, "")
-            queue, period, forward = self._entry(number, None, arrived)
-            call = Call(id=entry.uniqueid or entry.channel, channel=entry.channel,
-                        linkedid=entry.linkedid, number=number,
-                        caller_name=entry.caller_id_name, caller_num=entry.caller_id_num,
-                        priority=self._priority(entry.variables.get(names.priority_var)),
-                        arrived_at=arrived, queue=queue, enqueued_at=arrived,
-                        seq=self._next_seq(), period=period, forward_to=forward)
-            self._register(call)
-            call.legs[-1].entered_at = arrived
-            self._enqueue(call, head=False, new=True)
+            self._found_call(entry)
         devices_in_use = {device_of(e.channel) for e in event.channels}
         for agent in self.agents.values():
             if agent.state in (AgentState.ON_CALL, AgentState.RINGING) \
@@ -750,8 +738,44 @@ class EngineBase:
                 self._repair("agent_idle", agent.id, f"{agent.state.value} with no channel")
                 agent.call = None
                 self._agent_free(agent, "resync")
+        self._resynced(devices_in_use)
         self.link_up = True
         self._dispatch_all()
+
+    def _found_call(self, entry: ev.StatusEntry) -> None:
+        """A waiting caller Asterisk has and the engine did not know: queue it with the
+        arrival time and priority the dialplan stored on its channel."""
+        names = self.config.dialplan
+        arrived = _arrival(entry, names.arrived_var, self.now)
+        number = entry.variables.get(names.number_var, "")
+        queue, period, forward = self._entry(number, None, arrived)
+        call = Call(id=entry.uniqueid or entry.channel, channel=entry.channel,
+                    linkedid=entry.linkedid, number=number,
+                    caller_name=entry.caller_id_name, caller_num=entry.caller_id_num,
+                    priority=self._priority(entry.variables.get(names.priority_var)),
+                    arrived_at=arrived, queue=queue, enqueued_at=arrived,
+                    seq=self._next_seq(), period=period, forward_to=forward)
+        self._register(call)
+        call.legs[-1].entered_at = arrived
+        self._enqueue(call, head=False, new=True)
+
+    def _is_new_waiting_call(self, entry: ev.StatusEntry) -> bool:
+        """A listed channel that is a caller the engine does not follow (and did not
+        just see end), waiting rather than talking."""
+        return (bool(entry.variables.get(self.config.dialplan.number_var))
+                and entry.channel not in self._by_channel
+                and entry.channel not in self._recently_ended and not entry.bridge_id
+                # an agent's leg inherits the caller's variables: never a caller
+                and device_of(entry.channel) not in self._by_device)
+
+    def _known_before_link(self, call: Call) -> bool:
+        """Hook: ``call`` was known before the link came up (restored), so a list taken
+        since cannot have missed it."""
+        return False
+
+    def _resynced(self, devices_in_use: set[str]) -> None:
+        """Hook: the view has just been reconciled with a snapshot (whose channels
+        belong to ``devices_in_use``); routing resumes next."""
 
     def _reconcile_call(self, call: Call, entry: ev.StatusEntry) -> None:
         agent = self.agents.get(call.agent) if call.agent else None

@@ -22,6 +22,7 @@ from acd.config import Config, PartnerConfig
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.base import Output
+from acd.core.durable import DurableEngine
 from acd.core.model import Call, CallState, move_call
 from acd.core.overflow import (
     SITE,
@@ -31,6 +32,7 @@ from acd.core.overflow import (
     pick_partner,
     share_for,
 )
+from acd.core.state import EngineMeta
 from acd.core.transfers import TransferEngine
 
 __all__ = ["Engine", "Output"]
@@ -43,7 +45,7 @@ _FAILURES = {"NOANSWER": "noanswer", "BUSY": "busy", "CONGESTION": "congestion",
              "CHANUNAVAIL": "unavailable", "CANCEL": "cancelled"}
 
 
-class Engine(TransferEngine):
+class Engine(TransferEngine, DurableEngine):
     """Calls, agents, queues, transfers and partner overflow."""
 
     def __init__(self, config: Config, *, decide: bool = True) -> None:
@@ -229,6 +231,26 @@ class Engine(TransferEngine):
         if call.state is CallState.OVERFLOWING and call.overflow_partner:
             call.overflows.append((call.overflow_partner, self.now, "abandoned"))
         return super()._outcome(call)
+
+    # ------------------------------------------------------------------ restore
+
+    def _restore_meta(self, meta: EngineMeta) -> None:
+        self.bascules.update(meta.bascules)
+        self.partner_down_until.update(meta.partner_down_until)
+        for queue, level in meta.shares.items():
+            self._shares[queue] = ShareCounter(level)
+
+    def _rearm_call(self, call: Call) -> None:
+        if call.state is CallState.WAITING:
+            rule = self.config.overflow.get(call.queue)
+            if rule is not None and rule.max_wait_s is not None:
+                self._timer(max(self.now, call.enqueued_at + rule.max_wait_s), "ovf",
+                            call.id, call.offer_id)
+        elif call.state is CallState.OVERFLOWING and call.overflowed_to is None:
+            partner = self._partners_by_name.get(call.overflow_partner or "")
+            ring = partner.ring_timeout_s if partner is not None else 60.0
+            self._timer(self.now + ring + self.config.routing.ring_grace_s, "ovfring",
+                        call.id, call.offer_id)
 
     # ------------------------------------------------------------------ bascule
 

@@ -125,3 +125,13 @@ class InputIgnored(Fact, frozen=True, kw_only=True):
 
     input: str
     detail: str
+
+
+class StateRestored(Fact, frozen=True, kw_only=True):
+    """The previous run's state was taken back at start (before the AMI resync)."""
+
+    calls: int
+    waiting: int
+    agents: int
+    #: engine time at which the previous run saved it
+    saved_at: float

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from acd.ami.events import StatusEntry
+from acd.core.state import EngineState
 
 
 class Tick(msgspec.Struct, frozen=True):
@@ -97,3 +98,22 @@ class AgentReskill(msgspec.Struct, frozen=True):
     skills: dict[str, int]
     by: str = "supervisor"
     reason: str = ""
+
+
+class Reconcile(msgspec.Struct, frozen=True):
+    """Every live channel, from a ``Status`` list the periodic reconciler asked for
+    while the link was up. Unlike :class:`ChannelsSnapshot` (taken after a reconnect,
+    when events were missed for sure), the engine repairs only a disagreement seen in
+    two lists in a row: one list alone may race with events in flight."""
+
+    channels: list[StatusEntry]
+    taken_at: float = 0.0
+
+
+class StateRestored(msgspec.Struct, frozen=True):
+    """The engine's state as the previous run left it (read back from Redis at start,
+    before the AMI session): calls with their queue positions and legs, agents with
+    their states, bascules, partners held down. A :class:`ChannelsSnapshot` follows,
+    which reconciles it with what Asterisk has now."""
+
+    state: EngineState

@@ -1,0 +1,88 @@
+"""The engine's state as data: what a restart needs that Asterisk does not know.
+
+Asterisk knows which callers are still there, and the dialplan stores each caller's
+arrival time and priority on its channel. It does not know the rest: the place of a
+call put back at the head of its queue, its legs and first pick-up, agents' states
+and pause reasons, missed offers, wrap-up ends, bascules, partners held down, the
+sequence counter. :class:`EngineState` holds all of it; :func:`capture` takes it from
+an engine, and the engine takes it back with the input
+:class:`~acd.core.inputs.StateRestored` (see :mod:`acd.core.durable`). Pure: the
+Redis side is :mod:`acd.store`.
+
+Calls and agents are the model's own dataclasses (msgspec encodes and decodes them
+as they are), so a field added to :class:`~acd.core.model.Call` is kept across a
+restart without touching this module.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from acd.core.model import Agent, Call
+from acd.core.overflow import Bascule
+
+if TYPE_CHECKING:
+    from acd.core.engine import Engine
+
+#: bumped when a change makes older snapshots unreadable
+STATE_VERSION = 1
+
+
+class EngineMeta(msgspec.Struct, kw_only=True):
+    """The engine-wide part of the state (everything but calls, agents and queues)."""
+
+    version: int = STATE_VERSION
+    #: engine time when captured
+    at: float = 0.0
+    #: the sequence counter: new calls after a restart are ordered after the old ones
+    seq: int = 0
+    bascules: dict[str, Bascule] = msgspec.field(default_factory=dict)
+    partner_down_until: dict[str, float] = msgspec.field(default_factory=dict)
+    #: partial-overflow accumulators (:class:`~acd.core.overflow.ShareCounter`)
+    shares: dict[str, float] = msgspec.field(default_factory=dict)
+    #: handling times per queue (the estimated wait)
+    handled: dict[str, list[float]] = msgspec.field(default_factory=dict)
+
+
+class EngineState(msgspec.Struct, kw_only=True):
+    meta: EngineMeta
+    #: every call not ended
+    calls: list[Call] = msgspec.field(default_factory=list)
+    agents: list[Agent] = msgspec.field(default_factory=list)
+    #: queue → ids of its waiting calls in service order
+    queues: dict[str, list[str]] = msgspec.field(default_factory=dict)
+
+
+def capture_meta(engine: Engine) -> EngineMeta:
+    return EngineMeta(
+        at=engine.now,
+        seq=engine._seq,
+        bascules=dict(engine.bascules),
+        partner_down_until=dict(engine.partner_down_until),
+        shares={q: c.level for q, c in engine._shares.items()},
+        handled={q: list(w) for q, w in engine._handled.items()},
+    )
+
+
+def queue_order(engine: Engine, queue: str) -> list[str]:
+    """Ids of the calls waiting in ``queue``, in service order."""
+    return [call.id for call in engine.waiting_calls(queue)]
+
+
+def capture(engine: Engine) -> EngineState:
+    """The whole state of ``engine`` now (a full snapshot)."""
+    return EngineState(
+        meta=capture_meta(engine),
+        calls=list(engine.calls.values()),
+        agents=list(engine.agents.values()),
+        queues={name: queue_order(engine, name) for name in engine.queues},
+    )
+
+
+call_encoder = msgspec.json.Encoder()
+call_decoder = msgspec.json.Decoder(Call)
+agent_decoder = msgspec.json.Decoder(Agent)
+meta_decoder = msgspec.json.Decoder(EngineMeta)
+order_decoder = msgspec.json.Decoder(list[str])

@@ -1,0 +1,80 @@
+"""The periodic reconciler against the simulator: drift from lost events is repaired,
+logged and counted, and nothing is repaired on a single list."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+from structlog.testing import capture_logs
+
+from acd.ami.client import AmiConnection
+from acd.app import Router
+from acd.config import AmiConfig, parse_config
+from acd.core import facts as f
+from acd.core.records import CallRecord
+from acd.metrics import RouterMetrics
+from acd.reconciler import reconcile_once, run_reconciler
+from acd.sim import FixedBehaviour, OfferOutcome, start_sim
+from tests.test_store import SECRET, SITE, SPEED
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.02)
+
+
+async def test_a_lost_hangup_is_repaired_by_the_reconciler() -> None:
+    config = parse_config(SITE)
+    behaviour = FixedBehaviour(OfferOutcome(answer_after_s=1.0, talk_s=4.0, ender="caller"))
+    sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=SPEED, secret=SECRET,
+                          behaviour=behaviour, auth_failure_delay_s=0.05)
+    router = Router(config, speed=SPEED)
+    metrics = RouterMetrics(router)
+    metrics.attach()
+    router.ami = AmiConnection(AmiConfig(port=sim.port, keepalive_s=0.5, keepalive_timeout_s=0.5,
+                                         reconnect_initial_s=0.05, reconnect_max_s=0.2),
+                               SECRET, router)
+    records: list[CallRecord] = []
+    router.add_fact_listener(lambda fact: records.append(fact.record)
+                             if isinstance(fact, f.CallEnded) else None)
+    task = asyncio.create_task(router.ami.run())
+    try:
+        await asyncio.wait_for(router.link_ready.wait(), 5)
+        for agent in ("1001", "1002", "1003"):
+            sim.pbx.agent_feature(agent, "*73")
+        await until(lambda: all(a.state.value == "paused"
+                                for a in router.engine.agents.values()))
+        stays, leaves = (sim.pbx.place_call("15", f"C{n}", f"060000000{n}", patience_s=3600)
+                         for n in range(2))
+        await until(lambda: len(router.engine.waiting_calls("ARM_N1")) == 2)
+        sim.wire.reorder_next("Hangup", "NeverSent")  # every Hangup is lost from now on
+        sim.pbx.hang_up_caller(leaves)
+        await asyncio.sleep(0.3)  # real seconds: 3 simulated, past the list's margin
+        with capture_logs() as logs:
+            assert await reconcile_once(router)
+            assert len(router.engine.waiting_calls("ARM_N1")) == 2  # one list: no repair
+            assert await reconcile_once(router)
+        assert [c.channel for c in router.engine.waiting_calls("ARM_N1")] == [stays.trunk.name]
+        assert [(r.channel, r.outcome, r.ended_unobserved) for r in records] == [
+            (leaves.trunk.name, "abandoned", True)]
+        repairs = [e for e in logs if e["event"] == "StateRepaired"]
+        assert [e["kind"] for e in repairs] == ["call_gone"]
+        assert metrics.registry.get_sample_value(
+            "acd_state_repairs_total", {"kind": "call_gone"}) == 1.0
+        sim.wire.flush_reordered()
+        reconciler = asyncio.create_task(run_reconciler(router, 0.05))  # runs on its own
+        sim.pbx.agent_feature("1001", "*74")
+        await until(lambda: not sim.pbx.live_calls())
+        reconciler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reconciler
+        await until(lambda: len(records) == 2)
+        assert records[-1].outcome == "answered"
+        assert sim.pbx.callers_hung_up_by("router-action") == []
+    finally:
+        await router.ami.stop()
+        await task
+        await sim.close()

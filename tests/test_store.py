@@ -1,0 +1,401 @@
+"""The durable state against a real Redis, with the router routing simulated calls.
+
+The router (production Router + AMI connection) routes calls from ``acd.sim`` over
+loopback TCP while its store writes behind it to a real ``redis-server``: the shared
+one (each test in a namespace of its own) or a private one the test stops and starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import msgspec
+import pytest
+import redis
+from prometheus_client import CollectorRegistry
+from structlog.testing import capture_logs
+
+from acd.ami.client import AmiConnection
+from acd.app import Router
+from acd.config import AmiConfig, Config, RedisConfig, parse_config
+from acd.core import facts as f
+from acd.core.records import CallRecord
+from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
+from acd.store import Store, attach_store, keys
+from tests.redisproc import RedisProcess
+
+SECRET = "store-secret"
+SPEED = 10.0
+SITE = b"""
+[site]
+name = "SAS store"
+departement = "59"
+
+[routing]
+ring_timeout_s = 15
+orphan_requeue_s = 3
+
+[skills.ARM_N1]
+wrap_up_s = 1
+""" + b"".join(
+    f'[[agents]]\nid = "100{n}"\ndevice = "Local/100{n}@agents"\n'
+    f'skills = {{ ARM_N1 = 1 }}\nlogged_in = true\n'.encode() for n in range(1, 4))
+
+_record = msgspec.json.Decoder(CallRecord)
+
+
+@dataclass
+class Room:
+    sim: SimServer
+    router: Router
+    store: Store
+    client: redis.Redis
+    ns: str
+    records: list[CallRecord] = field(default_factory=list)
+
+    def place(self, n: int) -> list[str]:
+        return [self.sim.pbx.place_call("15", f"Caller {i}", f"06000000{i:02d}",
+                                        patience_s=3600).channel for i in range(n)]
+
+    async def until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                await asyncio.sleep(0.02)
+
+    def stored_records(self) -> list[CallRecord]:
+        return [_record.decode(fields[b"r"])
+                for _id, fields in self.client.xrange(keys.records(self.ns))]
+
+    def sample(self, name: str, **labels: str) -> float:
+        value = self.store.registry.get_sample_value(name, labels or None)
+        return 0.0 if value is None else value
+
+
+def settings(url: str, **overrides: object) -> RedisConfig:
+    return msgspec.structs.replace(RedisConfig(url=url, retry_initial_s=0.05,
+                                               retry_max_s=0.2, timeout_s=0.5), **overrides)
+
+
+RoomFactory = Callable[..., AbstractAsyncContextManager[Room]]
+
+
+@pytest.fixture
+def room_factory(redis_namespace: str) -> RoomFactory:
+    @contextlib.asynccontextmanager
+    async def make(url: str, **overrides: object) -> AsyncIterator[Room]:
+        config: Config = parse_config(SITE)
+        behaviour = FixedBehaviour(OfferOutcome(answer_after_s=1.0, talk_s=4.0,
+                                                ender="caller"))
+        sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=SPEED, secret=SECRET,
+                              behaviour=behaviour, auth_failure_delay_s=0.05)
+        router = Router(config, speed=SPEED)
+        ami = AmiConfig(port=sim.port, keepalive_s=0.5, keepalive_timeout_s=0.5,
+                        reconnect_initial_s=0.05, reconnect_max_s=0.2, action_timeout_s=2.0)
+        router.ami = AmiConnection(ami, SECRET, router)
+        store = attach_store(router, url, redis_namespace, settings=settings(url, **overrides),
+                             registry=CollectorRegistry())
+        client = redis.Redis.from_url(url)
+        room = Room(sim, router, store, client, redis_namespace)
+        router.add_fact_listener(lambda fact: room.records.append(fact.record)
+                                 if isinstance(fact, f.CallEnded) else None)
+        store.start()
+        task = asyncio.create_task(router.ami.run())
+        try:
+            await asyncio.wait_for(router.link_ready.wait(), 5)
+            yield room
+        finally:
+            await router.ami.stop()
+            await task
+            await store.close(1.0)
+            await sim.close()
+            with contextlib.suppress(redis.RedisError):
+                client.delete(*keys.all_keys(redis_namespace))
+            client.close()
+
+    return make
+
+
+async def test_journal_records_and_snapshot_are_written_in_batches(
+        room_factory: RoomFactory, redis_url: str) -> None:
+    async with room_factory(redis_url) as room:
+        placed = room.place(4)
+        await room.until(lambda: {r.channel for r in room.records} >= set(placed))
+        await room.store.flush()
+        stored = room.stored_records()
+        assert sorted(r.channel for r in stored) == sorted(placed)
+        assert {r.outcome for r in stored} == {"answered"}
+        journal = room.client.xrange(keys.journal(room.ns))
+        types = [fields[b"t"].decode() for _id, fields in journal]
+        assert types.count("CallEnded") == 4 and types.count("CallQueued") >= 4
+        assert room.store.writer.batches < len(journal)  # many entries per batch
+        assert room.client.hlen(keys.calls(room.ns)) == 0  # every call ended
+        agents = room.client.hgetall(keys.agents(room.ns))
+        assert sorted(agents) == [b"1001", b"1002", b"1003"]
+        assert room.sample("acd_redis_up") == 1.0
+        assert room.sample("acd_journal_writes_total") >= len(journal) + 4
+        assert room.sample("acd_journal_lag_seconds_count") >= len(journal)
+        assert room.store.health()["redis_up"] is True
+
+
+async def test_waiting_calls_are_in_the_snapshot_in_queue_order(
+        room_factory: RoomFactory, redis_url: str) -> None:
+    async with room_factory(redis_url) as room:
+        for agent in ("1001", "1002", "1003"):
+            room.sim.pbx.agent_feature(agent, "*7342")
+        await room.until(lambda: all(a.state.value == "paused"
+                                     for a in room.router.engine.agents.values()))
+        placed = room.place(3)
+        await room.until(lambda: len(room.router.engine.waiting_calls("ARM_N1")) == 3)
+        await room.store.flush()
+        order = msgspec.json.decode(room.client.hget(keys.queues(room.ns), "ARM_N1"))
+        by_id = {c.id: c.channel for c in room.router.engine.calls.values()}
+        assert [by_id[i] for i in order] == placed
+        saved = room.client.hgetall(keys.agents(room.ns))
+        assert {msgspec.json.decode(v)["pause_reason"] for v in saved.values()} == {"42"}
+
+
+@pytest.fixture
+def persistent_redis() -> Iterator[RedisProcess]:
+    """A private Redis with AOF, as production runs it: it keeps its data when killed."""
+    server = RedisProcess(aof=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+async def test_redis_down_routing_goes_on_and_the_journal_catches_up(
+        room_factory: RoomFactory, persistent_redis: RedisProcess) -> None:
+    private_redis = persistent_redis
+    async with room_factory(private_redis.url) as room:
+        placed = room.place(2)
+        await room.until(lambda: {r.channel for r in room.records} >= set(placed))
+        await room.store.flush()  # after the batch in flight, if any
+        assert sorted(r.channel for r in room.stored_records()) == sorted(placed)
+        private_redis.stop()  # SIGKILL
+        with capture_logs() as logs:
+            during = room.place(3)
+            await room.until(lambda: {r.channel for r in room.records} >= set(during))
+            await room.until(lambda: room.sample("acd_redis_up") == 0)
+        assert [r.outcome for r in room.records[-3:]] == ["answered"] * 3  # never paused
+        assert room.sample("acd_journal_buffer_entries") > 0
+        assert room.store.health()["redis_up"] is False
+        assert [e["event"] for e in logs].count("redis_down") == 1
+        private_redis.start()
+        await room.until(lambda: room.sample("acd_redis_up") == 1)
+        await room.store.flush()
+        assert room.sample("acd_journal_buffer_entries") == 0
+        stored = room.stored_records()
+        assert sorted(r.channel for r in stored) == sorted(placed + during)
+        assert room.client.hlen(keys.agents(room.ns)) == 3  # snapshot rewritten in full
+        assert room.sample("acd_journal_dropped_total", kind="journal") == 0
+        assert room.sim.pbx.callers_hung_up_by("router-action") == []
+
+
+async def test_a_full_buffer_drops_history_first_and_keeps_records(
+        room_factory: RoomFactory, private_redis: RedisProcess) -> None:
+    async with room_factory(private_redis.url, journal_buffer=100) as room:
+        await room.store.flush()
+        private_redis.stop()
+        writer = room.store.writer
+        with capture_logs() as logs:
+            for n in range(150):  # facts of a busy room while Redis is away
+                writer.on_fact(f.CallReturned(at=float(n), call="x", queue="ARM_N1",
+                                              agent=None, reason="test"))
+            placed = room.place(2)
+            await room.until(lambda: {r.channel for r in room.records} >= set(placed))
+        assert len(writer.buffer) == 100
+        assert [e["event"] for e in logs].count("journal_buffer_full") == 1
+        assert room.sample("acd_journal_dropped_total", kind="journal") > 50
+        assert room.sample("acd_journal_dropped_total", kind="record") == 0
+        private_redis.start()
+        await room.until(lambda: room.sample("acd_redis_up") == 1)
+        await room.store.flush()
+        assert sorted(r.channel for r in room.stored_records()) == sorted(placed)
+
+
+async def test_a_fenced_writer_writes_no_more(
+        room_factory: RoomFactory, redis_url: str,
+        redis_namespace: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    token = client.incr(keys.fence(redis_namespace))  # this router took the lead
+    config = parse_config(SITE)
+    router = Router(config, speed=SPEED)
+    store = attach_store(router, redis_url, redis_namespace, settings=settings(redis_url),
+                         fence_token=lambda: int(token))
+    store.writer.on_fact(f.CallReturned(at=1.0, call="x", queue="ARM_N1", agent=None,
+                                        reason="one"))
+    await store.flush()  # the token is the fence's value: written
+    assert client.xlen(keys.journal(redis_namespace)) == 1
+    assert client.hlen(keys.agents(redis_namespace)) == 3
+    client.incr(keys.fence(redis_namespace))  # another router took the lead
+    with capture_logs() as logs:
+        store.writer.on_fact(f.CallReturned(at=2.0, call="x", queue="ARM_N1", agent=None,
+                                            reason="two"))
+        task = store.start()
+        await asyncio.wait_for(task, 5)  # the writer stops by itself
+    assert store.writer.fenced and store.health()["fenced"] is True
+    assert [e["event"] for e in logs] == ["journal_fenced"]
+    assert client.xlen(keys.journal(redis_namespace)) == 1  # the batch was refused whole
+    store.writer.on_fact(f.CallReturned(at=3.0, call="x", queue="ARM_N1", agent=None,
+                                        reason="three"))
+    assert len(store.writer.buffer) == 1  # the refused batch, kept; nothing more taken
+    await store.close(0.5)
+    client.delete(*keys.all_keys(redis_namespace))
+    client.close()
+
+
+async def test_acd_report_reads_the_records_kept_in_redis(
+        room_factory: RoomFactory, redis_url: str, tmp_path: Path) -> None:
+    async with room_factory(redis_url) as room:
+        placed = room.place(3)
+        await room.until(lambda: {r.channel for r in room.records} >= set(placed))
+        await room.store.flush()
+        first = room.client.xrange(keys.records(room.ns), count=1)[0][1]
+        room.client.xadd(keys.records(room.ns), first)  # written twice (a retried batch)
+        config = tmp_path / "site.toml"
+        config.write_text(SITE.decode() + f'\n[redis]\nurl = "{redis_url}"\n'
+                          f'namespace = "{room.ns}"\n')
+        day = room.records[0].arrived_at[:10]
+        result = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "acd.cli", "report", "--from", day,
+                             "--to", day, "--redis", str(config), "--format", "json"],
+            capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        report = json.loads(result.stdout)
+        assert report["records_read"] == 3
+        month = report["months"][day[:7]]["all"]
+        assert month["answered"] == 3
+
+
+async def test_acd_report_names_an_unreachable_redis(tmp_path: Path) -> None:
+    from tests.redisproc import free_port
+
+    config = tmp_path / "site.toml"
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    config.write_text(SITE.decode() + f'\n[redis]\nurl = "{url}"\ntimeout_s = 0.2\n')
+    result = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "acd.cli", "report", "--from", "2026-01-01",
+                         "--to", "2026-01-31", "--redis", str(config)],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"acd: redis_records: cannot read the call records "
+                                    f"from {url} (acd:{{sas-store}}:records)")
+
+
+async def test_api_writes_are_audited_in_redis(redis_url: str, redis_namespace: str) -> None:
+    from acd.api import start_http
+    from acd.core import inputs as i
+    from acd.tokens import parse_tokens
+    from tests.test_api import SITE as API_SITE
+    from tests.test_api import SUPERVISOR, TOKENS_TOML
+
+    router = Router(parse_config(API_SITE))
+    router.submit(i.ChannelsSnapshot([], taken_at=0.0))
+    store = attach_store(router, redis_url, redis_namespace, settings=settings(redis_url))
+    http = await start_http(router, "127.0.0.1", 0,
+                            tokens=parse_tokens(TOKENS_TOML.encode(), "tokens.toml"))
+    client = redis.Redis.from_url(redis_url)
+    try:
+        async with aiohttp.ClientSession() as session, session.post(
+                f"http://127.0.0.1:{http.port}/api/v1/agents/arm01/pause",
+                json={"reason": "briefing"},
+                headers={"Authorization": f"Bearer {SUPERVISOR}"}) as response:
+            assert response.status == 200
+        await store.flush()
+        entries = client.xrange(keys.audit(redis_namespace))
+        audited = [json.loads(fields[b"a"]) for _id, fields in entries]
+        assert [(a["who"], a["path"], a["body"], a["status"]) for a in audited] == [
+            ("sup-martin", "/api/v1/agents/arm01/pause", {"reason": "briefing"}, 200)]
+        agent = json.loads(client.hget(keys.agents(redis_namespace), "arm01") or b"{}")
+        assert (agent["state"], agent["pause_reason"]) == ("paused", "briefing")
+    finally:
+        await http.close()
+        await store.close(1.0)
+        client.delete(*keys.all_keys(redis_namespace))
+        client.close()
+
+
+async def test_a_router_starts_without_redis_and_writes_once_it_is_back(
+        persistent_redis: RedisProcess, redis_namespace: str) -> None:
+    persistent_redis.stop()
+    router = Router(parse_config(SITE))
+    store = attach_store(router, persistent_redis.url, redis_namespace,
+                         settings=settings(persistent_redis.url),
+                         registry=CollectorRegistry())
+    with capture_logs() as logs:
+        assert await store.restore(within_s=0.3) is None
+    assert store.restore_result == "failed"
+    assert [e["event"] for e in logs] == ["state_restore_failed"]
+    store.start()
+    store.writer.on_fact(f.CallReturned(at=1.0, call="x", queue="ARM_N1", agent=None,
+                                        reason="while Redis was away"))
+    async with asyncio.timeout(5):
+        while store.writer.up is not False:
+            await asyncio.sleep(0.02)
+    persistent_redis.start()
+    client = redis.Redis.from_url(persistent_redis.url)
+    try:
+        async with asyncio.timeout(10):
+            while client.xlen(keys.journal(redis_namespace)) < 1:
+                await asyncio.sleep(0.02)
+        assert client.hlen(keys.agents(redis_namespace)) == 3
+        assert store.health()["redis_up"] is True
+    finally:
+        await store.close(1.0)
+        client.close()
+
+
+async def test_an_entry_that_cannot_be_encoded_is_dropped_and_the_rest_written(
+        redis_url: str, redis_namespace: str) -> None:
+    router = Router(parse_config(SITE))
+    store = attach_store(router, redis_url, redis_namespace, settings=settings(redis_url),
+                         registry=CollectorRegistry())
+    client = redis.Redis.from_url(redis_url)
+    try:
+        with capture_logs() as logs:
+            store.writer.on_audit({"who": "x", "body": object()})  # not JSON
+            store.writer.on_audit({"who": "y"})
+            await store.flush()
+        assert [e["event"] for e in logs] == ["journal_entry_unwritable"]
+        assert [json.loads(fields[b"a"]) for _id, fields in
+                client.xrange(keys.audit(redis_namespace))] == [{"who": "y"}]
+        assert store.registry.get_sample_value("acd_journal_dropped_total",
+                                               {"kind": "audit"}) == 1.0
+    finally:
+        await store.close(1.0)
+        client.delete(*keys.all_keys(redis_namespace))
+        client.close()
+
+
+async def test_the_store_finds_its_redis_through_sentinel(
+        private_redis: RedisProcess, redis_namespace: str) -> None:
+    from tests.redisproc import SentinelProcess
+
+    sentinel = SentinelProcess(private_redis, "acdtest")
+    router = Router(parse_config(SITE))
+    try:
+        config = settings("redis://unused/0", sentinels=[f"127.0.0.1:{sentinel.port}"],
+                          sentinel_service="acdtest")
+        store = attach_store(router, config.url, redis_namespace, settings=config,
+                             registry=CollectorRegistry())
+        store.writer.on_fact(f.CallReturned(at=1.0, call="x", queue="ARM_N1", agent=None,
+                                            reason="via sentinel"))
+        await store.flush()
+        await store.close(1.0)
+        master = redis.Redis.from_url(private_redis.url)
+        assert master.xlen(keys.journal(redis_namespace)) == 1
+        assert master.hlen(keys.agents(redis_namespace)) == 3
+        master.close()
+    finally:
+        sentinel.close()
