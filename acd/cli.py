@@ -55,7 +55,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     logs.configure(sys.stdout)
-    return run_service(config, config_path=args.config)
+    return run_service(config, config_path=args.config, speed=args.speed,
+                       records_out=args.records_out)
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
@@ -118,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "The AMI secret comes from ACD_AMI_SECRET, ami.secret_file or "
                          "$CREDENTIALS_DIRECTORY/ami-secret.")
     run.add_argument("--config", required=True, help="site config (TOML)")
+    run.add_argument("--records-out", metavar="FILE",
+                     help="append each finished call's record to FILE (JSON lines)")
+    run.add_argument("--speed", type=float, default=1.0,
+                     help="against a simulator running this much faster than real time "
+                          "(acd sim --speed); 1 for a real Asterisk")
     run.set_defaults(func=_cmd_run)
 
     check = sub.add_parser("check-config", help="validate site config files",

@@ -1,0 +1,159 @@
+"""Fail open: with the router silent, the dialplan's native queue answers the callers.
+
+The production Router (with its heartbeat) against the simulator running our
+dialplan over loopback TCP: the router stops, and after ``ACD_FAILOPEN_S`` without a
+heartbeat the callers waiting in ``[holding]`` go to ``[acd-failopen]``'s native queue
+of the front-office phones and are answered; the router comes back, follows those
+calls without moving them, and routes the new ones itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+from acd.ami.client import AmiConnection
+from acd.app import Router, run_heartbeat
+from acd.config import AmiConfig, Config, parse_config
+from acd.core import facts as f
+from acd.core.model import CallState
+from acd.core.records import CallRecord
+from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, SimServer, start_sim
+from acd.sim.model import Phase
+
+SECRET = "failopen-secret"
+SPEED = 20.0
+FAILOPEN_S = 6.0
+SITE = b"""
+[site]
+name = "SAS fail open"
+departement = "59"
+
+[routing]
+heartbeat_s = 1
+
+[skills.ARM_N1]
+wrap_up_s = 1
+""" + b"".join(
+    f'[[agents]]\nid = "100{n}"\ndevice = "Local/100{n}@agents"\n'
+    f'skills = {{ ARM_N1 = 1 }}\nlogged_in = true\n'.encode() for n in range(1, 3))
+
+
+class RouterRun:
+    """One router process's life, in this process: AMI connection + heartbeat."""
+
+    def __init__(self, config: Config, port: int) -> None:
+        self.router = Router(config, speed=SPEED)
+        ami = AmiConfig(port=port, keepalive_s=0.5, keepalive_timeout_s=0.5,
+                        reconnect_initial_s=0.05, reconnect_max_s=0.2)
+        self.router.ami = AmiConnection(ami, SECRET, self.router)
+        self.records: list[CallRecord] = []
+        self.router.add_fact_listener(lambda fact: self.records.append(fact.record)
+                                      if isinstance(fact, f.CallEnded) else None)
+        self.tasks = [asyncio.create_task(self.router.ami.run()),
+                      asyncio.create_task(run_heartbeat(self.router))]
+
+    async def stop(self) -> None:
+        assert self.router.ami is not None
+        await self.router.ami.stop()
+        for task in self.tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.02)
+
+
+async def start(options: PbxOptions) -> tuple[Config, SimServer]:
+    config = parse_config(SITE)
+    behaviour = FixedBehaviour(OfferOutcome(answer_after_s=1.0, talk_s=30.0, ender="caller"))
+    sim = await start_sim(config, "127.0.0.1", 0, seed=3, speed=SPEED, secret=SECRET,
+                          behaviour=behaviour, options=options, auth_failure_delay_s=0.05)
+    return config, sim
+
+
+async def test_silent_router_callers_go_to_the_native_queue_and_come_back() -> None:
+    config, sim = await start(PbxOptions(failopen_s=FAILOPEN_S, hold_loop_s=2.0))
+    pbx = sim.pbx
+    first = RouterRun(config, sim.port)
+    try:
+        await until(first.router.link_ready.is_set)
+        await until(lambda: pbx.globals["ACD_HEARTBEAT"] != "0")
+        routed = pbx.place_call("15", "Avant Panne", "0600000001", patience_s=3600).channel
+        await until(lambda: pbx.call_by_channel(routed).phase is Phase.TALKING)  # type: ignore[union-attr]
+        await first.stop()  # the router goes away: no more heartbeat
+
+        stranded = [pbx.place_call("15", f"Appelant {n}", f"06000000{n:02d}",
+                                   patience_s=3600).channel for n in range(2, 5)]
+        await until(lambda: all(pbx.call_by_channel(c).phase is Phase.WAITING  # type: ignore[union-attr]
+                                for c in stranded))
+        silent_since = float(pbx.globals["ACD_HEARTBEAT"])
+        await until(lambda: len(pbx.native.joined) == 3, timeout=15)
+        # nobody went to the native queue before the heartbeat was FAILOPEN_S old
+        assert [c.channel for c in pbx.native.joined] == stranded
+        joined_at = [h for h in pbx.hangups if h.channel in stranded]
+        assert joined_at == []  # nobody was hung up to get there
+        assert sim.clock.now() - silent_since > FAILOPEN_S
+        # the native queue answers them with the free front-office phone, in order
+        await until(lambda: pbx.call_by_channel(stranded[0]).phase  # type: ignore[union-attr]
+                    is Phase.TALKING)
+
+        second = RouterRun(config, sim.port)
+        try:
+            await until(second.router.link_ready.is_set)
+            engine = second.router.engine
+            # the router follows the native calls (talking or still queued) without
+            # moving them; the call it had routed before is found talking too
+            await until(lambda: {c.channel for c in engine.calls.values()}
+                        >= {routed, *stranded})
+            states = {c.channel: c.state for c in engine.calls.values()}
+            assert states[stranded[0]] is CallState.CONNECTED
+            assert all(states[c] in (CallState.NATIVE, CallState.CONNECTED)
+                       for c in stranded)
+            assert not engine.waiting_calls("ARM_N1")
+            fresh = pbx.place_call("15", "Après Retour", "0600000009",
+                                   patience_s=3600).channel
+            await until(lambda: not pbx.live_calls(), timeout=30)
+            assert fresh not in {c.channel for c in pbx.native.joined}
+            assert (fresh, "acd-connect,1001,1") in pbx.redirects \
+                or (fresh, "acd-connect,1002,1") in pbx.redirects
+            moved = {channel for channel, _ in pbx.redirects}
+            assert moved.isdisjoint(stranded)  # the native calls were never redirected
+            records = {r.channel: r for r in second.records}
+            assert [records[c].outcome for c in (routed, *stranded, fresh)] == \
+                ["answered"] * 5
+            assert pbx.callers_hung_up_by("router-action") == []
+            assert pbx.routed_twice == []
+        finally:
+            await second.stop()
+    finally:
+        await sim.close()
+
+
+async def test_with_the_check_off_callers_wait_for_the_router() -> None:
+    config, sim = await start(PbxOptions(failopen_s=None, hold_loop_s=2.0))
+    try:
+        call = sim.pbx.place_call("15", "Sans Routeur", "0600000001", patience_s=3600)
+        await asyncio.sleep(FAILOPEN_S * 3 / SPEED)
+        assert call.phase is Phase.WAITING
+        assert sim.pbx.native.joined == []
+    finally:
+        await sim.close()
+
+
+async def test_heartbeat_is_a_global_setvar_with_the_pbx_time() -> None:
+    config, sim = await start(PbxOptions(failopen_s=FAILOPEN_S))
+    run = RouterRun(config, sim.port)
+    try:
+        await until(lambda: sim.pbx.globals["ACD_HEARTBEAT"] != "0")
+        value = int(sim.pbx.globals["ACD_HEARTBEAT"])
+        assert abs(value - sim.clock.now()) < 5
+        assert sim.actions.counts.get("Setvar", 0) >= 1
+    finally:
+        await run.stop()
+        await sim.close()
