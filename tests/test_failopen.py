@@ -136,7 +136,7 @@ async def test_silent_router_callers_go_to_the_native_queue_and_come_back() -> N
 
 
 async def test_with_the_check_off_callers_wait_for_the_router() -> None:
-    config, sim = await start(PbxOptions(failopen_s=None, hold_loop_s=2.0))
+    _, sim = await start(PbxOptions(failopen_s=None, hold_loop_s=2.0))
     try:
         call = sim.pbx.place_call("15", "Sans Routeur", "0600000001", patience_s=3600)
         await asyncio.sleep(FAILOPEN_S * 3 / SPEED)
