@@ -74,7 +74,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     return simulate_command(scenario_path=args.scenario, config_path=args.config,
                             seed=args.seed, speed=args.speed, as_json=args.json,
-                            live=False, metrics_out=args.metrics_out)
+                            live=False, metrics_out=args.metrics_out, chaos=args.chaos)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -166,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="fast-forward factor (default: the scenario's; 1 = real time)")
     simulate.add_argument("--json", action="store_true",
                           help="end with the summary as one JSON object instead of a table")
+    simulate.add_argument("--chaos", metavar="FAULTS",
+                          help="faults to inject, e.g. router-kill@60+5,redis-stop@120+30,"
+                               "pbx-restart@200,leader-kill@300 (seconds of scenario time); "
+                               "runs the router as its own process; replaces the "
+                               "scenario's `chaos`")
     simulate.add_argument("--metrics-out", metavar="FILE",
                           help="write the router's final /metrics text to FILE")
     simulate.set_defaults(func=_cmd_simulate)

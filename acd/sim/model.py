@@ -209,6 +209,8 @@ class Call:
     announced: bool = False
     #: in [acd-failopen]'s Queue(): a member's Dial is the queue's, not acd-connect's
     native_queue: bool = False
+    #: simulated time of the first Dial of an agent (by acd-connect or the native queue)
+    first_dialled: float | None = None
 
     @property
     def channel(self) -> str:

@@ -159,6 +159,8 @@ class Pbx:
         self.calls: list[Call] = []
         #: who hung up each channel, in hangup order
         self.hangups: list[HangupRecord] = []
+        #: agent id → the UserEvent of the last feature code the agent dialled
+        self.presence: dict[str, str] = {}
         #: every Redirect of a caller: (channel, "context,exten,priority")
         self.redirects: list[tuple[str, str]] = []
         #: callers Redirected to acd-connect while already ringing an agent
@@ -367,6 +369,7 @@ class Pbx:
             event, reason = names.agent_pause_event, code[3:] or "break"
         else:
             raise ValueError(f"not a feature code of [acd-features]: {code!r}")
+        self.presence[agent_id] = event
         device = self.agents[agent_id].device
         if device.startswith("Local/"):
             name = f"{device}-{self._next_local():08x};1"
@@ -682,6 +685,12 @@ class Pbx:
         """Dial an agent's device from the caller's channel (also ``Queue()``'s)."""
         self._start_dial(call, dial_string, ring_s)
 
+    def logged_in(self) -> set[str]:
+        """Agents whose last feature code was a login, a pause or a ready."""
+        names = self.names
+        out = {names.agent_login_event, names.agent_pause_event, names.agent_ready_event}
+        return {agent for agent, event in self.presence.items() if event in out}
+
     def busy_devices(self) -> set[str]:
         """Agent devices with a call (ringing or talking)."""
         return set(self._device_dials)
@@ -706,6 +715,8 @@ class Pbx:
 
     def _start_dial(self, call: Call, dial_string: str, ring_s: float | None) -> None:
         ev, trunk = self.events, call.trunk
+        if call.first_dialled is None:
+            call.first_dialled = self.clock.now()
         agent = self._by_device.get(dial_string)
         if agent is None:
             ev.varset(trunk, "DIALSTATUS", "CHANUNAVAIL")
