@@ -376,7 +376,9 @@ class ChaosRun:
 
 
 def judge(sim: SimServer, routers: list[RouterProcess], config: Config) -> list[CallRecord]:
-    """One record per offered call (announced to the router), in arrival order."""
+    """One record per offered call, in arrival order: every call the dialplan announced
+    to the router, and every call Asterisk hung up in a restart (even one not yet
+    announced: it reached Asterisk and was lost there)."""
     by_id: dict[str, CallRecord] = {}
     for router in routers:
         for record in router.records():
@@ -393,13 +395,13 @@ def judge(sim: SimServer, routers: list[RouterProcess], config: Config) -> list[
                                         if h.role == "caller"}
     records = []
     for call in sim.pbx.calls:
-        if not call.announced:
-            continue  # hung up before the dialplan announced it: never offered
-        uid = call.trunk.uniqueid
-        record = by_id.get(uid) or _unobserved(call, logged.get(uid, {}),
-                                              hangups.get(call.trunk.name), config)
         hangup = hangups.get(call.trunk.name)
-        if hangup is not None and hangup.by == "pbx" and hangup.reason == "restart":
+        restarted = hangup is not None and hangup.by == "pbx" and hangup.reason == "restart"
+        if not call.announced and not restarted:
+            continue  # its caller hung up before the dialplan announced it: not offered
+        uid = call.trunk.uniqueid
+        record = by_id.get(uid) or _unobserved(call, logged.get(uid, {}), hangup, config)
+        if restarted:
             record = msgspec.structs.replace(record, outcome="lost", lost_reason="pbx-restart")
         records.append(record)
     return records

@@ -60,8 +60,8 @@ class NativeQueue:
         self._dispatch_pending = False
 
     def members(self) -> list[AgentConfig]:
-        """The front-office phones: every agent with the first standard skill."""
-        return [a for a in self.pbx.agents.values() if STANDARD_SKILLS[0] in a.skills]
+        """The front-office phones: agents with the first standard skill at level 1."""
+        return [a for a in self.pbx.agents.values() if a.skills.get(STANDARD_SKILLS[0]) == 1]
 
     def router_silent(self) -> bool:
         """``[holding]``'s check: heartbeat older than ``ACD_FAILOPEN_S`` (0/empty: off)."""
