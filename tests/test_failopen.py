@@ -119,6 +119,8 @@ async def test_silent_router_callers_go_to_the_native_queue_and_come_back() -> N
             fresh = pbx.place_call("15", "Après Retour", "0600000009",
                                    patience_s=3600).channel
             await until(lambda: not pbx.live_calls(), timeout=30)
+            await until(lambda: {r.channel for r in second.records}
+                        >= {routed, *stranded, fresh})  # the last Hangups reach it
             assert fresh not in {c.channel for c in pbx.native.joined}
             assert (fresh, "acd-connect,1001,1") in pbx.redirects \
                 or (fresh, "acd-connect,1002,1") in pbx.redirects

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from acd.ami import events as ev
 from acd.app import Router
 from acd.config import parse_config
+from acd.errors import ConfigError
 from acd.store.leader import Election, LeaderLock, fence_key, leader_key, site_namespace
 from tests.conftest import SITE_TOML
 
@@ -131,3 +132,13 @@ async def test_a_deposed_router_sends_no_action(redis: Redis, redis_namespace: s
 def waiting_call(uid: str) -> ev.UserEvent:
     return ev.UserEvent(channel=f"PJSIP/trunk-{uid}", uniqueid=uid, linkedid=uid,
                         name="AcdCallWaiting", headers={"Number": "15", "Uniqueid": uid})
+
+
+def test_a_pair_without_redis_is_refused() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(SITE_TOML + b"\n[leader]\nttl_s = 2\n", "pair.toml")
+    assert "leader" in str(err.value) and "[redis]" in str(err.value)
+    with pytest.raises(ConfigError, match="ttl_s"):
+        parse_config(SITE_TOML + b'\n[redis]\n[leader]\nttl_s = 0.1\n', "pair.toml")
+    pair = parse_config(SITE_TOML + b'\n[redis]\n[leader]\nnode_id = "acd-a"\n')
+    assert pair.leader is not None and pair.leader.enabled and pair.leader.ttl_s == 2.0
