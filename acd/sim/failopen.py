@@ -54,8 +54,9 @@ class NativeQueue:
         self.pbx = pbx
         #: callers in the queue, in order (ringing ones keep their place)
         self.waiting: list[Call] = []
-        #: calls that went through the native queue (for tests)
+        #: calls that went through the native queue, and when they joined it (for tests)
         self.joined: list[Call] = []
+        self.joined_at: list[float] = []
         self._last_called: dict[str, float] = {}
         self._dispatch_pending = False
 
@@ -91,6 +92,7 @@ class NativeQueue:
         call.native_queue = True
         self.waiting.append(call)
         self.joined.append(call)
+        self.joined_at.append(pbx.clock.now())
         pbx.events.channel("QueueCallerJoin", call.trunk, ("Queue", queue),
                            ("Position", str(len(self.waiting))),
                            ("Count", str(len(self.waiting))), privilege="agent")
