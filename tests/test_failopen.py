@@ -19,7 +19,14 @@ from acd.config import AmiConfig, Config, parse_config
 from acd.core import facts as f
 from acd.core.model import CallState
 from acd.core.records import CallRecord
-from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, SimServer, start_sim
+from acd.sim import (
+    FixedBehaviour,
+    OfferOutcome,
+    PbxOptions,
+    PerAgentBehaviour,
+    SimServer,
+    start_sim,
+)
 from acd.sim.model import Phase
 
 SECRET = "failopen-secret"
@@ -159,4 +166,39 @@ async def test_heartbeat_is_a_global_setvar_with_the_pbx_time() -> None:
         assert sim.actions.counts.get("Setvar", 0) >= 1
     finally:
         await run.stop()
+        await sim.close()
+
+
+async def test_native_queue_rings_members_in_turn_and_lets_callers_abandon() -> None:
+    """Without any router (heartbeat 0) callers fail open as soon as they hold; a member
+    that does not answer is skipped for the next; a caller who hangs up while queued is
+    its own hangup, announced by QueueCallerAbandon."""
+    config = parse_config(SITE)
+    behaviour = PerAgentBehaviour(
+        {"1001": FixedBehaviour(OfferOutcome(kind="noanswer"))},
+        default=FixedBehaviour(OfferOutcome(answer_after_s=1.0, talk_s=60.0)))
+    sim = await start_sim(config, "127.0.0.1", 0, seed=4, speed=SPEED, secret=SECRET,
+                          behaviour=behaviour, options=PbxOptions(failopen_s=FAILOPEN_S))
+    events: list[tuple[str, dict[str, str]]] = []
+    sim.pbx.subscribe(lambda name, _p, headers, _t: events.append((name, dict(headers))))
+    try:
+        first = sim.pbx.place_call("15", "Premier", "0600000001", patience_s=3600)
+        await until(lambda: first.phase is Phase.TALKING, timeout=5)
+        second = sim.pbx.place_call("15", "Second", "0600000002", patience_s=40)
+        # 1001 rang 15 s without answering, so the queue moved on to 1002
+        called = [h["MemberName"] for name, h in events if name == "AgentCalled"]
+        assert called[:2] == ["1001", "1002"]
+        assert any(name == "AgentRingNoAnswer" and h["MemberName"] == "1001"
+                   for name, h in events)
+        connect = next(h for name, h in events if name == "AgentConnect")
+        assert (connect["Channel"], connect["Interface"]) == (first.channel,
+                                                              "Local/1002@agents")
+        await until(lambda: second.phase is Phase.GONE, timeout=5)
+        assert first.phase is Phase.TALKING  # 1002 talks with the first caller
+        assert [name for name, h in events if h.get("Channel") == second.channel
+                and name.startswith("QueueCaller")] == \
+            ["QueueCallerJoin", "QueueCallerAbandon", "QueueCallerLeave"]
+        gone = [h for h in sim.pbx.hangups if h.channel == second.channel]
+        assert [(h.by, h.reason) for h in gone] == [("caller", "patience ran out")]
+    finally:
         await sim.close()
