@@ -66,7 +66,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     logs.configure(sys.stdout)
     return serve_sim(config, host=args.host, port=args.port, seed=args.seed, speed=args.speed,
-                     full_event_mix=args.full_event_mix)
+                     full_event_mix=args.full_event_mix, failopen_s=args.failopen_s)
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -150,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--speed", type=float, default=1.0,
                      help="simulated seconds per real second (default 1: real time)")
+    sim.add_argument("--failopen-s", type=float, metavar="S",
+                     help="the dialplan's ACD_FAILOPEN_S: callers holding go to the native "
+                          "front-office queue after S simulated seconds without the "
+                          "router's heartbeat (default: the check is off)")
     sim.add_argument("--full-event-mix", action="store_true",
                      help="also send VarSet, Newexten… like a real Asterisk (load tests)")
     sim.set_defaults(func=_cmd_sim)

@@ -22,6 +22,7 @@ import pytest
 from acd.chaos import ChaosError, Fault, parse_chaos
 from acd.chaos_run import ChaosRun, RouterProcess, judge
 from acd.config import AmiConfig, HttpConfig, load_config, parse_config
+from acd.core.records import iso
 from acd.errors import ConfigError
 from acd.scenario import load_scenario
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim
@@ -170,11 +171,13 @@ async def test_router_killed_mid_run_every_caller_served_in_order(tmp_path: Path
     # the waiting calls were offered after the restart in their arrival order
     offered = sorted(waiting, key=lambda c: c.first_dialled or 0.0)
     assert offered == waiting
-    # with their original arrival time (ACD_ARRIVED), in the restarted router's records
+    # with their original arrival time (ACD_ARRIVED, whole seconds), in the restarted
+    # router's own records
     for call in waiting:
         record = records[call.channel]
         assert not record.ended_unobserved
-        assert record.wait_s is not None and record.wait_s >= 0
+        assert record.arrived_at == iso(float(int(call.arrived)), config.zone())
+        assert record.wait_s is not None and record.wait_s > 5  # the downtime counts
     assert pbx.callers_hung_up_by("router-action") == []
     assert pbx.routed_twice == []
     assert router.starts == 2

@@ -15,7 +15,7 @@ log = get_logger("acd.sim")
 
 
 def serve_sim(config: Config, *, host: str, port: int, seed: int, speed: float,
-              full_event_mix: bool) -> int:
+              full_event_mix: bool, failopen_s: float | None = None) -> int:
     secret = ami_secret(config)
 
     async def main() -> None:
@@ -24,9 +24,10 @@ def serve_sim(config: Config, *, host: str, port: int, seed: int, speed: float,
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         sim = await start_sim(config, host, port, seed=seed, speed=speed, secret=secret,
-                              options=PbxOptions(full_event_mix=full_event_mix))
+                              options=PbxOptions(full_event_mix=full_event_mix,
+                                                 failopen_s=failopen_s))
         log.info("sim_started", host=host, port=sim.port, agents=len(config.agents),
-                 speed=speed, seed=seed)
+                 speed=speed, seed=seed, failopen_s=failopen_s)
         try:
             await stop.wait()
         finally:
