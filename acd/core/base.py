@@ -779,6 +779,8 @@ class EngineBase:
                                                             .arrived_var, self.now)):
             if entry.application not in CALLER_APPS:
                 continue  # an agent's leg inherits the caller's variables: not a call
+            if entry.context == self.config.dialplan.overflow_context:
+                continue  # with a partner SAS: not an agent's call (left alone as before)
             if entry.bridge_id:
                 peers = [e for e in by_bridge.get(entry.bridge_id, ())
                          if e.channel != entry.channel]
