@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from redis.asyncio import Redis
 
-from acd.ami import events as ev
+from acd.ami.client import AmiConnection
 from acd.app import Router
-from acd.config import parse_config
+from acd.config import AmiConfig, parse_config
 from acd.errors import ConfigError
+from acd.metrics import RouterMetrics
+from acd.sim import FixedBehaviour, OfferOutcome, Phase, start_sim
 from acd.store.leader import Election, LeaderLock, fence_key, leader_key, site_namespace
 from tests.conftest import SITE_TOML
 
@@ -89,49 +91,52 @@ async def test_release_only_removes_our_own_lock(redis: Redis, redis_namespace: 
 
 
 async def test_a_deposed_router_sends_no_action(redis: Redis, redis_namespace: str) -> None:
+    """A leader paused past its lease wakes up, handles events that ask for an offer,
+    and sends nothing: the real router and AMI connection against the simulator."""
     config = parse_config(SITE_TOML)
-    router = Router(config, clock=lambda: 1_800_000_000.0)
-    sent: list[str] = []
-
-    class Ami:
-        connected = True
-
-        def send(self, action: object) -> asyncio.Future[object]:
-            sent.append(type(action).__name__)
-            future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-            future.set_result(None)
-            return future
-
-        def resync(self, why: str) -> None:
-            router.on_link_up([], 1_800_000_000.0)
-
+    sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=10, secret="pair-secret",
+                          behaviour=FixedBehaviour(OfferOutcome(answer_after_s=1, talk_s=600)),
+                          auth_failure_delay_s=0.05)
+    router = Router(config, speed=10)
+    router.ami = AmiConnection(AmiConfig(port=sim.port, reconnect_initial_s=0.05,
+                                         reconnect_max_s=0.2), "pair-secret", router)
     clock = FakeClock()
     lock = LeaderLock(redis, redis_namespace, "node-a", ttl_s=2.0, clock=clock)
     router.standby()
     router.election = Election(lock, on_elected=router.become_leader,
                                on_deposed=router.become_standby)
-    router.ami = Ami()  # type: ignore[assignment]
-    router.on_link_up([], 1_800_000_000.0)
-    assert router.role == "standby" and not router.engine.decide
-    await router.election.step()
-    assert router.role == "leader" and router.engine.decide and router.engine.link_up
-    router.submit(waiting_call("u1"))
-    assert sent == ["Setvar", "Setvar", "Redirect"]  # heartbeat, the offer: Setvar+Redirect
-    clock.now += 2.5  # a long pause: the lease ran out, no renew ran
-    # the paused ex-leader wakes up and processes an event that asks for an offer
-    router.submit(ev.UserEvent(channel="PJSIP/arm02-00000001", name="AcdAgentReady",
-                               headers={}))
-    router.submit(waiting_call("u2"))
-    assert sent == ["Setvar", "Setvar", "Redirect"]  # nothing more left this router
-    assert router.actions_fenced == 2  # the Setvar and the Redirect of the offer to u2
-    assert router.role == "standby" and not router.engine.decide
-    router.send_heartbeat()
-    assert len(sent) == 3  # a standby never refreshes the fail-open heartbeat
+    task = asyncio.create_task(router.ami.run())
+    try:
+        await until(router.link_ready.is_set)
+        assert router.role == "standby" and not router.engine.decide
+        assert sim.actions.counts.get("Setvar", 0) == 0  # a standby sends nothing
+        await router.election.step()
+        assert router.role == "leader"
+        first = sim.pbx.place_call("15", "Premier", "0600000001", patience_s=3600)
+        await until(lambda: first.phase is Phase.TALKING)
+        sent = dict(sim.actions.counts)
+        assert sent["Redirect"] == 1 and sent["Setvar"] >= 2  # heartbeat, ACD_DIAL
+        clock.now += 2.5  # a long pause: the lease ran out, no renew ran
+        second = sim.pbx.place_call("15", "Second", "0600000002", patience_s=3600)
+        await until(lambda: router.actions_fenced == 2)  # the offer's Setvar + Redirect
+        router.send_heartbeat()
+        await asyncio.sleep(0.1)
+        assert sim.actions.counts == sent  # nothing more left this router
+        assert second.phase is Phase.WAITING
+        assert router.role == "standby" and not router.engine.decide
+        text = RouterMetrics(router).render().decode()
+        assert "\nacd_leader 0.0\n" in text
+        assert "\nacd_actions_fenced_total 2.0\n" in text
+    finally:
+        await router.ami.stop()
+        await task
+        await sim.close()
 
 
-def waiting_call(uid: str) -> ev.UserEvent:
-    return ev.UserEvent(channel=f"PJSIP/trunk-{uid}", uniqueid=uid, linkedid=uid,
-                        name="AcdCallWaiting", headers={"Number": "15", "Uniqueid": uid})
+async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.02)
 
 
 def test_a_pair_without_redis_is_refused() -> None:
