@@ -8,14 +8,8 @@ call records (JSON lines, written and flushed as each call ends) to a file of th
 With ``redis-stop`` or ``leader-kill`` a ``redis-server`` of the run's own is started on
 a free port; ``leader-kill`` runs two routers as an active/standby pair (``[leader]``).
 
-The outcome of each call comes from the routers' records. The simulator is the judge
-of what no router can know: who hung up each caller channel (no caller may have been
-hung up by the router), and which callers Asterisk itself hung up in a
-``pbx-restart`` (outcome ``lost``, ``lost_reason`` ``"pbx-restart"``). A call no
-running router saw end (its caller hung up while the only router was down) gets a
-record marked ``ended_unobserved``, its outcome from what the routers logged of it
-(``call_answered``) or else from the simulator's hangup log, as a router restoring
-its state from Redis would close it at its resync.
+The outcome of each call comes from the routers' records; the simulator judges what
+no router can know (:mod:`acd.chaos_judge`).
 
 Until the router restores agent states from Redis, a router started again is given
 the agents logged in at that moment (the simulator's log of feature codes) as
@@ -26,36 +20,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import secrets
-import signal
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
 from acd.chaos import Fault, needs_pair, needs_redis
+from acd.chaos_judge import judge
 from acd.config import AmiConfig, Config, HttpConfig, LeaderConfig, RedisConfig
-from acd.core.records import CallRecord, iso
+from acd.core.records import CallRecord
 from acd.redis_process import RedisProcess
+from acd.router_process import ROUTER_START_TIMEOUT_S, RouterProcess
 from acd.scenario import Scenario
 from acd.sim import SimServer, start_sim
-from acd.sim.model import Call, HangupRecord, Phase
 from acd.sim.pbx import PbxOptions
 from acd.simulate import FEATURE_CODES, behaviour_for, for_speed
 from acd.store.leader import leader_key, site_namespace
 from acd.summary import Summary, summarize
-from acd.tomlwrite import dumps
 from acd.traffic import Planned, plan, scenario_start
 
-#: a router process must be routing within this many real seconds of its start
-ROUTER_START_TIMEOUT_S = 30.0
 #: a pair's lock TTL in chaos runs (real seconds)
 PAIR_TTL_S = 2.0
 
@@ -75,100 +63,6 @@ class ChaosResult:
     #: waiting callers Asterisk's dialplan sent to the native queue (router silent)
     failed_open: int = 0
     router_starts: int = 0
-
-
-class RouterProcess:
-    """One ``acd run`` of the run, started (again) on demand; its log is kept."""
-
-    def __init__(self, name: str, workdir: Path, env: dict[str, str], speed: float) -> None:
-        self.name = name
-        self.workdir = workdir
-        self.env = env
-        self.speed = speed
-        self.records_path = workdir / f"{name}.records.jsonl"
-        self.config_path = workdir / f"{name}.toml"
-        self.process: asyncio.subprocess.Process | None = None
-        #: every JSON log line of every life of this router
-        self.lines: list[dict[str, Any]] = []
-        self.starts = 0
-        self._reader: asyncio.Task[None] | None = None
-        self._changed = asyncio.Event()
-
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.returncode is None
-
-    async def start(self, config: Config) -> None:
-        self.config_path.write_text(dumps(msgspec.to_builtins(config)), encoding="utf-8")
-        stderr = (self.workdir / f"{self.name}.stderr").open("ab")
-        try:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "acd.cli", "run", "--config", str(self.config_path),
-                "--speed", f"{self.speed:g}", "--records-out", str(self.records_path),
-                stdout=asyncio.subprocess.PIPE, stderr=stderr, env=self.env)
-        finally:
-            stderr.close()
-        self.starts += 1
-        self._reader = asyncio.create_task(self._read(self.process, self.starts))
-
-    async def _read(self, process: asyncio.subprocess.Process, life: int) -> None:
-        assert process.stdout is not None
-        while raw := await process.stdout.readline():
-            try:
-                line = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(line, dict):
-                line["_life"] = life
-                line["_at"] = time.monotonic()
-                self.lines.append(line)
-                self._changed.set()
-
-    async def wait_for(self, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-        """The first log line of this router's current life matching ``predicate``
-        (RuntimeError if the router exits, TimeoutError after ROUTER_START_TIMEOUT_S)."""
-        async with asyncio.timeout(ROUTER_START_TIMEOUT_S):
-            while True:
-                for line in self.lines:
-                    if line["_life"] == self.starts and predicate(line):
-                        return line
-                if not self.alive:
-                    raise RuntimeError(f"{self.name} exited (status "
-                                       f"{self.process.returncode if self.process else '?'}); "
-                                       f"see {self.workdir / (self.name + '.stderr')}")
-                self._changed.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), 0.2)
-
-    async def kill(self) -> None:
-        """SIGKILL: no clean-up, no lock release, no last records."""
-        if self.alive and self.process is not None:
-            self.process.send_signal(signal.SIGKILL)
-            await self.process.wait()
-        if self._reader is not None:
-            await self._reader
-
-    async def stop(self) -> None:
-        """SIGTERM and wait (the router stops within 5 s), SIGKILL otherwise."""
-        if self.alive and self.process is not None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.process.wait(), 10)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-        if self._reader is not None:
-            await self._reader
-
-    def records(self) -> list[CallRecord]:
-        if not self.records_path.exists():
-            return []
-        decoder = msgspec.json.Decoder(CallRecord)
-        out = []
-        for raw in self.records_path.read_bytes().splitlines():
-            with contextlib.suppress(msgspec.DecodeError):  # a line cut by SIGKILL
-                out.append(decoder.decode(raw))
-        return out
 
 
 class ChaosRun:
@@ -370,71 +264,6 @@ class ChaosRun:
         if fault.duration_s is not None:
             await self._sleep_until(fault.at_s + fault.duration_s)
             await self.start_router(leader)
-
-
-# ---------------------------------------------------------------------- the judge
-
-
-def judge(sim: SimServer, routers: list[RouterProcess], config: Config) -> list[CallRecord]:
-    """One record per offered call, in arrival order: every call the dialplan announced
-    to the router, and every call Asterisk hung up in a restart (even one not yet
-    announced: it reached Asterisk and was lost there)."""
-    by_id: dict[str, CallRecord] = {}
-    for router in routers:
-        for record in router.records():
-            kept = by_id.get(record.uniqueid)
-            if kept is None or (kept.ended_unobserved and not record.ended_unobserved):
-                by_id[record.uniqueid] = record
-    logged: dict[str, dict[str, Any]] = {}
-    for router in routers:
-        for line in router.lines:
-            if line.get("event") in ("call_queued", "call_answered") and "call" in line:
-                entry = logged.setdefault(str(line["call"]), {})
-                entry.setdefault(line["event"], line)
-    hangups: dict[str, HangupRecord] = {h.channel: h for h in sim.pbx.hangups
-                                        if h.role == "caller"}
-    records = []
-    for call in sim.pbx.calls:
-        hangup = hangups.get(call.trunk.name)
-        restarted = hangup is not None and hangup.by == "pbx" and hangup.reason == "restart"
-        if not call.announced and not restarted:
-            continue  # its caller hung up before the dialplan announced it: not offered
-        uid = call.trunk.uniqueid
-        record = by_id.get(uid) or _unobserved(call, logged.get(uid, {}), hangup, config)
-        if restarted:
-            record = msgspec.structs.replace(record, outcome="lost", lost_reason="pbx-restart")
-        records.append(record)
-    return records
-
-
-def _unobserved(call: Call, logged: dict[str, Any], hangup: HangupRecord | None,
-                config: Config) -> CallRecord:
-    """The record of a call no running router saw end (see the module docstring)."""
-    zone = config.zone()
-    queued = logged.get("call_queued", {})
-    answered = logged.get("call_answered")
-    queue = str(queued.get("queue") or (answered and answered.get("queue")) or "ARM_N1")
-    if call.phase is not Phase.GONE:
-        outcome = "answered" if call.phase in (Phase.TALKING, Phase.WITH_PARTNER) \
-            else "waiting"
-    elif answered is not None:
-        outcome = "answered"
-    elif hangup is not None and hangup.by == "caller" and hangup.reason == "patience ran out":
-        outcome = "abandoned"
-    elif hangup is not None and hangup.by in ("agent", "pbx") and call.first_dialled:
-        outcome = "answered"  # answered by the native queue while no router ran
-    else:
-        outcome = "abandoned"
-    wait = answered.get("wait_s") if answered is not None else None
-    return CallRecord(
-        uniqueid=call.trunk.uniqueid, linkedid=call.trunk.linkedid, number=call.number,
-        caller_name=call.trunk.cid_name, queues=[queue], arrived_at=iso(call.arrived, zone)
-        or "", answered_at=None, ended_at=iso(hangup.at, zone) if hangup else None,
-        outcome=outcome, agent=str(answered["agent"]) if answered is not None else None,
-        wait_s=float(wait) if isinstance(wait, (int, float)) else None,
-        priority=call.priority if call.priority is not None
-        else config.routing.default_priority,
-        channel=call.trunk.name, legs=[], ended_unobserved=True)
 
 
 async def run_chaos(config: Config, scenario: Scenario, faults: list[Fault], *,

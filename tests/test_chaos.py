@@ -20,10 +20,12 @@ import msgspec
 import pytest
 
 from acd.chaos import ChaosError, Fault, parse_chaos
-from acd.chaos_run import ChaosRun, RouterProcess, judge
+from acd.chaos_judge import judge
+from acd.chaos_run import ChaosRun
 from acd.config import AmiConfig, HttpConfig, load_config, parse_config
 from acd.core.records import iso
 from acd.errors import ConfigError
+from acd.router_process import RouterProcess
 from acd.scenario import load_scenario
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim
 from acd.sim.model import Phase
