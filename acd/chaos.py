@@ -50,7 +50,7 @@ class Fault:
                 "duration_s": None if self.duration_s is None else _number(self.duration_s)}
 
     def describe(self) -> str:
-        extra = "" if self.duration_s is None else f" for {_number(self.duration_s)} s"
+        extra = "" if not self.duration_s else f" for {_number(self.duration_s)} s"
         return f"fault: {self.kind} at {_number(self.at_s)} s{extra}"
 
 

@@ -158,7 +158,7 @@ def chaos_command(config: Config, scenario: Scenario, faults: list[Fault], *,
     else:
         print("\n" + render(result.summary, title=f"Summary — {scenario.name}"), file=out)
         print(f"  faults: {', '.join(f.describe().removeprefix('fault: ') for f in faults)}; "
-              f"router started {extra['router_starts']} times; "
+              f"router processes started: {extra['router_starts']}; "
               f"{extra['failed_open']} callers answered by the fail-open queue", file=out)
         for seconds in result.takeovers_s:
             print(f"  standby took over {seconds:.2f} s after the leader was killed", file=out)

@@ -99,6 +99,11 @@ def test_scenario_chaos_key_is_checked(tmp_path: Path) -> None:
     assert "chaos" in str(err.value)
 
 
+def test_shipped_chaos_scenario_reads() -> None:
+    scenario = load_scenario(REPO / "config" / "scenarios" / "sas-small-router-faults.toml")
+    assert [f.kind for f in parse_chaos(scenario.chaos)] == ["router-kill", "pbx-restart"]
+
+
 def test_generated_router_configs_read_back_identical() -> None:
     for path in sorted((REPO / "config").glob("*.toml")):
         config = load_config(path)
