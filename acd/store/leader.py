@@ -194,7 +194,11 @@ class Election:
                  ttl_s=lock.ttl_s)
         try:
             while True:
-                await self.step()
+                try:
+                    await self.step()
+                except Exception:  # never let the election die: a standby must keep trying
+                    log.exception("leader_election_error")
+                    self.check()
                 if self.leading:
                     delay = min(lock.ttl_s / 3, max(0.0, lock.remaining_s() - 0.05))
                     await asyncio.sleep(max(delay, 0.01))
