@@ -55,7 +55,8 @@ class RouterProcess:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "acd.cli", "run", "--config", str(self.config_path),
                 "--speed", f"{self.speed:g}", "--records-out", str(self.records_path),
-                stdout=asyncio.subprocess.PIPE, stderr=stderr, env=self.env)
+                stdout=asyncio.subprocess.PIPE, stderr=stderr, env=self.env,
+                limit=1 << 20)  # log lines are short; a long one must not stop the reader
         finally:
             stderr.close()
         self.starts += 1
