@@ -16,8 +16,11 @@ import functools
 import signal
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import msgspec
+
+from acd.ami.actions import Setvar
 from acd.ami.client import AmiConnection
 from acd.ami.events import AmiEvent, StatusEntry
 from acd.config import Config
@@ -27,6 +30,10 @@ from acd.core.engine import Engine, Output
 from acd.logs import get_logger
 from acd.sdnotify import Notifier
 from acd.secrets import ami_secret
+from acd.store.leader import Election, start_election
+
+if TYPE_CHECKING:
+    from acd.store import Store
 
 log = get_logger("acd.router")
 
@@ -93,6 +100,61 @@ class Router:
         #: told ``(True, detail)`` when the link is up and resynchronised, ``(False,
         #: reason)`` when it drops (systemd status, :func:`serve`)
         self._link_listeners: list[Callable[[bool, str], None]] = []
+        #: the leader election of an active/standby pair; None: alone, always deciding
+        self.election: Election | None = None
+        #: actions dropped because this router is not (or no longer) the leader
+        self.actions_fenced = 0
+        #: monotonic time of the last election won, until the resync that follows
+        self._elected_at: float | None = None
+
+    # -------------------------------------------------------------- leadership
+
+    def may_act(self) -> bool:
+        """Whether this router may send AMI actions now: alone, or the leader whose
+        lease has not run out (checked on the monotonic clock at every action)."""
+        return self.election is None or self.election.check()
+
+    @property
+    def role(self) -> str:
+        if self.election is None:
+            return "alone"
+        return "leader" if self.election.leading else "standby"
+
+    def fence_token(self) -> int | None:
+        """The fencing token for writes (None: do not write); 0 when alone."""
+        if self.election is None:
+            return 0
+        return self.election.lock.fence_token()
+
+    def standby(self) -> None:
+        """Follow Asterisk's events without deciding (the start of a pair member)."""
+        self.engine.decide = False
+
+    def become_leader(self, token: int) -> None:
+        """Won the lock: decide again, after a fresh view of Asterisk's channels."""
+        self._elected_at = time.monotonic()
+        self.engine.decide = True
+        self.engine.link_up = False  # no offer before the resync below has landed
+        log.warning("router_leading", token=token)
+        if self.ami is not None and self.ami.connected:
+            self.ami.resync("elected")
+
+    def become_standby(self, reason: str) -> None:
+        """Lost the lock (or stopping): stop deciding at once; keep following."""
+        self.engine.decide = False
+        self._elected_at = None
+        log.warning("router_standby", reason=reason)
+
+    def send_heartbeat(self) -> None:
+        """Refresh the dialplan's fail-open heartbeat (a global Setvar) with the PBX's
+        time; only a router that may act does it, so a silent pair fails open."""
+        ami = self.ami
+        if ami is None or not ami.connected or not self.engine.link_up \
+                or not self.engine.decide or not self.may_act():
+            return
+        action = Setvar(variable=self.config.dialplan.heartbeat_var,
+                        value=str(int(self.clock())))
+        ami.send(action).add_done_callback(_heartbeat_done)
 
     # -------------------------------------------------------------- inputs
 
@@ -120,7 +182,12 @@ class Router:
         if self.pbx_clock is not None:
             self.pbx_clock.observe_at_least(taken_at)
         self.submit(i.ChannelsSnapshot(channels, taken_at=taken_at))
+        self.send_heartbeat()  # at once: callers in [holding] check it
         self.link_ready.set()
+        if self._elected_at is not None and self.engine.decide:
+            log.warning("takeover_done", channels=len(channels),
+                        after_s=round(time.monotonic() - self._elected_at, 3))
+            self._elected_at = None
         for listener in self._link_listeners:
             listener(True, f"{len(channels)} channels resynchronised")
 
@@ -148,6 +215,10 @@ class Router:
 
     def _send(self, command: Any) -> None:
         if self.ami is None:
+            return
+        if not self.may_act():
+            self.actions_fenced += 1
+            log.warning("action_fenced", action=command.name, role=self.role)
             return
         future = self.ami.send(command)
         future.add_done_callback(functools.partial(self._action_done, command))
@@ -201,9 +272,27 @@ class Router:
             "site": self.config.site.name,
             "calls_active": len(engine.calls),
             "calls_waiting": {q: len(queue) for q, queue in engine.queues.items()},
+            "role": self.role,
             "uptime_s": round(time.time() - self.started_at, 1),
             **{name: source() for name, source in self.health_sources.items()},
         }
+
+
+def _heartbeat_done(future: asyncio.Future[Any]) -> None:
+    """A heartbeat that failed is only logged: the next one comes a second later."""
+    if future.cancelled():
+        return
+    exc = future.exception()
+    if exc is not None:
+        log.debug("heartbeat_failed", error=str(exc))
+
+
+async def run_heartbeat(router: Router) -> None:
+    """Every ``[routing] heartbeat_s`` of PBX time (at least every 20 ms of real time)."""
+    interval = max(router.config.routing.heartbeat_s / router.speed, 0.02)
+    while True:
+        router.send_heartbeat()
+        await asyncio.sleep(interval)
 
 
 def _log_fact(fact: f.Fact) -> None:
@@ -262,34 +351,52 @@ def _systemd_reporter(config: Config, notifier: Notifier) -> Callable[[bool, str
 
 async def serve(config: Config, stop: asyncio.Event, *,
                 ready: Callable[[Router], None] | None = None,
-                notifier: Notifier | None = None) -> None:
+                notifier: Notifier | None = None, speed: float = 1.0,
+                records_out: str | None = None) -> None:
     """Run the router until ``stop`` is set; then shut down within SHUTDOWN_TIMEOUT_S.
 
     Under systemd (``Type=notify``), ``READY=1`` is sent once the AMI session is up and
     resynchronised; ``STOPPING=1`` when ``stop`` is set; the watchdog is pinged from
-    this event loop while it turns."""
+    this event loop while it turns. ``speed``: the PBX's clock runs that much faster
+    than real time (a simulator); ``records_out``: append each finished call's record
+    to that file (JSON lines).
+    """
     from acd.api import start_http
     from acd.metrics import RouterMetrics, watch_loop_lag
     from acd.reconciler import run_reconciler
     from acd.tokens import HOW_TO_CONFIGURE, load_tokens
 
     notifier = notifier or Notifier()
-    router = Router(config)
+    router = Router(config, speed=speed)
     # READY=1 goes with the first resync, the last step before routing: the durable
     # store (below) restores the saved state before the AMI task starts.
     router.add_link_listener(_systemd_reporter(config, notifier))
+    records = RecordsFile(records_out) if records_out else None
+    if records is not None:
+        router.add_fact_listener(records.on_fact)
     metrics = RouterMetrics(router)
     metrics.attach()
     secret = ami_secret(config)
     tokens = load_tokens(config)  # SecretError if a named tokens file is unusable
     router.ami = AmiConnection(config.ami, secret, router)
-    store = None
+    store: Store | None = None
+    pair = config.leader is not None and config.leader.enabled
+    if pair:  # before the store: its writer asks the election for the fencing token
+        def elected(token: int) -> None:
+            router.become_leader(token)
+            if store is not None:
+                store.lead()
+
+        router.standby()
+        router.election = start_election(config, on_elected=elected,
+                                         on_deposed=router.become_standby)
     if config.redis is not None:
         from acd.store import open_store
 
         # the saved state is taken back before the AMI session starts; its resync then
         # reconciles it with Asterisk
-        store = await open_store(config, router, registry=metrics.registry)
+        store = await open_store(config, router, registry=metrics.registry,
+                                 fence_token=router.fence_token if pair else None)
     http = await start_http(router, config.http.bind, config.http.port, metrics=metrics,
                             tokens=tokens, api_config=config.api)
     log.info("router_started", site=config.site.name, agents=len(config.agents),
@@ -305,10 +412,13 @@ async def serve(config: Config, stop: asyncio.Event, *,
     notifier.status(f"connecting to AMI {config.ami.host}:{config.ami.port}")
     ami_task = asyncio.create_task(router.ami.run(), name="ami")
     background = [asyncio.create_task(watch_loop_lag(metrics), name="loop-lag"),
-                  asyncio.create_task(notifier.watchdog(), name="watchdog")]
+                  asyncio.create_task(notifier.watchdog(), name="watchdog"),
+                  asyncio.create_task(run_heartbeat(router), name="heartbeat")]
     if config.ami.reconcile_s > 0:
         background.append(asyncio.create_task(
             run_reconciler(router, config.ami.reconcile_s), name="reconciler"))
+    election_task = (asyncio.create_task(router.election.run(), name="election")
+                     if router.election is not None else None)
     try:
         await stop.wait()
     finally:
@@ -319,6 +429,11 @@ async def serve(config: Config, stop: asyncio.Event, *,
         began = time.monotonic()
         try:
             async with asyncio.timeout(SHUTDOWN_TIMEOUT_S):
+                if election_task is not None and router.election is not None:
+                    election_task.cancel()  # gives the lock up: the standby takes over
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await election_task
+                    await router.election.close()
                 await router.ami.stop()
                 ami_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -332,10 +447,30 @@ async def serve(config: Config, stop: asyncio.Event, *,
                     await store.close(max(0.1, left))
         except TimeoutError:
             log.error("router_stop_timeout", after_s=SHUTDOWN_TIMEOUT_S)
+        if records is not None:
+            records.close()
         log.info("router_stopped")
 
 
-def run_service(config: Config, *, config_path: str = "") -> int:
+class RecordsFile:
+    """Call records appended to a file, one JSON line each, flushed at once (so a
+    process killed with SIGKILL loses none it had written)."""
+
+    def __init__(self, path: str) -> None:
+        self._file = open(path, "ab")  # noqa: SIM115 - held for the router's lifetime
+        self._encoder = msgspec.json.Encoder()
+
+    def on_fact(self, fact: f.Fact) -> None:
+        if isinstance(fact, f.CallEnded):
+            self._file.write(self._encoder.encode(fact.record) + b"\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def run_service(config: Config, *, config_path: str = "", speed: float = 1.0,
+                records_out: str | None = None) -> int:
     """``acd run``: the service, on uvloop, until SIGTERM or SIGINT."""
     try:
         import uvloop
@@ -354,7 +489,7 @@ def run_service(config: Config, *, config_path: str = "") -> int:
         loop.add_signal_handler(signal.SIGHUP, functools.partial(
             log.warning, "sighup_ignored",
             reason="acd reads its config at start only: check it, then restart"))
-        await serve(config, stop)
+        await serve(config, stop, speed=speed, records_out=records_out)
 
     runner(main())
     return 0

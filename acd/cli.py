@@ -55,7 +55,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     logs.configure(sys.stdout)
-    return run_service(config, config_path=args.config)
+    return run_service(config, config_path=args.config, speed=args.speed,
+                       records_out=args.records_out)
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
@@ -65,7 +66,8 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     logs.configure(sys.stdout)
     return serve_sim(config, host=args.host, port=args.port, seed=args.seed, speed=args.speed,
-                     full_event_mix=args.full_event_mix, calls_per_hour=args.calls_per_hour)
+                     full_event_mix=args.full_event_mix, calls_per_hour=args.calls_per_hour,
+                     failopen_s=args.failopen_s)
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -73,7 +75,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     return simulate_command(scenario_path=args.scenario, config_path=args.config,
                             seed=args.seed, speed=args.speed, as_json=args.json,
-                            live=False, metrics_out=args.metrics_out)
+                            live=False, metrics_out=args.metrics_out, chaos=args.chaos)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -128,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "The AMI secret comes from ACD_AMI_SECRET, ami.secret_file or "
                          "$CREDENTIALS_DIRECTORY/ami-secret.")
     run.add_argument("--config", required=True, help="site config (TOML)")
+    run.add_argument("--records-out", metavar="FILE",
+                     help="append each finished call's record to FILE (JSON lines)")
+    run.add_argument("--speed", type=float, default=1.0,
+                     help="against a simulator running this much faster than real time "
+                          "(acd sim --speed); 1 for a real Asterisk")
     run.set_defaults(func=_cmd_run)
 
     check = sub.add_parser("check-config", help="validate site config files",
@@ -154,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--speed", type=float, default=1.0,
                      help="simulated seconds per real second (default 1: real time)")
+    sim.add_argument("--failopen-s", type=float, metavar="S",
+                     help="the dialplan's ACD_FAILOPEN_S: callers holding go to the native "
+                          "front-office queue after S simulated seconds without the "
+                          "router's heartbeat (default: the check is off)")
     sim.add_argument("--full-event-mix", action="store_true",
                      help="also send VarSet, Newexten… like a real Asterisk (load tests)")
     sim.add_argument("--calls-per-hour", type=float, default=0.0, metavar="N",
@@ -173,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="fast-forward factor (default: the scenario's; 1 = real time)")
     simulate.add_argument("--json", action="store_true",
                           help="end with the summary as one JSON object instead of a table")
+    simulate.add_argument("--chaos", metavar="FAULTS",
+                          help="faults to inject, e.g. router-kill@60+5,redis-stop@120+30,"
+                               "pbx-restart@200,leader-kill@300 (seconds of scenario time); "
+                               "runs the router as its own process; replaces the "
+                               "scenario's `chaos`")
     simulate.add_argument("--metrics-out", metavar="FILE",
                           help="write the router's final /metrics text to FILE")
     simulate.set_defaults(func=_cmd_simulate)

@@ -138,6 +138,22 @@ class RedisConfig(Strict, frozen=True):
     retry_max_s: Positive = 5.0
 
 
+class LeaderConfig(Strict, frozen=True):
+    """``[leader]``: an active/standby pair sharing one Asterisk and one Redis.
+
+    Without this section (or with ``enabled = false``) the router is alone and always
+    decides. With it, routers take a lock in Redis (``acd:{ns}:leader``) with a TTL and
+    a fencing token; only the holder sends AMI actions, the others follow the events.
+    """
+
+    enabled: bool = True
+    #: the lock's time to live; the holder renews it every ttl_s / 3 seconds, and a
+    #: standby takes over at most ttl_s (plus one renew period) after the last renewal
+    ttl_s: Annotated[float, msgspec.Meta(ge=0.3, le=60)] = 2.0
+    #: this router's name in the lock; default: hostname and process id
+    node_id: str | None = None
+
+
 class RoutingConfig(Strict, frozen=True):
     #: seconds an agent's phone may ring before the call goes back to the head of its queue
     ring_timeout_s: Positive = 15.0
@@ -155,6 +171,9 @@ class RoutingConfig(Strict, frozen=True):
     #: an abandoned call shorter than this (arrival → hang-up, seconds) is a *short
     #: abandon* (misdial, pocket call): left out of "offered" in the answer rate
     short_abandon_s: NonNegative = 15.0
+    #: the router refreshes the dialplan's heartbeat global (``[dialplan] heartbeat_var``)
+    #: this often; the dialplan fails open after ``ACD_FAILOPEN_S`` without it
+    heartbeat_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
 
 
 class SkillConfig(Strict, frozen=True):
@@ -328,6 +347,12 @@ class DialplanNames(Strict, frozen=True):
     number_var: str = "ACD_NUMBER"
     arrived_var: str = "ACD_ARRIVED"
     priority_var: str = "ACD_PRIORITY"
+    #: global variable the router refreshes with Asterisk's time (fail-open heartbeat)
+    heartbeat_var: str = "ACD_HEARTBEAT"
+    #: context [holding] sends callers to when the heartbeat is stale (fail open)
+    failopen_context: str = "acd-failopen"
+    #: the native Asterisk queue of the front-office phones used there
+    failopen_queue: str = "acd-front-office"
 
 
 def _default_numbers() -> dict[str, NumberConfig]:
@@ -340,6 +365,7 @@ class Config(Strict, frozen=True):
     http: HttpConfig = msgspec.field(default_factory=HttpConfig)
     api: ApiConfig = msgspec.field(default_factory=ApiConfig)
     redis: RedisConfig | None = None
+    leader: LeaderConfig | None = None
     routing: RoutingConfig = msgspec.field(default_factory=RoutingConfig)
     dialplan: DialplanNames = msgspec.field(default_factory=DialplanNames)
     skills: dict[SkillName, SkillConfig] = msgspec.field(default_factory=dict)
@@ -506,6 +532,9 @@ def validate(config: Config) -> list[tuple[str, str]]:
         problems += _check_redis(config.redis)
     if config.ami.reconnect_initial_s > config.ami.reconnect_max_s:
         problems.append(("ami.reconnect_initial_s", "must not exceed ami.reconnect_max_s"))
+    if config.leader is not None and config.leader.enabled and config.redis is None:
+        problems.append(("leader", "an active/standby pair needs [redis]: the lock lives "
+                         "there"))
     # [hours], numbers.*.pdsa, département and time zone (imported here: hours imports us)
     from acd.core.hours import check_config as check_hours
     problems += check_hours(config)

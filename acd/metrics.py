@@ -398,7 +398,13 @@ class _EngineCollector(Collector):
                                 "loop over its last measurements (one every 0.5 s, 5 s).")
         lags = self._metrics.loop_lags
         lag.add_metric([], max(lags) if lags else 0.0)
-        yield from (connected, events, reconnects, lag)
+        leader = GaugeMetricFamily("acd_leader", "1 while this router may send actions "
+                                   "(alone, or the leader of a pair); 0 on a standby.")
+        leader.add_metric([], 0.0 if router.role == "standby" else 1.0)
+        fenced = CounterMetricFamily("acd_actions_fenced", "Actions not sent because this "
+                                     "router was not, or no longer, the leader.")
+        fenced.add_metric([], router.actions_fenced)
+        yield from (connected, events, reconnects, lag, leader, fenced)
 
     def _events_total(self, router: Router) -> int:
         """Events over every AMI session: a session's protocol counts its own events, so

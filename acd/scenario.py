@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from acd.chaos import ChaosError, parse_chaos
 from acd.config import SKILL_NAME_RE, _split_msgspec_error
 from acd.errors import ConfigError
 
@@ -131,6 +132,9 @@ class Scenario(_Strict, frozen=True):
     script: list[ScriptedEvent] = msgspec.field(default_factory=list)
     #: how each partner SAS's trunk behaves at the start (default: it answers)
     partners: dict[str, PartnerBehaviour] = msgspec.field(default_factory=dict)
+    #: faults to inject, as ``acd simulate --chaos`` takes them (which replaces this):
+    #: ``"router-kill@60+5,redis-stop@120+30,pbx-restart@200"`` (see :mod:`acd.chaos`)
+    chaos: str = ""
 
 
 def parse_time_of_day(text: str) -> time:
@@ -182,6 +186,10 @@ def _validate(scenario: Scenario) -> list[tuple[str, str]]:
             problems.append((label, "a range is [low, high]"))
     if sum(scenario.calls.hourly) <= 0:
         problems.append(("calls.hourly", "at least one hour must have calls"))
+    try:
+        parse_chaos(scenario.chaos)
+    except ChaosError as exc:
+        problems.append(("chaos", str(exc)))
     return problems
 
 

@@ -30,7 +30,7 @@ from acd.sim import AgentBehaviour, PerAgentBehaviour, RandomBehaviour, SimServe
 from acd.summary import Summary, summarize
 from acd.traffic import Planned, plan, primary_skill, scenario_start
 
-_FEATURE_CODES = {"login": "*71", "logout": "*72", "pause": "*73", "ready": "*74"}
+FEATURE_CODES = {"login": "*71", "logout": "*72", "pause": "*73", "ready": "*74"}
 
 
 @dataclass
@@ -170,7 +170,7 @@ def _apply(sim: SimServer, router: Router, item: Planned) -> None:
         router.submit(i.BasculeRequest(b.queue, b.share, partner=b.partner, by=b.by,
                                        reason=b.reason))
     elif item.agent is not None and item.agent in sim.pbx.agents:
-        sim.pbx.agent_feature(item.agent, _FEATURE_CODES[item.kind])
+        sim.pbx.agent_feature(item.agent, FEATURE_CODES[item.kind])
 
 
 def progress(router: Router, records: list[CallRecord], now: float) -> Progress:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 from pathlib import Path
@@ -11,8 +12,10 @@ from typing import Any, TextIO
 import msgspec
 
 from acd import logs
-from acd.config import load_config
-from acd.scenario import load_scenario, resolve_site
+from acd.chaos import ChaosError, Fault, parse_chaos
+from acd.chaos_run import ChaosResult, run_chaos
+from acd.config import Config, load_config
+from acd.scenario import Scenario, load_scenario, resolve_site
 from acd.simulate import Progress, RunResult, run_scenario
 from acd.summary import Summary, render
 
@@ -20,7 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_SCENARIO = REPO_ROOT / "config" / "scenarios" / "sas-large-morning-peak.toml"
 
 
-def summary_json(summary: Summary, result: RunResult) -> dict[str, Any]:
+def summary_json(summary: Summary, result: RunResult | ChaosResult) -> dict[str, Any]:
     return {
         "offered": summary.offered, "answered": summary.answered,
         "abandoned": summary.abandoned, "waiting": summary.waiting, "other": summary.other,
@@ -66,13 +69,26 @@ class LiveLine:
 
 def simulate_command(*, scenario_path: str, config_path: str | None, seed: int | None,
                      speed: float | None, as_json: bool, live: bool,
-                     records: bool = True, metrics_out: str | None = None) -> int:
+                     records: bool = True, metrics_out: str | None = None,
+                     chaos: str | None = None) -> int:
     logs.configure(sys.stderr, level=logging.WARNING)
     scenario = load_scenario(scenario_path)
     site = Path(config_path) if config_path else resolve_site(
         scenario, Path(scenario_path), REPO_ROOT)
     config = load_config(site)
     out = sys.stdout
+    try:
+        faults = parse_chaos(scenario.chaos if chaos is None else chaos)
+    except ChaosError as exc:
+        print(f"acd simulate: --chaos: {exc}", file=sys.stderr)
+        return 1
+    if faults:
+        if metrics_out:
+            print("acd simulate: --metrics-out is not available with faults (the router "
+                  "is another process; scrape its /metrics)", file=sys.stderr)
+            return 1
+        return chaos_command(config, scenario, faults, seed=seed, speed=speed,
+                             as_json=as_json, records=records)
     line = LiveLine(out, config.zone()) if live else None
     if live:
         chosen = speed or scenario.speed
@@ -101,3 +117,58 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
     if not result.summary.accounted() or result.hung_up_by_router:
         return 2
     return 0
+
+
+def chaos_json(result: ChaosResult) -> dict[str, Any]:
+    """What a chaos run adds to ``{"summary": …}``."""
+    lost = [r for r in result.records if r.outcome == "lost"]
+    return {
+        "faults": [fault.line() for fault in result.faults],
+        "lost": len(lost),
+        "lost_pbx_restart": sum(r.lost_reason == "pbx-restart" for r in lost),
+        "ended_unobserved": sum(r.ended_unobserved for r in result.records),
+        "failed_open": result.failed_open,
+        "routed_twice": len(result.routed_twice),
+        "router_starts": result.router_starts,
+        "takeovers_s": result.takeovers_s,
+    }
+
+
+def chaos_command(config: Config, scenario: Scenario, faults: list[Fault], *,
+                  seed: int | None, speed: float | None, as_json: bool,
+                  records: bool) -> int:
+    """``acd simulate`` with faults: the router runs as its own process(es)."""
+    out = sys.stdout
+
+    def fired(fault: Fault) -> None:
+        text = json.dumps(fault.line()) if as_json else "  " + fault.describe()
+        out.write(text + "\n")
+        out.flush()
+
+    result = asyncio.run(run_chaos(config, scenario, faults, seed=seed, speed=speed,
+                                   on_fault=fired))
+    if records:
+        encoder = msgspec.json.Encoder()
+        for record in result.records:
+            out.write(encoder.encode(record).decode("utf-8") + "\n")
+    extra = chaos_json(result)
+    if as_json:
+        summary = {**summary_json(result.summary, result), **extra}
+        out.write(msgspec.json.encode({"summary": summary}).decode("utf-8") + "\n")
+    else:
+        print("\n" + render(result.summary, title=f"Summary — {scenario.name}"), file=out)
+        print(f"  faults: {', '.join(f.describe().removeprefix('fault: ') for f in faults)}; "
+              f"router processes started: {extra['router_starts']}; "
+              f"{extra['failed_open']} callers answered by the fail-open queue", file=out)
+        for seconds in result.takeovers_s:
+            print(f"  standby took over {seconds:.2f} s after the leader was killed", file=out)
+        print(f"  lost: {extra['lost']} (all in a pbx-restart: {extra['lost_pbx_restart']}); "
+              f"routed twice: {extra['routed_twice']}", file=out)
+        if result.hung_up_by_router:
+            print(f"  callers hung up by the router: {len(result.hung_up_by_router)}",
+                  file=out)
+        else:
+            print("  no caller was hung up by the router", file=out)
+    broken = (not result.summary.accounted() or result.hung_up_by_router
+              or result.routed_twice or extra["lost"] != extra["lost_pbx_restart"])
+    return 2 if broken else 0

@@ -36,6 +36,7 @@ GLOBALS = DIALPLANS / "globals_acd.conf"
 MANAGER = DIALPLANS / "manager_acd.conf"
 FEATURES_CONF = DIALPLANS / "features_acd.conf"
 README = DIALPLANS / "README.md"
+QUEUES = DIALPLANS / "queues_acd.conf"
 
 NAMES = DialplanNames()
 NUMBERS = ("15", "116117", "0144556677")
@@ -189,13 +190,33 @@ def _split_args(data: str) -> list[str]:
     return args
 
 
+def _arithmetic(text: str, where: Step) -> bool:
+    """``$[a > b & c - d > e]`` on integers (after substitution): the operators the
+    fail-open check uses, with Asterisk's precedence (``-`` over ``>`` over ``&``)."""
+    match = re.fullmatch(r"\$\[(.*)\]", text)
+    if not match or not re.fullmatch(r"[0-9 &>-]+", match.group(1)):
+        raise Unsupported(f"line {where.line}: expression {text!r}")
+
+    def value(term: str) -> int:
+        first, *rest = (int(x) for x in term.split(" - "))
+        return first - sum(rest)
+
+    def comparison(part: str) -> bool:
+        left, _, right = part.partition(" > ")
+        return value(left.strip()) > value(right.strip()) if right else value(left) != 0
+
+    return all(comparison(part.strip()) for part in match.group(1).split(" & "))
+
+
 class Channel:
     def __init__(self, plan: dict[str, dict[str, list[Step]]], variables: dict[str, str],
-                 dial_status: str = "ANSWER", bridge_result: str = "SUCCESS") -> None:
+                 dial_status: str = "ANSWER", bridge_result: str = "SUCCESS",
+                 queue_status: str = "ANSWER") -> None:
         self.plan = plan
         self.vars = dict(variables)
         self.dial_status = dial_status
         self.bridge_result = bridge_result
+        self.queue_status = queue_status
         self.stack: list[tuple[str, str, int, dict[str, str | None]]] = []
         self.run = Run()
 
@@ -236,7 +257,7 @@ class Channel:
     def condition(text: str, where: Step) -> bool:
         match = re.fullmatch(r'\$\["(.*)" (=|!=) "(.*)"\]', text)
         if not match:
-            raise Unsupported(f"line {where.line}: expression {text!r}")
+            return _arithmetic(text, where)
         equal = match.group(1) == match.group(3)
         return equal if match.group(2) == "=" else not equal
 
@@ -382,6 +403,16 @@ class Channel:
                 self.run.end = "caller-gone"
                 return None
             self.vars["BRIDGERESULT"] = self.bridge_result
+        elif app == "Queue":
+            self.run.dials.append(("Queue", data, ""))
+            if self.queue_status == "ANSWER":
+                # no option c: Asterisk hangs the caller up when the member hangs up
+                self.run.end = "hangup"
+                return None
+            if self.queue_status == "CANCEL":
+                self.run.end = "caller-gone"
+                return None
+            self.vars["QUEUESTATUS"] = self.queue_status
         elif app == "Hangup":
             self.run.end = "hangup"
             return None
@@ -417,6 +448,11 @@ CALLER = {
     "CALLERID(name)": "Hélène Dupré",
     "ACD_MOH": "default",
     "ACD_RING": "15",
+    "ACD_HOLD_S": "5",
+    "ACD_FAILOPEN_S": "10",
+    "ACD_FAILOPEN_QUEUE": "acd-front-office",
+    # the router's heartbeat, a second ago
+    "ACD_HEARTBEAT": "1795329357",
 }
 
 
@@ -482,7 +518,8 @@ def test_asterisklint_reads_every_included_context(tmp_path: Path) -> None:
     result = _asterisklint("dialplan-show", str(_site_extensions_conf(tmp_path)))
     assert result.returncode == 0, result.stderr
     shown = set(re.findall(r"^\[ Context '([^']+)'", result.stdout, re.MULTILINE))
-    assert shown >= {"incoming", "acd-announce", "holding", NAMES.connect_context,
+    assert shown >= {"incoming", "acd-announce", "holding", NAMES.failopen_context,
+                     NAMES.connect_context,
                      TRANSFER_CONTEXT, NAMES.overflow_context, "acd-features",
                      "from-trunk", "agent-phones"}
 
@@ -548,7 +585,8 @@ def test_readme_documents_every_setting_and_name() -> None:
         assert re.search(rf"\| `{setting}` \| `{re.escape(value)}` \|", readme), (
             f"README.md must list [dialplan] {setting} = {value!r}")
     for context in ("incoming", "acd-announce", "holding", "acd-features", TRANSFER_CONTEXT,
-                    NAMES.overflow_context, NAMES.warm_context, NAMES.warm_bridge_context):
+                    NAMES.overflow_context, NAMES.warm_context, NAMES.warm_bridge_context,
+                    NAMES.failopen_context):
         assert f"`{context}`" in readme
     for code in ("*71", "*72", "*73", "*74", "*81", "*82", "*83", "*84"):
         assert code in readme
@@ -621,10 +659,78 @@ def test_holding_loops_forever_without_hanging_up(
     steps = dialplan["holding"]["s"]
     assert set(dialplan["holding"]) == {"s"}
     assert not {s.app for s in steps} & _HANGUP_APPS
-    assert [(s.app, s.args) for s in steps] == [
-        ("MusicOnHold", "${ACD_MOH},20"), ("Goto", "holding,s,1")]
+    assert [(s.app, s.args) for s in steps][1:] == [
+        ("MusicOnHold", "${ACD_MOH},${ACD_HOLD_S}"), ("Goto", "holding,s,1")]
     run = Channel(dialplan, CALLER).start("holding", "s")
     assert run.end == "holding"
+    assert run.dials == []
+
+
+# --- fail open ---------------------------------------------------------------------------
+
+
+def test_the_simulator_runs_the_same_fail_open_check(
+    dialplan: dict[str, dict[str, list[Step]]],
+) -> None:
+    from acd.sim.failopen import fail_open_test
+
+    first = dialplan["holding"]["s"][0]
+    assert first.app == "GotoIf"
+    assert first.args == fail_open_test(NAMES.heartbeat_var) + f"{NAMES.failopen_context},s,1"
+
+
+@pytest.mark.parametrize(("heartbeat_age", "limit", "fails_open"), [
+    (1, "10", False), (10, "10", False), (11, "10", True), (3600, "10", True),
+    (3600, "", False), (3600, "0", False)])
+def test_holding_fails_open_when_the_heartbeat_is_stale(
+    dialplan: dict[str, dict[str, list[Step]]], heartbeat_age: int, limit: str,
+    fails_open: bool,
+) -> None:
+    now = int(CALLER["EPOCH"])
+    variables = {**CALLER, "ACD_HEARTBEAT": str(now - heartbeat_age), "ACD_FAILOPEN_S": limit}
+    run = Channel(dialplan, variables, queue_status="TIMEOUT").start("holding", "s")
+    assert run.end == "holding"  # back to the loop either way: never hung up
+    queued = [d for d in run.dials if d[0] == "Queue"]
+    assert queued == ([("Queue", "acd-front-office", "")] if fails_open else [])
+
+
+def test_a_pbx_that_never_heard_its_router_fails_open(
+    dialplan: dict[str, dict[str, list[Step]]],
+) -> None:
+    lines = [_strip_comment(line) for line in GLOBALS.read_text(encoding="utf-8").splitlines()]
+    values = dict(line.split("=", 1) for line in lines if line)
+    run = Channel(dialplan, {**CALLER, **values}, queue_status="TIMEOUT").start("holding", "s")
+    assert ("Queue", "acd-front-office", "") in run.dials
+
+
+def test_failopen_context_exists_and_never_hangs_up(
+    dialplan: dict[str, dict[str, list[Step]]],
+) -> None:
+    steps = dialplan[NAMES.failopen_context]["s"]
+    assert set(dialplan[NAMES.failopen_context]) == {"s"}
+    assert not {s.app for s in steps} & _HANGUP_APPS
+    assert [s.app for s in steps] == ["Queue", "Goto"]
+    # no option c: the caller is hung up only when the agent ended an answered call
+    assert _split_args(steps[0].args)[1:2] in ([], [""])
+    for status in ("TIMEOUT", "FULL", "JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL",
+                   "LEAVEUNAVAIL", "CONTINUE", "WITHDRAW"):
+        run = Channel(dialplan, CALLER, queue_status=status).start(NAMES.failopen_context, "s")
+        assert run.end == "holding", status
+    answered = Channel(dialplan, CALLER).start(NAMES.failopen_context, "s")
+    assert answered.end == "hangup"  # Asterisk's own, after the conversation
+
+
+def test_failopen_queue_is_defined_with_the_front_office() -> None:
+    text = QUEUES.read_text(encoding="utf-8")
+    sections = re.findall(r"^\[([^\]]+)\]", text, re.MULTILINE)
+    assert sections == [NAMES.failopen_queue]
+    settings = dict(re.findall(r"^(\w+) = (\S+)", text, re.MULTILINE))
+    # nobody is turned away or dropped from the queue; a phone in a call is not rung
+    assert settings["joinempty"] == "yes"
+    assert settings["leaveempty"] == "no"
+    assert settings["ringinuse"] == "no"
+    members = re.findall(r"^member => (\S+)", text, re.MULTILINE)
+    assert members and all(m.startswith("PJSIP/") for m in members)
 
 
 # --- [acd-connect] ---------------------------------------------------------------------
@@ -923,7 +1029,8 @@ def test_globals_defaults() -> None:
     # no [section]: the file is included inside the site's [globals]
     assert not [line for line in lines if line.startswith("[")]
     assert values == {NAMES.ring_var: "15", NAMES.partner_ring_var: "20", "ACD_MOH": "default",
-                      "ACD_WARM_HOLD": "10"}
+                      "ACD_WARM_HOLD": "10", "ACD_HOLD_S": "5", "ACD_FAILOPEN_S": "10",
+                      NAMES.heartbeat_var: "0", "ACD_FAILOPEN_QUEUE": NAMES.failopen_queue}
     # Dial gives up when the router would take the offer back anyway
     assert float(values[NAMES.ring_var]) == RoutingConfig().ring_timeout_s
     # the fallback for a caller the router did not give ACD_PARTNER_RING

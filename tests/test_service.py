@@ -82,7 +82,12 @@ async def test_run_routes_serves_healthz_and_stops_on_sigterm(tmp_path: Path) ->
         async with asyncio.timeout(5):  # the peer reads actions at its own pace
             while not any(a["Action"] == "Redirect" for a in peer.all_actions()):
                 await asyncio.sleep(0.02)
-        actions = [a for a in peer.all_actions() if a["Action"] in ("Setvar", "Redirect")]
+        # the fail-open heartbeat: a global Setvar (no Channel) with the PBX's time
+        beats = [a for a in peer.all_actions()
+                 if a["Action"] == "Setvar" and a.get("Variable") == "ACD_HEARTBEAT"]
+        assert beats and "Channel" not in beats[0] and beats[0]["Value"].isdigit()
+        actions = [a for a in peer.all_actions() if a["Action"] in ("Setvar", "Redirect")
+                   and a not in beats]
         assert actions[0] == {"Action": "Setvar", "ActionID": actions[0]["ActionID"],
                               "Channel": "Local/15@incoming-00000000;2",
                               "Variable": "ACD_DIAL", "Value": "Local/1001@agents"}

@@ -278,6 +278,11 @@ class AmiConnection:
                 protocol.transport.abort()
                 raise AmiDisconnected("keepalive timeout") from None
 
+    def resync(self, why: str) -> None:
+        """Ask for a fresh Status list now (e.g. a standby that just became leader)."""
+        if self.connected:
+            self._start_resync(why)
+
     def _start_resync(self, why: str) -> None:
         if self._resync_task is not None and not self._resync_task.done():
             return

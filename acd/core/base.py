@@ -73,6 +73,10 @@ WORKING_STATES = frozenset({AgentState.AVAILABLE, AgentState.RINGING, AgentState
 CLOCK_JITTER_S = 1.0
 #: A snapshot does not end calls that arrived this close to the moment it was asked for.
 SNAPSHOT_MARGIN_S = 1.0
+#: The application of a caller waiting in a native Asterisk queue (fail open).
+NATIVE_QUEUE_APP = "Queue"
+#: Applications a caller's own channel runs while bridged with an agent or queued.
+CALLER_APPS = frozenset({"Dial", NATIVE_QUEUE_APP})
 #: Channels of calls ended lately, so a snapshot taken before their Hangup cannot
 #: resurrect them.
 RECENTLY_ENDED_MAX = 10_000
@@ -546,6 +550,9 @@ class EngineBase:
         else:
             return
         call.agent = agent.id
+        other = self.calls.get(agent.call) if agent.call and agent.call != call.id else None
+        if other is not None and other.state is CallState.CONNECTED:
+            return  # the agent is talking: a ringing dial takes nothing from that call
         self._release_other_call(agent, call)
         if agent.state in (AgentState.AVAILABLE, AgentState.WRAP_UP):
             agent.call = call.id
@@ -724,13 +731,15 @@ class EngineBase:
                 self._end_call(call, unobserved=True)
             else:
                 self._reconcile_call(call, entry)
+        unknown = [e for e in event.channels if self._is_unknown_caller(e)]
+        self._adopt_native(unknown, event.channels)
         new_calls = sorted(
-            (e for e in event.channels if self._is_new_waiting_call(e)),
+            (e for e in unknown if not e.bridge_id and e.application != NATIVE_QUEUE_APP),
             key=lambda e: _arrival(e, names.arrived_var, self.now),
         )
         for entry in new_calls:
             self._repair("call_found", entry.uniqueid, "waiting call found at resync")
-            self._found_call(entry)
+            self._enqueue(self._found_call(entry), head=False, new=True)
         devices_in_use = {device_of(e.channel) for e in event.channels}
         for agent in self.agents.values():
             if agent.state in (AgentState.ON_CALL, AgentState.RINGING) \
@@ -742,9 +751,54 @@ class EngineBase:
         self.link_up = True
         self._dispatch_all()
 
-    def _found_call(self, entry: ev.StatusEntry) -> None:
-        """A waiting caller Asterisk has and the engine did not know: queue it with the
-        arrival time and priority the dialplan stored on its channel."""
+    def _is_unknown_caller(self, entry: ev.StatusEntry) -> bool:
+        """A listed channel that carries a caller's variables, which the engine does not
+        follow (and did not just see end)."""
+        return (bool(entry.variables.get(self.config.dialplan.number_var))
+                and entry.channel not in self._by_channel
+                and entry.channel not in self._recently_ended
+                # an agent's leg inherits the caller's __ variables: never a caller
+                and device_of(entry.channel) not in self._by_device)
+
+    def _adopt_native(self, unknown: list[ev.StatusEntry],
+                      channels: list[ev.StatusEntry]) -> None:
+        """Calls Asterisk handled without the router (the dialplan failed open while
+        it was away): followed, never moved. A caller waiting in the native queue
+        becomes a NATIVE call; a caller already talking (in the native queue's or
+        acd-connect's bridge) a CONNECTED one with the agent of its bridge, so that
+        agent is busy and the call gets its record when it ends."""
+        by_bridge: dict[str, list[ev.StatusEntry]] = {}
+        for entry in channels:
+            if entry.bridge_id:
+                by_bridge.setdefault(entry.bridge_id, []).append(entry)
+        for entry in sorted(unknown, key=lambda e: _arrival(e, self.config.dialplan
+                                                            .arrived_var, self.now)):
+            if entry.application not in CALLER_APPS:
+                continue  # an agent's leg inherits the caller's variables: not a call
+            if entry.context == self.config.dialplan.overflow_context:
+                continue  # with a partner SAS: not an agent's call (left alone as before)
+            if entry.bridge_id:
+                peers = [e for e in by_bridge.get(entry.bridge_id, ())
+                         if e.channel != entry.channel]
+                if not peers:
+                    continue
+                call = self._found_call(entry, state=CallState.NATIVE)
+                agent = self._agent_for_leg(peers[0].channel, call)
+                self._agent_legs[peers[0].channel] = (call, agent)
+                call.agent_channels.append(peers[0].channel)
+                self._repair("call_found_talking", call.id,
+                             f"call found talking with {agent.id} at resync")
+                self._answered(call, agent)
+            elif entry.application == NATIVE_QUEUE_APP:
+                call = self._found_call(entry, state=CallState.NATIVE)
+                self._repair("call_found_native", call.id,
+                             "call found in the native queue at resync")
+
+    def _found_call(self, entry: ev.StatusEntry, *,
+                    state: CallState = CallState.WAITING) -> Call:
+        """A caller Asterisk has and the engine did not know, registered with the
+        arrival time and priority the dialplan stored on its channel (the caller
+        enqueues a waiting one)."""
         names = self.config.dialplan
         arrived = _arrival(entry, names.arrived_var, self.now)
         number = entry.variables.get(names.number_var, "")
@@ -754,19 +808,10 @@ class EngineBase:
                     caller_name=entry.caller_id_name, caller_num=entry.caller_id_num,
                     priority=self._priority(entry.variables.get(names.priority_var)),
                     arrived_at=arrived, queue=queue, enqueued_at=arrived,
-                    seq=self._next_seq(), period=period, forward_to=forward)
+                    seq=self._next_seq(), period=period, forward_to=forward, state=state)
         self._register(call)
         call.legs[-1].entered_at = arrived
-        self._enqueue(call, head=False, new=True)
-
-    def _is_new_waiting_call(self, entry: ev.StatusEntry) -> bool:
-        """A listed channel that is a caller the engine does not follow (and did not
-        just see end), waiting rather than talking."""
-        return (bool(entry.variables.get(self.config.dialplan.number_var))
-                and entry.channel not in self._by_channel
-                and entry.channel not in self._recently_ended and not entry.bridge_id
-                # an agent's leg inherits the caller's variables: never a caller
-                and device_of(entry.channel) not in self._by_device)
+        return call
 
     def _known_before_link(self, call: Call) -> bool:
         """Hook: ``call`` was known before the link came up (restored), so a list taken

@@ -192,11 +192,12 @@ class DurableEngine(EngineBase):
                              f"agent {agent.id} on call with no channel")
                 self._agent_left(talking, agent)
         holding = self.config.dialplan.holding_context
-        found = [e for e in event.channels if self._is_new_waiting_call(e)
-                 and e.context == holding and confirmed("call_found", e.uniqueid or e.channel)]
+        found = [e for e in event.channels if self._is_unknown_caller(e)
+                 and not e.bridge_id and e.context == holding
+                 and confirmed("call_found", e.uniqueid or e.channel)]
         for entry in sorted(found, key=self._arrival_of):
             self._repair("call_found", entry.uniqueid, "waiting call found by the reconciler")
-            self._found_call(entry)
+            self._enqueue(self._found_call(entry), head=False, new=True)
         self._suspects = seen
         self._dispatch_all()
 

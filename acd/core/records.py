@@ -50,6 +50,9 @@ class CallRecord(msgspec.Struct, frozen=True, kw_only=True):
     legs: list[LegRecord]
     #: true when the end was found at a resync (the router was not connected)
     ended_unobserved: bool = False
+    #: with outcome "lost": why; "pbx-restart" when Asterisk itself hung the caller up
+    #: as it restarted (set by ``acd simulate --chaos``, whose simulator knows it)
+    lost_reason: str | None = None
     #: "sas" | "pdsa": the period the call arrived in
     period: str = "sas"
     #: the partner SAS that took the call (outcome "overflowed"), and every attempt

@@ -18,7 +18,8 @@ log = get_logger("acd.sim")
 
 
 def serve_sim(config: Config, *, host: str, port: int, seed: int, speed: float,
-              full_event_mix: bool, calls_per_hour: float = 0.0) -> int:
+              full_event_mix: bool, calls_per_hour: float = 0.0,
+              failopen_s: float | None = None) -> int:
     secret = ami_secret(config)
 
     async def main() -> None:
@@ -27,9 +28,10 @@ def serve_sim(config: Config, *, host: str, port: int, seed: int, speed: float,
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         sim = await start_sim(config, host, port, seed=seed, speed=speed, secret=secret,
-                              options=PbxOptions(full_event_mix=full_event_mix))
+                              options=PbxOptions(full_event_mix=full_event_mix,
+                                                 failopen_s=failopen_s))
         log.info("sim_started", host=host, port=sim.port, agents=len(config.agents),
-                 speed=speed, seed=seed, calls_per_hour=calls_per_hour)
+                 speed=speed, seed=seed, calls_per_hour=calls_per_hour, failopen_s=failopen_s)
         callers = asyncio.create_task(place_calls(sim.pbx, list(config.numbers),
                                                   calls_per_hour, random.Random(seed)))
         try:

@@ -121,6 +121,7 @@ class Phase(enum.Enum):
     TALKING = "talking"      # bridged with the agent
     OVERFLOWING = "overflowing"  # in acd-overflow, the partner SAS's trunk rings
     WITH_PARTNER = "with-partner"  # bridged with the partner SAS
+    QUEUED = "queued"        # in [acd-failopen]'s native Queue(), no member ringing
     GONE = "gone"            # hung up
 
 
@@ -206,6 +207,10 @@ class Call:
     in_moh: bool = False
     originate_action_id: str | None = None
     announced: bool = False
+    #: in [acd-failopen]'s Queue(): a member's Dial is the queue's, not acd-connect's
+    native_queue: bool = False
+    #: simulated time of the first Dial of an agent (by acd-connect or the native queue)
+    first_dialled: float | None = None
 
     @property
     def channel(self) -> str:

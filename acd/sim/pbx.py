@@ -73,6 +73,7 @@ from acd.sim.dialplan import (
     ring_seconds,
 )
 from acd.sim.emit import Emitter, EventSink
+from acd.sim.failopen import FAILOPEN_VAR, NativeQueue
 from acd.sim.model import (
     BUSY,
     CAUSE_TEXT,
@@ -133,6 +134,10 @@ class PbxOptions:
     #: an agent whose transfer the router does not take up (no Redirect of the caller
     #: within this many seconds) ends the call itself (behaviour-driven transfers)
     transfer_give_up_s: float = 30.0
+    #: global ACD_FAILOPEN_S: callers in [holding] go to the native queue of the front
+    #: office after this many seconds without the router's heartbeat; None: ACD_FAILOPEN_S
+    #: empty, the check is off (a simulator run without a heartbeating router)
+    failopen_s: float | None = None
 
 
 class Pbx:
@@ -155,10 +160,21 @@ class Pbx:
         self.calls: list[Call] = []
         #: who hung up each channel, in hangup order
         self.hangups: list[HangupRecord] = []
+        #: agent id → the UserEvent of the last feature code the agent dialled
+        self.presence: dict[str, str] = {}
+        #: every Redirect of a caller: (channel, "context,exten,priority")
+        self.redirects: list[tuple[str, str]] = []
+        #: callers Redirected to acd-connect while already ringing an agent
+        self.routed_twice: list[str] = []
         self.globals: dict[str, str] = {
             self.names.ring_var: str(self.options.ring_timeout_s),
             self.names.partner_ring_var: str(self.options.partner_ring_timeout_s),
-            "ACD_MOH": self.options.moh_class, "ACD_WARM_HOLD": f"{WARM_HOLD_S:g}"}
+            "ACD_MOH": self.options.moh_class, "ACD_WARM_HOLD": f"{WARM_HOLD_S:g}",
+            "ACD_HOLD_S": f"{self.options.hold_loop_s:g}",
+            FAILOPEN_VAR: "" if self.options.failopen_s is None
+            else f"{self.options.failopen_s:g}",
+            self.names.heartbeat_var: "0",
+            "ACD_FAILOPEN_QUEUE": self.names.failopen_queue}
         self.started_at = clock.now()
         self._rng = random.Random(f"{seed}:pbx")
         self._uniqueid_seq = 0
@@ -172,6 +188,8 @@ class Pbx:
         self.overflow = PartnerOverflow(self)
         #: warm transfers: Originate into [acd-warm], and [acd-warm-bridge]
         self.warm = WarmTransfers(self)
+        #: [holding]'s fail-open check and [acd-failopen]'s native queue
+        self.native = NativeQueue(self)
 
     # ================================================================ public API
 
@@ -310,6 +328,11 @@ class Pbx:
             self._hang_up_leg(ch, by="router-action",
                               reason=f"{ch.role} channel redirected to {where} (not simulated)")
             return
+        self.redirects.append((call.channel, f"{context},{exten},{priority}"))
+        if context == self.names.connect_context and call.phase is Phase.DIALLING \
+                and not call.native_queue:
+            # a second offer while the first one rings: two routers acting on one caller
+            self.routed_twice.append(call.channel)
         self._leave_current_place(call, context, exten, priority)
         self._goto(call, context, exten, priority)
 
@@ -349,6 +372,7 @@ class Pbx:
             event, reason = names.agent_pause_event, code[3:] or "break"
         else:
             raise ValueError(f"not a feature code of [acd-features]: {code!r}")
+        self.presence[agent_id] = event
         device = self.agents[agent_id].device
         if device.startswith("Local/"):
             name = f"{device}-{self._next_local():08x};1"
@@ -456,7 +480,8 @@ class Pbx:
 
     def _patience_over(self, call: Call) -> None:
         self._patience.pop(call.index, None)
-        if call.phase in (Phase.ARRIVING, Phase.WAITING, Phase.DIALLING, Phase.OVERFLOWING):
+        if call.phase in (Phase.ARRIVING, Phase.WAITING, Phase.DIALLING, Phase.OVERFLOWING,
+                          Phase.QUEUED):
             self._caller_hangs_up(call, by="caller", reason="patience ran out", cause=16)
 
     # ================================================================ [incoming]
@@ -547,9 +572,11 @@ class Pbx:
 
     def _start_moh(self, call: Call) -> None:
         names = self.names
+        if self.native.check(call):
+            return
         music = self._moh_class(call)
-        self.events.step(call.trunk, names.holding_context, names.holding_exten, 1,
-                         "MusicOnHold", f"{music},20")
+        self.events.step(call.trunk, names.holding_context, names.holding_exten, 2,
+                         "MusicOnHold", f"{music},{self.variable(call.trunk, 'ACD_HOLD_S')}")
         self.events.moh_start(call.trunk, music)
         call.in_moh = True
         self._after(call, self.options.hold_loop_s, lambda: self._moh_loop(call))
@@ -559,7 +586,7 @@ class Pbx:
             return
         names = self.names
         self._stop_moh(call)
-        self.events.step(call.trunk, names.holding_context, names.holding_exten, 2, "Goto",
+        self.events.step(call.trunk, names.holding_context, names.holding_exten, 3, "Goto",
                          f"{names.holding_context},{names.holding_exten},1")
         self._start_moh(call)
 
@@ -583,6 +610,8 @@ class Pbx:
         """What happens to a caller's current application when it is redirected."""
         self._cancel_timers(call)
         self._stop_moh(call)
+        if call.native_queue:
+            self.native.redirected(call)
         out = self._outgoing(call)
         if out is None:
             return
@@ -659,6 +688,20 @@ class Pbx:
             ev.varset(trunk, var, "")
         self._start_dial(call, dial_string, ring_seconds(ring))
 
+    def start_dial(self, call: Call, dial_string: str, ring_s: float | None) -> None:
+        """Dial an agent's device from the caller's channel (also ``Queue()``'s)."""
+        self._start_dial(call, dial_string, ring_s)
+
+    def logged_in(self) -> set[str]:
+        """Agents whose last feature code was a login, a pause or a ready."""
+        names = self.names
+        out = {names.agent_login_event, names.agent_pause_event, names.agent_ready_event}
+        return {agent for agent, event in self.presence.items() if event in out}
+
+    def busy_devices(self) -> set[str]:
+        """Agent devices with a call (ringing or talking)."""
+        return set(self._device_dials)
+
     def variable(self, ch: Channel, name: str) -> str:
         """``${name}`` on ``ch``: its channel variable, else the global one, else ""."""
         value = ch.variables.get(name)
@@ -679,6 +722,8 @@ class Pbx:
 
     def _start_dial(self, call: Call, dial_string: str, ring_s: float | None) -> None:
         ev, trunk = self.events, call.trunk
+        if call.first_dialled is None:
+            call.first_dialled = self.clock.now()
         agent = self._by_device.get(dial_string)
         if agent is None:
             ev.varset(trunk, "DIALSTATUS", "CHANUNAVAIL")
@@ -811,6 +856,8 @@ class Pbx:
         ev.newstate(outer, UP)
         ev.device(dial.device, "INUSE", repeat=2)
         self._bridge_answered(call, dial, app_dial_step=inner is not None)
+        if call.native_queue:
+            self.native.connected(call, dial)
         if inner is not None:
             ev.step(inner, inner.context, inner.exten, 5, "Wait", f"{dial.outcome.talk_s:g}")
         call.phase = Phase.TALKING
@@ -852,6 +899,9 @@ class Pbx:
 
     def _dial_returned(self, call: Call, status: str) -> None:
         """``Dial`` returned with the caller still there: AcdDialEnd, then the dialplan."""
+        if call.native_queue:
+            self.native.dial_returned(call, status)
+            return
         ev, names, trunk = self.events, self.names, call.trunk
         if trunk.context == names.warm_bridge_context:
             self.warm.returned(call, status)
@@ -876,6 +926,7 @@ class Pbx:
         if isinstance(out, Dial) and self._device_dials.get(out.device) is out:
             del self._device_dials[out.device]
             self.events.device(out.device, "NOT_INUSE", repeat=2)
+            self.native.soon()
 
     def _hang_up_unanswered(self, dial: Outgoing, *, cause: int, by: HangupBy, reason: str,
                             inner_cause: int | None = None, release: bool = True) -> None:
@@ -969,6 +1020,8 @@ class Pbx:
         bridged = out if self._bridged(call, out) else None
         self._cancel_timers(call)
         self._stop_patience(call)
+        if call.native_queue:
+            self.native.caller_gone(call)
         call.phase = Phase.GONE
         return out, bridged, self._far_end_by(call, by)
 

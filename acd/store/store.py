@@ -141,6 +141,14 @@ class Store:
             self.writer.wake()
         return self._task
 
+    def lead(self) -> None:
+        """The router won the leader lock: write again (the writer task ends when it is
+        fenced, so it is started anew)."""
+        self.writer.lead()
+        if self._task is not None and self._task.done():
+            self._task = None
+        self.start()
+
     # ------------------------------------------------------------------ run, stop
 
     def health(self) -> dict[str, Any]:

@@ -25,7 +25,11 @@ Fencing: with a ``fence_token`` callable, each batch runs in a Lua script that f
 compares ``GET fence`` with the token and refuses the whole batch if the fence has
 moved past it (another router took the lead). The writer then logs
 ``journal_fenced`` and stops writing for good: a paused ex-leader cannot overwrite
-the new leader's state. A token of None (not the leader now) holds the batch.
+the new leader's state. A token of None (not the leader now) holds the batch; and
+while the token source says None, new facts are not journaled at all: in an
+active/standby pair the standby follows the same events as the leader, which writes
+them. When this router becomes the leader, :meth:`JournalWriter.lead` makes the next
+batch rewrite the whole snapshot from its own (warm) state.
 """
 
 from __future__ import annotations
@@ -111,9 +115,14 @@ class JournalWriter:
 
     # ------------------------------------------------------------------ hot path
 
+    def _writes(self) -> bool:
+        """Whether this router writes now: not fenced, and the leader if in a pair."""
+        return not self.fenced and (self.fence_token is None
+                                    or self.fence_token() is not None)
+
     def on_fact(self, fact: f.Fact) -> None:
         """Fact listener of the Router: O(1), never awaits."""
-        if self.fenced:
+        if not self._writes():
             return  # another router writes the state now
         now = time.monotonic()
         self.buffer.append(Entry("journal", fact, now))
@@ -124,7 +133,7 @@ class JournalWriter:
 
     def on_audit(self, entry: dict[str, Any]) -> None:
         """An API write (see :mod:`acd.api.v1`), to the audit stream."""
-        if self.fenced:
+        if not self._writes():
             return
         self.buffer.append(Entry("audit", dict(entry), time.monotonic()))
         self._wake.set()
@@ -292,6 +301,13 @@ class JournalWriter:
         return self._closing or self.fenced
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def lead(self) -> None:
+        """This router has just taken the lead (a new fencing token): write again,
+        starting with the whole snapshot from its own state."""
+        self.fenced = False
+        self.snapshot.lost()
         self._wake.set()
 
     async def close(self, task: asyncio.Task[None] | None, within_s: float) -> bool:

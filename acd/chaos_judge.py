@@ -1,0 +1,87 @@
+"""The judge of a chaos run: one record per offered call, from the routers' records,
+with the simulator's log of channels for what no router can know.
+
+* A call's outcome is its router record's (the records files of every router process;
+  with a pair both write one: the observed end wins over one found at a resync).
+* A caller channel Asterisk itself hung up as it restarted (``pbx-restart``) gets
+  outcome ``lost`` with ``lost_reason`` ``"pbx-restart"`` (answered ones still count as
+  answered in the summary: they were picked up, then cut).
+* A call no running router saw end (its caller hung up while the only router was down)
+  gets a record marked ``ended_unobserved``: outcome ``answered`` if a router logged its
+  pick-up (``call_answered``), else from the simulator's hangup log, as a router
+  restoring its state from Redis would close it at its resync.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from acd.config import Config
+from acd.core.records import CallRecord, iso
+from acd.router_process import RouterProcess
+from acd.sim import SimServer
+from acd.sim.model import Call, HangupRecord, Phase
+
+
+def judge(sim: SimServer, routers: list[RouterProcess], config: Config) -> list[CallRecord]:
+    """One record per offered call, in arrival order: every call the dialplan announced
+    to the router, and every call Asterisk hung up in a restart (even one not yet
+    announced: it reached Asterisk and was lost there)."""
+    by_id: dict[str, CallRecord] = {}
+    for router in routers:
+        for record in router.records():
+            kept = by_id.get(record.uniqueid)
+            if kept is None or (kept.ended_unobserved and not record.ended_unobserved):
+                by_id[record.uniqueid] = record
+    logged: dict[str, dict[str, Any]] = {}
+    for router in routers:
+        for line in router.lines:
+            if line.get("event") in ("call_queued", "call_answered") and "call" in line:
+                entry = logged.setdefault(str(line["call"]), {})
+                entry.setdefault(line["event"], line)
+    hangups: dict[str, HangupRecord] = {h.channel: h for h in sim.pbx.hangups
+                                        if h.role == "caller"}
+    records = []
+    for call in sim.pbx.calls:
+        hangup = hangups.get(call.trunk.name)
+        restarted = hangup is not None and hangup.by == "pbx" and hangup.reason == "restart"
+        if not call.announced and not restarted:
+            continue  # its caller hung up before the dialplan announced it: not offered
+        uid = call.trunk.uniqueid
+        record = by_id.get(uid) or _unobserved(call, logged.get(uid, {}), hangup, config)
+        if restarted:
+            record = msgspec.structs.replace(record, outcome="lost", lost_reason="pbx-restart")
+        records.append(record)
+    return records
+
+
+def _unobserved(call: Call, logged: dict[str, Any], hangup: HangupRecord | None,
+                config: Config) -> CallRecord:
+    """The record of a call no running router saw end (see the module docstring)."""
+    zone = config.zone()
+    queued = logged.get("call_queued", {})
+    answered = logged.get("call_answered")
+    queue = str(queued.get("queue") or (answered and answered.get("queue")) or "ARM_N1")
+    if call.phase is not Phase.GONE:
+        outcome = "answered" if call.phase in (Phase.TALKING, Phase.WITH_PARTNER) \
+            else "waiting"
+    elif answered is not None:
+        outcome = "answered"
+    elif hangup is not None and hangup.by == "caller" and hangup.reason == "patience ran out":
+        outcome = "abandoned"
+    elif hangup is not None and hangup.by in ("agent", "pbx") and call.first_dialled:
+        outcome = "answered"  # answered by the native queue while no router ran
+    else:
+        outcome = "abandoned"
+    wait = answered.get("wait_s") if answered is not None else None
+    return CallRecord(
+        uniqueid=call.trunk.uniqueid, linkedid=call.trunk.linkedid, number=call.number,
+        caller_name=call.trunk.cid_name, queues=[queue], arrived_at=iso(call.arrived, zone)
+        or "", answered_at=None, ended_at=iso(hangup.at, zone) if hangup else None,
+        outcome=outcome, agent=str(answered["agent"]) if answered is not None else None,
+        wait_s=float(wait) if isinstance(wait, (int, float)) else None,
+        priority=call.priority if call.priority is not None
+        else config.routing.default_priority,
+        channel=call.trunk.name, legs=[], ended_unobserved=True)

@@ -1,0 +1,185 @@
+"""Fail open: ``[holding]``'s heartbeat check and ``[acd-failopen]``'s native queue.
+
+The dialplan (``dialplans/extensions_acd.conf``) checks, each time a caller enters
+``[holding]`` and between two ``MusicOnHold()`` of the loop, whether the router's
+heartbeat global (``ACD_HEARTBEAT``, refreshed by the router with an AMI ``Setvar``
+without ``Channel``) is older than ``ACD_FAILOPEN_S``. If so the caller goes to
+``Queue(${ACD_FAILOPEN_QUEUE})``: Asterisk's own queue of the front-office phones
+(``dialplans/queues_acd.conf``: ``rrmemory``, ring 15 s, retry 2 s, ``ringinuse = no``,
+``joinempty = yes``, ``leaveempty = no``), which rings free members one at a time,
+first caller first, until one answers. Without the ``c`` option the caller is hung up
+when the agent ends the conversation, as after an answered Dial in ``acd-connect``.
+
+Events follow transcript 05 (native app queue): ``QueueCallerJoin``, the member's
+Dial (``DialBegin``/``DialEnd``, the caller's channel dialling), ``AgentCalled``,
+``AgentRingNoAnswer``, ``QueueCallerLeave`` and ``AgentConnect`` at the answer,
+``AgentComplete`` at the end, ``QueueCallerAbandon`` when a caller hangs up waiting.
+Not modelled: penalties, wrap-up time, the queue's own time-out (the dialplan sets
+none), a member's device state seen through a hint.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from acd.config import STANDARD_SKILLS, AgentConfig
+from acd.sim.model import Call, Dial, Phase
+
+if TYPE_CHECKING:
+    from acd.sim.pbx import Pbx
+
+#: queues_acd.conf: seconds a member rings, then seconds before the next round
+MEMBER_RING_S = 15.0
+RETRY_S = 2.0
+FAILOPEN_VAR = "ACD_FAILOPEN_S"
+
+
+def fail_open_test(heartbeat_var: str) -> str:
+    """The GotoIf of ``[holding]``, as the dialplan writes it."""
+    return (f"$[0${{{FAILOPEN_VAR}}} > 0 & ${{EPOCH}} - 0${{{heartbeat_var}}} > "
+            f"0${{{FAILOPEN_VAR}}}]?")
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text or "0")
+    except ValueError:
+        return 0.0
+
+
+class NativeQueue:
+    """The fail-open queue of one simulated PBX."""
+
+    def __init__(self, pbx: Pbx) -> None:
+        self.pbx = pbx
+        #: callers in the queue, in order (ringing ones keep their place)
+        self.waiting: list[Call] = []
+        #: calls that went through the native queue, and when they joined it (for tests)
+        self.joined: list[Call] = []
+        self.joined_at: list[float] = []
+        self._last_called: dict[str, float] = {}
+        self._dispatch_pending = False
+
+    def members(self) -> list[AgentConfig]:
+        """The front-office phones: agents with the first standard skill at level 1."""
+        return [a for a in self.pbx.agents.values() if a.skills.get(STANDARD_SKILLS[0]) == 1]
+
+    def router_silent(self) -> bool:
+        """``[holding]``'s check: heartbeat older than ``ACD_FAILOPEN_S`` (0/empty: off)."""
+        pbx = self.pbx
+        limit = _number(pbx.globals.get(FAILOPEN_VAR, ""))
+        if limit <= 0:
+            return False
+        heartbeat = _number(pbx.globals.get(pbx.names.heartbeat_var, ""))
+        return int(pbx.clock.now()) - int(heartbeat) > limit
+
+    def check(self, call: Call) -> bool:
+        """Run ``[holding]``'s first step; True if the caller went to the queue."""
+        pbx, names = self.pbx, self.pbx.names
+        target = f"{names.failopen_context},s,1"
+        pbx.events.step(call.trunk, names.holding_context, names.holding_exten, 1, "GotoIf",
+                        fail_open_test(names.heartbeat_var) + target)
+        if not self.router_silent():
+            return False
+        self.join(call)
+        return True
+
+    def join(self, call: Call) -> None:
+        pbx, names = self.pbx, self.pbx.names
+        queue = self._queue_name()
+        pbx.events.step(call.trunk, names.failopen_context, "s", 1, "Queue", queue)
+        call.phase = Phase.QUEUED
+        call.native_queue = True
+        self.waiting.append(call)
+        self.joined.append(call)
+        self.joined_at.append(pbx.clock.now())
+        pbx.events.channel("QueueCallerJoin", call.trunk, ("Queue", queue),
+                           ("Position", str(len(self.waiting))),
+                           ("Count", str(len(self.waiting))), privilege="agent")
+        self.dispatch()
+
+    def _queue_name(self) -> str:
+        return self.pbx.globals.get("ACD_FAILOPEN_QUEUE") or self.pbx.names.failopen_queue
+
+    def dispatch(self) -> None:
+        """Ring a free member for each waiting caller, first caller first."""
+        self._dispatch_pending = False
+        pbx = self.pbx
+        self.waiting = [c for c in self.waiting if c.phase in (Phase.QUEUED, Phase.DIALLING)]
+        for call in list(self.waiting):
+            if call.phase is not Phase.QUEUED:
+                continue
+            member = self._free_member()
+            if member is None:
+                return
+            self._last_called[member.id] = pbx.clock.now()
+            self._ring(call, member)
+
+    def soon(self, delay: float = 0.0) -> None:
+        """Dispatch again after ``delay`` simulated seconds (a member freed, a retry)."""
+        if self.waiting and not self._dispatch_pending:
+            self._dispatch_pending = True
+            self.pbx.clock.call_later(delay, self.dispatch)
+
+    def _free_member(self) -> AgentConfig | None:
+        busy = self.pbx.busy_devices()
+        free = [a for a in self.members() if a.device not in busy]
+        if not free:
+            return None
+        return min(free, key=lambda a: self._last_called.get(a.id, 0.0))
+
+    def _ring(self, call: Call, member: AgentConfig) -> None:
+        pbx = self.pbx
+        call.phase = Phase.DIALLING
+        call.dial = None
+        pbx.events.channel("AgentCalled", call.trunk, ("Queue", self._queue_name()),
+                           ("Interface", member.device), ("MemberName", member.id),
+                           privilege="agent")
+        pbx.start_dial(call, member.device, MEMBER_RING_S)
+
+    def dial_returned(self, call: Call, status: str) -> None:
+        """The member's Dial ended with the caller still there."""
+        dial = call.dial
+        call.dial = None
+        if status == "ANSWER":  # the member ended the call: Queue() returns, no option c
+            if dial is not None:
+                self._event("AgentComplete", call, dial, ("Reason", "agent"))
+            return
+        if status == "NOANSWER" and dial is not None:
+            self._event("AgentRingNoAnswer", call, dial)
+        call.phase = Phase.QUEUED
+        self.soon(RETRY_S)
+
+    def connected(self, call: Call, dial: Dial) -> None:
+        """A member answered: the caller leaves the queue, bridged with the member."""
+        hold = int(self.pbx.clock.now() - call.arrived)
+        self._leave(call)
+        self._event("AgentConnect", call, dial, ("HoldTime", str(hold)), ("RingTime", "1"))
+
+    def caller_gone(self, call: Call) -> None:
+        """The caller hangs up while in the queue (waiting or ringing a member)."""
+        if call in self.waiting:
+            self.pbx.events.channel("QueueCallerAbandon", call.trunk,
+                                    ("Queue", self._queue_name()), ("Position", "1"),
+                                    ("OriginalPosition", "1"), ("HoldTime", "0"),
+                                    privilege="agent")
+            self._leave(call)
+
+    def redirected(self, call: Call) -> None:
+        """An AMI Redirect took the caller out of ``Queue()``."""
+        if call in self.waiting:
+            self._leave(call)
+        call.native_queue = False
+
+    def _leave(self, call: Call) -> None:
+        if call in self.waiting:
+            self.waiting.remove(call)
+        self.pbx.events.channel("QueueCallerLeave", call.trunk, ("Queue", self._queue_name()),
+                                ("Count", str(len(self.waiting))), ("Position", "1"),
+                                privilege="agent")
+
+    def _event(self, name: str, call: Call, dial: Dial, *extra: tuple[str, str]) -> None:
+        self.pbx.events.emit(name, [
+            *call.trunk.block(), *dial.outer.block("Dest"), ("Queue", self._queue_name()),
+            ("Interface", self.pbx.agents[dial.agent_id].device),
+            ("MemberName", dial.agent_id), *extra], "agent")
