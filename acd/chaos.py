@@ -76,10 +76,6 @@ def parse_chaos(text: str) -> list[Fault]:
     return sorted(faults, key=lambda f: f.at_s)
 
 
-def needs_redis(faults: list[Fault]) -> bool:
-    return any(f.kind in ("redis-stop", "leader-kill") for f in faults)
-
-
 def needs_pair(faults: list[Fault]) -> bool:
     return any(f.kind == "leader-kill" for f in faults)
 

@@ -5,15 +5,13 @@ with faults the router is ``acd run`` started as a subprocess, with a generated 
 pointing at this process's simulator (AMI secret through ``ACD_AMI_SECRET``, never a
 file), ``--speed`` of the run, and ``--records-out``: each router process appends its
 call records (JSON lines, written and flushed as each call ends) to a file of the run.
-With ``redis-stop`` or ``leader-kill`` a ``redis-server`` of the run's own is started on
-a free port; ``leader-kill`` runs two routers as an active/standby pair (``[leader]``).
+A ``redis-server`` of the run's own is started on a free port and named in the
+routers' ``[redis]``, as in production: a router started again takes back the state
+its predecessor saved (agents, waiting order, calls in progress). ``leader-kill`` runs
+two routers as an active/standby pair (``[leader]``).
 
 The outcome of each call comes from the routers' records; the simulator judges what
 no router can know (:mod:`acd.chaos_judge`).
-
-Until the router restores agent states from Redis, a router started again is given
-the agents logged in at that moment (the simulator's log of feature codes) as
-``logged_in``, as that restore would.
 """
 
 from __future__ import annotations
@@ -30,7 +28,7 @@ from pathlib import Path
 
 import msgspec
 
-from acd.chaos import Fault, needs_pair, needs_redis
+from acd.chaos import Fault, needs_pair
 from acd.chaos_judge import judge
 from acd.config import AmiConfig, Config, HttpConfig, LeaderConfig, RedisConfig, namespace_of
 from acd.core.records import CallRecord
@@ -106,12 +104,9 @@ class ChaosRun:
                                 namespace=f"simulate-{namespace_of(config)}-{self.seed}")
         if needs_pair(self.faults):
             leader = LeaderConfig(enabled=True, ttl_s=PAIR_TTL_S, node_id=name)
-        present = self.sim.pbx.logged_in()
-        agents = [msgspec.structs.replace(a, logged_in=a.logged_in or a.id in present)
-                  for a in config.agents]
         return msgspec.structs.replace(
             config, ami=ami, http=HttpConfig(bind="127.0.0.1", port=0), redis=redis,
-            leader=leader, agents=agents,
+            leader=leader,
             api=msgspec.structs.replace(config.api, tokens_file=None))
 
     async def start_router(self, router: RouterProcess) -> None:
@@ -122,7 +117,7 @@ class ChaosRun:
         if any(item.kind == "bascule" for item in plan(scenario, config, self.seed)):
             raise ValueError("a chaos run cannot play scripted bascules (the router is "
                              "another process): remove them or drop --chaos")
-        if needs_redis(self.faults):
+        if self.faults:
             self.redis = RedisProcess()
             self.redis.start()
         self._start = scenario_start(scenario, config.zone())

@@ -255,6 +255,46 @@ async def test_a_fenced_writer_writes_no_more(
     client.close()
 
 
+async def test_a_standby_journals_nothing_and_writes_everything_once_it_leads(
+        redis_url: str, redis_namespace: str) -> None:
+    """In a pair the standby follows the same events as the leader, which writes them:
+    the standby keeps nothing (no buffer growing for hours); once it wins the lock it
+    writes its own whole state, even after an earlier term ended fenced."""
+    client = redis.Redis.from_url(redis_url)
+    holder: dict[str, int | None] = {"token": None}  # None: not the leader now
+    router = Router(parse_config(SITE), speed=SPEED)
+    store = attach_store(router, redis_url, redis_namespace, settings=settings(redis_url),
+                         fence_token=lambda: holder["token"])
+    try:
+        store.writer.on_fact(f.CallReturned(at=1.0, call="x", queue="ARM_N1", agent=None,
+                                            reason="standby"))
+        assert len(store.writer.buffer) == 0
+        holder["token"] = int(client.incr(keys.fence(redis_namespace)))  # elected
+        store.lead()
+        store.writer.on_fact(f.CallReturned(at=2.0, call="x", queue="ARM_N1", agent=None,
+                                            reason="leader"))
+        await store.flush()
+        assert client.xlen(keys.journal(redis_namespace)) == 1
+        assert client.hlen(keys.agents(redis_namespace)) == 3  # the whole snapshot
+        client.incr(keys.fence(redis_namespace))  # deposed: another router leads
+        store.writer.on_fact(f.CallReturned(at=3.0, call="x", queue="ARM_N1", agent=None,
+                                            reason="deposed"))
+        task = store.start()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), 5)
+        assert store.writer.fenced
+        client.delete(keys.agents(redis_namespace))  # the other leader's state, say
+        holder["token"] = int(client.incr(keys.fence(redis_namespace)))  # elected again
+        store.lead()
+        assert not store.writer.fenced
+        await store.flush()
+        assert client.hlen(keys.agents(redis_namespace)) == 3  # rewritten in full
+    finally:
+        await store.close(0.5)
+        client.delete(*keys.all_keys(redis_namespace))
+        client.close()
+
+
 async def test_acd_report_reads_the_records_kept_in_redis(
         room_factory: RoomFactory, redis_url: str, tmp_path: Path) -> None:
     async with room_factory(redis_url) as room:

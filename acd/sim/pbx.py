@@ -160,8 +160,6 @@ class Pbx:
         self.calls: list[Call] = []
         #: who hung up each channel, in hangup order
         self.hangups: list[HangupRecord] = []
-        #: agent id → the UserEvent of the last feature code the agent dialled
-        self.presence: dict[str, str] = {}
         #: every Redirect of a caller: (channel, "context,exten,priority")
         self.redirects: list[tuple[str, str]] = []
         #: callers Redirected to acd-connect while already ringing an agent
@@ -372,7 +370,6 @@ class Pbx:
             event, reason = names.agent_pause_event, code[3:] or "break"
         else:
             raise ValueError(f"not a feature code of [acd-features]: {code!r}")
-        self.presence[agent_id] = event
         device = self.agents[agent_id].device
         if device.startswith("Local/"):
             name = f"{device}-{self._next_local():08x};1"
@@ -691,12 +688,6 @@ class Pbx:
     def start_dial(self, call: Call, dial_string: str, ring_s: float | None) -> None:
         """Dial an agent's device from the caller's channel (also ``Queue()``'s)."""
         self._start_dial(call, dial_string, ring_s)
-
-    def logged_in(self) -> set[str]:
-        """Agents whose last feature code was a login, a pause or a ready."""
-        names = self.names
-        out = {names.agent_login_event, names.agent_pause_event, names.agent_ready_event}
-        return {agent for agent, event in self.presence.items() if event in out}
 
     def busy_devices(self) -> set[str]:
         """Agent devices with a call (ringing or talking)."""
