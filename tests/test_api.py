@@ -478,6 +478,38 @@ async def test_bascule_set_and_removed(served: Served) -> None:
     assert status == 200 and engine.bascules == {}
 
 
+async def test_a_standby_refuses_writes_and_says_where_to_send_them(
+        served: Served, redis_url: str, redis_namespace: str) -> None:
+    """A standby's engine follows events without deciding: a write there would change
+    nothing Asterisk sees. It answers 503 (audited); reads still work."""
+    from redis.asyncio import Redis
+
+    from acd.store.leader import Election, LeaderLock
+
+    router, client = served.room.router, served.client
+    redis = Redis.from_url(redis_url)
+    router.election = Election(LeaderLock(redis, redis_namespace, "node-b", 2.0),
+                               on_elected=router.become_leader,
+                               on_deposed=router.become_standby)
+    try:
+        assert router.role == "standby"
+        status, body = await client.request("PUT", "/api/v1/bascules/site", SUPERVISOR,
+                                            {"share": 1.0})
+        assert (status, body["error"]) == (503, "standby")
+        assert "send writes to the leader" in body["message"]
+        assert served.engine.bascules == {}
+        status, body = await client.get("audit", SUPERVISOR)
+        assert body["audit"][-1]["result"] == "standby"
+        status, _ = await client.get("bascules", READER)
+        assert status == 200
+    finally:
+        router.election = None
+        await redis.aclose()
+    status, _ = await client.request("PUT", "/api/v1/bascules/site", SUPERVISOR,
+                                     {"share": 1.0})
+    assert status == 200
+
+
 # ---------------------------------------------------------------------- re-skill
 
 

@@ -185,6 +185,12 @@ def write(handler: Handler) -> Callable[[Api, web.Request], Awaitable[web.Respon
         who = self.authenticate(request)
         raw = await request.read()
         try:
+            if self.router.role == "standby":
+                # its engine follows events without deciding: a write here would
+                # change nothing Asterisk sees, and be lost at the takeover
+                raise ApiError(503, "this router is the standby of an active/standby "
+                               "pair: send writes to the leader (GET /healthz says "
+                               "\"role\")", code="standby")
             response = await handler(self, request, who, raw)
         except ApiError as exc:
             self.record(who, request, raw, exc.status, exc.code, exc.message)
