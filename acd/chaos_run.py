@@ -61,6 +61,9 @@ class ChaosResult:
     #: waiting callers Asterisk's dialplan sent to the native queue (router silent)
     failed_open: int = 0
     router_starts: int = 0
+    #: calls whose record reached the run's Redis (distinct uniqueids), read after
+    #: the routers stopped: every router's journal caught up if it equals the records
+    records_in_redis: int = 0
 
 
 class ChaosRun:
@@ -117,6 +120,7 @@ class ChaosRun:
         if any(item.kind == "bascule" for item in plan(scenario, config, self.seed)):
             raise ValueError("a chaos run cannot play scripted bascules (the router is "
                              "another process): remove them or drop --chaos")
+        in_redis = 0
         if self.faults:
             self.redis = RedisProcess()
             self.redis.start()
@@ -147,6 +151,7 @@ class ChaosRun:
                 await router.stop()
             await sim.close()
             if self.redis is not None:
+                in_redis = self._records_in_redis()
                 self.redis.close()
         records = judge(sim, self.routers, self.config)
         by_router = [h.channel for h in sim.pbx.callers_hung_up_by("router-action")]
@@ -154,7 +159,8 @@ class ChaosRun:
                            hung_up_by_router=by_router, routed_twice=list(sim.pbx.routed_twice),
                            faults=self.faults, takeovers_s=self.takeovers_s,
                            calls_placed=placed, failed_open=len(sim.pbx.native.joined),
-                           router_starts=sum(r.starts for r in self.routers))
+                           router_starts=sum(r.starts for r in self.routers),
+                           records_in_redis=in_redis)
 
     # ------------------------------------------------------------------ the play
 
@@ -231,6 +237,20 @@ class ChaosRun:
                     return leader
                 await asyncio.sleep(0.05)
 
+    def _namespace(self) -> str:
+        return f"simulate-{namespace_of(self.config)}-{self.seed}"
+
+    def _records_in_redis(self) -> int:
+        """Calls in the run's records stream (read as ``acd report --redis`` does)."""
+        from acd.store.records import RedisRecordsError, read_records
+
+        config = msgspec.structs.replace(self.config, redis=RedisConfig(
+            url=self.redis.url if self.redis else "", namespace=self._namespace()))
+        try:
+            return sum(1 for _ in read_records(config))
+        except RedisRecordsError:
+            return 0
+
     def _leader(self) -> RouterProcess | None:
         """The pair member holding the lock, from the lock's value in Redis."""
         import redis as redis_sync
@@ -238,7 +258,7 @@ class ChaosRun:
         assert self.redis is not None
         client = redis_sync.Redis.from_url(self.redis.url, socket_timeout=1.0)
         try:
-            raw = client.get(keys.leader(f"simulate-{namespace_of(self.config)}-{self.seed}"))
+            raw = client.get(keys.leader(self._namespace()))
         except redis_sync.RedisError:
             return None
         finally:
@@ -274,3 +294,4 @@ async def run_chaos(config: Config, scenario: Scenario, faults: list[Fault], *,
                        speed=scenario.speed if speed is None else speed, workdir=workdir,
                        on_fault=on_fault, failopen_s=failopen_s)
         return await run.run()
+

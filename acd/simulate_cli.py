@@ -131,6 +131,7 @@ def chaos_json(result: ChaosResult) -> dict[str, Any]:
         "routed_twice": len(result.routed_twice),
         "router_starts": result.router_starts,
         "takeovers_s": result.takeovers_s,
+        "records_in_redis": result.records_in_redis,
     }
 
 
