@@ -60,12 +60,33 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_sim(args: argparse.Namespace) -> int:
     from acd import logs
-    from acd.sim.cli import serve_sim
+    from acd.sim.cli import behaviour_from, serve_sim
 
     config = load_config(args.config)
     logs.configure(sys.stdout)
+    behaviour = behaviour_from(args.answer_after_s, args.talk_s, args.no_answer_rate)
     return serve_sim(config, host=args.host, port=args.port, seed=args.seed, speed=args.speed,
-                     full_event_mix=args.full_event_mix)
+                     full_event_mix=args.full_event_mix, control_port=args.control_port,
+                     behaviour=behaviour)
+
+
+def _seconds_range(text: str) -> tuple[float, float]:
+    from acd.sim.cli import parse_range
+
+    try:
+        return parse_range(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a probability between 0 and 1")
+    return value
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -146,6 +167,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="simulated seconds per real second (default 1: real time)")
     sim.add_argument("--full-event-mix", action="store_true",
                      help="also send VarSet, Newexten… like a real Asterisk (load tests)")
+    sim.add_argument("--control-port", type=int, metavar="N",
+                     help="also serve the HTTP control port on HOST:N (0: a free port, "
+                     "logged): POST /calls, GET /calls/{id}?wait=…, GET /stats")
+    sim.add_argument("--answer-after-s", type=_seconds_range, metavar="LOW[,HIGH]",
+                     help="agents answer after this many seconds (default 1,6)")
+    sim.add_argument("--talk-s", type=_seconds_range, metavar="LOW[,HIGH]",
+                     help="conversations last this many seconds (default 60,300)")
+    sim.add_argument("--no-answer-rate", type=_rate, metavar="P",
+                     help="share of offers left ringing (default 0.05)")
     sim.set_defaults(func=_cmd_sim)
 
     simulate = sub.add_parser(

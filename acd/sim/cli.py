@@ -8,14 +8,40 @@ import signal
 from acd.config import Config
 from acd.logs import get_logger
 from acd.secrets import ami_secret
+from acd.sim.behaviour import AgentBehaviour, RandomBehaviour
+from acd.sim.control import ControlServer
 from acd.sim.pbx import PbxOptions
 from acd.sim.server import start_sim
 
 log = get_logger("acd.sim")
 
 
+def parse_range(text: str) -> tuple[float, float]:
+    """``"0.5"`` → (0.5, 0.5); ``"1,3"`` → (1.0, 3.0); ValueError otherwise."""
+    parts = [float(p) for p in text.split(",")]
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2 or not 0 <= parts[0] <= parts[1]:
+        raise ValueError(f"{text!r}: seconds 'LOW,HIGH' with 0 ≤ LOW ≤ HIGH, or one value")
+    return parts[0], parts[1]
+
+
+def behaviour_from(answer_after_s: tuple[float, float] | None,
+                   talk_s: tuple[float, float] | None,
+                   no_answer_rate: float | None) -> AgentBehaviour | None:
+    """The agents' behaviour the command line asks for (None: the simulator's default)."""
+    if answer_after_s is None and talk_s is None and no_answer_rate is None:
+        return None
+    default = RandomBehaviour()
+    return RandomBehaviour(answer_after_s=answer_after_s or default.answer_after_s,
+                           talk_s=talk_s or default.talk_s,
+                           no_answer_rate=default.no_answer_rate if no_answer_rate is None
+                           else no_answer_rate)
+
+
 def serve_sim(config: Config, *, host: str, port: int, seed: int, speed: float,
-              full_event_mix: bool) -> int:
+              full_event_mix: bool, control_port: int | None = None,
+              behaviour: AgentBehaviour | None = None) -> int:
     secret = ami_secret(config)
 
     async def main() -> None:
@@ -24,12 +50,20 @@ def serve_sim(config: Config, *, host: str, port: int, seed: int, speed: float,
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         sim = await start_sim(config, host, port, seed=seed, speed=speed, secret=secret,
+                              behaviour=behaviour,
                               options=PbxOptions(full_event_mix=full_event_mix))
+        control: ControlServer | None = None
+        if control_port is not None:
+            control = ControlServer(sim.pbx)
+            await control.start(host, control_port)
         log.info("sim_started", host=host, port=sim.port, agents=len(config.agents),
-                 speed=speed, seed=seed)
+                 speed=speed, seed=seed,
+                 control_port=control.port if control is not None else None)
         try:
             await stop.wait()
         finally:
+            if control is not None:
+                await control.close()
             await sim.close()
             log.info("sim_stopped")
 
