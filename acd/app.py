@@ -86,6 +86,7 @@ class Router:
         self.started_at = time.time()
         #: set while the AMI session is up and resynchronised (readiness)
         self.link_ready = asyncio.Event()
+        _warm_calendar(config)
 
     # -------------------------------------------------------------- inputs
 
@@ -181,6 +182,18 @@ class Router:
             "calls_waiting": {q: len(queue) for q, queue in engine.queues.items()},
             "uptime_s": round(time.time() - self.started_at, 1),
         }
+
+
+def _warm_calendar(config: Config) -> None:
+    """Load the holiday calendar now (this year and the next): the library imports its
+    country data on first use, about 0.1 s that would otherwise stall the first call."""
+    from datetime import date
+
+    from acd.core.hours import public_holiday
+
+    today = date.today()
+    for year in (today.year, today.year + 1):
+        public_holiday(config.site.departement, today.replace(year=year, day=1))
 
 
 def _log_fact(fact: f.Fact) -> None:

@@ -8,11 +8,12 @@ loopback TCP exactly as to Asterisk. For each call the simulator notes (real clo
 in this process) when it wrote the ``AcdCallWaiting`` announcement and when the
 router's Redirect to an agent took effect (``AcdConnecting``; the Setvar before it
 included): the difference is the figure. ``/metrics`` is scraped every 0.25 s during
-the run; the router process reports how long each scrape held its loop.
+the run; the router process reports how long each scrape held its loop, and its
+loop's worst lag.
 
 Each call: agent answers 0.2 s after the offer, talks 1 s; 500 agents logged in, so
 agent capacity is never the limit. The first second of each run is warm-up and is
-left out of the percentiles (never out of ``calls_lost``).
+left out of the percentiles and of the router's probes (never out of ``calls_lost``).
 
 Variants (:data:`VARIANTS`): the router's event loop, and — once the Redis store
 exists — persistence on/off: :func:`persistence_variants` is the one place to add it.
@@ -21,12 +22,14 @@ exists — persistence on/off: :func:`persistence_variants` is the one place to 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import json
 import math
 import os
 import random
 import secrets
-import subprocess
+import signal
 import sys
 import tempfile
 import time
@@ -94,15 +97,12 @@ def _pct(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
-async def _wait_for(path: Path, proc: subprocess.Popen[bytes], within_s: float) -> str:
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"router process exited with {proc.returncode}")
-        if path.is_file() and path.read_text():
-            return path.read_text()
-        await asyncio.sleep(0.05)
-    raise RuntimeError("router process did not start")
+async def _lag_probe(samples: list[float]) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        started = loop.time()
+        await asyncio.sleep(0.001)
+        samples.append(max(0.0, loop.time() - started - 0.001))
 
 
 async def _scrape(url: str, stop: asyncio.Event, count: list[int]) -> None:
@@ -111,10 +111,8 @@ async def _scrape(url: str, stop: asyncio.Event, count: list[int]) -> None:
             async with session.get(url) as response:
                 await response.read()
                 count[0] += response.status == 200
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), SCRAPE_EVERY_S)
-            except TimeoutError:
-                pass
 
 
 async def run_rate(rate: float, duration_s: float, variant: Variant,
@@ -127,18 +125,19 @@ async def run_rate(rate: float, duration_s: float, variant: Variant,
         sim = await start_sim(sim_config, secret=secret, behaviour=behaviour,
                               options=PbxOptions(full_event_mix=True))
         tracker = CallTracker(sim.pbx)
-        site = Path(tmp, "site.toml")
-        site.write_text(site_text(sim.port, variant))
-        port_file = Path(tmp, "http.port")
-        argv = [sys.executable, "-m", "benchmarks.router_proc", "--config", str(site),
-                "--loop", variant.loop, "--port-file", str(port_file)]
+        site = _write(Path(tmp, "site.toml"), site_text(sim.port, variant))
+        argv = ["-m", "benchmarks.router_proc", "--config", str(site), "--loop", variant.loop]
         if profile is not None:
             argv += ["--profile", str(profile)]
         env = {**os.environ, "ACD_AMI_SECRET": secret, "PYTHONPATH": str(ROOT)}
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, cwd=ROOT)
-        router: dict[str, Any] = {}
+        proc = await asyncio.create_subprocess_exec(sys.executable, *argv, env=env, cwd=ROOT,
+                                                    stdout=asyncio.subprocess.PIPE)
+        assert proc.stdout is not None
+        out = b""
         try:
-            http_port = int(await _wait_for(port_file, proc, 20.0))
+            async with asyncio.timeout(20):
+                first = await proc.stdout.readline()
+            http_port = int(json.loads(first)["http_port"])
             await _until(lambda: sim.wire.logins > 0 and sim.actions.counts.get("Status", 0) > 0,
                          10.0)
             await asyncio.sleep(0.3)  # the resync answer reaches the router
@@ -147,17 +146,32 @@ async def run_rate(rate: float, duration_s: float, variant: Variant,
             scrapes = [0]
             scraper = asyncio.create_task(_scrape(f"http://127.0.0.1:{http_port}/metrics",
                                                   stop_scraping, scrapes))
-            placed, measured_from = await _place(sim.pbx, tracker, rate, duration_s)
-            await _until(lambda: tracker.counts["ended"] >= len(placed), drain_s)
+            loop = asyncio.get_running_loop()
+            loop.call_later(WARM_UP_S, proc.send_signal, signal.SIGUSR1)
+            sim_lags: list[float] = []
+            probe = asyncio.create_task(_lag_probe(sim_lags))
+            # the simulator is the measuring instrument: no collection pauses in it
+            # while it measures (its calls and channels pile up for the whole run)
+            gc.collect()
+            gc.disable()
+            try:
+                placed, measured_from = await _place(sim.pbx, tracker, rate, duration_s)
+                await _until(lambda: tracker.counts["ended"] >= len(placed), drain_s)
+            finally:
+                gc.enable()
+                probe.cancel()
             stop_scraping.set()
             await scraper
             events = sim.wire.events_sent - events_before
         finally:
-            proc.terminate()
-            out, _ = await asyncio.to_thread(proc.communicate, timeout=30)
+            if proc.returncode is None:
+                proc.terminate()
+            async with asyncio.timeout(30):
+                out = await proc.stdout.read()
+                await proc.wait()
             await sim.close()
         lines = out.decode().strip().splitlines()
-        router = json.loads(lines[-1]) if lines else {}
+        router: dict[str, Any] = json.loads(lines[-1]) if lines else {}
     calls = [tracker.calls[k] for k in placed]
     lost = sum(1 for c in calls if c.routed_at is None or c.outcome == "dropped")
     route = [(c.routed_at - c.announced_at) * 1000 for c in calls
@@ -170,10 +184,16 @@ async def run_rate(rate: float, duration_s: float, variant: Variant,
         "announce_to_redirect_p50_ms": _round(_pct(route, 0.50)),
         "announce_to_redirect_p99_ms": _round(_pct(route, 0.99)),
         "announce_to_redirect_max_ms": _round(max(route, default=None)),
+        "sim_loop_lag_max_ms": round(max(sim_lags, default=0.0) * 1000, 3),
         "scrapes": scrapes[0], "scrape_block_max_ms": router.get("scrape_block_max_ms"),
         "loop_lag_max_ms": router.get("loop_lag_max_ms"),
         "router_peak_rss_mb": router.get("peak_rss_mb"),
     }
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def _round(value: float | None) -> float | None:

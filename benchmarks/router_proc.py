@@ -2,11 +2,14 @@
 ``acd run`` composes it (:func:`acd.app.serve`: engine, AMI connection, HTTP with
 ``/metrics``), on the event loop asked for, with two probes:
 
-* the time each ``/metrics`` scrape holds the event loop (the exposition is built
-  synchronously in the handler, so that is the loop's block);
+* the time each ``/metrics`` scrape holds the event loop: the longest piece the
+  handler builds between two yields to the loop;
 * the loop's lag: a 1 ms timer that notes how late each wake-up comes.
 
-On SIGTERM it stops and prints one JSON line: the probes, its peak RSS, and with
+Both count from the last SIGUSR1 (the benchmark sends it when its warm-up ends).
+
+It prints ``{"http_port": N}`` once listening; on SIGTERM it stops and prints one
+JSON line: the probes, its peak RSS, and with
 ``--profile FILE`` writes a pyinstrument profile of the whole run (text).
 
     python -m benchmarks.router_proc --config site.toml --loop uvloop
@@ -28,6 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.registry import Collector
+
 from acd import logs
 from acd.ami.client import AmiConnection
 from acd.api import start_http
@@ -40,18 +45,27 @@ LAG_INTERVAL_S = 0.001
 
 
 class TimedMetrics(RouterMetrics):
-    """:class:`RouterMetrics` that remembers how long each exposition took."""
+    """:class:`RouterMetrics` that remembers how long the loop was held by each scrape:
+    the longest of the pieces ``/metrics`` builds between two yields to the loop."""
 
     def __init__(self, router: Router) -> None:
         super().__init__(router)
         self.render_s: list[float] = []
+        self._longest = 0.0
 
-    def render(self) -> bytes:
+    async def render_async(self) -> bytes:
+        self._longest = 0.0
+        try:
+            return await super().render_async()
+        finally:
+            self.render_s.append(self._longest)
+
+    def render_part(self, collector: Collector) -> bytes:
         started = time.perf_counter()
         try:
-            return super().render()
+            return super().render_part(collector)
         finally:
-            self.render_s.append(time.perf_counter() - started)
+            self._longest = max(self._longest, time.perf_counter() - started)
 
 
 async def _lag_probe(samples: list[float]) -> None:
@@ -62,7 +76,7 @@ async def _lag_probe(samples: list[float]) -> None:
         samples.append(max(0.0, loop.time() - started - LAG_INTERVAL_S))
 
 
-async def run(config_path: str, port_file: Path | None) -> dict[str, Any]:
+async def run(config_path: str) -> dict[str, Any]:
     config = load_config(config_path)
     router = Router(config)
     metrics = TimedMetrics(router)
@@ -71,13 +85,19 @@ async def run(config_path: str, port_file: Path | None) -> dict[str, Any]:
     router.decision_observer = _chain(router.decision_observer, decisions.append)
     router.ami = AmiConnection(config.ami, ami_secret(config), router)
     http = await start_http(router, config.http.bind, config.http.port, metrics=metrics)
-    if port_file is not None:
-        port_file.write_text(str(http.port))
+    print(json.dumps({"http_port": http.port}), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     lags: list[float] = []
+
+    def measure_from_now() -> None:
+        """SIGUSR1: the warm-up is over; count blocks and lags from here."""
+        lags.clear()
+        metrics.render_s.clear()
+
+    loop.add_signal_handler(signal.SIGUSR1, measure_from_now)
     tasks = [asyncio.create_task(router.ami.run()), asyncio.create_task(_lag_probe(lags))]
     try:
         await stop.wait()
@@ -118,7 +138,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", required=True)
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
-    parser.add_argument("--port-file", type=Path, help="write the HTTP port here")
     parser.add_argument("--profile", type=Path, help="write a pyinstrument profile here")
     args = parser.parse_args(argv)
     # the production log lines, at the production level, to nowhere: their cost counts
@@ -133,9 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.loop == "uvloop":
         import uvloop
 
-        result = uvloop.run(run(args.config, args.port_file))
+        result = uvloop.run(run(args.config))
     else:
-        result = asyncio.run(run(args.config, args.port_file))
+        result = asyncio.run(run(args.config))
     if profiler is not None:
         profiler.stop()
         args.profile.write_text(profiler.output_text(unicode=True, show_all=False))
