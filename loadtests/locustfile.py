@@ -165,8 +165,10 @@ class SurgeShape(LoadTestShape):
                 if self._step >= 0 and self._close_ramp(t):
                     return None
                 self._open_step(step, t)
-        users = users_for(shape.rate(t))
-        return users, float(max(users, 10))
+        rate = shape.rate(t)
+        # spawning `rate` callers a second spreads their calls evenly over the pacing
+        # period instead of placing them in bursts every PACING_S seconds
+        return users_for(rate), max(rate, 1.0)
 
     # -------------------------------------------------------------- ramp bookkeeping
 

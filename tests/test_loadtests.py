@@ -168,3 +168,16 @@ def test_a_short_headless_surge_routes_every_call(tmp_path: Path) -> None:
     assert (out / "report.html").stat().st_size > 0
     verdict = json.loads((out / "verdict.json").read_text())
     assert verdict["calls_lost"] == 0 and verdict["calls_routed"] == verdict["calls_placed"] > 0
+
+
+async def test_metrics_built_collector_by_collector_equal_the_whole_exposition(
+        room: Room) -> None:
+    from acd.metrics import RouterMetrics
+
+    metrics = RouterMetrics(room.router)
+    metrics.attach()
+    _, placed = await request("POST", f"{room.control}/calls", {"number": "15"})
+    await request("GET", f"{room.control}/calls/{placed['id']}?wait=ended&timeout=10")
+    whole = metrics.render()
+    assert b'acd_calls_answered_total{number="15",period=' in whole
+    assert await metrics.render_async() == whole

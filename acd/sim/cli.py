@@ -67,5 +67,10 @@ def serve_sim(config: Config, *, host: str, port: int, seed: int, speed: float,
             await sim.close()
             log.info("sim_stopped")
 
-    asyncio.run(main())
+    try:
+        import uvloop
+
+        uvloop.run(main())  # as the router: the simulator's own latency stays small
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        asyncio.run(main())
     return 0
