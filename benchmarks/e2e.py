@@ -186,6 +186,7 @@ async def run_rate(rate: float, duration_s: float, variant: Variant,
         "announce_to_redirect_max_ms": _round(max(route, default=None)),
         "sim_loop_lag_max_ms": round(max(sim_lags, default=0.0) * 1000, 3),
         "scrapes": scrapes[0], "scrape_block_max_ms": router.get("scrape_block_max_ms"),
+        "scrape_block_cpu_max_ms": router.get("scrape_block_cpu_max_ms"),
         "loop_lag_max_ms": router.get("loop_lag_max_ms"),
         "router_peak_rss_mb": router.get("peak_rss_mb"),
     }
