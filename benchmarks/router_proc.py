@@ -36,7 +36,7 @@ from prometheus_client.registry import Collector
 from acd import logs
 from acd.ami.client import AmiConnection
 from acd.api import start_http
-from acd.app import Router
+from acd.app import Router, settle_heap
 from acd.config import load_config
 from acd.metrics import RouterMetrics
 from acd.secrets import ami_secret
@@ -95,6 +95,7 @@ async def run(config_path: str) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    settle_heap()  # as acd.app.serve does
     lags: list[float] = []
 
     def measure_from_now() -> None:
