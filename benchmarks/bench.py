@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import importlib.util
 import json
 import logging
 import os
@@ -220,6 +221,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="also profile the router process (pyinstrument, text) in an "
                         "extra 200 calls/s run, not counted, and write it to FILE")
     args = parser.parse_args(argv)
+    if args.profile is not None and importlib.util.find_spec("pyinstrument") is None:
+        print("--profile needs pyinstrument: .venv/bin/pip install -e '.[bench]'",
+              file=sys.stderr)
+        return 2
     logs.configure(sys.stderr, level=logging.WARNING)
     repeats, runs, samples = (4, 2, 3000) if args.quick else (20, 3, 20000)
     data, events = load_stream(repeats)

@@ -144,7 +144,7 @@ class SurgeShape(LoadTestShape):
     """
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.shape = current_shape()
         self._step = -1
         self._step_base: dict[int, int] = {}
@@ -154,7 +154,7 @@ class SurgeShape(LoadTestShape):
         self.broken: str | None = None
 
     def tick(self) -> tuple[int, float] | None:
-        t = self.get_run_time()
+        t: float = self.get_run_time()  # type: ignore[no-untyped-call]
         shape = self.shape
         if t >= shape.duration_s:
             self._close_ramp(t, final=True)
@@ -175,6 +175,7 @@ class SurgeShape(LoadTestShape):
     def _route_times(self) -> tuple[dict[int, int], int]:
         times: dict[int, int] = {}
         failures = 0
+        assert self.runner is not None  # Locust sets it before the first tick
         for (_name, method), entry in self.runner.stats.entries.items():
             if method != "route":
                 continue
