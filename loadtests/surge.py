@@ -21,6 +21,7 @@ import csv
 import json
 import math
 import os
+import resource
 import secrets
 import signal
 import socket
@@ -99,6 +100,18 @@ class Processes:
                                 if log is not None else None, start_new_session=True)
         self.started.append((name, proc))
         return proc
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) each running process has used so far."""
+        tick = os.sysconf("SC_CLK_TCK")
+        out: dict[str, float] = {}
+        for name, proc in self.started:
+            try:
+                fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            out[name] = round((int(fields[11]) + int(fields[12])) / tick, 2)
+        return out
 
     def stop_all(self) -> None:
         for _name, proc in reversed(self.started):
@@ -241,10 +254,24 @@ def print_verdict(result: dict[str, Any], ok: bool) -> None:
           f"max {fmt(result['route_max_ms'])} ms")
     print(f"answer latency (announcement → pick-up)  p50 {fmt(result['answer_p50_ms'])} ms"
           f"   p99 {fmt(result['answer_p99_ms'])} ms")
+    cpu = result.get("cpu_share_of_one_core") or {}
+    print("CPU over the run, share of one core: " + ", ".join(
+        f"{name} {share:.0%}" for name, share in cpu.items()))
     if result["shape"] == "ramp":
         print(f"ramp: highest rate held {fmt(result.get('ramp_highest_held_calls_per_s'))} "
               f"calls/s; broke: {result.get('ramp_broken') or 'no (cap or end reached)'}")
     print("verdict:", "PASS" if ok else "FAIL")
+
+
+def _cpu_use(before: dict[str, float], after: dict[str, float],
+             children_before: resource.struct_rusage, wall_s: float) -> dict[str, float]:
+    """Share of one core each process used during the Locust run: shows which of the
+    router, the simulator and Locust was busy when latency rose."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # Locust, now reaped
+    used = {name: after[name] - before.get(name, 0.0) for name in after}
+    used["locust"] = (children.ru_utime + children.ru_stime
+                      - children_before.ru_utime - children_before.ru_stime)
+    return {name: round(seconds / max(wall_s, 1e-9), 3) for name, seconds in used.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -283,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
         with running_setup(out, shape, light=args.light) as (control, procs):
             argv_locust = locust_argv(control, out, web=args.web, processes=args.processes,
                                       web_port=args.web_port)
+            before = procs.cpu_seconds()
+            children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.monotonic()
             locust = procs.start("locust", argv_locust, env,
                                  None if args.web else out / "locust.log")
             if args.web:
@@ -295,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
                 _stop(locust)
             time.sleep(1.0)  # the last hangups reach the tracker
             sim_stats = _get_json(f"{control}/stats", 10.0)
+            cpu = _cpu_use(before, procs.cpu_seconds(), children_before,
+                           time.monotonic() - started)
     except SetupFailed as exc:
         print(f"surge: {exc}", file=sys.stderr)
         return 2
@@ -306,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(sim_stats))
         return 0
     result, ok = verdict(shape, out, sim_stats)
+    result["cpu_share_of_one_core"] = cpu
     (out / "verdict.json").write_text(json.dumps(result, indent=1) + "\n")
     print_verdict(result, ok)
     if interrupted:
