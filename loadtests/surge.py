@@ -225,6 +225,7 @@ def verdict(shape: Shape, out: Path, sim_stats: dict[str, Any]) -> tuple[dict[st
         "route_max_ms": sim_stats.get("route_max_ms"),
         "answer_p50_ms": sim_stats.get("answer_p50_ms"),
         "answer_p99_ms": sim_stats.get("answer_p99_ms"),
+        "sim_loop_lag_max_ms": sim_stats.get("sim_loop_lag_max_ms"),
     }
     ramp = out / "ramp.json"
     if shape.name == "ramp" and ramp.is_file():
@@ -256,7 +257,9 @@ def print_verdict(result: dict[str, Any], ok: bool) -> None:
           f"   p99 {fmt(result['answer_p99_ms'])} ms")
     cpu = result.get("cpu_share_of_one_core") or {}
     print("CPU over the run, share of one core: " + ", ".join(
-        f"{name} {share:.0%}" for name, share in cpu.items()))
+        f"{name} {share:.0%}" for name, share in cpu.items())
+        + f"; the simulator's loop ran up to {fmt(result.get('sim_loop_lag_max_ms'))} ms late"
+        " (that delay is inside every latency it measured)")
     if result["shape"] == "ramp":
         print(f"ramp: highest rate held {fmt(result.get('ramp_highest_held_calls_per_s'))} "
               f"calls/s; broke: {result.get('ramp_broken') or 'no (cap or end reached)'}")

@@ -86,6 +86,7 @@ async def test_a_call_placed_on_the_control_port_is_followed_to_its_end(room: Ro
     status, stats = await request("GET", f"{room.control}/stats")
     assert stats["placed"] == stats["routed"] == stats["answered"] == stats["ended"] == 1
     assert stats["dropped"] == 0 and stats["route_p99_ms"] is not None
+    assert stats["sim_loop_lag_max_ms"] >= 0
 
 
 async def test_a_long_poll_returns_at_its_milestone_or_its_timeout(room: Room) -> None:

@@ -8,7 +8,8 @@ on gevent): plain blocking HTTP, one long-poll per call instead of sleep-polling
     GET  /calls/{id}?wait=routed|answered|ended&timeout=30
                          → 200 as soon as the call reached that point (or ended), or
                            when the timeout ran out (``"timed_out": true``)
-    GET  /stats          → counts of every call the simulator saw
+    GET  /stats          → counts of every call the simulator saw, latency
+                           percentiles, the simulator's own worst loop lag
     GET  /healthz        → 200
 
 A call (JSON) carries ``announced_at``, ``routed_at`` (the router's connecting action
@@ -301,6 +302,9 @@ class ControlServer:
         self.pbx = pbx
         self.tracker = CallTracker(pbx)
         self._runner: web.AppRunner | None = None
+        self._lag_task: asyncio.Task[None] | None = None
+        #: worst lateness of a 10 ms timer of the simulator's loop (seconds)
+        self.loop_lag_max = 0.0
         self.port = 0
 
     def app(self) -> web.Application:
@@ -319,8 +323,23 @@ class ControlServer:
         server = site._server
         sockets = getattr(server, "sockets", None) or []
         self.port = int(sockets[0].getsockname()[1]) if sockets else port
+        self._lag_task = asyncio.create_task(self._watch_lag())
+
+    async def _watch_lag(self) -> None:
+        """How late the simulator's loop runs a timer: its own delays are part of every
+        latency it measures, so /stats reports them."""
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await asyncio.sleep(0.01)
+            self.loop_lag_max = max(self.loop_lag_max, loop.time() - started - 0.01)
 
     async def close(self) -> None:
+        if self._lag_task is not None:
+            self._lag_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._lag_task
+            self._lag_task = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -359,7 +378,8 @@ class ControlServer:
         return web.json_response({**tracked.as_json(), "timed_out": timed_out})
 
     async def _stats(self, _request: web.Request) -> web.Response:
-        return web.json_response(self.tracker.stats())
+        return web.json_response({**self.tracker.stats(),
+                                  "sim_loop_lag_max_ms": round(self.loop_lag_max * 1000, 3)})
 
     async def _health(self, _request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "live_calls": len(self.pbx.live_calls())})
