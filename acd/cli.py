@@ -61,13 +61,34 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_sim(args: argparse.Namespace) -> int:
     from acd import logs
-    from acd.sim.cli import serve_sim
+    from acd.sim.cli import behaviour_from, serve_sim
 
     config = load_config(args.config)
     logs.configure(sys.stdout)
+    behaviour = behaviour_from(args.answer_after_s, args.talk_s, args.no_answer_rate)
     return serve_sim(config, host=args.host, port=args.port, seed=args.seed, speed=args.speed,
                      full_event_mix=args.full_event_mix, calls_per_hour=args.calls_per_hour,
-                     failopen_s=args.failopen_s)
+                     failopen_s=args.failopen_s, control_port=args.control_port,
+                     behaviour=behaviour)
+
+
+def _seconds_range(text: str) -> tuple[float, float]:
+    from acd.sim.cli import parse_range
+
+    try:
+        return parse_range(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a probability between 0 and 1")
+    return value
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -170,6 +191,15 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--calls-per-hour", type=float, default=0.0, metavar="N",
                      help="place calls by itself, N per simulated hour (random arrivals "
                      "to the site's numbers; default 0: only calls placed over AMI)")
+    sim.add_argument("--control-port", type=int, metavar="N",
+                     help="also serve the HTTP control port on HOST:N (0: a free port, "
+                     "logged): POST /calls, GET /calls/{id}?wait=…, GET /stats")
+    sim.add_argument("--answer-after-s", type=_seconds_range, metavar="LOW[,HIGH]",
+                     help="agents answer after this many seconds (default 1,6)")
+    sim.add_argument("--talk-s", type=_seconds_range, metavar="LOW[,HIGH]",
+                     help="conversations last this many seconds (default 60,300)")
+    sim.add_argument("--no-answer-rate", type=_rate, metavar="P",
+                     help="share of offers left ringing (default 0.05)")
     sim.set_defaults(func=_cmd_sim)
 
     simulate = sub.add_parser(

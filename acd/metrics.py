@@ -38,6 +38,7 @@ only a number of the site's number plan; anything else is reported as ``other``.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter as Counter_
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -79,7 +80,6 @@ LOOP_LAG_WINDOW = 10
 PARTNER_DOWN_RESULTS = frozenset({"failed", "unreachable"})
 PARTNER_UP_RESULTS = frozenset({"answered", "busy"})
 
-_STATES = tuple(state.value for state in AgentState)
 #: agent states in which an agent takes (or is about to take) calls
 _WORKING = frozenset({AgentState.AVAILABLE, AgentState.RINGING, AgentState.ON_CALL,
                       AgentState.WRAP_UP})
@@ -173,6 +173,11 @@ class RouterMetrics:
                 self._series_of(entry.pdsa, number, "pdsa")
         self._collector = _EngineCollector(self)
         reg.register(self._collector)
+        #: every collector of the registry, in its order (for :meth:`render_async`)
+        self._exposed: tuple[Collector, ...] = (
+            self._offered, self._answered, self._within_30s, self._within_60s,
+            self._abandoned, self._short_abandoned, self._delay, self._transfers,
+            self._overflow, self._repairs, self._ignored, self._decision, self._collector)
 
     def attach(self) -> None:
         """Count the router's facts and time its decisions from now on."""
@@ -182,6 +187,30 @@ class RouterMetrics:
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
         return generate_latest(self.registry)
+
+    async def render_async(self) -> bytes:
+        """The same exposition, built one collector at a time with the event loop given
+        back between them, so a scrape holds the loop for one collector at most (about
+        0.2 ms with 500 agents) rather than for the whole text (about 1 ms). Each
+        collector is consistent in itself; a counter may move between two of them, as
+        it may between two scrapes."""
+        parts: list[bytes] = []
+        for collector in self._collectors():
+            parts.append(self.render_part(collector))
+            await asyncio.sleep(0)
+        return b"".join(parts)
+
+    def _collectors(self) -> tuple[Collector, ...]:
+        """Ours in their order, then any registered on the registry since (the durable
+        store's, the leader's). prometheus_client has no public list of a registry's
+        collectors; its ``_collector_to_names`` has been the registry's own table for
+        years, and a test checks that this exposition equals :meth:`render`'s."""
+        registered = tuple(getattr(self.registry, "_collector_to_names", ()))
+        return self._exposed + tuple(c for c in registered if c not in self._exposed)
+
+    def render_part(self, collector: Collector) -> bytes:
+        """One collector's exposition: what :meth:`render_async` does between yields."""
+        return generate_latest(collector)
 
     # -------------------------------------------------------------- facts (hot path)
 
@@ -355,22 +384,18 @@ class _EngineCollector(Collector):
     def _agents(self, metrics: RouterMetrics) -> Iterator[Metric]:
         engine = metrics.router.engine
         skills = list(metrics.config.skill_names())
-        counts: dict[tuple[str, str], int] = {}
-        for agent in engine.agents.values():
-            state = agent.state.value
-            for skill in agent.skills:
-                key = (skill, state)
-                counts[key] = counts.get(key, 0) + 1
-                if skill not in skills:
-                    skills.append(skill)
+        # the state member, not its .value, and Counter's C loop: every agent is read
+        counts = Counter_((skill, agent.state) for agent in engine.agents.values()
+                          for skill in agent.skills)
+        skills += [skill for skill, _ in counts if skill not in skills]
         agents = GaugeMetricFamily("acd_agents", "Agents holding the skill (any level), "
                                    "by state; logged in = every state but logged_out.",
                                    labels=["skill", "state"])
         open_ = GaugeMetricFamily("acd_skill_open", "1 when the skill is expected to be "
                                   "staffed now.", labels=["skill"])
-        for skill in skills:
-            for state in _STATES:
-                agents.add_metric([skill, state], counts.get((skill, state), 0))
+        for skill in dict.fromkeys(skills):
+            for member in AgentState:
+                agents.add_metric([skill, member.value], counts.get((skill, member), 0))
             open_.add_metric([skill], 1.0 if metrics.skill_open(skill) else 0.0)
         yield agents
         yield open_

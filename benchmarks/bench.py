@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import importlib.util
 import json
 import logging
 import os
@@ -216,7 +217,14 @@ def _pct(values: list[int], p: float) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller runs (under a minute)")
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="also profile the router process (pyinstrument, text) in an "
+                        "extra 200 calls/s run, not counted, and write it to FILE")
     args = parser.parse_args(argv)
+    if args.profile is not None and importlib.util.find_spec("pyinstrument") is None:
+        print("--profile needs pyinstrument: .venv/bin/pip install -e '.[bench]'",
+              file=sys.stderr)
+        return 2
     logs.configure(sys.stderr, level=logging.WARNING)
     repeats, runs, samples = (4, 2, 3000) if args.quick else (20, 3, 20000)
     data, events = load_stream(repeats)
@@ -256,11 +264,76 @@ def main(argv: list[str] | None = None) -> int:
     print(f"engine step freeing an agent and offering     p50 "
           f"{decisions['engine_step_p50_us']} µs  p99 {decisions['engine_step_p99_us']} µs"
           f"  p99.9 {decisions['engine_step_p999_us']} µs")
-    results["calls_lost"] = 0
-    results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    print(f"peak RSS {results['peak_rss_mb']} MB")
+    results.update(end_to_end(args.quick, args.profile))
+    results["bench_process_peak_rss_mb"] = round(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print(f"peak RSS: router process {results['peak_rss_mb']} MB, benchmark process "
+          f"{results['bench_process_peak_rss_mb']} MB (it holds the stream and the simulator)")
     print(json.dumps(results))
     return 0
+
+
+def end_to_end(quick: bool, profile: Path | None) -> dict[str, Any]:
+    """Announcement → Redirect under sustained load, per rate and router variant; then
+    an overload run that must lose no call (see :mod:`benchmarks.e2e`)."""
+    import uvloop
+
+    from benchmarks.e2e import VARIANTS, run_rate
+
+    duration = 4.0 if quick else 15.0
+    out: dict[str, Any] = {}
+    runs: list[dict[str, Any]] = []
+    for variant in VARIANTS:
+        for rate in E2E_RATES:
+            run = uvloop.run(run_rate(rate, duration, variant))
+            runs.append(run)
+            suffix = f"_{rate:g}cps_{variant.label.replace(' + ', '_')}"
+            for key in ("announce_to_redirect_p50_ms", "announce_to_redirect_p99_ms",
+                        "announce_to_redirect_max_ms", "calls_lost", "scrape_block_max_ms",
+                        "scrape_block_cpu_max_ms", "loop_lag_max_ms", "sim_loop_lag_max_ms",
+                        "router_peak_rss_mb", "events_per_s"):
+                out[key + suffix] = run[key]
+            print(f"announcement → Redirect, {rate:g} calls/s ({run['events_per_s']:,} "
+                  f"events/s, {run['events_per_call']} per call), router on {variant.label}: "
+                  f"p50 {run['announce_to_redirect_p50_ms']} ms  p99 "
+                  f"{run['announce_to_redirect_p99_ms']} ms  max "
+                  f"{run['announce_to_redirect_max_ms']} ms  (target p99 < "
+                  f"{E2E_TARGETS_MS[rate]:g} ms); lost {run['calls_lost']} of {run['calls']}; "
+                  f"/metrics ×{run['scrapes']} held the loop ≤ {run['scrape_block_max_ms']} ms "
+                  f"({run['scrape_block_cpu_max_ms']} ms of CPU; target ≤ 2 ms); loop lag ≤ "
+                  f"{run['loop_lag_max_ms']} ms (simulator's {run['sim_loop_lag_max_ms']} ms)")
+    overload = uvloop.run(run_rate(OVERLOAD_RATE, 3.0, VARIANTS[0], drain_s=60.0))
+    runs.append(overload)
+    print(f"overload: {OVERLOAD_RATE:g} calls/s for 3 s ({overload['events_per_s']:,} events/s):"
+          f" p50 {overload['announce_to_redirect_p50_ms']} ms  p99 "
+          f"{overload['announce_to_redirect_p99_ms']} ms; lost {overload['calls_lost']} of "
+          f"{overload['calls']} (target 0: the router slows down, it does not drop)")
+    if profile is not None:  # a run of its own: the profiler slows the router down
+        uvloop.run(run_rate(200.0, duration, VARIANTS[0], profile=profile))
+        print(f"router profile at 200 calls/s written to {profile}")
+    main_run = next(r for r in runs if r["rate"] == 200 and r["variant"] == "uvloop")
+    out["announce_to_redirect_p50_ms"] = main_run["announce_to_redirect_p50_ms"]
+    out["announce_to_redirect_p99_ms"] = main_run["announce_to_redirect_p99_ms"]
+    out["announce_to_redirect_rate_cps"] = 200
+    out["overload_calls_per_s"] = OVERLOAD_RATE
+    out["overload_announce_to_redirect_p99_ms"] = overload["announce_to_redirect_p99_ms"]
+    out["overload_calls_lost"] = overload["calls_lost"]
+    out["calls_lost"] = sum(r["calls_lost"] for r in runs)
+    out["calls_placed_e2e"] = sum(r["calls"] for r in runs)
+    out["scrape_block_max_ms"] = max((r["scrape_block_max_ms"] or 0.0) for r in runs[:-1])
+    out["scrape_block_cpu_max_ms"] = max((r["scrape_block_cpu_max_ms"] or 0.0)
+                                         for r in runs[:-1])
+    out["peak_rss_mb"] = max((r["router_peak_rss_mb"] or 0.0) for r in runs)
+    out["events_per_call"] = main_run["events_per_call"]
+    out["persistence"] = "not measured: needs the Redis store (acd/store), not merged"
+    return out
+
+
+#: sustained arrival rates of the end-to-end runs and their p99 targets
+E2E_RATES = (50.0, 200.0)
+E2E_TARGETS_MS = {50.0: 1.0, 200.0: 5.0}
+#: more calls a second than the router can take on these machines: it must lose none
+OVERLOAD_RATE = 600.0
 
 
 if __name__ == "__main__":

@@ -65,9 +65,9 @@ def build_app(router: Router, metrics: RouterMetrics | None = None, *,
     app.router.add_get("/healthz", healthz)
     if metrics is not None:
         async def metrics_text(_request: web.Request) -> web.Response:
-            # computed on the loop: the engine has one writer and is read here, O(queues
-            # + agents + series), never awaiting
-            return web.Response(body=metrics.render(),
+            # computed on the loop (the engine has one writer and is read here), one
+            # collector at a time so a scrape never holds the loop for long
+            return web.Response(body=await metrics.render_async(),
                                 headers={"Content-Type": METRICS_CONTENT_TYPE})
 
         app.router.add_get("/metrics", metrics_text)

@@ -164,6 +164,8 @@ class Pbx:
         self.redirects: list[tuple[str, str]] = []
         #: callers Redirected to acd-connect while already ringing an agent
         self.routed_twice: list[str] = []
+        #: told of each hangup record as it is made (the control port's call tracker)
+        self.hangup_listeners: list[Callable[[HangupRecord], None]] = []
         self.globals: dict[str, str] = {
             self.names.ring_var: str(self.options.ring_timeout_s),
             self.names.partner_ring_var: str(self.options.partner_ring_timeout_s),
@@ -440,9 +442,11 @@ class Pbx:
         self.events.channel("Hangup", ch, ("Cause", str(cause)),
                             ("Cause-txt", CAUSE_TEXT.get(cause, "Unknown")))
         self.channels.pop(ch.name, None)
-        self.hangups.append(HangupRecord(channel=ch.name, uniqueid=ch.uniqueid, role=ch.role,
-                                         by=by, reason=reason, cause=cause,
-                                         at=self.clock.now()))
+        record = HangupRecord(channel=ch.name, uniqueid=ch.uniqueid, role=ch.role, by=by,
+                              reason=reason, cause=cause, at=self.clock.now())
+        self.hangups.append(record)
+        for listener in self.hangup_listeners:
+            listener(record)
 
     def _builtin(self, ch: Channel, name: str) -> str | None:
         values = {"UNIQUEID": ch.uniqueid, "CHANNEL": ch.name, "CONTEXT": ch.context,

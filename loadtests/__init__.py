@@ -1,0 +1,1 @@
+"""Locust surge tests of the router (``loadtests/surge``)."""
