@@ -250,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         loop_name = "uvloop" if use_uvloop else "asyncio"
         print(f"end-to-end ingest ({loop_name:7})     {results[key]:>12,} events/s "
               f"({commands} actions decided)")
+    results.update(ingest_with_persistence(data, runs))
     results["ingest_vs_framer"] = round(results["ingest_events_per_s"]
                                         / results["framer_events_per_s"], 2)
     results["ingest_vs_panoramisk"] = round(results["ingest_events_per_s"]
@@ -271,6 +272,37 @@ def main(argv: list[str] | None = None) -> int:
           f"{results['bench_process_peak_rss_mb']} MB (it holds the stream and the simulator)")
     print(json.dumps(results))
     return 0
+
+
+def ingest_with_persistence(data: bytes, runs: int) -> dict[str, Any]:
+    """End-to-end ingest with a store attached (a ``redis-server`` of our own), against
+    the same without, interleaved so that load on the machine hits both."""
+    import shutil
+
+    import uvloop
+
+    from acd.redis_process import RedisProcess
+    from benchmarks.journal import ingest
+
+    if shutil.which("redis-server") is None:
+        print("ingest with persistence: not measured (redis-server is not installed)")
+        return {}
+    redis = RedisProcess()
+    redis.start()
+    off: list[float] = []
+    on: list[float] = []
+    try:
+        for n in range(runs):
+            off.append(uvloop.run(ingest(data, url=None, namespace="bench"))["events_per_s"])
+            on.append(uvloop.run(ingest(data, url=redis.url, namespace=f"bench-{n}"))
+                      ["events_per_s"])
+    finally:
+        redis.close()
+    ratio = max(on) / max(off)
+    print(f"end-to-end ingest, persistence on  {round(max(on)):>12,} events/s "
+          f"({100 * ratio:.0f} % of {round(max(off)):,} off; target ≥ 90 %)")
+    return {"ingest_events_per_s_persistence": round(max(on)),
+            "ingest_persistence_vs_off": round(ratio, 3)}
 
 
 def end_to_end(quick: bool, profile: Path | None) -> dict[str, Any]:
@@ -325,7 +357,25 @@ def end_to_end(quick: bool, profile: Path | None) -> dict[str, Any]:
                                          for r in runs[:-1])
     out["peak_rss_mb"] = max((r["router_peak_rss_mb"] or 0.0) for r in runs)
     out["events_per_call"] = main_run["events_per_call"]
-    out["persistence"] = "not measured: needs the Redis store (acd/store), not merged"
+    persisted = [r for r in runs if r["variant"] == "uvloop + persistence"]
+    if not persisted:
+        out["persistence"] = "not measured: redis-server is not installed"
+        return out
+    for run in persisted:
+        rate = run["rate"]
+        plain = next(r for r in runs if r["rate"] == rate and r["variant"] == "uvloop")
+        suffix = f"_{rate:g}cps"
+        out["journal_lag_p99_ms" + suffix] = run["journal_lag_p99_ms"]
+        for key in ("announce_to_redirect_p50_ms", "announce_to_redirect_p99_ms"):
+            if run[key] is not None and plain[key]:
+                out[key.replace("_ms", "_persistence_cost_pct") + suffix] = round(
+                    100 * (run[key] / plain[key] - 1), 1)
+        print(f"persistence on, {rate:g} calls/s: journal lag p50 {run['journal_lag_p50_ms']}"
+              f" ms  p99 {run['journal_lag_p99_ms']} ms over {run['journal_entries']} "
+              f"entries (target p99 < 50 ms); announcement → Redirect p99 "
+              f"{run['announce_to_redirect_p99_ms']} ms against "
+              f"{plain['announce_to_redirect_p99_ms']} ms off (target: within 10 %)")
+    out["journal_lag_p99_ms"] = max(r["journal_lag_p99_ms"] or 0.0 for r in persisted)
     return out
 
 

@@ -15,8 +15,9 @@ Each call: agent answers 0.2 s after the offer, talks 1 s; 500 agents logged in,
 agent capacity is never the limit. The first second of each run is warm-up and is
 left out of the percentiles and of the router's probes (never out of ``calls_lost``).
 
-Variants (:data:`VARIANTS`): the router's event loop, and — once the Redis store
-exists — persistence on/off: :func:`persistence_variants` is the one place to add it.
+Variants (:data:`VARIANTS`): the router's event loop, and persistence on (a store on
+a ``redis-server`` of the run's own, written behind the router as in production; the
+router process then also reports the journal's lag: fact → Redis acknowledging it).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import math
 import os
 import random
 import secrets
+import shutil
 import signal
 import sys
 import tempfile
@@ -40,6 +42,7 @@ from typing import Any
 import aiohttp
 
 from acd.config import parse_config
+from acd.redis_process import RedisProcess
 from acd.sim import FixedBehaviour, OfferOutcome
 from acd.sim.control import CallTracker
 from acd.sim.pbx import PbxOptions
@@ -66,24 +69,23 @@ class Variant:
 
 
 def persistence_variants() -> list[Variant]:
-    """Router variants with persistence on. Empty until ``acd/store`` is merged; then
-    return ``[Variant("uvloop", persistence=True)]`` and make :func:`site_text` add the
-    ``[redis]`` section (with a key prefix of the benchmark's own)."""
-    return []
+    """Router variants with persistence on (needs ``redis-server`` on this machine)."""
+    return [Variant("uvloop", persistence=True)] if shutil.which("redis-server") else []
 
 
 VARIANTS: list[Variant] = [Variant("uvloop"), Variant("asyncio"), *persistence_variants()]
 
 
-def site_text(ami_port: int, variant: Variant) -> str:
-    """The benchmark site: one front-office queue, every number reaching it."""
-    if variant.persistence:
-        raise NotImplementedError("persistence needs the Redis store (acd/store)")
+def site_text(ami_port: int, variant: Variant, redis_url: str | None = None) -> str:
+    """The benchmark site: one front-office queue, every number reaching it; with
+    ``redis_url`` (persistence on) a ``[redis]`` section of the benchmark's own."""
     lines = ['[site]\nname = "bench e2e"\ndepartement = "59"\ntimezone = "Europe/Paris"\n',
              f'[ami]\nhost = "127.0.0.1"\nport = {ami_port}\nusername = "acd"\n',
              '[http]\nbind = "127.0.0.1"\nport = 0\n',
              '[skills.ARM_N1]\nwrap_up_s = 0.0\n',
              *(f'[numbers."{n}"]\nqueue = "ARM_N1"\n' for n, _ in NUMBERS)]
+    if redis_url is not None:
+        lines.append(f'[redis]\nurl = "{redis_url}"\nnamespace = "bench-e2e"\n')
     for n in range(AGENTS):
         lines.append(f'[[agents]]\nid = "{3001 + n}"\ndevice = "Local/{3001 + n}@agents"\n'
                      "skills = { ARM_N1 = 1 }\nlogged_in = true\n")
@@ -120,12 +122,19 @@ async def run_rate(rate: float, duration_s: float, variant: Variant,
     """One run: ``rate`` new calls a second for ``duration_s`` seconds."""
     secret = secrets.token_urlsafe(12)
     behaviour = FixedBehaviour(OfferOutcome(answer_after_s=0.2, talk_s=1.0))
-    with tempfile.TemporaryDirectory(prefix="acd-bench-") as tmp:
+    redis = RedisProcess() if variant.persistence else None
+    if redis is not None:
+        redis.start()
+    with tempfile.TemporaryDirectory(prefix="acd-bench-") as tmp, \
+            contextlib.ExitStack() as cleanup:
+        if redis is not None:
+            cleanup.callback(redis.close)
         sim_config = parse_config(site_text(5038, variant).encode(), "bench-site.toml")
         sim = await start_sim(sim_config, secret=secret, behaviour=behaviour,
                               options=PbxOptions(full_event_mix=True))
         tracker = CallTracker(sim.pbx)
-        site = _write(Path(tmp, "site.toml"), site_text(sim.port, variant))
+        site = _write(Path(tmp, "site.toml"),
+                      site_text(sim.port, variant, redis.url if redis is not None else None))
         argv = ["-m", "benchmarks.router_proc", "--config", str(site), "--loop", variant.loop]
         if profile is not None:
             argv += ["--profile", str(profile)]
@@ -189,6 +198,9 @@ async def run_rate(rate: float, duration_s: float, variant: Variant,
         "scrape_block_cpu_max_ms": router.get("scrape_block_cpu_max_ms"),
         "loop_lag_max_ms": router.get("loop_lag_max_ms"),
         "router_peak_rss_mb": router.get("peak_rss_mb"),
+        "journal_lag_p50_ms": router.get("journal_lag_p50_ms"),
+        "journal_lag_p99_ms": router.get("journal_lag_p99_ms"),
+        "journal_entries": router.get("journal_entries"),
     }
 
 

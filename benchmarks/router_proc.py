@@ -89,6 +89,11 @@ async def run(config_path: str) -> dict[str, Any]:
     decisions: list[float] = []
     router.decision_observer = _chain(router.decision_observer, decisions.append)
     router.ami = AmiConnection(config.ami, ami_secret(config), router)
+    store = None
+    if config.redis is not None:  # persistence on: as acd.app.serve attaches it
+        from acd.store import open_store
+
+        store = await open_store(config, router, registry=metrics.registry, restore=False)
     http = await start_http(router, config.http.bind, config.http.port, metrics=metrics)
     print(json.dumps({"http_port": http.port}), flush=True)
     stop = asyncio.Event()
@@ -103,6 +108,8 @@ async def run(config_path: str) -> dict[str, Any]:
         lags.clear()
         metrics.render_s.clear()
         metrics.render_cpu_s.clear()
+        if store is not None:
+            store.metrics.recent_lags.clear()
 
     loop.add_signal_handler(signal.SIGUSR1, measure_from_now)
     tasks = [asyncio.create_task(router.ami.run()), asyncio.create_task(_lag_probe(lags))]
@@ -115,6 +122,15 @@ async def run(config_path: str) -> dict[str, Any]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await http.close()
+    journal: dict[str, Any] = {}
+    if store is not None:
+        await store.close(5.0)
+        written = sorted(store.metrics.recent_lags)
+        if written:
+            journal = {"journal_entries": len(written),
+                       "journal_lag_p50_ms": round(written[len(written) // 2] * 1000, 3),
+                       "journal_lag_p99_ms": round(
+                           written[min(len(written) - 1, int(0.99 * len(written)))] * 1000, 3)}
     renders = sorted(metrics.render_s)
     return {
         "scrapes": len(renders),
@@ -128,6 +144,7 @@ async def run(config_path: str) -> dict[str, Any]:
         "decisions": len(decisions),
         "peak_rss_mb": peak_rss_mb(),
         "calls_left_in_engine": len(router.engine.calls),
+        **journal,
     }
 
 
