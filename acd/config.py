@@ -127,7 +127,7 @@ class RedisConfig(Strict, frozen=True):
     #: the writer collects a batch for this long after the first new entry; 0: it
     #: writes at once, and what comes while a write is in flight makes the next batch
     flush_interval_s: Annotated[float, msgspec.Meta(ge=0, le=5)] = 0.0
-    #: at most this many entries per MULTI/EXEC batch
+    #: at most this many entries per batch (one atomic script call in Redis)
     batch_max: Annotated[int, msgspec.Meta(ge=10, le=100_000)] = 5000
     #: a Redis command taking longer than this counts as a failure (then retried)
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 2.0

@@ -5,7 +5,7 @@ changed (the calls, agents and queues named by the facts since the last batch; e
 call, agent and queue once a second, for the few changes that come without a fact),
 compares it with what it last wrote, and emits ``HSET``/``HDEL`` for the difference
 only. After a failed write it no longer knows what Redis holds, so the next batch
-rewrites the whole snapshot (``DEL`` + ``HSET``, in the same MULTI/EXEC).
+rewrites the whole snapshot (``DEL`` + ``HSET``, in the same batch script).
 
 It reads the engine on the event loop between inputs, like ``/metrics`` does; the
 engine never waits for it.
