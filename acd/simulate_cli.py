@@ -27,6 +27,7 @@ def summary_json(summary: Summary, result: RunResult | ChaosResult) -> dict[str,
     return {
         "offered": summary.offered, "answered": summary.answered,
         "abandoned": summary.abandoned, "waiting": summary.waiting, "other": summary.other,
+        "other_outcomes": summary.other_outcomes,
         "qs30": summary.qs30, "qs30_answered_within_30s": summary.qs30_numerator,
         "qs30_answered": summary.qs30_denominator,
         "queues": {name: {"offered": q.offered, "answered": q.answered,

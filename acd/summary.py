@@ -46,6 +46,9 @@ class Summary:
     abandoned: int = 0
     waiting: int = 0
     other: int = 0
+    #: the other calls by outcome ("forwarded" to a PDSA line, "overflowed" to a
+    #: partner SAS, "lost" in an Asterisk restart…)
+    other_outcomes: dict[str, int] = field(default_factory=dict)
     qs30_numerator: int = 0
     qs30_denominator: int = 0
     queues: dict[str, QueueFigures] = field(default_factory=dict)
@@ -93,6 +96,8 @@ def summarize(records: Iterable[CallRecord], config: Config | None = None) -> Su
             figures.waiting += 1
         else:
             summary.other += 1
+            summary.other_outcomes[record.outcome] = \
+                summary.other_outcomes.get(record.outcome, 0) + 1
         for leg in record.legs:
             if leg.answered_at is not None:
                 role = _role(leg.queue, config)
@@ -116,7 +121,9 @@ def render(summary: Summary, title: str = "Summary") -> str:
     lines = [
         title,
         f"  offered {summary.offered}   answered {summary.answered}   "
-        f"abandoned {summary.abandoned}   still waiting {summary.waiting}",
+        f"abandoned {summary.abandoned}   still waiting {summary.waiting}"
+        + "".join(f"   {outcome} {count}"
+                  for outcome, count in sorted(summary.other_outcomes.items())),
         "  QS 30 s at N1: " + ("—" if qs30 is None else
                                 f"{qs30:.1%} ({summary.qs30_numerator}/"
                                 f"{summary.qs30_denominator} answered within 30 s)"),

@@ -4,6 +4,7 @@ from the command line."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import datetime
@@ -112,3 +113,11 @@ def test_demo_runs_and_prints_the_summary_table() -> None:
     assert "ARM_N1" in out
     assert "no caller was hung up by the router" in out
     assert "answered" in out.splitlines()[3]  # live progress lines come first
+    # the headline accounts for every offered call, forwarded ones included (the
+    # morning starts at 07:00, in PDSA hours: 116 117 and the local number go to the
+    # PDSA line)
+    headline = next(line for line in out.splitlines() if line.startswith("  offered "))
+    figures = {name: int(count)
+               for name, count in re.findall(r"([a-z][a-z ]*?) (\d+)", headline)}
+    assert figures["forwarded"] > 0
+    assert figures["offered"] == sum(v for k, v in figures.items() if k != "offered")
