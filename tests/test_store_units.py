@@ -103,3 +103,25 @@ def test_the_full_flag_resets_only_after_a_written_batch_brings_it_down() -> Non
     buffer.take(5)
     buffer.settle()  # written
     assert not buffer.full
+
+
+def test_the_journal_lag_histogram_exposes_what_a_prometheus_histogram_would() -> None:
+    """Observed a batch at a time (cheaper), exposed exactly as prometheus-client's own
+    Histogram exposes the same observations, bounds included (``le`` is ≤)."""
+    from prometheus_client import CollectorRegistry, Histogram, generate_latest
+
+    from acd.store.metrics import LAG_BUCKETS, LagHistogram
+
+    lags = [0.0005, 0.001, 0.0011, 0.003, 0.05, 0.05, 0.7, 12.0, 301.0]
+    ours, theirs = CollectorRegistry(), CollectorRegistry()
+    histogram = LagHistogram()
+    ours.register(histogram)
+    histogram.observe_many(lags[:4])
+    histogram.observe_many(lags[4:])
+    reference = Histogram("acd_journal_lag_seconds", "Time from a fact to Redis "
+                          "acknowledging its write.", buckets=LAG_BUCKETS, registry=theirs)
+    for lag in lags:
+        reference.observe(lag)
+    expected = b"\n".join(line for line in generate_latest(theirs).splitlines()
+                          if b"_created" not in line)
+    assert generate_latest(ours).strip() == expected.strip()

@@ -10,10 +10,13 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.registry import Collector
 
 from acd.store.buffer import KINDS, Kind
 
@@ -36,9 +39,8 @@ class StoreMetrics:
                                 "journal buffer, by kind (journal, record, audit).",
                                 ["kind"], registry=registry)
         self._dropped_children = {kind: self._dropped.labels(kind) for kind in KINDS}
-        self._lag = Histogram("acd_journal_lag_seconds", "Time from a fact to Redis "
-                              "acknowledging its write.", buckets=LAG_BUCKETS,
-                              registry=registry)
+        self._lag = LagHistogram()
+        registry.register(self._lag)
         self._writes = Counter("acd_journal_writes", "Entries written to Redis (journal, "
                                "call records, audit).", registry=registry)
         self.recent_lags: deque[float] = deque(maxlen=RECENT_LAGS)
@@ -47,8 +49,35 @@ class StoreMetrics:
         self._dropped_children[kind].inc()
 
     def written(self, lags: list[float]) -> None:
-        observe = self._lag.observe
-        for lag in lags:
-            observe(lag)
+        self._lag.observe_many(lags)
         self.recent_lags.extend(lags)
         self._writes.inc(len(lags))
+
+
+class LagHistogram(Collector):
+    """``acd_journal_lag_seconds``, observed a batch at a time.
+
+    prometheus-client's Histogram takes a lock and does its own bookkeeping per
+    observation, about 2 µs: with one observation per journal entry that was 4 % of the
+    router's ingest rate under a burst. The writer observes whole batches on the event
+    loop (one thread), so plain bucket counts do; the exposition is the same."""
+
+    def __init__(self) -> None:
+        #: non-cumulative counts per bucket of LAG_BUCKETS, then +Inf
+        self._counts = [0] * (len(LAG_BUCKETS) + 1)
+        self._sum = 0.0
+
+    def observe_many(self, lags: list[float]) -> None:
+        counts = self._counts
+        for lag in lags:
+            counts[bisect_left(LAG_BUCKETS, lag)] += 1
+        self._sum += sum(lags)
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        cumulative, buckets = 0, []
+        for bound, count in zip((*LAG_BUCKETS, float("inf")), self._counts, strict=True):
+            cumulative += count
+            buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
+        yield HistogramMetricFamily("acd_journal_lag_seconds", "Time from a fact to Redis "
+                                    "acknowledging its write.", buckets=buckets,
+                                    sum_value=self._sum)

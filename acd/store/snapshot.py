@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from acd.core.engine import Engine
 
 #: (command, key, arguments)
-Op = tuple[str, str, tuple[str | bytes, ...]]
+#: (command, key, arguments); arguments are text (the batch goes to Redis as
+#: MessagePack, whose str type Redis's cmsgpack reads; it reads no bin type)
+Op = tuple[str, str, tuple[str, ...]]
 #: fields per HSET/HDEL command (keeps each command, and a Lua call, small)
 CHUNK = 200
 
@@ -118,20 +120,20 @@ class SnapshotTracker:
         ops += self._hash_ops(keys.agents(self.ns), pending.agents, self._agents, full)
         ops += self._hash_ops(keys.queues(self.ns), pending.queues, self._queues, full)
         if full or pending.meta != self._meta:
-            ops.append(("HSET", keys.state(self.ns), (keys.META_FIELD, pending.meta)))
+            ops.append(("HSET", keys.state(self.ns), (keys.META_FIELD, pending.meta.decode())))
         return ops, pending
 
     @staticmethod
     def _hash_ops(key: str, new: dict[str, bytes | None], old: dict[str, bytes],
                   full: bool) -> list[Op]:
-        sets: list[str | bytes] = []
-        dels: list[str | bytes] = []
+        sets: list[str] = []
+        dels: list[str] = []
         for name, value in new.items():
             if value is None:
                 if not full and name in old:
                     dels.append(name)
             elif full or old.get(name) != value:
-                sets += (name, value)
+                sets += (name, value.decode())  # JSON: UTF-8
         ops: list[Op] = []
         for start in range(0, len(sets), 2 * CHUNK):
             ops.append(("HSET", key, tuple(sets[start:start + 2 * CHUNK])))

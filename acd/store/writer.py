@@ -234,7 +234,7 @@ class JournalWriter:
         for entry in batch:
             payload = entry.payload
             try:
-                data = _encode(payload)
+                data = _encode(payload).decode()  # JSON: UTF-8 (see snapshot.Op)
             except (TypeError, ValueError) as exc:  # msgspec.EncodeError is a ValueError
                 log.error("journal_entry_unwritable", kind=entry.kind,
                           type=type(payload).__name__, error=str(exc))
@@ -268,10 +268,7 @@ class JournalWriter:
                 raise NoToken
             token = fence
         index: dict[str, int] = {keys.fence(self.ns): 1}
-        # as MessagePack str, not bin: Redis's cmsgpack reads no bin type (every
-        # payload is JSON, so UTF-8)
-        batch = [(command, index.setdefault(key, len(index) + 1),
-                  [a.decode() if type(a) is bytes else a for a in args])
+        batch = [(command, index.setdefault(key, len(index) + 1), args)
                  for command, key, args in ops]
         result = await self._script(keys=list(index), args=[token, _pack(batch)])
         if result == -1:
