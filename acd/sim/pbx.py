@@ -897,21 +897,29 @@ class Pbx:
         if call.native_queue:
             self.native.dial_returned(call, status)
             return
-        ev, names, trunk = self.events, self.names, call.trunk
-        if trunk.context == names.warm_bridge_context:
+        names = self.names
+        if call.trunk.context == names.warm_bridge_context:
             self.warm.returned(call, status)
             return
-        ctx, s = names.connect_context, _connect_exten(names)
-        agent = trunk.variables.get(names.agent_var, "")
         call.dial = None
-        ev.step(trunk, ctx, s, 5, "UserEvent",
+        self.dial_end(call, names.connect_context, _connect_exten(names), 5, status)
+
+    def dial_end(self, call: Call, ctx: str, exten: str, priority: int, status: str) -> None:
+        """The tail shared by ``[acd-connect]`` and ``[acd-warm-bridge]``, from
+        ``priority``: ``AcdDialEnd``, ``GotoIf`` on ``ANSWER``, then ``Goto(holding)``
+        (+2) or ``Hangup()`` (+3, the ``answered`` label)."""
+        ev, names, trunk = self.events, self.names, call.trunk
+        agent = trunk.variables.get(names.agent_var, "")
+        ev.step(trunk, ctx, exten, priority, "UserEvent",
                 f"{names.dial_end_event},Agent: {agent},DialStatus: {status}")
         ev.user_event(trunk, names.dial_end_event, [("Agent", agent), ("DialStatus", status)])
-        ev.step(trunk, ctx, s, 6, "GotoIf", '$["${DIALSTATUS}" = "ANSWER"]?answered')
+        ev.step(trunk, ctx, exten, priority + 1, "GotoIf",
+                '$["${DIALSTATUS}" = "ANSWER"]?answered')
         if status == "ANSWER":
-            ev.step(trunk, ctx, s, 8, "Hangup")
+            ev.step(trunk, ctx, exten, priority + 3, "Hangup")
             return
-        ev.step(trunk, ctx, s, 7, "Goto", f"{names.holding_context},{names.holding_exten},1")
+        ev.step(trunk, ctx, exten, priority + 2, "Goto",
+                f"{names.holding_context},{names.holding_exten},1")
         self._enter_holding(call)
 
     # ================================================================ hangups

@@ -278,22 +278,11 @@ class WarmTransfers:
 
     def returned(self, call: Call, status: str) -> None:
         """``Bridge()`` returned with the caller still there (or was not attempted)."""
-        pbx, names = self.pbx, self.pbx.names
-        ev, trunk, ctx = pbx.events, call.trunk, names.warm_bridge_context
-        exten = trunk.exten
+        pbx, trunk, ctx = self.pbx, call.trunk, self.pbx.names.warm_bridge_context
         call.dial = None
         if status == "ANSWER":
-            ev.step(trunk, ctx, exten, 6, "Set", "DIALSTATUS=ANSWER")
-        agent = trunk.variables.get(names.agent_var, "")
-        ev.step(trunk, ctx, exten, 7, "UserEvent",
-                f"{names.dial_end_event},Agent: {agent},DialStatus: {status}")
-        ev.user_event(trunk, names.dial_end_event, [("Agent", agent), ("DialStatus", status)])
-        ev.step(trunk, ctx, exten, 8, "GotoIf", '$["${DIALSTATUS}" = "ANSWER"]?answered')
-        if status == "ANSWER":
-            ev.step(trunk, ctx, exten, 10, "Hangup")
-            return
-        ev.step(trunk, ctx, exten, 9, "Goto", f"{names.holding_context},{names.holding_exten},1")
-        pbx._enter_holding(call)
+            pbx.events.step(trunk, ctx, trunk.exten, 6, "Set", "DIALSTATUS=ANSWER")
+        pbx.dial_end(call, ctx, trunk.exten, 7, status)
 
     def stop(self) -> None:
         """Cancel every pending timer (simulator shutdown)."""
