@@ -118,10 +118,27 @@ async def _ingest(data: bytes, config: Config) -> tuple[float, int, int]:
         out = engine.handle(event, now[0])
         counts[1] += len(out.commands)
 
+    elapsed, counts[0] = await feed_over_tcp(data, on_event)
+    return elapsed, counts[0], counts[1]
+
+
+async def feed_over_tcp(data: bytes, on_event: Callable[[AmiEvent], None], *,
+                        rate: float = 0.0) -> tuple[float, int]:
+    """Serve ``data`` on a loopback socket to our AMI protocol feeding ``on_event``
+    (at once, or paced to ``rate`` events a second); seconds taken, events received."""
     done = asyncio.get_running_loop().create_future()
 
     async def serve(_r: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(data)
+        if rate <= 0:
+            writer.write(data)
+        else:
+            per_event = len(data) / max(1, data.count(b"\r\n\r\n"))
+            step = max(1, int(per_event * rate / 100))  # 100 writes a second
+            began = time.perf_counter()
+            for n, offset in enumerate(range(0, len(data), step)):
+                writer.write(data[offset:offset + step])
+                await writer.drain()
+                await asyncio.sleep(max(0.0, began + (n + 1) / 100 - time.perf_counter()))
         await writer.drain()
         writer.close()
 
@@ -134,8 +151,7 @@ async def _ingest(data: bytes, config: Config) -> tuple[float, int, int]:
     await done
     elapsed = time.perf_counter() - start
     server.close()
-    counts[0] = protocol.events_received
-    return elapsed, counts[0], counts[1]
+    return elapsed, protocol.events_received
 
 
 def bench_ingest(data: bytes, config: Config, use_uvloop: bool) -> tuple[float, int, int]:

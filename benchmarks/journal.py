@@ -17,7 +17,6 @@ The last line printed is one JSON object.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import sys
@@ -27,10 +26,9 @@ import uuid
 import redis
 
 from acd import logs
-from acd.ami.client import AmiProtocol
 from acd.app import Router
 from acd.store import attach_store, keys
-from benchmarks.bench import TRANSCRIPT, load_stream, site
+from benchmarks.bench import TRANSCRIPT, feed_over_tcp, load_stream, site
 
 
 async def ingest(data: bytes, *, url: str | None, namespace: str,
@@ -41,34 +39,9 @@ async def ingest(data: bytes, *, url: str | None, namespace: str,
     store = attach_store(router, url, namespace) if url else None
     if store is not None:
         store.start()
-    done = asyncio.get_running_loop().create_future()
-
-    async def serve(_r: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if rate <= 0:
-            writer.write(data)
-        else:
-            per_event = len(data) / max(1, data.count(b"\r\n\r\n"))
-            step = max(1, int(per_event * rate / 100))  # 100 writes a second
-            began = time.perf_counter()
-            for n, offset in enumerate(range(0, len(data), step)):
-                writer.write(data[offset:offset + step])
-                await writer.drain()
-                await asyncio.sleep(max(0.0, began + (n + 1) / 100 - time.perf_counter()))
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    loop = asyncio.get_running_loop()
-    start = time.perf_counter()
-    _, protocol = await loop.create_connection(
-        lambda: AmiProtocol(router.on_event, lambda _exc: done.set_result(None)),
-        "127.0.0.1", port)
-    await done
-    elapsed = time.perf_counter() - start
-    server.close()
-    result = {"events": float(protocol.events_received), "seconds": elapsed,
-              "events_per_s": protocol.events_received / elapsed}
+    elapsed, received = await feed_over_tcp(data, router.on_event, rate=rate)
+    result = {"events": float(received), "seconds": elapsed,
+              "events_per_s": received / elapsed}
     if store is not None:
         drain_start = time.perf_counter()
         await store.flush()
