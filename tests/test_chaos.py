@@ -255,14 +255,19 @@ async def test_leader_killed_the_standby_takes_over(
 # ---------------------------------------------------------------- the command line
 
 
-def test_simulate_chaos_prints_each_fault_and_accounts_for_every_call(tmp_path: Path) -> None:
+def simulate_chaos(tmp_path: Path, chaos: str) -> list[str]:
+    """``acd simulate --json --chaos CHAOS`` on a 60 s scenario: its output lines."""
     scenario = write_scenario(tmp_path, duration=60)
     result = subprocess.run(
         [sys.executable, "-m", "acd.cli", "simulate", "--scenario", str(scenario), "--json",
-         "--chaos", "router-kill@15+5,pbx-restart@40"],
+         "--chaos", chaos],
         capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    return result.stdout.splitlines()
+
+
+def test_simulate_chaos_prints_each_fault_and_accounts_for_every_call(tmp_path: Path) -> None:
+    lines = simulate_chaos(tmp_path, "router-kill@15+5,pbx-restart@40")
     assert lines[0] == '{"fault": "router-kill", "at_s": 15, "duration_s": 5}'
     assert lines[1] == '{"fault": "pbx-restart", "at_s": 40, "duration_s": 0}'
     records = [json.loads(line) for line in lines[2:-1]]
@@ -281,13 +286,7 @@ def test_redis_stopped_routing_goes_on_and_every_record_reaches_redis(
     """Redis killed for 30 s of a run (the run's own server): routing never pauses,
     nothing is lost, and once Redis is back the router's journal catches up: every
     finished call's record is in Redis at the end."""
-    scenario = write_scenario(tmp_path, duration=60)
-    result = subprocess.run(
-        [sys.executable, "-m", "acd.cli", "simulate", "--scenario", str(scenario), "--json",
-         "--chaos", "redis-stop@10+30"],
-        capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    lines = simulate_chaos(tmp_path, "redis-stop@10+30")
     assert lines[0] == '{"fault": "redis-stop", "at_s": 10, "duration_s": 30}'
     records = [json.loads(line) for line in lines[1:-1]]
     summary = json.loads(lines[-1])["summary"]
