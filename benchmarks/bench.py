@@ -32,7 +32,7 @@ from acd.core.engine import Engine
 from acd.core.routing import pick_call
 
 TRANSCRIPT = (Path(os.environ.get("ACD_TRANSCRIPTS") or
-                   Path(__file__).resolve().parents[2] / "shared" / "ami-transcripts")
+                   Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "ami" / "recorded")
               / "10-burst-50-calls.events.ami")
 READ_SIZE = 65536
 

@@ -12,10 +12,13 @@ import pytest
 from acd.config import Config, parse_config
 from tests.redisproc import SHARED_URL, RedisProcess, answers
 
-#: recorded AMI streams: ../shared/ami-transcripts beside the repository, or $ACD_TRANSCRIPTS
-TRANSCRIPTS = Path(os.environ.get("ACD_TRANSCRIPTS") or
-                   Path(__file__).resolve().parents[2] / "shared" / "ami-transcripts")
 REPO = Path(__file__).resolve().parents[1]
+#: the recordings the tests read, kept in the repository (tests/fixtures/ami/README.md)
+FIXTURES = REPO / "tests" / "fixtures" / "ami"
+#: recorded from a real Asterisk driven by a hand-written router, or $ACD_TRANSCRIPTS
+TRANSCRIPTS = Path(os.environ.get("ACD_TRANSCRIPTS") or FIXTURES / "recorded")
+#: our router itself against a real Asterisk 22.10.1, with the project's dialplans
+LIVE = FIXTURES / "live"
 
 SITE_TOML = b"""
 [site]

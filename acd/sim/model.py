@@ -2,7 +2,7 @@
 
 Pure data and the header blocks Asterisk prints for them; the behaviour lives in
 :mod:`acd.sim.pbx`. Header names and their order are those of the recorded
-transcripts (``/work/shared/ami-transcripts``).
+transcripts (``tests/fixtures/ami/recorded``).
 """
 
 from __future__ import annotations

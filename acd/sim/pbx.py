@@ -1,7 +1,7 @@
 """The simulated PBX: channels and the ACD dialplan (``dialplans/extensions_acd.conf``).
 
 What it models, in the order of a call (event sequences follow the recorded
-transcripts of Asterisk 22, see ``/work/shared/ami-transcripts/INDEX.md``):
+transcripts of Asterisk 22, see ``tests/fixtures/ami/recorded/INDEX.md``):
 
 * **Arrival** (:meth:`Pbx.place_call`, or an AMI ``Originate`` of
   ``Local/<number>@incoming``): a Local channel pair. ``;1`` is the remote phone,

@@ -1,7 +1,7 @@
 """Server side of the Asterisk Manager Interface, the way Asterisk 22 speaks it.
 
 One asyncio TCP server; one :class:`Session` per connection. What a client sees
-(checked against ``/work/shared/ami-transcripts``, scenario 01):
+(checked against ``tests/fixtures/ami/recorded``, scenario 01):
 
 * the banner ``Asterisk Call Manager/11.0.0`` and CRLF, no blank line after it;
 * ``Login`` (plain, or MD5 after ``Challenge``): ``Response: Success`` /
