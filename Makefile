@@ -5,9 +5,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lint test bench demo config-doc clean
+.PHONY: install system-programs lint test bench demo config-doc clean
 
 $(STAMP): pyproject.toml
+	scripts/system-programs install venv
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,load]'
@@ -15,11 +16,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# redis-server, promtool, systemd-analyze: installed with apt-get when missing and
+# allowed (root or password-less sudo); otherwise one message says what to install
+system-programs:
+	scripts/system-programs install
+
 lint: $(STAMP)
 	$(BIN)/ruff check acd tests benchmarks loadtests
 	$(BIN)/mypy
 
-test: lint
+test: system-programs lint
 	$(BIN)/pytest -q
 
 bench: $(STAMP)

@@ -14,10 +14,27 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
+
+import redis
 
 from acd.redis_process import SHARED_URL, RedisProcess, answers, free_port
 
-__all__ = ["SHARED_URL", "RedisProcess", "SentinelProcess", "answers", "free_port"]
+__all__ = ["SHARED_URL", "RedisProcess", "SentinelProcess", "answers", "entries", "free_port",
+           "hash_field"]
+
+#: one entry of a Redis Stream as redis-py returns it (without decode_responses)
+StreamEntry = tuple[bytes, dict[bytes, bytes]]
+
+
+def entries(client: redis.Redis, key: str, count: int | None = None) -> list[StreamEntry]:
+    """A stream's entries, oldest first (redis-py types every reply as one broad union)."""
+    return cast(list[StreamEntry], client.xrange(key, count=count))
+
+
+def hash_field(client: redis.Redis, key: str, field: str) -> bytes | None:
+    """One field of a hash, or None."""
+    return cast(bytes | None, client.hget(key, field))
 
 
 class SentinelProcess:

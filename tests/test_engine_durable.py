@@ -11,7 +11,7 @@ from acd.core import inputs as i
 from acd.core.engine import Engine
 from acd.core.model import AgentState, CallState
 from acd.core.state import EngineState, capture
-from tests.enginekit import Driver
+from tests.enginekit import Driver, agent_state
 
 
 def saved(engine: Engine) -> EngineState:
@@ -111,7 +111,7 @@ def test_an_answered_call_that_ended_while_away_is_closed_answered(
                         "u6": "abandoned", "u7": "abandoned"}
     assert engine.agents["arm01"].state is AgentState.WRAP_UP  # its call ended: wrap-up
     out = engine.handle(i.Tick(), 5001.0 + 5.0)
-    assert engine.agents["arm01"].state is AgentState.AVAILABLE
+    assert agent_state(engine.agents["arm01"]) is AgentState.AVAILABLE
 
 
 def test_timers_of_restored_calls_run_again_after_the_resync(site_config: Config) -> None:
@@ -244,7 +244,7 @@ def test_agents_in_wrap_up_and_logged_out_come_back_so(site_config: Config) -> N
     engine.handle(i.ChannelsSnapshot([], taken_at=d.now + 1), d.now + 1)
     assert agents["arm01"].state is AgentState.WRAP_UP
     engine.handle(i.Tick(), until)  # the wrap-up timer was armed again
-    assert agents["arm01"].state is AgentState.AVAILABLE
+    assert agent_state(agents["arm01"]) is AgentState.AVAILABLE
     assert agents["arm02"].state is AgentState.LOGGED_OUT
 
 

@@ -205,6 +205,7 @@ async def test_native_queue_rings_members_in_turn_and_lets_callers_abandon() -> 
 
 
 def test_a_returning_router_follows_native_and_talking_calls_without_moving_them() -> None:
+    from acd.ami import actions as act
     from acd.ami import events as ev
     from acd.core import inputs as i
     from acd.core.engine import Engine
@@ -212,8 +213,6 @@ def test_a_returning_router_follows_native_and_talking_calls_without_moving_them
 
     engine = Engine(parse_config(SITE))
     now = 1_800_000_100.0
-    number = {"ACD_NUMBER": "15"}
-
     def entry(channel: str, uid: str, app: str, bridge: str = "", context: str = "",
               arrived: int = 1_800_000_000, **variables: str) -> ev.StatusEntry:
         return ev.StatusEntry(channel=channel, uniqueid=uid, linkedid=uid, application=app,
@@ -222,24 +221,24 @@ def test_a_returning_router_follows_native_and_talking_calls_without_moving_them
 
     out = engine.handle(i.ChannelsSnapshot([
         # in the native queue, not ringing anyone
-        entry("Local/15@incoming-1;2", "c1", "Queue", context="acd-failopen", **number),
+        entry("Local/15@incoming-1;2", "c1", "Queue", context="acd-failopen", ACD_NUMBER="15"),
         # answered by the native queue: bridged with 1001's Local ;1
         entry("Local/15@incoming-2;2", "c2", "Queue", bridge="b2", context="acd-failopen",
-              arrived=1_800_000_010, **number),
-        entry("Local/1001@agents-7;1", "a7", "AppDial", bridge="b2", **number),
-        entry("Local/1001@agents-7;2", "a8", "Wait", **number),  # inherits ACD_NUMBER
+              arrived=1_800_000_010, ACD_NUMBER="15"),
+        entry("Local/1001@agents-7;1", "a7", "AppDial", bridge="b2", ACD_NUMBER="15"),
+        entry("Local/1001@agents-7;2", "a8", "Wait", ACD_NUMBER="15"),  # inherits ACD_NUMBER
         # talking with a partner SAS: not an agent's call
         entry("Local/15@incoming-3;2", "c3", "Dial", bridge="b3", context="acd-overflow",
-              **number),
+              ACD_NUMBER="15"),
         entry("PJSIP/sas62-00000001", "p1", "AppDial", bridge="b3"),
         # waiting in [holding]: the router's own, queued again
         entry("Local/15@incoming-4;2", "c4", "MusicOnHold", context="holding",
-              arrived=1_800_000_020, **number),
+              arrived=1_800_000_020, ACD_NUMBER="15"),
     ], taken_at=now), now)
     assert {c.id: c.state for c in engine.calls.values()} == {
         "c1": CallState.NATIVE, "c2": CallState.CONNECTED, "c4": CallState.OFFERED}
     assert engine.agents["1001"].state is AgentState.ON_CALL
     # the only action: the offer of the holding caller to the free agent
-    redirected = {c.channel for c in out.commands if type(c).__name__ == "Redirect"}
+    redirected = {c.channel for c in out.commands if isinstance(c, act.Redirect)}
     assert redirected == {"Local/15@incoming-4;2"}
     assert engine.calls["c4"].agent == "1002"

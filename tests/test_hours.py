@@ -260,7 +260,7 @@ def test_extra_dates_are_whole_pdsa_days() -> None:
 
 
 def _walk(config: Config, start_utc: datetime, hours: int) -> list[tuple[datetime, str, str]]:
-    out = []
+    out: list[tuple[datetime, str, str]] = []
     for minute in range(hours * 60 + 1):
         moment = start_utc + timedelta(minutes=minute)
         p, reason = period_at(config, moment.timestamp())

@@ -367,14 +367,14 @@ async def test_health_counters(room: Room) -> None:
 
     # a stand-in for the AMI connection: each session's protocol counts its own events
     old = SimpleNamespace(events_received=5)
-    room.router.ami = SimpleNamespace(connected=True, reconnects=0,  # type: ignore[assignment]
-                                      protocol=old)
+    ami = SimpleNamespace(connected=True, reconnects=0, protocol=old)
+    room.router.ami = ami  # type: ignore[assignment]
     m = scrape(room)
     assert value(m, "acd_ami_connected") == 1
     assert value(m, "acd_ami_events_total") == 5
     old.events_received = 7
-    room.router.ami.protocol = SimpleNamespace(events_received=3)
-    room.router.ami.reconnects = 1
+    ami.protocol = SimpleNamespace(events_received=3)
+    ami.reconnects = 1
     m = scrape(room)
     assert value(m, "acd_ami_events_total") == 7 + 3
     assert value(m, "acd_ami_reconnects_total") == 1

@@ -7,7 +7,7 @@ from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.model import AgentState, CallState
 from tests.conftest import SITE_TOML
-from tests.enginekit import Driver
+from tests.enginekit import Driver, agent_state, call_state
 
 
 def reskilled(d: Driver) -> list[f.AgentReskilled]:
@@ -34,7 +34,7 @@ def test_an_available_agent_takes_a_waiting_call_of_its_new_skill_at_once() -> N
     (fact,) = reskilled(d)
     assert (fact.agent, fact.old, fact.new) == ("mg01", {"MG": 1}, {"AMU_N2": 1, "MG": 2})
     assert (fact.by, fact.reason) == ("sup", "rotation")
-    assert call.state is CallState.OFFERED and d.offers()[-1] == (channel, "mg01")
+    assert call_state(call) is CallState.OFFERED and d.offers()[-1] == (channel, "mg01")
 
 
 def test_the_call_in_progress_is_not_touched_and_the_next_offer_follows() -> None:
@@ -49,7 +49,7 @@ def test_the_call_in_progress_is_not_touched_and_the_next_offer_follows() -> Non
     assert agent.state is AgentState.ON_CALL and agent.skills == {"MG": 1}
     d.hangup(channel)
     d.advance(600)  # wrap-up over: available again, under MG only
-    assert agent.state is AgentState.AVAILABLE
+    assert agent_state(agent) is AgentState.AVAILABLE
     for _ in range(3):
         d.call("15")
     assert all(c.agent != agent.id for c in d.engine.calls.values())

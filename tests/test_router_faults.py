@@ -90,7 +90,7 @@ async def room() -> AsyncIterator[Room]:
 
 async def test_connection_dropped_mid_frame(room: Room) -> None:
     placed = room.place(3)
-    await room.until(lambda: room.router.engine.calls and all(
+    await room.until(lambda: bool(room.router.engine.calls) and all(
         c.state.value == "connected" for c in room.router.engine.calls.values()))
     reconnects = room.router.ami.reconnects  # type: ignore[union-attr]
     assert room.sim.wire.drop_connections_mid_frame() == 1

@@ -54,7 +54,7 @@ async def read_log_until(process: asyncio.subprocess.Process, event: str,
         while True:
             raw = await process.stdout.readline()
             assert raw, f"router exited before logging {event}: {lines}"
-            line = json.loads(raw)
+            line: dict[str, object] = json.loads(raw)
             lines.append(line)
             if line["event"] == event:
                 return line

@@ -18,8 +18,9 @@ from acd.config import Config, parse_config
 from acd.sim.behaviour import FixedBehaviour, PartnerBehaviour, PartnerKind, RandomBehaviour
 from acd.sim.clock import SimClock
 from acd.sim.model import Headers, OfferOutcome, Phase
-from acd.sim.pbx import AGENT_FEATURES, Pbx, PbxOptions
+from acd.sim.pbx import Pbx, PbxOptions
 from acd.sim.server import SimServer, start_sim
+from acd.sim.transfer import AGENT_FEATURES
 from tests.test_dialplans import EXTENSIONS, FEATURES_CONF, parse_dialplan
 from tests.test_sim_support import SECRET, SIM_SITE, AmiTestClient, connect_agent
 

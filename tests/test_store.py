@@ -31,7 +31,7 @@ from acd.core import facts as f
 from acd.core.records import CallRecord
 from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
 from acd.store import Store, attach_store, keys
-from tests.redisproc import RedisProcess
+from tests.redisproc import RedisProcess, entries, hash_field
 
 SECRET = "store-secret"
 SPEED = 10.0
@@ -73,7 +73,7 @@ class Room:
 
     def stored_records(self) -> list[CallRecord]:
         return [_record.decode(fields[b"r"])
-                for _id, fields in self.client.xrange(keys.records(self.ns))]
+                for _id, fields in entries(self.client, keys.records(self.ns))]
 
     def sample(self, name: str, **labels: str) -> float:
         value = self.store.registry.get_sample_value(name, labels or None)
@@ -133,7 +133,7 @@ async def test_journal_records_and_snapshot_are_written_in_batches(
         stored = room.stored_records()
         assert sorted(r.channel for r in stored) == sorted(placed)
         assert {r.outcome for r in stored} == {"answered"}
-        journal = room.client.xrange(keys.journal(room.ns))
+        journal = entries(room.client, keys.journal(room.ns))
         types = [fields[b"t"].decode() for _id, fields in journal]
         assert types.count("CallEnded") == 4 and types.count("CallQueued") >= 4
         assert room.store.writer.batches < len(journal)  # many entries per batch
@@ -156,7 +156,8 @@ async def test_waiting_calls_are_in_the_snapshot_in_queue_order(
         placed = room.place(3)
         await room.until(lambda: len(room.router.engine.waiting_calls("ARM_N1")) == 3)
         await room.store.flush()
-        order = msgspec.json.decode(room.client.hget(keys.queues(room.ns), "ARM_N1"))
+        order = msgspec.json.decode(hash_field(room.client, keys.queues(room.ns), "ARM_N1")
+                                    or b"null")
         by_id = {c.id: c.channel for c in room.router.engine.calls.values()}
         assert [by_id[i] for i in order] == placed
         saved = room.client.hgetall(keys.agents(room.ns))
@@ -282,11 +283,12 @@ async def test_a_standby_journals_nothing_and_writes_everything_once_it_leads(
         task = store.start()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(task), 5)
-        assert store.writer.fenced
+        writer = store.writer
+        assert writer.fenced
         client.delete(keys.agents(redis_namespace))  # the other leader's state, say
         holder["token"] = int(client.incr(keys.fence(redis_namespace)))  # elected again
         store.lead()
-        assert not store.writer.fenced
+        assert not store.writer.fenced  # (read afresh: lead() changed it)
         await store.flush()
         assert client.hlen(keys.agents(redis_namespace)) == 3  # rewritten in full
     finally:
@@ -301,8 +303,9 @@ async def test_acd_report_reads_the_records_kept_in_redis(
         placed = room.place(3)
         await room.until(lambda: {r.channel for r in room.records} >= set(placed))
         await room.store.flush()
-        first = room.client.xrange(keys.records(room.ns), count=1)[0][1]
-        room.client.xadd(keys.records(room.ns), first)  # written twice (a retried batch)
+        first = entries(room.client, keys.records(room.ns), count=1)[0][1]
+        # written twice (a retried batch)
+        room.client.xadd(keys.records(room.ns), {k: v for k, v in first.items()})
         config = tmp_path / "site.toml"
         config.write_text(SITE.decode() + f'\n[redis]\nurl = "{redis_url}"\n'
                           f'namespace = "{room.ns}"\n')
@@ -353,11 +356,11 @@ async def test_api_writes_are_audited_in_redis(redis_url: str, redis_namespace: 
                 headers={"Authorization": f"Bearer {SUPERVISOR}"}) as response:
             assert response.status == 200
         await store.flush()
-        entries = client.xrange(keys.audit(redis_namespace))
-        audited = [json.loads(fields[b"a"]) for _id, fields in entries]
+        audited = [json.loads(fields[b"a"])
+                   for _id, fields in entries(client, keys.audit(redis_namespace))]
         assert [(a["who"], a["path"], a["body"], a["status"]) for a in audited] == [
             ("sup-martin", "/api/v1/agents/arm01/pause", {"reason": "briefing"}, 200)]
-        agent = json.loads(client.hget(keys.agents(redis_namespace), "arm01") or b"{}")
+        agent = json.loads(hash_field(client, keys.agents(redis_namespace), "arm01") or b"{}")
         assert (agent["state"], agent["pause_reason"]) == ("paused", "briefing")
     finally:
         await http.close()
@@ -409,7 +412,7 @@ async def test_an_entry_that_cannot_be_encoded_is_dropped_and_the_rest_written(
             await store.flush()
         assert [e["event"] for e in logs] == ["journal_entry_unwritable"]
         assert [json.loads(fields[b"a"]) for _id, fields in
-                client.xrange(keys.audit(redis_namespace))] == [{"who": "y"}]
+                entries(client, keys.audit(redis_namespace))] == [{"who": "y"}]
         assert store.registry.get_sample_value("acd_journal_dropped_total",
                                                {"kind": "audit"}) == 1.0
     finally:

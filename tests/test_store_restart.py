@@ -23,7 +23,7 @@ from acd.config import parse_config
 from acd.core.records import CallRecord
 from acd.sim import FixedBehaviour, OfferOutcome, start_sim
 from acd.store import keys
-from tests.redisproc import RedisProcess, free_port
+from tests.redisproc import RedisProcess, entries, free_port, hash_field
 
 SECRET = "restart-secret"
 SUPERVISOR = "supervisor-token-for-restart-tests"
@@ -131,7 +131,7 @@ async def test_kill_9_and_restart_keeps_every_caller_in_line(
         channels = [c.trunk.name for c in calls]
 
         def saved_queue() -> list[str]:
-            raw = client.hget(keys.queues(ns), "ARM_N1")
+            raw = hash_field(client, keys.queues(ns), "ARM_N1")
             return msgspec.json.decode(raw) if raw else []
 
         def saved_paused() -> int:
@@ -164,7 +164,7 @@ async def test_kill_9_and_restart_keeps_every_caller_in_line(
 
         def records() -> list[CallRecord]:
             return [msgspec.json.decode(fields[b"r"], type=CallRecord)
-                    for _id, fields in client.xrange(keys.records(ns))]
+                    for _id, fields in entries(client, keys.records(ns))]
 
         await until(lambda: not sim.pbx.live_calls() and len(records()) == 5, timeout=20)
         by_channel = {r.channel: r for r in records()}
@@ -214,7 +214,7 @@ async def test_kill_9_in_a_busy_room_every_call_is_answered_once_in_order(
 
         def saved_answers() -> int:
             return sum(fields[b"t"] == b"CallAnswered"
-                       for _id, fields in client.xrange(keys.journal(ns)))
+                       for _id, fields in entries(client, keys.journal(ns)))
 
         # killed once the first answers are saved (a fact of the last moments before a
         # SIGKILL can be lost with its batch: README, "Durable state"): three callers
@@ -226,7 +226,7 @@ async def test_kill_9_in_a_busy_room_every_call_is_answered_once_in_order(
 
         def records() -> list[CallRecord]:
             return [msgspec.json.decode(fields[b"r"], type=CallRecord)
-                    for _id, fields in client.xrange(keys.records(ns))]
+                    for _id, fields in entries(client, keys.records(ns))]
 
         await until(lambda: not sim.pbx.live_calls() and len(records()) >= 12, timeout=20)
         stored = records()

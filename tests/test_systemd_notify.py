@@ -77,7 +77,7 @@ def notify_socket() -> Iterator[tuple[socket.socket, str]]:
 
 
 def _pending(sock: socket.socket) -> list[dict[str, str]]:
-    messages = []
+    messages: list[dict[str, str]] = []
     while True:
         try:
             raw = sock.recv(4096)
