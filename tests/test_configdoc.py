@@ -57,4 +57,4 @@ def test_types_defaults_and_comments_come_from_the_structs() -> None:
 
 
 def test_regeneration_is_written_in_the_contributor_docs() -> None:
-    assert REGENERATE in (REPO / "README.md").read_text(encoding="utf-8")
+    assert REGENERATE in (REPO / "docs" / "commands.md").read_text(encoding="utf-8")

@@ -217,7 +217,7 @@ async def test_kill_9_in_a_busy_room_every_call_is_answered_once_in_order(
                        for _id, fields in entries(client, keys.journal(ns)))
 
         # killed once the first answers are saved (a fact of the last moments before a
-        # SIGKILL can be lost with its batch: README, "Durable state"): three callers
+        # SIGKILL can be lost with its batch: docs/durable-state.md): three callers
         # talking, nine waiting
         await until(lambda: saved_answers() >= 3)
         await first.kill()
