@@ -223,10 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
                           help="write the router's final /metrics text to FILE")
     simulate.set_defaults(func=_cmd_simulate)
 
-    demo = sub.add_parser("demo", help="the morning peak of the large example SAS, live",
-                          description="Simulator + router on the morning peak of "
-                          "config/sas-large.toml, in about a minute, with live progress and a "
-                          "summary table at the end.")
+    demo = sub.add_parser("demo", help="a morning in the room of the large example SAS, live",
+                          description="Simulator + router on a morning of "
+                          "config/sas-large.toml (N1, transfers to AMU N2, OSNP and MG, a "
+                          "saturated front office overflowing to a partner SAS, 116 117 to "
+                          "the PDSA line before 08:00), in about a minute, with live "
+                          "progress and a summary table at the end.")
     demo.add_argument("--scenario", help="another scenario to play")
     demo.add_argument("--seed", type=int)
     demo.add_argument("--speed", type=float)

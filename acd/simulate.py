@@ -43,6 +43,8 @@ class Progress:
     answered: int
     abandoned: int
     qs30: float | None
+    #: calls taken by a partner SAS so far
+    overflowed: int = 0
 
 
 @dataclass
@@ -182,4 +184,5 @@ def progress(router: Router, records: list[CallRecord], now: float) -> Progress:
     summary = summarize(records)
     return Progress(sim_time=now, waiting={q: len(queue) for q, queue in engine.queues.items()},
                     agents=agents, answered=summary.answered, abandoned=summary.abandoned,
-                    qs30=summary.qs30)
+                    qs30=summary.qs30,
+                    overflowed=summary.other_outcomes.get("overflowed", 0))

@@ -20,7 +20,7 @@ from acd.simulate import Progress, RunResult, run_scenario
 from acd.summary import Summary, render
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEMO_SCENARIO = REPO_ROOT / "config" / "scenarios" / "sas-large-morning-peak.toml"
+DEMO_SCENARIO = REPO_ROOT / "config" / "scenarios" / "sas-large-demo-morning.toml"
 
 
 def summary_json(summary: Summary, result: RunResult | ChaosResult) -> dict[str, Any]:
@@ -30,11 +30,17 @@ def summary_json(summary: Summary, result: RunResult | ChaosResult) -> dict[str,
         "other_outcomes": summary.other_outcomes,
         "qs30": summary.qs30, "qs30_answered_within_30s": summary.qs30_numerator,
         "qs30_answered": summary.qs30_denominator,
+        "qs60": summary.qs60, "qs60_answered_within_60s": summary.qs60_numerator,
         "queues": {name: {"offered": q.offered, "answered": q.answered,
                           "abandoned": q.abandoned, "waiting": q.waiting,
                           "mean_wait_s": q.mean_wait, "p90_wait_s": q.p90_wait}
                    for name, q in sorted(summary.queues.items())},
         "handled_by_role": summary.handled_by_role,
+        "transfers": [{"from": a, "to": b, "count": t.count, "connected": t.connected}
+                      for (a, b), t in sorted(summary.transfers.items())],
+        "overflows": {partner: {"tried": p.tried, "taken": p.taken}
+                      for partner, p in sorted(summary.overflows.items())},
+        "forwarded_by_number": dict(sorted(summary.forwarded.items())),
         "calls_placed": result.calls_placed,
         "callers_hung_up_by_router": len(result.hung_up_by_router),
     }
@@ -49,14 +55,7 @@ class LiveLine:
         self.tty = stream.isatty()
 
     def __call__(self, p: Progress) -> None:
-        from datetime import datetime
-
-        clock = datetime.fromtimestamp(p.sim_time, self.zone).strftime("%H:%M")
-        waiting = " ".join(f"{q} {n}" for q, n in p.waiting.items() if n) or "none"
-        agents = " ".join(f"{s.replace('_', '-')} {n}" for s, n in sorted(p.agents.items()))
-        qs30 = "—" if p.qs30 is None else f"{p.qs30:.0%}"
-        line = (f"{clock}  waiting: {waiting:<24} agents: {agents:<44} "
-                f"answered {p.answered} abandoned {p.abandoned}  QS 30 s {qs30}")
+        line = live_line(p, self.zone)
         if self.tty:
             self.stream.write("\r\x1b[K" + line)
         else:
@@ -66,6 +65,26 @@ class LiveLine:
     def close(self) -> None:
         if self.tty:
             self.stream.write("\n")
+
+
+#: how the live line names the four filières' queues
+SHORT_QUEUE = {"ARM_N1": "N1", "AMU_N2": "AMU", "OSNP": "OSNP", "MG": "MG"}
+
+
+def live_line(p: Progress, zone: Any) -> str:
+    """``HH:MM  waiting: N1 3 · AMU 0 · OSNP 1 · MG 0  agents free 4/21  …``: the four
+    filières always, another queue only while calls wait in it; about 110 columns."""
+    from datetime import datetime
+
+    clock = datetime.fromtimestamp(p.sim_time, zone).strftime("%H:%M")
+    shown = [(short, p.waiting.get(queue, 0)) for queue, short in SHORT_QUEUE.items()]
+    shown += [(q, n) for q, n in sorted(p.waiting.items()) if q not in SHORT_QUEUE and n]
+    waiting = " · ".join(f"{name} {n}" for name, n in shown)
+    logged = sum(p.agents.values())
+    qs30 = "—" if p.qs30 is None else f"{p.qs30:.0%}"
+    return (f"{clock}  waiting: {waiting}  agents free {p.agents.get('available', 0)}/"
+            f"{logged}  answered {p.answered} abandoned {p.abandoned} "
+            f"overflowed {p.overflowed}  QS 30 s {qs30}")
 
 
 def simulate_command(*, scenario_path: str, config_path: str | None, seed: int | None,

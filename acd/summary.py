@@ -1,14 +1,20 @@
 """A run's summary from its call records: what ``acd demo`` and ``acd simulate`` print.
 
 Computed only from the router's own call records (never from a simulator's
-bookkeeping), with the DGOS definitions:
+bookkeeping), with the DGOS definitions (docs/indicators.md):
 
 * *answered* means picked up by a person; the wait runs from the call's arrival in its
   first queue to that first pick-up (``wait_s`` of the record);
 * QS 30 s = calls answered within 30 s / calls answered, for calls whose first queue
-  is the front office (ARM_N1); abandoned calls are not in the denominator;
+  is the front office (ARM_N1); abandoned calls are not in the denominator; QS 60 s
+  likewise with 60 s;
 * calls still waiting when the run stops are counted apart, neither answered nor
   abandoned.
+
+The per-queue rows count each *visit* of a call to a queue (its consecutive legs in
+that queue), so a call answered at N1 and transferred to OSNP, then to MG, is offered
+once in each of the three rows; a queue's wait runs from entering it to the pick-up
+there (``wait_s`` of the leg).
 """
 
 from __future__ import annotations
@@ -17,9 +23,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from acd.config import STANDARD_SKILLS, Config
-from acd.core.records import CallRecord
+from acd.core.records import CallRecord, LegRecord
 
 FRONT_OFFICE = STANDARD_SKILLS[0]
+#: the ``partner`` of a call forwarded to the external PDSA line of its number
+PDSA = "PDSA"
 
 
 @dataclass
@@ -40,6 +48,25 @@ class QueueFigures:
 
 
 @dataclass
+class TransferFigures:
+    """Moves of calls from one queue to another, as the records show them."""
+
+    #: the caller entered the target queue (a cold transfer at its request, a warm one
+    #: when the target agent answered; a move back by the transfer fallback too)
+    count: int = 0
+    #: an agent of the target queue picked the call up there
+    connected: int = 0
+
+
+@dataclass
+class PartnerFigures:
+    #: attempts to hand a call to this partner SAS, whatever their result
+    tried: int = 0
+    #: calls the partner took (outcome "overflowed")
+    taken: int = 0
+
+
+@dataclass
 class Summary:
     offered: int = 0
     answered: int = 0
@@ -51,15 +78,28 @@ class Summary:
     other_outcomes: dict[str, int] = field(default_factory=dict)
     qs30_numerator: int = 0
     qs30_denominator: int = 0
+    qs60_numerator: int = 0
     queues: dict[str, QueueFigures] = field(default_factory=dict)
     #: role → legs answered by agents of that role's skill
     handled_by_role: dict[str, int] = field(default_factory=dict)
+    #: (from queue, to queue) → moves between them
+    transfers: dict[tuple[str, str], TransferFigures] = field(default_factory=dict)
+    #: partner SAS → overflow attempts and calls taken
+    overflows: dict[str, PartnerFigures] = field(default_factory=dict)
+    #: number dialled → calls forwarded to its PDSA line
+    forwarded: dict[str, int] = field(default_factory=dict)
 
     @property
     def qs30(self) -> float | None:
         if not self.qs30_denominator:
             return None
         return self.qs30_numerator / self.qs30_denominator
+
+    @property
+    def qs60(self) -> float | None:
+        if not self.qs30_denominator:
+            return None
+        return self.qs60_numerator / self.qs30_denominator
 
     def accounted(self) -> bool:
         """Every offered call is answered, abandoned, still waiting or other."""
@@ -79,30 +119,86 @@ def summarize(records: Iterable[CallRecord], config: Config | None = None) -> Su
     for record in records:
         summary.offered += 1
         first_queue = record.queues[0] if record.queues else FRONT_OFFICE
-        figures = summary.queues.setdefault(first_queue, QueueFigures())
-        figures.offered += 1
-        if record.wait_s is not None:  # picked up by a person here (first pick-up)
+        if record.wait_s is not None:  # picked up by a person (first pick-up)
             summary.answered += 1
-            figures.answered += 1
-            figures.waits.append(record.wait_s)
             if first_queue == FRONT_OFFICE:
                 summary.qs30_denominator += 1
                 summary.qs30_numerator += record.wait_s < 30.0
+                summary.qs60_numerator += record.wait_s < 60.0
         elif record.outcome == "abandoned":
             summary.abandoned += 1
-            figures.abandoned += 1
         elif record.outcome == "waiting":
             summary.waiting += 1
-            figures.waiting += 1
         else:
             summary.other += 1
             summary.other_outcomes[record.outcome] = \
                 summary.other_outcomes.get(record.outcome, 0) + 1
+        _add_queues(summary, record, first_queue)
+        _add_moves(summary, record)
         for leg in record.legs:
             if leg.answered_at is not None:
                 role = _role(leg.queue, config)
                 summary.handled_by_role[role] = summary.handled_by_role.get(role, 0) + 1
     return summary
+
+
+def _visits(record: CallRecord) -> list[list[LegRecord]]:
+    """The record's legs, consecutive legs in the same queue grouped as one visit (a
+    second leg in the same queue is a re-answer after a lost agent leg)."""
+    visits: list[list[LegRecord]] = []
+    for leg in record.legs:
+        if visits and visits[-1][0].queue == leg.queue:
+            visits[-1].append(leg)
+        else:
+            visits.append([leg])
+    return visits
+
+
+def _add_queues(summary: Summary, record: CallRecord, first_queue: str) -> None:
+    visits = _visits(record)
+    if not visits:  # no leg known: the call as a whole, in its first queue
+        figures = summary.queues.setdefault(first_queue, QueueFigures())
+        figures.offered += 1
+        if record.wait_s is not None:
+            figures.answered += 1
+            figures.waits.append(record.wait_s)
+        elif record.outcome == "abandoned":
+            figures.abandoned += 1
+        elif record.outcome == "waiting":
+            figures.waiting += 1
+        return
+    for n, legs in enumerate(visits):
+        figures = summary.queues.setdefault(legs[0].queue, QueueFigures())
+        figures.offered += 1
+        picked = next((leg for leg in legs if leg.answered_at is not None), None)
+        if picked is not None:
+            figures.answered += 1
+            if picked.wait_s is not None:
+                figures.waits.append(picked.wait_s)
+        elif n == len(visits) - 1 and record.outcome in ("abandoned", "answered", "waiting"):
+            # never picked up in its last queue: the caller hung up there, or is
+            # still waiting there when the run stops
+            if record.ended_at is None:
+                figures.waiting += 1
+            else:
+                figures.abandoned += 1
+
+
+def _add_moves(summary: Summary, record: CallRecord) -> None:
+    for before, after in zip(record.legs, record.legs[1:], strict=False):
+        if before.queue != after.queue:
+            move = summary.transfers.setdefault((before.queue, after.queue),
+                                                TransferFigures())
+            move.count += 1
+            move.connected += after.answered_at is not None
+    for attempt in record.overflows:
+        if attempt.partner != PDSA:
+            summary.overflows.setdefault(attempt.partner, PartnerFigures()).tried += 1
+    if record.outcome == "overflowed":
+        partner = record.partner or "unknown"
+        summary.overflows.setdefault(partner, PartnerFigures()).taken += 1
+    elif record.outcome == "forwarded":
+        summary.forwarded[record.number] = summary.forwarded.get(record.number, 0) + 1
 
 
 def _role(queue: str, config: Config | None) -> str:
@@ -111,32 +207,67 @@ def _role(queue: str, config: Config | None) -> str:
     return queue
 
 
+def queue_order(names: Iterable[str]) -> list[str]:
+    """The four standard filières first, in the order of a call's path, then the rest."""
+    return sorted(names, key=lambda q: (STANDARD_SKILLS.index(q) if q in STANDARD_SKILLS
+                                        else len(STANDARD_SKILLS), q))
+
+
 def _seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f} s"
 
 
+def _qs(summary: Summary, ratio: float | None, numerator: int, limit: int) -> str:
+    head = f"  QS {limit} s at N1: "
+    if ratio is None:
+        return head + "—"
+    return head + (f"{ratio:.1%} ({numerator}/{summary.qs30_denominator} "
+                   f"answered within {limit} s)")
+
+
 def render(summary: Summary, title: str = "Summary") -> str:
     """The summary table printed at the end of a run."""
-    qs30 = summary.qs30
     lines = [
         title,
         f"  offered {summary.offered}   answered {summary.answered}   "
         f"abandoned {summary.abandoned}   still waiting {summary.waiting}"
         + "".join(f"   {outcome} {count}"
                   for outcome, count in sorted(summary.other_outcomes.items())),
-        "  QS 30 s at N1: " + ("—" if qs30 is None else
-                                f"{qs30:.1%} ({summary.qs30_numerator}/"
-                                f"{summary.qs30_denominator} answered within 30 s)"),
+        _qs(summary, summary.qs30, summary.qs30_numerator, 30),
+        _qs(summary, summary.qs60, summary.qs60_numerator, 60),
         "",
         f"  {'queue':<10} {'offered':>8} {'answered':>9} {'abandoned':>10} "
         f"{'waiting':>8} {'mean wait':>10} {'p90 wait':>9}",
     ]
-    for name in sorted(summary.queues):
+    for name in queue_order(summary.queues):
         q = summary.queues[name]
         lines.append(f"  {name:<10} {q.offered:>8} {q.answered:>9} {q.abandoned:>10} "
                      f"{q.waiting:>8} {_seconds(q.mean_wait):>10} {_seconds(q.p90_wait):>9}")
+    lines += _render_moves(summary)
     if summary.handled_by_role:
         lines += ["", "  calls handled per role"]
         for role in sorted(summary.handled_by_role):
             lines.append(f"  {role:<24} {summary.handled_by_role[role]:>6}")
     return "\n".join(lines)
+
+
+def _render_moves(summary: Summary) -> list[str]:
+    lines: list[str] = []
+    if summary.transfers:
+        lines += ["", f"  {'transfers':<22} {'moved':>6} {'connected':>10}"]
+        order = queue_order({q for pair in summary.transfers for q in pair})
+        for pair in sorted(summary.transfers,
+                           key=lambda p: (order.index(p[0]), order.index(p[1]))):
+            move = summary.transfers[pair]
+            lines.append(f"  {pair[0] + ' → ' + pair[1]:<22} {move.count:>6} "
+                         f"{move.connected:>10}")
+    if summary.overflows:
+        lines += ["", f"  {'overflow to partner':<22} {'tried':>6} {'taken':>10}"]
+        for partner in sorted(summary.overflows):
+            figures = summary.overflows[partner]
+            lines.append(f"  {partner:<22} {figures.tried:>6} {figures.taken:>10}")
+    if summary.forwarded:
+        lines += ["", f"  forwarded to the PDSA line: {sum(summary.forwarded.values())} ("
+                  + ", ".join(f"{number} {count}"
+                              for number, count in sorted(summary.forwarded.items())) + ")"]
+    return lines

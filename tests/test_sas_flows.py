@@ -4,7 +4,7 @@ hangups shows that the router hung up no caller."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 import msgspec
 import pytest
@@ -12,8 +12,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from acd.config import load_config
 from acd.core.records import CallRecord
-from acd.scenario import load_scenario, resolve_site
+from acd.scenario import Scenario, load_scenario, resolve_site
 from acd.simulate import RunResult, run_scenario
+from acd.summary import render
 from tests.conftest import REPO
 
 SCENARIOS = REPO / "config" / "scenarios"
@@ -154,3 +155,40 @@ async def test_live_counters_match_the_call_records(name: str) -> None:
     assert samples[("acd_calls_answered_within_30s_total", period)] == within
     assert within == result.summary.qs30_numerator
     assert samples[("acd_calls_abandoned_total", period)] == result.summary.abandoned
+
+
+def short_demo() -> Scenario:
+    """The demo morning shortened: 07:30 to 08:30, the pile-up moved to 08:05."""
+    path = SCENARIOS / "sas-large-demo-morning.toml"
+    scenario = load_scenario(path)
+    shift = datetime(2000, 1, 1, 9, 30) - datetime(2000, 1, 1, 8, 5)
+    pile_up = [msgspec.structs.replace(
+        event, at=(datetime.combine(date(2000, 1, 1), time.fromisoformat(event.at))
+                   - shift).time().isoformat())
+        for event in scenario.script
+        if event.call is not None and event.call.caller_name.startswith("Accident")]
+    return msgspec.structs.replace(
+        scenario, start=scenario.start.replace(hour=7, minute=30), duration_s=3600,
+        drain_s=600, script=pile_up)
+
+
+async def test_the_demo_morning_shows_the_whole_room() -> None:
+    scenario = short_demo()
+    config = load_config(REPO / "config" / "sas-large.toml")
+    result = await run_scenario(config, scenario, speed=900)
+    assert result.hung_up_by_router == []
+    assert result.summary.accounted()
+    summary = result.summary
+    for queue in ("ARM_N1", "AMU_N2", "OSNP", "MG"):
+        assert summary.queues[queue].answered > 0, queue
+    for pair in (("ARM_N1", "AMU_N2"), ("ARM_N1", "OSNP"), ("OSNP", "MG")):
+        assert summary.transfers[pair].connected > 0, pair
+    assert sum(p.taken for p in summary.overflows.values()) > 0  # the pile-up
+    assert set(summary.forwarded) <= {"116117", "0320334455"}
+    assert sum(summary.forwarded.values()) > 0  # before 08:00
+    forwarded = [r for r in result.records if r.outcome == "forwarded"]
+    assert all(local(r) < time(8) and r.period == "pdsa" for r in forwarded)
+    text = render(summary)
+    for queue in ("ARM_N1", "AMU_N2", "OSNP", "MG"):
+        assert any(line.startswith(f"  {queue} ") for line in text.splitlines())
+    assert "  ARM_N1 → AMU_N2 " in text and "QS 60 s at N1: " in text

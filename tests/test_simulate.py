@@ -110,7 +110,13 @@ def test_demo_runs_and_prints_the_summary_table() -> None:
     out = result.stdout
     assert "Summary — SAS 59" in out
     assert "QS 30 s at N1:" in out
+    assert "QS 60 s at N1:" in out
     assert "ARM_N1" in out
+    # the live line shows each filière's waiting calls
+    assert "waiting: N1 " in out.splitlines()[3]
+    assert " · AMU " in out.splitlines()[3] and " · MG " in out.splitlines()[3]
+    assert "  ARM_N1 → OSNP " in out
+    assert "  forwarded to the PDSA line: " in out
     assert "no caller was hung up by the router" in out
     assert "answered" in out.splitlines()[3]  # live progress lines come first
     # the headline accounts for every offered call, forwarded ones included (the
