@@ -22,7 +22,7 @@ import msgspec
 
 from acd.ami.actions import Setvar
 from acd.ami.client import AmiConnection
-from acd.ami.events import AmiEvent, StatusEntry
+from acd.ami.events import AmiEvent, Reload, StatusEntry
 from acd.config import Config
 from acd.core import facts as f
 from acd.core import inputs as i
@@ -176,6 +176,10 @@ class Router:
     def on_event(self, event: AmiEvent) -> None:
         if self.pbx_clock is not None and event.timestamp is not None:
             self.pbx_clock.observe(event.timestamp)
+        if isinstance(event, Reload):
+            # a reload may have set the heartbeat global back (a site's [globals] that
+            # still lists it, or clearglobalvars = yes): refresh it now, not in a second
+            self.send_heartbeat()
         self.submit(event)
 
     def on_link_up(self, channels: list[StatusEntry], taken_at: float) -> None:

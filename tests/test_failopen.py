@@ -160,7 +160,7 @@ async def test_heartbeat_is_a_global_setvar_with_the_pbx_time() -> None:
     config, sim = await start(PbxOptions(failopen_s=FAILOPEN_S))
     run = RouterRun(config, sim.port)
     try:
-        await until(lambda: sim.pbx.globals["ACD_HEARTBEAT"] != "0")
+        await until(lambda: sim.pbx.globals.get("ACD_HEARTBEAT", "0") != "0")
         value = int(sim.pbx.globals["ACD_HEARTBEAT"])
         assert abs(value - sim.clock.now()) < 5
         assert sim.actions.counts.get("Setvar", 0) >= 1
