@@ -104,7 +104,7 @@ async def _reload_under_load(file_globals: Mapping[str, str] | None) -> int:
     callers fail open before the next heartbeat."""
     clock = SimClock(speed=200.0, start_epoch=START)
     pbx = Pbx(sim_config().agents, clock=clock, seed=3,
-              behaviour=FixedBehaviour(OfferOutcome(kind="no-answer")),
+              behaviour=FixedBehaviour(OfferOutcome(kind="noanswer")),
               options=PbxOptions(failopen_s=10.0, hold_loop_s=5.0))
     heartbeat = pbx.names.heartbeat_var
 
@@ -148,7 +148,7 @@ async def test_the_router_refreshes_the_heartbeat_when_asterisk_reloads() -> Non
     config = parse_config(SITE.replace(b"heartbeat_s = 1", b"heartbeat_s = 60"))
     sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=1.0, secret=SECRET,
                           options=PbxOptions(failopen_s=10.0),
-                          behaviour=FixedBehaviour(OfferOutcome(kind="no-answer")))
+                          behaviour=FixedBehaviour(OfferOutcome(kind="noanswer")))
     router = Router(config, speed=1.0)
     router.ami = AmiConnection(AmiConfig(port=sim.port, keepalive_s=5.0), SECRET, router)
     tasks = [asyncio.create_task(router.ami.run()),

@@ -9,11 +9,15 @@ and ``ListItems`` (``StatusComplete`` also ``Items``). List events carry no
 ``Timestamp:``.
 
 Actions that change channels answer first and act right after (see
-:class:`~acd.sim.wire.Reply`).
+:class:`~acd.sim.wire.Reply`). A Redirect's goto runs a moment later still (on the
+next turn of the event loop, as a channel thread picks it up): a second Redirect of
+the same channel read before then is refused with ``Redirect failed, channel not
+up.``, as Asterisk 22 did in recording live 04.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 
@@ -59,6 +63,10 @@ class AmiActions:
         }
         #: every action handled, by name, for tests (``{"Redirect": 3}``)
         self.counts: dict[str, int] = {}
+        #: channels a Redirect was accepted for whose goto has not run yet
+        self._gotos_pending: set[str] = set()
+        #: channels of Redirects refused because another one was pending (for tests)
+        self.redirects_refused: list[str] = []
 
     def handle(self, name: str, message: AmiMessage) -> Reply:
         action_id = message.get("ActionID")
@@ -156,13 +164,27 @@ class AmiActions:
             moves.append((extra, message.get("ExtraContext") or context,
                           message.get("ExtraExten") or exten, extra_priority))
 
+        if channel in self._gotos_pending or extra in self._gotos_pending:
+            # Asterisk's manager.c: the channel has a soft hangup flag set (the async
+            # goto of the previous Redirect, not run yet): recording live 04
+            self.redirects_refused.append(channel)
+            return error(action_id, "Redirect failed, channel not up.")
+        pending = {name for name, *_ in moves}
+        self._gotos_pending |= pending
+
         def move() -> None:
+            self._gotos_pending -= pending
             for name, ctx, ext, prio in moves:
                 if name in self.pbx.channels:
                     self.pbx.redirect(name, ctx, ext, prio)
 
+        def soon() -> None:
+            # the channel's own thread runs the goto a moment later: an action read
+            # with this one (the same write of the router) finds it still pending
+            asyncio.get_running_loop().call_soon(move)
+
         text = "Dual Redirect successful" if extra else "Redirect successful"
-        return Reply([response("Success", action_id, ("Message", text))], after=move)
+        return Reply([response("Success", action_id, ("Message", text))], after=soon)
 
     def hangup(self, message: AmiMessage, action_id: str | None) -> Reply:
         channel = message.get("Channel", "")
