@@ -1107,6 +1107,23 @@ def test_the_warm_target_announces_its_answer_then_waits_for_the_caller(
     assert run.variables["DYNAMIC_FEATURES"] == "#".join(AGENT_FEATURES)
 
 
+def test_a_failed_warm_originate_runs_no_agent_step(
+        dialplan: dict[str, dict[str, list[Step]]]) -> None:
+    """Asterisk runs ``[acd-warm]``'s ``failed`` extension on a dummy channel when the
+    Originate fails, and answers the router only when it ends (live 06e, 06f): an
+    exact ``failed`` extension that hangs up at once, not the agent pattern."""
+    assert "failed" in dialplan[NAMES.warm_context]
+    (pattern,) = [e for e in dialplan[NAMES.warm_context] if e.startswith("_")]
+    assert asterisk_pattern(pattern).fullmatch("failed")  # why the exact one is needed
+    dummy = Channel(dialplan, {NAMES.warm_call_var: "1795329452.43", "ACD_MOH": "default",
+                               "ACD_WARM_HOLD": "10"})
+    run = dummy.start(NAMES.warm_context, "failed")
+    assert run.events == []
+    assert [step.app for step in run.trace] == ["Hangup"]
+    ids = [agent.id for path in EXAMPLE_CONFIGS for agent in load_config(path).agents]
+    assert "failed" not in ids
+
+
 def _warm_bridge(plan: dict[str, dict[str, list[Step]]], result: str,
                  peer: str = "PJSIP/osnp01-0000002b") -> Run:
     caller = Channel(plan, {**CALLER, NAMES.warm_peer_var: peer}, bridge_result=result)

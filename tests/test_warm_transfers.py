@@ -112,6 +112,29 @@ def test_the_first_agent_keeps_the_caller_until_the_target_answers() -> None:
     assert not any(isinstance(c, act.Hangup) for c in d.commands)
 
 
+def test_the_target_sees_the_callers_number() -> None:
+    """Live 06b: the warm Originate showed the dialled number (``<15>``)."""
+    d = Driver(site())
+    connected(d)
+    d.feed(i.TransferRequest("OSNP", agent="arm01"))
+    (ring,) = originates(d)
+    assert ring.caller_id == '"Jean" <0612345678>'
+
+
+@pytest.mark.parametrize(("reason", "paused"), [("5", False), ("8", False), ("0", False),
+                                                ("3", True)])
+def test_a_busy_target_is_not_paused_as_no_answer(reason: str, paused: bool) -> None:
+    """Live 06f: a busy target (OriginateResponse Reason 5) was paused "no answer"."""
+    d = Driver(site())
+    connected(d)
+    d.engine.agents["osnp01"].missed_offers = 1  # one more miss pauses (max 2)
+    d.feed(i.TransferRequest("OSNP", agent="arm01"))
+    d.feed(ev.OriginateResponse(response="Failure", channel="PJSIP/osnp01", reason=reason))
+    osnp01 = d.engine.agents["osnp01"]
+    assert (osnp01.state is AgentState.PAUSED) is paused
+    assert [o.channel for o in originates(d)] == ["PJSIP/osnp01", "PJSIP/osnp02"]
+
+
 def test_no_answer_tries_the_next_agent_then_the_first_agent_keeps_the_caller() -> None:
     d = Driver(site())
     channel, _leg = connected(d)
