@@ -398,6 +398,9 @@ async def serve(config: Config, stop: asyncio.Event, *,
     # READY=1 goes with the first resync, the last step before routing: the durable
     # store (below) restores the saved state before the AMI task starts.
     router.add_link_listener(_systemd_reporter(config, notifier))
+    from acd.failopen_members import FailopenMembers
+
+    FailopenMembers(router).attach()  # the fail-open queue's members follow the agents
     records = RecordsFile(records_out) if records_out else None
     if records is not None:
         router.add_fact_listener(records.on_fact)

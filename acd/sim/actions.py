@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from acd.ami.frames import AmiMessage
 from acd.sim.model import Channel, Headers
 from acd.sim.pbx import ChannelNotFound, Pbx
+from acd.sim.pbx_actions import PbxConfigActions
 from acd.sim.wire import Reply, error, response
 
 _CALLER_ID = re.compile(r'^\s*"?(?P<name>[^"<]*?)"?\s*<(?P<num>[^>]*)>\s*$')
@@ -46,7 +47,7 @@ def _duration(seconds: float) -> str:
 class AmiActions:
     """:class:`~acd.sim.wire.ActionHandler` over a :class:`~acd.sim.pbx.Pbx`."""
 
-    def __init__(self, pbx: Pbx) -> None:
+    def __init__(self, pbx: Pbx, numbers: Iterable[str] = ()) -> None:
         self.pbx = pbx
         self._table: dict[str, Callable[[AmiMessage, str | None], Reply]] = {
             "ping": self.ping,
@@ -60,6 +61,7 @@ class AmiActions:
             "corestatus": self.core_status,
             "coresettings": self.core_settings,
             "command": self.command,
+            **PbxConfigActions(pbx, numbers).table(),
         }
         #: every action handled, by name, for tests (``{"Redirect": 3}``)
         self.counts: dict[str, int] = {}

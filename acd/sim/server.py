@@ -79,7 +79,7 @@ async def start_sim(config: Config, host: str = "127.0.0.1", port: int = 0, *,
     clock = SimClock(speed=speed, start_epoch=start_epoch)
     pbx = Pbx(config.agents, clock=clock, seed=seed, behaviour=behaviour, options=options,
               names=config.dialplan)
-    actions = AmiActions(pbx)
+    actions = AmiActions(pbx, numbers=config.numbers)
     wire = AmiServer(actions, users={config.ami.username: secret}, clock=clock,
                      uptime=pbx.uptime, auth_failure_delay_s=auth_failure_delay_s,
                      security_events=pbx.options.full_event_mix, seed=seed,
