@@ -109,6 +109,9 @@ class AmiActions:
             "core show version": ["Asterisk 22.10.1 (simulated by acd.sim)"],
             "core show uptime": [f"System uptime: {uptime} seconds",
                                  f"Last reload: {uptime} seconds"],
+            # musiconhold.conf's one class (documented CLI output; not recorded)
+            "moh show classes": [f"Class: {self.pbx.options.moh_class}",
+                                 "\tMode: files", "\tDirectory: moh"],
         }
         lines = outputs.get(text)
         if lines is None:

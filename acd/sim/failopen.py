@@ -7,8 +7,9 @@ without ``Channel``) is older than ``ACD_FAILOPEN_S``. If so the caller goes to
 ``Queue(${ACD_FAILOPEN_QUEUE})``: Asterisk's own queue of the front-office phones
 (``dialplans/queues_acd.conf``: ``rrmemory``, ``autofill = yes``, ring 15 s, retry 2 s,
 ``ringinuse = no``, ``joinempty = yes``, ``leavewhenempty = no``), which rings a free
-member for every waiting caller, first caller first, until one answers. Without the ``c`` option the caller is hung up
-when the agent ends the conversation, as after an answered Dial in ``acd-connect``.
+member for every waiting caller, first caller first, until one answers. Without the
+``c`` option the caller is hung up when the agent ends the conversation, as after an
+answered Dial in ``acd-connect``.
 
 Events follow transcript 05 (native app queue): ``QueueCallerJoin``, the member's
 Dial (``DialBegin``/``DialEnd``, the caller's channel dialling), ``AgentCalled``,
