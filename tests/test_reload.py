@@ -167,3 +167,31 @@ async def test_the_router_refreshes_the_heartbeat_when_asterisk_reloads() -> Non
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await sim.close()
+
+
+async def test_after_an_asterisk_restart_the_router_rearms_the_heartbeat_at_once() -> None:
+    """A restarted Asterisk has only extensions.conf's globals (no heartbeat): the router
+    sends one as soon as it has logged in again, not a heartbeat period later."""
+    config = parse_config(SITE.replace(b"heartbeat_s = 1", b"heartbeat_s = 60"))
+    sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=1.0, secret=SECRET,
+                          options=PbxOptions(failopen_s=10.0))
+    router = Router(config, speed=1.0)
+    router.ami = AmiConnection(AmiConfig(port=sim.port, keepalive_s=0.5,
+                                         keepalive_timeout_s=0.5, reconnect_initial_s=0.05,
+                                         reconnect_max_s=0.2), SECRET, router)
+    tasks = [asyncio.create_task(router.ami.run()),
+             asyncio.create_task(run_heartbeat(router))]
+    heartbeat = config.dialplan.heartbeat_var
+    try:
+        await until(lambda: heartbeat in sim.pbx.globals)
+        await sim.restart(down_s=0.2)
+        assert heartbeat not in sim.pbx.globals  # Asterisk's own globals only
+        await until(lambda: heartbeat in sim.pbx.globals, timeout=10.0)
+        assert sim.restarts == 1
+    finally:
+        await router.ami.stop()
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await sim.close()

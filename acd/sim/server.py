@@ -59,6 +59,10 @@ class SimServer:
         elif hangup != "none":
             self.pbx.hangup_all(keep=hangup, reason="restart")
         await self.wire.restart(down_s)
+        # a new Asterisk process: the globals are extensions.conf's again (the router's
+        # heartbeat is gone until it logs in again and sends one)
+        self.pbx.globals.clear()
+        self.pbx.globals.update(self.pbx.loaded_globals)
         self.pbx.started_at = self.pbx.clock.now()
         self.restarts += 1
 
