@@ -40,6 +40,8 @@ log = get_logger("acd.failopen_members")
 
 #: app_queue's answer to a QueueAdd of a member it already has
 ALREADY_THERE = "Already there"
+#: app_queue's answer to a QueuePause of a phone that is no member (lost meanwhile)
+NOT_FOUND = "Interface not found"
 
 
 class FailopenMembers:
@@ -66,17 +68,25 @@ class FailopenMembers:
                 self._apply(agent)
 
     def on_fact(self, fact: f.Fact) -> None:
-        if isinstance(fact, f.AgentStateChanged):
-            paused = AgentState.PAUSED.value
-            out = AgentState.LOGGED_OUT.value
-            if fact.old == fact.new or (fact.new not in (paused, out)
-                                        and fact.old not in (paused, out)):
-                return  # ringing, on call, wrap-up: the queue's own business
-        elif not isinstance(fact, f.AgentReskilled):
+        if not isinstance(fact, (f.AgentStateChanged, f.AgentReskilled)):
             return
         agent = self.router.engine.agents.get(fact.agent)
-        if agent is not None and not agent.observed:
-            self._apply(agent, reskilled=isinstance(fact, f.AgentReskilled))
+        if agent is None or agent.observed:
+            return
+        if isinstance(fact, f.AgentReskilled):
+            self._apply(agent, reskilled=True)
+            return
+        paused, out = AgentState.PAUSED.value, AgentState.LOGGED_OUT.value
+        if fact.old == fact.new or (fact.new not in (paused, out)
+                                    and fact.old not in (paused, out)):
+            return  # ringing, on call, wrap-up: the queue's own business
+        if fact.old != out and fact.new != out and is_front_office(agent.skills):
+            # a member already: one QueuePause (pause, or end of pause)
+            now_paused = fact.new == paused
+            self._send(QueuePause(queue=self.queue, interface=agent.device,
+                                  paused=now_paused, reason="acd" if now_paused else ""))
+            return
+        self._apply(agent)
 
     def _apply(self, agent: Agent, *, reskilled: bool = False) -> None:
         member = is_front_office(agent.skills) and agent.state is not AgentState.LOGGED_OUT
@@ -112,5 +122,10 @@ class FailopenMembers:
         if isinstance(action, QueueAdd) and ALREADY_THERE in message:
             self._send(QueuePause(queue=action.queue, interface=action.interface,
                                   paused=then_pause, reason="acd" if then_pause else ""))
+        elif isinstance(action, QueuePause) and NOT_FOUND in message:
+            name = next((a.id for a in self.router.engine.agents.values()
+                         if a.device == action.interface), "")
+            self._send(QueueAdd(queue=action.queue, interface=action.interface,
+                                member_name=name, paused=action.paused))
         elif not (isinstance(action, QueueRemove) and "Not there" in message):
             log.warning("failopen_member_failed", action=action.name, error=message)

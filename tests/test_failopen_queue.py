@@ -215,6 +215,10 @@ async def test_the_router_keeps_the_queue_members_in_step_with_its_agents() -> N
         router.submit(i.AgentLogin("1004"))
         await until(lambda: members().get("1004") is False)
         assert "Local/2001@agents" not in native.member_list
+        # a member Asterisk lost meanwhile: the pause adds it back, paused
+        assert native.remove("Local/1001@agents") is None
+        router.submit(i.AgentPause("1001", reason="break"))
+        await until(lambda: members().get("1001") is True)
     finally:
         await router.ami.stop()
         task.cancel()
