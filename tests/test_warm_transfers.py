@@ -121,8 +121,8 @@ def test_the_target_sees_the_callers_number() -> None:
     assert ring.caller_id == '"Jean" <0612345678>'
 
 
-@pytest.mark.parametrize(("reason", "paused"), [("5", False), ("8", False), ("0", False),
-                                                ("3", True)])
+@pytest.mark.parametrize(("reason", "paused"), [("5", False), ("3", True), ("8", True),
+                                                ("0", True)])
 def test_a_busy_target_is_not_paused_as_no_answer(reason: str, paused: bool) -> None:
     """Live 06f: a busy target (OriginateResponse Reason 5) was paused "no answer"."""
     d = Driver(site())

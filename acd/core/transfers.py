@@ -374,7 +374,7 @@ class TransferEngine(EngineBase):
     def _warm_ring_failed(self, warm: WarmTransfer, reason: str, *,
                           missed: bool = True) -> None:
         """The target agent did not answer: try another one, or give up. ``missed``:
-        it rang and nobody answered (a busy or unreachable phone is not paused)."""
+        counts towards ``max_missed_offers`` (not for a busy phone: live 06f)."""
         agent = self.agents.get(warm.target or "")
         warm.target = None
         if agent is not None and agent.call == warm.call:
@@ -423,8 +423,9 @@ class TransferEngine(EngineBase):
         for warm in self.warm.values():
             if warm.target == agent.id:
                 why = {"3": "no answer", "5": "busy", "8": "congestion", "1": "hung up"}
+                # busy (5): the phone is in another call, not a phone nobody answers
                 self._warm_ring_failed(warm, why.get(event.reason, "originate failed"),
-                                       missed=event.reason == "3")
+                                       missed=event.reason != "5")
                 return
 
     def _on_any_action_failed(self, event: i.ActionFailed) -> None:
