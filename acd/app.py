@@ -22,7 +22,7 @@ import msgspec
 
 from acd.ami.actions import Setvar
 from acd.ami.client import AmiConnection
-from acd.ami.events import AmiEvent, StatusEntry
+from acd.ami.events import AmiEvent, Reload, StatusEntry
 from acd.config import Config
 from acd.core import facts as f
 from acd.core import inputs as i
@@ -176,6 +176,10 @@ class Router:
     def on_event(self, event: AmiEvent) -> None:
         if self.pbx_clock is not None and event.timestamp is not None:
             self.pbx_clock.observe(event.timestamp)
+        if isinstance(event, Reload):
+            # a reload may have set the heartbeat global back (a site's [globals] that
+            # still lists it, or clearglobalvars = yes): refresh it now, not in a second
+            self.send_heartbeat()
         self.submit(event)
 
     def on_link_up(self, channels: list[StatusEntry], taken_at: float) -> None:
@@ -394,6 +398,9 @@ async def serve(config: Config, stop: asyncio.Event, *,
     # READY=1 goes with the first resync, the last step before routing: the durable
     # store (below) restores the saved state before the AMI task starts.
     router.add_link_listener(_systemd_reporter(config, notifier))
+    from acd.failopen_members import FailopenMembers
+
+    FailopenMembers(router).attach()  # the fail-open queue's members follow the agents
     records = RecordsFile(records_out) if records_out else None
     if records is not None:
         router.add_fact_listener(records.on_fact)

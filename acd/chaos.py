@@ -12,6 +12,9 @@ start:
 * ``pbx-restart@T[+D]`` — the simulated Asterisk restarts as Asterisk does (Shutdown,
   every channel hung up, sockets closed, FullyBooted at the next login), listening
   again after D seconds (default: at once);
+* ``dialplan-reload@T`` — ``dialplan reload`` on the simulated Asterisk: the
+  ``[globals]`` of its extensions.conf set again (:mod:`acd.sim.reload`); no caller may
+  fail open for it while the router is healthy;
 * ``leader-kill@T[+D]`` — SIGKILL of the leader of the router pair (two routers are
   run); started again as a standby after D seconds, or never without D.
 
@@ -26,8 +29,10 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-FaultKind = Literal["router-kill", "redis-stop", "pbx-restart", "leader-kill"]
-KINDS: tuple[FaultKind, ...] = ("router-kill", "redis-stop", "pbx-restart", "leader-kill")
+FaultKind = Literal["router-kill", "redis-stop", "pbx-restart", "leader-kill",
+                    "dialplan-reload"]
+KINDS: tuple[FaultKind, ...] = ("router-kill", "redis-stop", "pbx-restart", "leader-kill",
+                                "dialplan-reload")
 
 _ITEM = re.compile(r"(?P<kind>[a-z-]+)@(?P<at>\d+(?:\.\d+)?)(?:\+(?P<dur>\d+(?:\.\d+)?))?")
 

@@ -37,6 +37,7 @@ from acd.router_process import ROUTER_START_TIMEOUT_S, RouterProcess
 from acd.scenario import Scenario
 from acd.sim import SimServer, start_sim
 from acd.sim.pbx import PbxOptions
+from acd.sim.reload import dialplan_reload
 from acd.simulate import FEATURE_CODES, behaviour_for, for_speed
 from acd.store import keys
 from acd.summary import Summary, summarize
@@ -227,6 +228,8 @@ class ChaosRun:
             await self.sim.restart(down_s=max(self.sim.clock.real_delay(duration), 0.05))
         elif fault.kind == "leader-kill":
             await self._leader_kill(fault)
+        elif fault.kind == "dialplan-reload":
+            dialplan_reload(self.sim.pbx)
 
     async def _wait_for_leader(self) -> RouterProcess:
         async with asyncio.timeout(ROUTER_START_TIMEOUT_S):

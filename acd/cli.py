@@ -11,6 +11,7 @@ from pathlib import Path
 import msgspec
 
 from acd.config import load_config
+from acd.configcheck import config_warnings
 from acd.errors import AcdError, ConfigError
 
 _json = msgspec.json.Encoder()
@@ -28,7 +29,22 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
             continue
         print(f"{path}: ok ({config.site.name}, {len(config.agents)} agents, "
               f"skills {', '.join(config.skill_names())})")
+        for warning in config_warnings(config):
+            print(f"{path}: warning: {warning}", file=sys.stderr)
     return status
+
+
+def _cmd_check_pbx(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from acd.pbxcheck.checks import check_pbx, exit_status
+    from acd.secrets import ami_secret
+
+    config = load_config(args.config)
+    findings = asyncio.run(check_pbx(config, ami_secret(config), timeout_s=args.timeout_s))
+    for finding in findings:
+        print(finding.line())
+    return exit_status(findings)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -160,9 +176,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="validate site config files",
                            description="Exit 0 if every file is valid; otherwise print "
-                           "'file: key: problem' lines and exit 1.")
+                           "'file: key: problem' lines and exit 1. A valid file that works "
+                           "against the dialplan (a ring time-out shorter than ACD_RING) "
+                           "gets 'file: warning: ...' lines on stderr and still exits 0.")
     check.add_argument("files", nargs="+", metavar="FILE")
     check.set_defaults(func=_cmd_check_config)
+
+    pbx = sub.add_parser(
+        "check-pbx", help="check the site's Asterisk before going live",
+        description="Log in to the site's Asterisk with the router's AMI user ([ami] of "
+        "the config, its secret as for acd run) and print one line per check, 'ok', "
+        "'warn' (works, not as shipped) or 'FIX' (routing would break): Asterisk version, "
+        "timestampevents, the AMI permissions the router needs, every context and "
+        "extension of dialplans/, the globals, the fail-open queue (exists, strategy, "
+        "autofill, members), the music-on-hold class. Exit 1 if any line says FIX. "
+        "Changes nothing but one global variable of its own (ACD_CHECK_PBX).")
+    pbx.add_argument("--config", required=True, help="site config (as for acd run)")
+    pbx.add_argument("--timeout-s", type=float, default=5.0, metavar="S",
+                     help="seconds to wait for the connection and for each answer")
+    pbx.set_defaults(func=_cmd_check_pbx)
 
     replay = sub.add_parser("replay", help="replay recorded AMI streams, print call records",
                             description="Run recorded AMI byte streams through framing, "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -572,3 +573,10 @@ def slugify(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug[:64].rstrip("-") or "site"
+
+
+def is_front_office(skills: Mapping[str, int]) -> bool:
+    """An agent whose phone is a member of the fail-open queue (``[dialplan]
+    failopen_queue``): the first standard skill (ARM_N1) at level 1, the front office
+    that answers first when the router is silent."""
+    return skills.get(STANDARD_SKILLS[0]) == 1

@@ -224,6 +224,24 @@ async def test_pbx_restart_shutdown_reconnect_fullybooted_resync(tmp_path: Path)
     assert late and all(r.outcome == "answered" for r in late)
 
 
+async def test_dialplan_reload_fails_nobody_open(tmp_path: Path) -> None:
+    """``dialplan-reload@T``: Asterisk's globals set again mid-run, the router healthy:
+    nobody goes to the fail-open queue, routing goes on."""
+    scenario = load_scenario(write_scenario(tmp_path, duration=50))
+    config = load_config(REPO / "config" / "sas-small.toml")
+    fired: list[Fault] = []
+    run = ChaosRun(config, scenario, parse_chaos("dialplan-reload@20"), seed=5, speed=SPEED,
+                   workdir=tmp_path, on_fault=fired.append)
+    result = await run.run()
+    assert fired == [Fault("dialplan-reload", 20)]
+    assert run.sim is not None and "ACD_HEARTBEAT" not in run.sim.pbx.loaded_globals
+    assert result.failed_open == 0
+    assert result.router_starts == 1 and result.hung_up_by_router == []
+    assert result.summary.accounted() and result.summary.offered == result.calls_placed
+    late = [r for r in result.records if r.arrived_at > "2026-03-10T09:00:25"]
+    assert late and all(r.outcome == "answered" for r in late)
+
+
 # ---------------------------------------------------------------- the pair
 
 

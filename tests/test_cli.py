@@ -23,6 +23,19 @@ def test_check_config_accepts_the_example_sites() -> None:
     assert result.stdout.count(": ok (") == len(sites)
 
 
+def test_check_config_warns_of_a_ring_timeout_racing_the_dialplan(tmp_path: Path) -> None:
+    racing = tmp_path / "racing.toml"
+    racing.write_text((REPO / "config" / "sas-small.toml").read_text(encoding="utf-8")
+                      .replace("ring_timeout_s = 20.0", "ring_timeout_s = 10.0", 1),
+                      encoding="utf-8")
+    result = acd("check-config", str(racing))
+    assert result.returncode == 0
+    assert f"{racing}: ok (" in result.stdout
+    (warning,) = result.stderr.splitlines()
+    assert warning.startswith(f"{racing}: warning: [routing] ring_timeout_s = 10 ")
+    assert "ACD_RING = 15 s" in warning
+
+
 def test_check_config_rejects_with_file_key_and_problem(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[site]\nname = "x"\ndepartement = "59"\ntimezone = "Europe/Lile"\n\n'

@@ -699,7 +699,8 @@ def test_a_pbx_that_never_heard_its_router_fails_open(
 ) -> None:
     lines = [_strip_comment(line) for line in GLOBALS.read_text(encoding="utf-8").splitlines()]
     values = dict(line.split("=", 1) for line in lines if line)
-    run = Channel(dialplan, {**CALLER, **values}, queue_status="TIMEOUT").start("holding", "s")
+    unheard = {k: v for k, v in CALLER.items() if k != NAMES.heartbeat_var}  # never set
+    run = Channel(dialplan, {**unheard, **values}, queue_status="TIMEOUT").start("holding", "s")
     assert ("Queue", "acd-front-office", "") in run.dials
 
 
@@ -725,12 +726,16 @@ def test_failopen_queue_is_defined_with_the_front_office() -> None:
     sections = re.findall(r"^\[([^\]]+)\]", text, re.MULTILINE)
     assert sections == [NAMES.failopen_queue]
     settings = dict(re.findall(r"^(\w+) = (\S+)", text, re.MULTILINE))
-    # nobody is turned away or dropped from the queue; a phone in a call is not rung
+    # nobody is turned away or dropped from the queue; a phone in a call is not rung;
+    # every free member rings at once (autofill)
     assert settings["joinempty"] == "yes"
-    assert settings["leaveempty"] == "no"
+    assert settings["leavewhenempty"] == "no"
     assert settings["ringinuse"] == "no"
-    members = re.findall(r"^member => (\S+)", text, re.MULTILINE)
-    assert members and all(m.startswith("PJSIP/") for m in members)
+    assert settings["autofill"] == "yes"
+    # keywords Asterisk 22 warns about ("Unknown keyword in queue", live README)
+    assert not {"leaveempty", "eventwhencalled"} & settings.keys()
+    # members are dynamic: the router adds, pauses and removes them over AMI
+    assert re.findall(r"^member\s*=>", text, re.MULTILINE) == []
 
 
 # --- [acd-connect] ---------------------------------------------------------------------
@@ -1030,7 +1035,7 @@ def test_globals_defaults() -> None:
     assert not [line for line in lines if line.startswith("[")]
     assert values == {NAMES.ring_var: "15", NAMES.partner_ring_var: "20", "ACD_MOH": "default",
                       "ACD_WARM_HOLD": "10", "ACD_HOLD_S": "5", "ACD_FAILOPEN_S": "10",
-                      NAMES.heartbeat_var: "0", "ACD_FAILOPEN_QUEUE": NAMES.failopen_queue}
+                      "ACD_FAILOPEN_QUEUE": NAMES.failopen_queue}
     # Dial gives up when the router would take the offer back anyway
     assert float(values[NAMES.ring_var]) == RoutingConfig().ring_timeout_s
     # the fallback for a caller the router did not give ACD_PARTNER_RING
@@ -1049,6 +1054,13 @@ ACTION_CLASSES = {
     "CoreShowChannels": {"system", "reporting"},
     # warm transfers ring the target agent (Context/Exten form, never an Application)
     "Originate": {"originate"},
+    # the fail-open queue's dynamic members follow the router's agents (app_queue.c)
+    "QueueAdd": {"agent"},
+    "QueueRemove": {"agent"},
+    "QueuePause": {"agent"},
+    # acd check-pbx with the router's own user
+    "ShowDialPlan": {"config", "reporting"},
+    "CoreSettings": {"system", "reporting"},
 }
 FORBIDDEN_ACTIONS = {
     "Command": {"command"},
@@ -1078,7 +1090,7 @@ def test_manager_user_has_least_privilege() -> None:
     read, write = _classes(user["read"]), _classes(user["write"])
     assert read == {"system", "call", "user", "agent"}
     assert "all" not in read | write
-    assert not write & {"command", "system", "config", "agent", "user"}
+    assert not write & {"command", "system", "config", "user"}
     for action, classes in ACTION_CLASSES.items():
         assert write & classes, f"the router could not send {action}"
     for action, classes in FORBIDDEN_ACTIONS.items():
@@ -1104,6 +1116,23 @@ def test_the_warm_target_announces_its_answer_then_waits_for_the_caller(
     # the agent's own channel, after ACD_WARM_HOLD without the caller
     assert run.end == "hangup"
     assert run.variables["DYNAMIC_FEATURES"] == "#".join(AGENT_FEATURES)
+
+
+def test_a_failed_warm_originate_runs_no_agent_step(
+        dialplan: dict[str, dict[str, list[Step]]]) -> None:
+    """Asterisk runs ``[acd-warm]``'s ``failed`` extension on a dummy channel when the
+    Originate fails, and answers the router only when it ends (live 06e, 06f): an
+    exact ``failed`` extension that hangs up at once, not the agent pattern."""
+    assert "failed" in dialplan[NAMES.warm_context]
+    (pattern,) = [e for e in dialplan[NAMES.warm_context] if e.startswith("_")]
+    assert asterisk_pattern(pattern).fullmatch("failed")  # why the exact one is needed
+    dummy = Channel(dialplan, {NAMES.warm_call_var: "1795329452.43", "ACD_MOH": "default",
+                               "ACD_WARM_HOLD": "10"})
+    run = dummy.start(NAMES.warm_context, "failed")
+    assert run.events == []
+    assert [step.app for step in run.trace] == ["Hangup"]
+    ids = [agent.id for path in EXAMPLE_CONFIGS for agent in load_config(path).agents]
+    assert "failed" not in ids
 
 
 def _warm_bridge(plan: dict[str, dict[str, list[Step]]], result: str,

@@ -108,9 +108,24 @@ def test_ring_timeout_without_dialplan_news_returns_the_call(site_config: Config
     assert back
     assert back[0].channel == channel
     call = d.engine.calls["u1"]
+    # one action in flight per caller: no second Redirect until Asterisk shows the
+    # caller back in [holding] (live 04: "Redirect failed, channel not up.")
+    assert d.commands[-1] is back[-1]
+    assert call.state is CallState.HELD
+    d.feed(ev.MusicOnHoldStart(channel=channel))
     # put back and offered again to the other primary agent
     assert call.state is CallState.OFFERED
     assert call.agent == "arm02"
+
+
+def test_ring_timeout_offers_again_after_the_backstop_without_news(
+        site_config: Config) -> None:
+    d = Driver(site_config)
+    channel = d.call()
+    d.advance(12.1)
+    assert d.offers() == [(channel, "arm01")]
+    d.advance(site_config.routing.orphan_requeue_s)
+    assert d.offers() == [(channel, "arm01"), (channel, "arm02")]
 
 
 def test_failed_action_keeps_the_call_and_offers_it_again(site_config: Config) -> None:
@@ -304,11 +319,13 @@ def test_a_late_dial_of_an_earlier_offer_does_not_start_a_ping_pong(site_config:
     late, reports the dial to arm01 and its cancellation by our Redirect."""
     d = Driver(site_config)
     channel = d.call()
-    d.advance(12.1)  # ring time-out: back on hold, offered to arm02
-    assert d.offers()[-1] == (channel, "arm02")
+    d.advance(12.1)  # ring time-out: back on hold
     late = d.ring(channel, "PJSIP/arm01")
     d.dial_fail(channel, late, "CANCEL")
     call = d.engine.calls["u1"]
+    assert call.state is CallState.HELD and d.engine.agents["arm01"].call is None
+    d.feed(ev.MusicOnHoldStart(channel=channel))  # back in [holding]: offered to arm02
+    assert d.offers()[-1] == (channel, "arm02")
     assert call.state is CallState.OFFERED and call.agent == "arm02"
     assert len(d.offers()) == 2
     d.answer(channel, d.ring(channel, "PJSIP/arm02"))

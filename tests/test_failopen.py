@@ -90,7 +90,7 @@ async def test_silent_router_callers_go_to_the_native_queue_and_come_back() -> N
     first = RouterRun(config, sim.port)
     try:
         await until(first.router.link_ready.is_set)
-        await until(lambda: pbx.globals["ACD_HEARTBEAT"] != "0")
+        await until(lambda: pbx.globals.get("ACD_HEARTBEAT", "0") != "0")
         routed = pbx.place_call("15", "Avant Panne", "0600000001", patience_s=3600).channel
         await until(lambda: pbx.call_by_channel(routed).phase is Phase.TALKING)  # type: ignore[union-attr]
         await first.stop()  # the router goes away: no more heartbeat
@@ -160,7 +160,7 @@ async def test_heartbeat_is_a_global_setvar_with_the_pbx_time() -> None:
     config, sim = await start(PbxOptions(failopen_s=FAILOPEN_S))
     run = RouterRun(config, sim.port)
     try:
-        await until(lambda: sim.pbx.globals["ACD_HEARTBEAT"] != "0")
+        await until(lambda: sim.pbx.globals.get("ACD_HEARTBEAT", "0") != "0")
         value = int(sim.pbx.globals["ACD_HEARTBEAT"])
         assert abs(value - sim.clock.now()) < 5
         assert sim.actions.counts.get("Setvar", 0) >= 1

@@ -105,9 +105,15 @@ def test_no_news_from_the_partner_brings_the_call_back_on_hold() -> None:
     d.advance(22.1)  # ring_timeout_s 20 + 2 s grace
     back = [c for c in d.commands if isinstance(c, act.Redirect) and c.context == "holding"]
     assert back[-1].channel == call
+    # one action in flight per caller: nothing else is sent for it until Asterisk shows
+    # it back in [holding] (a second Redirect would be refused, live 04)
+    assert d.commands[-1] is back[-1]
+    (state,) = [c.state for c in d.engine.calls.values() if c.channel == call]
+    assert state is CallState.HELD
+    assert results(d)[:2] == [("sas62", "tried"), ("sas62", "failed")]
+    d.feed(ev.MusicOnHoldStart(channel=call))
     (state,) = [c.state for c in d.engine.calls.values() if c.channel == call]
     assert state in (CallState.WAITING, CallState.OVERFLOWING)  # or tried at sas80 next
-    assert results(d)[:2] == [("sas62", "tried"), ("sas62", "failed")]
 
 
 def test_partial_share_is_exact_and_deterministic() -> None:

@@ -157,3 +157,60 @@ async def test_an_answered_target_whose_caller_never_comes_is_hung_up(
     assert record.by == "pbx" and "never came" in record.reason
     assert caller_alive(sim, channel)
     assert sim.pbx.events.device_states["PJSIP/osnp01"] == "NOT_INUSE"
+
+
+def _recorded(name: str, event: str, **headers: str) -> AmiMessage:
+    from acd.ami.frames import parse_frame
+    from tests.conftest import LIVE
+
+    for frame in (LIVE / name).read_bytes().split(b"\r\n\r\n"):
+        if frame.startswith(f"Event: {event}\r\n".encode()):
+            message = parse_frame(frame + b"\r\n\r\n")
+            if all(message.get(k) == v for k, v in headers.items()):
+                return message
+    raise AssertionError(f"no {event} {headers} in {name}")
+
+
+@pytest.mark.parametrize("recording", ["06e-warm-transfer-target-no-answer.events.ami",
+                                       "06f-warm-transfer-target-busy.events.ami"])
+async def test_the_first_dialplan_ran_the_failed_extension_as_recorded(
+        make_sim: SimFactory, recording: str) -> None:
+    """[acd-warm] without its own ``failed`` extension: the agent pattern runs on the
+    dummy ``OutgoingSpoolFailed``, and the answer comes ACD_WARM_HOLD seconds late."""
+    sim, client = await make_sim()
+    sim.pbx.warm.failed_runs_pattern = True
+    channel, uniqueid = await talking_with_arm01(sim, client)
+    busy = "busy" in recording
+    if not busy:
+        sim.pbx.behaviour = FixedBehaviour(OfferOutcome(kind="noanswer"))
+    mark = len(client.messages)
+    await ring_target(client, uniqueid, device="PJSIP/arm01" if busy else "PJSIP/osnp01",
+                      agent="arm01" if busy else "osnp01", timeout_ms="4000")
+    response = await client.wait_event("OriginateResponse", since=mark, timeout=5)
+    bogus = await client.wait_event("UserEvent", UserEvent="AcdWarmAnswered", since=mark)
+    assert (bogus["Channel"], bogus["Agent"], bogus["Call"]) == (
+        "OutgoingSpoolFailed", "failed", uniqueid)
+    hold = float(response["Timestamp"]) - float(bogus["Timestamp"])
+    assert hold == pytest.approx(10.0, abs=0.1)  # ACD_WARM_HOLD
+    recorded = _recorded(recording, "OriginateResponse", Response="Failure")
+    assert set(response) == set(recorded)
+    assert (response["Reason"], response["Uniqueid"]) == (recorded["Reason"], "<unknown>")
+    assert response["CallerIDNum"] == "15"  # the Originate's CallerID, as recorded
+    recorded_bogus = _recorded(recording, "UserEvent", Channel="OutgoingSpoolFailed")
+    assert set(bogus) - {"SystemName"} == set(recorded_bogus) - {"SystemName"}
+    assert caller_alive(sim, channel)
+
+
+async def test_the_shipped_failed_extension_answers_the_failure_at_once(
+        make_sim: SimFactory) -> None:
+    sim, client = await make_sim()
+    channel, uniqueid = await talking_with_arm01(sim, client)
+    mark = len(client.messages)
+    await ring_target(client, uniqueid, device="PJSIP/arm01", agent="arm01")
+    response = await client.wait_event("OriginateResponse", since=mark)
+    assert (response["Response"], response["Reason"], response["Exten"]) == (
+        "Failure", "5", "arm01")
+    dummy = await client.wait_event("Hangup", Channel="OutgoingSpoolFailed", since=mark)
+    assert float(dummy["Timestamp"]) - float(response["Timestamp"]) < 0.1
+    assert user_events(client, mark, "AcdWarmAnswered") == []
+    assert caller_alive(sim, channel)

@@ -112,6 +112,29 @@ def test_the_first_agent_keeps_the_caller_until_the_target_answers() -> None:
     assert not any(isinstance(c, act.Hangup) for c in d.commands)
 
 
+def test_the_target_sees_the_callers_number() -> None:
+    """Live 06b: the warm Originate showed the dialled number (``<15>``)."""
+    d = Driver(site())
+    connected(d)
+    d.feed(i.TransferRequest("OSNP", agent="arm01"))
+    (ring,) = originates(d)
+    assert ring.caller_id == '"Jean" <0612345678>'
+
+
+@pytest.mark.parametrize(("reason", "paused"), [("5", False), ("3", True), ("8", True),
+                                                ("0", True)])
+def test_a_busy_target_is_not_paused_as_no_answer(reason: str, paused: bool) -> None:
+    """Live 06f: a busy target (OriginateResponse Reason 5) was paused "no answer"."""
+    d = Driver(site())
+    connected(d)
+    d.engine.agents["osnp01"].missed_offers = 1  # one more miss pauses (max 2)
+    d.feed(i.TransferRequest("OSNP", agent="arm01"))
+    d.feed(ev.OriginateResponse(response="Failure", channel="PJSIP/osnp01", reason=reason))
+    osnp01 = d.engine.agents["osnp01"]
+    assert (osnp01.state is AgentState.PAUSED) is paused
+    assert [o.channel for o in originates(d)] == ["PJSIP/osnp01", "PJSIP/osnp02"]
+
+
 def test_no_answer_tries_the_next_agent_then_the_first_agent_keeps_the_caller() -> None:
     d = Driver(site())
     channel, _leg = connected(d)
@@ -315,3 +338,42 @@ def test_a_refused_hand_over_puts_the_call_back_in_line_never_hangs_up() -> None
     d.advance(3)  # orphan_requeue_s: nothing said where the caller went, back in line
     assert call_state(call) in (CallState.WAITING, CallState.OFFERED)
     assert not any(isinstance(c, act.Hangup) for c in d.commands)
+
+
+def _recorded(name: str, event: str, **headers: str) -> object:
+    from acd.ami.events import decode_frame
+    from tests.conftest import LIVE
+
+    for frame in (LIVE / name).read_bytes().split(b"\r\n\r\n"):
+        if frame.startswith(f"Event: {event}\r\n".encode()) and all(
+                f"\r\n{k}: {v}\r\n".encode() in frame + b"\r\n" for k, v in headers.items()):
+            return decode_frame(frame + b"\r\n\r\n")
+    raise AssertionError(f"no {event} {headers} in {name}")
+
+
+def test_recorded_busy_target_failure_is_not_a_missed_offer() -> None:
+    """Live 06f's own bytes: the bogus ``AcdWarmAnswered Agent: failed`` of the first
+    dialplan moves nothing; the ``OriginateResponse`` (Reason 5, busy) of the target
+    ``Local/1014@agents`` does not pause it although one more miss would."""
+    d = Driver(parse_config(SITE_TOML + b"""
+[[agents]]
+id = "1014"
+device = "Local/1014@agents"
+skills = { OSNP = 1 }
+logged_in = true
+
+[transfers]
+mode = "warm"
+"""))
+    channel, _leg = connected(d)
+    d.feed(i.TransferRequest("OSNP", agent="arm01"))
+    assert [o.channel for o in originates(d)] == ["Local/1014@agents"]
+    target = d.engine.agents["1014"]
+    target.missed_offers = 1
+    recording = "06f-warm-transfer-target-busy.events.ami"
+    d.feed(_recorded(recording, "UserEvent", Channel="OutgoingSpoolFailed"))
+    assert caller_moves(d, channel) == []
+    assert not any(isinstance(c, act.Setvar) for c in d.commands)
+    d.feed(_recorded(recording, "OriginateResponse", Response="Failure"))
+    assert target.state is AgentState.AVAILABLE and target.missed_offers == 1
+    assert caller_moves(d, channel) == []  # the first agent still has the caller

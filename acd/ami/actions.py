@@ -140,6 +140,47 @@ class Hangup(Action, frozen=True, kw_only=True):
         return [("Channel", self.channel), ("Cause", str(self.cause))]
 
 
+class QueueAdd(Action, frozen=True, kw_only=True):
+    """Add a dynamic member to a native queue (the fail-open queue's front office)."""
+
+    name: ClassVar[str] = "QueueAdd"
+    queue: str
+    interface: str
+    member_name: str = ""
+    paused: bool = False
+
+    def headers(self) -> list[tuple[str, str]]:
+        out = [("Queue", self.queue), ("Interface", self.interface), ("Penalty", "0"),
+               ("Paused", "true" if self.paused else "false")]
+        if self.member_name:
+            out.append(("MemberName", self.member_name))
+        return out
+
+
+class QueueRemove(Action, frozen=True, kw_only=True):
+    name: ClassVar[str] = "QueueRemove"
+    queue: str
+    interface: str
+
+    def headers(self) -> list[tuple[str, str]]:
+        return [("Queue", self.queue), ("Interface", self.interface)]
+
+
+class QueuePause(Action, frozen=True, kw_only=True):
+    name: ClassVar[str] = "QueuePause"
+    queue: str
+    interface: str
+    paused: bool
+    reason: str = ""
+
+    def headers(self) -> list[tuple[str, str]]:
+        out = [("Queue", self.queue), ("Interface", self.interface),
+               ("Paused", "true" if self.paused else "false")]
+        if self.reason:
+            out.append(("Reason", self.reason))
+        return out
+
+
 def action_headers(action: Action, action_id: str) -> list[tuple[str, str]]:
     """Full header list of ``action`` as sent: Action, ActionID, then its own."""
     return [("Action", action.name), ("ActionID", action_id), *action.headers()]

@@ -52,6 +52,16 @@ class Shutdown(AmiEvent, frozen=True, gc=False, kw_only=True):
     restart: str = msgspec.field(default="", name="Restart")
 
 
+class Reload(AmiEvent, frozen=True, gc=False, kw_only=True):
+    """Asterisk reloaded modules (``core reload``, ``module reload``; class system).
+    ``dialplan reload`` sends none. Not recorded: the headers are those Asterisk's
+    documentation gives (``Module``, ``All`` for every module; ``Status``, 0 = success).
+    """
+
+    module: str = msgspec.field(default="", name="Module")
+    status: str = msgspec.field(default="", name="Status")
+
+
 class Newchannel(ChannelEvent, frozen=True, gc=False, kw_only=True):
     """A channel was created."""
 
@@ -216,6 +226,7 @@ class ListComplete(AmiEvent, frozen=True, gc=False, kw_only=True):
 EVENT_TYPES: Final[dict[str, type[AmiEvent]]] = {
     "FullyBooted": FullyBooted,
     "Shutdown": Shutdown,
+    "Reload": Reload,
     "Newchannel": Newchannel,
     "Newstate": Newstate,
     "Hangup": Hangup,

@@ -488,9 +488,15 @@ class EngineBase:
     def _ring_timeout(self, call: Call) -> None:
         agent = self.agents.get(call.agent) if call.agent else None
         # the dialplan's Dial should have given up already: make sure the caller is
-        # back on hold rather than still ringing a phone nobody answers
+        # back on hold rather than still ringing a phone nobody answers. One action in
+        # flight per caller: Asterisk refuses a second Redirect while the first one's
+        # goto is pending ("Redirect failed, channel not up.", recording live 04), so
+        # the next offer waits until the caller shows up in [holding] (MusicOnHoldStart)
+        # or, failing that, for the orphan back-stop.
         self._commands.append(self._to_holding(call))
-        self._offer_failed(call, agent, "ring time-out", missed=True)
+        self._offer_failed(call, agent, "ring time-out", missed=True,
+                           retry_after=max(self.config.routing.orphan_requeue_s,
+                                           ACTION_RETRY_S))
 
     def _on_action_failed(self, event: i.ActionFailed) -> None:
         ref = event.ref
@@ -535,7 +541,7 @@ class EngineBase:
         call.agent_channels.append(event.dest_channel)
         if call.state is CallState.OFFERED and call.agent == agent.id:
             return  # the offer we made is ringing
-        if call.state is CallState.OFFERED and agent.id in call.superseded:
+        if call.state in (CallState.OFFERED, CallState.HELD) and agent.id in call.superseded:
             return  # an earlier offer of ours, which the Redirect in flight cancels
         if call.state is CallState.OFFERED:  # someone else rang another phone
             previous = self.agents.get(call.agent) if call.agent else None

@@ -21,7 +21,7 @@ from acd.ami.actions import Redirect, Setvar
 from acd.config import Config, PartnerConfig
 from acd.core import facts as f
 from acd.core import inputs as i
-from acd.core.base import Output
+from acd.core.base import ACTION_RETRY_S, Output
 from acd.core.durable import DurableEngine
 from acd.core.model import Call, CallState, move_call
 from acd.core.overflow import (
@@ -120,7 +120,7 @@ class Engine(TransferEngine, DurableEngine):
         elif kind == "ovfring" and call.state is CallState.OVERFLOWING \
                 and call.overflowed_to is None:
             self._commands.append(self._to_holding(call))
-            self._overflow_failed(call, "failed", "partner did not answer in time")
+            self._overflow_failed(call, "failed", "partner did not answer in time", hold=True)
         else:
             super()._on_call_timer(kind, call)
 
@@ -197,8 +197,12 @@ class Engine(TransferEngine, DurableEngine):
         self._facts.append(f.CallOverflowed(at=self.now, call=call.id, queue=call.queue,
                                             partner=partner, result="answered"))
 
-    def _overflow_failed(self, call: Call, result: str, reason: str) -> None:
-        """Back to its original place in the local queue; the partner rests a while."""
+    def _overflow_failed(self, call: Call, result: str, reason: str, *,
+                         hold: bool = False) -> None:
+        """Back to its original place in the local queue; the partner rests a while.
+        ``hold``: the router has just Redirected the caller to holding itself; one
+        action in flight per caller, so the call waits (held) until Asterisk shows it
+        there (MusicOnHoldStart, then the head of its band) or the orphan back-stop."""
         partner = call.overflow_partner or "?"
         if partner == FORWARD_PARTNER:
             call.forward_to = None  # the PDSA line failed: the front office answers it
@@ -210,11 +214,20 @@ class Engine(TransferEngine, DurableEngine):
         call.offer_id += 1
         self._facts.append(f.CallOverflowed(at=self.now, call=call.id, queue=call.queue,
                                             partner=partner, result=result))
+        rule = self.config.overflow.get(call.queue)
+        if hold:
+            move_call(call, CallState.HELD)
+            self._facts.append(f.CallReturned(at=self.now, call=call.id, queue=call.queue,
+                                              agent=None, reason=reason))
+            self._timer(self.now + max(self.config.routing.orphan_requeue_s, ACTION_RETRY_S),
+                        "orphan", call.id, call.offer_id)
+            if rule is not None and rule.max_wait_s is not None:
+                self._timer(self.now + OVERFLOW_RETRY_S, "ovf", call.id, call.offer_id)
+            return
         move_call(call, CallState.WAITING)
         self._queue(call.queue).insert_in_order(call)
         self._facts.append(f.CallReturned(at=self.now, call=call.id, queue=call.queue,
                                           agent=None, reason=reason))
-        rule = self.config.overflow.get(call.queue)
         if rule is not None and rule.max_wait_s is not None:
             self._timer(self.now + OVERFLOW_RETRY_S, "ovf", call.id, call.offer_id)
         self._dispatch_queue(call.queue)

@@ -72,7 +72,7 @@ CALL_TRANSITIONS: Final[dict[CallState, frozenset[CallState]]] = {
     _C.CONNECTED: frozenset({_C.HELD, _C.WAITING, _C.ENDED}),
     _C.HELD: frozenset({_C.WAITING, _C.OFFERED, _C.CONNECTED, _C.NATIVE, _C.ENDED}),
     _C.NATIVE: frozenset({_C.CONNECTED, _C.WAITING, _C.ENDED}),
-    _C.OVERFLOWING: frozenset({_C.WAITING, _C.ENDED}),
+    _C.OVERFLOWING: frozenset({_C.WAITING, _C.HELD, _C.ENDED}),
     _C.ENDED: frozenset(),
 }
 

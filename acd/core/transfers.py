@@ -306,7 +306,11 @@ class TransferEngine(EngineBase):
         self._set_agent(agent, AgentState.RINGING, None)
         names = self.config.dialplan
         ring = self.config.routing.ring_timeout_s
-        caller_id = f'"{call.caller_name.replace(chr(34), "")}" <{call.number}>'
+        # the caller's number, as the target's phone shows for any offered call (not
+        # the number dialled: live 06b showed "Xfer 06b" <15>)
+        name = call.caller_name.replace(chr(34), "")
+        number = "".join(c for c in call.caller_num if c not in "<>\r\n")
+        caller_id = f'"{name}" <{number}>' if number else f'"{name}"'
         self._commands.append(Originate(
             channel=agent.device, context=names.warm_context, exten=agent.id,
             caller_id=caller_id, timeout_ms=int(ring * 1000),
@@ -367,14 +371,17 @@ class TransferEngine(EngineBase):
                                           first=False, number=call.number,
                                           period=call.period, first_queue=call.queues[0]))
 
-    def _warm_ring_failed(self, warm: WarmTransfer, reason: str) -> None:
-        """The target agent did not answer: try another one, or give up."""
+    def _warm_ring_failed(self, warm: WarmTransfer, reason: str, *,
+                          missed: bool = True) -> None:
+        """The target agent did not answer: try another one, or give up. ``missed``:
+        counts towards ``max_missed_offers`` (not for a busy phone: live 06f)."""
         agent = self.agents.get(warm.target or "")
         warm.target = None
         if agent is not None and agent.call == warm.call:
             agent.call = None
-            agent.missed_offers += 1
-            if agent.missed_offers >= self.config.routing.max_missed_offers:
+            if missed:
+                agent.missed_offers += 1
+            if missed and agent.missed_offers >= self.config.routing.max_missed_offers:
                 agent.missed_offers = 0
                 self._set_agent(agent, AgentState.PAUSED, "no answer")
             else:
@@ -416,7 +423,9 @@ class TransferEngine(EngineBase):
         for warm in self.warm.values():
             if warm.target == agent.id:
                 why = {"3": "no answer", "5": "busy", "8": "congestion", "1": "hung up"}
-                self._warm_ring_failed(warm, why.get(event.reason, "originate failed"))
+                # busy (5): the phone is in another call, not a phone nobody answers
+                self._warm_ring_failed(warm, why.get(event.reason, "originate failed"),
+                                       missed=event.reason != "5")
                 return
 
     def _on_any_action_failed(self, event: i.ActionFailed) -> None:

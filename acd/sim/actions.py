@@ -9,17 +9,22 @@ and ``ListItems`` (``StatusComplete`` also ``Items``). List events carry no
 ``Timestamp:``.
 
 Actions that change channels answer first and act right after (see
-:class:`~acd.sim.wire.Reply`).
+:class:`~acd.sim.wire.Reply`). A Redirect's goto runs a moment later still (on the
+next turn of the event loop, as a channel thread picks it up): a second Redirect of
+the same channel read before then is refused with ``Redirect failed, channel not
+up.``, as Asterisk 22 did in recording live 04.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from acd.ami.frames import AmiMessage
 from acd.sim.model import Channel, Headers
 from acd.sim.pbx import ChannelNotFound, Pbx
+from acd.sim.pbx_actions import PbxConfigActions
 from acd.sim.wire import Reply, error, response
 
 _CALLER_ID = re.compile(r'^\s*"?(?P<name>[^"<]*?)"?\s*<(?P<num>[^>]*)>\s*$')
@@ -42,7 +47,7 @@ def _duration(seconds: float) -> str:
 class AmiActions:
     """:class:`~acd.sim.wire.ActionHandler` over a :class:`~acd.sim.pbx.Pbx`."""
 
-    def __init__(self, pbx: Pbx) -> None:
+    def __init__(self, pbx: Pbx, numbers: Iterable[str] = ()) -> None:
         self.pbx = pbx
         self._table: dict[str, Callable[[AmiMessage, str | None], Reply]] = {
             "ping": self.ping,
@@ -56,9 +61,14 @@ class AmiActions:
             "corestatus": self.core_status,
             "coresettings": self.core_settings,
             "command": self.command,
+            **PbxConfigActions(pbx, numbers).table(),
         }
         #: every action handled, by name, for tests (``{"Redirect": 3}``)
         self.counts: dict[str, int] = {}
+        #: channels a Redirect was accepted for whose goto has not run yet
+        self._gotos_pending: set[str] = set()
+        #: channels of Redirects refused because another one was pending (for tests)
+        self.redirects_refused: list[str] = []
 
     def handle(self, name: str, message: AmiMessage) -> Reply:
         action_id = message.get("ActionID")
@@ -99,6 +109,9 @@ class AmiActions:
             "core show version": ["Asterisk 22.10.1 (simulated by acd.sim)"],
             "core show uptime": [f"System uptime: {uptime} seconds",
                                  f"Last reload: {uptime} seconds"],
+            # musiconhold.conf's one class (documented CLI output; not recorded)
+            "moh show classes": [f"Class: {self.pbx.options.moh_class}",
+                                 "\tMode: files", "\tDirectory: moh"],
         }
         lines = outputs.get(text)
         if lines is None:
@@ -156,13 +169,27 @@ class AmiActions:
             moves.append((extra, message.get("ExtraContext") or context,
                           message.get("ExtraExten") or exten, extra_priority))
 
+        if channel in self._gotos_pending or extra in self._gotos_pending:
+            # Asterisk's manager.c: the channel has a soft hangup flag set (the async
+            # goto of the previous Redirect, not run yet): recording live 04
+            self.redirects_refused.append(channel)
+            return error(action_id, "Redirect failed, channel not up.")
+        pending = {name for name, *_ in moves}
+        self._gotos_pending |= pending
+
         def move() -> None:
+            self._gotos_pending -= pending
             for name, ctx, ext, prio in moves:
                 if name in self.pbx.channels:
                     self.pbx.redirect(name, ctx, ext, prio)
 
+        def soon() -> None:
+            # the channel's own thread runs the goto a moment later: an action read
+            # with this one (the same write of the router) finds it still pending
+            asyncio.get_running_loop().call_soon(move)
+
         text = "Dual Redirect successful" if extra else "Redirect successful"
-        return Reply([response("Success", action_id, ("Message", text))], after=move)
+        return Reply([response("Success", action_id, ("Message", text))], after=soon)
 
     def hangup(self, message: AmiMessage, action_id: str | None) -> Reply:
         channel = message.get("Channel", "")

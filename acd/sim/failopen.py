@@ -5,24 +5,35 @@ The dialplan (``dialplans/extensions_acd.conf``) checks, each time a caller ente
 heartbeat global (``ACD_HEARTBEAT``, refreshed by the router with an AMI ``Setvar``
 without ``Channel``) is older than ``ACD_FAILOPEN_S``. If so the caller goes to
 ``Queue(${ACD_FAILOPEN_QUEUE})``: Asterisk's own queue of the front-office phones
-(``dialplans/queues_acd.conf``: ``rrmemory``, ring 15 s, retry 2 s, ``ringinuse = no``,
-``joinempty = yes``, ``leaveempty = no``), which rings free members one at a time,
-first caller first, until one answers. Without the ``c`` option the caller is hung up
-when the agent ends the conversation, as after an answered Dial in ``acd-connect``.
+(``dialplans/queues_acd.conf``: ``rrmemory``, ``autofill = yes``, ring 15 s, retry 2 s,
+``ringinuse = no``, ``joinempty = yes``, ``leavewhenempty = no``), which rings a free
+member for every waiting caller, first caller first, until one answers. Without the
+``c`` option the caller is hung up when the agent ends the conversation, as after an
+answered Dial in ``acd-connect``.
 
 Events follow transcript 05 (native app queue): ``QueueCallerJoin``, the member's
 Dial (``DialBegin``/``DialEnd``, the caller's channel dialling), ``AgentCalled``,
 ``AgentRingNoAnswer``, ``QueueCallerLeave`` and ``AgentConnect`` at the answer,
 ``AgentComplete`` at the end, ``QueueCallerAbandon`` when a caller hangs up waiting.
+Members are dynamic, as ``queues_acd.conf`` now has them: the router adds, removes and
+pauses them (AMI ``QueueAdd``, ``QueueRemove``, ``QueuePause``, :mod:`acd.sim.queue_actions`),
+events ``QueueMemberAdded``/``QueueMemberRemoved``/``QueueMemberPause`` as recorded in
+transcript 05. The PBX starts with every front-office phone as an unpaused dynamic
+member, as app_queue's ``persistentmembers`` gives them back after a restart. A paused
+member is never rung. ``autofill = yes`` (the shipped file): every waiting caller rings
+a free member at once; with :attr:`NativeQueue.autofill` False (app_queue's default,
+recording live 07) only the caller at the head of the queue rings, the others wait.
+
 Not modelled: penalties, wrap-up time, the queue's own time-out (the dialplan sets
 none), a member's device state seen through a hint.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from acd.config import STANDARD_SKILLS, AgentConfig
+from acd.config import AgentConfig, is_front_office
 from acd.sim.model import Call, Dial, Phase
 
 if TYPE_CHECKING:
@@ -38,6 +49,29 @@ def fail_open_test(heartbeat_var: str) -> str:
     """The GotoIf of ``[holding]``, as the dialplan writes it."""
     return (f"$[0${{{FAILOPEN_VAR}}} > 0 & ${{EPOCH}} - 0${{{heartbeat_var}}} > "
             f"0${{{FAILOPEN_VAR}}}]?")
+
+
+@dataclass
+class QueueMember:
+    """One member of the fail-open queue, as app_queue keeps it."""
+
+    interface: str
+    name: str
+    login_time: int
+    paused: bool = False
+    reason: str = ""
+    dynamic: bool = True
+    last_pause: int = 0
+
+    def headers(self, queue: str) -> list[tuple[str, str]]:
+        """The member block of QueueMemberAdded/Removed/Pause (transcript 05)."""
+        return [("Queue", queue), ("MemberName", self.name), ("Interface", self.interface),
+                ("StateInterface", self.interface),
+                ("Membership", "dynamic" if self.dynamic else "static"), ("Penalty", "0"),
+                ("CallsTaken", "0"), ("LastCall", "0"), ("LastPause", str(self.last_pause)),
+                ("LoginTime", str(self.login_time)), ("InCall", "0"), ("Status", "1"),
+                ("Paused", "1" if self.paused else "0"), ("PausedReason", self.reason),
+                ("Ringinuse", "0"), ("Wrapuptime", "0")]
 
 
 def _number(text: str) -> float:
@@ -59,10 +93,58 @@ class NativeQueue:
         self.joined_at: list[float] = []
         self._last_called: dict[str, float] = {}
         self._dispatch_pending = False
+        #: queues_acd.conf's autofill (yes in the shipped file)
+        self.autofill = True
+        #: queues_acd.conf's strategy
+        self.strategy = "rrmemory"
+        login = int(pbx.clock.now())
+        #: members by interface, in the order they were added
+        self.member_list: dict[str, QueueMember] = {
+            a.device: QueueMember(a.device, a.id, login)
+            for a in pbx.agents.values() if is_front_office(a.skills)}
 
     def members(self) -> list[AgentConfig]:
-        """The front-office phones: agents with the first standard skill at level 1."""
-        return [a for a in self.pbx.agents.values() if a.skills.get(STANDARD_SKILLS[0]) == 1]
+        """The members that may be rung: not paused, and a phone the PBX knows."""
+        by_device = self.pbx._by_device
+        return [by_device[m.interface] for m in self.member_list.values()
+                if not m.paused and m.interface in by_device]
+
+    # ---------------------------------------------------------------- AMI members
+
+    def add(self, interface: str, name: str, paused: bool) -> str | None:
+        """QueueAdd; the error message Asterisk gives, or None."""
+        if interface in self.member_list:
+            return "Unable to add interface: Already there"
+        member = QueueMember(interface, name or interface, int(self.pbx.clock.now()),
+                             paused=paused)
+        self.member_list[interface] = member
+        self._member_event("QueueMemberAdded", member)
+        self.soon()
+        return None
+
+    def remove(self, interface: str) -> str | None:
+        member = self.member_list.get(interface)
+        if member is None:
+            return "Unable to remove interface: Not there"
+        if not member.dynamic:
+            return "Unable to remove interface from queue: Not dynamic"
+        del self.member_list[interface]
+        self._member_event("QueueMemberRemoved", member)
+        return None
+
+    def pause(self, interface: str, paused: bool, reason: str) -> str | None:
+        member = self.member_list.get(interface)
+        if member is None:
+            return "Interface not found"
+        member.paused, member.reason = paused, reason if paused else ""
+        member.last_pause = int(self.pbx.clock.now())
+        self._member_event("QueueMemberPause", member)
+        if not paused:
+            self.soon()
+        return None
+
+    def _member_event(self, name: str, member: QueueMember) -> None:
+        self.pbx.events.emit(name, member.headers(self._queue_name()), "agent")
 
     def router_silent(self) -> bool:
         """``[holding]``'s check: heartbeat older than ``ACD_FAILOPEN_S`` (0/empty: off)."""
@@ -98,6 +180,9 @@ class NativeQueue:
                            ("Count", str(len(self.waiting))), privilege="agent")
         self.dispatch()
 
+    def queue_name(self) -> str:
+        return self._queue_name()
+
     def _queue_name(self) -> str:
         return self.pbx.globals.get("ACD_FAILOPEN_QUEUE") or self.pbx.names.failopen_queue
 
@@ -106,7 +191,9 @@ class NativeQueue:
         self._dispatch_pending = False
         pbx = self.pbx
         self.waiting = [c for c in self.waiting if c.phase in (Phase.QUEUED, Phase.DIALLING)]
-        for call in list(self.waiting):
+        for position, call in enumerate(list(self.waiting)):
+            if position > 0 and not self.autofill:
+                return  # autofill = no: only the head of the queue rings (live 07)
             if call.phase is not Phase.QUEUED:
                 continue
             member = self._free_member()
@@ -177,6 +264,7 @@ class NativeQueue:
         self.pbx.events.channel("QueueCallerLeave", call.trunk, ("Queue", self._queue_name()),
                                 ("Count", str(len(self.waiting))), ("Position", "1"),
                                 privilege="agent")
+        self.soon()  # the next caller may be the head now (autofill = no)
 
     def _event(self, name: str, call: Call, dial: Dial, *extra: tuple[str, str]) -> None:
         self.pbx.events.emit(name, [

@@ -173,8 +173,10 @@ class Pbx:
             "ACD_HOLD_S": f"{self.options.hold_loop_s:g}",
             FAILOPEN_VAR: "" if self.options.failopen_s is None
             else f"{self.options.failopen_s:g}",
-            self.names.heartbeat_var: "0",
             "ACD_FAILOPEN_QUEUE": self.names.failopen_queue}
+        #: the [globals] of the site's extensions.conf as loaded (globals_acd.conf: no
+        #: heartbeat there), set again by a reload (:mod:`acd.sim.reload`)
+        self.loaded_globals: dict[str, str] = dict(self.globals)
         self.started_at = clock.now()
         self._rng = random.Random(f"{seed}:pbx")
         self._uniqueid_seq = 0

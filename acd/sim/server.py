@@ -59,6 +59,10 @@ class SimServer:
         elif hangup != "none":
             self.pbx.hangup_all(keep=hangup, reason="restart")
         await self.wire.restart(down_s)
+        # a new Asterisk process: the globals are extensions.conf's again (the router's
+        # heartbeat is gone until it logs in again and sends one)
+        self.pbx.globals.clear()
+        self.pbx.globals.update(self.pbx.loaded_globals)
         self.pbx.started_at = self.pbx.clock.now()
         self.restarts += 1
 
@@ -79,7 +83,7 @@ async def start_sim(config: Config, host: str = "127.0.0.1", port: int = 0, *,
     clock = SimClock(speed=speed, start_epoch=start_epoch)
     pbx = Pbx(config.agents, clock=clock, seed=seed, behaviour=behaviour, options=options,
               names=config.dialplan)
-    actions = AmiActions(pbx)
+    actions = AmiActions(pbx, numbers=config.numbers)
     wire = AmiServer(actions, users={config.ami.username: secret}, clock=clock,
                      uptime=pbx.uptime, auth_failure_delay_s=auth_failure_delay_s,
                      security_events=pbx.options.full_event_mix, seed=seed,

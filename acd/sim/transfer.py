@@ -18,6 +18,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from acd.sim.behaviour import TRANSFER_TARGET
@@ -66,6 +67,21 @@ def _give_up(pbx: Pbx, call: Call, dial: Dial) -> None:
                             reason="agent hung up: the router did not take up its transfer")
 
 
+#: the dummy channel on which Asterisk runs a context's ``failed`` extension
+FAILED_CHANNEL = "OutgoingSpoolFailed"
+
+
+@dataclass(frozen=True)
+class _FailedOriginate:
+    """What the answer to a failed Originate of a target agent carries."""
+
+    action_id: str | None
+    device: str
+    exten: str
+    caller_id: tuple[str, str]
+    call_id: str
+
+
 class WarmTransfers:
     """Warm transfers: ``Originate`` of a target agent into ``[acd-warm]``, and
     ``[acd-warm-bridge]``, which joins the caller to that agent with ``Bridge()``.
@@ -76,8 +92,10 @@ class WarmTransfers:
     * An ``Async`` ``Originate`` answers ``Success`` at once. The agent's device rings
       (a Local pair ``;1``/``;2``, or one channel): DialBegin and DialEnd carry only the
       ``Dest*`` block, as for the ``Originate`` of transcript 02. Busy, unreachable or
-      not answered within ``Timeout`` (ms): the legs go and an ``OriginateResponse``
-      ``Failure`` names the channel as asked (the device) with ``Reason`` 5, 0 or 3.
+      not answered within ``Timeout`` (ms): the legs go, ``[acd-warm]``'s ``failed``
+      extension runs on a dummy channel, then an ``OriginateResponse`` ``Failure``
+      names the channel as asked (the device) with ``Reason`` 5, 0 or 3 (recorded in
+      live 06e and 06f, see :meth:`_failure`).
       Answered: ``OriginateResponse`` ``Success`` (reason 4), then the answered
       channel runs ``[acd-warm]``: ``AcdWarmAnswered`` (``Agent``, ``Call``) and music
       for ``ACD_WARM_HOLD`` seconds, after which that agent channel is hung up.
@@ -97,6 +115,9 @@ class WarmTransfers:
 
     def __init__(self, pbx: Pbx) -> None:
         self.pbx = pbx
+        #: the dialplan's [acd-warm] has no ``failed`` extension of its own, so its
+        #: agent pattern runs for a failed Originate (the first dialplan, live 06e/06f)
+        self.failed_runs_pattern = False
         #: target agents' Originate legs not yet bridged, by the outer channel's name
         self._pending: dict[str, Dial] = {}
         self._timers: dict[str, SimTimer] = {}
@@ -115,15 +136,16 @@ class WarmTransfers:
         call_id = variables.get(names.warm_call_var, "")
         call = next((c for c in pbx.calls
                      if c.trunk.uniqueid == call_id and c.phase is not Phase.GONE), None)
+        failed = _FailedOriginate(action_id, channel, exten, caller_id, call_id)
         if call is None:
-            self._response(action_id, channel, "Failure", "0")
+            self._failure(failed, "0")
             return True
         if channel in pbx._device_dials:
-            self._response(action_id, channel, "Failure", "5")
+            self._failure(failed, "5")
             return True
         outcome = pbx._offer_outcome(call, agent)
         if outcome.kind in ("busy", "unavailable"):
-            self._response(action_id, channel, "Failure", "5" if outcome.kind == "busy" else "0")
+            self._failure(failed, "5" if outcome.kind == "busy" else "0")
             return True
         dial = pbx._create_agent_legs(call, agent, outcome, inherit=False)
         dial.outer.cid_name, dial.outer.cid_num = caller_id
@@ -143,7 +165,7 @@ class WarmTransfers:
             self._later(dial, outcome.answer_after_s,
                         lambda: self._answered(dial, exten, call_id, action_id))
         else:
-            self._later(dial, ring_s, lambda: self._not_answered(dial, channel, action_id))
+            self._later(dial, ring_s, lambda: self._not_answered(dial, failed))
         return True
 
     def _later(self, dial: Dial, delay: float, action: Callable[[], None]) -> None:
@@ -159,12 +181,60 @@ class WarmTransfers:
 
         self._timers[name] = self.pbx.clock.call_later(delay, fire)
 
-    def _not_answered(self, dial: Dial, device: str, action_id: str | None) -> None:
+    def _not_answered(self, dial: Dial, failed: _FailedOriginate) -> None:
         self._pending.pop(dial.outer.name, None)
         self.pbx.events.dial_end(None, dial.outer, "NOANSWER")
         self.pbx._hang_up_unanswered(dial, cause=0, by="pbx",
                                      reason="warm transfer target did not answer")
-        self._response(action_id, device, "Failure", "3")
+        self._failure(failed, "3")
+
+    def _failure(self, failed: _FailedOriginate, reason: str) -> None:
+        """The Originate failed (``Reason`` 3 no answer, 5 busy, 0 unreachable).
+
+        As recorded (live 06e, 06f): Asterisk then runs the context's ``failed``
+        extension on a dummy channel ``OutgoingSpoolFailed`` (caller ID of the
+        Originate, state Down), and sends ``OriginateResponse`` ``Failure`` only when
+        that dialplan is over. The shipped ``[acd-warm]`` has ``exten => failed,1,
+        Hangup()``: the answer comes at once. With :attr:`failed_runs_pattern` (the
+        first dialplan, whose pattern matched ``failed``) the dummy runs the agent's
+        steps: a bogus ``AcdWarmAnswered`` with ``Agent: failed``, then
+        ``ACD_WARM_HOLD`` seconds of music before the answer.
+        """
+        pbx, ctx = self.pbx, self.pbx.names.warm_context
+        ev = pbx.events
+        dummy = pbx._new_channel(FAILED_CHANNEL, "agent", tech="OutgoingSpoolFailed")
+        pbx.channels.pop(FAILED_CHANNEL, None)  # Asterisk lets several share the name
+        dummy.cid_name, dummy.cid_num = failed.caller_id
+        dummy.goto(ctx, "failed", 1)
+        ev.newchannel(dummy)
+
+        def respond(priority: int) -> None:
+            dummy.goto(ctx, "failed", priority)
+            ev.soft_hangup_request(dummy, 16)
+            headers = [("ActionID", failed.action_id)] if failed.action_id else []
+            ev.emit("OriginateResponse", [
+                *headers, ("Response", "Failure"), ("Channel", failed.device),
+                ("Context", ctx), ("Exten", failed.exten), ("Reason", reason),
+                ("Uniqueid", "<unknown>"), ("CallerIDNum", failed.caller_id[1]),
+                ("CallerIDName", failed.caller_id[0])])
+            pbx._gone(dummy, 16, "pbx", "[acd-warm] failed extension over")
+
+        if not self.failed_runs_pattern:
+            ev.step(dummy, ctx, "failed", 1, "Hangup")
+            respond(1)
+            return
+        ev.step(dummy, ctx, "failed", 1, "Set", f"DYNAMIC_FEATURES={AGENT_FEATURES}")
+        ev.step(dummy, ctx, "failed", 2, "UserEvent",
+                f"{pbx.names.warm_answered_event},Agent: failed,Call: {failed.call_id}")
+        ev.user_event(dummy, pbx.names.warm_answered_event,
+                      [("Agent", "failed"), ("Call", failed.call_id)])
+        music = pbx.globals.get("ACD_MOH", "default")
+        hold = pbx.variable(dummy, "ACD_WARM_HOLD") or str(WARM_HOLD_S)
+        ev.step(dummy, ctx, "failed", 3, "MusicOnHold", f"{music},{hold}")
+        ev.moh_start(dummy, music)
+        ev.moh_stop(dummy)  # a Down channel: the music stops at once, the wait does not
+        delay = float(hold) if hold.replace(".", "", 1).isdigit() else WARM_HOLD_S
+        pbx.clock.call_later(delay, lambda: respond(4))
 
     def _answered(self, dial: Dial, exten: str, call_id: str, action_id: str | None) -> None:
         pbx, names = self.pbx, self.pbx.names

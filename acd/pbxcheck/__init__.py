@@ -1,0 +1,1 @@
+"""``acd check-pbx``: is this Asterisk ready for the router? (:mod:`.checks`)."""

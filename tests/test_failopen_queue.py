@@ -1,0 +1,227 @@
+"""A fail-open queue that works (finding 5 of issue 13).
+
+Recording live 07: with app_queue's default ``autofill = no`` the fail-open queue
+rang one caller at a time although other members were free; agents the router had
+paused were rung (static members). The simulator behaves like app_queue in both
+respects (checked against live 07 and transcript 05), the shipped queue has
+``autofill = yes``, and the router keeps the queue's dynamic members in step with its
+agents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from acd.ami.client import AmiConnection
+from acd.ami.frames import AmiMessage, parse_frame
+from acd.app import Router
+from acd.config import AmiConfig, parse_config
+from acd.core import inputs as i
+from acd.failopen_members import FailopenMembers
+from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim
+from acd.sim.clock import SimClock
+from acd.sim.pbx import Pbx
+from tests.conftest import LIVE, TRANSCRIPTS
+from tests.test_failopen import until
+from tests.test_sim_support import SECRET, AmiTestClient
+
+START = 1796165700.0
+SITE = b"""
+[site]
+name = "SAS fail-open queue"
+departement = "59"
+
+[routing]
+heartbeat_s = 1
+
+[skills.ARM_N1]
+wrap_up_s = 1
+""" + b"".join(
+    f'[[agents]]\nid = "100{n}"\ndevice = "Local/100{n}@agents"\n'
+    f'skills = {{ ARM_N1 = 1 }}\nlogged_in = {"true" if n < 4 else "false"}\n'.encode()
+    for n in range(1, 5)) + b"""
+[[agents]]
+id = "2001"
+device = "Local/2001@agents"
+skills = { ARM_N1 = 2 }
+logged_in = true
+"""
+
+
+def _events(path: str, names: set[str]) -> list[AmiMessage]:
+    out = []
+    for frame in (LIVE / path).read_bytes().split(b"\r\n\r\n"):
+        if frame.startswith(b"Event: "):
+            message = parse_frame(frame + b"\r\n\r\n")
+            if message["Event"] in names:
+                out.append(message)
+    return out
+
+
+def _one_at_a_time(events: list[tuple[str, str]]) -> bool:
+    """(event, caller) in order: never two callers ringing members at once."""
+    ringing: set[str] = set()
+    for name, caller in events:
+        if name == "AgentCalled":
+            if ringing - {caller}:
+                return False
+            ringing.add(caller)
+        elif name == "AgentConnect":
+            ringing.discard(caller)
+    return True
+
+
+def test_the_recorded_queue_without_autofill_rang_one_caller_at_a_time() -> None:
+    events = _events("07-failopen-router-kill.events.ami",
+                     {"QueueCallerJoin", "AgentCalled", "AgentConnect"})
+    joined = [e for e in events if e["Event"] == "QueueCallerJoin"]
+    assert len(joined) >= 4
+    assert _one_at_a_time([(e["Event"], e["Channel"]) for e in events])
+
+
+async def _fail_open(autofill: bool, *, paused: str | None = None) -> list[tuple[str, str]]:
+    """Four callers fail open at once (no router ever): who rings, in order."""
+    config = parse_config(SITE)
+    clock = SimClock(speed=200.0, start_epoch=START)
+    pbx = Pbx(config.agents, clock=clock, seed=1,
+              behaviour=FixedBehaviour(OfferOutcome(answer_after_s=1.0, talk_s=60.0)),
+              options=PbxOptions(failopen_s=10.0))
+    pbx.native.autofill = autofill
+    if paused is not None:
+        assert pbx.native.pause(paused, True, "acd") is None
+    seen: list[tuple[str, str]] = []
+
+    def sink(name: str, privilege: str, headers: list[tuple[str, str]], stamp: float) -> None:
+        if name in ("AgentCalled", "AgentConnect"):
+            values = dict(headers)
+            seen.append((name, f"{values['Channel']}>{values['Interface']}"))
+
+    pbx.subscribe(sink)
+    for n in range(4):
+        pbx.place_call("15", f"Panne {n}", f"0600000{n:03d}", patience_s=600)
+    await clock.sleep(1.0)
+    assert len(pbx.native.joined) == 4
+    await clock.sleep(6.0)
+    pbx.stop()
+    return seen
+
+
+async def test_the_simulated_queue_without_autofill_behaves_as_recorded() -> None:
+    seen = await _fail_open(autofill=False)
+    assert _one_at_a_time([(n, who.split(">")[0]) for n, who in seen])
+    assert sum(n == "AgentConnect" for n, _ in seen) == 4  # in turn, 1 s each
+
+
+async def test_with_autofill_every_caller_rings_a_free_member_at_once() -> None:
+    seen = await _fail_open(autofill=True)
+    called = [who for n, who in seen if n == "AgentCalled"]
+    assert [n for n, _ in seen[:4]] == ["AgentCalled"] * 4
+    assert len({c.split(">")[0] for c in called[:4]}) == 4  # four callers
+    assert len({c.split(">")[1] for c in called[:4]}) == 4  # four phones
+
+
+async def test_a_paused_member_is_never_rung() -> None:
+    seen = await _fail_open(autofill=True, paused="Local/1002@agents")
+    assert seen and all(not who.endswith(">Local/1002@agents") for _, who in seen)
+
+
+def _recorded_event(name: str) -> AmiMessage:
+    for frame in (TRANSCRIPTS / "05-native-app-queue.events.ami").read_bytes().split(
+            b"\r\n\r\n"):
+        if frame.startswith(f"Event: {name}\r\n".encode()):
+            return parse_frame(frame + b"\r\n\r\n")
+    raise AssertionError(name)
+
+
+async def test_queue_member_actions_answer_as_asterisk() -> None:
+    config = parse_config(SITE)
+    sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=20.0, secret=SECRET)
+    client = await AmiTestClient.connect(sim.port)
+    queue = config.dialplan.failopen_queue
+    try:
+        await client.login()
+        member = ("Interface", "Local/1001@agents")
+        mark = len(client.messages)
+        answers = [
+            (await client.action("QueueAdd", ("Queue", queue), member,
+                                 ("MemberName", "1001")))[0]["Message"],
+            (await client.action("QueueRemove", ("Queue", queue), member))[0]["Message"],
+            (await client.action("QueueRemove", ("Queue", queue), member))[0]["Message"],
+            (await client.action("QueueAdd", ("Queue", queue), member, ("Paused", "true"),
+                                 ("MemberName", "1001")))[0]["Message"],
+            (await client.action("QueuePause", ("Queue", queue), member,
+                                 ("Paused", "false")))[0]["Message"],
+            (await client.action("QueuePause", ("Queue", queue), member, ("Paused", "true"),
+                                 ("Reason", "acd")))[0]["Message"],
+        ]
+        assert answers == ["Unable to add interface: Already there",  # persisted member
+                           "Removed interface from queue",
+                           "Unable to remove interface: Not there",
+                           "Added interface to queue",
+                           "Interface unpaused successfully",
+                           "Interface paused successfully"]
+        for name in ("QueueMemberAdded", "QueueMemberRemoved", "QueueMemberPause"):
+            sent = await client.wait_event(name, since=mark)
+            recorded = _recorded_event(name)
+            assert set(sent) == set(recorded), name
+        status = await client.action("QueueStatus", ("Queue", queue))
+        assert [m.get("Event") for m in status] == [
+            None, "QueueParams", "QueueMember", "QueueMember", "QueueMember",
+            "QueueMember", "QueueStatusComplete"]
+        params = status[1]
+        assert params["Strategy"] == "rrmemory"
+        members = {m["Location"]: m for m in status[2:-1]}
+        assert members["Local/1001@agents"]["Paused"] == "1"
+        assert members["Local/1001@agents"]["PausedReason"] == "acd"
+        recorded_member = next(
+            parse_frame(f + b"\r\n\r\n") for f in (TRANSCRIPTS / "05-native-app-queue"
+                                                   ".responses.ami").read_bytes()
+            .split(b"\r\n\r\n") if f.startswith(b"Event: QueueMember\r\n"))
+        assert set(status[2]) == set(recorded_member)
+        unknown = await client.action("QueueStatus", ("Queue", "no_such_queue"))
+        assert [m.get("Event") for m in unknown] == [None, "QueueStatusComplete"]
+    finally:
+        await client.close()
+        await sim.close()
+
+
+async def test_the_router_keeps_the_queue_members_in_step_with_its_agents() -> None:
+    """At start: logged-in front-office agents are members, a logged-out one is not, a
+    level-2 agent never is; then each pause, end of pause, logout and login."""
+    config = parse_config(SITE)
+    sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=20.0, secret=SECRET,
+                          behaviour=FixedBehaviour(OfferOutcome(kind="noanswer")))
+    native = sim.pbx.native
+    router = Router(config, speed=20.0)
+    router.ami = AmiConnection(AmiConfig(port=sim.port, keepalive_s=5.0), SECRET, router)
+    FailopenMembers(router).attach()
+    task = asyncio.create_task(router.ami.run())
+
+    def members() -> dict[str, bool]:
+        return {m.name if m.name != m.interface else m.interface: m.paused
+                for m in native.member_list.values()}
+
+    try:
+        await until(router.link_ready.is_set)
+        # 1004 was a persisted member (logged out in the router): removed
+        await until(lambda: members() == {"1001": False, "1002": False, "1003": False})
+        router.submit(i.AgentPause("1002", reason="break"))
+        await until(lambda: members().get("1002") is True)
+        router.submit(i.AgentReady("1002"))
+        await until(lambda: members().get("1002") is False)
+        router.submit(i.AgentLogout("1003"))
+        await until(lambda: "1003" not in members())
+        router.submit(i.AgentLogin("1004"))
+        await until(lambda: members().get("1004") is False)
+        assert "Local/2001@agents" not in native.member_list
+        # a member Asterisk lost meanwhile: the pause adds it back, paused
+        assert native.remove("Local/1001@agents") is None
+        router.submit(i.AgentPause("1001", reason="break"))
+        await until(lambda: members().get("1001") is True)
+    finally:
+        await router.ami.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await sim.close()
