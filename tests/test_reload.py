@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 from collections.abc import Mapping
 
@@ -113,9 +114,11 @@ async def _reload_under_load(file_globals: Mapping[str, str] | None) -> int:
         clock.call_later(1.0, beat)
 
     beat()
+    def place(n: int) -> None:
+        pbx.place_call("15", f"Reload {n}", f"06150000{n:02d}", patience_s=120)
+
     for n in range(20):
-        clock.call_later(0.25 * n, lambda n=n: pbx.place_call(
-            "15", f"Reload {n}", f"06150000{n:02d}", patience_s=120))
+        clock.call_later(0.25 * n, functools.partial(place, n))
     await clock.sleep(8.05)
     assert not pbx.native.joined
     dialplan_reload(pbx, file_globals)
