@@ -30,6 +30,7 @@ def summary_json(summary: Summary, result: RunResult | ChaosResult) -> dict[str,
         "other_outcomes": summary.other_outcomes,
         "qs30": summary.qs30, "qs30_answered_within_30s": summary.qs30_numerator,
         "qs30_answered": summary.qs30_denominator,
+        "answered_wait_unknown": summary.answered_wait_unknown,
         "queues": {name: {"offered": q.offered, "answered": q.answered,
                           "abandoned": q.abandoned, "waiting": q.waiting,
                           "mean_wait_s": q.mean_wait, "p90_wait_s": q.p90_wait}

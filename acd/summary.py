@@ -51,6 +51,9 @@ class Summary:
     other_outcomes: dict[str, int] = field(default_factory=dict)
     qs30_numerator: int = 0
     qs30_denominator: int = 0
+    #: answered at a time no router saw (found talking at a resync): counted in
+    #: ``answered``, left out of QS 30 s (their wait is not known)
+    answered_wait_unknown: int = 0
     queues: dict[str, QueueFigures] = field(default_factory=dict)
     #: role → legs answered by agents of that role's skill
     handled_by_role: dict[str, int] = field(default_factory=dict)
@@ -88,6 +91,10 @@ def summarize(records: Iterable[CallRecord], config: Config | None = None) -> Su
             if first_queue == FRONT_OFFICE:
                 summary.qs30_denominator += 1
                 summary.qs30_numerator += record.wait_s < 30.0
+        elif record.outcome == "answered":  # picked up while no router saw it
+            summary.answered += 1
+            figures.answered += 1
+            summary.answered_wait_unknown += 1
         elif record.outcome == "abandoned":
             summary.abandoned += 1
             figures.abandoned += 1

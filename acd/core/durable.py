@@ -23,11 +23,10 @@ from __future__ import annotations
 
 from collections import deque
 
-from acd.ami import events as ev
 from acd.config import Config
 from acd.core import facts as f
 from acd.core import inputs as i
-from acd.core.base import HANDLE_WINDOW, SNAPSHOT_MARGIN_S, EngineBase, _arrival
+from acd.core.base import HANDLE_WINDOW, SNAPSHOT_MARGIN_S, EngineBase
 from acd.core.model import Agent, AgentState, Call, CallState, device_of
 from acd.core.state import EngineMeta
 
@@ -119,19 +118,12 @@ class DurableEngine(EngineBase):
 
     def _resynced(self, devices_in_use: set[str]) -> None:
         """After the first resync following a restore: arm the timers of what is left,
-        in Asterisk's time (the restore itself ran before any event gave it), and
-        forget a saved "phone busy" whose phone has no channel now (its device state
-        changed while the router was away; a phone that is really unreachable shows
-        it again at its next device state, or by not answering)."""
+        in Asterisk's time (the restore itself ran before any event gave it). (Every
+        resync rebuilds the phones' busy state from the channels.)"""
         if not self._rearm:
             return
         self._rearm = False
         self._restored = set()
-        for agent in self.agents.values():
-            if agent.device_busy and agent.device not in devices_in_use:
-                agent.device_busy = False
-                if agent.state is AgentState.AVAILABLE and not agent.observed:
-                    self.pool.add(agent)
         routing = self.config.routing
         for call in list(self.calls.values()):
             if call.state is CallState.WAITING:
@@ -191,6 +183,13 @@ class DurableEngine(EngineBase):
                 self._repair("agent_gone", talking.id,
                              f"agent {agent.id} on call with no channel")
                 self._agent_left(talking, agent)
+        for agent in self.agents.values():
+            busy = agent.device in devices
+            if not agent.observed and busy != agent.device_busy \
+                    and confirmed("device_busy" if busy else "device_free", agent.id):
+                self._repair("device_busy" if busy else "device_free", agent.id,
+                             "phone has a channel" if busy else "phone has no channel")
+                self._set_device_busy(agent, busy)
         holding = self.config.dialplan.holding_context
         found = [e for e in event.channels if self._is_unknown_caller(e)
                  and not e.bridge_id and e.context == holding
@@ -200,6 +199,3 @@ class DurableEngine(EngineBase):
             self._enqueue(self._found_call(entry), head=False, new=True)
         self._suspects = seen
         self._dispatch_all()
-
-    def _arrival_of(self, entry: ev.StatusEntry) -> float:
-        return _arrival(entry, self.config.dialplan.arrived_var, self.now)
