@@ -38,7 +38,17 @@ def summary_json(summary: Summary, result: RunResult | ChaosResult) -> dict[str,
         "handled_by_role": summary.handled_by_role,
         "calls_placed": result.calls_placed,
         "callers_hung_up_by_router": len(result.hung_up_by_router),
+        "foreign_touched": result.foreign_touched,
+        "native_moved": result.native_moved,
+        "phantom_records": result.phantom_records,
     }
+
+
+def harmed(result: RunResult | ChaosResult) -> bool:
+    """The router touched a channel that is not an ACD caller, took a caller out of
+    the fail-open queue or its conversation, or recorded a channel that never was a
+    caller."""
+    return bool(result.foreign_touched or result.native_moved or result.phantom_records)
 
 
 class LiveLine:
@@ -116,7 +126,7 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
                   file=out)
         else:
             print("  no caller was hung up by the router", file=out)
-    if not result.summary.accounted() or result.hung_up_by_router:
+    if not result.summary.accounted() or result.hung_up_by_router or harmed(result):
         return 2
     return 0
 
@@ -128,6 +138,7 @@ def chaos_json(result: ChaosResult) -> dict[str, Any]:
         "faults": [fault.line() for fault in result.faults],
         "lost": len(lost),
         "lost_pbx_restart": sum(r.lost_reason == "pbx-restart" for r in lost),
+        "lost_pbx_crash": sum(r.lost_reason == "pbx-crash" for r in lost),
         "ended_unobserved": sum(r.ended_unobserved for r in result.records),
         "failed_open": result.failed_open,
         "routed_twice": len(result.routed_twice),
@@ -173,5 +184,6 @@ def chaos_command(config: Config, scenario: Scenario, faults: list[Fault], *,
         else:
             print("  no caller was hung up by the router", file=out)
     broken = (not result.summary.accounted() or result.hung_up_by_router
-              or result.routed_twice or extra["lost"] != extra["lost_pbx_restart"])
+              or result.routed_twice or harmed(result)
+              or extra["lost"] != extra["lost_pbx_restart"] + extra["lost_pbx_crash"])
     return 2 if broken else 0

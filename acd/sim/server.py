@@ -48,19 +48,34 @@ class SimServer:
     async def restart(self, *, down_s: float = 1.0,
                       hangup: Literal["all", "none"] | Collection[str] = "all",
                       clean: bool = True) -> None:
-        """Asterisk restarts: ``Shutdown`` event, channels hung up (all, none, or all
-        but the calls owning a channel named in ``hangup``), every socket closed, no
-        listener for ``down_s`` real seconds, then FullyBooted again at the next login
-        (uptime starts over)."""
+        """Asterisk restarts (``core restart now``, recording 09): channels hung up
+        first (all, none, or all but the calls owning a channel named in ``hangup``;
+        the callers not talking with Cause 0), then the ``Shutdown`` event, every
+        socket closed, no listener for ``down_s`` real seconds, then FullyBooted again
+        at the next login (uptime starts over)."""
+        if hangup == "all":
+            self.pbx.hangup_all(reason="restart", cause=0)
+        elif hangup != "none":
+            self.pbx.hangup_all(keep=hangup, reason="restart", cause=0)
         self.pbx.events.emit("Shutdown", [("Shutdown", "Cleanly" if clean else "Uncleanly"),
                                           ("Restart", "True")], "system")
-        if hangup == "all":
-            self.pbx.hangup_all(reason="restart")
-        elif hangup != "none":
-            self.pbx.hangup_all(keep=hangup, reason="restart")
         await self.wire.restart(down_s)
         self.pbx.started_at = self.pbx.clock.now()
         self.restarts += 1
+
+    async def crash(self, *, down_s: float = 1.0) -> None:
+        """Asterisk dies without a word (killed, its host lost): no Hangup, no
+        Shutdown; the sockets close, nothing listens for ``down_s`` real seconds, and
+        it comes back empty (uptime starts over)."""
+        self.pbx.vanish()
+        await self.wire.restart(down_s)
+        self.pbx.started_at = self.pbx.clock.now()
+        self.restarts += 1
+
+    async def drop_ami(self, *, down_s: float = 0.0) -> None:
+        """The AMI link is cut (a network fault): every session closed, no listener
+        for ``down_s`` real seconds; Asterisk and its calls carry on."""
+        await self.wire.restart(down_s)
 
 
 async def start_sim(config: Config, host: str = "127.0.0.1", port: int = 0, *,
