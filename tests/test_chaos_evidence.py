@@ -4,12 +4,15 @@ foreign channels on the PBX. Real router processes, real TCP, a real Redis."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from acd.chaos import parse_chaos
+from acd.chaos import Fault, parse_chaos
 from acd.chaos_run import ChaosResult, run_chaos
 from acd.config import load_config
 from acd.scenario import load_scenario
+from acd.simulate_cli import harmed, summary_json
+from acd.summary import Summary
 from tests.conftest import REPO
 
 SCENARIO = """
@@ -83,3 +86,26 @@ async def test_after_a_pbx_crash_every_free_agent_takes_calls_again(tmp_path: Pa
     # the agents who were talking when Asterisk died take calls again
     talking = {r.agent for r in cut if r.agent is not None}
     assert talking and talking <= {r.agent for r in after}
+
+
+def test_the_new_faults_parse_with_their_default_durations() -> None:
+    assert parse_chaos("ami-drop@40,pbx-crash@10+3") == [
+        Fault("pbx-crash", 10, 3), Fault("ami-drop", 40, 0)]
+
+
+def test_any_harm_makes_the_run_fail() -> None:
+    result = ChaosResult(records=[], summary=Summary(), hung_up_by_router=[],
+                         routed_twice=[], faults=[])
+    assert not harmed(result)
+    for field, bad in [("foreign_touched", dataclasses.replace(result, foreign_touched=1)),
+                       ("native_moved", dataclasses.replace(result, native_moved=1)),
+                       ("phantom_records", dataclasses.replace(result, phantom_records=1))]:
+        assert harmed(bad)
+        assert summary_json(bad.summary, bad)[field] == 1
+
+
+def test_the_shipped_failopen_return_scenario() -> None:
+    scenario = load_scenario(REPO / "config" / "scenarios" / "sas-small-failopen-return.toml")
+    kinds = [fault.kind for fault in parse_chaos(scenario.chaos)]
+    assert scenario.foreign_channels > 0
+    assert kinds[0] == "router-kill" and "ami-drop" in kinds
