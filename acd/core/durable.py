@@ -8,12 +8,18 @@ counter goes past every restored call. Nothing is routed yet (the link is down).
 The :class:`~acd.core.inputs.ChannelsSnapshot` of the first login then reconciles
 it with Asterisk, as after any reconnect: a call whose channel is gone is closed
 (``ended_unobserved``, outcome from what it went through: answered if it was picked
-up, else abandoned), callers that arrived meanwhile are picked up in arrival order,
-an agent "on call" with no channel is freed. Only then are the timers of the
-surviving calls armed again (in Asterisk's time, which the engine has by then).
+up, else abandoned), Asterisk's view of each surviving call wins over the saved one
+(a call saved as waiting that Asterisk shows in the fail-open ``Queue()``, talking or
+ringing is followed there; only callers in ``[holding]`` wait again, in their saved
+order), callers that arrived meanwhile are picked up in arrival order (ACD callers
+only, by the rule of :mod:`acd.core.evidence`), an agent "on call" with no channel is
+freed, and every phone is busy exactly when it has a channel. Only then are the
+timers of the surviving calls armed again (in Asterisk's time, which the engine has
+by then).
 
 Reconcile (:class:`~acd.core.inputs.Reconcile`), every ``ami.reconcile_s`` while the
-link is up: the same comparison, but a disagreement is repaired only when two lists
+link is up: the same comparison (phones' busy state included), but a disagreement is
+repaired only when two lists
 in a row show it, so an event in flight while a list was built is never mistaken for
 drift. Each repair is a :class:`~acd.core.facts.StateRepaired` fact (logged and
 counted in ``acd_state_repairs_total{kind}``).
