@@ -3,7 +3,7 @@ wins over its own and over a restored one (resync, restore, reconciler)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -16,7 +16,10 @@ from acd.core import inputs as i
 from acd.core.engine import Engine
 from acd.core.evidence import Place, is_acd_caller, place_of
 from acd.core.model import AgentState, CallState
+from acd.core.records import CallRecord
 from acd.core.state import EngineState, capture
+from acd.report import build_report
+from acd.summary import summarize
 from tests.enginekit import Driver
 
 
@@ -213,3 +216,23 @@ def test_native_join_follows_only_the_failopen_queue_with_its_period(
     d.feed(ev.QueueCallerJoin(channel="PJSIP/trunk-2", uniqueid="n2",
                               queue="acd-front-office", exten="s"))
     assert d.engine.calls["n2"].period == "pdsa"
+
+
+# ---------------------------------------------------------------------- indicators
+
+
+def test_an_answer_seen_only_at_a_resync_counts_apart_from_qs30() -> None:
+    def record(uid: str, wait: float | None) -> CallRecord:
+        return CallRecord(uniqueid=uid, linkedid=uid, number="15", caller_name="",
+                          queues=["ARM_N1"], arrived_at="2026-03-10T09:00:00.000+01:00",
+                          answered_at=None, ended_at="2026-03-10T09:05:00.000+01:00",
+                          outcome="answered", agent="arm01", wait_s=wait, priority=5,
+                          channel=uid, legs=[])
+
+    records = [record("a", 12.0), record("b", None)]
+    summary = summarize(records)
+    assert (summary.answered, summary.other, summary.answered_wait_unknown) == (2, 0, 1)
+    assert (summary.qs30_numerator, summary.qs30_denominator) == (1, 1)
+    march = build_report(records, date(2026, 3, 1), date(2026, 3, 31))
+    figures = march.months["2026-03"]["all"]
+    assert (figures.answered, figures.answered_wait_unknown, figures.qs_answered) == (2, 1, 1)
