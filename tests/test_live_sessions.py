@@ -23,6 +23,7 @@ from acd.core.engine import Engine
 from acd.core.evidence import Place, is_acd_caller, place_of
 from acd.core.records import CallRecord
 from acd.core.state import EngineState, capture
+from acd.replay import replay_files
 from tests.amipeer import AmiPeer
 from tests.conftest import LIVE
 
@@ -213,3 +214,22 @@ def test_calls_found_talking_at_a_resync_get_no_invented_wait() -> None:
     assert len(found) >= 4
     assert all(mine[uid].outcome == "answered" and mine[uid].wait_s is None
                and mine[uid].answered_at is None for uid in found)
+
+
+@pytest.mark.parametrize("recording", [
+    "07-failopen-router-kill", "07b-failopen-router-kill-no-redis", "08-redis-restart-kill9",
+    "09-asterisk-core-restart", "14-repro-unknown-channel-adopted",
+    "18-repro-non-acd-channel-hijacked"])
+def test_replayed_recordings_give_the_router_records_less_the_phantoms(recording: str) -> None:
+    """``acd replay`` of what Asterisk did gives one record per real caller: the live
+    router's records without its ``(null)`` ones (the ``;1`` halves, recording 18's
+    IVR), with the same outcome and agent, and the real wait where the live router
+    measured one to its resync (07, 07b: about 27.5 s for waits of 16–19 s)."""
+    live = router_records(recording)
+    replayed = {r.uniqueid: r for r in replay_files(
+        [LIVE / f"{recording}.events.ami"], lab_config())}
+    assert set(replayed) == {uid for uid, r in live.items() if r["number"] != "(null)"}
+    for uid, record in replayed.items():
+        assert (record.outcome, record.agent) == (live[uid]["outcome"], live[uid]["agent"])
+        if record.wait_s is not None:
+            assert record.wait_s <= float(str(live[uid]["wait_s"])) + 0.01
