@@ -236,3 +236,19 @@ def test_an_answer_seen_only_at_a_resync_counts_apart_from_qs30() -> None:
     march = build_report(records, date(2026, 3, 1), date(2026, 3, 31))
     figures = march.months["2026-03"]["all"]
     assert (figures.answered, figures.answered_wait_unknown, figures.qs_answered) == (2, 1, 1)
+
+
+def test_a_paused_agent_the_failopen_queue_put_through_stays_paused(
+        site_config: Config) -> None:
+    d = Driver(site_config)
+    d.feed(i.AgentPause("arm02", reason="lunch"))
+    d.feed(i.LinkDown("cut"))
+    d.feed(i.ChannelsSnapshot([
+        status("PJSIP/trunk-5", "u5", context="acd-failopen", application="Queue",
+               bridge="b5"),
+        status("PJSIP/arm02-00000005", "a5", context="from-internal",
+               application="AppQueue", bridge="b5")], taken_at=d.now))
+    assert d.engine.agents["arm02"].state is AgentState.ON_CALL
+    d.hangup("PJSIP/trunk-5")
+    agent = d.engine.agents["arm02"]
+    assert (agent.state, agent.pause_reason) == (AgentState.PAUSED, "lunch")

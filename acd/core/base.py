@@ -595,6 +595,10 @@ class EngineBase:
         call.agent = agent.id
         agent.call = call.id
         agent.missed_offers = 0
+        if agent.state in (AgentState.PAUSED, AgentState.LOGGED_OUT) and agent.pending is None:
+            # Asterisk put a caller through to a phone the router holds back (the
+            # fail-open queue rang it): back to that state when the call ends
+            agent.pending, agent.pending_reason = agent.state, agent.pause_reason
         self._set_agent(agent, AgentState.ON_CALL, None)
         first = call.answered_at is None and not call.answered_unobserved
         if first:
