@@ -126,9 +126,16 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
                   file=out)
         else:
             print("  no caller was hung up by the router", file=out)
+        print_harm(result, out)
     if not result.summary.accounted() or result.hung_up_by_router or harmed(result):
         return 2
     return 0
+
+
+def print_harm(result: RunResult | ChaosResult, out: TextIO) -> None:
+    print(f"  actions to channels that are not ACD callers: {result.foreign_touched}; "
+          f"callers taken out of the fail-open queue: {result.native_moved}; "
+          f"records of non-callers: {result.phantom_records}", file=out)
 
 
 def chaos_json(result: ChaosResult) -> dict[str, Any]:
@@ -176,8 +183,10 @@ def chaos_command(config: Config, scenario: Scenario, faults: list[Fault], *,
               f"{extra['failed_open']} callers answered by the fail-open queue", file=out)
         for seconds in result.takeovers_s:
             print(f"  standby took over {seconds:.2f} s after the leader was killed", file=out)
-        print(f"  lost: {extra['lost']} (all in a pbx-restart: {extra['lost_pbx_restart']}); "
+        print(f"  lost: {extra['lost']} (in a pbx-restart: {extra['lost_pbx_restart']}, "
+              f"in a pbx-crash: {extra['lost_pbx_crash']}); "
               f"routed twice: {extra['routed_twice']}", file=out)
+        print_harm(result, out)
         if result.hung_up_by_router:
             print(f"  callers hung up by the router: {len(result.hung_up_by_router)}",
                   file=out)
