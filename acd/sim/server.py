@@ -12,6 +12,7 @@ which also hangs channels up, as an Asterisk restart does.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection
 from typing import Literal
 
@@ -21,6 +22,11 @@ from acd.sim.behaviour import AgentBehaviour
 from acd.sim.clock import SimClock
 from acd.sim.pbx import Pbx, PbxOptions
 from acd.sim.wire import AmiServer
+
+#: ``core restart now`` (recording 09): Shutdown 1.1 s (simulated) after the hangups
+SHUTDOWN_AFTER_S = 1.1
+#: real seconds between the Shutdown event and the sockets closing
+CLOSE_AFTER_S = 0.05
 
 
 class SimServer:
@@ -57,8 +63,10 @@ class SimServer:
             self.pbx.hangup_all(reason="restart", cause=0)
         elif hangup != "none":
             self.pbx.hangup_all(keep=hangup, reason="restart", cause=0)
+        await asyncio.sleep(self.clock.real_delay(SHUTDOWN_AFTER_S))
         self.pbx.events.emit("Shutdown", [("Shutdown", "Cleanly" if clean else "Uncleanly"),
                                           ("Restart", "True")], "system")
+        await asyncio.sleep(CLOSE_AFTER_S)  # the sessions read it before their socket closes
         await self.wire.restart(down_s)
         self.pbx.started_at = self.pbx.clock.now()
         self.restarts += 1
