@@ -1,6 +1,6 @@
 """Faults on demand for ``acd simulate``: the ``--chaos`` list and its scenario key.
 
-    router-kill@60+5,redis-stop@120+30,pbx-restart@200,leader-kill@300
+    router-kill@60+5,redis-stop@120+30,pbx-restart@200,leader-kill@300,ami-drop@400+2
 
 Each item is ``<kind>@<at>[+<duration>]``, times in seconds of scenario time from its
 start:
@@ -15,6 +15,11 @@ start:
 * ``dialplan-reload@T`` — ``dialplan reload`` on the simulated Asterisk: the
   ``[globals]`` of its extensions.conf set again (:mod:`acd.sim.reload`); no caller may
   fail open for it while the router is healthy;
+* ``pbx-crash@T[+D]`` — the simulated Asterisk dies without a word (no Hangup, no
+  Shutdown: killed, its host lost), sockets closed, listening again after D seconds
+  (default: at once), empty;
+* ``ami-drop@T[+D]`` — the AMI link is cut (every session closed, no listener for D
+  seconds, default: at once) while the router process and Asterisk's calls live on;
 * ``leader-kill@T[+D]`` — SIGKILL of the leader of the router pair (two routers are
   run); started again as a standby after D seconds, or never without D.
 
@@ -29,10 +34,10 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-FaultKind = Literal["router-kill", "redis-stop", "pbx-restart", "leader-kill",
-                    "dialplan-reload"]
-KINDS: tuple[FaultKind, ...] = ("router-kill", "redis-stop", "pbx-restart", "leader-kill",
-                                "dialplan-reload")
+FaultKind = Literal["router-kill", "redis-stop", "pbx-restart", "pbx-crash", "ami-drop",
+                    "leader-kill", "dialplan-reload"]
+KINDS: tuple[FaultKind, ...] = ("router-kill", "redis-stop", "pbx-restart", "pbx-crash",
+                                "ami-drop", "leader-kill", "dialplan-reload")
 
 _ITEM = re.compile(r"(?P<kind>[a-z-]+)@(?P<at>\d+(?:\.\d+)?)(?:\+(?P<dur>\d+(?:\.\d+)?))?")
 
@@ -75,7 +80,8 @@ def parse_chaos(text: str) -> list[Fault]:
         duration = float(match["dur"]) if match["dur"] is not None else None
         if kind == "redis-stop" and duration is None:
             raise ChaosError(f"{raw!r}: redis-stop needs a duration (redis-stop@T+D)")
-        if kind in ("router-kill", "pbx-restart") and duration is None:
+        if kind in ("router-kill", "pbx-restart", "pbx-crash", "ami-drop") \
+                and duration is None:
             duration = 0.0  # back at once (a process start, a listener reopened)
         faults.append(Fault(kind, float(match["at"]), duration))
     return sorted(faults, key=lambda f: f.at_s)

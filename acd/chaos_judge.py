@@ -4,8 +4,9 @@ with the simulator's log of channels for what no router can know.
 * A call's outcome is its router record's (the records files of every router process;
   with a pair both write one: the observed end wins over one found at a resync).
 * A caller channel Asterisk itself hung up as it restarted (``pbx-restart``) gets
-  outcome ``lost`` with ``lost_reason`` ``"pbx-restart"`` (answered ones still count as
-  answered in the summary: they were picked up, then cut).
+  outcome ``lost`` with ``lost_reason`` ``"pbx-restart"`` (``"pbx-crash"`` when it died
+  in a ``pbx-crash``; answered ones still count as answered in the summary: they were
+  picked up, then cut).
 * A call no running router saw end (its caller hung up while the only router was down)
   gets a record marked ``ended_unobserved``: outcome ``answered`` if a router logged its
   pick-up (``call_answered``), else from the simulator's hangup log, as a router
@@ -23,6 +24,16 @@ from acd.core.records import CallRecord, iso
 from acd.router_process import RouterProcess
 from acd.sim import SimServer
 from acd.sim.model import Call, HangupRecord, Phase
+
+#: the simulator's reason for hanging callers up in a fault → the record's lost_reason
+LOST_REASONS = {"restart": "pbx-restart", "crash": "pbx-crash"}
+
+
+def phantom_records(records: list[CallRecord], sim: SimServer) -> list[CallRecord]:
+    """Records of channels that were never ACD callers (a caller's ``;1`` half, an
+    IVR, any foreign channel): must be none."""
+    callers = {call.trunk.uniqueid for call in sim.pbx.calls}
+    return [record for record in records if record.uniqueid not in callers]
 
 
 def judge(sim: SimServer, routers: list[RouterProcess], config: Config) -> list[CallRecord]:
@@ -46,13 +57,16 @@ def judge(sim: SimServer, routers: list[RouterProcess], config: Config) -> list[
     records = []
     for call in sim.pbx.calls:
         hangup = hangups.get(call.trunk.name)
-        restarted = hangup is not None and hangup.by == "pbx" and hangup.reason == "restart"
+        restarted = hangup is not None and hangup.by == "pbx" \
+            and hangup.reason in LOST_REASONS
         if not call.announced and not restarted:
             continue  # its caller hung up before the dialplan announced it: not offered
         uid = call.trunk.uniqueid
         record = by_id.get(uid) or _unobserved(call, logged.get(uid, {}), hangup, config)
         if restarted:
-            record = msgspec.structs.replace(record, outcome="lost", lost_reason="pbx-restart")
+            assert hangup is not None
+            record = msgspec.structs.replace(record, outcome="lost",
+                                             lost_reason=LOST_REASONS[hangup.reason])
         records.append(record)
     return records
 

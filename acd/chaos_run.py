@@ -29,7 +29,7 @@ from pathlib import Path
 import msgspec
 
 from acd.chaos import Fault, needs_pair
-from acd.chaos_judge import judge
+from acd.chaos_judge import judge, phantom_records
 from acd.config import AmiConfig, Config, HttpConfig, LeaderConfig, RedisConfig, namespace_of
 from acd.core.records import CallRecord
 from acd.redis_process import RedisProcess
@@ -65,6 +65,12 @@ class ChaosResult:
     #: calls whose record reached the run's Redis (distinct uniqueids), read after
     #: the routers stopped: every router's journal caught up if it equals the records
     records_in_redis: int = 0
+    #: actions the router sent to channels that are not ACD callers
+    foreign_touched: int = 0
+    #: callers the router took out of the fail-open Queue() or its conversation
+    native_moved: int = 0
+    #: router records of channels that were never ACD callers
+    phantom_records: int = 0
 
 
 class ChaosRun:
@@ -132,6 +138,7 @@ class ChaosRun:
             options=PbxOptions(failopen_s=self.failopen_s))
         for name, behaviour in scenario.partners.items():
             sim.pbx.set_partner(name, behaviour)
+        sim.pbx.foreign.place(scenario.foreign_channels)
         env = {**os.environ, "ACD_AMI_SECRET": self.secret}
         env.pop("ACD_API_TOKENS_FILE", None)
         names = ["router-a", "router-b"] if needs_pair(self.faults) else ["router"]
@@ -155,13 +162,18 @@ class ChaosRun:
                 in_redis = self._records_in_redis()
                 self.redis.close()
         records = judge(sim, self.routers, self.config)
+        phantoms = phantom_records([r for router in self.routers
+                                    for r in router.records()], sim)
         by_router = [h.channel for h in sim.pbx.callers_hung_up_by("router-action")]
         return ChaosResult(records=records, summary=summarize(records, config),
                            hung_up_by_router=by_router, routed_twice=list(sim.pbx.routed_twice),
                            faults=self.faults, takeovers_s=self.takeovers_s,
                            calls_placed=placed, failed_open=len(sim.pbx.native.joined),
                            router_starts=sum(r.starts for r in self.routers),
-                           records_in_redis=in_redis)
+                           records_in_redis=in_redis,
+                           foreign_touched=len(sim.pbx.foreign.touched),
+                           native_moved=len(sim.pbx.foreign.native_moved),
+                           phantom_records=len(phantoms))
 
     # ------------------------------------------------------------------ the play
 
@@ -226,6 +238,10 @@ class ChaosRun:
             self.redis.start()
         elif fault.kind == "pbx-restart":
             await self.sim.restart(down_s=max(self.sim.clock.real_delay(duration), 0.05))
+        elif fault.kind == "pbx-crash":
+            await self.sim.crash(down_s=max(self.sim.clock.real_delay(duration), 0.05))
+        elif fault.kind == "ami-drop":
+            await self.sim.drop_ami(down_s=self.sim.clock.real_delay(duration))
         elif fault.kind == "leader-kill":
             await self._leader_kill(fault)
         elif fault.kind == "dialplan-reload":

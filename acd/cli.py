@@ -248,9 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="end with the summary as one JSON object instead of a table")
     simulate.add_argument("--chaos", metavar="FAULTS",
                           help="faults to inject, e.g. router-kill@60+5,redis-stop@120+30,"
-                               "pbx-restart@200,leader-kill@300 (seconds of scenario time); "
-                               "runs the router as its own process; replaces the "
-                               "scenario's `chaos`")
+                               "pbx-restart@200,pbx-crash@250,ami-drop@280+2,"
+                               "leader-kill@300 (seconds of scenario time); runs the "
+                               "router as its own process; replaces the scenario's `chaos`")
     simulate.add_argument("--metrics-out", metavar="FILE",
                           help="write the router's final /metrics text to FILE")
     simulate.set_defaults(func=_cmd_simulate)

@@ -4,8 +4,9 @@ Every ``ami.reconcile_s`` seconds, while the AMI session is up and resynchronise
 asks Asterisk for its live channels (a ``Status`` list, as at login) and gives them to
 the engine as :class:`~acd.core.inputs.Reconcile`. The engine repairs what two lists
 in a row disagree on (an agent shown on call with no channel, a call whose channel
-is gone, a waiting caller it does not know), one ``StateRepaired`` fact per repair:
-logged and counted in ``acd_state_repairs_total{kind}``. With or without Redis.
+is gone, a waiting ACD caller it does not know, a phone shown busy or free), one
+``StateRepaired`` fact per repair: logged and counted in
+``acd_state_repairs_total{kind}``. With or without Redis.
 """
 
 from __future__ import annotations

@@ -109,6 +109,9 @@ class Figures:
     waiting: int = 0
     overflowed: int = 0
     forwarded: int = 0
+    #: answered at a time no router saw (found talking at a resync, e.g. in the
+    #: fail-open queue): in ``answered``, left out of QS 30 s / 60 s (no wait known)
+    answered_wait_unknown: int = 0
     #: calls answered whose first queue is the front office: the QS denominator
     qs_answered: int = 0
     qs30_within: int = 0
@@ -196,6 +199,9 @@ def _add(figures: Figures, record: CallRecord, settings: ReportSettings,
             figures.qs_answered += 1
             figures.qs30_within += wait < 30.0
             figures.qs60_within += wait < 60.0
+    elif record.outcome == "answered":  # picked up while no router saw it
+        figures.answered += 1
+        figures.answered_wait_unknown += 1
     outcome = record.outcome
     if outcome == "abandoned":
         figures.abandoned += 1

@@ -33,8 +33,8 @@ CSV_COLUMNS = ("month", "period", "indicator", "value", "numerator", "denominato
 DEFINITIONS = "docs/indicators.md"
 
 _PERIOD_TITLES = {"sas": "SAS hours", "pdsa": "PDSA hours", "all": "all"}
-_COUNTS = ("offered", "answered", "abandoned", "short_abandoned", "waiting",
-           "overflowed", "forwarded")
+_COUNTS = ("offered", "answered", "answered_wait_unknown", "abandoned", "short_abandoned",
+           "waiting", "overflowed", "forwarded")
 
 
 def _round(value: float | None, digits: int) -> float | None:
@@ -146,6 +146,8 @@ def _month_md(month: str, periods: dict[str, Figures], report: Report) -> list[s
     rows = [
         ["calls offered", *(str(f.offered) for f in fs)],
         ["calls answered (DGOS 1)", *(str(f.answered) for f in fs)],
+        ["… of which with a wait not observed (not in QS)",
+         *(str(f.answered_wait_unknown) for f in fs)],
         ["abandoned", *(str(f.abandoned) for f in fs)],
         [f"… of which short (under {short} s)", *(str(f.short_abandoned) for f in fs)],
         ["overflowed to a partner SAS", *(str(f.overflowed) for f in fs)],

@@ -132,6 +132,9 @@ class Scenario(_Strict, frozen=True):
     script: list[ScriptedEvent] = msgspec.field(default_factory=list)
     #: how each partner SAS's trunk behaves at the start (default: it answers)
     partners: dict[str, PartnerBehaviour] = msgspec.field(default_factory=dict)
+    #: channels that are not ACD callers, present from the start (an IVR, calls
+    #: between two phones): the router must never touch them (``foreign_touched``)
+    foreign_channels: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 0
     #: faults to inject, as ``acd simulate --chaos`` takes them (which replaces this):
     #: ``"router-kill@60+5,redis-stop@120+30,pbx-restart@200"`` (see :mod:`acd.chaos`)
     chaos: str = ""

@@ -19,6 +19,7 @@ import msgspec
 
 from acd.ami.client import AmiConnection
 from acd.app import Router
+from acd.chaos_judge import phantom_records
 from acd.config import AmiConfig, Config
 from acd.core import facts as f
 from acd.core import inputs as i
@@ -56,6 +57,12 @@ class RunResult:
     #: caller channels the router hung up: must stay empty
     hung_up_by_router: list[str] = field(default_factory=list)
     calls_placed: int = 0
+    #: actions the router sent to channels that are not ACD callers
+    foreign_touched: int = 0
+    #: callers the router took out of the fail-open Queue() or its conversation
+    native_moved: int = 0
+    #: records of channels that were never ACD callers
+    phantom_records: int = 0
     started_at: float = 0.0
     ended_at: float = 0.0
 
@@ -102,6 +109,7 @@ async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None =
                           behaviour=behaviour_for(config, scenario), start_epoch=start)
     for name, partner_behaviour in scenario.partners.items():
         sim.pbx.set_partner(name, partner_behaviour)
+    sim.pbx.foreign.place(scenario.foreign_channels)
     ami = AmiConfig(host="127.0.0.1", port=sim.port, username=config.ami.username,
                     keepalive_s=max(1.0, 5.0 / speed), keepalive_timeout_s=3.0,
                     reconnect_initial_s=0.05, reconnect_max_s=1.0)
@@ -128,6 +136,9 @@ async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None =
     return RunResult(records=records, summary=summarize(records, config),
                      metrics_text=metrics.render(),
                      hung_up_by_router=by_router, calls_placed=placed, started_at=start,
+                     foreign_touched=len(sim.pbx.foreign.touched),
+                     native_moved=len(sim.pbx.foreign.native_moved),
+                     phantom_records=len(phantom_records(records, sim)),
                      ended_at=sim.clock.now())
 
 

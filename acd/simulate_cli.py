@@ -31,6 +31,7 @@ def summary_json(summary: Summary, result: RunResult | ChaosResult) -> dict[str,
         "qs30": summary.qs30, "qs30_answered_within_30s": summary.qs30_numerator,
         "qs30_answered": summary.qs30_denominator,
         "qs60": summary.qs60, "qs60_answered_within_60s": summary.qs60_numerator,
+        "answered_wait_unknown": summary.answered_wait_unknown,
         "queues": {name: {"offered": q.offered, "answered": q.answered,
                           "abandoned": q.abandoned, "waiting": q.waiting,
                           "mean_wait_s": q.mean_wait, "p90_wait_s": q.p90_wait}
@@ -43,7 +44,17 @@ def summary_json(summary: Summary, result: RunResult | ChaosResult) -> dict[str,
         "forwarded_by_number": dict(sorted(summary.forwarded.items())),
         "calls_placed": result.calls_placed,
         "callers_hung_up_by_router": len(result.hung_up_by_router),
+        "foreign_touched": result.foreign_touched,
+        "native_moved": result.native_moved,
+        "phantom_records": result.phantom_records,
     }
+
+
+def harmed(result: RunResult | ChaosResult) -> bool:
+    """The router touched a channel that is not an ACD caller, took a caller out of
+    the fail-open queue or its conversation, or recorded a channel that never was a
+    caller."""
+    return bool(result.foreign_touched or result.native_moved or result.phantom_records)
 
 
 class LiveLine:
@@ -134,9 +145,16 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
                   file=out)
         else:
             print("  no caller was hung up by the router", file=out)
-    if not result.summary.accounted() or result.hung_up_by_router:
+        print_harm(result, out)
+    if not result.summary.accounted() or result.hung_up_by_router or harmed(result):
         return 2
     return 0
+
+
+def print_harm(result: RunResult | ChaosResult, out: TextIO) -> None:
+    print(f"  actions to channels that are not ACD callers: {result.foreign_touched}; "
+          f"callers taken out of the fail-open queue: {result.native_moved}; "
+          f"records of non-callers: {result.phantom_records}", file=out)
 
 
 def chaos_json(result: ChaosResult) -> dict[str, Any]:
@@ -146,6 +164,7 @@ def chaos_json(result: ChaosResult) -> dict[str, Any]:
         "faults": [fault.line() for fault in result.faults],
         "lost": len(lost),
         "lost_pbx_restart": sum(r.lost_reason == "pbx-restart" for r in lost),
+        "lost_pbx_crash": sum(r.lost_reason == "pbx-crash" for r in lost),
         "ended_unobserved": sum(r.ended_unobserved for r in result.records),
         "failed_open": result.failed_open,
         "routed_twice": len(result.routed_twice),
@@ -183,13 +202,16 @@ def chaos_command(config: Config, scenario: Scenario, faults: list[Fault], *,
               f"{extra['failed_open']} callers answered by the fail-open queue", file=out)
         for seconds in result.takeovers_s:
             print(f"  standby took over {seconds:.2f} s after the leader was killed", file=out)
-        print(f"  lost: {extra['lost']} (all in a pbx-restart: {extra['lost_pbx_restart']}); "
+        print(f"  lost: {extra['lost']} (in a pbx-restart: {extra['lost_pbx_restart']}, "
+              f"in a pbx-crash: {extra['lost_pbx_crash']}); "
               f"routed twice: {extra['routed_twice']}", file=out)
+        print_harm(result, out)
         if result.hung_up_by_router:
             print(f"  callers hung up by the router: {len(result.hung_up_by_router)}",
                   file=out)
         else:
             print("  no caller was hung up by the router", file=out)
     broken = (not result.summary.accounted() or result.hung_up_by_router
-              or result.routed_twice or extra["lost"] != extra["lost_pbx_restart"])
+              or result.routed_twice or harmed(result)
+              or extra["lost"] != extra["lost_pbx_restart"] + extra["lost_pbx_crash"])
     return 2 if broken else 0

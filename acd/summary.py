@@ -79,6 +79,9 @@ class Summary:
     qs30_numerator: int = 0
     qs30_denominator: int = 0
     qs60_numerator: int = 0
+    #: answered at a time no router saw (found talking at a resync): counted in
+    #: ``answered``, left out of QS 30 s (their wait is not known)
+    answered_wait_unknown: int = 0
     queues: dict[str, QueueFigures] = field(default_factory=dict)
     #: role → legs answered by agents of that role's skill
     handled_by_role: dict[str, int] = field(default_factory=dict)
@@ -125,6 +128,9 @@ def summarize(records: Iterable[CallRecord], config: Config | None = None) -> Su
                 summary.qs30_denominator += 1
                 summary.qs30_numerator += record.wait_s < 30.0
                 summary.qs60_numerator += record.wait_s < 60.0
+        elif record.outcome == "answered":  # picked up while no router saw it
+            summary.answered += 1
+            summary.answered_wait_unknown += 1
         elif record.outcome == "abandoned":
             summary.abandoned += 1
         elif record.outcome == "waiting":
@@ -162,6 +168,8 @@ def _add_queues(summary: Summary, record: CallRecord, first_queue: str) -> None:
         if record.wait_s is not None:
             figures.answered += 1
             figures.waits.append(record.wait_s)
+        elif record.outcome == "answered":  # wait unknown: found talking at a resync
+            figures.answered += 1
         elif record.outcome == "abandoned":
             figures.abandoned += 1
         elif record.outcome == "waiting":
@@ -175,6 +183,8 @@ def _add_queues(summary: Summary, record: CallRecord, first_queue: str) -> None:
             figures.answered += 1
             if picked.wait_s is not None:
                 figures.waits.append(picked.wait_s)
+        elif n == len(visits) - 1 and record.outcome == "answered" and record.wait_s is None:
+            figures.answered += 1  # found talking at a resync: its wait is not known
         elif n == len(visits) - 1 and record.outcome in ("abandoned", "answered", "waiting"):
             # never picked up in its last queue: the caller hung up there, or is
             # still waiting there when the run stops

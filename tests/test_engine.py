@@ -224,6 +224,7 @@ def test_nothing_is_offered_while_the_link_is_down(site_config: Config) -> None:
     d.call()
     assert d.offers() == []
     d.feed(i.ChannelsSnapshot([ev.StatusEntry(channel="PJSIP/trunk-00000001",
+                                              context="holding",
                                               variables={"ACD_NUMBER": "15"})],
                               taken_at=d.now))
     assert len(d.offers()) == 1
@@ -235,9 +236,9 @@ def test_snapshot_reconciles_ghosts_found_calls_and_stuck_agents(site_config: Co
     d.ring(ghost, "PJSIP/arm01")
     d.now += 5
     entries = [
-        ev.StatusEntry(channel="PJSIP/trunk-b", uniqueid="b", seconds=20,
+        ev.StatusEntry(channel="PJSIP/trunk-b", uniqueid="b", seconds=20, context="holding",
                        variables={"ACD_NUMBER": "15", "ACD_ARRIVED": str(d.now - 20)}),
-        ev.StatusEntry(channel="PJSIP/trunk-a", uniqueid="a", seconds=25,
+        ev.StatusEntry(channel="PJSIP/trunk-a", uniqueid="a", seconds=25, context="holding",
                        variables={"ACD_NUMBER": "116117", "ACD_ARRIVED": str(d.now - 25)}),
         ev.StatusEntry(channel="PJSIP/other-1", uniqueid="z"),
     ]

@@ -8,10 +8,12 @@ import subprocess
 import sys
 from datetime import datetime
 
+import msgspec
 import pytest
 
+from acd.config import DialplanNames
 from acd.core.records import CallRecord
-from acd.replay import replay_files
+from acd.replay import default_replay_config, replay_files
 from tests.conftest import TRANSCRIPTS, all_event_transcripts
 
 
@@ -73,11 +75,20 @@ def test_transferred_call_keeps_one_record_with_two_legs(name: str) -> None:
 
 
 def test_native_queue_calls_are_followed() -> None:
-    records = {r.number: r for r in replay("05-native-app-queue.events.ami")}
+    """The recording's queue ``test_q`` stands for the fail-open queue."""
+    config = msgspec.structs.replace(default_replay_config(), dialplan=DialplanNames(
+        failopen_queue="test_q"))
+    records = {r.number: r for r in replay_files(
+        [TRANSCRIPTS / "05-native-app-queue.events.ami"], config)}
     assert records["100"].outcome == "answered"
     assert records["100"].queues == ["test_q"]
     assert len(records["100"].legs) == 1
     assert records["101"].outcome == "abandoned"
+
+
+def test_only_the_failopen_queue_is_followed() -> None:
+    """Callers of any other Asterisk queue are not ACD calls: no record."""
+    assert replay("05-native-app-queue.events.ami") == []
 
 
 def test_status_lists_do_not_create_calls() -> None:
@@ -90,8 +101,9 @@ def test_cli_replays_every_transcript(path) -> None:  # type: ignore[no-untyped-
     result = subprocess.run([sys.executable, "-m", "acd.cli", "replay", str(path)],
                             capture_output=True, check=True)
     lines = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+    # only the fail-open queue's callers are the ACD's (05's test_q is not)
     expected_calls = path.read_bytes().count(b"UserEvent: AcdCallWaiting") + \
-        path.read_bytes().count(b"Event: QueueCallerJoin")
+        path.read_bytes().count(b"Queue: acd-front-office\r\nPosition:")
     assert len(lines) == expected_calls
     for line in lines:
         assert set(line) >= {"uniqueid", "linkedid", "number", "caller_name", "queues",

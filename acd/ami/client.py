@@ -193,7 +193,10 @@ class AmiConnection:
 
     async def request(self, action: act.Action) -> Any:
         """Send and await the response; ``Response: Error`` raises AmiActionFailed."""
-        response = await asyncio.wait_for(self.send(action), self.config.action_timeout_s)
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for loses a cancellation
+        # that comes as the response arrives (the reconciler then never stops)
+        async with asyncio.timeout(self.config.action_timeout_s):
+            response = await self.send(action)
         check_response(action, response)
         return response
 

@@ -209,6 +209,8 @@ class StatusEntry(ChannelEvent, frozen=True, gc=False, kw_only=True):
 
     action_id: str = msgspec.field(default="", name="ActionID")
     application: str = msgspec.field(default="", name="Application")
+    #: the application's arguments (``acd-front-office`` for a Queue())
+    data: str = msgspec.field(default="", name="Data")
     bridge_id: str = msgspec.field(default="", name="BridgeID")
     seconds: int = msgspec.field(default=0, name="Seconds")
     variables: dict[str, str] = msgspec.field(default_factory=dict)

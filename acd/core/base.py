@@ -36,7 +36,8 @@ from acd.ami.actions import Action, Redirect, Setvar
 from acd.config import STANDARD_SKILLS, Config
 from acd.core import facts as f
 from acd.core import inputs as i
-from acd.core.hours import route_number
+from acd.core.evidence import Place, is_acd_caller, place_of
+from acd.core.hours import period_at, route_number
 from acd.core.model import (
     Agent,
     AgentState,
@@ -73,10 +74,6 @@ WORKING_STATES = frozenset({AgentState.AVAILABLE, AgentState.RINGING, AgentState
 CLOCK_JITTER_S = 1.0
 #: A snapshot does not end calls that arrived this close to the moment it was asked for.
 SNAPSHOT_MARGIN_S = 1.0
-#: The application of a caller waiting in a native Asterisk queue (fail open).
-NATIVE_QUEUE_APP = "Queue"
-#: Applications a caller's own channel runs while bridged with an agent or queued.
-CALLER_APPS = frozenset({"Dial", NATIVE_QUEUE_APP})
 #: Channels of calls ended lately, so a snapshot taken before their Hangup cannot
 #: resurrect them.
 RECENTLY_ENDED_MAX = 10_000
@@ -394,7 +391,8 @@ class EngineBase:
 
     def _outcome(self, call: Call) -> str:
         """Hook: how a call that is ending ended."""
-        return "answered" if call.answered_at is not None else "abandoned"
+        return "answered" if call.answered_at is not None or call.answered_unobserved \
+            else "abandoned"
 
     def record(self, call: Call) -> CallRecord:
         """The JSON-ready record of a call (see :mod:`acd.core.records`)."""
@@ -576,14 +574,20 @@ class EngineBase:
         self._agent_legs.pop(event.dest_channel, None)
         if call.state is CallState.OFFERED and call.agent == agent.id:
             status = event.dial_status or "UNKNOWN"
+            # CANCEL: the caller's own channel left the Dial, most often because the
+            # caller hung up (its Hangup follows): wait for the Hangup or the music of
+            # holding rather than offer a dying channel again
+            retry = self.config.routing.orphan_requeue_s if status == "CANCEL" else 0.0
             self._offer_failed(call, agent, f"dial {status.lower()}",
-                               missed=status in MISSED_DIAL_STATUSES)
+                               missed=status in MISSED_DIAL_STATUSES, retry_after=retry)
 
     def _not_an_agent_dial(self, call: Call, event: ev.DialBegin | ev.DialEnd) -> bool:
         """Hook: the dial is to something other than an agent (a partner SAS)."""
         return False
 
-    def _answered(self, call: Call, agent: Agent) -> None:
+    def _answered(self, call: Call, agent: Agent, *, observed: bool = True) -> None:
+        """``agent`` talks with ``call``. Not ``observed``: found so at a resync, the
+        pick-up itself unseen; its time is not invented (no answered_at, no wait)."""
         if call.state is CallState.CONNECTED and call.agent == agent.id:
             return  # the same pick-up reported twice (DialEnd, then AgentConnect)
         if call.state is CallState.WAITING:
@@ -597,11 +601,18 @@ class EngineBase:
         call.agent = agent.id
         agent.call = call.id
         agent.missed_offers = 0
+        if agent.state in (AgentState.PAUSED, AgentState.LOGGED_OUT) and agent.pending is None:
+            # Asterisk put a caller through to a phone the router holds back (the
+            # fail-open queue rang it): back to that state when the call ends
+            agent.pending, agent.pending_reason = agent.state, agent.pause_reason
         self._set_agent(agent, AgentState.ON_CALL, None)
-        first = call.answered_at is None
+        first = call.answered_at is None and not call.answered_unobserved
         if first:
-            call.answered_at = self.now
             call.answered_by = agent.id
+            if observed:
+                call.answered_at = self.now
+            else:
+                call.answered_unobserved = True
         if call.transfer is not None:
             transfer, call.transfer = call.transfer, None
             self._facts.append(f.CallTransferred(at=self.now, call=call.id,
@@ -613,6 +624,8 @@ class EngineBase:
             leg = Leg(queue=call.queue, entered_at=leg.ended_at or self.now)
             call.legs.append(leg)
         leg.agent = agent.id
+        if not observed:
+            return
         leg.answered_at = self.now
         wait = self.now - (call.arrived_at if first else leg.entered_at)
         self._facts.append(f.CallAnswered(at=self.now, call=call.id, queue=call.queue,
@@ -674,18 +687,25 @@ class EngineBase:
 
     def _on_moh_start(self, event: ev.MusicOnHoldStart) -> None:
         call = self._by_channel.get(event.channel)
-        if call is not None and call.state is CallState.HELD:
+        if call is not None and (call.state is CallState.HELD or (
+                call.state is CallState.NATIVE
+                and event.context == self.config.dialplan.holding_context)):
             self._requeue(call, None, "caller back on hold")
 
     def _on_native_join(self, event: ev.QueueCallerJoin) -> None:
+        """A caller entered the fail-open queue (any other Asterisk queue is not the
+        ACD's: not followed)."""
+        if event.queue != self.config.dialplan.failopen_queue:
+            return
         call = self._by_channel.get(event.channel)
         if call is None:
             call = Call(id=event.uniqueid or event.channel, channel=event.channel,
                         linkedid=event.linkedid, number=event.exten,
                         caller_name=event.caller_id_name, caller_num=event.caller_id_num,
                         priority=self.config.routing.default_priority, arrived_at=self.now,
-                        queue=event.queue or "native", enqueued_at=self.now,
-                        seq=self._next_seq(), state=CallState.NATIVE)
+                        queue=event.queue, enqueued_at=self.now,
+                        seq=self._next_seq(), state=CallState.NATIVE,
+                        period=period_at(self.config, self.now)[0])
             self._register(call)
             return
         if call.state is CallState.WAITING:
@@ -708,8 +728,10 @@ class EngineBase:
         if agent is None or agent.observed:
             return
         busy = event.state in BUSY_DEVICE_STATES
-        if busy == agent.device_busy:
-            return
+        if busy != agent.device_busy:
+            self._set_device_busy(agent, busy)
+
+    def _set_device_busy(self, agent: Agent, busy: bool) -> None:
         agent.device_busy = busy
         if agent.state is AgentState.AVAILABLE:
             if busy:
@@ -724,9 +746,13 @@ class EngineBase:
         self.link_up = False
 
     def _on_snapshot(self, event: i.ChannelsSnapshot) -> None:
-        """Reconcile with Asterisk's list of live channels, then route again."""
+        """Reconcile with Asterisk's list of live channels, then route again.
+
+        Asterisk's view wins over the engine's (and over a restored one): every call
+        is followed where ``Status`` shows it, and only callers in the holding context
+        wait for the router (:mod:`acd.core.evidence`). Channels that are not ACD
+        callers are never taken over."""
         live = {entry.channel: entry for entry in event.channels}
-        names = self.config.dialplan
         for call in list(self.calls.values()):
             entry = live.get(call.channel)
             if entry is None and call.arrived_at >= event.taken_at - SNAPSHOT_MARGIN_S \
@@ -736,16 +762,10 @@ class EngineBase:
                 self._repair("call_gone", call.id, f"channel {call.channel} is gone")
                 self._end_call(call, unobserved=True)
             else:
-                self._reconcile_call(call, entry)
+                self._reconcile_call(call, entry, event.channels)
         unknown = [e for e in event.channels if self._is_unknown_caller(e)]
-        self._adopt_native(unknown, event.channels)
-        new_calls = sorted(
-            (e for e in unknown if not e.bridge_id and e.application != NATIVE_QUEUE_APP),
-            key=lambda e: _arrival(e, names.arrived_var, self.now),
-        )
-        for entry in new_calls:
-            self._repair("call_found", entry.uniqueid, "waiting call found at resync")
-            self._enqueue(self._found_call(entry), head=False, new=True)
+        for entry in sorted(unknown, key=self._arrival_of):
+            self._adopt(entry, event.channels)
         devices_in_use = {device_of(e.channel) for e in event.channels}
         for agent in self.agents.values():
             if agent.state in (AgentState.ON_CALL, AgentState.RINGING) \
@@ -753,52 +773,90 @@ class EngineBase:
                 self._repair("agent_idle", agent.id, f"{agent.state.value} with no channel")
                 agent.call = None
                 self._agent_free(agent, "resync")
+        self._rebuild_devices(devices_in_use)
         self._resynced(devices_in_use)
         self.link_up = True
         self._dispatch_all()
 
+    def _rebuild_devices(self, devices_in_use: set[str]) -> None:
+        """An agent's phone is busy exactly while Asterisk shows a channel of it."""
+        for agent in self.agents.values():
+            busy = agent.device in devices_in_use
+            if not agent.observed and busy != agent.device_busy:
+                self._set_device_busy(agent, busy)
+
     def _is_unknown_caller(self, entry: ev.StatusEntry) -> bool:
-        """A listed channel that carries a caller's variables, which the engine does not
-        follow (and did not just see end)."""
-        return (bool(entry.variables.get(self.config.dialplan.number_var))
+        """A listed ACD caller (:func:`~acd.core.evidence.is_acd_caller`) the engine
+        does not follow (and did not just see end)."""
+        return (is_acd_caller(entry, self.config.dialplan)
                 and entry.channel not in self._by_channel
                 and entry.channel not in self._recently_ended
                 # an agent's leg inherits the caller's __ variables: never a caller
                 and device_of(entry.channel) not in self._by_device)
 
-    def _adopt_native(self, unknown: list[ev.StatusEntry],
-                      channels: list[ev.StatusEntry]) -> None:
-        """Calls Asterisk handled without the router (the dialplan failed open while
-        it was away): followed, never moved. A caller waiting in the native queue
-        becomes a NATIVE call; a caller already talking (in the native queue's or
-        acd-connect's bridge) a CONNECTED one with the agent of its bridge, so that
-        agent is busy and the call gets its record when it ends."""
-        by_bridge: dict[str, list[ev.StatusEntry]] = {}
-        for entry in channels:
-            if entry.bridge_id:
-                by_bridge.setdefault(entry.bridge_id, []).append(entry)
-        for entry in sorted(unknown, key=lambda e: _arrival(e, self.config.dialplan
-                                                            .arrived_var, self.now)):
-            if entry.application not in CALLER_APPS:
-                continue  # an agent's leg inherits the caller's variables: not a call
-            if entry.context == self.config.dialplan.overflow_context:
-                continue  # with a partner SAS: not an agent's call (left alone as before)
-            if entry.bridge_id:
-                peers = [e for e in by_bridge.get(entry.bridge_id, ())
-                         if e.channel != entry.channel]
-                if not peers:
-                    continue
+    def _adopt(self, entry: ev.StatusEntry, channels: list[ev.StatusEntry]) -> None:
+        """A caller Asterisk has and the engine did not know (the router was away):
+        followed where it is. Only a caller in the holding context waits for the
+        router; one in the fail-open queue, talking or ringing is followed, never
+        moved; one with a partner SAS or between two steps is left alone."""
+        place = place_of(entry, self.config.dialplan)
+        if place is Place.HOLDING:
+            self._repair("call_found", entry.uniqueid, "waiting call found at resync")
+            self._enqueue(self._found_call(entry), head=False, new=True)
+        elif place is Place.NATIVE_QUEUE:
+            call = self._found_call(entry, state=CallState.NATIVE)
+            self._repair("call_found_native", call.id, "call found in the native queue "
+                                                       "at resync")
+        elif place is Place.BRIDGED:
+            peer = self._bridge_peer(entry, channels)
+            if peer is not None:
                 call = self._found_call(entry, state=CallState.NATIVE)
-                agent = self._agent_for_leg(peers[0].channel, call)
-                self._agent_legs[peers[0].channel] = (call, agent)
-                call.agent_channels.append(peers[0].channel)
-                self._repair("call_found_talking", call.id,
-                             f"call found talking with {agent.id} at resync")
-                self._answered(call, agent)
-            elif entry.application == NATIVE_QUEUE_APP:
-                call = self._found_call(entry, state=CallState.NATIVE)
-                self._repair("call_found_native", call.id,
-                             "call found in the native queue at resync")
+                self._follow_talking(call, peer)
+        elif place is Place.RINGING:
+            leg = self._ringing_leg(entry, channels)
+            if leg is not None:
+                self._follow_ringing(self._found_call(entry, state=CallState.NATIVE), leg)
+
+    @staticmethod
+    def _bridge_peer(entry: ev.StatusEntry, channels: list[ev.StatusEntry]) -> str | None:
+        return next((e.channel for e in channels if e.bridge_id == entry.bridge_id
+                     and e.channel != entry.channel), None)
+
+    def _ringing_leg(self, entry: ev.StatusEntry,
+                     channels: list[ev.StatusEntry]) -> str | None:
+        """The channel of an agent's phone that a caller's Dial rings (same Linkedid)."""
+        return next((e.channel for e in channels if e.linkedid == entry.linkedid
+                     and e.channel != entry.channel and not e.bridge_id
+                     and device_of(e.channel) in self._by_device), None)
+
+    def _follow_talking(self, call: Call, peer: str) -> None:
+        """Asterisk shows ``call`` bridged with ``peer``: the call is answered by that
+        agent, at a time the engine did not see."""
+        agent = self._agent_for_leg(peer, call)
+        self._agent_legs[peer] = (call, agent)
+        call.agent_channels.append(peer)
+        self._repair("call_found_talking", call.id,
+                     f"call found talking with {agent.id} at resync")
+        self._answered(call, agent, observed=False)
+
+    def _follow_ringing(self, call: Call, leg: str) -> None:
+        """Asterisk shows ``call``'s Dial ringing ``leg``: an offer the engine did not
+        make (or no longer knew), followed with the usual ring time-out."""
+        agent = self._agent_for_leg(leg, call)
+        self._agent_legs[leg] = (call, agent)
+        call.agent_channels.append(leg)
+        if call.state is CallState.WAITING:
+            self._queue(call.queue).remove(call)
+        move_call(call, CallState.OFFERED)
+        call.offer_id += 1
+        call.agent = agent.id
+        self._repair("call_found_ringing", call.id, f"call found ringing {agent.id}")
+        if agent.call is None and agent.state in (AgentState.AVAILABLE, AgentState.WRAP_UP):
+            agent.call = call.id
+            self._set_agent(agent, AgentState.RINGING, None)
+        routing = self.config.routing
+        self._timer(self.now + routing.ring_timeout_s + routing.ring_grace_s, "ring",
+                    call.id, call.offer_id)
 
     def _found_call(self, entry: ev.StatusEntry, *,
                     state: CallState = CallState.WAITING) -> Call:
@@ -819,6 +877,9 @@ class EngineBase:
         call.legs[-1].entered_at = arrived
         return call
 
+    def _arrival_of(self, entry: ev.StatusEntry) -> float:
+        return _arrival(entry, self.config.dialplan.arrived_var, self.now)
+
     def _known_before_link(self, call: Call) -> bool:
         """Hook: ``call`` was known before the link came up (restored), so a list taken
         since cannot have missed it."""
@@ -828,18 +889,58 @@ class EngineBase:
         """Hook: the view has just been reconciled with a snapshot (whose channels
         belong to ``devices_in_use``); routing resumes next."""
 
-    def _reconcile_call(self, call: Call, entry: ev.StatusEntry) -> None:
+    def _reconcile_call(self, call: Call, entry: ev.StatusEntry,
+                        channels: list[ev.StatusEntry]) -> None:
+        """A call the engine follows (or restored) is followed where Asterisk shows
+        it: only one in the holding context waits for the router."""
         agent = self.agents.get(call.agent) if call.agent else None
+        place = place_of(entry, self.config.dialplan)
         bridged = bool(entry.bridge_id)
-        if call.state is CallState.OFFERED and agent is not None and bridged:
+        if call.state in (CallState.WAITING, CallState.NATIVE, CallState.HELD):
+            self._follow_unrouted(call, entry, place, channels)
+        elif call.state is CallState.OFFERED and place is Place.NATIVE_QUEUE:
+            self._repair("call_native", call.id, "offered call found in the native queue")
+            self._offer_failed(call, agent, "failed open", missed=False,
+                               retry_after=ACTION_RETRY_S)
+            move_call(call, CallState.NATIVE)
+        elif call.state is CallState.OFFERED and agent is not None and bridged:
             self._repair("answer_missed", call.id, "offered call found talking")
-            self._answered(call, agent)
+            peer = self._bridge_peer(entry, channels)
+            self._answered(call, self._agent_for_leg(peer, call) if peer else agent,
+                           observed=False)
         elif call.state is CallState.OFFERED and entry.application != "Dial":
             self._repair("offer_lost", call.id, "offer not ringing after reconnect")
             self._offer_failed(call, agent, "lost at reconnect", missed=False)
         elif call.state is CallState.CONNECTED and agent is not None and not bridged:
             self._repair("agent_gone", call.id, "connected call found without its agent")
             self._agent_left(call, agent)
+            if place is Place.NATIVE_QUEUE:
+                move_call(call, CallState.NATIVE)
+
+    def _follow_unrouted(self, call: Call, entry: ev.StatusEntry, place: Place,
+                         channels: list[ev.StatusEntry]) -> None:
+        """A call waiting, held or in the native queue in the engine's view."""
+        if place is Place.HOLDING:
+            if call.state is CallState.NATIVE:
+                self._repair("call_waiting", call.id, "call found back in holding")
+                self._requeue(call, None, "found back in holding at resync")
+            return
+        if place is Place.BRIDGED:
+            peer = self._bridge_peer(entry, channels)
+            if peer is not None:
+                self._follow_talking(call, peer)
+                return
+        if place is Place.RINGING:
+            leg = self._ringing_leg(entry, channels)
+            if leg is not None:
+                self._follow_ringing(call, leg)
+                return
+        if call.state is CallState.WAITING:
+            self._queue(call.queue).remove(call)
+        if call.state is not CallState.NATIVE:
+            self._repair("call_native", call.id,
+                         f"{call.state.value} call found in {place.value}")
+            move_call(call, CallState.NATIVE)
 
     def _repair(self, kind: str, subject: str, detail: str) -> None:
         self._facts.append(f.StateRepaired(at=self.now, kind=kind, subject=subject,

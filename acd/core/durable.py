@@ -8,12 +8,18 @@ counter goes past every restored call. Nothing is routed yet (the link is down).
 The :class:`~acd.core.inputs.ChannelsSnapshot` of the first login then reconciles
 it with Asterisk, as after any reconnect: a call whose channel is gone is closed
 (``ended_unobserved``, outcome from what it went through: answered if it was picked
-up, else abandoned), callers that arrived meanwhile are picked up in arrival order,
-an agent "on call" with no channel is freed. Only then are the timers of the
-surviving calls armed again (in Asterisk's time, which the engine has by then).
+up, else abandoned), Asterisk's view of each surviving call wins over the saved one
+(a call saved as waiting that Asterisk shows in the fail-open ``Queue()``, talking or
+ringing is followed there; only callers in ``[holding]`` wait again, in their saved
+order), callers that arrived meanwhile are picked up in arrival order (ACD callers
+only, by the rule of :mod:`acd.core.evidence`), an agent "on call" with no channel is
+freed, and every phone is busy exactly when it has a channel. Only then are the
+timers of the surviving calls armed again (in Asterisk's time, which the engine has
+by then).
 
 Reconcile (:class:`~acd.core.inputs.Reconcile`), every ``ami.reconcile_s`` while the
-link is up: the same comparison, but a disagreement is repaired only when two lists
+link is up: the same comparison (phones' busy state included), but a disagreement is
+repaired only when two lists
 in a row show it, so an event in flight while a list was built is never mistaken for
 drift. Each repair is a :class:`~acd.core.facts.StateRepaired` fact (logged and
 counted in ``acd_state_repairs_total{kind}``).
@@ -23,11 +29,10 @@ from __future__ import annotations
 
 from collections import deque
 
-from acd.ami import events as ev
 from acd.config import Config
 from acd.core import facts as f
 from acd.core import inputs as i
-from acd.core.base import HANDLE_WINDOW, SNAPSHOT_MARGIN_S, EngineBase, _arrival
+from acd.core.base import HANDLE_WINDOW, SNAPSHOT_MARGIN_S, EngineBase
 from acd.core.model import Agent, AgentState, Call, CallState, device_of
 from acd.core.state import EngineMeta
 
@@ -119,19 +124,12 @@ class DurableEngine(EngineBase):
 
     def _resynced(self, devices_in_use: set[str]) -> None:
         """After the first resync following a restore: arm the timers of what is left,
-        in Asterisk's time (the restore itself ran before any event gave it), and
-        forget a saved "phone busy" whose phone has no channel now (its device state
-        changed while the router was away; a phone that is really unreachable shows
-        it again at its next device state, or by not answering)."""
+        in Asterisk's time (the restore itself ran before any event gave it). (Every
+        resync rebuilds the phones' busy state from the channels.)"""
         if not self._rearm:
             return
         self._rearm = False
         self._restored = set()
-        for agent in self.agents.values():
-            if agent.device_busy and agent.device not in devices_in_use:
-                agent.device_busy = False
-                if agent.state is AgentState.AVAILABLE and not agent.observed:
-                    self.pool.add(agent)
         routing = self.config.routing
         for call in list(self.calls.values()):
             if call.state is CallState.WAITING:
@@ -191,6 +189,13 @@ class DurableEngine(EngineBase):
                 self._repair("agent_gone", talking.id,
                              f"agent {agent.id} on call with no channel")
                 self._agent_left(talking, agent)
+        for agent in self.agents.values():
+            busy = agent.device in devices
+            if not agent.observed and busy != agent.device_busy \
+                    and confirmed("device_busy" if busy else "device_free", agent.id):
+                self._repair("device_busy" if busy else "device_free", agent.id,
+                             "phone has a channel" if busy else "phone has no channel")
+                self._set_device_busy(agent, busy)
         holding = self.config.dialplan.holding_context
         found = [e for e in event.channels if self._is_unknown_caller(e)
                  and not e.bridge_id and e.context == holding
@@ -200,6 +205,3 @@ class DurableEngine(EngineBase):
             self._enqueue(self._found_call(entry), head=False, new=True)
         self._suspects = seen
         self._dispatch_all()
-
-    def _arrival_of(self, entry: ev.StatusEntry) -> float:
-        return _arrival(entry, self.config.dialplan.arrived_var, self.now)

@@ -71,7 +71,7 @@ CALL_TRANSITIONS: Final[dict[CallState, frozenset[CallState]]] = {
     _C.OFFERED: frozenset({_C.WAITING, _C.HELD, _C.CONNECTED, _C.NATIVE, _C.ENDED}),
     _C.CONNECTED: frozenset({_C.HELD, _C.WAITING, _C.ENDED}),
     _C.HELD: frozenset({_C.WAITING, _C.OFFERED, _C.CONNECTED, _C.NATIVE, _C.ENDED}),
-    _C.NATIVE: frozenset({_C.CONNECTED, _C.WAITING, _C.ENDED}),
+    _C.NATIVE: frozenset({_C.CONNECTED, _C.OFFERED, _C.WAITING, _C.ENDED}),
     _C.OVERFLOWING: frozenset({_C.WAITING, _C.HELD, _C.ENDED}),
     _C.ENDED: frozenset(),
 }
@@ -120,6 +120,9 @@ class Call:
     legs: list[Leg] = field(default_factory=list)
     #: set when the call's end was found at a resync rather than seen as it happened
     ended_unobserved: bool = False
+    #: answered by ``answered_by`` at a time the router did not see (found talking at
+    #: a resync): no ``answered_at``, no wait, left out of QS 30 s
+    answered_unobserved: bool = False
     #: agent named by the dialplan's AcdConnecting event (when we did not offer it)
     connecting_hint: str | None = None
     #: agents' channels seen dialled for this call (forgotten when the call ends)

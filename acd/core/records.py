@@ -95,7 +95,8 @@ def record_of(call: Call, zone: ZoneInfo) -> CallRecord:
         arrived_at=iso(call.arrived_at, zone) or "",
         answered_at=iso(call.answered_at, zone),
         ended_at=iso(call.ended_at, zone),
-        outcome=call.outcome or ("answered" if call.answered_at is not None else "waiting"),
+        outcome=call.outcome or ("answered" if call.answered_at is not None
+                                 or call.answered_unobserved else "waiting"),
         agent=call.answered_by,
         wait_s=_span(call.arrived_at, call.answered_at),
         priority=call.priority,

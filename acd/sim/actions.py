@@ -77,6 +77,7 @@ class AmiActions:
             return error(action_id, f"Invalid/unknown command: {name}. "
                                     "Use Action: ListCommands to show available commands.")
         self.counts[name] = self.counts.get(name, 0) + 1
+        self.pbx.foreign.on_action(name, message.get("Channel", ""))
         return handler(message, action_id)
 
     # ---------------------------------------------------------------- simple
@@ -306,7 +307,8 @@ class AmiActions:
                         ("Pickupgroup", "0"), ("Seconds", str(int(now - ch.created)))]
         for var in wanted:
             value = self.pbx.get_var(ch.name, var)
-            out.append(("Variable", f"{var}={value or ''}"))
+            # Asterisk's word for a variable that is not set (recordings 14, 18)
+            out.append(("Variable", f"{var}={'(null)' if value is None else value}"))
         if action_id is not None:
             out.append(("ActionID", action_id))
         return out

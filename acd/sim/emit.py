@@ -27,6 +27,8 @@ class Emitter:
         #: also emit the dialplan-level events Asterisk sends (VarSet, Newexten…)
         self.full = full
         self.count = 0
+        #: True while the PBX dies without a word (a crash): nothing is sent
+        self.muted = False
         #: last state sent for each device (``PJSIP/arm01`` → ``INUSE``)
         self.device_states: dict[str, str] = {}
         self._sinks: list[EventSink] = []
@@ -39,6 +41,8 @@ class Emitter:
             self._sinks.remove(sink)
 
     def emit(self, name: str, headers: Headers, privilege: str = "call") -> None:
+        if self.muted:
+            return
         self.count += 1
         stamp = self.clock.now()
         for sink in list(self._sinks):

@@ -21,7 +21,8 @@ STATE_DESC: dict[int, str] = {DOWN: "Down", RING: "Ring", RINGING: "Ringing", UP
 
 #: what a channel is in the simulated call (``partner``: the trunk leg to a partner SAS,
 #: ``partner-local``: the ``;2`` half when that dial string is a Local channel)
-Role = Literal["caller-phone", "caller", "agent", "agent-local", "partner", "partner-local"]
+Role = Literal["caller-phone", "caller", "agent", "agent-local", "partner", "partner-local",
+               "foreign"]
 
 #: who caused a channel's hangup
 HangupBy = Literal["caller", "agent", "router-action", "pbx"]

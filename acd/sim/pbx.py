@@ -74,6 +74,7 @@ from acd.sim.dialplan import (
 )
 from acd.sim.emit import Emitter, EventSink
 from acd.sim.failopen import FAILOPEN_VAR, NativeQueue
+from acd.sim.foreign import ForeignChannels
 from acd.sim.model import (
     BUSY,
     CAUSE_TEXT,
@@ -192,6 +193,8 @@ class Pbx:
         self.warm = WarmTransfers(self)
         #: [holding]'s fail-open check and [acd-failopen]'s native queue
         self.native = NativeQueue(self)
+        #: channels that are not ACD callers (an IVR, calls between two phones)
+        self.foreign = ForeignChannels(self)
 
     # ================================================================ public API
 
@@ -344,8 +347,10 @@ class Pbx:
         self._hang_up_leg(self.channel(channel), by=by, reason=reason, cause=cause)
 
     def hangup_all(self, *, keep: Collection[str] = (), by: HangupBy = "pbx",
-                   reason: str = "shutdown") -> None:
-        """Hang up every call except those with a channel named in ``keep``."""
+                   reason: str = "shutdown", cause: int = 16) -> None:
+        """Hang up every call except those with a channel named in ``keep`` (and,
+        keeping none, every other channel). ``core restart`` gives ``cause`` 0 to the
+        callers not talking (recording 09)."""
         for call in self.live_calls():
             names = {call.phone.name, call.trunk.name}
             for out in (call.dial, call.partner):
@@ -353,7 +358,31 @@ class Pbx:
                     names.update(leg.name for leg in out.legs())
             if names & set(keep):
                 continue
-            self._trunk_hangs_up(call, by=by, reason=reason, cause=16)
+            talking = self._bridged(call, self._outgoing(call))
+            self._trunk_hangs_up(call, by=by, reason=reason, cause=16 if talking else cause,
+                                 phone_cause=16 if talking else cause)
+        if not keep:
+            self.foreign.drop(quietly=False)
+
+    def vanish(self) -> None:
+        """Asterisk dies (killed, the host down): every channel is gone and nobody is
+        told (no Hangup, no Shutdown). The hangups are recorded (reason ``crash``)."""
+        self.events.muted = True
+        try:
+            self.hangup_all(reason="crash")
+            self.foreign.drop(quietly=True)
+        finally:
+            self.events.muted = False
+        self.events.device_states.clear()
+
+    def new_channel(self, name: str, role: Role, *, linkedid: str | None = None,
+                    tech: str = "Local") -> Channel:
+        """A live channel of ``role`` (no event: the caller sends Newchannel)."""
+        return self._new_channel(name, role, linkedid=linkedid, tech=tech)
+
+    def next_local(self) -> int:
+        """The sequence number of the next Local channel pair."""
+        return self._next_local()
 
     def agent_feature(self, agent_id: str, code: str) -> None:
         """The agent dials a feature code of ``[acd-features]`` from its own phone:
@@ -1005,7 +1034,8 @@ class Pbx:
         self._gone(trunk, 16, by, reason)
         self._end_teardown(call, bridged, far_by, reason, device_events=1)
 
-    def _trunk_hangs_up(self, call: Call, *, by: HangupBy, reason: str, cause: int) -> None:
+    def _trunk_hangs_up(self, call: Call, *, by: HangupBy, reason: str, cause: int,
+                        phone_cause: int = 16) -> None:
         """The caller's ``;2`` is hung up (AMI Hangup, missing extension, shutdown)."""
         ev, phone, trunk = self.events, call.phone, call.trunk
         out, bridged, far_by = self._start_teardown(call, by)
@@ -1014,7 +1044,7 @@ class Pbx:
         ev.hangup_request(phone, 16)
         self._gone(trunk, cause, by, reason)
         ev.soft_hangup_request(phone, 16)
-        self._gone(phone, 16, by, reason)
+        self._gone(phone, phone_cause, by, reason)
         self._end_teardown(call, bridged, far_by, reason, device_events=2)
 
     def _start_teardown(self, call: Call,

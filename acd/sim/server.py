@@ -12,6 +12,7 @@ which also hangs channels up, as an Asterisk restart does.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection
 from typing import Literal
 
@@ -21,6 +22,11 @@ from acd.sim.behaviour import AgentBehaviour
 from acd.sim.clock import SimClock
 from acd.sim.pbx import Pbx, PbxOptions
 from acd.sim.wire import AmiServer
+
+#: ``core restart now`` (recording 09): Shutdown 1.1 s (simulated) after the hangups
+SHUTDOWN_AFTER_S = 1.1
+#: real seconds between the Shutdown event and the sockets closing
+CLOSE_AFTER_S = 0.05
 
 
 class SimServer:
@@ -48,16 +54,19 @@ class SimServer:
     async def restart(self, *, down_s: float = 1.0,
                       hangup: Literal["all", "none"] | Collection[str] = "all",
                       clean: bool = True) -> None:
-        """Asterisk restarts: ``Shutdown`` event, channels hung up (all, none, or all
-        but the calls owning a channel named in ``hangup``), every socket closed, no
-        listener for ``down_s`` real seconds, then FullyBooted again at the next login
-        (uptime starts over)."""
+        """Asterisk restarts (``core restart now``, recording 09): channels hung up
+        first (all, none, or all but the calls owning a channel named in ``hangup``;
+        the callers not talking with Cause 0), then the ``Shutdown`` event, every
+        socket closed, no listener for ``down_s`` real seconds, then FullyBooted again
+        at the next login (uptime starts over)."""
+        if hangup == "all":
+            self.pbx.hangup_all(reason="restart", cause=0)
+        elif hangup != "none":
+            self.pbx.hangup_all(keep=hangup, reason="restart", cause=0)
+        await asyncio.sleep(self.clock.real_delay(SHUTDOWN_AFTER_S))
         self.pbx.events.emit("Shutdown", [("Shutdown", "Cleanly" if clean else "Uncleanly"),
                                           ("Restart", "True")], "system")
-        if hangup == "all":
-            self.pbx.hangup_all(reason="restart")
-        elif hangup != "none":
-            self.pbx.hangup_all(keep=hangup, reason="restart")
+        await asyncio.sleep(CLOSE_AFTER_S)  # the sessions read it before their socket closes
         await self.wire.restart(down_s)
         # a new Asterisk process: the globals are extensions.conf's again (the router's
         # heartbeat is gone until it logs in again and sends one)
@@ -65,6 +74,20 @@ class SimServer:
         self.pbx.globals.update(self.pbx.loaded_globals)
         self.pbx.started_at = self.pbx.clock.now()
         self.restarts += 1
+
+    async def crash(self, *, down_s: float = 1.0) -> None:
+        """Asterisk dies without a word (killed, its host lost): no Hangup, no
+        Shutdown; the sockets close, nothing listens for ``down_s`` real seconds, and
+        it comes back empty (uptime starts over)."""
+        self.pbx.vanish()
+        await self.wire.restart(down_s)
+        self.pbx.started_at = self.pbx.clock.now()
+        self.restarts += 1
+
+    async def drop_ami(self, *, down_s: float = 0.0) -> None:
+        """The AMI link is cut (a network fault): every session closed, no listener
+        for ``down_s`` real seconds; Asterisk and its calls carry on."""
+        await self.wire.restart(down_s)
 
 
 async def start_sim(config: Config, host: str = "127.0.0.1", port: int = 0, *,
