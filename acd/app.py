@@ -6,6 +6,12 @@ awaits), so inputs are applied one at a time in arrival order, exactly as throug
 queue, without a queue's latency. Outputs are applied at once: actions are written
 to the AMI socket, facts are logged and counted (:mod:`acd.metrics`) and,
 later, journaled.
+
+No single input stops routing: an exception while applying one input (an event, a
+tick, an intent), sending one of its actions or publishing one of its facts is logged
+once (``input_failed``, with the input's kind and where it was raised, no value),
+counted (``acd_input_errors_total{kind}``), and the router goes on with the next; a
+resync's other actions are all sent.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from acd.ami.actions import Setvar
-from acd.ami.client import AmiConnection
+from acd.ami.client import AmiConnection, where
 from acd.ami.events import AmiEvent, StatusEntry
 from acd.config import Config
 from acd.core import facts as f
@@ -31,6 +37,7 @@ from acd.logs import get_logger
 from acd.sdnotify import Notifier
 from acd.secrets import ami_secret
 from acd.store.leader import Election, start_election
+from acd.supervise import Supervisor
 
 if TYPE_CHECKING:
     from acd.store import Store
@@ -106,6 +113,11 @@ class Router:
         self.actions_fenced = 0
         #: monotonic time of the last election won, until the resync that follows
         self._elected_at: float | None = None
+        #: whether every background task runs (a heartbeat down: degraded, 503)
+        self.tasks_ok: Callable[[], bool] = lambda: True
+        #: inputs (events, ticks, intents, actions, fact listeners) whose handling
+        #: raised, by kind: acd_input_errors_total{kind}
+        self.input_errors: dict[str, int] = {}
         _warm_calendar(config)
 
     # -------------------------------------------------------------- leadership
@@ -163,15 +175,28 @@ class Router:
         """Apply one input now; send its actions; publish its facts."""
         now = self.clock()
         started = time.perf_counter()
-        out = self.engine.handle(item, now)
+        try:
+            out = self.engine.handle(item, now)
+        except Exception as exc:  # one input must not stop routing for everybody
+            self.input_failed(type(item).__name__, exc)
+            out = Output([], [])
         if self.decision_observer is not None:
             self.decision_observer(time.perf_counter() - started)
         for command in out.commands:
-            self._send(command)
+            try:
+                self._send(command)
+            except Exception as exc:  # the other actions are still sent
+                self.input_failed(f"send:{command.name}", exc)
         for fact in out.facts:
             self._publish(fact)
         self._schedule_tick()
         return out
+
+    def input_failed(self, kind: str, exc: BaseException | None = None) -> None:
+        """Log (no value: only the kind and where) and count one input that failed."""
+        self.input_errors[kind] = self.input_errors.get(kind, 0) + 1
+        if exc is not None:
+            log.error("input_failed", kind=kind, error=type(exc).__name__, where=where(exc))
 
     def on_event(self, event: AmiEvent) -> None:
         if self.pbx_clock is not None and event.timestamp is not None:
@@ -240,7 +265,10 @@ class Router:
 
     def _publish(self, fact: f.Fact) -> None:
         for listener in self._fact_listeners:
-            listener(fact)
+            try:
+                listener(fact)
+            except Exception as exc:  # the other listeners still hear of it
+                self.input_failed(f"fact:{type(fact).__name__}", exc)
         _log_fact(fact)
 
     def _schedule_tick(self) -> None:
@@ -268,7 +296,7 @@ class Router:
         engine = self.engine
         connected = self.ami is not None and self.ami.connected and engine.link_up
         return {
-            "status": "ok" if connected else "degraded",
+            "status": "ok" if connected and self.tasks_ok() else "degraded",
             "ami_connected": connected,
             "site": self.config.site.name,
             "calls_active": len(engine.calls),
@@ -402,6 +430,10 @@ async def serve(config: Config, stop: asyncio.Event, *,
     secret = ami_secret(config)
     tokens = load_tokens(config)  # SecretError if a named tokens file is unusable
     router.ami = AmiConnection(config.ami, secret, router)
+    router.ami.on_error = router.input_failed
+    supervisor = Supervisor()
+    router.health_sources["tasks"] = supervisor.health
+    router.tasks_ok = supervisor.ok
     store: Store | None = None
     pair = config.leader is not None and config.leader.enabled
     if pair:  # before the store: its writer asks the election for the fencing token
@@ -437,10 +469,10 @@ async def serve(config: Config, stop: asyncio.Event, *,
     ami_task = asyncio.create_task(router.ami.run(), name="ami")
     background = [asyncio.create_task(watch_loop_lag(metrics), name="loop-lag"),
                   asyncio.create_task(notifier.watchdog(), name="watchdog"),
-                  asyncio.create_task(run_heartbeat(router), name="heartbeat")]
+                  supervisor.start("heartbeat", functools.partial(run_heartbeat, router))]
     if config.ami.reconcile_s > 0:
-        background.append(asyncio.create_task(
-            run_reconciler(router, config.ami.reconcile_s), name="reconciler"))
+        background.append(supervisor.start("reconciler", functools.partial(
+            run_reconciler, router, config.ami.reconcile_s)))
     election_task = (asyncio.create_task(router.election.run(), name="election")
                      if router.election is not None else None)
     try:
@@ -463,8 +495,13 @@ async def serve(config: Config, stop: asyncio.Event, *,
                 with contextlib.suppress(asyncio.CancelledError):
                     await ami_task
                 for task in background:
-                    with contextlib.suppress(asyncio.CancelledError):
+                    try:
                         await task
+                    except asyncio.CancelledError:
+                        pass
+                    except Exception as exc:  # the last flush below must still run
+                        log.error("task_failed", task=task.get_name(),
+                                  error=type(exc).__name__, where=where(exc))
                 await http.close()
                 if store is not None:  # a last flush with what is left of the budget
                     left = SHUTDOWN_TIMEOUT_S - (time.monotonic() - began) - 0.5

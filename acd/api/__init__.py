@@ -59,7 +59,7 @@ def build_app(router: Router, metrics: RouterMetrics | None = None, *,
 
     async def healthz(_request: web.Request) -> web.Response:
         health = router.health()
-        status = 200 if health["ami_connected"] else 503
+        status = 200 if health["status"] == "ok" else 503
         return web.json_response(health, status=status)
 
     app.router.add_get("/healthz", healthz)
