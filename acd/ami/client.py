@@ -422,7 +422,7 @@ class AmiConnection:
         pong = await self.request(act.Ping())
         taken_at = _float(getattr(pong, "timestamp", ""), time.time())
         messages = await self.request(act.Status(variables=self.sink_variables()))
-        entries = [e for e in (_decode_list_item(m) for m in _as_list(messages))
+        entries = [e for e in (_decode_list_item(m, self.drops) for m in _as_list(messages))
                    if isinstance(e, StatusEntry)]
         return entries, taken_at
 
@@ -484,13 +484,14 @@ def _as_list(response: Any) -> list[Any]:
     return list(response) if isinstance(response, list) else [response]
 
 
-def _decode_list_item(message: Any) -> AmiEvent | None:
+def _decode_list_item(message: Any, drops: DropCounter) -> AmiEvent | None:
     ami = getattr(message, "ami", None)
     if ami is None:
         return None
     try:
         return decode_message(ami)
-    except UndecodableEvent:
+    except UndecodableEvent as exc:  # that channel is skipped, the others are not
+        drops.drop("undecodable", 1, str(exc))
         return None
 
 
