@@ -113,6 +113,8 @@ class Router:
         self.actions_fenced = 0
         #: monotonic time of the last election won, until the resync that follows
         self._elected_at: float | None = None
+        #: more metric families for /metrics (the HTTP server's connection guard)
+        self.metric_sources: list[Callable[[], list[Any]]] = []
         #: whether every background task runs (a heartbeat down: degraded, 503)
         self.tasks_ok: Callable[[], bool] = lambda: True
         #: inputs (events, ticks, intents, actions, fact listeners) whose handling

@@ -430,6 +430,35 @@ class _EngineCollector(Collector):
                                      "router was not, or no longer, the leader.")
         fenced.add_metric([], router.actions_fenced)
         yield from (connected, events, reconnects, lag, leader, fenced)
+        yield from self._hardening(router)
+
+    def _hardening(self, router: Router) -> Iterator[Metric]:
+        """What the router refused or survived: dropped frames, inputs that raised,
+        background tasks restarted, HTTP connections turned away."""
+        from acd.ami.drops import REASONS
+
+        dropped = CounterMetricFamily(
+            "acd_ami_frames_dropped", "AMI frames dropped, by reason (oversized, banner, "
+            "garbage, undecodable, before_login); logged once per episode.",
+            labels=["reason"])
+        counts = router.ami.drops.counts if router.ami is not None else {}
+        for reason in REASONS:
+            dropped.add_metric([reason], counts.get(reason, 0))
+        errors = CounterMetricFamily(
+            "acd_input_errors", "Inputs whose handling raised (logged input_failed, then "
+            "skipped), by kind: an AMI event type, Tick, an intent, send:<action>, "
+            "fact:<fact>, unsendable.", labels=["kind"])
+        for kind, n in sorted(router.input_errors.items()):
+            errors.add_metric([kind], n)
+        restarts = CounterMetricFamily(
+            "acd_task_restarts", "Background tasks restarted after a failure (logged "
+            "task_failed), by task.", labels=["task"])
+        tasks = router.health_sources.get("tasks")
+        for name, state in sorted((tasks() if tasks is not None else {}).items()):
+            restarts.add_metric([name], state["restarts"])
+        yield from (dropped, errors, restarts)
+        for source in router.metric_sources:
+            yield from source()
 
     def _events_total(self, router: Router) -> int:
         """Events over every AMI session: a session's protocol counts its own events, so

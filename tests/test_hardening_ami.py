@@ -17,6 +17,7 @@ from acd.app import Router
 from acd.config import AmiConfig, Config, parse_config
 from acd.core import facts as f
 from acd.core.model import CallState
+from acd.metrics import RouterMetrics
 from tests.amipeer import BANNER, AmiPeer
 
 SECRET = "s3cret"
@@ -118,6 +119,9 @@ async def test_a_line_break_in_a_channel_skips_that_channel_not_the_resync(
     assert room.router.ami.drops.counts["undecodable"] == 2
     skipped = [e for e in logs if e["event"] == "ami_frames_dropped"]
     assert skipped and "holds a line break or NUL" in skipped[0]["detail"]
+    exposed = RouterMetrics(room.router).render().decode()
+    assert 'acd_ami_frames_dropped_total{reason="undecodable"} 2.0' in exposed
+    assert 'acd_ami_frames_dropped_total{reason="banner"} 0.0' in exposed
     await peer.close()
 
 
@@ -170,6 +174,8 @@ async def test_an_input_that_raises_is_logged_counted_and_the_next_one_routed(
     (failed,) = [e for e in logs if e["event"] == "input_failed"]
     assert failed["kind"] == "fact:CallQueued" and failed["error"] == "RuntimeError"
     assert "0611223344" not in str(failed)
+    exposed = RouterMetrics(room.router).render().decode()
+    assert 'acd_input_errors_total{kind="fact:CallQueued"} 1.0' in exposed
     await peer.close()
 
 

@@ -283,6 +283,7 @@ class AmiConnection:
         except UnsendableValue:
             # never written: a line break would inject headers, a NUL cut the value
             self.unsendable += 1
+            self._input_failed("unsendable")
             log.error("ami_action_unsendable", action=action.name,
                       reason="a value holds a line break or NUL")
             refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
