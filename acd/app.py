@@ -180,7 +180,7 @@ class Router:
         try:
             out = self.engine.handle(item, now)
         except Exception as exc:  # one input must not stop routing for everybody
-            self.input_failed(type(item).__name__, exc)
+            self.input_failed(_kind_of(item), exc, type(item).__name__)
             out = Output([], [])
         if self.decision_observer is not None:
             self.decision_observer(time.perf_counter() - started)
@@ -188,17 +188,20 @@ class Router:
             try:
                 self._send(command)
             except Exception as exc:  # the other actions are still sent
-                self.input_failed(f"send:{command.name}", exc)
+                self.input_failed("action", exc, command.name)
         for fact in out.facts:
             self._publish(fact)
         self._schedule_tick()
         return out
 
-    def input_failed(self, kind: str, exc: BaseException | None = None) -> None:
-        """Log (no value: only the kind and where) and count one input that failed."""
+    def input_failed(self, kind: str, exc: BaseException | None = None,
+                     name: str = "") -> None:
+        """Count one input that failed (``kind``: one of INPUT_KINDS) and log it, with
+        its type and where it raised, no value (a caller's number could be in it)."""
         self.input_errors[kind] = self.input_errors.get(kind, 0) + 1
         if exc is not None:
-            log.error("input_failed", kind=kind, error=type(exc).__name__, where=where(exc))
+            log.error("input_failed", kind=kind, input=name or kind,
+                      error=type(exc).__name__, where=where(exc))
 
     def on_event(self, event: AmiEvent) -> None:
         if self.pbx_clock is not None and event.timestamp is not None:
@@ -270,7 +273,7 @@ class Router:
             try:
                 listener(fact)
             except Exception as exc:  # the other listeners still hear of it
-                self.input_failed(f"fact:{type(fact).__name__}", exc)
+                self.input_failed("fact_listener", exc, type(fact).__name__)
         _log_fact(fact)
 
     def _schedule_tick(self) -> None:
@@ -307,6 +310,19 @@ class Router:
             "uptime_s": round(time.time() - self.started_at, 1),
             **{name: source() for name, source in self.health_sources.items()},
         }
+
+
+def _kind_of(item: object) -> str:
+    """The ``kind`` label of an input (see :data:`acd.supervise.INPUT_KINDS`)."""
+    if isinstance(item, AmiEvent):
+        return "ami_event"
+    if isinstance(item, i.Tick):
+        return "tick"
+    if isinstance(item, (i.ChannelsSnapshot, i.Reconcile, i.LinkDown)):
+        return "resync"
+    if isinstance(item, i.ActionFailed):
+        return "action"
+    return "intent"
 
 
 def _heartbeat_done(future: asyncio.Future[Any]) -> None:

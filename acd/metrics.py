@@ -436,6 +436,7 @@ class _EngineCollector(Collector):
         """What the router refused or survived: dropped frames, inputs that raised,
         background tasks restarted, HTTP connections turned away."""
         from acd.ami.drops import REASONS
+        from acd.supervise import INPUT_KINDS, SUPERVISED_TASKS
 
         dropped = CounterMetricFamily(
             "acd_ami_frames_dropped", "AMI frames dropped, by reason (oversized, banner, "
@@ -446,16 +447,17 @@ class _EngineCollector(Collector):
             dropped.add_metric([reason], counts.get(reason, 0))
         errors = CounterMetricFamily(
             "acd_input_errors", "Inputs whose handling raised (logged input_failed, then "
-            "skipped), by kind: an AMI event type, Tick, an intent, send:<action>, "
-            "fact:<fact>, unsendable.", labels=["kind"])
-        for kind, n in sorted(router.input_errors.items()):
-            errors.add_metric([kind], n)
+            "skipped), by kind (ami_event, tick, resync, intent, action, fact_listener, "
+            "ami_response, unsendable).", labels=["kind"])
+        for kind in INPUT_KINDS:
+            errors.add_metric([kind], router.input_errors.get(kind, 0))
         restarts = CounterMetricFamily(
             "acd_task_restarts", "Background tasks restarted after a failure (logged "
             "task_failed), by task.", labels=["task"])
-        tasks = router.health_sources.get("tasks")
-        for name, state in sorted((tasks() if tasks is not None else {}).items()):
-            restarts.add_metric([name], state["restarts"])
+        source = router.health_sources.get("tasks")
+        tasks = source() if source is not None else {}
+        for name in SUPERVISED_TASKS:
+            restarts.add_metric([name], tasks.get(name, {}).get("restarts", 0))
         yield from (dropped, errors, restarts)
         for source in router.metric_sources:
             yield from source()

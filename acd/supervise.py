@@ -22,6 +22,15 @@ from acd.logs import get_logger
 
 log = get_logger("acd.router")
 
+#: the tasks the service supervises (``acd_task_restarts_total{task}``)
+SUPERVISED_TASKS: tuple[str, ...] = ("heartbeat", "reconciler")
+#: what an input that raised was (``acd_input_errors_total{kind}``; the log line's
+#: ``input`` names the exact type): an AMI event, the engine's timer, a resync or
+#: reconcile list, an API intent, sending one action, a fact listener, an AMI
+#: response, an action refused because a value held CR, LF or NUL
+INPUT_KINDS: tuple[str, ...] = ("ami_event", "tick", "resync", "intent", "action",
+                                "fact_listener", "ami_response", "unsendable")
+
 #: restart delays: from this ...
 RESTART_INITIAL_S = 0.1
 #: ... doubling up to this while the task keeps failing

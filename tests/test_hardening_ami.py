@@ -170,12 +170,13 @@ async def test_an_input_that_raises_is_logged_counted_and_the_next_one_routed(
         await room.until(lambda: "Local/15@incoming-2;2" in redirected(peer))
     assert peer.logins == 1
     assert "Local/15@incoming-1;2" in redirected(peer)  # the other listeners went on
-    assert room.router.input_errors == {"fact:CallQueued": 1}
+    assert room.router.input_errors == {"fact_listener": 1}
     (failed,) = [e for e in logs if e["event"] == "input_failed"]
-    assert failed["kind"] == "fact:CallQueued" and failed["error"] == "RuntimeError"
+    assert failed["kind"] == "fact_listener" and failed["input"] == "CallQueued"
+    assert failed["error"] == "RuntimeError"
     assert "0611223344" not in str(failed)
     exposed = RouterMetrics(room.router).render().decode()
-    assert 'acd_input_errors_total{kind="fact:CallQueued"} 1.0' in exposed
+    assert 'acd_input_errors_total{kind="fact_listener"} 1.0' in exposed
     await peer.close()
 
 
@@ -198,7 +199,7 @@ async def test_an_engine_exception_on_one_event_does_not_end_the_session(
     room.connect(peer)
     await room.until(lambda: "Local/15@incoming-2;2" in redirected(peer))
     assert peer.logins == 1
-    assert room.router.input_errors == {"UserEvent": 1}
+    assert room.router.input_errors == {"ami_event": 1}
     assert engine.calls["2.1"].state is CallState.OFFERED
     await peer.close()
 

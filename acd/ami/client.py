@@ -189,17 +189,18 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
             try:
                 self._on_event(event)
             except Exception as exc:  # one event must not take the link down
-                self._failed(type(event).__name__, exc)
+                self._failed("ami_event", exc, type(event).__name__)
         elif frame.startswith((EVENT_PREFIX, RESPONSE_PREFIX)):
             try:
                 self._on_response(frame)
             except Exception as exc:  # one odd response must not take the link down
-                self._failed("response", exc)
+                self._failed("ami_response", exc, "response")
         else:
             self.drops.drop("garbage", 1, "neither an event nor a response")
 
-    def _failed(self, kind: str, exc: Exception) -> None:
-        log.error("input_failed", kind=kind, error=type(exc).__name__, where=where(exc))
+    def _failed(self, kind: str, exc: Exception, name: str) -> None:
+        log.error("input_failed", kind=kind, input=name, error=type(exc).__name__,
+                  where=where(exc))
         if self._on_error is not None:
             self._on_error(kind)
 
