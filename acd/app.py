@@ -471,7 +471,7 @@ async def serve(config: Config, stop: asyncio.Event, *,
         store = await open_store(config, router, registry=metrics.registry,
                                  fence_token=router.fence_token if pair else None)
     http = await start_http(router, config.http.bind, config.http.port, metrics=metrics,
-                            tokens=tokens, api_config=config.api)
+                            tokens=tokens, api_config=config.api, limits=config.http)
     log.info("router_started", site=config.site.name, agents=len(config.agents),
              http=f"{config.http.bind}:{http.port}",
              state="in memory (no Redis configured)" if store is None

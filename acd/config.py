@@ -76,6 +76,15 @@ class HttpConfig(Strict, frozen=True):
     bind: str = "127.0.0.1"
     #: TCP port (0: any free port, logged in router_started)
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
+    #: connections served at once (/healthz, /metrics, API calls, event streams); one
+    #: more is closed at once (counted, logged). The units' LimitNOFILE= (2048) leaves
+    #: room for it: raise both together
+    max_connections: Annotated[int, msgspec.Meta(ge=8, le=60_000)] = 512
+    #: a new connection must send its first request's headers within this time, or it
+    #: is closed (a client that sends them a byte at a time cannot hold a slot)
+    header_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10.0
+    #: a kept-alive connection with no complete next request within this time is closed
+    keepalive_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 15.0
 
 
 class ApiConfig(Strict, frozen=True):

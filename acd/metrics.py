@@ -459,8 +459,8 @@ class _EngineCollector(Collector):
         for name in SUPERVISED_TASKS:
             restarts.add_metric([name], tasks.get(name, {}).get("restarts", 0))
         yield from (dropped, errors, restarts)
-        for source in router.metric_sources:
-            yield from source()
+        for extra in router.metric_sources:
+            yield from extra()
 
     def _events_total(self, router: Router) -> int:
         """Events over every AMI session: a session's protocol counts its own events, so
