@@ -632,3 +632,24 @@ def test_bad_token_files_are_refused_without_echoing_tokens(entry: str, problem:
     with pytest.raises(SecretError, match=problem) as info:
         parse_tokens(entry.encode(), "t.toml", agents={"arm01"})
     assert SUPERVISOR not in str(info.value)
+
+
+async def test_a_deeply_nested_body_is_invalid_and_audited(served: Served) -> None:
+    """20,000 levels (40 KB, under the body limit): a JSON ``invalid`` answer and an
+    audit entry, for an allowed and for a forbidden attempt alike."""
+    deep = b"[" * 20_000 + b"]" * 20_000
+    client = served.client
+    with capture_logs() as logs:
+        status, body = await client.post("agents/arm01/pause", SUPERVISOR, raw=deep)
+        assert (status, body["error"]) == (422, "invalid")
+        assert "nested deeper than 32 levels" in body["message"]
+        status, body = await client.post("agents/arm02/pause", AGENT_ARM01,
+                                         raw=b'{"reason": ' + deep + b"}")
+        assert (status, body["error"]) == (422, "invalid")
+    writes = [e for e in logs if e["event"] == "api_write"]
+    assert [(w["who"], w["status"], w["result"]) for w in writes] == [
+        ("sup-martin", 422, "invalid"), ("desk arm01", 422, "invalid")]
+    assert writes[0]["body"] == f"<JSON nested deeper than 32 levels, {len(deep)} bytes>"
+    _, audit = await client.get("audit", SUPERVISOR)
+    assert [e["status"] for e in audit["audit"]] == [422, 422]
+    assert served.engine.agents["arm01"].state.value != "paused"
