@@ -70,7 +70,7 @@ from acd.core.model import Agent, AgentState, Call
 from acd.core.overflow import SITE
 from acd.core.reskill import reskill_problem
 from acd.cti import EventStream, closing_frame
-from acd.logs import get_logger, mask_number
+from acd.logs import get_logger, mask_free_text, mask_number
 from acd.tokens import HOW_TO_CONFIGURE, Principal, TokenSet
 
 if TYPE_CHECKING:
@@ -298,7 +298,8 @@ class Api:
         entry = {
             "at": datetime.now(self.router.config.zone()).isoformat(timespec="milliseconds"),
             "who": who.name, "role": who.role, "agent": who.agent,
-            "method": request.method, "path": request.path, "body": _audit_body(raw),
+            "method": request.method, "path": request.path,
+            "body": mask_free_text(_audit_body(raw)),
             "status": status, "result": result, "detail": detail,
         }
         self.audit.append(entry)
