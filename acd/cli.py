@@ -26,6 +26,14 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
                 print(line, file=sys.stderr)
             status = 1
             continue
+        from acd.secrets import secret_file_problems
+
+        problems = secret_file_problems(config)
+        if problems:
+            for line in ConfigError(path, problems).lines():
+                print(line, file=sys.stderr)
+            status = 1
+            continue
         print(f"{path}: ok ({config.site.name}, {len(config.agents)} agents, "
               f"skills {', '.join(config.skill_names())})")
     return status
@@ -159,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_cmd_run)
 
     check = sub.add_parser("check-config", help="validate site config files",
-                           description="Exit 0 if every file is valid; otherwise print "
+                           description="Exit 0 if every file is valid and every secret "
+                           "file it names exists and is readable; otherwise print "
                            "'file: key: problem' lines and exit 1.")
     check.add_argument("files", nargs="+", metavar="FILE")
     check.set_defaults(func=_cmd_check_config)
