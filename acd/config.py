@@ -133,6 +133,11 @@ class RedisConfig(Strict, frozen=True):
     #: call records (and audit entries) are kept this many days (XADD MINID ~); the
     #: DGOS report needs at least 400
     records_retention_days: Annotated[int, msgspec.Meta(ge=1, le=36_500)] = 400
+    #: keep the caller's name (CallerIDName) in the call records and their journal
+    #: entry; false: ``caller_name`` is written empty. The DGOS report does not need
+    #: it, and a record is kept records_retention_days. No caller's number is ever
+    #: written to Redis (the snapshot leaves it out; Asterisk gives it back at resync)
+    records_caller_name: bool = False
     #: the writer collects a batch for this long after the first new entry; 0: it
     #: writes at once, and what comes while a write is in flight makes the next batch
     flush_interval_s: Annotated[float, msgspec.Meta(ge=0, le=5)] = 0.0
