@@ -5,6 +5,8 @@ with an append-only file, as production runs it; the AOF's bytes are then search
 for every caller's number and name. A second router restored from that Redis gets
 them back from Asterisk at its resync."""
 
+# ruff: noqa: F811 - the fixtures of tests/test_store.py, imported, are test arguments
+
 from __future__ import annotations
 
 import asyncio

@@ -18,11 +18,10 @@ resync that follows every restore, where Asterisk's ``Status`` gives both again
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-
-import dataclasses
 
 import msgspec
 
