@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from acd.ami.actions import Setvar
-from acd.ami.client import AmiConnection, where
+from acd.ami.client import AmiConnection
 from acd.ami.events import AmiEvent, StatusEntry
 from acd.config import Config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.engine import Engine, Output
-from acd.logs import get_logger
+from acd.logs import get_logger, where
 from acd.sdnotify import Notifier
 from acd.secrets import ami_secret
 from acd.store.leader import Election, start_election

@@ -86,3 +86,15 @@ def configure(stream: TextIO | None = None, level: int = logging.INFO) -> None:
 
 def get_logger(name: str) -> Any:
     return structlog.get_logger(name)
+
+
+def where(exc: BaseException) -> str:
+    """``module.py:line in function`` of the innermost frame of ``exc``: enough to find
+    a bug, and no value (a caller's number could be in any message)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return ""
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    return f"{code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno} in {code.co_name}"

@@ -65,7 +65,7 @@ from acd.ami.frames import (
 )
 from acd.config import AmiConfig
 from acd.errors import AmiActionFailed, AmiDisconnected, AmiError, AmiLoginFailed
-from acd.logs import get_logger
+from acd.logs import get_logger, where
 
 log = get_logger("acd.ami")
 
@@ -495,18 +495,6 @@ def _decode_list_item(message: Any, drops: DropCounter) -> AmiEvent | None:
     except UndecodableEvent as exc:  # that channel is skipped, the others are not
         drops.drop("undecodable", 1, str(exc))
         return None
-
-
-def where(exc: BaseException) -> str:
-    """``module.py:line in function`` of the innermost frame of ``exc``: enough to find
-    a bug, and no value (a caller's number could be in any message)."""
-    tb = exc.__traceback__
-    if tb is None:
-        return ""
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    code = tb.tb_frame.f_code
-    return f"{code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno} in {code.co_name}"
 
 
 def _describe(exc: BaseException) -> str:

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from acd.config import Config, RedisConfig, namespace_of
 from acd.core import inputs as i
 from acd.core.state import EngineState
-from acd.logs import get_logger
+from acd.logs import get_logger, where
 from acd.secrets import redis_password
 from acd.store.metrics import StoreMetrics
 from acd.store.restore import read_state
@@ -152,8 +152,6 @@ class Store:
         (a bug: its batches catch their own), log it and start it again."""
         if task is not self._task or task.cancelled() or task.exception() is None:
             return
-        from acd.ami.client import where
-
         exc = task.exception()
         assert exc is not None
         self.writer_restarts += 1
