@@ -118,7 +118,8 @@ async def test_a_line_break_in_a_channel_skips_that_channel_not_the_resync(
     assert room.router.ami is not None
     assert room.router.ami.drops.counts["undecodable"] == 2
     skipped = [e for e in logs if e["event"] == "ami_frames_dropped"]
-    assert skipped and "holds a line break or NUL" in skipped[0]["detail"]
+    # two channels skipped, one log line: the episode's first drop
+    assert len(skipped) == 1 and "holds a line break or NUL" in skipped[0]["detail"]
     exposed = RouterMetrics(room.router).render().decode()
     assert 'acd_ami_frames_dropped_total{reason="undecodable"} 2.0' in exposed
     assert 'acd_ami_frames_dropped_total{reason="banner"} 0.0' in exposed
@@ -238,3 +239,20 @@ async def test_no_resync_nor_routing_before_the_login_is_answered(room: Room) ->
     assert room.router.engine.calls == {}
     assert BANNER.startswith(b"Asterisk")
     await peer.close()
+
+
+def test_drops_are_logged_once_per_episode() -> None:
+    from acd.ami.drops import DropCounter
+
+    now = [0.0]
+    drops = DropCounter(quiet_s=60.0, clock=lambda: now[0])
+    with capture_logs() as logs:
+        for t in (0.0, 1.0, 30.0, 89.0):  # one episode: never 60 s without a drop
+            now[0] = t
+            drops.drop("garbage")
+        now[0] = 200.0
+        drops.drop("garbage")  # a new episode, after a quiet minute
+        drops.drop("oversized")  # another reason: its own episode
+    lines = [(e["reason"], e["previous_episode"]) for e in logs]
+    assert lines == [("garbage", None), ("garbage", 4), ("oversized", None)]
+    assert drops.counts["garbage"] == 5 and drops.counts["oversized"] == 1
