@@ -4,7 +4,10 @@ a keep-alive timeout (finding 4 of the hardening review). Real sockets throughou
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -135,3 +138,40 @@ async def test_healthz_stays_reachable_under_many_idle_sockets(
     finally:
         for _, writer in idle:
             writer.close()
+
+
+async def test_acd_run_on_uvloop_caps_connections_and_times_headers_out(
+        tmp_path: Path) -> None:
+    """The same limits in the service as run (uvloop, whose transports are its own)."""
+    from tests.amipeer import AmiPeer
+    from tests.test_service import CONFIG, SECRET, read_log_until, start_router
+
+    peer = await AmiPeer(secret=SECRET).start()
+    config = tmp_path / "site.toml"
+    config.write_text(CONFIG.format(port=peer.port).replace(
+        "[http]\n", "[http]\nmax_connections = 8\nheader_timeout_s = 0.5\n"))
+    router = await start_router(config, {**os.environ, "ACD_AMI_SECRET": SECRET})
+    held: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    try:
+        lines: list[dict[str, object]] = []
+        started = await read_log_until(router, "router_started", lines)
+        port = int(str(started["http"]).rsplit(":", 1)[1])
+        held = [await asyncio.open_connection("127.0.0.1", port) for _ in range(8)]
+        await asyncio.sleep(0.1)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        assert await closed_by_server(reader)  # the ninth, at once (or the idle, later)
+        writer.close()
+        for idle_reader, _ in held:  # the idle ones, after header_timeout_s
+            assert await closed_by_server(idle_reader)
+        async with aiohttp.ClientSession() as session, \
+                session.get(f"http://127.0.0.1:{port}/healthz") as response:
+            assert response.status in (200, 503)
+        await read_log_until(router, "http_connection_closed", lines)
+    finally:
+        for _, idle_writer in held:
+            idle_writer.close()
+        router.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(8):
+            await router.communicate()
+        await peer.close()
+    assert router.returncode == 0
