@@ -60,7 +60,9 @@ class AmiConfig(Strict, frozen=True):
     keepalive_timeout_s: Positive = 3.0
     #: first delay before reconnecting; doubled at each failure (with jitter) ...
     reconnect_initial_s: Positive = 0.5
-    #: ... up to this
+    #: ... up to this; the delay starts again from reconnect_initial_s only after a
+    #: session that stayed up at least this long (a peer that accepts the login and
+    #: drops at once is retried ever more slowly)
     reconnect_max_s: Positive = 30.0
     #: how long an action may wait for its response before it counts as failed
     action_timeout_s: Positive = 5.0
