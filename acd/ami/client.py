@@ -147,9 +147,16 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
                             f"frame over {reader.max_frame_bytes} bytes")
         if not frames:
             return
-        self._backlog.extend(frames)
-        if not self._draining:
-            self._drain()
+        if self._backlog or len(frames) > FRAMES_PER_TURN:
+            self._backlog.extend(frames)
+            if not self._draining:
+                self._drain()
+            return
+        handle = self._handle  # the usual case: one read, a few hundred frames at most
+        for frame in frames:
+            if self.closed:
+                return
+            handle(frame)
 
     def _drain(self) -> None:
         """Handle up to FRAMES_PER_TURN frames; the rest on the next turn of the loop,
