@@ -6,6 +6,12 @@ awaits), so inputs are applied one at a time in arrival order, exactly as throug
 queue, without a queue's latency. Outputs are applied at once: actions are written
 to the AMI socket, facts are logged and counted (:mod:`acd.metrics`) and,
 later, journaled.
+
+No single input stops routing: an exception while applying one input (an event, a
+tick, an intent), sending one of its actions or publishing one of its facts is logged
+once (``input_failed``, with the input's kind and where it was raised, no value),
+counted (``acd_input_errors_total{kind}``), and the router goes on with the next; a
+resync's other actions are all sent.
 """
 
 from __future__ import annotations
@@ -27,10 +33,11 @@ from acd.config import Config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.engine import Engine, Output
-from acd.logs import get_logger
+from acd.logs import get_logger, where
 from acd.sdnotify import Notifier
 from acd.secrets import ami_secret
 from acd.store.leader import Election, start_election
+from acd.supervise import Supervisor
 
 if TYPE_CHECKING:
     from acd.store import Store
@@ -106,6 +113,13 @@ class Router:
         self.actions_fenced = 0
         #: monotonic time of the last election won, until the resync that follows
         self._elected_at: float | None = None
+        #: more metric families for /metrics (the HTTP server's connection guard)
+        self.metric_sources: list[Callable[[], list[Any]]] = []
+        #: whether every background task runs (a heartbeat down: degraded, 503)
+        self.tasks_ok: Callable[[], bool] = lambda: True
+        #: inputs (events, ticks, intents, actions, fact listeners) whose handling
+        #: raised, by kind: acd_input_errors_total{kind}
+        self.input_errors: dict[str, int] = {}
         _warm_calendar(config)
 
     # -------------------------------------------------------------- leadership
@@ -163,15 +177,31 @@ class Router:
         """Apply one input now; send its actions; publish its facts."""
         now = self.clock()
         started = time.perf_counter()
-        out = self.engine.handle(item, now)
+        try:
+            out = self.engine.handle(item, now)
+        except Exception as exc:  # one input must not stop routing for everybody
+            self.input_failed(_kind_of(item), exc, type(item).__name__)
+            out = Output([], [])
         if self.decision_observer is not None:
             self.decision_observer(time.perf_counter() - started)
         for command in out.commands:
-            self._send(command)
+            try:
+                self._send(command)
+            except Exception as exc:  # the other actions are still sent
+                self.input_failed("action", exc, command.name)
         for fact in out.facts:
             self._publish(fact)
         self._schedule_tick()
         return out
+
+    def input_failed(self, kind: str, exc: BaseException | None = None,
+                     name: str = "") -> None:
+        """Count one input that failed (``kind``: one of INPUT_KINDS) and log it, with
+        its type and where it raised, no value (a caller's number could be in it)."""
+        self.input_errors[kind] = self.input_errors.get(kind, 0) + 1
+        if exc is not None:
+            log.error("input_failed", kind=kind, input=name or kind,
+                      error=type(exc).__name__, where=where(exc))
 
     def on_event(self, event: AmiEvent) -> None:
         if self.pbx_clock is not None and event.timestamp is not None:
@@ -244,7 +274,10 @@ class Router:
 
     def _publish(self, fact: f.Fact) -> None:
         for listener in self._fact_listeners:
-            listener(fact)
+            try:
+                listener(fact)
+            except Exception as exc:  # the other listeners still hear of it
+                self.input_failed("fact_listener", exc, type(fact).__name__)
         _log_fact(fact)
 
     def _schedule_tick(self) -> None:
@@ -272,7 +305,7 @@ class Router:
         engine = self.engine
         connected = self.ami is not None and self.ami.connected and engine.link_up
         return {
-            "status": "ok" if connected else "degraded",
+            "status": "ok" if connected and self.tasks_ok() else "degraded",
             "ami_connected": connected,
             "site": self.config.site.name,
             "calls_active": len(engine.calls),
@@ -281,6 +314,19 @@ class Router:
             "uptime_s": round(time.time() - self.started_at, 1),
             **{name: source() for name, source in self.health_sources.items()},
         }
+
+
+def _kind_of(item: object) -> str:
+    """The ``kind`` label of an input (see :data:`acd.supervise.INPUT_KINDS`)."""
+    if isinstance(item, AmiEvent):
+        return "ami_event"
+    if isinstance(item, i.Tick):
+        return "tick"
+    if isinstance(item, (i.ChannelsSnapshot, i.Reconcile, i.LinkDown)):
+        return "resync"
+    if isinstance(item, i.ActionFailed):
+        return "action"
+    return "intent"
 
 
 def _heartbeat_done(future: asyncio.Future[Any]) -> None:
@@ -409,6 +455,10 @@ async def serve(config: Config, stop: asyncio.Event, *,
     secret = ami_secret(config)
     tokens = load_tokens(config)  # SecretError if a named tokens file is unusable
     router.ami = AmiConnection(config.ami, secret, router)
+    router.ami.on_error = router.input_failed
+    supervisor = Supervisor()
+    router.health_sources["tasks"] = supervisor.health
+    router.tasks_ok = supervisor.ok
     store: Store | None = None
     pair = config.leader is not None and config.leader.enabled
     if pair:  # before the store: its writer asks the election for the fencing token
@@ -428,7 +478,7 @@ async def serve(config: Config, stop: asyncio.Event, *,
         store = await open_store(config, router, registry=metrics.registry,
                                  fence_token=router.fence_token if pair else None)
     http = await start_http(router, config.http.bind, config.http.port, metrics=metrics,
-                            tokens=tokens, api_config=config.api)
+                            tokens=tokens, api_config=config.api, limits=config.http)
     log.info("router_started", site=config.site.name, agents=len(config.agents),
              http=f"{config.http.bind}:{http.port}",
              state="in memory (no Redis configured)" if store is None
@@ -444,10 +494,10 @@ async def serve(config: Config, stop: asyncio.Event, *,
     ami_task = asyncio.create_task(router.ami.run(), name="ami")
     background = [asyncio.create_task(watch_loop_lag(metrics), name="loop-lag"),
                   asyncio.create_task(notifier.watchdog(), name="watchdog"),
-                  asyncio.create_task(run_heartbeat(router), name="heartbeat")]
+                  supervisor.start("heartbeat", functools.partial(run_heartbeat, router))]
     if config.ami.reconcile_s > 0:
-        background.append(asyncio.create_task(
-            run_reconciler(router, config.ami.reconcile_s), name="reconciler"))
+        background.append(supervisor.start("reconciler", functools.partial(
+            run_reconciler, router, config.ami.reconcile_s)))
     election_task = (asyncio.create_task(router.election.run(), name="election")
                      if router.election is not None else None)
     try:
@@ -470,8 +520,13 @@ async def serve(config: Config, stop: asyncio.Event, *,
                 with contextlib.suppress(asyncio.CancelledError):
                     await ami_task
                 for task in background:
-                    with contextlib.suppress(asyncio.CancelledError):
+                    try:
                         await task
+                    except asyncio.CancelledError:
+                        pass
+                    except Exception as exc:  # the last flush below must still run
+                        log.error("task_failed", task=task.get_name(),
+                                  error=type(exc).__name__, where=where(exc))
                 await http.close()
                 if store is not None:  # a last flush with what is left of the budget
                     left = SHUTDOWN_TIMEOUT_S - (time.monotonic() - began) - 0.5

@@ -27,6 +27,14 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
                 print(line, file=sys.stderr)
             status = 1
             continue
+        from acd.secrets import secret_file_problems
+
+        problems = secret_file_problems(config)
+        if problems:
+            for line in ConfigError(path, problems).lines():
+                print(line, file=sys.stderr)
+            status = 1
+            continue
         print(f"{path}: ok ({config.site.name}, {len(config.agents)} agents, "
               f"skills {', '.join(config.skill_names())})")
         for warning in config_warnings(config):
@@ -175,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_cmd_run)
 
     check = sub.add_parser("check-config", help="validate site config files",
-                           description="Exit 0 if every file is valid; otherwise print "
+                           description="Exit 0 if every file is valid and every secret "
+                           "file it names exists and is readable; otherwise print "
                            "'file: key: problem' lines and exit 1. A valid file that works "
                            "against the dialplan (a ring time-out shorter than ACD_RING) "
                            "gets 'file: warning: ...' lines on stderr and still exits 0.")

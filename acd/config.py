@@ -61,7 +61,9 @@ class AmiConfig(Strict, frozen=True):
     keepalive_timeout_s: Positive = 3.0
     #: first delay before reconnecting; doubled at each failure (with jitter) ...
     reconnect_initial_s: Positive = 0.5
-    #: ... up to this
+    #: ... up to this; the delay starts again from reconnect_initial_s only after a
+    #: session that stayed up at least this long (a peer that accepts the login and
+    #: drops at once is retried ever more slowly)
     reconnect_max_s: Positive = 30.0
     #: how long an action may wait for its response before it counts as failed
     action_timeout_s: Positive = 5.0
@@ -77,6 +79,15 @@ class HttpConfig(Strict, frozen=True):
     bind: str = "127.0.0.1"
     #: TCP port (0: any free port, logged in router_started)
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
+    #: connections served at once (/healthz, /metrics, API calls, event streams); one
+    #: more is closed at once (counted, logged). The units' LimitNOFILE= (2048) leaves
+    #: room for it: raise both together
+    max_connections: Annotated[int, msgspec.Meta(ge=8, le=60_000)] = 512
+    #: a new connection must send its first request's headers within this time, or it
+    #: is closed (a client that sends them a byte at a time cannot hold a slot)
+    header_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10.0
+    #: a kept-alive connection with no complete next request within this time is closed
+    keepalive_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 15.0
 
 
 class ApiConfig(Strict, frozen=True):
@@ -125,6 +136,11 @@ class RedisConfig(Strict, frozen=True):
     #: call records (and audit entries) are kept this many days (XADD MINID ~); the
     #: DGOS report needs at least 400
     records_retention_days: Annotated[int, msgspec.Meta(ge=1, le=36_500)] = 400
+    #: keep the caller's name (CallerIDName) in the call records and their journal
+    #: entry; false: ``caller_name`` is written empty. The DGOS report does not need
+    #: it, and a record is kept records_retention_days. No caller's number is ever
+    #: written to Redis (the snapshot leaves it out; Asterisk gives it back at resync)
+    records_caller_name: bool = False
     #: the writer collects a batch for this long after the first new entry; 0: it
     #: writes at once, and what comes while a write is in flight makes the next batch
     flush_interval_s: Annotated[float, msgspec.Meta(ge=0, le=5)] = 0.0

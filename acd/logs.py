@@ -3,11 +3,15 @@
 Caller numbers are personal health data: every log line goes through
 :func:`mask_personal_data`, which masks the values of the keys that may hold one,
 so a careless ``log.info(..., caller=...)`` cannot leak a number into journald.
+Free text (an API ``reason``, an audited ``body``, a ``detail``) may hold a number
+typed by a person: in those values every run of six digits or more (spaces, dots and
+dashes allowed between them, a leading ``+``) is masked the same way.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any, TextIO
@@ -17,6 +21,30 @@ import structlog
 #: log keys whose values are masked wherever they appear
 PERSONAL_KEYS = frozenset({"caller", "caller_num", "caller_number", "callerid", "CallerIDNum",
                            "ConnectedLineNum", "number_from", "secret", "Secret", "token"})
+
+
+#: log keys whose values are free text: numbers in them are masked
+FREE_TEXT_KEYS = frozenset({"reason", "detail", "body", "message", "pending_reason"})
+#: a phone-number-like run: six digits or more, single separators allowed; not inside a
+#: word or a channel name (``incoming-00000042``), which are not typed by people
+_NUMBER_IN_TEXT = re.compile(r"(?<![\w/@-])\+?\d(?:[ .-]?\d){5,}(?![\w])")
+
+
+def mask_text(value: str) -> str:
+    """Free text with every phone-number-like run masked (``06 12 34 56 78`` →
+    ``06******78``)."""
+    return _NUMBER_IN_TEXT.sub(lambda m: mask_number(re.sub(r"\D", "", m.group())), value)
+
+
+def mask_free_text(value: Any) -> Any:
+    """``value`` (text, or a decoded JSON body) with the numbers of its text masked."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: mask_free_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_free_text(v) for v in value]
+    return value
 
 
 def mask_number(value: str) -> str:
@@ -34,6 +62,8 @@ def mask_personal_data(_logger: Any, _name: str,
             event_dict[key] = "***"
         elif isinstance(value, str):
             event_dict[key] = mask_number(value)
+    for key in FREE_TEXT_KEYS.intersection(event_dict):
+        event_dict[key] = mask_free_text(event_dict[key])
     return event_dict
 
 
@@ -56,3 +86,15 @@ def configure(stream: TextIO | None = None, level: int = logging.INFO) -> None:
 
 def get_logger(name: str) -> Any:
     return structlog.get_logger(name)
+
+
+def where(exc: BaseException) -> str:
+    """``module.py:line in function`` of the innermost frame of ``exc``: enough to find
+    a bug, and no value (a caller's number could be in any message)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return ""
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    return f"{code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno} in {code.co_name}"

@@ -430,6 +430,37 @@ class _EngineCollector(Collector):
                                      "router was not, or no longer, the leader.")
         fenced.add_metric([], router.actions_fenced)
         yield from (connected, events, reconnects, lag, leader, fenced)
+        yield from self._hardening(router)
+
+    def _hardening(self, router: Router) -> Iterator[Metric]:
+        """What the router refused or survived: dropped frames, inputs that raised,
+        background tasks restarted, HTTP connections turned away."""
+        from acd.ami.drops import REASONS
+        from acd.supervise import INPUT_KINDS, SUPERVISED_TASKS
+
+        dropped = CounterMetricFamily(
+            "acd_ami_frames_dropped", "AMI frames dropped, by reason (oversized, banner, "
+            "garbage, undecodable, before_login); logged once per episode.",
+            labels=["reason"])
+        counts = router.ami.drops.counts if router.ami is not None else {}
+        for reason in REASONS:
+            dropped.add_metric([reason], counts.get(reason, 0))
+        errors = CounterMetricFamily(
+            "acd_input_errors", "Inputs whose handling raised (logged input_failed, then "
+            "skipped), by kind (ami_event, tick, resync, intent, action, fact_listener, "
+            "ami_response, unsendable).", labels=["kind"])
+        for kind in INPUT_KINDS:
+            errors.add_metric([kind], router.input_errors.get(kind, 0))
+        restarts = CounterMetricFamily(
+            "acd_task_restarts", "Background tasks restarted after a failure (logged "
+            "task_failed), by task.", labels=["task"])
+        source = router.health_sources.get("tasks")
+        tasks = source() if source is not None else {}
+        for name in SUPERVISED_TASKS:
+            restarts.add_metric([name], tasks.get(name, {}).get("restarts", 0))
+        yield from (dropped, errors, restarts)
+        for extra in router.metric_sources:
+            yield from extra()
 
     def _events_total(self, router: Router) -> int:
         """Events over every AMI session: a session's protocol counts its own events, so

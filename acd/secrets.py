@@ -54,3 +54,29 @@ def redis_password(config: Config, environ: dict[str, str] | None = None) -> str
     if not secret and credentials and (Path(credentials) / REDIS_PASSWORD_CREDENTIAL).is_file():
         secret = _read(Path(credentials) / REDIS_PASSWORD_CREDENTIAL)
     return secret or None
+
+
+def secret_file_problems(config: Config) -> list[tuple[str, str]]:
+    """``(key, problem)`` for each secret file the config names that cannot be read
+    (``acd check-config``): missing, not a regular file, or not readable by this user.
+    Only opened, never read: nothing of a secret is printed."""
+    named = [("ami.secret_file", config.ami.secret_file),
+             ("api.tokens_file", config.api.tokens_file)]
+    if config.redis is not None:
+        named.append(("redis.password_file", config.redis.password_file))
+    problems = []
+    for key, name in named:
+        if not name:
+            continue
+        path = Path(name)
+        if not path.exists():
+            problems.append((key, f"no such file: {path}"))
+        elif not path.is_file():
+            problems.append((key, f"not a regular file: {path}"))
+        else:
+            try:
+                with path.open("rb"):
+                    pass
+            except OSError as exc:
+                problems.append((key, f"cannot read {path}: {exc.strerror}"))
+    return problems

@@ -30,6 +30,8 @@ class PeerSession:
     logged_in: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    #: how many actions had been received when the Login was answered (None: never)
+    login_answered_after: int | None = None
 
 
 class AmiPeer:
@@ -42,7 +44,9 @@ class AmiPeer:
     def __init__(self, *, secret: str = "s3cret", stream: bytes = b"",
                  chunks: int = 0, status_channels: list[dict[str, str]] | None = None,
                  fail_login_delay: float = 0.05, early: bytes = b"",
-                 cut_after: int = 0, stream_after_status: bool = False) -> None:
+                 cut_after: int = 0, stream_after_status: bool = False,
+                 banner: bytes = BANNER, login_delay: float = 0.0,
+                 drop_after_login: bool = False, flood: bytes = b"") -> None:
         self.secret = secret
         self.stream = stream
         self.chunks = chunks
@@ -54,6 +58,15 @@ class AmiPeer:
         self.cut_after = cut_after
         #: hold the stream back until the client's resync (Status) is answered
         self.stream_after_status = stream_after_status
+        #: the first line sent (a real banner, or a runaway one)
+        self.banner = banner
+        #: seconds the Login is held before it is answered
+        self.login_delay = login_delay
+        #: close the socket right after answering the Login (a session that never lasts)
+        self.drop_after_login = drop_after_login
+        #: bytes written in one go after the first Status is answered (an event flood)
+        self.flood = flood
+        self.flood_started = asyncio.Event()
         self.sessions: list[PeerSession] = []
         self.logins = 0
         self.failed_logins = 0
@@ -86,7 +99,7 @@ class AmiPeer:
         session = PeerSession(writer)
         self.sessions.append(session)
         self.connected.set()
-        writer.write(BANNER + self.early)
+        writer.write(self.banner + self.early)
         frames = FrameReader(expect_banner=False)
         try:
             while data := await reader.read(65536):
@@ -119,9 +132,15 @@ class AmiPeer:
                 write(_response("Error", action_id, Message="Authentication failed"))
                 session.writer.close()
                 return
+            await asyncio.sleep(self.login_delay)
             self.logins += 1
             session.logged_in = True
+            session.login_answered_after = len(session.actions)
             write(_response("Success", action_id, Message="Authentication accepted"))
+            if self.drop_after_login:
+                await session.writer.drain()
+                session.writer.close()
+                return
             write(b"Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 8\r\n"
                   b"LastReload: 8\r\nStatus: Fully Booted\r\n\r\n")
             await session.writer.drain()
@@ -134,16 +153,20 @@ class AmiPeer:
             write(_response("Success", action_id, EventList="start",
                             Message="Channel status will follow"))
             for item in self.status_channels:
-                write(serialize([("Event", "Status"), ("Privilege", "Call"),
-                                 *((k, v) for k, v in item.items() if k != "Variables"),
-                                 *(("Variable", v) for v in item.get("Variables", "").split("|")
-                                   if v),
-                                 ("ActionID", action_id)]))
+                # written raw: the peer sends what Asterisk might (a CR in a value)
+                write(_raw([("Event", "Status"), ("Privilege", "Call"),
+                            *((k, v) for k, v in item.items() if k != "Variables"),
+                            *(("Variable", v) for v in item.get("Variables", "").split("|")
+                              if v),
+                            ("ActionID", action_id)]))
             n = str(len(self.status_channels))
             write(serialize([("Event", "StatusComplete"), ("ActionID", action_id),
                              ("EventList", "Complete"), ("ListItems", n), ("Items", n)]))
             if self.stream and self.stream_after_status and not session.tasks:
                 session.tasks.append(asyncio.create_task(self._stream(session)))
+            if self.flood and not self.flood_started.is_set():
+                self.flood_started.set()
+                write(self.flood)
         elif name == "Logoff":
             write(_response("Goodbye", action_id, Message="Thanks for all the fish."))
         elif name == "Redirect":
@@ -174,6 +197,11 @@ class AmiPeer:
                     await session.writer.drain()
             await asyncio.sleep(0)
         self.streamed.set()
+
+def _raw(headers: list[tuple[str, str]]) -> bytes:
+    """One message as bytes, values unchecked (acd's own serializer refuses CR/LF/NUL)."""
+    return b"".join(f"{k}: {v}\r\n".encode() for k, v in headers) + b"\r\n"
+
 
 def _response(status: str, action_id: str, **headers: str) -> bytes:
     return serialize([("Response", status), ("ActionID", action_id), *headers.items()])

@@ -632,3 +632,45 @@ def test_bad_token_files_are_refused_without_echoing_tokens(entry: str, problem:
     with pytest.raises(SecretError, match=problem) as info:
         parse_tokens(entry.encode(), "t.toml", agents={"arm01"})
     assert SUPERVISOR not in str(info.value)
+
+
+async def test_a_deeply_nested_body_is_invalid_and_audited(served: Served) -> None:
+    """20,000 levels (40 KB, under the body limit): a JSON ``invalid`` answer and an
+    audit entry, for an allowed and for a forbidden attempt alike."""
+    deep = b"[" * 20_000 + b"]" * 20_000
+    client = served.client
+    with capture_logs() as logs:
+        status, body = await client.post("agents/arm01/pause", SUPERVISOR, raw=deep)
+        assert (status, body["error"]) == (422, "invalid")
+        assert "nested deeper than 32 levels" in body["message"]
+        status, body = await client.post("agents/arm02/pause", AGENT_ARM01,
+                                         raw=b'{"reason": ' + deep + b"}")
+        assert (status, body["error"]) == (422, "invalid")
+    writes = [e for e in logs if e["event"] == "api_write"]
+    assert [(w["who"], w["status"], w["result"]) for w in writes] == [
+        ("sup-martin", 422, "invalid"), ("desk arm01", 422, "invalid")]
+    assert writes[0]["body"] == f"<JSON nested deeper than 32 levels, {len(deep)} bytes>"
+    _, audit = await client.get("audit", SUPERVISOR)
+    assert [e["status"] for e in audit["audit"]] == [422, 422]
+    assert served.engine.agents["arm01"].state.value != "paused"
+
+
+async def test_numbers_typed_in_free_text_are_masked_in_logs_and_audit(
+        served: Served) -> None:
+    from acd.logs import mask_personal_data
+
+    client = served.client
+    with capture_logs() as logs:
+        status, _ = await client.post("agents/arm01/pause", SUPERVISOR,
+                                      {"reason": "rappel 06 12 34 56 78"})
+        assert status == 200
+    (write,) = [e for e in logs if e["event"] == "api_write"]
+    assert write["body"] == {"reason": "rappel 06******78"}
+    _, audit = await client.get("audit", SUPERVISOR)
+    assert audit["audit"][0]["body"] == {"reason": "rappel 06******78"}
+    # what reaches journald: every line goes through the masking processor
+    line = mask_personal_data(None, "info", {
+        "event": "agent_state", "reason": "rappel +33 6 12 34 56 78",
+        "detail": "caller 0612345678 asked", "body": {"reason": ["0612345678"]}})
+    assert "12 34 56" not in str(line) and "0612345678" not in str(line)
+    assert line["reason"] == "rappel 33*******78"

@@ -88,14 +88,16 @@ async def test_login_resync_and_utf8_events_split_anywhere(running) -> None:  # 
     await peer.close()
 
 
-async def test_bytes_before_login_do_not_crash(running) -> None:  # type: ignore[no-untyped-def]
+async def test_events_before_login_are_dropped_not_routed(running) -> None:  # type: ignore[no-untyped-def]
     early = (b"Event: Newchannel\r\nPrivilege: call,all\r\nChannel: PJSIP/x-1\r\n"
              b"Uniqueid: 1.1\r\n\r\nEvent: Hangup\r\nChannel: PJSIP/x-1\r\n\r\n")
     peer = await AmiPeer(early=early).start()
     sink = Sink()
     start(running, peer, sink)
     await sink.until(lambda: len(sink.ups) == 1)
-    assert [type(e).__name__ for e in sink.events][:2] == ["Newchannel", "Hangup"]
+    # Asterisk sends no event before the Login is answered: these are not routed
+    assert not [e for e in sink.events if isinstance(e, ev.Newchannel | ev.Hangup)]
+    assert running[0][0].drops.counts["before_login"] == 2
     await peer.close()
 
 
@@ -175,7 +177,12 @@ async def test_garbage_runaway_header_and_bad_events_do_not_stop_routing(running
         await sink.until(lambda: any(isinstance(e, ev.Hangup) for e in sink.events))
     waiting = [e for e in sink.events if isinstance(e, ev.UserEvent)]
     assert waiting[0].headers["Number"] == "116117"
-    assert any(e["event"] == "ami_event_undecodable" for e in logs)
+    # every drop counted by reason, and logged (once per episode, without content)
+    dropped = {e["reason"] for e in logs if e["event"] == "ami_frames_dropped"}
+    assert dropped == {"garbage", "oversized", "undecodable"}
+    assert connection.drops.counts["garbage"] == 1
+    assert connection.drops.counts["oversized"] == 1
+    assert connection.drops.counts["undecodable"] == 1
     assert connection.protocol is not None and connection.protocol.dropped_frames == 1
     assert peer.logins == 1  # no reconnect was needed
     await peer.close()

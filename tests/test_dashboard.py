@@ -76,7 +76,7 @@ def known_names() -> set[str]:
     async def scrape() -> str:  # a Router needs a running loop
         return full_scrape()
 
-    text = asyncio.run(scrape()) + store_scrape()
+    text = asyncio.run(scrape()) + store_scrape() + http_scrape()
     return {s.name for family in text_string_to_metric_families(text)
             for s in family.samples} | recording_rule_names()
 
@@ -89,6 +89,26 @@ def store_scrape() -> str:
 
     registry = CollectorRegistry()
     StoreMetrics(registry, lambda: 0).written([0.01])
+    return generate_latest(registry).decode()
+
+
+def http_scrape() -> str:
+    """What the HTTP server adds (acd.api.guard's connection metrics)."""
+    from collections.abc import Iterable
+
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.metrics_core import Metric
+
+    from acd.api.guard import ConnectionGuard
+
+    guard = ConnectionGuard(8, 1.0)
+
+    class Guarded:
+        def collect(self) -> Iterable[Metric]:
+            return guard.metrics()
+
+    registry = CollectorRegistry()
+    registry.register(Guarded())
     return generate_latest(registry).decode()
 
 

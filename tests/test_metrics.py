@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from acd.ami import events as ev
 from acd.ami.client import AmiConnection
+from acd.ami.drops import DropCounter
 from acd.api import start_http
 from acd.app import Router, serve
 from acd.config import AmiConfig, Config, parse_config
@@ -367,7 +368,7 @@ async def test_health_counters(room: Room) -> None:
 
     # a stand-in for the AMI connection: each session's protocol counts its own events
     old = SimpleNamespace(events_received=5)
-    ami = SimpleNamespace(connected=True, reconnects=0, protocol=old)
+    ami = SimpleNamespace(connected=True, reconnects=0, protocol=old, drops=DropCounter())
     room.router.ami = ami  # type: ignore[assignment]
     m = scrape(room)
     assert value(m, "acd_ami_connected") == 1
@@ -569,10 +570,11 @@ def _readme() -> str:
 
 
 #: label names of the metrics contract (ARCHITECTURE.md), plus the ones added since,
-#: each documented in deploy/README.md: period (sas|pdsa), kind (state repairs), and
+#: each documented in deploy/README.md: period (sas|pdsa), kind (state repairs, input
+#: errors), reason (dropped AMI frames, HTTP connections closed), task (restarts), and
 #: the histograms' own le
 CONTRACT_LABELS = {"queue", "skill", "state", "partner", "number", "result", "from_queue",
-                   "to_queue", "period", "kind", "le"}
+                   "to_queue", "period", "kind", "reason", "task", "le"}
 
 
 async def test_names_and_labels_keep_the_contract() -> None:

@@ -95,7 +95,9 @@ def test_every_alert_has_a_unit_test() -> None:
     alerts = {name for kind, name, _ in rule_entries(ALERTS) if kind == "alert"}
     assert alerts == {"AcdQs30BelowTarget", "AcdN1OldestWaitOver60s", "AcdSkillUnstaffed",
                       "AcdPartnerDown", "AcdAmiDisconnected", "AcdRouterAbsent",
-                      "AcdEventLoopLag", "AcdRedisDown", "AcdJournalDropping"}
+                      "AcdEventLoopLag", "AcdRedisDown", "AcdJournalDropping",
+                      "AcdInputErrors", "AcdTaskRestarting", "AcdHttpConnectionsRefused",
+                      "AcdAmiFramesDropped"}
     tested = set(re.findall(r"alertname: (\S+)", "".join(
         p.read_text(encoding="utf-8") for p in RULE_TESTS)))
     assert alerts <= tested, f"alerts without a promtool test: {sorted(alerts - tested)}"

@@ -158,3 +158,14 @@ def test_the_template_is_the_main_unit_with_its_instance_config() -> None:
     main = [(k, v.replace("acd.toml", "%i.toml")) for k, v in service(MAIN)]
     expected = [(k, "acd@%i" if k == "SyslogIdentifier" else v) for k, v in main]
     assert service(TEMPLATE) == expected
+
+
+def test_the_descriptor_limit_leaves_room_for_the_http_connection_cap() -> None:
+    """``LimitNOFILE=`` above ``[http] max_connections`` by a margin for the AMI and
+    Redis links, journald and Python itself: the cap is reached before the process
+    runs out of descriptors (which would make /healthz unreachable)."""
+    from acd.config import HttpConfig
+
+    for unit in (MAIN, TEMPLATE):
+        (limit,) = values(unit, "LimitNOFILE")
+        assert int(limit) >= HttpConfig().max_connections + 256, unit.name

@@ -14,16 +14,25 @@ ActionID and panoramisk's ``Action`` completes its future on the matching respon
 hands responses (and list events carrying an ActionID) to panoramisk's action
 machinery, and decodes the other events straight to typed Structs for the engine,
 skipping the ones nobody uses without parsing them. It has no factory to be missing.
+It handles at most ``FRAMES_PER_TURN`` frames per turn of the event loop, reading
+paused meanwhile, so a flood of events never keeps ``/healthz`` or the API waiting;
+and one frame whose handling raises is logged, counted and skipped, never the end of
+the session. Dropped frames are counted by reason (:mod:`acd.ami.drops`); events
+sent before the Login is answered are dropped (Asterisk sends none then).
 
 :class:`AmiConnection` keeps a session up: connect, login (secret never logged),
 resynchronise with a ``Status`` list, keep the link alive with Pings, and reconnect
-with exponential backoff and jitter when anything fails.
+with exponential backoff and jitter when anything fails. The backoff grows across
+short-lived sessions: it starts again from ``reconnect_initial_s`` only after a
+session that stayed up at least ``reconnect_max_s`` (a peer that accepts the login
+then drops is retried ever more slowly, not twice a second).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 import time
 from collections import deque
@@ -35,6 +44,8 @@ from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message as PkMessage
 
 from acd.ami import actions as act
+from acd.ami.drops import DropCounter
+from acd.ami.events import MAX_TIMESTAMP as _MAX_TIMESTAMP
 from acd.ami.events import (
     AmiEvent,
     FullyBooted,
@@ -44,14 +55,23 @@ from acd.ami.events import (
     decode_frame,
     decode_message,
 )
-from acd.ami.frames import EVENT_PREFIX, FrameReader, parse_frame, serialize
+from acd.ami.frames import (
+    EVENT_PREFIX,
+    RESPONSE_PREFIX,
+    FrameReader,
+    UnsendableValue,
+    parse_frame,
+    serialize,
+)
 from acd.config import AmiConfig
 from acd.errors import AmiActionFailed, AmiDisconnected, AmiError, AmiLoginFailed
-from acd.logs import get_logger
+from acd.logs import get_logger, where
 
 log = get_logger("acd.ami")
 
 _ACTION_ID_MARK = b"\r\nActionID: "
+#: frames handled per turn of the event loop (about 10 ms of work at most)
+FRAMES_PER_TURN = 500
 
 
 class EventSink(Protocol):
@@ -83,7 +103,9 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
     closed: bool
 
     def __init__(self, on_event: Callable[[AmiEvent], None],
-                 on_lost: Callable[[Exception | None], None]) -> None:
+                 on_lost: Callable[[Exception | None], None], *,
+                 drops: DropCounter | None = None, login_required: bool = False,
+                 on_error: Callable[[str], None] | None = None) -> None:
         super().__init__()
         self._on_event = on_event
         self._on_lost = on_lost
@@ -91,6 +113,14 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
         self.last_rx = time.monotonic()
         self.events_received = 0
         self.undecodable = 0
+        self.drops = drops or DropCounter()
+        #: events are dropped until the connection sets this (its Login was answered)
+        self.logged_in = not login_required
+        #: told the kind of each input whose handling raised (a metric, a health check)
+        self._on_error = on_error
+        self._backlog: deque[bytes] = deque()
+        self._draining = False
+        self._paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -107,22 +137,79 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
 
     def data_received(self, data: bytes) -> None:
         self.last_rx = time.monotonic()
-        for frame in self._reader.feed(data):
-            if frame.startswith(EVENT_PREFIX) and _ACTION_ID_MARK not in frame:
-                self.events_received += 1
-                try:
-                    event = decode_frame(frame)
-                except UndecodableEvent as exc:
-                    self.undecodable += 1
-                    log.warning("ami_event_undecodable", error=str(exc))
-                    continue
-                if event is not None:
-                    self._on_event(event)
-            else:
-                try:
-                    self._on_response(frame)
-                except Exception:  # one odd response must not take the link down
-                    log.exception("ami_response_unhandled")
+        reader = self._reader
+        dropped, banners = reader.dropped_frames, reader.banner_overflows
+        frames = reader.feed(data)
+        if reader.dropped_frames != dropped:
+            banner = reader.banner_overflows - banners
+            self.drops.drop("banner", banner, "first line too long for a banner")
+            self.drops.drop("oversized", reader.dropped_frames - dropped - banner,
+                            f"frame over {reader.max_frame_bytes} bytes")
+        if not frames:
+            return
+        if self._backlog or len(frames) > FRAMES_PER_TURN:
+            self._backlog.extend(frames)
+            if not self._draining:
+                self._drain()
+            return
+        handle = self._handle  # the usual case: one read, a few hundred frames at most
+        for frame in frames:
+            if self.closed:
+                return
+            handle(frame)
+
+    def _drain(self) -> None:
+        """Handle up to FRAMES_PER_TURN frames; the rest on the next turn of the loop,
+        with reading paused until the backlog is empty (bounded memory, fair loop)."""
+        self._draining = False
+        backlog = self._backlog
+        for _ in range(min(len(backlog), FRAMES_PER_TURN)):
+            if self.closed:
+                backlog.clear()
+                return
+            self._handle(backlog.popleft())
+        if backlog:
+            self._draining = True
+            if not self._paused:
+                self._paused = True
+                self.transport.pause_reading()
+            asyncio.get_running_loop().call_soon(self._drain)
+        elif self._paused:
+            self._paused = False
+            if not self.closed:
+                self.transport.resume_reading()
+
+    def _handle(self, frame: bytes) -> None:
+        if frame.startswith(EVENT_PREFIX) and _ACTION_ID_MARK not in frame:
+            self.events_received += 1
+            try:
+                event = decode_frame(frame)
+            except UndecodableEvent as exc:
+                self.undecodable += 1
+                self.drops.drop("undecodable", 1, str(exc))
+                return
+            if event is None:
+                return
+            if not self.logged_in:
+                self.drops.drop("before_login", 1, f"{type(event).__name__} before Login")
+                return
+            try:
+                self._on_event(event)
+            except Exception as exc:  # one event must not take the link down
+                self._failed("ami_event", exc, type(event).__name__)
+        elif frame.startswith((EVENT_PREFIX, RESPONSE_PREFIX)):
+            try:
+                self._on_response(frame)
+            except Exception as exc:  # one odd response must not take the link down
+                self._failed("ami_response", exc, "response")
+        else:
+            self.drops.drop("garbage", 1, "neither an event nor a response")
+
+    def _failed(self, kind: str, exc: Exception, name: str) -> None:
+        log.error("input_failed", kind=kind, input=name, error=type(exc).__name__,
+                  where=where(exc))
+        if self._on_error is not None:
+            self._on_error(kind)
 
     def _on_response(self, frame: bytes) -> None:
         message = parse_frame(frame)
@@ -131,13 +218,19 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
         if pending is None:
             if "Event" in message:  # e.g. OriginateResponse of someone else's action
                 self.events_received += 1
-                with contextlib.suppress(UndecodableEvent):
+                try:
                     event = decode_message(message)
-                    if event is not None:
-                        self._on_event(event)
+                except UndecodableEvent as exc:
+                    self.drops.drop("undecodable", 1, str(exc))
+                    return
+                if event is not None and self.logged_in:
+                    self._on_event(event)
             elif "Response" in message:
                 log.debug("ami_unmatched_response", action_id=action_id)
             return
+        if not self.logged_in and isinstance(getattr(pending, "typed", None), act.Login) \
+                and message.get("Response") == "Success":
+            self.logged_in = True  # the events that follow in this very read count
         pk_message = PkMessage(dict(message))
         pk_message.ami = message  # keeps repeated headers (Variable:) for list decoding
         if pending.add_message(pk_message):
@@ -172,6 +265,13 @@ class AmiConnection:
         self._lost: asyncio.Event = asyncio.Event()
         self._resync_task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._session_up_at: float | None = None
+        #: frames dropped, by reason, over every session (acd_ami_frames_dropped_total)
+        self.drops = DropCounter()
+        #: inputs whose handling raised, by kind (acd_input_errors_total)
+        self.on_error: Callable[[str], None] | None = None
+        #: actions not sent because a value held CR, LF or NUL
+        self.unsendable = 0
 
     # -------------------------------------------------------------- sending
 
@@ -186,7 +286,18 @@ class AmiConnection:
             future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             future.set_exception(AmiDisconnected(f"{action.name} not sent: AMI link down"))
             return future
-        wire = _WireAction(action, self.next_action_id())
+        try:
+            wire = _WireAction(action, self.next_action_id())
+        except UnsendableValue:
+            # never written: a line break would inject headers, a NUL cut the value
+            self.unsendable += 1
+            self._input_failed("unsendable")
+            log.error("ami_action_unsendable", action=action.name,
+                      reason="a value holds a line break or NUL")
+            refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            refused.set_exception(AmiActionFailed(action.name, "not sent: a value holds "
+                                                  "a line break or NUL"))
+            return refused
         # as_list=None lets panoramisk tell single responses from EventLists
         result: asyncio.Future[Any] = protocol.send(wire, as_list=None)
         return result
@@ -207,14 +318,16 @@ class AmiConnection:
         attempt = 0
         while not self._stopping:
             attempt += 1
+            self._session_up_at = None
             try:
                 await self._session()
-                attempt = 0
             except (OSError, TimeoutError, AmiError) as exc:
                 log.warning("ami_session_failed", error=_describe(exc),
                             host=self.config.host, port=self.config.port)
             finally:
                 self._drop_link("session ended")
+                if self._session_lasted():
+                    attempt = 1  # a session that lasted: start the backoff again
             if self.stopping:
                 break
             delay = backoff_delay(max(attempt, 1), self.config.reconnect_initial_s,
@@ -222,6 +335,11 @@ class AmiConnection:
             self.reconnects += 1
             log.info("ami_reconnecting", in_s=round(delay, 2))
             await asyncio.sleep(delay)
+
+    def _session_lasted(self) -> bool:
+        """Whether the session that just ended stayed up at least reconnect_max_s."""
+        up_at = self._session_up_at
+        return up_at is not None and time.monotonic() - up_at >= self.config.reconnect_max_s
 
     @property
     def stopping(self) -> bool:
@@ -246,12 +364,16 @@ class AmiConnection:
         loop = asyncio.get_running_loop()
         self._lost = asyncio.Event()
         _, protocol = await asyncio.wait_for(
-            loop.create_connection(lambda: AmiProtocol(self._on_event, self._on_lost),
-                                   self.config.host, self.config.port),
+            loop.create_connection(
+                lambda: AmiProtocol(self._on_event, self._on_lost, drops=self.drops,
+                                    login_required=True, on_error=self._input_failed),
+                self.config.host, self.config.port),
             self.config.connect_timeout_s)
         self.protocol = protocol
         self.connected = True  # transport up: Login may be sent
         response = await self._login()
+        protocol.logged_in = True
+        self._session_up_at = time.monotonic()
         log.info("ami_logged_in", host=self.config.host, port=self.config.port,
                  banner=protocol.banner, message=response.message)
         self._start_resync("login")
@@ -312,7 +434,7 @@ class AmiConnection:
         pong = await self.request(act.Ping())
         taken_at = _float(getattr(pong, "timestamp", ""), time.time())
         messages = await self.request(act.Status(variables=self.sink_variables()))
-        entries = [e for e in (_decode_list_item(m) for m in _as_list(messages))
+        entries = [e for e in (_decode_list_item(m, self.drops) for m in _as_list(messages))
                    if isinstance(e, StatusEntry)]
         return entries, taken_at
 
@@ -320,9 +442,13 @@ class AmiConnection:
         names: tuple[str, ...] = getattr(self.sink, "resync_variables", ())
         return names
 
+    def _input_failed(self, kind: str) -> None:
+        if self.on_error is not None:
+            self.on_error(kind)
+
     def _on_event(self, event: AmiEvent) -> None:
         if isinstance(event, FullyBooted):
-            self._start_resync("FullyBooted")
+            self._start_resync("FullyBooted")  # events flow only once logged in
         elif isinstance(event, Shutdown):
             log.warning("ami_asterisk_shutdown", restart=event.restart)
         self.sink.on_event(event)
@@ -358,23 +484,26 @@ def check_response(action: act.Action, response: Any) -> None:
 
 
 def _float(text: str, default: float) -> float:
+    """``text`` as an epoch time, or ``default`` when it is not a sane one."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         return default
+    return value if math.isfinite(value) and 0 <= value <= _MAX_TIMESTAMP else default
 
 
 def _as_list(response: Any) -> list[Any]:
     return list(response) if isinstance(response, list) else [response]
 
 
-def _decode_list_item(message: Any) -> AmiEvent | None:
+def _decode_list_item(message: Any, drops: DropCounter) -> AmiEvent | None:
     ami = getattr(message, "ami", None)
     if ami is None:
         return None
     try:
         return decode_message(ami)
-    except UndecodableEvent:
+    except UndecodableEvent as exc:  # that channel is skipped, the others are not
+        drops.drop("undecodable", 1, str(exc))
         return None
 
 

@@ -7,22 +7,32 @@ nobody uses (VarSet, Newexten, DeviceStateChange of other devices…) without pa
 them. Unknown events are not errors: Asterisk adds events between versions.
 
 Numbers that the engine compares (Timestamp, Priority…) are decoded with
-``strict=False`` so the wire's strings become floats and ints.
+``strict=False`` so the wire's strings become floats and ints. A ``Timestamp`` outside
+``[0, MAX_TIMESTAMP]`` (``nan``, ``1e12``) makes the event undecodable: the engine's
+clock is taken from it, and a year out of range would break every date it formats.
+So does a channel name holding CR, LF or NUL: the router could never send it back to
+Asterisk in an action (:func:`acd.ami.frames.serialize` refuses it), so that channel
+is skipped rather than half handled.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Annotated, Final
 
 import msgspec
 
-from acd.ami.frames import AmiMessage, frame_event_name, parse_frame
+from acd.ami.frames import AmiMessage, frame_event_name, parse_frame, sendable
+
+#: the latest event time accepted (2100-01-01T00:00:00Z): a sane PBX clock
+MAX_TIMESTAMP: Final = 4_102_444_800.0
+#: an epoch time that is a number, not negative and before 2100 (so never nan or inf)
+EpochSeconds = Annotated[float, msgspec.Meta(ge=0.0, le=MAX_TIMESTAMP)]
 
 
 class AmiEvent(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """Base of all typed events. ``timestamp`` is Asterisk's epoch time, if sent."""
 
-    timestamp: float | None = msgspec.field(default=None, name="Timestamp")
+    timestamp: EpochSeconds | None = msgspec.field(default=None, name="Timestamp")
 
 
 class ChannelEvent(AmiEvent, frozen=True, gc=False, kw_only=True):
@@ -264,18 +274,31 @@ _CHANNEL_BLOCK: Final[frozenset[str]] = frozenset({
 })
 
 
+#: headers naming a channel the router may act on (Redirect, Setvar, Hangup, bridge)
+_CHANNEL_HEADERS: Final[tuple[str, ...]] = (
+    "Channel", "DestChannel", "TransfereeChannel", "TransfererChannel",
+    "OrigTransfererChannel", "SecondTransfererChannel")
+
+
 class UndecodableEvent(Exception):
     """A wanted event whose headers do not fit its type (e.g. Hangup without Channel)."""
 
 
-def decode_message(message: AmiMessage) -> AmiEvent | None:
-    """Typed event for a parsed message, ``None`` if it is not an event we use."""
+def decode_message(message: AmiMessage, *, check_channels: bool = True) -> AmiEvent | None:
+    """Typed event for a parsed message, ``None`` if it is not an event we use.
+    ``check_channels=False``: the caller knows no value holds CR, LF or NUL."""
     name = message.get("Event")
     if name is None:
         return None
     event_type = EVENT_TYPES.get(name)
     if event_type is None:
         return None
+    if check_channels:
+        for header in _CHANNEL_HEADERS:
+            value = message.get(header)
+            if value is not None and not sendable(value):
+                raise UndecodableEvent(f"{name}: {header} holds a line break or NUL: a "
+                                       "channel that cannot be named to Asterisk is skipped")
     try:
         if event_type is UserEvent:
             return _decode_user_event(message)
@@ -291,7 +314,12 @@ def decode_frame(frame: bytes) -> AmiEvent | None:
     name = frame_event_name(frame)
     if name is None or name not in WANTED_EVENT_NAMES:
         return None
-    return decode_message(parse_frame(frame))
+    # the headers' own CRLFs aside, no CR, LF or NUL: nothing to look for header by
+    # header (three scans in C, cheaper than the look-ups on the hot path)
+    lines = frame.count(b"\r\n")
+    clean = frame.count(b"\r") == lines and frame.count(b"\n") == lines \
+        and b"\0" not in frame
+    return decode_message(parse_frame(frame), check_channels=not clean)
 
 
 def _decode_user_event(message: AmiMessage) -> UserEvent:

@@ -12,7 +12,10 @@ returns the complete frames, keeping the incomplete tail for the next call. So t
 result is the same whether a stream is fed whole, line by line, one byte at a time,
 or split anywhere. A frame that grows past ``max_frame_bytes`` without ending (binary
 garbage, a runaway header) is dropped up to the next blank line and counted, so
-one bad frame never stalls the stream or eats memory.
+one bad frame never stalls the stream or eats memory. The banner is bounded too: a
+banner line longer than ``MAX_BANNER_BYTES`` is dropped the same way (counted in
+:attr:`FrameReader.banner_overflows`), so a peer that never ends its first line costs
+three bytes of memory and linear time, not a growing buffer scanned again at each read.
 
 :func:`parse_frame` turns one frame into an :class:`AmiMessage`: a ``dict`` of the
 headers, decoded as UTF-8 (invalid bytes become U+FFFD, never an exception).
@@ -38,6 +41,11 @@ RESPONSE_PREFIX = b"Response: "
 #: Frames larger than this are dropped (Asterisk's own limit for one header line is
 #: far smaller; a Status list item with variables is a few kB).
 DEFAULT_MAX_FRAME_BYTES = 256 * 1024
+#: Asterisk's banner is one short line ("Asterisk Call Manager/11.0.0")
+MAX_BANNER_BYTES = 256
+#: bytes that are never sent in an AMI value: CR and LF end a header, NUL ends a
+#: C string in Asterisk (what follows it would be silently cut off)
+UNSENDABLE = ("\r", "\n", "\0")
 
 
 class AmiMessage(dict[str, str]):
@@ -61,8 +69,8 @@ class AmiMessage(dict[str, str]):
 class FrameReader:
     """Incremental splitter of an AMI byte stream into frames (sans-IO)."""
 
-    __slots__ = ("_buffer", "_discarding", "_expect_banner", "banner", "dropped_frames",
-                 "max_frame_bytes")
+    __slots__ = ("_buffer", "_discarding", "_expect_banner", "banner", "banner_overflows",
+                 "dropped_frames", "max_frame_bytes")
 
     def __init__(self, *, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
                  expect_banner: bool = True) -> None:
@@ -74,6 +82,8 @@ class FrameReader:
         self.banner: str | None = None
         #: frames dropped because they were too large (garbage, runaway header)
         self.dropped_frames = 0
+        #: banner lines dropped because they were too long (counted in dropped_frames)
+        self.banner_overflows = 0
 
     @property
     def pending_bytes(self) -> int:
@@ -122,8 +132,15 @@ class FrameReader:
 
     def _take_banner(self, buffer: bytes) -> bytes:
         if buffer.startswith(BANNER_PREFIX):
-            end = buffer.find(EOL)
+            end = buffer.find(EOL, 0, MAX_BANNER_BYTES + 2)
             if end < 0:
+                if len(buffer) <= MAX_BANNER_BYTES:
+                    return buffer
+                # not a banner Asterisk would send: drop it up to the next blank line
+                self.banner_overflows += 1
+                self.dropped_frames += 1
+                self._expect_banner = False
+                self._discarding = True
                 return buffer
             self.banner = buffer[:end].decode("utf-8", "replace")
             self._expect_banner = False
@@ -188,12 +205,22 @@ def serialize(headers: Iterable[tuple[str, str]]) -> bytes:
     """One AMI message on the wire: ``Key: Value`` lines, CRLF, blank line.
 
     Values with CR or LF would split the message: they are refused, since a
-    header injection on the manager socket could run any action.
+    header injection on the manager socket could run any action; so is NUL, which
+    Asterisk would read as the end of the value.
     """
     out = []
     for key, value in headers:
-        if "\r" in value or "\n" in value or "\r" in key or "\n" in key:
-            raise ValueError(f"AMI header {key!r} contains a line break")
+        if not sendable(value) or not sendable(key):
+            raise UnsendableValue(f"AMI header {key!r} contains a line break or NUL")
         out.append(f"{key}: {value}\r\n")
     out.append("\r\n")
     return "".join(out).encode("utf-8")
+
+
+class UnsendableValue(ValueError):
+    """A header key or value that must not go on the manager socket (CR, LF, NUL)."""
+
+
+def sendable(value: str) -> bool:
+    """Whether ``value`` may be written as an AMI header value (no CR, LF or NUL)."""
+    return "\r" not in value and "\n" not in value and "\0" not in value

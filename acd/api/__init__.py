@@ -8,6 +8,11 @@ data (no caller number or name ever appears in a metric label, see
 none configured they all answer 401. The bind address defaults to 127.0.0.1: binding
 another address puts the API on the network, so configure tokens first (and put TLS in
 front: tokens travel in a header).
+
+The server is limited so that no client, idle or slow, can starve the others: at
+most ``[http] max_connections`` connections, request headers within
+``header_timeout_s`` of connecting, a next request within ``keepalive_timeout_s`` on a
+kept-alive connection (:mod:`acd.api.guard`).
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from acd.api.guard import ConnectionGuard, GuardedSite
 from acd.api.v1 import Api, json_errors
+from acd.config import HttpConfig
 
 if TYPE_CHECKING:
     from acd.app import Router
@@ -59,7 +66,7 @@ def build_app(router: Router, metrics: RouterMetrics | None = None, *,
 
     async def healthz(_request: web.Request) -> web.Response:
         health = router.health()
-        status = 200 if health["ami_connected"] else 503
+        status = 200 if health["status"] == "ok" else 503
         return web.json_response(health, status=status)
 
     app.router.add_get("/healthz", healthz)
@@ -80,16 +87,18 @@ def build_app(router: Router, metrics: RouterMetrics | None = None, *,
 async def start_http(router: Router, bind: str, port: int, *,
                      metrics: RouterMetrics | None = None,
                      tokens: TokenSet | None = None,
-                     api_config: ApiConfig | None = None) -> HttpServer:
+                     api_config: ApiConfig | None = None,
+                     limits: HttpConfig | None = None) -> HttpServer:
+    limits = limits or HttpConfig()
     app = build_app(router, metrics, tokens=tokens, api_config=api_config)
     # handler_cancellation: a client that goes away ends its event stream at once (a
     # write is applied synchronously, so cancelling one never leaves it half done)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_S,
-                           handler_cancellation=True)
+                           handler_cancellation=True,
+                           keepalive_timeout=limits.keepalive_timeout_s)
     await runner.setup()
-    site = web.TCPSite(runner, bind, port)
+    guard = ConnectionGuard(limits.max_connections, limits.header_timeout_s)
+    router.metric_sources.append(guard.metrics)
+    site = GuardedSite(runner, bind, port, guard)
     await site.start()
-    server = site._server
-    sockets = getattr(server, "sockets", None) or ()
-    bound = int(sockets[0].getsockname()[1]) if sockets else port
-    return HttpServer(runner, bound)
+    return HttpServer(runner, site.bound_port)

@@ -55,6 +55,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import re
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -69,7 +70,7 @@ from acd.core.model import Agent, AgentState, Call
 from acd.core.overflow import SITE
 from acd.core.reskill import reskill_problem
 from acd.cti import EventStream, closing_frame
-from acd.logs import get_logger, mask_number
+from acd.logs import get_logger, mask_free_text, mask_number
 from acd.tokens import HOW_TO_CONFIGURE, Principal, TokenSet
 
 if TYPE_CHECKING:
@@ -82,6 +83,11 @@ PREFIX = "/api/v1"
 AUDIT_SIZE = 1000
 #: at shutdown, seconds the event streams get to say ``closing`` and end
 CLOSE_WAIT_S = 1.0
+#: JSON bodies nested deeper than this are refused (422 ``invalid``, audited) before
+#: anything decodes them: ours are two levels deep, and 20,000 levels (40 KB) would
+#: exhaust the decoder's recursion
+MAX_BODY_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 #: body keys never copied into the audit
 SECRET_KEYS = frozenset({"token", "secret", "password", "authorization"})
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -161,8 +167,30 @@ class EmptyBody(msgspec.Struct, forbid_unknown_fields=True):
 B = TypeVar("B")
 
 
+def body_depth(raw: bytes, limit: int = MAX_BODY_DEPTH) -> int:
+    """How deeply ``raw``'s arrays and objects nest (strings skipped), counted up to
+    ``limit + 1``: enough to refuse a body without recursing into it."""
+    depth = deepest = 0
+    for byte in _JSON_STRING.sub(b"", raw):
+        if byte in b"[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    break
+        elif byte in b"]}":
+            depth -= 1
+    return deepest
+
+
+def check_depth(raw: bytes) -> None:
+    if body_depth(raw) > MAX_BODY_DEPTH:
+        raise ApiError(422, f"invalid body: JSON nested deeper than {MAX_BODY_DEPTH} levels")
+
+
 def decode(raw: bytes, kind: type[B]) -> B:
     """A request body as ``kind``; an empty body is ``{}``."""
+    check_depth(raw)
     try:
         data = msgspec.json.decode(raw or b"{}")
     except msgspec.DecodeError as exc:
@@ -185,6 +213,7 @@ def write(handler: Handler) -> Callable[[Api, web.Request], Awaitable[web.Respon
         who = self.authenticate(request)
         raw = await request.read()
         try:
+            check_depth(raw)  # before anything decodes it, the audit included
             if self.router.role == "standby":
                 # its engine follows events without deciding: a write here would
                 # change nothing Asterisk sees, and be lost at the takeover
@@ -269,7 +298,8 @@ class Api:
         entry = {
             "at": datetime.now(self.router.config.zone()).isoformat(timespec="milliseconds"),
             "who": who.name, "role": who.role, "agent": who.agent,
-            "method": request.method, "path": request.path, "body": _audit_body(raw),
+            "method": request.method, "path": request.path,
+            "body": mask_free_text(_audit_body(raw)),
             "status": status, "result": result, "detail": detail,
         }
         self.audit.append(entry)
@@ -551,6 +581,8 @@ def _audit_body(raw: bytes) -> object:
     """The request body for the audit: decoded JSON without secret keys."""
     if not raw:
         return None
+    if body_depth(raw) > MAX_BODY_DEPTH:
+        return f"<JSON nested deeper than {MAX_BODY_DEPTH} levels, {len(raw)} bytes>"
     try:
         body = msgspec.json.decode(raw)
     except msgspec.DecodeError:

@@ -762,6 +762,7 @@ class EngineBase:
                 self._repair("call_gone", call.id, f"channel {call.channel} is gone")
                 self._end_call(call, unobserved=True)
             else:
+                _caller_from_pbx(call, entry)
                 self._reconcile_call(call, entry, event.channels)
         unknown = [e for e in event.channels if self._is_unknown_caller(e)]
         for entry in sorted(unknown, key=self._arrival_of):
@@ -1048,3 +1049,12 @@ def _arrival(entry: ev.StatusEntry, arrived_var: str, now: float) -> float:
         return float(raw)
     except ValueError:
         return now - entry.seconds
+
+
+def _caller_from_pbx(call: Call, entry: ev.StatusEntry) -> None:
+    """A restored call has no caller number nor name (never saved at rest): Asterisk's
+    ``Status`` gives them back."""
+    if not call.caller_num:
+        call.caller_num = entry.caller_id_num
+    if not call.caller_name:
+        call.caller_name = entry.caller_id_name

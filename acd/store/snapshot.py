@@ -9,10 +9,16 @@ rewrites the whole snapshot (``DEL`` + ``HSET``, in the same batch script).
 
 It reads the engine on the event loop between inputs, like ``/metrics`` does; the
 engine never waits for it.
+
+No caller's number or name is written (:func:`at_rest`): Redis's append-only file
+would keep them on disk long after the call. A restored call has neither until the
+resync that follows every restore, where Asterisk's ``Status`` gives both again
+(``CallerIDNum``, ``CallerIDName``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -20,6 +26,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from acd.core import facts as f
+from acd.core.model import Call
 from acd.core.state import capture_meta, queue_order
 from acd.store import keys
 
@@ -52,6 +59,13 @@ class Pending:
     agents: dict[str, bytes | None] = field(default_factory=dict)
     queues: dict[str, bytes | None] = field(default_factory=dict)
     meta: bytes | None = None
+
+
+def at_rest(call: Call) -> Call:
+    """``call`` as the snapshot keeps it: without the caller's number and name."""
+    if not call.caller_num and not call.caller_name:
+        return call
+    return dataclasses.replace(call, caller_num="", caller_name="")
 
 
 class SnapshotTracker:
@@ -105,7 +119,7 @@ class SnapshotTracker:
         self._dirty_calls, self._dirty_agents, self._dirty_queues = set(), set(), set()
         for call_id in call_ids:
             call = engine.calls.get(call_id)
-            pending.calls[call_id] = _encode(call) if call is not None else None
+            pending.calls[call_id] = _encode(at_rest(call)) if call is not None else None
         for agent_id in agent_ids:
             agent = engine.agents.get(agent_id)
             pending.agents[agent_id] = _encode(agent) if agent is not None else None

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from acd.config import Config, RedisConfig, namespace_of
 from acd.core import inputs as i
 from acd.core.state import EngineState
-from acd.logs import get_logger
+from acd.logs import get_logger, where
 from acd.secrets import redis_password
 from acd.store.metrics import StoreMetrics
 from acd.store.restore import read_state
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from acd.app import Router
 
 log = get_logger("acd.store")
+
+#: a writer task that died of an exception is started again after this many seconds
+WRITER_RESTART_S = 0.5
 
 
 def connect(settings: RedisConfig, password: str | None = None) -> Redis:
@@ -91,6 +94,8 @@ class Store:
         self.writer = JournalWriter(redis, namespace, router.engine, settings, self.metrics,
                                     fence_token=fence_token)
         self._task: asyncio.Task[None] | None = None
+        #: the writer task ended with an exception and was started again this often
+        self.writer_restarts = 0
         #: how the start went: "restored", "empty" (nothing saved), "failed", "skipped"
         self.restore_result = "skipped"
 
@@ -138,8 +143,28 @@ class Store:
         """Run the writer task (the first batch writes the whole snapshot)."""
         if self._task is None:
             self._task = asyncio.create_task(self.writer.run(), name="journal-writer")
+            self._task.add_done_callback(self._writer_ended)
             self.writer.wake()
         return self._task
+
+    def _writer_ended(self, task: asyncio.Task[None]) -> None:
+        """The writer ends on purpose when fenced or closed; if it died of an exception
+        (a bug: its batches catch their own), log it and start it again."""
+        if task is not self._task or task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        assert exc is not None
+        self.writer_restarts += 1
+        log.error("task_failed", task="journal-writer", error=type(exc).__name__,
+                  where=where(exc), restart_in_s=WRITER_RESTART_S)
+        self._task = None
+        asyncio.get_running_loop().call_later(WRITER_RESTART_S, self._restart_writer)
+
+    def _restart_writer(self) -> None:
+        if self._task is None and not self.writer.fenced:
+            log.warning("task_restarted", task="journal-writer",
+                        restarts=self.writer_restarts)
+            self.start()
 
     def lead(self) -> None:
         """The router won the leader lock: write again (the writer task ends when it is
@@ -161,6 +186,8 @@ class Store:
             "dropped": sum(writer.buffer.dropped.values()),
             "fenced": writer.fenced,
             "restore": self.restore_result,
+            "writer_running": self._task is not None and not self._task.done(),
+            "writer_restarts": self.writer_restarts,
         }
 
     async def flush(self) -> None:

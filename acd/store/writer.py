@@ -9,7 +9,8 @@ batch; ``flush_interval_s`` > 0 lets a batch gather longer), in one Lua script
 (atomic in Redis, as a MULTI/EXEC would be; with fencing it first checks the token):
 
 * each fact to the journal stream (trimmed by ``XTRIM MAXLEN ~ journal_maxlen``);
-* each finished call's record to the records stream, and each API write to the audit
+* each finished call's record to the records stream (its ``caller_name`` empty unless
+  ``records_caller_name``: the DGOS report does not need it), and each API write to the audit
   stream (trimmed by ``XTRIM MINID ~ <now − records_retention_days>``);
 * once the buffer is drained by the batch, the snapshot difference
   (:mod:`acd.store.snapshot`), so the snapshot never runs ahead of the records: a
@@ -128,9 +129,14 @@ class JournalWriter:
         if not self._writes():
             return  # another router writes the state now
         now = time.monotonic()
-        self.buffer.append(Entry("journal", fact, now))
         if isinstance(fact, f.CallEnded):
+            if fact.record.caller_name and not self.settings.records_caller_name:
+                fact = msgspec.structs.replace(fact, record=msgspec.structs.replace(
+                    fact.record, caller_name=""))
+            self.buffer.append(Entry("journal", fact, now))
             self.buffer.append(Entry("record", fact.record, now))
+        else:
+            self.buffer.append(Entry("journal", fact, now))
         self.snapshot.note(fact)
         self._wake.set()
 

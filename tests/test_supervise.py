@@ -1,0 +1,76 @@
+"""Background tasks that fail are logged, restarted, and shown in /healthz."""
+
+from __future__ import annotations
+
+import asyncio
+
+from structlog.testing import capture_logs
+
+from acd.app import Router
+from acd.config import parse_config
+from acd.supervise import Supervisor
+
+
+async def test_a_failing_task_is_logged_restarted_and_reported() -> None:
+    supervisor = Supervisor()
+    router = Router(parse_config(b'[site]\nname = "x"\ndepartement = "59"\n'))
+    router.health_sources["tasks"] = supervisor.health
+    router.tasks_ok = supervisor.ok
+    runs: list[int] = []
+    release = asyncio.Event()
+    failed = asyncio.Event()
+    healths: list[dict[str, object]] = []
+
+    async def heartbeat() -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            failed.set()
+            raise ValueError("cannot convert float NaN to integer")
+        await release.wait()
+
+    with capture_logs() as logs:
+        task = supervisor.start("heartbeat", heartbeat)
+        await failed.wait()
+        await asyncio.sleep(0)
+        healths.append(router.health())  # down until restarted
+        async with asyncio.timeout(5):
+            while len(runs) < 2:
+                await asyncio.sleep(0.01)
+        assert supervisor.ok()
+        release.set()
+        await task
+    assert healths[0]["status"] == "degraded"
+    assert healths[0]["tasks"] == {"heartbeat": {"running": False, "restarts": 0,
+                                                 "last_error": "ValueError"}}
+    assert supervisor.health()["heartbeat"]["restarts"] == 1
+    (failure,) = [e for e in logs if e["event"] == "task_failed"]
+    assert failure["task"] == "heartbeat" and failure["error"] == "ValueError"
+    assert "NaN" not in str(failure)
+    assert [e["event"] for e in logs if e["event"] == "task_restarted"] == ["task_restarted"]
+
+
+async def test_a_journal_writer_that_dies_is_logged_and_started_again(
+        redis_url: str, redis_namespace: str) -> None:
+    from acd.store import attach_store
+
+    router = Router(parse_config(b'[site]\nname = "x"\ndepartement = "59"\n'))
+    store = attach_store(router, redis_url, redis_namespace)
+    original = store.writer.run
+    runs: list[int] = []
+
+    async def run() -> None:  # the first run dies of a bug outside its batches
+        runs.append(1)
+        if len(runs) == 1:
+            raise RuntimeError("bug")
+        await original()
+
+    store.writer.run = run  # type: ignore[method-assign]
+    with capture_logs() as logs:
+        store.start()
+        async with asyncio.timeout(5):
+            while len(runs) < 2:
+                await asyncio.sleep(0.01)
+    health = store.health()
+    assert health["writer_running"] is True and health["writer_restarts"] == 1
+    assert [e["task"] for e in logs if e["event"] == "task_failed"] == ["journal-writer"]
+    await store.close(1.0)
