@@ -135,6 +135,11 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
     def dropped_frames(self) -> int:
         return self._reader.dropped_frames
 
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes received and not framed yet (what a runaway banner may hold)."""
+        return self._reader.pending_bytes
+
     def data_received(self, data: bytes) -> None:
         self.last_rx = time.monotonic()
         reader = self._reader
