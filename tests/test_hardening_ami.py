@@ -44,7 +44,7 @@ BOOTED = (b"Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 8\r\n"
 
 def caller(channel: str, uniqueid: str, arrived: str) -> dict[str, str]:
     """A caller waiting in the holding context, as a Status list item."""
-    return {"Channel": channel, "Uniqueid": uniqueid, "Context": "acd-holding",
+    return {"Channel": channel, "Uniqueid": uniqueid, "Context": "holding",
             "Exten": "s", "Application": "MusicOnHold", "CallerIDNum": "0612345678",
             "Variables": f"ACD_NUMBER=15|ACD_ARRIVED={arrived}"}
 
@@ -52,7 +52,7 @@ def caller(channel: str, uniqueid: str, arrived: str) -> dict[str, str]:
 def waiting_event(channel: str, uniqueid: str, timestamp: str = "1795329358.0") -> bytes:
     return (f"Event: UserEvent\r\nPrivilege: user,all\r\nTimestamp: {timestamp}\r\n"
             f"Channel: {channel}\r\nUniqueid: {uniqueid}\r\nCallerIDNum: 0611223344\r\n"
-            f"Context: acd-holding\r\nExten: s\r\nUserEvent: AcdCallWaiting\r\n"
+            f"Context: holding\r\nExten: s\r\nUserEvent: AcdCallWaiting\r\n"
             f"Number: 15\r\nArrived: 1795329358.0\r\n\r\n").encode()
 
 
