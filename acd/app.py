@@ -30,12 +30,12 @@ from acd.ami.actions import Setvar
 from acd.ami.client import AmiConnection
 from acd.ami.events import AmiEvent, Reload, StatusEntry
 from acd.config import Config
+from acd.config.secrets import ami_secret
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.engine import Engine, Output
 from acd.logs import get_logger, where
 from acd.sdnotify import Notifier
-from acd.secrets import ami_secret
 from acd.store.leader import Election, start_election
 from acd.supervise import Supervisor
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import msgspec
 
-from acd.config import load_config
-from acd.configcheck import config_warnings
+from acd.config.load import load_config
+from acd.config.warnings import config_warnings
 from acd.errors import AcdError, ConfigError
 
 _json = msgspec.json.Encoder()
@@ -27,7 +27,7 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
                 print(line, file=sys.stderr)
             status = 1
             continue
-        from acd.secrets import secret_file_problems
+        from acd.config.secrets import secret_file_problems
 
         problems = secret_file_problems(config)
         if problems:
@@ -45,8 +45,8 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
 def _cmd_check_pbx(args: argparse.Namespace) -> int:
     import asyncio
 
-    from acd.pbxcheck.checks import check_pbx, exit_status
-    from acd.secrets import ami_secret
+    from acd.config.secrets import ami_secret
+    from acd.tools.pbxcheck.checks import check_pbx, exit_status
 
     config = load_config(args.config)
     findings = asyncio.run(check_pbx(config, ami_secret(config), timeout_s=args.timeout_s))
@@ -57,7 +57,7 @@ def _cmd_check_pbx(args: argparse.Namespace) -> int:
 
 def _cmd_replay(args: argparse.Namespace) -> int:
     from acd import logs
-    from acd.replay import replay_files
+    from acd.tools.replay import replay_files
 
     logs.configure(sys.stderr)
     config = load_config(args.config) if args.config else None
@@ -116,7 +116,7 @@ def _rate(text: str) -> float:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from acd.simulate_cli import simulate_command
+    from acd.tools.simulate_cli import simulate_command
 
     return simulate_command(scenario_path=args.scenario, config_path=args.config,
                             seed=args.seed, speed=args.speed, as_json=args.json,
@@ -124,7 +124,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from acd.simulate_cli import DEMO_SCENARIO, simulate_command
+    from acd.tools.simulate_cli import DEMO_SCENARIO, simulate_command
 
     return simulate_command(scenario_path=args.scenario or str(DEMO_SCENARIO),
                             config_path=None, seed=args.seed, speed=args.speed,
@@ -132,21 +132,21 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_route(args: argparse.Namespace) -> int:
-    from acd.route import route_command
+    from acd.tools.route import route_command
 
     return route_command(config_path=args.config, number=args.number, at=args.at,
                          as_json=args.json)
 
 
 def _cmd_config_reference(_args: argparse.Namespace) -> int:
-    from acd.configdoc import render
+    from acd.config.reference import render
 
     sys.stdout.write(render())
     return 0
 
 
 def _date(text: str) -> date:
-    from acd.report import parse_date
+    from acd.tools.report import parse_date
 
     try:
         return parse_date(text)
@@ -155,7 +155,7 @@ def _date(text: str) -> date:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from acd.report_render import report_command
+    from acd.tools.report_render import report_command
 
     if not args.records and not args.redis:
         print("acd report: give --records FILE... and/or --redis CONFIG", file=sys.stderr)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from acd.ami.client import backoff_delay
+from acd.backoff import backoff_delay
 from acd.logs import get_logger, where
 
 log = get_logger("acd.router")

@@ -26,7 +26,8 @@ from acd import logs
 from acd.ami.client import AmiProtocol
 from acd.ami.events import AmiEvent
 from acd.ami.frames import FrameReader, parse_frame
-from acd.config import Config, parse_config
+from acd.config import Config
+from acd.config.load import parse_config
 from acd.core import inputs as i
 from acd.core.engine import Engine
 from acd.core.routing import pick_call
@@ -297,7 +298,7 @@ def ingest_with_persistence(data: bytes, runs: int) -> dict[str, Any]:
 
     import uvloop
 
-    from acd.redis_process import RedisProcess
+    from acd.tools.redis_process import RedisProcess
     from benchmarks.journal import ingest
 
     if shutil.which("redis-server") is None:

@@ -41,12 +41,12 @@ from typing import Any
 
 import aiohttp
 
-from acd.config import parse_config
-from acd.redis_process import RedisProcess
+from acd.config.load import parse_config
 from acd.sim import FixedBehaviour, OfferOutcome
 from acd.sim.control import CallTracker
 from acd.sim.pbx import PbxOptions
 from acd.sim.server import start_sim
+from acd.tools.redis_process import RedisProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 AGENTS = 500

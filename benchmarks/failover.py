@@ -18,10 +18,10 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from acd.chaos import parse_chaos
-from acd.chaos_run import PAIR_TTL_S, ChaosRun
-from acd.config import load_config
-from acd.scenario import load_scenario
+from acd.config.load import load_config
+from acd.tools.chaos import parse_chaos
+from acd.tools.chaos_run import PAIR_TTL_S, ChaosRun
+from acd.tools.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIO = """

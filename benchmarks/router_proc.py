@@ -37,9 +37,9 @@ from acd import logs
 from acd.ami.client import AmiConnection
 from acd.api import start_http
 from acd.app import Router, settle_heap
-from acd.config import load_config
+from acd.config.load import load_config
+from acd.config.secrets import ami_secret
 from acd.metrics import RouterMetrics
-from acd.secrets import ami_secret
 
 LAG_INTERVAL_S = 0.001
 

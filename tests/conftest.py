@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from acd.config import Config, parse_config
+from acd.config import Config
+from acd.config.load import parse_config
 from tests.redisproc import SHARED_URL, RedisProcess, answers
 
 REPO = Path(__file__).resolve().parents[1]

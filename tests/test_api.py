@@ -17,7 +17,8 @@ from structlog.testing import capture_logs
 from acd.ami import events as ev
 from acd.api import HttpServer, start_http
 from acd.app import Router
-from acd.config import ApiConfig, Config, parse_config
+from acd.config import ApiConfig, Config
+from acd.config.load import parse_config
 from acd.core import inputs as i
 from acd.core.model import AgentState
 from acd.errors import SecretError

@@ -19,17 +19,18 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from acd.chaos import ChaosError, Fault, parse_chaos
-from acd.chaos_judge import judge
-from acd.chaos_run import ChaosRun
-from acd.config import AmiConfig, HttpConfig, load_config, parse_config
+from acd.config import AmiConfig, HttpConfig
+from acd.config.load import load_config, parse_config
 from acd.core.records import iso
 from acd.errors import ConfigError
-from acd.router_process import RouterProcess
-from acd.scenario import load_scenario
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim
 from acd.sim.model import Phase
-from acd.tomlwrite import dumps
+from acd.tools.chaos import ChaosError, Fault, parse_chaos
+from acd.tools.chaos_judge import judge
+from acd.tools.chaos_run import ChaosRun
+from acd.tools.router_process import RouterProcess
+from acd.tools.scenario import load_scenario
+from acd.tools.tomlwrite import dumps
 from tests.conftest import REPO
 
 SPEED = 20.0

@@ -7,12 +7,12 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from acd.chaos import Fault, parse_chaos
-from acd.chaos_run import ChaosResult, run_chaos
-from acd.config import load_config
-from acd.scenario import load_scenario
-from acd.simulate_cli import harmed, summary_json
-from acd.summary import Summary
+from acd.config.load import load_config
+from acd.tools.chaos import Fault, parse_chaos
+from acd.tools.chaos_run import ChaosResult, run_chaos
+from acd.tools.scenario import load_scenario
+from acd.tools.simulate_cli import harmed, summary_json
+from acd.tools.summary import Summary
 from tests.conftest import REPO
 
 SCENARIO = """

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from acd.config import STANDARD_SKILLS, Config, load_config
+from acd.config import STANDARD_SKILLS, Config
+from acd.config.load import load_config
 from acd.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"

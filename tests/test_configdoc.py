@@ -1,4 +1,4 @@
-"""docs/config.md is generated from acd/config.py and must not drift from it."""
+"""docs/config.md is generated from acd/config/schema.py and must not drift from it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import sys
 
 import msgspec
 
-from acd import config
-from acd.configdoc import REGENERATE, field_comments, render
+from acd.config import schema as config
+from acd.config.reference import REGENERATE, field_comments, render
 from tests.conftest import REPO
 
 DOC = REPO / "docs" / "config.md"
@@ -17,7 +17,7 @@ DOC = REPO / "docs" / "config.md"
 def test_committed_reference_is_the_generated_one() -> None:
     committed = DOC.read_text(encoding="utf-8") if DOC.is_file() else ""
     assert committed == render(), (
-        "docs/config.md is out of date with acd/config.py; regenerate it with:\n"
+        "docs/config.md is out of date with acd/config/schema.py; regenerate it with:\n"
         f"    {REGENERATE}\n(or: make config-doc) and commit the result")
 
 

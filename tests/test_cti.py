@@ -14,7 +14,8 @@ import aiohttp
 import pytest
 
 from acd.api import start_http
-from acd.config import ApiConfig, Config, parse_config
+from acd.config import ApiConfig, Config
+from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.cti import EventStream, Subscriber

@@ -20,14 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from acd.config import (
-    STANDARD_SKILLS,
-    AmiConfig,
-    DialplanNames,
-    PartnerConfig,
-    RoutingConfig,
-    load_config,
-)
+from acd.config import STANDARD_SKILLS, AmiConfig, DialplanNames, PartnerConfig, RoutingConfig
+from acd.config.load import load_config
 
 DIALPLANS = Path(__file__).resolve().parent.parent / "dialplans"
 EXAMPLE_CONFIGS = sorted((DIALPLANS.parent / "config").glob("*.toml"))

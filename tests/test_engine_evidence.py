@@ -18,8 +18,8 @@ from acd.core.evidence import Place, is_acd_caller, place_of
 from acd.core.model import AgentState, CallState
 from acd.core.records import CallRecord
 from acd.core.state import EngineState, capture
-from acd.report import build_report
-from acd.summary import summarize
+from acd.tools.report import build_report
+from acd.tools.summary import summarize
 from tests.enginekit import Driver
 
 

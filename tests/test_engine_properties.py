@@ -8,7 +8,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from acd.ami import actions as act
 from acd.ami import events as ev
-from acd.config import parse_config
+from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.model import AgentState, CallState

@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 from acd.ami.client import AmiConnection
 from acd.app import Router, run_heartbeat
-from acd.config import AmiConfig, Config, parse_config
+from acd.config import AmiConfig, Config
+from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core.model import CallState
 from acd.core.records import CallRecord

@@ -16,7 +16,8 @@ import contextlib
 from acd.ami.client import AmiConnection
 from acd.ami.frames import AmiMessage, parse_frame
 from acd.app import Router
-from acd.config import AmiConfig, parse_config
+from acd.config import AmiConfig
+from acd.config.load import parse_config
 from acd.core import inputs as i
 from acd.failopen_members import FailopenMembers
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim

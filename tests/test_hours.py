@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from acd.config import Config, HoursConfig, NumberConfig, SiteConfig, load_config, parse_config
+from acd.config import Config, HoursConfig, NumberConfig, SiteConfig
+from acd.config.load import load_config, parse_config
 from acd.core.hours import (
     HOLIDAY_SUBDIVISIONS,
     OVERSEAS_ZONES,

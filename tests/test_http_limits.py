@@ -14,7 +14,8 @@ import pytest
 
 from acd.api import HttpServer, start_http
 from acd.app import Router
-from acd.config import HttpConfig, parse_config
+from acd.config import HttpConfig
+from acd.config.load import parse_config
 from acd.metrics import RouterMetrics
 
 SITE = b'[site]\nname = "SAS http"\ndepartement = "59"\n'

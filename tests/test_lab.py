@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from acd.cli import build_parser
-from acd.config import load_config
+from acd.config.load import load_config
 from tests.conftest import REPO
 from tests.redisproc import answers, free_port
 

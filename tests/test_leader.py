@@ -10,7 +10,8 @@ from redis.asyncio import Redis
 
 from acd.ami.client import AmiConnection
 from acd.app import Router
-from acd.config import AmiConfig, namespace_of, parse_config
+from acd.config import AmiConfig, namespace_of
+from acd.config.load import parse_config
 from acd.errors import ConfigError
 from acd.metrics import RouterMetrics
 from acd.sim import FixedBehaviour, OfferOutcome, Phase, start_sim

@@ -22,7 +22,8 @@ import pytest
 
 from acd.ami.client import AmiConnection
 from acd.app import Router
-from acd.config import AmiConfig, parse_config
+from acd.config import AmiConfig
+from acd.config.load import parse_config
 from acd.sim import FixedBehaviour, OfferOutcome
 from acd.sim.control import ControlServer
 from acd.sim.pbx import PbxOptions

@@ -24,12 +24,13 @@ from acd.ami.client import AmiConnection
 from acd.ami.drops import DropCounter
 from acd.api import start_http
 from acd.app import Router, serve
-from acd.config import AmiConfig, Config, parse_config
+from acd.config import AmiConfig, Config
+from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.records import CallRecord
 from acd.metrics import DEFAULT_HANDLE_S, RouterMetrics, watch_loop_lag
-from acd.summary import summarize
+from acd.tools.summary import summarize
 
 CALLER_NUM = "0612345678"
 CALLER_NAME = "Hélène Dupré"

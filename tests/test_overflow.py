@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 from acd.ami import actions as act
 from acd.ami import events as ev
-from acd.config import Config, parse_config
+from acd.config import Config
+from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.model import CallState

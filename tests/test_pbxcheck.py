@@ -13,10 +13,11 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from acd.config import AmiConfig, Config, load_config
-from acd.dialplan_contract import GLOBALS, QUEUE_SETTINGS, dialplan_extensions
-from acd.pbxcheck.checks import Finding, check_pbx, exit_status
+from acd.config import AmiConfig, Config
+from acd.config.dialplan import GLOBALS, QUEUE_SETTINGS, dialplan_extensions
+from acd.config.load import load_config
 from acd.sim import PbxOptions, SimServer, start_sim
+from acd.tools.pbxcheck.checks import Finding, check_pbx, exit_status
 from tests.conftest import REPO
 from tests.test_dialplans import EXTENSIONS, QUEUES, _strip_comment, parse_dialplan
 from tests.test_dialplans import GLOBALS as GLOBALS_FILE

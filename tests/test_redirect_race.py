@@ -17,8 +17,9 @@ from pathlib import Path
 
 from acd.ami.client import AmiConnection
 from acd.app import Router
-from acd.config import AmiConfig, load_config, parse_config
-from acd.configcheck import DIALPLAN_RING_S, config_warnings
+from acd.config import AmiConfig
+from acd.config.load import load_config, parse_config
+from acd.config.warnings import DIALPLAN_RING_S, config_warnings
 from acd.core import inputs as i
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, PerAgentBehaviour, start_sim
 from acd.sim.model import Phase

@@ -20,7 +20,8 @@ from acd.ami.client import AmiConnection
 from acd.ami.events import Reload, decode_frame
 from acd.ami.frames import parse_frame
 from acd.app import Router, run_heartbeat
-from acd.config import AmiConfig, parse_config
+from acd.config import AmiConfig
+from acd.config.load import parse_config
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim
 from acd.sim.clock import SimClock
 from acd.sim.pbx import Pbx

@@ -15,9 +15,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from acd.config import parse_config
+from acd.config.load import parse_config
 from acd.core.records import CallRecord, LegRecord
-from acd.report import (
+from acd.tools.report import (
     RecordsError,
     Report,
     ReportSettings,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from acd.config import parse_config
+from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.model import AgentState, CallState

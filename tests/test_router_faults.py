@@ -15,7 +15,8 @@ import pytest
 
 from acd.ami.client import AmiConnection
 from acd.app import Router
-from acd.config import AmiConfig, Config, parse_config
+from acd.config import AmiConfig, Config
+from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core.records import CallRecord
 from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim

@@ -10,11 +10,11 @@ import msgspec
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from acd.config import load_config
+from acd.config.load import load_config
 from acd.core.records import CallRecord
-from acd.scenario import Scenario, load_scenario, resolve_site
-from acd.simulate import RunResult, run_scenario
-from acd.summary import render
+from acd.tools.scenario import Scenario, load_scenario, resolve_site
+from acd.tools.simulate import RunResult, run_scenario
+from acd.tools.summary import render
 from tests.conftest import REPO
 
 SCENARIOS = REPO / "config" / "scenarios"

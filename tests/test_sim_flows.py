@@ -14,7 +14,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from acd.ami.frames import AmiMessage
-from acd.config import Config, parse_config
+from acd.config import Config
+from acd.config.load import parse_config
 from acd.sim.behaviour import FixedBehaviour, PartnerBehaviour, PartnerKind, RandomBehaviour
 from acd.sim.clock import SimClock
 from acd.sim.model import Headers, OfferOutcome, Phase

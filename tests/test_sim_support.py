@@ -11,7 +11,8 @@ import contextlib
 from collections.abc import Callable, Iterable
 
 from acd.ami.frames import AmiMessage, FrameReader, parse_frame, serialize
-from acd.config import Config, parse_config
+from acd.config import Config
+from acd.config.load import parse_config
 from tests.conftest import TRANSCRIPTS
 
 SIM_SITE = b"""

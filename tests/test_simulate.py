@@ -11,9 +11,9 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from acd.config import load_config
-from acd.scenario import load_scenario
-from acd.traffic import plan
+from acd.config.load import load_config
+from acd.tools.scenario import load_scenario
+from acd.tools.traffic import plan
 from tests.conftest import REPO
 
 SCENARIO = """

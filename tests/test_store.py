@@ -26,7 +26,8 @@ from structlog.testing import capture_logs
 
 from acd.ami.client import AmiConnection
 from acd.app import Router
-from acd.config import AmiConfig, Config, RedisConfig, parse_config
+from acd.config import AmiConfig, Config, RedisConfig
+from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core.records import CallRecord
 from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim

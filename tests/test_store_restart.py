@@ -19,7 +19,7 @@ import aiohttp
 import msgspec
 import redis
 
-from acd.config import parse_config
+from acd.config.load import parse_config
 from acd.core.records import CallRecord
 from acd.sim import FixedBehaviour, OfferOutcome, start_sim
 from acd.store import keys

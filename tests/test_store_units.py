@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from acd.config import namespace_of, parse_config, slugify
+from acd.config import namespace_of, slugify
+from acd.config.load import parse_config
+from acd.config.secrets import redis_password
 from acd.errors import ConfigError
-from acd.secrets import redis_password
 from acd.store import keys
 from acd.store.buffer import Entry, JournalBuffer, Kind
 

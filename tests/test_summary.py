@@ -7,9 +7,9 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from acd.core.records import CallRecord, LegRecord, OverflowRecord
-from acd.simulate import Progress, RunResult
-from acd.simulate_cli import live_line, summary_json
-from acd.summary import render, summarize
+from acd.tools.simulate import Progress, RunResult
+from acd.tools.simulate_cli import live_line, summary_json
+from acd.tools.summary import render, summarize
 
 DAY = "2026-01-13T09:"
 

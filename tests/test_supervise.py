@@ -7,7 +7,7 @@ import asyncio
 from structlog.testing import capture_logs
 
 from acd.app import Router
-from acd.config import parse_config
+from acd.config.load import parse_config
 from acd.supervise import Supervisor
 
 

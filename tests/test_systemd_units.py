@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from acd.cli import build_parser
-from acd.secrets import AMI_SECRET_CREDENTIAL
+from acd.config.secrets import AMI_SECRET_CREDENTIAL
 from acd.tokens import TOKENS_CREDENTIAL
 from tests.conftest import REPO
 

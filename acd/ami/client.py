@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import random
 import time
 from collections import deque
 from collections.abc import Callable
@@ -63,6 +62,7 @@ from acd.ami.frames import (
     parse_frame,
     serialize,
 )
+from acd.backoff import backoff_delay
 from acd.config import AmiConfig
 from acd.errors import AmiActionFailed, AmiDisconnected, AmiError, AmiLoginFailed
 from acd.logs import get_logger, where
@@ -471,15 +471,6 @@ class AmiConnection:
         if self.connected:
             self.connected = False
             self.sink.on_link_down(reason)
-
-
-def backoff_delay(attempt: int, initial: float, maximum: float,
-                  rng: random.Random | None = None) -> float:
-    """Exponential backoff with jitter: ``initial·2^(attempt-1)`` capped at ``maximum``,
-    then a random 50–100 % of it, so routers restarted together do not reconnect in step."""
-    ceiling = min(maximum, initial * 2 ** min(attempt - 1, 30))
-    draw: float = (rng or random.Random()).random()
-    return float(ceiling * (0.5 + 0.5 * draw))
 
 
 def check_response(action: act.Action, response: Any) -> None:

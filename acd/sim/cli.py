@@ -8,8 +8,8 @@ import random
 import signal
 
 from acd.config import Config
+from acd.config.secrets import ami_secret
 from acd.logs import get_logger
-from acd.secrets import ami_secret
 from acd.sim.arrivals import place_calls
 from acd.sim.behaviour import AgentBehaviour, RandomBehaviour
 from acd.sim.control import ControlServer

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from acd.ami.frames import AmiMessage
-from acd.dialplan_contract import GLOBALS, QUEUE_SETTINGS, dialplan_extensions
+from acd.config.dialplan import GLOBALS, QUEUE_SETTINGS, dialplan_extensions
 from acd.sim.model import Headers, Phase
 from acd.sim.pbx import Pbx
 from acd.sim.wire import Reply, error, response

@@ -34,8 +34,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from acd.config import Config, namespace_of
+from acd.config.secrets import redis_password
 from acd.logs import get_logger
-from acd.secrets import redis_password
 from acd.store import keys
 from acd.store.store import connect
 

@@ -15,9 +15,9 @@ import redis
 from redis.exceptions import RedisError
 
 from acd.config import Config, namespace_of
+from acd.config.secrets import redis_password
 from acd.core.records import CallRecord
 from acd.errors import AcdError
-from acd.secrets import redis_password
 from acd.store import keys
 
 CHUNK = 1000

@@ -15,10 +15,10 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from acd.config import Config, RedisConfig, namespace_of
+from acd.config.secrets import redis_password
 from acd.core import inputs as i
 from acd.core.state import EngineState
 from acd.logs import get_logger, where
-from acd.secrets import redis_password
 from acd.store.metrics import StoreMetrics
 from acd.store.restore import read_state
 from acd.store.writer import JournalWriter

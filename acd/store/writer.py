@@ -45,7 +45,7 @@ import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from acd.ami.client import backoff_delay
+from acd.backoff import backoff_delay
 from acd.config import RedisConfig
 from acd.core import facts as f
 from acd.logs import get_logger

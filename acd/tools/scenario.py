@@ -18,9 +18,10 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from acd.chaos import ChaosError, parse_chaos
-from acd.config import SKILL_NAME_RE, _split_msgspec_error
+from acd.config import SKILL_NAME_RE
+from acd.config.load import split_msgspec_error
 from acd.errors import ConfigError
+from acd.tools.chaos import ChaosError, parse_chaos
 
 Range = Annotated[list[Annotated[float, msgspec.Meta(ge=0, le=86_400)]],
                   msgspec.Meta(min_length=2, max_length=2)]
@@ -136,7 +137,7 @@ class Scenario(_Strict, frozen=True):
     #: between two phones): the router must never touch them (``foreign_touched``)
     foreign_channels: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 0
     #: faults to inject, as ``acd simulate --chaos`` takes them (which replaces this):
-    #: ``"router-kill@60+5,redis-stop@120+30,pbx-restart@200"`` (see :mod:`acd.chaos`)
+    #: ``"router-kill@60+5,redis-stop@120+30,pbx-restart@200"`` (see :mod:`acd.tools.chaos`)
     chaos: str = ""
 
 
@@ -156,7 +157,7 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         scenario = msgspec.convert(data, Scenario)
     except msgspec.ValidationError as exc:
-        raise ConfigError(name, [_split_msgspec_error(str(exc))]) from exc
+        raise ConfigError(name, [split_msgspec_error(str(exc))]) from exc
     problems = _validate(scenario)
     if problems:
         raise ConfigError(name, problems)

@@ -1,4 +1,4 @@
-"""Printing a :class:`~acd.report.Report`: Markdown for a monthly report, CSV for a
+"""Printing a :class:`~acd.tools.report.Report`: Markdown for a monthly report, CSV for a
 spreadsheet (one row per month × period × indicator), JSON for scripts.
 
 Field and indicator names are a contract read by operators' scripts and spreadsheets.
@@ -17,9 +17,9 @@ from typing import Any
 
 import msgspec
 
-from acd.config import load_config
+from acd.config.load import load_config
 from acd.core.records import CallRecord
-from acd.report import (
+from acd.tools.report import (
     DGOS_TALK_INDICATORS,
     Figures,
     Ratio,

@@ -19,17 +19,17 @@ import msgspec
 
 from acd.ami.client import AmiConnection
 from acd.app import Router
-from acd.chaos_judge import phantom_records
 from acd.config import AmiConfig, Config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.model import AgentState
 from acd.core.records import CallRecord
 from acd.metrics import RouterMetrics
-from acd.scenario import Scenario
 from acd.sim import AgentBehaviour, PerAgentBehaviour, RandomBehaviour, SimServer, start_sim
-from acd.summary import Summary, summarize
-from acd.traffic import Planned, plan, primary_skill, scenario_start
+from acd.tools.chaos_judge import phantom_records
+from acd.tools.scenario import Scenario
+from acd.tools.summary import Summary, summarize
+from acd.tools.traffic import Planned, plan, primary_skill, scenario_start
 
 FEATURE_CODES = {"login": "*71", "logout": "*72", "pause": "*73", "ready": "*74"}
 

@@ -1,6 +1,6 @@
 """One ``acd run`` started as a subprocess, killed and started again on demand.
 
-Used by ``acd simulate --chaos`` (:mod:`acd.chaos_run`) and the chaos tests: the
+Used by ``acd simulate --chaos`` (:mod:`acd.tools.chaos_run`) and the chaos tests: the
 process's JSON log lines are read and kept (with the life they belong to and when
 they came), its call records go to a file (``--records-out``), its stderr to another.
 """
@@ -21,7 +21,7 @@ import msgspec
 
 from acd.config import Config
 from acd.core.records import CallRecord
-from acd.tomlwrite import dumps
+from acd.tools.tomlwrite import dumps
 
 #: a router process must log what is awaited within this many real seconds
 ROUTER_START_TIMEOUT_S = 30.0

@@ -11,7 +11,7 @@ its predecessor saved (agents, waiting order, calls in progress). ``leader-kill`
 two routers as an active/standby pair (``[leader]``).
 
 The outcome of each call comes from the routers' records; the simulator judges what
-no router can know (:mod:`acd.chaos_judge`).
+no router can know (:mod:`acd.tools.chaos_judge`).
 """
 
 from __future__ import annotations
@@ -28,20 +28,20 @@ from pathlib import Path
 
 import msgspec
 
-from acd.chaos import Fault, needs_pair
-from acd.chaos_judge import judge, phantom_records
 from acd.config import AmiConfig, Config, HttpConfig, LeaderConfig, RedisConfig, namespace_of
 from acd.core.records import CallRecord
-from acd.redis_process import RedisProcess
-from acd.router_process import ROUTER_START_TIMEOUT_S, RouterProcess
-from acd.scenario import Scenario
 from acd.sim import SimServer, start_sim
 from acd.sim.pbx import PbxOptions
 from acd.sim.reload import dialplan_reload
-from acd.simulate import FEATURE_CODES, behaviour_for, for_speed
 from acd.store import keys
-from acd.summary import Summary, summarize
-from acd.traffic import Planned, plan, scenario_start
+from acd.tools.chaos import Fault, needs_pair
+from acd.tools.chaos_judge import judge, phantom_records
+from acd.tools.redis_process import RedisProcess
+from acd.tools.router_process import ROUTER_START_TIMEOUT_S, RouterProcess
+from acd.tools.scenario import Scenario
+from acd.tools.simulate import FEATURE_CODES, behaviour_for, for_speed
+from acd.tools.summary import Summary, summarize
+from acd.tools.traffic import Planned, plan, scenario_start
 
 #: a pair's lock TTL in chaos runs (real seconds)
 PAIR_TTL_S = 2.0

@@ -8,10 +8,10 @@ A report is computed in one pass over an iterable of :class:`CallRecord`
 durable store later. Each record selected by the local date of its arrival is added to
 three tallies of its month: its period (``sas`` or ``pdsa``) and ``all``.
 
-The definitions are those of the live metrics and of :mod:`acd.summary` (the wait runs
+The definitions are those of the live metrics and of :mod:`acd.tools.summary` (the wait runs
 from the call's arrival in its first queue to its first pick-up by a person: ``wait_s``
 of the record; "within 30 s" is strictly under 30 s). They are written for operators in
-``docs/indicators.md``; :mod:`acd.report_render` prints a report as Markdown, CSV or JSON.
+``docs/indicators.md``; :mod:`acd.tools.report_render` prints a report as Markdown, CSV or JSON.
 """
 
 from __future__ import annotations

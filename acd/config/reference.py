@@ -1,4 +1,4 @@
-"""The configuration reference (``docs/config.md``), generated from :mod:`acd.config`.
+"""The configuration reference (``docs/config.md``), generated from :mod:`acd.config.schema`.
 
 Names, types, bounds and defaults come from the Structs themselves (``msgspec.inspect``);
 the prose comes from the ``#:`` comment lines just above each field and from each
@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 import msgspec.inspect as mi
 
-from acd import config as config_module
+from acd.config import schema as config_module
 
 REGENERATE = ".venv/bin/acd config-reference > docs/config.md"
 

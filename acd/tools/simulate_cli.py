@@ -12,14 +12,15 @@ from typing import Any, TextIO
 import msgspec
 
 from acd import logs
-from acd.chaos import ChaosError, Fault, parse_chaos
-from acd.chaos_run import ChaosResult, run_chaos
-from acd.config import Config, load_config
-from acd.scenario import Scenario, load_scenario, resolve_site
-from acd.simulate import Progress, RunResult, run_scenario
-from acd.summary import Summary, render
+from acd.config import Config
+from acd.config.load import load_config
+from acd.tools.chaos import ChaosError, Fault, parse_chaos
+from acd.tools.chaos_run import ChaosResult, run_chaos
+from acd.tools.scenario import Scenario, load_scenario, resolve_site
+from acd.tools.simulate import Progress, RunResult, run_scenario
+from acd.tools.summary import Summary, render
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_SCENARIO = REPO_ROOT / "config" / "scenarios" / "sas-large-demo-morning.toml"
 
 

@@ -1,22 +1,19 @@
-"""Site configuration: TOML decoded into typed Structs, checked before anything starts.
+"""The site configuration schema: typed Structs, their constants and small helpers.
 
-Every problem is reported as ``file: key.path: problem`` so an operator can fix a file
-without reading code. Unknown keys are errors (a typo must not silently fall back to a
-default). Secrets never live here: see :mod:`acd.secrets`.
+Names, bounds and defaults live here, with a ``#:`` comment above each field: the
+reference (:mod:`acd.config.reference`) is generated from this file. Reading a file is
+:mod:`acd.config.load`; checks across keys are :mod:`acd.config.validate`. Secrets never
+live here: see :mod:`acd.config.secrets`.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import msgspec
-
-from acd.errors import ConfigError
 
 #: The four roles of every SAS room; a site may add more (e.g. PSY).
 STANDARD_SKILLS: tuple[str, ...] = ("ARM_N1", "AMU_N2", "OSNP", "MG")
@@ -404,174 +401,6 @@ class Config(Strict, frozen=True):
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.site.timezone)
-
-
-_PATH_RE = re.compile(r" - at `\$(?P<path>[^`]*)`$")
-
-
-def _split_msgspec_error(text: str) -> tuple[str, str]:
-    """msgspec says ``problem - at `$.a.b[0]` ``; we say ``a.b[0]`` and ``problem``."""
-    match = _PATH_RE.search(text)
-    if not match:
-        return "", text
-    path = match.group("path").lstrip(".")
-    problem = text[: match.start()]
-    return path, problem
-
-
-def _check_entry(path: str, value: object, kind: object) -> list[tuple[str, str]]:
-    try:
-        msgspec.convert(value, kind)
-    except msgspec.ValidationError as exc:
-        key, problem = _split_msgspec_error(str(exc))
-        return [(f"{path}.{key}" if key else path, problem)]
-    return []
-
-
-def _locate_in_tables(data: dict[str, object]) -> list[tuple[str, str]]:
-    """Check keyed tables entry by entry: msgspec reports a bad entry of a dict as
-    ``[...]``, and an operator needs to know which one."""
-    problems: list[tuple[str, str]] = []
-    skill_re = re.compile(SKILL_NAME_RE)
-    skills = data.get("skills")
-    if isinstance(skills, dict):
-        for key, value in skills.items():
-            if not skill_re.match(key):
-                problems.append((f"skills.{key}", _SKILL_NAME_PROBLEM))
-            problems += _check_entry(f"skills.{key}", value, SkillConfig)
-    numbers = data.get("numbers")
-    if isinstance(numbers, dict):
-        for key, value in numbers.items():
-            problems += _check_entry(f"numbers.{key}", value, NumberConfig)
-    agents = data.get("agents")
-    for i, agent in enumerate(agents if isinstance(agents, list) else []):
-        levels = agent.get("skills") if isinstance(agent, dict) else None
-        for key, value in (levels.items() if isinstance(levels, dict) else ()):
-            if not skill_re.match(key):
-                problems.append((f"agents[{i}].skills.{key}", _SKILL_NAME_PROBLEM))
-            problems += _check_entry(f"agents[{i}].skills.{key}", value,
-                                     Annotated[int, msgspec.Meta(ge=1, le=9)])
-    return problems
-
-
-_SKILL_NAME_PROBLEM = "a skill name is upper case letters, digits and _ (e.g. ARM_N1, PSY)"
-
-
-def load_config(path: str | Path) -> Config:
-    """Read, decode and check a site config; raise ConfigError listing every problem."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(str(path), [("", f"cannot read file: {exc.strerror}")]) from exc
-    return parse_config(raw, str(path))
-
-
-def parse_config(raw: bytes, name: str = "<config>") -> Config:
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(name, [("", f"not UTF-8 text: {exc}")]) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(name, [("", f"TOML syntax error: {exc}")]) from exc
-    if isinstance(data.get("ami"), dict) and "secret" in data["ami"]:
-        raise ConfigError(name, [("ami.secret", "secrets must not be in the config file; "
-                                  "use ACD_AMI_SECRET, ami.secret_file or systemd credentials")])
-    located = _locate_in_tables(data)
-    if located:
-        raise ConfigError(name, located)
-    try:
-        config = msgspec.convert(data, Config)
-    except msgspec.ValidationError as exc:
-        key, problem = _split_msgspec_error(str(exc))
-        raise ConfigError(name, [(key, problem)]) from exc
-    problems = validate(config)
-    if problems:
-        raise ConfigError(name, problems)
-    return config
-
-
-def validate(config: Config) -> list[tuple[str, str]]:
-    """Checks across keys that types alone cannot express."""
-    problems: list[tuple[str, str]] = []
-    try:
-        config.zone()
-    except (ZoneInfoNotFoundError, ValueError):
-        problems.append(("site.timezone", f"unknown time zone {config.site.timezone!r}"))
-    known = set(config.skill_names())
-    seen_ids: dict[str, int] = {}
-    seen_devices: dict[str, int] = {}
-    for i, agent in enumerate(config.agents):
-        if agent.id in seen_ids:
-            first = seen_ids[agent.id]
-            problems.append((f"agents[{i}].id",
-                             f"duplicate agent id {agent.id!r} (also agents[{first}])"))
-        seen_ids.setdefault(agent.id, i)
-        if agent.device in seen_devices:
-            problems.append((f"agents[{i}].device", f"device {agent.device!r} is already used "
-                             f"by agents[{seen_devices[agent.device]}]"))
-        seen_devices.setdefault(agent.device, i)
-        if not agent.skills:
-            problems.append((f"agents[{i}].skills", "an agent needs at least one skill"))
-        for skill_name, level in agent.skills.items():
-            if skill_name not in known:
-                problems.append((f"agents[{i}].skills.{skill_name}", f"unknown skill "
-                                 f"{skill_name!r} (known: {', '.join(sorted(known))})"))
-                continue
-            reachable = len(config.skill(skill_name).expansion_s) + 1
-            if level > reachable:
-                problems.append((f"agents[{i}].skills.{skill_name}",
-                                 f"level {level} never gets calls: skills.{skill_name}."
-                                 f"expansion_s only opens levels up to {reachable}"))
-    for number, entry in config.numbers.items():
-        if not re.fullmatch(r"[0-9A-Za-z*#+]{1,32}", number):
-            problems.append((f"numbers.{number}", "a number is digits (and * # +) only"))
-        if entry.queue not in known:
-            problems.append((f"numbers.{number}.queue", f"unknown skill {entry.queue!r}"))
-    if not config.numbers:
-        problems.append(("numbers", "no number: no call could reach this site"))
-    if "15" in config.numbers and config.numbers["15"].queue != STANDARD_SKILLS[0]:
-        problems.append(("numbers.15.queue", "15 always reaches ARM_N1 (the front office)"))
-    for name, skill in config.skills.items():
-        if skill.expansion_s != sorted(skill.expansion_s):
-            problems.append((f"skills.{name}.expansion_s",
-                             "delays must not decrease from one level to the next"))
-    for kind in config.transfers.modes:
-        parts = kind.split(">")
-        if len(parts) != 2 or parts == ["*", "*"] or any(
-                p != "*" and p not in known for p in parts):
-            problems.append((f"transfers.modes.{kind}", "a transfer kind is \"FROM>TO\", "
-                             "\"FROM>*\" or \"*>TO\" with known skills (e.g. "
-                             "\"ARM_N1>AMU_N2\"); use transfers.mode for every kind"))
-    if config.ami.keepalive_timeout_s >= config.ami.keepalive_s * 4:
-        problems.append(("ami.keepalive_timeout_s", "must be shorter than 4 × keepalive_s"))
-    if config.redis is not None:
-        problems += _check_redis(config.redis)
-    if config.ami.reconnect_initial_s > config.ami.reconnect_max_s:
-        problems.append(("ami.reconnect_initial_s", "must not exceed ami.reconnect_max_s"))
-    if config.leader is not None and config.leader.enabled and config.redis is None:
-        problems.append(("leader", "an active/standby pair needs [redis]: the lock lives "
-                         "there"))
-    # [hours], numbers.*.pdsa, département and time zone (imported here: hours imports us)
-    from acd.core.hours import check_config as check_hours
-    problems += check_hours(config)
-    return problems
-
-
-def _check_redis(redis: RedisConfig) -> list[tuple[str, str]]:
-    from urllib.parse import urlsplit
-
-    problems: list[tuple[str, str]] = []
-    parts = urlsplit(redis.url)
-    if parts.scheme not in ("redis", "rediss", "unix"):
-        problems.append(("redis.url", f"scheme {parts.scheme!r}: use redis://, rediss:// "
-                         "or unix://"))
-    if parts.password:
-        problems.append(("redis.url", "secrets must not be in the config file; use "
-                         "ACD_REDIS_PASSWORD, redis.password_file or systemd credentials"))
-    if redis.retry_initial_s > redis.retry_max_s:
-        problems.append(("redis.retry_initial_s", "must not exceed redis.retry_max_s"))
-    return problems
 
 
 def namespace_of(config: Config) -> str:

@@ -15,7 +15,7 @@ set and read back to prove the router's ``Setvar``/``Getvar`` permission). Check
   "Permission denied" when not), ``QueuePause`` of a phone that is no member (agent);
 * every context and extension of ``dialplans/extensions_acd.conf`` with the names of
   ``[dialplan]`` and one ``[incoming]`` extension per ``[numbers]`` entry
-  (``ShowDialPlan``; :mod:`acd.dialplan_contract`);
+  (``ShowDialPlan``; :mod:`acd.config.dialplan`);
 * the globals of ``globals_acd.conf`` (``Getvar``), ``ACD_RING`` against ``[routing]
   ring_timeout_s``, and the router's heartbeat (its age; unset before any router ran);
 * the fail-open queue (``QueueStatus``): it exists, its strategy, its members
@@ -35,9 +35,9 @@ from typing import Literal
 
 from acd.ami.frames import AmiMessage
 from acd.config import Config, is_front_office
-from acd.dialplan_contract import GLOBALS, QUEUE_REJECTED, QUEUE_SETTINGS, dialplan_extensions
+from acd.config.dialplan import GLOBALS, QUEUE_REJECTED, QUEUE_SETTINGS, dialplan_extensions
 from acd.errors import AmiError
-from acd.pbxcheck.session import CheckSession
+from acd.tools.pbxcheck.session import CheckSession
 
 Level = Literal["ok", "warn", "FIX"]
 #: the Asterisk major version the project is recorded against

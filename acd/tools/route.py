@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from acd.config import load_config
+from acd.config.load import load_config
 from acd.core.hours import Route, route_number
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from acd.config import AgentConfig, Config
-from acd.scenario import PartnerChange, Scenario, ScriptedBascule, parse_time_of_day
+from acd.tools.scenario import PartnerChange, Scenario, ScriptedBascule, parse_time_of_day
 
 _FIRST_NAMES = ("Jean", "Marie", "Nathalie", "Karim", "Sophie", "Lucas", "Chloé", "Hélène",
                 "Mathieu", "Inès", "Yannick", "Aïcha", "François", "Zoë", "Gaëlle", "Loïc")
