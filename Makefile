@@ -34,7 +34,7 @@ bench: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/acd demo
 
-# docs/config.md from acd/config.py (a test fails when they differ)
+# docs/config.md from acd/config/schema.py (a test fails when they differ)
 config-doc: $(STAMP)
 	$(BIN)/acd config-reference > docs/config.md
 

@@ -1,99 +1,36 @@
-"""The ``acd`` command. Each sub-command is a thin shell over a module that does the job."""
+"""The ``acd`` command: a table of sub-commands, each bound to the function of
+``acd.tools``, ``acd.config``, ``acd.sim`` or the service that does the job.
+
+Every binding imports its target when the command runs, so ``acd --help`` loads
+nothing but this module and the configuration schema.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
-import msgspec
-
-from acd.config.load import load_config
-from acd.config.warnings import config_warnings
 from acd.errors import AcdError, ConfigError
 
-_json = msgspec.json.Encoder()
+Arguments = Callable[[argparse.ArgumentParser], None]
+Runner = Callable[[argparse.Namespace], int]
 
 
-def _cmd_check_config(args: argparse.Namespace) -> int:
-    status = 0
-    for path in args.files:
-        try:
-            config = load_config(path)
-        except ConfigError as exc:
-            for line in exc.lines():
-                print(line, file=sys.stderr)
-            status = 1
-            continue
-        from acd.config.secrets import secret_file_problems
+@dataclass(frozen=True)
+class Command:
+    """One sub-command: its help, its flags and what runs it."""
 
-        problems = secret_file_problems(config)
-        if problems:
-            for line in ConfigError(path, problems).lines():
-                print(line, file=sys.stderr)
-            status = 1
-            continue
-        print(f"{path}: ok ({config.site.name}, {len(config.agents)} agents, "
-              f"skills {', '.join(config.skill_names())})")
-        for warning in config_warnings(config):
-            print(f"{path}: warning: {warning}", file=sys.stderr)
-    return status
+    name: str
+    help: str
+    description: str
+    arguments: Arguments
+    run: Runner
 
 
-def _cmd_check_pbx(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from acd.config.secrets import ami_secret
-    from acd.tools.pbxcheck.checks import check_pbx, exit_status
-
-    config = load_config(args.config)
-    findings = asyncio.run(check_pbx(config, ami_secret(config), timeout_s=args.timeout_s))
-    for finding in findings:
-        print(finding.line())
-    return exit_status(findings)
-
-
-def _cmd_replay(args: argparse.Namespace) -> int:
-    from acd import logs
-    from acd.tools.replay import replay_files
-
-    logs.configure(sys.stderr)
-    config = load_config(args.config) if args.config else None
-    out = sys.stdout.buffer
-    missing = [p for p in args.files if not Path(p).is_file()]
-    if missing:
-        for p in missing:
-            print(f"{p}: no such file", file=sys.stderr)
-        return 1
-    for record in replay_files([Path(p) for p in args.files], config):
-        out.write(_json.encode(record) + b"\n")
-    out.flush()
-    return 0
-
-
-def _cmd_run(args: argparse.Namespace) -> int:
-    from acd import logs
-    from acd.app import run_service
-
-    config = load_config(args.config)
-    logs.configure(sys.stdout)
-    return run_service(config, config_path=args.config, speed=args.speed,
-                       records_out=args.records_out)
-
-
-def _cmd_sim(args: argparse.Namespace) -> int:
-    from acd import logs
-    from acd.sim.cli import behaviour_from, serve_sim
-
-    config = load_config(args.config)
-    logs.configure(sys.stdout)
-    behaviour = behaviour_from(args.answer_after_s, args.talk_s, args.no_answer_rate)
-    return serve_sim(config, host=args.host, port=args.port, seed=args.seed, speed=args.speed,
-                     full_event_mix=args.full_event_mix, calls_per_hour=args.calls_per_hour,
-                     failopen_s=args.failopen_s, control_port=args.control_port,
-                     behaviour=behaviour)
+# --- argument types -----------------------------------------------------------------
 
 
 def _seconds_range(text: str) -> tuple[float, float]:
@@ -115,36 +52,6 @@ def _rate(text: str) -> float:
     return value
 
 
-def _cmd_simulate(args: argparse.Namespace) -> int:
-    from acd.tools.simulate_cli import simulate_command
-
-    return simulate_command(scenario_path=args.scenario, config_path=args.config,
-                            seed=args.seed, speed=args.speed, as_json=args.json,
-                            live=False, metrics_out=args.metrics_out, chaos=args.chaos)
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from acd.tools.simulate_cli import DEMO_SCENARIO, simulate_command
-
-    return simulate_command(scenario_path=args.scenario or str(DEMO_SCENARIO),
-                            config_path=None, seed=args.seed, speed=args.speed,
-                            as_json=False, live=True, records=False)
-
-
-def _cmd_route(args: argparse.Namespace) -> int:
-    from acd.tools.route import route_command
-
-    return route_command(config_path=args.config, number=args.number, at=args.at,
-                         as_json=args.json)
-
-
-def _cmd_config_reference(_args: argparse.Namespace) -> int:
-    from acd.config.reference import render
-
-    sys.stdout.write(render())
-    return 0
-
-
 def _date(text: str) -> date:
     from acd.tools.report import parse_date
 
@@ -154,69 +61,118 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def _cmd_report(args: argparse.Namespace) -> int:
+# --- runners: flags → the function that does the job (imported when run) --------------
+
+
+def _run(args: argparse.Namespace) -> int:
+    from acd import logs
+    from acd.app import run_service
+    from acd.config.load import load_config
+
+    config = load_config(args.config)
+    logs.configure(sys.stdout)
+    return run_service(config, config_path=args.config, speed=args.speed,
+                       records_out=args.records_out)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from acd.config.check import check_config_command
+
+    return check_config_command(args.files)
+
+
+def _check_pbx(args: argparse.Namespace) -> int:
+    from acd.tools.pbxcheck.command import check_pbx_command
+
+    return check_pbx_command(args.config, args.timeout_s)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from acd.tools.replay import replay_command
+
+    return replay_command(args.files, args.config)
+
+
+def _sim(args: argparse.Namespace) -> int:
+    from acd import logs
+    from acd.config.load import load_config
+    from acd.sim.cli import behaviour_from, serve_sim
+
+    config = load_config(args.config)
+    logs.configure(sys.stdout)
+    behaviour = behaviour_from(args.answer_after_s, args.talk_s, args.no_answer_rate)
+    return serve_sim(config, host=args.host, port=args.port, seed=args.seed, speed=args.speed,
+                     full_event_mix=args.full_event_mix, calls_per_hour=args.calls_per_hour,
+                     failopen_s=args.failopen_s, control_port=args.control_port,
+                     behaviour=behaviour)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from acd.tools.simulate_cli import simulate_command
+
+    return simulate_command(scenario_path=args.scenario, config_path=args.config,
+                            seed=args.seed, speed=args.speed, as_json=args.json,
+                            live=False, metrics_out=args.metrics_out, chaos=args.chaos)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from acd.tools.simulate_cli import DEMO_SCENARIO, simulate_command
+
+    return simulate_command(scenario_path=args.scenario or str(DEMO_SCENARIO),
+                            config_path=None, seed=args.seed, speed=args.speed,
+                            as_json=False, live=True, records=False)
+
+
+def _route(args: argparse.Namespace) -> int:
+    from acd.tools.route import route_command
+
+    return route_command(config_path=args.config, number=args.number, at=args.at,
+                         as_json=args.json)
+
+
+def _report(args: argparse.Namespace) -> int:
     from acd.tools.report_render import report_command
 
-    if not args.records and not args.redis:
-        print("acd report: give --records FILE... and/or --redis CONFIG", file=sys.stderr)
-        return 2
     return report_command(start=args.start, end=args.end, fmt=args.format,
                           records=args.records or [], config_path=args.config,
                           front_office=args.front_office, redis_config=args.redis)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="acd", description="Call distribution for a SAS room, beside Asterisk.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _config_reference(_args: argparse.Namespace) -> int:
+    from acd.config.reference import render
 
-    run = sub.add_parser("run", help="run the router against the configured Asterisk",
-                         description="Connect to Asterisk's AMI, route calls, serve /healthz. "
-                         "The AMI secret comes from ACD_AMI_SECRET, ami.secret_file or "
-                         "$CREDENTIALS_DIRECTORY/ami-secret.")
+    sys.stdout.write(render())
+    return 0
+
+
+# --- flags of each sub-command ----------------------------------------------------------
+
+
+def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--config", required=True, help="site config (TOML)")
     run.add_argument("--records-out", metavar="FILE",
                      help="append each finished call's record to FILE (JSON lines)")
     run.add_argument("--speed", type=float, default=1.0,
                      help="against a simulator running this much faster than real time "
                           "(acd sim --speed); 1 for a real Asterisk")
-    run.set_defaults(func=_cmd_run)
 
-    check = sub.add_parser("check-config", help="validate site config files",
-                           description="Exit 0 if every file is valid and every secret "
-                           "file it names exists and is readable; otherwise print "
-                           "'file: key: problem' lines and exit 1. A valid file that works "
-                           "against the dialplan (a ring time-out shorter than ACD_RING) "
-                           "gets 'file: warning: ...' lines on stderr and still exits 0.")
+
+def _check_config_arguments(check: argparse.ArgumentParser) -> None:
     check.add_argument("files", nargs="+", metavar="FILE")
-    check.set_defaults(func=_cmd_check_config)
 
-    pbx = sub.add_parser(
-        "check-pbx", help="check the site's Asterisk before going live",
-        description="Log in to the site's Asterisk with the router's AMI user ([ami] of "
-        "the config, its secret as for acd run) and print one line per check, 'ok', "
-        "'warn' (works, not as shipped) or 'FIX' (routing would break): Asterisk version, "
-        "timestampevents, the AMI permissions the router needs, every context and "
-        "extension of dialplans/, the globals, the fail-open queue (exists, strategy, "
-        "autofill, members), the music-on-hold class. Exit 1 if any line says FIX. "
-        "Changes nothing but one global variable of its own (ACD_CHECK_PBX).")
+
+def _check_pbx_arguments(pbx: argparse.ArgumentParser) -> None:
     pbx.add_argument("--config", required=True, help="site config (as for acd run)")
     pbx.add_argument("--timeout-s", type=float, default=5.0, metavar="S",
                      help="seconds to wait for the connection and for each answer")
-    pbx.set_defaults(func=_cmd_check_pbx)
 
-    replay = sub.add_parser("replay", help="replay recorded AMI streams, print call records",
-                            description="Run recorded AMI byte streams through framing, "
-                            "decoding and the engine (no network); print one JSON call record "
-                            "per line.")
+
+def _replay_arguments(replay: argparse.ArgumentParser) -> None:
     replay.add_argument("files", nargs="+", metavar="FILE")
     replay.add_argument("--config", help="site config (number plan, time zone); optional")
-    replay.set_defaults(func=_cmd_replay)
 
-    sim = sub.add_parser("sim", help="run the PBX simulator alone, as an AMI server",
-                         description="A simulated Asterisk speaking AMI on HOST:PORT, for the "
-                         "router, a test or a load test. The AMI user is ami.username of the "
-                         "config; its secret comes from ACD_AMI_SECRET (or ami.secret_file).")
+
+def _sim_arguments(sim: argparse.ArgumentParser) -> None:
     sim.add_argument("--config", required=True, help="site config (agents and their phones)")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=5038)
@@ -241,13 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="conversations last this many seconds (default 60,300)")
     sim.add_argument("--no-answer-rate", type=_rate, metavar="P",
                      help="share of offers left ringing (default 0.05)")
-    sim.set_defaults(func=_cmd_sim)
 
-    simulate = sub.add_parser(
-        "simulate", help="play a scenario: simulator + router over loopback TCP",
-        description="Start the PBX simulator and the router connected over loopback TCP, "
-        "play the scenario, print the router's call records (JSON lines, as acd replay) "
-        "and a summary.")
+
+def _simulate_arguments(simulate: argparse.ArgumentParser) -> None:
     simulate.add_argument("--scenario", required=True, help="scenario file (TOML)")
     simulate.add_argument("--config", help="site config; default: the scenario's `site`")
     simulate.add_argument("--seed", type=int, help="default: the scenario's seed")
@@ -262,23 +214,15 @@ def build_parser() -> argparse.ArgumentParser:
                                "router as its own process; replaces the scenario's `chaos`")
     simulate.add_argument("--metrics-out", metavar="FILE",
                           help="write the router's final /metrics text to FILE")
-    simulate.set_defaults(func=_cmd_simulate)
 
-    demo = sub.add_parser("demo", help="a morning in the room of the large example SAS, live",
-                          description="Simulator + router on a morning of "
-                          "config/sas-large.toml (N1, transfers to AMU N2, OSNP and MG, a "
-                          "saturated front office overflowing to a partner SAS, 116 117 to "
-                          "the PDSA line before 08:00), in about a minute, with live "
-                          "progress and a summary table at the end.")
+
+def _demo_arguments(demo: argparse.ArgumentParser) -> None:
     demo.add_argument("--scenario", help="another scenario to play")
     demo.add_argument("--seed", type=int)
     demo.add_argument("--speed", type=float)
-    demo.set_defaults(func=_cmd_demo)
 
-    route = sub.add_parser("route", help="where a call to a number goes at a given moment",
-                           description="Print the entry queue or external destination of a "
-                           "dialled number at a moment (SAS or PDSA hours of the site's "
-                           "calendar) and why. A number not in the plan goes to ARM_N1.")
+
+def _route_arguments(route: argparse.ArgumentParser) -> None:
     route.add_argument("--config", required=True, help="site config (TOML)")
     route.add_argument("--number", required=True, help="the number dialled, e.g. 116117")
     route.add_argument("--at", help="ISO 8601 date-time; without an offset, the site's "
@@ -286,14 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("--json", action="store_true",
                        help="print one JSON object (number, at, period, destination, "
                        "external, reason)")
-    route.set_defaults(func=_cmd_route)
 
-    report = sub.add_parser(
-        "report", help="monthly indicators (DGOS) from call records",
-        description="Per month and period (SAS hours, PDSA hours, all): calls answered, "
-        "QS 30 s and QS 60 s at the front office, answer rate, abandons, talk time per "
-        "role, transfers, overflows. Calls are chosen by the local date of their arrival. "
-        "Definitions: docs/indicators.md.")
+
+def _report_arguments(report: argparse.ArgumentParser) -> None:
     report.add_argument("--from", dest="start", required=True, type=_date, metavar="DATE",
                         help="first day, YYYY-MM-DD (local date of arrival)")
     report.add_argument("--to", dest="end", required=True, type=_date, metavar="DATE",
@@ -312,14 +251,86 @@ def build_parser() -> argparse.ArgumentParser:
                         "queue, site name (default: 15 s, queue names)")
     report.add_argument("--front-office", default="ARM_N1", metavar="QUEUE",
                         help="queue whose calls QS 30 s and QS 60 s count (default ARM_N1)")
-    report.set_defaults(func=_cmd_report)
 
-    reference = sub.add_parser(
-        "config-reference", help="print the configuration reference (Markdown)",
-        description="Print every key of the site configuration with its type, default and "
-        "meaning, generated from acd/config.py. docs/config.md is its output: "
-        "acd config-reference > docs/config.md")
-    reference.set_defaults(func=_cmd_config_reference)
+
+def _no_arguments(_parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+# --- the table ------------------------------------------------------------------------
+
+COMMANDS: tuple[Command, ...] = (
+    Command("run", "run the router against the configured Asterisk",
+            "Connect to Asterisk's AMI, route calls, serve /healthz. "
+            "The AMI secret comes from ACD_AMI_SECRET, ami.secret_file or "
+            "$CREDENTIALS_DIRECTORY/ami-secret.",
+            _run_arguments, _run),
+    Command("check-config", "validate site config files",
+            "Exit 0 if every file is valid and every secret "
+            "file it names exists and is readable; otherwise print "
+            "'file: key: problem' lines and exit 1. A valid file that works "
+            "against the dialplan (a ring time-out shorter than ACD_RING) "
+            "gets 'file: warning: ...' lines on stderr and still exits 0.",
+            _check_config_arguments, _check_config),
+    Command("check-pbx", "check the site's Asterisk before going live",
+            "Log in to the site's Asterisk with the router's AMI user ([ami] of "
+            "the config, its secret as for acd run) and print one line per check, 'ok', "
+            "'warn' (works, not as shipped) or 'FIX' (routing would break): Asterisk version, "
+            "timestampevents, the AMI permissions the router needs, every context and "
+            "extension of dialplans/, the globals, the fail-open queue (exists, strategy, "
+            "autofill, members), the music-on-hold class. Exit 1 if any line says FIX. "
+            "Changes nothing but one global variable of its own (ACD_CHECK_PBX).",
+            _check_pbx_arguments, _check_pbx),
+    Command("replay", "replay recorded AMI streams, print call records",
+            "Run recorded AMI byte streams through framing, "
+            "decoding and the engine (no network); print one JSON call record "
+            "per line.",
+            _replay_arguments, _replay),
+    Command("sim", "run the PBX simulator alone, as an AMI server",
+            "A simulated Asterisk speaking AMI on HOST:PORT, for the "
+            "router, a test or a load test. The AMI user is ami.username of the "
+            "config; its secret comes from ACD_AMI_SECRET (or ami.secret_file).",
+            _sim_arguments, _sim),
+    Command("simulate", "play a scenario: simulator + router over loopback TCP",
+            "Start the PBX simulator and the router connected over loopback TCP, "
+            "play the scenario, print the router's call records (JSON lines, as acd replay) "
+            "and a summary.",
+            _simulate_arguments, _simulate),
+    Command("demo", "a morning in the room of the large example SAS, live",
+            "Simulator + router on a morning of "
+            "config/sas-large.toml (N1, transfers to AMU N2, OSNP and MG, a "
+            "saturated front office overflowing to a partner SAS, 116 117 to "
+            "the PDSA line before 08:00), in about a minute, with live "
+            "progress and a summary table at the end.",
+            _demo_arguments, _demo),
+    Command("route", "where a call to a number goes at a given moment",
+            "Print the entry queue or external destination of a "
+            "dialled number at a moment (SAS or PDSA hours of the site's "
+            "calendar) and why. A number not in the plan goes to ARM_N1.",
+            _route_arguments, _route),
+    Command("report", "monthly indicators (DGOS) from call records",
+            "Per month and period (SAS hours, PDSA hours, all): calls answered, "
+            "QS 30 s and QS 60 s at the front office, answer rate, abandons, talk time per "
+            "role, transfers, overflows. Calls are chosen by the local date of their arrival. "
+            "Definitions: docs/indicators.md.",
+            _report_arguments, _report),
+    Command("config-reference", "print the configuration reference (Markdown)",
+            "Print every key of the site configuration with its type, default and "
+            "meaning, generated from acd/config.py. docs/config.md is its output: "
+            "acd config-reference > docs/config.md",
+            _no_arguments, _config_reference),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="acd", description="Call distribution for a SAS room, beside Asterisk.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        child = sub.add_parser(command.name, help=command.help,
+                               description=command.description)
+        command.arguments(child)
+        child.set_defaults(func=command.run)
     return parser
 
 

@@ -115,7 +115,7 @@ def test_commands_are_real_acd_subcommands_and_flags(unit: Path) -> None:
         program, *argv = command.replace("%i", "standby").split()
         assert program == f"{PREFIX}/bin/acd"
         args = parser.parse_args(argv)  # SystemExit on an unknown command or flag
-        assert args.func.__name__ in ("_cmd_check_config", "_cmd_run")
+        assert args.command in ("check-config", "run")
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["acd"] == "acd.cli:main"  # what makes <venv>/bin/acd
 

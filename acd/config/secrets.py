@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from acd.config import Config
+from acd.config.schema import Config
 from acd.errors import SecretError
 
 AMI_SECRET_ENV = "ACD_AMI_SECRET"

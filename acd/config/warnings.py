@@ -15,7 +15,7 @@ config, and no caller is lost by it, but it does something the site did not mean
 
 from __future__ import annotations
 
-from acd.config import Config
+from acd.config.schema import Config
 
 #: ACD_RING in dialplans/globals_acd.conf: seconds Dial rings an agent
 DIALPLAN_RING_S = 15.0

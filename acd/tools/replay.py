@@ -7,9 +7,13 @@ what the stream shows (a caller bridged with an agent was answered by that agent
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import msgspec
+
+from acd import logs
 from acd.ami.events import (
     CoreShowChannel,
     ListComplete,
@@ -19,6 +23,7 @@ from acd.ami.events import (
 )
 from acd.ami.frames import FrameReader
 from acd.config import Config, SiteConfig
+from acd.config.load import load_config
 from acd.core.engine import Engine
 from acd.core.facts import CallEnded
 from acd.core.records import CallRecord
@@ -72,3 +77,20 @@ def replay_files(paths: list[Path], config: Config | None = None) -> Iterator[Ca
     for path in paths:
         engine = Engine(config or default_replay_config(), decide=False)
         yield from replay_bytes(read_chunks(path), engine)
+
+
+def replay_command(files: list[str], config_path: str | None) -> int:
+    """Print one JSON call record per line on stdout; 1 if a file is missing."""
+    logs.configure(sys.stderr)
+    config = load_config(config_path) if config_path else None
+    missing = [p for p in files if not Path(p).is_file()]
+    if missing:
+        for p in missing:
+            print(f"{p}: no such file", file=sys.stderr)
+        return 1
+    encode = msgspec.json.Encoder().encode
+    out = sys.stdout.buffer
+    for record in replay_files([Path(p) for p in files], config):
+        out.write(encode(record) + b"\n")
+    out.flush()
+    return 0

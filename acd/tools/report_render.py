@@ -204,6 +204,9 @@ def report_command(*, start: date, end: date, fmt: str, records: list[str],
                    redis_config: str | None = None) -> int:
     """``acd report``: read the records (files, and the Redis of ``redis_config``),
     print the report on stdout."""
+    if not records and not redis_config:
+        print("acd report: give --records FILE... and/or --redis CONFIG", file=sys.stderr)
+        return 2
     if start > end:
         print(f"acd report: --from {start} is after --to {end}", file=sys.stderr)
         return 2
