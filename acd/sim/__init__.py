@@ -24,8 +24,8 @@ from acd.sim.behaviour import (
     RandomBehaviour,
 )
 from acd.sim.clock import SimClock
-from acd.sim.model import Call, HangupRecord, OfferOutcome, Phase
-from acd.sim.pbx import ChannelNotFound, Pbx, PbxOptions
+from acd.sim.model import Call, ChannelNotFound, HangupRecord, OfferOutcome, Phase
+from acd.sim.pbx import Pbx, PbxOptions
 from acd.sim.server import SimServer, start_sim
 
 __all__ = [

@@ -90,7 +90,7 @@ class PartnerOverflow:
         ev, names, trunk = pbx.events, pbx.names, call.trunk
         ctx = names.overflow_context
         if not DIAL_EXTEN.fullmatch(partner):
-            pbx._trunk_hangs_up(call, by="router-action", cause=0,
+            pbx.teardown.trunk_hangs_up(call, by="router-action", cause=0,
                                 reason=f"redirected to missing extension {ctx},{partner},1")
             return
         call.phase = Phase.OVERFLOWING
@@ -109,7 +109,7 @@ class PartnerOverflow:
             return
         ev.step(trunk, ctx, partner, 3, "Set", "__DYNAMIC_FEATURES=")
         ev.varset(trunk, "__DYNAMIC_FEATURES", "")
-        ring = pbx.variable(trunk, names.partner_ring_var)
+        ring = pbx.kernel.variable(trunk, names.partner_ring_var)
         ev.step(trunk, ctx, partner, 4, "Dial", f"{dial_string},{ring},g")
         for var in DIAL_VARS:
             ev.varset(trunk, var, "")
@@ -133,13 +133,13 @@ class PartnerOverflow:
         ev.dial_state(trunk, pd.outer, "RINGING")
         ring_s = ring_seconds(ring)
         if ring_s is not None:
-            pbx._after(call, ring_s, lambda: self._ring_timeout(call, pd))
+            pbx.kernel.after(call, ring_s, lambda: self._ring_timeout(call, pd))
         answer_s, ender = behaviour.answer_after_s, behaviour.ender
         if behaviour.kind == "answer" and (ring_s is None or answer_s < ring_s):
-            pbx._after(call, answer_s, lambda: self._answered(call, pd, talk_s, ender))
+            pbx.kernel.after(call, answer_s, lambda: self._answered(call, pd, talk_s, ender))
 
     def _legs(self, call: Call, partner: str, tech: str, resource: str) -> PartnerDial:
-        outer, inner = self.pbx._dial_legs(call, tech, resource,
+        outer, inner = self.pbx.legs.dial_legs(call, tech, resource,
                                            roles=("partner", "partner-local"),
                                            context=self.pbx.options.partner_trunk_context)
         return PartnerDial(partner=partner, dial_string=resource, outer=outer, inner=inner,
@@ -153,8 +153,8 @@ class PartnerOverflow:
             pd = self._legs(call, partner, tech, resource)
             why = f"partner {partner} unavailable (CHANUNAVAIL)"
             assert pd.inner is not None
-            pbx._gone(pd.inner, 0, "pbx", why)
-            pbx._gone(pd.outer, 0, "pbx", why)
+            pbx.kernel.gone(pd.inner, 0, "pbx", why)
+            pbx.kernel.gone(pd.outer, 0, "pbx", why)
         pbx.events.varset(call.trunk, "DIALSTATUS", "CHANUNAVAIL")
         self._returned(call, partner, "CHANUNAVAIL")
 
@@ -165,7 +165,7 @@ class PartnerOverflow:
             ev.newstate(pd.inner, BUSY)
         ev.varset(call.trunk, "DIALSTATUS", status)
         ev.dial_end(call.trunk, pd.outer, status)
-        self.pbx._hang_up_unanswered(pd, cause=0, inner_cause=cause, by="pbx",
+        self.pbx.legs.hang_up_unanswered(pd, cause=0, inner_cause=cause, by="pbx",
                                      reason=f"partner {pd.partner}: {status}", release=False)
         self._returned(call, pd.partner, status)
 
@@ -173,10 +173,10 @@ class PartnerOverflow:
         if call.partner is not pd or call.phase is not Phase.OVERFLOWING:
             return
         pbx = self.pbx
-        pbx._cancel_timers(call)
+        pbx.kernel.cancel_timers(call)
         pbx.events.varset(call.trunk, "DIALSTATUS", "NOANSWER")
         pbx.events.dial_end(call.trunk, pd.outer, "NOANSWER")
-        pbx._hang_up_unanswered(pd, cause=0, by="pbx",
+        pbx.legs.hang_up_unanswered(pd, cause=0, by="pbx",
                                 reason=f"partner {pd.partner}: ring time-out")
         self._returned(call, pd.partner, "NOANSWER")
 
@@ -186,14 +186,14 @@ class PartnerOverflow:
             return
         pbx = self.pbx
         ev, outer = pbx.events, pd.outer
-        pbx._cancel_timers(call)
-        pbx._stop_patience(call)
+        pbx.kernel.cancel_timers(call)
+        pbx.kernel.stop_patience(call)
         if pd.inner is not None:
             ev.newstate(pd.inner, UP)
         ev.newstate(outer, UP)
-        pbx._bridge_answered(call, pd, app_dial_step=False)
+        pbx.legs.bridge_answered(call, pd, app_dial_step=False)
         call.phase = Phase.WITH_PARTNER
-        pbx._after(call, talk_s, lambda: self._talk_over(call, pd, ender))
+        pbx.kernel.after(call, talk_s, lambda: self._talk_over(call, pd, ender))
 
     def _talk_over(self, call: Call, pd: PartnerDial, ender: PartnerEnder) -> None:
         if call.partner is not pd or call.phase is not Phase.WITH_PARTNER:
@@ -201,11 +201,11 @@ class PartnerOverflow:
         if ender == "partner":
             self._partner_ends(call, pd, by="pbx", reason=f"partner {pd.partner} ended the call")
         else:
-            self.pbx._caller_hangs_up(call, by="caller", cause=16,
+            self.pbx.teardown.caller_hangs_up(call, by="caller", cause=16,
                                       reason=f"caller ended the call with partner {pd.partner}")
 
     def _partner_ends(self, call: Call, pd: PartnerDial, *, by: HangupBy, reason: str) -> None:
-        self.pbx._far_end_hangs_up(call, pd, by=by, reason=reason,
+        self.pbx.teardown.far_end_hangs_up(call, pd, by=by, reason=reason,
                                    dial_returned=lambda: self._returned(call, pd.partner,
                                                                         "ANSWER"))
 
@@ -220,10 +220,10 @@ class PartnerOverflow:
             self._partner_ends(call, pd, by=by, reason=reason)
             return
         pbx = self.pbx
-        pbx._cancel_timers(call)
+        pbx.kernel.cancel_timers(call)
         pbx.events.varset(call.trunk, "DIALSTATUS", "NOANSWER")
         pbx.events.dial_end(call.trunk, pd.outer, "NOANSWER")
-        pbx._hang_up_unanswered(pd, cause=cause, by=by, reason=reason)
+        pbx.legs.hang_up_unanswered(pd, cause=cause, by=by, reason=reason)
         self._returned(call, pd.partner, "NOANSWER")
 
     def _returned(self, call: Call, partner: str, status: str) -> None:
@@ -242,4 +242,4 @@ class PartnerOverflow:
             return
         ev.step(trunk, ctx, partner, 7, "Goto",
                 f"{names.holding_context},{names.holding_exten},1")
-        pbx._enter_holding(call)
+        pbx.holding.enter(call)

@@ -41,7 +41,7 @@ def press_transfer_code(pbx: Pbx, agent_id: str, target: str, *,
     """See :meth:`acd.sim.pbx.Pbx.agent_transfer`."""
     if not TRANSFER_TARGET.fullmatch(target):
         raise ValueError(f"not an extension of [{TRANSFER_CONTEXT}] (_[A-Z].): {target!r}")
-    dial = pbx._device_dials.get(pbx.agents[agent_id].device)
+    dial = pbx.kernel.device_dials.get(pbx.agents[agent_id].device)
     call = dial.outer.call if dial is not None else None
     if dial is None or call is None or call.phase is not Phase.TALKING \
             or call.dial is not dial or dial.bridge is None:
@@ -56,14 +56,14 @@ def press_transfer_code(pbx: Pbx, agent_id: str, target: str, *,
     ev.step(leg, TRANSFER_CONTEXT, target, 3, "Return")
     leg.goto(*where)  # back where the Gosub was called from: still in the bridge
     if give_up_after_s is not None:
-        pbx._after(call, give_up_after_s, lambda: _give_up(pbx, call, dial))
+        pbx.kernel.after(call, give_up_after_s, lambda: _give_up(pbx, call, dial))
     return True
 
 
 def _give_up(pbx: Pbx, call: Call, dial: Dial) -> None:
     """No Redirect of the caller came: the agent ends the conversation as usual."""
     if call.dial is dial and call.phase is Phase.TALKING:
-        pbx._agent_hangs_up(call, by="agent",
+        pbx.connect.agent_hangs_up(call, by="agent",
                             reason="agent hung up: the router did not take up its transfer")
 
 
@@ -130,7 +130,7 @@ class WarmTransfers:
         """AMI ``Originate`` of an agent's device into ``[acd-warm]``; False when it is
         not one (the caller of this answers the generic failure)."""
         pbx, names = self.pbx, self.pbx.names
-        agent = pbx._by_device.get(channel)
+        agent = pbx.kernel.by_device.get(channel)
         if context != names.warm_context or agent is None:
             return False
         call_id = variables.get(names.warm_call_var, "")
@@ -140,18 +140,18 @@ class WarmTransfers:
         if call is None:
             self._failure(failed, "0")
             return True
-        if channel in pbx._device_dials:
+        if channel in pbx.kernel.device_dials:
             self._failure(failed, "5")
             return True
-        outcome = pbx._offer_outcome(call, agent)
+        outcome = pbx.kernel.offer_outcome(call, agent)
         if outcome.kind in ("busy", "unavailable"):
             self._failure(failed, "5" if outcome.kind == "busy" else "0")
             return True
-        dial = pbx._create_agent_legs(call, agent, outcome, inherit=False)
+        dial = pbx.legs.agent_legs(call, agent, outcome, inherit=False)
         dial.outer.cid_name, dial.outer.cid_num = caller_id
         for name, value in variables.items():  # Originate's Variable: on its channel
             pbx.events.varset(dial.outer, name, value)
-        pbx._device_dials[dial.device] = dial
+        pbx.kernel.device_dials[dial.device] = dial
         self._pending[dial.outer.name] = dial
         ev, inner = pbx.events, dial.inner
         ev.dial_begin(None, dial.outer, dial.dial_string)
@@ -184,7 +184,7 @@ class WarmTransfers:
     def _not_answered(self, dial: Dial, failed: _FailedOriginate) -> None:
         self._pending.pop(dial.outer.name, None)
         self.pbx.events.dial_end(None, dial.outer, "NOANSWER")
-        self.pbx._hang_up_unanswered(dial, cause=0, by="pbx",
+        self.pbx.legs.hang_up_unanswered(dial, cause=0, by="pbx",
                                      reason="warm transfer target did not answer")
         self._failure(failed, "3")
 
@@ -202,7 +202,7 @@ class WarmTransfers:
         """
         pbx, ctx = self.pbx, self.pbx.names.warm_context
         ev = pbx.events
-        dummy = pbx._new_channel(FAILED_CHANNEL, "agent", tech="OutgoingSpoolFailed")
+        dummy = pbx.kernel.new_channel(FAILED_CHANNEL, "agent", tech="OutgoingSpoolFailed")
         pbx.channels.pop(FAILED_CHANNEL, None)  # Asterisk lets several share the name
         dummy.cid_name, dummy.cid_num = failed.caller_id
         dummy.goto(ctx, "failed", 1)
@@ -217,7 +217,7 @@ class WarmTransfers:
                 ("Context", ctx), ("Exten", failed.exten), ("Reason", reason),
                 ("Uniqueid", "<unknown>"), ("CallerIDNum", failed.caller_id[1]),
                 ("CallerIDName", failed.caller_id[0])])
-            pbx._gone(dummy, 16, "pbx", "[acd-warm] failed extension over")
+            pbx.kernel.gone(dummy, 16, "pbx", "[acd-warm] failed extension over")
 
         if not self.failed_runs_pattern:
             ev.step(dummy, ctx, "failed", 1, "Hangup")
@@ -229,7 +229,7 @@ class WarmTransfers:
         ev.user_event(dummy, pbx.names.warm_answered_event,
                       [("Agent", "failed"), ("Call", failed.call_id)])
         music = pbx.globals.get("ACD_MOH", "default")
-        hold = pbx.variable(dummy, "ACD_WARM_HOLD") or str(WARM_HOLD_S)
+        hold = pbx.kernel.variable(dummy, "ACD_WARM_HOLD") or str(WARM_HOLD_S)
         ev.step(dummy, ctx, "failed", 3, "MusicOnHold", f"{music},{hold}")
         ev.moh_start(dummy, music)
         ev.moh_stop(dummy)  # a Down channel: the music stops at once, the wait does not
@@ -254,7 +254,7 @@ class WarmTransfers:
                 f"{names.warm_answered_event},Agent: {exten},Call: {call_id}")
         ev.user_event(outer, names.warm_answered_event, [("Agent", exten), ("Call", call_id)])
         music = pbx.globals.get("ACD_MOH", "default")
-        hold = pbx.variable(outer, "ACD_WARM_HOLD") or str(WARM_HOLD_S)
+        hold = pbx.kernel.variable(outer, "ACD_WARM_HOLD") or str(WARM_HOLD_S)
         ev.step(outer, ctx, exten, 3, "MusicOnHold", f"{music},{hold}")
         ev.moh_start(outer, music)
         self._later(dial, float(hold) if hold.replace(".", "", 1).isdigit() else WARM_HOLD_S,
@@ -271,11 +271,11 @@ class WarmTransfers:
     def _hang_up(self, dial: Dial, *, by: HangupBy, reason: str) -> None:
         ev, pbx = self.pbx.events, self.pbx
         ev.soft_hangup_request(dial.outer, 16)
-        pbx._gone(dial.outer, 16, by, reason)
+        pbx.kernel.gone(dial.outer, 16, by, reason)
         if dial.inner is not None:
             ev.soft_hangup_request(dial.inner, 16)
-            pbx._gone(dial.inner, 16, by, reason)
-        pbx._release_device(dial)
+            pbx.kernel.gone(dial.inner, 16, by, reason)
+        pbx.legs.release_device(dial)
 
     def _response(self, action_id: str | None, channel: str, response: str, reason: str,
                   created: Channel | None = None) -> None:
@@ -344,7 +344,7 @@ class WarmTransfers:
             ev.step(dial.inner, dial.inner.context, dial.inner.exten, 5, "Wait",
                     f"{dial.outcome.talk_s:g}")
         ender = dial.outcome.ender
-        pbx._after(call, dial.outcome.talk_s, lambda: pbx._talk_over(call, ender))
+        pbx.kernel.after(call, dial.outcome.talk_s, lambda: pbx.connect.talk_over(call, ender))
 
     def returned(self, call: Call, status: str) -> None:
         """``Bridge()`` returned with the caller still there (or was not attempted)."""
@@ -352,7 +352,7 @@ class WarmTransfers:
         call.dial = None
         if status == "ANSWER":
             pbx.events.step(trunk, ctx, trunk.exten, 6, "Set", "DIALSTATUS=ANSWER")
-        pbx.dial_end(call, ctx, trunk.exten, 7, status)
+        pbx.connect.dial_end(call, ctx, trunk.exten, 7, status)
 
     def stop(self) -> None:
         """Cancel every pending timer (simulator shutdown)."""
