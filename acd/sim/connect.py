@@ -23,7 +23,8 @@ from acd.sim.kernel import Kernel
 from acd.sim.legs import Legs
 from acd.sim.model import BUSY, RINGING, UP, Call, Dial, HangupBy, OfferOutcome, Phase
 from acd.sim.teardown import Teardown
-from acd.sim.transfer import AGENT_FEATURES, WarmTransfers
+from acd.sim.transfer import AGENT_FEATURES
+from acd.sim.warm import WarmTransfers
 
 #: the agent presses a transfer code: (agent id, target, give up after seconds) → done
 TransferPress = Callable[[str, str, float], bool]

@@ -27,7 +27,7 @@ transcripts of Asterisk 22, see ``tests/fixtures/ami/recorded/INDEX.md``):
   the agent presses a feature code; ``[acd-transfer]`` runs on the agent's bridged leg
   and sends ``AcdTransfer`` with ``Target``. Nothing else moves until the router
   Redirects the caller (above); the agent's behaviour may give up and hang up.
-* **Warm transfers** (:class:`acd.sim.transfer.WarmTransfers`): an AMI ``Originate``
+* **Warm transfers** (:class:`acd.sim.warm.WarmTransfers`): an AMI ``Originate``
   of an agent's device into ``[acd-warm]`` rings it while the caller stays bridged
   with the first agent; a Redirect of the caller to ``[acd-warm-bridge]`` bridges it
   with the answered agent (``Bridge()``), or sends it back to ``[holding]``.
@@ -45,7 +45,7 @@ Layout: :class:`Pbx` composes the channel kernel (:mod:`acd.sim.kernel`,
 :mod:`acd.sim.legs`, :mod:`acd.sim.teardown`) and one module per dialplan context
 (:mod:`acd.sim.incoming`, :mod:`acd.sim.holding`, :mod:`acd.sim.connect`,
 :mod:`acd.sim.overflow`, :mod:`acd.sim.failopen`, :mod:`acd.sim.transfer`,
-:mod:`acd.sim.features`); a Redirect finds its context in :attr:`Pbx.contexts`.
+:mod:`acd.sim.warm`, :mod:`acd.sim.features`); a Redirect finds its context in :attr:`Pbx.contexts`.
 
 Simplifications: one bridge per call; a Redirect to a context the sim does not model
 hangs the channel up (as Asterisk does for a missing extension); the ``;1`` remote
@@ -74,7 +74,8 @@ from acd.sim.legs import Legs
 from acd.sim.model import Call, Channel, HangupBy, HangupRecord, Phase
 from acd.sim.overflow import PartnerOverflow
 from acd.sim.teardown import Teardown
-from acd.sim.transfer import WARM_HOLD_S, WarmTransfers, press_transfer_code
+from acd.sim.transfer import press_transfer_code
+from acd.sim.warm import WARM_HOLD_S, WarmTransfers
 
 HoldStyle = Literal["moh", "wait"]
 
