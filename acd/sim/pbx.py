@@ -176,7 +176,7 @@ class Pbx:
         self.connect = Connect(kernel, self.legs, self.teardown, self.holding, self.native,
                                self.warm, transfer=self._press_transfer)
         #: partner SAS trunks and the [acd-overflow] dialplan
-        self.overflow = PartnerOverflow(self)
+        self.overflow = PartnerOverflow(kernel, self.legs, self.teardown, self.holding)
         #: channels that are not ACD callers (an IVR, calls between two phones)
         self.foreign = ForeignChannels(self)
         names = self.names
