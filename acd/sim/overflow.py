@@ -93,8 +93,9 @@ class PartnerOverflow:
         ev, names, trunk = self.kernel.events, self.kernel.names, call.trunk
         ctx = names.overflow_context
         if not DIAL_EXTEN.fullmatch(partner):
-            self.teardown.trunk_hangs_up(call, by="router-action", cause=0,
-                                reason=f"redirected to missing extension {ctx},{partner},1")
+            self.teardown.trunk_hangs_up(
+                call, by="router-action", cause=0,
+                reason=f"redirected to missing extension {ctx},{partner},1")
             return
         call.phase = Phase.OVERFLOWING
         call.dial = None
@@ -178,7 +179,7 @@ class PartnerOverflow:
         self.kernel.events.varset(call.trunk, "DIALSTATUS", "NOANSWER")
         self.kernel.events.dial_end(call.trunk, pd.outer, "NOANSWER")
         self.legs.hang_up_unanswered(pd, cause=0, by="pbx",
-                                reason=f"partner {pd.partner}: ring time-out")
+                                     reason=f"partner {pd.partner}: ring time-out")
         self._returned(call, pd.partner, "NOANSWER")
 
     def _answered(self, call: Call, pd: PartnerDial, talk_s: float,
@@ -201,13 +202,14 @@ class PartnerOverflow:
         if ender == "partner":
             self._partner_ends(call, pd, by="pbx", reason=f"partner {pd.partner} ended the call")
         else:
-            self.teardown.caller_hangs_up(call, by="caller", cause=16,
-                                      reason=f"caller ended the call with partner {pd.partner}")
+            self.teardown.caller_hangs_up(
+                call, by="caller", cause=16,
+                reason=f"caller ended the call with partner {pd.partner}")
 
     def _partner_ends(self, call: Call, pd: PartnerDial, *, by: HangupBy, reason: str) -> None:
         self.teardown.far_end_hangs_up(call, pd, by=by, reason=reason,
-                                   dial_returned=lambda: self._returned(call, pd.partner,
-                                                                        "ANSWER"))
+                                       dial_returned=lambda: self._returned(call, pd.partner,
+                                                                            "ANSWER"))
 
     def partner_leg_hung_up(self, call: Call, *, by: HangupBy, reason: str,
                             cause: int) -> None:

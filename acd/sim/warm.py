@@ -136,7 +136,7 @@ class WarmTransfers:
         self._pending.pop(dial.outer.name, None)
         self.pbx.events.dial_end(None, dial.outer, "NOANSWER")
         self.pbx.legs.hang_up_unanswered(dial, cause=0, by="pbx",
-                                     reason="warm transfer target did not answer")
+                                         reason="warm transfer target did not answer")
         self._failure(failed, "3")
 
     def _failure(self, failed: _FailedOriginate, reason: str) -> None:
