@@ -11,8 +11,8 @@ import pytest
 from acd.ami.frames import parse_frame
 from acd.sim.behaviour import FixedBehaviour, PerAgentBehaviour, RandomBehaviour
 from acd.sim.clock import SimClock
-from acd.sim.model import Call, Headers, OfferOutcome, Phase
-from acd.sim.pbx import ChannelNotFound, Pbx, PbxOptions
+from acd.sim.model import Call, ChannelNotFound, Headers, OfferOutcome, Phase
+from acd.sim.pbx import Pbx, PbxOptions
 from acd.sim.server import SimServer, start_sim
 from tests.test_sim_support import (
     SECRET,

@@ -7,9 +7,18 @@ Modules (one job each):
 * :mod:`acd.sim.behaviour` – how agents answer, talk, transfer and hang up, and how
   partner SAS trunks answer (seeded);
 * :mod:`acd.sim.emit` – the AMI events of the PBX, with the recorded header order;
-* :mod:`acd.sim.pbx` – the dialplan of ``dialplans/extensions_acd.conf`` in Python,
-  with :mod:`acd.sim.transfer` (``[acd-transfer]``), :mod:`acd.sim.overflow`
-  (``[acd-overflow]``, the partner trunks) and :mod:`acd.sim.dialplan` (shared bits);
+* :mod:`acd.sim.pbx` – :class:`Pbx`, the facade that composes the kernel and the
+  contexts, and routes a Redirect through its ``{context: handler}`` registry;
+* the channel kernel: :mod:`acd.sim.kernel` (channels, timers, variables, devices),
+  :mod:`acd.sim.legs` (dial legs and bridges), :mod:`acd.sim.teardown` (hang-ups);
+* one module per dialplan context of ``dialplans/extensions_acd.conf``:
+  :mod:`acd.sim.incoming` (``[incoming]``, ``[acd-announce]``), :mod:`acd.sim.holding`
+  (``[holding]``), :mod:`acd.sim.connect` (``[acd-connect]``), :mod:`acd.sim.overflow`
+  (``[acd-overflow]``, the partner trunks), :mod:`acd.sim.failopen` (``[acd-failopen]``,
+  the native queue), :mod:`acd.sim.transfer` (``[acd-transfer]``), :mod:`acd.sim.warm`
+  (``[acd-warm]``, ``[acd-warm-bridge]``), :mod:`acd.sim.features` (``[acd-features]``),
+  with :mod:`acd.sim.dialplan` (shared bits) and :mod:`acd.sim.foreign` (channels that
+  are not ACD callers);
 * :mod:`acd.sim.actions` – the AMI actions (Redirect, Setvar, Status, …);
 * :mod:`acd.sim.wire` – the AMI server side: banner, login, fan-out, injected faults;
 * :mod:`acd.sim.server` – :func:`start_sim`, the whole thing on a TCP port.
@@ -24,8 +33,8 @@ from acd.sim.behaviour import (
     RandomBehaviour,
 )
 from acd.sim.clock import SimClock
-from acd.sim.model import Call, HangupRecord, OfferOutcome, Phase
-from acd.sim.pbx import ChannelNotFound, Pbx, PbxOptions
+from acd.sim.model import Call, ChannelNotFound, HangupRecord, OfferOutcome, Phase
+from acd.sim.pbx import Pbx, PbxOptions
 from acd.sim.server import SimServer, start_sim
 
 __all__ = [

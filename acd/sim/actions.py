@@ -22,8 +22,8 @@ import re
 from collections.abc import Callable, Iterable
 
 from acd.ami.frames import AmiMessage
-from acd.sim.model import Channel, Headers
-from acd.sim.pbx import ChannelNotFound, Pbx
+from acd.sim.model import Channel, ChannelNotFound, Headers
+from acd.sim.pbx import Pbx
 from acd.sim.pbx_actions import PbxConfigActions
 from acd.sim.wire import Reply, error, response
 

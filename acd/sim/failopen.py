@@ -105,7 +105,7 @@ class NativeQueue:
 
     def members(self) -> list[AgentConfig]:
         """The members that may be rung: not paused, and a phone the PBX knows."""
-        by_device = self.pbx._by_device
+        by_device = self.pbx.kernel.by_device
         return [by_device[m.interface] for m in self.member_list.values()
                 if not m.paused and m.interface in by_device]
 
@@ -222,7 +222,7 @@ class NativeQueue:
         pbx.events.channel("AgentCalled", call.trunk, ("Queue", self._queue_name()),
                            ("Interface", member.device), ("MemberName", member.id),
                            privilege="agent")
-        pbx.start_dial(call, member.device, MEMBER_RING_S)
+        pbx.connect.start_dial(call, member.device, MEMBER_RING_S)
 
     def dial_returned(self, call: Call, status: str) -> None:
         """The member's Dial ended with the caller still there."""

@@ -89,14 +89,14 @@ class ForeignChannels:
     # ------------------------------------------------------------------ kinds
 
     def _new(self, name: str, *, linkedid: str | None = None, tech: str = "Local") -> Channel:
-        ch = self.pbx.new_channel(name, "foreign", linkedid=linkedid, tech=tech)
+        ch = self.pbx.kernel.new_channel(name, "foreign", linkedid=linkedid, tech=tech)
         ch.state = UP
         self.names.add(name)
         self.pbx.events.newchannel(ch)
         return ch
 
     def _ivr(self, count: int) -> int:
-        base = f"Local/{IVR_EXTEN}@{IVR_CONTEXT}-{self.pbx.next_local():08x}"
+        base = f"Local/{IVR_EXTEN}@{IVR_CONTEXT}-{self.pbx.kernel.next_local():08x}"
         one = self._new(base + ";1")
         one.goto(IVR_CONTEXT, IVR_EXTEN, 2, "Wait", "3600")
         if count > 1:
@@ -105,7 +105,7 @@ class ForeignChannels:
         return count
 
     def _direct(self, count: int) -> int:
-        seq = self.pbx.next_local()
+        seq = self.pbx.kernel.next_local()
         caller = self._new(f"PJSIP/ext-{2000 + seq}-{seq:08x}", tech="PJSIP")
         caller.goto(PHONES_CONTEXT, str(3000 + seq), 1, "Dial", f"PJSIP/ext-{3000 + seq}")
         if count > 1:

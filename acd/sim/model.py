@@ -27,6 +27,10 @@ Role = Literal["caller-phone", "caller", "agent", "agent-local", "partner", "par
 #: who caused a channel's hangup
 HangupBy = Literal["caller", "agent", "router-action", "pbx"]
 
+
+class ChannelNotFound(LookupError):
+    """No live channel of that name."""
+
 CAUSE_TEXT: dict[int, str] = {0: "Unknown", 16: "Normal Clearing", 17: "User busy",
                               19: "No user responding", 21: "Call Rejected",
                               34: "Circuit/channel congestion"}

@@ -36,7 +36,6 @@ an agent.
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
 
 from acd.sim.behaviour import PARTNER_KINDS, PartnerBehaviour, PartnerEnder, PartnerKind
 from acd.sim.dialplan import (
@@ -46,10 +45,11 @@ from acd.sim.dialplan import (
     no_resource_test,
     ring_seconds,
 )
+from acd.sim.holding import Holding
+from acd.sim.kernel import Kernel
+from acd.sim.legs import Legs
 from acd.sim.model import BUSY, RINGING, UP, Call, HangupBy, PartnerDial, Phase
-
-if TYPE_CHECKING:
-    from acd.sim.pbx import Pbx
+from acd.sim.teardown import Teardown
 
 #: hangup cause of the trunk leg for each refusal
 _REFUSALS: dict[str, int] = {"busy": 17, "congestion": 34}
@@ -58,8 +58,12 @@ _REFUSALS: dict[str, int] = {"busy": 17, "congestion": 34}
 class PartnerOverflow:
     """The partner SAS trunks of a :class:`~acd.sim.pbx.Pbx` and its ``[acd-overflow]``."""
 
-    def __init__(self, pbx: Pbx) -> None:
-        self.pbx = pbx
+    def __init__(self, kernel: Kernel, legs: Legs, teardown: Teardown,
+                 holding: Holding) -> None:
+        self.kernel = kernel
+        self.legs = legs
+        self.teardown = teardown
+        self.holding = holding
         self._behaviours: dict[str, PartnerBehaviour] = {}
         #: dials per partner so far (seeds each dial's draw)
         self._dials: dict[str, int] = {}
@@ -80,18 +84,18 @@ class PartnerOverflow:
     def _rng(self, name: str) -> random.Random:
         count = self._dials.get(name, 0)
         self._dials[name] = count + 1
-        return random.Random(f"{self.pbx.seed}:partner:{name}:{count}")
+        return random.Random(f"{self.kernel.seed}:partner:{name}:{count}")
 
     # ---------------------------------------------------------------- the dialplan
 
     def start(self, call: Call, partner: str) -> None:
         """The caller enters ``acd-overflow,<partner>,1``."""
-        pbx = self.pbx
-        ev, names, trunk = pbx.events, pbx.names, call.trunk
+        ev, names, trunk = self.kernel.events, self.kernel.names, call.trunk
         ctx = names.overflow_context
         if not DIAL_EXTEN.fullmatch(partner):
-            pbx._trunk_hangs_up(call, by="router-action", cause=0,
-                                reason=f"redirected to missing extension {ctx},{partner},1")
+            self.teardown.trunk_hangs_up(
+                call, by="router-action", cause=0,
+                reason=f"redirected to missing extension {ctx},{partner},1")
             return
         call.phase = Phase.OVERFLOWING
         call.dial = None
@@ -109,7 +113,7 @@ class PartnerOverflow:
             return
         ev.step(trunk, ctx, partner, 3, "Set", "__DYNAMIC_FEATURES=")
         ev.varset(trunk, "__DYNAMIC_FEATURES", "")
-        ring = pbx.variable(trunk, names.partner_ring_var)
+        ring = self.kernel.variable(trunk, names.partner_ring_var)
         ev.step(trunk, ctx, partner, 4, "Dial", f"{dial_string},{ring},g")
         for var in DIAL_VARS:
             ev.varset(trunk, var, "")
@@ -133,67 +137,64 @@ class PartnerOverflow:
         ev.dial_state(trunk, pd.outer, "RINGING")
         ring_s = ring_seconds(ring)
         if ring_s is not None:
-            pbx._after(call, ring_s, lambda: self._ring_timeout(call, pd))
+            self.kernel.after(call, ring_s, lambda: self._ring_timeout(call, pd))
         answer_s, ender = behaviour.answer_after_s, behaviour.ender
         if behaviour.kind == "answer" and (ring_s is None or answer_s < ring_s):
-            pbx._after(call, answer_s, lambda: self._answered(call, pd, talk_s, ender))
+            self.kernel.after(call, answer_s, lambda: self._answered(call, pd, talk_s, ender))
 
     def _legs(self, call: Call, partner: str, tech: str, resource: str) -> PartnerDial:
-        outer, inner = self.pbx._dial_legs(call, tech, resource,
+        outer, inner = self.legs.dial_legs(call, tech, resource,
                                            roles=("partner", "partner-local"),
-                                           context=self.pbx.options.partner_trunk_context)
+                                           context=self.kernel.options.partner_trunk_context)
         return PartnerDial(partner=partner, dial_string=resource, outer=outer, inner=inner,
-                           started=self.pbx.clock.now())
+                           started=self.kernel.clock.now())
 
     def _unavailable(self, call: Call, partner: str, tech: str, resource: str) -> None:
         """CHANUNAVAIL: a Local pair is created and hung up at once (recording 06);
         a trunk channel is not created at all. No DialBegin/DialEnd either way."""
-        pbx = self.pbx
         if tech.lower() == "local":
             pd = self._legs(call, partner, tech, resource)
             why = f"partner {partner} unavailable (CHANUNAVAIL)"
             assert pd.inner is not None
-            pbx._gone(pd.inner, 0, "pbx", why)
-            pbx._gone(pd.outer, 0, "pbx", why)
-        pbx.events.varset(call.trunk, "DIALSTATUS", "CHANUNAVAIL")
+            self.kernel.gone(pd.inner, 0, "pbx", why)
+            self.kernel.gone(pd.outer, 0, "pbx", why)
+        self.kernel.events.varset(call.trunk, "DIALSTATUS", "CHANUNAVAIL")
         self._returned(call, partner, "CHANUNAVAIL")
 
     def _refused(self, call: Call, pd: PartnerDial, status: str, cause: int) -> None:
         """BUSY or CONGESTION, right after DialBegin."""
-        ev = self.pbx.events
+        ev = self.kernel.events
         if pd.inner is not None:
             ev.newstate(pd.inner, BUSY)
         ev.varset(call.trunk, "DIALSTATUS", status)
         ev.dial_end(call.trunk, pd.outer, status)
-        self.pbx._hang_up_unanswered(pd, cause=0, inner_cause=cause, by="pbx",
+        self.legs.hang_up_unanswered(pd, cause=0, inner_cause=cause, by="pbx",
                                      reason=f"partner {pd.partner}: {status}", release=False)
         self._returned(call, pd.partner, status)
 
     def _ring_timeout(self, call: Call, pd: PartnerDial) -> None:
         if call.partner is not pd or call.phase is not Phase.OVERFLOWING:
             return
-        pbx = self.pbx
-        pbx._cancel_timers(call)
-        pbx.events.varset(call.trunk, "DIALSTATUS", "NOANSWER")
-        pbx.events.dial_end(call.trunk, pd.outer, "NOANSWER")
-        pbx._hang_up_unanswered(pd, cause=0, by="pbx",
-                                reason=f"partner {pd.partner}: ring time-out")
+        self.kernel.cancel_timers(call)
+        self.kernel.events.varset(call.trunk, "DIALSTATUS", "NOANSWER")
+        self.kernel.events.dial_end(call.trunk, pd.outer, "NOANSWER")
+        self.legs.hang_up_unanswered(pd, cause=0, by="pbx",
+                                     reason=f"partner {pd.partner}: ring time-out")
         self._returned(call, pd.partner, "NOANSWER")
 
     def _answered(self, call: Call, pd: PartnerDial, talk_s: float,
                   ender: PartnerEnder) -> None:
         if call.partner is not pd or call.phase is not Phase.OVERFLOWING:
             return
-        pbx = self.pbx
-        ev, outer = pbx.events, pd.outer
-        pbx._cancel_timers(call)
-        pbx._stop_patience(call)
+        ev, outer = self.kernel.events, pd.outer
+        self.kernel.cancel_timers(call)
+        self.kernel.stop_patience(call)
         if pd.inner is not None:
             ev.newstate(pd.inner, UP)
         ev.newstate(outer, UP)
-        pbx._bridge_answered(call, pd, app_dial_step=False)
+        self.legs.bridge_answered(call, pd, app_dial_step=False)
         call.phase = Phase.WITH_PARTNER
-        pbx._after(call, talk_s, lambda: self._talk_over(call, pd, ender))
+        self.kernel.after(call, talk_s, lambda: self._talk_over(call, pd, ender))
 
     def _talk_over(self, call: Call, pd: PartnerDial, ender: PartnerEnder) -> None:
         if call.partner is not pd or call.phase is not Phase.WITH_PARTNER:
@@ -201,13 +202,14 @@ class PartnerOverflow:
         if ender == "partner":
             self._partner_ends(call, pd, by="pbx", reason=f"partner {pd.partner} ended the call")
         else:
-            self.pbx._caller_hangs_up(call, by="caller", cause=16,
-                                      reason=f"caller ended the call with partner {pd.partner}")
+            self.teardown.caller_hangs_up(
+                call, by="caller", cause=16,
+                reason=f"caller ended the call with partner {pd.partner}")
 
     def _partner_ends(self, call: Call, pd: PartnerDial, *, by: HangupBy, reason: str) -> None:
-        self.pbx._far_end_hangs_up(call, pd, by=by, reason=reason,
-                                   dial_returned=lambda: self._returned(call, pd.partner,
-                                                                        "ANSWER"))
+        self.teardown.far_end_hangs_up(call, pd, by=by, reason=reason,
+                                       dial_returned=lambda: self._returned(call, pd.partner,
+                                                                            "ANSWER"))
 
     def partner_leg_hung_up(self, call: Call, *, by: HangupBy, reason: str,
                             cause: int) -> None:
@@ -219,18 +221,16 @@ class PartnerOverflow:
         if call.phase is Phase.WITH_PARTNER and pd.bridge is not None:
             self._partner_ends(call, pd, by=by, reason=reason)
             return
-        pbx = self.pbx
-        pbx._cancel_timers(call)
-        pbx.events.varset(call.trunk, "DIALSTATUS", "NOANSWER")
-        pbx.events.dial_end(call.trunk, pd.outer, "NOANSWER")
-        pbx._hang_up_unanswered(pd, cause=cause, by=by, reason=reason)
+        self.kernel.cancel_timers(call)
+        self.kernel.events.varset(call.trunk, "DIALSTATUS", "NOANSWER")
+        self.kernel.events.dial_end(call.trunk, pd.outer, "NOANSWER")
+        self.legs.hang_up_unanswered(pd, cause=cause, by=by, reason=reason)
         self._returned(call, pd.partner, "NOANSWER")
 
     def _returned(self, call: Call, partner: str, status: str) -> None:
         """``Dial`` returned with the caller still there: AcdOverflowEnd, then back to
         holding, or ``Hangup()`` after an answered call."""
-        pbx = self.pbx
-        ev, names, trunk = pbx.events, pbx.names, call.trunk
+        ev, names, trunk = self.kernel.events, self.kernel.names, call.trunk
         ctx, end = names.overflow_context, names.overflow_end_event
         call.partner = None
         ev.step(trunk, ctx, partner, 5, "UserEvent",
@@ -242,4 +242,4 @@ class PartnerOverflow:
             return
         ev.step(trunk, ctx, partner, 7, "Goto",
                 f"{names.holding_context},{names.holding_exten},1")
-        pbx._enter_holding(call)
+        self.holding.enter(call)

@@ -15,15 +15,10 @@ the call stays bridged. An agent whose transfer is not taken up may give up and 
 
 from __future__ import annotations
 
-import random
-import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from acd.sim.behaviour import TRANSFER_TARGET
-from acd.sim.clock import SimTimer
-from acd.sim.model import RINGING, UP, Bridge, Call, Channel, Dial, HangupBy, Phase
+from acd.sim.model import Call, Dial, Phase
 
 if TYPE_CHECKING:
     from acd.sim.pbx import Pbx
@@ -32,8 +27,6 @@ if TYPE_CHECKING:
 TRANSFER_CONTEXT = "acd-transfer"
 #: what [acd-connect] and [acd-warm] set: the agents' transfer feature codes
 AGENT_FEATURES = "acd-to-osnp#acd-to-mg#acd-to-amu#acd-to-arm"
-#: globals_acd.conf's ACD_WARM_HOLD: seconds an answered target waits for the caller
-WARM_HOLD_S = 10.0
 
 
 def press_transfer_code(pbx: Pbx, agent_id: str, target: str, *,
@@ -41,7 +34,7 @@ def press_transfer_code(pbx: Pbx, agent_id: str, target: str, *,
     """See :meth:`acd.sim.pbx.Pbx.agent_transfer`."""
     if not TRANSFER_TARGET.fullmatch(target):
         raise ValueError(f"not an extension of [{TRANSFER_CONTEXT}] (_[A-Z].): {target!r}")
-    dial = pbx._device_dials.get(pbx.agents[agent_id].device)
+    dial = pbx.kernel.device_dials.get(pbx.agents[agent_id].device)
     call = dial.outer.call if dial is not None else None
     if dial is None or call is None or call.phase is not Phase.TALKING \
             or call.dial is not dial or dial.bridge is None:
@@ -56,306 +49,12 @@ def press_transfer_code(pbx: Pbx, agent_id: str, target: str, *,
     ev.step(leg, TRANSFER_CONTEXT, target, 3, "Return")
     leg.goto(*where)  # back where the Gosub was called from: still in the bridge
     if give_up_after_s is not None:
-        pbx._after(call, give_up_after_s, lambda: _give_up(pbx, call, dial))
+        pbx.kernel.after(call, give_up_after_s, lambda: _give_up(pbx, call, dial))
     return True
 
 
 def _give_up(pbx: Pbx, call: Call, dial: Dial) -> None:
     """No Redirect of the caller came: the agent ends the conversation as usual."""
     if call.dial is dial and call.phase is Phase.TALKING:
-        pbx._agent_hangs_up(call, by="agent",
-                            reason="agent hung up: the router did not take up its transfer")
-
-
-#: the dummy channel on which Asterisk runs a context's ``failed`` extension
-FAILED_CHANNEL = "OutgoingSpoolFailed"
-
-
-@dataclass(frozen=True)
-class _FailedOriginate:
-    """What the answer to a failed Originate of a target agent carries."""
-
-    action_id: str | None
-    device: str
-    exten: str
-    caller_id: tuple[str, str]
-    call_id: str
-
-
-class WarmTransfers:
-    """Warm transfers: ``Originate`` of a target agent into ``[acd-warm]``, and
-    ``[acd-warm-bridge]``, which joins the caller to that agent with ``Bridge()``.
-
-    No recording shows these actions and applications, so this follows Asterisk's
-    documentation (see ``dialplans/README.md``, "Cold and warm"):
-
-    * An ``Async`` ``Originate`` answers ``Success`` at once. The agent's device rings
-      (a Local pair ``;1``/``;2``, or one channel): DialBegin and DialEnd carry only the
-      ``Dest*`` block, as for the ``Originate`` of transcript 02. Busy, unreachable or
-      not answered within ``Timeout`` (ms): the legs go, ``[acd-warm]``'s ``failed``
-      extension runs on a dummy channel, then an ``OriginateResponse`` ``Failure``
-      names the channel as asked (the device) with ``Reason`` 5, 0 or 3 (recorded in
-      live 06e and 06f, see :meth:`_failure`).
-      Answered: ``OriginateResponse`` ``Success`` (reason 4), then the answered
-      channel runs ``[acd-warm]``: ``AcdWarmAnswered`` (``Agent``, ``Call``) and music
-      for ``ACD_WARM_HOLD`` seconds, after which that agent channel is hung up.
-    * ``[acd-warm-bridge]`` (a Redirect of the caller, which first takes it out of the
-      first agent's bridge as every Redirect does): ``Bridge(${ACD_WARM_PEER},x)``.
-      With the peer waiting in ``[acd-warm]`` the two are bridged and talk for the
-      agent's talk time; the end of the conversation is the end of an agent's Dial
-      (``AcdDialEnd`` ``ANSWER``, the dialplan hangs the caller up). Without a live
-      peer, ``AcdDialEnd`` says ``NONEXISTENT`` (or ``INVALIDARGS`` with no
-      ``ACD_WARM_PEER``) and the caller goes back to ``[holding]``.
-
-    The agent's ring and answer do not depend on the caller: a caller who hangs up
-    while the target rings leaves it ringing. An ``Originate`` for a call the PBX does
-    not know (already gone) fails at once with reason 0 (a simplification: Asterisk
-    would still ring the agent).
-    """
-
-    def __init__(self, pbx: Pbx) -> None:
-        self.pbx = pbx
-        #: the dialplan's [acd-warm] has no ``failed`` extension of its own, so its
-        #: agent pattern runs for a failed Originate (the first dialplan, live 06e/06f)
-        self.failed_runs_pattern = False
-        #: target agents' Originate legs not yet bridged, by the outer channel's name
-        self._pending: dict[str, Dial] = {}
-        self._timers: dict[str, SimTimer] = {}
-
-    # ---------------------------------------------------------------- Originate
-
-    def originate(self, channel: str, context: str, exten: str,
-                  variables: Mapping[str, str], timeout_ms: int, action_id: str | None,
-                  caller_id: tuple[str, str]) -> bool:
-        """AMI ``Originate`` of an agent's device into ``[acd-warm]``; False when it is
-        not one (the caller of this answers the generic failure)."""
-        pbx, names = self.pbx, self.pbx.names
-        agent = pbx._by_device.get(channel)
-        if context != names.warm_context or agent is None:
-            return False
-        call_id = variables.get(names.warm_call_var, "")
-        call = next((c for c in pbx.calls
-                     if c.trunk.uniqueid == call_id and c.phase is not Phase.GONE), None)
-        failed = _FailedOriginate(action_id, channel, exten, caller_id, call_id)
-        if call is None:
-            self._failure(failed, "0")
-            return True
-        if channel in pbx._device_dials:
-            self._failure(failed, "5")
-            return True
-        outcome = pbx._offer_outcome(call, agent)
-        if outcome.kind in ("busy", "unavailable"):
-            self._failure(failed, "5" if outcome.kind == "busy" else "0")
-            return True
-        dial = pbx._create_agent_legs(call, agent, outcome, inherit=False)
-        dial.outer.cid_name, dial.outer.cid_num = caller_id
-        for name, value in variables.items():  # Originate's Variable: on its channel
-            pbx.events.varset(dial.outer, name, value)
-        pbx._device_dials[dial.device] = dial
-        self._pending[dial.outer.name] = dial
-        ev, inner = pbx.events, dial.inner
-        ev.dial_begin(None, dial.outer, dial.dial_string)
-        if inner is not None:
-            ev.step(inner, inner.context, inner.exten, 1, "NoOp", f"agent {inner.exten} ringing")
-            ev.step(inner, inner.context, inner.exten, 2, "Ringing")
-        ev.newstate(dial.outer, RINGING)
-        ev.device(dial.device, "INUSE" if dial.device.startswith("Local/") else "RINGING")
-        ring_s = timeout_ms / 1000 if timeout_ms > 0 else 30.0
-        if outcome.kind == "answer" and outcome.answer_after_s < ring_s:
-            self._later(dial, outcome.answer_after_s,
-                        lambda: self._answered(dial, exten, call_id, action_id))
-        else:
-            self._later(dial, ring_s, lambda: self._not_answered(dial, failed))
-        return True
-
-    def _later(self, dial: Dial, delay: float, action: Callable[[], None]) -> None:
-        name = dial.outer.name
-        old = self._timers.pop(name, None)
-        if old is not None:
-            old.cancel()
-
-        def fire() -> None:
-            self._timers.pop(name, None)
-            if dial.outer.alive:
-                action()
-
-        self._timers[name] = self.pbx.clock.call_later(delay, fire)
-
-    def _not_answered(self, dial: Dial, failed: _FailedOriginate) -> None:
-        self._pending.pop(dial.outer.name, None)
-        self.pbx.events.dial_end(None, dial.outer, "NOANSWER")
-        self.pbx._hang_up_unanswered(dial, cause=0, by="pbx",
-                                     reason="warm transfer target did not answer")
-        self._failure(failed, "3")
-
-    def _failure(self, failed: _FailedOriginate, reason: str) -> None:
-        """The Originate failed (``Reason`` 3 no answer, 5 busy, 0 unreachable).
-
-        As recorded (live 06e, 06f): Asterisk then runs the context's ``failed``
-        extension on a dummy channel ``OutgoingSpoolFailed`` (caller ID of the
-        Originate, state Down), and sends ``OriginateResponse`` ``Failure`` only when
-        that dialplan is over. The shipped ``[acd-warm]`` has ``exten => failed,1,
-        Hangup()``: the answer comes at once. With :attr:`failed_runs_pattern` (the
-        first dialplan, whose pattern matched ``failed``) the dummy runs the agent's
-        steps: a bogus ``AcdWarmAnswered`` with ``Agent: failed``, then
-        ``ACD_WARM_HOLD`` seconds of music before the answer.
-        """
-        pbx, ctx = self.pbx, self.pbx.names.warm_context
-        ev = pbx.events
-        dummy = pbx._new_channel(FAILED_CHANNEL, "agent", tech="OutgoingSpoolFailed")
-        pbx.channels.pop(FAILED_CHANNEL, None)  # Asterisk lets several share the name
-        dummy.cid_name, dummy.cid_num = failed.caller_id
-        dummy.goto(ctx, "failed", 1)
-        ev.newchannel(dummy)
-
-        def respond(priority: int) -> None:
-            dummy.goto(ctx, "failed", priority)
-            ev.soft_hangup_request(dummy, 16)
-            headers = [("ActionID", failed.action_id)] if failed.action_id else []
-            ev.emit("OriginateResponse", [
-                *headers, ("Response", "Failure"), ("Channel", failed.device),
-                ("Context", ctx), ("Exten", failed.exten), ("Reason", reason),
-                ("Uniqueid", "<unknown>"), ("CallerIDNum", failed.caller_id[1]),
-                ("CallerIDName", failed.caller_id[0])])
-            pbx._gone(dummy, 16, "pbx", "[acd-warm] failed extension over")
-
-        if not self.failed_runs_pattern:
-            ev.step(dummy, ctx, "failed", 1, "Hangup")
-            respond(1)
-            return
-        ev.step(dummy, ctx, "failed", 1, "Set", f"DYNAMIC_FEATURES={AGENT_FEATURES}")
-        ev.step(dummy, ctx, "failed", 2, "UserEvent",
-                f"{pbx.names.warm_answered_event},Agent: failed,Call: {failed.call_id}")
-        ev.user_event(dummy, pbx.names.warm_answered_event,
-                      [("Agent", "failed"), ("Call", failed.call_id)])
-        music = pbx.globals.get("ACD_MOH", "default")
-        hold = pbx.variable(dummy, "ACD_WARM_HOLD") or str(WARM_HOLD_S)
-        ev.step(dummy, ctx, "failed", 3, "MusicOnHold", f"{music},{hold}")
-        ev.moh_start(dummy, music)
-        ev.moh_stop(dummy)  # a Down channel: the music stops at once, the wait does not
-        delay = float(hold) if hold.replace(".", "", 1).isdigit() else WARM_HOLD_S
-        pbx.clock.call_later(delay, lambda: respond(4))
-
-    def _answered(self, dial: Dial, exten: str, call_id: str, action_id: str | None) -> None:
-        pbx, names = self.pbx, self.pbx.names
-        ev, outer, inner = pbx.events, dial.outer, dial.inner
-        if inner is not None:
-            ev.step(inner, inner.context, inner.exten, 4, "Answer")
-            ev.newstate(inner, UP)
-        ev.newstate(outer, UP)
-        ev.device(dial.device, "INUSE", repeat=2)
-        ev.dial_end(None, outer, "ANSWER")
-        dial.answered_at = pbx.clock.now()
-        self._response(action_id, outer.name, "Success", "4", outer)
-        ctx = names.warm_context
-        ev.step(outer, ctx, exten, 1, "Set", f"DYNAMIC_FEATURES={AGENT_FEATURES}")
-        ev.varset(outer, "DYNAMIC_FEATURES", AGENT_FEATURES)
-        ev.step(outer, ctx, exten, 2, "UserEvent",
-                f"{names.warm_answered_event},Agent: {exten},Call: {call_id}")
-        ev.user_event(outer, names.warm_answered_event, [("Agent", exten), ("Call", call_id)])
-        music = pbx.globals.get("ACD_MOH", "default")
-        hold = pbx.variable(outer, "ACD_WARM_HOLD") or str(WARM_HOLD_S)
-        ev.step(outer, ctx, exten, 3, "MusicOnHold", f"{music},{hold}")
-        ev.moh_start(outer, music)
-        self._later(dial, float(hold) if hold.replace(".", "", 1).isdigit() else WARM_HOLD_S,
-                    lambda: self._nobody_came(dial, exten))
-
-    def _nobody_came(self, dial: Dial, exten: str) -> None:
-        """``ACD_WARM_HOLD`` is over without the caller: ``Hangup()`` of the agent."""
-        self._pending.pop(dial.outer.name, None)
-        ev = self.pbx.events
-        ev.moh_stop(dial.outer)
-        ev.step(dial.outer, self.pbx.names.warm_context, exten, 4, "Hangup")
-        self._hang_up(dial, by="pbx", reason="[acd-warm]: the caller never came")
-
-    def _hang_up(self, dial: Dial, *, by: HangupBy, reason: str) -> None:
-        ev, pbx = self.pbx.events, self.pbx
-        ev.soft_hangup_request(dial.outer, 16)
-        pbx._gone(dial.outer, 16, by, reason)
-        if dial.inner is not None:
-            ev.soft_hangup_request(dial.inner, 16)
-            pbx._gone(dial.inner, 16, by, reason)
-        pbx._release_device(dial)
-
-    def _response(self, action_id: str | None, channel: str, response: str, reason: str,
-                  created: Channel | None = None) -> None:
-        headers = [("ActionID", action_id)] if action_id else []
-        self.pbx.events.emit("OriginateResponse", [
-            *headers, ("Response", response), ("Channel", channel),
-            ("Context", self.pbx.names.warm_context), ("Exten", ""), ("Reason", reason),
-            ("Uniqueid", created.uniqueid if created is not None else "<null>"),
-            ("CallerIDNum", created.cid_num if created is not None else "<unknown>"),
-            ("CallerIDName", created.cid_name if created is not None else "<unknown>")])
-
-    # ---------------------------------------------------------------- the caller's side
-
-    def owns(self, ch: Channel) -> bool:
-        """Whether ``ch`` is a leg of a target agent not bridged with its caller yet."""
-        return any(ch is d.outer or ch is d.inner for d in self._pending.values())
-
-    def hang_up(self, ch: Channel, *, by: HangupBy, reason: str) -> None:
-        """AMI Hangup (or the agent) of a pending target's leg."""
-        dial = next(d for d in self._pending.values() if ch is d.outer or ch is d.inner)
-        del self._pending[dial.outer.name]
-        timer = self._timers.pop(dial.outer.name, None)
-        if timer is not None:
-            timer.cancel()
-        if dial.answered_at is None:
-            self.pbx.events.dial_end(None, dial.outer, "CANCEL")
-        self._hang_up(dial, by=by, reason=reason)
-
-    def bridge(self, call: Call, exten: str) -> None:
-        """``[acd-warm-bridge]``, after the Redirect took the caller where it was."""
-        pbx, names = self.pbx, self.pbx.names
-        ev, trunk, ctx = pbx.events, call.trunk, names.warm_bridge_context
-        call.phase = Phase.DIALLING
-        call.dial = None
-        ev.step(trunk, ctx, exten, 1, "Set", f"{names.agent_var}={exten}")
-        ev.varset(trunk, names.agent_var, exten, always=True)
-        ev.step(trunk, ctx, exten, 2, "GotoIf", f'$["${{{names.warm_peer_var}}}" = ""]?nopeer')
-        peer = trunk.variables.get(names.warm_peer_var, "")
-        if not peer:
-            ev.step(trunk, ctx, exten, 10, "Set", "DIALSTATUS=INVALIDARGS")
-            self.returned(call, "INVALIDARGS")
-            return
-        ev.step(trunk, ctx, exten, 3, "Bridge", f"{peer},x")
-        dial = self._pending.pop(peer, None)
-        if dial is None or not dial.outer.alive or dial.answered_at is None:
-            ev.varset(trunk, "BRIDGERESULT", "NONEXISTENT")
-            ev.step(trunk, ctx, exten, 4, "Set", "DIALSTATUS=${BRIDGERESULT}")
-            self.returned(call, "NONEXISTENT")
-            return
-        timer = self._timers.pop(peer, None)
-        if timer is not None:
-            timer.cancel()
-        ev.varset(trunk, "BRIDGERESULT", "SUCCESS")
-        ev.moh_stop(dial.outer)
-        bridge = Bridge(uniqueid=str(uuid.UUID(int=random.Random(peer).getrandbits(128),
-                                               version=4)))
-        dial.bridge = bridge
-        ev.bridge_create(bridge)
-        ev.bridge_enter(bridge, dial.outer)
-        ev.bridge_enter(bridge, trunk)
-        ev.bridge_peer(bridge)
-        dial.outer.call = call
-        call.dial = dial
-        call.phase = Phase.TALKING
-        if dial.inner is not None:
-            ev.step(dial.inner, dial.inner.context, dial.inner.exten, 5, "Wait",
-                    f"{dial.outcome.talk_s:g}")
-        ender = dial.outcome.ender
-        pbx._after(call, dial.outcome.talk_s, lambda: pbx._talk_over(call, ender))
-
-    def returned(self, call: Call, status: str) -> None:
-        """``Bridge()`` returned with the caller still there (or was not attempted)."""
-        pbx, trunk, ctx = self.pbx, call.trunk, self.pbx.names.warm_bridge_context
-        call.dial = None
-        if status == "ANSWER":
-            pbx.events.step(trunk, ctx, trunk.exten, 6, "Set", "DIALSTATUS=ANSWER")
-        pbx.dial_end(call, ctx, trunk.exten, 7, status)
-
-    def stop(self) -> None:
-        """Cancel every pending timer (simulator shutdown)."""
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
+        pbx.connect.agent_hangs_up(
+            call, by="agent", reason="agent hung up: the router did not take up its transfer")

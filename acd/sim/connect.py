@@ -1,0 +1,243 @@
+"""``[acd-connect]``: the router offers a waiting caller to an agent.
+
+``AcdConnecting``, then ``Dial(${ACD_DIAL},${ACD_RING},gt)``. ``ACD_DIAL`` must be the
+``device`` of a configured agent (``Local/1001@agents`` gives a Local pair,
+``PJSIP/arm01`` one channel). The agent's behaviour object decides: answer after a
+delay, ring unanswered until ``ACD_RING`` (channel variable, else global, default 15),
+busy, or unavailable. A device that already has a call is busy. Answered → bridge; not
+answered/busy/unavailable/no ``ACD_DIAL`` → ``AcdDialEnd`` and back to ``[holding]``;
+the agent ends the call → ``AcdDialEnd`` ``ANSWER`` and the dialplan hangs the caller
+up. The native queue's ``Queue()`` (:mod:`acd.sim.failopen`) dials members the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from acd.config import DialplanNames
+from acd.sim.behaviour import TRANSFER_TARGET
+from acd.sim.dialplan import DIAL_EXTEN, DIAL_VARS, has_resource, no_resource_test, ring_seconds
+from acd.sim.failopen import NativeQueue
+from acd.sim.holding import Holding
+from acd.sim.kernel import Kernel
+from acd.sim.legs import Legs
+from acd.sim.model import BUSY, RINGING, UP, Call, Dial, HangupBy, OfferOutcome, Phase
+from acd.sim.teardown import Teardown
+from acd.sim.transfer import AGENT_FEATURES
+from acd.sim.warm import WarmTransfers
+
+#: the agent presses a transfer code: (agent id, target, give up after seconds) → done
+TransferPress = Callable[[str, str, float], bool]
+
+
+def connect_exten(names: DialplanNames) -> str:
+    """acd-connect's legacy extension (``[dialplan] connect_exten``, default ``s``)."""
+    return str(getattr(names, "connect_exten", "s"))
+
+
+class Connect:
+    """The ``[acd-connect]`` context and the agent side of its ``Dial``."""
+
+    def __init__(self, kernel: Kernel, legs: Legs, teardown: Teardown, holding: Holding,
+                 native: NativeQueue, warm: WarmTransfers, *,
+                 transfer: TransferPress) -> None:
+        self.kernel = kernel
+        self.legs = legs
+        self.teardown = teardown
+        self.holding = holding
+        self.native = native
+        self.warm = warm
+        self._transfer = transfer
+
+    def goto(self, call: Call, exten: str, priority: int) -> bool:
+        """A Redirect into ``[acd-connect]``; False for a priority it does not have."""
+        if priority != 1:
+            return False
+        self.run(call, exten)
+        return True
+
+    def run(self, call: Call, exten: str) -> None:
+        """``acd-connect,<exten>,1``: the agent id as extension, or ``s``."""
+        kernel = self.kernel
+        ev, names, trunk = kernel.events, kernel.names, call.trunk
+        ctx, s = names.connect_context, connect_exten(names)
+        call.phase = Phase.DIALLING
+        call.dial = None
+        if exten != s:
+            if not DIAL_EXTEN.fullmatch(exten):
+                self.teardown.trunk_hangs_up(
+                    call, by="router-action", cause=0,
+                    reason=f"redirected to missing extension {ctx},{exten},1")
+                return
+            ev.step(trunk, ctx, exten, 1, "Set", f"{names.agent_var}={exten}")
+            ev.varset(trunk, names.agent_var, exten, always=True)
+            ev.step(trunk, ctx, exten, 2, "Goto", f"{ctx},{s},1")
+        agent = trunk.variables.get(names.agent_var, "")
+        ev.step(trunk, ctx, s, 1, "UserEvent", f"{names.connecting_event},Agent: {agent}")
+        ev.user_event(trunk, names.connecting_event, [("Agent", agent)])
+        ev.step(trunk, ctx, s, 2, "GotoIf", no_resource_test(names.dial_var))
+        dial_string = trunk.variables.get(names.dial_var, "")
+        if not has_resource(dial_string):
+            ev.step(trunk, ctx, s, 9, "Set", "DIALSTATUS=INVALIDARGS")
+            ev.varset(trunk, "DIALSTATUS", "INVALIDARGS")
+            ev.step(trunk, ctx, s, 10, "Goto", "dialend")
+            self.dial_returned(call, "INVALIDARGS")
+            return
+        ev.step(trunk, ctx, s, 3, "Set", f"__DYNAMIC_FEATURES={AGENT_FEATURES}")
+        ev.varset(trunk, "__DYNAMIC_FEATURES", AGENT_FEATURES)
+        ring = kernel.variable(trunk, names.ring_var)
+        ev.step(trunk, ctx, s, 4, "Dial", f"{dial_string},{ring},gt")
+        for var in DIAL_VARS:
+            ev.varset(trunk, var, "")
+        self.start_dial(call, dial_string, ring_seconds(ring))
+
+    def start_dial(self, call: Call, dial_string: str, ring_s: float | None) -> None:
+        """Dial an agent's device from the caller's channel (also ``Queue()``'s)."""
+        kernel = self.kernel
+        ev, trunk = kernel.events, call.trunk
+        if call.first_dialled is None:
+            call.first_dialled = kernel.clock.now()
+        agent = kernel.by_device.get(dial_string)
+        if agent is None:
+            ev.varset(trunk, "DIALSTATUS", "CHANUNAVAIL")
+            self.dial_returned(call, "CHANUNAVAIL")
+            return
+        busy = dial_string in kernel.device_dials
+        outcome = OfferOutcome(kind="busy") if busy else kernel.offer_outcome(call, agent)
+        if outcome.kind == "unavailable":
+            ev.varset(trunk, "DIALSTATUS", "CHANUNAVAIL")
+            self.dial_returned(call, "CHANUNAVAIL")
+            return
+        dial = self.legs.agent_legs(call, agent, outcome)
+        call.dial = dial
+        ev.dial_begin(trunk, dial.outer, dial.dial_string)
+        if outcome.kind == "busy":
+            self._agent_busy(call, dial)
+            return
+        kernel.device_dials[dial.device] = dial
+        inner = dial.inner
+        if inner is not None:
+            ev.step(inner, inner.context, inner.exten, 1, "NoOp",
+                    f"agent {inner.exten} ringing")
+            ev.step(inner, inner.context, inner.exten, 2, "Ringing")
+        ev.newstate(dial.outer, RINGING)
+        if inner is not None:
+            ev.step(inner, inner.context, inner.exten, 3, "Wait",
+                    f"{outcome.answer_after_s:g}")
+        ev.device(dial.device, "INUSE" if dial.device.startswith("Local/") else "RINGING")
+        ev.varset(trunk, "RINGTIME", "0")
+        ev.varset(trunk, "RINGTIME_MS", "0")
+        ev.dial_state(trunk, dial.outer, "RINGING")
+        if ring_s is not None:
+            kernel.after(call, ring_s, lambda: self._ring_timeout(call))
+        if outcome.kind == "answer" and (ring_s is None or outcome.answer_after_s < ring_s):
+            kernel.after(call, outcome.answer_after_s, lambda: self._agent_answers(call))
+
+    def _agent_busy(self, call: Call, dial: Dial) -> None:
+        ev = self.kernel.events
+        if dial.inner is not None:
+            ev.step(dial.inner, dial.inner.context, dial.inner.exten, 2, "Busy")
+            ev.newstate(dial.inner, BUSY)
+        ev.varset(call.trunk, "DIALSTATUS", "BUSY")
+        ev.dial_end(call.trunk, dial.outer, "BUSY")
+        self.legs.hang_up_unanswered(dial, cause=0, inner_cause=17, by="agent",
+                                     reason="agent device busy", release=False)
+        self.dial_returned(call, "BUSY")
+
+    def _ring_timeout(self, call: Call) -> None:
+        dial = call.dial
+        if call.phase is not Phase.DIALLING or dial is None:
+            return
+        self.kernel.cancel_timers(call)
+        self.kernel.events.varset(call.trunk, "DIALSTATUS", "NOANSWER")
+        self.kernel.events.dial_end(call.trunk, dial.outer, "NOANSWER")
+        self.legs.hang_up_unanswered(dial, cause=0, by="pbx", reason="ring time-out")
+        self.dial_returned(call, "NOANSWER")
+
+    def _agent_answers(self, call: Call) -> None:
+        dial = call.dial
+        if call.phase is not Phase.DIALLING or dial is None:
+            return
+        kernel = self.kernel
+        ev, outer, inner = kernel.events, dial.outer, dial.inner
+        kernel.cancel_timers(call)
+        kernel.stop_patience(call)
+        if inner is not None:
+            ev.step(inner, inner.context, inner.exten, 4, "Answer")
+            ev.newstate(inner, UP)
+            ev.device(dial.device, "INUSE", repeat=2)
+        ev.newstate(outer, UP)
+        ev.device(dial.device, "INUSE", repeat=2)
+        self.legs.bridge_answered(call, dial, app_dial_step=inner is not None)
+        if call.native_queue:
+            self.native.connected(call, dial)
+        if inner is not None:
+            ev.step(inner, inner.context, inner.exten, 5, "Wait", f"{dial.outcome.talk_s:g}")
+        call.phase = Phase.TALKING
+        ender = dial.outcome.ender
+        kernel.after(call, dial.outcome.talk_s, lambda: self.talk_over(call, ender))
+
+    def talk_over(self, call: Call, ender: str) -> None:
+        """The agent's behaviour ends the conversation: a transfer, or a hangup."""
+        dial = call.dial
+        if call.phase is not Phase.TALKING or dial is None:
+            return
+        target = dial.outcome.transfer_to
+        if target is not None and TRANSFER_TARGET.fullmatch(target):
+            self._transfer(dial.agent_id, target, self.kernel.options.transfer_give_up_s)
+            return
+        if ender == "agent":
+            self.agent_hangs_up(call, by="agent", reason="agent ended the conversation")
+        else:
+            self.teardown.caller_hangs_up(call, by="caller",
+                                          reason="caller ended the conversation", cause=16)
+
+    def dial_returned(self, call: Call, status: str) -> None:
+        """``Dial`` returned with the caller still there: AcdDialEnd, then the dialplan."""
+        if call.native_queue:
+            self.native.dial_returned(call, status)
+            return
+        names = self.kernel.names
+        if call.trunk.context == names.warm_bridge_context:
+            self.warm.returned(call, status)
+            return
+        call.dial = None
+        self.dial_end(call, names.connect_context, connect_exten(names), 5, status)
+
+    def dial_end(self, call: Call, ctx: str, exten: str, priority: int, status: str) -> None:
+        """The tail shared by ``[acd-connect]`` and ``[acd-warm-bridge]``, from
+        ``priority``: ``AcdDialEnd``, ``GotoIf`` on ``ANSWER``, then ``Goto(holding)``
+        (+2) or ``Hangup()`` (+3, the ``answered`` label)."""
+        ev, names, trunk = self.kernel.events, self.kernel.names, call.trunk
+        agent = trunk.variables.get(names.agent_var, "")
+        ev.step(trunk, ctx, exten, priority, "UserEvent",
+                f"{names.dial_end_event},Agent: {agent},DialStatus: {status}")
+        ev.user_event(trunk, names.dial_end_event, [("Agent", agent), ("DialStatus", status)])
+        ev.step(trunk, ctx, exten, priority + 1, "GotoIf",
+                '$["${DIALSTATUS}" = "ANSWER"]?answered')
+        if status == "ANSWER":
+            ev.step(trunk, ctx, exten, priority + 3, "Hangup")
+            return
+        ev.step(trunk, ctx, exten, priority + 2, "Goto",
+                f"{names.holding_context},{names.holding_exten},1")
+        self.holding.enter(call)
+
+    def agent_hangs_up(self, call: Call, *, by: HangupBy, reason: str) -> None:
+        """The agent ends a bridged call: Dial returns ANSWER, the dialplan hangs up."""
+        dial = call.dial
+        if dial is None or dial.bridge is None:
+            return
+        self.teardown.far_end_hangs_up(call, dial, by=by, reason=reason,
+                                       dial_returned=lambda: self.dial_returned(call, "ANSWER"))
+
+    def agent_leg_drops_while_ringing(self, call: Call, *, by: HangupBy, reason: str,
+                                      cause: int) -> None:
+        """An agent leg is hung up before it answered: Dial returns NOANSWER."""
+        dial = call.dial
+        if dial is None:
+            return
+        self.kernel.cancel_timers(call)
+        self.kernel.events.varset(call.trunk, "DIALSTATUS", "NOANSWER")
+        self.kernel.events.dial_end(call.trunk, dial.outer, "NOANSWER")
+        self.legs.hang_up_unanswered(dial, cause=cause, by=by, reason=reason)
+        self.dial_returned(call, "NOANSWER")
