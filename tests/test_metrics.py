@@ -27,8 +27,9 @@ from acd.app import Router, serve
 from acd.config import AmiConfig, Config, parse_config
 from acd.core import facts as f
 from acd.core import inputs as i
+from acd.core.constants import DEFAULT_HANDLE_S
 from acd.core.records import CallRecord
-from acd.metrics import DEFAULT_HANDLE_S, RouterMetrics, watch_loop_lag
+from acd.metrics import RouterMetrics, watch_loop_lag
 from acd.summary import summarize
 
 CALLER_NUM = "0612345678"

@@ -17,7 +17,6 @@ from acd.ami.actions import Redirect
 from acd.config import Config
 from acd.core import facts as f
 from acd.core.constants import (
-    DEFAULT_HANDLE_S,
     FRONT_OFFICE,
     HANDLE_WINDOW,
     RECENTLY_ENDED_MAX,
@@ -25,6 +24,7 @@ from acd.core.constants import (
 )
 from acd.core.effects import Effects
 from acd.core.hours import route_number
+from acd.core.indicators import handling_time, mean_handling_time
 from acd.core.model import Agent, Call, CallState, Leg, move_call
 from acd.core.records import CallRecord, record_of
 from acd.core.room import RoomState
@@ -217,7 +217,8 @@ class CallBook:
             window = state.handled.get(leg.queue)
             if window is None:
                 window = state.handled[leg.queue] = deque(maxlen=HANDLE_WINDOW)
-            window.append(state.now - leg.answered_at + self.config.skill(leg.queue).wrap_up_s)
+            window.append(handling_time(state.now - leg.answered_at,
+                                        self.config.skill(leg.queue).wrap_up_s))
 
     # ------------------------------------------------------------------ read side
 
@@ -245,8 +246,7 @@ class CallBook:
         working = level_one or any_level
         if working == 0:
             return math.inf
-        window = state.handled.get(queue)
-        handle = sum(window) / len(window) if window else DEFAULT_HANDLE_S
+        handle = mean_handling_time(state.handled.get(queue) or ())
         return waiting * handle / working
 
     def record(self, call: Call) -> CallRecord:
