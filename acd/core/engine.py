@@ -150,9 +150,9 @@ class Engine:
             TimerKind.ORPHAN: offering.on_orphan_timer,
             TimerKind.EXPAND: offering.on_expand_timer,
             TimerKind.XFER: transfers.on_timer,
-            TimerKind.WARM: lambda call: warm.on_timer(TimerKind.WARM, call),
-            TimerKind.WARM_RING: lambda call: warm.on_timer(TimerKind.WARM_RING, call),
-            TimerKind.WARM_EXPAND: lambda call: warm.on_timer(TimerKind.WARM_EXPAND, call),
+            TimerKind.WARM: warm.on_deadline_timer,
+            TimerKind.WARM_RING: warm.on_ring_timer,
+            TimerKind.WARM_EXPAND: warm.on_expand_timer,
             TimerKind.OVERFLOW: overflow.on_wait_timer,
             TimerKind.OVERFLOW_RING: overflow.on_ring_timer,
         }

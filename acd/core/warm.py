@@ -253,19 +253,22 @@ class WarmTransfers:
         if free is not None:
             self.ring(warm, free)
 
-    def on_timer(self, kind: TimerKind, call: Call) -> None:
+    def on_ring_timer(self, call: Call) -> None:
         warm = self.state.warm.get(call.id)
-        if warm is None:
-            return
-        now = self.state.now
-        if kind is TimerKind.WARM_RING and warm.target is not None \
-                and now >= warm.ring_deadline:
+        if warm is not None and warm.target is not None \
+                and self.state.now >= warm.ring_deadline:
             self.ring_failed(warm, "ring time-out")
-        elif kind is TimerKind.WARM_EXPAND and warm.target is None and not warm.expired:
+
+    def on_expand_timer(self, call: Call) -> None:
+        warm = self.state.warm.get(call.id)
+        if warm is not None and warm.target is None and not warm.expired:
             free = self.candidate(warm)
             if free is not None:
                 self.ring(warm, free)
-        elif kind is TimerKind.WARM and now >= warm.deadline:
+
+    def on_deadline_timer(self, call: Call) -> None:
+        warm = self.state.warm.get(call.id)
+        if warm is not None and self.state.now >= warm.deadline:
             warm.expired = True
             if warm.target is None:
                 self.failed(warm, f"no agent of {warm.to_queue} free within "
