@@ -22,7 +22,7 @@ Definitions (the same as the call records and the report; see ``deploy/README.md
   labelled by the call's first queue; later pick-ups (transfers) are not counted.
   The wait runs from the call's arrival in its first queue to that pick-up, rounded to
   the millisecond like ``wait_s`` of the call record. *Within 30 s* means a wait
-  strictly under 30 s ("answered in less than 30 s"), as in :mod:`acd.summary`.
+  strictly under 30 s ("answered in less than 30 s"), as in :mod:`acd.tools.summary`.
 * QS 30 s = ``acd_calls_answered_within_30s_total / acd_calls_answered_total``
   (abandoned calls are not in the denominator); QS 60 s likewise.
 * *abandoned*: a call whose caller hung up before any pick-up (outcome ``abandoned``;
@@ -49,8 +49,17 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from acd.config import STANDARD_SKILLS, Config
+from acd.config import Config
 from acd.core import facts as f
+from acd.core.constants import BACK_OFFICE, FRONT_OFFICE
+from acd.core.indicators import (
+    QS30_S,
+    QS60_S,
+    answer_wait,
+    answered_within,
+    is_abandoned,
+    is_short_abandon,
+)
 from acd.core.model import AgentState
 
 if TYPE_CHECKING:
@@ -67,11 +76,7 @@ OTHER_NUMBER = "other"
 #: the periods a call can arrive in
 PERIODS = ("sas", "pdsa")
 #: skills that run around the clock whatever the calendar (15 and the AMU filière)
-ALWAYS_OPEN = (STANDARD_SKILLS[0], STANDARD_SKILLS[1])
-#: handled legs kept per queue for the mean handling time of the wait estimate
-HANDLE_WINDOW = 50
-#: mean handling time (talk + wrap-up, seconds) assumed before a queue has history
-DEFAULT_HANDLE_S = 120.0
+ALWAYS_OPEN = (FRONT_OFFICE, BACK_OFFICE)
 #: the event-loop lag probe sleeps this long and measures how late it wakes up ...
 LOOP_LAG_INTERVAL_S = 0.5
 #: ... and the gauge reports the worst of its last this-many measurements (5 s)
@@ -79,10 +84,6 @@ LOOP_LAG_WINDOW = 10
 #: overflow results that mark a partner down for ``down_for_s`` / that show it is up
 PARTNER_DOWN_RESULTS = frozenset({"failed", "unreachable"})
 PARTNER_UP_RESULTS = frozenset({"answered", "busy"})
-
-#: agent states in which an agent takes (or is about to take) calls
-_WORKING = frozenset({AgentState.AVAILABLE, AgentState.RINGING, AgentState.ON_CALL,
-                      AgentState.WRAP_UP})
 
 
 @dataclass(slots=True)
@@ -263,11 +264,11 @@ class RouterMetrics:
         if series is None:  # first seen answered (a native queue's call)
             series = self._series_of(fact.first_queue or fact.queue, fact.number, fact.period)
             self._offer(fact.call, series)
-        wait = round(fact.wait_s, 3)
+        wait = answer_wait(fact.wait_s)
         series.answered.inc()
-        if wait < 30.0:
+        if answered_within(wait, QS30_S):
             series.within_30s.inc()
-        if wait < 60.0:
+        if answered_within(wait, QS60_S):
             series.within_60s.inc()
         series.delay.observe(wait)
 
@@ -278,9 +279,9 @@ class RouterMetrics:
             first = record.queues[0] if record.queues else fact.queue
             series = self._series_of(first, record.number, record.period)
             series.offered.inc()
-        if fact.outcome == "abandoned":
+        if is_abandoned(fact.outcome):
             series.abandoned.inc()
-            if fact.duration_s < self.short_abandon_s:
+            if is_short_abandon(fact.outcome, fact.duration_s, self.short_abandon_s):
                 series.short_abandoned.inc()
 
     def _on_transferred(self, fact: f.CallTransferred) -> None:

@@ -206,7 +206,7 @@ def bench_decisions(samples: int) -> dict[str, float]:
         agent = engine.agents[connected.agent or ""]
         # the decision alone, on the state the engine is about to decide on
         t0 = time.perf_counter_ns()
-        pick_call(agent, engine.queues, engine._expansion, now)
+        pick_call(agent, engine.queues, engine.state.expansion, now)
         decision_ns.append(time.perf_counter_ns() - t0)
         t0 = time.perf_counter_ns()
         engine.handle(ev.Hangup(channel=connected.channel), now)

@@ -75,8 +75,8 @@ def test_restore_brings_back_queues_agents_and_calls(site_config: Config) -> Non
     restored = [x for x in out.facts if isinstance(x, f.StateRestored)]
     assert [(x.calls, x.waiting) for x in restored] == [(5, 4)]
     # a new call after the restart is served after the restored ones of its priority
-    assert engine._seq >= max(c.seq for c in engine.calls.values())
-    assert first in engine._by_channel
+    assert engine.state.seq >= max(c.seq for c in engine.calls.values())
+    assert first in engine.state.by_channel
 
 
 def test_resync_after_restore_closes_gone_calls_and_picks_up_new_ones(

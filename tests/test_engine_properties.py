@@ -12,6 +12,7 @@ from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.model import AgentState, CallState
+from acd.core.timers import TimerKind
 from tests.conftest import SITE_TOML
 from tests.enginekit import Driver
 
@@ -174,15 +175,16 @@ class EngineMachine(RuleBasedStateMachine):
         queued = {c.id for q in engine.queues.values() for c in q}
         waiting = {c.id for c in engine.calls.values() if c.state is CallState.WAITING}
         assert queued == waiting
-        timers = {(key, token) for _, _, kind, key, token in engine._timers if kind == "orphan"}
+        timers = {(key, token) for _, _, kind, key, token in engine.state.timers
+                  if kind is TimerKind.ORPHAN}
         for call in engine.calls.values():
             assert call.queue in engine.queues
             assert call.queues[-1] == call.queue == call.legs[-1].queue
         for call in engine.calls.values():
             if call.state is CallState.HELD:
                 assert (call.id, call.offer_id) in timers, call
-        ringing = {(key, token) for _, _, kind, key, token in engine._timers
-                   if kind == "ovfring"}
+        ringing = {(key, token) for _, _, kind, key, token in engine.state.timers
+                   if kind is TimerKind.OVERFLOW_RING}
         for call in engine.calls.values():
             if call.state is CallState.OVERFLOWING and call.overflowed_to is None:
                 assert (call.id, call.offer_id) in ringing, call

@@ -185,7 +185,7 @@ async def test_an_input_that_raises_is_logged_counted_and_the_next_one_routed(
 async def test_an_engine_exception_on_one_event_does_not_end_the_session(
         room: Room) -> None:
     engine = room.router.engine
-    original = engine._handlers[ev.UserEvent]
+    original = engine.handlers[ev.UserEvent]
     calls: list[int] = []
 
     def explode_once(event: object) -> None:
@@ -194,7 +194,7 @@ async def test_an_engine_exception_on_one_event_does_not_end_the_session(
             raise OverflowError("date value out of range")
         original(event)
 
-    engine._handlers[ev.UserEvent] = explode_once
+    engine.handlers[ev.UserEvent] = explode_once
     stream = (waiting_event("Local/15@incoming-1;2", "1.1")
               + waiting_event("Local/15@incoming-2;2", "2.1"))
     peer = await AmiPeer(stream=stream, stream_after_status=True).start()

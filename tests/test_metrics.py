@@ -28,8 +28,9 @@ from acd.config import AmiConfig, Config
 from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core import inputs as i
+from acd.core.constants import DEFAULT_HANDLE_S
 from acd.core.records import CallRecord
-from acd.metrics import DEFAULT_HANDLE_S, RouterMetrics, watch_loop_lag
+from acd.metrics import RouterMetrics, watch_loop_lag
 from acd.tools.summary import summarize
 
 CALLER_NUM = "0612345678"

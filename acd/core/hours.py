@@ -36,7 +36,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from acd.config import SKILL_NAME_RE, STANDARD_SKILLS, Config
+from acd.config import SKILL_NAME_RE, Config
+from acd.core.constants import FRONT_OFFICE
 
 Period = Literal["sas", "pdsa"]
 
@@ -229,7 +230,7 @@ def route_number(config: Config, number: str, when: float | datetime) -> Route:
     hours_text = f"PDSA hours: {cause}" if cause else "SAS hours"
     entry = config.numbers.get(number)
     if entry is None:
-        front = STANDARD_SKILLS[0]
+        front = FRONT_OFFICE
         return Route(number, period, front,
                      f"{number} is not in the number plan: sent to {front} ({hours_text})",
                      local)
@@ -297,7 +298,7 @@ def check_config(config: Config) -> list[tuple[str, str]]:
         seen.add(text)
 
     known = set(config.skill_names())
-    front = STANDARD_SKILLS[0]
+    front = FRONT_OFFICE
     for number, entry in config.numbers.items():
         if entry.pdsa is None:
             continue

@@ -2,28 +2,38 @@
 
 The ARM rotate between N1 (front office) and N2 (AMU) during a shift; a supervisor
 says so through the API (``PUT /api/v1/agents/{id}/skills``), which gives the engine
-an :class:`~acd.core.inputs.AgentReskill`. The new skills apply from the next offer:
-an available agent leaves the pool under its old skills and comes back under the new
+an :class:`~acd.core.inputs.AgentReskill`. The check lives here;
+:class:`~acd.core.agents.Agents` applies a valid request. The new skills apply from
+the next offer: an available agent leaves the pool under its old skills and comes back under the new
 ones (and may be offered a waiting call of a new skill at once); a call already
 ringing or talking stays where it is.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Protocol
 
-from acd.core import facts as f
+from acd.config import Config
 from acd.core import inputs as i
-from acd.core.model import AgentState
-
-if TYPE_CHECKING:
-    from acd.core.base import EngineBase
+from acd.core.model import Agent
 
 #: the levels a skill may have (as in ``agents[].skills`` of the config)
 LEVELS = range(1, 10)
 
 
-def reskill_problem(engine: EngineBase, request: i.AgentReskill) -> str | None:
+class SkillsView(Protocol):
+    """What the check reads: the engine, or its state."""
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def agents(self) -> dict[str, Agent]: ...
+    @property
+    def queues(self) -> Mapping[str, object]: ...
+
+
+def reskill_problem(engine: SkillsView, request: i.AgentReskill) -> str | None:
     """Why ``request`` cannot apply, or None."""
     agent = engine.agents.get(request.agent)
     if agent is None or agent.observed:
@@ -44,23 +54,3 @@ def reskill_problem(engine: EngineBase, request: i.AgentReskill) -> str | None:
                     f"skills.{skill}.expansion_s only opens levels up to {reachable}")
     return None
 
-
-def apply_reskill(engine: EngineBase, request: i.AgentReskill) -> None:
-    """Replace the agent's skills (see the module docstring); an invalid request is
-    ignored with its reason (the API answers 422 before it gets here)."""
-    problem = reskill_problem(engine, request)
-    if problem is not None:
-        engine._ignore_text("AgentReskill", problem)
-        return
-    agent = engine.agents[request.agent]
-    old = dict(agent.skills)
-    pooled = agent.state is AgentState.AVAILABLE and not agent.device_busy
-    if pooled:
-        engine.pool.discard(agent)  # indexed under the old skills
-    agent.skills = dict(request.skills)
-    engine._facts.append(f.AgentReskilled(at=engine.now, agent=agent.id, old=old,
-                                          new=dict(agent.skills), by=request.by,
-                                          reason=request.reason))
-    if pooled:
-        engine.pool.add(agent)
-        engine._dispatch_agent(agent)

@@ -6,7 +6,7 @@ call put back at the head of its queue, its legs and first pick-up, agents' stat
 and pause reasons, missed offers, wrap-up ends, bascules, partners held down, the
 sequence counter. :class:`EngineState` holds all of it; :func:`capture` takes it from
 an engine, and the engine takes it back with the input
-:class:`~acd.core.inputs.StateRestored` (see :mod:`acd.core.durable`). Pure: the
+:class:`~acd.core.inputs.StateRestored` (see :mod:`acd.core.restore`). Pure: the
 Redis side is :mod:`acd.store`.
 
 Calls and agents are the model's own dataclasses (msgspec encodes and decodes them
@@ -56,13 +56,14 @@ class EngineState(msgspec.Struct, kw_only=True):
 
 
 def capture_meta(engine: Engine) -> EngineMeta:
+    state = engine.state
     return EngineMeta(
         at=engine.now,
-        seq=engine._seq,
-        bascules=dict(engine.bascules),
-        partner_down_until=dict(engine.partner_down_until),
-        shares={q: c.level for q, c in engine._shares.items()},
-        handled={q: list(w) for q, w in engine._handled.items()},
+        seq=state.seq,
+        bascules=dict(state.bascules),
+        partner_down_until=dict(state.partner_down_until),
+        shares={q: c.level for q, c in state.shares.items()},
+        handled={q: list(w) for q, w in state.handled.items()},
     )
 
 

@@ -1,5 +1,5 @@
 """Reading the saved state back from Redis (the engine takes it with
-:class:`~acd.core.inputs.StateRestored`, see :mod:`acd.core.durable`).
+:class:`~acd.core.inputs.StateRestored`, see :mod:`acd.core.restore`).
 
 The snapshot is read in one MULTI/EXEC, so it is the state of one batch: the writer
 updates it in the same transaction as the journal and the records, so nothing the

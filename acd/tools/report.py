@@ -24,7 +24,18 @@ from typing import BinaryIO
 
 import msgspec
 
-from acd.config import STANDARD_SKILLS, Config
+from acd.config import Config
+from acd.core.constants import FRONT_OFFICE
+from acd.core.indicators import (
+    QS30_S,
+    QS60_S,
+    answer_rate_base,
+    answered_within,
+    first_queue,
+    is_abandoned,
+    is_short_abandon,
+    leg_talk_s,
+)
 from acd.core.records import CallRecord
 from acd.errors import AcdError
 
@@ -54,7 +65,7 @@ class RecordsError(AcdError):
 @dataclass(frozen=True)
 class ReportSettings:
     #: the front-office queue: QS 30 s and QS 60 s count calls whose first queue it is
-    front_office: str = STANDARD_SKILLS[0]
+    front_office: str = FRONT_OFFICE
     #: an abandoned call shorter than this (arrival → end) is left out of "offered"
     short_abandon_s: float = 15.0
     #: queue → role label for the talk times; a queue not listed is its own role
@@ -64,7 +75,7 @@ class ReportSettings:
 
     @classmethod
     def from_config(cls, config: Config | None,
-                    front_office: str = STANDARD_SKILLS[0]) -> ReportSettings:
+                    front_office: str = FRONT_OFFICE) -> ReportSettings:
         if config is None:
             return cls(front_office=front_office)
         return cls(front_office=front_office,
@@ -133,7 +144,7 @@ class Figures:
 
     @property
     def answer_rate(self) -> Ratio:
-        return Ratio(self.answered, self.offered - self.short_abandoned)
+        return Ratio(self.answered, answer_rate_base(self.offered, self.short_abandoned))
 
 
 @dataclass
@@ -194,16 +205,15 @@ def _add(figures: Figures, record: CallRecord, settings: ReportSettings,
     figures.offered += 1
     if record.wait_s is not None:  # first pick-up by a person
         figures.answered += 1
-        if record.queues and record.queues[0] == settings.front_office:
-            wait = round(record.wait_s, 3)
+        if first_queue(record) == settings.front_office:
             figures.qs_answered += 1
-            figures.qs30_within += wait < 30.0
-            figures.qs60_within += wait < 60.0
+            figures.qs30_within += answered_within(record.wait_s, QS30_S)
+            figures.qs60_within += answered_within(record.wait_s, QS60_S)
     elif record.outcome == "answered":  # picked up while no router saw it
         figures.answered += 1
         figures.answered_wait_unknown += 1
     outcome = record.outcome
-    if outcome == "abandoned":
+    if is_abandoned(outcome):
         figures.abandoned += 1
         figures.short_abandoned += short
     elif outcome == "waiting":
@@ -216,9 +226,10 @@ def _add(figures: Figures, record: CallRecord, settings: ReportSettings,
     elif outcome == "forwarded":
         figures.forwarded += 1
     for leg in record.legs:
-        if leg.answered_at is not None and leg.talk_s is not None:
+        talk_s = leg_talk_s(leg)
+        if talk_s is not None:
             talk = figures.talk.setdefault(settings.role(leg.queue), TalkTime())
-            talk.total_s += leg.talk_s
+            talk.total_s += talk_s
             talk.legs += 1
     for before, after in zip(record.legs, record.legs[1:], strict=False):
         if before.queue != after.queue:
@@ -240,8 +251,8 @@ def build_report(records: Iterable[CallRecord], start: date, end: date,
         if not start <= arrived <= end:
             continue
         report.records_selected += 1
-        duration = _duration(record) if record.outcome == "abandoned" else None
-        short = duration is not None and duration < settings.short_abandon_s
+        duration = _duration(record) if is_abandoned(record.outcome) else None
+        short = is_short_abandon(record.outcome, duration, settings.short_abandon_s)
         month = report.months[arrived.strftime("%Y-%m")]
         _add(month["all"], record, settings, short)
         if record.period != "all":

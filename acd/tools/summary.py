@@ -23,11 +23,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from acd.config import STANDARD_SKILLS, Config
+from acd.core.constants import FORWARD_PARTNER, FRONT_OFFICE
+from acd.core.indicators import (
+    QS30_S,
+    QS60_S,
+    answered_within,
+    first_queue,
+    is_abandoned,
+    leg_answered,
+    ratio,
+)
 from acd.core.records import CallRecord, LegRecord
 
-FRONT_OFFICE = STANDARD_SKILLS[0]
 #: the ``partner`` of a call forwarded to the external PDSA line of its number
-PDSA = "PDSA"
+PDSA = FORWARD_PARTNER
 
 
 @dataclass
@@ -94,15 +103,11 @@ class Summary:
 
     @property
     def qs30(self) -> float | None:
-        if not self.qs30_denominator:
-            return None
-        return self.qs30_numerator / self.qs30_denominator
+        return ratio(self.qs30_numerator, self.qs30_denominator)
 
     @property
     def qs60(self) -> float | None:
-        if not self.qs30_denominator:
-            return None
-        return self.qs60_numerator / self.qs30_denominator
+        return ratio(self.qs60_numerator, self.qs30_denominator)
 
     def accounted(self) -> bool:
         """Every offered call is answered, abandoned, still waiting or other."""
@@ -121,17 +126,17 @@ def summarize(records: Iterable[CallRecord], config: Config | None = None) -> Su
     summary = Summary()
     for record in records:
         summary.offered += 1
-        first_queue = record.queues[0] if record.queues else FRONT_OFFICE
+        first = first_queue(record) or FRONT_OFFICE
         if record.wait_s is not None:  # picked up by a person (first pick-up)
             summary.answered += 1
-            if first_queue == FRONT_OFFICE:
+            if first == FRONT_OFFICE:
                 summary.qs30_denominator += 1
-                summary.qs30_numerator += record.wait_s < 30.0
-                summary.qs60_numerator += record.wait_s < 60.0
+                summary.qs30_numerator += answered_within(record.wait_s, QS30_S)
+                summary.qs60_numerator += answered_within(record.wait_s, QS60_S)
         elif record.outcome == "answered":  # picked up while no router saw it
             summary.answered += 1
             summary.answered_wait_unknown += 1
-        elif record.outcome == "abandoned":
+        elif is_abandoned(record.outcome):
             summary.abandoned += 1
         elif record.outcome == "waiting":
             summary.waiting += 1
@@ -139,10 +144,10 @@ def summarize(records: Iterable[CallRecord], config: Config | None = None) -> Su
             summary.other += 1
             summary.other_outcomes[record.outcome] = \
                 summary.other_outcomes.get(record.outcome, 0) + 1
-        _add_queues(summary, record, first_queue)
+        _add_queues(summary, record, first)
         _add_moves(summary, record)
         for leg in record.legs:
-            if leg.answered_at is not None:
+            if leg_answered(leg):
                 role = _role(leg.queue, config)
                 summary.handled_by_role[role] = summary.handled_by_role.get(role, 0) + 1
     return summary

@@ -1,0 +1,213 @@
+"""Agents: their states, login, pause, ready, wrap-up, phones and re-skilling.
+
+An agent who becomes free is offered work at once: a warm transfer waiting for its
+skill first (a transferred call goes ahead of new arrivals), then the queues.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from acd.ami import events as ev
+from acd.core import facts as f
+from acd.core import inputs as i
+from acd.core.constants import BUSY_DEVICE_STATES
+from acd.core.effects import Effects
+from acd.core.model import Agent, AgentState, device_of, move_agent
+from acd.core.reskill import reskill_problem
+from acd.core.room import RoomState
+from acd.core.timers import TimerKind, Timers
+
+if TYPE_CHECKING:
+    from acd.core.offering import Offering
+    from acd.core.warm import WarmTransfers
+
+
+class Agents:
+    offering: Offering
+    warm: WarmTransfers
+
+    def __init__(self, state: RoomState, effects: Effects, timers: Timers) -> None:
+        self.state = state
+        self.fx = effects
+        self.timers = timers
+        self.config = state.config
+
+    def connect(self, *, offering: Offering, warm: WarmTransfers) -> None:
+        self.offering, self.warm = offering, warm
+
+    def add_configured(self) -> None:
+        """The agents of the config; those configured logged in are available."""
+        state = self.state
+        for cfg in self.config.agents:
+            agent = Agent(id=cfg.id, device=cfg.device, skills=dict(cfg.skills), name=cfg.name)
+            state.agents[agent.id] = agent
+            state.by_device[agent.device] = agent
+            if cfg.logged_in:
+                self.set_state(agent, AgentState.AVAILABLE, "configured logged in")
+
+    # ------------------------------------------------------------------ states
+
+    def set_state(self, agent: Agent, new: AgentState, reason: str | None) -> None:
+        state = self.state
+        old = move_agent(agent, new)
+        if new is AgentState.AVAILABLE:
+            agent.idle_since = state.now
+            agent.pause_reason = None
+            if not agent.device_busy and not agent.observed:
+                state.pool.add(agent)
+        elif old is AgentState.AVAILABLE:
+            state.pool.discard(agent)
+        if new is AgentState.PAUSED:
+            agent.pause_reason = reason
+        if old is not new:
+            self.fx.fact(f.AgentStateChanged(at=state.now, agent=agent.id, old=old.value,
+                                             new=new.value, reason=reason))
+        if new is AgentState.AVAILABLE:
+            self.dispatch(agent)
+
+    def dispatch(self, agent: Agent) -> None:
+        """An agent is free: a warm transfer waiting for its skill comes first, then
+        the queues."""
+        if self.warm.offer_to(agent):
+            return
+        self.offering.dispatch_agent(agent)
+
+    def free(self, agent: Agent, reason: str) -> None:
+        """End of a ring or call with no wrap-up: apply a pending change or go idle."""
+        if agent.pending is not None:
+            pending, pending_reason = agent.pending, agent.pending_reason
+            agent.pending = agent.pending_reason = None
+            self.set_state(agent, pending, pending_reason)
+        elif agent.state in (AgentState.RINGING, AgentState.ON_CALL):
+            self.set_state(agent, AgentState.AVAILABLE, reason)
+
+    def after_call(self, agent: Agent) -> None:
+        state = self.state
+        queue = None
+        call = state.calls.get(agent.call) if agent.call else None
+        if call is not None:
+            queue = call.queue
+        agent.call = None
+        if agent.pending is not None or agent.observed:
+            self.free(agent, "call ended")
+            return
+        wrap = self.config.skill(queue).wrap_up_s if queue else 0.0
+        if wrap <= 0:
+            self.set_state(agent, AgentState.AVAILABLE, "call ended")
+            return
+        agent.wrap_up_until = state.now + wrap
+        self.set_state(agent, AgentState.WRAP_UP, None)
+        self.timers.arm(agent.wrap_up_until, TimerKind.WRAP, agent.id,
+                        int(agent.wrap_up_until * 1000))
+
+    def on_wrap_timer(self, key: str, token: int) -> None:
+        agent = self.state.agents.get(key)
+        if agent is not None and agent.state is AgentState.WRAP_UP \
+                and int(agent.wrap_up_until * 1000) == token:
+            self.set_state(agent, AgentState.AVAILABLE, "wrap-up over")
+
+    # ------------------------------------------------------------------ intents
+
+    def on_login(self, intent: i.AgentLogin) -> None:
+        agent = self.state.agents.get(intent.agent)
+        if agent is not None and agent.state is AgentState.LOGGED_OUT:
+            self.set_state(agent, AgentState.AVAILABLE, f"login by {intent.by}")
+
+    def on_logout(self, intent: i.AgentLogout) -> None:
+        agent = self.state.agents.get(intent.agent)
+        if agent is None:
+            return
+        if agent.state in (AgentState.RINGING, AgentState.ON_CALL):
+            agent.pending, agent.pending_reason = AgentState.LOGGED_OUT, f"logout by {intent.by}"
+        else:
+            self.set_state(agent, AgentState.LOGGED_OUT, f"logout by {intent.by}")
+
+    def on_pause(self, intent: i.AgentPause) -> None:
+        agent = self.state.agents.get(intent.agent)
+        if agent is None or agent.state is AgentState.LOGGED_OUT:
+            return
+        if agent.state in (AgentState.RINGING, AgentState.ON_CALL):
+            agent.pending, agent.pending_reason = AgentState.PAUSED, intent.reason
+        else:
+            self.set_state(agent, AgentState.PAUSED, intent.reason)
+
+    def on_ready(self, intent: i.AgentReady) -> None:
+        agent = self.state.agents.get(intent.agent)
+        if agent is None:
+            return
+        if agent.state in (AgentState.RINGING, AgentState.ON_CALL):
+            agent.pending = agent.pending_reason = None
+        elif agent.state is not AgentState.AVAILABLE:
+            agent.missed_offers = 0
+            self.set_state(agent, AgentState.AVAILABLE, f"ready by {intent.by}")
+
+    def of_feature_code(self, event: ev.UserEvent) -> Agent | None:
+        """The agent a feature code's UserEvent is about (ignored if unknown)."""
+        agent_id = event.headers.get("Agent")
+        state = self.state
+        agent = state.agents.get(agent_id) if agent_id else state.by_device.get(
+            device_of(event.channel))
+        if agent is None or agent.observed:
+            self.fx.ignore(event.name, f"unknown agent (channel {event.channel})")
+            return None
+        return agent
+
+    def on_feature_code(self, event: ev.UserEvent) -> None:
+        """Login, logout, pause or ready from the agent's phone."""
+        agent = self.of_feature_code(event)
+        if agent is None:
+            return
+        names = self.config.dialplan
+        name = event.name
+        if name == names.agent_login_event:
+            self.on_login(i.AgentLogin(agent.id, by="feature code"))
+        elif name == names.agent_logout_event:
+            self.on_logout(i.AgentLogout(agent.id, by="feature code"))
+        elif name == names.agent_pause_event:
+            reason = event.headers.get("Reason") or "break"
+            self.on_pause(i.AgentPause(agent.id, reason, by="feature code"))
+        else:
+            self.on_ready(i.AgentReady(agent.id, by="feature code"))
+
+    # ------------------------------------------------------------------ phones
+
+    def on_device_state(self, event: ev.DeviceStateChange) -> None:
+        agent = self.state.by_device.get(event.device)
+        if agent is None or agent.observed:
+            return
+        busy = event.state in BUSY_DEVICE_STATES
+        if busy != agent.device_busy:
+            self.set_device_busy(agent, busy)
+
+    def set_device_busy(self, agent: Agent, busy: bool) -> None:
+        agent.device_busy = busy
+        if agent.state is AgentState.AVAILABLE:
+            if busy:
+                self.state.pool.discard(agent)
+            else:
+                self.state.pool.add(agent)
+                self.dispatch(agent)
+
+    # ------------------------------------------------------------------ re-skilling
+
+    def on_reskill(self, request: i.AgentReskill) -> None:
+        """Replace the agent's skills (see :mod:`acd.core.reskill`); an invalid request
+        is ignored with its reason (the API answers 422 before it gets here)."""
+        state = self.state
+        problem = reskill_problem(state, request)
+        if problem is not None:
+            self.fx.ignore("AgentReskill", problem)
+            return
+        agent = state.agents[request.agent]
+        old = dict(agent.skills)
+        pooled = agent.state is AgentState.AVAILABLE and not agent.device_busy
+        if pooled:
+            state.pool.discard(agent)  # indexed under the old skills
+        agent.skills = dict(request.skills)
+        self.fx.fact(f.AgentReskilled(at=state.now, agent=agent.id, old=old,
+                                      new=dict(agent.skills), by=request.by,
+                                      reason=request.reason))
+        if pooled:
+            state.pool.add(agent)
+            self.dispatch(agent)

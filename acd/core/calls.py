@@ -1,0 +1,254 @@
+"""The calls the engine follows: arrival, queueing, requeue, end and what they teach.
+
+A call arrives (the dialplan's ``AcdCallWaiting``), gets its entry queue from the number
+plan and the hours, and waits; every failure puts it back at the head of its queue
+(:meth:`CallBook.requeue`); its end closes its record. The handling times of its legs
+feed the estimated wait.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import TYPE_CHECKING
+
+from acd.ami import events as ev
+from acd.ami.actions import Redirect
+from acd.config import Config
+from acd.core import facts as f
+from acd.core.constants import (
+    FRONT_OFFICE,
+    HANDLE_WINDOW,
+    RECENTLY_ENDED_MAX,
+    WORKING_STATES,
+)
+from acd.core.effects import Effects
+from acd.core.hours import route_number
+from acd.core.indicators import handling_time, mean_handling_time
+from acd.core.model import Agent, Call, CallState, Leg, move_call
+from acd.core.records import CallRecord, record_of
+from acd.core.room import RoomState
+from acd.core.timers import TimerKind, Timers
+
+if TYPE_CHECKING:
+    from acd.core.agents import Agents
+    from acd.core.offering import Offering
+    from acd.core.partners import Overflow
+    from acd.core.warm import WarmTransfers
+
+
+def to_holding(config: Config, call: Call) -> Redirect:
+    """The Redirect that sends ``call``'s caller back to the holding context."""
+    names = config.dialplan
+    return Redirect(channel=call.channel, context=names.holding_context,
+                    exten=names.holding_exten, ref=None)
+
+
+class CallBook:
+    """Registers, queues, requeues and ends calls."""
+
+    offering: Offering
+    agents: Agents
+    overflow: Overflow
+    warm: WarmTransfers
+
+    def __init__(self, state: RoomState, effects: Effects, timers: Timers) -> None:
+        self.state = state
+        self.fx = effects
+        self.timers = timers
+        self.config = state.config
+
+    def connect(self, *, offering: Offering, agents: Agents, overflow: Overflow,
+                warm: WarmTransfers) -> None:
+        self.offering, self.agents, self.overflow, self.warm = (
+            offering, agents, overflow, warm)
+
+    # ------------------------------------------------------------------ arrival
+
+    def on_call_waiting(self, event: ev.UserEvent) -> None:
+        state = self.state
+        if event.channel in state.by_channel:
+            return  # announced again (e.g. dialplan loop): one call, one record
+        headers = event.headers
+        number = headers.get("Number") or event.exten
+        queue, period, forward = self.entry(number, headers.get("Queue"), state.now)
+        call = Call(
+            id=event.uniqueid or headers.get("Uniqueid", event.channel),
+            channel=event.channel,
+            linkedid=event.linkedid,
+            number=number,
+            caller_name=headers.get("CallerName") or event.caller_id_name,
+            caller_num=event.caller_id_num,
+            priority=self.priority(headers.get("Priority")),
+            arrived_at=state.now,
+            queue=queue,
+            enqueued_at=state.now,
+            seq=state.next_seq(),
+            period=period,
+            forward_to=forward,
+        )
+        self.register(call)
+        self.enqueue(call, head=False, new=True)
+
+    def on_connecting(self, event: ev.UserEvent) -> None:
+        call = self.state.by_channel.get(event.channel)
+        if call is not None:
+            call.connecting_hint = event.headers.get("Agent") or None
+
+    def entry(self, number: str, explicit: str | None,
+              arrived: float) -> tuple[str, str, str | None]:
+        """Entry queue, period ("sas" | "pdsa") and external destination of a call.
+
+        The number plan and the hours decide (:func:`acd.core.hours.route_number`); an
+        explicit ``Queue`` header from the dialplan wins. A call sent to an external
+        destination (PDSA regulation reached by a dial string) waits in the front office
+        queue while it is forwarded, so it is never left without a queue.
+        """
+        queues = self.state.queues
+        route = route_number(self.config, number, arrived)
+        if explicit and explicit in queues:
+            return explicit, route.period, None
+        if route.external:
+            return FRONT_OFFICE, route.period, route.destination
+        if route.destination not in queues:
+            self.fx.ignore("number plan", route.reason)
+            return FRONT_OFFICE, route.period, None
+        return route.destination, route.period, None
+
+    def priority(self, raw: str | None) -> int:
+        if raw is not None and raw.isdigit() and int(raw) <= 9:
+            return int(raw)
+        return self.config.routing.default_priority
+
+    def register(self, call: Call) -> None:
+        state = self.state
+        state.calls[call.id] = call
+        state.by_channel[call.channel] = call
+        call.queues.append(call.queue)
+        call.legs.append(Leg(queue=call.queue, entered_at=state.now))
+
+    # ------------------------------------------------------------------ queueing
+
+    def enqueue(self, call: Call, *, head: bool, new: bool, dispatch: bool = True) -> None:
+        state = self.state
+        queue = state.queue(call.queue)
+        if head:
+            queue.push_head(call)
+        else:
+            queue.push(call)
+        self.fx.fact(f.CallQueued(at=state.now, call=call.id, queue=call.queue,
+                                  number=call.number, priority=call.priority, new=new))
+        if not state.decide:
+            return
+        for delay in state.expansion.get(call.queue, ()):
+            due = call.enqueued_at + delay
+            if due > state.now:
+                self.timers.arm(due, TimerKind.EXPAND, call.id, call.offer_id)
+        if new and self.overflow.divert(call):
+            return
+        if dispatch:
+            self.offering.dispatch_call(call)
+
+    def requeue(self, call: Call, agent: Agent | None, reason: str) -> None:
+        """Back to the head of its queue, keeping arrival time and priority."""
+        move_call(call, CallState.WAITING)
+        call.agent = None
+        self.fx.fact(f.CallReturned(at=self.state.now, call=call.id, queue=call.queue,
+                                    agent=agent.id if agent else None, reason=reason))
+        self.enqueue(call, head=True, new=False)
+
+    def move_to_queue(self, call: Call, queue: str, *, ahead: bool,
+                      head: bool = False, dispatch: bool = True) -> None:
+        """A new leg of ``call`` in ``queue`` (a transfer, or its fallback)."""
+        call.queue = queue
+        call.queues.append(queue)
+        call.legs.append(Leg(queue=queue, entered_at=self.state.now))
+        call.enqueued_at = self.state.now
+        call.tier = 0 if ahead else 1
+        self.enqueue(call, head=head, new=False, dispatch=dispatch)
+
+    # ------------------------------------------------------------------ end
+
+    def end_call(self, call: Call, *, unobserved: bool = False) -> None:
+        self.warm.abort(call, "caller hung up")
+        state = self.state
+        now = state.now
+        old = call.state
+        if old is CallState.WAITING:
+            state.queue(call.queue).remove(call)
+        agent = state.agent_of(call)
+        if agent is not None and agent.call == call.id:
+            if old is CallState.OFFERED:
+                agent.call = None
+                self.agents.free(agent, "caller hung up while ringing")
+            elif old is CallState.CONNECTED:
+                self.agents.after_call(agent)
+        if old is CallState.CONNECTED and call.legs:
+            self.close_leg(call)
+        move_call(call, CallState.ENDED)
+        call.ended_at = now
+        call.ended_unobserved = unobserved
+        call.outcome = self.outcome(call)
+        del state.calls[call.id]
+        state.by_channel.pop(call.channel, None)
+        state.recently_ended[call.channel] = None
+        if len(state.recently_ended) > RECENTLY_ENDED_MAX:
+            del state.recently_ended[next(iter(state.recently_ended))]
+        for channel in call.agent_channels:
+            state.agent_legs.pop(channel, None)
+        self.fx.fact(f.CallEnded(at=now, call=call.id, queue=call.queue,
+                                 outcome=call.outcome, duration_s=now - call.arrived_at,
+                                 record=record_of(call, state.zone)))
+
+    def outcome(self, call: Call) -> str:
+        """How a call that is ending ended."""
+        partner = self.overflow.outcome(call)
+        if partner is not None:
+            return partner
+        return "answered" if call.answered_at is not None or call.answered_unobserved \
+            else "abandoned"
+
+    def close_leg(self, call: Call) -> None:
+        """The current leg's conversation is over: note its end and learn from it."""
+        state = self.state
+        leg = call.legs[-1]
+        leg.ended_at = state.now
+        if leg.answered_at is not None:
+            window = state.handled.get(leg.queue)
+            if window is None:
+                window = state.handled[leg.queue] = deque(maxlen=HANDLE_WINDOW)
+            window.append(handling_time(state.now - leg.answered_at,
+                                        self.config.skill(leg.queue).wrap_up_s))
+
+    # ------------------------------------------------------------------ read side
+
+    def estimated_wait(self, queue: str) -> float:
+        """Wait a call entering ``queue`` now can expect, in seconds.
+
+        ``waiting calls × mean handling time / working agents``: the mean handling time
+        (talk + the skill's wrap-up) of the queue's last ``HANDLE_WINDOW`` handled legs
+        (``DEFAULT_HANDLE_S`` before any), over the agents holding the skill who are
+        working now (available, ringing, on call or in wrap-up), at level 1, or at any
+        level if no level-1 agent is working. 0 with no call waiting; +inf with calls
+        waiting and nobody working. The overflow rules and the metrics both use it.
+        """
+        state = self.state
+        waiting = len(state.queues[queue]) if queue in state.queues else 0
+        if waiting == 0:
+            return 0.0
+        level_one = any_level = 0
+        for agent in state.agents.values():
+            level = agent.skills.get(queue)
+            if level is None or agent.state not in WORKING_STATES or agent.observed:
+                continue
+            any_level += 1
+            level_one += level == 1
+        working = level_one or any_level
+        if working == 0:
+            return math.inf
+        handle = mean_handling_time(state.handled.get(queue) or ())
+        return waiting * handle / working
+
+    def record(self, call: Call) -> CallRecord:
+        """The JSON-ready record of a call (see :mod:`acd.core.records`)."""
+        return record_of(call, self.state.zone)

@@ -1,0 +1,50 @@
+"""The domain constants of the engine, defined once.
+
+Names of the SAS rooms' filières, the agent states that count as working, the Asterisk
+statuses the engine reads, and the engine's own time limits. Every module of
+``acd.core`` (and the indicators the metrics, the report and the summary share) takes
+them from here.
+"""
+
+from __future__ import annotations
+
+from acd.config import STANDARD_SKILLS
+from acd.core.model import AgentState
+
+#: the front office (ARM N1): where every call of the number plan lands by default
+FRONT_OFFICE = STANDARD_SKILLS[0]
+#: the AMU back office (N2)
+BACK_OFFICE = STANDARD_SKILLS[1]
+
+#: Agent states that count as working (the estimated wait, the working-agents gauge).
+WORKING_STATES = frozenset({AgentState.AVAILABLE, AgentState.RINGING, AgentState.ON_CALL,
+                            AgentState.WRAP_UP})
+
+#: Device states that mean the phone cannot take a call now.
+BUSY_DEVICE_STATES = frozenset({"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD",
+                                "UNAVAILABLE", "INVALID"})
+#: Dial statuses that count against the agent (a missed offer).
+MISSED_DIAL_STATUSES = frozenset({"NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION"})
+#: Pause before a call whose action failed is offered again.
+ACTION_RETRY_S = 1.0
+NO_ANSWER_REASON = "no answer"
+#: A caller the dialplan is about to hang up (its agent ended the call) goes back to a
+#: queue only if its Hangup has still not come after this long.
+FINISHING_BACKSTOP_S = 60.0
+#: Handled legs per queue the estimated wait averages over, and the handling time it
+#: assumes before any.
+HANDLE_WINDOW = 50
+DEFAULT_HANDLE_S = 120.0
+#: Event timestamps may step back this much (Asterisk's threads): time never does.
+CLOCK_JITTER_S = 1.0
+#: A snapshot does not end calls that arrived this close to the moment it was asked for.
+SNAPSHOT_MARGIN_S = 1.0
+#: Channels of calls ended lately, so a snapshot taken before their Hangup cannot
+#: resurrect them.
+RECENTLY_ENDED_MAX = 10_000
+#: after a failed attempt, a call that still meets an overflow rule is tried again
+OVERFLOW_RETRY_S = 30.0
+#: the name under which a forward to an external PDSA destination appears in records
+FORWARD_PARTNER = "PDSA"
+#: ``ref`` tag of the actions of a warm transfer (a 3-tuple: offer refs are 2-tuples)
+WARM_REF = "warm"

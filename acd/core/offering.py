@@ -1,0 +1,165 @@
+"""Offering waiting calls to free agents, and what happens when an offer fails.
+
+The engine *decides* (offers a waiting call to an agent by returning a Setvar +
+Redirect) but only *believes* what Asterisk's events show (:mod:`acd.core.pbxview`).
+Every failure (no answer, busy phone, refused action) puts the caller back at the head
+of its queue: no path here emits a Hangup.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from acd.ami.actions import Redirect, Setvar
+from acd.core import facts as f
+from acd.core import inputs as i
+from acd.core.calls import to_holding
+from acd.core.constants import ACTION_RETRY_S, NO_ANSWER_REASON
+from acd.core.effects import Effects
+from acd.core.model import Agent, AgentState, Call, CallState, move_call
+from acd.core.room import RoomState
+from acd.core.routing import pick_agent, pick_call
+from acd.core.timers import TimerKind, Timers
+
+if TYPE_CHECKING:
+    from acd.core.agents import Agents
+    from acd.core.calls import CallBook
+    from acd.core.partners import Overflow
+
+
+class Offering:
+    calls: CallBook
+    agents: Agents
+    overflow: Overflow
+
+    def __init__(self, state: RoomState, effects: Effects, timers: Timers) -> None:
+        self.state = state
+        self.fx = effects
+        self.timers = timers
+        self.config = state.config
+
+    def connect(self, *, calls: CallBook, agents: Agents, overflow: Overflow) -> None:
+        self.calls, self.agents, self.overflow = calls, agents, overflow
+
+    # ------------------------------------------------------------------ dispatch
+
+    def dispatch_call(self, call: Call) -> None:
+        state = self.state
+        if not state.acting:
+            return
+        agent = pick_agent(call, state.pool, state.expansion.get(call.queue, []), state.now)
+        if agent is not None:
+            self.offer(call, agent)
+
+    def dispatch_agent(self, agent: Agent) -> None:
+        """A free agent takes the best waiting call its skills allow now."""
+        state = self.state
+        if not state.acting:
+            return
+        call = pick_call(agent, state.queues, state.expansion, state.now)
+        if call is not None:
+            self.offer(call, agent)
+
+    def dispatch_queue(self, name: str) -> None:
+        state = self.state
+        if not state.acting:
+            return
+        queue = state.queue(name)
+        expansion = state.expansion.get(name, [])
+        while True:
+            for head in queue.heads():
+                agent = pick_agent(head, state.pool, expansion, state.now)
+                if agent is not None:
+                    self.offer(head, agent)
+                    break
+            else:
+                return
+
+    def dispatch_all(self) -> None:
+        for name in list(self.state.queues):
+            self.dispatch_queue(name)
+
+    # ------------------------------------------------------------------ offers
+
+    def offer(self, call: Call, agent: Agent) -> None:
+        state = self.state
+        state.queue(call.queue).remove(call)
+        move_call(call, CallState.OFFERED)
+        call.offer_id += 1
+        call.agent = agent.id
+        agent.call = call.id
+        self.agents.set_state(agent, AgentState.RINGING, None)
+        names = self.config.dialplan
+        ref = (call.id, call.offer_id)
+        self.fx.command(Setvar(channel=call.channel, variable=names.dial_var,
+                               value=agent.device, ref=ref),
+                        Redirect(channel=call.channel, context=names.connect_context,
+                                 exten=agent.id, ref=ref))
+        self.fx.fact(f.CallOffered(at=state.now, call=call.id, queue=call.queue,
+                                   agent=agent.id))
+        routing = self.config.routing
+        self.timers.arm(state.now + routing.ring_timeout_s + routing.ring_grace_s,
+                        TimerKind.RING, call.id, call.offer_id)
+
+    def offer_failed(self, call: Call, agent: Agent | None, reason: str, *,
+                     missed: bool, retry_after: float = 0.0) -> None:
+        state = self.state
+        if agent is not None:
+            # its dial may still show up (our Redirect crossed it): not news any more
+            call.superseded.add(agent.id)
+        if agent is not None and agent.call == call.id:
+            agent.call = None
+            if missed:
+                agent.missed_offers += 1
+            if missed and agent.missed_offers >= self.config.routing.max_missed_offers:
+                agent.missed_offers = 0
+                self.agents.set_state(agent, AgentState.PAUSED, NO_ANSWER_REASON)
+        if retry_after > 0:
+            move_call(call, CallState.HELD)
+            call.agent = None
+            self.fx.fact(f.CallReturned(at=state.now, call=call.id, queue=call.queue,
+                                        agent=agent.id if agent else None, reason=reason))
+            self.timers.arm(state.now + retry_after, TimerKind.ORPHAN, call.id, call.offer_id)
+        else:
+            self.calls.requeue(call, agent, reason)
+        if agent is not None and agent.state is AgentState.RINGING:
+            self.agents.free(agent, reason)
+
+    def on_action_failed(self, event: i.ActionFailed) -> None:
+        """An action of an offer (or of an overflow attempt) was refused."""
+        ref = event.ref
+        if not isinstance(ref, tuple) or len(ref) != 2:
+            return
+        call = self.state.calls.get(ref[0])
+        if call is None or call.offer_id != ref[1]:
+            return  # an older offer, or already ended
+        if call.state is not CallState.OFFERED:
+            self.overflow.action_failed(call, event)
+            return
+        self.offer_failed(call, self.state.agent_of(call),
+                          f"{event.action} failed: {event.message}",
+                          missed=False, retry_after=ACTION_RETRY_S)
+
+    # ------------------------------------------------------------------ timers
+
+    def on_ring_timer(self, call: Call) -> None:
+        if call.state is not CallState.OFFERED:
+            return
+        # the dialplan's Dial should have given up already: make sure the caller is
+        # back on hold rather than still ringing a phone nobody answers. One action in
+        # flight per caller: Asterisk refuses a second Redirect while the first one's
+        # goto is pending ("Redirect failed, channel not up.", recording live 04), so
+        # the next offer waits until the caller shows up in [holding] (MusicOnHoldStart)
+        # or, failing that, for the orphan back-stop.
+        self.fx.command(to_holding(self.config, call))
+        self.offer_failed(call, self.state.agent_of(call), "ring time-out", missed=True,
+                          retry_after=max(self.config.routing.orphan_requeue_s,
+                                          ACTION_RETRY_S))
+
+    def on_orphan_timer(self, call: Call) -> None:
+        if call.state is CallState.HELD:
+            self.calls.requeue(call, None, "caller left without an agent")
+
+    def on_expand_timer(self, call: Call) -> None:
+        if call.state is CallState.WAITING:
+            self.dispatch_queue(call.queue)

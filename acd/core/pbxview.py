@@ -1,0 +1,269 @@
+"""Asterisk's view of the calls: dials, answers, hang-ups, music on hold, the native
+queue. Asterisk's events are the truth: a call is answered when Asterisk reports the
+agent's leg answered, whoever dialled it; an agent leg gone leaves the caller held,
+back to its queue soon, never hung up.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from acd.ami import events as ev
+from acd.core import facts as f
+from acd.core.constants import FINISHING_BACKSTOP_S, MISSED_DIAL_STATUSES
+from acd.core.effects import Effects
+from acd.core.hours import period_at
+from acd.core.model import Agent, AgentState, Call, CallState, Leg, device_of, move_call
+from acd.core.room import RoomState
+from acd.core.timers import TimerKind, Timers
+
+if TYPE_CHECKING:
+    from acd.core.agents import Agents
+    from acd.core.calls import CallBook
+    from acd.core.offering import Offering
+    from acd.core.partners import Overflow
+    from acd.core.warm import WarmTransfers
+
+
+class PbxView:
+    calls: CallBook
+    agents: Agents
+    offering: Offering
+    overflow: Overflow
+    warm: WarmTransfers
+
+    def __init__(self, state: RoomState, effects: Effects, timers: Timers) -> None:
+        self.state = state
+        self.fx = effects
+        self.timers = timers
+        self.config = state.config
+
+    def connect(self, *, calls: CallBook, agents: Agents, offering: Offering,
+                overflow: Overflow, warm: WarmTransfers) -> None:
+        self.calls, self.agents, self.offering = calls, agents, offering
+        self.overflow, self.warm = overflow, warm
+
+    def agent_for_leg(self, channel: str, call: Call) -> Agent:
+        state = self.state
+        device = device_of(channel)
+        agent = state.by_device.get(device)
+        if agent is not None:
+            return agent
+        # a phone that is not in the config (replay, or a call routed by someone else)
+        agent_id = call.connecting_hint or device
+        agent = state.agents.get(agent_id)
+        if agent is None:
+            agent = Agent(id=agent_id, device=device, skills={call.queue: 1}, observed=True,
+                          state=AgentState.AVAILABLE)
+            state.agents[agent.id] = agent
+        state.by_device.setdefault(device, agent)
+        return agent
+
+    def follow_leg(self, channel: str, call: Call, agent: Agent) -> None:
+        """``channel`` is ``agent``'s leg of ``call``."""
+        self.state.agent_legs[channel] = (call, agent)
+        call.agent_channels.append(channel)
+
+    # ------------------------------------------------------------------ dials
+
+    def on_dial_begin(self, event: ev.DialBegin) -> None:
+        state = self.state
+        call = state.by_channel.get(event.channel)
+        if call is None or not event.dest_channel or self.overflow.partner_dial(call, event):
+            return
+        agent = self.agent_for_leg(event.dest_channel, call)
+        self.follow_leg(event.dest_channel, call, agent)
+        if call.state is CallState.OFFERED and call.agent == agent.id:
+            return  # the offer we made is ringing
+        if call.state in (CallState.OFFERED, CallState.HELD) and agent.id in call.superseded:
+            return  # an earlier offer of ours, which the Redirect in flight cancels
+        if call.state is CallState.OFFERED:  # someone else rang another phone
+            previous = state.agent_of(call)
+            if previous is not None and previous.call == call.id:
+                previous.call = None
+                self.agents.free(previous, "call taken elsewhere")
+        elif call.state in (CallState.WAITING, CallState.HELD):
+            if call.state is CallState.WAITING:
+                state.queue(call.queue).remove(call)
+            move_call(call, CallState.OFFERED)
+            call.offer_id += 1
+        else:
+            return
+        call.agent = agent.id
+        other = state.calls.get(agent.call) if agent.call and agent.call != call.id else None
+        if other is not None and other.state is CallState.CONNECTED:
+            return  # the agent is talking: a ringing dial takes nothing from that call
+        self.release_other_call(agent, call)
+        if agent.state in (AgentState.AVAILABLE, AgentState.WRAP_UP):
+            agent.call = call.id
+            self.agents.set_state(agent, AgentState.RINGING, None)
+
+    def on_dial_end(self, event: ev.DialEnd) -> None:
+        state = self.state
+        call = state.by_channel.get(event.channel)
+        if call is None or not event.dest_channel or self.overflow.partner_dial(call, event):
+            return
+        leg = state.agent_legs.get(event.dest_channel)
+        agent = leg[1] if leg is not None else self.agent_for_leg(event.dest_channel, call)
+        if event.dial_status == "ANSWER":
+            self.answered(call, agent)
+            return
+        state.agent_legs.pop(event.dest_channel, None)
+        if call.state is CallState.OFFERED and call.agent == agent.id:
+            status = event.dial_status or "UNKNOWN"
+            # CANCEL: the caller's own channel left the Dial, most often because the
+            # caller hung up (its Hangup follows): wait for the Hangup or the music of
+            # holding rather than offer a dying channel again
+            retry = self.config.routing.orphan_requeue_s if status == "CANCEL" else 0.0
+            self.offering.offer_failed(call, agent, f"dial {status.lower()}",
+                                       missed=status in MISSED_DIAL_STATUSES,
+                                       retry_after=retry)
+
+    def answered(self, call: Call, agent: Agent, *, observed: bool = True) -> None:
+        """``agent`` talks with ``call``. Not ``observed``: found so at a resync, the
+        pick-up itself unseen; its time is not invented (no answered_at, no wait)."""
+        state = self.state
+        now = state.now
+        if call.state is CallState.CONNECTED and call.agent == agent.id:
+            return  # the same pick-up reported twice (DialEnd, then AgentConnect)
+        if call.state is CallState.WAITING:
+            state.queue(call.queue).remove(call)
+        previous = state.agent_of(call)
+        if previous is not None and previous is not agent and previous.call == call.id:
+            previous.call = None
+            self.agents.free(previous, "call taken elsewhere")
+        self.release_other_call(agent, call)
+        move_call(call, CallState.CONNECTED)
+        call.agent = agent.id
+        agent.call = call.id
+        agent.missed_offers = 0
+        if agent.state in (AgentState.PAUSED, AgentState.LOGGED_OUT) and agent.pending is None:
+            # Asterisk put a caller through to a phone the router holds back (the
+            # fail-open queue rang it): back to that state when the call ends
+            agent.pending, agent.pending_reason = agent.state, agent.pause_reason
+        self.agents.set_state(agent, AgentState.ON_CALL, None)
+        first = call.answered_at is None and not call.answered_unobserved
+        if first:
+            call.answered_by = agent.id
+            if observed:
+                call.answered_at = now
+            else:
+                call.answered_unobserved = True
+        if call.transfer is not None:
+            transfer, call.transfer = call.transfer, None
+            self.fx.fact(f.CallTransferred(at=now, call=call.id,
+                                           from_queue=transfer.from_queue,
+                                           to_queue=transfer.to_queue,
+                                           agent=agent.id, result="connected"))
+        leg = call.legs[-1]
+        if leg.answered_at is not None:  # answered again after the agent leg was lost
+            leg = Leg(queue=call.queue, entered_at=leg.ended_at or now)
+            call.legs.append(leg)
+        leg.agent = agent.id
+        if not observed:
+            return
+        leg.answered_at = now
+        wait = now - (call.arrived_at if first else leg.entered_at)
+        self.fx.fact(f.CallAnswered(at=now, call=call.id, queue=call.queue,
+                                    agent=agent.id, wait_s=wait, first=first,
+                                    number=call.number, period=call.period,
+                                    first_queue=call.queues[0]))
+
+    def release_other_call(self, agent: Agent, call: Call) -> None:
+        """Asterisk shows ``agent`` busy with ``call``: whatever other call the engine
+        had given the agent goes back to its queue (or loses its agent leg)."""
+        calls = self.state.calls
+        other = calls.get(agent.call) if agent.call and agent.call != call.id else None
+        if other is None or other.agent != agent.id:
+            return
+        agent.call = None
+        if other.state is CallState.OFFERED:
+            self.calls.requeue(other, agent, "agent busy with another call")
+        elif other.state is CallState.CONNECTED:
+            self.hold_without_agent(other)
+
+    # ------------------------------------------------------------------ hang-ups
+
+    def on_hangup(self, event: ev.Hangup) -> None:
+        state = self.state
+        call = state.by_channel.get(event.channel)
+        if call is not None:
+            self.calls.end_call(call)
+            return
+        leg = state.agent_legs.pop(event.channel, None)
+        if leg is None:
+            return  # not ours (the caller's ;1 Local half, another PBX user…)
+        call, agent = leg
+        if call.state is CallState.CONNECTED and call.agent == agent.id:
+            self.agent_left(call, agent)
+
+    def agent_left(self, call: Call, agent: Agent) -> None:
+        """The agent's leg is gone and the caller is still there."""
+        self.warm.abort(call, "transferring agent hung up")
+        self.hold_without_agent(call)
+        self.agents.after_call(agent)
+
+    def hold_without_agent(self, call: Call) -> None:
+        """A connected caller lost its agent: back to the queue if the dialplan does
+        not say what became of it (MusicOnHoldStart, a new dial) within a few seconds."""
+        self.calls.close_leg(call)
+        call.agent = None
+        move_call(call, CallState.HELD)
+        self.timers.arm(self.state.now + self.config.routing.orphan_requeue_s,
+                        TimerKind.ORPHAN, call.id, call.offer_id)
+
+    def on_dialplan_dial_end(self, event: ev.UserEvent) -> None:
+        """The connect context's Dial() returned. After an answered call whose agent
+        hung up, the dialplan hangs the caller up next: wait for that Hangup rather
+        than offer the call again. After any other status the caller is going back to
+        holding: return the call to its queue now."""
+        call = self.state.by_channel.get(event.channel)
+        if call is None or call.state is not CallState.HELD:
+            return
+        if event.headers.get("DialStatus") == "ANSWER":
+            call.offer_id += 1  # the short orphan timer no longer applies
+            self.timers.arm(self.state.now + FINISHING_BACKSTOP_S, TimerKind.ORPHAN,
+                            call.id, call.offer_id)
+        else:
+            self.calls.requeue(call, None, "dial ended, caller back on hold")
+
+    def on_moh_start(self, event: ev.MusicOnHoldStart) -> None:
+        call = self.state.by_channel.get(event.channel)
+        if call is not None and (call.state is CallState.HELD or (
+                call.state is CallState.NATIVE
+                and event.context == self.config.dialplan.holding_context)):
+            self.calls.requeue(call, None, "caller back on hold")
+
+    # ------------------------------------------------------------------ native queue
+
+    def on_native_join(self, event: ev.QueueCallerJoin) -> None:
+        """A caller entered the fail-open queue (any other Asterisk queue is not the
+        ACD's: not followed)."""
+        if event.queue != self.config.dialplan.failopen_queue:
+            return
+        state = self.state
+        call = state.by_channel.get(event.channel)
+        if call is None:
+            call = Call(id=event.uniqueid or event.channel, channel=event.channel,
+                        linkedid=event.linkedid, number=event.exten,
+                        caller_name=event.caller_id_name, caller_num=event.caller_id_num,
+                        priority=self.config.routing.default_priority, arrived_at=state.now,
+                        queue=event.queue, enqueued_at=state.now,
+                        seq=state.next_seq(), state=CallState.NATIVE,
+                        period=period_at(self.config, state.now)[0])
+            self.calls.register(call)
+            return
+        if call.state is CallState.WAITING:
+            state.queue(call.queue).remove(call)
+        move_call(call, CallState.NATIVE)
+
+    def on_native_connect(self, event: ev.AgentConnect) -> None:
+        state = self.state
+        call = state.by_channel.get(event.channel)
+        if call is None:
+            return
+        device = event.interface.removesuffix("/n") or device_of(event.dest_channel)
+        agent = state.by_device.get(device) or self.agent_for_leg(device + "-", call)
+        if event.dest_channel:
+            self.follow_leg(event.dest_channel, call, agent)
+        self.answered(call, agent)

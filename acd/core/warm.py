@@ -1,0 +1,362 @@
+"""Warm transfers (``[transfers] mode``/``modes`` say "warm" for the kind): the caller
+stays bridged with the transferring agent while the router finds a free agent of the
+target and rings it with an AMI ``Originate`` of its device into ``[acd-warm]``. When
+that agent answers, ``[acd-warm]`` sends ``AcdWarmAnswered`` and waits; the router sets
+``ACD_WARM_PEER`` (the answered channel) on the caller and Redirects the caller to
+``[acd-warm-bridge]``, whose ``Bridge()`` joins them. That Redirect takes the caller out
+of the first agent's bridge (Asterisk keeps the caller and hangs up the first agent's
+legs, as for a cold transfer): the first agent goes to wrap-up at that moment. If the
+target does not answer, another free agent is tried; if nobody is free and answers
+within ``warm_max_wait_s`` (or nobody of the target is logged in), the fallback
+applies, and its first step, "transferrer", means the first agent simply keeps the
+caller: the transfer is *cancelled* (a fact, so the agent's desktop is told), nothing
+moved. The caller never hears silence and is never hung up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from acd.ami import events as ev
+from acd.ami.actions import Originate, Redirect, Setvar
+from acd.core import facts as f
+from acd.core import inputs as i
+from acd.core.calls import to_holding
+from acd.core.constants import WARM_REF
+from acd.core.effects import Effects
+from acd.core.model import Agent, AgentState, Call, CallState, Leg, Transfer, device_of
+from acd.core.room import RoomState
+from acd.core.routing import expansion_delay
+from acd.core.timers import TimerKind, Timers
+
+if TYPE_CHECKING:
+    from acd.core.agents import Agents
+    from acd.core.calls import CallBook
+    from acd.core.offering import Offering
+    from acd.core.partners import Overflow
+    from acd.core.pbxview import PbxView
+    from acd.core.transfers import Transfers
+
+
+@dataclass(slots=True)
+class WarmTransfer:
+    """A warm transfer in progress: the caller is still with the transferring agent."""
+
+    call: str
+    from_queue: str
+    to_queue: str
+    #: the transferring agent, who keeps the caller until the target answers
+    agent: str
+    at: float
+    #: changes with every ring so late outcomes of an older one are recognised
+    token: int = 0
+    #: the target agent being rung now
+    target: str | None = None
+    #: target agents already rung (not rung again for this transfer)
+    tried: set[str] = field(default_factory=set)
+    #: warm_max_wait_s is over: no new agent is rung
+    expired: bool = False
+    #: when the transfer gives up looking for an agent, and when the ring in progress
+    #: is over (timers of older rings and transfers are recognised by these)
+    deadline: float = 0.0
+    ring_deadline: float = 0.0
+
+
+class WarmTransfers:
+    """Warm transfers (see the module docstring)."""
+
+    calls: CallBook
+    agents: Agents
+    offering: Offering
+    overflow: Overflow
+    pbx: PbxView
+    transfers: Transfers
+
+    def __init__(self, state: RoomState, effects: Effects, timers: Timers) -> None:
+        self.state = state
+        self.fx = effects
+        self.timers = timers
+        self.config = state.config
+
+    def connect(self, *, calls: CallBook, agents: Agents, offering: Offering,
+                overflow: Overflow, pbx: PbxView, transfers: Transfers) -> None:
+        self.calls, self.agents, self.offering = calls, agents, offering
+        self.overflow, self.pbx, self.transfers = overflow, pbx, transfers
+
+    def start(self, call: Call, agent: Agent, target: str) -> None:
+        """The first agent keeps the caller while a target agent is found and rung."""
+        state = self.state
+        state.warm_seq += 1
+        warm = WarmTransfer(call=call.id, from_queue=call.queue, to_queue=target,
+                            agent=agent.id, at=state.now, token=state.warm_seq)
+        state.warm[call.id] = warm
+        self.fact(warm, "requested", "warm", agent=agent.id)
+        if not state.decide:
+            return  # replay: the recorded AcdWarmAnswered (or nothing) tells the rest
+        if not state.skill_staffed(target):
+            self.failed(warm, f"no agent logged in for {target}")
+            return
+        max_wait = self.config.transfers.warm_max_wait_s
+        warm.deadline = state.now + max_wait
+        self.timers.arm(warm.deadline, TimerKind.WARM, call.id, call.offer_id)
+        for delay in state.expansion.get(target, []):  # backup levels become eligible
+            if 0 < delay < max_wait:
+                self.timers.arm(state.now + delay, TimerKind.WARM_EXPAND, call.id,
+                                call.offer_id)
+        free = self.candidate(warm)
+        if free is not None:
+            self.ring(warm, free)
+
+    def candidate(self, warm: WarmTransfer) -> Agent | None:
+        """The free agent of the target queue to ring: best level the skill's expansion
+        delays allow by now, longest idle first; none already rung for this transfer."""
+        if not self.state.link_up or self.yields(warm):
+            return None
+        best: Agent | None = None
+        for agent in self.state.agents.values():
+            if self.eligible(warm, agent) and agent.state is AgentState.AVAILABLE \
+                    and not agent.device_busy and not agent.observed and (
+                        best is None or (agent.skills[warm.to_queue], agent.idle_since)
+                        < (best.skills[warm.to_queue], best.idle_since)):
+                best = agent
+        return best
+
+    def eligible(self, warm: WarmTransfer, agent: Agent) -> bool:
+        level = agent.skills.get(warm.to_queue)
+        if level is None or agent.id in warm.tried or agent.id == warm.agent:
+            return False
+        delay = expansion_delay(level, self.state.expansion.get(warm.to_queue, []))
+        return delay is not None and self.state.now - warm.at >= delay
+
+    def offer_to(self, agent: Agent) -> bool:
+        """An agent is free: ring it for a warm transfer waiting for its skill (a
+        transferred call goes ahead of new arrivals). False if none takes it."""
+        state = self.state
+        if state.warm and state.link_up and state.decide:
+            for warm in state.warm.values():
+                if warm.target is None and not warm.expired \
+                        and self.eligible(warm, agent) and not self.yields(warm):
+                    self.ring(warm, agent)
+                    return True
+        return False
+
+    def yields(self, warm: WarmTransfer) -> bool:
+        """Whether a caller waiting on music in the target queue goes first: one of a
+        more urgent priority, or of the same priority unless transferred calls go
+        ahead of those (``ahead_of_new``). The warm caller is not alone meanwhile."""
+        call = self.state.calls.get(warm.call)
+        queue = self.state.queues.get(warm.to_queue)
+        if call is None or queue is None:
+            return False
+        ahead = self.config.transfers.ahead_of_new
+        return any(head.priority < call.priority
+                   or (head.priority == call.priority and not (ahead and head.tier > 0))
+                   for head in queue.heads())
+
+    def ring(self, warm: WarmTransfer, agent: Agent) -> None:
+        state = self.state
+        call = state.calls[warm.call]
+        state.warm_seq += 1
+        warm.token = state.warm_seq
+        warm.target = agent.id
+        warm.tried.add(agent.id)
+        agent.call = call.id
+        self.agents.set_state(agent, AgentState.RINGING, None)
+        names = self.config.dialplan
+        ring = self.config.routing.ring_timeout_s
+        # the caller's number, as the target's phone shows for any offered call (not
+        # the number dialled: live 06b showed "Xfer 06b" <15>)
+        name = call.caller_name.replace(chr(34), "")
+        number = "".join(c for c in call.caller_num if c not in "<>\r\n")
+        caller_id = f'"{name}" <{number}>' if number else f'"{name}"'
+        self.fx.command(Originate(
+            channel=agent.device, context=names.warm_context, exten=agent.id,
+            caller_id=caller_id, timeout_ms=int(ring * 1000),
+            variables=(f"{names.warm_call_var}={call.id}",),
+            ref=(WARM_REF, call.id, warm.token)))
+        self.fact(warm, "ringing", f"warm: ringing {agent.id}", agent=warm.agent)
+        # the target's desktop is told, as for any offer (the CTI stream)
+        self.fx.fact(f.CallOffered(at=state.now, call=call.id, queue=warm.to_queue,
+                                   agent=agent.id))
+        warm.ring_deadline = state.now + ring + self.config.routing.ring_grace_s
+        self.timers.arm(warm.ring_deadline, TimerKind.WARM_RING, call.id, call.offer_id)
+
+    def on_answered(self, event: ev.UserEvent) -> None:
+        """The target agent answered ``[acd-warm]``: hand the caller over to it."""
+        state = self.state
+        now = state.now
+        call_id = event.headers.get("Call", "")
+        warm = state.warm.get(call_id)
+        agent_id = event.headers.get("Agent") or ""
+        agent = state.agents.get(agent_id) or state.by_device.get(device_of(event.channel))
+        call = state.calls.get(call_id)
+        if warm is None or call is None or agent is None \
+                or call.state is not CallState.CONNECTED \
+                or (state.decide and warm.target != agent.id):
+            self.fx.ignore(event.name, f"no warm transfer of call {call_id!r} is ringing "
+                           f"{agent_id or event.channel}: the agent's channel is left "
+                           "to [acd-warm]'s time limit")
+            return
+        del state.warm[call_id]
+        first = state.agents.get(warm.agent)
+        self.calls.close_leg(call)
+        if first is not None and first.call == call.id:
+            self.agents.after_call(first)
+        call.offer_id += 1  # the warm timers no longer apply
+        call.queue = warm.to_queue
+        call.queues.append(warm.to_queue)
+        call.legs.append(Leg(queue=warm.to_queue, entered_at=warm.at, agent=agent.id,
+                             answered_at=now))
+        call.agent = agent.id
+        agent.call = call.id
+        agent.missed_offers = 0
+        self.agents.set_state(agent, AgentState.ON_CALL, None)
+        self.pbx.follow_leg(event.channel, call, agent)
+        names = self.config.dialplan
+        ref = (WARM_REF, call.id, warm.token)
+        if state.decide:  # in replay the recording already shows the caller moving
+            self.fx.command(
+                Setvar(channel=call.channel, variable=names.warm_peer_var,
+                       value=event.channel, ref=ref),
+                Redirect(channel=call.channel, context=names.warm_bridge_context,
+                         exten=agent.id, ref=ref),
+            )
+        self.fx.fact(f.CallTransferred(at=now, call=call.id, from_queue=warm.from_queue,
+                                       to_queue=warm.to_queue, agent=agent.id,
+                                       result="connected", reason="warm"))
+        self.fx.fact(f.CallAnswered(at=now, call=call.id, queue=call.queue,
+                                    agent=agent.id, wait_s=now - warm.at,
+                                    first=False, number=call.number,
+                                    period=call.period, first_queue=call.queues[0]))
+
+    def ring_failed(self, warm: WarmTransfer, reason: str, *, missed: bool = True) -> None:
+        """The target agent did not answer: try another one, or give up. ``missed``:
+        counts towards ``max_missed_offers`` (not for a busy phone: live 06f)."""
+        agent = self.state.agents.get(warm.target or "")
+        warm.target = None
+        if agent is not None and agent.call == warm.call:
+            agent.call = None
+            if missed:
+                agent.missed_offers += 1
+            if missed and agent.missed_offers >= self.config.routing.max_missed_offers:
+                agent.missed_offers = 0
+                self.agents.set_state(agent, AgentState.PAUSED, "no answer")
+            else:
+                self.agents.free(agent, f"warm transfer {reason}")
+        if warm.call not in self.state.warm or warm.target is not None:
+            return  # ended, or already ringing someone else, while the agent was freed
+        if warm.expired:
+            self.failed(warm, f"no agent of {warm.to_queue} answered in time")
+            return
+        free = self.candidate(warm)
+        if free is not None:
+            self.ring(warm, free)
+
+    def on_ring_timer(self, call: Call) -> None:
+        warm = self.state.warm.get(call.id)
+        if warm is not None and warm.target is not None \
+                and self.state.now >= warm.ring_deadline:
+            self.ring_failed(warm, "ring time-out")
+
+    def on_expand_timer(self, call: Call) -> None:
+        warm = self.state.warm.get(call.id)
+        if warm is not None and warm.target is None and not warm.expired:
+            free = self.candidate(warm)
+            if free is not None:
+                self.ring(warm, free)
+
+    def on_deadline_timer(self, call: Call) -> None:
+        warm = self.state.warm.get(call.id)
+        if warm is not None and self.state.now >= warm.deadline:
+            warm.expired = True
+            if warm.target is None:
+                self.failed(warm, f"no agent of {warm.to_queue} free within "
+                                  f"{self.config.transfers.warm_max_wait_s:g} s")
+
+    def on_originate_response(self, event: ev.OriginateResponse) -> None:
+        """A failed Originate of a target agent (busy, no answer, unreachable)."""
+        if event.response == "Success":
+            return  # the answer itself comes as AcdWarmAnswered
+        by_device = self.state.by_device
+        agent = by_device.get(event.channel) or by_device.get(device_of(event.channel))
+        if agent is None:
+            return
+        for warm in self.state.warm.values():
+            if warm.target == agent.id:
+                why = {"3": "no answer", "5": "busy", "8": "congestion", "1": "hung up"}
+                # busy (5): the phone is in another call, not a phone nobody answers
+                self.ring_failed(warm, why.get(event.reason, "originate failed"),
+                                 missed=event.reason != "5")
+                return
+
+    def on_action_failed(self, event: i.ActionFailed) -> None:
+        """A refused action of a warm transfer (other refs are not this one's)."""
+        ref = event.ref
+        if not (isinstance(ref, tuple) and len(ref) == 3 and ref[0] == WARM_REF):
+            return
+        state = self.state
+        warm = state.warm.get(ref[1])
+        if warm is not None and warm.token == ref[2] and warm.target is not None:
+            self.ring_failed(warm, f"{event.action} failed: {event.message}")
+        elif warm is None and event.action == "Redirect":
+            # the handover's Redirect failed: the caller is still with the first
+            # agent in Asterisk; treat it as having lost its agent (back to a queue)
+            call = state.calls.get(ref[1])
+            if call is not None and call.state is CallState.CONNECTED:
+                self.fx.ignore("ActionFailed", f"warm handover of call {call.id}: "
+                               f"{event.message}")
+                agent = state.agents.get(call.agent or "")
+                if agent is not None:
+                    self.pbx.agent_left(call, agent)
+
+    def failed(self, warm: WarmTransfer, reason: str) -> None:
+        """Nobody of the target took the caller: the configured fallback, in order. The
+        caller is still with the first agent, so "transferrer" is always possible and
+        means nothing moves: the transfer is cancelled."""
+        state = self.state
+        state.warm.pop(warm.call, None)
+        call = state.calls.get(warm.call)
+        if call is None:
+            return
+        agent = state.agents.get(warm.agent)
+        for step in self.config.transfers.fallback:
+            if step == "transferrer" or agent is None or call.agent != agent.id:
+                break
+            if step == "overflow" and not self.overflow.partner_available(warm.from_queue):
+                continue
+            # the caller leaves the first agent: to the head of the original queue, or
+            # from there to a partner SAS (a Redirect out of the bridge either way)
+            transfer = Transfer(from_queue=warm.from_queue, to_queue=warm.to_queue,
+                                agent=warm.agent, at=warm.at)
+            self.transfers.detach(call, agent)
+            self.calls.move_to_queue(call, warm.from_queue, ahead=True, head=True,
+                                     dispatch=False)
+            if step == "overflow" and self.overflow.overflow_now(call, reason):
+                self.transfers.fallback_fact(call, transfer, "fallback_overflow", reason)
+                return
+            self.transfers.fallback_fact(call, transfer, "fallback_original_queue", reason)
+            self.offering.dispatch_call(call)
+            if call.state is CallState.WAITING:
+                self.fx.command(to_holding(self.config, call))
+            return
+        self.fact(warm, "cancelled", reason, agent=warm.agent)
+
+    def abort(self, call: Call, reason: str) -> None:
+        """The call ends, or loses its first agent, during a warm transfer: the target
+        agent being rung is free again."""
+        warm = self.state.warm.pop(call.id, None)
+        if warm is None:
+            return
+        agent = self.state.agents.get(warm.target or "")
+        if agent is not None and agent.call == call.id:
+            agent.call = None
+            self.agents.free(agent, f"warm transfer {reason}")
+        self.fact(warm, "cancelled", reason, agent=warm.agent)
+
+    def fact(self, warm: WarmTransfer, result: str, reason: str, *,
+             agent: str | None) -> None:
+        self.fx.fact(f.CallTransferred(at=self.state.now, call=warm.call,
+                                       from_queue=warm.from_queue,
+                                       to_queue=warm.to_queue, agent=agent,
+                                       result=result, reason=reason))
