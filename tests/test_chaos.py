@@ -30,7 +30,7 @@ from acd.scenario import load_scenario
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim
 from acd.sim.model import Phase
 from acd.tomlwrite import dumps
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 SPEED = 20.0
 

@@ -13,7 +13,7 @@ from acd.config import load_config
 from acd.scenario import load_scenario
 from acd.simulate_cli import harmed, summary_json
 from acd.summary import Summary
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 SCENARIO = """
 site = "config/sas-small.toml"

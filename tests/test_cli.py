@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 
 def acd(*args: str) -> subprocess.CompletedProcess[str]:

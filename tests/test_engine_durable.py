@@ -11,7 +11,7 @@ from acd.core import inputs as i
 from acd.core.engine import Engine
 from acd.core.model import AgentState, CallState
 from acd.core.state import EngineState, capture
-from tests.enginekit import Driver, agent_state
+from tests.support.enginekit import Driver, agent_state
 
 
 def saved(engine: Engine) -> EngineState:

@@ -20,7 +20,7 @@ from acd.core.records import CallRecord
 from acd.core.state import EngineState, capture
 from acd.report import build_report
 from acd.summary import summarize
-from tests.enginekit import Driver
+from tests.support.enginekit import Driver
 
 
 def status(channel: str, uniqueid: str, *, context: str = "holding",

@@ -22,9 +22,9 @@ from acd.failopen_members import FailopenMembers
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim
 from acd.sim.clock import SimClock
 from acd.sim.pbx import Pbx
-from tests.conftest import LIVE, TRANSCRIPTS
-from tests.test_failopen import until
-from tests.test_sim_support import SECRET, AmiTestClient
+from tests.support.amiclient import SECRET, AmiTestClient
+from tests.support.paths import LIVE, TRANSCRIPTS
+from tests.support.wait import until
 
 START = 1796165700.0
 SITE = b"""

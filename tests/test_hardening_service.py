@@ -12,9 +12,8 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.amipeer import AmiPeer
-from tests.test_hardening_ami import waiting_event
-from tests.test_service import CONFIG, SECRET, read_log_until, start_router
+from tests.support.acdrun import CONFIG, SECRET, read_log_until, start_router
+from tests.support.amipeer import AmiPeer, waiting_event
 
 DEVICE_STATE = (b"Event: DeviceStateChange\r\nPrivilege: call,all\r\n"
                 b"Timestamp: 1795329358.0\r\nDevice: PJSIP/nobody\r\nState: INUSE\r\n\r\n")

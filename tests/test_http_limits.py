@@ -143,8 +143,8 @@ async def test_healthz_stays_reachable_under_many_idle_sockets(
 async def test_acd_run_on_uvloop_caps_connections_and_times_headers_out(
         tmp_path: Path) -> None:
     """The same limits in the service as run (uvloop, whose transports are its own)."""
-    from tests.amipeer import AmiPeer
-    from tests.test_service import CONFIG, SECRET, read_log_until, start_router
+    from tests.support.acdrun import CONFIG, SECRET, read_log_until, start_router
+    from tests.support.amipeer import AmiPeer
 
     peer = await AmiPeer(secret=SECRET).start()
     config = tmp_path / "site.toml"

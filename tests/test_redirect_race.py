@@ -22,9 +22,9 @@ from acd.configcheck import DIALPLAN_RING_S, config_warnings
 from acd.core import inputs as i
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, PerAgentBehaviour, start_sim
 from acd.sim.model import Phase
-from tests.conftest import LIVE, REPO
-from tests.test_failopen import until
-from tests.test_sim_support import SECRET, AmiTestClient, sim_config
+from tests.support.amiclient import SECRET, AmiTestClient, sim_config
+from tests.support.paths import LIVE, REPO
+from tests.support.wait import until
 
 SITE = b"""
 [site]

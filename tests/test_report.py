@@ -26,7 +26,7 @@ from acd.report import (
     month_keys,
     read_records,
 )
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 MARCH = (date(2026, 3, 1), date(2026, 3, 31))
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 LARGE = str(REPO / "config" / "sas-large.toml")
 SMALL = str(REPO / "config" / "sas-small.toml")

@@ -5,7 +5,7 @@ who hangs up while its agent rings."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -13,6 +13,7 @@ from acd.ami.client import AmiConnection
 from acd.app import Router
 from acd.config import AmiConfig, parse_config
 from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
+from tests.support.wait import until
 
 SECRET = "evidence-secret"
 SPEED = 10.0
@@ -27,12 +28,6 @@ orphan_requeue_s = 3
 """ + b"".join(
     f'[[agents]]\nid = "100{n}"\ndevice = "Local/100{n}@agents"\n'
     f'skills = {{ ARM_N1 = 1 }}\nlogged_in = true\n'.encode() for n in range(1, 4))
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
 
 
 async def started(outcome: OfferOutcome) -> tuple[SimServer, Router, asyncio.Task[None]]:

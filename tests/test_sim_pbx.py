@@ -14,7 +14,7 @@ from acd.sim.clock import SimClock
 from acd.sim.model import Call, Headers, OfferOutcome, Phase
 from acd.sim.pbx import ChannelNotFound, Pbx, PbxOptions
 from acd.sim.server import SimServer, start_sim
-from tests.test_sim_support import (
+from tests.support.amiclient import (
     SECRET,
     AmiTestClient,
     connect_agent,

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from acd.config import load_config
 from acd.scenario import load_scenario
 from acd.traffic import plan
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 SCENARIO = """
 site = "config/sas-small.toml"

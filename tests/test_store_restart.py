@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,8 @@ from acd.config import parse_config
 from acd.core.records import CallRecord
 from acd.sim import FixedBehaviour, OfferOutcome, start_sim
 from acd.store import keys
-from tests.redisproc import RedisProcess, entries, free_port, hash_field
+from tests.support.redisproc import RedisProcess, entries, free_port, hash_field
+from tests.support.wait import until
 
 SECRET = "restart-secret"
 SUPERVISOR = "supervisor-token-for-restart-tests"
@@ -101,12 +101,6 @@ class RouterProcess:
                 await self.process.wait()
         await self._reader
         return self.process.returncode or 0
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.05)
 
 
 async def test_kill_9_and_restart_keeps_every_caller_in_line(

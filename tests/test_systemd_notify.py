@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 
 from acd.sdnotify import Notifier
-from tests.redisproc import free_port
+from tests.support.redisproc import free_port
 
 SECRET = "ami-secret-from-a-credential"
 TOKEN = "supervisor-token-from-a-credential"
