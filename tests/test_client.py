@@ -10,8 +10,7 @@ from structlog.testing import capture_logs
 
 from acd.ami import events as ev
 from acd.ami.client import AmiConnection
-from acd.config import AmiConfig
-from tests.support.amipeer import AmiPeer, recorded_events
+from tests.support.amipeer import AmiPeer, ami_config, recorded_events
 from tests.support.wait import until
 
 SECRET = "s3cret"
@@ -36,13 +35,6 @@ class Sink:
     def on_link_down(self, reason: str) -> None:
         self.downs.append(reason)
         self.changed.set()
-
-
-def ami_config(port: int, **overrides: float) -> AmiConfig:
-    values = {"keepalive_s": 5.0, "keepalive_timeout_s": 1.0, "reconnect_initial_s": 0.05,
-              "reconnect_max_s": 0.2, "connect_timeout_s": 1.0, "action_timeout_s": 1.0}
-    values.update(overrides)
-    return AmiConfig(host="127.0.0.1", port=port, **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture

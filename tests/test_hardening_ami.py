@@ -14,31 +14,16 @@ from structlog.testing import capture_logs
 from acd.ami import events as ev
 from acd.ami.client import AmiConnection
 from acd.app import Router
-from acd.config import AmiConfig, Config, parse_config
+from acd.config import Config, parse_config
 from acd.core import facts as f
 from acd.core.model import CallState
 from acd.metrics import RouterMetrics
-from tests.support.amipeer import BANNER, AmiPeer, waiting_event
+from tests.support.amipeer import BANNER, AmiPeer, ami_config, waiting_event
+from tests.support.sites import local_agents, site_toml
 from tests.support.wait import until
 
 SECRET = "s3cret"
-SITE = b"""
-[site]
-name = "SAS hardening"
-departement = "59"
-
-[[agents]]
-id = "1001"
-device = "Local/1001@agents"
-skills = { ARM_N1 = 1 }
-logged_in = true
-
-[[agents]]
-id = "1002"
-device = "Local/1002@agents"
-skills = { ARM_N1 = 1 }
-logged_in = true
-"""
+SITE = site_toml("SAS hardening", agents=local_agents("1001", "1002"))
 BOOTED = (b"Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 8\r\n"
           b"Status: Fully Booted\r\n\r\n")
 
@@ -50,13 +35,6 @@ def caller(channel: str, uniqueid: str, arrived: str) -> dict[str, str]:
             "Variables": f"ACD_NUMBER=15|ACD_ARRIVED={arrived}"}
 
 
-def ami(port: int, **overrides: float) -> AmiConfig:
-    values = {"keepalive_s": 5.0, "keepalive_timeout_s": 1.0, "reconnect_initial_s": 0.05,
-              "reconnect_max_s": 0.2, "connect_timeout_s": 1.0, "action_timeout_s": 1.0}
-    values.update(overrides)
-    return AmiConfig(host="127.0.0.1", port=port, **values)  # type: ignore[arg-type]
-
-
 class Room:
     def __init__(self) -> None:
         self.config: Config = parse_config(SITE)
@@ -66,7 +44,7 @@ class Room:
         self.tasks: list[asyncio.Task[None]] = []
 
     def connect(self, peer: AmiPeer, **overrides: float) -> AmiConnection:
-        connection = AmiConnection(ami(peer.port, **overrides), SECRET, self.router)
+        connection = AmiConnection(ami_config(peer.port, **overrides), SECRET, self.router)
         connection.on_error = self.router.input_failed
         self.router.ami = connection
         self.tasks.append(asyncio.create_task(connection.run()))

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -26,6 +24,7 @@ from acd.report import (
     month_keys,
     read_records,
 )
+from tests.support.cli import acd
 from tests.support.paths import REPO
 
 MARCH = (date(2026, 3, 1), date(2026, 3, 31))
@@ -243,11 +242,6 @@ def test_a_record_with_a_bad_arrival_is_refused() -> None:
 
 
 # --------------------------------------------------------------------- the command
-
-
-def acd(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "acd.cli", *args], capture_output=True,
-                          text=True, cwd=REPO, input=stdin, timeout=60)
 
 
 @pytest.fixture

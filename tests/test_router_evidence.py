@@ -13,21 +13,14 @@ from acd.ami.client import AmiConnection
 from acd.app import Router
 from acd.config import AmiConfig, parse_config
 from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
+from tests.support.sites import local_agents, site_toml
 from tests.support.wait import until
 
 SECRET = "evidence-secret"
 SPEED = 10.0
-SITE = b"""
-[site]
-name = "SAS evidence"
-departement = "59"
-
-[routing]
-ring_timeout_s = 15
-orphan_requeue_s = 3
-""" + b"".join(
-    f'[[agents]]\nid = "100{n}"\ndevice = "Local/100{n}@agents"\n'
-    f'skills = {{ ARM_N1 = 1 }}\nlogged_in = true\n'.encode() for n in range(1, 4))
+SITE = site_toml("SAS evidence",
+                 sections={"routing": {"ring_timeout_s": 15, "orphan_requeue_s": 3}},
+                 agents=local_agents("1001", "1002", "1003"))
 
 
 async def started(outcome: OfferOutcome) -> tuple[SimServer, Router, asyncio.Task[None]]:

@@ -19,27 +19,15 @@ from acd.config import AmiConfig, Config, parse_config
 from acd.core import facts as f
 from acd.core.records import CallRecord
 from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
+from tests.support.sites import local_agents, site_toml
 from tests.support.wait import until
 
 SECRET = "fault-secret"
 SPEED = 10.0
-SITE = b"""
-[site]
-name = "SAS faults"
-departement = "59"
-
-[routing]
-ring_timeout_s = 15
-orphan_requeue_s = 3
-
-[skills.ARM_N1]
-wrap_up_s = 1
-
-[numbers."116117"]
-queue = "ARM_N1"
-""" + b"".join(
-    f'[[agents]]\nid = "100{n}"\ndevice = "Local/100{n}@agents"\n'
-    f'skills = {{ ARM_N1 = 1 }}\nlogged_in = true\n'.encode() for n in range(1, 4))
+SITE = site_toml("SAS faults",
+                 sections={"routing": {"ring_timeout_s": 15, "orphan_requeue_s": 3}},
+                 skills={"ARM_N1": {"wrap_up_s": 1}}, numbers={"116117": "ARM_N1"},
+                 agents=local_agents("1001", "1002", "1003"))
 
 
 @dataclass

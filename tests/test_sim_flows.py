@@ -14,13 +14,14 @@ import pytest
 
 from acd.sim.behaviour import PartnerBehaviour, PartnerKind, RandomBehaviour
 from acd.sim.clock import SimClock
-from acd.sim.model import Headers, OfferOutcome, Phase
+from acd.sim.model import OfferOutcome, Phase
 from acd.sim.pbx import Pbx, PbxOptions
 from acd.sim.transfer import AGENT_FEATURES
 from tests.support.amiclient import connect_agent
 from tests.support.dialplan import EXTENSIONS, FEATURES_CONF, parse_dialplan
 from tests.support.simflows import (
     START,
+    EventRecorder,
     SimFactory,
     caller_alive,
     flows_config,
@@ -409,19 +410,11 @@ async def test_hanging_up_the_partner_leg_ends_the_call(make_sim: SimFactory) ->
 # ------------------------------------------------------------------ without TCP
 
 
-class _Recorder:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, Headers, float]] = []
-
-    def __call__(self, name: str, privilege: str, headers: Headers, stamp: float) -> None:
-        self.events.append((name, headers, stamp))
-
-
 async def _partner_run(seed: int) -> list[tuple[str, float]]:
     """Hangup times of three overflowed calls, from their arrival on."""
     clock = SimClock(speed=4000.0, start_epoch=START)
     pbx = Pbx(flows_config().agents, clock=clock, seed=seed)
-    recorder = _Recorder()
+    recorder = EventRecorder()
     pbx.subscribe(recorder)
     done = asyncio.Event()
     sent: list[float] = []

@@ -20,46 +20,16 @@ from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
 from acd.sim.behaviour import AgentBehaviour, PerAgentBehaviour
 from acd.sim.model import Call
 from acd.sim.pbx import PbxOptions
+from tests.support.sites import local_agents, site_toml
 from tests.support.wait import until
 
 SECRET = "warm-secret"
 SPEED = 20.0
-SITE = b"""
-[site]
-name = "SAS warm"
-departement = "59"
-
-[routing]
-ring_timeout_s = 15
-
-[skills.ARM_N1]
-wrap_up_s = 1
-
-[skills.OSNP]
-wrap_up_s = 1
-
-[transfers]
-mode = "warm"
-warm_max_wait_s = 20
-
-[[agents]]
-id = "1001"
-device = "Local/1001@agents"
-skills = { ARM_N1 = 1 }
-logged_in = true
-
-[[agents]]
-id = "2001"
-device = "Local/2001@agents"
-skills = { OSNP = 1 }
-logged_in = true
-
-[[agents]]
-id = "2002"
-device = "Local/2002@agents"
-skills = { OSNP = 1 }
-logged_in = true
-"""
+SITE = site_toml("SAS warm",
+                 sections={"routing": {"ring_timeout_s": 15},
+                           "transfers": {"mode": "warm", "warm_max_wait_s": 20}},
+                 skills={"ARM_N1": {"wrap_up_s": 1}, "OSNP": {"wrap_up_s": 1}},
+                 agents=[*local_agents("1001"), *local_agents("2001", "2002", skill="OSNP")])
 TALKS = FixedBehaviour(OfferOutcome(answer_after_s=1.0, talk_s=600.0, ender="caller"))
 SILENT = FixedBehaviour(OfferOutcome(kind="noanswer"))
 SHORT = FixedBehaviour(OfferOutcome(answer_after_s=2.0, talk_s=8.0, ender="caller"))

@@ -10,7 +10,7 @@ import pytest
 from acd.ami.frames import AmiMessage
 from acd.config import Config, parse_config
 from acd.sim.behaviour import FixedBehaviour
-from acd.sim.model import OfferOutcome, Phase
+from acd.sim.model import Headers, OfferOutcome, Phase
 from acd.sim.pbx import PbxOptions
 from acd.sim.server import SimServer, start_sim
 from tests.support.amiclient import SECRET, SIM_SITE, AmiTestClient
@@ -34,6 +34,16 @@ SimFactory = Callable[..., Awaitable[tuple[SimServer, AmiTestClient]]]
 
 def flows_config() -> Config:
     return parse_config(FLOWS_SITE, "flows-site.toml")
+
+
+class EventRecorder:
+    """Every event a :class:`~acd.sim.pbx.Pbx` emits, with its instant."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Headers, float]] = []
+
+    def __call__(self, name: str, privilege: str, headers: Headers, stamp: float) -> None:
+        self.events.append((name, headers, stamp))
 
 
 class SimRig:
