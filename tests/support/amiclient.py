@@ -10,33 +10,13 @@ from collections.abc import Callable, Iterable
 from acd.ami.frames import AmiMessage, FrameReader, parse_frame, serialize
 from acd.config import Config, parse_config
 from tests.support.paths import TRANSCRIPTS
+from tests.support.sites import agent, site_toml
 
-SIM_SITE = b"""
-[site]
-name = "SAS sim test"
-departement = "59"
-
-[numbers."15"]
-queue = "ARM_N1"
-
-[numbers."116117"]
-queue = "ARM_N1"
-
-[[agents]]
-id = "1001"
-device = "Local/1001@agents"
-skills = { ARM_N1 = 1 }
-
-[[agents]]
-id = "1002"
-device = "Local/1002@agents"
-skills = { ARM_N1 = 1 }
-
-[[agents]]
-id = "arm01"
-device = "PJSIP/arm01"
-skills = { ARM_N1 = 1 }
-"""
+#: the simulator's agents 1001 and 1002 (``Local/<id>@agents``) and a PJSIP phone
+SIM_AGENTS = [agent("1001", "Local/1001@agents", ARM_N1=1),
+              agent("1002", "Local/1002@agents", ARM_N1=1), agent("arm01", ARM_N1=1)]
+SIM_SITE = site_toml("SAS sim test", numbers={"15": "ARM_N1", "116117": "ARM_N1"},
+                     agents=SIM_AGENTS)
 
 SECRET = "s3cret"
 

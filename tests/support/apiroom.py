@@ -17,58 +17,17 @@ from acd.config import ApiConfig, Config
 from acd.core import inputs as i
 from acd.metrics import RouterMetrics
 from acd.tokens import TokenSet
+from tests.support.sites import agent, partner, site_toml
 
 CALLER_NUM = "0612345678"
 CALLER_NAME = "Hélène Dupré"
-SITE = b"""
-[site]
-name = "SAS api"
-departement = "59"
-
-[routing]
-ring_timeout_s = 300
-
-[skills.ARM_N1]
-wrap_up_s = 0
-expansion_s = [20]
-
-[skills.AMU_N2]
-wrap_up_s = 0
-
-[numbers."15"]
-queue = "ARM_N1"
-
-[[agents]]
-id = "arm01"
-device = "PJSIP/arm01"
-skills = { ARM_N1 = 1 }
-logged_in = true
-
-[[agents]]
-id = "arm02"
-device = "PJSIP/arm02"
-skills = { ARM_N1 = 1 }
-logged_in = true
-
-[[agents]]
-id = "amu01"
-device = "PJSIP/amu01"
-skills = { AMU_N2 = 1 }
-logged_in = true
-
-[[agents]]
-id = "mg01"
-device = "PJSIP/mg01"
-skills = { MG = 1 }
-
-[[partners]]
-name = "sas62"
-dial = "PJSIP/sas62/15"
-
-[[partners]]
-name = "sas80"
-dial = "PJSIP/sas80/15"
-"""
+SITE = site_toml(
+    "SAS api", sections={"routing": {"ring_timeout_s": 300}},
+    skills={"ARM_N1": {"wrap_up_s": 0, "expansion_s": [20]}, "AMU_N2": {"wrap_up_s": 0}},
+    numbers={"15": "ARM_N1"},
+    agents=[agent("arm01", ARM_N1=1, logged_in=True), agent("arm02", ARM_N1=1, logged_in=True),
+            agent("amu01", AMU_N2=1, logged_in=True), agent("mg01", MG=1)],
+    partners=[partner("sas62"), partner("sas80")])
 
 SUPERVISOR = "supervisor-token-0123456789"
 SUPERVISOR_NUMBERS = "supervisor-with-numbers-0123456789"

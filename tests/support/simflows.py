@@ -13,21 +13,15 @@ from acd.sim.behaviour import FixedBehaviour
 from acd.sim.model import Headers, OfferOutcome, Phase
 from acd.sim.pbx import PbxOptions
 from acd.sim.server import SimServer, start_sim
-from tests.support.amiclient import SECRET, SIM_SITE, AmiTestClient
+from tests.support.amiclient import SECRET, SIM_AGENTS, AmiTestClient
+from tests.support.sites import agent, partner, site_toml
 
 START = 1795329358.0
 SPEED = 50.0
 
-FLOWS_SITE = SIM_SITE + b"""
-[[agents]]
-id = "osnp01"
-device = "PJSIP/osnp01"
-skills = { OSNP = 1 }
-
-[[partners]]
-name = "sas62"
-dial = "PJSIP/sas62/15"
-"""
+FLOWS_SITE = site_toml("SAS sim test", numbers={"15": "ARM_N1", "116117": "ARM_N1"},
+                       agents=[*SIM_AGENTS, agent("osnp01", OSNP=1)],
+                       partners=[partner("sas62")])
 
 SimFactory = Callable[..., Awaitable[tuple[SimServer, AmiTestClient]]]
 

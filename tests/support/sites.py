@@ -14,56 +14,6 @@ Scalar = str | int | float | bool
 Value = Scalar | Sequence[Scalar] | Mapping[str, Scalar]
 Table = Mapping[str, Value]
 
-#: the engine tests' room: two ARM agents, an AMU who also takes ARM, a logged-out MG
-SITE_TOML = b"""
-[site]
-name = "SAS test"
-departement = "59"
-
-[routing]
-ring_timeout_s = 10
-max_missed_offers = 2
-orphan_requeue_s = 3
-
-[skills.ARM_N1]
-wrap_up_s = 5
-expansion_s = [20, 60]
-
-[skills.AMU_N2]
-wrap_up_s = 0
-expansion_s = [30]
-
-[numbers."15"]
-queue = "ARM_N1"
-
-[numbers."116117"]
-queue = "ARM_N1"
-
-[[agents]]
-id = "arm01"
-device = "PJSIP/arm01"
-skills = { ARM_N1 = 1, AMU_N2 = 2 }
-logged_in = true
-
-[[agents]]
-id = "arm02"
-device = "PJSIP/arm02"
-skills = { ARM_N1 = 1 }
-logged_in = true
-
-[[agents]]
-id = "amu01"
-device = "PJSIP/amu01"
-skills = { AMU_N2 = 1, ARM_N1 = 2 }
-logged_in = true
-
-[[agents]]
-id = "mg01"
-device = "PJSIP/mg01"
-skills = { MG = 1 }
-"""
-
-
 def _value(value: Value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -79,6 +29,21 @@ def _value(value: Value) -> str:
 
 def _table(header: str, table: Table) -> str:
     return f"\n{header}\n" + "".join(f"{key} = {_value(v)}\n" for key, v in table.items())
+
+
+def agent(agent_id: str, device: str | None = None, *, logged_in: bool | None = None,
+          **skills: int) -> dict[str, Value]:
+    """One ``[[agents]]`` entry; the phone is ``PJSIP/<id>`` unless given."""
+    entry: dict[str, Value] = {"id": agent_id, "device": device or f"PJSIP/{agent_id}",
+                               "skills": skills}
+    if logged_in is not None:
+        entry["logged_in"] = logged_in
+    return entry
+
+
+def partner(name: str, **keys: Scalar) -> dict[str, Value]:
+    """One ``[[partners]]`` entry: a partner SAS reached at ``PJSIP/<name>/15``."""
+    return {"name": name, "dial": f"PJSIP/{name}/15", **keys}
 
 
 def local_agents(*ids: str, skill: str = "ARM_N1", logged_in: bool = True,
@@ -110,6 +75,20 @@ def site_toml(name: str, *, departement: str = "59",
     for partner in partners:
         text += _table("[[partners]]", partner)
     return (text + extra).encode()
+
+
+#: the engine tests' room: two ARM agents, an AMU who also takes ARM, a logged-out MG
+SITE_TOML = site_toml(
+    "SAS test",
+    sections={"routing": {"ring_timeout_s": 10, "max_missed_offers": 2,
+                          "orphan_requeue_s": 3}},
+    skills={"ARM_N1": {"wrap_up_s": 5, "expansion_s": [20, 60]},
+            "AMU_N2": {"wrap_up_s": 0, "expansion_s": [30]}},
+    numbers={"15": "ARM_N1", "116117": "ARM_N1"},
+    agents=[agent("arm01", ARM_N1=1, AMU_N2=2, logged_in=True),
+            agent("arm02", ARM_N1=1, logged_in=True),
+            agent("amu01", AMU_N2=1, ARM_N1=2, logged_in=True),
+            agent("mg01", MG=1)])
 
 
 def site_config() -> Config:
