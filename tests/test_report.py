@@ -26,6 +26,7 @@ from acd.report import (
 )
 from tests.support.cli import acd
 from tests.support.paths import REPO
+from tests.support.sites import site_toml
 
 MARCH = (date(2026, 3, 1), date(2026, 3, 31))
 
@@ -108,8 +109,7 @@ def test_short_abandons_are_left_out_of_offered_in_the_answer_rate() -> None:
 
 
 def test_the_short_abandon_threshold_comes_from_the_site_config() -> None:
-    config = parse_config(b'[site]\nname = "x"\ndepartement = "59"\n'
-                          b'[routing]\nshort_abandon_s = 20\n')
+    config = parse_config(site_toml("x", sections={"routing": {"short_abandon_s": 20}}))
     settings = ReportSettings.from_config(config)
     assert settings.short_abandon_s == 20.0
     f = figures([abandoned("1", 14), abandoned("2", 19), abandoned("3", 20)],
@@ -146,9 +146,8 @@ def test_a_re_answer_in_the_same_queue_is_not_a_transfer() -> None:
 
 
 def test_talk_time_per_role_from_legs_with_the_site_roles() -> None:
-    config = parse_config(b'[site]\nname = "x"\ndepartement = "59"\n'
-                          b'[skills.ARM_N1]\nrole = "ARM front office"\n'
-                          b'[skills.MG]\nrole = "GP regulator"\n')
+    config = parse_config(site_toml("x", skills={"ARM_N1": {"role": "ARM front office"},
+                                                 "MG": {"role": "GP regulator"}}))
     arrived = "2026-03-10T10:00:00.000+01:00"
     records = [
         call("1", legs=[leg("ARM_N1", arrived, arrived, arrived, 0.0, 40.0)]),

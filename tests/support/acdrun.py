@@ -7,31 +7,19 @@ import json
 import sys
 from pathlib import Path
 
+from tests.support.sites import local_agents, site_toml
+
 SECRET = "s3cret-for-tests"
 
-CONFIG = """
-[site]
-name = "SAS lab"
-departement = "21"
-
-[ami]
-host = "127.0.0.1"
-port = {port}
-keepalive_s = 1
-keepalive_timeout_s = 1
-reconnect_initial_s = 0.1
-reconnect_max_s = 0.5
-
-[http]
-bind = "127.0.0.1"
-port = 0
-
-[[agents]]
-id = "1001"
-device = "Local/1001@agents"
-skills = {{ ARM_N1 = 1 }}
-logged_in = true
-"""
+def run_config(port: int) -> str:
+    """A small site for ``acd run``: AMI at ``127.0.0.1:port``, HTTP on a free port."""
+    return site_toml(
+        "SAS lab", departement="21",
+        sections={"ami": {"host": "127.0.0.1", "port": port, "keepalive_s": 1,
+                          "keepalive_timeout_s": 1, "reconnect_initial_s": 0.1,
+                          "reconnect_max_s": 0.5},
+                  "http": {"bind": "127.0.0.1", "port": 0}},
+        agents=local_agents("1001")).decode()
 
 
 async def start_router(config: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
