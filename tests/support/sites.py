@@ -1,5 +1,5 @@
 """One builder of site configurations: a test says how its room differs from a small
-default site, and gets the TOML text (or the parsed :class:`Config`).
+default site (``[site]`` and nothing else), and gets the TOML text.
 
 A test whose exact TOML text is the point (a parse error, a comment, a key spelling)
 keeps its text inline instead."""
@@ -13,6 +13,7 @@ from acd.config import Config, parse_config
 Scalar = str | int | float | bool
 Value = Scalar | Sequence[Scalar] | Mapping[str, Scalar]
 Table = Mapping[str, Value]
+
 
 def _value(value: Value) -> str:
     if isinstance(value, bool):
@@ -58,11 +59,10 @@ def site_toml(name: str, *, departement: str = "59",
               skills: Mapping[str, Table] | None = None,
               numbers: Mapping[str, str] | None = None,
               agents: Sequence[Table] = (),
-              partners: Sequence[Table] = (),
-              extra: str = "") -> bytes:
+              partners: Sequence[Table] = ()) -> bytes:
     """A site's TOML: ``[site]``, then each of ``sections`` (``{"routing": {...}}``,
     ``ami``, ``http``, ``redis``, ``transfers``…), ``[skills.X]``, ``[numbers."N"]``
-    (queue), ``[[agents]]``, ``[[partners]]`` in that order, then ``extra`` verbatim."""
+    (queue), ``[[agents]]``, ``[[partners]]`` in that order."""
     text = _table("[site]", {"name": name, "departement": departement}).lstrip("\n")
     for section, table in (sections or {}).items():
         text += _table(f"[{section}]", table)
@@ -70,11 +70,11 @@ def site_toml(name: str, *, departement: str = "59",
         text += _table(f"[skills.{skill}]", table)
     for number, queue in (numbers or {}).items():
         text += _table(f'[numbers."{number}"]', {"queue": queue})
-    for agent in agents:
-        text += _table("[[agents]]", agent)
-    for partner in partners:
-        text += _table("[[partners]]", partner)
-    return (text + extra).encode()
+    for entry in agents:
+        text += _table("[[agents]]", entry)
+    for entry in partners:
+        text += _table("[[partners]]", entry)
+    return text.encode()
 
 
 #: the engine tests' room: two ARM agents, an AMU who also takes ARM, a logged-out MG
