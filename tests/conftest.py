@@ -1,86 +1,21 @@
-"""Shared fixtures: recorded transcripts and a minimal site config."""
+"""Shared fixtures (the helpers they use live in ``tests.support``)."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from acd.config import Config
-from acd.config.load import parse_config
-from tests.redisproc import SHARED_URL, RedisProcess, answers
-
-REPO = Path(__file__).resolve().parents[1]
-#: the recordings the tests read, kept in the repository (tests/fixtures/ami/README.md)
-FIXTURES = REPO / "tests" / "fixtures" / "ami"
-#: recorded from a real Asterisk driven by a hand-written router, or $ACD_TRANSCRIPTS
-TRANSCRIPTS = Path(os.environ.get("ACD_TRANSCRIPTS") or FIXTURES / "recorded")
-#: our router itself against a real Asterisk 22.10.1, with the project's dialplans
-LIVE = FIXTURES / "live"
-
-SITE_TOML = b"""
-[site]
-name = "SAS test"
-departement = "59"
-
-[routing]
-ring_timeout_s = 10
-max_missed_offers = 2
-orphan_requeue_s = 3
-
-[skills.ARM_N1]
-wrap_up_s = 5
-expansion_s = [20, 60]
-
-[skills.AMU_N2]
-wrap_up_s = 0
-expansion_s = [30]
-
-[numbers."15"]
-queue = "ARM_N1"
-
-[numbers."116117"]
-queue = "ARM_N1"
-
-[[agents]]
-id = "arm01"
-device = "PJSIP/arm01"
-skills = { ARM_N1 = 1, AMU_N2 = 2 }
-logged_in = true
-
-[[agents]]
-id = "arm02"
-device = "PJSIP/arm02"
-skills = { ARM_N1 = 1 }
-logged_in = true
-
-[[agents]]
-id = "amu01"
-device = "PJSIP/amu01"
-skills = { AMU_N2 = 1, ARM_N1 = 2 }
-logged_in = true
-
-[[agents]]
-id = "mg01"
-device = "PJSIP/mg01"
-skills = { MG = 1 }
-"""
+from tests.support import sites, storeroom
+from tests.support.redisproc import SHARED_URL, RedisProcess, answers
 
 
 @pytest.fixture
 def site_config() -> Config:
-    return parse_config(SITE_TOML, "test-site.toml")
-
-
-def transcript(name: str) -> bytes:
-    return (TRANSCRIPTS / name).read_bytes()
-
-
-def all_event_transcripts() -> list[Path]:
-    return sorted(TRANSCRIPTS.glob("*.events.ami"))
+    return sites.site_config()
 
 
 # ---------------------------------------------------------------- Redis (a real server)
@@ -119,3 +54,22 @@ def private_redis() -> Iterator[RedisProcess]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def persistent_redis() -> Iterator[RedisProcess]:
+    """A private Redis with AOF, as production runs it: it keeps its data when killed."""
+    server = RedisProcess(aof=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+# ---------------------------------------------------------------- rigs
+
+@pytest.fixture
+def room_factory(redis_namespace: str) -> storeroom.RoomFactory:
+    """Durable-state rooms (see :mod:`tests.support.storeroom`), cleaned up after use."""
+    return storeroom.room_factory(redis_namespace)

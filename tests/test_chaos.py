@@ -31,7 +31,8 @@ from acd.tools.chaos_run import ChaosRun
 from acd.tools.router_process import RouterProcess
 from acd.tools.scenario import load_scenario
 from acd.tools.tomlwrite import dumps
-from tests.conftest import REPO
+from tests.support.paths import REPO
+from tests.support.sites import local_agents, site_toml
 
 SPEED = 20.0
 
@@ -113,29 +114,13 @@ def test_generated_router_configs_read_back_identical() -> None:
 
 # ---------------------------------------------------------------- router kill -9
 
-ROOM = b"""
-[site]
-name = "SAS kill"
-departement = "59"
-
-[ami]
-keepalive_s = 1
-keepalive_timeout_s = 1
-reconnect_initial_s = 0.05
-reconnect_max_s = 0.3
-
-[http]
-port = 0
-
-[routing]
-ring_grace_s = 5
-orphan_requeue_s = 5
-
-[skills.ARM_N1]
-wrap_up_s = 0
-""" + b"".join(
-    f'[[agents]]\nid = "100{n}"\ndevice = "Local/100{n}@agents"\n'
-    f'skills = {{ ARM_N1 = 1 }}\nlogged_in = true\n'.encode() for n in range(1, 3))
+ROOM = site_toml("SAS kill",
+                 sections={"ami": {"keepalive_s": 1, "keepalive_timeout_s": 1,
+                                   "reconnect_initial_s": 0.05, "reconnect_max_s": 0.3},
+                           "http": {"port": 0},
+                           "routing": {"ring_grace_s": 5, "orphan_requeue_s": 5}},
+                 skills={"ARM_N1": {"wrap_up_s": 0}},
+                 agents=local_agents("1001", "1002"))
 
 
 async def test_router_killed_mid_run_every_caller_served_in_order(tmp_path: Path) -> None:

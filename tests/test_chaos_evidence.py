@@ -13,7 +13,7 @@ from acd.tools.chaos_run import ChaosResult, run_chaos
 from acd.tools.scenario import load_scenario
 from acd.tools.simulate_cli import harmed, summary_json
 from acd.tools.summary import Summary
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 SCENARIO = """
 site = "config/sas-small.toml"

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-
-
-def acd(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "acd.cli", *args], capture_output=True,
-                          text=True, cwd=REPO)
+from tests.support.cli import acd
+from tests.support.paths import REPO
 
 
 def test_check_config_accepts_the_example_sites() -> None:

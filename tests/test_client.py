@@ -10,8 +10,8 @@ from structlog.testing import capture_logs
 
 from acd.ami import events as ev
 from acd.ami.client import AmiConnection
-from acd.config import AmiConfig
-from tests.amipeer import AmiPeer, recorded_events
+from tests.support.amipeer import AmiPeer, ami_config, recorded_events
+from tests.support.wait import until
 
 SECRET = "s3cret"
 
@@ -35,19 +35,6 @@ class Sink:
     def on_link_down(self, reason: str) -> None:
         self.downs.append(reason)
         self.changed.set()
-
-    async def until(self, predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                self.changed.clear()
-                await self.changed.wait()
-
-
-def ami_config(port: int, **overrides: float) -> AmiConfig:
-    values = {"keepalive_s": 5.0, "keepalive_timeout_s": 1.0, "reconnect_initial_s": 0.05,
-              "reconnect_max_s": 0.2, "connect_timeout_s": 1.0, "action_timeout_s": 1.0}
-    values.update(overrides)
-    return AmiConfig(host="127.0.0.1", port=port, **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -74,7 +61,7 @@ async def test_login_resync_and_utf8_events_split_anywhere(running) -> None:  # 
                              "Variables": "ACD_NUMBER=15|ACD_ARRIVED=100.5"}]).start()
     sink = Sink()
     start(running, peer, sink)
-    await sink.until(lambda: sink.ups and any(
+    await until(lambda: sink.ups and any(
         isinstance(e, ev.UserEvent) and e.name == "AcdCallWaiting" for e in sink.events))
     login = peer.all_actions()[0]
     assert login["Action"] == "Login" and login["Events"] == "on"
@@ -94,7 +81,7 @@ async def test_events_before_login_are_dropped_not_routed(running) -> None:  # t
     peer = await AmiPeer(early=early).start()
     sink = Sink()
     start(running, peer, sink)
-    await sink.until(lambda: len(sink.ups) == 1)
+    await until(lambda: len(sink.ups) == 1)
     # Asterisk sends no event before the Login is answered: these are not routed
     assert not [e for e in sink.events if isinstance(e, ev.Newchannel | ev.Hangup)]
     assert running[0][0].drops.counts["before_login"] == 2
@@ -124,7 +111,7 @@ async def test_disconnect_mid_frame_reconnects_and_resyncs(running) -> None:  # 
     peer = await AmiPeer(stream=stream, cut_after=cut).start()
     sink = Sink()
     connection = start(running, peer, sink)
-    await sink.until(lambda: len(sink.ups) >= 1 and sink.downs and any(
+    await until(lambda: len(sink.ups) >= 1 and sink.downs and any(
         isinstance(e, ev.Hangup) for e in sink.events))
     # the cut frame was never delivered half-parsed; the replayed stream after reconnect was
     announced = [e for e in sink.events if isinstance(e, ev.UserEvent)
@@ -142,7 +129,7 @@ async def test_keepalive_detects_a_silent_peer(running) -> None:  # type: ignore
     sink = Sink()
     with capture_logs() as logs:
         start(running, peer, sink, keepalive_s=0.1, keepalive_timeout_s=0.1)
-        await sink.until(lambda: peer.logins >= 2)
+        await until(lambda: peer.logins >= 2)
     assert any(e["event"] == "ami_keepalive_timeout" for e in logs)
     assert sink.downs
     await peer.close()
@@ -156,7 +143,7 @@ async def test_refused_action_is_a_typed_failure(running) -> None:  # type: igno
     peer.refuse.add("Redirect")
     sink = Sink()
     connection = start(running, peer, sink)
-    await sink.until(lambda: bool(sink.ups))
+    await until(lambda: bool(sink.ups))
     with pytest.raises(AmiActionFailed, match="Refused by test"):
         await connection.request(act.Redirect(channel="X", context="holding", exten="s"))
     response = await connection.request(act.Setvar(channel="X", variable="A", value="1"))
@@ -174,7 +161,7 @@ async def test_garbage_runaway_header_and_bad_events_do_not_stop_routing(running
     sink = Sink()
     connection = start(running, peer, sink)
     with capture_logs() as logs:
-        await sink.until(lambda: any(isinstance(e, ev.Hangup) for e in sink.events))
+        await until(lambda: any(isinstance(e, ev.Hangup) for e in sink.events))
     waiting = [e for e in sink.events if isinstance(e, ev.UserEvent)]
     assert waiting[0].headers["Number"] == "116117"
     # every drop counted by reason, and logged (once per episode, without content)

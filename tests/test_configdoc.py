@@ -9,7 +9,7 @@ import msgspec
 
 from acd.config import schema as config
 from acd.config.reference import REGENERATE, field_comments, render
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 DOC = REPO / "docs" / "config.md"
 

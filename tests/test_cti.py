@@ -21,7 +21,7 @@ from acd.core import inputs as i
 from acd.cti import EventStream, Subscriber
 from acd.logs import mask_number
 from acd.tokens import TokenSet, parse_tokens
-from tests.test_api import (
+from tests.support.apiroom import (
     AGENT_ARM02,
     CALLER_NUM,
     READER,

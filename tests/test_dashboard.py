@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import REPO
-from tests.test_metrics import full_scrape
-from tests.test_prometheus_rules import recording_rule_names, rule_exprs, run_promtool
+from tests.support.metricsroom import full_scrape
+from tests.support.paths import REPO
+from tests.support.promtool import recording_rule_names, rule_exprs, run_promtool
 
 GRAFANA = REPO / "deploy" / "grafana"
 DASHBOARD = GRAFANA / "dashboards" / "acd-supervisor.json"

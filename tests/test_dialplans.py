@@ -22,15 +22,22 @@ import pytest
 
 from acd.config import STANDARD_SKILLS, AmiConfig, DialplanNames, PartnerConfig, RoutingConfig
 from acd.config.load import load_config
+from tests.support.dialplan import (
+    DIALPLANS,
+    EXTENSIONS,
+    FEATURES_CONF,
+    GLOBALS,
+    MANAGER,
+    QUEUES,
+    Step,
+    parse_dialplan,
+    parse_ini,
+    split_app,
+    strip_comment,
+)
 
-DIALPLANS = Path(__file__).resolve().parent.parent / "dialplans"
 EXAMPLE_CONFIGS = sorted((DIALPLANS.parent / "config").glob("*.toml"))
-EXTENSIONS = DIALPLANS / "extensions_acd.conf"
-GLOBALS = DIALPLANS / "globals_acd.conf"
-MANAGER = DIALPLANS / "manager_acd.conf"
-FEATURES_CONF = DIALPLANS / "features_acd.conf"
 README = DIALPLANS / "README.md"
-QUEUES = DIALPLANS / "queues_acd.conf"
 
 NAMES = DialplanNames()
 NUMBERS = ("15", "116117", "0144556677")
@@ -39,99 +46,6 @@ FAILED_DIALSTATUS = ("NOANSWER", "BUSY", "CONGESTION", "CHANUNAVAIL", "INVALIDAR
 TRANSFER_CONTEXT = "acd-transfer"
 #: the transfer feature codes acd-connect enables (features_acd.conf's applicationmap)
 AGENT_FEATURES = ("acd-to-osnp", "acd-to-mg", "acd-to-amu", "acd-to-arm")
-
-
-# --- a line parser for extensions.conf -----------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Step:
-    context: str
-    exten: str
-    prio: int
-    label: str | None
-    app: str
-    args: str
-    line: int
-
-
-_EXTEN_RE = re.compile(r"^(exten|same)\s*=>?\s*(.*)$")
-_PRIO_RE = re.compile(r"^(\d+|n)(?:\(([^)]*)\))?$")
-
-
-def _strip_comment(line: str) -> str:
-    """Cut at the first ``;`` that is not escaped as ``\\;``."""
-    match = re.search(r"(?<!\\);", line)
-    return (line[: match.start()] if match else line).strip()
-
-
-def _split_app(text: str) -> tuple[str, str]:
-    if "(" not in text:
-        return text.strip(), ""
-    name, _, rest = text.partition("(")
-    assert rest.endswith(")"), f"unbalanced application call: {text!r}"
-    return name.strip(), rest[:-1]
-
-
-def parse_dialplan(text: str) -> dict[str, dict[str, list[Step]]]:
-    """``{context: {exten: [steps in priority order]}}``; ``include =>`` is ignored."""
-    contexts: dict[str, dict[str, list[Step]]] = {}
-    context: str | None = None
-    exten: str | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = _strip_comment(raw)
-        if not line:
-            continue
-        header = re.fullmatch(r"\[([^\]]+)\]", line)
-        if header:
-            context = header.group(1)
-            assert context not in contexts, f"line {number}: [{context}] defined twice"
-            contexts[context] = {}
-            exten = None
-            continue
-        match = _EXTEN_RE.match(line)
-        if not match:
-            assert line.startswith("include"), f"line {number}: unexpected {line!r}"
-            continue
-        assert context is not None, f"line {number}: extension outside a context"
-        kind, body = match.groups()
-        body = body.lstrip(">").strip()
-        if kind == "exten":
-            exten, prio_text, app_text = (part.strip() for part in body.split(",", 2))
-        else:
-            assert exten is not None, f"line {number}: 'same' before any 'exten'"
-            prio_text, app_text = (part.strip() for part in body.split(",", 1))
-        prio_match = _PRIO_RE.match(prio_text)
-        assert prio_match, f"line {number}: bad priority {prio_text!r}"
-        steps = contexts[context].setdefault(exten, [])
-        if prio_match.group(1) == "n":
-            assert steps, f"line {number}: priority n with no priority 1"
-            prio = steps[-1].prio + 1
-        else:
-            prio = int(prio_match.group(1))
-        app, args = _split_app(app_text)
-        steps.append(Step(context, exten, prio, prio_match.group(2), app, args, number))
-    return contexts
-
-
-def parse_ini(text: str) -> dict[str, dict[str, str]]:
-    """manager.conf: ``[section]`` then ``key = value``; a repeated key must not occur."""
-    sections: dict[str, dict[str, str]] = {}
-    section: dict[str, str] | None = None
-    for raw in text.splitlines():
-        line = _strip_comment(raw)
-        if not line:
-            continue
-        header = re.fullmatch(r"\[([^\]]+)\]", line)
-        if header:
-            section = sections.setdefault(header.group(1), {})
-            continue
-        key, sep, value = line.partition("=")
-        assert sep, f"unexpected line {raw!r}"
-        assert section is not None, f"line outside a section: {raw!r}"
-        assert key.strip() not in section, f"repeated key {key.strip()!r}"
-        section[key.strip()] = value.strip()
-    return sections
 
 
 @pytest.fixture(scope="module")
@@ -330,7 +244,7 @@ class Channel:
             # the condition is evaluated before the application's own arguments
             cond, _, action = raw.partition("?")
             if self.condition(self.substitute(cond, step), step):
-                inner_app, inner_args = _split_app(action)
+                inner_app, inner_args = split_app(action)
                 return self._execute(step, inner_app, inner_args)
             return following
         if app == "GotoIf":
@@ -691,7 +605,7 @@ def test_holding_fails_open_when_the_heartbeat_is_stale(
 def test_a_pbx_that_never_heard_its_router_fails_open(
     dialplan: dict[str, dict[str, list[Step]]],
 ) -> None:
-    lines = [_strip_comment(line) for line in GLOBALS.read_text(encoding="utf-8").splitlines()]
+    lines = [strip_comment(line) for line in GLOBALS.read_text(encoding="utf-8").splitlines()]
     values = dict(line.split("=", 1) for line in lines if line)
     unheard = {k: v for k, v in CALLER.items() if k != NAMES.heartbeat_var}  # never set
     run = Channel(dialplan, {**unheard, **values}, queue_status="TIMEOUT").start("holding", "s")
@@ -865,7 +779,7 @@ def parse_applicationmap(text: str) -> dict[str, tuple[str, str, str, str]]:
     entries: dict[str, tuple[str, str, str, str]] = {}
     section = None
     for raw in text.splitlines():
-        line = _strip_comment(raw)
+        line = strip_comment(raw)
         if not line:
             continue
         header = re.fullmatch(r"\[([^\]]+)\]", line)
@@ -876,7 +790,7 @@ def parse_applicationmap(text: str) -> dict[str, tuple[str, str, str, str]]:
         name, arrow, rest = line.partition("=>")
         assert arrow, f"not a feature: {raw!r}"
         code, activate_on, application = (part.strip() for part in rest.split(",", 2))
-        app, args = _split_app(application)
+        app, args = split_app(application)
         assert name.strip() not in entries, f"feature {name.strip()} defined twice"
         entries[name.strip()] = (code, activate_on, app, args)
     return entries
@@ -1023,7 +937,7 @@ def test_the_partner_pattern_matches_partner_names(
 
 
 def test_globals_defaults() -> None:
-    lines = [_strip_comment(line) for line in GLOBALS.read_text(encoding="utf-8").splitlines()]
+    lines = [strip_comment(line) for line in GLOBALS.read_text(encoding="utf-8").splitlines()]
     values = dict(line.split("=", 1) for line in lines if line)
     # no [section]: the file is included inside the site's [globals]
     assert not [line for line in lines if line.startswith("[")]

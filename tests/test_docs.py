@@ -7,7 +7,7 @@ import json
 import re
 
 from acd.api.v1 import BasculeBody, BasculeEndBody
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 OPERATIONS = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
 ALERTS = REPO / "deploy" / "prometheus" / "rules" / "acd.alerts.yml"

@@ -8,7 +8,7 @@ from acd.config import Config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.model import AgentState, CallState
-from tests.enginekit import Driver, agent_state, call_state
+from tests.support.enginekit import Driver, agent_state, call_state
 
 
 def test_a_new_call_is_offered_with_setvar_then_redirect(site_config: Config) -> None:

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import msgspec
-
 from acd.ami import events as ev
 from acd.config import Config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.engine import Engine
 from acd.core.model import AgentState, CallState
-from acd.core.state import EngineState, capture
-from tests.enginekit import Driver, agent_state
-
-
-def saved(engine: Engine) -> EngineState:
-    """The state as it comes back from Redis: through JSON."""
-    return msgspec.json.decode(msgspec.json.encode(capture(engine)), type=EngineState)
+from tests.support.enginekit import Driver, agent_state, saved
 
 
 def waiting(engine: Engine, queue: str = "ARM_N1") -> list[str]:

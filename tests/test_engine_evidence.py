@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-import msgspec
-
 from acd.ami import actions as act
 from acd.ami import events as ev
 from acd.config import Config
@@ -17,10 +15,9 @@ from acd.core.engine import Engine
 from acd.core.evidence import Place, is_acd_caller, place_of
 from acd.core.model import AgentState, CallState
 from acd.core.records import CallRecord
-from acd.core.state import EngineState, capture
 from acd.tools.report import build_report
 from acd.tools.summary import summarize
-from tests.enginekit import Driver
+from tests.support.enginekit import Driver, saved
 
 
 def status(channel: str, uniqueid: str, *, context: str = "holding",
@@ -38,10 +35,6 @@ def moved(d: Driver) -> set[str]:
     """Channels the engine sent an action about."""
     return {c.channel for c in d.commands if isinstance(c, (act.Redirect, act.Setvar))
             and c.channel}
-
-
-def saved(engine: Engine) -> EngineState:
-    return msgspec.json.decode(msgspec.json.encode(capture(engine)), type=EngineState)
 
 
 # ---------------------------------------------------------------------- the rule

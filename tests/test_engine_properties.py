@@ -13,8 +13,8 @@ from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.model import AgentState, CallState
 from acd.core.timers import TimerKind
-from tests.conftest import SITE_TOML
-from tests.enginekit import Driver
+from tests.support.enginekit import Driver
+from tests.support.sites import SITE_TOML
 
 AGENTS = ["arm01", "arm02", "amu01", "mg01"]
 PARTNERS = b"""

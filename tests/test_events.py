@@ -6,7 +6,7 @@ import pytest
 
 from acd.ami import events as ev
 from acd.ami.frames import FrameReader, parse_frame
-from tests.conftest import transcript
+from tests.support.paths import transcript
 
 
 def typed(name: str) -> list[ev.AmiEvent]:

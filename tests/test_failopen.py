@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 
 from acd.ami.client import AmiConnection
 from acd.app import Router, run_heartbeat
@@ -29,23 +28,14 @@ from acd.sim import (
     start_sim,
 )
 from acd.sim.model import Phase
+from tests.support.sites import local_agents, site_toml
+from tests.support.wait import until
 
 SECRET = "failopen-secret"
 SPEED = 20.0
 FAILOPEN_S = 6.0
-SITE = b"""
-[site]
-name = "SAS fail open"
-departement = "59"
-
-[routing]
-heartbeat_s = 1
-
-[skills.ARM_N1]
-wrap_up_s = 1
-""" + b"".join(
-    f'[[agents]]\nid = "100{n}"\ndevice = "Local/100{n}@agents"\n'
-    f'skills = {{ ARM_N1 = 1 }}\nlogged_in = true\n'.encode() for n in range(1, 3))
+SITE = site_toml("SAS fail open", sections={"routing": {"heartbeat_s": 1}},
+                 skills={"ARM_N1": {"wrap_up_s": 1}}, agents=local_agents("1001", "1002"))
 
 
 class RouterRun:
@@ -69,12 +59,6 @@ class RouterRun:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
 
 
 async def start(options: PbxOptions) -> tuple[Config, SimServer]:

@@ -23,31 +23,17 @@ from acd.failopen_members import FailopenMembers
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim
 from acd.sim.clock import SimClock
 from acd.sim.pbx import Pbx
-from tests.conftest import LIVE, TRANSCRIPTS
-from tests.test_failopen import until
-from tests.test_sim_support import SECRET, AmiTestClient
+from tests.support.amiclient import SECRET, AmiTestClient
+from tests.support.paths import LIVE, TRANSCRIPTS
+from tests.support.sites import local_agents, site_toml
+from tests.support.wait import until
 
 START = 1796165700.0
-SITE = b"""
-[site]
-name = "SAS fail-open queue"
-departement = "59"
-
-[routing]
-heartbeat_s = 1
-
-[skills.ARM_N1]
-wrap_up_s = 1
-""" + b"".join(
-    f'[[agents]]\nid = "100{n}"\ndevice = "Local/100{n}@agents"\n'
-    f'skills = {{ ARM_N1 = 1 }}\nlogged_in = {"true" if n < 4 else "false"}\n'.encode()
-    for n in range(1, 5)) + b"""
-[[agents]]
-id = "2001"
-device = "Local/2001@agents"
-skills = { ARM_N1 = 2 }
-logged_in = true
-"""
+SITE = site_toml("SAS fail-open queue", sections={"routing": {"heartbeat_s": 1}},
+                 skills={"ARM_N1": {"wrap_up_s": 1}},
+                 agents=[*local_agents("1001", "1002", "1003"),
+                         *local_agents("1004", logged_in=False),
+                         *local_agents("2001", level=2)])
 
 
 def _events(path: str, names: set[str]) -> list[AmiMessage]:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from acd.ami.frames import FrameReader, parse_frame, serialize
-from tests.conftest import all_event_transcripts, transcript
+from tests.support.paths import all_event_transcripts, transcript
 
 STREAM = transcript("02-call-answered-via-redirect.events.ami")
 

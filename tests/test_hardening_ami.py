@@ -1,12 +1,12 @@
 """No single input from Asterisk stops routing (findings 1–3 of the hardening review).
 
 Each test runs the production Router and AMI connection against a fake Asterisk over
-real TCP (:mod:`tests.amipeer`) that sends what a broken or hostile peer might."""
+real TCP (:mod:`tests.support.amipeer`) that sends what a broken or hostile peer might."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from structlog.testing import capture_logs
@@ -14,31 +14,17 @@ from structlog.testing import capture_logs
 from acd.ami import events as ev
 from acd.ami.client import AmiConnection
 from acd.app import Router
-from acd.config import AmiConfig, Config
+from acd.config import Config
 from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core.model import CallState
 from acd.metrics import RouterMetrics
-from tests.amipeer import BANNER, AmiPeer
+from tests.support.amipeer import BANNER, AmiPeer, ami_config, waiting_event
+from tests.support.sites import local_agents, site_toml
+from tests.support.wait import until
 
 SECRET = "s3cret"
-SITE = b"""
-[site]
-name = "SAS hardening"
-departement = "59"
-
-[[agents]]
-id = "1001"
-device = "Local/1001@agents"
-skills = { ARM_N1 = 1 }
-logged_in = true
-
-[[agents]]
-id = "1002"
-device = "Local/1002@agents"
-skills = { ARM_N1 = 1 }
-logged_in = true
-"""
+SITE = site_toml("SAS hardening", agents=local_agents("1001", "1002"))
 BOOTED = (b"Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 8\r\n"
           b"Status: Fully Booted\r\n\r\n")
 
@@ -50,20 +36,6 @@ def caller(channel: str, uniqueid: str, arrived: str) -> dict[str, str]:
             "Variables": f"ACD_NUMBER=15|ACD_ARRIVED={arrived}"}
 
 
-def waiting_event(channel: str, uniqueid: str, timestamp: str = "1795329358.0") -> bytes:
-    return (f"Event: UserEvent\r\nPrivilege: user,all\r\nTimestamp: {timestamp}\r\n"
-            f"Channel: {channel}\r\nUniqueid: {uniqueid}\r\nCallerIDNum: 0611223344\r\n"
-            f"Context: holding\r\nExten: s\r\nUserEvent: AcdCallWaiting\r\n"
-            f"Number: 15\r\nArrived: 1795329358.0\r\n\r\n").encode()
-
-
-def ami(port: int, **overrides: float) -> AmiConfig:
-    values = {"keepalive_s": 5.0, "keepalive_timeout_s": 1.0, "reconnect_initial_s": 0.05,
-              "reconnect_max_s": 0.2, "connect_timeout_s": 1.0, "action_timeout_s": 1.0}
-    values.update(overrides)
-    return AmiConfig(host="127.0.0.1", port=port, **values)  # type: ignore[arg-type]
-
-
 class Room:
     def __init__(self) -> None:
         self.config: Config = parse_config(SITE)
@@ -73,16 +45,11 @@ class Room:
         self.tasks: list[asyncio.Task[None]] = []
 
     def connect(self, peer: AmiPeer, **overrides: float) -> AmiConnection:
-        connection = AmiConnection(ami(peer.port, **overrides), SECRET, self.router)
+        connection = AmiConnection(ami_config(peer.port, **overrides), SECRET, self.router)
         connection.on_error = self.router.input_failed
         self.router.ami = connection
         self.tasks.append(asyncio.create_task(connection.run()))
         return connection
-
-    async def until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -113,7 +80,7 @@ async def test_a_line_break_in_a_channel_skips_that_channel_not_the_resync(
                          ).start()
     with capture_logs() as logs:
         room.connect(peer)
-        await room.until(lambda: "Local/15@incoming-2;2" in redirected(peer))
+        await until(lambda: "Local/15@incoming-2;2" in redirected(peer))
     assert peer.logins == 1  # the session was never torn down
     assert all("\r" not in v and "\n" not in v for v in sent_values(peer))
     assert room.router.ami is not None
@@ -132,7 +99,7 @@ async def test_a_nul_in_a_channel_is_never_sent_to_asterisk(room: Room) -> None:
               + waiting_event("Local/15@incoming-2;2", "2.1"))
     peer = await AmiPeer(stream=stream, stream_after_status=True).start()
     room.connect(peer)
-    await room.until(lambda: "Local/15@incoming-2;2" in redirected(peer))
+    await until(lambda: "Local/15@incoming-2;2" in redirected(peer))
     assert all("\x00" not in v for v in sent_values(peer))
     assert list(room.router.engine.calls) == ["2.1"]
     await peer.close()
@@ -145,7 +112,7 @@ async def test_a_timestamp_out_of_range_is_refused_at_decoding(room: Room,
               + waiting_event("Local/15@incoming-2;2", "2.1"))
     peer = await AmiPeer(stream=stream, stream_after_status=True).start()
     room.connect(peer)
-    await room.until(lambda: "Local/15@incoming-2;2" in redirected(peer))
+    await until(lambda: "Local/15@incoming-2;2" in redirected(peer))
     assert peer.logins == 1
     assert "1.1" not in room.router.engine.calls
     assert room.router.ami is not None and room.router.ami.drops.counts["undecodable"] == 1
@@ -169,7 +136,7 @@ async def test_an_input_that_raises_is_logged_counted_and_the_next_one_routed(
     peer = await AmiPeer(stream=stream, stream_after_status=True).start()
     with capture_logs() as logs:
         room.connect(peer)
-        await room.until(lambda: "Local/15@incoming-2;2" in redirected(peer))
+        await until(lambda: "Local/15@incoming-2;2" in redirected(peer))
     assert peer.logins == 1
     assert "Local/15@incoming-1;2" in redirected(peer)  # the other listeners went on
     assert room.router.input_errors == {"fact_listener": 1}
@@ -199,7 +166,7 @@ async def test_an_engine_exception_on_one_event_does_not_end_the_session(
               + waiting_event("Local/15@incoming-2;2", "2.1"))
     peer = await AmiPeer(stream=stream, stream_after_status=True).start()
     room.connect(peer)
-    await room.until(lambda: "Local/15@incoming-2;2" in redirected(peer))
+    await until(lambda: "Local/15@incoming-2;2" in redirected(peer))
     assert peer.logins == 1
     assert room.router.input_errors == {"ami_event": 1}
     assert engine.calls["2.1"].state is CallState.OFFERED
@@ -210,7 +177,7 @@ async def test_backoff_grows_across_sessions_that_do_not_last(room: Room) -> Non
     peer = await AmiPeer(drop_after_login=True).start()
     with capture_logs() as logs:
         room.connect(peer, reconnect_initial_s=0.01, reconnect_max_s=1.0)
-        await room.until(lambda: peer.logins >= 6)
+        await until(lambda: peer.logins >= 6)
     delays = [e["in_s"] for e in logs if e["event"] == "ami_reconnecting"][:5]
     # initial 0.01 s doubling: the 5th wait is at least half of 0.16 s
     assert delays[4] >= 0.08
@@ -220,7 +187,7 @@ async def test_backoff_grows_across_sessions_that_do_not_last(room: Room) -> Non
 async def test_a_runaway_banner_is_dropped_not_buffered(room: Room) -> None:
     peer = await AmiPeer(banner=b"Asterisk Call Manager/" + b"9" * 4_000_000).start()
     connection = room.connect(peer)
-    await room.until(lambda: connection.drops.counts["banner"] == 1)
+    await until(lambda: connection.drops.counts["banner"] == 1)
     protocol = connection.protocol
     assert protocol is not None
     await asyncio.sleep(0.2)  # the rest of the runaway line arrives: still not kept
@@ -232,7 +199,7 @@ async def test_no_resync_nor_routing_before_the_login_is_answered(room: Room) ->
     peer = await AmiPeer(early=BOOTED + waiting_event("Local/15@incoming-1;2", "1.1"),
                          login_delay=0.3, status_channels=[]).start()
     room.connect(peer)
-    await room.until(lambda: any(a["Action"] == "Status" for a in peer.all_actions()))
+    await until(lambda: any(a["Action"] == "Status" for a in peer.all_actions()))
     (session,) = peer.sessions
     assert session.login_answered_after is not None
     before = session.actions[:session.login_answered_after]

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.amipeer import AmiPeer
-from tests.test_hardening_ami import waiting_event
-from tests.test_service import CONFIG, SECRET, read_log_until, start_router
+from tests.support.acdrun import SECRET, read_log_until, run_config, start_router
+from tests.support.amipeer import AmiPeer, waiting_event
 
 DEVICE_STATE = (b"Event: DeviceStateChange\r\nPrivilege: call,all\r\n"
                 b"Timestamp: 1795329358.0\r\nDevice: PJSIP/nobody\r\nState: INUSE\r\n\r\n")
@@ -38,7 +37,7 @@ async def test_a_nan_timestamp_neither_stops_the_heartbeat_nor_the_clean_stop(
               + DEVICE_STATE.replace(b"1795329358.0", b"nan"))
     peer = await AmiPeer(secret=SECRET, stream=stream, stream_after_status=True).start()
     config = tmp_path / "site.toml"
-    config.write_text(CONFIG.format(port=peer.port))
+    config.write_text(run_config(peer.port))
     router = await start_router(config, {**os.environ, "ACD_AMI_SECRET": SECRET})
     lines: list[dict[str, object]] = []
     try:
@@ -70,7 +69,7 @@ async def test_healthz_answers_while_a_flood_of_events_is_processed(tmp_path: Pa
     flood = DEVICE_STATE * 150_000 + waiting_event("Local/15@incoming-1;2", "1.1")
     peer = await AmiPeer(secret=SECRET, flood=flood).start()
     config = tmp_path / "site.toml"
-    config.write_text(CONFIG.format(port=peer.port))
+    config.write_text(run_config(peer.port))
     router = await start_router(config, {**os.environ, "ACD_AMI_SECRET": SECRET})
     lines: list[dict[str, object]] = []
     answered_during_flood = 0

@@ -5,8 +5,6 @@ with an append-only file, as production runs it; the AOF's bytes are then search
 for every caller's number and name. A second router restored from that Redis gets
 them back from Asterisk at its resync."""
 
-# ruff: noqa: F811 - the fixtures of tests/test_store.py, imported, are test arguments
-
 from __future__ import annotations
 
 import asyncio
@@ -19,15 +17,9 @@ from acd.app import Router
 from acd.config import AmiConfig
 from acd.core.model import CallState
 from acd.store import attach_store
-from tests.redisproc import RedisProcess
-from tests.test_store import (  # noqa: F401 - fixtures
-    SECRET,
-    Room,
-    RoomFactory,
-    persistent_redis,
-    room_factory,
-    settings,
-)
+from tests.support.redisproc import RedisProcess
+from tests.support.storeroom import SECRET, Room, RoomFactory, settings
+from tests.support.wait import until
 
 CALLERS = [("Zébulon Quintard", "0698765401"), ("Anaïs Brévannes", "0698765402"),
            ("Théodule Vasquez", "+33698765403")]
@@ -47,16 +39,16 @@ async def test_no_caller_number_nor_name_reaches_the_aof(
     async with room_factory(persistent_redis.url) as room:
         for agent in ("1001", "1002", "1003"):
             room.sim.pbx.agent_feature(agent, "*7342")  # paused: the calls wait
-        await room.until(lambda: all(a.state.value == "paused"
+        await until(lambda: all(a.state.value == "paused"
                                      for a in room.router.engine.agents.values()))
         placed = place(room)
-        await room.until(lambda: len(room.router.engine.waiting_calls("ARM_N1")) == 3)
+        await until(lambda: len(room.router.engine.waiting_calls("ARM_N1")) == 3)
         assert {c.caller_num for c in room.router.engine.calls.values()} == {
             number for _name, number in CALLERS}  # the live engine has them
         await room.store.flush()
         for agent in ("1001", "1002", "1003"):
             room.sim.pbx.agent_feature(agent, "*74")  # ready: the calls are answered
-        await room.until(lambda: {r.channel for r in room.records} >= set(placed))
+        await until(lambda: {r.channel for r in room.records} >= set(placed))
         await room.store.flush()
         stored = room.stored_records()
         assert {r.caller_name for r in stored} == {""}  # the field stays, empty
@@ -73,10 +65,10 @@ async def test_a_restored_call_gets_its_number_and_name_back_from_asterisk(
     async with room_factory(redis_url) as room:
         for agent in ("1001", "1002", "1003"):
             room.sim.pbx.agent_feature(agent, "*7342")
-        await room.until(lambda: all(a.state.value == "paused"
+        await until(lambda: all(a.state.value == "paused"
                                      for a in room.router.engine.agents.values()))
         place(room)
-        await room.until(lambda: len(room.router.engine.waiting_calls("ARM_N1")) == 3)
+        await until(lambda: len(room.router.engine.waiting_calls("ARM_N1")) == 3)
         await room.store.flush()
         assert room.router.ami is not None
         await room.router.ami.stop()
@@ -106,6 +98,6 @@ async def test_records_keep_the_name_only_when_the_setting_says_so(
         room_factory: RoomFactory, redis_url: str) -> None:
     async with room_factory(redis_url, records_caller_name=True) as room:
         placed = place(room)
-        await room.until(lambda: {r.channel for r in room.records} >= set(placed))
+        await until(lambda: {r.channel for r in room.records} >= set(placed))
         await room.store.flush()
         assert {r.caller_name for r in room.stored_records()} == {n for n, _ in CALLERS}

@@ -17,8 +17,9 @@ from acd.app import Router
 from acd.config import HttpConfig
 from acd.config.load import parse_config
 from acd.metrics import RouterMetrics
+from tests.support.sites import site_toml
 
-SITE = b'[site]\nname = "SAS http"\ndepartement = "59"\n'
+SITE = site_toml("SAS http")
 
 
 class Http:
@@ -144,12 +145,12 @@ async def test_healthz_stays_reachable_under_many_idle_sockets(
 async def test_acd_run_on_uvloop_caps_connections_and_times_headers_out(
         tmp_path: Path) -> None:
     """The same limits in the service as run (uvloop, whose transports are its own)."""
-    from tests.amipeer import AmiPeer
-    from tests.test_service import CONFIG, SECRET, read_log_until, start_router
+    from tests.support.acdrun import SECRET, read_log_until, run_config, start_router
+    from tests.support.amipeer import AmiPeer
 
     peer = await AmiPeer(secret=SECRET).start()
     config = tmp_path / "site.toml"
-    config.write_text(CONFIG.format(port=peer.port).replace(
+    config.write_text(run_config(peer.port).replace(
         "[http]\n", "[http]\nmax_connections = 8\nheader_timeout_s = 0.5\n"))
     router = await start_router(config, {**os.environ, "ACD_AMI_SECRET": SECRET})
     held: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []

@@ -20,8 +20,8 @@ import yaml
 
 from acd.cli import build_parser
 from acd.config.load import load_config
-from tests.conftest import REPO
-from tests.redisproc import answers, free_port
+from tests.support.paths import REPO
+from tests.support.redisproc import answers, free_port
 
 LAB = REPO / "deploy" / "lab"
 COMPOSE = LAB / "compose.yaml"

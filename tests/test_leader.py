@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -18,7 +18,8 @@ from acd.sim import FixedBehaviour, OfferOutcome, Phase, start_sim
 from acd.store.keys import fence as fence_key
 from acd.store.keys import leader as leader_key
 from acd.store.leader import Election, LeaderLock
-from tests.conftest import SITE_TOML
+from tests.support.sites import SITE_TOML
+from tests.support.wait import until
 
 
 class FakeClock:
@@ -134,12 +135,6 @@ async def test_a_deposed_router_sends_no_action(redis: Redis, redis_namespace: s
         await router.ami.stop()
         await task
         await sim.close()
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
 
 
 def test_a_pair_without_redis_is_refused() -> None:

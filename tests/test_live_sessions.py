@@ -25,8 +25,8 @@ from acd.core.evidence import Place, is_acd_caller, place_of
 from acd.core.records import CallRecord
 from acd.core.state import EngineState, capture
 from acd.tools.replay import replay_files
-from tests.amipeer import AmiPeer
-from tests.conftest import LIVE
+from tests.support.amipeer import AmiPeer
+from tests.support.paths import LIVE
 
 SECRET = "s3cret-for-tests"
 SESSIONS = LIVE / "router-sessions"

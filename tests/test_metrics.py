@@ -32,136 +32,16 @@ from acd.core.constants import DEFAULT_HANDLE_S
 from acd.core.records import CallRecord
 from acd.metrics import RouterMetrics, watch_loop_lag
 from acd.tools.summary import summarize
-
-CALLER_NUM = "0612345678"
-CALLER_NAME = "Hélène Dupré"
-SITE = b"""
-[site]
-name = "SAS metrics"
-departement = "59"
-
-[routing]
-ring_timeout_s = 300
-
-[skills.ARM_N1]
-wrap_up_s = 5
-expansion_s = [20]
-
-[skills.AMU_N2]
-wrap_up_s = 0
-
-[numbers."15"]
-queue = "ARM_N1"
-
-[numbers."116117"]
-queue = "ARM_N1"
-
-[[agents]]
-id = "arm01"
-device = "PJSIP/arm01"
-skills = { ARM_N1 = 1 }
-logged_in = true
-
-[[agents]]
-id = "arm02"
-device = "PJSIP/arm02"
-skills = { ARM_N1 = 1 }
-logged_in = true
-
-[[agents]]
-id = "amu01"
-device = "PJSIP/amu01"
-skills = { AMU_N2 = 1, ARM_N1 = 2 }
-logged_in = true
-
-[[agents]]
-id = "mg01"
-device = "PJSIP/mg01"
-skills = { MG = 1 }
-
-[[partners]]
-name = "sas62"
-dial = "PJSIP/sas62/15"
-down_for_s = 300
-
-[[partners]]
-name = "sas80"
-dial = "PJSIP/sas80/15"
-"""
-
-Sample = tuple[str, tuple[tuple[str, str], ...]]
-
-
-class Room:
-    """A Router fed Asterisk-shaped events on an injected clock, with its metrics."""
-
-    def __init__(self, config: Config) -> None:
-        self.now = 1_000_000.0
-        self.router = Router(config, clock=lambda: self.now)
-        self.metrics = RouterMetrics(self.router)
-        self.metrics.attach()
-        self.inputs = 0
-        self._n = 0
-        self.submit(i.ChannelsSnapshot([], taken_at=0.0))
-
-    def submit(self, item: object) -> None:
-        self.inputs += 1
-        self.router.submit(item)
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-    def call(self, number: str = "15") -> str:
-        """A caller announced by the dialplan; returns its channel."""
-        self._n += 1
-        channel = f"PJSIP/trunk-{self._n:08x}"
-        self.submit(ev.UserEvent(
-            channel=channel, uniqueid=f"u{self._n}", linkedid=f"u{self._n}",
-            name="AcdCallWaiting", caller_id_num=CALLER_NUM, caller_id_name=CALLER_NAME,
-            headers={"Number": number, "Uniqueid": f"u{self._n}", "CallerName": CALLER_NAME}))
-        return channel
-
-    def answer(self, channel: str) -> str:
-        """The agent the call is offered to picks up; returns the agent's leg."""
-        call = next(c for c in self.router.engine.calls.values() if c.channel == channel)
-        assert call.agent is not None, "the call was not offered to anyone"
-        self._n += 1
-        leg = f"{self.router.engine.agents[call.agent].device}-{self._n:08x}"
-        self.submit(ev.DialBegin(channel=channel, dest_channel=leg))
-        self.submit(ev.DialEnd(channel=channel, dest_channel=leg, dial_status="ANSWER"))
-        return leg
-
-    def hangup(self, channel: str) -> None:
-        self.submit(ev.Hangup(channel=channel))
-
-    def answered_call(self, wait_s: float, number: str = "15", talk_s: float = 60.0) -> None:
-        channel = self.call(number)
-        self.advance(wait_s)
-        self.answer(channel)
-        self.advance(talk_s)
-        self.hangup(channel)
-        self.advance(10)  # past any wrap-up
-
-    def abandoned_call(self, after_s: float, number: str = "15") -> None:
-        channel = self.call(number)
-        self.advance(after_s)
-        self.hangup(channel)
-        self.advance(1)
-
-
-def scrape(room: Room) -> dict[Sample, float]:
-    return parse(room.metrics.render().decode())
-
-
-def parse(text: str) -> dict[Sample, float]:
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
-
-
-def value(samples: dict[Sample, float], name: str, **labels: str) -> float:
-    """The sum of the samples of ``name`` whose labels include ``labels``."""
-    return sum(v for (n, ls), v in samples.items()
-               if n == name and set(labels.items()) <= set(ls))
+from tests.support.metricsroom import (
+    CALLER_NUM,
+    SITE,
+    Room,
+    Sample,
+    full_scrape,
+    parse,
+    scrape,
+    value,
+)
 
 
 @pytest.fixture
@@ -537,33 +417,6 @@ def test_metrics_module_needs_no_global_registry(config: Config) -> None:
     second = RouterMetrics(Router(config, clock=lambda: 0.0))
     assert first.registry is not second.registry
     assert b"acd_calls_offered_total" in first.render()
-
-
-def full_scrape() -> str:
-    """The ``/metrics`` text of a router that has seen every kind of fact the metrics
-    count, so every metric family has samples (the dashboard test reads names here)."""
-    room = Room(parse_config(SITE, "metrics-site.toml"))
-    room.answered_call(12)
-    room.abandoned_call(5)
-    room.submit(i.AgentPause("arm01", "break"))
-    room.call()
-    at = room.now
-    for fact in (
-        f.CallTransferred(at=at, call="x1", from_queue="ARM_N1", to_queue="MG", agent="arm02",
-                          result="requested"),
-        f.CallOverflowed(at=at, call="x2", queue="ARM_N1", partner="sas62", result="failed"),
-        f.BasculeChanged(at=at, queue="ARM_N1", share=0.5, partner="sas80", by="sup",
-                         reason="test"),
-        f.StateRepaired(at=at, kind="call_gone", subject="x3", detail="test"),
-        f.InputIgnored(at=at, input="UserEvent", detail="test"),
-    ):
-        room.metrics.on_fact(fact)
-    room.metrics.loop_lag(0.001)
-    text = room.metrics.render().decode()
-    empty = [family.name for family in text_string_to_metric_families(text)
-             if not family.samples]
-    assert not empty, f"families without samples: {empty}"
-    return text
 
 
 def _readme() -> str:

@@ -12,8 +12,8 @@ from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.model import CallState
-from tests.conftest import SITE_TOML
-from tests.enginekit import Driver
+from tests.support.enginekit import Driver
+from tests.support.sites import SITE_TOML
 
 PARTNERS = b"""
 [[partners]]

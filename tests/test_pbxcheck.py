@@ -18,9 +18,9 @@ from acd.config.dialplan import GLOBALS, QUEUE_SETTINGS, dialplan_extensions
 from acd.config.load import load_config
 from acd.sim import PbxOptions, SimServer, start_sim
 from acd.tools.pbxcheck.checks import Finding, check_pbx, exit_status
-from tests.conftest import REPO
-from tests.test_dialplans import EXTENSIONS, QUEUES, _strip_comment, parse_dialplan
-from tests.test_dialplans import GLOBALS as GLOBALS_FILE
+from tests.support.dialplan import EXTENSIONS, QUEUES, parse_dialplan, strip_comment
+from tests.support.dialplan import GLOBALS as GLOBALS_FILE
+from tests.support.paths import REPO
 
 SECRET = "check-pbx-secret"
 SITE = REPO / "config" / "sas-small.toml"
@@ -53,10 +53,10 @@ def test_the_contract_is_the_shipped_dialplan() -> None:
     config = load_config(SITE)
     contract = dialplan_extensions(config.dialplan, ("15", "116117", "0144556677"))
     assert {c: set(e) for c, e in contract.items()} == {c: set(e) for c, e in plan.items()}
-    lines = [_strip_comment(line) for line in GLOBALS_FILE.read_text("utf-8").splitlines()]
+    lines = [strip_comment(line) for line in GLOBALS_FILE.read_text("utf-8").splitlines()]
     assert dict(line.split("=", 1) for line in lines if line) == GLOBALS
     queue = dict(line.replace(" ", "").split("=", 1)
-                 for line in (_strip_comment(x) for x in QUEUES.read_text("utf-8").splitlines())
+                 for line in (strip_comment(x) for x in QUEUES.read_text("utf-8").splitlines())
                  if "=" in line)
     assert {k: queue[k] for k in QUEUE_SETTINGS} == QUEUE_SETTINGS
 

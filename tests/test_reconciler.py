@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 
 from structlog.testing import capture_logs
 
@@ -18,13 +17,8 @@ from acd.core.records import CallRecord
 from acd.metrics import RouterMetrics
 from acd.reconciler import reconcile_once, run_reconciler
 from acd.sim import FixedBehaviour, OfferOutcome, start_sim
-from tests.test_store import SECRET, SITE, SPEED
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
+from tests.support.storeroom import SECRET, SITE, SPEED
+from tests.support.wait import until
 
 
 async def test_a_lost_hangup_is_repaired_by_the_reconciler() -> None:

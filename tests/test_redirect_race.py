@@ -23,35 +23,16 @@ from acd.config.warnings import DIALPLAN_RING_S, config_warnings
 from acd.core import inputs as i
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, PerAgentBehaviour, start_sim
 from acd.sim.model import Phase
-from tests.conftest import LIVE, REPO
-from tests.test_failopen import until
-from tests.test_sim_support import SECRET, AmiTestClient, sim_config
+from tests.support.amiclient import SECRET, AmiTestClient, sim_config
+from tests.support.paths import LIVE, REPO
+from tests.support.sites import local_agents, site_toml
+from tests.support.wait import until
 
-SITE = b"""
-[site]
-name = "SAS ring race"
-departement = "59"
-
-[routing]
-ring_timeout_s = 10
-ring_grace_s = 2
-heartbeat_s = 1
-
-[skills.ARM_N1]
-wrap_up_s = 1
-
-[[agents]]
-id = "1001"
-device = "Local/1001@agents"
-skills = { ARM_N1 = 1 }
-logged_in = true
-
-[[agents]]
-id = "1002"
-device = "Local/1002@agents"
-skills = { ARM_N1 = 1 }
-logged_in = false
-"""
+SITE = site_toml("SAS ring race",
+                 sections={"routing": {"ring_timeout_s": 10, "ring_grace_s": 2,
+                                       "heartbeat_s": 1}},
+                 skills={"ARM_N1": {"wrap_up_s": 1}},
+                 agents=[*local_agents("1001"), *local_agents("1002", logged_in=False)])
 
 
 def test_the_recorded_router_sent_back_to_back_redirects() -> None:

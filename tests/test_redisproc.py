@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from tests.redisproc import RedisProcess, answers
+from tests.support.redisproc import RedisProcess, answers
 
 
 def test_shared_server_answers(redis_url: str, redis_namespace: str) -> None:

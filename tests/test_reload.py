@@ -26,15 +26,21 @@ from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim
 from acd.sim.clock import SimClock
 from acd.sim.pbx import Pbx
 from acd.sim.reload import core_reload, dialplan_reload
-from tests.conftest import LIVE
-from tests.test_dialplans import GLOBALS, _strip_comment
-from tests.test_failopen import SECRET, SITE, until
-from tests.test_sim_support import sim_config
+from tests.support.amiclient import sim_config
+from tests.support.dialplan import GLOBALS, strip_comment
+from tests.support.paths import LIVE
+from tests.support.sites import local_agents, site_toml
+from tests.support.wait import until
 
 START = 1796166500.0
 RECORDING = LIVE / "15-dialplan-reload-heartbeat.events.ami"
 #: the instant of the reload in recording 15 (Asterisk's time, whole second)
 RELOAD_SECOND = "1796166539."
+SECRET = "reload-secret"
+#: two agents on the simulator's phones; the router's own heartbeat is slow (60 s) so
+#: only the reload writes the heartbeat variable
+SITE = site_toml("SAS reload", sections={"routing": {"heartbeat_s": 60}},
+                 skills={"ARM_N1": {"wrap_up_s": 1}}, agents=local_agents("1001", "1002"))
 
 
 def recorded_reload() -> list[tuple[str, str]]:
@@ -56,7 +62,7 @@ def recorded_reload() -> list[tuple[str, str]]:
 
 
 def shipped_globals() -> dict[str, str]:
-    lines = [_strip_comment(line) for line in GLOBALS.read_text(encoding="utf-8").splitlines()]
+    lines = [strip_comment(line) for line in GLOBALS.read_text(encoding="utf-8").splitlines()]
     return dict(line.split("=", 1) for line in lines if line)
 
 
@@ -149,7 +155,7 @@ def test_reload_event_is_decoded() -> None:
 async def test_the_router_refreshes_the_heartbeat_when_asterisk_reloads() -> None:
     """A site whose [globals] still names the heartbeat: the ``Reload`` event of a
     ``core reload`` brings it back at once (the periodic one is a minute away here)."""
-    config = parse_config(SITE.replace(b"heartbeat_s = 1", b"heartbeat_s = 60"))
+    config = parse_config(SITE)
     sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=1.0, secret=SECRET,
                           options=PbxOptions(failopen_s=10.0),
                           behaviour=FixedBehaviour(OfferOutcome(kind="noanswer")))
@@ -176,7 +182,7 @@ async def test_the_router_refreshes_the_heartbeat_when_asterisk_reloads() -> Non
 async def test_after_an_asterisk_restart_the_router_rearms_the_heartbeat_at_once() -> None:
     """A restarted Asterisk has only extensions.conf's globals (no heartbeat): the router
     sends one as soon as it has logged in again, not a heartbeat period later."""
-    config = parse_config(SITE.replace(b"heartbeat_s = 1", b"heartbeat_s = 60"))
+    config = parse_config(SITE)
     sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=1.0, secret=SECRET,
                           options=PbxOptions(failopen_s=10.0))
     router = Router(config, speed=1.0)

@@ -14,7 +14,7 @@ import pytest
 from acd.config import DialplanNames
 from acd.core.records import CallRecord
 from acd.tools.replay import default_replay_config, replay_files
-from tests.conftest import TRANSCRIPTS, all_event_transcripts
+from tests.support.paths import TRANSCRIPTS, all_event_transcripts
 
 
 def replay(name: str) -> list[CallRecord]:

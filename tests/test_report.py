@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -26,7 +24,9 @@ from acd.tools.report import (
     month_keys,
     read_records,
 )
-from tests.conftest import REPO
+from tests.support.cli import acd
+from tests.support.paths import REPO
+from tests.support.sites import site_toml
 
 MARCH = (date(2026, 3, 1), date(2026, 3, 31))
 
@@ -109,8 +109,7 @@ def test_short_abandons_are_left_out_of_offered_in_the_answer_rate() -> None:
 
 
 def test_the_short_abandon_threshold_comes_from_the_site_config() -> None:
-    config = parse_config(b'[site]\nname = "x"\ndepartement = "59"\n'
-                          b'[routing]\nshort_abandon_s = 20\n')
+    config = parse_config(site_toml("x", sections={"routing": {"short_abandon_s": 20}}))
     settings = ReportSettings.from_config(config)
     assert settings.short_abandon_s == 20.0
     f = figures([abandoned("1", 14), abandoned("2", 19), abandoned("3", 20)],
@@ -147,9 +146,8 @@ def test_a_re_answer_in_the_same_queue_is_not_a_transfer() -> None:
 
 
 def test_talk_time_per_role_from_legs_with_the_site_roles() -> None:
-    config = parse_config(b'[site]\nname = "x"\ndepartement = "59"\n'
-                          b'[skills.ARM_N1]\nrole = "ARM front office"\n'
-                          b'[skills.MG]\nrole = "GP regulator"\n')
+    config = parse_config(site_toml("x", skills={"ARM_N1": {"role": "ARM front office"},
+                                                 "MG": {"role": "GP regulator"}}))
     arrived = "2026-03-10T10:00:00.000+01:00"
     records = [
         call("1", legs=[leg("ARM_N1", arrived, arrived, arrived, 0.0, 40.0)]),
@@ -243,11 +241,6 @@ def test_a_record_with_a_bad_arrival_is_refused() -> None:
 
 
 # --------------------------------------------------------------------- the command
-
-
-def acd(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "acd.cli", *args], capture_output=True,
-                          text=True, cwd=REPO, input=stdin, timeout=60)
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.model import AgentState, CallState
-from tests.conftest import SITE_TOML
-from tests.enginekit import Driver, agent_state, call_state
+from tests.support.enginekit import Driver, agent_state, call_state
+from tests.support.sites import SITE_TOML
 
 
 def reskilled(d: Driver) -> list[f.AgentReskilled]:

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.cli import acd
+from tests.support.paths import REPO
 
 LARGE = str(REPO / "config" / "sas-large.toml")
 SMALL = str(REPO / "config" / "sas-small.toml")
 TRUNK = "PJSIP/116117@pdsa-regulation-59"  # numbers."116117".pdsa of sas-large.toml
-
-
-def acd(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "acd.cli", *args], capture_output=True,
-                          text=True, cwd=REPO)
 
 
 def route(*args: str) -> subprocess.CompletedProcess[str]:

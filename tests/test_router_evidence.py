@@ -5,7 +5,7 @@ who hangs up while its agent rings."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -14,26 +14,14 @@ from acd.app import Router
 from acd.config import AmiConfig
 from acd.config.load import parse_config
 from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
+from tests.support.sites import local_agents, site_toml
+from tests.support.wait import until
 
 SECRET = "evidence-secret"
 SPEED = 10.0
-SITE = b"""
-[site]
-name = "SAS evidence"
-departement = "59"
-
-[routing]
-ring_timeout_s = 15
-orphan_requeue_s = 3
-""" + b"".join(
-    f'[[agents]]\nid = "100{n}"\ndevice = "Local/100{n}@agents"\n'
-    f'skills = {{ ARM_N1 = 1 }}\nlogged_in = true\n'.encode() for n in range(1, 4))
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
+SITE = site_toml("SAS evidence",
+                 sections={"routing": {"ring_timeout_s": 15, "orphan_requeue_s": 3}},
+                 agents=local_agents("1001", "1002", "1003"))
 
 
 async def started(outcome: OfferOutcome) -> tuple[SimServer, Router, asyncio.Task[None]]:

@@ -8,7 +8,7 @@ abandoned by its caller)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -20,26 +20,15 @@ from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core.records import CallRecord
 from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
+from tests.support.sites import local_agents, site_toml
+from tests.support.wait import until
 
 SECRET = "fault-secret"
 SPEED = 10.0
-SITE = b"""
-[site]
-name = "SAS faults"
-departement = "59"
-
-[routing]
-ring_timeout_s = 15
-orphan_requeue_s = 3
-
-[skills.ARM_N1]
-wrap_up_s = 1
-
-[numbers."116117"]
-queue = "ARM_N1"
-""" + b"".join(
-    f'[[agents]]\nid = "100{n}"\ndevice = "Local/100{n}@agents"\n'
-    f'skills = {{ ARM_N1 = 1 }}\nlogged_in = true\n'.encode() for n in range(1, 4))
+SITE = site_toml("SAS faults",
+                 sections={"routing": {"ring_timeout_s": 15, "orphan_requeue_s": 3}},
+                 skills={"ARM_N1": {"wrap_up_s": 1}}, numbers={"116117": "ARM_N1"},
+                 agents=local_agents("1001", "1002", "1003"))
 
 
 @dataclass
@@ -52,14 +41,9 @@ class Room:
         return [self.sim.pbx.place_call(number, f"Caller {i}", f"06000000{i:02d}",
                                         patience_s=3600).channel for i in range(n)]
 
-    async def until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                await asyncio.sleep(0.02)
-
     async def all_calls_done(self, placed: list[str]) -> None:
-        await self.until(lambda: not self.sim.pbx.live_calls())
-        await self.until(lambda: {r.channel for r in self.records} >= set(placed))
+        await until(lambda: not self.sim.pbx.live_calls())
+        await until(lambda: {r.channel for r in self.records} >= set(placed))
 
     def assert_served(self, placed: list[str]) -> None:
         by_channel = {r.channel: r for r in self.records}
@@ -91,11 +75,11 @@ async def room() -> AsyncIterator[Room]:
 
 async def test_connection_dropped_mid_frame(room: Room) -> None:
     placed = room.place(3)
-    await room.until(lambda: bool(room.router.engine.calls) and all(
+    await until(lambda: bool(room.router.engine.calls) and all(
         c.state.value == "connected" for c in room.router.engine.calls.values()))
     reconnects = room.router.ami.reconnects  # type: ignore[union-attr]
     assert room.sim.wire.drop_connections_mid_frame() == 1
-    await room.until(lambda: room.router.ami.reconnects > reconnects  # type: ignore[union-attr]
+    await until(lambda: room.router.ami.reconnects > reconnects  # type: ignore[union-attr]
                      and room.router.link_ready.is_set())
     placed += room.place(2)
     await room.all_calls_done(placed)
@@ -139,20 +123,20 @@ async def test_refused_redirect_is_offered_again(room: Room) -> None:
 
 
 async def test_asterisk_restart_keeps_the_surviving_callers_in_line(room: Room) -> None:
-    await room.until(lambda: bool(room.router.engine.agents))
+    await until(lambda: bool(room.router.engine.agents))
     for agent in ("1001", "1002", "1003"):  # nobody answers: calls wait
         room.sim.pbx.agent_feature(agent, "*73")
-    await room.until(lambda: all(a.state.value == "paused"
+    await until(lambda: all(a.state.value == "paused"
                                  for a in room.router.engine.agents.values()))
     survivor, gone = room.place(2)
-    await room.until(lambda: len(room.router.engine.waiting_calls("ARM_N1")) == 2)
+    await until(lambda: len(room.router.engine.waiting_calls("ARM_N1")) == 2)
     await room.sim.restart(down_s=0.2, hangup=[survivor])
-    await room.until(lambda: room.router.link_ready.is_set()
+    await until(lambda: room.router.link_ready.is_set()
                      and room.router.ami.reconnects >= 1, timeout=10)  # type: ignore[union-attr]
     waiting = [c.channel for c in room.router.engine.waiting_calls("ARM_N1")]
     assert waiting == [survivor]  # the gone caller is closed, the survivor still queued
     room.sim.pbx.agent_feature("1001", "*74")
-    await room.until(lambda: not room.sim.pbx.live_calls())
+    await until(lambda: not room.sim.pbx.live_calls())
     by_channel = {r.channel: r for r in room.records}
     assert by_channel[survivor].outcome == "answered"
     assert by_channel[gone].outcome == "abandoned"

@@ -15,7 +15,7 @@ from acd.core.records import CallRecord
 from acd.tools.scenario import Scenario, load_scenario, resolve_site
 from acd.tools.simulate import RunResult, run_scenario
 from acd.tools.summary import render
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 SCENARIOS = REPO / "config" / "scenarios"
 

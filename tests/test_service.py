@@ -12,52 +12,8 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.amipeer import AmiPeer, recorded_events
-
-SECRET = "s3cret-for-tests"
-
-CONFIG = """
-[site]
-name = "SAS lab"
-departement = "21"
-
-[ami]
-host = "127.0.0.1"
-port = {port}
-keepalive_s = 1
-keepalive_timeout_s = 1
-reconnect_initial_s = 0.1
-reconnect_max_s = 0.5
-
-[http]
-bind = "127.0.0.1"
-port = 0
-
-[[agents]]
-id = "1001"
-device = "Local/1001@agents"
-skills = {{ ARM_N1 = 1 }}
-logged_in = true
-"""
-
-
-async def start_router(config: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "acd.cli", "run", "--config", str(config),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
-
-
-async def read_log_until(process: asyncio.subprocess.Process, event: str,
-                         lines: list[dict[str, object]]) -> dict[str, object]:
-    assert process.stdout is not None
-    async with asyncio.timeout(10):
-        while True:
-            raw = await process.stdout.readline()
-            assert raw, f"router exited before logging {event}: {lines}"
-            line: dict[str, object] = json.loads(raw)
-            lines.append(line)
-            if line["event"] == event:
-                return line
+from tests.support.acdrun import SECRET, read_log_until, run_config, start_router
+from tests.support.amipeer import AmiPeer, recorded_events
 
 
 async def test_run_routes_serves_healthz_and_stops_on_sigterm(tmp_path: Path) -> None:
@@ -65,7 +21,7 @@ async def test_run_routes_serves_healthz_and_stops_on_sigterm(tmp_path: Path) ->
     stream = stream[:stream.index(b"Event: MusicOnHoldStart")]  # a caller now waiting
     peer = await AmiPeer(secret=SECRET, stream=stream, stream_after_status=True).start()
     config = tmp_path / "site.toml"
-    config.write_text(CONFIG.format(port=peer.port))
+    config.write_text(run_config(peer.port))
     env = {**os.environ, "ACD_AMI_SECRET": SECRET}
     router = await start_router(config, env)
     lines: list[dict[str, object]] = []
@@ -125,7 +81,7 @@ async def test_run_refuses_a_bad_config(tmp_path: Path) -> None:
 
 async def test_run_without_secret_is_a_clear_error(tmp_path: Path) -> None:
     config = tmp_path / "site.toml"
-    config.write_text(CONFIG.format(port=5038))
+    config.write_text(run_config(5038))
     env = {k: v for k, v in os.environ.items()
            if k not in ("ACD_AMI_SECRET", "CREDENTIALS_DIRECTORY")}
     router = await start_router(config, env)
@@ -144,7 +100,7 @@ async def test_refused_redirect_is_fed_back_and_the_call_offered_again() -> None
     announce = announce[:announce.index(b"Event: MusicOnHoldStart")]  # up to the waiting call
     peer = await AmiPeer(secret=SECRET, stream=announce, stream_after_status=True).start()
     peer.refuse.add("Redirect")
-    config = parse_config(CONFIG.format(port=peer.port).encode()
+    config = parse_config(run_config(peer.port).encode()
                           + b'\n[[agents]]\nid = "1002"\ndevice = "Local/1002@agents"\n'
                           b'skills = { ARM_N1 = 1 }\nlogged_in = true\n')
     router = Router(config)
@@ -176,7 +132,7 @@ async def test_acd_sim_serves_ami_to_acd_run(tmp_path: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     config = tmp_path / "site.toml"
-    config.write_text(CONFIG.format(port=port))
+    config.write_text(run_config(port))
     env = {**os.environ, "ACD_AMI_SECRET": SECRET}
     sim = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "acd.cli", "sim", "--config", str(config), "--port", str(port),

@@ -12,8 +12,8 @@ from acd.ami.frames import AmiMessage, FrameReader, parse_frame
 from acd.sim.behaviour import FixedBehaviour
 from acd.sim.model import OfferOutcome
 from acd.sim.server import SimServer, start_sim
-from tests.conftest import LIVE
-from tests.test_sim_support import SECRET, AmiTestClient, sim_config
+from tests.support.amiclient import SECRET, AmiTestClient, sim_config
+from tests.support.paths import LIVE
 
 START = 1796165851.0
 VARIABLES = ("Variables", "ACD_NUMBER,ACD_ARRIVED,ACD_PRIORITY")

@@ -9,100 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from acd.ami.frames import AmiMessage
-from acd.config import Config
-from acd.config.load import parse_config
-from acd.sim.behaviour import FixedBehaviour, PartnerBehaviour, PartnerKind, RandomBehaviour
+from acd.sim.behaviour import PartnerBehaviour, PartnerKind, RandomBehaviour
 from acd.sim.clock import SimClock
-from acd.sim.model import Headers, OfferOutcome, Phase
+from acd.sim.model import OfferOutcome, Phase
 from acd.sim.pbx import Pbx, PbxOptions
-from acd.sim.server import SimServer, start_sim
 from acd.sim.transfer import AGENT_FEATURES
-from tests.test_dialplans import EXTENSIONS, FEATURES_CONF, parse_dialplan
-from tests.test_sim_support import SECRET, SIM_SITE, AmiTestClient, connect_agent
+from tests.support.amiclient import connect_agent
+from tests.support.dialplan import EXTENSIONS, FEATURES_CONF, parse_dialplan
+from tests.support.simflows import (
+    START,
+    EventRecorder,
+    SimFactory,
+    caller_alive,
+    flows_config,
+    make_sim,
+    overflow,
+    since,
+    user_events,
+    waiting_call,
+)
 
-START = 1795329358.0
-SPEED = 50.0
-
-FLOWS_SITE = SIM_SITE + b"""
-[[agents]]
-id = "osnp01"
-device = "PJSIP/osnp01"
-skills = { OSNP = 1 }
-
-[[partners]]
-name = "sas62"
-dial = "PJSIP/sas62/15"
-"""
-
-SimFactory = Callable[..., Awaitable[tuple[SimServer, AmiTestClient]]]
-
-
-def flows_config() -> Config:
-    return parse_config(FLOWS_SITE, "flows-site.toml")
-
-
-@pytest.fixture
-async def make_sim() -> AsyncIterator[SimFactory]:
-    """Start a simulator and log a client in (events on); cleaned up after the test."""
-    opened: list[tuple[SimServer, AmiTestClient]] = []
-
-    async def factory(outcome: OfferOutcome | None = None,
-                      options: PbxOptions | None = None) -> tuple[SimServer, AmiTestClient]:
-        behaviour = FixedBehaviour(outcome or OfferOutcome(answer_after_s=1.0, talk_s=600.0))
-        sim = await start_sim(flows_config(), seed=7, speed=SPEED, secret=SECRET,
-                              start_epoch=START, behaviour=behaviour, options=options)
-        client = await AmiTestClient.connect(sim.port)
-        await client.login()
-        opened.append((sim, client))
-        return sim, client
-
-    yield factory
-    for sim, client in opened:
-        await client.close()
-        await sim.close()
-
-
-async def waiting_call(sim: SimServer, client: AmiTestClient, patience_s: float = 300.0,
-                       ) -> tuple[str, str, str]:
-    """A caller announced and waiting: (its ``;2`` channel, its Uniqueid, its Linkedid)."""
-    call = sim.pbx.place_call("15", "Jean Martin", "0612340201", patience_s=patience_s)
-    await client.wait_event("MusicOnHoldStart", Channel=call.channel)
-    return call.channel, call.trunk.uniqueid, call.trunk.linkedid
-
-
-async def overflow(client: AmiTestClient, channel: str, partner: str = "sas62", *,
-                   dial: str | None = "PJSIP/sas62/15", ring: str = "20") -> None:
-    """What the router does: Setvar the partner's dial string and ring time, Redirect."""
-    if dial is not None:
-        reply = await client.action("Setvar", ("Channel", channel),
-                                    ("Variable", "ACD_PARTNER_DIAL"), ("Value", dial))
-        assert reply[0]["Message"] == "Variable Set"
-    reply = await client.action("Setvar", ("Channel", channel),
-                                ("Variable", "ACD_PARTNER_RING"), ("Value", ring))
-    assert reply[0]["Message"] == "Variable Set"
-    reply = await client.action("Redirect", ("Channel", channel), ("Context", "acd-overflow"),
-                                ("Exten", partner), ("Priority", "1"))
-    assert reply[0]["Message"] == "Redirect successful"
-
-
-def since(client: AmiTestClient, mark: int, name: str | None = None) -> list[AmiMessage]:
-    return [m for m in client.messages[mark:] if "Event" in m
-            and (name is None or m["Event"] == name)]
-
-
-def user_events(client: AmiTestClient, mark: int, name: str) -> list[AmiMessage]:
-    return [m for m in since(client, mark, "UserEvent") if m["UserEvent"] == name]
-
-
-def caller_alive(sim: SimServer, channel: str) -> bool:
-    call = sim.pbx.call_by_channel(channel)
-    return call is not None and call.phase is not Phase.GONE \
-        and {call.phone.name, call.trunk.name} <= set(sim.pbx.channels)
+__all__ = ["make_sim"]  # the fixture, imported for the tests below
 
 
 # ------------------------------------------------------------------ transfer
@@ -480,19 +410,11 @@ async def test_hanging_up_the_partner_leg_ends_the_call(make_sim: SimFactory) ->
 # ------------------------------------------------------------------ without TCP
 
 
-class _Recorder:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, Headers, float]] = []
-
-    def __call__(self, name: str, privilege: str, headers: Headers, stamp: float) -> None:
-        self.events.append((name, headers, stamp))
-
-
 async def _partner_run(seed: int) -> list[tuple[str, float]]:
     """Hangup times of three overflowed calls, from their arrival on."""
     clock = SimClock(speed=4000.0, start_epoch=START)
     pbx = Pbx(flows_config().agents, clock=clock, seed=seed)
-    recorder = _Recorder()
+    recorder = EventRecorder()
     pbx.subscribe(recorder)
     done = asyncio.Event()
     sent: list[float] = []

@@ -4,51 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
 from acd.ami.frames import parse_frame
 from acd.sim.behaviour import FixedBehaviour, PerAgentBehaviour, RandomBehaviour
 from acd.sim.clock import SimClock
-from acd.sim.model import Call, ChannelNotFound, Headers, OfferOutcome, Phase
+from acd.sim.model import Call, ChannelNotFound, OfferOutcome, Phase
 from acd.sim.pbx import Pbx, PbxOptions
-from acd.sim.server import SimServer, start_sim
-from tests.test_sim_support import (
-    SECRET,
+from tests.support.amiclient import (
     AmiTestClient,
     connect_agent,
     headers_by_key,
     recorded_frames,
     sim_config,
 )
-
-START = 1795329358.0
-SPEED = 50.0
-
-SimFactory = Callable[..., Awaitable[tuple[SimServer, AmiTestClient]]]
+from tests.support.simflows import START, EventRecorder, SimFactory, SimRig
 
 
 @pytest.fixture
 async def make_sim() -> AsyncIterator[SimFactory]:
-    """Start a simulator and log a client in (events on); cleaned up after the test."""
-    opened: list[tuple[SimServer, AmiTestClient]] = []
-
-    async def factory(outcome: OfferOutcome | None = None,
-                      options: PbxOptions | None = None,
-                      speed: float = SPEED) -> tuple[SimServer, AmiTestClient]:
-        behaviour = FixedBehaviour(outcome or OfferOutcome(answer_after_s=1.0, talk_s=3.0))
-        sim = await start_sim(sim_config(), seed=11, speed=speed, secret=SECRET,
-                              start_epoch=START, behaviour=behaviour, options=options)
-        client = await AmiTestClient.connect(sim.port)
-        await client.login()
-        opened.append((sim, client))
-        return sim, client
-
-    yield factory
-    for sim, client in opened:
-        await client.close()
-        await sim.close()
+    """A simulator on the small sim site, a client logged in (events on); closed after."""
+    rig = SimRig(sim_config, seed=11, talk_s=3.0)
+    yield rig.open
+    await rig.close()
 
 
 def names_for(client: AmiTestClient, channel: str) -> list[str]:
@@ -380,14 +360,6 @@ async def test_originate_creates_a_caller_and_reports_it(make_sim: SimFactory) -
 # ------------------------------------------------------------------ without TCP
 
 
-class _Recorder:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, Headers, float]] = []
-
-    def __call__(self, name: str, privilege: str, headers: Headers, stamp: float) -> None:
-        self.events.append((name, headers, stamp))
-
-
 def test_random_behaviour_is_reproducible_per_agent_offer() -> None:
     behaviour = RandomBehaviour()
     first = [behaviour.decide("1001", random.Random(f"5:1001:{n}")) for n in range(5)]
@@ -402,7 +374,7 @@ async def test_pbx_alone_timestamps_carry_simulated_time() -> None:
     clock = SimClock(speed=100.0, start_epoch=START)
     pbx = Pbx(sim_config().agents, clock=clock, seed=1,
               behaviour=FixedBehaviour(OfferOutcome(answer_after_s=2.0, talk_s=5.0)))
-    recorder = _Recorder()
+    recorder = EventRecorder()
     pbx.subscribe(recorder)
     call = pbx.place_call("15", "A", "0600000001", patience_s=30)
     with pytest.raises(ChannelNotFound):
@@ -479,7 +451,7 @@ async def _seeded_run(seed: int) -> list[tuple[str, float]]:
     pbx = Pbx(sim_config().agents, clock=clock, seed=seed,
               behaviour=RandomBehaviour(answer_after_s=(1.0, 5.0), talk_s=(5.0, 20.0),
                                         no_answer_rate=0.3))
-    recorder = _Recorder()
+    recorder = EventRecorder()
     pbx.subscribe(recorder)
     calls: list[Call] = []
 

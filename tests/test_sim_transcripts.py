@@ -24,7 +24,7 @@ from acd.sim.behaviour import FixedBehaviour
 from acd.sim.model import OfferOutcome
 from acd.sim.pbx import PbxOptions
 from acd.sim.server import SimServer, start_sim
-from tests.test_sim_support import (
+from tests.support.amiclient import (
     SECRET,
     AmiTestClient,
     event_shapes,

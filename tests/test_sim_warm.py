@@ -12,7 +12,8 @@ from acd.sim.behaviour import FixedBehaviour
 from acd.sim.model import OfferOutcome, Phase
 from acd.sim.pbx import PbxOptions
 from acd.sim.server import SimServer
-from tests.test_sim_flows import (
+from tests.support.amiclient import AmiTestClient, connect_agent
+from tests.support.simflows import (
     SimFactory,
     caller_alive,
     make_sim,
@@ -20,7 +21,6 @@ from tests.test_sim_flows import (
     user_events,
     waiting_call,
 )
-from tests.test_sim_support import AmiTestClient, connect_agent
 
 __all__ = ["make_sim"]  # the fixture, imported for the tests below
 
@@ -161,7 +161,7 @@ async def test_an_answered_target_whose_caller_never_comes_is_hung_up(
 
 def _recorded(name: str, event: str, **headers: str) -> AmiMessage:
     from acd.ami.frames import parse_frame
-    from tests.conftest import LIVE
+    from tests.support.paths import LIVE
 
     for frame in (LIVE / name).read_bytes().split(b"\r\n\r\n"):
         if frame.startswith(f"Event: {event}\r\n".encode()):

@@ -14,7 +14,7 @@ from acd.ami.frames import FrameReader, parse_frame
 from acd.sim.behaviour import FixedBehaviour
 from acd.sim.model import OfferOutcome
 from acd.sim.server import SimServer, start_sim
-from tests.test_sim_support import SECRET, AmiTestClient, sim_config
+from tests.support.amiclient import SECRET, AmiTestClient, sim_config
 
 START = 1795329353.0
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,7 +12,8 @@ from zoneinfo import ZoneInfo
 from acd.config.load import load_config
 from acd.tools.scenario import load_scenario
 from acd.tools.traffic import plan
-from tests.conftest import REPO
+from tests.support.cli import acd
+from tests.support.paths import REPO
 
 SCENARIO = """
 site = "config/sas-small.toml"
@@ -50,11 +49,6 @@ def write_scenario(tmp_path: Path, extra: str = "") -> Path:
     path = tmp_path / "scenario.toml"
     path.write_text(SCENARIO.format(extra=extra), encoding="utf-8")
     return path
-
-
-def acd(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "acd.cli", *args], capture_output=True,
-                          text=True, cwd=REPO, timeout=120)
 
 
 def test_simulate_prints_records_consistent_with_its_summary(tmp_path: Path) -> None:

@@ -12,124 +12,28 @@ import contextlib
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 import msgspec
-import pytest
 import redis
 from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
-from acd.ami.client import AmiConnection
 from acd.app import Router
-from acd.config import AmiConfig, Config, RedisConfig
 from acd.config.load import parse_config
 from acd.core import facts as f
-from acd.core.records import CallRecord
-from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
-from acd.store import Store, attach_store, keys
-from tests.redisproc import RedisProcess, entries, hash_field
-
-SECRET = "store-secret"
-SPEED = 10.0
-SITE = b"""
-[site]
-name = "SAS store"
-departement = "59"
-
-[routing]
-ring_timeout_s = 15
-orphan_requeue_s = 3
-
-[skills.ARM_N1]
-wrap_up_s = 1
-""" + b"".join(
-    f'[[agents]]\nid = "100{n}"\ndevice = "Local/100{n}@agents"\n'
-    f'skills = {{ ARM_N1 = 1 }}\nlogged_in = true\n'.encode() for n in range(1, 4))
-
-_record = msgspec.json.Decoder(CallRecord)
-
-
-@dataclass
-class Room:
-    sim: SimServer
-    router: Router
-    store: Store
-    client: redis.Redis
-    ns: str
-    records: list[CallRecord] = field(default_factory=list)
-
-    def place(self, n: int) -> list[str]:
-        return [self.sim.pbx.place_call("15", f"Caller {i}", f"06000000{i:02d}",
-                                        patience_s=3600).channel for i in range(n)]
-
-    async def until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                await asyncio.sleep(0.02)
-
-    def stored_records(self) -> list[CallRecord]:
-        return [_record.decode(fields[b"r"])
-                for _id, fields in entries(self.client, keys.records(self.ns))]
-
-    def sample(self, name: str, **labels: str) -> float:
-        value = self.store.registry.get_sample_value(name, labels or None)
-        return 0.0 if value is None else value
-
-
-def settings(url: str, **overrides: object) -> RedisConfig:
-    return msgspec.structs.replace(RedisConfig(url=url, retry_initial_s=0.05,
-                                               retry_max_s=0.2, timeout_s=0.5), **overrides)
-
-
-RoomFactory = Callable[..., AbstractAsyncContextManager[Room]]
-
-
-@pytest.fixture
-def room_factory(redis_namespace: str) -> RoomFactory:
-    @contextlib.asynccontextmanager
-    async def make(url: str, **overrides: object) -> AsyncIterator[Room]:
-        config: Config = parse_config(SITE)
-        behaviour = FixedBehaviour(OfferOutcome(answer_after_s=1.0, talk_s=4.0,
-                                                ender="caller"))
-        sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=SPEED, secret=SECRET,
-                              behaviour=behaviour, auth_failure_delay_s=0.05)
-        router = Router(config, speed=SPEED)
-        ami = AmiConfig(port=sim.port, keepalive_s=0.5, keepalive_timeout_s=0.5,
-                        reconnect_initial_s=0.05, reconnect_max_s=0.2, action_timeout_s=2.0)
-        router.ami = AmiConnection(ami, SECRET, router)
-        store = attach_store(router, url, redis_namespace, settings=settings(url, **overrides),
-                             registry=CollectorRegistry())
-        client = redis.Redis.from_url(url)
-        room = Room(sim, router, store, client, redis_namespace)
-        router.add_fact_listener(lambda fact: room.records.append(fact.record)
-                                 if isinstance(fact, f.CallEnded) else None)
-        store.start()
-        task = asyncio.create_task(router.ami.run())
-        try:
-            await asyncio.wait_for(router.link_ready.wait(), 5)
-            yield room
-        finally:
-            await router.ami.stop()
-            await task
-            await store.close(1.0)
-            await sim.close()
-            with contextlib.suppress(redis.RedisError):
-                client.delete(*keys.all_keys(redis_namespace))
-            client.close()
-
-    return make
+from acd.store import attach_store, keys
+from tests.support.redisproc import RedisProcess, entries, hash_field
+from tests.support.storeroom import SITE, SPEED, RoomFactory, settings
+from tests.support.wait import until
 
 
 async def test_journal_records_and_snapshot_are_written_in_batches(
         room_factory: RoomFactory, redis_url: str) -> None:
     async with room_factory(redis_url) as room:
         placed = room.place(4)
-        await room.until(lambda: {r.channel for r in room.records} >= set(placed))
+        await until(lambda: {r.channel for r in room.records} >= set(placed))
         await room.store.flush()
         stored = room.stored_records()
         assert sorted(r.channel for r in stored) == sorted(placed)
@@ -152,10 +56,10 @@ async def test_waiting_calls_are_in_the_snapshot_in_queue_order(
     async with room_factory(redis_url) as room:
         for agent in ("1001", "1002", "1003"):
             room.sim.pbx.agent_feature(agent, "*7342")
-        await room.until(lambda: all(a.state.value == "paused"
+        await until(lambda: all(a.state.value == "paused"
                                      for a in room.router.engine.agents.values()))
         placed = room.place(3)
-        await room.until(lambda: len(room.router.engine.waiting_calls("ARM_N1")) == 3)
+        await until(lambda: len(room.router.engine.waiting_calls("ARM_N1")) == 3)
         await room.store.flush()
         order = msgspec.json.decode(hash_field(room.client, keys.queues(room.ns), "ARM_N1")
                                     or b"null")
@@ -165,36 +69,25 @@ async def test_waiting_calls_are_in_the_snapshot_in_queue_order(
         assert {msgspec.json.decode(v)["pause_reason"] for v in saved.values()} == {"42"}
 
 
-@pytest.fixture
-def persistent_redis() -> Iterator[RedisProcess]:
-    """A private Redis with AOF, as production runs it: it keeps its data when killed."""
-    server = RedisProcess(aof=True)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
 async def test_redis_down_routing_goes_on_and_the_journal_catches_up(
         room_factory: RoomFactory, persistent_redis: RedisProcess) -> None:
     private_redis = persistent_redis
     async with room_factory(private_redis.url) as room:
         placed = room.place(2)
-        await room.until(lambda: {r.channel for r in room.records} >= set(placed))
+        await until(lambda: {r.channel for r in room.records} >= set(placed))
         await room.store.flush()  # after the batch in flight, if any
         assert sorted(r.channel for r in room.stored_records()) == sorted(placed)
         private_redis.stop()  # SIGKILL
         with capture_logs() as logs:
             during = room.place(3)
-            await room.until(lambda: {r.channel for r in room.records} >= set(during))
-            await room.until(lambda: room.sample("acd_redis_up") == 0)
+            await until(lambda: {r.channel for r in room.records} >= set(during))
+            await until(lambda: room.sample("acd_redis_up") == 0)
         assert [r.outcome for r in room.records[-3:]] == ["answered"] * 3  # never paused
         assert room.sample("acd_journal_buffer_entries") > 0
         assert room.store.health()["redis_up"] is False
         assert [e["event"] for e in logs].count("redis_down") == 1
         private_redis.start()
-        await room.until(lambda: room.sample("acd_redis_up") == 1)
+        await until(lambda: room.sample("acd_redis_up") == 1)
         await room.store.flush()
         assert room.sample("acd_journal_buffer_entries") == 0
         stored = room.stored_records()
@@ -215,13 +108,13 @@ async def test_a_full_buffer_drops_history_first_and_keeps_records(
                 writer.on_fact(f.CallReturned(at=float(n), call="x", queue="ARM_N1",
                                               agent=None, reason="test"))
             placed = room.place(2)
-            await room.until(lambda: {r.channel for r in room.records} >= set(placed))
+            await until(lambda: {r.channel for r in room.records} >= set(placed))
         assert len(writer.buffer) == 100
         assert [e["event"] for e in logs].count("journal_buffer_full") == 1
         assert room.sample("acd_journal_dropped_total", kind="journal") > 50
         assert room.sample("acd_journal_dropped_total", kind="record") == 0
         private_redis.start()
-        await room.until(lambda: room.sample("acd_redis_up") == 1)
+        await until(lambda: room.sample("acd_redis_up") == 1)
         await room.store.flush()
         assert sorted(r.channel for r in room.stored_records()) == sorted(placed)
 
@@ -302,7 +195,7 @@ async def test_acd_report_reads_the_records_kept_in_redis(
         room_factory: RoomFactory, redis_url: str, tmp_path: Path) -> None:
     async with room_factory(redis_url) as room:
         placed = room.place(3)
-        await room.until(lambda: {r.channel for r in room.records} >= set(placed))
+        await until(lambda: {r.channel for r in room.records} >= set(placed))
         await room.store.flush()
         first = entries(room.client, keys.records(room.ns), count=1)[0][1]
         # written twice (a retried batch)
@@ -323,7 +216,7 @@ async def test_acd_report_reads_the_records_kept_in_redis(
 
 
 async def test_acd_report_names_an_unreachable_redis(tmp_path: Path) -> None:
-    from tests.redisproc import free_port
+    from tests.support.redisproc import free_port
 
     config = tmp_path / "site.toml"
     url = f"redis://127.0.0.1:{free_port()}/0"
@@ -341,8 +234,8 @@ async def test_api_writes_are_audited_in_redis(redis_url: str, redis_namespace: 
     from acd.api import start_http
     from acd.core import inputs as i
     from acd.tokens import parse_tokens
-    from tests.test_api import SITE as API_SITE
-    from tests.test_api import SUPERVISOR, TOKENS_TOML
+    from tests.support.apiroom import SITE as API_SITE
+    from tests.support.apiroom import SUPERVISOR, TOKENS_TOML
 
     router = Router(parse_config(API_SITE))
     router.submit(i.ChannelsSnapshot([], taken_at=0.0))
@@ -424,7 +317,7 @@ async def test_an_entry_that_cannot_be_encoded_is_dropped_and_the_rest_written(
 
 async def test_the_store_finds_its_redis_through_sentinel(
         private_redis: RedisProcess, redis_namespace: str) -> None:
-    from tests.redisproc import SentinelProcess
+    from tests.support.redisproc import SentinelProcess
 
     sentinel = SentinelProcess(private_redis, "acdtest")
     router = Router(parse_config(SITE))

@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,34 +22,21 @@ from acd.config.load import parse_config
 from acd.core.records import CallRecord
 from acd.sim import FixedBehaviour, OfferOutcome, start_sim
 from acd.store import keys
-from tests.redisproc import RedisProcess, entries, free_port, hash_field
+from tests.support.redisproc import RedisProcess, entries, free_port, hash_field
+from tests.support.sites import local_agents, site_toml
+from tests.support.wait import until
 
 SECRET = "restart-secret"
 SUPERVISOR = "supervisor-token-for-restart-tests"
-CONFIG = """
-[site]
-name = "SAS restart"
-departement = "59"
-
-[ami]
-port = {port}
-keepalive_s = 1
-keepalive_timeout_s = 1
-reconnect_initial_s = 0.1
-reconnect_max_s = 0.5
-
-[http]
-port = 0
-
-[redis]
-url = "{url}"
-namespace = "{ns}"
-
-[skills.ARM_N1]
-wrap_up_s = 0
-""" + "".join(
-    f'[[agents]]\nid = "100{n}"\ndevice = "Local/100{n}@agents"\n'
-    f'skills = {{{{ ARM_N1 = 1 }}}}\nlogged_in = true\n' for n in range(1, 4))
+def restart_config(port: int, url: str, ns: str) -> str:
+    """The site ``acd run`` restarts with: AMI at ``port``, its state in Redis."""
+    return site_toml(
+        "SAS restart",
+        sections={"ami": {"port": port, "keepalive_s": 1, "keepalive_timeout_s": 1,
+                          "reconnect_initial_s": 0.1, "reconnect_max_s": 0.5},
+                  "http": {"port": 0}, "redis": {"url": url, "namespace": ns}},
+        skills={"ARM_N1": {"wrap_up_s": 0}},
+        agents=local_agents("1001", "1002", "1003")).decode()
 
 
 class RouterProcess:
@@ -103,22 +89,16 @@ class RouterProcess:
         return self.process.returncode or 0
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.05)
-
-
 async def test_kill_9_and_restart_keeps_every_caller_in_line(
         tmp_path: Path, redis_url: str, redis_namespace: str) -> None:
     ns = redis_namespace
     client = redis.Redis.from_url(redis_url)
-    config_text = CONFIG.format(port=5038, url=redis_url, ns=ns)
+    config_text = restart_config(port=5038, url=redis_url, ns=ns)
     behaviour = FixedBehaviour(OfferOutcome(answer_after_s=0.2, talk_s=0.3, ender="caller"))
     sim = await start_sim(parse_config(config_text.encode()), speed=1.0, secret=SECRET,
                           behaviour=behaviour, auth_failure_delay_s=0.05)
     config = tmp_path / "site.toml"
-    config.write_text(CONFIG.format(port=sim.port, url=redis_url, ns=ns))
+    config.write_text(restart_config(port=sim.port, url=redis_url, ns=ns))
     first = second = None
     try:
         first = await RouterProcess.start(config)
@@ -196,12 +176,12 @@ async def test_kill_9_in_a_busy_room_every_call_is_answered_once_in_order(
         tmp_path: Path, redis_url: str, redis_namespace: str) -> None:
     ns = redis_namespace
     client = redis.Redis.from_url(redis_url)
-    config_text = CONFIG.format(port=5038, url=redis_url, ns=ns)
+    config_text = restart_config(port=5038, url=redis_url, ns=ns)
     behaviour = FixedBehaviour(OfferOutcome(answer_after_s=0.2, talk_s=0.6, ender="caller"))
     sim = await start_sim(parse_config(config_text.encode()), speed=1.0, secret=SECRET,
                           behaviour=behaviour, auth_failure_delay_s=0.05)
     config = tmp_path / "site.toml"
-    config.write_text(CONFIG.format(port=sim.port, url=redis_url, ns=ns))
+    config.write_text(restart_config(port=sim.port, url=redis_url, ns=ns))
     first = second = None
     try:
         first = await RouterProcess.start(config)
@@ -254,7 +234,7 @@ async def test_sigterm_with_redis_down_still_stops_within_the_budget(
     tokens = tmp_path / "tokens.toml"
     tokens.write_text(f'["{SUPERVISOR}"]\nrole = "supervisor"\nname = "sup"\n')
     config = tmp_path / "site.toml"
-    config.write_text(CONFIG.format(port=free_port(), url=private_redis.url,
+    config.write_text(restart_config(port=free_port(), url=private_redis.url,
                                     ns=redis_namespace).replace("[redis]",
                                                                 "[redis]\ntimeout_s = 0.5"))
     env = {**os.environ, "ACD_AMI_SECRET": SECRET, "ACD_API_TOKENS_FILE": str(tokens)}

@@ -9,11 +9,12 @@ from structlog.testing import capture_logs
 from acd.app import Router
 from acd.config.load import parse_config
 from acd.supervise import Supervisor
+from tests.support.sites import site_toml
 
 
 async def test_a_failing_task_is_logged_restarted_and_reported() -> None:
     supervisor = Supervisor()
-    router = Router(parse_config(b'[site]\nname = "x"\ndepartement = "59"\n'))
+    router = Router(parse_config(site_toml("x")))
     router.health_sources["tasks"] = supervisor.health
     router.tasks_ok = supervisor.ok
     runs: list[int] = []
@@ -53,7 +54,7 @@ async def test_a_journal_writer_that_dies_is_logged_and_started_again(
         redis_url: str, redis_namespace: str) -> None:
     from acd.store import attach_store
 
-    router = Router(parse_config(b'[site]\nname = "x"\ndepartement = "59"\n'))
+    router = Router(parse_config(site_toml("x")))
     store = attach_store(router, redis_url, redis_namespace)
     original = store.writer.run
     runs: list[int] = []

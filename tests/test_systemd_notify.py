@@ -20,30 +20,19 @@ import aiohttp
 import pytest
 
 from acd.sdnotify import Notifier
-from tests.redisproc import free_port
+from tests.support.redisproc import free_port
+from tests.support.sites import local_agents, site_toml
 
 SECRET = "ami-secret-from-a-credential"
 TOKEN = "supervisor-token-from-a-credential"
 
-CONFIG = """
-[site]
-name = "SAS under systemd"
-departement = "59"
-
-[ami]
-port = {port}
-reconnect_initial_s = 0.1
-reconnect_max_s = 0.3
-
-[http]
-port = 0
-
-[[agents]]
-id = "1001"
-device = "Local/1001@agents"
-skills = {{ ARM_N1 = 1 }}
-logged_in = true
-"""
+def unit_config(port: int) -> str:
+    """The site ``acd run`` serves under systemd: AMI at ``port``, HTTP on a free port."""
+    return site_toml("SAS under systemd",
+                     sections={"ami": {"port": port, "reconnect_initial_s": 0.1,
+                                       "reconnect_max_s": 0.3},
+                               "http": {"port": 0}},
+                     agents=local_agents("1001")).decode()
 
 PR_SET_MDWE = 65
 PR_MDWE_REFUSE_EXEC_GAIN = 1
@@ -121,7 +110,7 @@ async def test_ready_only_once_the_ami_session_is_up_then_watchdog_and_stopping(
     sock, path = notify_socket
     ami_port = free_port()
     config = tmp_path / "acd.toml"
-    config.write_text(CONFIG.format(port=ami_port))
+    config.write_text(unit_config(ami_port))
     credentials = tmp_path / "credentials"
     credentials.mkdir()
     (credentials / "ami-secret").write_text(SECRET + "\n")

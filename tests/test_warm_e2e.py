@@ -6,7 +6,7 @@ own log of hangups shows the router hung up no caller."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -21,45 +21,16 @@ from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
 from acd.sim.behaviour import AgentBehaviour, PerAgentBehaviour
 from acd.sim.model import Call
 from acd.sim.pbx import PbxOptions
+from tests.support.sites import local_agents, site_toml
+from tests.support.wait import until
 
 SECRET = "warm-secret"
 SPEED = 20.0
-SITE = b"""
-[site]
-name = "SAS warm"
-departement = "59"
-
-[routing]
-ring_timeout_s = 15
-
-[skills.ARM_N1]
-wrap_up_s = 1
-
-[skills.OSNP]
-wrap_up_s = 1
-
-[transfers]
-mode = "warm"
-warm_max_wait_s = 20
-
-[[agents]]
-id = "1001"
-device = "Local/1001@agents"
-skills = { ARM_N1 = 1 }
-logged_in = true
-
-[[agents]]
-id = "2001"
-device = "Local/2001@agents"
-skills = { OSNP = 1 }
-logged_in = true
-
-[[agents]]
-id = "2002"
-device = "Local/2002@agents"
-skills = { OSNP = 1 }
-logged_in = true
-"""
+SITE = site_toml("SAS warm",
+                 sections={"routing": {"ring_timeout_s": 15},
+                           "transfers": {"mode": "warm", "warm_max_wait_s": 20}},
+                 skills={"ARM_N1": {"wrap_up_s": 1}, "OSNP": {"wrap_up_s": 1}},
+                 agents=[*local_agents("1001"), *local_agents("2001", "2002", skill="OSNP")])
 TALKS = FixedBehaviour(OfferOutcome(answer_after_s=1.0, talk_s=600.0, ender="caller"))
 SILENT = FixedBehaviour(OfferOutcome(kind="noanswer"))
 SHORT = FixedBehaviour(OfferOutcome(answer_after_s=2.0, talk_s=8.0, ender="caller"))
@@ -72,14 +43,9 @@ class Room:
     records: list[CallRecord] = field(default_factory=list)
     transfers: list[f.CallTransferred] = field(default_factory=list)
 
-    async def until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                await asyncio.sleep(0.02)
-
     async def talking_with_1001(self) -> Call:
         call = self.sim.pbx.place_call("15", "Jean Martin", "0612340201", patience_s=3600)
-        await self.until(lambda: call.dial is not None and call.dial.agent_id == "1001"
+        await until(lambda: call.dial is not None and call.dial.agent_id == "1001"
                          and call.dial.bridge is not None)
         return call
 
@@ -132,7 +98,7 @@ async def test_after_a_target_that_does_not_answer_the_next_one_takes_the_caller
     call = await room.talking_with_1001()
     first_legs = [leg.name for leg in call.dial.legs()] if call.dial else []
     assert room.sim.pbx.agent_transfer("1001", "OSNP")
-    await room.until(lambda: bool(room.records), timeout=15)
+    await until(lambda: bool(room.records), timeout=15)
     (record,) = room.records
     assert record.outcome == "answered" and record.agent == "1001"
     assert [(leg.queue, leg.agent) for leg in record.legs] == [
@@ -157,7 +123,7 @@ async def test_when_nobody_answers_the_first_agent_keeps_the_caller(
     room = nobody_answers
     call = await room.talking_with_1001()
     assert room.sim.pbx.agent_transfer("1001", "OSNP")
-    await room.until(lambda: any(t.result == "cancelled" for t in room.transfers),
+    await until(lambda: any(t.result == "cancelled" for t in room.transfers),
                      timeout=15)
     cancelled = room.transfers[-1]
     assert cancelled.reason == "no agent of OSNP answered in time"
@@ -166,7 +132,7 @@ async def test_when_nobody_answers_the_first_agent_keeps_the_caller(
     assert call.dial.bridge is not None
     assert room.router.engine.calls[call.trunk.uniqueid].agent == "1001"
     room.sim.pbx.hang_up_caller(call)
-    await room.until(lambda: bool(room.records))
+    await until(lambda: bool(room.records))
     (record,) = room.records
     assert [(leg.queue, leg.agent) for leg in record.legs] == [("ARM_N1", "1001")]
     room.no_caller_hung_up_by_the_router()

@@ -13,8 +13,8 @@ from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.model import AgentState, CallState
 from acd.errors import ConfigError
-from tests.conftest import SITE_TOML
-from tests.enginekit import Driver, agent_state, call_state
+from tests.support.enginekit import Driver, agent_state, call_state
+from tests.support.sites import SITE_TOML
 
 WARM_SITE = SITE_TOML + b"""
 [[agents]]
@@ -343,7 +343,7 @@ def test_a_refused_hand_over_puts_the_call_back_in_line_never_hangs_up() -> None
 
 def _recorded(name: str, event: str, **headers: str) -> object:
     from acd.ami.events import decode_frame
-    from tests.conftest import LIVE
+    from tests.support.paths import LIVE
 
     for frame in (LIVE / name).read_bytes().split(b"\r\n\r\n"):
         if frame.startswith(f"Event: {event}\r\n".encode()) and all(

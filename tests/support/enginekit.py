@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from acd.ami import actions as act
 from acd.ami import events as ev
 from acd.config import Config
 from acd.core.engine import Engine, Output
 from acd.core.facts import Fact
 from acd.core.model import Agent, AgentState, Call, CallState
+from acd.core.state import EngineState, capture
+
+
+def saved(engine: Engine) -> EngineState:
+    """The state as it comes back from Redis: through JSON."""
+    return msgspec.json.decode(msgspec.json.encode(capture(engine)), type=EngineState)
 
 
 # An ``assert call.state is X`` narrows ``call.state`` for mypy until the end of the

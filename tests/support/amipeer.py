@@ -8,7 +8,8 @@ import contextlib
 from dataclasses import dataclass, field
 
 from acd.ami.frames import FrameReader, parse_frame, serialize
-from tests.conftest import TRANSCRIPTS
+from acd.config import AmiConfig
+from tests.support.paths import TRANSCRIPTS
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 
@@ -205,3 +206,19 @@ def _raw(headers: list[tuple[str, str]]) -> bytes:
 
 def _response(status: str, action_id: str, **headers: str) -> bytes:
     return serialize([("Response", status), ("ActionID", action_id), *headers.items()])
+
+
+def waiting_event(channel: str, uniqueid: str, timestamp: str = "1795329358.0") -> bytes:
+    """The dialplan's ``AcdCallWaiting`` UserEvent for a caller in the holding context."""
+    return (f"Event: UserEvent\r\nPrivilege: user,all\r\nTimestamp: {timestamp}\r\n"
+            f"Channel: {channel}\r\nUniqueid: {uniqueid}\r\nCallerIDNum: 0611223344\r\n"
+            f"Context: holding\r\nExten: s\r\nUserEvent: AcdCallWaiting\r\n"
+            f"Number: 15\r\nArrived: 1795329358.0\r\n\r\n").encode()
+
+
+def ami_config(port: int, **overrides: float) -> AmiConfig:
+    """The router's AMI settings against a local peer: quick to reconnect and time out."""
+    values = {"keepalive_s": 5.0, "keepalive_timeout_s": 1.0, "reconnect_initial_s": 0.05,
+              "reconnect_max_s": 0.2, "connect_timeout_s": 1.0, "action_timeout_s": 1.0}
+    values.update(overrides)
+    return AmiConfig(host="127.0.0.1", port=port, **values)  # type: ignore[arg-type]
