@@ -75,7 +75,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from acd import logs
-    from acd.app import run_service
+    from acd.service.main import run_service
 
     config = load_config(args.config)
     logs.configure(sys.stdout)

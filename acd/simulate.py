@@ -1,7 +1,7 @@
 """``acd simulate`` and ``acd demo``: the PBX simulator and the real router, connected
 over loopback TCP, playing a scenario.
 
-The router here is the production :class:`~acd.app.Router` with its AMI connection; it
+The router here is the production :class:`~acd.service.router.Router` with its AMI connection; it
 only learns about calls from the AMI bytes the simulator sends. The call records and
 the summary come from the router's own facts, never from the simulator's bookkeeping.
 The simulator is only asked, at the end, who hung up each caller channel, so a run can
@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 import msgspec
 
 from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.chaos_judge import phantom_records
 from acd.config import AmiConfig, Config
 from acd.core import facts as f
@@ -27,6 +26,7 @@ from acd.core.model import AgentState
 from acd.core.records import CallRecord
 from acd.metrics import RouterMetrics
 from acd.scenario import Scenario
+from acd.service.router import Router
 from acd.sim import AgentBehaviour, PerAgentBehaviour, RandomBehaviour, SimServer, start_sim
 from acd.summary import Summary, summarize
 from acd.traffic import Planned, plan, primary_skill, scenario_start

@@ -26,7 +26,7 @@ import uuid
 import redis
 
 from acd import logs
-from acd.app import Router
+from acd.service.router import Router
 from acd.store import attach_store, keys
 from benchmarks.bench import TRANSCRIPT, feed_over_tcp, load_stream, site
 

@@ -1,5 +1,5 @@
 """The router as the end-to-end benchmark runs it: a process of its own, composed as
-``acd run`` composes it (:func:`acd.app.serve`: engine, AMI connection, HTTP with
+``acd run`` composes it (:func:`acd.service.main.serve`: engine, AMI connection, HTTP with
 ``/metrics``), on the event loop asked for, with two probes:
 
 * the time each ``/metrics`` scrape holds the event loop: the longest piece the
@@ -35,11 +35,12 @@ from prometheus_client.registry import Collector
 
 from acd import logs
 from acd.ami.client import AmiConnection
-from acd.api import start_http
-from acd.app import Router, settle_heap
 from acd.config import load_config
+from acd.http import start_http
 from acd.metrics import RouterMetrics
 from acd.secrets import ami_secret
+from acd.service.main import settle_heap
+from acd.service.router import Router
 
 LAG_INTERVAL_S = 0.001
 
@@ -90,7 +91,7 @@ async def run(config_path: str) -> dict[str, Any]:
     router.decision_observer = _chain(router.decision_observer, decisions.append)
     router.ami = AmiConnection(config.ami, ami_secret(config), router)
     store = None
-    if config.redis is not None:  # persistence on: as acd.app.serve attaches it
+    if config.redis is not None:  # persistence on: as acd.service.main.serve attaches it
         from acd.store import open_store
 
         store = await open_store(config, router, registry=metrics.registry, restore=False)
@@ -100,7 +101,7 @@ async def run(config_path: str) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    settle_heap()  # as acd.app.serve does
+    settle_heap()  # as acd.service.main.serve does
     lags: list[float] = []
 
     def measure_from_now() -> None:

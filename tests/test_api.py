@@ -15,15 +15,15 @@ import pytest
 from structlog.testing import capture_logs
 
 from acd.ami import events as ev
-from acd.api import HttpServer, start_http
-from acd.app import Router
 from acd.config import ApiConfig, Config, parse_config
 from acd.core import inputs as i
 from acd.core.model import AgentState
 from acd.errors import SecretError
+from acd.http import HttpServer, start_http
+from acd.http.tokens import HOW_TO_CONFIGURE, TokenSet, load_tokens, parse_tokens
 from acd.logs import mask_number
 from acd.metrics import RouterMetrics
-from acd.tokens import HOW_TO_CONFIGURE, TokenSet, load_tokens, parse_tokens
+from acd.service.router import Router
 
 CALLER_NUM = "0612345678"
 CALLER_NAME = "Hélène Dupré"

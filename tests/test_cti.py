@@ -13,13 +13,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from acd.api import start_http
 from acd.config import ApiConfig, Config, parse_config
 from acd.core import facts as f
 from acd.core import inputs as i
-from acd.cti import EventStream, Subscriber
+from acd.http import start_http
+from acd.http.cti import EventStream, Subscriber
+from acd.http.tokens import TokenSet, parse_tokens
 from acd.logs import mask_number
-from acd.tokens import TokenSet, parse_tokens
 from tests.test_api import (
     AGENT_ARM02,
     CALLER_NUM,

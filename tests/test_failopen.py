@@ -14,11 +14,12 @@ import contextlib
 from collections.abc import Callable
 
 from acd.ami.client import AmiConnection
-from acd.app import Router, run_heartbeat
 from acd.config import AmiConfig, Config, parse_config
 from acd.core import facts as f
 from acd.core.model import CallState
 from acd.core.records import CallRecord
+from acd.service.heartbeat import run_heartbeat
+from acd.service.router import Router
 from acd.sim import (
     FixedBehaviour,
     OfferOutcome,

@@ -15,10 +15,10 @@ import contextlib
 
 from acd.ami.client import AmiConnection
 from acd.ami.frames import AmiMessage, parse_frame
-from acd.app import Router
 from acd.config import AmiConfig, parse_config
 from acd.core import inputs as i
-from acd.failopen_members import FailopenMembers
+from acd.service.failopen_members import FailopenMembers
+from acd.service.router import Router
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim
 from acd.sim.clock import SimClock
 from acd.sim.pbx import Pbx

@@ -13,11 +13,11 @@ from structlog.testing import capture_logs
 
 from acd.ami import events as ev
 from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.config import AmiConfig, Config, parse_config
 from acd.core import facts as f
 from acd.core.model import CallState
 from acd.metrics import RouterMetrics
+from acd.service.router import Router
 from tests.amipeer import BANNER, AmiPeer
 
 SECRET = "s3cret"

@@ -15,9 +15,9 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.config import AmiConfig
 from acd.core.model import CallState
+from acd.service.router import Router
 from acd.store import attach_store
 from tests.redisproc import RedisProcess
 from tests.test_store import (  # noqa: F401 - fixtures

@@ -12,10 +12,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from acd.api import HttpServer, start_http
-from acd.app import Router
 from acd.config import HttpConfig, parse_config
+from acd.http import HttpServer, start_http
 from acd.metrics import RouterMetrics
+from acd.service.router import Router
 
 SITE = b'[site]\nname = "SAS http"\ndepartement = "59"\n'
 

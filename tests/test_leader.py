@@ -9,10 +9,10 @@ import pytest
 from redis.asyncio import Redis
 
 from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.config import AmiConfig, namespace_of, parse_config
 from acd.errors import ConfigError
 from acd.metrics import RouterMetrics
+from acd.service.router import Router
 from acd.sim import FixedBehaviour, OfferOutcome, Phase, start_sim
 from acd.store.keys import fence as fence_key
 from acd.store.keys import leader as leader_key

@@ -15,7 +15,6 @@ import pytest
 from acd.ami import events as ev
 from acd.ami.client import AmiConnection
 from acd.ami.frames import AmiMessage, FrameReader, parse_frame
-from acd.app import Router
 from acd.config import Config, HttpConfig, load_config
 from acd.core import facts as f
 from acd.core import inputs as i
@@ -24,6 +23,7 @@ from acd.core.evidence import Place, is_acd_caller, place_of
 from acd.core.records import CallRecord
 from acd.core.state import EngineState, capture
 from acd.replay import replay_files
+from acd.service.router import Router
 from tests.amipeer import AmiPeer
 from tests.conftest import LIVE
 

@@ -21,8 +21,8 @@ import aiohttp
 import pytest
 
 from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.config import AmiConfig, parse_config
+from acd.service.router import Router
 from acd.sim import FixedBehaviour, OfferOutcome
 from acd.sim.control import ControlServer
 from acd.sim.pbx import PbxOptions

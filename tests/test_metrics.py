@@ -2,7 +2,7 @@
 engine at scrape time, ``/metrics`` speaks Prometheus text without a token, and no
 caller's number ever reaches a label.
 
-Calls are driven through a real :class:`~acd.app.Router` with Asterisk-shaped events
+Calls are driven through a real :class:`~acd.service.router.Router` with Asterisk-shaped events
 and an injected clock; figures are read back from a real scrape of ``/metrics``."""
 
 from __future__ import annotations
@@ -22,13 +22,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from acd.ami import events as ev
 from acd.ami.client import AmiConnection
 from acd.ami.drops import DropCounter
-from acd.api import start_http
-from acd.app import Router, serve
 from acd.config import AmiConfig, Config, parse_config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.records import CallRecord
+from acd.http import start_http
 from acd.metrics import DEFAULT_HANDLE_S, RouterMetrics, watch_loop_lag
+from acd.service.main import serve
+from acd.service.router import Router
 from acd.summary import summarize
 
 CALLER_NUM = "0612345678"

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from structlog.testing import capture_logs
 
 from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.config import AmiConfig, parse_config
 from acd.core import facts as f
 from acd.core.records import CallRecord
 from acd.metrics import RouterMetrics
-from acd.reconciler import reconcile_once, run_reconciler
+from acd.service.reconciler import reconcile_once, run_reconciler
+from acd.service.router import Router
 from acd.sim import FixedBehaviour, OfferOutcome, start_sim
 from tests.test_store import SECRET, SITE, SPEED
 

@@ -16,10 +16,10 @@ import itertools
 from pathlib import Path
 
 from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.config import AmiConfig, load_config, parse_config
 from acd.configcheck import DIALPLAN_RING_S, config_warnings
 from acd.core import inputs as i
+from acd.service.router import Router
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, PerAgentBehaviour, start_sim
 from acd.sim.model import Phase
 from tests.conftest import LIVE, REPO

@@ -19,8 +19,9 @@ from collections.abc import Mapping
 from acd.ami.client import AmiConnection
 from acd.ami.events import Reload, decode_frame
 from acd.ami.frames import parse_frame
-from acd.app import Router, run_heartbeat
 from acd.config import AmiConfig, parse_config
+from acd.service.heartbeat import run_heartbeat
+from acd.service.router import Router
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim
 from acd.sim.clock import SimClock
 from acd.sim.pbx import Pbx

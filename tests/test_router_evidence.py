@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.config import AmiConfig, parse_config
+from acd.service.router import Router
 from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
 
 SECRET = "evidence-secret"

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.config import AmiConfig, Config, parse_config
 from acd.core import facts as f
 from acd.core.records import CallRecord
+from acd.service.router import Router
 from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
 
 SECRET = "fault-secret"

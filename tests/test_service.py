@@ -136,9 +136,9 @@ async def test_run_without_secret_is_a_clear_error(tmp_path: Path) -> None:
 
 async def test_refused_redirect_is_fed_back_and_the_call_offered_again() -> None:
     from acd.ami.client import AmiConnection
-    from acd.app import Router
     from acd.config import parse_config
     from acd.core.model import CallState
+    from acd.service.router import Router
 
     announce = recorded_events("02-call-answered-via-redirect.events.ami")
     announce = announce[:announce.index(b"Event: MusicOnHoldStart")]  # up to the waiting call

@@ -25,10 +25,10 @@ from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
 from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.config import AmiConfig, Config, RedisConfig, parse_config
 from acd.core import facts as f
 from acd.core.records import CallRecord
+from acd.service.router import Router
 from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
 from acd.store import Store, attach_store, keys
 from tests.redisproc import RedisProcess, entries, hash_field
@@ -337,9 +337,9 @@ async def test_acd_report_names_an_unreachable_redis(tmp_path: Path) -> None:
 
 
 async def test_api_writes_are_audited_in_redis(redis_url: str, redis_namespace: str) -> None:
-    from acd.api import start_http
     from acd.core import inputs as i
-    from acd.tokens import parse_tokens
+    from acd.http import start_http
+    from acd.http.tokens import parse_tokens
     from tests.test_api import SITE as API_SITE
     from tests.test_api import SUPERVISOR, TOKENS_TOML
 

@@ -6,9 +6,9 @@ import asyncio
 
 from structlog.testing import capture_logs
 
-from acd.app import Router
 from acd.config import parse_config
-from acd.supervise import Supervisor
+from acd.service.router import Router
+from acd.service.supervise import Supervisor
 
 
 async def test_a_failing_task_is_logged_restarted_and_reported() -> None:

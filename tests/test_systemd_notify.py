@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from acd.sdnotify import Notifier
+from acd.service.sdnotify import Notifier
 from tests.redisproc import free_port
 
 SECRET = "ami-secret-from-a-credential"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from acd.cli import build_parser
+from acd.http.tokens import TOKENS_CREDENTIAL
 from acd.secrets import AMI_SECRET_CREDENTIAL
-from acd.tokens import TOKENS_CREDENTIAL
 from tests.conftest import REPO
 
 UNITS = REPO / "deploy" / "systemd"

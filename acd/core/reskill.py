@@ -18,12 +18,13 @@ from acd.core.model import AgentState
 
 if TYPE_CHECKING:
     from acd.core.base import EngineBase
+    from acd.core.ports import SkillsView
 
 #: the levels a skill may have (as in ``agents[].skills`` of the config)
 LEVELS = range(1, 10)
 
 
-def reskill_problem(engine: EngineBase, request: i.AgentReskill) -> str | None:
+def reskill_problem(engine: SkillsView, request: i.AgentReskill) -> str | None:
     """Why ``request`` cannot apply, or None."""
     agent = engine.agents.get(request.agent)
     if agent is None or agent.observed:

@@ -9,7 +9,7 @@ GET      /api/v1/agents                  RAS    agents: state, pause reason, ski
 GET      /api/v1/partners                RAS    partner SAS, whether each may be tried
 GET      /api/v1/bascules                RAS    bascules in force ("*": the whole site)
 GET      /api/v1/calls/{id}              RAS    one live call
-GET      /api/v1/events                  RAS    the live event stream (SSE, :mod:`acd.cti`)
+GET      /api/v1/events                  RAS    the live event stream (SSE, :mod:`acd.http.cti`)
 GET      /api/v1/audit                   S      the last 1,000 writes
 POST     /api/v1/agents/{id}/login       AS
 POST     /api/v1/agents/{id}/logout      AS
@@ -24,7 +24,7 @@ PUT      /api/v1/bascules/{queue}        S      ``{"share": 1.0, "partner": "sas
 DELETE   /api/v1/bascules/{queue}        S      back to local handling
 =======  ==============================  =====  =========================================
 
-Writes are engine inputs given to :meth:`acd.app.Router.submit`; the answer is read
+Writes are engine inputs given to :meth:`~acd.core.ports.ApiHost.submit`; the answer is read
 back from the engine afterwards (the agent's new state, where the call is now). An
 input the engine ignored, or one that changed nothing (pausing a logged-out agent),
 answers 409 with the reason. Errors are ``{"error": code, "message": text}``: 400
@@ -69,13 +69,13 @@ from acd.core import inputs as i
 from acd.core.model import Agent, AgentState, Call
 from acd.core.overflow import SITE
 from acd.core.reskill import reskill_problem
-from acd.cti import EventStream, closing_frame
+from acd.http.cti import EventStream, closing_frame
+from acd.http.tokens import HOW_TO_CONFIGURE, Principal, TokenSet
 from acd.logs import get_logger, mask_free_text, mask_number
-from acd.tokens import HOW_TO_CONFIGURE, Principal, TokenSet
 
 if TYPE_CHECKING:
-    from acd.app import Router
     from acd.config import ApiConfig
+    from acd.core.ports import ApiHost
 
 log = get_logger("acd.api")
 
@@ -233,7 +233,7 @@ def write(handler: Handler) -> Callable[[Api, web.Request], Awaitable[web.Respon
 class Api:
     """Routes of ``/api/v1/`` over one router; see the module docstring."""
 
-    def __init__(self, router: Router, tokens: TokenSet | None = None,
+    def __init__(self, router: ApiHost, tokens: TokenSet | None = None,
                  config: ApiConfig | None = None) -> None:
         self.router = router
         self.tokens = tokens if tokens is not None else TokenSet()
