@@ -115,7 +115,7 @@ async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None =
     router, records, metrics = stack.router, stack.records, stack.metrics
     assert metrics is not None
     try:
-        await stack.start(timeout=10)
+        await stack.start(within_s=10)
         placed = await _play(sim, router, timeline, start + scenario.duration_s,
                              scenario.drain_s, records, on_progress)
     finally:

@@ -54,7 +54,7 @@ async def room() -> AsyncIterator[Room]:
                                               username="acd"),
                         secret=SECRET, records=False)
     try:
-        await stack.start(timeout=10)
+        await stack.start(within_s=10)
         yield Room(f"http://127.0.0.1:{control.port}", stack.router, control)
     finally:
         await stack.stop()

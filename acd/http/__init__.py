@@ -23,7 +23,8 @@ from aiohttp import web
 
 from acd.config import HttpConfig
 from acd.http.guard import ConnectionGuard, GuardedSite
-from acd.http.v1 import Api, json_errors
+from acd.http.v1 import Api
+from acd.http.wire import json_errors
 
 if TYPE_CHECKING:
     from acd.config import ApiConfig

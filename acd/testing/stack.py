@@ -37,10 +37,10 @@ class Stack:
         assert self.router.ami is not None, "built without an AMI config"
         return self.router.ami
 
-    async def start(self, timeout: float = 5.0) -> None:
+    async def start(self, within_s: float = 5.0) -> None:
         """Run the AMI session; return once it is up and resynchronised."""
         self._task = asyncio.create_task(self.ami.run(), name="ami")
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within_s):
             await self.router.link_ready.wait()
 
     async def stop(self) -> None:
@@ -77,10 +77,10 @@ def build_stack(config: Config, *, ami: AmiConfig | None = None, secret: str = "
 @contextlib.asynccontextmanager
 async def running_stack(config: Config, ami: AmiConfig, secret: str, *,
                         speed: float = 1.0, metrics: bool = False,
-                        timeout: float = 5.0) -> AsyncIterator[Stack]:
+                        within_s: float = 5.0) -> AsyncIterator[Stack]:
     """A stack connected to the PBX at ``ami`` and resynchronised, for the block."""
     stack = build_stack(config, ami=ami, secret=secret, speed=speed, metrics=metrics)
-    await stack.start(timeout)
+    await stack.start(within_s)
     try:
         yield stack
     finally:
