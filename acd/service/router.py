@@ -255,6 +255,11 @@ class Router:
         delay = max(0.0, deadline - self.clock()) / self.speed
         self._timer = loop.call_later(delay, self._tick)
 
+    def cancel_timer(self) -> None:
+        """Disarm the engine's timer (a router dropped without its event loop ending)."""
+        if self._timer is not None:
+            self._timer.cancel()
+
     def _tick(self) -> None:
         self._timer = None
         self._timer_deadline = None

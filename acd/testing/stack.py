@@ -51,7 +51,8 @@ class Stack:
             await self._task
             self._task = None
 
-    def _on_fact(self, fact: f.Fact) -> None:
+    def on_fact(self, fact: f.Fact) -> None:
+        """Keep the record of each call that ended."""
         if isinstance(fact, f.CallEnded):
             self.records.append(fact.record)
 
@@ -70,7 +71,7 @@ def build_stack(config: Config, *, ami: AmiConfig | None = None, secret: str = "
         stack.metrics = RouterMetrics(router)
         stack.metrics.attach()
     if records:
-        router.add_fact_listener(stack._on_fact)
+        router.add_fact_listener(stack.on_fact)
     return stack
 
 
