@@ -45,7 +45,7 @@ log = get_logger("acd.router")
 
 
 class Router:
-    """Engine + its adapters. ``clock`` gives engine time (epoch seconds)."""
+    """The engine and what drives it. ``clock`` gives engine time (epoch seconds)."""
 
     def __init__(self, config: Config, *, clock: Callable[[], float] | None = None,
                  speed: float = 1.0) -> None:
@@ -71,7 +71,7 @@ class Router:
         #: set while the AMI session is up and resynchronised (readiness)
         self.link_ready = asyncio.Event()
         #: told ``(True, detail)`` when the link is up and resynchronised, ``(False,
-        #: reason)`` when it drops (systemd status, :func:`serve`)
+        #: reason)`` when it drops (systemd status, :func:`acd.service.main.serve`)
         self._link_listeners: list[Callable[[bool, str], None]] = []
         #: the leader election of an active/standby pair; None: alone, always deciding
         self.election: Election | None = None
