@@ -66,8 +66,8 @@ def _date(text: str) -> date:
 
 def _run(args: argparse.Namespace) -> int:
     from acd import logs
-    from acd.app import run_service
     from acd.config.load import load_config
+    from acd.service.main import run_service
 
     config = load_config(args.config)
     logs.configure(sys.stdout)
@@ -316,7 +316,7 @@ COMMANDS: tuple[Command, ...] = (
             _report_arguments, _report),
     Command("config-reference", "print the configuration reference (Markdown)",
             "Print every key of the site configuration with its type, default and "
-            "meaning, generated from acd/config.py. docs/config.md is its output: "
+            "meaning, generated from acd/config/schema.py. docs/config.md is its output: "
             "acd config-reference > docs/config.md",
             _no_arguments, _config_reference),
 )

@@ -26,15 +26,15 @@ import uuid
 import redis
 
 from acd import logs
-from acd.app import Router
 from acd.store import attach_store, keys
+from acd.testing import build_stack
 from benchmarks.bench import TRANSCRIPT, feed_over_tcp, load_stream, site
 
 
 async def ingest(data: bytes, *, url: str | None, namespace: str,
                  rate: float = 0.0) -> dict[str, float]:
     """Ingest ``data``; ``rate`` > 0 paces it to that many events a second."""
-    router = Router(site(40), speed=1.0)
+    router = build_stack(site(40), records=False).router
     router.engine.handle(_snapshot(), 0.0)
     store = attach_store(router, url, namespace) if url else None
     if store is not None:
@@ -55,8 +55,7 @@ async def ingest(data: bytes, *, url: str | None, namespace: str,
             "lag_max_ms": 1000 * lags[-1],
         })
         await store.close(5.0)
-    if router._timer is not None:
-        router._timer.cancel()
+    router.cancel_timer()
     return result
 
 

@@ -1,5 +1,5 @@
 """The router as the end-to-end benchmark runs it: a process of its own, composed as
-``acd run`` composes it (:func:`acd.app.serve`: engine, AMI connection, HTTP with
+``acd run`` composes it (:func:`acd.service.main.serve`: engine, AMI connection, HTTP with
 ``/metrics``), on the event loop asked for, with two probes:
 
 * the time each ``/metrics`` scrape holds the event loop: the longest piece the
@@ -34,12 +34,13 @@ from typing import Any
 from prometheus_client.registry import Collector
 
 from acd import logs
-from acd.ami.client import AmiConnection
-from acd.api import start_http
-from acd.app import Router, settle_heap
 from acd.config.load import load_config
 from acd.config.secrets import ami_secret
+from acd.core.ports import MetricsHost
+from acd.http import start_http
 from acd.metrics import RouterMetrics
+from acd.service.main import settle_heap
+from acd.testing import build_stack
 
 LAG_INTERVAL_S = 0.001
 
@@ -48,7 +49,7 @@ class TimedMetrics(RouterMetrics):
     """:class:`RouterMetrics` that remembers how long the loop was held by each scrape:
     the longest of the pieces ``/metrics`` builds between two yields to the loop."""
 
-    def __init__(self, router: Router) -> None:
+    def __init__(self, router: MetricsHost) -> None:
         super().__init__(router)
         #: per scrape: the longest piece in wall-clock time, and in the process's CPU
         #: time (the difference is time the OS gave to other processes)
@@ -83,14 +84,14 @@ async def _lag_probe(samples: list[float]) -> None:
 
 async def run(config_path: str) -> dict[str, Any]:
     config = load_config(config_path)
-    router = Router(config)
+    stack = build_stack(config, ami=config.ami, secret=ami_secret(config), records=False)
+    router = stack.router
     metrics = TimedMetrics(router)
     metrics.attach()
     decisions: list[float] = []
     router.decision_observer = _chain(router.decision_observer, decisions.append)
-    router.ami = AmiConnection(config.ami, ami_secret(config), router)
     store = None
-    if config.redis is not None:  # persistence on: as acd.app.serve attaches it
+    if config.redis is not None:  # persistence on: as acd.service.main.serve attaches it
         from acd.store import open_store
 
         store = await open_store(config, router, registry=metrics.registry, restore=False)
@@ -100,7 +101,7 @@ async def run(config_path: str) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    settle_heap()  # as acd.app.serve does
+    settle_heap()  # as acd.service.main.serve does
     lags: list[float] = []
 
     def measure_from_now() -> None:
@@ -112,11 +113,11 @@ async def run(config_path: str) -> dict[str, Any]:
             store.metrics.recent_lags.clear()
 
     loop.add_signal_handler(signal.SIGUSR1, measure_from_now)
-    tasks = [asyncio.create_task(router.ami.run()), asyncio.create_task(_lag_probe(lags))]
+    tasks = [asyncio.create_task(stack.ami.run()), asyncio.create_task(_lag_probe(lags))]
     try:
         await stop.wait()
     finally:
-        await router.ami.stop()
+        await stack.ami.stop()
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

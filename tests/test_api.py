@@ -16,8 +16,8 @@ from acd.config.load import parse_config
 from acd.core import inputs as i
 from acd.core.model import AgentState
 from acd.errors import SecretError
+from acd.http.tokens import HOW_TO_CONFIGURE, load_tokens, parse_tokens
 from acd.logs import mask_number
-from acd.tokens import HOW_TO_CONFIGURE, load_tokens, parse_tokens
 from tests.support.apiroom import (
     AGENT_ARM01,
     AGENT_ARM02,

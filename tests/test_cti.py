@@ -13,14 +13,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from acd.api import start_http
 from acd.config import ApiConfig, Config
 from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core import inputs as i
-from acd.cti import EventStream, Subscriber
+from acd.http import start_http
+from acd.http.cti import EventStream, Subscriber
+from acd.http.tokens import TokenSet, parse_tokens
 from acd.logs import mask_number
-from acd.tokens import TokenSet, parse_tokens
 from tests.support.apiroom import (
     AGENT_ARM02,
     CALLER_NUM,

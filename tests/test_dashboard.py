@@ -93,13 +93,13 @@ def store_scrape() -> str:
 
 
 def http_scrape() -> str:
-    """What the HTTP server adds (acd.api.guard's connection metrics)."""
+    """What the HTTP server adds (acd.http.guard's connection metrics)."""
     from collections.abc import Iterable
 
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.metrics_core import Metric
 
-    from acd.api.guard import ConnectionGuard
+    from acd.http.guard import ConnectionGuard
 
     guard = ConnectionGuard(8, 1.0)
 

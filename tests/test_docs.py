@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from acd.api.v1 import BasculeBody, BasculeEndBody
+from acd.http.wire import BasculeBody, BasculeEndBody
 from tests.support.paths import REPO
 
 OPERATIONS = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")

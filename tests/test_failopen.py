@@ -12,13 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from acd.ami.client import AmiConnection
-from acd.app import Router, run_heartbeat
 from acd.config import AmiConfig, Config
 from acd.config.load import parse_config
-from acd.core import facts as f
 from acd.core.model import CallState
-from acd.core.records import CallRecord
+from acd.service.heartbeat import run_heartbeat
 from acd.sim import (
     FixedBehaviour,
     OfferOutcome,
@@ -28,6 +25,7 @@ from acd.sim import (
     start_sim,
 )
 from acd.sim.model import Phase
+from acd.testing import build_stack
 from tests.support.sites import local_agents, site_toml
 from tests.support.wait import until
 
@@ -42,19 +40,16 @@ class RouterRun:
     """One router process's life, in this process: AMI connection + heartbeat."""
 
     def __init__(self, config: Config, port: int) -> None:
-        self.router = Router(config, speed=SPEED)
         ami = AmiConfig(port=port, keepalive_s=0.5, keepalive_timeout_s=0.5,
                         reconnect_initial_s=0.05, reconnect_max_s=0.2)
-        self.router.ami = AmiConnection(ami, SECRET, self.router)
-        self.records: list[CallRecord] = []
-        self.router.add_fact_listener(lambda fact: self.records.append(fact.record)
-                                      if isinstance(fact, f.CallEnded) else None)
-        self.tasks = [asyncio.create_task(self.router.ami.run()),
+        self.stack = build_stack(config, ami=ami, secret=SECRET, speed=SPEED)
+        self.router = self.stack.router
+        self.records = self.stack.records
+        self.tasks = [asyncio.create_task(self.stack.ami.run()),
                       asyncio.create_task(run_heartbeat(self.router))]
 
     async def stop(self) -> None:
-        assert self.router.ami is not None
-        await self.router.ami.stop()
+        await self.stack.ami.stop()
         for task in self.tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

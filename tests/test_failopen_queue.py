@@ -13,16 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from acd.ami.client import AmiConnection
 from acd.ami.frames import AmiMessage, parse_frame
-from acd.app import Router
 from acd.config import AmiConfig
 from acd.config.load import parse_config
 from acd.core import inputs as i
-from acd.failopen_members import FailopenMembers
+from acd.service.failopen_members import FailopenMembers
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim
 from acd.sim.clock import SimClock
 from acd.sim.pbx import Pbx
+from acd.testing import build_stack
 from tests.support.amiclient import SECRET, AmiTestClient
 from tests.support.paths import LIVE, TRANSCRIPTS
 from tests.support.sites import local_agents, site_toml
@@ -180,10 +179,11 @@ async def test_the_router_keeps_the_queue_members_in_step_with_its_agents() -> N
     sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=20.0, secret=SECRET,
                           behaviour=FixedBehaviour(OfferOutcome(kind="noanswer")))
     native = sim.pbx.native
-    router = Router(config, speed=20.0)
-    router.ami = AmiConnection(AmiConfig(port=sim.port, keepalive_s=5.0), SECRET, router)
+    stack = build_stack(config, ami=AmiConfig(port=sim.port, keepalive_s=5.0), secret=SECRET,
+                        speed=20.0, records=False)
+    router = stack.router
     FailopenMembers(router).attach()
-    task = asyncio.create_task(router.ami.run())
+    task = asyncio.create_task(stack.ami.run())
 
     def members() -> dict[str, bool]:
         return {m.name if m.name != m.interface else m.interface: m.paused
@@ -207,7 +207,7 @@ async def test_the_router_keeps_the_queue_members_in_step_with_its_agents() -> N
         router.submit(i.AgentPause("1001", reason="break"))
         await until(lambda: members().get("1001") is True)
     finally:
-        await router.ami.stop()
+        await stack.ami.stop()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -13,12 +13,12 @@ from structlog.testing import capture_logs
 
 from acd.ami import events as ev
 from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.config import Config
 from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core.model import CallState
 from acd.metrics import RouterMetrics
+from acd.service.router import Router
 from tests.support.amipeer import BANNER, AmiPeer, ami_config, waiting_event
 from tests.support.sites import local_agents, site_toml
 from tests.support.wait import until

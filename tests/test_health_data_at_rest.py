@@ -13,9 +13,9 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.config import AmiConfig
 from acd.core.model import CallState
+from acd.service.router import Router
 from acd.store import attach_store
 from tests.support.redisproc import RedisProcess
 from tests.support.storeroom import SECRET, Room, RoomFactory, settings

@@ -12,11 +12,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from acd.api import HttpServer, start_http
-from acd.app import Router
 from acd.config import HttpConfig
 from acd.config.load import parse_config
+from acd.http import HttpServer, start_http
 from acd.metrics import RouterMetrics
+from acd.service.router import Router
 from tests.support.sites import site_toml
 
 SITE = site_toml("SAS http")

@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.config import AmiConfig, namespace_of
 from acd.config.load import parse_config
 from acd.errors import ConfigError
@@ -18,6 +16,7 @@ from acd.sim import FixedBehaviour, OfferOutcome, Phase, start_sim
 from acd.store.keys import fence as fence_key
 from acd.store.keys import leader as leader_key
 from acd.store.leader import Election, LeaderLock
+from acd.testing import build_stack
 from tests.support.sites import SITE_TOML
 from tests.support.wait import until
 
@@ -101,15 +100,16 @@ async def test_a_deposed_router_sends_no_action(redis: Redis, redis_namespace: s
     sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=10, secret="pair-secret",
                           behaviour=FixedBehaviour(OfferOutcome(answer_after_s=1, talk_s=600)),
                           auth_failure_delay_s=0.05)
-    router = Router(config, speed=10)
-    router.ami = AmiConnection(AmiConfig(port=sim.port, reconnect_initial_s=0.05,
-                                         reconnect_max_s=0.2), "pair-secret", router)
+    stack = build_stack(config, ami=AmiConfig(port=sim.port, reconnect_initial_s=0.05,
+                                              reconnect_max_s=0.2),
+                        secret="pair-secret", speed=10, records=False)
+    router = stack.router
     clock = FakeClock()
     lock = LeaderLock(redis, redis_namespace, "node-a", ttl_s=2.0, clock=clock)
     router.standby()
     router.election = Election(lock, on_elected=router.become_leader,
                                on_deposed=router.become_standby)
-    task = asyncio.create_task(router.ami.run())
+    task = asyncio.create_task(stack.ami.run())
     try:
         await until(router.link_ready.is_set)
         assert router.role == "standby" and not router.engine.decide
@@ -132,7 +132,7 @@ async def test_a_deposed_router_sends_no_action(redis: Redis, redis_namespace: s
         assert "\nacd_leader 0.0\n" in text
         assert "\nacd_actions_fenced_total 2.0\n" in text
     finally:
-        await router.ami.stop()
+        await stack.ami.stop()
         await task
         await sim.close()
 

@@ -13,9 +13,7 @@ import msgspec
 import pytest
 
 from acd.ami import events as ev
-from acd.ami.client import AmiConnection
 from acd.ami.frames import AmiMessage, FrameReader, parse_frame
-from acd.app import Router
 from acd.config import Config, HttpConfig
 from acd.config.load import load_config
 from acd.core import facts as f
@@ -24,6 +22,7 @@ from acd.core.engine import Engine
 from acd.core.evidence import Place, is_acd_caller, place_of
 from acd.core.records import CallRecord
 from acd.core.state import EngineState, capture
+from acd.testing import build_stack
 from acd.tools.replay import replay_files
 from tests.support.amipeer import AmiPeer
 from tests.support.paths import LIVE
@@ -97,16 +96,16 @@ async def test_resync_of_a_live_session_moves_only_callers_in_holding(conn: str)
     peer = await AmiPeer(secret=SECRET, status_channels=resync.peer_items(),
                          stream=resync.stream, stream_after_status=True).start()
     config = lab_config(peer.port)
-    router = Router(config)
-    router.ami = AmiConnection(config.ami, SECRET, router)
-    task = asyncio.create_task(router.ami.run())
+    stack = build_stack(config, ami=config.ami, secret=SECRET, records=False)
+    router = stack.router
+    task = asyncio.create_task(stack.ami.run())
     try:
         async with asyncio.timeout(10):
             await peer.streamed.wait()
             while router.engine.now < resync.last:
                 await asyncio.sleep(0.02)
     finally:
-        await router.ami.stop()
+        await stack.ami.stop()
         await task
         await peer.close()
     sent = {a["Channel"] for a in peer.all_actions()

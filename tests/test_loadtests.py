@@ -20,14 +20,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.config import AmiConfig
 from acd.config.load import parse_config
+from acd.service.router import Router
 from acd.sim import FixedBehaviour, OfferOutcome
 from acd.sim.control import ControlServer
 from acd.sim.pbx import PbxOptions
 from acd.sim.server import start_sim
+from acd.testing import build_stack
 from loadtests.shapes import BUSY_HOUR_CALLS, SHAPE_NAMES, Ramp, make_shape
 from loadtests.surge import site_config
 
@@ -51,17 +51,14 @@ async def room() -> AsyncIterator[Room]:
                                                                 talk_s=0.1)))
     control = ControlServer(sim.pbx)
     await control.start("127.0.0.1", 0)
-    router = Router(config)
-    router.ami = AmiConnection(AmiConfig(host="127.0.0.1", port=sim.port, username="acd"),
-                               SECRET, router)
-    task = asyncio.create_task(router.ami.run())
+    stack = build_stack(config, ami=AmiConfig(host="127.0.0.1", port=sim.port,
+                                              username="acd"),
+                        secret=SECRET, records=False)
     try:
-        async with asyncio.timeout(10):
-            await router.link_ready.wait()
-        yield Room(f"http://127.0.0.1:{control.port}", router, control)
+        await stack.start(within_s=10)
+        yield Room(f"http://127.0.0.1:{control.port}", stack.router, control)
     finally:
-        await router.ami.stop()
-        await task
+        await stack.stop()
         await control.close()
         await sim.close()
 

@@ -2,7 +2,7 @@
 engine at scrape time, ``/metrics`` speaks Prometheus text without a token, and no
 caller's number ever reaches a label.
 
-Calls are driven through a real :class:`~acd.app.Router` with Asterisk-shaped events
+Calls are driven through a real :class:`~acd.service.router.Router` with Asterisk-shaped events
 and an injected clock; figures are read back from a real scrape of ``/metrics``."""
 
 from __future__ import annotations
@@ -20,17 +20,17 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from acd.ami import events as ev
-from acd.ami.client import AmiConnection
 from acd.ami.drops import DropCounter
-from acd.api import start_http
-from acd.app import Router, serve
 from acd.config import AmiConfig, Config
 from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.constants import DEFAULT_HANDLE_S
-from acd.core.records import CallRecord
+from acd.http import start_http
 from acd.metrics import RouterMetrics, watch_loop_lag
+from acd.service.main import serve
+from acd.service.router import Router
+from acd.testing import build_stack
 from acd.tools.summary import summarize
 from tests.support.metricsroom import (
     CALLER_NUM,
@@ -374,17 +374,12 @@ async def test_counters_agree_with_the_call_records_through_the_simulator() -> N
     behaviour = FixedBehaviour(OfferOutcome(answer_after_s=2.0, talk_s=30.0, ender="caller"))
     sim = await start_sim(config, "127.0.0.1", 0, seed=7, speed=20.0, secret="s",
                           behaviour=behaviour, auth_failure_delay_s=0.05)
-    router = Router(config, speed=20.0)
-    metrics = RouterMetrics(router)
-    metrics.attach()
-    records: list[CallRecord] = []
-    router.add_fact_listener(lambda fact: records.append(fact.record)
-                             if isinstance(fact, f.CallEnded) else None)
-    router.ami = AmiConnection(AmiConfig(port=sim.port, reconnect_initial_s=0.05),
-                               "s", router)
-    task = asyncio.create_task(router.ami.run())
+    stack = build_stack(config, ami=AmiConfig(port=sim.port, reconnect_initial_s=0.05),
+                        secret="s", speed=20.0, metrics=True)
+    records, metrics = stack.records, stack.metrics
+    assert metrics is not None
     try:
-        await asyncio.wait_for(router.link_ready.wait(), 5)
+        await stack.start()
         placed = [sim.pbx.place_call("15" if n % 3 else "116117", f"Caller {n}",
                                      f"06000000{n:02d}", patience_s=25 if n % 4 else 3)
                   for n in range(12)]
@@ -392,8 +387,7 @@ async def test_counters_agree_with_the_call_records_through_the_simulator() -> N
             while len(records) < len(placed):
                 await asyncio.sleep(0.02)
     finally:
-        await router.ami.stop()
-        await task
+        await stack.stop()
         await sim.close()
     summary = summarize(records, config)
     m = scrape_metrics(metrics)

@@ -8,15 +8,11 @@ import contextlib
 
 from structlog.testing import capture_logs
 
-from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.config import AmiConfig
 from acd.config.load import parse_config
-from acd.core import facts as f
-from acd.core.records import CallRecord
-from acd.metrics import RouterMetrics
-from acd.reconciler import reconcile_once, run_reconciler
+from acd.service.reconciler import reconcile_once, run_reconciler
 from acd.sim import FixedBehaviour, OfferOutcome, start_sim
+from acd.testing import build_stack
 from tests.support.storeroom import SECRET, SITE, SPEED
 from tests.support.wait import until
 
@@ -26,18 +22,14 @@ async def test_a_lost_hangup_is_repaired_by_the_reconciler() -> None:
     behaviour = FixedBehaviour(OfferOutcome(answer_after_s=1.0, talk_s=4.0, ender="caller"))
     sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=SPEED, secret=SECRET,
                           behaviour=behaviour, auth_failure_delay_s=0.05)
-    router = Router(config, speed=SPEED)
-    metrics = RouterMetrics(router)
-    metrics.attach()
-    router.ami = AmiConnection(AmiConfig(port=sim.port, keepalive_s=0.5, keepalive_timeout_s=0.5,
-                                         reconnect_initial_s=0.05, reconnect_max_s=0.2),
-                               SECRET, router)
-    records: list[CallRecord] = []
-    router.add_fact_listener(lambda fact: records.append(fact.record)
-                             if isinstance(fact, f.CallEnded) else None)
-    task = asyncio.create_task(router.ami.run())
+    stack = build_stack(config, ami=AmiConfig(port=sim.port, keepalive_s=0.5,
+                                              keepalive_timeout_s=0.5,
+                                              reconnect_initial_s=0.05, reconnect_max_s=0.2),
+                        secret=SECRET, speed=SPEED, metrics=True)
+    router, records, metrics = stack.router, stack.records, stack.metrics
+    assert metrics is not None
     try:
-        await asyncio.wait_for(router.link_ready.wait(), 5)
+        await stack.start()
         for agent in ("1001", "1002", "1003"):
             sim.pbx.agent_feature(agent, "*73")
         await until(lambda: all(a.state.value == "paused"
@@ -70,6 +62,5 @@ async def test_a_lost_hangup_is_repaired_by_the_reconciler() -> None:
         assert records[-1].outcome == "answered"
         assert sim.pbx.callers_hung_up_by("router-action") == []
     finally:
-        await router.ami.stop()
-        await task
+        await stack.stop()
         await sim.close()

@@ -15,14 +15,13 @@ import contextlib
 import itertools
 from pathlib import Path
 
-from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.config import AmiConfig
 from acd.config.load import load_config, parse_config
 from acd.config.warnings import DIALPLAN_RING_S, config_warnings
 from acd.core import inputs as i
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, PerAgentBehaviour, start_sim
 from acd.sim.model import Phase
+from acd.testing import build_stack
 from tests.support.amiclient import SECRET, AmiTestClient, sim_config
 from tests.support.paths import LIVE, REPO
 from tests.support.sites import local_agents, site_toml
@@ -86,9 +85,10 @@ async def test_a_ring_timeout_before_dials_never_races_a_redirect() -> None:
                                                                       talk_s=5.0)))
     sim = await start_sim(config, "127.0.0.1", 0, seed=2, speed=20.0, secret=SECRET,
                           behaviour=behaviour, options=PbxOptions(ring_timeout_s=15))
-    router = Router(config, speed=20.0)
-    router.ami = AmiConnection(AmiConfig(port=sim.port, keepalive_s=5.0), SECRET, router)
-    task = asyncio.create_task(router.ami.run())
+    stack = build_stack(config, ami=AmiConfig(port=sim.port, keepalive_s=5.0), secret=SECRET,
+                        speed=20.0, records=False)
+    router = stack.router
+    task = asyncio.create_task(stack.ami.run())
     try:
         await until(router.link_ready.is_set)
         call = sim.pbx.place_call("15", "Jean Martin", "0612340201", patience_s=3600)
@@ -100,7 +100,7 @@ async def test_a_ring_timeout_before_dials_never_races_a_redirect() -> None:
         assert [where for ch, where in sim.pbx.redirects if ch == call.channel] == [
             "acd-connect,1001,1", "holding,s,1", "acd-connect,1002,1"]
     finally:
-        await router.ami.stop()
+        await stack.ami.stop()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -16,16 +16,16 @@ import functools
 import re
 from collections.abc import Mapping
 
-from acd.ami.client import AmiConnection
 from acd.ami.events import Reload, decode_frame
 from acd.ami.frames import parse_frame
-from acd.app import Router, run_heartbeat
 from acd.config import AmiConfig
 from acd.config.load import parse_config
+from acd.service.heartbeat import run_heartbeat
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim
 from acd.sim.clock import SimClock
 from acd.sim.pbx import Pbx
 from acd.sim.reload import core_reload, dialplan_reload
+from acd.testing import build_stack
 from tests.support.amiclient import sim_config
 from tests.support.dialplan import GLOBALS, strip_comment
 from tests.support.paths import LIVE
@@ -159,9 +159,10 @@ async def test_the_router_refreshes_the_heartbeat_when_asterisk_reloads() -> Non
     sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=1.0, secret=SECRET,
                           options=PbxOptions(failopen_s=10.0),
                           behaviour=FixedBehaviour(OfferOutcome(kind="noanswer")))
-    router = Router(config, speed=1.0)
-    router.ami = AmiConnection(AmiConfig(port=sim.port, keepalive_s=5.0), SECRET, router)
-    tasks = [asyncio.create_task(router.ami.run()),
+    stack = build_stack(config, ami=AmiConfig(port=sim.port, keepalive_s=5.0), secret=SECRET,
+                        records=False)
+    router = stack.router
+    tasks = [asyncio.create_task(stack.ami.run()),
              asyncio.create_task(run_heartbeat(router))]
     heartbeat = config.dialplan.heartbeat_var
     try:
@@ -171,7 +172,7 @@ async def test_the_router_refreshes_the_heartbeat_when_asterisk_reloads() -> Non
         assert sim.pbx.globals[heartbeat] == "0"
         await until(lambda: sim.pbx.globals[heartbeat] != "0", timeout=10.0)
     finally:
-        await router.ami.stop()
+        await stack.ami.stop()
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -185,11 +186,12 @@ async def test_after_an_asterisk_restart_the_router_rearms_the_heartbeat_at_once
     config = parse_config(SITE)
     sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=1.0, secret=SECRET,
                           options=PbxOptions(failopen_s=10.0))
-    router = Router(config, speed=1.0)
-    router.ami = AmiConnection(AmiConfig(port=sim.port, keepalive_s=0.5,
-                                         keepalive_timeout_s=0.5, reconnect_initial_s=0.05,
-                                         reconnect_max_s=0.2), SECRET, router)
-    tasks = [asyncio.create_task(router.ami.run()),
+    stack = build_stack(config, ami=AmiConfig(port=sim.port, keepalive_s=0.5,
+                                              keepalive_timeout_s=0.5,
+                                              reconnect_initial_s=0.05, reconnect_max_s=0.2),
+                        secret=SECRET, records=False)
+    router = stack.router
+    tasks = [asyncio.create_task(stack.ami.run()),
              asyncio.create_task(run_heartbeat(router))]
     heartbeat = config.dialplan.heartbeat_var
     try:
@@ -199,7 +201,7 @@ async def test_after_an_asterisk_restart_the_router_rearms_the_heartbeat_at_once
         await until(lambda: heartbeat in sim.pbx.globals, timeout=10.0)
         assert sim.restarts == 1
     finally:
-        await router.ami.stop()
+        await stack.ami.stop()
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.config import AmiConfig
 from acd.config.load import parse_config
+from acd.service.router import Router
 from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
+from acd.testing import build_stack
 from tests.support.sites import local_agents, site_toml
 from tests.support.wait import until
 
@@ -28,13 +28,12 @@ async def started(outcome: OfferOutcome) -> tuple[SimServer, Router, asyncio.Tas
     config = parse_config(SITE)
     sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=SPEED, secret=SECRET,
                           behaviour=FixedBehaviour(outcome), auth_failure_delay_s=0.05)
-    router = Router(config, speed=SPEED)
     ami = AmiConfig(port=sim.port, keepalive_s=0.5, keepalive_timeout_s=0.5,
                     reconnect_initial_s=0.05, reconnect_max_s=0.2, action_timeout_s=2.0)
-    router.ami = AmiConnection(ami, SECRET, router)
-    task = asyncio.create_task(router.ami.run())
-    await asyncio.wait_for(router.link_ready.wait(), 5)
-    return sim, router, task
+    stack = build_stack(config, ami=ami, secret=SECRET, speed=SPEED, records=False)
+    task = asyncio.create_task(stack.ami.run())
+    await asyncio.wait_for(stack.router.link_ready.wait(), 5)
+    return sim, stack.router, task
 
 
 @pytest.fixture

@@ -7,19 +7,17 @@ abandoned by its caller)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
 
-from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.config import AmiConfig, Config
 from acd.config.load import parse_config
-from acd.core import facts as f
 from acd.core.records import CallRecord
+from acd.service.router import Router
 from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
+from acd.testing import running_stack
 from tests.support.sites import local_agents, site_toml
 from tests.support.wait import until
 
@@ -58,18 +56,10 @@ async def room() -> AsyncIterator[Room]:
     behaviour = FixedBehaviour(OfferOutcome(answer_after_s=1.0, talk_s=4.0, ender="caller"))
     sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=SPEED, secret=SECRET,
                           behaviour=behaviour, auth_failure_delay_s=0.05)
-    router = Router(config, speed=SPEED)
     ami = AmiConfig(port=sim.port, keepalive_s=0.5, keepalive_timeout_s=0.5,
                     reconnect_initial_s=0.05, reconnect_max_s=0.2, action_timeout_s=2.0)
-    router.ami = AmiConnection(ami, SECRET, router)
-    room = Room(sim, router)
-    router.add_fact_listener(lambda fact: room.records.append(fact.record)
-                             if isinstance(fact, f.CallEnded) else None)
-    task = asyncio.create_task(router.ami.run())
-    await asyncio.wait_for(router.link_ready.wait(), 5)
-    yield room
-    await router.ami.stop()
-    await task
+    async with running_stack(config, ami, SECRET, speed=SPEED) as stack:
+        yield Room(sim, stack.router, stack.records)
     await sim.close()
 
 

@@ -91,10 +91,9 @@ async def test_run_without_secret_is_a_clear_error(tmp_path: Path) -> None:
 
 
 async def test_refused_redirect_is_fed_back_and_the_call_offered_again() -> None:
-    from acd.ami.client import AmiConnection
-    from acd.app import Router
     from acd.config.load import parse_config
     from acd.core.model import CallState
+    from acd.testing import build_stack
 
     announce = recorded_events("02-call-answered-via-redirect.events.ami")
     announce = announce[:announce.index(b"Event: MusicOnHoldStart")]  # up to the waiting call
@@ -103,9 +102,9 @@ async def test_refused_redirect_is_fed_back_and_the_call_offered_again() -> None
     config = parse_config(run_config(peer.port).encode()
                           + b'\n[[agents]]\nid = "1002"\ndevice = "Local/1002@agents"\n'
                           b'skills = { ARM_N1 = 1 }\nlogged_in = true\n')
-    router = Router(config)
-    router.ami = AmiConnection(config.ami, SECRET, router)
-    task = asyncio.create_task(router.ami.run())
+    stack = build_stack(config, ami=config.ami, secret=SECRET, records=False)
+    router = stack.router
+    task = asyncio.create_task(stack.ami.run())
     try:
         async with asyncio.timeout(5):
             while sum(a["Action"] == "Redirect" for a in peer.all_actions()) < 2:
@@ -115,7 +114,7 @@ async def test_refused_redirect_is_fed_back_and_the_call_offered_again() -> None
         (call,) = router.engine.calls.values()
         assert call.state in (CallState.OFFERED, CallState.HELD)  # never ended, never dropped
     finally:
-        await router.ami.stop()
+        await stack.ami.stop()
         await task
         await peer.close()
 

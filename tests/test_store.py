@@ -20,9 +20,9 @@ import redis
 from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
-from acd.app import Router
 from acd.config.load import parse_config
 from acd.core import facts as f
+from acd.service.router import Router
 from acd.store import attach_store, keys
 from tests.support.redisproc import RedisProcess, entries, hash_field
 from tests.support.storeroom import SITE, SPEED, RoomFactory, settings
@@ -231,9 +231,9 @@ async def test_acd_report_names_an_unreachable_redis(tmp_path: Path) -> None:
 
 
 async def test_api_writes_are_audited_in_redis(redis_url: str, redis_namespace: str) -> None:
-    from acd.api import start_http
     from acd.core import inputs as i
-    from acd.tokens import parse_tokens
+    from acd.http import start_http
+    from acd.http.tokens import parse_tokens
     from tests.support.apiroom import SITE as API_SITE
     from tests.support.apiroom import SUPERVISOR, TOKENS_TOML
 

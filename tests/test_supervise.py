@@ -6,9 +6,9 @@ import asyncio
 
 from structlog.testing import capture_logs
 
-from acd.app import Router
 from acd.config.load import parse_config
-from acd.supervise import Supervisor
+from acd.service.router import Router
+from acd.service.supervise import Supervisor
 from tests.support.sites import site_toml
 
 

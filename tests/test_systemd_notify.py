@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from acd.sdnotify import Notifier
+from acd.service.sdnotify import Notifier
 from tests.support.redisproc import free_port
 from tests.support.sites import local_agents, site_toml
 

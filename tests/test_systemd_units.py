@@ -14,7 +14,7 @@ import pytest
 
 from acd.cli import build_parser
 from acd.config.secrets import AMI_SECRET_CREDENTIAL
-from acd.tokens import TOKENS_CREDENTIAL
+from acd.http.tokens import TOKENS_CREDENTIAL
 from tests.support.paths import REPO
 
 UNITS = REPO / "deploy" / "systemd"

@@ -5,22 +5,21 @@ own log of hangups shows the router hung up no caller."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
 
-from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.config import AmiConfig
 from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core.records import CallRecord
+from acd.service.router import Router
 from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
 from acd.sim.behaviour import AgentBehaviour, PerAgentBehaviour
 from acd.sim.model import Call
 from acd.sim.pbx import PbxOptions
+from acd.testing import build_stack
 from tests.support.sites import local_agents, site_toml
 from tests.support.wait import until
 
@@ -59,24 +58,20 @@ async def open_room(behaviours: dict[str, AgentBehaviour]) -> AsyncIterator[Room
     sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=SPEED, secret=SECRET,
                           behaviour=PerAgentBehaviour(behaviours),
                           options=PbxOptions(transfer_give_up_s=600))
-    router = Router(config, speed=SPEED)
-    router.ami = AmiConnection(AmiConfig(port=sim.port, action_timeout_s=2.0), SECRET, router)
-    room = Room(sim, router)
+    stack = build_stack(config, ami=AmiConfig(port=sim.port, action_timeout_s=2.0),
+                        secret=SECRET, speed=SPEED)
+    room = Room(sim, stack.router, stack.records)
 
     def listen(fact: f.Fact) -> None:
-        if isinstance(fact, f.CallEnded):
-            room.records.append(fact.record)
-        elif isinstance(fact, f.CallTransferred):
+        if isinstance(fact, f.CallTransferred):
             room.transfers.append(fact)
 
-    router.add_fact_listener(listen)
-    task = asyncio.create_task(router.ami.run())
-    await asyncio.wait_for(router.link_ready.wait(), 5)
+    stack.router.add_fact_listener(listen)
     try:
+        await stack.start()
         yield room
     finally:
-        await router.ami.stop()
-        await task
+        await stack.stop()
         await sim.close()
 
 

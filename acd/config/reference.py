@@ -171,7 +171,7 @@ def render() -> str:
     out = [
         "# Configuration reference",
         "",
-        "<!-- Generated from acd/config.py by `acd config-reference`: do not edit by hand.",
+        "<!-- Generated from acd/config/schema.py by `acd config-reference`: do not edit by hand.",
         f"     Regenerate with: {REGENERATE} -->",
         "",
         "The site configuration is one TOML file (`/etc/acd/acd.toml` in production; examples",

@@ -90,7 +90,7 @@ class HttpConfig(Strict, frozen=True):
 class ApiConfig(Strict, frozen=True):
     """The supervisor and agent API (``/api/v1/``), served on ``[http]`` bind and port.
 
-    It answers only to tokens (see :mod:`acd.tokens`); with none configured every
+    It answers only to tokens (see :mod:`acd.http.tokens`); with none configured every
     ``/api/`` route answers 401. ``[http].bind`` defaults to 127.0.0.1: binding another
     address exposes the API to the network, so configure tokens first.
     """

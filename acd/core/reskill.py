@@ -11,26 +11,11 @@ ringing or talking stays where it is.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol
-
-from acd.config import Config
 from acd.core import inputs as i
-from acd.core.model import Agent
+from acd.core.ports import SkillsView
 
 #: the levels a skill may have (as in ``agents[].skills`` of the config)
 LEVELS = range(1, 10)
-
-
-class SkillsView(Protocol):
-    """What the check reads: the engine, or its state."""
-
-    @property
-    def config(self) -> Config: ...
-    @property
-    def agents(self) -> dict[str, Agent]: ...
-    @property
-    def queues(self) -> Mapping[str, object]: ...
 
 
 def reskill_problem(engine: SkillsView, request: i.AgentReskill) -> str | None:

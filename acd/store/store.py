@@ -24,7 +24,7 @@ from acd.store.restore import read_state
 from acd.store.writer import JournalWriter
 
 if TYPE_CHECKING:
-    from acd.app import Router
+    from acd.core.ports import StoreHost
 
 log = get_logger("acd.store")
 
@@ -81,7 +81,7 @@ class Store:
     attached to it, and the restore. Build it with :func:`open_store` (the service)
     or :func:`attach_store` (benchmarks, tests)."""
 
-    def __init__(self, router: Router, redis: Redis, namespace: str, settings: RedisConfig,
+    def __init__(self, router: StoreHost, redis: Redis, namespace: str, settings: RedisConfig,
                  *, registry: CollectorRegistry | None = None,
                  fence_token: Callable[[], int | None] | None = None) -> None:
         self.router = router
@@ -205,7 +205,7 @@ class Store:
         return done
 
 
-def attach_store(router: Router, url: str, namespace: str, *,
+def attach_store(router: StoreHost, url: str, namespace: str, *,
                  settings: RedisConfig | None = None, password: str | None = None,
                  registry: CollectorRegistry | None = None,
                  fence_token: Callable[[], int | None] | None = None) -> Store:
@@ -224,7 +224,7 @@ def attach_store(router: Router, url: str, namespace: str, *,
     return store
 
 
-async def open_store(config: Config, router: Router, *,
+async def open_store(config: Config, router: StoreHost, *,
                      fence_token: Callable[[], int | None] | None = None,
                      registry: CollectorRegistry | None = None,
                      restore: bool = True) -> Store:

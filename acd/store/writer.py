@@ -141,7 +141,7 @@ class JournalWriter:
         self._wake.set()
 
     def on_audit(self, entry: dict[str, Any]) -> None:
-        """An API write (see :mod:`acd.api.v1`), to the audit stream."""
+        """An API write (see :mod:`acd.http.v1`), to the audit stream."""
         if not self._writes():
             return
         self.buffer.append(Entry("audit", dict(entry), time.monotonic()))

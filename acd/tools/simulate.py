@@ -1,7 +1,7 @@
 """``acd simulate`` and ``acd demo``: the PBX simulator and the real router, connected
 over loopback TCP, playing a scenario.
 
-The router here is the production :class:`~acd.app.Router` with its AMI connection; it
+The router here is the production :class:`~acd.service.router.Router` with its AMI connection; it
 only learns about calls from the AMI bytes the simulator sends. The call records and
 the summary come from the router's own facts, never from the simulator's bookkeeping.
 The simulator is only asked, at the end, who hung up each caller channel, so a run can
@@ -17,15 +17,13 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.config import AmiConfig, Config
-from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.model import AgentState
 from acd.core.records import CallRecord
-from acd.metrics import RouterMetrics
+from acd.service.router import Router
 from acd.sim import AgentBehaviour, PerAgentBehaviour, RandomBehaviour, SimServer, start_sim
+from acd.testing import build_stack
 from acd.tools.chaos_judge import phantom_records
 from acd.tools.scenario import Scenario
 from acd.tools.summary import Summary, summarize
@@ -113,22 +111,15 @@ async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None =
     ami = AmiConfig(host="127.0.0.1", port=sim.port, username=config.ami.username,
                     keepalive_s=max(1.0, 5.0 / speed), keepalive_timeout_s=3.0,
                     reconnect_initial_s=0.05, reconnect_max_s=1.0)
-    router = Router(config, speed=speed)
-    router.ami = AmiConnection(ami, secret, router)
-    metrics = RouterMetrics(router)
-    metrics.attach()
-    records: list[CallRecord] = []
-    router.add_fact_listener(lambda fact: records.append(fact.record)
-                             if isinstance(fact, f.CallEnded) else None)
-    ami_task = asyncio.create_task(router.ami.run(), name="ami")
+    stack = build_stack(config, ami=ami, secret=secret, speed=speed, metrics=True)
+    router, records, metrics = stack.router, stack.records, stack.metrics
+    assert metrics is not None
     try:
-        async with asyncio.timeout(10):
-            await router.link_ready.wait()
+        await stack.start(within_s=10)
         placed = await _play(sim, router, timeline, start + scenario.duration_s,
                              scenario.drain_s, records, on_progress)
     finally:
-        await router.ami.stop()
-        await ami_task
+        await stack.stop()
         await sim.close()
     records += [router.engine.record(call) for call in
                 sorted(router.engine.calls.values(), key=lambda c: c.arrived_at)]

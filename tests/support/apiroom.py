@@ -11,12 +11,12 @@ from typing import Any
 import aiohttp
 
 from acd.ami import events as ev
-from acd.api import HttpServer, start_http
-from acd.app import Router
 from acd.config import ApiConfig, Config
 from acd.core import inputs as i
+from acd.http import HttpServer, start_http
+from acd.http.tokens import TokenSet
 from acd.metrics import RouterMetrics
-from acd.tokens import TokenSet
+from acd.service.router import Router
 from tests.support.sites import agent, partner, site_toml
 
 CALLER_NUM = "0612345678"

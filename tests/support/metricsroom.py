@@ -6,12 +6,12 @@ from __future__ import annotations
 from prometheus_client.parser import text_string_to_metric_families
 
 from acd.ami import events as ev
-from acd.app import Router
 from acd.config import Config
 from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.metrics import RouterMetrics
+from acd.service.router import Router
 from tests.support.sites import agent, partner, site_toml
 
 CALLER_NUM = "0612345678"

@@ -14,11 +14,11 @@ import redis
 from prometheus_client import CollectorRegistry
 
 from acd.ami.client import AmiConnection
-from acd.app import Router
 from acd.config import AmiConfig, Config, RedisConfig
 from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core.records import CallRecord
+from acd.service.router import Router
 from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
 from acd.store import Store, attach_store, keys
 from tests.support.redisproc import entries

@@ -4,7 +4,8 @@ The heartbeat, the reconciler and the like run as long as the router does. If on
 raises, :class:`Supervisor` logs it once (``task_failed``: the task, the exception's
 type and where it was raised, never its message, which could hold a caller's
 number), restarts it after a short backoff that grows with repeated failures, and
-counts the restart (``acd_task_restarts_total{task}``). While a task is down,
+counts the restart (``acd_task_restarts_total{task}``, the tasks in
+:data:`acd.core.ports.SUPERVISED_TASKS`). While a task is down,
 :meth:`Supervisor.health` says so and ``/healthz`` answers 503: a router whose
 heartbeat is not running lets callers fail open, and must not look healthy.
 """
@@ -21,15 +22,6 @@ from acd.backoff import backoff_delay
 from acd.logs import get_logger, where
 
 log = get_logger("acd.router")
-
-#: the tasks the service supervises (``acd_task_restarts_total{task}``)
-SUPERVISED_TASKS: tuple[str, ...] = ("heartbeat", "reconciler")
-#: what an input that raised was (``acd_input_errors_total{kind}``; the log line's
-#: ``input`` names the exact type): an AMI event, the engine's timer, a resync or
-#: reconcile list, an API intent, sending one action, a fact listener, an AMI
-#: response, an action refused because a value held CR, LF or NUL
-INPUT_KINDS: tuple[str, ...] = ("ami_event", "tick", "resync", "intent", "action",
-                                "fact_listener", "ami_response", "unsendable")
 
 #: restart delays: from this ...
 RESTART_INITIAL_S = 0.1

@@ -19,7 +19,7 @@ from acd.errors import AmiError
 from acd.logs import get_logger
 
 if TYPE_CHECKING:
-    from acd.app import Router
+    from acd.service.router import Router
 
 log = get_logger("acd.reconciler")
 

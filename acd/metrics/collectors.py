@@ -6,9 +6,9 @@ Two sources, one per-router :class:`~prometheus_client.CollectorRegistry` (never
 global one, so a process or a test may run several routers):
 
 * **Facts → counters and histograms.** :meth:`RouterMetrics.on_fact` is a fact
-  listener of the :class:`~acd.app.Router`. It runs on the hot path, so every label
-  child it touches is resolved once (``.labels()`` costs about 1 µs) and kept in a dict
-  keyed by the label values (a cached child costs about 0.3 µs).
+  listener of the router (:class:`~acd.core.ports.MetricsHost`). It runs on the hot
+  path, so every label child it touches is resolved once (``.labels()`` costs about
+  1 µs) and kept in a dict keyed by the label values (a cached child costs about 0.3 µs).
 * **Engine state → gauges, at scrape time.** :class:`_EngineCollector` reads the
   engine's queues and agents when ``/metrics`` is asked for: no polling loop, and a
   scrape costs O(queues + agents).
@@ -63,7 +63,7 @@ from acd.core.indicators import (
 from acd.core.model import AgentState
 
 if TYPE_CHECKING:
-    from acd.app import Router
+    from acd.core.ports import MetricsHost
 
 #: bounds (seconds) of the answer-delay histogram: the QS 30 s / QS 60 s marks and more
 ANSWER_DELAY_BUCKETS = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0,
@@ -100,9 +100,10 @@ class _CallSeries:
 
 
 class RouterMetrics:
-    """The metrics of one :class:`~acd.app.Router`; :meth:`attach` starts counting."""
+    """The metrics of one router (:class:`~acd.core.ports.MetricsHost`); :meth:`attach`
+    starts counting."""
 
-    def __init__(self, router: Router) -> None:
+    def __init__(self, router: MetricsHost) -> None:
         self.router = router
         config: Config = router.config
         self.config = config
@@ -410,7 +411,7 @@ class _EngineCollector(Collector):
             up.add_metric([partner.name], 1.0 if engine.partner_up(partner.name, now) else 0.0)
         yield up
 
-    def _health(self, router: Router) -> Iterator[Metric]:
+    def _health(self, router: MetricsHost) -> Iterator[Metric]:
         ami = router.ami
         connected = GaugeMetricFamily("acd_ami_connected", "1 while the AMI session is up "
                                       "and resynchronised (as /healthz).")
@@ -433,11 +434,11 @@ class _EngineCollector(Collector):
         yield from (connected, events, reconnects, lag, leader, fenced)
         yield from self._hardening(router)
 
-    def _hardening(self, router: Router) -> Iterator[Metric]:
+    def _hardening(self, router: MetricsHost) -> Iterator[Metric]:
         """What the router refused or survived: dropped frames, inputs that raised,
         background tasks restarted, HTTP connections turned away."""
         from acd.ami.drops import REASONS
-        from acd.supervise import INPUT_KINDS, SUPERVISED_TASKS
+        from acd.core.ports import INPUT_KINDS, SUPERVISED_TASKS
 
         dropped = CounterMetricFamily(
             "acd_ami_frames_dropped", "AMI frames dropped, by reason (oversized, banner, "
@@ -463,7 +464,7 @@ class _EngineCollector(Collector):
         for extra in router.metric_sources:
             yield from extra()
 
-    def _events_total(self, router: Router) -> int:
+    def _events_total(self, router: MetricsHost) -> int:
         """Events over every AMI session: a session's protocol counts its own events, so
         the count of the previous one is carried over when a new one starts."""
         protocol = router.ami.protocol if router.ami is not None else None

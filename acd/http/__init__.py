@@ -1,10 +1,10 @@
 """HTTP side of the router, aiohttp on the router's own event loop: ``/healthz``,
-``/metrics`` and the supervisor and agent API ``/api/v1/`` (:mod:`acd.api.v1`, with
-its live event stream :mod:`acd.cti`), all on ``[http]`` bind and port.
+``/metrics`` and the supervisor and agent API ``/api/v1/`` (:mod:`acd.http.v1`, with
+its live event stream :mod:`acd.http.cti`), all on ``[http]`` bind and port.
 
 ``/healthz`` and ``/metrics`` ask for no token: health and metrics carry no personal
 data (no caller number or name ever appears in a metric label, see
-:mod:`acd.metrics`). Every ``/api/`` route needs a token (:mod:`acd.tokens`); with
+:mod:`acd.metrics`). Every ``/api/`` route needs a token (:mod:`acd.http.tokens`); with
 none configured they all answer 401. The bind address defaults to 127.0.0.1: binding
 another address puts the API on the network, so configure tokens first (and put TLS in
 front: tokens travel in a header).
@@ -12,7 +12,7 @@ front: tokens travel in a header).
 The server is limited so that no client, idle or slow, can starve the others: at
 most ``[http] max_connections`` connections, request headers within
 ``header_timeout_s`` of connecting, a next request within ``keepalive_timeout_s`` on a
-kept-alive connection (:mod:`acd.api.guard`).
+kept-alive connection (:mod:`acd.http.guard`).
 """
 
 from __future__ import annotations
@@ -21,15 +21,16 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from acd.api.guard import ConnectionGuard, GuardedSite
-from acd.api.v1 import Api, json_errors
 from acd.config import HttpConfig
+from acd.http.guard import ConnectionGuard, GuardedSite
+from acd.http.v1 import Api
+from acd.http.wire import json_errors
 
 if TYPE_CHECKING:
-    from acd.app import Router
     from acd.config import ApiConfig
+    from acd.core.ports import ApiHost
+    from acd.http.tokens import TokenSet
     from acd.metrics import RouterMetrics
-    from acd.tokens import TokenSet
 
 __all__ = ["METRICS_CONTENT_TYPE", "Api", "HttpServer", "build_app", "start_http"]
 
@@ -57,10 +58,10 @@ class HttpServer:
         await self._runner.cleanup()
 
 
-def build_app(router: Router, metrics: RouterMetrics | None = None, *,
+def build_app(router: ApiHost, metrics: RouterMetrics | None = None, *,
               tokens: TokenSet | None = None,
               api_config: ApiConfig | None = None) -> web.Application:
-    """The application; its :class:`~acd.api.v1.Api` (audit, event stream) is
+    """The application; its :class:`~acd.http.v1.Api` (audit, event stream) is
     ``app[API_KEY]``. Without ``tokens`` the API answers 401 everywhere."""
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
 
@@ -84,7 +85,7 @@ def build_app(router: Router, metrics: RouterMetrics | None = None, *,
     return app
 
 
-async def start_http(router: Router, bind: str, port: int, *,
+async def start_http(router: ApiHost, bind: str, port: int, *,
                      metrics: RouterMetrics | None = None,
                      tokens: TokenSet | None = None,
                      api_config: ApiConfig | None = None,

@@ -34,7 +34,7 @@ from acd.core.model import Agent, AgentState
 from acd.logs import get_logger
 
 if TYPE_CHECKING:
-    from acd.app import Router
+    from acd.service.router import Router
 
 log = get_logger("acd.failopen_members")
 

@@ -46,7 +46,7 @@ TOKENS_CREDENTIAL = "api-tokens"
 MIN_TOKEN_LENGTH = 16
 HOW_TO_CONFIGURE = (f"no API token is configured: set api.tokens_file, ${TOKENS_FILE_ENV}, "
                     f"or a systemd credential named {TOKENS_CREDENTIAL} "
-                    "(see acd/tokens.py for the file format)")
+                    "(see acd/http/tokens.py for the file format)")
 
 Role = Literal["reader", "agent", "supervisor"]
 _DIGEST_RE = re.compile(r"^sha256:([0-9a-fA-F]{64})$")

@@ -9,7 +9,7 @@ GET      /api/v1/agents                  RAS    agents: state, pause reason, ski
 GET      /api/v1/partners                RAS    partner SAS, whether each may be tried
 GET      /api/v1/bascules                RAS    bascules in force ("*": the whole site)
 GET      /api/v1/calls/{id}              RAS    one live call
-GET      /api/v1/events                  RAS    the live event stream (SSE, :mod:`acd.cti`)
+GET      /api/v1/events                  RAS    the live event stream (SSE, :mod:`acd.http.cti`)
 GET      /api/v1/audit                   S      the last 1,000 writes
 POST     /api/v1/agents/{id}/login       AS
 POST     /api/v1/agents/{id}/logout      AS
@@ -24,7 +24,7 @@ PUT      /api/v1/bascules/{queue}        S      ``{"share": 1.0, "partner": "sas
 DELETE   /api/v1/bascules/{queue}        S      back to local handling
 =======  ==============================  =====  =========================================
 
-Writes are engine inputs given to :meth:`acd.app.Router.submit`; the answer is read
+Writes are engine inputs given to :meth:`~acd.core.ports.ApiHost.submit`; the answer is read
 back from the engine afterwards (the agent's new state, where the call is now). An
 input the engine ignored, or one that changed nothing (pausing a logged-out agent),
 answers 409 with the reason. Errors are ``{"error": code, "message": text}``: 400
@@ -55,13 +55,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import re
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-import msgspec
 from aiohttp import web
 
 from acd.core import facts as f
@@ -69,13 +67,26 @@ from acd.core import inputs as i
 from acd.core.model import Agent, AgentState, Call
 from acd.core.overflow import SITE
 from acd.core.reskill import reskill_problem
-from acd.cti import EventStream, closing_frame
+from acd.http.cti import EventStream, closing_frame
+from acd.http.tokens import HOW_TO_CONFIGURE, Principal, TokenSet
+from acd.http.wire import (
+    ApiError,
+    BasculeBody,
+    BasculeEndBody,
+    EmptyBody,
+    Level,
+    PauseBody,
+    TransferBody,
+    audit_body,
+    check_depth,
+    decode,
+    json_response,
+)
 from acd.logs import get_logger, mask_free_text, mask_number
-from acd.tokens import HOW_TO_CONFIGURE, Principal, TokenSet
 
 if TYPE_CHECKING:
-    from acd.app import Router
     from acd.config import ApiConfig
+    from acd.core.ports import ApiHost
 
 log = get_logger("acd.api")
 
@@ -83,122 +94,7 @@ PREFIX = "/api/v1"
 AUDIT_SIZE = 1000
 #: at shutdown, seconds the event streams get to say ``closing`` and end
 CLOSE_WAIT_S = 1.0
-#: JSON bodies nested deeper than this are refused (422 ``invalid``, audited) before
-#: anything decodes them: ours are two levels deep, and 20,000 levels (40 KB) would
-#: exhaust the decoder's recursion
-MAX_BODY_DEPTH = 32
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
-#: body keys never copied into the audit
-SECRET_KEYS = frozenset({"token", "secret", "password", "authorization"})
-_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-          405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid",
-          501: "not_implemented", 503: "unavailable"}
-_ENCODER = msgspec.json.Encoder()
 _WORKING = (AgentState.AVAILABLE, AgentState.RINGING, AgentState.ON_CALL)
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code or _CODES.get(status, "error")
-        self.message = message
-
-
-def json_response(data: object, status: int = 200,
-                  headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(body=_ENCODER.encode(data), status=status, headers=headers,
-                        content_type="application/json")
-
-
-def error_response(status: int, code: str, message: str) -> web.Response:
-    headers = {"WWW-Authenticate": 'Bearer realm="acd"'} if status == 401 else None
-    return json_response({"error": code, "message": message}, status, headers)
-
-
-@web.middleware
-async def json_errors(request: web.Request,
-                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-                      ) -> web.StreamResponse:
-    """API errors as JSON; aiohttp's own (no such route, wrong method, body too
-    large) too, under ``/api/``."""
-    try:
-        return await handler(request)
-    except ApiError as exc:
-        return error_response(exc.status, exc.code, exc.message)
-    except web.HTTPException as exc:
-        if exc.status < 400 or not request.path.startswith("/api/"):
-            raise
-        message = {404: f"no such route: {request.path}",
-                   405: f"{request.method} is not allowed on {request.path}"}.get(
-            exc.status, exc.reason)
-        return error_response(exc.status, _CODES.get(exc.status, "error"), message)
-
-
-# ---------------------------------------------------------------------- request bodies
-
-Share = Annotated[float, msgspec.Meta(gt=0, le=1)]
-Level = Annotated[int, msgspec.Meta(ge=1, le=9)]
-Text = Annotated[str, msgspec.Meta(max_length=200)]
-
-
-class PauseBody(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "break"
-
-
-class TransferBody(msgspec.Struct, forbid_unknown_fields=True):
-    target: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
-
-
-class BasculeBody(msgspec.Struct, forbid_unknown_fields=True):
-    share: Share = 1.0
-    partner: str | None = None
-    reason: Text = ""
-
-
-class BasculeEndBody(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Text = ""
-
-
-class EmptyBody(msgspec.Struct, forbid_unknown_fields=True):
-    """login, logout, ready: no field (an empty body or ``{}``)."""
-
-
-B = TypeVar("B")
-
-
-def body_depth(raw: bytes, limit: int = MAX_BODY_DEPTH) -> int:
-    """How deeply ``raw``'s arrays and objects nest (strings skipped), counted up to
-    ``limit + 1``: enough to refuse a body without recursing into it."""
-    depth = deepest = 0
-    for byte in _JSON_STRING.sub(b"", raw):
-        if byte in b"[{":
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest > limit:
-                    break
-        elif byte in b"]}":
-            depth -= 1
-    return deepest
-
-
-def check_depth(raw: bytes) -> None:
-    if body_depth(raw) > MAX_BODY_DEPTH:
-        raise ApiError(422, f"invalid body: JSON nested deeper than {MAX_BODY_DEPTH} levels")
-
-
-def decode(raw: bytes, kind: type[B]) -> B:
-    """A request body as ``kind``; an empty body is ``{}``."""
-    check_depth(raw)
-    try:
-        data = msgspec.json.decode(raw or b"{}")
-    except msgspec.DecodeError as exc:
-        raise ApiError(400, f"malformed JSON body: {exc}") from None
-    try:
-        return msgspec.convert(data, kind)
-    except msgspec.ValidationError as exc:
-        raise ApiError(422, f"invalid body: {exc}") from None
 
 
 # ---------------------------------------------------------------------- the API
@@ -233,7 +129,7 @@ def write(handler: Handler) -> Callable[[Api, web.Request], Awaitable[web.Respon
 class Api:
     """Routes of ``/api/v1/`` over one router; see the module docstring."""
 
-    def __init__(self, router: Router, tokens: TokenSet | None = None,
+    def __init__(self, router: ApiHost, tokens: TokenSet | None = None,
                  config: ApiConfig | None = None) -> None:
         self.router = router
         self.tokens = tokens if tokens is not None else TokenSet()
@@ -299,7 +195,7 @@ class Api:
             "at": datetime.now(self.router.config.zone()).isoformat(timespec="milliseconds"),
             "who": who.name, "role": who.role, "agent": who.agent,
             "method": request.method, "path": request.path,
-            "body": mask_free_text(_audit_body(raw)),
+            "body": mask_free_text(audit_body(raw)),
             "status": status, "result": result, "detail": detail,
         }
         self.audit.append(entry)
@@ -575,18 +471,3 @@ def _took_effect(action: str, agent: Agent) -> bool:
     if action == "pause":
         return state is AgentState.PAUSED or pending is AgentState.PAUSED
     return state in _WORKING and pending is None  # ready
-
-
-def _audit_body(raw: bytes) -> object:
-    """The request body for the audit: decoded JSON without secret keys."""
-    if not raw:
-        return None
-    if body_depth(raw) > MAX_BODY_DEPTH:
-        return f"<JSON nested deeper than {MAX_BODY_DEPTH} levels, {len(raw)} bytes>"
-    try:
-        body = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        return f"<not JSON, {len(raw)} bytes>"
-    if isinstance(body, dict):
-        return {k: ("***" if str(k).lower() in SECRET_KEYS else v) for k, v in body.items()}
-    return body

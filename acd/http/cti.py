@@ -1,6 +1,6 @@
 """The live event stream (CTI) for agent desktops and the regulation software.
 
-Server-Sent Events at ``GET /api/v1/events`` (see :mod:`acd.api`). Each engine fact
+Server-Sent Events at ``GET /api/v1/events`` (see :mod:`acd.http`). Each engine fact
 worth showing becomes one event::
 
     id: 42
@@ -22,7 +22,7 @@ Events and their ``data`` fields (times are epoch seconds, engine time):
 * ``closing``: reason — the server is stopping; reconnect later
 
 ``caller`` is the caller's number in full for a token allowed to see it
-(:attr:`acd.tokens.Principal.sees_numbers`), else masked (``06******78``), or null
+(:attr:`acd.http.tokens.Principal.sees_numbers`), else masked (``06******78``), or null
 when unknown. An ``agent`` token only receives events about its own agent: calls
 offered to or answered by it, its transfers, the end of those calls, its state. A
 comment line (``: heartbeat``) is sent after ``api.heartbeat_s`` of silence.
@@ -47,7 +47,7 @@ from acd.core import facts as f
 from acd.logs import get_logger, mask_number
 
 if TYPE_CHECKING:
-    from acd.app import Router
+    from acd.core.ports import StreamHost
 
 log = get_logger("acd.cti")
 
@@ -131,7 +131,7 @@ class Subscriber:
 class EventStream:
     """Fact listener → per-client queues. ``attach`` it to a router once."""
 
-    def __init__(self, router: Router, *, buffer: int = 1000) -> None:
+    def __init__(self, router: StreamHost, *, buffer: int = 1000) -> None:
         self.router = router
         self.buffer = buffer
         self.subscribers: set[Subscriber] = set()

@@ -1,0 +1,176 @@
+"""The ports: what the adapters (HTTP, event stream, metrics, store) may see of the
+running service, as Protocols. An adapter is typed against one of these, never against
+the concrete router of :mod:`acd.service.router`, so it can be built and tested on any
+object that has these few members (and the router can change behind them).
+
+* :class:`EngineView`: the engine, read only (what the API, the stream and the
+  collectors read; the one member written is ``decide``/``link_up``, by the service).
+* :data:`Submit`: give the engine one input now, get its output.
+* :data:`FactListener`: told each engine fact, on the hot path (never awaits).
+* :class:`LinkView`: the AMI link as the health and the collectors see it.
+* :class:`StreamHost`, :class:`ApiHost`, :class:`MetricsHost`, :class:`StoreHost`:
+  what each adapter is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from acd.config import Config, PartnerConfig
+    from acd.core.effects import Output
+    from acd.core.engine import Engine
+    from acd.core.facts import Fact
+    from acd.core.model import Agent, Call
+    from acd.core.overflow import Bascule
+    from acd.core.records import CallRecord
+    from acd.core.routing import AgentPool, SkillQueue
+    from acd.core.warm import WarmTransfer
+
+#: give the engine one input now (an AMI event, a tick, an API intent); its actions
+#: are sent and its facts published before this returns
+Submit = Callable[[object], "Output"]
+#: told each fact the engine publishes, inside :data:`Submit`: never awaits, never raises
+FactListener = Callable[["Fact"], None]
+#: told each audited API write (the durable audit)
+AuditListener = Callable[[dict[str, Any]], None]
+#: extra metric families for /metrics
+MetricSource = Callable[[], list[Any]]
+#: one part of /healthz
+HealthSource = Callable[[], dict[str, Any]]
+
+
+#: the tasks the service supervises (``acd_task_restarts_total{task}``)
+SUPERVISED_TASKS: tuple[str, ...] = ("heartbeat", "reconciler")
+#: what an input that raised was (``acd_input_errors_total{kind}``; the log line's
+#: ``input`` names the exact type): an AMI event, the engine's timer, a resync or
+#: reconcile list, an API intent, sending one action, a fact listener, an AMI
+#: response, an action refused because a value held CR, LF or NUL
+INPUT_KINDS: tuple[str, ...] = ("ami_event", "tick", "resync", "intent", "action",
+                                "fact_listener", "ami_response", "unsendable")
+
+
+class SkillsView(Protocol):
+    """The agents, the queues and the config (what a reskill request is checked on)."""
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def agents(self) -> dict[str, Agent]: ...
+    @property
+    def queues(self) -> dict[str, SkillQueue]: ...
+
+
+class EngineView(SkillsView, Protocol):
+    """The engine as adapters read it (no adapter calls ``handle``: it submits)."""
+
+    @property
+    def calls(self) -> dict[str, Call]: ...
+    @property
+    def bascules(self) -> dict[str, Bascule]: ...
+    @property
+    def partners(self) -> list[PartnerConfig]: ...
+    @property
+    def partner_down_until(self) -> dict[str, float]: ...
+    @property
+    def warm(self) -> dict[str, WarmTransfer]: ...
+    @property
+    def pool(self) -> AgentPool: ...
+    @property
+    def link_up(self) -> bool: ...
+    @property
+    def decide(self) -> bool: ...
+    @property
+    def now(self) -> float: ...
+
+    def waiting_calls(self, queue: str) -> list[Call]: ...
+    def estimated_wait(self, queue: str) -> float: ...
+    def partner_up(self, name: str, now: float | None = None) -> bool: ...
+    def record(self, call: Call) -> CallRecord: ...
+    def next_deadline(self) -> float | None: ...
+
+
+class EventCount(Protocol):
+    @property
+    def events_received(self) -> int: ...
+
+
+class DropCounts(Protocol):
+    @property
+    def counts(self) -> Mapping[str, int]: ...
+
+
+class LinkView(Protocol):
+    """The AMI link: up or not, this session's event count, frames dropped."""
+
+    @property
+    def connected(self) -> bool: ...
+    @property
+    def protocol(self) -> EventCount | None: ...
+    @property
+    def drops(self) -> DropCounts: ...
+    @property
+    def reconnects(self) -> int: ...
+
+
+class StreamHost(Protocol):
+    """What the event stream needs: the engine's view and its facts."""
+
+    @property
+    def engine(self) -> EngineView: ...
+
+    def add_fact_listener(self, listener: FactListener) -> None: ...
+
+
+class ApiHost(StreamHost, Protocol):
+    """What the HTTP server and the API need."""
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def metric_sources(self) -> list[MetricSource]: ...
+
+    def clock(self) -> float: ...
+    def submit(self, item: object) -> Output: ...
+    def publish_audit(self, entry: dict[str, Any]) -> None: ...
+    def health(self) -> dict[str, Any]: ...
+
+
+class MetricsHost(StreamHost, Protocol):
+    """What the Prometheus collectors need."""
+
+    decision_observer: Callable[[float], None] | None
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def ami(self) -> LinkView | None: ...
+    @property
+    def actions_fenced(self) -> int: ...
+    @property
+    def input_errors(self) -> Mapping[str, int]: ...
+    @property
+    def health_sources(self) -> Mapping[str, HealthSource]: ...
+    @property
+    def metric_sources(self) -> list[MetricSource]: ...
+
+    def clock(self) -> float: ...
+
+
+class StoreHost(Protocol):
+    """What the durable store needs: the engine itself (it snapshots its state), the
+    input to restore it, the facts and API writes to journal, a place in /healthz."""
+
+    @property
+    def engine(self) -> Engine: ...
+    @property
+    def health_sources(self) -> dict[str, HealthSource]: ...
+
+    def submit(self, item: object) -> Output: ...
+    def add_fact_listener(self, listener: FactListener) -> None: ...
+    def add_audit_listener(self, listener: AuditListener) -> None: ...
