@@ -24,6 +24,7 @@ system-programs:
 lint: $(STAMP)
 	$(BIN)/ruff check acd tests benchmarks loadtests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: system-programs lint
 	$(BIN)/pytest -q
