@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -44,7 +43,6 @@ from panoramisk.message import Message as PkMessage
 
 from acd.ami import actions as act
 from acd.ami.drops import DropCounter
-from acd.ami.events import MAX_TIMESTAMP as _MAX_TIMESTAMP
 from acd.ami.events import (
     AmiEvent,
     FullyBooted,
@@ -62,6 +60,7 @@ from acd.ami.frames import (
     parse_frame,
     serialize,
 )
+from acd.ami.replies import as_list, check_response, decode_list_item, describe, epoch_or
 from acd.backoff import backoff_delay
 from acd.config import AmiConfig
 from acd.errors import AmiActionFailed, AmiDisconnected, AmiError, AmiLoginFailed
@@ -327,7 +326,7 @@ class AmiConnection:
             try:
                 await self._session()
             except (OSError, TimeoutError, AmiError) as exc:
-                log.warning("ami_session_failed", error=_describe(exc),
+                log.warning("ami_session_failed", error=describe(exc),
                             host=self.config.host, port=self.config.port)
             finally:
                 self._drop_link("session ended")
@@ -426,7 +425,7 @@ class AmiConnection:
         try:
             entries, taken_at = await self.channels()
         except (AmiError, TimeoutError) as exc:
-            log.warning("ami_resync_failed", why=why, error=_describe(exc))
+            log.warning("ami_resync_failed", why=why, error=describe(exc))
             if self.protocol is not None:
                 self.protocol.close()  # start over: a router without a view must not route
             return
@@ -437,9 +436,9 @@ class AmiConnection:
         """Every live channel (a ``Status`` list with the sink's variables) and when it
         was asked for, in Asterisk's clock (the ``Timestamp`` of a Ping just before)."""
         pong = await self.request(act.Ping())
-        taken_at = _float(getattr(pong, "timestamp", ""), time.time())
+        taken_at = epoch_or(getattr(pong, "timestamp", ""), time.time())
         messages = await self.request(act.Status(variables=self.sink_variables()))
-        entries = [e for e in (_decode_list_item(m, self.drops) for m in _as_list(messages))
+        entries = [e for e in (decode_list_item(m, self.drops) for m in as_list(messages))
                    if isinstance(e, StatusEntry)]
         return entries, taken_at
 
@@ -463,7 +462,7 @@ class AmiConnection:
             log.info("ami_closed")
         else:
             log.warning("ami_connection_lost",
-                        error=_describe(exc) if exc else "closed by peer")
+                        error=describe(exc) if exc else "closed by peer")
         self._lost.set()
         self._drop_link("connection lost")
 
@@ -471,37 +470,3 @@ class AmiConnection:
         if self.connected:
             self.connected = False
             self.sink.on_link_down(reason)
-
-
-def check_response(action: act.Action, response: Any) -> None:
-    first = response[0] if isinstance(response, list) else response
-    if getattr(first, "response", "") == "Error":
-        raise AmiActionFailed(action.name, first.message or "error")
-
-
-def _float(text: str, default: float) -> float:
-    """``text`` as an epoch time, or ``default`` when it is not a sane one."""
-    try:
-        value = float(text)
-    except ValueError:
-        return default
-    return value if math.isfinite(value) and 0 <= value <= _MAX_TIMESTAMP else default
-
-
-def _as_list(response: Any) -> list[Any]:
-    return list(response) if isinstance(response, list) else [response]
-
-
-def _decode_list_item(message: Any, drops: DropCounter) -> AmiEvent | None:
-    ami = getattr(message, "ami", None)
-    if ami is None:
-        return None
-    try:
-        return decode_message(ami)
-    except UndecodableEvent as exc:  # that channel is skipped, the others are not
-        drops.drop("undecodable", 1, str(exc))
-        return None
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -3,7 +3,7 @@
 fail-open queue of ``queues_acd.conf``, with the names of ``[dialplan]``.
 
 One list, read by ``acd check-pbx`` (what to look for on a site) and by the simulator
-(what its ``ShowDialPlan`` and ``GetConfig`` answer). ``tests/test_pbxcheck.py``
+(what its ``ShowDialPlan`` and ``GetConfig`` answer). ``tests/protocol/test_pbxcheck.py``
 checks it against the files of ``dialplans/``. It lives with the configuration, not
 with the AMI adapter: it is data derived from ``[dialplan]`` alone, and both the
 simulator and the tools may import the configuration layer.

@@ -218,7 +218,7 @@ class Router:
         future.add_done_callback(functools.partial(self._action_done, command))
 
     def _action_done(self, command: Any, future: asyncio.Future[Any]) -> None:
-        from acd.ami.client import check_response
+        from acd.ami.replies import check_response
         from acd.errors import AmiError
 
         try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,8 +31,9 @@ from acd.core.hours import (
     route_number,
 )
 from acd.errors import ConfigError
+from tests.support.paths import REPO
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+CONFIG_DIR = REPO / "config"
 
 NUMBERS = {
     "15": NumberConfig(queue="ARM_N1", label="15"),

@@ -30,8 +30,9 @@ from acd.sim.server import start_sim
 from acd.testing import build_stack
 from loadtests.shapes import BUSY_HOUR_CALLS, SHAPE_NAMES, Ramp, make_shape
 from loadtests.surge import site_config
+from tests.support.paths import REPO
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 SECRET = "control-port-test"
 
 

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-ACD = Path(__file__).resolve().parents[1] / "acd"
+from tests.support.paths import REPO
+
+ACD = REPO / "acd"
 
 
 @pytest.mark.parametrize("first", ["acd.core.hours", "acd.config", "acd.config.load",

@@ -12,7 +12,6 @@ import contextlib
 import math
 import socket
 from collections.abc import AsyncIterator
-from pathlib import Path
 from types import SimpleNamespace
 
 import aiohttp
@@ -42,6 +41,7 @@ from tests.support.metricsroom import (
     scrape,
     value,
 )
+from tests.support.paths import REPO
 
 
 @pytest.fixture
@@ -414,7 +414,7 @@ def test_metrics_module_needs_no_global_registry(config: Config) -> None:
 
 
 def _readme() -> str:
-    return (Path(__file__).resolve().parents[1] / "deploy" / "README.md").read_text(
+    return (REPO / "deploy" / "README.md").read_text(
         encoding="utf-8")
 
 

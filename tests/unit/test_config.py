@@ -14,8 +14,9 @@ import pytest
 from acd.config import STANDARD_SKILLS, Config
 from acd.config.load import load_config
 from acd.errors import ConfigError
+from tests.support.paths import REPO
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+CONFIG_DIR = REPO / "config"
 EXAMPLES = sorted(CONFIG_DIR.glob("*.toml"))
 
 

@@ -128,7 +128,7 @@ def test_credentials_are_the_ones_acd_reads(unit: Path) -> None:
 
 
 def test_paths_match_the_install_doc() -> None:
-    """(deploy/install.sh is run by tests/test_install.py, which checks that every path
+    """(deploy/install.sh is run by tests/e2e/test_install.py, which checks that every path
     the installed units name exists after an install.)"""
     doc = INSTALL_DOC.read_text(encoding="utf-8")
     paths = {"/etc/acd/acd.toml", "/etc/acd/ami-secret", "/etc/acd/api-tokens",

@@ -1,5 +1,5 @@
 """The operator guide keeps up with what it documents: every alert, and the bascule
-API's request bodies (the install doc's paths: tests/test_systemd_units.py)."""
+API's request bodies (the install doc's paths: tests/unit/test_systemd_units.py)."""
 
 from __future__ import annotations
 
