@@ -81,6 +81,10 @@ class TrackedCall:
                  "answered": self.answered_at}.get(milestone)
         return stamp is not None
 
+    def add_waiter(self, waiter: asyncio.Future[None]) -> None:
+        """``waiter`` is resolved at the call's next milestone."""
+        self._waiters.append(waiter)
+
     def wake(self) -> None:
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
@@ -165,7 +169,7 @@ class CallTracker:
             if left <= 0:
                 return False
             waiter: asyncio.Future[None] = loop.create_future()
-            tracked._waiters.append(waiter)
+            tracked.add_waiter(waiter)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waiter, left)
         return True
@@ -320,9 +324,8 @@ class ControlServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, backlog=1024)
         await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self.port = int(sockets[0].getsockname()[1]) if sockets else port
+        addresses = self._runner.addresses
+        self.port = int(addresses[0][1]) if addresses else port
         self._lag_task = asyncio.create_task(self._watch_lag())
 
     async def _watch_lag(self) -> None:
