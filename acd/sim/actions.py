@@ -47,8 +47,12 @@ def _duration(seconds: float) -> str:
 class AmiActions:
     """:class:`~acd.sim.wire.ActionHandler` over a :class:`~acd.sim.pbx.Pbx`."""
 
-    def __init__(self, pbx: Pbx, numbers: Iterable[str] = ()) -> None:
+    def __init__(self, pbx: Pbx, numbers: Iterable[str] = (), *,
+                 defer: Callable[[Callable[[], None]], None] | None = None) -> None:
         self.pbx = pbx
+        #: runs a Redirect's goto "on the next turn": the event loop's call_soon, or a
+        #: virtual clock's zero-delay timer when no loop drives the PBX
+        self.defer = defer or _call_soon
         self._table: dict[str, Callable[[AmiMessage, str | None], Reply]] = {
             "ping": self.ping,
             "setvar": self.setvar,
@@ -187,7 +191,7 @@ class AmiActions:
         def soon() -> None:
             # the channel's own thread runs the goto a moment later: an action read
             # with this one (the same write of the router) finds it still pending
-            asyncio.get_running_loop().call_soon(move)
+            self.defer(move)
 
         text = "Dual Redirect successful" if extra else "Redirect successful"
         return Reply([response("Success", action_id, ("Message", text))], after=soon)
@@ -328,6 +332,10 @@ class AmiActions:
         messages.append([("Event", "CoreShowChannelsComplete"), *aid,
                          ("EventList", "Complete"), ("ListItems", str(len(channels)))])
         return Reply(messages)
+
+
+def _call_soon(callback: Callable[[], None]) -> None:
+    asyncio.get_running_loop().call_soon(callback)
 
 
 def _patience(variables: dict[str, str]) -> float | None:

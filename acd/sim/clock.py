@@ -14,6 +14,11 @@ own delays, a seeded behaviour) produces the same events with the same timestamp
 every run. Only what comes from outside (an AMI action from the router) is stamped
 with the real clock's reading. The clock never goes backwards: a timer whose due
 time is earlier than a timestamp already handed out is stamped with that later time.
+
+A *virtual* clock (``virtual=True``) has no event loop and no real time: it stands
+still until its owner runs the next timer (:meth:`SimClock.run_next`), which moves it
+to that timer's due time. A whole day then plays as fast as the callbacks run
+(``acd.tools.fastday``).
 """
 
 from __future__ import annotations
@@ -41,7 +46,8 @@ class SimTimer:
 class SimClock:
     """Simulated epoch time running ``speed`` times faster than the real clock."""
 
-    def __init__(self, *, speed: float = 1.0, start_epoch: float | None = None) -> None:
+    def __init__(self, *, speed: float = 1.0, start_epoch: float | None = None,
+                 virtual: bool = False) -> None:
         if speed <= 0:
             raise ValueError("speed must be > 0")
         self.speed = speed
@@ -54,8 +60,12 @@ class SimClock:
         self._seq = 0
         self._wakeup: asyncio.TimerHandle | None = None
         self._wakeup_due: float | None = None
+        #: no event loop: time moves only with :meth:`run_next`
+        self.virtual = virtual
 
     def _running_time(self) -> float:
+        if self.virtual:
+            return self._floor
         return self.start_epoch + (time.monotonic() - self._real_t0) * self.speed
 
     def now(self) -> float:
@@ -96,8 +106,35 @@ class SimClock:
         """Sleep ``sim_seconds`` of simulated time."""
         await asyncio.sleep(self.real_delay(sim_seconds))
 
+    def next_due(self) -> float | None:
+        """Due time of the earliest live timer, or None."""
+        heap = self._heap
+        while heap and heap[0][2].cancelled:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    def run_next(self, until: float) -> bool:
+        """Virtual clock: run the earliest live timer if it is due by ``until`` (the
+        clock moves to its due time); False, the clock moved to ``until``, otherwise."""
+        if not self.virtual:
+            raise RuntimeError("run_next drives a virtual clock only")
+        due = self.next_due()
+        if due is None or due > until:
+            self._floor = max(self._floor, until)
+            return False
+        _, _, timer, callback = heapq.heappop(self._heap)
+        timer.cancelled = True
+        self._fire(timer, callback)
+        return True
+
+    def advance_to(self, when: float) -> None:
+        """Virtual clock: time moves to ``when`` (never backwards); no timer runs."""
+        self._floor = max(self._floor, when)
+
     def _arm(self) -> None:
         """Make sure the loop wakes us up for the earliest live timer."""
+        if self.virtual:
+            return
         heap = self._heap
         while heap and heap[0][2].cancelled:
             heapq.heappop(heap)

@@ -1,0 +1,237 @@
+"""A simulated day in one process, as fast as the code runs.
+
+The production engine (:class:`acd.core.engine.Engine`) and the simulator's model of
+Asterisk (:class:`acd.sim.pbx.Pbx`, the same callers, agents, ring, talk, wrap-up,
+patience, transfers, partners and PDSA forwarding as ``acd simulate``) exchange typed
+events and actions directly, on a virtual clock (:class:`acd.sim.clock.SimClock` with
+``virtual=True``): no socket, no AMI bytes, no real time.
+
+What is shared with ``acd simulate`` (:mod:`acd.tools.simulate`), so that both play
+the same day: the scenario's timeline (:func:`acd.tools.traffic.plan`), the agents'
+behaviour (:func:`acd.tools.simulate.behaviour_for`), the feature codes of staffing
+changes, the simulator's action handler (:class:`acd.sim.actions.AmiActions`: a
+Redirect, Setvar, Originate or Status here is answered by the very code that answers
+it over TCP) and the AMI client's event decoder (:func:`acd.ami.events.decode_message`
+turns each header block the PBX emits into the typed event the engine reads). The
+engine starts as after a connection: a ``Status`` list of the PBX's channels
+(:class:`~acd.core.inputs.ChannelsSnapshot`).
+
+Order of things, as on the wire: an event is handled after the PBX step that emitted
+it; the actions of one input are answered one after the other, each one's effect
+(``Reply.after``) before the next is read; an action answered ``Response: Error``
+comes back as :class:`~acd.core.inputs.ActionFailed` after the events already queued.
+The engine's timers are due on the same clock: a Tick is sent at the engine's
+deadline, before the PBX's timers of the same instant.
+
+Deterministic for a seed: the PBX's timers fire in due-time order (ties in the
+order they were set), its behaviour is seeded per offer, the engine reads no clock.
+
+How it was compared with ``acd simulate`` (``tests/e2e/test_fastday.py``): over
+the same seeds, offered, answered and QS 30 s at N1 of both paths; the AMI path runs
+on real time, so its answers drift by the loop's jitter (a few tenths of a simulated
+second at ×60), which moves single calls across the 30 s line: the test allows the
+binomial sampling error of a share (three standard errors of the mean over the seeds)
+and the Poisson error of a count.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from acd.ami import actions as act
+from acd.ami.events import StatusEntry, decode_message
+from acd.ami.frames import AmiMessage
+from acd.config import Config
+from acd.config.load import load_config
+from acd.core import facts as f
+from acd.core import inputs as i
+from acd.core.engine import Engine
+from acd.core.records import CallRecord
+from acd.sim.actions import AmiActions
+from acd.sim.clock import SimClock
+from acd.sim.model import Headers, Phase
+from acd.sim.pbx import Pbx
+from acd.tools.scenario import Scenario, StaffingStep, load_scenario, resolve_site
+from acd.tools.simulate import FEATURE_CODES, behaviour_for
+from acd.tools.summary import Summary, summarize
+from acd.tools.traffic import Planned, plan, scenario_start
+
+#: the repository (a scenario's ``site`` is relative to it)
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass
+class DayResult:
+    """The engine's call records of the day and their summary."""
+
+    records: list[CallRecord]
+    summary: Summary
+    calls_placed: int = 0
+    started_at: float = 0.0
+    ended_at: float = 0.0
+    #: caller channels the engine hung up: must stay empty
+    hung_up_by_router: list[str] = field(default_factory=list)
+    #: inputs handled by the engine (events, ticks, failures, intents)
+    inputs: int = 0
+
+
+def load_day(scenario_path: str | Path, config_path: str | Path | None = None
+             ) -> tuple[Config, Scenario]:
+    """A scenario file and its site's configuration (as ``acd simulate`` finds it)."""
+    scenario = load_scenario(scenario_path)
+    site = Path(config_path) if config_path else resolve_site(
+        scenario, Path(scenario_path), REPO_ROOT)
+    return load_config(site), scenario
+
+
+def play_day(config: Config, scenario: Scenario, *, seed: int | None = None,
+             staffing: Sequence[StaffingStep] | None = None) -> DayResult:
+    """Play ``scenario`` on the site ``config``; ``staffing`` replaces the scenario's
+    own (agents logged in per primary skill from each time of day on)."""
+    if staffing is not None:
+        scenario = msgspec.structs.replace(scenario, staffing=list(staffing))
+    seed = scenario.seed if seed is None else seed
+    start = scenario_start(scenario, config.zone())
+    day = _Day(config, scenario, seed, start)
+    placed = day.play(plan(scenario, config, seed), start + scenario.duration_s,
+                      scenario.drain_s)
+    engine = day.engine
+    records = day.records + [engine.record(call) for call in
+                             sorted(engine.calls.values(), key=lambda c: c.arrived_at)]
+    pbx = day.pbx
+    pbx.stop()
+    return DayResult(records=records, summary=summarize(records, config),
+                     calls_placed=placed, started_at=start, ended_at=pbx.clock.now(),
+                     hung_up_by_router=[h.channel for h in
+                                        pbx.callers_hung_up_by("router-action")],
+                     inputs=day.inputs)
+
+
+class _Day:
+    """The engine and the PBX, one virtual clock, one queue of inputs between them."""
+
+    def __init__(self, config: Config, scenario: Scenario, seed: int, start: float) -> None:
+        self.clock = clock = SimClock(start_epoch=start, virtual=True)
+        self.pbx = pbx = Pbx(config.agents, clock=clock, seed=seed,
+                             behaviour=behaviour_for(config, scenario), names=config.dialplan)
+        self.actions = AmiActions(pbx, numbers=config.numbers, defer=self._soon)
+        for name, partner in scenario.partners.items():
+            pbx.set_partner(name, partner)
+        pbx.foreign.place(scenario.foreign_channels)
+        self.engine = Engine(config)
+        self.records: list[CallRecord] = []
+        self.inputs = 0
+        self._pending: deque[object] = deque()
+        self._action_id = 0
+        names = config.dialplan
+        self._variables = (names.number_var, names.arrived_var, names.priority_var)
+        pbx.subscribe(self._on_event)
+
+    # ---------------------------------------------------------------- the run
+
+    def play(self, timeline: list[Planned], end: float, drain_s: float) -> int:
+        """Place every planned item at its time, run to ``end``, then let the calls
+        in progress finish (at most ``drain_s`` more); the calls placed."""
+        self._link_up()
+        for item in timeline:
+            self.clock.call_at(item.at, lambda item=item: self._apply(item))  # type: ignore[misc]
+        self._run(end, drain=False)
+        self.clock.advance_to(end)
+        self._run(end + drain_s, drain=True)
+        return sum(item.kind == "call" for item in timeline)
+
+    def _run(self, until: float, *, drain: bool) -> None:
+        clock, engine, calls = self.clock, self.engine, self.pbx.calls
+        first_live = 0
+        while True:
+            self._flush()
+            if drain:
+                while first_live < len(calls) and calls[first_live].phase is Phase.GONE:
+                    first_live += 1
+                if first_live >= len(calls):
+                    return
+            deadline = engine.next_deadline()
+            due = clock.next_due()
+            if deadline is not None and deadline <= until and (due is None or deadline <= due):
+                clock.advance_to(deadline)
+                self._submit(i.Tick())
+            elif not clock.run_next(until):
+                return
+
+    def _link_up(self) -> None:
+        """The engine's first view: the PBX's channels, as the AMI client lists them."""
+        status = act.Status(variables=self._variables)
+        reply = self.actions.handle(status.name, _message(act.action_headers(status, "0")))
+        entries = [e for e in (decode_message(_message(m)) for m in reply.messages)
+                   if isinstance(e, StatusEntry)]
+        self._submit(i.ChannelsSnapshot(entries, taken_at=self.clock.now()))
+        self._flush()
+
+    def _apply(self, item: Planned) -> None:
+        pbx = self.pbx
+        if item.kind == "call" and item.call is not None:
+            c = item.call
+            pbx.place_call(c.number, c.caller_name, c.caller_num, c.patience_s, c.priority)
+        elif item.kind == "partner" and item.partner is not None:
+            pbx.set_partner(item.partner.name, item.partner.behaviour)
+        elif item.kind == "bascule" and item.bascule is not None:
+            b = item.bascule
+            self._pending.append(i.BasculeRequest(b.queue, b.share, partner=b.partner,
+                                                  by=b.by, reason=b.reason))
+        elif item.agent is not None and item.agent in pbx.agents:
+            pbx.agent_feature(item.agent, FEATURE_CODES[item.kind])
+
+    # ---------------------------------------------------------------- the link
+
+    def _on_event(self, name: str, privilege: str, headers: Headers, stamp: float) -> None:
+        event = decode_message(_message([("Event", name), ("Privilege", privilege),
+                                         ("Timestamp", f"{stamp:.6f}"), *headers]))
+        if event is not None:
+            self._pending.append(event)
+
+    def _flush(self) -> None:
+        pending = self._pending
+        while pending:
+            self._submit(pending.popleft())
+
+    def _submit(self, item: object) -> None:
+        self.inputs += 1
+        out = self.engine.handle(item, self.clock.now())
+        for command in out.commands:
+            self._send(command)
+        for fact in out.facts:
+            if isinstance(fact, f.CallEnded):
+                self.records.append(fact.record)
+
+    def _send(self, command: act.Action) -> None:
+        self._action_id += 1
+        message = _message(act.action_headers(command, str(self._action_id)))
+        reply = self.actions.handle(command.name, message)
+        first = dict(reply.messages[0]) if reply.messages else {}
+        if first.get("Response") == "Error":
+            self._pending.append(i.ActionFailed(command.ref, command.name,
+                                                first.get("Message") or "error"))
+        if reply.after is not None:
+            reply.after()
+
+    def _soon(self, callback: Callable[[], None]) -> None:
+        """A Redirect's goto: the next thing the PBX does, at the same instant."""
+        self.clock.call_later(0.0, callback)
+
+
+def _message(headers: Headers) -> AmiMessage:
+    """A header block as the framer parses it: first value wins, repeats in ``multi``."""
+    message = AmiMessage()
+    for key, value in headers:
+        if key not in message:
+            message[key] = value
+            continue
+        if message.multi is None:
+            message.multi = {}
+        message.multi.setdefault(key, [message[key]]).append(value)
+    return message
