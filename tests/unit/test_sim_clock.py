@@ -71,3 +71,21 @@ async def test_a_failing_timer_does_not_stop_the_others() -> None:
 def test_speed_must_be_positive() -> None:
     with pytest.raises(ValueError, match="speed"):
         SimClock(speed=0)
+
+
+def test_a_virtual_clock_stands_still_until_its_owner_runs_the_next_timer() -> None:
+    clock = SimClock(start_epoch=1_000.0, virtual=True)  # no event loop running
+    seen: list[tuple[str, float]] = []
+    clock.call_at(1_005.0, lambda: seen.append(("b", clock.now())))
+    clock.call_at(1_002.0, lambda: seen.append(("a", clock.now())))
+    assert clock.now() == 1_000.0 and clock.next_due() == 1_002.0
+    assert clock.run_next(1_010.0)
+    assert seen == [("a", 1_002.0)] and clock.now() == 1_002.0
+    assert not clock.run_next(1_004.0)  # b is not due by then: time moves to 1 004
+    assert clock.now() == 1_004.0
+    assert clock.run_next(1_010.0) and seen[-1] == ("b", 1_005.0)
+    assert clock.next_due() is None
+    clock.advance_to(1_003.0)  # never backwards
+    assert clock.now() == 1_005.0
+    with pytest.raises(RuntimeError):
+        SimClock(start_epoch=0.0).run_next(1.0)
