@@ -36,6 +36,7 @@ and the Poisson error of a count.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -139,7 +140,7 @@ class _Day:
         in progress finish (at most ``drain_s`` more); the calls placed."""
         self._link_up()
         for item in timeline:
-            self.clock.call_at(item.at, lambda item=item: self._apply(item))  # type: ignore[misc]
+            self.clock.call_at(item.at, functools.partial(self._apply, item))
         self._run(end, drain=False)
         self.clock.advance_to(end)
         self._run(end + drain_s, drain=True)
