@@ -50,11 +50,15 @@ def timing(repeat: int) -> dict[str, Any]:
             "ms_per_call": round(median / calls * 1e3, 3)}
 
 
-def compare(seeds: int, duration_s: float, speed: float) -> dict[str, Any]:
+def compare(names: list[str], seeds: int, duration_s: float, speed: float,
+            hour: int | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in COMPARED:
+    for name in names:
         config, scenario = load_day(SCENARIOS / name)
         scenario = msgspec.structs.replace(scenario, duration_s=duration_s)
+        if hour is not None:
+            scenario = msgspec.structs.replace(scenario,
+                                               start=scenario.start.replace(hour=hour))
         rows = []
         for seed in range(1, seeds + 1):
             fast = play_day(config, scenario, seed=seed).summary
@@ -77,11 +81,15 @@ def main() -> None:
     parser.add_argument("--compare", type=int, default=0, metavar="SEEDS")
     parser.add_argument("--duration", type=float, default=3600.0)
     parser.add_argument("--speed", type=float, default=300.0)
+    parser.add_argument("--scenario", action="append", default=[],
+                        help="a file of config/scenarios to compare (repeatable)")
+    parser.add_argument("--hour", type=int, default=None, help="start at this hour")
     args = parser.parse_args()
     logs.configure(None, level=logging.ERROR)
     result: dict[str, Any] = {"timing": timing(args.repeat)}
     if args.compare:
-        result["compare"] = compare(args.compare, args.duration, args.speed)
+        result["compare"] = compare(args.scenario or list(COMPARED), args.compare,
+                                    args.duration, args.speed, args.hour)
     print(json.dumps(result))
 
 
