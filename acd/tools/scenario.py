@@ -49,6 +49,13 @@ class CallsSpec(_Strict, frozen=True):
     factor: Annotated[float, msgspec.Meta(gt=0, le=100)] = 1.0
     #: how long callers wait before hanging up: uniform in [low, high] seconds
     patience_s: Range = msgspec.field(default_factory=lambda: [30.0, 300.0])
+    #: instead of that range, points [share, seconds] of patience's distribution (the
+    #: share of callers with at most that patience), both increasing, as ``acd plan``
+    #: estimates them from records: drawn by linear interpolation between the points
+    #: (from 0 s at share 0); callers beyond the last share wait the last point's seconds
+    patience_quantiles_s: list[Annotated[list[Annotated[float, msgspec.Meta(ge=0)]],
+                                         msgspec.Meta(min_length=2, max_length=2)]] = \
+        msgspec.field(default_factory=list)
     #: share of calls per priority (0 = life-threatening); the rest gets the default
     priority_mix: dict[str, Share] = msgspec.field(default_factory=dict)
 
@@ -188,6 +195,8 @@ def _validate(scenario: Scenario) -> list[tuple[str, str]]:
                                  for k, v in scenario.agents.talk_s.items())]:
         if low > high:
             problems.append((label, "a range is [low, high]"))
+    problems += _check_quantiles("calls.patience_quantiles_s",
+                                 scenario.calls.patience_quantiles_s)
     if sum(scenario.calls.hourly) <= 0:
         problems.append(("calls.hourly", "at least one hour must have calls"))
     try:
@@ -195,6 +204,16 @@ def _validate(scenario: Scenario) -> list[tuple[str, str]]:
     except ChaosError as exc:
         problems.append(("chaos", str(exc)))
     return problems
+
+
+def _check_quantiles(key: str, points: list[list[float]]) -> list[tuple[str, str]]:
+    shares = [p for p, _ in points]
+    seconds = [v for _, v in points]
+    if any(p > 1 for p in shares):
+        return [(key, "a share is at most 1")]
+    if shares != sorted(shares) or seconds != sorted(seconds):
+        return [(key, "points go up: shares and seconds increasing")]
+    return []
 
 
 def _check_time(key: str, text: str) -> list[tuple[str, str]]:

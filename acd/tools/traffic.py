@@ -87,7 +87,6 @@ def _next_hour(t: float, zone: ZoneInfo) -> float:
 
 
 def _caller(number: str, scenario: Scenario, rng: random.Random) -> PlannedCall:
-    low, high = scenario.calls.patience_s
     priority: int | None = None
     draw = rng.random()
     for key, share in sorted(scenario.calls.priority_mix.items()):
@@ -97,7 +96,27 @@ def _caller(number: str, scenario: Scenario, rng: random.Random) -> PlannedCall:
         draw -= share
     name = f"{rng.choice(_FIRST_NAMES)} {rng.choice(_LAST_NAMES)}"
     caller_num = "06" + "".join(str(rng.randrange(10)) for _ in range(8))
-    return PlannedCall(number, name, caller_num, rng.uniform(low, high), priority)
+    return PlannedCall(number, name, caller_num, _patience(scenario, rng), priority)
+
+
+def _patience(scenario: Scenario, rng: random.Random) -> float:
+    """One draw either way (a scenario without quantiles keeps its random sequence)."""
+    points = scenario.calls.patience_quantiles_s
+    if not points:
+        low, high = scenario.calls.patience_s
+        return rng.uniform(low, high)
+    return quantile_draw(points, rng.random())
+
+
+def quantile_draw(points: list[list[float]], u: float) -> float:
+    """The value at share ``u`` of a distribution given by increasing points
+    [share, value], linear between them, from 0 at share 0, flat after the last."""
+    prev_p, prev_v = 0.0, 0.0
+    for p, v in points:
+        if u <= p:
+            return prev_v if p == prev_p else prev_v + (v - prev_v) * (u - prev_p) / (p - prev_p)
+        prev_p, prev_v = p, v
+    return prev_v
 
 
 def primary_skill(agent: AgentConfig) -> str:

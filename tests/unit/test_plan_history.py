@@ -10,6 +10,7 @@ import functools
 import math
 import random
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
@@ -19,13 +20,16 @@ import pytest
 from scipy import stats
 
 from acd.core.records import CallRecord, LegRecord
+from acd.errors import ConfigError
 from acd.tools.plan.history import (
     SLOTS,
     HistoryEstimate,
     censored_durations,
     estimate_history,
 )
-from acd.tools.scenario import Scenario
+from acd.tools.scenario import Scenario, load_scenario
+from acd.tools.tomlwrite import dumps
+from acd.tools.traffic import quantile_draw
 
 ZONE = ZoneInfo("Europe/Paris")
 FIRST = date(2026, 1, 5)  # a Monday
@@ -226,3 +230,48 @@ class _Step(Protocol):
 def _abandon_waits() -> list[float]:
     return [(datetime.fromisoformat(r.ended_at or "") - datetime.fromisoformat(r.arrived_at))
             .total_seconds() for r in history() if r.outcome == "abandoned"]
+
+
+def test_the_scenario_plays_the_kaplan_meier_patience_not_a_uniform(
+        estimate: HistoryEstimate, tmp_path: Path) -> None:
+    scenario = estimate.to_scenario(0, site="config/sas-large.toml")
+    # written as a scenario file and read back: the same scenario
+    assert load_check(scenario, tmp_path) == []
+    assert load_scenario(tmp_path / "s.toml") == scenario
+    points = scenario.calls.patience_quantiles_s
+    assert points == [list(p) for p in estimate.patience.points]
+    # draws through those points follow the truth: median and 90th percentile of
+    # 20,000 draws within 6 % (the points' own error, measured ≤ 4 %, plus the draws')
+    rng = random.Random(3)
+    draws = [quantile_draw(points, rng.random()) for _ in range(20_000)]
+    for p in (0.5, 0.9):
+        truth = -PATIENCE_MEAN_S * math.log(1 - p)
+        assert float(np.quantile(draws, p)) == pytest.approx(truth, rel=0.06)
+
+
+def test_quantile_draw_interpolates_and_holds_after_the_last_point() -> None:
+    points = [[0.5, 100.0], [0.8, 400.0]]
+    assert quantile_draw(points, 0.25) == pytest.approx(50.0)
+    assert quantile_draw(points, 0.65) == pytest.approx(250.0)
+    assert quantile_draw(points, 0.95) == 400.0
+
+
+def test_patience_points_must_go_up(estimate: HistoryEstimate, tmp_path: Path) -> None:
+    calls = msgspec.structs.replace(
+        estimate.to_scenario(0, site="config/sas-large.toml").calls,
+        patience_quantiles_s=[[0.5, 100.0], [0.4, 200.0]])
+    scenario = msgspec.structs.replace(
+        estimate.to_scenario(0, site="config/sas-large.toml"), calls=calls)
+    assert load_check(scenario, tmp_path) == [
+        ("calls.patience_quantiles_s", "points go up: shares and seconds increasing")]
+
+
+def load_check(scenario: Scenario, folder: Path) -> list[tuple[str, str]]:
+    """The problems ``load_scenario`` finds in ``scenario`` written as a file."""
+    data = msgspec.to_builtins(scenario)
+    (folder / "s.toml").write_text(dumps(data), encoding="utf-8")
+    try:
+        load_scenario(folder / "s.toml")
+    except ConfigError as exc:
+        return exc.problems
+    return []

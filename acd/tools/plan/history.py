@@ -20,13 +20,15 @@ From :class:`~acd.core.records.CallRecord` over a date range (the JSON lines of
   those, or counting the abandons alone, keeps only the impatient callers and makes
   patience look far shorter than it is. The survival function of patience is the
   Kaplan–Meier estimate over both kinds (``scipy.stats.ecdf`` with
-  ``scipy.stats.CensoredData``); its quantiles are read off it, and the scenario's
-  uniform range is matched on its 10 % and 90 % quantiles.
+  ``scipy.stats.CensoredData``); its quantiles are read off it. A scenario plays it
+  as ``calls.patience_quantiles_s`` (every 5 % as far as the estimate goes; callers
+  more patient than the longest observation wait that long); its uniform
+  ``patience_s``, for older readers, is matched on the 10 % and 90 % quantiles.
 - a **surge** factor multiplies every arrival rate (``1.55``: the winter surge).
 
 :meth:`HistoryEstimate.to_scenario` gives a :class:`~acd.tools.scenario.Scenario` for
 one weekday that ``acd simulate`` can play. The scenario format has one hourly profile
-for all numbers and uniform ranges: the estimate itself keeps the finer detail
+for all numbers and uniform talk ranges: the estimate itself keeps the finer detail
 (half-hours per number, quantiles) for the planner.
 """
 
@@ -64,6 +66,9 @@ class Distribution:
     mean_s: float
     #: the uniform [low, high] a scenario plays in its place
     range_s: tuple[float, float]
+    #: [share, seconds] points of the distribution (every 5 %, as far as the estimate
+    #: goes), for a scenario's ``patience_quantiles_s``
+    points: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,8 @@ class HistoryEstimate:
             duration_s=86_400.0,
             seed=seed,
             calls=CallsSpec(per_day=per_day, hourly=hourly, factor=self.surge,
-                            patience_s=list(self.patience.range_s)),
+                            patience_s=list(self.patience.range_s),
+                            patience_quantiles_s=[list(p) for p in self.patience.points]),
             agents=AgentsSpec(talk_s={role: list(d.range_s) for role, d in self.talk.items()},
                               transfers=self.transfers),
         )
@@ -229,9 +235,15 @@ def censored_durations(events: Sequence[float], censored: Sequence[float]) -> Di
     q90 = quantiles[0.9] if not math.isnan(quantiles[0.9]) else longest
     width = (q90 - q10) / 0.8  # a uniform [a, b] has q10 = a + 0.1 (b - a)
     low = max(0.0, q10 - 0.1 * width)
+    grid = [(p, survival_quantile(times, surv, p)) for p in np.arange(1, 20) / 20]
+    points = [(round(float(p), 2), round(q, 1)) for p, q in grid if not math.isnan(q)]
+    reach = round(1.0 - float(surv[-1]), 3)  # the share whose patience the data shows
+    if reach > (points[-1][0] if points else 0.0):
+        points.append((reach, round(float(times[-1]), 1)))
     return Distribution(observations=len(events) + len(censored), events=len(events),
                         quantiles=quantiles, mean_s=mean,
-                        range_s=(round(low, 1), round(min(low + width, 86_400.0), 1)))
+                        range_s=(round(low, 1), round(min(low + width, 86_400.0), 1)),
+                        points=tuple(points))
 
 
 def kaplan_meier(events: Sequence[float],
