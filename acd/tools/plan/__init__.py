@@ -1,1 +1,1 @@
-"""``acd plan``: staffing from the engine's own routing (see docs/plan.md)."""
+"""``acd plan``: the staffing a site needs, from the engine's own routing."""
