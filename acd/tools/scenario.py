@@ -45,6 +45,11 @@ class CallsSpec(_Strict, frozen=True):
     hourly: Annotated[list[Annotated[float, msgspec.Meta(ge=0)]],
                       msgspec.Meta(min_length=24, max_length=24)] = msgspec.field(
         default_factory=lambda: list(SAS_WEEKDAY_PROFILE))
+    #: per number, instead of ``hourly``: relative weights of each half-hour 00:00…23:30
+    #: (local time), as ``acd plan`` estimates them from a site's records
+    half_hourly: dict[str, Annotated[list[Annotated[float, msgspec.Meta(ge=0)]],
+                                     msgspec.Meta(min_length=48, max_length=48)]] = \
+        msgspec.field(default_factory=dict)
     #: multiply every rate (1.55 = the winter surge of December 2022)
     factor: Annotated[float, msgspec.Meta(gt=0, le=100)] = 1.0
     #: how long callers wait before hanging up: uniform in [low, high] seconds
@@ -197,6 +202,10 @@ def _validate(scenario: Scenario) -> list[tuple[str, str]]:
             problems.append((label, "a range is [low, high]"))
     problems += _check_quantiles("calls.patience_quantiles_s",
                                  scenario.calls.patience_quantiles_s)
+    for number, weights in scenario.calls.half_hourly.items():
+        if sum(weights) <= 0:
+            problems.append((f"calls.half_hourly.{number}",
+                             "at least one half-hour must have calls"))
     if sum(scenario.calls.hourly) <= 0:
         problems.append(("calls.hourly", "at least one hour must have calls"))
     try:

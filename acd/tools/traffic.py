@@ -2,7 +2,9 @@
 
 Arrivals per number follow a non-homogeneous Poisson process: within each hour the
 rate is ``per_day × factor × hourly[h] / sum(hourly) / 3600`` calls a second, with
-``h`` the site's local hour (so daylight-saving nights have 23 or 25 hours).
+``h`` the site's local hour (so daylight-saving nights have 23 or 25 hours); a number
+with its own ``half_hourly`` weights has ``per_day × factor × w[k] / sum(w) / 1800``
+in local half-hour ``k``.
 """
 
 from __future__ import annotations
@@ -69,9 +71,15 @@ def _arrivals(scenario: Scenario, zone: ZoneInfo, rng: random.Random,
     for number, per_day in calls.per_day.items():
         t = start
         while t < end:
-            hour_end = min(end, _next_hour(t, zone))
-            hour = datetime.fromtimestamp(t, zone).hour
-            rate = per_day * calls.factor * calls.hourly[hour] / weight_sum / 3600.0
+            local = datetime.fromtimestamp(t, zone)
+            weights = calls.half_hourly.get(number)
+            if weights is None:
+                hour_end = min(end, _next_hour(t, zone))
+                rate = per_day * calls.factor * calls.hourly[local.hour] / weight_sum / 3600.0
+            else:
+                hour_end = min(end, _next_half_hour(t, zone))
+                rate = (per_day * calls.factor * weights[local.hour * 2 + local.minute // 30]
+                        / sum(weights) / 1800.0)
             if rate > 0:
                 arrival = t + rng.expovariate(rate)
                 while arrival < hour_end:
@@ -84,6 +92,13 @@ def _arrivals(scenario: Scenario, zone: ZoneInfo, rng: random.Random,
 def _next_hour(t: float, zone: ZoneInfo) -> float:
     local = datetime.fromtimestamp(t, zone)
     return (local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)).timestamp()
+
+
+def _next_half_hour(t: float, zone: ZoneInfo) -> float:
+    local = datetime.fromtimestamp(t, zone)
+    if local.minute < 30:
+        return local.replace(minute=30, second=0, microsecond=0).timestamp()
+    return _next_hour(t, zone)
 
 
 def _caller(number: str, scenario: Scenario, rng: random.Random) -> PlannedCall:

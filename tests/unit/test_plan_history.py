@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from acd.config.load import load_config
 from acd.core.records import CallRecord, LegRecord
 from acd.errors import ConfigError
 from acd.tools.plan.history import (
@@ -29,9 +30,10 @@ from acd.tools.plan.history import (
 )
 from acd.tools.scenario import Scenario, load_scenario
 from acd.tools.tomlwrite import dumps
-from acd.tools.traffic import quantile_draw
+from acd.tools.traffic import plan, quantile_draw
 
 ZONE = ZoneInfo("Europe/Paris")
+REPO = Path(__file__).resolve().parents[2]
 FIRST = date(2026, 1, 5)  # a Monday
 WEEKS = 4
 PATIENCE_MEAN_S = 120.0
@@ -275,3 +277,26 @@ def load_check(scenario: Scenario, folder: Path) -> list[tuple[str, str]]:
     except ConfigError as exc:
         return exc.problems
     return []
+
+
+def test_the_scenario_plays_each_numbers_half_hours(estimate: HistoryEstimate) -> None:
+    scenario = estimate.scaled(1.55).to_scenario(2, site="config/sas-large.toml")
+    config = load_config(REPO / "config/sas-large.toml")
+    zone = config.zone()
+    counts: dict[tuple[str, int], int] = {}
+    days = 8
+    for seed in range(days):
+        for item in plan(scenario, config, seed=seed):
+            if item.call is not None:
+                local = datetime.fromtimestamp(item.at, zone)
+                key = (item.call.number, local.hour * 2 + local.minute // 30)
+                counts[key] = counts.get(key, 0) + 1
+    # each half-hour's mean over 8 days against the estimate × 1.55: standardised
+    # errors of Poisson counts, none beyond 4.5 and a mean square near 1
+    z = []
+    for number in ("15", "116117"):
+        for slot in range(SLOTS):
+            expected = estimate.rate(number, 2, slot) * 1.55 * days
+            z.append((counts.get((number, slot), 0) - expected) / math.sqrt(expected))
+    assert max(abs(v) for v in z) < 4.5
+    assert 0.7 < sum(v * v for v in z) / len(z) < 1.3

@@ -27,9 +27,9 @@ From :class:`~acd.core.records.CallRecord` over a date range (the JSON lines of
 - a **surge** factor multiplies every arrival rate (``1.55``: the winter surge).
 
 :meth:`HistoryEstimate.to_scenario` gives a :class:`~acd.tools.scenario.Scenario` for
-one weekday that ``acd simulate`` can play. The scenario format has one hourly profile
-for all numbers and uniform talk ranges: the estimate itself keeps the finer detail
-(half-hours per number, quantiles) for the planner.
+one weekday that ``acd simulate`` can play, with each number's half-hourly arrivals
+and the patience quantiles (two optional scenario keys); talk times there are uniform
+ranges, the estimate itself keeps their quantiles for the planner.
 """
 
 from __future__ import annotations
@@ -104,9 +104,9 @@ class HistoryEstimate:
     def to_scenario(self, weekday: int, *, site: str, day: date | None = None,
                     name: str | None = None, seed: int = 1) -> Scenario:
         """A day (00:00 → 24:00) of ``weekday`` as a scenario: calls a day per number
-        and one hourly profile (the half-hours of all numbers summed per hour), the
-        surge as ``calls.factor``, talk ranges, transfers and patience as estimated;
-        no staffing (the planner's job)."""
+        and each number's half-hours (``calls.half_hourly``; ``hourly`` sums them for
+        older readers), the surge as ``calls.factor``, talk ranges, transfers and
+        patience as estimated; no staffing (the planner's job)."""
         per_day = {number: sum(by_day[weekday]) for number, by_day in self.arrivals.items()
                    if weekday in by_day and sum(by_day[weekday]) > 0}
         hourly = [0.0] * 24
@@ -127,6 +127,7 @@ class HistoryEstimate:
             duration_s=86_400.0,
             seed=seed,
             calls=CallsSpec(per_day=per_day, hourly=hourly, factor=self.surge,
+                            half_hourly={n: list(self.arrivals[n][weekday]) for n in per_day},
                             patience_s=list(self.patience.range_s),
                             patience_quantiles_s=[list(p) for p in self.patience.points]),
             agents=AgentsSpec(talk_s={role: list(d.range_s) for role, d in self.talk.items()},
