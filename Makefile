@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	scripts/system-programs install venv
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,load]'
+	$(BIN)/pip install --quiet -e '.[dev,load,plan]'
 	touch $(STAMP)
 
 install: $(STAMP)

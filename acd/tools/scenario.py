@@ -45,10 +45,22 @@ class CallsSpec(_Strict, frozen=True):
     hourly: Annotated[list[Annotated[float, msgspec.Meta(ge=0)]],
                       msgspec.Meta(min_length=24, max_length=24)] = msgspec.field(
         default_factory=lambda: list(SAS_WEEKDAY_PROFILE))
+    #: per number, instead of ``hourly``: relative weights of each half-hour 00:00…23:30
+    #: (local time), as ``acd plan`` estimates them from a site's records
+    half_hourly: dict[str, Annotated[list[Annotated[float, msgspec.Meta(ge=0)]],
+                                     msgspec.Meta(min_length=48, max_length=48)]] = \
+        msgspec.field(default_factory=dict)
     #: multiply every rate (1.55 = the winter surge of December 2022)
     factor: Annotated[float, msgspec.Meta(gt=0, le=100)] = 1.0
     #: how long callers wait before hanging up: uniform in [low, high] seconds
     patience_s: Range = msgspec.field(default_factory=lambda: [30.0, 300.0])
+    #: instead of that range, points [share, seconds] of patience's distribution (the
+    #: share of callers with at most that patience), both increasing, as ``acd plan``
+    #: estimates them from records: drawn by linear interpolation between the points
+    #: (from 0 s at share 0); callers beyond the last share wait the last point's seconds
+    patience_quantiles_s: list[Annotated[list[Annotated[float, msgspec.Meta(ge=0)]],
+                                         msgspec.Meta(min_length=2, max_length=2)]] = \
+        msgspec.field(default_factory=list)
     #: share of calls per priority (0 = life-threatening); the rest gets the default
     priority_mix: dict[str, Share] = msgspec.field(default_factory=dict)
 
@@ -188,6 +200,12 @@ def _validate(scenario: Scenario) -> list[tuple[str, str]]:
                                  for k, v in scenario.agents.talk_s.items())]:
         if low > high:
             problems.append((label, "a range is [low, high]"))
+    problems += _check_quantiles("calls.patience_quantiles_s",
+                                 scenario.calls.patience_quantiles_s)
+    for number, weights in scenario.calls.half_hourly.items():
+        if sum(weights) <= 0:
+            problems.append((f"calls.half_hourly.{number}",
+                             "at least one half-hour must have calls"))
     if sum(scenario.calls.hourly) <= 0:
         problems.append(("calls.hourly", "at least one hour must have calls"))
     try:
@@ -195,6 +213,16 @@ def _validate(scenario: Scenario) -> list[tuple[str, str]]:
     except ChaosError as exc:
         problems.append(("chaos", str(exc)))
     return problems
+
+
+def _check_quantiles(key: str, points: list[list[float]]) -> list[tuple[str, str]]:
+    shares = [p for p, _ in points]
+    seconds = [v for _, v in points]
+    if any(p > 1 for p in shares):
+        return [(key, "a share is at most 1")]
+    if shares != sorted(shares) or seconds != sorted(seconds):
+        return [(key, "points go up: shares and seconds increasing")]
+    return []
 
 
 def _check_time(key: str, text: str) -> list[tuple[str, str]]:

@@ -2,7 +2,9 @@
 
 Arrivals per number follow a non-homogeneous Poisson process: within each hour the
 rate is ``per_day × factor × hourly[h] / sum(hourly) / 3600`` calls a second, with
-``h`` the site's local hour (so daylight-saving nights have 23 or 25 hours).
+``h`` the site's local hour (so daylight-saving nights have 23 or 25 hours); a number
+with its own ``half_hourly`` weights has ``per_day × factor × w[k] / sum(w) / 1800``
+in local half-hour ``k``.
 """
 
 from __future__ import annotations
@@ -69,9 +71,15 @@ def _arrivals(scenario: Scenario, zone: ZoneInfo, rng: random.Random,
     for number, per_day in calls.per_day.items():
         t = start
         while t < end:
-            hour_end = min(end, _next_hour(t, zone))
-            hour = datetime.fromtimestamp(t, zone).hour
-            rate = per_day * calls.factor * calls.hourly[hour] / weight_sum / 3600.0
+            local = datetime.fromtimestamp(t, zone)
+            weights = calls.half_hourly.get(number)
+            if weights is None:
+                hour_end = min(end, _next_hour(t, zone))
+                rate = per_day * calls.factor * calls.hourly[local.hour] / weight_sum / 3600.0
+            else:
+                hour_end = min(end, _next_half_hour(t, zone))
+                rate = (per_day * calls.factor * weights[local.hour * 2 + local.minute // 30]
+                        / sum(weights) / 1800.0)
             if rate > 0:
                 arrival = t + rng.expovariate(rate)
                 while arrival < hour_end:
@@ -86,8 +94,14 @@ def _next_hour(t: float, zone: ZoneInfo) -> float:
     return (local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)).timestamp()
 
 
+def _next_half_hour(t: float, zone: ZoneInfo) -> float:
+    local = datetime.fromtimestamp(t, zone)
+    if local.minute < 30:
+        return local.replace(minute=30, second=0, microsecond=0).timestamp()
+    return _next_hour(t, zone)
+
+
 def _caller(number: str, scenario: Scenario, rng: random.Random) -> PlannedCall:
-    low, high = scenario.calls.patience_s
     priority: int | None = None
     draw = rng.random()
     for key, share in sorted(scenario.calls.priority_mix.items()):
@@ -97,7 +111,27 @@ def _caller(number: str, scenario: Scenario, rng: random.Random) -> PlannedCall:
         draw -= share
     name = f"{rng.choice(_FIRST_NAMES)} {rng.choice(_LAST_NAMES)}"
     caller_num = "06" + "".join(str(rng.randrange(10)) for _ in range(8))
-    return PlannedCall(number, name, caller_num, rng.uniform(low, high), priority)
+    return PlannedCall(number, name, caller_num, _patience(scenario, rng), priority)
+
+
+def _patience(scenario: Scenario, rng: random.Random) -> float:
+    """One draw either way (a scenario without quantiles keeps its random sequence)."""
+    points = scenario.calls.patience_quantiles_s
+    if not points:
+        low, high = scenario.calls.patience_s
+        return rng.uniform(low, high)
+    return quantile_draw(points, rng.random())
+
+
+def quantile_draw(points: list[list[float]], u: float) -> float:
+    """The value at share ``u`` of a distribution given by increasing points
+    [share, value], linear between them, from 0 at share 0, flat after the last."""
+    prev_p, prev_v = 0.0, 0.0
+    for p, v in points:
+        if u <= p:
+            return prev_v if p == prev_p else prev_v + (v - prev_v) * (u - prev_p) / (p - prev_p)
+        prev_p, prev_v = p, v
+    return prev_v
 
 
 def primary_skill(agent: AgentConfig) -> str:

@@ -1,0 +1,1 @@
+"""``acd plan``: the staffing a site needs, from the engine's own routing."""
