@@ -127,24 +127,24 @@ def summarize(records: Iterable[CallRecord], config: Config | None = None) -> Su
     for record in records:
         summary.offered += 1
         first = first_queue(record) or FRONT_OFFICE
-        if record.wait_s is not None:  # picked up by a person (first pick-up)
+        kind = _kind(record)
+        if kind == "answered":
             summary.answered += 1
-            if first == FRONT_OFFICE:
+            if record.wait_s is None:  # picked up while no router saw it
+                summary.answered_wait_unknown += 1
+            elif first == FRONT_OFFICE:
                 summary.qs30_denominator += 1
                 summary.qs30_numerator += answered_within(record.wait_s, QS30_S)
                 summary.qs60_numerator += answered_within(record.wait_s, QS60_S)
-        elif record.outcome == "answered":  # picked up while no router saw it
-            summary.answered += 1
-            summary.answered_wait_unknown += 1
-        elif is_abandoned(record.outcome):
+        elif kind == "abandoned":
             summary.abandoned += 1
-        elif record.outcome == "waiting":
+        elif kind == "waiting":
             summary.waiting += 1
         else:
             summary.other += 1
             summary.other_outcomes[record.outcome] = \
                 summary.other_outcomes.get(record.outcome, 0) + 1
-        _add_queues(summary, record, first)
+        _add_queues(summary, record, first, kind)
         _add_moves(summary, record)
         for leg in record.legs:
             if leg_answered(leg):
@@ -165,21 +165,31 @@ def _visits(record: CallRecord) -> list[list[LegRecord]]:
     return visits
 
 
-def _add_queues(summary: Summary, record: CallRecord, first_queue: str) -> None:
+def _kind(record: CallRecord) -> str:
+    """How the call counts in the headline: answered (first pick-up by a person, its wait
+    known or not), abandoned, waiting, or another outcome."""
+    if record.wait_s is not None or record.outcome == "answered":
+        return "answered"
+    if is_abandoned(record.outcome):
+        return "abandoned"
+    return "waiting" if record.outcome == "waiting" else "other"
+
+
+def _add_queues(summary: Summary, record: CallRecord, first_queue: str, kind: str) -> None:
     visits = _visits(record)
     if not visits:  # no leg known: the call as a whole, in its first queue
         figures = summary.queues.setdefault(first_queue, QueueFigures())
         figures.offered += 1
-        if record.wait_s is not None:
+        if kind == "answered":
             figures.answered += 1
-            figures.waits.append(record.wait_s)
-        elif record.outcome == "answered":  # wait unknown: found talking at a resync
-            figures.answered += 1
-        elif record.outcome == "abandoned":
+            if record.wait_s is not None:
+                figures.waits.append(record.wait_s)
+        elif kind == "abandoned":
             figures.abandoned += 1
-        elif record.outcome == "waiting":
+        elif kind == "waiting":
             figures.waiting += 1
         return
+    last = len(visits) - 1
     for n, legs in enumerate(visits):
         figures = summary.queues.setdefault(legs[0].queue, QueueFigures())
         figures.offered += 1
@@ -188,15 +198,14 @@ def _add_queues(summary: Summary, record: CallRecord, first_queue: str) -> None:
             figures.answered += 1
             if picked.wait_s is not None:
                 figures.waits.append(picked.wait_s)
-        elif n == len(visits) - 1 and record.outcome == "answered" and record.wait_s is None:
+        elif n < last or record.outcome not in ("abandoned", "answered", "waiting"):
+            continue
+        elif record.outcome == "answered" and record.wait_s is None:
             figures.answered += 1  # found talking at a resync: its wait is not known
-        elif n == len(visits) - 1 and record.outcome in ("abandoned", "answered", "waiting"):
-            # never picked up in its last queue: the caller hung up there, or is
-            # still waiting there when the run stops
-            if record.ended_at is None:
-                figures.waiting += 1
-            else:
-                figures.abandoned += 1
+        elif record.ended_at is None:
+            figures.waiting += 1  # never picked up in its last queue: still there
+        else:
+            figures.abandoned += 1  # never picked up in its last queue: hung up there
 
 
 def _add_moves(summary: Summary, record: CallRecord) -> None:
