@@ -1,0 +1,172 @@
+"""What ``acd plan`` computes: targets, a plan per interval, a policy comparison.
+
+Plain data, shared by the planner, the JSON printer, the HTML page and
+``acd simulate --staffing-from``. Shares are in [0, 1]; waits in seconds; a band is
+the lowest and the highest value over the seeds (``None`` where no call counts).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+#: the roles every site has (a site's extra filières come after them)
+STANDARD_ROLES: tuple[str, ...] = ("ARM_N1", "AMU_N2", "OSNP", "MG")
+
+Band = tuple[float, float]
+
+_TARGET_RE = re.compile(
+    r"^\s*(?P<metric>[A-Za-z][A-Za-z0-9_]*)\s*(?P<op>>=|<=)\s*(?P<value>[0-9]+(\.[0-9]+)?)\s*$")
+_WAIT_RE = re.compile(r"^(?P<queue>[a-z][a-z0-9_]*)_p(?P<pct>[0-9]{2})$")
+
+
+class TargetError(ValueError):
+    """A ``--target`` that cannot be read; the message names the part and why."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target an interval must meet.
+
+    ``qs30``/``qs60`` (share at N1, ``>=``), ``abandon_rate`` (share of the
+    interval's calls at N1 that hung up before any pick-up, ``<=``), or
+    ``<queue>_pNN`` (the NN-th percentile of the waits of the calls answered in that
+    filière's queue, in seconds, ``<=``; e.g. ``amu_n2_p90<=60``).
+    """
+
+    metric: str
+    op: str
+    value: float
+
+    @property
+    def queue(self) -> str | None:
+        """The queue (upper case) of a wait target, else None."""
+        match = _WAIT_RE.match(self.metric)
+        return match.group("queue").upper() if match else None
+
+    @property
+    def percentile(self) -> int | None:
+        match = _WAIT_RE.match(self.metric)
+        return int(match.group("pct")) if match else None
+
+    def met_by(self, value: float | None) -> bool:
+        """An interval with nothing to measure (``None``) meets every target."""
+        if value is None:
+            return True
+        return value >= self.value - 1e-12 if self.op == ">=" else value <= self.value + 1e-12
+
+    def __str__(self) -> str:
+        return f"{self.metric}{self.op}{self.value:g}"
+
+
+def parse_targets(text: str) -> list[Target]:
+    """``"qs30>=0.90,qs60>=0.99,amu_n2_p90<=60"`` → targets (raises TargetError)."""
+    targets: list[Target] = []
+    for part in (p for p in text.split(",") if p.strip()):
+        match = _TARGET_RE.match(part)
+        if match is None:
+            raise TargetError(f"{part.strip()!r}: write METRIC>=VALUE or METRIC<=VALUE")
+        metric, op, value = match.group("metric").lower(), match.group("op"), float(
+            match.group("value"))
+        if metric in ("qs30", "qs60"):
+            if op != ">=" or not 0 < value <= 1:
+                raise TargetError(f"{part.strip()!r}: {metric} is a share, {metric}>=0.90")
+        elif metric == "abandon_rate":
+            if op != "<=" or not 0 <= value < 1:
+                raise TargetError(f"{part.strip()!r}: abandon_rate<=SHARE, e.g. 0.05")
+        elif _WAIT_RE.match(metric):
+            if op != "<=":
+                raise TargetError(f"{part.strip()!r}: a wait target is QUEUE_pNN<=SECONDS")
+        else:
+            raise TargetError(f"{part.strip()!r}: unknown metric {metric!r} (qs30, qs60, "
+                              "abandon_rate, or QUEUE_pNN such as amu_n2_p90)")
+        targets.append(Target(metric, op, value))
+    if not targets:
+        raise TargetError("no target given")
+    return targets
+
+
+@dataclass(frozen=True)
+class IntervalPlan:
+    """One interval of the day: the staffing found and what it gives."""
+
+    #: local start of the interval (aware datetime, the site's time zone)
+    start: datetime
+    #: people logged in per role (primary skill) found by the planner
+    staff: dict[str, int]
+    #: the scenario's own staffing in this interval
+    planned: dict[str, int]
+    #: calls arriving in the interval, mean over the seeds
+    offered: float
+    #: QS 30 s / QS 60 s at N1 of the calls arriving in the interval, pooled over the
+    #: seeds, and their band; None where no call was answered
+    qs30: float | None
+    qs30_band: Band | None
+    qs60: float | None
+    qs60_band: Band | None
+    #: share of the interval's N1 calls abandoned before any pick-up (pooled)
+    abandon_rate: float | None
+    #: per role: time its agents spent talking or in wrap-up / their logged-in time
+    occupancy: dict[str, float]
+    #: per queue: the 90th percentile of the waits of legs answered there (pooled)
+    p90_wait_s: dict[str, float | None] = field(default_factory=dict)
+    #: every target met (pooled over the seeds)
+    met: bool = True
+
+
+@dataclass(frozen=True)
+class PolicyResult:
+    """One routing policy on the plan's trace and staffing."""
+
+    #: "acd" (the engine's own routing) or an app_queue strategy name
+    policy: str
+    #: QS 30 s at N1 over the day, pooled over the seeds, and its band
+    qs30: float | None
+    qs30_band: Band | None
+    #: per queue: mean wait of the legs answered there (pooled) and its band
+    mean_wait_s: dict[str, float | None]
+    mean_wait_band: dict[str, Band | None]
+    #: per queue: 90th percentile of those waits (pooled)
+    p90_wait_s: dict[str, float | None]
+    abandon_rate: float | None
+
+
+@dataclass(frozen=True)
+class PolicyComparison:
+    seeds: list[int]
+    results: list[PolicyResult]
+
+
+@dataclass
+class Plan:
+    scenario: str
+    site: str
+    targets: list[Target]
+    interval_s: int
+    seeds: list[int]
+    surge: float
+    roles: list[str]
+    intervals: list[IntervalPlan]
+    #: simulated days played to find the plan, and how long it took (wall clock)
+    days_played: int = 0
+    elapsed_s: float = 0.0
+    #: positions the planner added to the site's roster where it needed more people
+    #: of a role than the site declares (role → added count)
+    positions_added: dict[str, int] = field(default_factory=dict)
+    comparison: PolicyComparison | None = None
+
+    def staff_hours(self) -> dict[str, float]:
+        return _hours(self.intervals, self.interval_s, planned=False)
+
+    def planned_hours(self) -> dict[str, float]:
+        return _hours(self.intervals, self.interval_s, planned=True)
+
+
+def _hours(intervals: list[IntervalPlan], interval_s: int, *, planned: bool
+           ) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for interval in intervals:
+        for role, count in (interval.planned if planned else interval.staff).items():
+            out[role] = out.get(role, 0.0) + count * interval_s / 3600.0
+    return out
