@@ -112,7 +112,19 @@ def _simulate(args: argparse.Namespace) -> int:
 
     return simulate_command(scenario_path=args.scenario, config_path=args.config,
                             seed=args.seed, speed=args.speed, as_json=args.json,
-                            live=False, metrics_out=args.metrics_out, chaos=args.chaos)
+                            live=False, metrics_out=args.metrics_out, chaos=args.chaos,
+                            staffing_from=args.staffing_from)
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from acd.tools.plan.command import PlanRequest, plan_command
+
+    return plan_command(PlanRequest(
+        targets=args.target, scenario_path=args.scenario, config_path=args.config,
+        records=args.records or [], redis_config=args.redis, start=args.start,
+        end=args.end, weekday=args.weekday, day=args.day, interval=args.interval,
+        seeds=args.seeds, surge=args.surge, json=args.json, html=args.html,
+        compare_policies=args.compare_policies, jobs=args.jobs))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -214,6 +226,49 @@ def _simulate_arguments(simulate: argparse.ArgumentParser) -> None:
                                "router as its own process; replaces the scenario's `chaos`")
     simulate.add_argument("--metrics-out", metavar="FILE",
                           help="write the router's final /metrics text to FILE")
+    simulate.add_argument("--staffing-from", metavar="PLAN.json",
+                          help="play the scenario with the staffing of a plan (acd plan "
+                               "--json) instead of its own; the summary then gives QS 30 s "
+                               "per interval of the plan")
+
+
+def _plan_arguments(plan: argparse.ArgumentParser) -> None:
+    source = plan.add_argument_group("traffic (one of)")
+    source.add_argument("--scenario", metavar="FILE", help="a scenario file (TOML)")
+    source.add_argument("--records", nargs="+", metavar="FILE",
+                        help="the site's call records, JSON lines (acd run --records-out, "
+                             "acd replay; - for stdin), with --config, --from and --to")
+    source.add_argument("--redis", metavar="CONFIG",
+                        help="the call records kept in the Redis of this site config "
+                             "(also the --config when none is given)")
+    plan.add_argument("--config", help="site config; default: the scenario's `site`")
+    plan.add_argument("--from", dest="start", type=_date, metavar="DATE",
+                      help="records: first day, YYYY-MM-DD (local date of arrival)")
+    plan.add_argument("--to", dest="end", type=_date, metavar="DATE",
+                      help="records: last day, YYYY-MM-DD, included")
+    plan.add_argument("--weekday", help="records: the weekday to plan (Monday … Sunday; "
+                      "default: the busiest in the records)")
+    plan.add_argument("--day", type=_date, metavar="DATE",
+                      help="records: the date to plan (its weekday's traffic)")
+    plan.add_argument("--target", required=True, metavar="TARGETS",
+                      help="comma-separated: qs30>=0.90, qs60>=0.99, abandon_rate<=0.05, "
+                           "QUEUE_pNN<=SECONDS (e.g. amu_n2_p90<=60)")
+    plan.add_argument("--interval", default="30m",
+                      help="staffing interval: 30m (default), 1h, 15m…")
+    plan.add_argument("--seeds", type=int, default=5, metavar="N",
+                      help="days played per staffing tried, seeds from the scenario's "
+                           "(default 5): the band is their lowest and highest")
+    plan.add_argument("--surge", type=float, default=1.0, metavar="X",
+                      help="multiply every arrival rate (1.55: a winter surge)")
+    plan.add_argument("--json", action="store_true",
+                      help="print the plan as one JSON object (intervals: start, staff, "
+                           "qs30, qs60, abandon_rate, occupancy, planned, …)")
+    plan.add_argument("--html", metavar="OUT", help="also write the plan as a page")
+    plan.add_argument("--compare-policies", action="store_true",
+                      help="also play the plan's staffing under app_queue's strategies "
+                           "(ringall, leastrecent, fewestcalls, rrmemory, linear)")
+    plan.add_argument("--jobs", type=int, metavar="N",
+                      help="processes playing days at once (default: the CPUs, at most 8)")
 
 
 def _demo_arguments(demo: argparse.ArgumentParser) -> None:
@@ -314,6 +369,13 @@ COMMANDS: tuple[Command, ...] = (
             "role, transfers, overflows. Calls are chosen by the local date of their arrival. "
             "Definitions: docs/indicators.md.",
             _report_arguments, _report),
+    Command("plan", "the staffing per interval and role that meets QS targets",
+            "Find the smallest number of people per role (ARM_N1, AMU_N2, OSNP, MG and the "
+            "site's other filières) in each interval of a day that meets the targets, by "
+            "playing the day with the router's own engine and the simulated PBX, over "
+            "several seeds. Traffic from a scenario, or from a site's call records. "
+            "Exit 1 if some interval cannot meet them. How it works: docs/plan.md.",
+            _plan_arguments, _plan),
     Command("config-reference", "print the configuration reference (Markdown)",
             "Print every key of the site configuration with its type, default and "
             "meaning, generated from acd/config/schema.py. docs/config.md is its output: "

@@ -2,8 +2,11 @@
 reproducible.
 
 The PBX asks the agent behaviour once per offer, passing a ``random.Random`` seeded
-from the simulation seed, the agent id and the agent's offer count, so an agent's n-th
-offer gets the same outcome whatever the order in which calls interleave. A partner
+from the simulation seed, the caller's rank among the calls placed and the number of
+offers that caller had before, so the n-th offer of the k-th caller draws the same
+numbers whatever the order in which calls interleave and whoever takes it: two
+staffings played on the same seed differ by who answers, not by what the callers
+need (``acd plan`` compares staffings this way). A partner
 SAS's behaviour (:class:`PartnerBehaviour`) is drawn the same way, per partner name and
 dial count.
 """

@@ -71,7 +71,8 @@ class Kernel:
         self._uniqueid_seq = 0
         self._local_seq = 0
         self._tech_seq = 0
-        self._offers: dict[str, int] = {}
+        #: call index → offers made of that call so far
+        self._offers: dict[int, int] = {}
         self._phase_timers: dict[int, list[SimTimer]] = {}
         self._patience: dict[int, SimTimer] = {}
 
@@ -196,10 +197,11 @@ class Kernel:
         return None
 
     def offer_outcome(self, call: Call, agent: AgentConfig) -> OfferOutcome:
-        """What ``agent`` does with this offer (its behaviour, seeded per offer)."""
-        count = self._offers.get(agent.id, 0)
-        self._offers[agent.id] = count + 1
-        rng = random.Random(f"{self.seed}:{agent.id}:{count}")
+        """What ``agent`` does with this offer (its behaviour, seeded per call and offer:
+        the n-th offer of the k-th caller draws the same numbers whoever takes it)."""
+        count = self._offers.get(call.index, 0)
+        self._offers[call.index] = count + 1
+        rng = random.Random(f"{self.seed}:call{call.index}:{count}")
         outcome = self.behaviour.decide(agent.id, rng)
         # the recordings' dialplan: __TALK / __RING set on the caller by the driver
         talk, ring = call.trunk.variables.get("TALK"), call.trunk.variables.get("RING")

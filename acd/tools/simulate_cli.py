@@ -16,6 +16,8 @@ from acd.config import Config
 from acd.config.load import load_config
 from acd.tools.chaos import ChaosError, Fault, parse_chaos
 from acd.tools.chaos_run import ChaosResult, run_chaos
+from acd.tools.plan.staffed import interval_figures, render_intervals, staffed_from
+from acd.tools.plan.staffing import PlanInputError
 from acd.tools.scenario import Scenario, load_scenario, resolve_site
 from acd.tools.simulate import Progress, RunResult, run_scenario
 from acd.tools.summary import Summary, render
@@ -102,13 +104,20 @@ def live_line(p: Progress, zone: Any) -> str:
 def simulate_command(*, scenario_path: str, config_path: str | None, seed: int | None,
                      speed: float | None, as_json: bool, live: bool,
                      records: bool = True, metrics_out: str | None = None,
-                     chaos: str | None = None) -> int:
+                     chaos: str | None = None, staffing_from: str | None = None) -> int:
     logs.configure(sys.stderr, level=logging.WARNING)
     scenario = load_scenario(scenario_path)
     site = Path(config_path) if config_path else resolve_site(
         scenario, Path(scenario_path), REPO_ROOT)
     config = load_config(site)
     out = sys.stdout
+    grid = None
+    if staffing_from is not None:
+        try:
+            config, scenario, grid = staffed_from(config, scenario, staffing_from)
+        except PlanInputError as exc:
+            print(f"acd simulate: --staffing-from: {exc}", file=sys.stderr)
+            return 1
     try:
         faults = parse_chaos(scenario.chaos if chaos is None else chaos)
     except ChaosError as exc:
@@ -136,11 +145,16 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
         encoder = msgspec.json.Encoder()
         for record in result.records:
             out.write(encoder.encode(record).decode("utf-8") + "\n")
+    intervals = None if grid is None else interval_figures(result.records, config, grid)
     if as_json:
-        out.write(msgspec.json.encode({"summary": summary_json(result.summary, result)})
-                  .decode("utf-8") + "\n")
+        figures = summary_json(result.summary, result)
+        if intervals is not None:
+            figures["intervals"] = intervals
+        out.write(msgspec.json.encode({"summary": figures}).decode("utf-8") + "\n")
     else:
         print("\n" + render(result.summary, title=f"Summary — {scenario.name}"), file=out)
+        if intervals is not None:
+            print("\n" + render_intervals(intervals), file=out)
         if result.hung_up_by_router:
             print(f"  callers hung up by the router: {len(result.hung_up_by_router)}",
                   file=out)

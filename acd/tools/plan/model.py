@@ -154,6 +154,8 @@ class Plan:
     #: positions the planner added to the site's roster where it needed more people
     #: of a role than the site declares (role → added count)
     positions_added: dict[str, int] = field(default_factory=dict)
+    #: roles whose own queue receives no call in the scenario: they keep its staffing
+    kept_roles: list[str] = field(default_factory=list)
     comparison: PolicyComparison | None = None
 
     def staff_hours(self) -> dict[str, float]:

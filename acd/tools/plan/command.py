@@ -1,0 +1,185 @@
+"""``acd plan``: read the traffic (a scenario, or a site's records), find the staffing,
+print it (a table, or JSON), and on request compare routing policies and write a page.
+
+Progress goes to stderr, the plan to stdout; exit 0 when every interval meets every
+target, 1 when some interval could not (the plan is still printed, those intervals
+marked), 2 for a command line or an input that cannot be used.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+from acd.config import Config
+from acd.config.load import load_config
+from acd.core.records import CallRecord
+from acd.errors import AcdError
+from acd.tools.fastday import load_day
+from acd.tools.plan.jsonout import plan_json
+from acd.tools.plan.model import Plan, PolicyComparison, TargetError, parse_targets
+from acd.tools.plan.planner import Planner, default_jobs, executor
+from acd.tools.plan.staffing import PlanInputError, max_counts, steps_of, with_positions
+from acd.tools.scenario import Scenario
+
+_INTERVAL_RE = re.compile(r"^\s*(?P<n>[0-9]+)\s*(?P<unit>s|m|min|h)?\s*$")
+
+
+def parse_interval(text: str) -> int:
+    """``30m``, ``1h``, ``900s`` or ``900`` → seconds (5 min to 24 h)."""
+    match = _INTERVAL_RE.match(text)
+    if match is None:
+        raise ValueError(f"{text!r}: write 30m, 1h or 900s")
+    unit = {"h": 3600, "m": 60, "min": 60, "s": 1, None: 1}[match.group("unit")]
+    seconds = int(match.group("n")) * unit
+    if not 300 <= seconds <= 86_400:
+        raise ValueError(f"{text!r}: an interval is 5 min to 24 h")
+    return seconds
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    targets: str
+    scenario_path: str | None = None
+    config_path: str | None = None
+    records: Sequence[str] = ()
+    redis_config: str | None = None
+    start: date | None = None
+    end: date | None = None
+    weekday: str | None = None
+    day: date | None = None
+    interval: str = "30m"
+    seeds: int = 5
+    surge: float = 1.0
+    json: bool = False
+    html: str | None = None
+    compare_policies: bool = False
+    jobs: int | None = None
+
+
+def plan_command(request: PlanRequest, *, out: TextIO = sys.stdout,
+                 err: TextIO = sys.stderr) -> int:
+    try:
+        targets = parse_targets(request.targets)
+        interval_s = parse_interval(request.interval)
+        if request.seeds < 1:
+            raise ValueError("--seeds: at least 1")
+        if request.surge <= 0:
+            raise ValueError("--surge: a positive factor, e.g. 1.55")
+        config, scenario = _traffic(request, err)
+    except (TargetError, ValueError, PlanInputError) as exc:
+        print(f"acd plan: {exc}", file=err)
+        return 2
+    except AcdError as exc:
+        print(str(exc), file=err)
+        return 2
+
+    def progress(text: str) -> None:
+        print(text, file=err, flush=True)
+
+    seeds = [scenario.seed + n for n in range(request.seeds)]
+    try:
+        with executor(request.jobs or default_jobs()) as pool:
+            planner = Planner(config, scenario, targets, interval_s=interval_s, seeds=seeds,
+                              surge=request.surge, pool=pool, on_progress=progress)
+            plan = planner.plan()
+            if request.compare_policies:
+                plan.comparison = _compare(planner, plan, progress)
+    except PlanInputError as exc:
+        print(f"acd plan: {exc}", file=err)
+        return 2
+    if request.json:
+        out.write(json.dumps(plan_json(plan), ensure_ascii=False, indent=1) + "\n")
+    else:
+        from acd.tools.plan.render import render_text
+
+        out.write(render_text(plan))
+        if plan.comparison is not None:
+            from acd.tools.plan.policies import render_comparison
+
+            out.write("\n" + render_comparison(plan.comparison))
+    if request.html:
+        from acd.tools.plan.html import write_html
+
+        write_html(plan, Path(request.html))
+        print(f"page written: {request.html}", file=err)
+    return 0 if all(i.met for i in plan.intervals) else 1
+
+
+def _compare(planner: Planner, plan: Plan, progress: Callable[[str], None]
+             ) -> PolicyComparison:
+    """The routing policies side by side, on the plan's trace and staffing."""
+    from acd.tools.plan.policies import compare_policies
+
+    staff = [i.staff for i in plan.intervals]
+    config, _ = with_positions(planner.config, max_counts(staff))
+    steps = steps_of(planner.grid, staff, config)
+    progress("comparing routing policies on the plan's staffing")
+    return compare_policies(config, planner.scenario, seeds=planner.seeds, staffing=steps)
+
+
+def _traffic(request: PlanRequest, err: TextIO) -> tuple[Config, Scenario]:
+    """The site and the day to plan: a scenario file, or a day built from records."""
+    from_history = bool(request.records or request.redis_config)
+    if request.scenario_path and from_history:
+        raise ValueError("give --scenario, or --records/--redis, not both")
+    if request.scenario_path:
+        return load_day(request.scenario_path, request.config_path)
+    if not from_history:
+        raise ValueError("give --scenario FILE, or --records FILE... / --redis CONFIG "
+                         "with --from and --to")
+    if request.start is None or request.end is None:
+        raise ValueError("--records and --redis need --from DATE and --to DATE")
+    if request.start > request.end:
+        raise ValueError(f"--from {request.start} is after --to {request.end}")
+    site_path = request.config_path or request.redis_config
+    if site_path is None:
+        raise ValueError("--records needs --config SITE (the site whose records they are)")
+    config = load_config(site_path)
+    return config, _history_day(request, config, site_path, err)
+
+
+def _history_day(request: PlanRequest, config: Config, site_path: str,
+                 err: TextIO) -> Scenario:
+    from acd.tools.plan.history import WEEKDAYS, estimate_history
+    from acd.tools.report import read_records
+
+    missing = [p for p in request.records if p != "-" and not Path(p).is_file()]
+    if missing:
+        raise ValueError(f"{missing[0]}: no such file")
+    records: list[CallRecord] = list(read_records(request.records,
+                                                  stdin=sys.stdin.buffer))
+    if request.redis_config is not None:
+        from acd.store import read_records as read_redis_records
+
+        records += read_redis_records(load_config(request.redis_config))
+    estimate = estimate_history(records, start=request.start, end=request.end)
+    weekday = _weekday(request, estimate.arrivals, WEEKDAYS)
+    scenario = estimate.to_scenario(weekday, site=str(Path(site_path).resolve()),
+                                    day=request.day)
+    print(f"traffic from {len(records)} records, {request.start} → {request.end}: "
+          f"planning a {WEEKDAYS[weekday]}", file=err)
+    return scenario
+
+
+def _weekday(request: PlanRequest, arrivals: Mapping[str, Mapping[int, Sequence[float]]],
+             names: Sequence[str]) -> int:
+    """The weekday asked (by name or by ``--day``), else the busiest in the records."""
+    if request.day is not None:
+        return request.day.weekday()
+    if request.weekday is not None:
+        wanted = request.weekday.strip().lower()
+        for n, name in enumerate(names):
+            if name.lower().startswith(wanted[:3]) and wanted[:3]:
+                return n
+        raise ValueError(f"--weekday {request.weekday!r}: Monday … Sunday")
+    totals = [sum(sum(by_day.get(d, [])) for by_day in arrivals.values()) for d in range(7)]
+    if not any(totals):
+        raise ValueError("no calls in the records between --from and --to")
+    return max(range(7), key=lambda d: totals[d])

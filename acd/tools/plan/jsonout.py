@@ -1,0 +1,77 @@
+"""The plan as JSON (``acd plan --json``): the fields operators' scripts read.
+
+One object per interval in ``intervals``, with ``start`` (ISO 8601, local time with
+its offset), ``staff`` (role → people), ``qs30``, ``qs60``, ``abandon_rate``,
+``occupancy`` (role → share) and ``planned`` (role → people, the scenario's own), and
+more beside them (bands, offered calls, waits per queue, whether every target is
+met); around them, what the plan was asked and what it cost.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from acd.tools.plan.model import Band, IntervalPlan, Plan, PolicyComparison
+
+
+def _r(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _band(band: Band | None) -> list[float] | None:
+    return None if band is None else [round(band[0], 4), round(band[1], 4)]
+
+
+def interval_json(interval: IntervalPlan) -> dict[str, Any]:
+    return {
+        "start": interval.start.isoformat(),
+        "staff": dict(interval.staff),
+        "qs30": _r(interval.qs30),
+        "qs60": _r(interval.qs60),
+        "abandon_rate": _r(interval.abandon_rate),
+        "occupancy": {role: _r(share) for role, share in interval.occupancy.items()},
+        "planned": dict(interval.planned),
+        "difference": {role: interval.staff.get(role, 0) - interval.planned.get(role, 0)
+                       for role in interval.staff},
+        "qs30_band": _band(interval.qs30_band),
+        "qs60_band": _band(interval.qs60_band),
+        "offered": _r(interval.offered, 2),
+        "p90_wait_s": {queue: _r(wait, 1) for queue, wait in interval.p90_wait_s.items()},
+        "met": interval.met,
+    }
+
+
+def comparison_json(comparison: PolicyComparison) -> dict[str, Any]:
+    return {
+        "seeds": list(comparison.seeds),
+        "policies": [{
+            "policy": result.policy,
+            "qs30": _r(result.qs30),
+            "qs30_band": _band(result.qs30_band),
+            "mean_wait_s": {q: _r(w, 1) for q, w in result.mean_wait_s.items()},
+            "mean_wait_band": {q: _band(b) for q, b in result.mean_wait_band.items()},
+            "p90_wait_s": {q: _r(w, 1) for q, w in result.p90_wait_s.items()},
+            "abandon_rate": _r(result.abandon_rate),
+        } for result in comparison.results],
+    }
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "scenario": plan.scenario,
+        "site": plan.site,
+        "targets": [str(t) for t in plan.targets],
+        "interval_s": plan.interval_s,
+        "seeds": list(plan.seeds),
+        "surge": plan.surge,
+        "roles": list(plan.roles),
+        "kept_roles": list(plan.kept_roles),
+        "positions_added": dict(plan.positions_added),
+        "staff_hours": {r: round(h, 2) for r, h in plan.staff_hours().items()},
+        "planned_hours": {r: round(h, 2) for r, h in plan.planned_hours().items()},
+        "all_met": all(i.met for i in plan.intervals),
+        "days_played": plan.days_played,
+        "elapsed_s": round(plan.elapsed_s, 2),
+        "intervals": [interval_json(i) for i in plan.intervals],
+        "comparison": None if plan.comparison is None else comparison_json(plan.comparison),
+    }

@@ -1,0 +1,117 @@
+"""What a simulated day gives, interval by interval, in counts that pool over seeds.
+
+- **N1 figures** of the calls *arriving* in the interval whose first queue is the
+  front office (as QS 30 s counts them, ``docs/indicators.md``), calls forwarded to
+  the PDSA line left out (they never reach the room): offered, answered
+  with a known wait, answered in under 30 s and under 60 s, abandoned.
+- **waits per queue**: the wait of every leg answered in a queue, by the interval in
+  which the leg entered that queue.
+- **busy seconds per role**: an answered leg keeps its agent from its pick-up to its
+  end, then for the queue's wrap-up; that time is cut at interval bounds and added to
+  the agent's role. Divided by the people logged in, it is the occupancy.
+
+Counts, not shares, so that seeds pool by adding: the plan's QS 30 s is the calls
+of all seeds answered in under 30 s over all answered calls, not a mean of shares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from acd.config import Config
+from acd.core.constants import FRONT_OFFICE
+from acd.core.indicators import QS30_S, QS60_S, answered_within, first_queue, is_abandoned
+from acd.core.records import CallRecord
+from acd.tools.plan.staffing import Grid
+from acd.tools.traffic import primary_skill
+
+#: the outcome of a call sent to its number's PDSA line: it never reached the room
+FORWARDED = "forwarded"
+
+
+@dataclass
+class IntervalCounts:
+    offered: int = 0
+    answered: int = 0
+    within30: int = 0
+    within60: int = 0
+    abandoned: int = 0
+    waits: dict[str, list[float]] = field(default_factory=dict)
+    busy_s: dict[str, float] = field(default_factory=dict)
+
+    def add(self, other: IntervalCounts) -> None:
+        self.offered += other.offered
+        self.answered += other.answered
+        self.within30 += other.within30
+        self.within60 += other.within60
+        self.abandoned += other.abandoned
+        for queue, waits in other.waits.items():
+            self.waits.setdefault(queue, []).extend(waits)
+        for role, busy in other.busy_s.items():
+            self.busy_s[role] = self.busy_s.get(role, 0.0) + busy
+
+    @property
+    def qs30(self) -> float | None:
+        return self.within30 / self.answered if self.answered else None
+
+    @property
+    def qs60(self) -> float | None:
+        return self.within60 / self.answered if self.answered else None
+
+    @property
+    def abandon_rate(self) -> float | None:
+        return self.abandoned / self.offered if self.offered else None
+
+
+def measure(records: list[CallRecord], config: Config, grid: Grid) -> list[IntervalCounts]:
+    """One :class:`IntervalCounts` per interval of ``grid``."""
+    out = [IntervalCounts() for _ in grid.starts]
+    role_of = {agent.id: primary_skill(agent) for agent in config.agents}
+    wrap = {name: config.skill(name).wrap_up_s for name in config.skill_names()}
+    for record in records:
+        k = grid.index(_epoch(record.arrived_at))
+        if k is not None and record.outcome != FORWARDED and (
+                first_queue(record) or FRONT_OFFICE) == FRONT_OFFICE:
+            counts = out[k]
+            counts.offered += 1
+            if record.wait_s is not None:
+                counts.answered += 1
+                counts.within30 += answered_within(record.wait_s, QS30_S)
+                counts.within60 += answered_within(record.wait_s, QS60_S)
+            elif is_abandoned(record.outcome):
+                counts.abandoned += 1
+        for leg in record.legs:
+            if leg.answered_at is None:
+                continue
+            entered = grid.index(_epoch(leg.entered_at))
+            if entered is not None and leg.wait_s is not None:
+                out[entered].waits.setdefault(leg.queue, []).append(leg.wait_s)
+            role = role_of.get(leg.agent or "")
+            if role is None:
+                continue
+            begin = _epoch(leg.answered_at)
+            end = _epoch(leg.ended_at) if leg.ended_at else grid.end
+            _spread(out, grid, role, begin, end + wrap.get(leg.queue, 0.0))
+    return out
+
+
+def _spread(out: list[IntervalCounts], grid: Grid, role: str, begin: float,
+            end: float) -> None:
+    """Add [begin, end) to ``role``'s busy time, cut at the intervals' bounds."""
+    k = grid.index(begin)
+    if k is None:
+        if not grid.starts or begin >= grid.end or end <= grid.starts[0]:
+            return
+        k, begin = 0, grid.starts[0]
+    end = min(end, grid.end)
+    while begin < end and k < len(grid.starts):
+        bound = grid.starts[k] + grid.interval_s
+        piece = min(end, bound) - begin
+        busy = out[k].busy_s
+        busy[role] = busy.get(role, 0.0) + piece
+        begin, k = bound, k + 1
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
