@@ -3,6 +3,8 @@ beside the engine's own routing on the same events."""
 
 from __future__ import annotations
 
+import ast
+
 import pytest
 
 from acd.ami import events as ev
@@ -20,6 +22,7 @@ from acd.tools.fastday.appqueue import (
     selection_for,
 )
 from tests.support.enginekit import Driver
+from tests.support.paths import REPO
 from tests.support.sites import agent, site_toml
 
 #: three N1 agents (level 1) and an N2 agent who also takes N1 at level 2; no wrap-up
@@ -84,6 +87,22 @@ def test_every_policy_has_a_selection_and_unknown_names_are_refused() -> None:
         assert isinstance(selection_for(strategy, SITE, 1), AppQueueSelection)
     with pytest.raises(ValueError, match="unknown policy"):
         selection_for("random", SITE, 1)
+
+
+def test_only_the_offline_tools_give_the_engine_another_selection() -> None:
+    """The running service cannot route with an app_queue model by accident: no
+    module outside acd/tools passes ``selection=`` (and none may import acd.tools)."""
+    passing = []
+    for path in sorted((REPO / "acd").rglob("*.py")):
+        if path.relative_to(REPO / "acd").parts[0] == "tools":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.keyword) and node.arg == "selection":
+                passing.append(f"{path.relative_to(REPO)}:{node.value.lineno}")
+    assert passing == []
+    assert any(isinstance(node, ast.keyword) and node.arg == "selection"
+               for node in ast.walk(ast.parse(
+                   (REPO / "acd/tools/fastday/day.py").read_text(encoding="utf-8"))))
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
