@@ -18,7 +18,6 @@ from acd.core.constants import ACTION_RETRY_S, NO_ANSWER_REASON
 from acd.core.effects import Effects
 from acd.core.model import Agent, AgentState, Call, CallState, move_call
 from acd.core.room import RoomState
-from acd.core.routing import pick_agent, pick_call
 from acd.core.timers import TimerKind, Timers
 
 if TYPE_CHECKING:
@@ -47,7 +46,8 @@ class Offering:
         state = self.state
         if not state.acting:
             return
-        agent = pick_agent(call, state.pool, state.expansion.get(call.queue, []), state.now)
+        agent = state.selection.pick_agent(call, state.pool,
+                                           state.expansion.get(call.queue, []), state.now)
         if agent is not None:
             self.offer(call, agent)
 
@@ -56,7 +56,7 @@ class Offering:
         state = self.state
         if not state.acting:
             return
-        call = pick_call(agent, state.queues, state.expansion, state.now)
+        call = state.selection.pick_call(agent, state.queues, state.expansion, state.now)
         if call is not None:
             self.offer(call, agent)
 
@@ -66,9 +66,10 @@ class Offering:
             return
         queue = state.queue(name)
         expansion = state.expansion.get(name, [])
+        selection = state.selection
         while True:
-            for head in queue.heads():
-                agent = pick_agent(head, state.pool, expansion, state.now)
+            for head in selection.heads(queue):
+                agent = selection.pick_agent(head, state.pool, expansion, state.now)
                 if agent is not None:
                     self.offer(head, agent)
                     break
@@ -97,6 +98,7 @@ class Offering:
                                  exten=agent.id, ref=ref))
         self.fx.fact(f.CallOffered(at=state.now, call=call.id, queue=call.queue,
                                    agent=agent.id))
+        state.selection.offered(call, agent, state.now)
         routing = self.config.routing
         self.timers.arm(state.now + routing.ring_timeout_s + routing.ring_grace_s,
                         TimerKind.RING, call.id, call.offer_id)

@@ -33,7 +33,6 @@ from acd.core.overflow import (
     share_for,
 )
 from acd.core.room import RoomState
-from acd.core.routing import pick_agent
 from acd.core.state import EngineMeta
 from acd.core.timers import TimerKind, Timers
 
@@ -97,8 +96,9 @@ class Overflow:
 
     def no_agent_free(self, call: Call) -> bool:
         state = self.state
-        return pick_agent(call, state.pool, state.expansion.get(call.queue, []),
-                          state.now) is None
+        return state.selection.pick_agent(call, state.pool,
+                                          state.expansion.get(call.queue, []),
+                                          state.now) is None
 
     def _pick(self, queue: str) -> PartnerConfig | None:
         state = self.state

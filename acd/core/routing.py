@@ -147,6 +147,12 @@ class AgentPool:
             return None
         return next(iter(agents.values()))
 
+    def available(self, skill: str, level: int) -> list[Agent]:
+        """The available agents holding ``skill`` at ``level``, longest idle first."""
+        levels = self._pools.get(skill)
+        agents = levels.get(level) if levels else None
+        return list(agents.values()) if agents else []
+
     def count(self, skill: str) -> int:
         levels = self._pools.get(skill)
         return sum(len(a) for a in levels.values()) if levels else 0

@@ -64,10 +64,12 @@ from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.engine import Engine
 from acd.core.records import CallRecord
+from acd.core.selection import Selection
 from acd.sim.actions import AmiActions
 from acd.sim.clock import SimClock
 from acd.sim.model import Headers, Phase
 from acd.sim.pbx import Pbx
+from acd.tools.fastday.appqueue import selection_for
 from acd.tools.scenario import Scenario, StaffingStep, load_scenario, resolve_site
 from acd.tools.simulate import FEATURE_CODES, behaviour_for
 from acd.tools.summary import Summary, summarize
@@ -102,14 +104,17 @@ def load_day(scenario_path: str | Path, config_path: str | Path | None = None
 
 
 def play_day(config: Config, scenario: Scenario, *, seed: int | None = None,
-             staffing: Sequence[StaffingStep] | None = None) -> DayResult:
+             staffing: Sequence[StaffingStep] | None = None, policy: str = "acd"
+             ) -> DayResult:
     """Play ``scenario`` on the site ``config``; ``staffing`` replaces the scenario's
-    own (agents logged in per primary skill from each time of day on)."""
+    own (agents logged in per primary skill from each time of day on); ``policy``
+    chooses who gets which call: "acd" (the engine's routing) or one of app_queue's
+    strategies (:mod:`acd.tools.fastday.appqueue`), on the same seeded day."""
     if staffing is not None:
         scenario = msgspec.structs.replace(scenario, staffing=list(staffing))
     seed = scenario.seed if seed is None else seed
     start = scenario_start(scenario, config.zone())
-    day = _Day(config, scenario, seed, start)
+    day = _Day(config, scenario, seed, start, selection_for(policy, config, seed))
     placed = day.play(plan(scenario, config, seed), start + scenario.duration_s,
                       scenario.drain_s)
     engine = day.engine
@@ -127,7 +132,8 @@ def play_day(config: Config, scenario: Scenario, *, seed: int | None = None,
 class _Day:
     """The engine and the PBX, one virtual clock, one queue of inputs between them."""
 
-    def __init__(self, config: Config, scenario: Scenario, seed: int, start: float) -> None:
+    def __init__(self, config: Config, scenario: Scenario, seed: int, start: float,
+                 selection: Selection | None = None) -> None:
         self.clock = clock = SimClock(start_epoch=start, virtual=True)
         self.pbx = pbx = Pbx(config.agents, clock=clock, seed=seed,
                              behaviour=behaviour_for(config, scenario), names=config.dialplan)
@@ -135,7 +141,7 @@ class _Day:
         for name, partner in scenario.partners.items():
             pbx.set_partner(name, partner)
         pbx.foreign.place(scenario.foreign_channels)
-        self.engine = Engine(config)
+        self.engine = Engine(config, selection=selection)
         self.records: list[CallRecord] = []
         self.inputs = 0
         self._pending: deque[object] = deque()

@@ -130,6 +130,8 @@ class PolicyResult:
     #: per queue: 90th percentile of those waits (pooled)
     p90_wait_s: dict[str, float | None]
     abandon_rate: float | None
+    #: calls offered over the seeds: the same for every policy (the same trace)
+    offered: int = 0
 
 
 @dataclass(frozen=True)
