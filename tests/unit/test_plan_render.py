@@ -270,6 +270,13 @@ def test_a_plan_with_a_qs60_target_draws_a_different_qs_chart(
     assert page_without_comparison.chart_sources[-1] != _page(only_qs30).chart_sources[-1]
 
 
+def test_a_comparison_without_any_policy_draws_no_chart() -> None:
+    plan = replace(_plan(), comparison=PolicyComparison(seeds=[1], results=[]))
+    page = _page(plan)
+    assert "policies" in page.sections
+    assert "policies" not in page.charts and "policies" not in page.rows
+
+
 # --- the terminal table ------------------------------------------------------------------
 
 
@@ -325,3 +332,15 @@ def test_the_totals_are_the_staff_hours_of_the_intervals() -> None:
 
 def test_the_table_fits_in_100_columns() -> None:
     assert max(len(line) for line in _lines(_plan())) <= 100
+
+
+def test_a_folded_night_ends_at_the_real_end_of_its_last_interval_on_a_clock_change() -> None:
+    """Four half-hours from midnight on the day clocks go forward end at 03:00."""
+    utc = ZoneInfo("UTC")
+    midnight = datetime(2026, 3, 29, tzinfo=ZONE).astimezone(utc)
+    intervals = [replace(_interval(0, offered=0.0 if k < 4 else 3.0, qs30=None),
+                         start=(midnight + timedelta(seconds=k * INTERVAL_S)).astimezone(ZONE))
+                 for k in range(5)]
+    rows = [line for line in _lines(replace(_plan(), intervals=intervals))
+            if re.match(r"\d\d:\d\d", line)]
+    assert [row.split()[0] for row in rows] == ["00:00–03:00", "03:00"]

@@ -181,6 +181,9 @@ def _service(plan: Plan) -> list[str]:
 
 
 def _policies(plan: Plan, comparison: PolicyComparison) -> list[str]:
+    if not comparison.results:
+        return ['<section id="policies">', "<h2>Routing policies compared</h2>",
+                "<p>No policy was compared.</p>", "</section>"]
     queues = _queue_order(plan, comparison)
     head = "".join(f"<th>{_e(queue)} mean wait [band]</th><th>{_e(queue)} p90 wait</th>"
                    for queue in queues)
