@@ -277,6 +277,14 @@ def test_a_comparison_without_any_policy_draws_no_chart() -> None:
     assert "policies" not in page.charts and "policies" not in page.rows
 
 
+def test_a_plan_without_intervals_or_qs_target_still_gives_a_page() -> None:
+    plan = replace(_plan(comparison=False), intervals=[],
+                   targets=parse_targets("abandon_rate<=0.05"))
+    page = _page(plan)
+    assert page.charts == [*(f"staff-{role}" for role in ROLES), "qs"]
+    assert "intervals" not in page.rows
+
+
 # --- the terminal table ------------------------------------------------------------------
 
 

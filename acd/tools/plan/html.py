@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -325,8 +326,10 @@ def _figure(figure: Figure, name: str, caption: str) -> str:
 
 def _hours(plan: Plan, moment: datetime) -> float:
     """The x of a moment on every chart: hours since the first interval's start (real
-    time, so a day that changes clocks keeps its length)."""
-    return (moment - plan.intervals[0].start).total_seconds() / 3600.0
+    time, so a day that changes clocks keeps its length; two aware datetimes of one
+    zone subtract as wall-clock times, hence the UTC)."""
+    return (moment.astimezone(UTC) - plan.intervals[0].start.astimezone(UTC)
+            ).total_seconds() / 3600.0
 
 
 def _steps(plan: Plan, values: list[float]) -> tuple[list[float], list[float]]:
@@ -403,7 +406,7 @@ def _service_chart(plan: Plan) -> Figure:
         axes.fill_between(times, lows, highs, step="post", color=colour, alpha=0.2,
                           linewidth=0, label=f"{label}, band over the seeds")
         axes.step(times, points, where="post", color=colour, linewidth=2.0, label=label)
-        lowest = min([lowest, *(v for v in lows if v == v)])
+        lowest = min([lowest, *(v for v in (*points, *lows) if not math.isnan(v))])
     for target, colour in zip(targets, ("#d62728", "#9467bd", "#8c564b", "#e377c2"),
                               strict=False):
         axes.axhline(target.value, color=colour, linestyle="--", linewidth=1.2,
@@ -412,7 +415,8 @@ def _service_chart(plan: Plan) -> Figure:
     axes.set_ylim(max(0.0, lowest - 0.05), 1.01)
     axes.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
     axes.set_ylabel("QS at N1")
-    figure.legend(loc="outside lower center", ncols=3, fontsize=8, frameon=False)
+    if axes.get_legend_handles_labels()[0]:
+        figure.legend(loc="outside lower center", ncols=3, fontsize=8, frameon=False)
     _time_axis(axes, plan)
     return figure
 
@@ -436,8 +440,9 @@ def _policy_chart(plan: Plan, comparison: PolicyComparison) -> Figure:
         if target.metric == "qs30":
             axes.axhline(target.value, color="#d62728", linestyle="--", linewidth=1.2,
                          label=f"target {target_text(target)}")
-            figure.legend(loc="outside upper right", fontsize=8, frameon=False)
             lowest = min(lowest, target.value)
+    if axes.get_legend_handles_labels()[0]:
+        figure.legend(loc="outside upper right", fontsize=8, frameon=False)
     axes.set_xticks(range(len(names)), names)
     axes.set_xlim(-0.5, len(names) - 0.5)
     axes.set_ylim(max(0.0, lowest - 0.05), 1.01)
