@@ -56,7 +56,7 @@ th, td { border: 1px solid #ccc; padding: .15em .45em; text-align: right; }
 th { background: #f2f2f2; } td:first-child, th:first-child { text-align: left; }
 tr.quiet td { color: #999; }
 tr.missed td { background: #fff0f0; } td.miss { color: #b00; font-weight: 600; }
-.short { color: #b00; } .surplus { color: #06c; }
+.short, td.more { color: #b00; } .surplus, td.fewer { color: #06c; }
 figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; }
 figcaption { font-size: .85em; color: #555; }
 """
@@ -248,8 +248,8 @@ def _interval_row(plan: Plan, interval: IntervalPlan) -> str:
     classes = [name for name, on in (("quiet", interval.offered == 0),
                                      ("missed", not interval.met)) if on]
     row_class = f' class="{" ".join(classes)}"' if classes else ""
-    staff = "".join(f"<td>{role_count(interval.staff, role)}</td>"
-                    f"<td>{role_count(interval.planned, role)}</td>" for role in plan.roles)
+    staff = "".join(_staff_cells(role_count(interval.staff, role),
+                                 role_count(interval.planned, role)) for role in plan.roles)
     occupancy = "".join(f"<td>{_e(share(interval.occupancy.get(role)))}</td>"
                         for role in plan.roles)
     if interval.met:
@@ -267,11 +267,18 @@ def _interval_row(plan: Plan, interval: IntervalPlan) -> str:
             + occupancy + verdict + "</tr>")
 
 
+def _staff_cells(needed: int, planned: int) -> str:
+    """Needed and planned; needed coloured where it differs from the scenario's."""
+    kind = ' class="more"' if needed > planned else ' class="fewer"' if needed < planned else ""
+    return f"<td{kind}>{needed}</td><td>{planned}</td>"
+
+
 def _how_to_read() -> list[str]:
     items = [
         "Needed: the smallest number of people per role, logged in for the whole "
         "interval, with which the interval meets every target. Planned: the scenario's "
-        "own staffing in that interval.",
+        "own staffing in that interval; a needed count in red is above it, in blue "
+        "below it.",
         "A target is judged on the calls arriving in each interval, pooled over the "
         "seeds (one simulated day per seed, all their calls of the interval counted "
         "together).",
