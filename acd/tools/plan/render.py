@@ -1,0 +1,149 @@
+"""The terminal table of ``acd plan``: one line per interval, then the day's totals.
+
+A run of intervals without any call and with the same staffing is folded into one
+line (``00:00–06:30``), so a day of 48 intervals fits on a screen; an interval with
+traffic is never folded. Shares are percentages without their sign, ``—`` where
+nothing was measured.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+
+from acd.tools.plan.model import IntervalPlan, Plan
+from acd.tools.plan.readout import (
+    N1,
+    NOTHING,
+    band,
+    hhmm,
+    interval_end,
+    missed_targets,
+    role_count,
+    role_hours,
+    share,
+    signed,
+    target_text,
+)
+
+_OFFERED = "calls"
+_QS30 = "QS30 [band]"
+_QS60 = "QS60"
+_ABANDON = "aband"
+_OCCUPANCY = "N1 occ"
+_MISSED = "✗"
+_FOLDED = "no calls in"
+
+
+def render_text(plan: Plan) -> str:
+    """The plan as a table readable in 100 columns (with up to five roles)."""
+    header = ["start", *plan.roles, _OFFERED, _QS30, _QS60, _ABANDON, _OCCUPANCY]
+    rows = [_cells(plan, run) for run in _runs(plan.intervals)]
+    widths = [max(len(row[k]) for row in [header, *rows] if _full(row) or k < len(row) - 1)
+              for k in range(len(header))]
+    lines = [_title(plan), "", _line(header, widths)]
+    lines += [_line(row, widths) for row in rows]
+    lines += ["", _legend()]
+    lines += _totals(plan)
+    return "\n".join(lines)
+
+
+def _full(row: list[str]) -> bool:
+    return not row[-1].startswith(_FOLDED)
+
+
+def _line(cells: list[str], widths: list[int]) -> str:
+    """The first cell on the left, the figures on the right; a folded line's text and
+    the mark past the last column as they are."""
+    out = [f"{cells[0]:<{widths[0]}}"]
+    last = len(cells) - 1
+    for k, cell in enumerate(cells[1:], start=1):
+        as_is = k >= len(widths) or (k == last and not _full(cells))
+        out.append(cell if as_is else f"{cell:>{widths[k]}}")
+    return "  ".join(out).rstrip()
+
+
+def _title(plan: Plan) -> str:
+    settings = (f"targets {', '.join(target_text(t) for t in plan.targets)}; "
+                f"{plan.interval_s / 60:g}-min intervals, {len(plan.seeds)} seed"
+                + ("s" if len(plan.seeds) != 1 else "") + f", surge ×{plan.surge:g}")
+    return "\n".join([f"Plan for {plan.scenario} ({plan.site})",
+                      *textwrap.wrap(settings, width=100, break_on_hyphens=False)])
+
+
+def _runs(intervals: list[IntervalPlan]) -> Iterator[list[IntervalPlan]]:
+    """Consecutive intervals without calls and with the same staffing, together; every
+    other interval alone."""
+    run: list[IntervalPlan] = []
+    for interval in intervals:
+        quiet = interval.offered == 0
+        if run and quiet and run[-1].offered == 0 and (
+                (interval.staff, interval.planned) == (run[-1].staff, run[-1].planned)):
+            run.append(interval)
+            continue
+        if run:
+            yield run
+        run = [interval]
+    if run:
+        yield run
+
+
+def _staff_cell(interval: IntervalPlan, role: str) -> str:
+    needed = role_count(interval.staff, role)
+    difference = needed - role_count(interval.planned, role)
+    return f"{needed} {signed(difference, 0)}" if difference else str(needed)
+
+
+def _cells(plan: Plan, run: list[IntervalPlan]) -> list[str]:
+    first = run[0]
+    start = hhmm(first.start)
+    if len(run) > 1:
+        start += "–" + hhmm(interval_end(run[-1], plan.interval_s))
+    cells = [start, *(_staff_cell(first, role) for role in plan.roles)]
+    if len(run) > 1:
+        return [*cells, f"{_FOLDED} {len(run)} intervals"]
+    qs30 = NOTHING if first.qs30 is None else f"{share(first.qs30)} [{band(first.qs30_band)}]"
+    cells += [f"{first.offered:.1f}", qs30, share(first.qs60), share(first.abandon_rate),
+              share(first.occupancy.get(N1))]
+    if not first.met:
+        cells.append(_MISSED)
+    return cells
+
+
+def _legend() -> str:
+    return ("n +d: n people needed, d more (+) or fewer (-) than the scenario plans; "
+            f"calls: mean per day;\nQS, aband(oned at N1), occ(upancy of {N1}) in %, "
+            f"{NOTHING}: nothing to measure; {_MISSED}: a target not met")
+
+
+def _totals(plan: Plan) -> list[str]:
+    rows = role_hours(plan)
+    width = max([len("staff-hours"), *(len(row.role) for row in rows)])
+    lines = ["", f"{'staff-hours':<{width}}  {'needed':>8}  {'planned':>8}  {'difference':>10}"]
+    for row in rows:
+        lines.append(f"{row.role:<{width}}  {row.needed:>8.1f}  {row.planned:>8.1f}  "
+                     f"{signed(row.difference):>10}")
+    needed = sum(row.needed for row in rows)
+    planned = sum(row.planned for row in rows)
+    lines.append(f"{'all':<{width}}  {needed:>8.1f}  {planned:>8.1f}  "
+                 f"{signed(needed - planned):>10}")
+    lines.append("difference: needed - planned, + where the scenario plans too few")
+    lines.append("")
+    lines.append(f"days simulated: {plan.days_played} in {plan.elapsed_s:.1f} s")
+    added = ", ".join(f"{role} +{count}" for role, count in plan.positions_added.items()
+                      if count)
+    lines.append(f"positions added to the roster: {added or 'none'}")
+    missed = [interval for interval in plan.intervals if not interval.met]
+    if missed:
+        lines += textwrap.wrap(f"targets not met in {len(missed)} interval"
+                               + ("s" if len(missed) != 1 else "") + ": "
+                               + ", ".join(_missed(plan, interval) for interval in missed),
+                               width=100, subsequent_indent="  ", break_on_hyphens=False)
+    else:
+        lines.append("every interval meets the targets")
+    return lines
+
+
+def _missed(plan: Plan, interval: IntervalPlan) -> str:
+    metrics = [t.metric for t in missed_targets(interval, plan.targets)]
+    return hhmm(interval.start) + (f" ({', '.join(metrics)})" if metrics else "")
