@@ -75,9 +75,10 @@ def test_intervals_are_read_in_minutes_hours_or_seconds(text: str, seconds: int)
     assert parse_interval(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["2m", "25h", "half an hour"])
-def test_an_interval_out_of_range_is_refused(text: str) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("text", "why"), [("2m", "5 min to 24 h"), ("25h", "5 min to 24 h"),
+                                         ("half an hour", "write 30m")])
+def test_an_interval_out_of_range_is_refused(text: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
         parse_interval(text)
 
 
