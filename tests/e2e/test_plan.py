@@ -60,9 +60,9 @@ def test_the_plan_meets_its_targets_and_replays_to_the_same_figures() -> None:
     for k, interval in enumerate(plan.intervals):
         answered = sum(day[k].answered for day in per_seed)
         within = sum(day[k].within30 for day in per_seed)
-        assert interval.qs30 == pytest.approx(within / answered)
-        band = interval.qs30_band
-        assert band is not None and band[0] <= interval.qs30 <= band[1]
+        qs30, band = interval.qs30, interval.qs30_band
+        assert qs30 == pytest.approx(within / answered)
+        assert qs30 is not None and band is not None and band[0] <= qs30 <= band[1]
         assert interval.offered == sum(day[k].offered for day in per_seed) / len(SEEDS)
 
 
