@@ -124,7 +124,7 @@ def _plan(args: argparse.Namespace) -> int:
         records=args.records or [], redis_config=args.redis, start=args.start,
         end=args.end, weekday=args.weekday, day=args.day, interval=args.interval,
         seeds=args.seeds, surge=args.surge, json=args.json, html=args.html,
-        compare_policies=args.compare_policies, jobs=args.jobs))
+        compare_policies=args.compare_policies, jobs=args.jobs, meet=args.meet))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -263,6 +263,9 @@ def _plan_arguments(plan: argparse.ArgumentParser) -> None:
     plan.add_argument("--json", action="store_true",
                       help="print the plan as one JSON object (intervals: start, staff, "
                            "qs30, qs60, abandon_rate, occupancy, planned, …)")
+    plan.add_argument("--meet", choices=["pooled", "every-day"], default="pooled",
+                      help="an interval meets a target on its calls pooled over the seeds "
+                           "(default: the expected figure), or on every seed's day too")
     plan.add_argument("--html", metavar="OUT", help="also write the plan as a page")
     plan.add_argument("--compare-policies", action="store_true",
                       help="also play the plan's staffing under app_queue's strategies "

@@ -61,6 +61,7 @@ class PlanRequest:
     html: str | None = None
     compare_policies: bool = False
     jobs: int | None = None
+    meet: str = "pooled"
 
 
 def plan_command(request: PlanRequest, *, out: TextIO = sys.stdout,
@@ -87,7 +88,8 @@ def plan_command(request: PlanRequest, *, out: TextIO = sys.stdout,
     try:
         with executor(request.jobs or default_jobs()) as pool:
             planner = Planner(config, scenario, targets, interval_s=interval_s, seeds=seeds,
-                              surge=request.surge, pool=pool, on_progress=progress)
+                              surge=request.surge, meet=request.meet, pool=pool,
+                              on_progress=progress)
             plan = planner.plan()
             if request.compare_policies:
                 plan.comparison = _compare(planner, plan, progress)

@@ -64,6 +64,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "interval_s": plan.interval_s,
         "seeds": list(plan.seeds),
         "surge": plan.surge,
+        "meet": plan.meet,
         "roles": list(plan.roles),
         "kept_roles": list(plan.kept_roles),
         "positions_added": dict(plan.positions_added),
