@@ -263,9 +263,9 @@ def _plan_arguments(plan: argparse.ArgumentParser) -> None:
     plan.add_argument("--json", action="store_true",
                       help="print the plan as one JSON object (intervals: start, staff, "
                            "qs30, qs60, abandon_rate, occupancy, planned, …)")
-    plan.add_argument("--meet", choices=["pooled", "every-day"], default="pooled",
-                      help="an interval meets a target on its calls pooled over the seeds "
-                           "(default: the expected figure), or on every seed's day too")
+    plan.add_argument("--meet", choices=["every-day", "pooled"], default="every-day",
+                      help="an interval meets a target on every seed's day (default), or "
+                           "only on its calls pooled over the seeds (the expected figure)")
     plan.add_argument("--html", metavar="OUT", help="also write the plan as a page")
     plan.add_argument("--compare-policies", action="store_true",
                       help="also play the plan's staffing under app_queue's strategies "

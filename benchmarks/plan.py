@@ -1,8 +1,8 @@
 """``acd plan`` on the winter-surge day: how long, how many days played, the staff-hours
 against the scenario's own, and the plan checked on a day of its own seed.
 
-    .venv/bin/python -m benchmarks.plan                          # pooled, 5 seeds
-    .venv/bin/python -m benchmarks.plan --meet every-day --seeds 5 --jobs 2
+    .venv/bin/python -m benchmarks.plan                          # every day, 5 seeds
+    .venv/bin/python -m benchmarks.plan --meet pooled --seeds 5 --jobs 2
 
 Prints the plan's table, the timing, then the plan's staffing played on the
 scenario's seed in one process (the figures ``acd simulate --staffing-from`` gives on
@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--scenario", default=str(SURGE))
     parser.add_argument("--target", default="qs30>=0.90")
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--meet", choices=MEET, default="pooled")
+    parser.add_argument("--meet", choices=MEET, default="every-day")
     parser.add_argument("--jobs", type=int, default=default_jobs())
     args = parser.parse_args()
     config, scenario = load_day(args.scenario)

@@ -61,7 +61,7 @@ class PlanRequest:
     html: str | None = None
     compare_policies: bool = False
     jobs: int | None = None
-    meet: str = "pooled"
+    meet: str = "every-day"
 
 
 def plan_command(request: PlanRequest, *, out: TextIO = sys.stdout,

@@ -80,7 +80,7 @@ def render_html(plan: Plan) -> str:
             *_service(plan),
             *(_policies(plan, plan.comparison) if plan.comparison is not None else []),
             *_interval_table(plan),
-            *_how_to_read(),
+            *_how_to_read(plan),
             "</body>",
             "</html>",
         ]
@@ -273,15 +273,18 @@ def _staff_cells(needed: int, planned: int) -> str:
     return f"<td{kind}>{needed}</td><td>{planned}</td>"
 
 
-def _how_to_read() -> list[str]:
+def _how_to_read(plan: Plan) -> list[str]:
+    judged = ("on each seed's day (every simulated day meets it) and on all the seeds' "
+              "calls of the interval pooled" if plan.meet == "every-day" else
+              "on the calls arriving in each interval, pooled over the seeds (one "
+              "simulated day per seed, all their calls of the interval counted together)")
     items = [
         "Needed: the smallest number of people per role, logged in for the whole "
         "interval, with which the interval meets every target. Planned: the scenario's "
         "own staffing in that interval; a needed count in red is above it, in blue "
         "below it.",
-        "A target is judged on the calls arriving in each interval, pooled over the "
-        "seeds (one simulated day per seed, all their calls of the interval counted "
-        "together).",
+        f"A target is judged on the calls arriving in each interval, {judged}. The "
+        "figures shown are the pooled ones.",
         "Band: the lowest and the highest value over the seeds, each seed's calls of "
         "the interval taken alone.",
         "QS 30 s (QS 60 s): the share of the calls answered at N1 (ARM_N1) that were "

@@ -156,8 +156,8 @@ class Plan:
     #: positions the planner added to the site's roster where it needed more people
     #: of a role than the site declares (role → added count)
     positions_added: dict[str, int] = field(default_factory=dict)
-    #: "pooled" (targets met on the calls of all seeds together) or "every-day"
-    meet: str = "pooled"
+    #: "every-day" (targets met on each seed's day and on all pooled) or "pooled"
+    meet: str = "every-day"
     #: roles whose own queue receives no call in the scenario: they keep its staffing
     kept_roles: list[str] = field(default_factory=list)
     comparison: PolicyComparison | None = None

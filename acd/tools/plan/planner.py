@@ -17,13 +17,13 @@ the interval. A planned queue other than the front office with no target of its 
 gets ``<queue>_p90 <= transfers.max_wait_s`` (the wait after which the site's own
 transfer fallback starts: a transferred caller should not get there).
 
-An interval meets a target, with ``meet="pooled"`` (the default), on its calls pooled
-over the seeds: the expected figure, what staffing formulas give. A single day then
-falls under the target in some intervals, within the band (lowest and highest seed)
-printed beside it: thirty minutes hold a few dozen calls, and one late call moves
-QS 30 s by several points. With ``meet="every-day"`` every seed's day must meet it in
-every interval as well: with N seeds, the staffing held on N days out of N, at the
-price of more people where calls are few.
+An interval meets a target, with ``meet="every-day"`` (the default), on the calls of
+every seed's day and on them all pooled: with N seeds, the staffing held the target
+in that interval on N simulated days out of N. With ``meet="pooled"`` only on the
+calls pooled over the seeds: the expected figure, what staffing formulas give; a
+single day then falls under the target in some intervals (within the band, lowest
+and highest seed, printed beside it): thirty minutes hold a few dozen calls, and one
+late call moves QS 30 s by several points.
 
 **Search.**
 
@@ -127,7 +127,7 @@ def default_jobs() -> int:
 class Planner:
     def __init__(self, config: Config, scenario: Scenario, targets: Sequence[Target], *,
                  interval_s: int = 1800, seeds: Sequence[int] = (1,), surge: float = 1.0,
-                 meet: str = POOLED, pool: Executor | None = None, max_days: int = 600,
+                 meet: str = EVERY_DAY, pool: Executor | None = None, max_days: int = 600,
                  on_progress: Callable[[str], None] | None = None) -> None:
         if surge != 1.0:
             scenario = msgspec.structs.replace(scenario, calls=msgspec.structs.replace(

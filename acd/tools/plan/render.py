@@ -66,7 +66,9 @@ def _line(cells: list[str], widths: list[int]) -> str:
 def _title(plan: Plan) -> str:
     settings = (f"targets {', '.join(target_text(t) for t in plan.targets)}; "
                 f"{plan.interval_s / 60:g}-min intervals, {len(plan.seeds)} seed"
-                + ("s" if len(plan.seeds) != 1 else "") + f", surge ×{plan.surge:g}")
+                + ("s" if len(plan.seeds) != 1 else "") + f", surge ×{plan.surge:g}, "
+                + ("met on every seed's day" if plan.meet == "every-day"
+                   else "met on the seeds' calls pooled"))
     return "\n".join([f"Plan for {plan.scenario} ({plan.site})",
                       *textwrap.wrap(settings, width=100, break_on_hyphens=False)])
 
