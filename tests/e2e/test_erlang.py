@@ -25,13 +25,16 @@ of calls that wait at all counts abandoned callers, who all waited.
 
 from __future__ import annotations
 
+import functools
+
 from acd.tools.plan.erlang import (
     erlang_a,
+    erlang_c_agents,
     erlang_c_mean_wait,
     erlang_c_service_level,
     erlang_c_wait_probability,
 )
-from tests.support.onequeue import measure, one_queue_day
+from tests.support.onequeue import Measured, measure, one_queue_day
 
 SEEDS = range(1, 6)
 HOURS = 10.0
@@ -43,8 +46,14 @@ RATE = CALLS_PER_HOUR / 3600
 PATIENCE_S = 60.0
 
 
+@functools.cache
+def measured(agents: int, patience_s: float | None) -> Measured:
+    """The queue's figures with ``agents`` agents (played once per test session)."""
+    return measure(*one_queue_day(agents, CALLS_PER_HOUR, TALK_S, HOURS, patience_s), SEEDS)
+
+
 def test_without_abandonment_the_day_agrees_with_erlang_c() -> None:
-    m = measure(*one_queue_day(AGENTS, CALLS_PER_HOUR, TALK_S, HOURS, None), SEEDS)
+    m = measured(AGENTS, None)
     assert m.calls > 5000 and m.qs30.batches == 25
     assert m.abandoned.value == 0.0
     qs30 = erlang_c_service_level(RATE, TALK_S, AGENTS, WITHIN_S)
@@ -59,7 +68,7 @@ def test_without_abandonment_the_day_agrees_with_erlang_c() -> None:
 
 
 def test_with_exponential_patience_the_day_lies_where_erlang_a_says() -> None:
-    m = measure(*one_queue_day(AGENTS, CALLS_PER_HOUR, TALK_S, HOURS, PATIENCE_S), SEEDS)
+    m = measured(AGENTS, PATIENCE_S)
     assert m.calls > 5000
     a = erlang_a(RATE, TALK_S, AGENTS, PATIENCE_S, WITHIN_S)
     assert m.abandoned.agrees(a.abandoned, K), (m.abandoned, a)
@@ -69,3 +78,15 @@ def test_with_exponential_patience_the_day_lies_where_erlang_a_says() -> None:
     assert not m.qs30.agrees(erlang_c_service_level(RATE, TALK_S, AGENTS, WITHIN_S), K)
     longer = erlang_a(RATE, TALK_S, AGENTS, 2 * PATIENCE_S, WITHIN_S)
     assert not m.abandoned.agrees(longer.abandoned, K), (m.abandoned, longer)
+
+
+def test_the_smallest_staffing_of_a_flat_hour_is_erlang_cs() -> None:
+    """What ``acd plan`` does for one interval: the fewest agents whose simulated
+    QS 30 s meets the target. For a flat hour of this queue it is Erlang C's."""
+    target = 0.85
+    agents = erlang_c_agents(RATE, TALK_S, target, WITHIN_S)
+    assert agents - 1 > RATE * TALK_S  # one fewer still has a steady state
+    enough, one_fewer = measured(agents, None).qs30, measured(agents - 1, None).qs30
+    assert enough.value >= target > one_fewer.value, (enough, one_fewer)
+    # decided beyond sampling error: both lie more than K standard errors from the target
+    assert not enough.agrees(target, K) and not one_fewer.agrees(target, K)
