@@ -79,6 +79,9 @@ def test_erlang_a_is_stable_beyond_the_load() -> None:
     a = erlang_a(10 / HANDLE_S, HANDLE_S, 8, patience_s=120, within_s=30)
     assert 0.2 <= a.abandoned < 1
     assert 0 < a.service_level < 1
+    # very patient callers: the agents work all the time, the excess hangs up
+    patient = erlang_a(10 / HANDLE_S, HANDLE_S, 8, patience_s=1e5, within_s=30)
+    assert patient.abandoned == pytest.approx(1 - 8 / 10, abs=1e-6)
 
 
 def test_erlang_a_two_ways_to_the_answered_share_agree() -> None:

@@ -17,7 +17,8 @@ negligible; an arriving caller sees that law (Poisson arrivals see time averages
 caller with k callers ahead moves up at rate ``n·μ + k·θ``, reaches an agent after
 k + 1 moves, and hangs up at rate θ meanwhile: the share answered within T is that
 absorbing chain's law at T, from scipy's ``expm_multiply``. The tests check it
-against Erlang C as patience grows, and the abandon share against ``θ·E[queue]/λ``.
+against Erlang C as patience grows, and that the answered share comes out the same
+from the stationary law (``1 − θ·E[queue]/λ``) and from the tagged caller's chain.
 
 Service levels follow the project's QS: among *answered* calls, the share whose wait
 was under ``within_s`` (abandons left out; see ``docs/indicators.md``).
@@ -32,10 +33,11 @@ import numpy as np
 from pyworkforce.queuing import ErlangC
 from scipy.sparse import csr_array
 from scipy.sparse.linalg import expm_multiply
+from scipy.special import logsumexp
 from scipy.stats import poisson
 
 #: a chain's tail is cut where a state's probability falls below this share of the sum
-_TAIL = 1e-14
+_LOG_TAIL = math.log(1e-14)
 #: at most this many callers waiting in the truncated chain
 _MAX_QUEUE = 100_000
 
@@ -139,14 +141,16 @@ def erlang_a(rate_per_s: float, handle_s: float, agents: int, patience_s: float,
 
 
 def _stationary(lam: float, mu: float, theta: float, agents: int) -> np.ndarray:
-    """The number in system's stationary law, cut where its tail is negligible."""
+    """The number in system's stationary law, cut where its tail is negligible
+    (summed in logarithms: beyond the load, the law first grows for a long way)."""
     load = lam / mu
-    head = poisson.pmf(np.arange(agents + 1), load)  # ∝ a^j/j! up to n busy agents
-    tail = [float(head[-1])]
+    logs = list(poisson.logpmf(np.arange(agents + 1), load))  # ∝ a^j/j! up to n busy
+    total = float(logsumexp(logs))
     for k in range(1, _MAX_QUEUE):
-        tail.append(tail[-1] * lam / (agents * mu + k * theta))
-        if tail[-1] < _TAIL * (head.sum() + sum(tail)) and k * theta > lam - agents * mu:
+        logs.append(logs[-1] + math.log(lam / (agents * mu + k * theta)))
+        total = float(np.logaddexp(total, logs[-1]))
+        if logs[-1] < _LOG_TAIL + total and k * theta > lam - agents * mu:
             break
-    law = np.concatenate([head[:-1], np.array(tail)])
+    law = np.exp(np.array(logs) - total)
     out: np.ndarray = law / law.sum()
     return out
