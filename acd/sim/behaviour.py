@@ -32,12 +32,16 @@ class AgentBehaviour(Protocol):
     def decide(self, agent_id: str, rng: random.Random) -> OfferOutcome: ...
 
 
+TalkDistribution = Literal["uniform", "exponential"]
+
+
 @dataclass(frozen=True)
 class RandomBehaviour:
     """Answers after a random delay, talks for a random time, sometimes does not answer,
     sometimes transfers the call to another queue at the end of the talk time.
 
-    Ranges are ``(low, high)`` simulated seconds, drawn uniformly.
+    Ranges are ``(low, high)`` simulated seconds, drawn uniformly; the talk time may
+    instead be exponential with the range's midpoint as mean (``talk_distribution``).
     """
 
     answer_after_s: tuple[float, float] = (1.0, 6.0)
@@ -49,8 +53,14 @@ class RandomBehaviour:
     #: target queue → probability that an answered call is transferred there at the end
     #: of the talk time (one draw per answered offer; the rest ends normally)
     transfers: Mapping[str, float] = field(default_factory=dict)
+    #: "uniform" in ``talk_s``, or "exponential" with mean the midpoint of ``talk_s``
+    talk_distribution: TalkDistribution = "uniform"
 
     def __post_init__(self) -> None:
+        if self.talk_distribution not in ("uniform", "exponential"):
+            raise ValueError(f"unknown talk distribution {self.talk_distribution!r}")
+        if self.talk_distribution == "exponential" and sum(self.talk_s) <= 0:
+            raise ValueError("an exponential talk time needs a mean above 0 s")
         bad = [t for t in self.transfers if not TRANSFER_TARGET.fullmatch(t)]
         if bad:
             raise ValueError(f"transfer targets must be queue names ([A-Z]…): {bad}")
@@ -61,7 +71,8 @@ class RandomBehaviour:
 
     def decide(self, agent_id: str, rng: random.Random) -> OfferOutcome:
         answer = rng.uniform(*self.answer_after_s)
-        talk = rng.uniform(*self.talk_s)
+        talk = (rng.expovariate(2.0 / sum(self.talk_s))
+                if self.talk_distribution == "exponential" else rng.uniform(*self.talk_s))
         ender: Ender = "agent" if rng.random() < self.agent_ends_rate else "caller"
         kind: OfferKind = "noanswer" if rng.random() < self.no_answer_rate else "answer"
         transfer_to: str | None = None

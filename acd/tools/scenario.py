@@ -26,6 +26,9 @@ from acd.tools.chaos import ChaosError, parse_chaos
 Range = Annotated[list[Annotated[float, msgspec.Meta(ge=0, le=86_400)]],
                   msgspec.Meta(min_length=2, max_length=2)]
 Share = Annotated[float, msgspec.Meta(ge=0, le=1)]
+#: how a duration is drawn from its range [low, high]: uniformly in it, or
+#: exponentially with the range's midpoint as mean (Erlang's assumption)
+Distribution = Literal["uniform", "exponential"]
 
 #: A weekday in a SAS: night trough, morning peak, lunch dip, evening bump.
 SAS_WEEKDAY_PROFILE: tuple[float, ...] = (
@@ -54,6 +57,8 @@ class CallsSpec(_Strict, frozen=True):
     factor: Annotated[float, msgspec.Meta(gt=0, le=100)] = 1.0
     #: how long callers wait before hanging up: uniform in [low, high] seconds
     patience_s: Range = msgspec.field(default_factory=lambda: [30.0, 300.0])
+    #: "exponential": patience drawn exponentially, mean the midpoint of ``patience_s``
+    patience_distribution: Distribution = "uniform"
     #: instead of that range, points [share, seconds] of patience's distribution (the
     #: share of callers with at most that patience), both increasing, as ``acd plan``
     #: estimates them from records: drawn by linear interpolation between the points
@@ -71,6 +76,8 @@ class AgentsSpec(_Strict, frozen=True):
     talk_s: dict[Annotated[str, msgspec.Meta(pattern=SKILL_NAME_RE)], Range] = msgspec.field(
         default_factory=dict)
     default_talk_s: Range = msgspec.field(default_factory=lambda: [60.0, 240.0])
+    #: "exponential": talk times drawn exponentially, mean the midpoint of each range
+    talk_distribution: Distribution = "uniform"
     no_answer_rate: Share = 0.02
     #: share of conversations the agent ends (the caller ends the others)
     agent_ends_rate: Share = 0.5
@@ -202,6 +209,7 @@ def _validate(scenario: Scenario) -> list[tuple[str, str]]:
             problems.append((label, "a range is [low, high]"))
     problems += _check_quantiles("calls.patience_quantiles_s",
                                  scenario.calls.patience_quantiles_s)
+    problems += _check_exponential(scenario)
     for number, weights in scenario.calls.half_hourly.items():
         if sum(weights) <= 0:
             problems.append((f"calls.half_hourly.{number}",
@@ -212,6 +220,26 @@ def _validate(scenario: Scenario) -> list[tuple[str, str]]:
         parse_chaos(scenario.chaos)
     except ChaosError as exc:
         problems.append(("chaos", str(exc)))
+    return problems
+
+
+def _check_exponential(scenario: Scenario) -> list[tuple[str, str]]:
+    """An exponential draw needs a mean above zero, and excludes quantile points."""
+    problems: list[tuple[str, str]] = []
+    calls, agents = scenario.calls, scenario.agents
+    if calls.patience_distribution == "exponential":
+        if calls.patience_quantiles_s:
+            problems.append(("calls.patience_distribution", "give either an exponential "
+                             "patience or patience_quantiles_s, not both"))
+        if sum(calls.patience_s) <= 0:
+            problems.append(("calls.patience_s", "an exponential patience needs a mean "
+                             "above 0 s"))
+    if agents.talk_distribution == "exponential":
+        for label, (low, high) in [("agents.default_talk_s", agents.default_talk_s),
+                                   *((f"agents.talk_s.{k}", v)
+                                     for k, v in agents.talk_s.items())]:
+            if low + high <= 0:
+                problems.append((label, "an exponential talk time needs a mean above 0 s"))
     return problems
 
 

@@ -119,6 +119,8 @@ def _patience(scenario: Scenario, rng: random.Random) -> float:
     points = scenario.calls.patience_quantiles_s
     if not points:
         low, high = scenario.calls.patience_s
+        if scenario.calls.patience_distribution == "exponential":
+            return rng.expovariate(2.0 / (low + high))
         return rng.uniform(low, high)
     return quantile_draw(points, rng.random())
 
