@@ -184,3 +184,21 @@ def test_acd_plan_from_a_sites_records(tmp_path: Path) -> None:
     plan = json.loads(planned.stdout)
     assert len(plan["intervals"]) == 12 and plan["intervals"][0]["start"][11:16] == "00:00"
     assert sum(i["offered"] for i in plan["intervals"]) > 30
+
+
+def test_acd_plan_compares_policies_and_writes_its_page(tmp_path: Path) -> None:
+    scenario = short_scenario(tmp_path)
+    page = tmp_path / "plan.html"
+    planned = acd("plan", "--scenario", str(scenario), "--target", "qs30>=0.90",
+                  "--seeds", "2", "--jobs", "2", "--compare-policies", "--html", str(page))
+    assert planned.returncode == 0, planned.stderr
+    table = planned.stdout
+    assert "Routing policies on the same trace" in table
+    rows = [line.split() for line in table.splitlines()
+            if line.split() and line.split()[0] in ("acd", "ringall", "leastrecent",
+                                                    "fewestcalls", "rrmemory", "linear")]
+    assert [row[0] for row in rows] == ["acd", "ringall", "leastrecent", "fewestcalls",
+                                        "rrmemory", "linear"]
+    assert len({row[1] for row in rows}) == 1  # the same calls offered to every policy
+    text = page.read_text(encoding="utf-8")
+    assert text.count("<img") >= 3 and "leastrecent" in text and "http" not in text

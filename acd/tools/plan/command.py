@@ -123,7 +123,8 @@ def _compare(planner: Planner, plan: Plan, progress: Callable[[str], None]
     config, _ = with_positions(planner.config, max_counts(staff))
     steps = steps_of(planner.grid, staff, config)
     progress("comparing routing policies on the plan's staffing")
-    return compare_policies(config, planner.scenario, seeds=planner.seeds, staffing=steps)
+    return compare_policies(config, planner.scenario, seeds=planner.seeds, staffing=steps,
+                            pool=planner.pool)
 
 
 def _traffic(request: PlanRequest, err: TextIO) -> tuple[Config, Scenario]:

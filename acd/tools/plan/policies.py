@@ -12,6 +12,8 @@ abandoned. The figures come from :func:`acd.tools.summary.summarize`, as everywh
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
 
 from acd.config import Config
 from acd.core.constants import FRONT_OFFICE
@@ -26,18 +28,33 @@ from acd.tools.summary import Summary, queue_order, summarize
 __all__ = ["POLICIES", "compare_policies", "policy_result", "render_comparison"]
 
 
+@dataclass(frozen=True)
+class _Day:
+    config: Config
+    scenario: Scenario
+    staffing: Sequence[StaffingStep] | None
+    seed: int
+    policy: str
+
+
+def _records(day: _Day) -> list[CallRecord]:
+    return play_day(day.config, day.scenario, seed=day.seed, staffing=day.staffing,
+                    policy=day.policy).records
+
+
 def compare_policies(config: Config, scenario: Scenario, *, seeds: Sequence[int],
                      staffing: Sequence[StaffingStep] | None = None,
-                     policies: Sequence[str] = POLICIES) -> PolicyComparison:
+                     policies: Sequence[str] = POLICIES,
+                     pool: Executor | None = None) -> PolicyComparison:
     """Play ``scenario`` once per seed and policy; ``staffing`` replaces the
-    scenario's own (for every policy alike)."""
+    scenario's own (for every policy alike); ``pool`` plays the days in parallel."""
     if not seeds:
         raise ValueError("compare_policies needs at least one seed")
-    results: list[PolicyResult] = []
-    for policy in policies:
-        days = [play_day(config, scenario, seed=seed, staffing=staffing, policy=policy)
-                for seed in seeds]
-        results.append(policy_result(policy, [day.records for day in days], config))
+    jobs = [_Day(config, scenario, staffing, seed, policy)
+            for policy in policies for seed in seeds]
+    played = list(pool.map(_records, jobs)) if pool else [_records(j) for j in jobs]
+    results = [policy_result(policy, played[n * len(seeds):(n + 1) * len(seeds)], config)
+               for n, policy in enumerate(policies)]
     return PolicyComparison(seeds=list(seeds), results=results)
 
 
