@@ -61,7 +61,6 @@ import msgspec
 from acd.config import Config
 from acd.core.constants import FRONT_OFFICE
 from acd.tools.fastday import play_day
-from acd.tools.plan.erlang import erlang_c_agents
 from acd.tools.plan.measure import IntervalCounts, measure
 from acd.tools.plan.model import IntervalPlan, Plan, Target
 from acd.tools.plan.staffing import (
@@ -268,6 +267,8 @@ class Planner:
 
     def _first_guess(self, evaluation: Evaluation, roles: Sequence[str],
                      targets: Sequence[Target], floor: Sequence[Counts]) -> list[Counts]:
+        from acd.tools.plan.erlang import erlang_c_agents  # scipy and pyworkforce: ~1 s
+
         handle = self._handle_times()
         days = len(self.seeds)
         staff: list[Counts] = []
