@@ -24,7 +24,7 @@ The engine's timers are due on the same clock: a Tick is sent at the engine's
 deadline, before the PBX's timers of the same instant.
 
 Deterministic for a seed: the PBX's timers fire in due-time order (ties in the
-order they were set), its behaviour is seeded per offer, the engine reads no clock.
+order they were set), its behaviour is seeded per caller and offer, the engine reads no clock.
 
 Not played: a scenario's ``chaos`` faults (there is no router process or link to
 break) and the back-stop widening of :func:`acd.tools.simulate.for_speed` (virtual
