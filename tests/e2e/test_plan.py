@@ -15,8 +15,10 @@ from pathlib import Path
 
 import msgspec
 import pytest
+import redis
 
 from acd.config import Config
+from acd.store import keys
 from acd.tools.fastday import load_day, play_day
 from acd.tools.plan.measure import measure
 from acd.tools.plan.model import Plan, parse_targets
@@ -161,29 +163,56 @@ def test_acd_plan_refuses_what_it_cannot_use(tmp_path: Path) -> None:
     assert bad_plan.returncode == 1 and "intervals[0].start" in bad_plan.stderr
 
 
-def test_acd_plan_from_a_sites_records(tmp_path: Path) -> None:
-    """A week of a quiet site's records → the busiest weekday planned from them."""
+def a_week_of_records() -> list[bytes]:
+    """A week of a quiet site's records (sas-small), the Wednesday busiest."""
     config, day = load_day(REPO / "config" / "scenarios" / "sas-small-saturday-116117.toml")
-    lines: list[str] = []
+    encoder = msgspec.json.Encoder()
+    out: list[bytes] = []
     for n in range(7):
         scenario = msgspec.structs.replace(
             day, start=day.start.replace(day=9 + n, hour=0), duration_s=86_399,
             calls=msgspec.structs.replace(day.calls, per_day={"15": 40 + 20 * (n == 2)},
                                           patience_s=[5.0, 90.0]),
             staffing=[StaffingStep(at="00:00", counts={"ARM_N1": 1, "MG": 1})])
-        encoder = msgspec.json.Encoder()
-        lines += [encoder.encode(r).decode() for r in
-                  play_day(config, scenario, seed=n).records]
-    records = tmp_path / "records.jsonl"
-    records.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    planned = acd("plan", "--records", str(records), "--config", "config/sas-small.toml",
-                  "--from", "2026-03-09", "--to", "2026-03-15", "--target", "qs30>=0.9",
-                  "--seeds", "1", "--jobs", "1", "--interval", "2h", "--json")
+        out += [encoder.encode(r) for r in play_day(config, scenario, seed=n).records]
+    return out
+
+
+def check_history_plan(planned: subprocess.CompletedProcess[str]) -> None:
     assert planned.returncode in (0, 1), planned.stderr
     assert "planning a Wednesday" in planned.stderr  # 11 March: the busiest day
     plan = json.loads(planned.stdout)
     assert len(plan["intervals"]) == 12 and plan["intervals"][0]["start"][11:16] == "00:00"
     assert sum(i["offered"] for i in plan["intervals"]) > 30
+
+
+HISTORY = ("--from", "2026-03-09", "--to", "2026-03-15", "--target", "qs30>=0.9",
+           "--seeds", "1", "--jobs", "1", "--interval", "2h", "--json")
+
+
+def test_acd_plan_from_a_sites_records(tmp_path: Path) -> None:
+    """A week of records in a file → the busiest weekday planned from them."""
+    records = tmp_path / "records.jsonl"
+    records.write_bytes(b"\n".join(a_week_of_records()) + b"\n")
+    check_history_plan(acd("plan", "--records", str(records), "--config",
+                           "config/sas-small.toml", *HISTORY))
+
+
+def test_acd_plan_from_the_records_kept_in_redis(
+        tmp_path: Path, redis_url: str, redis_namespace: str) -> None:
+    """The same week in the site's Redis records stream, as the router writes it."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for raw in a_week_of_records():
+            client.xadd(keys.records(redis_namespace), {"r": raw})
+        site = tmp_path / "site.toml"
+        site.write_text((REPO / "config" / "sas-small.toml").read_text(encoding="utf-8")
+                        + f'\n[redis]\nurl = "{redis_url}"\nnamespace = "{redis_namespace}"\n',
+                        encoding="utf-8")
+        check_history_plan(acd("plan", "--redis", str(site), *HISTORY))
+    finally:
+        client.delete(*keys.all_keys(redis_namespace))
+        client.close()
 
 
 def test_acd_plan_compares_policies_and_writes_its_page(tmp_path: Path) -> None:
