@@ -154,7 +154,7 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
     else:
         print("\n" + render(result.summary, title=f"Summary — {scenario.name}"), file=out)
         if intervals is not None:
-            print("\n" + render_intervals(intervals), file=out)
+            print("\n" + render_intervals(intervals, speed or scenario.speed), file=out)
         if result.hung_up_by_router:
             print(f"  callers hung up by the router: {len(result.hung_up_by_router)}",
                   file=out)

@@ -82,3 +82,14 @@ def test_counts_pool_by_adding() -> None:
     one.add(two)
     assert (one.offered, one.answered, one.within30) == (3, 3, 2)
     assert one.waits == {"ARM_N1": [1.0, 2.0]} and one.busy_s == {"ARM_N1": 15.0}
+
+
+def test_the_per_interval_table_of_a_plan_check_warns_of_fast_runs() -> None:
+    from acd.tools.plan.staffed import interval_figures, render_intervals
+
+    answered = record(100, "answered", [leg("ARM_N1", "arm01", 100, 110, 200)], wait=10)
+    rows = interval_figures([answered], SITE, GRID)
+    assert [(r["offered"], r["qs30"]) for r in rows] == [(1, 1.0), (0, None), (0, None)]
+    slow, fast = render_intervals(rows, 240), render_intervals(rows, 1440)
+    assert "09:00        1         1   100.0%" in slow and "–" in slow
+    assert "--speed" not in slow and "×1440" in fast and "--speed 240" in fast
