@@ -93,6 +93,24 @@ def test_a_stricter_target_never_needs_fewer_people() -> None:
     assert strict > loose
 
 
+def test_a_filiere_the_scenario_leaves_empty_is_planned_for_its_transferred_callers(
+        ) -> None:
+    """N1 sends 45 % of its calls on to OSNP, where the scenario logs nobody in: the
+    OSNP queue has callers, so OSNP is planned, against its default wait target."""
+    config, scenario = load_day(REPO / "config" / "scenarios"
+                                / "sas-large-transfers-morning.toml")
+    scenario = msgspec.structs.replace(
+        scenario, duration_s=3600, staffing=[StaffingStep(
+            at="00:00", counts={"ARM_N1": 4, "AMU_N2": 3, "OSNP": 0, "MG": 6})])
+    own = play_day(config, scenario, seed=SEEDS[0]).summary.queues["OSNP"]
+    assert own.offered > 0 and own.answered == 0
+    plan = Planner(config, scenario, parse_targets("qs30>=0.80"), seeds=SEEDS[:1]).plan()
+    assert "OSNP" not in plan.kept_roles
+    assert "osnp_p90<=120" in [str(t) for t in plan.targets]
+    assert all(i.staff["OSNP"] >= 1 for i in plan.intervals) and all(
+        i.met for i in plan.intervals)
+
+
 def test_more_people_than_the_roster_holds_are_added_as_positions() -> None:
     config, scenario = morning()
     scenario = msgspec.structs.replace(scenario, calls=msgspec.structs.replace(

@@ -53,6 +53,7 @@ def test_front_office_calls_count_in_the_interval_they_arrive_in() -> None:
     assert (second.offered, second.answered, second.abandoned) == (2, 1, 1)
     assert second.within30 == second.within60 == 0
     assert third == IntervalCounts()
+    assert first.entered == {"ARM_N1": 2} and second.entered == {"ARM_N1": 2}  # abandoned too
     assert first.qs30 == 0.5 and second.abandon_rate == 0.5 and third.qs30 is None
 
 

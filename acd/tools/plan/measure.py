@@ -4,8 +4,8 @@
   front office (as QS 30 s counts them, ``docs/indicators.md``), calls forwarded to
   the PDSA line left out (they never reach the room): offered, answered
   with a known wait, answered in under 30 s and under 60 s, abandoned.
-- **waits per queue**: the wait of every leg answered in a queue, by the interval in
-  which the leg entered that queue.
+- **legs and waits per queue**: the legs entering each queue (answered or not) and
+  the wait of every leg answered there, by the interval in which the leg entered.
 - **busy seconds per role**: an answered leg keeps its agent from its pick-up to its
   end, then for the queue's wrap-up; that time is cut at interval bounds and added to
   the agent's role. Divided by the people logged in, it is the occupancy.
@@ -38,6 +38,8 @@ class IntervalCounts:
     within60: int = 0
     abandoned: int = 0
     waits: dict[str, list[float]] = field(default_factory=dict)
+    #: legs that entered each queue in the interval, answered or not
+    entered: dict[str, int] = field(default_factory=dict)
     busy_s: dict[str, float] = field(default_factory=dict)
 
     def add(self, other: IntervalCounts) -> None:
@@ -48,6 +50,8 @@ class IntervalCounts:
         self.abandoned += other.abandoned
         for queue, waits in other.waits.items():
             self.waits.setdefault(queue, []).extend(waits)
+        for queue, count in other.entered.items():
+            self.entered[queue] = self.entered.get(queue, 0) + count
         for role, busy in other.busy_s.items():
             self.busy_s[role] = self.busy_s.get(role, 0.0) + busy
 
@@ -82,9 +86,12 @@ def measure(records: list[CallRecord], config: Config, grid: Grid) -> list[Inter
             elif is_abandoned(record.outcome):
                 counts.abandoned += 1
         for leg in record.legs:
+            entered = grid.index(_epoch(leg.entered_at)) if leg.entered_at else None
+            if entered is not None:
+                into = out[entered].entered
+                into[leg.queue] = into.get(leg.queue, 0) + 1
             if leg.answered_at is None:
                 continue
-            entered = grid.index(_epoch(leg.entered_at))
             if entered is not None and leg.wait_s is not None:
                 out[entered].waits.setdefault(leg.queue, []).append(leg.wait_s)
             role = role_of.get(leg.agent or "")

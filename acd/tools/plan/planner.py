@@ -245,12 +245,13 @@ class Planner:
         return self._result(chosen, targets, planned_roles, time.perf_counter() - started)
 
     def _traffic(self, evaluation: Evaluation) -> set[str]:
-        """Queues that receive calls: the front office, and every queue a leg entered."""
+        """Queues that receive calls: the front office, and every queue a leg entered
+        (answered or not: a filière the scenario leaves empty still has callers)."""
         queues: set[str] = set()
         for counts in evaluation.pooled:
             if counts.offered:
                 queues.add(FRONT_OFFICE)
-            queues.update(q for q, waits in counts.waits.items() if waits)
+            queues.update(q for q, legs in counts.entered.items() if legs)
         return queues & set(self.roles)
 
     def _floors(self, evaluation: Evaluation, roles: Sequence[str]) -> list[Counts]:
@@ -258,7 +259,7 @@ class Planner:
         interval or the one before (a caller arriving just before the turn of an
         interval is answered in the next)."""
         busy = [{r for r in roles if (r == FRONT_OFFICE and c.offered) or
-                 c.waits.get(r)} for c in evaluation.pooled]
+                 c.entered.get(r)} for c in evaluation.pooled]
         out: list[Counts] = []
         for k in range(len(self.grid)):
             around = busy[k] | (busy[k - 1] if k else set())
@@ -276,7 +277,7 @@ class Planner:
             row = dict(self.planned[k])
             for role in roles:
                 arrivals = (counts.offered if role == FRONT_OFFICE
-                            else len(counts.waits.get(role, [])))
+                            else counts.entered.get(role, 0))
                 rate = arrivals / days / self.grid.interval_s
                 need = floor[k][role]
                 if rate > 0:
