@@ -249,3 +249,20 @@ def test_acd_plan_compares_policies_and_writes_its_page(tmp_path: Path) -> None:
     assert len({row[1] for row in rows}) == 1  # the same calls offered to every policy
     text = page.read_text(encoding="utf-8")
     assert text.count("<img") >= 3 and "leastrecent" in text and "http" not in text
+
+
+def test_warm_transfers_nobody_took_count_for_their_filiere() -> None:
+    """One GP regulator for a morning of warm OSNP → MG transfers: most are cancelled
+    (the OSNP keeps the caller) and leave no MG leg in the records; the plan still
+    sees MG's demand and staffs it."""
+    config, scenario = load_day(REPO / "config" / "scenarios"
+                                / "sas-large-warm-transfers-morning.toml")
+    scenario = msgspec.structs.replace(scenario, duration_s=3600, staffing=[StaffingStep(
+        at="00:00", counts={"ARM_N1": 5, "AMU_N2": 2, "OSNP": 3, "MG": 1})])
+    day = play_day(config, scenario, seed=SEEDS[0])
+    cancelled = [t for t in day.transfers if t.to_queue == "MG" and t.result == "cancelled"]
+    assert cancelled
+    plan = Planner(config, scenario, parse_targets("qs30>=0.80"), seeds=SEEDS[:1]).plan()
+    assert "mg_p90<=120" in [str(t) for t in plan.targets]
+    assert max(i.staff["MG"] for i in plan.intervals) > 1
+    assert all(i.met for i in plan.intervals)

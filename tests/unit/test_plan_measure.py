@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from acd.config.load import parse_config
+from acd.core.facts import CallTransferred
 from acd.core.records import CallRecord, LegRecord
-from acd.tools.plan.measure import IntervalCounts, measure
+from acd.tools.plan.measure import IntervalCounts, measure, unconnected_warm
 from acd.tools.plan.staffing import Grid
 from tests.support.sites import site_toml
 
@@ -94,3 +95,35 @@ def test_the_per_interval_table_of_a_plan_check_warns_of_fast_runs() -> None:
     slow, fast = render_intervals(rows, 240), render_intervals(rows, 1440)
     assert "09:00        1         1   100.0%" in slow and "–" in slow
     assert "--speed" not in slow and "×1440" in fast and "--speed 240" in fast
+
+
+def test_a_leg_left_unanswered_counts_as_longer_than_any_wait() -> None:
+    fell_back = record(100, "answered", [leg("ARM_N1", "arm01", 100, 105, 300),
+                                         leg("MG", None, 300, None, 420),
+                                         leg("ARM_N1", "arm01", 420, 425, 500)], wait=5)
+    quick = record(200, "answered", [leg("ARM_N1", "arm01", 200, 202, 260),
+                                     leg("MG", "amu01", 260, 270, 400)], wait=2)
+    first = measure([fell_back, quick], SITE, GRID)[0]
+    assert first.entered == {"ARM_N1": 3, "MG": 2} and first.unanswered == {"MG": 1}
+    assert first.waits["MG"] == [10.0]
+    assert first.wait_percentile("MG", 40) == 10.0  # the answered half
+    assert first.wait_percentile("MG", 90) == float("inf")
+    assert first.wait_percentile("ARM_N1", 90) == 5.0
+    assert first.wait_percentile("OSNP", 90) is None
+
+
+def transferred(call: str, to: str, result: str, at: float, reason: str = "warm"
+                ) -> CallTransferred:
+    return CallTransferred(at=T0.timestamp() + at, call=call, from_queue="OSNP",
+                           to_queue=to, agent=None, result=result, reason=reason)
+
+
+def test_a_warm_transfer_that_never_connected_is_an_unanswered_leg_of_its_target() -> None:
+    facts = [transferred("a", "MG", "requested", 100), transferred("a", "MG", "ringing", 101),
+             transferred("a", "MG", "connected", 110),
+             transferred("b", "MG", "requested", 1700), transferred("b", "MG", "cancelled", 1730),
+             transferred("c", "MG", "requested", 1900, reason="cold")]
+    assert unconnected_warm(facts) == [("MG", T0.timestamp() + 1700)]
+    first, second, _ = measure([], SITE, GRID, facts)
+    assert first.entered == {"MG": 1} and first.unanswered == {"MG": 1}
+    assert second == IntervalCounts()

@@ -92,6 +92,9 @@ class DayResult:
     hung_up_by_router: list[str] = field(default_factory=list)
     #: inputs handled by the engine (events, ticks, failures, intents)
     inputs: int = 0
+    #: every transfer fact of the day (requested, connected, cancelled, fallback…):
+    #: a warm transfer that never connected leaves no leg in the records
+    transfers: list[f.CallTransferred] = field(default_factory=list)
 
 
 def load_day(scenario_path: str | Path, config_path: str | Path | None = None
@@ -126,7 +129,7 @@ def play_day(config: Config, scenario: Scenario, *, seed: int | None = None,
                      calls_placed=placed, started_at=start, ended_at=pbx.clock.now(),
                      hung_up_by_router=[h.channel for h in
                                         pbx.callers_hung_up_by("router-action")],
-                     inputs=day.inputs)
+                     inputs=day.inputs, transfers=day.transfers)
 
 
 class _Day:
@@ -143,6 +146,7 @@ class _Day:
         pbx.foreign.place(scenario.foreign_channels)
         self.engine = Engine(config, selection=selection)
         self.records: list[CallRecord] = []
+        self.transfers: list[f.CallTransferred] = []
         self.inputs = 0
         self._pending: deque[object] = deque()
         self._action_id = 0
@@ -225,6 +229,8 @@ class _Day:
         for fact in out.facts:
             if isinstance(fact, f.CallEnded):
                 self.records.append(fact.record)
+            elif isinstance(fact, f.CallTransferred):
+                self.transfers.append(fact)
 
     def _send(self, command: act.Action) -> None:
         self._action_id += 1

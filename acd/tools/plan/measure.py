@@ -5,7 +5,8 @@
   the PDSA line left out (they never reach the room): offered, answered
   with a known wait, answered in under 30 s and under 60 s, abandoned.
 - **legs and waits per queue**: the legs entering each queue (answered or not) and
-  the wait of every leg answered there, by the interval in which the leg entered.
+  the wait of every leg answered there, by the interval in which the leg entered; a
+  warm transfer that never connected counts as a leg left unanswered in its target.
 - **busy seconds per role**: an answered leg keeps its agent from its pick-up to its
   end, then for the queue's wrap-up; that time is cut at interval bounds and added to
   the agent's role. Divided by the people logged in, it is the occupancy.
@@ -16,14 +17,18 @@ of all seeds answered in under 30 s over all answered calls, not a mean of share
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from acd.config import Config
 from acd.core.constants import FRONT_OFFICE
+from acd.core.facts import CallTransferred
 from acd.core.indicators import QS30_S, QS60_S, answered_within, first_queue, is_abandoned
 from acd.core.records import CallRecord
 from acd.tools.plan.staffing import Grid
+from acd.tools.summary import percentile
 from acd.tools.traffic import primary_skill
 
 #: the outcome of a call sent to its number's PDSA line: it never reached the room
@@ -40,6 +45,9 @@ class IntervalCounts:
     waits: dict[str, list[float]] = field(default_factory=dict)
     #: legs that entered each queue in the interval, answered or not
     entered: dict[str, int] = field(default_factory=dict)
+    #: of those, the legs that left the queue unanswered (the caller hung up, a
+    #: transfer fell back, a partner took the call) or were still waiting at the end
+    unanswered: dict[str, int] = field(default_factory=dict)
     busy_s: dict[str, float] = field(default_factory=dict)
 
     def add(self, other: IntervalCounts) -> None:
@@ -52,6 +60,8 @@ class IntervalCounts:
             self.waits.setdefault(queue, []).extend(waits)
         for queue, count in other.entered.items():
             self.entered[queue] = self.entered.get(queue, 0) + count
+        for queue, count in other.unanswered.items():
+            self.unanswered[queue] = self.unanswered.get(queue, 0) + count
         for role, busy in other.busy_s.items():
             self.busy_s[role] = self.busy_s.get(role, 0.0) + busy
 
@@ -67,10 +77,29 @@ class IntervalCounts:
     def abandon_rate(self) -> float | None:
         return self.abandoned / self.offered if self.offered else None
 
+    def wait_percentile(self, queue: str, pct: float) -> float | None:
+        """The ``pct``-th percentile of the waits of the legs entering ``queue``, a leg
+        that left it unanswered counting as a wait longer than any (``inf``): a
+        transfer that fell back after ``transfers.max_wait_s`` was not served in
+        time, whatever the answered legs' waits. None without legs."""
+        waits = self.waits.get(queue, [])
+        missed = self.unanswered.get(queue, 0)
+        if not waits and not missed:
+            return None
+        return percentile([*waits, *([math.inf] * missed)], pct)
 
-def measure(records: list[CallRecord], config: Config, grid: Grid) -> list[IntervalCounts]:
-    """One :class:`IntervalCounts` per interval of ``grid``."""
+
+def measure(records: list[CallRecord], config: Config, grid: Grid,
+            transfers: Sequence[CallTransferred] = ()) -> list[IntervalCounts]:
+    """One :class:`IntervalCounts` per interval of ``grid``; ``transfers`` (the day's
+    transfer facts) add the warm transfers that never connected."""
     out = [IntervalCounts() for _ in grid.starts]
+    for queue, at in unconnected_warm(transfers):
+        k = grid.index(at)
+        if k is not None:
+            counts = out[k]
+            counts.entered[queue] = counts.entered.get(queue, 0) + 1
+            counts.unanswered[queue] = counts.unanswered.get(queue, 0) + 1
     role_of = {agent.id: primary_skill(agent) for agent in config.agents}
     wrap = {name: config.skill(name).wrap_up_s for name in config.skill_names()}
     for record in records:
@@ -91,6 +120,9 @@ def measure(records: list[CallRecord], config: Config, grid: Grid) -> list[Inter
                 into = out[entered].entered
                 into[leg.queue] = into.get(leg.queue, 0) + 1
             if leg.answered_at is None:
+                if entered is not None:
+                    missed = out[entered].unanswered
+                    missed[leg.queue] = missed.get(leg.queue, 0) + 1
                 continue
             if entered is not None and leg.wait_s is not None:
                 out[entered].waits.setdefault(leg.queue, []).append(leg.wait_s)
@@ -101,6 +133,25 @@ def measure(records: list[CallRecord], config: Config, grid: Grid) -> list[Inter
             end = _epoch(leg.ended_at) if leg.ended_at else grid.end
             _spread(out, grid, role, begin, end + wrap.get(leg.queue, 0.0))
     return out
+
+
+def unconnected_warm(transfers: Sequence[CallTransferred]) -> list[tuple[str, float]]:
+    """(target queue, time asked) of each warm transfer that never connected.
+
+    A warm transfer keeps the caller with the first agent until an agent of the target
+    answers; if none does within ``warm_max_wait_s`` it is cancelled and the call
+    record shows no leg in the target queue at all. That demand is still the target
+    filière's: each such attempt counts there as a leg left unanswered."""
+    asked: dict[tuple[str, str], list[float]] = {}
+    for fact in transfers:
+        if fact.reason != "warm":
+            continue
+        key = (fact.call, fact.to_queue)
+        if fact.result == "requested":
+            asked.setdefault(key, []).append(fact.at)
+        elif fact.result == "connected" and asked.get(key):
+            asked[key].pop(0)
+    return [(queue, at) for (_, queue), times in asked.items() for at in times]
 
 
 def _spread(out: list[IntervalCounts], grid: Grid, role: str, begin: float,

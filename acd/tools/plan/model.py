@@ -31,8 +31,9 @@ class Target:
 
     ``qs30``/``qs60`` (share at N1, ``>=``), ``abandon_rate`` (share of the
     interval's calls at N1 that hung up before any pick-up, ``<=``), or
-    ``<queue>_pNN`` (the NN-th percentile of the waits of the calls answered in that
-    filière's queue, in seconds, ``<=``; e.g. ``amu_n2_p90<=60``).
+    ``<queue>_pNN`` (the NN-th percentile of the waits of the legs entering that
+    filière's queue, a leg that left it unanswered counting as longer than any, in
+    seconds, ``<=``; e.g. ``amu_n2_p90<=60``).
     """
 
     metric: str
@@ -109,7 +110,8 @@ class IntervalPlan:
     abandon_rate: float | None
     #: per role: time its agents spent talking or in wrap-up / their logged-in time
     occupancy: dict[str, float]
-    #: per queue: the 90th percentile of the waits of legs answered there (pooled)
+    #: per queue: the 90th percentile of the waits of the legs entering it (pooled), a
+    #: leg left unanswered counting as longer than any; None where that is over 10 %
     p90_wait_s: dict[str, float | None] = field(default_factory=dict)
     #: every target met (pooled over the seeds)
     met: bool = True

@@ -49,6 +49,7 @@ the last one is returned with the intervals that miss marked.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -75,7 +76,6 @@ from acd.tools.plan.staffing import (
     with_positions,
 )
 from acd.tools.scenario import Scenario, StaffingStep
-from acd.tools.summary import percentile
 
 #: how an interval meets a target: on its calls pooled over the seeds (the expected
 #: figure), or on every seed's day too (each simulated day meets it)
@@ -106,7 +106,7 @@ class _Job:
 
 def _play(job: _Job) -> list[IntervalCounts]:
     result = play_day(job.config, job.scenario, seed=job.seed, staffing=job.steps)
-    return measure(result.records, job.config, job.grid)
+    return measure(result.records, job.config, job.grid, result.transfers)
 
 
 @contextmanager
@@ -190,7 +190,7 @@ class Planner:
         queue, pct = target.queue, target.percentile
         if queue is None or pct is None:
             return None
-        return percentile(counts.waits.get(queue, []), pct)
+        return counts.wait_percentile(queue, pct)
 
     @staticmethod
     def owner(target: Target) -> str:
@@ -368,7 +368,8 @@ class Planner:
                 qs60=counts.qs60, qs60_band=_band([s.qs60 for s in seeds]),
                 abandon_rate=counts.abandon_rate,
                 occupancy=self._occupancy(counts, staff[k]),
-                p90_wait_s={q: percentile(w, 90) for q, w in sorted(counts.waits.items())},
+                p90_wait_s={q: _finite(counts.wait_percentile(q, 90))
+                            for q in sorted({*counts.waits, *counts.unanswered})},
                 met=k not in missed))
         return Plan(scenario=self.scenario.name, site=self.config.site.name,
                     targets=list(targets), interval_s=self.grid.interval_s,
@@ -394,6 +395,11 @@ def _service_target(target: Target, role: str) -> tuple[float, float] | None:
     if target.queue == role and target.percentile is not None:
         return target.percentile / 100.0, target.value
     return None
+
+
+def _finite(value: float | None) -> float | None:
+    """A wait for people: None where it is infinite (legs left unanswered)."""
+    return None if value is None or math.isinf(value) else value
 
 
 def _band(values: Sequence[float | None]) -> tuple[float, float] | None:
