@@ -14,11 +14,11 @@ from acd.tools.plan.command import parse_interval
 from acd.tools.plan.model import Target, TargetError, parse_targets
 from acd.tools.plan.staffing import (
     PlanInputError,
-    counts_from_plan,
     grid_of,
     positions,
     roles_of,
     scenario_counts,
+    steps_from_plan,
     steps_of,
     with_positions,
 )
@@ -131,10 +131,10 @@ def test_steps_change_only_where_the_staffing_does_and_read_back_from_json() -> 
         ("07:00:00", 1), ("08:00:00", 3), ("08:30:00", 2)]
     plan = {"intervals": [{"start": "2026-12-15T07:00:00+01:00", "staff": {"ARM_N1": 1}},
                           {"start": "2026-12-15T08:00:00+01:00", "staff": {"ARM_N1": 3}}]}
-    back = counts_from_plan(plan, site, "plan.json")
+    back = steps_from_plan(plan, site, "plan.json")
     assert [(s.at, s.counts) for s in back] == [("07:00:00", {"ARM_N1": 1}),
                                                 ("08:00:00", {"ARM_N1": 3})]
-    assert counts_from_plan(plan["intervals"], site, "p") == back
+    assert steps_from_plan(plan["intervals"], site, "p") == back
 
 
 @pytest.mark.parametrize(("data", "key"), [
@@ -147,7 +147,7 @@ def test_steps_change_only_where_the_staffing_does_and_read_back_from_json() -> 
 ])
 def test_a_plan_file_that_cannot_be_used_names_the_key(data: object, key: str) -> None:
     with pytest.raises(PlanInputError, match=f"plan.json: {key}"):
-        counts_from_plan(data, config(), "plan.json")
+        steps_from_plan(data, config(), "plan.json")
 
 
 def test_a_scenario_with_a_plans_staffing_validates() -> None:

@@ -15,10 +15,10 @@ from acd.tools.plan.measure import measure
 from acd.tools.plan.staffing import (
     Grid,
     PlanInputError,
-    counts_from_plan,
     grid_of,
     interval_label,
     max_counts,
+    steps_from_plan,
     with_positions,
 )
 from acd.tools.scenario import Scenario
@@ -34,7 +34,7 @@ def staffed_from(config: Config, scenario: Scenario, path: str | Path
         raise PlanInputError(f"{path}: cannot read ({exc.strerror})") from exc
     except ValueError as exc:
         raise PlanInputError(f"{path}: not JSON ({exc})") from exc
-    steps = counts_from_plan(data, config, str(path))
+    steps = steps_from_plan(data, config, str(path))
     interval_s = data.get("interval_s") if isinstance(data, dict) else None
     if not isinstance(interval_s, int) or interval_s <= 0:
         interval_s = 1800

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 import msgspec
 
@@ -162,7 +162,7 @@ def scenario_counts(scenario: Scenario, config: Config, grid: Grid) -> list[Coun
     return out
 
 
-def counts_from_plan(data: object, config: Config, source: str) -> list[StaffingStep]:
+def steps_from_plan(data: object, config: Config, source: str) -> list[StaffingStep]:
     """Staffing steps from a plan's JSON (``acd plan --json``): its ``intervals``, each
     with ``start`` (ISO local time) and ``staff`` (role → people). A bare list of
     intervals is read too. Errors name the file, the key and the problem."""
@@ -196,7 +196,3 @@ def _clock(moment: time) -> str:
 
 def interval_label(start: float, config: Config) -> datetime:
     return datetime.fromtimestamp(start, config.zone())
-
-
-def span(grid: Grid) -> timedelta:
-    return timedelta(seconds=grid.end - grid.starts[0]) if grid.starts else timedelta()
