@@ -249,6 +249,10 @@ def test_acd_plan_compares_policies_and_writes_its_page(tmp_path: Path) -> None:
     assert len({row[1] for row in rows}) == 1  # the same calls offered to every policy
     text = page.read_text(encoding="utf-8")
     assert text.count("<img") >= 3 and "leastrecent" in text and "http" not in text
+    nowhere = acd("plan", "--scenario", str(scenario), "--target", "qs30>=0.90",
+                  "--seeds", "1", "--jobs", "1", "--html", str(tmp_path / "no" / "p.html"))
+    assert nowhere.returncode == 2 and "--html: cannot write" in nowhere.stderr
+    assert "QS30" in nowhere.stdout  # the plan itself was printed
 
 
 def test_warm_transfers_nobody_took_count_for_their_filiere() -> None:

@@ -105,11 +105,15 @@ def plan_command(request: PlanRequest, *, out: TextIO = sys.stdout,
         if plan.comparison is not None:
             from acd.tools.plan.policies import render_comparison
 
-            out.write("\n" + render_comparison(plan.comparison))
+            out.write("\n" + render_comparison(plan.comparison) + "\n")
     if request.html:
         from acd.tools.plan.html import write_html
 
-        write_html(plan, Path(request.html))
+        try:
+            write_html(plan, Path(request.html))
+        except OSError as exc:
+            print(f"acd plan: --html: cannot write {request.html}: {exc.strerror}", file=err)
+            return 2
         print(f"page written: {request.html}", file=err)
     return 0 if all(i.met for i in plan.intervals) else 1
 
