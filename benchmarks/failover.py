@@ -22,36 +22,15 @@ from acd.config.load import load_config
 from acd.tools.chaos import parse_chaos
 from acd.tools.chaos_run import PAIR_TTL_S, ChaosRun
 from acd.tools.scenario import load_scenario
+from tests.support.busyroom import write_busy_room
 
 REPO = Path(__file__).resolve().parents[1]
-SCENARIO = """
-site = "config/sas-small.toml"
-name = "failover benchmark"
-start = "2026-03-10T09:00:00"
-duration_s = 60
-speed = 15
-seed = {seed}
-drain_s = 300
 
-[calls]
-per_day = {{ "15" = 8000 }}
-patience_s = [900, 1200]
-
-[agents]
-answer_after_s = [1, 2]
-no_answer_rate = 0.0
-talk_s = {{ ARM_N1 = [20, 40] }}
-default_talk_s = [20, 40]
-
-[[staffing]]
-at = "09:00"
-counts = {{ ARM_N1 = 3 }}
-"""
 
 
 async def one_run(seed: int, workdir: Path) -> tuple[float, int, int]:
-    path = workdir / f"scenario-{seed}.toml"
-    path.write_text(SCENARIO.format(seed=seed), encoding="utf-8")
+    path = write_busy_room(workdir / f"scenario-{seed}.toml", name="failover benchmark",
+                           duration_s=60, speed=15, seed=seed, drain_s=300)
     scenario = load_scenario(path)
     config = load_config(REPO / "config" / "sas-small.toml")
     run = ChaosRun(config, scenario, parse_chaos("leader-kill@20"), seed=seed,

@@ -31,44 +31,18 @@ from acd.tools.chaos_run import ChaosRun
 from acd.tools.router_process import RouterProcess
 from acd.tools.scenario import load_scenario
 from acd.tools.tomlwrite import dumps
+from tests.support.busyroom import write_busy_room
 from tests.support.paths import REPO
 from tests.support.sites import local_agents, site_toml
 
 SPEED = 20.0
 
-SCENARIO = """
-site = "config/sas-small.toml"
-name = "chaos in a small room"
-start = "2026-03-10T09:00:00"
-duration_s = {duration}
-speed = {speed}
-seed = 5
-drain_s = 600
-{chaos}
-
-[calls]
-per_day = {{ "15" = 8000 }}
-patience_s = [900, 1200]
-
-[agents]
-answer_after_s = [1, 2]
-no_answer_rate = 0.0
-talk_s = {{ ARM_N1 = [20, 40] }}
-default_talk_s = [20, 40]
-
-[[staffing]]
-at = "09:00"
-counts = {{ ARM_N1 = 3 }}
-"""
 
 
 def write_scenario(tmp_path: Path, *, duration: int = 90, speed: float = SPEED,
                    chaos: str = "") -> Path:
-    path = tmp_path / "chaos.toml"
-    path.write_text(SCENARIO.format(duration=duration, speed=speed,
-                                    chaos=f'chaos = "{chaos}"' if chaos else ""),
-                    encoding="utf-8")
-    return path
+    return write_busy_room(tmp_path / "chaos.toml", name="chaos in a small room",
+                           duration_s=duration, speed=speed, seed=5, chaos=chaos)
 
 
 # ---------------------------------------------------------------- the fault list

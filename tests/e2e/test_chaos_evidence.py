@@ -13,37 +13,13 @@ from acd.tools.chaos_run import ChaosResult, run_chaos
 from acd.tools.scenario import load_scenario
 from acd.tools.simulate_cli import harmed, summary_json
 from acd.tools.summary import Summary
+from tests.support.busyroom import write_busy_room
 from tests.support.paths import REPO
-
-SCENARIO = """
-site = "config/sas-small.toml"
-name = "evidence"
-start = "2026-03-10T09:00:00"
-duration_s = {duration}
-speed = 20
-seed = 9
-drain_s = 600
-foreign_channels = 5
-
-[calls]
-per_day = {{ "15" = {per_day} }}
-patience_s = [900, 1200]
-
-[agents]
-answer_after_s = [1, 2]
-no_answer_rate = 0.0
-talk_s = {{ ARM_N1 = [20, 40] }}
-default_talk_s = [20, 40]
-
-[[staffing]]
-at = "09:00"
-counts = {{ ARM_N1 = 2 }}
-"""
 
 
 async def chaos(tmp_path: Path, faults: str, *, duration: int, per_day: int) -> ChaosResult:
-    path = tmp_path / "evidence.toml"
-    path.write_text(SCENARIO.format(duration=duration, per_day=per_day), encoding="utf-8")
+    path = write_busy_room(tmp_path / "evidence.toml", name="evidence", duration_s=duration,
+                           speed=20, seed=9, per_day=per_day, arm=2, foreign_channels=5)
     scenario = load_scenario(path)
     config = load_config(REPO / scenario.site)
     return await run_chaos(config, scenario, parse_chaos(faults), workdir=tmp_path)
