@@ -106,6 +106,21 @@ def load_day(scenario_path: str | Path, config_path: str | Path | None = None
     return load_config(site), scenario
 
 
+@dataclass(frozen=True)
+class DayRequest:
+    """One day to play, as a value a worker process can be sent."""
+
+    config: Config
+    scenario: Scenario
+    seed: int
+    staffing: Sequence[StaffingStep] | None = None
+    policy: str = "acd"
+
+    def play(self) -> DayResult:
+        return play_day(self.config, self.scenario, seed=self.seed, staffing=self.staffing,
+                        policy=self.policy)
+
+
 def play_day(config: Config, scenario: Scenario, *, seed: int | None = None,
              staffing: Sequence[StaffingStep] | None = None, policy: str = "acd"
              ) -> DayResult:

@@ -61,7 +61,7 @@ import msgspec
 
 from acd.config import Config
 from acd.core.constants import FRONT_OFFICE
-from acd.tools.fastday import play_day
+from acd.tools.fastday import DayRequest
 from acd.tools.plan.measure import IntervalCounts, measure
 from acd.tools.plan.model import IntervalPlan, Plan, Target
 from acd.tools.plan.staffing import (
@@ -75,7 +75,7 @@ from acd.tools.plan.staffing import (
     steps_of,
     with_positions,
 )
-from acd.tools.scenario import Scenario, StaffingStep
+from acd.tools.scenario import Scenario
 
 #: how an interval meets a target: on its calls pooled over the seeds (the expected
 #: figure), or on every seed's day too (each simulated day meets it)
@@ -97,16 +97,13 @@ class Evaluation:
 
 @dataclass(frozen=True)
 class _Job:
-    config: Config
-    scenario: Scenario
-    steps: list[StaffingStep]
-    seed: int
+    day: DayRequest
     grid: Grid
 
 
 def _play(job: _Job) -> list[IntervalCounts]:
-    result = play_day(job.config, job.scenario, seed=job.seed, staffing=job.steps)
-    return measure(result.records, job.config, job.grid, result.transfers)
+    result = job.day.play()
+    return measure(result.records, job.day.config, job.grid, result.transfers)
 
 
 @contextmanager
@@ -156,7 +153,8 @@ class Planner:
             return cached
         config, _ = with_positions(self.config, max_counts(staff))
         steps = steps_of(self.grid, staff, config)
-        jobs = [_Job(config, self.scenario, steps, seed, self.grid) for seed in self.seeds]
+        jobs = [_Job(DayRequest(config, self.scenario, seed, steps), self.grid)
+                for seed in self.seeds]
         per_seed = list(self.pool.map(_play, jobs)) if self.pool else [_play(j) for j in jobs]
         self.days += len(jobs)
         pooled = [IntervalCounts() for _ in self.grid.starts]

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
 
 from acd.config import Config
 from acd.core.constants import FRONT_OFFICE
 from acd.core.indicators import first_queue, is_abandoned, ratio
 from acd.core.records import CallRecord
-from acd.tools.fastday import play_day
+from acd.tools.fastday import DayRequest
 from acd.tools.fastday.appqueue import POLICIES
 from acd.tools.plan.model import Band, PolicyComparison, PolicyResult
 from acd.tools.scenario import Scenario, StaffingStep
@@ -28,18 +27,8 @@ from acd.tools.summary import Summary, queue_order, summarize
 __all__ = ["POLICIES", "compare_policies", "policy_result", "render_comparison"]
 
 
-@dataclass(frozen=True)
-class _Day:
-    config: Config
-    scenario: Scenario
-    staffing: Sequence[StaffingStep] | None
-    seed: int
-    policy: str
-
-
-def _records(day: _Day) -> list[CallRecord]:
-    return play_day(day.config, day.scenario, seed=day.seed, staffing=day.staffing,
-                    policy=day.policy).records
+def _records(day: DayRequest) -> list[CallRecord]:
+    return day.play().records
 
 
 def compare_policies(config: Config, scenario: Scenario, *, seeds: Sequence[int],
@@ -50,7 +39,7 @@ def compare_policies(config: Config, scenario: Scenario, *, seeds: Sequence[int]
     scenario's own (for every policy alike); ``pool`` plays the days in parallel."""
     if not seeds:
         raise ValueError("compare_policies needs at least one seed")
-    jobs = [_Day(config, scenario, staffing, seed, policy)
+    jobs = [DayRequest(config, scenario, seed, staffing, policy)
             for policy in policies for seed in seeds]
     played = list(pool.map(_records, jobs)) if pool else [_records(j) for j in jobs]
     results = [policy_result(policy, played[n * len(seeds):(n + 1) * len(seeds)], config)
