@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ import redis
 
 from acd.config.load import parse_config
 from acd.core.records import CallRecord
-from acd.sim import FixedBehaviour, OfferOutcome, start_sim
+from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
 from acd.store import keys
 from tests.support.redisproc import RedisProcess, entries, free_port, hash_field
 from tests.support.sites import local_agents, site_toml
@@ -89,19 +91,56 @@ class RouterProcess:
         return self.process.returncode or 0
 
 
-async def test_kill_9_and_restart_keeps_every_caller_in_line(
-        tmp_path: Path, redis_url: str, redis_namespace: str) -> None:
-    ns = redis_namespace
+@dataclasses.dataclass
+class RestartRoom:
+    """A simulated PBX, the Redis of namespace ``ns`` and the routers started on them."""
+
+    client: redis.Redis
+    sim: SimServer
+    config: Path
+    ns: str
+    routers: list[RouterProcess] = dataclasses.field(default_factory=list)
+
+    async def router(self) -> RouterProcess:
+        started = await RouterProcess.start(self.config)
+        self.routers.append(started)
+        return started
+
+    def records(self) -> list[CallRecord]:
+        return [msgspec.json.decode(fields[b"r"], type=CallRecord)
+                for _id, fields in entries(self.client, keys.records(self.ns))]
+
+
+@contextlib.asynccontextmanager
+async def restart_room(tmp_path: Path, redis_url: str, ns: str,
+                       talk_s: float) -> AsyncIterator[RestartRoom]:
+    """Agents who answer in 0.2 s and talk ``talk_s``; every router killed, the PBX
+    closed and the namespace's keys deleted at the end."""
     client = redis.Redis.from_url(redis_url)
     config_text = restart_config(port=5038, url=redis_url, ns=ns)
-    behaviour = FixedBehaviour(OfferOutcome(answer_after_s=0.2, talk_s=0.3, ender="caller"))
+    behaviour = FixedBehaviour(OfferOutcome(answer_after_s=0.2, talk_s=talk_s, ender="caller"))
     sim = await start_sim(parse_config(config_text.encode()), speed=1.0, secret=SECRET,
                           behaviour=behaviour, auth_failure_delay_s=0.05)
     config = tmp_path / "site.toml"
     config.write_text(restart_config(port=sim.port, url=redis_url, ns=ns))
-    first = second = None
+    room = RestartRoom(client, sim, config, ns)
     try:
-        first = await RouterProcess.start(config)
+        yield room
+    finally:
+        for router in room.routers:
+            if router.process.returncode is None:
+                await router.kill()
+        await sim.close()
+        client.delete(*keys.all_keys(ns))
+        client.close()
+
+
+async def test_kill_9_and_restart_keeps_every_caller_in_line(
+        tmp_path: Path, redis_url: str, redis_namespace: str) -> None:
+    ns = redis_namespace
+    async with restart_room(tmp_path, redis_url, ns, talk_s=0.3) as room:
+        client, sim, records = room.client, room.sim, room.records
+        first = await room.router()
         await first.logged("ami_resynced")
         sim.pbx.agent_feature("1001", "*7311")  # a short break
         sim.pbx.agent_feature("1002", "*7355")  # lunch
@@ -127,7 +166,7 @@ async def test_kill_9_and_restart_keeps_every_caller_in_line(
 
         sim.pbx.hang_up_caller(calls[1])  # gave up while the router was away
         late = sim.pbx.place_call("15", "Caller late", "0600000009", patience_s=3600)
-        second = await RouterProcess.start(config)
+        second = await room.router()
         restored = await second.logged("state_restored")
         assert (restored["calls"], restored["waiting"]) == (4, 4)
         started = await second.logged("router_started")
@@ -141,11 +180,6 @@ async def test_kill_9_and_restart_keeps_every_caller_in_line(
         assert (health["restore"], health["namespace"], health["fenced"]) == (
             "restored", ns, False)
         sim.pbx.agent_feature("1001", "*74")  # back from the break: serves the queue alone
-
-        def records() -> list[CallRecord]:
-            return [msgspec.json.decode(fields[b"r"], type=CallRecord)
-                    for _id, fields in entries(client, keys.records(ns))]
-
         await until(lambda: not sim.pbx.live_calls() and len(records()) == 5, timeout=20)
         by_channel = {r.channel: r for r in records()}
         gone = by_channel[channels[1]]
@@ -163,28 +197,14 @@ async def test_kill_9_and_restart_keeps_every_caller_in_line(
         assert sim.pbx.callers_hung_up_by("pbx") == []
         assert await second.stop() == 0
         assert any(line["event"] == "store_closed" for line in second.lines)
-    finally:
-        for router in (first, second):
-            if router is not None and router.process.returncode is None:
-                await router.kill()
-        await sim.close()
-        client.delete(*keys.all_keys(ns))
-        client.close()
 
 
 async def test_kill_9_in_a_busy_room_every_call_is_answered_once_in_order(
         tmp_path: Path, redis_url: str, redis_namespace: str) -> None:
     ns = redis_namespace
-    client = redis.Redis.from_url(redis_url)
-    config_text = restart_config(port=5038, url=redis_url, ns=ns)
-    behaviour = FixedBehaviour(OfferOutcome(answer_after_s=0.2, talk_s=0.6, ender="caller"))
-    sim = await start_sim(parse_config(config_text.encode()), speed=1.0, secret=SECRET,
-                          behaviour=behaviour, auth_failure_delay_s=0.05)
-    config = tmp_path / "site.toml"
-    config.write_text(restart_config(port=sim.port, url=redis_url, ns=ns))
-    first = second = None
-    try:
-        first = await RouterProcess.start(config)
+    async with restart_room(tmp_path, redis_url, ns, talk_s=0.6) as room:
+        client, sim, records = room.client, room.sim, room.records
+        first = await room.router()
         await first.logged("ami_resynced")
         calls = []
         for n in range(12):  # three agents, twelve callers: most of them wait
@@ -202,12 +222,7 @@ async def test_kill_9_in_a_busy_room_every_call_is_answered_once_in_order(
         await until(lambda: saved_answers() >= 3)
         await first.kill()
         await asyncio.sleep(0.5)
-        second = await RouterProcess.start(config)
-
-        def records() -> list[CallRecord]:
-            return [msgspec.json.decode(fields[b"r"], type=CallRecord)
-                    for _id, fields in entries(client, keys.records(ns))]
-
+        second = await room.router()
         await until(lambda: not sim.pbx.live_calls() and len(records()) >= 12, timeout=20)
         stored = records()
         assert sorted(r.channel for r in stored) == sorted(c.trunk.name for c in calls)
@@ -219,13 +234,6 @@ async def test_kill_9_in_a_busy_room_every_call_is_answered_once_in_order(
         assert sim.pbx.callers_hung_up_by("router-action") == []
         assert sim.pbx.callers_hung_up_by("pbx") == []
         assert await second.stop() == 0
-    finally:
-        for router in (first, second):
-            if router is not None and router.process.returncode is None:
-                await router.kill()
-        await sim.close()
-        client.delete(*keys.all_keys(ns))
-        client.close()
 
 
 async def test_sigterm_with_redis_down_still_stops_within_the_budget(
