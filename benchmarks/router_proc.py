@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -34,6 +33,7 @@ from typing import Any
 from prometheus_client.registry import Collector
 
 from acd import logs
+from acd.aiotasks import cancel_and_wait
 from acd.config.load import load_config
 from acd.config.secrets import ami_secret
 from acd.core.ports import MetricsHost
@@ -118,10 +118,7 @@ async def run(config_path: str) -> dict[str, Any]:
         await stop.wait()
     finally:
         await stack.ami.stop()
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*tasks)
         await http.close()
     journal: dict[str, Any] = {}
     if store is not None:

@@ -6,13 +6,13 @@ then a bounded shutdown. The only module that imports every adapter.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import signal
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from acd.aiotasks import cancel_and_wait
 from acd.ami.client import AmiConnection
 from acd.config import Config
 from acd.config.secrets import ami_secret
@@ -150,14 +150,11 @@ async def serve(config: Config, stop: asyncio.Event, *,
         try:
             async with asyncio.timeout(SHUTDOWN_TIMEOUT_S):
                 if election_task is not None and router.election is not None:
-                    election_task.cancel()  # gives the lock up: the standby takes over
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await election_task
+                    # gives the lock up: the standby takes over
+                    await cancel_and_wait(election_task)
                     await router.election.close()
                 await router.ami.stop()
-                ami_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await ami_task
+                await cancel_and_wait(ami_task)
                 for task in background:
                     try:
                         await task

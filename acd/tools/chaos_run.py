@@ -28,6 +28,7 @@ from pathlib import Path
 
 import msgspec
 
+from acd.aiotasks import cancel_and_wait
 from acd.config import AmiConfig, Config, HttpConfig, LeaderConfig, RedisConfig, namespace_of
 from acd.core.records import CallRecord
 from acd.sim import SimServer, start_sim
@@ -151,10 +152,7 @@ class ChaosRun:
                 await self._wait_for_leader()
             placed = await self._play()
         finally:
-            for task in self._tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(*self._tasks)
             for router in self.routers:
                 await router.stop()
             await sim.close()

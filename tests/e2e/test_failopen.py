@@ -10,8 +10,8 @@ calls without moving them, and routes the new ones itself.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
+from acd.aiotasks import cancel_and_wait
 from acd.config import AmiConfig, Config
 from acd.config.load import parse_config
 from acd.core.model import CallState
@@ -50,10 +50,7 @@ class RouterRun:
 
     async def stop(self) -> None:
         await self.stack.ami.stop()
-        for task in self.tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self.tasks)
 
 
 async def start(options: PbxOptions) -> tuple[Config, SimServer]:

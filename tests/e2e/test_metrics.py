@@ -8,7 +8,6 @@ and an injected clock; figures are read back from a real scrape of ``/metrics``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import socket
 from collections.abc import AsyncIterator
@@ -18,6 +17,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from acd.aiotasks import cancel_and_wait
 from acd.ami import events as ev
 from acd.ami.drops import DropCounter
 from acd.config import AmiConfig, Config
@@ -282,9 +282,7 @@ async def test_loop_lag_probe_reports_measurements(room: Room) -> None:
     async with asyncio.timeout(5):
         while len(room.metrics.loop_lags) < 3:
             await asyncio.sleep(0.005)
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await cancel_and_wait(task)
     assert value(scrape(room), "acd_event_loop_lag_seconds") == max(room.metrics.loop_lags)
     assert min(room.metrics.loop_lags) >= 0
 

@@ -11,8 +11,8 @@ agents.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
+from acd.aiotasks import cancel_and_wait
 from acd.ami.frames import AmiMessage, parse_frame
 from acd.config import AmiConfig
 from acd.config.load import parse_config
@@ -208,7 +208,5 @@ async def test_the_router_keeps_the_queue_members_in_step_with_its_agents() -> N
         await until(lambda: members().get("1001") is True)
     finally:
         await stack.ami.stop()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
         await sim.close()

@@ -11,10 +11,10 @@ whose ring time-out races the dialplan's.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 from pathlib import Path
 
+from acd.aiotasks import cancel_and_wait
 from acd.config import AmiConfig
 from acd.config.load import load_config, parse_config
 from acd.config.warnings import DIALPLAN_RING_S, config_warnings
@@ -101,9 +101,7 @@ async def test_a_ring_timeout_before_dials_never_races_a_redirect() -> None:
             "acd-connect,1001,1", "holding,s,1", "acd-connect,1002,1"]
     finally:
         await stack.ami.stop()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
         await sim.close()
 
 

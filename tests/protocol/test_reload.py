@@ -11,11 +11,11 @@ Asterisk says it reloaded.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import re
 from collections.abc import Mapping
 
+from acd.aiotasks import cancel_and_wait
 from acd.ami.events import Reload, decode_frame
 from acd.ami.frames import parse_frame
 from acd.config import AmiConfig
@@ -173,10 +173,7 @@ async def test_the_router_refreshes_the_heartbeat_when_asterisk_reloads() -> Non
         await until(lambda: sim.pbx.globals[heartbeat] != "0", timeout=10.0)
     finally:
         await stack.ami.stop()
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*tasks)
         await sim.close()
 
 
@@ -202,8 +199,5 @@ async def test_after_an_asterisk_restart_the_router_rearms_the_heartbeat_at_once
         assert sim.restarts == 1
     finally:
         await stack.ami.stop()
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*tasks)
         await sim.close()
