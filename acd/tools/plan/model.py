@@ -8,6 +8,7 @@ the lowest and the highest value over the seeds (``None`` where no call counts).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,6 +16,12 @@ from datetime import datetime
 STANDARD_ROLES: tuple[str, ...] = ("ARM_N1", "AMU_N2", "OSNP", "MG")
 
 Band = tuple[float, float]
+
+
+def band_of(values: Sequence[float | None]) -> Band | None:
+    """The lowest and the highest of the seeds' values (None where no seed has one)."""
+    known = [v for v in values if v is not None]
+    return (min(known), max(known)) if known else None
 
 _TARGET_RE = re.compile(
     r"^\s*(?P<metric>[A-Za-z][A-Za-z0-9_]*)\s*(?P<op>>=|<=)\s*(?P<value>[0-9]+(\.[0-9]+)?)\s*$")

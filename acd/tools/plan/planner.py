@@ -63,7 +63,7 @@ from acd.config import Config
 from acd.core.constants import FRONT_OFFICE
 from acd.tools.fastday import DayRequest
 from acd.tools.plan.measure import IntervalCounts, measure
-from acd.tools.plan.model import IntervalPlan, Plan, Target
+from acd.tools.plan.model import IntervalPlan, Plan, Target, band_of
 from acd.tools.plan.staffing import (
     Counts,
     Grid,
@@ -362,8 +362,8 @@ class Planner:
                 staff={r: staff[k].get(r, 0) for r in self.roles},
                 planned={r: self.planned[k].get(r, 0) for r in self.roles},
                 offered=counts.offered / len(self.seeds),
-                qs30=counts.qs30, qs30_band=_band([s.qs30 for s in seeds]),
-                qs60=counts.qs60, qs60_band=_band([s.qs60 for s in seeds]),
+                qs30=counts.qs30, qs30_band=band_of([s.qs30 for s in seeds]),
+                qs60=counts.qs60, qs60_band=band_of([s.qs60 for s in seeds]),
                 abandon_rate=counts.abandon_rate,
                 occupancy=self._occupancy(counts, staff[k]),
                 p90_wait_s={q: _finite(counts.wait_percentile(q, 90))
@@ -399,7 +399,3 @@ def _finite(value: float | None) -> float | None:
     """A wait for people: None where it is infinite (legs left unanswered)."""
     return None if value is None or math.isinf(value) else value
 
-
-def _band(values: Sequence[float | None]) -> tuple[float, float] | None:
-    known = [v for v in values if v is not None]
-    return (min(known), max(known)) if known else None

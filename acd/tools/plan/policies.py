@@ -20,7 +20,7 @@ from acd.core.indicators import first_queue, is_abandoned, ratio
 from acd.core.records import CallRecord
 from acd.tools.fastday import DayRequest
 from acd.tools.fastday.appqueue import POLICIES
-from acd.tools.plan.model import Band, PolicyComparison, PolicyResult
+from acd.tools.plan.model import Band, PolicyComparison, PolicyResult, band_of
 from acd.tools.scenario import Scenario, StaffingStep
 from acd.tools.summary import Summary, queue_order, summarize
 
@@ -56,9 +56,9 @@ def policy_result(policy: str, days: Sequence[Sequence[CallRecord]],
     return PolicyResult(
         policy=policy,
         qs30=pooled.qs30,
-        qs30_band=_band([s.qs30 for s in per_seed]),
+        qs30_band=band_of([s.qs30 for s in per_seed]),
         mean_wait_s={q: pooled.queues[q].mean_wait for q in queues},
-        mean_wait_band={q: _band([_mean_wait(s, q) for s in per_seed]) for q in queues},
+        mean_wait_band={q: band_of([_mean_wait(s, q) for s in per_seed]) for q in queues},
         p90_wait_s={q: pooled.queues[q].p90_wait for q in queues},
         abandon_rate=_abandon_rate([r for records in days for r in records]),
         offered=pooled.offered)
@@ -67,11 +67,6 @@ def policy_result(policy: str, days: Sequence[Sequence[CallRecord]],
 def _mean_wait(summary: Summary, queue: str) -> float | None:
     figures = summary.queues.get(queue)
     return figures.mean_wait if figures is not None else None
-
-
-def _band(values: Sequence[float | None]) -> Band | None:
-    known = [v for v in values if v is not None]
-    return (min(known), max(known)) if known else None
 
 
 def _abandon_rate(records: Sequence[CallRecord]) -> float | None:
