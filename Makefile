@@ -1,17 +1,29 @@
 # One place for the commands the README gives. Each target creates the virtualenv
 # and installs what it needs, so it works on a fresh machine.
+#
+# The install is locked: uv.lock pins every package (direct and transitive, with
+# hashes) for CPython 3.11 on Linux; uv, pinned by hash in scripts/uv-requirements.txt,
+# installs exactly that into .venv. `make lock` refreshes the lock after a change of
+# pyproject.toml (tests/test_lock.py fails while they disagree).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+EXTRAS := --extra dev --extra load --extra plan
+# uv: the virtualenv made here, never a Python of its own download
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install system-programs lint test bench demo config-doc clean
+.PHONY: install system-programs lint test bench demo config-doc lock clean
 
-$(STAMP): pyproject.toml
+$(BIN)/uv: scripts/uv-requirements.txt
 	scripts/system-programs install venv
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,load,plan]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r scripts/uv-requirements.txt
+	touch $(BIN)/uv
+
+$(STAMP): $(BIN)/uv pyproject.toml uv.lock
+	$(BIN)/uv sync --quiet --locked --inexact $(EXTRAS)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -38,6 +50,13 @@ demo: $(STAMP)
 # docs/config.md from acd/config/schema.py (a test fails when they differ)
 config-doc: $(STAMP)
 	$(BIN)/acd config-reference > docs/config.md
+
+# after a change of pyproject.toml's dependencies; `make lock UPGRADE=1` also takes
+# the newest releases the bounds allow (then run `make test`)
+lock: $(BIN)/uv
+	$(BIN)/uv lock $(if $(UPGRADE),--upgrade)
+	$(BIN)/uv pip compile --quiet --generate-hashes --no-header --python-version 3.11 \
+	  --python-platform linux scripts/uv-requirements.in -o scripts/uv-requirements.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

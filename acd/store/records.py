@@ -47,9 +47,9 @@ def read_records(config: Config) -> Iterator[CallRecord]:
 
         from acd.store.store import database, sentinel_addresses
 
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+        sentinel = Sentinel(
             sentinel_addresses(settings), sentinel_kwargs={"socket_timeout": settings.timeout_s})
-        client = sentinel.master_for(  # type: ignore[no-untyped-call]
+        client = sentinel.master_for(
             settings.sentinel_service, db=database(settings), **options)
     else:
         client = redis.Redis.from_url(settings.url, **options)

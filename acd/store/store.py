@@ -43,7 +43,7 @@ def connect(settings: RedisConfig, password: str | None = None) -> Redis:
     if settings.sentinels:
         from redis.asyncio.sentinel import Sentinel
 
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+        sentinel = Sentinel(
             sentinel_addresses(settings),
             sentinel_kwargs={"socket_timeout": settings.timeout_s,
                              "socket_connect_timeout": settings.timeout_s})
