@@ -68,13 +68,21 @@ def test_compose_mounts_files_of_this_repository() -> None:
 
 
 def test_compose_datasource_is_the_one_the_dashboards_use() -> None:
-    lab = yaml.safe_load((LAB / "grafana-datasource.yml").read_text())["datasources"][0]
+    """The board names no data source uid: its ``datasource`` variable (saved value
+    ``${DS_PROMETHEUS}``, replaced only by an import) falls back to the default
+    Prometheus, which both provisioning files make theirs."""
+    lab = yaml.safe_load((LAB / "grafana-datasource.yml").read_text())["datasources"]
     shipped = yaml.safe_load((REPO / "deploy/grafana/provisioning/datasources/prometheus.yml")
-                             .read_text())["datasources"][0]
-    assert lab["uid"] == shipped["uid"] == "acd-prometheus"
-    assert lab["url"] == "http://prometheus:9090"
-    dashboard = (REPO / "deploy/grafana/dashboards/acd-supervisor.json").read_text()
-    assert '"uid": "acd-prometheus"' in dashboard
+                             .read_text())["datasources"]
+    for sources in (lab, shipped):
+        assert [(s["type"], s["isDefault"]) for s in sources] == [("prometheus", True)]
+    assert lab[0]["uid"] == shipped[0]["uid"]
+    assert lab[0]["url"] == "http://prometheus:9090"
+    board = json.loads((REPO / "deploy/grafana/dashboards/acd-supervisor.json").read_text())
+    source = next(v for v in board["templating"]["list"] if v["name"] == "datasource")
+    assert (source["type"], source["query"]) == ("datasource", "prometheus")
+    assert source["current"]["value"] == "${DS_PROMETHEUS}"
+    assert lab[0]["uid"] not in json.dumps(board)
 
 
 def test_compose_commands_are_real_acd_commands_and_the_config_is_valid() -> None:
