@@ -16,14 +16,19 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: install system-programs lint test bench demo config-doc lock clean
 
-$(BIN)/uv: scripts/uv-requirements.txt
+# uv lives beside the environment it installs (.venv/uv/), so that an exact sync,
+# which removes whatever the lock does not name, keeps it
+UV     := $(VENV)/uv/bin/uv
+
+$(UV): scripts/uv-requirements.txt
 	scripts/system-programs install venv
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes --no-deps -r scripts/uv-requirements.txt
-	touch $(BIN)/uv
+	$(BIN)/pip install --quiet --require-hashes --no-deps --target $(VENV)/uv \
+	  -r scripts/uv-requirements.txt
+	touch $(UV)
 
-$(STAMP): $(BIN)/uv pyproject.toml uv.lock
-	$(BIN)/uv sync --quiet --locked --inexact $(EXTRAS)
+$(STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --quiet --locked $(EXTRAS)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -53,9 +58,9 @@ config-doc: $(STAMP)
 
 # after a change of pyproject.toml's dependencies; `make lock UPGRADE=1` also takes
 # the newest releases the bounds allow (then run `make test`)
-lock: $(BIN)/uv
-	$(BIN)/uv lock $(if $(UPGRADE),--upgrade)
-	$(BIN)/uv pip compile --quiet --generate-hashes --no-header --python-version 3.11 \
+lock: $(UV)
+	$(UV) lock $(if $(UPGRADE),--upgrade)
+	$(UV) pip compile --quiet --generate-hashes --no-header --python-version 3.11 \
 	  --python-platform linux scripts/uv-requirements.in -o scripts/uv-requirements.txt
 
 clean:

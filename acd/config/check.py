@@ -9,6 +9,7 @@ from acd.config.load import load_config
 from acd.config.secrets import secret_file_problems
 from acd.config.warnings import config_warnings
 from acd.errors import ConfigError
+from acd.shipped import locate
 
 
 def check_config_command(files: list[str]) -> int:
@@ -16,7 +17,7 @@ def check_config_command(files: list[str]) -> int:
     status = 0
     for path in files:
         try:
-            config = load_config(path)
+            config = load_config(locate(path))
         except ConfigError as exc:
             for line in exc.lines():
                 print(line, file=sys.stderr)

@@ -11,6 +11,7 @@ import msgspec
 
 from acd.config.load import load_config
 from acd.core.hours import Route, route_number
+from acd.shipped import locate
 
 
 class BadMoment(ValueError):
@@ -60,7 +61,7 @@ def route_as_dict(route: Route) -> dict[str, object]:
 
 def route_command(config_path: str, number: str, at: str | None, as_json: bool) -> int:
     """Print the route of ``number`` at ``at`` (default: now); 1 if ``at`` is invalid."""
-    config = load_config(config_path)
+    config = load_config(locate(config_path))
     zone = config.zone()
     if at is None:
         when: float | datetime = float(int(time.time()))

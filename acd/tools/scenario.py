@@ -1,7 +1,8 @@
 """Scenario files: a stretch of a SAS day for ``acd simulate`` and ``acd demo``.
 
-A scenario names the site it is written for (``site = "config/<file>.toml"``, relative
-to the repository root, or to the scenario file's folder), when it starts (local time
+A scenario names the site it is written for (``site = "config/<file>.toml"``: an
+absolute path, a path relative to the scenario file's folder, or a shipped example site,
+see :mod:`acd.shipped`), when it starts (local time
 of the site), how long it lasts, the traffic (calls a day per number shaped by an
 hourly profile, caller patience, priority mix), how agents behave (answer delay,
 talk time per skill, no-answer rate), who is logged in when (staffing by time and
@@ -19,8 +20,11 @@ from typing import Annotated, Literal
 import msgspec
 
 from acd.config import SKILL_NAME_RE
-from acd.config.load import split_msgspec_error
+from acd.config.load import load_config, split_msgspec_error
+from acd.config.schema import Config
 from acd.errors import ConfigError
+from acd.shipped import ROOT as SHIPPED_ROOT
+from acd.shipped import locate
 from acd.tools.chaos import ChaosError, parse_chaos
 
 Range = Annotated[list[Annotated[float, msgspec.Meta(ge=0, le=86_400)]],
@@ -261,11 +265,22 @@ def _check_time(key: str, text: str) -> list[tuple[str, str]]:
     return []
 
 
-def resolve_site(scenario: Scenario, scenario_path: Path, repo_root: Path) -> Path:
-    """The site config a scenario names: relative to the repository root, else to the
-    scenario's own folder."""
-    for base in (repo_root, scenario_path.parent):
-        candidate = base / scenario.site
+def resolve_site(scenario: Scenario, scenario_path: Path) -> Path:
+    """The site config a scenario names: beside the scenario (a site's own files), else
+    among the shipped examples (``config/sas-large.toml``), else as written."""
+    site = Path(scenario.site)
+    for candidate in (scenario_path.parent / site, SHIPPED_ROOT / site):
         if candidate.is_file():
             return candidate
-    return repo_root / scenario.site
+    return site
+
+
+def load_scenario_and_site(scenario_path: str | Path, config_path: str | Path | None = None
+                           ) -> tuple[Config, Scenario, Path]:
+    """A scenario, its site's configuration and where that was read, as ``acd simulate``
+    and ``acd plan`` find them: both through :func:`acd.shipped.locate`, the site from
+    ``config_path`` when given, else from the scenario's ``site``."""
+    located = locate(scenario_path)
+    scenario = load_scenario(located)
+    site = locate(config_path) if config_path else resolve_site(scenario, located)
+    return load_config(site), scenario, site

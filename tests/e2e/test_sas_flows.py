@@ -24,7 +24,7 @@ async def play(name: str, *, duration_s: float, speed: float = 600.0) -> RunResu
     path = SCENARIOS / name
     scenario = load_scenario(path)
     scenario = msgspec.structs.replace(scenario, duration_s=duration_s)
-    config = load_config(resolve_site(scenario, path, REPO))
+    config = load_config(resolve_site(scenario, path))
     result = await run_scenario(config, scenario, speed=speed)
     assert result.hung_up_by_router == []
     assert result.summary.accounted()
@@ -111,7 +111,7 @@ async def test_saturday_noon_switches_116117_to_the_pdsa_queue() -> None:
     scenario = load_scenario(path)
     scenario = msgspec.structs.replace(
         scenario, start=scenario.start.replace(hour=11, minute=30))
-    config = load_config(resolve_site(scenario, path, REPO))
+    config = load_config(resolve_site(scenario, path))
     result = await run_scenario(config, msgspec.structs.replace(scenario, duration_s=3600),
                                 speed=600)
     assert result.hung_up_by_router == []

@@ -59,7 +59,6 @@ from acd.ami import actions as act
 from acd.ami.events import StatusEntry, decode_message
 from acd.ami.frames import AmiMessage
 from acd.config import Config
-from acd.config.load import load_config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.engine import Engine
@@ -70,12 +69,12 @@ from acd.sim.clock import SimClock
 from acd.sim.model import Headers, Phase
 from acd.sim.pbx import Pbx
 from acd.tools.fastday.appqueue import selection_for
-from acd.tools.scenario import Scenario, StaffingStep, load_scenario, resolve_site
+from acd.tools.scenario import Scenario, StaffingStep, load_scenario_and_site
 from acd.tools.simulate import FEATURE_CODES, behaviour_for
 from acd.tools.summary import Summary, summarize
 from acd.tools.traffic import Planned, plan, scenario_start
 
-#: the repository (a scenario's ``site`` is relative to it)
+#: the repository, for the benchmarks that name its scenarios
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -100,10 +99,8 @@ class DayResult:
 def load_day(scenario_path: str | Path, config_path: str | Path | None = None
              ) -> tuple[Config, Scenario]:
     """A scenario file and its site's configuration (as ``acd simulate`` finds it)."""
-    scenario = load_scenario(scenario_path)
-    site = Path(config_path) if config_path else resolve_site(
-        scenario, Path(scenario_path), REPO_ROOT)
-    return load_config(site), scenario
+    config, scenario, _site = load_scenario_and_site(scenario_path, config_path)
+    return config, scenario
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from acd.config import Config
 from acd.config.load import load_config
 from acd.core.records import CallRecord
 from acd.errors import AcdError
+from acd.shipped import locate
 from acd.tools.fastday import load_day
 from acd.tools.plan.jsonout import plan_json
 from acd.tools.plan.model import Plan, PolicyComparison, TargetError, parse_targets
@@ -101,7 +102,7 @@ def plan_command(request: PlanRequest, *, out: TextIO = sys.stdout,
     else:
         from acd.tools.plan.render import render_text
 
-        out.write(render_text(plan))
+        out.write(render_text(plan) + "\n")
         if plan.comparison is not None:
             from acd.tools.plan.policies import render_comparison
 
@@ -148,7 +149,7 @@ def _traffic(request: PlanRequest, err: TextIO) -> tuple[Config, Scenario]:
     site_path = request.config_path or request.redis_config
     if site_path is None:
         raise ValueError("--records needs --config SITE (the site whose records they are)")
-    config = load_config(site_path)
+    config = load_config(locate(site_path))
     return config, _history_day(request, config, site_path, err)
 
 
