@@ -1,12 +1,17 @@
-"""Erlang C (from pyworkforce) and Erlang A (its birth–death chain) as the planner
-and the checks of the simulated day use them (acd.tools.plan.erlang)."""
+"""Erlang B and C (scipy's Poisson law) and Erlang A (its birth–death chain) as the
+planner and the checks of the simulated day use them (acd.tools.plan.erlang)."""
 
 from __future__ import annotations
+
+from fractions import Fraction
+from math import factorial
 
 import pytest
 
 from acd.tools.plan.erlang import (
     erlang_a,
+    erlang_b,
+    erlang_b_lines,
     erlang_c_agents,
     erlang_c_mean_wait,
     erlang_c_service_level,
@@ -15,6 +20,43 @@ from acd.tools.plan.erlang import (
 
 HANDLE_S = 240.0
 RATE = 8 / HANDLE_S  # 8 Erlangs
+
+
+def _poisson_terms(load: int, upto: int) -> list[Fraction]:
+    return [Fraction(load ** k, factorial(k)) for k in range(upto + 1)]
+
+
+def test_erlang_b_is_its_definition_in_exact_arithmetic() -> None:
+    for load, lines in ((1, 1), (5, 10), (12, 10), (30, 40), (80, 100)):
+        terms = _poisson_terms(load, lines)
+        assert erlang_b(load, lines) == pytest.approx(float(terms[-1] / sum(terms)), rel=1e-9)
+
+
+def test_erlang_c_is_its_definition_in_exact_arithmetic() -> None:
+    for load, agents in ((3, 4), (8, 10), (10, 12), (40, 45)):
+        terms = _poisson_terms(load, agents)
+        tail = terms[-1] * Fraction(agents, agents - load)
+        exact = tail / (sum(terms[:-1]) + tail)
+        rate = load / HANDLE_S
+        assert erlang_c_wait_probability(rate, HANDLE_S, agents) == pytest.approx(
+            float(exact), rel=1e-9)
+
+
+def test_erlang_b_and_c_agree_with_published_tables() -> None:
+    # Erlang B table: 5 Erlangs on 10 lines block 1.84 %; 20 Erlangs at 1 % need 30
+    assert erlang_b(5, 10) == pytest.approx(0.0184, abs=5e-5)
+    assert erlang_b_lines(20, 0.01) == 30
+    assert erlang_b(20, 29) > 0.01 >= erlang_b(20, 30)
+    # Erlang C table: 10 Erlangs wait with probability 0.682 on 11 agents, 0.449 on 12
+    rate = 10 / HANDLE_S
+    assert erlang_c_wait_probability(rate, HANDLE_S, 11) == pytest.approx(0.682, abs=5e-4)
+    assert erlang_c_wait_probability(rate, HANDLE_S, 12) == pytest.approx(0.449, abs=5e-4)
+
+
+def test_erlang_b_holds_for_a_large_trunk() -> None:
+    # factorials of a thousand lines would overflow a float: logarithms do not
+    assert 0.0 < erlang_b(1000, 1050) < erlang_b(1000, 1000) < 1.0
+    assert erlang_b(0, 3) == 0.0 and erlang_b(4, 0) == 1.0
 
 
 def test_erlang_c_agents_meets_the_target_and_one_fewer_does_not() -> None:

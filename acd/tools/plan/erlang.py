@@ -1,12 +1,16 @@
-"""Erlang C and Erlang A: the queueing formulas the planner starts from and the
-simulated day is checked against.
+"""Erlang B, Erlang C and Erlang A: the queueing formulas the planner starts from, the
+simulated day is checked against, and the trunk lines are sized with.
 
-Erlang C (M/M/n: Poisson arrivals, exponential talk times, n agents, nobody hangs
-up) comes from ``pyworkforce`` (:class:`pyworkforce.queuing.ErlangC`), a maintained
-workforce-management library with its own tests: its waiting probability and its
-service level ``1 − C·exp(−(n − a)·T/h)``. The smallest staffing is searched here on
-its service level, from the first n above the load (``ErlangC.required_positions``
-starts at ``round(a + 1)``, which may skip the smallest stable n).
+Erlang B (M/M/n/n: n lines, a call finding them all busy is lost) is the Poisson law
+truncated at n: ``B(n, a) = P(X = n) / P(X ≤ n)`` for X Poisson of mean a, taken from
+scipy's :data:`scipy.stats.poisson` in logarithms (no factorial overflows, thousands of
+lines fine). Erlang C (M/M/n: nobody hangs up) follows from it, as in every teletraffic
+text: ``C = B / (1 − ρ(1 − B))`` with ρ = a/n, and the share answered within T is
+``1 − C·exp(−(n − a)·T/h)``. The tests check both against their definitions (the sums
+of the Poisson terms), against published Erlang tables, and Erlang C against the
+Erlang A chain below as patience grows. (Erlang C came from ``pyworkforce`` before:
+for these two formulas it brought ortools and pandas, 128 MB of the virtualenv, and
+locked the ``plan`` extra to the Pythons ortools builds for.)
 
 Erlang A (M/M/n+M: the same, callers hanging up after an exponential patience) is in
 no maintained Python library we could find (``erlangccmath`` sends its inputs to a
@@ -30,7 +34,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from pyworkforce.queuing import ErlangC
 from scipy.sparse import csr_array
 from scipy.sparse.linalg import expm_multiply
 from scipy.special import logsumexp
@@ -42,24 +45,43 @@ _LOG_TAIL = math.log(1e-14)
 _MAX_QUEUE = 100_000
 
 
-def _erlang_c(rate_per_s: float, handle_s: float, within_s: float) -> ErlangC:
+def _check_traffic(rate_per_s: float, handle_s: float) -> None:
     if rate_per_s <= 0 or handle_s <= 0:
         raise ValueError("the arrival rate and the handling time must be above 0")
-    # any unit works if all agree: seconds here, one hour of arrivals
-    return ErlangC(transactions=rate_per_s * 3600.0, aht=handle_s,
-                   asa=max(within_s, 1e-9), interval=3600)
 
 
 def offered_load(rate_per_s: float, handle_s: float) -> float:
-    """Erlangs: the mean number of busy agents the traffic needs."""
+    """Erlangs: the mean number of busy agents (or lines) the traffic needs."""
     return rate_per_s * handle_s
+
+
+def erlang_b(load: float, lines: int) -> float:
+    """Erlang B: the share of calls finding all ``lines`` busy under ``load`` Erlangs."""
+    if load < 0 or lines < 0:
+        raise ValueError("the load and the lines cannot be negative")
+    if load == 0:
+        return 0.0
+    return float(math.exp(poisson.logpmf(lines, load) - poisson.logcdf(lines, load)))
+
+
+def erlang_b_lines(load: float, blocking: float) -> int:
+    """The fewest lines whose Erlang B blocking under ``load`` is at most ``blocking``."""
+    if not 0.0 < blocking < 1.0:
+        raise ValueError("the blocking probability is a share in (0, 1)")
+    lines = 0
+    while erlang_b(load, lines) > blocking:
+        lines += 1
+    return lines
 
 
 def erlang_c_wait_probability(rate_per_s: float, handle_s: float, agents: int) -> float:
     """Erlang C's probability that a call waits at all (1 when agents ≤ load)."""
-    if agents <= offered_load(rate_per_s, handle_s):
+    _check_traffic(rate_per_s, handle_s)
+    load = offered_load(rate_per_s, handle_s)
+    if agents <= load:
         return 1.0
-    return float(_erlang_c(rate_per_s, handle_s, 1.0).waiting_probability(agents))
+    blocked = erlang_b(load, agents)
+    return blocked / (1.0 - (load / agents) * (1.0 - blocked))
 
 
 def erlang_c_mean_wait(rate_per_s: float, handle_s: float, agents: int) -> float:
@@ -74,11 +96,12 @@ def erlang_c_service_level(rate_per_s: float, handle_s: float, agents: int,
                            within_s: float) -> float:
     """Erlang C's share of calls answered within ``within_s`` (0 when agents ≤ load:
     the queue grows without end)."""
-    if agents <= offered_load(rate_per_s, handle_s):
+    _check_traffic(rate_per_s, handle_s)
+    load = offered_load(rate_per_s, handle_s)
+    if agents <= load:
         return 0.0
-    if within_s <= 0:
-        return 1.0 - erlang_c_wait_probability(rate_per_s, handle_s, agents)
-    return float(_erlang_c(rate_per_s, handle_s, within_s).service_level(agents))
+    waited = erlang_c_wait_probability(rate_per_s, handle_s, agents)
+    return 1.0 - waited * math.exp(-(agents - load) * max(within_s, 0.0) / handle_s)
 
 
 def erlang_c_agents(rate_per_s: float, handle_s: float, target: float,

@@ -266,7 +266,7 @@ class Planner:
 
     def _first_guess(self, evaluation: Evaluation, roles: Sequence[str],
                      targets: Sequence[Target], floor: Sequence[Counts]) -> list[Counts]:
-        from acd.tools.plan.erlang import erlang_c_agents  # scipy and pyworkforce: ~1 s
+        from acd.tools.plan.erlang import erlang_c_agents  # scipy: ~1 s
 
         handle = self._handle_times()
         days = len(self.seeds)
