@@ -38,7 +38,8 @@ TalkDistribution = Literal["uniform", "exponential"]
 @dataclass(frozen=True)
 class RandomBehaviour:
     """Answers after a random delay, talks for a random time, sometimes does not answer,
-    sometimes transfers the call to another queue at the end of the talk time.
+    sometimes answers busy, sometimes transfers the call to another queue at the end of
+    the talk time.
 
     Ranges are ``(low, high)`` simulated seconds, drawn uniformly; the talk time may
     instead be exponential with the range's midpoint as mean (``talk_distribution``).
@@ -48,6 +49,10 @@ class RandomBehaviour:
     talk_s: tuple[float, float] = (60.0, 300.0)
     #: probability that the phone rings unanswered (until the ring time-out)
     no_answer_rate: float = 0.05
+    #: probability that the phone answers busy at once (SIP 486: do-not-disturb, a call
+    #: on another line), drawn with the same number as ``no_answer_rate`` so that a rate
+    #: of 0 leaves every other draw as it was
+    busy_rate: float = 0.0
     #: probability that the agent, rather than the caller, ends the conversation
     agent_ends_rate: float = 0.5
     #: target queue → probability that an answered call is transferred there at the end
@@ -64,6 +69,10 @@ class RandomBehaviour:
         bad = [t for t in self.transfers if not TRANSFER_TARGET.fullmatch(t)]
         if bad:
             raise ValueError(f"transfer targets must be queue names ([A-Z]…): {bad}")
+        if min(self.no_answer_rate, self.busy_rate) < 0 \
+                or self.no_answer_rate + self.busy_rate > 1.0 + 1e-9:
+            raise ValueError("no-answer and busy rates must be in [0, 1] and sum to at "
+                             f"most 1: {self.no_answer_rate}, {self.busy_rate}")
         rates = list(self.transfers.values())
         if any(not 0.0 <= r <= 1.0 for r in rates) or math.fsum(rates) > 1.0 + 1e-9:
             raise ValueError(f"transfer probabilities must be in [0, 1] and sum to at most "
@@ -74,7 +83,9 @@ class RandomBehaviour:
         talk = (rng.expovariate(2.0 / sum(self.talk_s))
                 if self.talk_distribution == "exponential" else rng.uniform(*self.talk_s))
         ender: Ender = "agent" if rng.random() < self.agent_ends_rate else "caller"
-        kind: OfferKind = "noanswer" if rng.random() < self.no_answer_rate else "answer"
+        draw = rng.random()
+        kind: OfferKind = "noanswer" if draw < self.no_answer_rate else \
+            "busy" if draw < self.no_answer_rate + self.busy_rate else "answer"
         transfer_to: str | None = None
         if self.transfers and kind == "answer":
             draw, total = rng.random(), 0.0

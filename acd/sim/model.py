@@ -32,7 +32,7 @@ class ChannelNotFound(LookupError):
     """No live channel of that name."""
 
 CAUSE_TEXT: dict[int, str] = {0: "Unknown", 16: "Normal Clearing", 17: "User busy",
-                              19: "No user responding", 21: "Call Rejected",
+                              19: "User alerting, no answer", 21: "Call Rejected",
                               34: "Circuit/channel congestion"}
 
 

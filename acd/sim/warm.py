@@ -9,7 +9,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from acd.sim.clock import SimTimer
-from acd.sim.model import RINGING, UP, Bridge, Call, Channel, Dial, HangupBy, Phase
+from acd.sim.model import (
+    BUSY,
+    RINGING,
+    UP,
+    Bridge,
+    Call,
+    Channel,
+    Dial,
+    HangupBy,
+    OfferOutcome,
+    Phase,
+)
 from acd.sim.transfer import AGENT_FEATURES
 
 if TYPE_CHECKING:
@@ -42,11 +53,15 @@ class WarmTransfers:
 
     * An ``Async`` ``Originate`` answers ``Success`` at once. The agent's device rings
       (a Local pair ``;1``/``;2``, or one channel): DialBegin and DialEnd carry only the
-      ``Dest*`` block, as for the ``Originate`` of transcript 02. Busy, unreachable or
-      not answered within ``Timeout`` (ms): the legs go, ``[acd-warm]``'s ``failed``
-      extension runs on a dummy channel, then an ``OriginateResponse`` ``Failure``
-      names the channel as asked (the device) with ``Reason`` 5, 0 or 3 (recorded in
-      live 06e and 06f, see :meth:`_failure`).
+      ``Dest*`` block, as for the ``Originate`` of transcript 02. Unreachable, busy or
+      not answered within ``Timeout`` (ms): an ``OriginateResponse`` ``Failure`` with
+      the Originate's ActionID names the channel as asked (the device) with ``Reason``
+      0, 5 or 3, the legs go and ``[acd-warm]``'s ``failed`` extension runs on a dummy
+      channel (live t3-06e, t3-06f; see :meth:`_failure`). A busy phone (``Busy()``,
+      SIP 486, or a device already in a call) answers within the millisecond:
+      DialBegin, ``DialEnd`` ``BUSY``, then ``Reason: 5`` (:meth:`_busy`). A target
+      that does not answer sends no DialEnd: its ``;2`` is asked to hang up (cause
+      19), then ``Reason: 3`` (:meth:`_not_answered`).
       Answered: ``OriginateResponse`` ``Success`` (reason 4), then the answered
       channel runs ``[acd-warm]``: ``AcdWarmAnswered`` (``Agent``, ``Call``) and music
       for ``ACD_WARM_HOLD`` seconds, after which that agent channel is hung up.
@@ -91,17 +106,19 @@ class WarmTransfers:
         if call is None:
             self._failure(failed, "0")
             return True
-        if channel in pbx.kernel.device_dials:
-            self._failure(failed, "5")
-            return True
-        outcome = pbx.kernel.offer_outcome(call, agent)
-        if outcome.kind in ("busy", "unavailable"):
-            self._failure(failed, "5" if outcome.kind == "busy" else "0")
+        in_a_call = channel in pbx.kernel.device_dials
+        outcome = OfferOutcome(kind="busy") if in_a_call \
+            else pbx.kernel.offer_outcome(call, agent)
+        if outcome.kind == "unavailable":
+            self._failure(failed, "0")
             return True
         dial = pbx.legs.agent_legs(call, agent, outcome, inherit=False)
         dial.outer.cid_name, dial.outer.cid_num = caller_id
         for name, value in variables.items():  # Originate's Variable: on its channel
             pbx.events.varset(dial.outer, name, value)
+        if outcome.kind == "busy":
+            self._busy(dial, failed, in_a_call=in_a_call)
+            return True
         pbx.kernel.device_dials[dial.device] = dial
         self._pending[dial.outer.name] = dial
         ev, inner = pbx.events, dial.inner
@@ -132,27 +149,90 @@ class WarmTransfers:
 
         self._timers[name] = self.pbx.clock.call_later(delay, fire)
 
-    def _not_answered(self, dial: Dial, failed: _FailedOriginate) -> None:
-        self._pending.pop(dial.outer.name, None)
-        self.pbx.events.dial_end(None, dial.outer, "NOANSWER")
-        self.pbx.legs.hang_up_unanswered(dial, cause=0, by="pbx",
-                                         reason="warm transfer target did not answer")
-        self._failure(failed, "3")
+    def _busy(self, dial: Dial, failed: _FailedOriginate, *, in_a_call: bool) -> None:
+        """The target's phone answers busy, as recorded in live t3-06f (``Busy()`` in
+        the agent's context): the ``;2`` goes Busy, DialBegin and ``DialEnd BUSY``
+        (``Dest*`` only), ``OriginateResponse`` ``Reason: 5`` within the millisecond,
+        the Local device shown in use, the legs hung up (``;2`` cause 17), the
+        ``failed`` extension, the device free again. A SIP phone's ``486 Busy Here``
+        (live t3-23) is one channel asked to hang up with cause 17 and no device state.
+        A device already in a call keeps its state."""
+        pbx = self.pbx
+        ev, kernel, outer, inner = pbx.events, pbx.kernel, dial.outer, dial.inner
+        why = "warm transfer target busy"
+        if inner is not None:
+            ev.step(inner, inner.context, inner.exten, 2, "Busy")
+            ev.newstate(inner, BUSY)
+        else:
+            ev.hangup_request(outer, 17)
+        ev.dial_begin(None, outer, dial.dial_string)
+        ev.dial_end(None, outer, "BUSY")
+        shown = inner is not None and not in_a_call
 
-    def _failure(self, failed: _FailedOriginate, reason: str) -> None:
+        def legs_go() -> None:
+            if shown:
+                ev.device(dial.device, "INUSE")
+            if inner is None:
+                kernel.gone(outer, 17, "agent", why)
+                return
+            ev.hangup_request(inner, 0)
+            ev.soft_hangup_request(inner, 16)
+            kernel.gone(inner, 17, "agent", why)
+            kernel.gone(outer, 0, "agent", why)
+
+        def device_free() -> None:
+            if shown:
+                ev.device(dial.device, "NOT_INUSE", repeat=2)
+
+        self._failure(failed, "5", legs_go=legs_go, then=device_free)
+
+    def _not_answered(self, dial: Dial, failed: _FailedOriginate) -> None:
+        """``Timeout`` is over (live t3-06e): no DialEnd; the ``;2`` is asked to hang up
+        (cause 19), the answer comes, then the legs go and the device is free."""
+        self._pending.pop(dial.outer.name, None)
+        ev, kernel, outer, inner = self.pbx.events, self.pbx.kernel, dial.outer, dial.inner
+        why = "warm transfer target did not answer"
+        ev.hangup_request(inner or outer, 19)
+
+        def legs_go() -> None:
+            if inner is not None:
+                ev.soft_hangup_request(inner, 16)
+                kernel.gone(inner, 19, "pbx", why)
+            kernel.gone(outer, 19, "pbx", why)
+
+        self._failure(failed, "3", legs_go=legs_go,
+                      then=lambda: self.pbx.legs.release_device(dial))
+
+    def _failure(self, failed: _FailedOriginate, reason: str, *,
+                 legs_go: Callable[[], None] | None = None,
+                 then: Callable[[], None] | None = None) -> None:
         """The Originate failed (``Reason`` 3 no answer, 5 busy, 0 unreachable).
 
-        As recorded (live 06e, 06f): Asterisk then runs the context's ``failed``
-        extension on a dummy channel ``OutgoingSpoolFailed`` (caller ID of the
-        Originate, state Down), and sends ``OriginateResponse`` ``Failure`` only when
-        that dialplan is over. The shipped ``[acd-warm]`` has ``exten => failed,1,
-        Hangup()``: the answer comes at once. With :attr:`failed_runs_pattern` (the
-        first dialplan, whose pattern matched ``failed``) the dummy runs the agent's
-        steps: a bogus ``AcdWarmAnswered`` with ``Agent: failed``, then
-        ``ACD_WARM_HOLD`` seconds of music before the answer.
+        Asterisk runs the context's ``failed`` extension on a dummy channel
+        ``OutgoingSpoolFailed`` (caller ID of the Originate, state Down). With the
+        shipped ``[acd-warm]`` (``exten => failed,1,Hangup()``) the
+        ``OriginateResponse`` ``Failure`` comes first, then the target's legs go
+        (``legs_go``), then the dummy, then the device is free (``then``): live t3-06e
+        and t3-06f. With :attr:`failed_runs_pattern` (the first dialplan, whose pattern
+        matched ``failed``: live 06e, 06f) the dummy runs the agent's steps: a bogus
+        ``AcdWarmAnswered`` with ``Agent: failed``, then ``ACD_WARM_HOLD`` seconds of
+        music, and only then the answer.
         """
         pbx, ctx = self.pbx, self.pbx.names.warm_context
         ev = pbx.events
+
+        def answer() -> None:
+            headers = [("ActionID", failed.action_id)] if failed.action_id else []
+            ev.emit("OriginateResponse", [
+                *headers, ("Response", "Failure"), ("Channel", failed.device),
+                ("Context", ctx), ("Exten", failed.exten), ("Reason", reason),
+                ("Uniqueid", "<unknown>"), ("CallerIDNum", failed.caller_id[1]),
+                ("CallerIDName", failed.caller_id[0])])
+
+        if not self.failed_runs_pattern:
+            answer()
+        if legs_go is not None:
+            legs_go()
         dummy = pbx.kernel.new_channel(FAILED_CHANNEL, "agent", tech="OutgoingSpoolFailed")
         pbx.channels.pop(FAILED_CHANNEL, None)  # Asterisk lets several share the name
         dummy.cid_name, dummy.cid_num = failed.caller_id
@@ -162,18 +242,18 @@ class WarmTransfers:
         def respond(priority: int) -> None:
             dummy.goto(ctx, "failed", priority)
             ev.soft_hangup_request(dummy, 16)
-            headers = [("ActionID", failed.action_id)] if failed.action_id else []
-            ev.emit("OriginateResponse", [
-                *headers, ("Response", "Failure"), ("Channel", failed.device),
-                ("Context", ctx), ("Exten", failed.exten), ("Reason", reason),
-                ("Uniqueid", "<unknown>"), ("CallerIDNum", failed.caller_id[1]),
-                ("CallerIDName", failed.caller_id[0])])
+            if self.failed_runs_pattern:
+                answer()
             pbx.kernel.gone(dummy, 16, "pbx", "[acd-warm] failed extension over")
 
         if not self.failed_runs_pattern:
             ev.step(dummy, ctx, "failed", 1, "Hangup")
             respond(1)
+            if then is not None:
+                then()
             return
+        if then is not None:
+            then()
         ev.step(dummy, ctx, "failed", 1, "Set", f"DYNAMIC_FEATURES={AGENT_FEATURES}")
         ev.step(dummy, ctx, "failed", 2, "UserEvent",
                 f"{pbx.names.warm_answered_event},Agent: failed,Call: {failed.call_id}")

@@ -369,6 +369,24 @@ def test_random_behaviour_is_reproducible_per_agent_offer() -> None:
     assert per_agent.decide("1001", random.Random(0)).kind == "busy"
 
 
+def test_a_busy_rate_turns_that_share_of_answers_busy_and_keeps_the_other_draws() -> None:
+    """``busy_rate`` (a phone answering 486) takes its share from the answered offers
+    with the no-answer draw itself: a rate of 0 changes nothing of a seeded run."""
+    plain = RandomBehaviour(no_answer_rate=0.1, transfers={"OSNP": 0.3})
+    busy = RandomBehaviour(no_answer_rate=0.1, busy_rate=0.2, transfers={"OSNP": 0.3})
+    none = RandomBehaviour(no_answer_rate=0.1, busy_rate=0.0, transfers={"OSNP": 0.3})
+    pairs = [(plain.decide("1001", random.Random(f"5:call{n}:0")),
+              busy.decide("1001", random.Random(f"5:call{n}:0"))) for n in range(3000)]
+    assert [none.decide("1001", random.Random(n)) for n in range(50)] == [
+        plain.decide("1001", random.Random(n)) for n in range(50)]
+    share = sum(b.kind == "busy" for _, b in pairs) / len(pairs)
+    assert abs(share - 0.2) < 0.03
+    assert all(b.kind == "busy" or b == p for p, b in pairs)
+    assert all(p.kind == "answer" for p, b in pairs if b.kind == "busy")
+    with pytest.raises(ValueError, match="busy"):
+        RandomBehaviour(no_answer_rate=0.9, busy_rate=0.2)
+
+
 async def test_pbx_alone_timestamps_carry_simulated_time() -> None:
     clock = SimClock(speed=100.0, start_epoch=START)
     pbx = Pbx(sim_config().agents, clock=clock, seed=1,

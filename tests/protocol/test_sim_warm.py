@@ -5,11 +5,13 @@ by any of it."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from acd.ami.frames import AmiMessage
-from acd.sim.behaviour import FixedBehaviour
-from acd.sim.model import OfferOutcome, Phase
+from acd.sim.behaviour import FixedBehaviour, PerAgentBehaviour
+from acd.sim.model import OfferKind, OfferOutcome, Phase
 from acd.sim.pbx import PbxOptions
 from acd.sim.server import SimServer
 from tests.support.amiclient import AmiTestClient, connect_agent
@@ -213,4 +215,137 @@ async def test_the_shipped_failed_extension_answers_the_failure_at_once(
     dummy = await client.wait_event("Hangup", Channel="OutgoingSpoolFailed", since=mark)
     assert float(dummy["Timestamp"]) - float(response["Timestamp"]) < 0.1
     assert user_events(client, mark, "AcdWarmAnswered") == []
+    assert caller_alive(sim, channel)
+
+
+# ---------------------------------------------------------------- as live t3 recorded
+
+def _t3_messages(run: str) -> list[AmiMessage]:
+    """What Asterisk sent the live router in ``run`` (its first AMI session)."""
+    from acd.ami.frames import FrameReader, parse_frame
+    from tests.support.paths import LIVE_T3
+
+    data = (LIVE_T3 / f"{run}.router-session.conn-1.s2c.ami").read_bytes()
+    return [parse_frame(f) for f in FrameReader().feed(data.split(b"\r\n", 1)[1])]
+
+
+def _answer_shape(messages: list[AmiMessage], device: str) -> list[tuple[str, str]]:
+    """From a warm Originate's ``Response: Success`` on, what concerns its answer: the
+    target's legs (``;1``, ``;2``, or ``leg`` for a SIP channel), its Dial, the
+    OriginateResponse of that ActionID, the ``failed`` extension's dummy channel and
+    the device's state (repeats folded), up to a second after the answer."""
+    start = next(n for n, m in enumerate(messages)
+                 if m.get("Message") == "Originate successfully queued")
+    action_id = messages[start]["ActionID"]
+    shape: list[tuple[str, str]] = []
+    answered_at: float | None = None
+    for m in messages[start + 1:]:
+        stamp = float(m.get("Timestamp", "0") or 0)
+        if answered_at is not None and stamp > answered_at + 1.0:
+            break
+        name, channel = m.get("Event", ""), m.get("Channel") or m.get("DestChannel", "")
+        who = ("dummy" if channel == "OutgoingSpoolFailed" else
+               (channel[-2:] if channel[-2:] in (";1", ";2") else "leg")
+               if channel.startswith(device + "-") else None)
+        if name == "OriginateResponse" and m.get("ActionID") == action_id:
+            shape.append((name, f"{m['Response']} {m['Reason']}"))
+            answered_at = stamp
+        elif name == "DeviceStateChange" and m.get("Device") == device:
+            if shape[-1:] != [(name, m["State"])]:
+                shape.append((name, m["State"]))
+        elif who is None:
+            continue
+        elif name in ("Newchannel", "DialBegin"):
+            shape.append((name, who))
+        elif name == "DialEnd":
+            shape.append((name, m["DialStatus"]))
+        elif name in ("HangupRequest", "Hangup"):
+            shape.append((name, f"{who} {m['Cause']}"))
+    return shape
+
+
+@pytest.mark.parametrize(("run", "outcome"), [
+    ("t3-06f-warm-transfer-target-busy", "busy"),
+    ("t3-06e-warm-transfer-target-silent", "noanswer")])
+async def test_a_failed_warm_originate_is_answered_as_recorded(
+        make_sim: SimFactory, run: str, outcome: OfferKind) -> None:
+    """Live t3-06f (``Busy()``) and t3-06e (rings for ever), Local agent devices: the
+    OriginateResponse comes first (busy: DialBegin, ``DialEnd BUSY`` and ``Reason 5``
+    within the millisecond; no answer: no DialEnd, ``Reason 3``), then the legs go,
+    then the ``failed`` extension's dummy, then the device is free."""
+    sim, client = await make_sim()
+    channel, uniqueid = await talking_with_arm01(sim, client)
+    sim.pbx.behaviour = PerAgentBehaviour(
+        {"1002": FixedBehaviour(OfferOutcome(kind=outcome))},
+        default=FixedBehaviour(OfferOutcome(answer_after_s=1.0, talk_s=600.0)))
+    mark = len(client.messages)
+    reply = await ring_target(client, uniqueid, device="Local/1002@agents", agent="1002",
+                              timeout_ms="4000")
+    response = await client.wait_event("OriginateResponse", since=mark, timeout=5)
+    await client.wait_event("Hangup", Channel="OutgoingSpoolFailed", since=mark)
+    await client.wait_for(lambda m: m.get("Device") == "Local/1002@agents"
+                          and m.get("State") == "NOT_INUSE", since=mark)
+    assert response["ActionID"] == reply[0]["ActionID"]
+    recorded = _answer_shape(_t3_messages(run), "Local/1014@agents")
+    assert _answer_shape(client.messages[mark:], "Local/1002@agents") == recorded
+    if outcome == "busy":
+        begin = since(client, mark, "DialBegin")[0]
+        assert float(response["Timestamp"]) - float(begin["Timestamp"]) < 0.01
+    assert caller_alive(sim, channel)
+
+
+async def test_a_busy_sip_target_is_one_channel_refused_with_cause_17(
+        make_sim: SimFactory) -> None:
+    """A SIP phone's ``486 Busy Here`` (live t3-23, on a cold offer): its channel is
+    asked to hang up with cause 17, the Dial ends BUSY, no device state changes."""
+    sim, client = await make_sim()
+    channel, uniqueid = await talking_with_arm01(sim, client)
+    sim.pbx.behaviour = FixedBehaviour(OfferOutcome(kind="busy"))
+    mark = len(client.messages)
+    await ring_target(client, uniqueid)
+    await client.wait_event("Hangup", Channel="OutgoingSpoolFailed", since=mark)
+    assert _answer_shape(client.messages[mark:], "PJSIP/osnp01") == [
+        ("Newchannel", "leg"), ("HangupRequest", "leg 17"), ("DialBegin", "leg"),
+        ("DialEnd", "BUSY"), ("OriginateResponse", "Failure 5"), ("Hangup", "leg 17"),
+        ("Newchannel", "dummy"), ("Hangup", "dummy 16")]
+    assert caller_alive(sim, channel)
+
+
+async def test_panoramisk_hands_the_busy_answer_to_the_originate(
+        make_sim: SimFactory) -> None:
+    """Through the router's own AMI connection: the OriginateResponse carries the
+    Originate's ActionID and comes after its ``Response: Success``, so panoramisk
+    appends it to the action's answer (live t3-06f: 3 ms after the Originate)."""
+    from acd.ami import actions as act
+    from acd.ami.client import AmiConnection
+    from acd.ami.events import AmiEvent, StatusEntry
+    from tests.support.amiclient import SECRET
+    from tests.support.amipeer import ami_config
+
+    class Sink:
+        def on_event(self, event: AmiEvent) -> None: ...
+        def on_link_up(self, channels: list[StatusEntry], taken_at: float) -> None: ...
+        def on_link_down(self, reason: str) -> None: ...
+
+    sim, client = await make_sim()
+    channel, uniqueid = await talking_with_arm01(sim, client)
+    connection = AmiConnection(ami_config(sim.port), SECRET, Sink())
+    task = asyncio.create_task(connection.run())
+    try:
+        async with asyncio.timeout(5):
+            while not connection.connected or connection.protocol is None \
+                    or not connection.protocol.logged_in:
+                await asyncio.sleep(0.01)
+            answer = await connection.send(act.Originate(
+                channel="PJSIP/arm01", context="acd-warm", exten="arm01",
+                caller_id='"Jean Martin" <15>', timeout_ms=15000,
+                variables=(f"ACD_WARM_CALL={uniqueid}",)))
+    finally:
+        await connection.stop()
+        await task
+    first, event = answer
+    assert (first.response, first.message) == ("Success", "Originate successfully queued")
+    assert (event.event, event.response, event.reason) == (
+        "OriginateResponse", "Failure", "5")
+    assert event.actionid == first.actionid
     assert caller_alive(sim, channel)

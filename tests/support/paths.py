@@ -20,3 +20,6 @@ def transcript(name: str) -> bytes:
 
 def all_event_transcripts() -> list[Path]:
     return sorted(TRANSCRIPTS.glob("*.events.ami"))
+#: the third round of those recordings (Asterisk 22.10.1, real SIP phones in t3-23):
+#: a subset of the runs, with the recordings' own README
+LIVE_T3 = LIVE / "t3"
