@@ -10,8 +10,9 @@
 #            --version V  name the release V (default: the version of SOURCE)
 #
 # Layout: /opt/acd/releases/<v> (a virtualenv each), /opt/acd/current -> releases/<v>,
-# /etc/acd/ (acd.toml, ami-secret, api-tokens), /etc/systemd/system/acd.service and
-# acd@.service, /etc/asterisk/acd/ (the dialplans, if Asterisk is installed).
+# /etc/acd/ (acd.toml, ami-secret, api-tokens, redis-password), the units acd.service
+# and acd@.service in /etc/systemd/system, /etc/asterisk/acd/ (the dialplans, if Asterisk
+# is installed).
 # A release becomes current only if `acd check-config` of that release accepts
 # /etc/acd/acd.toml (when it exists). The service is never (re)started here: the script
 # ends by saying what to run.
@@ -92,7 +93,11 @@ if [ ! -f "$etc/api-tokens" ]; then
   install -m 0600 /dev/null "$etc/api-tokens"
   say "empty $etc/api-tokens: the API answers 401 until tokens are added"
 fi
-chmod 0600 "$etc/ami-secret" "$etc/api-tokens"
+if [ ! -f "$etc/redis-password" ]; then  # the units load it: it must exist, even empty
+  install -m 0600 /dev/null "$etc/redis-password"
+  say "empty $etc/redis-password: write the password there if [redis] needs one"
+fi
+chmod 0600 "$etc/ami-secret" "$etc/api-tokens" "$etc/redis-password"
 
 # 3. The units, and the dialplans beside Asterisk's config.
 install -d -m 0755 "$units"

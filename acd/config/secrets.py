@@ -46,14 +46,28 @@ REDIS_PASSWORD_CREDENTIAL = "redis-password"
 def redis_password(config: Config, environ: dict[str, str] | None = None) -> str | None:
     """The Redis password, if any: $ACD_REDIS_PASSWORD, else redis.password_file, else
     $CREDENTIALS_DIRECTORY/redis-password; None when Redis needs none."""
+    return redis_password_and_source(config, environ)[0]
+
+
+def redis_password_and_source(config: Config, environ: dict[str, str] | None = None,
+                              ) -> tuple[str | None, str]:
+    """The Redis password (None when Redis needs none) and where it was found, for the
+    logs: ``"$ACD_REDIS_PASSWORD"``, ``"redis.password_file"``, ``"credential
+    redis-password"`` or ``"none"``. An empty source counts as none (systemd loads an
+    empty /etc/acd/redis-password on a Redis without a password)."""
     env = os.environ if environ is None else environ
-    secret = env.get(REDIS_PASSWORD_ENV, "")
-    if not secret and config.redis is not None and config.redis.password_file:
+    if env.get(REDIS_PASSWORD_ENV, ""):
+        return env[REDIS_PASSWORD_ENV], f"${REDIS_PASSWORD_ENV}"
+    if config.redis is not None and config.redis.password_file:
         secret = _read(Path(config.redis.password_file))
+        if secret:
+            return secret, "redis.password_file"
     credentials = env.get("CREDENTIALS_DIRECTORY")
-    if not secret and credentials and (Path(credentials) / REDIS_PASSWORD_CREDENTIAL).is_file():
+    if credentials and (Path(credentials) / REDIS_PASSWORD_CREDENTIAL).is_file():
         secret = _read(Path(credentials) / REDIS_PASSWORD_CREDENTIAL)
-    return secret or None
+        if secret:
+            return secret, f"credential {REDIS_PASSWORD_CREDENTIAL}"
+    return None, "none"
 
 
 def secret_file_problems(config: Config) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from acd.config import Config, RedisConfig, namespace_of
-from acd.config.secrets import redis_password
+from acd.config.secrets import redis_password_and_source
 from acd.core import inputs as i
 from acd.core.state import EngineState
 from acd.logs import get_logger, where
@@ -233,7 +233,8 @@ async def open_store(config: Config, router: StoreHost, *,
     AMI session starts. ``config.redis`` must be set."""
     if config.redis is None:
         raise ValueError("open_store needs a [redis] section")
-    store = Store(router, connect(config.redis, redis_password(config)),
+    password, password_from = redis_password_and_source(config)
+    store = Store(router, connect(config.redis, password),
                   namespace_of(config), config.redis, registry=registry,
                   fence_token=fence_token)
     if restore:
@@ -241,5 +242,5 @@ async def open_store(config: Config, router: StoreHost, *,
     store.attach()
     store.start()
     log.info("store_started", namespace=store.namespace, restore=store.restore_result,
-             buffer=config.redis.journal_buffer)
+             buffer=config.redis.journal_buffer, password_from=password_from)
     return store

@@ -28,19 +28,24 @@ def free_port() -> int:
 
 def answers(host: str, port: int, timeout: float = 0.5) -> bool:
     """Whether a Redis server answers PING at host:port."""
+    return _reply_to_ping(host, port, timeout).startswith(b"+PONG")
+
+
+def _reply_to_ping(host: str, port: int, timeout: float) -> bytes:
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
             sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
+            return sock.recv(16)
     except OSError:
-        return False
+        return b""
 
 
 class RedisProcess:
     """A ``redis-server`` of our own on a fixed port, which can be stopped and started
     again on the same port (an outage, as the router sees it)."""
 
-    def __init__(self, port: int | None = None, *, aof: bool = False) -> None:
+    def __init__(self, port: int | None = None, *, aof: bool = False,
+                 password: str | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server not found: install Debian's redis-server "
@@ -51,6 +56,8 @@ class RedisProcess:
         self.process: subprocess.Popen[bytes] | None = None
         #: keep data across stop()/start() as production does (AOF, fsync at every write)
         self.aof = aof
+        #: set, the server requires it (``requirepass``): PING without it is refused
+        self.password = password
 
     @property
     def url(self) -> str:
@@ -62,13 +69,20 @@ class RedisProcess:
         self.process = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "yes" if self.aof else "no",
-             "--appendfsync", "always", "--dir", str(self.dir)],
+             "--appendfsync", "always", "--dir", str(self.dir),
+             *(["--requirepass", self.password] if self.password else [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
-        while not answers("127.0.0.1", self.port):
+        while not self._listening():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"redis-server did not start on port {self.port}")
             time.sleep(0.02)
+
+    def _listening(self) -> bool:
+        """Up: PONG, or (with a password) the refusal of a PING without it."""
+        reply = _reply_to_ping("127.0.0.1", self.port, 0.5)
+        return reply.startswith(b"+PONG") or (
+            self.password is not None and reply.startswith(b"-NOAUTH"))
 
     def stop(self) -> None:
         """Kill the server (SIGKILL: an outage, not a clean shutdown)."""

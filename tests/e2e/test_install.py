@@ -27,7 +27,7 @@ INSTALL = REPO / "deploy" / "install.sh"
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A wheel built from a copy of the sources (a build writes beside them)."""
     src = tmp_path_factory.mktemp("src")
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(REPO / name, src / name)
     shutil.copytree(REPO / "acd", src / "acd",
                     ignore=shutil.ignore_patterns("__pycache__"))
@@ -91,6 +91,8 @@ def test_install_upgrade_refused_upgrade_and_rollback(tmp_path: Path, wheel: Pat
     assert stat.S_IMODE((etc / "ami-secret").stat().st_mode) == 0o600
     assert (etc / "api-tokens").read_text() == ""
     assert stat.S_IMODE((etc / "api-tokens").stat().st_mode) == 0o600
+    assert (etc / "redis-password").read_text() == ""  # no password until the admin writes one
+    assert stat.S_IMODE((etc / "redis-password").stat().st_mode) == 0o600
     assert (root / "etc/systemd/system/acd.service").read_bytes() == \
         (REPO / "deploy/systemd/acd.service").read_bytes()
     assert (root / "etc/systemd/system/acd@.service").is_file()
@@ -101,7 +103,8 @@ def test_install_upgrade_refused_upgrade_and_rollback(tmp_path: Path, wheel: Pat
     shutil.copy(etc / "acd.toml.example", etc / "acd.toml")
     for unit in ("acd.service", "acd@.service"):
         named = unit_paths(root / "etc/systemd/system" / unit)
-        assert named >= {"/opt/acd/current/bin/acd", "/etc/acd/ami-secret"}
+        assert named >= {"/opt/acd/current/bin/acd", "/etc/acd/ami-secret",
+                         "/etc/acd/api-tokens", "/etc/acd/redis-password"}
         for path in named:
             assert (root / path.lstrip("/")).exists(), f"{unit}: {path} not installed"
 

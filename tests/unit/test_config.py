@@ -60,7 +60,10 @@ def test_large_example_shape() -> None:
         "0320334455": "ARM_N1",
     }
     assert config.redis is not None
-    assert config.ami.secret_file == "/etc/acd/ami-secret"
+    # No secret file: the units hand each secret over as a credential; a file named here
+    # would be read by the units' DynamicUser, which cannot read root's /etc/acd files.
+    assert config.ami.secret_file is None and config.redis.password_file is None
+    assert config.api.tokens_file is None
     assert (config.http.bind, config.http.port) == ("127.0.0.1", 8080)
     logged_in = [a for a in config.agents if a.logged_in]
     assert 0 < len(logged_in) < len(config.agents)

@@ -8,7 +8,7 @@ import pytest
 
 from acd.config import namespace_of, slugify
 from acd.config.load import parse_config
-from acd.config.secrets import redis_password
+from acd.config.secrets import redis_password, redis_password_and_source
 from acd.errors import ConfigError
 from acd.store import keys
 from acd.store.buffer import Entry, JournalBuffer, Kind
@@ -56,6 +56,28 @@ def test_the_redis_password_comes_from_the_environment_or_a_file(tmp_path: Path)
     assert redis_password(config, environ={}) == "s3cret"
     assert redis_password(config, environ={"ACD_REDIS_PASSWORD": "env"}) == "env"
     assert redis_password(parse_config(SITE + b"[redis]\n"), environ={}) is None
+
+
+def test_the_redis_password_comes_from_the_units_credential(tmp_path: Path) -> None:
+    """What the units give acd: $CREDENTIALS_DIRECTORY/redis-password, empty when
+    Redis has no password; the environment and password_file still come first."""
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    env = {"CREDENTIALS_DIRECTORY": str(credentials)}
+    bare = parse_config(SITE + b"[redis]\n")
+    assert redis_password_and_source(bare, env) == (None, "none")  # not loaded at all
+    (credentials / "redis-password").write_text("")
+    assert redis_password_and_source(bare, env) == (None, "none")  # as install.sh leaves it
+    (credentials / "redis-password").write_text("from-credential\n")
+    assert redis_password_and_source(bare, env) == ("from-credential",
+                                                    "credential redis-password")
+    assert redis_password(bare, env) == "from-credential"
+    named = tmp_path / "by-hand"
+    named.write_text("from-file\n")
+    by_hand = parse_config(SITE + f'[redis]\npassword_file = "{named}"\n'.encode())
+    assert redis_password_and_source(by_hand, env) == ("from-file", "redis.password_file")
+    assert redis_password_and_source(by_hand, {**env, "ACD_REDIS_PASSWORD": "e"}) == (
+        "e", "$ACD_REDIS_PASSWORD")
 
 
 def entry(kind: Kind, n: int) -> Entry:

@@ -5,6 +5,7 @@ in the package and in the install doc."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tomllib
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from acd.cli import build_parser
-from acd.config.secrets import AMI_SECRET_CREDENTIAL
+from acd.config.secrets import AMI_SECRET_CREDENTIAL, REDIS_PASSWORD_CREDENTIAL
 from acd.http.tokens import TOKENS_CREDENTIAL
 from tests.support.paths import REPO
 
@@ -52,6 +53,19 @@ def values(path: Path, key: str) -> list[str]:
     return [v for _s, k, v in directives(path) if k == key]
 
 
+def credentials(unit: Path) -> dict[str, str]:
+    """``LoadCredential=ID:PATH`` lines of ``unit``: {ID: PATH}."""
+    return dict(v.split(":", 1) for v in values(unit, "LoadCredential"))
+
+
+def credentials_named_in_the_install_doc() -> set[str]:
+    """Every credential docs/install.md names: "credential `NAME`" and
+    "LoadCredential=NAME:"."""
+    doc = INSTALL_DOC.read_text(encoding="utf-8")
+    return (set(re.findall(r"credential `([a-z0-9-]+)`", doc))
+            | set(re.findall(r"LoadCredential=([a-z0-9-]+):", doc)))
+
+
 def localised(unit: Path, into: Path, etc: Path) -> Path:
     """A copy of ``unit`` whose paths point into this checkout's virtualenv and a
     temporary /etc/acd, so that verify finds every executable and file."""
@@ -68,8 +82,8 @@ def unit_root(tmp_path: Path) -> Path:
     etc.mkdir()
     for name in ("acd.toml", "standby.toml"):
         shutil.copy(REPO / "config" / "lab.toml", etc / name)
-    for name in ("ami-secret", "api-tokens"):
-        (etc / name).write_text("")
+    for path in credentials(MAIN).values():  # each must exist, as install.sh makes them
+        (etc / Path(path).name).write_text("")
     units = tmp_path / "units"
     units.mkdir()
     localised(MAIN, units, etc)
@@ -122,9 +136,23 @@ def test_commands_are_real_acd_subcommands_and_flags(unit: Path) -> None:
 
 @pytest.mark.parametrize("unit", [MAIN, TEMPLATE])
 def test_credentials_are_the_ones_acd_reads(unit: Path) -> None:
-    loaded = dict(v.split(":", 1) for v in values(unit, "LoadCredential"))
-    assert loaded == {AMI_SECRET_CREDENTIAL: "/etc/acd/ami-secret",
-                      TOKENS_CREDENTIAL: "/etc/acd/api-tokens"}
+    assert credentials(unit) == {AMI_SECRET_CREDENTIAL: "/etc/acd/ami-secret",
+                                 TOKENS_CREDENTIAL: "/etc/acd/api-tokens",
+                                 REDIS_PASSWORD_CREDENTIAL: "/etc/acd/redis-password"}
+
+
+@pytest.mark.parametrize("unit", [MAIN, TEMPLATE])
+def test_every_credential_the_install_doc_names_is_loaded(unit: Path) -> None:
+    """A secret the doc tells the admin to write reaches the service: its unit line is
+    in both units, and the doc shows that line and the file it reads."""
+    named = credentials_named_in_the_install_doc()
+    assert {AMI_SECRET_CREDENTIAL, TOKENS_CREDENTIAL, REDIS_PASSWORD_CREDENTIAL} <= named
+    loaded = credentials(unit)
+    assert named == set(loaded), f"{unit.name} loads {sorted(loaded)}, the doc names " \
+                                 f"{sorted(named)}"
+    doc = INSTALL_DOC.read_text(encoding="utf-8")
+    for name, path in loaded.items():
+        assert f"LoadCredential={name}:{path}" in doc, name
 
 
 def test_paths_match_the_install_doc() -> None:
@@ -132,6 +160,7 @@ def test_paths_match_the_install_doc() -> None:
     the installed units name exists after an install.)"""
     doc = INSTALL_DOC.read_text(encoding="utf-8")
     paths = {"/etc/acd/acd.toml", "/etc/acd/ami-secret", "/etc/acd/api-tokens",
+             "/etc/acd/redis-password",
              "/opt/acd/current", "/opt/acd/releases", "/etc/systemd/system"}
     for path in paths:
         assert path in doc, f"docs/install.md does not mention {path}"
