@@ -14,6 +14,10 @@ ActionID and panoramisk's ``Action`` completes its future on the matching respon
 hands responses (and list events carrying an ActionID) to panoramisk's action
 machinery, and decodes the other events straight to typed Structs for the engine,
 skipping the ones nobody uses without parsing them. It has no factory to be missing.
+An event that answers one of our actions without being an item of a list (the
+``OriginateResponse`` of an ``Async`` Originate, which carries the action's ActionID
+and which panoramisk appends to the action's answer) is an event too: the sink gets
+it, in stream order, as it gets the same event of someone else's action.
 It handles at most ``FRAMES_PER_TURN`` frames per turn of the event loop, reading
 paused meanwhile, so a flood of events never keeps ``/healthz`` or the API waiting;
 and one frame whose handling raises is logged, counted and skipped, never the end of
@@ -55,6 +59,7 @@ from acd.ami.events import (
 from acd.ami.frames import (
     EVENT_PREFIX,
     RESPONSE_PREFIX,
+    AmiMessage,
     FrameReader,
     UnsendableValue,
     parse_frame,
@@ -221,14 +226,7 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
         pending = self.responses.get(action_id) if action_id else None
         if pending is None:
             if "Event" in message:  # e.g. OriginateResponse of someone else's action
-                self.events_received += 1
-                try:
-                    event = decode_message(message)
-                except UndecodableEvent as exc:
-                    self.drops.drop("undecodable", 1, str(exc))
-                    return
-                if event is not None and self.logged_in:
-                    self._on_event(event)
+                self._answer_event(message)
             elif "Response" in message:
                 log.debug("ami_unmatched_response", action_id=action_id)
             return
@@ -239,6 +237,20 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
         pk_message.ami = message  # keeps repeated headers (Variable:) for list decoding
         if pending.add_message(pk_message):
             self.responses.pop(action_id, None)
+        if "Event" in message and "EventList" not in pending.responses[0]:
+            self._answer_event(message)  # e.g. our own Originate's OriginateResponse
+
+    def _answer_event(self, message: AmiMessage) -> None:
+        """An event that is part of the answer to one of our actions, not a list item:
+        the sink gets it as any other event."""
+        self.events_received += 1
+        try:
+            event = decode_message(message)
+        except UndecodableEvent as exc:
+            self.drops.drop("undecodable", 1, str(exc))
+            return
+        if event is not None and self.logged_in:
+            self._on_event(event)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.closed:

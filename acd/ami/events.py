@@ -191,8 +191,10 @@ class OriginateResponse(AmiEvent, frozen=True, gc=False, kw_only=True):
     """The outcome of an ``Async`` Originate (an event carrying the action's ActionID).
 
     On ``Response: Failure``, ``Channel`` is the channel as asked (the device, e.g.
-    ``PJSIP/mg01``) and ``Reason`` says why (0 failed, 1 hung up, 3 no answer while
-    ringing, 5 busy, 8 congestion); on ``Success`` it is the created channel, reason 4.
+    ``PJSIP/mg01``) and ``Reason`` says why (Asterisk's ``AST_CONTROL_*`` codes: 0
+    failed, 1 hung up, 3 no answer while ringing, 5 busy, 8 congestion); on ``Success``
+    it is the created channel, reason 4. ``Context`` and ``Exten`` are the Originate's
+    (live t3-06e, t3-06f: ``acd-warm``, the target agent's id).
     """
 
     action_id: str = msgspec.field(default="", name="ActionID")
@@ -200,6 +202,8 @@ class OriginateResponse(AmiEvent, frozen=True, gc=False, kw_only=True):
     channel: str = msgspec.field(default="", name="Channel")
     reason: str = msgspec.field(default="", name="Reason")
     uniqueid: str = msgspec.field(default="", name="Uniqueid")
+    context: str = msgspec.field(default="", name="Context")
+    exten: str = msgspec.field(default="", name="Exten")
 
 
 class CoreShowChannel(ChannelEvent, frozen=True, gc=False, kw_only=True):

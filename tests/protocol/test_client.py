@@ -173,3 +173,57 @@ async def test_garbage_runaway_header_and_bad_events_do_not_stop_routing(running
     assert connection.protocol is not None and connection.protocol.dropped_frames == 1
     assert peer.logins == 1  # no reconnect was needed
     await peer.close()
+
+
+def _originate_response(action_id: str | None, reason: str = "5") -> bytes:
+    """Asterisk's answer to a warm Originate whose target is busy (live t3-06f)."""
+    head = f"ActionID: {action_id}\r\n" if action_id is not None else ""
+    return (f"Event: OriginateResponse\r\nPrivilege: call,all\r\n"
+            f"Timestamp: 1796585911.728794\r\n{head}Response: Failure\r\n"
+            f"Channel: Local/1014@agents\r\nContext: acd-warm\r\nExten: 1014\r\n"
+            f"Reason: {reason}\r\nUniqueid: <unknown>\r\nCallerIDNum: 0606000005\r\n"
+            f"CallerIDName: Warm busy\r\n\r\n").encode()
+
+
+async def test_the_answer_to_our_async_originate_reaches_the_sink(running) -> None:  # type: ignore[no-untyped-def]
+    """Live t3-06f: the OriginateResponse carries our Originate's ActionID, so panoramisk
+    appends it to that action's answer; the sink gets it too, once, as an event
+    (a list's items, which also carry an ActionID, are not events)."""
+    from acd.ami import actions as act
+
+    peer = await AmiPeer(on_originate=_originate_response, status_channels=[{
+        "Channel": "Local/15@incoming-1;2", "Uniqueid": "9.1",
+        "Variables": "ACD_NUMBER=15"}]).start()
+    sink = Sink()
+    connection = start(running, peer, sink)
+    await until(lambda: sink.ups)
+    answer = await connection.send(act.Originate(
+        channel="Local/1014@agents", context="acd-warm", exten="1014", timeout_ms=15000))
+    first, appended = answer  # how panoramisk completes an Async Originate
+    assert first.message == "Originate successfully queued"
+    assert appended.event == "OriginateResponse"
+    responses = [e for e in sink.events if isinstance(e, ev.OriginateResponse)]
+    assert len(responses) == 1
+    (response,) = responses
+    assert (response.action_id, response.response, response.reason) == (
+        first.actionid, "Failure", "5")
+    assert (response.channel, response.context, response.exten) == (
+        "Local/1014@agents", "acd-warm", "1014")
+    assert not any(isinstance(e, ev.StatusEntry | ev.ListComplete) for e in sink.events)
+    await peer.close()
+
+
+@pytest.mark.parametrize("action_id", ["lab-4", None])
+async def test_an_originate_response_of_no_action_of_ours_is_a_plain_event(
+        running: list[tuple[AmiConnection, asyncio.Task[None]]],
+        action_id: str | None) -> None:
+    """Someone else's Originate (the lab's ``lab-4``), or one sent on an earlier session:
+    the event reaches the sink once."""
+    peer = await AmiPeer(stream=_originate_response(action_id, "3")).start()
+    sink = Sink()
+    start(running, peer, sink)
+    await until(lambda: any(isinstance(e, ev.OriginateResponse) for e in sink.events))
+    await asyncio.sleep(0.05)
+    responses = [e for e in sink.events if isinstance(e, ev.OriginateResponse)]
+    assert [(r.action_id, r.reason) for r in responses] == [(action_id or "", "3")]
+    await peer.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from acd.ami.frames import FrameReader, parse_frame, serialize
@@ -47,7 +48,8 @@ class AmiPeer:
                  fail_login_delay: float = 0.05, early: bytes = b"",
                  cut_after: int = 0, stream_after_status: bool = False,
                  banner: bytes = BANNER, login_delay: float = 0.0,
-                 drop_after_login: bool = False, flood: bytes = b"") -> None:
+                 drop_after_login: bool = False, flood: bytes = b"",
+                 on_originate: Callable[[str], bytes] | None = None) -> None:
         self.secret = secret
         self.stream = stream
         self.chunks = chunks
@@ -67,6 +69,9 @@ class AmiPeer:
         self.drop_after_login = drop_after_login
         #: bytes written in one go after the first Status is answered (an event flood)
         self.flood = flood
+        #: what follows an Originate's ``Response: Success``, given its ActionID (an
+        #: OriginateResponse, as Asterisk sends for an ``Async`` one)
+        self.on_originate = on_originate
         self.flood_started = asyncio.Event()
         self.sessions: list[PeerSession] = []
         self.logins = 0
@@ -174,6 +179,10 @@ class AmiPeer:
             write(_response("Success", action_id, Message="Redirect successful"))
         elif name == "Setvar":
             write(_response("Success", action_id, Message="Variable Set"))
+        elif name == "Originate":
+            write(_response("Success", action_id, Message="Originate successfully queued"))
+            if self.on_originate is not None:
+                write(self.on_originate(action_id))
         else:
             write(_response("Error", action_id, Message="Invalid/unknown command"))
         with contextlib.suppress(ConnectionError):
