@@ -108,17 +108,21 @@ def _sim(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from acd.tools import humanlogs
     from acd.tools.simulate_cli import simulate_command
 
+    humanlogs.configure(args.verbose, args.log_file)
     return simulate_command(scenario_path=args.scenario, config_path=args.config,
                             seed=args.seed, speed=args.speed, as_json=args.json,
                             live=False, metrics_out=args.metrics_out, chaos=args.chaos,
-                            staffing_from=args.staffing_from)
+                            staffing_from=args.staffing_from, records_out=args.records_out)
 
 
 def _plan(args: argparse.Namespace) -> int:
+    from acd.tools import humanlogs
     from acd.tools.plan.command import PlanRequest, plan_command
 
+    humanlogs.configure(args.verbose, args.log_file)
     return plan_command(PlanRequest(
         targets=args.target, scenario_path=args.scenario, config_path=args.config,
         records=args.records or [], redis_config=args.redis, start=args.start,
@@ -128,11 +132,14 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from acd.tools import humanlogs
     from acd.tools.simulate_cli import DEMO_SCENARIO, simulate_command
 
-    return simulate_command(scenario_path=args.scenario or str(DEMO_SCENARIO),
-                            config_path=None, seed=args.seed, speed=args.speed,
-                            as_json=False, live=True, records=False)
+    stream = humanlogs.configure(args.verbose, args.log_file)
+    with humanlogs.held_on_terminal(stream, sys.stdout):  # the live line is rewritten
+        return simulate_command(scenario_path=args.scenario or str(DEMO_SCENARIO),
+                                config_path=None, seed=args.seed, speed=args.speed,
+                                as_json=False, live=True, records=False)
 
 
 def _route(args: argparse.Namespace) -> int:
@@ -143,8 +150,10 @@ def _route(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from acd.tools import humanlogs
     from acd.tools.report_render import report_command
 
+    humanlogs.configure(args.verbose, args.log_file)
     return report_command(start=args.start, end=args.end, fmt=args.format,
                           records=args.records or [], config_path=args.config,
                           front_office=args.front_office, redis_config=args.redis)
@@ -158,6 +167,15 @@ def _config_reference(_args: argparse.Namespace) -> int:
 
 
 # --- flags of each sub-command ----------------------------------------------------------
+
+
+def _log_arguments(parser: argparse.ArgumentParser) -> None:
+    """The log flags of the commands a person reads (their output on stdout)."""
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="JSON log lines on stderr at info level (-vv: debug); "
+                             "default: warnings and errors only")
+    parser.add_argument("--log-file", metavar="FILE",
+                        help="append the JSON log lines to FILE instead of stderr")
 
 
 def _run_arguments(run: argparse.ArgumentParser) -> None:
@@ -226,10 +244,14 @@ def _simulate_arguments(simulate: argparse.ArgumentParser) -> None:
                                "router as its own process; replaces the scenario's `chaos`")
     simulate.add_argument("--metrics-out", metavar="FILE",
                           help="write the router's final /metrics text to FILE")
+    simulate.add_argument("--records-out", metavar="FILE",
+                          help="append the run's call records to FILE (JSON lines, as "
+                               "acd run --records-out; acd plan --records reads them)")
     simulate.add_argument("--staffing-from", metavar="PLAN.json",
                           help="play the scenario with the staffing of a plan (acd plan "
                                "--json) instead of its own; the summary then gives QS 30 s "
                                "per interval of the plan")
+    _log_arguments(simulate)
 
 
 def _plan_arguments(plan: argparse.ArgumentParser) -> None:
@@ -272,12 +294,14 @@ def _plan_arguments(plan: argparse.ArgumentParser) -> None:
                            "(ringall, leastrecent, fewestcalls, rrmemory, linear)")
     plan.add_argument("--jobs", type=int, metavar="N",
                       help="processes playing days at once (default: the CPUs, at most 8)")
+    _log_arguments(plan)
 
 
 def _demo_arguments(demo: argparse.ArgumentParser) -> None:
     demo.add_argument("--scenario", help="another scenario to play")
     demo.add_argument("--seed", type=int)
     demo.add_argument("--speed", type=float)
+    _log_arguments(demo)
 
 
 def _route_arguments(route: argparse.ArgumentParser) -> None:
@@ -309,6 +333,7 @@ def _report_arguments(report: argparse.ArgumentParser) -> None:
                         "queue, site name (default: 15 s, queue names)")
     report.add_argument("--front-office", default="ARM_N1", metavar="QUEUE",
                         help="queue whose calls QS 30 s and QS 60 s count (default ARM_N1)")
+    _log_arguments(report)
 
 
 def _no_arguments(_parser: argparse.ArgumentParser) -> None:

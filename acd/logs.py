@@ -6,6 +6,10 @@ so a careless ``log.info(..., caller=...)`` cannot leak a number into journald.
 Free text (an API ``reason``, an audited ``body``, a ``detail``) may hold a number
 typed by a person: in those values every run of six digits or more (spaces, dots and
 dashes allowed between them, a leading ``+``) is masked the same way.
+
+Every line's ``timestamp`` is ISO 8601 in UTC with a ``Z`` (:func:`utc_timestamp`), as
+is the API audit's ``at``: one unambiguous moment, even in the October night when the
+local clock shows 02:30 twice.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import structlog
@@ -67,13 +72,24 @@ def mask_personal_data(_logger: Any, _name: str,
     return event_dict
 
 
+def utc_timestamp(timespec: str = "microseconds") -> str:
+    """Now, ISO 8601 in UTC with ``Z``: ``2026-10-25T01:30:00.123456Z``."""
+    return datetime.now(UTC).isoformat(timespec=timespec).removesuffix("+00:00") + "Z"
+
+
+def add_timestamp(_logger: Any, _name: str,
+                  event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    event_dict["timestamp"] = utc_timestamp()
+    return event_dict
+
+
 def configure(stream: TextIO | None = None, level: int = logging.INFO) -> None:
     """JSON lines on ``stream`` (stdout for the service, stderr for the CLI tools)."""
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=False),
+            add_timestamp,
             mask_personal_data,
             structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(ensure_ascii=False),

@@ -57,7 +57,6 @@ import contextlib
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -82,7 +81,7 @@ from acd.http.wire import (
     decode,
     json_response,
 )
-from acd.logs import get_logger, mask_free_text, mask_number
+from acd.logs import get_logger, mask_free_text, mask_number, utc_timestamp
 
 if TYPE_CHECKING:
     from acd.config import ApiConfig
@@ -192,7 +191,7 @@ class Api:
     def record(self, who: Principal, request: web.Request, raw: bytes, status: int,
                result: str, detail: str) -> None:
         entry = {
-            "at": datetime.now(self.router.config.zone()).isoformat(timespec="milliseconds"),
+            "at": utc_timestamp("milliseconds"),  # as the log lines: UTC, Z
             "who": who.name, "role": who.role, "agent": who.agent,
             "method": request.method, "path": request.path,
             "body": mask_free_text(audit_body(raw)),

@@ -1,10 +1,12 @@
-"""``acd run --records-out``: each finished call's record appended to a file."""
+"""``acd run --records-out`` (and ``acd simulate --records-out``): call records
+appended to a file."""
 
 from __future__ import annotations
 
 import msgspec
 
 from acd.core import facts as f
+from acd.core.records import CallRecord
 
 
 class RecordsFile:
@@ -17,8 +19,11 @@ class RecordsFile:
 
     def on_fact(self, fact: f.Fact) -> None:
         if isinstance(fact, f.CallEnded):
-            self._file.write(self._encoder.encode(fact.record) + b"\n")
-            self._file.flush()
+            self.write(fact.record)
+
+    def write(self, record: CallRecord) -> None:
+        self._file.write(self._encoder.encode(record) + b"\n")
+        self._file.flush()
 
     def close(self) -> None:
         self._file.close()

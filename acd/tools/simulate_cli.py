@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 import msgspec
 
-from acd import logs
 from acd.config import Config
+from acd.core.records import CallRecord
+from acd.service.records import RecordsFile
 from acd.config.load import load_config
 from acd.tools.chaos import ChaosError, Fault, parse_chaos
 from acd.tools.chaos_run import ChaosResult, run_chaos
@@ -104,8 +104,8 @@ def live_line(p: Progress, zone: Any) -> str:
 def simulate_command(*, scenario_path: str, config_path: str | None, seed: int | None,
                      speed: float | None, as_json: bool, live: bool,
                      records: bool = True, metrics_out: str | None = None,
-                     chaos: str | None = None, staffing_from: str | None = None) -> int:
-    logs.configure(sys.stderr, level=logging.WARNING)
+                     chaos: str | None = None, staffing_from: str | None = None,
+                     records_out: str | None = None) -> int:
     scenario = load_scenario(scenario_path)
     site = Path(config_path) if config_path else resolve_site(
         scenario, Path(scenario_path), REPO_ROOT)
@@ -129,7 +129,7 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
                   "is another process; scrape its /metrics)", file=sys.stderr)
             return 1
         return chaos_command(config, scenario, faults, seed=seed, speed=speed,
-                             as_json=as_json, records=records)
+                             as_json=as_json, records=records, records_out=records_out)
     line = LiveLine(out, config.zone()) if live else None
     if live:
         chosen = speed or scenario.speed
@@ -139,6 +139,8 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
                                       on_progress=line))
     if line is not None:
         line.close()
+    if records_out:
+        write_records(records_out, result.records)
     if metrics_out:
         Path(metrics_out).write_bytes(result.metrics_text)
     if records:
@@ -166,6 +168,17 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
     return 0
 
 
+def write_records(path: str, records: list[CallRecord]) -> None:
+    """``--records-out``: the run's records appended to ``path`` as ``acd run
+    --records-out`` writes them (the calls still in progress at the end included)."""
+    out = RecordsFile(path)
+    try:
+        for record in records:
+            out.write(record)
+    finally:
+        out.close()
+
+
 def print_harm(result: RunResult | ChaosResult, out: TextIO) -> None:
     print(f"  actions to channels that are not ACD callers: {result.foreign_touched}; "
           f"callers taken out of the fail-open queue: {result.native_moved}; "
@@ -191,7 +204,7 @@ def chaos_json(result: ChaosResult) -> dict[str, Any]:
 
 def chaos_command(config: Config, scenario: Scenario, faults: list[Fault], *,
                   seed: int | None, speed: float | None, as_json: bool,
-                  records: bool) -> int:
+                  records: bool, records_out: str | None = None) -> int:
     """``acd simulate`` with faults: the router runs as its own process(es)."""
     out = sys.stdout
 
@@ -202,6 +215,8 @@ def chaos_command(config: Config, scenario: Scenario, faults: list[Fault], *,
 
     result = asyncio.run(run_chaos(config, scenario, faults, seed=seed, speed=speed,
                                    on_fault=fired))
+    if records_out:
+        write_records(records_out, result.records)
     if records:
         encoder = msgspec.json.Encoder()
         for record in result.records:

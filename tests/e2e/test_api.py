@@ -4,6 +4,7 @@ driven with engine inputs (no AMI), tokens from a file written for each test."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -424,7 +425,9 @@ async def test_every_write_is_audited_without_the_token(served: Served) -> None:
     assert [(w["who"], w["role"], w["status"], w["result"]) for w in writes] == [
         ("sup-martin", "supervisor", 200, "ok"), ("desk arm01", "agent", 403, "forbidden")]
     assert writes[0]["path"] == "/api/v1/agents/arm01/pause"
-    assert writes[0]["body"] == {"reason": "meal"} and writes[0]["at"]
+    assert writes[0]["body"] == {"reason": "meal"}
+    # the log lines' choice: ISO 8601 in UTC with Z, milliseconds
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", writes[0]["at"])
     assert any(entry["event"] == "api_unknown_token" for entry in logs)
     assert not any(token in json.dumps(logs, default=str)
                    for token in (SUPERVISOR, AGENT_ARM01, "not-a-known-token-at-all"))
