@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from acd.errors import AcdError, ConfigError
+from acd.extras import extra_providing
 
 Arguments = Callable[[argparse.ArgumentParser], None]
 Runner = Callable[[argparse.Namespace], int]
@@ -96,9 +97,10 @@ def _replay(args: argparse.Namespace) -> int:
 def _sim(args: argparse.Namespace) -> int:
     from acd import logs
     from acd.config.load import load_config
+    from acd.shipped import locate
     from acd.sim.cli import behaviour_from, serve_sim
 
-    config = load_config(args.config)
+    config = load_config(locate(args.config))
     logs.configure(sys.stdout)
     behaviour = behaviour_from(args.answer_after_s, args.talk_s, args.no_answer_rate)
     return serve_sim(config, host=args.host, port=args.port, seed=args.seed, speed=args.speed,
@@ -429,6 +431,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         status: int = args.func(args)
+    except ModuleNotFoundError as exc:
+        extra = extra_providing(exc.name)
+        if extra is None:
+            raise
+        print(f"acd {args.command}: needs acd's optional dependencies '{extra}' (no module "
+              f"named {exc.name!r}): pip install 'acd[{extra}]'", file=sys.stderr)
+        return 2
     except ConfigError as exc:
         for line in exc.lines():
             print(line, file=sys.stderr)

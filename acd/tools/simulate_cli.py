@@ -13,17 +13,16 @@ import msgspec
 from acd.config import Config
 from acd.core.records import CallRecord
 from acd.service.records import RecordsFile
-from acd.config.load import load_config
+from acd.shipped import SCENARIOS, shown_path
 from acd.tools.chaos import ChaosError, Fault, parse_chaos
 from acd.tools.chaos_run import ChaosResult, run_chaos
 from acd.tools.plan.staffed import interval_figures, render_intervals, staffed_from
 from acd.tools.plan.staffing import PlanInputError
-from acd.tools.scenario import Scenario, load_scenario, resolve_site
+from acd.tools.scenario import Scenario, load_scenario_and_site
 from acd.tools.simulate import Progress, RunResult, run_scenario
 from acd.tools.summary import Summary, render
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEMO_SCENARIO = REPO_ROOT / "config" / "scenarios" / "sas-large-demo-morning.toml"
+DEMO_SCENARIO = SCENARIOS / "sas-large-demo-morning.toml"
 
 
 def summary_json(summary: Summary, result: RunResult | ChaosResult) -> dict[str, Any]:
@@ -106,10 +105,7 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
                      records: bool = True, metrics_out: str | None = None,
                      chaos: str | None = None, staffing_from: str | None = None,
                      records_out: str | None = None) -> int:
-    scenario = load_scenario(scenario_path)
-    site = Path(config_path) if config_path else resolve_site(
-        scenario, Path(scenario_path), REPO_ROOT)
-    config = load_config(site)
+    config, scenario, site = load_scenario_and_site(scenario_path, config_path)
     out = sys.stdout
     grid = None
     if staffing_from is not None:
@@ -133,7 +129,7 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
     line = LiveLine(out, config.zone()) if live else None
     if live:
         chosen = speed or scenario.speed
-        print(f"{scenario.name}\nsite {config.site.name} ({site}), speed ×{chosen:g}, "
+        print(f"{scenario.name}\nsite {config.site.name} ({shown_path(site)}), speed ×{chosen:g}, "
               f"seed {seed if seed is not None else scenario.seed}\n", file=out)
     result = asyncio.run(run_scenario(config, scenario, seed=seed, speed=speed,
                                       on_progress=line))
