@@ -4,7 +4,7 @@
 # The install is locked: uv.lock pins every package (direct and transitive, with
 # hashes) for CPython 3.11 on Linux; uv, pinned by hash in scripts/uv-requirements.txt,
 # installs exactly that into .venv. `make lock` refreshes the lock after a change of
-# pyproject.toml (tests/test_lock.py fails while they disagree).
+# pyproject.toml (tests/unit/test_lock.py fails while they disagree).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin

@@ -191,6 +191,9 @@ class Engine:
             if kind is TimerKind.WRAP:
                 self._agents.on_wrap_timer(key, token)
                 continue
+            if kind is TimerKind.BUSY:
+                self._agents.on_busy_timer(key, token)
+                continue
             call = calls.get(key)
             if call is not None and call.offer_id == token:
                 self.call_timers[kind](call)

@@ -3,7 +3,8 @@
 The engine *decides* (offers a waiting call to an agent by returning a Setvar +
 Redirect) but only *believes* what Asterisk's events show (:mod:`acd.core.pbxview`).
 Every failure (no answer, busy phone, refused action) puts the caller back at the head
-of its queue: no path here emits a Hangup.
+of its queue: no path here emits a Hangup. A busy phone is not a missed offer: the
+agent is not absent, only held out of selection a while.
 """
 
 from __future__ import annotations
@@ -104,13 +105,19 @@ class Offering:
                         TimerKind.RING, call.id, call.offer_id)
 
     def offer_failed(self, call: Call, agent: Agent | None, reason: str, *,
-                     missed: bool, retry_after: float = 0.0) -> None:
+                     missed: bool, retry_after: float = 0.0, busy: bool = False) -> None:
+        """The offer of ``call`` to ``agent`` is over unanswered: the caller goes back
+        to the head of its queue (offered to someone else at once). ``missed`` counts
+        towards ``max_missed_offers``; ``busy``: the phone answered busy, the agent is
+        held out of selection a while (:meth:`acd.core.agents.Agents.answered_busy`)."""
         state = self.state
         if agent is not None:
             # its dial may still show up (our Redirect crossed it): not news any more
             call.superseded.add(agent.id)
         if agent is not None and agent.call == call.id:
             agent.call = None
+            if busy:
+                self.agents.answered_busy(agent, call.id, call.queue, "offer")
             if missed:
                 agent.missed_offers += 1
             if missed and agent.missed_offers >= self.config.routing.max_missed_offers:

@@ -88,7 +88,7 @@ class AmiActions:
 
     def ping(self, message: AmiMessage, action_id: str | None) -> Reply:
         return Reply([response("Success", action_id, ("Ping", "Pong"),
-                               ("Timestamp", f"{self.pbx.clock.now():.6f}"))])
+                               ("Timestamp", f"{self.pbx.host.now():.6f}"))])
 
     def core_status(self, message: AmiMessage, action_id: str | None) -> Reply:
         calls = len(self.pbx.live_calls())

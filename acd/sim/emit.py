@@ -22,8 +22,11 @@ EventSink = Callable[[str, str, Headers, float], None]
 class Emitter:
     """Turns PBX happenings into events; counts them; tracks device states."""
 
-    def __init__(self, clock: SimClock, *, full: bool = False) -> None:
+    def __init__(self, clock: SimClock, *, full: bool = False,
+                 stamp: Callable[[], float] | None = None) -> None:
         self.clock = clock
+        #: each event's ``Timestamp:`` (the PBX host's clock; simulated time by default)
+        self.stamp = stamp or clock.now
         #: also emit the dialplan-level events Asterisk sends (VarSet, Newexten…)
         self.full = full
         self.count = 0
@@ -44,7 +47,7 @@ class Emitter:
         if self.muted:
             return
         self.count += 1
-        stamp = self.clock.now()
+        stamp = self.stamp()
         for sink in list(self._sinks):
             sink(name, f"{privilege},all", headers, stamp)
 

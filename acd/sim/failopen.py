@@ -153,7 +153,7 @@ class NativeQueue:
         if limit <= 0:
             return False
         heartbeat = _number(pbx.globals.get(pbx.names.heartbeat_var, ""))
-        return int(pbx.clock.now()) - int(heartbeat) > limit
+        return int(pbx.host.now()) - int(heartbeat) > limit  # ${EPOCH}
 
     def check(self, call: Call) -> bool:
         """Run ``[holding]``'s first step; True if the caller went to the queue."""

@@ -1,9 +1,10 @@
 """``[incoming]`` and ``[acd-announce]``: a caller arrives and is announced.
 
 A Local channel pair: ``;1`` is the remote phone, ``;2`` runs ``[incoming]``: it sets
-``__ACD_NUMBER``, ``__ACD_ARRIVED`` (and ``ACD_PRIORITY`` when given), answers, and
-half a second later sends the ``AcdCallWaiting`` UserEvent, then goes to
-``[holding]``. The caller's patience starts counting at arrival.
+``__ACD_NUMBER`` (and ``ACD_PRIORITY`` when given), answers, and half a second later
+sends the ``AcdCallWaiting`` UserEvent, sets ``__ACD_ARRIVED`` (the host's
+``STRFTIME(,,%s.%3q)``: the moment the caller joins the queue, in milliseconds), then
+goes to ``[holding]``. The caller's patience starts counting at arrival.
 """
 
 from __future__ import annotations
@@ -78,15 +79,12 @@ class Incoming:
         ev.step(trunk, "incoming", number, 1, "Gosub", f"acd-announce,s,1({args})")
         ev.step(trunk, "acd-announce", "s", 1, "Set", f"__{names.number_var}={number}")
         ev.varset(trunk, f"__{names.number_var}", number, always=True)
-        arrived = str(int(kernel.clock.now()))
-        ev.step(trunk, "acd-announce", "s", 2, "Set", f"__{names.arrived_var}={arrived}")
-        ev.varset(trunk, f"__{names.arrived_var}", arrived, always=True)
-        ev.step(trunk, "acd-announce", "s", 3, "ExecIf",
+        ev.step(trunk, "acd-announce", "s", 2, "ExecIf",
                 f'$["{"" if call.priority is None else call.priority}" != ""]'
                 f"?Set({names.priority_var}=${{ARG2}})")
         if call.priority is not None:
             ev.varset(trunk, names.priority_var, str(call.priority), always=True)
-        ev.step(trunk, "acd-announce", "s", 4, "Answer")
+        ev.step(trunk, "acd-announce", "s", 3, "Answer")
         ev.newstate(trunk, UP)
         ev.caller_device(f"Local/{number}@incoming", "INUSE")
         ev.newstate(phone, UP)
@@ -112,10 +110,10 @@ class Incoming:
         ev, names, trunk = kernel.events, kernel.names, call.trunk
         kernel.cancel_timers(call)
         cname = trunk.cid_name.replace(",", "")
-        ev.step(trunk, "acd-announce", "s", 5, "Set", "LOCAL(ACD_CNAME)=${CALLERID(name)}")
-        ev.step(trunk, "acd-announce", "s", 6, "Set",
+        ev.step(trunk, "acd-announce", "s", 4, "Set", "LOCAL(ACD_CNAME)=${CALLERID(name)}")
+        ev.step(trunk, "acd-announce", "s", 5, "Set",
                 "LOCAL(ACD_CNAME)=${REPLACE(ACD_CNAME,\\,)}")
-        ev.step(trunk, "acd-announce", "s", 7, "GotoIf",
+        ev.step(trunk, "acd-announce", "s", 6, "GotoIf",
                 f'$["${{{names.priority_var}}}" = ""]?nopriority')
         priority = trunk.variables.get(names.priority_var, "")
         number = trunk.variables.get(names.number_var, call.number)
@@ -124,11 +122,16 @@ class Incoming:
             headers.append(("Priority", priority))
         headers.append(("CallerName", cname))
         data = ",".join([names.call_waiting_event, *(f"{k}: {v}" for k, v in headers)])
-        at = 8 if priority else 10
-        ev.step(trunk, "acd-announce", "s", at, "UserEvent", data)
+        ev.step(trunk, "acd-announce", "s", 7 if priority else 10, "UserEvent", data)
         ev.user_event(trunk, names.call_waiting_event, headers)
-        ev.step(trunk, "acd-announce", "s", at + 1, "Return")
+        if not priority:
+            ev.step(trunk, "acd-announce", "s", 11, "Goto", "queued")
+        arrived = kernel.host.strftime_ms()
+        ev.step(trunk, "acd-announce", "s", 8, "Set", f"__{names.arrived_var}={arrived}")
+        ev.varset(trunk, f"__{names.arrived_var}", arrived, always=True)
+        ev.step(trunk, "acd-announce", "s", 9, "Return")
         call.announced = True
+        call.announced_at = kernel.clock.now()
         ev.step(trunk, "incoming", call.number, 2, "Goto",
                 f"{names.holding_context},{names.holding_exten},1")
         self.holding.enter(call)

@@ -21,6 +21,7 @@ from acd.sim.behaviour import AgentBehaviour
 from acd.sim.clock import SimClock, SimTimer
 from acd.sim.dialplan import is_number
 from acd.sim.emit import Emitter
+from acd.sim.hostclock import HostClock
 from acd.sim.model import (
     CAUSE_TEXT,
     STATE_DESC,
@@ -46,8 +47,10 @@ class Kernel:
 
     def __init__(self, agents: Sequence[AgentConfig], *, clock: SimClock, seed: int,
                  behaviour: AgentBehaviour, options: PbxOptions, names: DialplanNames,
-                 events: Emitter, globals_: dict[str, str]) -> None:
+                 events: Emitter, globals_: dict[str, str], host: HostClock) -> None:
         self.clock = clock
+        #: the host's clock, as the dialplan reads it (``${EPOCH}``, ``STRFTIME()``)
+        self.host = host
         self.seed = seed
         self.behaviour = behaviour
         self.options = options
@@ -132,7 +135,7 @@ class Kernel:
         """A dialplan function or built-in variable of ``ch`` (``UNIQUEID``…); None
         when ``name`` is none of them."""
         values = {"UNIQUEID": ch.uniqueid, "CHANNEL": ch.name, "CONTEXT": ch.context,
-                  "EXTEN": ch.exten, "EPOCH": str(int(self.clock.now())),
+                  "EXTEN": ch.exten, "EPOCH": str(int(self.host.now())),
                   "CHANNEL(state)": STATE_DESC.get(ch.state, "Unknown"),
                   "CALLERID(name)": ch.cid_name, "CALLERID(num)": ch.cid_num}
         return values.get(name)

@@ -97,6 +97,8 @@ class Legs:
         bridge = kernel.new_bridge()
         out.bridge = bridge
         out.answered_at = kernel.clock.now()
+        if isinstance(out, Dial) and call.answered_at is None:
+            call.answered_at = out.answered_at  # a person picked the call up
         ev.bridge_create(bridge)
         if app_dial_step:
             ev.step(outer, outer.context, "", 1, "AppDial", "(Outgoing Line)")

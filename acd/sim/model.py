@@ -216,6 +216,10 @@ class Call:
     native_queue: bool = False
     #: simulated time of the first Dial of an agent (by acd-connect or the native queue)
     first_dialled: float | None = None
+    #: simulated time the dialplan announced the call (AcdCallWaiting: the wait starts)
+    announced_at: float | None = None
+    #: simulated time an agent first picked the call up (the wait ends)
+    answered_at: float | None = None
 
     @property
     def channel(self) -> str:

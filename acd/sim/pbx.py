@@ -68,6 +68,7 @@ from acd.sim.failopen import FAILOPEN_VAR, NativeQueue
 from acd.sim.features import dial_feature_code
 from acd.sim.foreign import ForeignChannels
 from acd.sim.holding import Holding
+from acd.sim.hostclock import HostClock
 from acd.sim.incoming import Incoming
 from acd.sim.kernel import Kernel, bridged, outgoing
 from acd.sim.legs import Legs
@@ -131,7 +132,10 @@ class Pbx:
         self.seed = seed
         self.options = options or PbxOptions()
         self.names = names or DialplanNames()
-        self.events = Emitter(clock, full=self.options.full_event_mix)
+        #: the host's clock, as Asterisk writes the time (steps, out-of-order stamps)
+        self.host = HostClock(clock, seed=seed)
+        self.events = Emitter(clock, full=self.options.full_event_mix,
+                              stamp=self.host.stamp)
         globals_: dict[str, str] = {
             self.names.ring_var: str(self.options.ring_timeout_s),
             self.names.partner_ring_var: str(self.options.partner_ring_timeout_s),
@@ -141,7 +145,7 @@ class Pbx:
             else f"{self.options.failopen_s:g}",
             "ACD_FAILOPEN_QUEUE": self.names.failopen_queue}
         #: channels, timers, variables and devices every context shares
-        self.kernel = Kernel(agents, clock=clock, seed=seed,
+        self.kernel = Kernel(agents, clock=clock, host=self.host, seed=seed,
                              behaviour=behaviour or RandomBehaviour(), options=self.options,
                              names=self.names, events=self.events, globals_=globals_)
         kernel = self.kernel

@@ -67,7 +67,7 @@ async def test_call_announced_redirected_answered_and_hung_up(make_sim: SimFacto
     await client.wait_event("Hangup", Channel="Local/1001@agents-00000001;2")
 
     assert names_for(client, call.channel) == [
-        "Newchannel", "VarSet", "VarSet", "VarSet", "Newstate", "UserEvent",
+        "Newchannel", "VarSet", "VarSet", "Newstate", "UserEvent", "VarSet",
         "MusicOnHoldStart", "VarSet", "MusicOnHoldStop", "VarSet", "UserEvent", "DialBegin",
         "DialState", "DialEnd", "BridgeEnter", "HangupRequest", "BridgeLeave",
         "SoftHangupRequest", "Hangup"]
@@ -77,6 +77,27 @@ async def test_call_announced_redirected_answered_and_hung_up(make_sim: SimFacto
     assert call.phase is Phase.GONE
     assert sim.pbx.callers_hung_up_by("router-action") == []
     assert {h.by for h in sim.pbx.hangups} == {"caller"}
+
+
+@pytest.mark.parametrize("priority", [None, 2])
+async def test_acd_arrived_is_when_the_caller_joins_the_queue_to_the_millisecond(
+        make_sim: SimFactory, priority: int | None) -> None:
+    """As the dialplan: ``__ACD_ARRIVED`` is set after Answer() and the announcement,
+    ``${STRFTIME(,,%s.%3q)}`` (Asterisk's microseconds cut to milliseconds), not
+    ``${EPOCH}``'s whole seconds before Answer()."""
+    sim, client = await make_sim()
+    call = sim.pbx.place_call("15", "Jean Martin", "0612340201", patience_s=120,
+                              priority=priority)
+    waiting = await client.wait_event("UserEvent", UserEvent="AcdCallWaiting")
+    arrived = await client.wait_event("VarSet", Channel=call.channel,
+                                      Variable="__ACD_ARRIVED")
+    assert arrived["Timestamp"] == waiting["Timestamp"]
+    assert arrived["Value"] == waiting["Timestamp"][:-3]  # 6 decimals cut to 3
+    trunk = [m for m in client.events() if m.get("Channel") == call.channel]
+    assert trunk.index(arrived) > trunk.index(waiting)
+    replies = await client.action("Status", ("Channel", call.channel),
+                                  ("Variables", "ACD_ARRIVED"))
+    assert replies[1].get_all("Variable") == [f"ACD_ARRIVED={arrived['Value']}"]
 
 
 async def test_pjsip_agent_rings_then_talks(make_sim: SimFactory) -> None:

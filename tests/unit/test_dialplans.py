@@ -127,12 +127,19 @@ class Channel:
         self.queue_status = queue_status
         self.stack: list[tuple[str, str, int, dict[str, str | None]]] = []
         self.run = Run()
+        #: the channel's clock (epoch seconds): Answer() takes Asterisk's half second
+        self.time = CALLER_TIME
 
     # variables and expressions ----------------------------------------------------
 
     def _lookup(self, expr: str, where: Step) -> str:
         if expr == "CALLERID(name)":
             return self.vars.get("CALLERID(name)", "")
+        if expr == "EPOCH":
+            return str(int(self.time))
+        strftime = re.fullmatch(r"STRFTIME\(,,(.*)\)", expr)
+        if strftime:
+            return self._strftime(strftime.group(1), where)
         cut = re.fullmatch(r"CUT\((.*)\)", expr)
         if cut:
             # CUT(var,delimiter,field): the field-th piece, "" past the last one
@@ -153,6 +160,23 @@ class Channel:
         name = sub.group(1)
         value = where.exten if name == "EXTEN" else self.vars.get(name, "")
         return value[int(sub.group(2)):] if sub.group(2) else value
+
+    def _strftime(self, fmt: str, where: Step) -> str:
+        """``STRFTIME(,,fmt)`` of the channel's clock, for the formats the dialplan uses:
+        ``%s`` (epoch seconds) and Asterisk's own ``%[n]q`` (fractions of a second, n
+        digits, 3 by default, truncated as Asterisk's microseconds are)."""
+        seconds = int(self.time)
+        micros = round((self.time - seconds) * 1_000_000)
+
+        def field(match: re.Match[str]) -> str:
+            if match.group(2) == "s":
+                return str(seconds)
+            digits = int(match.group(1) or 3)
+            return f"{micros:06d}"[:digits]
+
+        if re.sub(r"%(\d?)([sq])", "", fmt).count("%"):
+            raise Unsupported(f"line {where.line}: STRFTIME format {fmt!r}")
+        return re.sub(r"%(\d?)([sq])", field, fmt)
 
     def substitute(self, text: str, where: Step) -> str:
         # innermost ${...} first, as nested references resolve inside out
@@ -255,7 +279,9 @@ class Channel:
         data = self.substitute(raw, step)
         if app == "Set":
             self._set(data)
-        elif app in ("Answer", "MusicOnHold", "Playback"):
+        elif app == "Answer":
+            self.time += ANSWER_WAIT_S
+        elif app in ("MusicOnHold", "Playback"):
             pass
         elif app == "UserEvent":
             name, *fields = _split_args(data)
@@ -329,6 +355,9 @@ class Channel:
         return following
 
 
+#: Asterisk's Answer() of a ringing channel waits up to 500 ms for the first media frame
+ANSWER_WAIT_S = 0.5
+
 #: the pseudo-context a subroutine run with ``gosub=True`` returns to
 _OUTSIDE = "<outside the dialplan>"
 
@@ -350,8 +379,12 @@ def asterisk_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
+#: the channel's clock when it enters the dialplan (``${EPOCH}`` is its whole seconds)
+CALLER_TIME = 1795329358.0625
+
 CALLER = {
     "UNIQUEID": "1795329358.0",
+    # ${EPOCH} when the call starts (the interpreter's clock, CALLER_TIME, moves on)
     "EPOCH": "1795329358",
     "CALLERID(name)": "Hélène Dupré",
     "ACD_MOH": "default",
@@ -513,10 +546,30 @@ def test_a_call_is_announced_then_waits(dialplan: dict[str, dict[str, list[Step]
     assert run.events == [(NAMES.call_waiting_event, {
         "Number": number, "Uniqueid": CALLER["UNIQUEID"], "CallerName": "Hélène Dupré"})]
     assert run.variables[NAMES.number_var] == number
-    assert run.variables[NAMES.arrived_var] == CALLER["EPOCH"]
     assert NAMES.priority_var not in run.variables
     apps = [step.app for step in run.trace]
     assert apps.index("Answer") < apps.index("UserEvent")
+
+
+@pytest.mark.parametrize("priority", ["", "0"])
+def test_the_arrival_is_when_the_caller_joins_the_queue_to_the_millisecond(
+    dialplan: dict[str, dict[str, list[Step]]], priority: str,
+) -> None:
+    """ACD_ARRIVED (the wait's start when the router missed the announcement) is the
+    time the caller is handed to the router, after Answer()'s half second and the
+    announcement, in milliseconds: never ${EPOCH}'s whole seconds before Answer()."""
+    given = {**dialplan, "incoming": {"15": [
+        Step("incoming", "15", 1, None, "Gosub",
+             f"acd-announce,s,1(${{EXTEN}}{',' + priority if priority else ''})", 0),
+        Step("incoming", "15", 2, None, "Goto", "holding,s,1", 0)]}}
+    run = Channel(given, CALLER).start("incoming", "15")
+    assert run.end == "holding"
+    assert run.variables[NAMES.arrived_var] == "1795329358.562"  # .0625 + 0.5, truncated
+    sets = [n for n, step in enumerate(run.trace)
+            if step.app == "Set" and step.args.startswith(f"__{NAMES.arrived_var}=")]
+    announced = [n for n, step in enumerate(run.trace) if step.app == "UserEvent"]
+    assert len(sets) == len(announced) == 1
+    assert sets[0] > announced[0]
 
 
 def test_the_numbers_share_one_subroutine(dialplan: dict[str, dict[str, list[Step]]]) -> None:
@@ -527,7 +580,7 @@ def test_the_numbers_share_one_subroutine(dialplan: dict[str, dict[str, list[Ste
     sets = [s.args for s in _all_steps(dialplan) if s.app == "Set"]
     # inherited (__) so the agent legs carry them too
     assert f"__{NAMES.number_var}=${{ARG1}}" in sets
-    assert f"__{NAMES.arrived_var}=${{EPOCH}}" in sets
+    assert f"__{NAMES.arrived_var}=${{STRFTIME(,,%s.%3q)}}" in sets
 
 
 def test_a_priority_is_announced_only_when_given(
