@@ -26,11 +26,11 @@ DELETE   /api/v1/bascules/{queue}        S      back to local handling
 
 Writes are engine inputs given to :meth:`~acd.core.ports.ApiHost.submit`; the answer is read
 back from the engine afterwards (the agent's new state, where the call is now). An
-input the engine ignored, or one that changed nothing (pausing a logged-out agent),
-answers 409 with the reason. Errors are ``{"error": code, "message": text}``: 400
-bad_request (malformed JSON), 401 unauthorized, 403 forbidden, 404 not_found, 409
-conflict, 422 invalid (well-formed but wrong: unknown target, share out of range), 503
-unavailable (the server is stopping).
+input the engine ignored, or one that cannot apply (pausing, or making ready, a
+logged-out agent: logging in is the agent's own act), answers 409 with the reason.
+Errors are ``{"error": code, "message": text}``: 400 bad_request (malformed JSON), 401
+unauthorized, 403 forbidden, 404 not_found, 409 conflict, 422 invalid (well-formed but
+wrong: unknown target, share out of range), 503 unavailable (the server is stopping).
 
 Re-skilling (``PUT agents/{id}/skills``) replaces the agent's skills and levels from the
 next offer on (a call ringing or talking is not moved): an empty set, an unknown skill,
@@ -334,11 +334,12 @@ class Api:
         item: object
         if action == "pause":
             body = decode(raw, PauseBody)
-            if state is AgentState.LOGGED_OUT:
-                raise ApiError(409, f"agent {agent.id} is logged out: log in first")
+            _logged_in(agent, action)
             item = i.AgentPause(agent.id, body.reason, by=who.name)
         else:
             decode(raw, EmptyBody)
+            if action == "ready":
+                _logged_in(agent, action)
             if action == "login" and state is not AgentState.LOGGED_OUT:
                 raise ApiError(409, f"agent {agent.id} is already logged in ({state.value})")
             if action == "logout" and state is AgentState.LOGGED_OUT:
@@ -458,6 +459,15 @@ class Api:
                 self._idle.set()
             log.info("cti_disconnected", who=who.name, dropped=subscriber.dropped_total)
         return response
+
+
+def _logged_in(agent: Agent, action: str) -> None:
+    """Pause and ready apply to a logged-in agent only: logging in is the agent's own
+    act (``login``, or ``*71`` on the phone), never a side effect of another write.
+    Both answer the same 409 ``conflict`` on a logged-out agent."""
+    if agent.state is AgentState.LOGGED_OUT:
+        raise ApiError(409, f"agent {agent.id} is logged out: log in first ({action} "
+                            "applies to a logged-in agent)")
 
 
 def _took_effect(action: str, agent: Agent) -> bool:

@@ -167,6 +167,26 @@ async def test_agent_state_writes_take_effect_in_the_engine(served: Served) -> N
     assert (status, agents["arm01"].pause_reason) == (200, "break")
 
 
+async def test_ready_and_pause_on_a_logged_out_agent_answer_alike(served: Served) -> None:
+    """Logging in is the agent's own act: neither ``ready`` nor ``pause`` logs a
+    logged-out agent in; both answer 409 ``conflict``, say so, and change nothing."""
+    client, agents = served.client, served.engine.agents
+    assert agents["mg01"].state is AgentState.LOGGED_OUT
+    answers = []
+    for action, body in (("ready", None), ("pause", {"reason": "meal"})):
+        status, answer = await client.post(f"agents/mg01/{action}", SUPERVISOR, body)
+        answers.append((status, answer["error"]))
+        assert "mg01 is logged out: log in first" in answer["message"]
+        assert agents["mg01"].state is AgentState.LOGGED_OUT
+    assert answers == [(409, "conflict"), (409, "conflict")]
+    status, body = await client.get("audit", SUPERVISOR)
+    assert [(e["path"], e["status"], e["result"]) for e in body["audit"]] == [
+        ("/api/v1/agents/mg01/ready", 409, "conflict"),
+        ("/api/v1/agents/mg01/pause", 409, "conflict")]
+    status, body = await client.post("agents/mg01/login", SUPERVISOR)
+    assert (status, body["agent"]["state"]) == (200, "available")
+
+
 async def test_a_pause_during_a_call_applies_after_it(served: Served) -> None:
     room, client = served.room, served.client
     call_id = room.call()
