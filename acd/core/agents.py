@@ -1,7 +1,10 @@
 """Agents: their states, login, pause, ready, wrap-up, phones and re-skilling.
 
 An agent who becomes free is offered work at once: a warm transfer waiting for its
-skill first (a transferred call goes ahead of new arrivals), then the queues.
+skill first (a transferred call goes ahead of new arrivals), then the queues, unless
+the phone is not free: busy by its device state, or held out for ``BUSY_HOLD_S``
+after it answered an offer busy (:meth:`Agents.phone_busy`); it is offered work when
+that ends.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from typing import TYPE_CHECKING
 from acd.ami import events as ev
 from acd.core import facts as f
 from acd.core import inputs as i
-from acd.core.constants import BUSY_DEVICE_STATES
+from acd.core.constants import BUSY_DEVICE_STATES, BUSY_HOLD_S
 from acd.core.effects import Effects
 from acd.core.model import Agent, AgentState, device_of, move_agent
 from acd.core.reskill import reskill_problem
@@ -51,10 +54,11 @@ class Agents:
     def set_state(self, agent: Agent, new: AgentState, reason: str | None) -> None:
         state = self.state
         old = move_agent(agent, new)
+        selectable = new is AgentState.AVAILABLE and self.selectable(agent)
         if new is AgentState.AVAILABLE:
             agent.idle_since = state.now
             agent.pause_reason = None
-            if not agent.device_busy and not agent.observed:
+            if selectable:
                 state.pool.add(agent)
         elif old is AgentState.AVAILABLE:
             state.pool.discard(agent)
@@ -63,7 +67,36 @@ class Agents:
         if old is not new:
             self.fx.fact(f.AgentStateChanged(at=state.now, agent=agent.id, old=old.value,
                                              new=new.value, reason=reason))
-        if new is AgentState.AVAILABLE:
+        if selectable:
+            self.dispatch(agent)
+
+    def selectable(self, agent: Agent) -> bool:
+        """Whether calls may be offered to ``agent`` when available: a configured
+        agent whose phone is free (:meth:`phone_busy`)."""
+        return not agent.observed and not self.phone_busy(agent)
+
+    def phone_busy(self, agent: Agent) -> bool:
+        """Busy by its device state, or held out after answering an offer busy."""
+        return agent.device_busy or self.state.now < agent.busy_until
+
+    def answered_busy(self, agent: Agent, call: str, queue: str, kind: str) -> None:
+        """``agent``'s phone answered an offer of ``call`` busy: not a missed offer;
+        the agent is left out of selection for ``BUSY_HOLD_S`` (see the constant)."""
+        state = self.state
+        agent.busy_until = state.now + BUSY_HOLD_S
+        state.pool.discard(agent)
+        self.timers.arm(agent.busy_until, TimerKind.BUSY, agent.id,
+                        int(agent.busy_until * 1000))
+        self.fx.fact(f.OfferBusy(at=state.now, call=call, queue=queue, agent=agent.id,
+                                 until=agent.busy_until, kind=kind))
+
+    def on_busy_timer(self, key: str, token: int) -> None:
+        """The hold after a busy answer is over: the agent may be offered calls."""
+        agent = self.state.agents.get(key)
+        if agent is None or int(agent.busy_until * 1000) != token:
+            return  # held again since: a later timer ends it
+        if agent.state is AgentState.AVAILABLE and self.selectable(agent):
+            self.state.pool.add(agent)
             self.dispatch(agent)
 
     def dispatch(self, agent: Agent) -> None:
@@ -186,7 +219,7 @@ class Agents:
         if agent.state is AgentState.AVAILABLE:
             if busy:
                 self.state.pool.discard(agent)
-            else:
+            elif self.selectable(agent):  # not while held after a busy answer
                 self.state.pool.add(agent)
                 self.dispatch(agent)
 
@@ -202,7 +235,7 @@ class Agents:
             return
         agent = state.agents[request.agent]
         old = dict(agent.skills)
-        pooled = agent.state is AgentState.AVAILABLE and not agent.device_busy
+        pooled = agent.state is AgentState.AVAILABLE and self.selectable(agent)
         if pooled:
             state.pool.discard(agent)  # indexed under the old skills
         agent.skills = dict(request.skills)

@@ -23,8 +23,19 @@ WORKING_STATES = frozenset({AgentState.AVAILABLE, AgentState.RINGING, AgentState
 #: Device states that mean the phone cannot take a call now.
 BUSY_DEVICE_STATES = frozenset({"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD",
                                 "UNAVAILABLE", "INVALID"})
-#: Dial statuses that count against the agent (a missed offer).
-MISSED_DIAL_STATUSES = frozenset({"NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION"})
+#: Dial statuses that count against the agent (a missed offer). A busy phone is not
+#: one (live t3-23: a SIP phone answering 486 was paused "no answer"): see BUSY_HOLD_S.
+MISSED_DIAL_STATUSES = frozenset({"NOANSWER", "CHANUNAVAIL", "CONGESTION"})
+#: The Dial status of a phone that answered busy (``Busy()``, SIP 486).
+BUSY_DIAL_STATUS = "BUSY"
+#: An agent whose phone answered an offer busy stays available but out of selection
+#: this long: the caller goes to someone else at once, and is not offered the same
+#: busy phone again in a loop (live t3-23: again 2 ms later, then the pause). Device
+#: state cannot say sooner that the phone is free: a SIP phone's 486 shows none
+#: (t3-23), a Local device shows INUSE then NOT_INUSE within the millisecond of the
+#: busy answer itself (t3-06f). An agent whose device state says busy stays out
+#: longer, until it says free (BUSY_DEVICE_STATES).
+BUSY_HOLD_S = 10.0
 #: Pause before a call whose action failed is offered again.
 ACTION_RETRY_S = 1.0
 NO_ANSWER_REASON = "no answer"

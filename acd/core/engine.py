@@ -162,6 +162,12 @@ class Engine:
             TimerKind.OVERFLOW: overflow.on_wait_timer,
             TimerKind.OVERFLOW_RING: overflow.on_ring_timer,
         }
+        #: timer kind → handler of a due agent timer (keyed by agent; the handler checks
+        #: the token)
+        self.agent_timers: dict[TimerKind, Callable[[str, int], None]] = {
+            TimerKind.WRAP: agents.on_wrap_timer,
+            TimerKind.BUSY: agents.on_busy_timer,
+        }
         agents.add_configured()
 
     # ------------------------------------------------------------------ entry points
@@ -188,11 +194,9 @@ class Engine:
     def _run_due_timers(self) -> None:
         calls = self.state.calls
         for kind, key, token in self._timers.due():
-            if kind is TimerKind.WRAP:
-                self._agents.on_wrap_timer(key, token)
-                continue
-            if kind is TimerKind.BUSY:
-                self._agents.on_busy_timer(key, token)
+            agent_timer = self.agent_timers.get(kind)
+            if agent_timer is not None:
+                agent_timer(key, token)
                 continue
             call = calls.get(key)
             if call is not None and call.offer_id == token:

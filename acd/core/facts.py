@@ -86,6 +86,19 @@ class CallReturned(Fact, frozen=True, kw_only=True):
     reason: str
 
 
+class OfferBusy(Fact, frozen=True, kw_only=True):
+    """An agent's phone answered an offer busy (``DialEnd BUSY``, or a warm transfer's
+    ``OriginateResponse Reason: 5``): not a missed offer; the caller goes to someone
+    else and the agent, still available, is left out of selection until ``until``."""
+
+    call: str
+    queue: str
+    agent: str
+    until: float
+    #: "offer" (the caller was rung through) or "warm" (a warm transfer's target)
+    kind: str = "offer"
+
+
 class CallEnded(Fact, frozen=True, kw_only=True):
     call: str
     queue: str

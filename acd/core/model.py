@@ -175,6 +175,9 @@ class Agent:
     pending_reason: str | None = None
     #: the phone is busy or unreachable according to Asterisk's device state
     device_busy: bool = False
+    #: the phone answered an offer busy: out of selection until this engine time,
+    #: though available (``BUSY_HOLD_S``; not kept across a restart)
+    busy_until: float = 0.0
     #: created from traffic (replay, unknown phone), not from config
     observed: bool = False
 

@@ -10,7 +10,11 @@ from typing import TYPE_CHECKING
 
 from acd.ami import events as ev
 from acd.core import facts as f
-from acd.core.constants import FINISHING_BACKSTOP_S, MISSED_DIAL_STATUSES
+from acd.core.constants import (
+    BUSY_DIAL_STATUS,
+    FINISHING_BACKSTOP_S,
+    MISSED_DIAL_STATUSES,
+)
 from acd.core.effects import Effects
 from acd.core.hours import period_at
 from acd.core.model import Agent, AgentState, Call, CallState, Leg, device_of, move_call
@@ -115,9 +119,12 @@ class PbxView:
             # caller hung up (its Hangup follows): wait for the Hangup or the music of
             # holding rather than offer a dying channel again
             retry = self.config.routing.orphan_requeue_s if status == "CANCEL" else 0.0
+            # BUSY: the phone is busy, the agent is not absent (no missed offer); the
+            # caller goes to someone else at once
             self.offering.offer_failed(call, agent, f"dial {status.lower()}",
                                        missed=status in MISSED_DIAL_STATUSES,
-                                       retry_after=retry)
+                                       retry_after=retry,
+                                       busy=status == BUSY_DIAL_STATUS)
 
     def answered(self, call: Call, agent: Agent, *, observed: bool = True) -> None:
         """``agent`` talks with ``call``. Not ``observed``: found so at a resync, the

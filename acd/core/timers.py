@@ -1,7 +1,8 @@
 """The engine's timers: a heap of (due, seq, kind, key, token) run up to ``now``.
 
-A timer names what it is about (``key``: a call id, or an agent id for ``WRAP``) and
-carries a ``token`` (the call's ``offer_id``, or the agent's wrap-up end in ms): a timer
+A timer names what it is about (``key``: a call id, or an agent id for ``WRAP`` and
+``BUSY``) and carries a ``token`` (the call's ``offer_id``, or the agent's wrap-up or
+busy hold end in ms): a timer
 whose token no longer matches is stale and does nothing. The engine holds the table
 kind → handler (:mod:`acd.core.engine`).
 """
@@ -18,6 +19,8 @@ from acd.core.room import RoomState
 class TimerKind(enum.StrEnum):
     #: an agent's wrap-up is over (keyed by agent)
     WRAP = "wrap"
+    #: an agent whose phone answered busy may be offered calls again (keyed by agent)
+    BUSY = "busy"
     #: an offer rang too long
     RING = "ring"
     #: a caller without an agent goes back to its queue

@@ -39,6 +39,14 @@ if TYPE_CHECKING:
     from acd.core.transfers import Transfers
 
 
+#: an ``OriginateResponse`` ``Reason`` (Asterisk's ``AST_CONTROL_*`` code) → what it
+#: means for the ring of a target agent
+ORIGINATE_REASONS = {"0": "originate failed", "1": "hung up", "3": "no answer",
+                     "5": "busy", "8": "congestion"}
+#: the ``Reason`` of a target whose phone answered busy (``Busy()``, SIP 486)
+ORIGINATE_BUSY = "5"
+
+
 @dataclass(slots=True)
 class WarmTransfer:
     """A warm transfer in progress: the caller is still with the transferring agent."""
@@ -114,9 +122,10 @@ class WarmTransfers:
         if not self.state.link_up or self.yields(warm):
             return None
         best: Agent | None = None
+        selectable = self.agents.selectable
         for agent in self.state.agents.values():
             if self.eligible(warm, agent) and agent.state is AgentState.AVAILABLE \
-                    and not agent.device_busy and not agent.observed and (
+                    and selectable(agent) and (
                         best is None or (agent.skills[warm.to_queue], agent.idle_since)
                         < (best.skills[warm.to_queue], best.idle_since)):
                 best = agent
@@ -230,13 +239,17 @@ class WarmTransfers:
                                     first=False, number=call.number,
                                     period=call.period, first_queue=call.queues[0]))
 
-    def ring_failed(self, warm: WarmTransfer, reason: str, *, missed: bool = True) -> None:
+    def ring_failed(self, warm: WarmTransfer, reason: str, *, missed: bool = True,
+                    busy: bool = False) -> None:
         """The target agent did not answer: try another one, or give up. ``missed``:
-        counts towards ``max_missed_offers`` (not for a busy phone: live 06f)."""
+        counts towards ``max_missed_offers``; ``busy``: the phone answered busy (live
+        t3-06f, t3-06g), not a missed offer, the agent held out of selection a while."""
         agent = self.state.agents.get(warm.target or "")
         warm.target = None
         if agent is not None and agent.call == warm.call:
             agent.call = None
+            if busy:
+                self.agents.answered_busy(agent, warm.call, warm.to_queue, "warm")
             if missed:
                 agent.missed_offers += 1
             if missed and agent.missed_offers >= self.config.routing.max_missed_offers:
@@ -275,19 +288,25 @@ class WarmTransfers:
                                   f"{self.config.transfers.warm_max_wait_s:g} s")
 
     def on_originate_response(self, event: ev.OriginateResponse) -> None:
-        """A failed Originate of a target agent (busy, no answer, unreachable)."""
+        """A failed Originate of a target agent (busy, no answer, unreachable): acted
+        on at once (live t3-06f: ``Reason: 5`` 3 ms after the Originate; t3-06e:
+        ``Reason: 3`` when its ``Timeout`` is over). The answer names our Originate's
+        device, context and extension (the target's id)."""
         if event.response == "Success":
             return  # the answer itself comes as AcdWarmAnswered
         by_device = self.state.by_device
         agent = by_device.get(event.channel) or by_device.get(device_of(event.channel))
-        if agent is None:
-            return
+        if agent is None or (event.context and event.context
+                             != self.config.dialplan.warm_context) \
+                or (event.exten and event.exten != agent.id):
+            return  # not the answer to a ring of ours
         for warm in self.state.warm.values():
             if warm.target == agent.id:
-                why = {"3": "no answer", "5": "busy", "8": "congestion", "1": "hung up"}
-                # busy (5): the phone is in another call, not a phone nobody answers
-                self.ring_failed(warm, why.get(event.reason, "originate failed"),
-                                 missed=event.reason != "5")
+                busy = event.reason == ORIGINATE_BUSY
+                # busy: the phone is in another call, not a phone nobody answers
+                self.ring_failed(warm, ORIGINATE_REASONS.get(event.reason,
+                                                             "originate failed"),
+                                 missed=not busy, busy=busy)
                 return
 
     def on_action_failed(self, event: i.ActionFailed) -> None:

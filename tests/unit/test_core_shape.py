@@ -62,7 +62,7 @@ def test_core_modules_stay_under_500_lines(path: Path) -> None:
 
 def test_every_timer_kind_has_its_handler(site_config: Config) -> None:
     engine = Engine(site_config)
-    assert set(engine.call_timers) | {TimerKind.WRAP} == set(TimerKind)
+    assert set(engine.call_timers) | set(engine.agent_timers) == set(TimerKind)
 
 
 def test_the_snapshot_is_the_captured_state(site_config: Config) -> None:
