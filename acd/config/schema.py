@@ -162,7 +162,12 @@ class LeaderConfig(Strict, frozen=True):
 
     enabled: bool = True
     #: the lock's time to live; the holder renews it every ttl_s / 3 seconds, and a
-    #: standby takes over at most ttl_s (plus one renew period) after the last renewal
+    #: standby takes over at most ttl_s (plus one renew period) after the last renewal.
+    #: Keep heartbeat_s + ttl_s × 9/8 under the dialplan's ACD_FAILOPEN_S (10 s shipped:
+    #: ttl_s under 8): else the dialplan fails the waiting callers open before the
+    #: standby takes over. `acd check-config` warns of it rather than refusing the file:
+    #: it cannot see the site's ACD_FAILOPEN_S, and a refused file stops the service
+    #: from starting, which fails every caller open
     ttl_s: Annotated[float, msgspec.Meta(ge=0.3, le=60)] = 2.0
     #: this router's name in the lock; default: hostname and process id
     node_id: str | None = None
