@@ -30,6 +30,9 @@ Definitions (the same as the call records and the report; see ``deploy/README.md
   abandoned call whose arrival → end (``CallEnded.duration_s``) is under
   ``routing.short_abandon_s``.
   Answer rate = answered / (offered − short abandoned).
+* *busy offers* (``acd_offers_busy_total``): offers whose phone answered busy
+  (``OfferBusy``: ``DialEnd BUSY``, or a warm transfer target's ``OriginateResponse
+  Reason: 5``). They are not missed offers: no agent is paused for them.
 
 No label ever carries a caller's number: ``number`` is the **dialled** number, and
 only a number of the site's number plan; anything else is reported as ``other``.
@@ -139,6 +142,11 @@ class RouterMetrics:
         self._overflow = Counter(
             "acd_overflow", "Calls tried at a partner SAS and how it went.",
             ["queue", "partner", "result"], registry=reg)
+        self._busy = Counter(
+            "acd_offers_busy", "Offers whose phone answered busy (DialEnd BUSY, or a warm "
+            "transfer target's OriginateResponse Reason 5), by queue and kind (offer, "
+            "warm): not missed offers, no agent is paused for them.", ["queue", "kind"],
+            registry=reg)
         self._repairs = Counter(
             "acd_state_repairs", "Times the router's view disagreed with Asterisk and was "
             "corrected, by kind.", ["kind"], registry=reg)
@@ -155,6 +163,7 @@ class RouterMetrics:
         self._transfer_children: dict[tuple[str, str, str], Counter] = {}
         self._overflow_children: dict[tuple[str, str, str], Counter] = {}
         self._repair_children: dict[str, Counter] = {}
+        self._busy_children: dict[tuple[str, str], Counter] = {}
         #: calls counted as offered and not ended yet → their series
         self._calls: dict[str, _CallSeries] = {}
         self._loop_lags: deque[float] = deque(maxlen=LOOP_LAG_WINDOW)
@@ -165,6 +174,7 @@ class RouterMetrics:
             f.CallEnded: self._on_ended,
             f.CallTransferred: self._on_transferred,
             f.CallOverflowed: self._on_overflowed,
+            f.OfferBusy: self._on_busy,
             f.StateRepaired: self._on_repaired,
             f.InputIgnored: self._on_ignored,
         }
@@ -179,7 +189,8 @@ class RouterMetrics:
         self._exposed: tuple[Collector, ...] = (
             self._offered, self._answered, self._within_30s, self._within_60s,
             self._abandoned, self._short_abandoned, self._delay, self._transfers,
-            self._overflow, self._repairs, self._ignored, self._decision, self._collector)
+            self._overflow, self._busy, self._repairs, self._ignored, self._decision,
+            self._collector)
 
     def attach(self) -> None:
         """Count the router's facts and time its decisions from now on."""
@@ -297,6 +308,13 @@ class RouterMetrics:
         child = self._overflow_children.get(key)
         if child is None:
             child = self._overflow_children[key] = self._overflow.labels(*key)
+        child.inc()
+
+    def _on_busy(self, fact: f.OfferBusy) -> None:
+        key = (fact.queue, fact.kind)
+        child = self._busy_children.get(key)
+        if child is None:
+            child = self._busy_children[key] = self._busy.labels(*key)
         child.inc()
 
     def _on_repaired(self, fact: f.StateRepaired) -> None:

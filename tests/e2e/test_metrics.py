@@ -24,7 +24,7 @@ from acd.config import AmiConfig, Config
 from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core import inputs as i
-from acd.core.constants import DEFAULT_HANDLE_S
+from acd.core.constants import BUSY_HOLD_S, DEFAULT_HANDLE_S
 from acd.http import start_http
 from acd.metrics import RouterMetrics, watch_loop_lag
 from acd.service.main import serve
@@ -275,6 +275,27 @@ async def test_health_counters(room: Room) -> None:
     assert value(m, "acd_inputs_ignored_total") == 1
     assert value(m, "acd_event_loop_lag_seconds") == 0.25
     assert value(m, "acd_routing_decision_seconds_count") == room.inputs
+
+
+async def test_a_busy_phone_is_a_busy_offer_and_pauses_nobody(room: Room) -> None:
+    """Live t3-23: a SIP phone answering 486 Busy Here was counted a missed offer and
+    paused "no answer" after two. Busy offers have their own counter."""
+    channel = room.call()
+    busy = 0
+    while busy < 4:
+        call = next(c for c in room.router.engine.calls.values() if c.channel == channel)
+        if call.agent is None:  # every phone held after its busy answer
+            room.advance(BUSY_HOLD_S)
+            room.submit(i.Tick())
+            continue
+        leg = f"{room.router.engine.agents[call.agent].device}-{busy:08x}"
+        room.submit(ev.DialBegin(channel=channel, dest_channel=leg))
+        room.submit(ev.DialEnd(channel=channel, dest_channel=leg, dial_status="BUSY"))
+        busy += 1
+    m = scrape(room)
+    assert value(m, "acd_offers_busy_total", queue="ARM_N1", kind="offer") == 4
+    assert value(m, "acd_offers_busy_total", kind="warm") == 0
+    assert value(m, "acd_agents", skill="ARM_N1", state="paused") == 0
 
 
 async def test_loop_lag_probe_reports_measurements(room: Room) -> None:

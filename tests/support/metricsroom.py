@@ -116,6 +116,7 @@ def full_scrape() -> str:
                          reason="test"),
         f.StateRepaired(at=at, kind="call_gone", subject="x3", detail="test"),
         f.InputIgnored(at=at, input="UserEvent", detail="test"),
+        f.OfferBusy(at=at, call="x4", queue="ARM_N1", agent="arm02", until=at + 10),
     ):
         room.metrics.on_fact(fact)
     room.metrics.loop_lag(0.001)
