@@ -193,6 +193,17 @@ class RoutingConfig(Strict, frozen=True):
     #: the router refreshes the dialplan's heartbeat global (``[dialplan] heartbeat_var``)
     #: this often; the dialplan fails open after ``ACD_FAILOPEN_S`` without it
     heartbeat_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
+    #: backups (agents holding a queue at level 2 or more): "spare" (default) lets one
+    #: take a call at once when their own filière can spare them (nobody waiting there,
+    #: enough free people left for the calls it expects meanwhile), else after the
+    #: skill's expansion_s as always; "fixed" waits expansion_s in every case
+    backups: Literal["spare", "fixed"] = "spare"
+    #: "spare": the chance accepted that a backup's own filière gets more calls during
+    #: the loan than it has free people left (lower keeps more people back)
+    spare_risk: Annotated[float, msgspec.Meta(gt=0, lt=1)] = 0.1
+    #: "spare": seconds of recent traffic the arrival rate of each queue is measured
+    #: over (an exponentially weighted average)
+    demand_window_s: Annotated[float, msgspec.Meta(ge=60, le=86_400)] = 900.0
 
 
 class SkillConfig(Strict, frozen=True):

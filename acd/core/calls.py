@@ -126,6 +126,7 @@ class CallBook:
         state.by_channel[call.channel] = call
         call.queues.append(call.queue)
         call.legs.append(Leg(queue=call.queue, entered_at=state.now))
+        state.demand.arrived(call.queue, state.now)
 
     # ------------------------------------------------------------------ queueing
 
@@ -163,6 +164,7 @@ class CallBook:
         call.queue = queue
         call.queues.append(queue)
         call.legs.append(Leg(queue=queue, entered_at=self.state.now))
+        self.state.demand.arrived(queue, self.state.now)
         call.enqueued_at = self.state.now
         call.tier = 0 if ahead else 1
         self.enqueue(call, head=head, new=False, dispatch=dispatch)
@@ -174,8 +176,11 @@ class CallBook:
         state = self.state
         now = state.now
         old = call.state
+        emptied = False
         if old is CallState.WAITING:
-            state.queue(call.queue).remove(call)
+            queue = state.queue(call.queue)
+            queue.remove(call)
+            emptied = not len(queue)
         agent = state.agent_of(call)
         if agent is not None and agent.call == call.id:
             if old is CallState.OFFERED:
@@ -199,6 +204,8 @@ class CallBook:
         self.fx.fact(f.CallEnded(at=now, call=call.id, queue=call.queue,
                                  outcome=call.outcome, duration_s=now - call.arrived_at,
                                  record=record_of(call, state.zone)))
+        if emptied:
+            self.offering.lend_backups()  # its filière may spare its backups now
 
     def outcome(self, call: Call) -> str:
         """How a call that is ending ended."""

@@ -47,6 +47,7 @@ from acd.core import inputs as i
 from acd.core.agents import Agents
 from acd.core.calls import CallBook
 from acd.core.constants import CLOCK_JITTER_S
+from acd.core.demand import ArrivalRates
 from acd.core.effects import Effects, Output
 from acd.core.model import Agent, Call
 from acd.core.offering import Offering
@@ -58,7 +59,8 @@ from acd.core.restore import Restore
 from acd.core.resync import Resync
 from acd.core.room import RoomState
 from acd.core.routing import AgentPool, SkillQueue
-from acd.core.selection import Selection
+from acd.core.selection import EngineSelection, Selection
+from acd.core.spare import SpareRule
 from acd.core.state import EngineState, capture
 from acd.core.timers import TimerKind, Timers
 from acd.core.transfers import Transfers
@@ -81,8 +83,11 @@ class Engine:
         self.zone = config.zone()
         state = self.state = RoomState(config=config, zone=self.zone, decide=decide,
                                        link_up=not decide)
+        state.demand = ArrivalRates(config.routing.demand_window_s)
         if selection is not None:
             state.selection = selection
+        elif config.routing.backups == "spare":
+            state.selection = EngineSelection(SpareRule(state, config.routing.spare_risk))
         state.queues = {s: SkillQueue(s) for s in config.skill_names()}
         state.expansion = {s: list(config.skill(s).expansion_s) for s in state.queues}
         fx = self._effects = Effects(state)

@@ -60,6 +60,17 @@ class Offering:
         call = state.selection.pick_call(agent, state.queues, state.expansion, state.now)
         if call is not None:
             self.offer(call, agent)
+        self.lend_backups()
+
+    def lend_backups(self) -> None:
+        """Offer waiting calls to the idle backups their filière can now spare (one more
+        free person there, or its queue emptied): "spare" backups only."""
+        state = self.state
+        if self.config.routing.backups != "spare" or not state.acting:
+            return
+        for name, queue in state.queues.items():
+            if len(queue):
+                self.dispatch_queue(name)
 
     def dispatch_queue(self, name: str) -> None:
         state = self.state

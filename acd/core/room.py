@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from acd.config import Config, PartnerConfig
+from acd.core.demand import ArrivalRates
 from acd.core.model import Agent, AgentState, Call
 from acd.core.overflow import Bascule, ShareCounter
 from acd.core.routing import AgentPool, SkillQueue
@@ -50,6 +51,8 @@ class RoomState:
     expansion: dict[str, list[float]] = field(default_factory=dict)
     #: queue → handling times (talk + wrap-up) of its last HANDLE_WINDOW legs
     handled: dict[str, deque[float]] = field(default_factory=dict)
+    #: queue → calls per second entering it lately (the "spare" backups rule)
+    demand: ArrivalRates = field(default_factory=lambda: ArrivalRates(900.0))
     #: the timer heap (:mod:`acd.core.timers`)
     timers: list[TimerEntry] = field(default_factory=list)
     #: the sequence counter shared by call order and timer order

@@ -12,7 +12,9 @@ Policy
 * Skill expansion: an agent holding the skill at level L > 1 becomes eligible for a
   call once the call has waited ``expansion_s[L-2]`` seconds in the queue. Unlike
   Asterisk's queue rules this is evaluated against every waiting call, continuously
-  (the engine sets a timer at each threshold).
+  (the engine sets a timer at each threshold). Before that delay, such an agent takes
+  the call at once when their own filière can spare them (``[routing] backups =
+  "spare"``, the default: :mod:`acd.core.spare`); the delay stays the bound.
 
 Each queue keeps one insertion-ordered dict per priority: the first call of a band is
 its longest-waiting call, and a call can be removed in O(1) when its caller hangs up.
@@ -23,7 +25,7 @@ decision costs O(priorities + levels), whatever the number of waiting calls.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from acd.core.model import Agent, Call
 
@@ -157,6 +159,18 @@ class AgentPool:
         levels = self._pools.get(skill)
         return sum(len(a) for a in levels.values()) if levels else 0
 
+    def count_at(self, skill: str, level: int) -> int:
+        """The available agents holding ``skill`` at ``level``."""
+        levels = self._pools.get(skill)
+        agents = levels.get(level) if levels else None
+        return len(agents) if agents else 0
+
+    def holds(self, agent: Agent, skill: str, level: int) -> bool:
+        """``agent`` is available for ``skill`` at ``level``."""
+        levels = self._pools.get(skill)
+        agents = levels.get(level) if levels else None
+        return agents is not None and agent.id in agents
+
 
 def expansion_delay(level: int, expansion_s: list[float]) -> float | None:
     """Seconds of waiting before a level-``level`` agent may take the call.
@@ -169,21 +183,37 @@ def expansion_delay(level: int, expansion_s: list[float]) -> float | None:
     return expansion_s[index] if index < len(expansion_s) else None
 
 
-def pick_agent(call: Call, pool: AgentPool, expansion_s: list[float], now: float) -> Agent | None:
-    """The agent to offer ``call`` to now, or None."""
+#: may this agent, above level 1 for the call's queue, take the call before its
+#: expansion delay? (:class:`acd.core.spare.SpareRule`; None: never, the fixed rule)
+Lend = Callable[[Agent, Call], bool]
+
+
+def pick_agent(call: Call, pool: AgentPool, expansion_s: list[float], now: float,
+               lend: Lend | None = None) -> Agent | None:
+    """The agent to offer ``call`` to now, or None: the best level whose expansion
+    delay the call has waited, longest idle first; with ``lend``, also a backup of a
+    higher level that may be lent before that delay (longest idle first)."""
     waited = now - call.enqueued_at
     for level in pool.levels(call.queue):
         delay = expansion_delay(level, expansion_s)
-        if delay is None or waited < delay:
+        if delay is None:
+            break
+        if waited >= delay:
+            agent = pool.first(call.queue, level)
+            if agent is not None:
+                return agent
+        elif lend is None:
             break  # higher levels have longer delays
-        agent = pool.first(call.queue, level)
-        if agent is not None:
-            return agent
+        else:
+            for agent in pool.available(call.queue, level):
+                if lend(agent, call):
+                    return agent
     return None
 
 
 def pick_call(agent: Agent, queues: dict[str, SkillQueue],
-              expansion: dict[str, list[float]], now: float) -> Call | None:
+              expansion: dict[str, list[float]], now: float,
+              lend: Lend | None = None) -> Call | None:
     """The call ``agent`` should take now across all of its skills, or None."""
     best: Call | None = None
     for skill, level in agent.skills.items():
@@ -194,7 +224,8 @@ def pick_call(agent: Agent, queues: dict[str, SkillQueue],
         if delay is None:
             continue
         for head in queue.heads():
-            if now - head.enqueued_at >= delay:
+            if now - head.enqueued_at >= delay or (
+                    lend is not None and delay > 0 and lend(agent, head)):
                 if best is None or (head.priority, head.tier, head.seq) < (
                         best.priority, best.tier, best.seq):
                     best = head

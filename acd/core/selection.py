@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from acd.core.model import Agent, Call
-from acd.core.routing import AgentPool, SkillQueue, pick_agent, pick_call
+from acd.core.routing import AgentPool, Lend, SkillQueue, pick_agent, pick_call
 
 
 class Selection(Protocol):
@@ -49,15 +49,20 @@ class Selection(Protocol):
 
 class EngineSelection:
     """The engine's routing: priority, handled-before-new, best level then longest
-    idle, skill expansion (see :mod:`acd.core.routing`). Keeps no state."""
+    idle, skill expansion (see :mod:`acd.core.routing`), and with ``lend`` the backups
+    their own filière can spare before the expansion delay (:mod:`acd.core.spare`).
+    Keeps no state of its own."""
+
+    def __init__(self, lend: Lend | None = None) -> None:
+        self.lend = lend
 
     def pick_agent(self, call: Call, pool: AgentPool, expansion_s: list[float],
                    now: float) -> Agent | None:
-        return pick_agent(call, pool, expansion_s, now)
+        return pick_agent(call, pool, expansion_s, now, self.lend)
 
     def pick_call(self, agent: Agent, queues: dict[str, SkillQueue],
                   expansion: dict[str, list[float]], now: float) -> Call | None:
-        return pick_call(agent, queues, expansion, now)
+        return pick_call(agent, queues, expansion, now, self.lend)
 
     def heads(self, queue: SkillQueue) -> Iterable[Call]:
         return queue.heads()

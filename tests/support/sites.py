@@ -7,6 +7,9 @@ keeps its text inline instead."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import msgspec
 
 from acd.config import Config
 from acd.config.load import parse_config
@@ -95,3 +98,10 @@ SITE_TOML = site_toml(
 def site_config() -> Config:
     """:data:`SITE_TOML` parsed."""
     return parse_config(SITE_TOML, "test-site.toml")
+
+
+def with_backups(config: Config, rule: Literal["spare", "fixed"]) -> Config:
+    """``config`` with ``[routing] backups = rule`` ("fixed": a backup waits the
+    skill's expansion_s in every case, the rule the older engine tests describe)."""
+    return msgspec.structs.replace(
+        config, routing=msgspec.structs.replace(config.routing, backups=rule))

@@ -9,6 +9,7 @@ from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.model import AgentState, CallState
 from tests.support.enginekit import Driver, agent_state, call_state
+from tests.support.sites import with_backups
 
 
 def test_a_new_call_is_offered_with_setvar_then_redirect(site_config: Config) -> None:
@@ -25,7 +26,7 @@ def test_a_new_call_is_offered_with_setvar_then_redirect(site_config: Config) ->
 
 
 def test_longest_idle_primary_agent_first(site_config: Config) -> None:
-    d = Driver(site_config)
+    d = Driver(with_backups(site_config, "fixed"))
     d.call()
     d.call()
     d.call()
@@ -35,7 +36,7 @@ def test_longest_idle_primary_agent_first(site_config: Config) -> None:
 
 
 def test_skill_expansion_after_the_configured_wait(site_config: Config) -> None:
-    d = Driver(site_config)
+    d = Driver(with_backups(site_config, "fixed"))
     for (channel, _agent), device in zip([(d.call(), 1), (d.call(), 2)],
                                          ["PJSIP/arm01", "PJSIP/arm02"], strict=True):
         d.answer(channel, d.ring(channel, device))
@@ -79,7 +80,7 @@ def test_answer_then_hangup_records_wait_and_outcome(site_config: Config) -> Non
 
 def test_no_answer_puts_the_call_back_at_the_head_and_pauses_after_misses(
         site_config: Config) -> None:
-    d = Driver(site_config)
+    d = Driver(with_backups(site_config, "fixed"))
     first = d.call()
     second = d.call()
     third = d.call()  # waiting behind

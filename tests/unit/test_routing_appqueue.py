@@ -23,7 +23,7 @@ from acd.tools.fastday.appqueue import (
 )
 from tests.support.enginekit import Driver
 from tests.support.paths import REPO
-from tests.support.sites import agent, site_toml
+from tests.support.sites import agent, site_toml, with_backups
 
 #: three N1 agents (level 1) and an N2 agent who also takes N1 at level 2; no wrap-up
 SITE = parse_config(site_toml(
@@ -116,7 +116,7 @@ def test_a_penalty_2_member_rings_at_once_when_no_penalty_1_member_is_free(
 
 
 def test_the_engine_gives_a_level_2_agent_the_call_only_after_expansion() -> None:
-    d = driver("acd")
+    d = driver("acd", config=with_backups(SITE, "fixed"))
     for _ in range(3):
         answer(d, d.call())
     fourth = d.call()

@@ -10,7 +10,7 @@ from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.model import AgentState, CallState
 from tests.support.enginekit import Driver
-from tests.support.sites import SITE_TOML
+from tests.support.sites import SITE_TOML, with_backups
 
 XFER_SITE = SITE_TOML + b"""
 [[agents]]
@@ -117,7 +117,7 @@ def test_transfer_waiting_too_long_goes_back_to_the_head_of_the_original_queue()
 
 
 def test_transfer_of_a_waiting_call_by_a_supervisor_and_bad_requests() -> None:
-    d = Driver(site())
+    d = Driver(with_backups(site(), "fixed"))  # the third call waits for amu01
     for _ in range(3):
         d.call()
     waiting = d.engine.waiting_calls("ARM_N1")[0]

@@ -1,0 +1,133 @@
+"""A backup takes a lower-level call at once when their own filière can spare them
+(``[routing] backups = "spare"``, :mod:`acd.core.spare`), and is kept back while it
+needs them; the skill's expansion delay stays the bound."""
+
+from __future__ import annotations
+
+import pytest
+from scipy.stats import poisson
+
+from acd.config import Config
+from acd.config.load import parse_config
+from acd.core import inputs as i
+from acd.core.demand import ArrivalRates
+from acd.core.spare import reserve
+from tests.support.enginekit import Driver
+from tests.support.sites import agent, site_toml, with_backups
+
+#: arm01/arm02 answer N1; amu01 answers N2 and backs N1 up after 20 s; amu02 is a
+#: second N2 regulator, logged out unless a test logs them in
+SPARE_SITE = site_toml(
+    "SAS spare",
+    sections={"routing": {"ring_timeout_s": 10, "spare_risk": 0.1,
+                          "demand_window_s": 600}},
+    skills={"ARM_N1": {"wrap_up_s": 0, "expansion_s": [20]},
+            "AMU_N2": {"wrap_up_s": 0, "expansion_s": [30]}},
+    numbers={"15": "ARM_N1", "0800": "AMU_N2"},
+    agents=[agent("arm01", ARM_N1=1, logged_in=True),
+            agent("arm02", ARM_N1=1, logged_in=True),
+            agent("amu01", AMU_N2=1, ARM_N1=2, logged_in=True),
+            agent("amu02", AMU_N2=1)])
+
+
+def site() -> Config:
+    return parse_config(SPARE_SITE)
+
+
+def offered_to(d: Driver, channel: str) -> str | None:
+    return next((a for c, a in reversed(d.offers()) if c == channel), None)
+
+
+def keep_arm_busy(d: Driver) -> None:
+    for device in ("PJSIP/arm01", "PJSIP/arm02"):
+        channel = d.call()
+        d.answer(channel, d.ring(channel, device))
+
+
+def busy_n2_hour(d: Driver, calls: int) -> None:
+    """``calls`` AMU_N2 calls answered by amu01 and ended, over the last minutes: the
+    N2 filière now expects calls."""
+    for _ in range(calls):
+        channel = d.call("0800")
+        d.answer(channel, d.ring(channel, "PJSIP/amu01"))
+        d.advance(30)
+        d.hangup(channel)
+
+
+@pytest.mark.parametrize("expected", [0.0, 0.05, 0.3, 1.0, 2.5, 7.0, 20.0])
+@pytest.mark.parametrize("risk", [0.01, 0.1, 0.3])
+def test_the_reserve_is_the_poisson_quantile(expected: float, risk: float) -> None:
+    people = reserve(expected, risk)
+    # scipy: the smallest r with P(N ≤ r) ≥ 1 − risk
+    assert people == (0 if expected == 0 else int(poisson.ppf(1 - risk, expected)))
+
+
+def test_arrival_rates_follow_the_recent_traffic() -> None:
+    rates = ArrivalRates(600)
+    for second in range(0, 3600, 60):  # one a minute for an hour
+        rates.arrived("AMU_N2", float(second))
+    assert rates.rate("AMU_N2", 3600) == pytest.approx(1 / 60, rel=0.15)
+    assert rates.rate("AMU_N2", 3600 + 1800) < rates.rate("AMU_N2", 3600) / 10
+    assert rates.rate("ARM_N1", 3600) == 0.0
+
+
+def test_a_backup_whose_filiere_is_quiet_takes_the_call_at_once() -> None:
+    d = Driver(site())
+    keep_arm_busy(d)
+    third = d.call()
+    assert offered_to(d, third) == "amu01"  # no 20 s wait: N2 is empty and quiet
+
+
+def test_a_backup_is_kept_back_while_their_filiere_expects_calls_then_the_delay_bounds_it(
+        ) -> None:
+    d = Driver(site())
+    busy_n2_hour(d, 8)  # about one N2 call every 30 s lately, amu01 alone for them
+    keep_arm_busy(d)
+    third = d.call()
+    assert offered_to(d, third) is None
+    d.advance(19.9)
+    assert offered_to(d, third) is None
+    d.advance(0.2)
+    assert offered_to(d, third) == "amu01"  # expansion_s: no call waits past it
+
+
+def test_a_second_free_regulator_lets_the_first_go() -> None:
+    d = Driver(site())
+    busy_n2_hour(d, 1)  # N2 expects about 0.3 calls while amu01 would be away
+    keep_arm_busy(d)
+    third = d.call()
+    assert offered_to(d, third) is None  # amu01 is N2's only free regulator
+    d.feed(i.AgentLogin("amu02"))
+    # one more free N2 regulator covers N2's forecast: amu01 is lent at once
+    assert offered_to(d, third) == "amu01"
+
+
+def test_a_life_threatening_call_takes_the_backup_whatever_the_forecast() -> None:
+    d = Driver(site())
+    busy_n2_hour(d, 8)
+    keep_arm_busy(d)
+    vital = d.call(priority="0")
+    assert offered_to(d, vital) == "amu01"
+
+
+def test_nobody_is_lent_while_their_own_queue_has_a_caller() -> None:
+    d = Driver(site())
+    keep_arm_busy(d)
+    n2 = d.call("0800")
+    assert offered_to(d, n2) == "amu01"  # amu01 rings for N2
+    waiting_n2 = d.call("0800")  # and a second N2 caller waits
+    third = d.call()
+    d.dial_fail(n2, d.ring(n2, "PJSIP/amu01"), "NOANSWER")
+    # amu01 is free again: their own queue's callers come first, N1 waits
+    assert offered_to(d, n2) == "amu01"
+    assert offered_to(d, third) is None
+    assert offered_to(d, waiting_n2) is None
+
+
+def test_the_fixed_rule_still_waits_the_expansion_delay() -> None:
+    d = Driver(with_backups(site(), "fixed"))
+    keep_arm_busy(d)
+    third = d.call()
+    assert offered_to(d, third) is None
+    d.advance(20.1)
+    assert offered_to(d, third) == "amu01"
