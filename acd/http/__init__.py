@@ -12,7 +12,9 @@ front: tokens travel in a header).
 The server is limited so that no client, idle or slow, can starve the others: at
 most ``[http] max_connections`` connections, request headers within
 ``header_timeout_s`` of connecting, a next request within ``keepalive_timeout_s`` on a
-kept-alive connection (:mod:`acd.http.guard`).
+kept-alive connection (:mod:`acd.http.guard`). aiohttp's own errors (a request it cannot
+parse, a handler that raised) are one JSON line each, without the request's text
+(:mod:`acd.http.serverlog`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from aiohttp import web
 
 from acd.config import HttpConfig
 from acd.http.guard import ConnectionGuard, GuardedSite
+from acd.http.serverlog import SERVER_LOGGER
 from acd.http.v1 import Api
 from acd.http.wire import json_errors
 
@@ -93,9 +96,10 @@ async def start_http(router: ApiHost, bind: str, port: int, *,
     limits = limits or HttpConfig()
     app = build_app(router, metrics, tokens=tokens, api_config=api_config)
     # handler_cancellation: a client that goes away ends its event stream at once (a
-    # write is applied synchronously, so cancelling one never leaves it half done)
+    # write is applied synchronously, so cancelling one never leaves it half done);
+    # logger: aiohttp's parse and handler errors as one JSON line, no request text
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_S,
-                           handler_cancellation=True,
+                           handler_cancellation=True, logger=SERVER_LOGGER,
                            keepalive_timeout=limits.keepalive_timeout_s)
     await runner.setup()
     guard = ConnectionGuard(limits.max_connections, limits.header_timeout_s)
