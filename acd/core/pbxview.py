@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from acd.ami import events as ev
 from acd.core import facts as f
+from acd.core import observed
 from acd.core.constants import (
     BUSY_DIAL_STATUS,
     FINISHING_BACKSTOP_S,
@@ -47,20 +48,24 @@ class PbxView:
         self.calls, self.agents, self.offering = calls, agents, offering
         self.overflow, self.warm = overflow, warm
 
-    def agent_for_leg(self, channel: str, call: Call) -> Agent:
+    def agent_for_leg(self, channel: str, call: Call) -> Agent | None:
+        """The agent whose phone ``channel`` is: the config's, or one observed from
+        traffic; None for a phone the engine refuses to follow (:mod:`acd.core.observed`,
+        counted as an ignored input)."""
         state = self.state
         device = device_of(channel)
         agent = state.by_device.get(device)
         if agent is not None:
             return agent
         # a phone that is not in the config (replay, or a call routed by someone else)
-        agent_id = call.connecting_hint or device
-        agent = state.agents.get(agent_id)
-        if agent is None:
-            agent = Agent(id=agent_id, device=device, skills={call.queue: 1}, observed=True,
-                          state=AgentState.AVAILABLE)
-            state.agents[agent.id] = agent
-        state.by_device.setdefault(device, agent)
+        problem = observed.refusal(state, device)
+        if problem is not None:
+            self.fx.ignore(observed.REFUSED_INPUT, problem)
+            return None
+        hint = call.connecting_hint
+        agent = state.agents.get(observed.agent_id(hint, device)) \
+            or observed.new_agent(state, device, hint, call.queue)
+        state.by_device[device] = agent
         return agent
 
     def follow_leg(self, channel: str, call: Call, agent: Agent) -> None:
@@ -76,6 +81,9 @@ class PbxView:
         if call is None or not event.dest_channel or self.overflow.partner_dial(call, event):
             return
         agent = self.agent_for_leg(event.dest_channel, call)
+        if agent is None:
+            self.rung_elsewhere(call)
+            return
         self.follow_leg(event.dest_channel, call, agent)
         if call.state is CallState.OFFERED and call.agent == agent.id:
             return  # the offer we made is ringing
@@ -109,6 +117,8 @@ class PbxView:
             return
         leg = state.agent_legs.get(event.dest_channel)
         agent = leg[1] if leg is not None else self.agent_for_leg(event.dest_channel, call)
+        if agent is None:
+            return  # a phone the engine does not follow (refused at its DialBegin)
         if event.dial_status == "ANSWER":
             self.answered(call, agent)
             return
@@ -125,6 +135,15 @@ class PbxView:
                                        missed=status in MISSED_DIAL_STATUSES,
                                        retry_after=retry,
                                        busy=status == BUSY_DIAL_STATUS)
+
+    def rung_elsewhere(self, call: Call) -> None:
+        """Asterisk rings, for ``call``, a phone the engine refuses to follow: a caller
+        that was waiting for the router is left where Asterisk has it (followed, never
+        offered) until Asterisk shows it back on hold or gone."""
+        if call.state is CallState.WAITING:
+            self.state.queue(call.queue).remove(call)
+        if call.state in (CallState.WAITING, CallState.HELD):
+            move_call(call, CallState.NATIVE)
 
     def answered(self, call: Call, agent: Agent, *, observed: bool = True) -> None:
         """``agent`` talks with ``call``. Not ``observed``: found so at a resync, the
@@ -198,11 +217,13 @@ class PbxView:
             self.calls.end_call(call)
             return
         leg = state.agent_legs.pop(event.channel, None)
-        if leg is None:
-            return  # not ours (the caller's ;1 Local half, another PBX user…)
-        call, agent = leg
-        if call.state is CallState.CONNECTED and call.agent == agent.id:
-            self.agent_left(call, agent)
+        if leg is not None:
+            call, agent = leg
+            if call.state is CallState.CONNECTED and call.agent == agent.id:
+                self.agent_left(call, agent)
+        # else not ours (the caller's ;1 Local half, another PBX user…), or a leg whose
+        # Dial ended: a phone observed from traffic is forgotten with its last channel
+        observed.forget(state, event.channel)
 
     def agent_left(self, call: Call, agent: Agent) -> None:
         """The agent's leg is gone and the caller is still there."""
@@ -271,6 +292,8 @@ class PbxView:
             return
         device = event.interface.removesuffix("/n") or device_of(event.dest_channel)
         agent = state.by_device.get(device) or self.agent_for_leg(device + "-", call)
+        if agent is None:
+            return  # a phone the engine does not follow: the call stays in the queue's hands
         if event.dest_channel:
             self.follow_leg(event.dest_channel, call, agent)
         self.answered(call, agent)

@@ -46,9 +46,12 @@ SUPERVISED_TASKS: tuple[str, ...] = ("heartbeat", "reconciler")
 #: what an input that raised was (``acd_input_errors_total{kind}``; the log line's
 #: ``input`` names the exact type): an AMI event, the engine's timer, a resync or
 #: reconcile list, an API intent, sending one action, a fact listener, an AMI
-#: response, an action refused because a value held CR, LF or NUL
+#: response, an action refused because a value held CR, LF or NUL, a phone outside the
+#: config the engine refused to follow (:mod:`acd.core.observed`, counted by the
+#: metrics from its ``InputIgnored`` fact)
 INPUT_KINDS: tuple[str, ...] = ("ami_event", "tick", "resync", "intent", "action",
-                                "fact_listener", "ami_response", "unsendable")
+                                "fact_listener", "ami_response", "unsendable",
+                                "observed_agent")
 
 
 class SkillsView(Protocol):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from acd.ami import events as ev
 from acd.core import inputs as i
+from acd.core import observed
 from acd.core.constants import ACTION_RETRY_S, SNAPSHOT_MARGIN_S
 from acd.core.effects import Effects
 from acd.core.evidence import Place, is_acd_caller, place_of
@@ -76,6 +77,7 @@ class Resync:
         for entry in sorted(unknown, key=self.arrival_of):
             self.adopt(entry, event.channels)
         devices_in_use = {device_of(e.channel) for e in event.channels}
+        observed.forget_idle(state, devices_in_use)
         for agent in state.agents.values():
             if agent.state in (AgentState.ON_CALL, AgentState.RINGING) \
                     and agent.call not in state.calls and agent.device not in devices_in_use:
@@ -139,6 +141,8 @@ class Resync:
         """Asterisk shows ``call`` bridged with ``peer``: the call is answered by that
         agent, at a time the engine did not see."""
         agent = self.pbx.agent_for_leg(peer, call)
+        if agent is None:
+            return  # a phone the engine does not follow: the call stays where it is
         self.pbx.follow_leg(peer, call, agent)
         self.fx.repair("call_found_talking", call.id,
                        f"call found talking with {agent.id} at resync")
@@ -149,6 +153,8 @@ class Resync:
         make (or no longer knew), followed with the usual ring time-out."""
         state = self.state
         agent = self.pbx.agent_for_leg(leg, call)
+        if agent is None:
+            return
         self.pbx.follow_leg(leg, call, agent)
         if call.state is CallState.WAITING:
             state.queue(call.queue).remove(call)
@@ -204,8 +210,8 @@ class Resync:
         elif call.state is CallState.OFFERED and agent is not None and bridged:
             self.fx.repair("answer_missed", call.id, "offered call found talking")
             peer = _bridge_peer(entry, channels)
-            self.pbx.answered(call, self.pbx.agent_for_leg(peer, call) if peer else agent,
-                              observed=False)
+            found = self.pbx.agent_for_leg(peer, call) if peer else None
+            self.pbx.answered(call, found or agent, observed=False)
         elif call.state is CallState.OFFERED and entry.application != "Dial":
             self.fx.repair("offer_lost", call.id, "offer not ringing after reconnect")
             offering.offer_failed(call, agent, "lost at reconnect", missed=False)
@@ -255,6 +261,7 @@ class Resync:
 
         live = {entry.channel for entry in event.channels}
         devices = {device_of(entry.channel) for entry in event.channels}
+        observed.forget_idle(state, devices)
         for call in list(state.calls.values()):
             if call.channel in live or call.arrived_at >= event.taken_at - SNAPSHOT_MARGIN_S:
                 continue

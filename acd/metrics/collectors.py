@@ -64,6 +64,7 @@ from acd.core.indicators import (
     is_short_abandon,
 )
 from acd.core.model import AgentState
+from acd.core.observed import REFUSED_INPUT
 
 if TYPE_CHECKING:
     from acd.core.ports import MetricsHost
@@ -167,6 +168,9 @@ class RouterMetrics:
         #: calls counted as offered and not ended yet → their series
         self._calls: dict[str, _CallSeries] = {}
         self._loop_lags: deque[float] = deque(maxlen=LOOP_LAG_WINDOW)
+        #: inputs the engine refused rather than raised on, by ``acd_input_errors`` kind
+        #: (``observed_agent``: a phone it will not follow, :mod:`acd.core.observed`)
+        self.refused_inputs: dict[str, int] = {}
         self._open_skills = frozenset(open_skills(config))
         self._handlers: dict[type, Callable[[Any], None]] = {
             f.CallQueued: self._on_queued,
@@ -325,6 +329,8 @@ class RouterMetrics:
 
     def _on_ignored(self, fact: f.InputIgnored) -> None:
         self._ignored.inc()
+        if fact.input == REFUSED_INPUT:
+            self.refused_inputs[fact.input] = self.refused_inputs.get(fact.input, 0) + 1
 
     # -------------------------------------------------------------- measurements
 
@@ -468,9 +474,11 @@ class _EngineCollector(Collector):
         errors = CounterMetricFamily(
             "acd_input_errors", "Inputs whose handling raised (logged input_failed, then "
             "skipped), by kind (ami_event, tick, resync, intent, action, fact_listener, "
-            "ami_response, unsendable).", labels=["kind"])
+            "ami_response, unsendable; observed_agent: a phone outside the config the "
+            "engine refused to follow).", labels=["kind"])
+        refused = self._metrics.refused_inputs
         for kind in INPUT_KINDS:
-            errors.add_metric([kind], router.input_errors.get(kind, 0))
+            errors.add_metric([kind], router.input_errors.get(kind, 0) + refused.get(kind, 0))
         restarts = CounterMetricFamily(
             "acd_task_restarts", "Background tasks restarted after a failure (logged "
             "task_failed), by task.", labels=["task"])
