@@ -1,10 +1,12 @@
-"""``acd check-config``: load each file, check the secret files it names, print the
-warnings of a valid file (:mod:`acd.config.warnings`)."""
+"""``acd check-config``: load each file, check the secret files it names, say what its
+routing choices do (:mod:`acd.config.explain`), print the warnings of a valid file
+(:mod:`acd.config.warnings`)."""
 
 from __future__ import annotations
 
 import sys
 
+from acd.config.explain import routing_explained
 from acd.config.load import load_config
 from acd.config.secrets import secret_file_problems
 from acd.config.warnings import config_warnings
@@ -31,6 +33,8 @@ def check_config_command(files: list[str]) -> int:
             continue
         print(f"{path}: ok ({config.site.name}, {len(config.agents)} agents, "
               f"skills {', '.join(config.skill_names())})")
+        for sentence in routing_explained(config):
+            print(f"{path}: {sentence}")
         for warning in config_warnings(config):
             print(f"{path}: warning: {warning}", file=sys.stderr)
     return status

@@ -33,6 +33,20 @@ def test_check_config_warns_of_a_ring_timeout_racing_the_dialplan(tmp_path: Path
     assert "ACD_RING = 15 s" in warning
 
 
+def test_check_config_explains_the_backups_rule(tmp_path: Path) -> None:
+    spare = REPO / "config" / "sas-small.toml"
+    fixed = tmp_path / "fixed.toml"
+    fixed.write_text(spare.read_text(encoding="utf-8").replace(
+        "[routing]\n", '[routing]\nbackups = "fixed"\n', 1), encoding="utf-8")
+    result = acd("check-config", str(spare), str(fixed))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.startswith(f'{spare}: routing: backups = "spare": ') and
+               "can spare them" in line and "risk of 0.1" in line for line in lines)
+    assert any(line.startswith(f'{fixed}: routing: backups = "fixed": ') and
+               "ARM_N1 10 s" in line for line in lines)
+
+
 def test_check_config_rejects_with_file_key_and_problem(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[site]\nname = "x"\ndepartement = "59"\ntimezone = "Europe/Lile"\n\n'
