@@ -15,6 +15,10 @@ two requests named after the dialled number:
 A call never routed within ``ACD_LOAD_ROUTE_TIMEOUT_S``, or hung up by anyone but the
 caller before a pick-up, is a failure. The HTTP calls themselves are not reported.
 
+When Locust quits, :mod:`loadtests.report` prints the summary (route and answer apart,
+never one "Aggregated" row over both) in place of Locust's, and writes its CSV files and
+``report.html`` to ``ACD_LOAD_OUT`` when that is set.
+
 Environment: ``ACD_LOAD_SHAPE`` (normal-day, busy-hour, winter-surge, stress-3x, ramp),
 ``ACD_LOAD_DURATION`` (real seconds the shape is played in), ``ACD_LOAD_OUT`` (folder
 for ``ramp.json``), ``ACD_LOAD_TALK_S`` / ``ACD_LOAD_ANSWER_S`` (``low,high`` seconds).
@@ -23,6 +27,7 @@ for ``ramp.json``), ``ACD_LOAD_TALK_S`` / ``ACD_LOAD_ANSWER_S`` (``low,high`` se
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import random
@@ -31,13 +36,21 @@ from pathlib import Path
 from typing import Any
 
 import urllib3
-from locust import LoadTestShape, User, constant_pacing, task
+from locust import LoadTestShape, User, constant_pacing, events, task
+from locust.env import Environment
+from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
 
+from loadtests import report
 from loadtests.shapes import BREAK_P99_MS, Ramp, Shape, make_shape
 
 #: each simulated caller places one call every PACING_S seconds (a call lasts ~2 s)
 PACING_S = 4.0
 ROUTE_TIMEOUT_S = float(os.environ.get("ACD_LOAD_ROUTE_TIMEOUT_S", "30"))
+#: the end of a run waits at most this long for the calls in flight (Locust's
+#: ``--stop-timeout`` then stops the callers still in a call)
+DRAIN_MAX_S = 60.0
+#: callers stopped per second at the end of a run: all at once
+STOP_RATE = 10_000.0
 
 
 def _range(name: str, default: tuple[float, float]) -> tuple[float, float]:
@@ -56,6 +69,27 @@ def current_shape() -> Shape:
     duration = os.environ.get("ACD_LOAD_DURATION")
     return make_shape(os.environ.get("ACD_LOAD_SHAPE", "busy-hour"),
                       float(duration) if duration else None)
+
+
+def use_our_report(environment: Environment, **_kwargs: Any) -> None:
+    """Locust's end-of-run tables close on an "Aggregated" row over route and answer
+    times: its logger of them is silenced, and :mod:`loadtests.report` prints and
+    writes the run's figures once every user has stopped."""
+    logging.getLogger("locust.stats_logger").disabled = True
+
+    def on_quit(**_kwargs: Any) -> None:
+        if isinstance(environment.runner, WorkerRunner):  # the master reports the sum
+            return
+        result = report.report_of(environment)
+        print("\n".join(report.summary_lines(result)), flush=True)
+        out = os.environ.get("ACD_LOAD_OUT")
+        if out:
+            report.write(result, Path(out))
+
+    environment.events.quit.add_listener(on_quit)  # type: ignore[no-untyped-call]
+
+
+events.init.add_listener(use_our_report)  # type: ignore[no-untyped-call]
 
 
 class CallLost(Exception):
@@ -141,6 +175,11 @@ class SurgeShape(LoadTestShape):
     The ramp also stops at its breaking point: the routing latency p99 of a finished
     step above ``BREAK_P99_MS``, or any failed call; it writes its steps to
     ``$ACD_LOAD_OUT/ramp.json``.
+
+    A run ends in two steps (:meth:`_drain`): no caller is left to place a new call and
+    the calls in flight end and are counted, then Locust quits. Quitting at once would
+    make Locust's master, in a run of several processes, leave half a second after
+    telling its workers to stop, before their last calls reached its statistics.
     """
 
     def __init__(self) -> None:
@@ -152,23 +191,46 @@ class SurgeShape(LoadTestShape):
         self._step_started = 0.0
         self.steps: list[dict[str, Any]] = []
         self.broken: str | None = None
+        self._drain_from: float | None = None
+        self._idle_from: float | None = None
 
     def tick(self) -> tuple[int, float] | None:
         t: float = self.get_run_time()  # type: ignore[no-untyped-call]
         shape = self.shape
+        if self._drain_from is not None:
+            return self._drain(t)
         if t >= shape.duration_s:
             self._close_ramp(t, final=True)
-            return None
+            return self._drain(t)
         if isinstance(shape, Ramp):
             step = shape.step_at(t)
             if step != self._step:
                 if self._step >= 0 and self._close_ramp(t):
-                    return None
+                    return self._drain(t)
                 self._open_step(step, t)
         rate = shape.rate(t)
         # spawning `rate` callers a second spreads their calls evenly over the pacing
         # period instead of placing them in bursts every PACING_S seconds
         return users_for(rate), max(rate, 1.0)
+
+    def _drain(self, t: float) -> tuple[int, float] | None:
+        """No caller until every one has stopped (each ends its call first), then, with
+        workers, one more of their statistics reports (they send one every
+        ``WORKER_REPORT_INTERVAL`` seconds), then the end (``None``)."""
+        if self._drain_from is None:
+            self._drain_from = t
+        assert self.runner is not None
+        if t - self._drain_from > DRAIN_MAX_S:
+            return None
+        if self.runner.user_count > 0:
+            self._idle_from = None
+            return 0, STOP_RATE
+        if isinstance(self.runner, MasterRunner):
+            if self._idle_from is None:
+                self._idle_from = t
+            if t - self._idle_from <= WORKER_REPORT_INTERVAL + 1.0:
+                return 0, STOP_RATE
+        return None
 
     # -------------------------------------------------------------- ramp bookkeeping
 

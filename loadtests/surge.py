@@ -35,6 +35,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from loadtests.report import (
+    ALL_NUMBERS,
+    EXCEPTIONS_CSV,
+    FAILURES_CSV,
+    HTML_REPORT,
+    STATS_CSV,
+)
 from loadtests.shapes import DEFAULT_DURATIONS, SHAPE_NAMES, Shape, make_shape
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -191,8 +198,8 @@ def locust_argv(control: str, out: Path, *, web: bool, processes: int,
         argv += ["--processes", str(processes)]
     if web:
         return [*argv, "--web-host", "127.0.0.1", "--web-port", str(web_port)]
-    return [*argv, "--headless", "--only-summary", "--csv", str(out / "locust"),
-            "--html", str(out / "report.html")]
+    # no --csv / --html: the locustfile writes them (loadtests.report) to ACD_LOAD_OUT
+    return [*argv, "--headless", "--only-summary"]
 
 
 def route_rows(stats_csv: Path) -> dict[str, dict[str, str]]:
@@ -205,9 +212,8 @@ def route_rows(stats_csv: Path) -> dict[str, dict[str, str]]:
 
 
 def verdict(shape: Shape, out: Path, sim_stats: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    rows = route_rows(out / "locust_stats.csv")
-    failures = sum(int(r["Failure Count"]) for k, r in rows.items()
-                   if not k.startswith(" Aggregated") and r["Type"])
+    rows = route_rows(out / STATS_CSV)
+    failures = sum(int(r["Failure Count"]) for r in rows.values() if r["Name"] == ALL_NUMBERS)
     lost = (int(sim_stats.get("dropped", 0)) + int(sim_stats.get("ended_unrouted", 0))
             + int(sim_stats.get("waiting_unrouted", 0)))
     result: dict[str, Any] = {
@@ -300,7 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     out: Path = (args.out or ROOT / "loadtests" / "out" / shape.name).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    (out / "ramp.json").unlink(missing_ok=True)
+    for stale in ("ramp.json", STATS_CSV, FAILURES_CSV, EXCEPTIONS_CSV, HTML_REPORT):
+        (out / stale).unlink(missing_ok=True)  # a failed run must not read the last one's
     print(f"shape {shape.name}: {shape.duration_s:g} s, peak {shape.peak_rate():.2f} calls/s, "
           f"about {shape.expected_calls():.0f} calls, {agents_for(shape)} agents; "
           f"output in {out}", flush=True)

@@ -11,6 +11,7 @@ import asyncio
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -28,8 +29,10 @@ from acd.sim.control import ControlServer
 from acd.sim.pbx import PbxOptions
 from acd.sim.server import start_sim
 from acd.testing import build_stack
+from loadtests.report import ALL_NUMBERS
 from loadtests.shapes import BUSY_HOUR_CALLS, SHAPE_NAMES, Ramp, make_shape
 from loadtests.surge import site_config
+from tests.support.htmltable import html_rows
 from tests.support.paths import REPO
 
 ROOT = REPO
@@ -160,14 +163,45 @@ def test_a_short_headless_surge_routes_every_call(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "verdict: PASS" in done.stdout
     with (out / "locust_stats.csv").open(newline="") as handle:
-        rows = {(r["Type"], r["Name"]): r for r in csv.DictReader(handle)}
+        table = list(csv.reader(handle))
+    rows = {(row[0], row[1]): dict(zip(table[0], row, strict=True)) for row in table[1:]}
     routed = [r for (kind, _), r in rows.items() if kind == "route"]
     assert routed and all(r["Failure Count"] == "0" for r in rows.values())
     assert sum(int(r["Request Count"]) for r in routed) > 0
     assert (out / "locust_failures.csv").read_text().count("\n") == 1  # the header only
-    assert (out / "report.html").stat().st_size > 0
     verdict = json.loads((out / "verdict.json").read_text())
     assert verdict["calls_lost"] == 0 and verdict["calls_routed"] == verdict["calls_placed"] > 0
+    check_report(out, table, rows, verdict["calls_placed"])
+
+
+def check_report(out: Path, table: list[list[str]], rows: dict[tuple[str, str], dict[str, str]],
+                 placed: int) -> None:
+    """Route and answer apart, never an aggregate over both; the console summary (in
+    locust.log), the CSV and the HTML count the same requests, every call placed."""
+    console = (out / "locust.log").read_text()
+    page = (out / "report.html").read_text()
+    for text in (console, page, "\n".join(map(str, table))):
+        assert "Aggregated" not in text
+    assert {kind for kind, _ in rows} == {"route", "answer"}
+    for kind in ("route", "answer"):
+        total = rows[(kind, ALL_NUMBERS)]
+        numbers = [r for (k, name), r in rows.items() if k == kind and name != ALL_NUMBERS]
+        assert int(total["Request Count"]) == sum(int(r["Request Count"]) for r in numbers)
+        assert int(total["Request Count"]) == placed  # each call reported once per kind
+        assert float(total["Max Response Time"]) == max(
+            float(r["Max Response Time"]) for r in numbers)
+    counted = {(kind, name): (int(requests), int(fails)) for kind, name, requests, fails in
+               re.findall(r"^(route|answer) +(.+?) +(\d+) +(\d+)\(", console, re.M)}
+    assert counted == {key: (int(r["Request Count"]), int(r["Failure Count"]))
+                       for key, r in rows.items()}
+    html_table = html_rows(page, "requests")
+    assert html_table[0] == table[0] and len(html_table) == len(table)
+    for html_row, csv_row in zip(html_table[1:], table[1:], strict=True):
+        for html_cell, csv_cell in zip(html_row, csv_row, strict=True):
+            try:
+                assert float(html_cell) == pytest.approx(float(csv_cell), abs=0.005)
+            except ValueError:  # a name
+                assert html_cell == csv_cell
 
 
 async def test_metrics_built_collector_by_collector_equal_the_whole_exposition(
