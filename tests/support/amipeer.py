@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -13,6 +14,8 @@ from acd.config import AmiConfig
 from tests.support.paths import TRANSCRIPTS
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
+_ACTION_ID = re.compile(rb"(?:^|\r\n)ActionID: ([^\r\n]*)")
+_TIMESTAMP = re.compile(rb"\r\nTimestamp: ([0-9.]+)\r\n")
 
 
 def recorded_events(name: str) -> bytes:
@@ -73,6 +76,22 @@ class AmiPeer:
         #: OriginateResponse, as Asterisk sends for an ``Async`` one)
         self.on_originate = on_originate
         self.flood_started = asyncio.Event()
+        #: replaying a recorded router's session (:mod:`tests.support.livesession`): its
+        #: ActionIDs start with this; the frames answering its actions are left out,
+        #: except those of ``recorded_actions``
+        self.recorded_prefix = ""
+        #: recorded ActionID -> (action, Channel) of an action whose answer the stream
+        #: holds (an Async Originate's OriginateResponse): the stream waits there until
+        #: the client has sent such an action, and the answer carries its ActionID
+        self.recorded_actions: dict[str, tuple[str, str]] = {}
+        #: told the recorded ActionID when the stream starts waiting for its action
+        self.on_wait: Callable[[str], None] | None = None
+        #: recorded ActionIDs whose action the client never sent (the answer left out)
+        self.unmatched: list[str] = []
+        self.sync_timeout_s = 5.0
+        #: the latest ``Timestamp`` streamed: the recording's time now (a replay clock)
+        self.stream_time = 0.0
+        self._acted = asyncio.Event()
         self.sessions: list[PeerSession] = []
         self.logins = 0
         self.failed_logins = 0
@@ -122,6 +141,7 @@ class AmiPeer:
 
     async def _on_action(self, session: PeerSession, action: dict[str, str]) -> None:
         session.actions.append(action)
+        self._acted.set()
         async with session.lock:
             await self._answer(session, action)
 
@@ -199,7 +219,14 @@ class AmiPeer:
             session.writer.close()
             return
         frames = [f + b"\r\n\r\n" for f in data.split(b"\r\n\r\n") if f]
-        for frame in frames:
+        taken: dict[str, str] = {}
+        for recorded in frames:
+            frame = await self._as_ours(session, recorded, taken)
+            if not frame:
+                continue
+            stamp = _TIMESTAMP.search(frame)
+            if stamp is not None:
+                self.stream_time = max(self.stream_time, float(stamp[1]))
             async with session.lock:
                 size = self.chunks or len(frame)
                 for start in range(0, len(frame), size):
@@ -207,6 +234,51 @@ class AmiPeer:
                     await session.writer.drain()
             await asyncio.sleep(0)
         self.streamed.set()
+
+    async def _as_ours(self, session: PeerSession, frame: bytes,
+                       taken: dict[str, str]) -> bytes:
+        """A frame of a recorded router session as this client's (empty: left out)."""
+        match = _ACTION_ID.search(frame) if self.recorded_prefix else None
+        if match is None:
+            return frame
+        recorded = match[1].decode()
+        if not recorded.startswith(self.recorded_prefix):
+            return frame  # someone else's action (the lab's Originate of a caller)
+        wanted = self.recorded_actions.get(recorded)
+        if wanted is None:
+            return b""  # the answer to an action the client sends its own way
+        ours = taken.get(recorded)
+        if ours is None:
+            if self.on_wait is not None:
+                self.on_wait(recorded)
+            ours = await self._sent(session, wanted, set(taken.values()))
+            if ours is None:
+                self.unmatched.append(recorded)
+                return b""
+            taken[recorded] = ours
+        if frame.startswith(b"Response:"):
+            return b""  # this peer answered the client's own action already
+        return frame[:match.start(1)] + ours.encode() + frame[match.end(1):]
+
+    async def _sent(self, session: PeerSession, wanted: tuple[str, str],
+                    used: set[str]) -> str | None:
+        """The ActionID of the client's first action ``wanted`` (name, Channel) not
+        ``used`` yet, waiting ``sync_timeout_s`` at most for it to be sent."""
+        name, channel = wanted
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.sync_timeout_s
+        while True:
+            self._acted.clear()
+            for action in session.actions:
+                action_id = action.get("ActionID", "")
+                if (action.get("Action"), action.get("Channel")) == (name, channel) \
+                        and action_id not in used:
+                    return action_id
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._acted.wait(), remaining)
 
 def _raw(headers: list[tuple[str, str]]) -> bytes:
     """One message as bytes, values unchecked (acd's own serializer refuses CR/LF/NUL)."""
