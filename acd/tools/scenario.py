@@ -83,6 +83,10 @@ class AgentsSpec(_Strict, frozen=True):
     #: "exponential": talk times drawn exponentially, mean the midpoint of each range
     talk_distribution: Distribution = "uniform"
     no_answer_rate: Share = 0.02
+    #: share of offers the phone answers busy at once (SIP 486: do-not-disturb, a call
+    #: on another line), cold offers and warm transfer targets alike: not a missed
+    #: offer, the caller goes to another agent (0: every draw as without the key)
+    busy_rate: Share = 0.0
     #: share of conversations the agent ends (the caller ends the others)
     agent_ends_rate: Share = 0.5
     #: per primary skill of the agent: target queue → share of its answered calls the
@@ -203,6 +207,9 @@ def _validate(scenario: Scenario) -> list[tuple[str, str]]:
     for key in scenario.calls.priority_mix:
         if not (key.isdigit() and int(key) <= 9):
             problems.append((f"calls.priority_mix.{key}", "priorities are 0 to 9"))
+    if scenario.agents.no_answer_rate + scenario.agents.busy_rate > 1.0 + 1e-9:
+        problems.append(("agents.busy_rate", "no_answer_rate and busy_rate add up to "
+                         "more than 1"))
     if sum(scenario.calls.priority_mix.values()) > 1.0 + 1e-9:
         problems.append(("calls.priority_mix", "shares add up to more than 1"))
     for label, (low, high) in [("calls.patience_s", scenario.calls.patience_s),

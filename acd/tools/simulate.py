@@ -73,6 +73,7 @@ def behaviour_for(config: Config, scenario: Scenario) -> PerAgentBehaviour:
         per_agent[agent.id] = RandomBehaviour(
             answer_after_s=(spec.answer_after_s[0], spec.answer_after_s[1]),
             talk_s=(low, high), no_answer_rate=spec.no_answer_rate,
+            busy_rate=spec.busy_rate,
             agent_ends_rate=spec.agent_ends_rate,
             transfers=dict(spec.transfers.get(primary_skill(agent), {})),
             talk_distribution=spec.talk_distribution)

@@ -69,12 +69,15 @@ async def test_warm_transfers_hand_the_caller_over_and_never_drop_it() -> None:
             assert first.answered_at <= second.entered_at <= second.answered_at
         assert record.wait_s == record.legs[0].wait_s
     counts: dict[tuple[str, str, str], float] = {}
+    busy: dict[str, float] = {}
     for family in text_string_to_metric_families(result.metrics_text.decode()):
         for sample in family.samples:
             if sample.name == "acd_transfers_total":
                 labels = sample.labels
                 counts[(labels["from_queue"], labels["to_queue"], labels["result"])] = \
                     sample.value
+            elif sample.name == "acd_offers_busy_total":
+                busy[sample.labels["kind"]] = busy.get(sample.labels["kind"], 0) + sample.value
     for kind in (("ARM_N1", "AMU_N2"), ("OSNP", "MG")):
         requested = counts.get((*kind, "requested"), 0)
         ended = sum(v for (a, b, r), v in counts.items() if (a, b) == kind
@@ -82,6 +85,8 @@ async def test_warm_transfers_hand_the_caller_over_and_never_drop_it() -> None:
                               "fallback_overflow"))
         assert requested > 0 and requested == ended
     assert counts.get(("ARM_N1", "OSNP", "ringing"), 0) == 0  # N1 → OSNP stays cold
+    # agents.busy_rate: phones answering busy (a caller's Dial, a warm Originate)
+    assert sum(busy.values()) > 0
 
 
 async def test_saturated_room_overflows_to_partners() -> None:

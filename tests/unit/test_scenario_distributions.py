@@ -108,3 +108,26 @@ def test_the_keys_are_checked_and_errors_name_them(tmp_path: Path) -> None:
         ("calls.patience_s", "an exponential patience needs a mean above 0 s")]
     assert _problems(tmp_path, scenario, agents__default_talk_s=[0.0, 0.0]) == [
         ("agents.default_talk_s", "an exponential talk time needs a mean above 0 s")]
+
+
+def test_a_busy_rate_is_a_scenario_key_played_as_busy_phones(tmp_path: Path) -> None:
+    """``agents.busy_rate``: that share of offers finds the phone busy (SIP 486). Busy
+    answers are no missed offers: with most offers busy, nobody is paused and every
+    caller of the day is still answered."""
+    from acd.tools.fastday import play_day
+    from acd.tools.simulate import behaviour_for
+
+    scenario = one_queue_scenario(2, 20, 120, 2, None)
+    assert _problems(tmp_path, scenario, agents__busy_rate=0.6) == []
+    assert _problems(tmp_path, scenario, agents__no_answer_rate=0.5,
+                     agents__busy_rate=0.6) == [
+        ("agents.busy_rate", "no_answer_rate and busy_rate add up to more than 1")]
+    config = one_queue_config(2)
+    busy = msgspec.structs.replace(scenario, agents=msgspec.structs.replace(
+        scenario.agents, busy_rate=0.6))
+    behaviours = behaviour_for(config, busy).agents.values()
+    assert {b.busy_rate for b in behaviours if isinstance(b, RandomBehaviour)} == {0.6}
+    day = play_day(config, busy, seed=3)
+    assert day.calls_placed > 20
+    assert [r.outcome for r in day.records] == ["answered"] * day.calls_placed
+    assert day.hung_up_by_router == []
