@@ -23,7 +23,8 @@ def _inside(value: float | None, band: Band | None) -> bool:
 
 
 def test_every_policy_plays_the_same_trace_and_its_bands_hold_the_pooled_value() -> None:
-    config, scenario = load_day(SCENARIOS / "sas-large-transfers-morning.toml")
+    # a thin room: callers wait, so the policies' choices show in the waits
+    config, scenario = load_day(SCENARIOS / "sas-large-thin-room-transfers.toml")
     scenario = msgspec.structs.replace(scenario, duration_s=1800)
     comparison = compare_policies(config, scenario, seeds=SEEDS)
     assert comparison.seeds == SEEDS
