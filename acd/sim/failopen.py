@@ -20,9 +20,17 @@ pauses them (AMI ``QueueAdd``, ``QueueRemove``, ``QueuePause``, :mod:`acd.sim.qu
 events ``QueueMemberAdded``/``QueueMemberRemoved``/``QueueMemberPause`` as recorded in
 transcript 05. The PBX starts with every front-office phone as an unpaused dynamic
 member, as app_queue's ``persistentmembers`` gives them back after a restart. A paused
-member is never rung. ``autofill = yes`` (the shipped file): every waiting caller rings
-a free member at once; with :attr:`NativeQueue.autofill` False (app_queue's default,
-recording live 07) only the caller at the head of the queue rings, the others wait.
+member is never rung. Members an earlier configuration left there
+(:meth:`NativeQueue.persist`, a scenario's ``[pbx] stale_failopen_members``) are kept
+as app_queue keeps them, over a restart (the queue lives with the PBX, not with its AMI
+sessions) and a reload, until a ``QueueRemove``; their phones ring unanswered, as the
+stale ``PJSIP/2001``–``2003`` of recording live t3-25 held the first callers in 15 s
+rings (``AgentRingNoAnswer``) while the router was away. Callers rung on them are
+counted (:attr:`NativeQueue.stale_rung`).
+
+``autofill = yes`` (the shipped file): every waiting caller rings a free member at
+once; with :attr:`NativeQueue.autofill` False (app_queue's default, recording live 07)
+only the caller at the head of the queue rings, the others wait.
 
 Not modelled: penalties, wrap-up time, the queue's own time-out (the dialplan sets
 none), a member's device state seen through a hint.
@@ -30,6 +38,7 @@ none), a member's device state seen through a hint.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -74,6 +83,13 @@ class QueueMember:
                 ("Ringinuse", "0"), ("Wrapuptime", "0")]
 
 
+def member_name(interface: str) -> str:
+    """The name a configuration gave a member: the resource of its interface
+    (``PJSIP/2002`` → ``2002``, ``Local/1099@agents`` → ``1099``)."""
+    resource = interface.partition("/")[2] or interface
+    return resource.partition("@")[0] or resource
+
+
 def _number(text: str) -> float:
     try:
         return float(text or "0")
@@ -92,11 +108,16 @@ class NativeQueue:
         self.joined: list[Call] = []
         self.joined_at: list[float] = []
         self._last_called: dict[str, float] = {}
+        #: call index → when its next ring may start (``retry`` after a failed one)
+        self._retry_at: dict[int, float] = {}
         self._dispatch_pending = False
         #: queues_acd.conf's autofill (yes in the shipped file)
         self.autofill = True
         #: queues_acd.conf's strategy
         self.strategy = "rrmemory"
+        #: (caller channel, member) of each ring of a member no agent of the site
+        #: answers (:meth:`persist`)
+        self.stale_rung: list[tuple[str, str]] = []
         login = int(pbx.clock.now())
         #: members by interface, in the order they were added
         self.member_list: dict[str, QueueMember] = {
@@ -108,6 +129,21 @@ class NativeQueue:
         by_device = self.pbx.kernel.by_device
         return [by_device[m.interface] for m in self.member_list.values()
                 if not m.paused and m.interface in by_device]
+
+    def persist(self, interfaces: Iterable[str]) -> None:
+        """Members an earlier configuration left in the queue (``persistentmembers``):
+        dynamic, unpaused, already there when the PBX starts, named as a ``QueueAdd``
+        of that configuration named them (``PJSIP/2002`` → ``2002``, live t3-25). Their
+        phones exist and ring unanswered unless an agent of the site has them."""
+        login = int(self.pbx.clock.now())
+        for interface in interfaces:
+            name = member_name(interface)
+            self.pbx.kernel.add_unattended_phone(interface, name)
+            self.member_list.setdefault(interface, QueueMember(interface, name, login))
+
+    def callers_rung_stale(self) -> int:
+        """Callers rung at least once on a member no agent of the site answers."""
+        return len({caller for caller, _ in self.stale_rung})
 
     # ---------------------------------------------------------------- AMI members
 
@@ -187,19 +223,24 @@ class NativeQueue:
         return self.pbx.globals.get("ACD_FAILOPEN_QUEUE") or self.pbx.names.failopen_queue
 
     def dispatch(self) -> None:
-        """Ring a free member for each waiting caller, first caller first."""
+        """Ring a free member for each waiting caller, first caller first; a caller
+        whose last ring failed waits ``retry`` seconds first (live t3-25: 2 s)."""
         self._dispatch_pending = False
         pbx = self.pbx
+        now = pbx.clock.now()
         self.waiting = [c for c in self.waiting if c.phase in (Phase.QUEUED, Phase.DIALLING)]
+        retry = [at for c in self.waiting if (at := self._retry_at.get(c.index, 0.0)) > now]
+        if retry:
+            self.soon(min(retry) - now)
         for position, call in enumerate(list(self.waiting)):
             if position > 0 and not self.autofill:
                 return  # autofill = no: only the head of the queue rings (live 07)
-            if call.phase is not Phase.QUEUED:
+            if call.phase is not Phase.QUEUED or self._retry_at.get(call.index, 0.0) > now:
                 continue
             member = self._free_member()
             if member is None:
                 return
-            self._last_called[member.id] = pbx.clock.now()
+            self._last_called[member.id] = now
             self._ring(call, member)
 
     def soon(self, delay: float = 0.0) -> None:
@@ -217,6 +258,8 @@ class NativeQueue:
 
     def _ring(self, call: Call, member: AgentConfig) -> None:
         pbx = self.pbx
+        if member.device in pbx.kernel.unattended:
+            self.stale_rung.append((call.channel, member.device))
         call.phase = Phase.DIALLING
         call.dial = None
         pbx.events.channel("AgentCalled", call.trunk, ("Queue", self._queue_name()),
@@ -233,8 +276,10 @@ class NativeQueue:
                 self._event("AgentComplete", call, dial, ("Reason", "agent"))
             return
         if status == "NOANSWER" and dial is not None:
-            self._event("AgentRingNoAnswer", call, dial)
+            ring_ms = round((self.pbx.clock.now() - dial.started) * 1000)
+            self._event("AgentRingNoAnswer", call, dial, ("RingTime", str(ring_ms)))
         call.phase = Phase.QUEUED
+        self._retry_at[call.index] = self.pbx.clock.now() + RETRY_S
         self.soon(RETRY_S)
 
     def connected(self, call: Call, dial: Dial) -> None:
@@ -259,6 +304,7 @@ class NativeQueue:
         call.native_queue = False
 
     def _leave(self, call: Call) -> None:
+        self._retry_at.pop(call.index, None)
         if call in self.waiting:
             self.waiting.remove(call)
         self.pbx.events.channel("QueueCallerLeave", call.trunk, ("Queue", self._queue_name()),
@@ -269,5 +315,5 @@ class NativeQueue:
     def _event(self, name: str, call: Call, dial: Dial, *extra: tuple[str, str]) -> None:
         self.pbx.events.emit(name, [
             *call.trunk.block(), *dial.outer.block("Dest"), ("Queue", self._queue_name()),
-            ("Interface", self.pbx.agents[dial.agent_id].device),
+            ("Interface", dial.device),
             ("MemberName", dial.agent_id), *extra], "agent")

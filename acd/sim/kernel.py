@@ -57,8 +57,13 @@ class Kernel:
         self.names = names
         self.events = events
         self.agents: dict[str, AgentConfig] = {a.id: a for a in agents}
-        #: agents by their device (``Local/1001@agents``, ``PJSIP/arm01``)
+        #: agents by their device (``Local/1001@agents``, ``PJSIP/arm01``), and the
+        #: phones nobody answers (:meth:`add_unattended_phone`)
         self.by_device: dict[str, AgentConfig] = {a.device: a for a in agents}
+        #: devices of phones that exist on the PBX, belong to no agent, and ring
+        #: unanswered: a member an earlier configuration left in the fail-open queue
+        #: (recording live t3-25: ``PJSIP/2001``–``2003`` rang 15 s, no answer)
+        self.unattended: set[str] = set()
         #: live channels by name
         self.channels: dict[str, Channel] = {}
         #: every call placed, in arrival order (gone ones included)
@@ -191,6 +196,14 @@ class Kernel:
 
     # ================================================================ devices
 
+    def add_unattended_phone(self, device: str, name: str) -> None:
+        """A phone the PBX has that no agent of the site answers: dialled, it rings
+        until the dial gives up (``noanswer``), whoever dials it."""
+        if device in self.by_device:
+            return  # an agent's phone: its behaviour answers
+        self.by_device[device] = AgentConfig(id=name, device=device, skills={})
+        self.unattended.add(device)
+
     def free_device(self, out: Outgoing) -> str | None:
         """``out`` no longer holds its agent device: that device, if it held one (a
         partner trunk holds none)."""
@@ -201,7 +214,10 @@ class Kernel:
 
     def offer_outcome(self, call: Call, agent: AgentConfig) -> OfferOutcome:
         """What ``agent`` does with this offer (its behaviour, seeded per call and offer:
-        the n-th offer of the k-th caller draws the same numbers whoever takes it)."""
+        the n-th offer of the k-th caller draws the same numbers whoever takes it). An
+        unattended phone rings unanswered, and draws nothing."""
+        if agent.device in self.unattended:
+            return OfferOutcome(kind="noanswer")
         count = self._offers.get(call.index, 0)
         self._offers[call.index] = count + 1
         rng = random.Random(f"{self.seed}:call{call.index}:{count}")

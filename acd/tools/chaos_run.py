@@ -70,6 +70,8 @@ class ChaosResult:
     foreign_touched: int = 0
     #: callers the router took out of the fail-open Queue() or its conversation
     native_moved: int = 0
+    #: callers the fail-open queue rang on a member the router does not know
+    callers_rung_on_unknown_members: int = 0
     #: router records of channels that were never ACD callers
     phantom_records: int = 0
 
@@ -140,6 +142,7 @@ class ChaosRun:
         for name, behaviour in scenario.partners.items():
             sim.pbx.set_partner(name, behaviour)
         sim.pbx.foreign.place(scenario.foreign_channels)
+        sim.pbx.native.persist(scenario.pbx.stale_failopen_members)
         env = {**os.environ, "ACD_AMI_SECRET": self.secret}
         env.pop("ACD_API_TOKENS_FILE", None)
         names = ["router-a", "router-b"] if needs_pair(self.faults) else ["router"]
@@ -171,6 +174,7 @@ class ChaosRun:
                            records_in_redis=in_redis,
                            foreign_touched=len(sim.pbx.foreign.touched),
                            native_moved=len(sim.pbx.foreign.native_moved),
+                           callers_rung_on_unknown_members=sim.pbx.native.callers_rung_stale(),
                            phantom_records=len(phantoms))
 
     # ------------------------------------------------------------------ the play

@@ -143,6 +143,18 @@ class ScriptedEvent(_Strict, frozen=True):
     agent_ready: str | None = None
 
 
+class PbxSpec(_Strict, frozen=True):
+    """The simulated Asterisk as the site left it (``[pbx]``)."""
+
+    #: members an earlier configuration left in the fail-open queue (app_queue's
+    #: ``persistentmembers`` keeps them over restarts and reloads): phones the PBX has
+    #: that nobody answers, rung 15 s at a time when callers fail open (live t3-25),
+    #: e.g. ``["PJSIP/9999"]``; the router must remove them
+    stale_failopen_members: list[Annotated[str, msgspec.Meta(
+        pattern=r"^[A-Za-z][A-Za-z0-9]*/[^\s,|]{1,200}$")]] = msgspec.field(
+        default_factory=list)
+
+
 class Scenario(_Strict, frozen=True):
     site: str
     name: str
@@ -166,6 +178,8 @@ class Scenario(_Strict, frozen=True):
     #: faults to inject, as ``acd simulate --chaos`` takes them (which replaces this):
     #: ``"router-kill@60+5,redis-stop@120+30,pbx-restart@200"`` (see :mod:`acd.tools.chaos`)
     chaos: str = ""
+    #: the simulated Asterisk's own state at the start (stale fail-open members)
+    pbx: PbxSpec = msgspec.field(default_factory=PbxSpec)
 
 
 def parse_time_of_day(text: str) -> time:

@@ -59,6 +59,9 @@ class RunResult:
     foreign_touched: int = 0
     #: callers the router took out of the fail-open Queue() or its conversation
     native_moved: int = 0
+    #: callers the fail-open queue rang on a member the router does not know (a stale
+    #: one the scenario left there, ``[pbx] stale_failopen_members``): must stay 0
+    callers_rung_on_unknown_members: int = 0
     #: records of channels that were never ACD callers
     phantom_records: int = 0
     started_at: float = 0.0
@@ -110,6 +113,7 @@ async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None =
     for name, partner_behaviour in scenario.partners.items():
         sim.pbx.set_partner(name, partner_behaviour)
     sim.pbx.foreign.place(scenario.foreign_channels)
+    sim.pbx.native.persist(scenario.pbx.stale_failopen_members)
     ami = AmiConfig(host="127.0.0.1", port=sim.port, username=config.ami.username,
                     keepalive_s=max(1.0, 5.0 / speed), keepalive_timeout_s=3.0,
                     reconnect_initial_s=0.05, reconnect_max_s=1.0)
@@ -131,6 +135,7 @@ async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None =
                      hung_up_by_router=by_router, calls_placed=placed, started_at=start,
                      foreign_touched=len(sim.pbx.foreign.touched),
                      native_moved=len(sim.pbx.foreign.native_moved),
+                     callers_rung_on_unknown_members=sim.pbx.native.callers_rung_stale(),
                      phantom_records=len(phantom_records(records, sim)),
                      ended_at=sim.clock.now())
 

@@ -48,15 +48,18 @@ def summary_json(summary: Summary, result: RunResult | ChaosResult) -> dict[str,
         "callers_hung_up_by_router": len(result.hung_up_by_router),
         "foreign_touched": result.foreign_touched,
         "native_moved": result.native_moved,
+        "callers_rung_on_unknown_members": result.callers_rung_on_unknown_members,
         "phantom_records": result.phantom_records,
     }
 
 
 def harmed(result: RunResult | ChaosResult) -> bool:
     """The router touched a channel that is not an ACD caller, took a caller out of
-    the fail-open queue or its conversation, or recorded a channel that never was a
+    the fail-open queue or its conversation, recorded a channel that never was a
+    caller, or left a member it does not know in the fail-open queue, which rang a
     caller."""
-    return bool(result.foreign_touched or result.native_moved or result.phantom_records)
+    return bool(result.foreign_touched or result.native_moved or result.phantom_records
+                or result.callers_rung_on_unknown_members)
 
 
 class LiveLine:
@@ -178,7 +181,9 @@ def write_records(path: str, records: list[CallRecord]) -> None:
 def print_harm(result: RunResult | ChaosResult, out: TextIO) -> None:
     print(f"  actions to channels that are not ACD callers: {result.foreign_touched}; "
           f"callers taken out of the fail-open queue: {result.native_moved}; "
-          f"records of non-callers: {result.phantom_records}", file=out)
+          f"records of non-callers: {result.phantom_records}; "
+          f"callers rung on a fail-open member the router does not know: "
+          f"{result.callers_rung_on_unknown_members}", file=out)
 
 
 def chaos_json(result: ChaosResult) -> dict[str, Any]:

@@ -6,6 +6,10 @@ paused were rung (static members). The simulator behaves like app_queue in both
 respects (checked against live 07 and transcript 05), the shipped queue has
 ``autofill = yes``, and the router keeps the queue's dynamic members in step with its
 agents.
+
+Live t3-25 and t3-07c: members an earlier configuration left in the queue (kept by
+``persistentmembers``) rang while the router was silent. The simulator keeps them as
+app_queue does and rings them as recorded; the router removes them.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from acd.service.failopen_members import FailopenMembers
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim
 from acd.sim.clock import SimClock
 from acd.sim.pbx import Pbx
+from acd.sim.reload import core_reload, dialplan_reload
 from acd.testing import build_stack
 from tests.support.amiclient import SECRET, AmiTestClient
 from tests.support.paths import LIVE, TRANSCRIPTS
@@ -28,6 +33,9 @@ from tests.support.sites import local_agents, site_toml
 from tests.support.wait import until
 
 START = 1796165700.0
+#: live t3-25, the first caller that failed open: three rings of stale members
+#: (PJSIP/2002, then PJSIP/2001 twice), then Local/1001 answers (an excerpt)
+STALE_RECORDING = "t3/t3-25-failopen-ami-link-down.stale-members.events.ami"
 SITE = site_toml("SAS fail-open queue", sections={"routing": {"heartbeat_s": 1}},
                  skills={"ARM_N1": {"wrap_up_s": 1}},
                  agents=[*local_agents("1001", "1002", "1003"),
@@ -210,3 +218,87 @@ async def test_the_router_keeps_the_queue_members_in_step_with_its_agents() -> N
         await stack.ami.stop()
         await cancel_and_wait(task)
         await sim.close()
+
+
+def _stale_rings(events: list[tuple[str, float, str]]) -> list[tuple[float, float]]:
+    """(ring time, pause before the next ring) of each AgentCalled → AgentRingNoAnswer."""
+    called = [at for name, at, _ in events if name == "AgentCalled"]
+    ended = [at for name, at, _ in events if name == "AgentRingNoAnswer"]
+    return [(end - start, (called[n + 1] - end) if n + 1 < len(called) else 0.0)
+            for n, (start, end) in enumerate(zip(called, ended, strict=False))]
+
+
+def test_the_recorded_stale_members_rang_fifteen_seconds_unanswered() -> None:
+    recorded = _events(STALE_RECORDING, {"AgentCalled", "AgentRingNoAnswer", "AgentConnect"})
+    events = [(m["Event"], float(m["Timestamp"]), m["Interface"]) for m in recorded]
+    assert [who for name, _, who in events if name == "AgentCalled"] == [
+        "PJSIP/2002", "PJSIP/2001", "PJSIP/2001", "Local/1001@agents"]
+    assert {m["RingTime"] for m in recorded if m["Event"] == "AgentRingNoAnswer"} == {"15000"}
+    rings = _stale_rings(events)
+    assert [round(ring) for ring, _ in rings] == [15, 15, 15]
+    assert [round(pause) for _, pause in rings] == [2, 2, 2]
+
+
+async def test_the_simulated_queue_rings_a_stale_member_as_recorded() -> None:
+    """A member no agent answers (``persist``): 15 s rings, 2 s apart, as t3-25."""
+    config = parse_config(SITE)
+    clock = SimClock(speed=200.0, start_epoch=START)
+    pbx = Pbx(config.agents, clock=clock, seed=1,
+              behaviour=FixedBehaviour(OfferOutcome(answer_after_s=1.0, talk_s=60.0)),
+              options=PbxOptions(failopen_s=10.0))
+    pbx.native.persist(["PJSIP/9999"])
+    for n in (1, 2, 3, 4):  # the site's own members are paused: only the stale one rings
+        assert pbx.native.pause(f"Local/100{n}@agents", True, "acd") is None
+    seen: list[tuple[str, float, str]] = []
+    dials: list[tuple[str, str]] = []
+    ring_times: set[str] = set()
+
+    def sink(name: str, privilege: str, headers: list[tuple[str, str]], stamp: float) -> None:
+        values = dict(headers)
+        if name in ("AgentCalled", "AgentRingNoAnswer"):
+            seen.append((name, stamp, values["Interface"]))
+            assert values["MemberName"] == "9999"
+            if name == "AgentRingNoAnswer":
+                ring_times.add(values["RingTime"])
+        elif name in ("DialBegin", "DialEnd") \
+                and values.get("DestChannel", "").startswith("PJSIP/9999-"):
+            dials.append((name, values.get("DialStatus", "")))
+
+    pbx.subscribe(sink)
+    pbx.place_call("15", "Panne", "0600000001", patience_s=600)
+    await clock.sleep(40.0)
+    pbx.stop()
+    recorded = _events(STALE_RECORDING, {"AgentCalled", "AgentRingNoAnswer"})
+    expected = _stale_rings([(m["Event"], float(m["Timestamp"]), m["Interface"])
+                             for m in recorded])[0]
+    rings = _stale_rings(seen)
+    assert {who for _, _, who in seen} == {"PJSIP/9999"}
+    assert len(rings) >= 2
+    assert abs(rings[0][0] - expected[0]) < 0.1 and abs(rings[0][1] - expected[1]) < 0.1
+    assert dials[:2] == [("DialBegin", ""), ("DialEnd", "NOANSWER")]
+    assert ring_times == {m["RingTime"] for m in recorded if m["Event"] == "AgentRingNoAnswer"}
+    assert pbx.native.callers_rung_stale() == 1
+
+
+async def test_stale_members_outlive_a_restart_and_a_reload() -> None:
+    """app_queue's persistentmembers: a restart or a reload keeps them (until a
+    QueueRemove); QueueStatus lists them as the dynamic members they are."""
+    config = parse_config(SITE)
+    sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=20.0, secret=SECRET)
+    sim.pbx.native.persist(["PJSIP/9999", "Local/1099@agents"])
+    await sim.restart(down_s=0.05)
+    dialplan_reload(sim.pbx)
+    core_reload(sim.pbx)
+    client = await AmiTestClient.connect(sim.port)
+    try:
+        await client.login()
+        status = await client.action("QueueStatus", ("Queue", config.dialplan.failopen_queue))
+        members = {m["Location"]: m for m in status if m.get("Event") == "QueueMember"}
+        assert members["PJSIP/9999"]["Name"] == "9999"
+        assert members["Local/1099@agents"]["Name"] == "1099"
+        assert {members[k]["Membership"] for k in ("PJSIP/9999", "Local/1099@agents")} \
+            == {"dynamic"}
+    finally:
+        await client.close()
+        await sim.close()
+
