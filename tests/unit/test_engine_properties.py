@@ -203,7 +203,9 @@ class EngineMachine(RuleBasedStateMachine):
             in_pool = any(engine.pool.first(s, lvl) is not None and agent.id in
                           engine.pool._pools[s][lvl] for s, lvl in agent.skills.items()
                           if s in engine.pool._pools and lvl in engine.pool._pools[s])
-            expected = agent.state is AgentState.AVAILABLE and not agent.device_busy
+            # a phone that answered busy is left out a while (BUSY_HOLD_S)
+            expected = agent.state is AgentState.AVAILABLE and not agent.device_busy \
+                and engine.now >= agent.busy_until
             assert in_pool == expected, agent
 
     @invariant()
