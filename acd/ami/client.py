@@ -241,8 +241,8 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
             self._answer_event(message)  # e.g. our own Originate's OriginateResponse
 
     def _answer_event(self, message: AmiMessage) -> None:
-        """An event that is part of the answer to one of our actions, not a list item:
-        the sink gets it as any other event."""
+        """An event carrying an ActionID that is no list item (an OriginateResponse, of
+        our action or someone else's): the sink gets it as any other event."""
         self.events_received += 1
         try:
             event = decode_message(message)
