@@ -181,6 +181,18 @@ class QueuePause(Action, frozen=True, kw_only=True):
         return out
 
 
+class QueueStatus(Action, frozen=True, kw_only=True):
+    """List a native queue's parameters, members and callers (``QueueParams``, one
+    ``QueueMember`` per member with its interface in ``Location``, ``QueueEntry``,
+    then ``QueueStatusComplete``: transcript 05)."""
+
+    name: ClassVar[str] = "QueueStatus"
+    queue: str
+
+    def headers(self) -> list[tuple[str, str]]:
+        return [("Queue", self.queue)]
+
+
 def action_headers(action: Action, action_id: str) -> list[tuple[str, str]]:
     """Full header list of ``action`` as sent: Action, ActionID, then its own."""
     return [("Action", action.name), ("ActionID", action_id), *action.headers()]

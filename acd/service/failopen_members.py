@@ -16,6 +16,16 @@ logged-out agent is removed (``Unable to remove interface: Not there`` is fine).
 app_queue keeps dynamic members over an Asterisk restart (``persistentmembers``, on
 by default), so the queue still has its phones when Asterisk boots without its router.
 
+It keeps stale ones too: members an earlier configuration left there ring when the
+router is silent (recording live t3-25: three phones nobody answered held the first
+callers in 15 s rings for 67 s; t3-07c: one took a call). So the queue's members are
+exactly the router's front-office agents that may take calls: after every resync and on
+every pass of the periodic reconciler (:meth:`FailopenMembers.prune`), the router lists
+the queue (``QueueStatus``, this queue only) and removes (``QueueRemove``, this queue
+only) every dynamic member that is not the phone of a logged-in front-office agent of
+its own. A static member (a ``member =>`` line of queues.conf) cannot be removed over
+AMI: it is logged once (``failopen_static_member``) and ``acd check-pbx`` fails on it.
+
 Only a router that may act sends them (``Router.may_act``); failures are logged, never
 retried in a loop: the next resync sets everything again. Needs the AMI write class
 ``agent`` (``dialplans/manager_acd.conf``).
@@ -27,7 +37,8 @@ import asyncio
 import functools
 from typing import TYPE_CHECKING, Any
 
-from acd.ami.actions import Action, QueueAdd, QueuePause, QueueRemove
+from acd.ami.actions import Action, QueueAdd, QueuePause, QueueRemove, QueueStatus
+from acd.ami.replies import as_list
 from acd.config import is_front_office
 from acd.core import facts as f
 from acd.core.model import Agent, AgentState
@@ -52,6 +63,10 @@ class FailopenMembers:
         self.queue = router.config.dialplan.failopen_queue
         #: actions sent, for tests and the log (``{"QueueAdd": 3}``)
         self.sent: dict[str, int] = {}
+        #: stale members removed so far, in order (interfaces)
+        self.removed: list[str] = []
+        #: static members found that are no agent's: logged once each
+        self._static_seen: set[str] = set()
 
     def attach(self) -> None:
         self.router.add_link_listener(self.on_link)
@@ -60,6 +75,7 @@ class FailopenMembers:
     def on_link(self, up: bool, _detail: str) -> None:
         if up:
             self.resync()
+            self.prune()
 
     def resync(self) -> None:
         """Every front-office agent, as the router sees it now."""
@@ -98,10 +114,57 @@ class FailopenMembers:
         elif is_front_office(agent.skills) or reskilled:
             self._send(QueueRemove(queue=self.queue, interface=agent.device))
 
-    def _send(self, action: Action, *, then_pause: bool = False) -> None:
+    def members_wanted(self) -> set[str]:
+        """The phones the queue should have: the router's front-office agents that may
+        take calls (logged in; a paused one stays, as a paused member)."""
+        return {agent.device for agent in self.router.engine.agents.values()
+                if not agent.observed and is_front_office(agent.skills)
+                and agent.state is not AgentState.LOGGED_OUT}
+
+    def prune(self) -> None:
+        """List the queue's members; remove those the router does not keep there."""
+        if not self._may_send():
+            return
+        assert self.router.ami is not None
+        self.sent[QueueStatus.name] = self.sent.get(QueueStatus.name, 0) + 1
+        self.router.ami.send(QueueStatus(queue=self.queue)).add_done_callback(self._listed)
+
+    def _listed(self, future: asyncio.Future[Any]) -> None:
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if exc is not None:
+            log.warning("failopen_members_unlisted", error=str(exc))
+            return
+        wanted = self.members_wanted()  # the router's view now, not when it asked
+        for message in as_list(future.result()):
+            member = getattr(message, "ami", None)
+            if member is None or member.get("Event") != "QueueMember" \
+                    or member.get("Queue") != self.queue:
+                continue
+            interface = member.get("Location") or member.get("Interface") or ""
+            if not interface or interface in wanted:
+                continue
+            if member.get("Membership") == "static":
+                if interface not in self._static_seen:
+                    self._static_seen.add(interface)
+                    log.warning("failopen_static_member", queue=self.queue,
+                                interface=interface, fix="remove its member => line")
+                continue
+            log.warning("failopen_member_removed", queue=self.queue, interface=interface,
+                        reason="not a front-office agent of the router that may take "
+                               "calls")
+            self.removed.append(interface)
+            self._send(QueueRemove(queue=self.queue, interface=interface))
+
+    def _may_send(self) -> bool:
         router, ami = self.router, self.router.ami
-        if ami is None or not ami.connected or not router.engine.decide \
-                or not router.may_act():
+        return ami is not None and ami.connected and router.engine.decide \
+            and router.may_act()
+
+    def _send(self, action: Action, *, then_pause: bool = False) -> None:
+        ami = self.router.ami
+        if ami is None or not self._may_send():
             return
         self.sent[action.name] = self.sent.get(action.name, 0) + 1
         future = ami.send(action)

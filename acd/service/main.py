@@ -85,7 +85,8 @@ async def serve(config: Config, stop: asyncio.Event, *,
     # READY=1 goes with the first resync, the last step before routing: the durable
     # store (below) restores the saved state before the AMI task starts.
     router.add_link_listener(systemd_reporter(config, notifier))
-    FailopenMembers(router).attach()  # the fail-open queue's members follow the agents
+    failopen = FailopenMembers(router)  # the fail-open queue's members follow the agents
+    failopen.attach()
     records = RecordsFile(records_out) if records_out else None
     if records is not None:
         router.add_fact_listener(records.on_fact)
@@ -136,7 +137,7 @@ async def serve(config: Config, stop: asyncio.Event, *,
                   supervisor.start("heartbeat", functools.partial(run_heartbeat, router))]
     if config.ami.reconcile_s > 0:
         background.append(supervisor.start("reconciler", functools.partial(
-            run_reconciler, router, config.ami.reconcile_s)))
+            run_reconciler, router, config.ami.reconcile_s, failopen=failopen)))
     election_task = (asyncio.create_task(router.election.run(), name="election")
                      if router.election is not None else None)
     try:

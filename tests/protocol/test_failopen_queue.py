@@ -22,6 +22,7 @@ from acd.config import AmiConfig
 from acd.config.load import parse_config
 from acd.core import inputs as i
 from acd.service.failopen_members import FailopenMembers
+from acd.service.reconciler import reconcile_once
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim
 from acd.sim.clock import SimClock
 from acd.sim.pbx import Pbx
@@ -302,3 +303,47 @@ async def test_stale_members_outlive_a_restart_and_a_reload() -> None:
         await client.close()
         await sim.close()
 
+
+async def test_the_router_removes_the_members_it_does_not_know_and_only_those() -> None:
+    """At start: stale members of an earlier configuration and a level-2 agent's phone
+    go, the logged-in front office stays; a member put back by hand goes at the next
+    reconciler pass; a paused agent stays a member."""
+    config = parse_config(SITE)
+    sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=20.0, secret=SECRET,
+                          behaviour=FixedBehaviour(OfferOutcome(kind="noanswer")))
+    native = sim.pbx.native
+    native.persist(["PJSIP/9999", "Local/1099@agents"])
+    assert native.add("Local/2001@agents", "2001", False) is None
+    removed: list[str] = []
+
+    def sink(name: str, privilege: str, headers: list[tuple[str, str]], stamp: float) -> None:
+        if name == "QueueMemberRemoved":
+            removed.append(dict(headers)["Interface"])
+
+    sim.pbx.subscribe(sink)
+    stack = build_stack(config, ami=AmiConfig(port=sim.port, keepalive_s=5.0), secret=SECRET,
+                        speed=20.0, records=False)
+    router = stack.router
+    members = FailopenMembers(router)
+    members.attach()
+    task = asyncio.create_task(stack.ami.run())
+    front = {"Local/1001@agents", "Local/1002@agents", "Local/1003@agents"}
+    try:
+        await until(router.link_ready.is_set)
+        await until(lambda: set(native.member_list) == front)
+        # 1004 is a front-office agent logged out in the router (removed as before)
+        assert sorted(removed) == ["Local/1004@agents", "Local/1099@agents",
+                                   "Local/2001@agents", "PJSIP/9999"]
+        assert sorted(members.removed) == ["Local/1099@agents", "Local/2001@agents",
+                                           "PJSIP/9999"]
+        # put back by hand (or by another configuration) meanwhile
+        assert native.add("PJSIP/9998", "9998", False) is None
+        router.submit(i.AgentPause("1002", reason="break"))
+        await until(lambda: native.member_list["Local/1002@agents"].paused)
+        assert await reconcile_once(router, failopen=members)
+        await until(lambda: "PJSIP/9998" not in native.member_list)
+        assert set(native.member_list) == front
+    finally:
+        await stack.ami.stop()
+        await cancel_and_wait(task)
+        await sim.close()

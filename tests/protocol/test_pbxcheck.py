@@ -98,6 +98,18 @@ async def test_what_would_break_routing_is_a_fix(sim: SimServer) -> None:
     assert exit_status(findings) == 1
 
 
+async def test_a_member_the_config_does_not_know_is_a_fix(sim: SimServer) -> None:
+    """Live t3-25 and t3-07c: a member an earlier configuration left in the fail-open
+    queue rings when the router is silent (and holds callers in unanswered rings)."""
+    sim.pbx.set_var(None, "ACD_HEARTBEAT", str(int(sim.clock.now())))  # a router ran
+    assert sim.pbx.native.add("PJSIP/9999", "9999", False) is None
+    findings = await run(sim)
+    what = f"queue {load_config(SITE).dialplan.failopen_queue} members"
+    (members,) = [f for f in findings if f.what == what]
+    assert members.level == "FIX" and "PJSIP/9999" in members.detail
+    assert exit_status(findings) == 1
+
+
 async def test_a_missing_queue_and_a_wrong_secret(sim: SimServer) -> None:
     config = site(sim.port)
     other = msgspec.structs.replace(config, dialplan=msgspec.structs.replace(

@@ -19,8 +19,9 @@ set and read back to prove the router's ``Setvar``/``Getvar`` permission). Check
 * the globals of ``globals_acd.conf`` (``Getvar``), ``ACD_RING`` against ``[routing]
   ring_timeout_s``, and the router's heartbeat (its age; unset before any router ran);
 * the fail-open queue (``QueueStatus``): it exists, its strategy, its members
-  (dynamic, front-office phones of the config), and ``autofill`` (``GetConfig``, which
-  the router's user may not read: then a ``warn`` says what to look at);
+  (dynamic, front-office phones of the config: any other member is a ``FIX``, the
+  queue would ring it when the router is silent), and ``autofill`` (``GetConfig``,
+  which the router's user may not read: then a ``warn`` says what to look at);
 * the music-on-hold class ``ACD_MOH`` (``Command: moh show classes``; again a ``warn``
   when the router's user may not run it).
 """
@@ -212,12 +213,17 @@ class _Checker:
         static = [m["Location"] for m in members if m.get("Membership") == "static"]
         foreign = [m["Location"] for m in members if m.get("Location") not in front]
         what = f"queue {name} members"
-        if static:
+        if foreign:
+            # recordings live t3-25 and t3-07c: such members held callers in unanswered
+            # rings, or took them, while the router was silent
+            self.add("FIX", what, f"{', '.join(foreign)} not a front-office phone of the "
+                     "config (ARM_N1 level 1): the queue rings it when the router is "
+                     f"silent; remove it (queue remove member <interface> from {name}, or "
+                     "its member => line); the router removes a dynamic one when it "
+                     "connects")
+        elif static:
             self.add("warn", what, f"static member(s) {', '.join(static)}: remove the "
                      "member => lines, the router manages the members")
-        elif foreign:
-            self.add("warn", what, f"{', '.join(foreign)} not a front-office phone of the "
-                     "config (ARM_N1 level 1)")
         elif not members:
             self.add("warn", what, "none yet: the router adds its logged-in front-office "
                      "agents when it starts")
