@@ -80,6 +80,10 @@ from acd.sim.warm import WARM_HOLD_S, WarmTransfers
 
 HoldStyle = Literal["moh", "wait"]
 
+#: SoftHangupRequest's Cause when Asterisk stops (its AST_SOFTHANGUP_SHUTDOWN flag):
+#: every channel gets it first in ``core restart now`` (recording 09)
+SOFT_HANGUP_SHUTDOWN = 4
+
 #: a context's handler of a Redirect to ``context,exten,priority``: False when the
 #: context has no such extension (the caller is hung up, as Asterisk does)
 ContextHandler = Callable[[Call, str, int], bool]
@@ -325,17 +329,28 @@ class Pbx:
         self._hang_up_leg(self.channel(channel), by=by, reason=reason, cause=cause)
 
     def hangup_all(self, *, keep: Collection[str] = (), by: HangupBy = "pbx",
-                   reason: str = "shutdown", cause: int = 16) -> None:
+                   reason: str = "shutdown", cause: int = 16,
+                   shutdown: bool = False) -> None:
         """Hang up every call except those with a channel named in ``keep`` (and,
         keeping none, every other channel). ``core restart`` gives ``cause`` 0 to the
-        callers not talking (recording 09)."""
+        callers not talking (recording 09); with ``shutdown`` (Asterisk stopping), every
+        channel about to go is first sent a SoftHangupRequest with the shutdown flag,
+        Cause 4, before any Hangup, as recording 09 shows."""
+        doomed: list[Call] = []
+        going: set[str] = set() if keep else set(self.foreign.names)
         for call in self.live_calls():
             names = {call.phone.name, call.trunk.name}
             for out in (call.dial, call.partner):
                 if out is not None:
                     names.update(leg.name for leg in out.legs())
-            if names & set(keep):
-                continue
+            if not names & set(keep):
+                doomed.append(call)
+                going |= names
+        if shutdown:
+            for ch in list(self.channels.values()):
+                if ch.name in going:
+                    self.events.soft_hangup_request(ch, SOFT_HANGUP_SHUTDOWN)
+        for call in doomed:
             talking = bridged(call, outgoing(call))
             self.teardown.trunk_hangs_up(call, by=by, reason=reason,
                                          cause=16 if talking else cause,

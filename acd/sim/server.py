@@ -56,13 +56,14 @@ class SimServer:
                       clean: bool = True) -> None:
         """Asterisk restarts (``core restart now``, recording 09): channels hung up
         first (all, none, or all but the calls owning a channel named in ``hangup``;
-        the callers not talking with Cause 0), then the ``Shutdown`` event, every
+        each sent a SoftHangupRequest with Cause 4, the shutdown flag, before any
+        Hangup; the callers not talking with Cause 0), then the ``Shutdown`` event, every
         socket closed, no listener for ``down_s`` real seconds, then FullyBooted again
         at the next login (uptime starts over)."""
         if hangup == "all":
-            self.pbx.hangup_all(reason="restart", cause=0)
+            self.pbx.hangup_all(reason="restart", cause=0, shutdown=True)
         elif hangup != "none":
-            self.pbx.hangup_all(keep=hangup, reason="restart", cause=0)
+            self.pbx.hangup_all(keep=hangup, reason="restart", cause=0, shutdown=True)
         await asyncio.sleep(self.clock.real_delay(SHUTDOWN_AFTER_S))
         self.pbx.events.emit("Shutdown", [("Shutdown", "Cleanly" if clean else "Uncleanly"),
                                           ("Restart", "True")], "system")

@@ -82,6 +82,49 @@ async def test_core_restart_hangs_waiting_callers_up_with_cause_0_before_shutdow
     assert events.index("Shutdown") > max(n for n, e in enumerate(events) if e == "Hangup")
 
 
+def shutdown_flagged_first(messages: list[AmiMessage]) -> tuple[set[str], set[str]]:
+    """(channels hung up, channels sent ``SoftHangupRequest Cause: 4`` before the first
+    of those Hangups) from the first such request to the ``Shutdown`` event."""
+    start = next(n for n, m in enumerate(messages)
+                 if m.get("Event") == "SoftHangupRequest" and m["Cause"] == "4")
+    flagged: set[str] = set()
+    hung_up: set[str] = set()
+    for message in messages[start:]:
+        if message.get("Event") == "Shutdown":
+            break
+        if message.get("Event") == "SoftHangupRequest" and message["Cause"] == "4" \
+                and not hung_up:
+            flagged.add(message["Channel"])
+        elif message.get("Event") == "Hangup":
+            hung_up.add(message["Channel"])
+    return hung_up, flagged
+
+
+async def test_core_restart_flags_every_channel_shutdown_before_any_hangup(
+        sim: tuple[SimServer, AmiTestClient]) -> None:
+    """Recording 09: ``core restart now`` sends every channel (callers talking or
+    waiting, both halves, the agents' legs) a ``SoftHangupRequest`` with Cause 4,
+    Asterisk's shutdown flag, before the first Hangup: the router's evidence that
+    Asterisk itself cut those callers."""
+    recorded = live_messages("09-asterisk-core-restart.events.ami")
+    hung_up, flagged = shutdown_flagged_first(recorded)
+    assert len(hung_up) == 16 and hung_up == flagged
+    assert "Local/15@from-trunk-000000c1;2" in flagged  # a caller only waiting
+
+    server, client = sim
+    server.pbx.foreign.place(2)
+    calls = [server.pbx.place_call("15", f"Waiting {n}", f"068000000{n}", patience_s=300)
+             for n in range(2)]
+    for _ in calls:
+        await client.wait_event("UserEvent", UserEvent="AcdCallWaiting")
+    await server.restart(down_s=0.05)
+    await client.wait_closed()
+    hung_up, flagged = shutdown_flagged_first(client.events())
+    assert hung_up == flagged
+    assert {c.channel for c in calls} | {c.phone.name for c in calls} <= flagged
+    assert len(flagged) == 6  # two callers' halves, two foreign channels
+
+
 async def test_foreign_channels_carry_no_acd_variable_and_are_scored(
         sim: tuple[SimServer, AmiTestClient]) -> None:
     server, client = sim
