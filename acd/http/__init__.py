@@ -1,6 +1,7 @@
 """HTTP side of the router, aiohttp on the router's own event loop: ``/healthz``,
 ``/metrics`` and the supervisor and agent API ``/api/v1/`` (:mod:`acd.http.v1`, with
-its live event stream :mod:`acd.http.cti`), all on ``[http]`` bind and port.
+its live event stream :mod:`acd.http.cti`), and the supervisor's console, a page at ``/``
+(:mod:`acd.http.console`), all on ``[http]`` bind and port.
 
 ``/healthz`` and ``/metrics`` ask for no token: health and metrics carry no personal
 data (no caller number or name ever appears in a metric label, see
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from acd.config import HttpConfig
+from acd.http.console import Console
 from acd.http.guard import ConnectionGuard, GuardedSite
 from acd.http.serverlog import SERVER_LOGGER
 from acd.http.v1 import Api
@@ -31,7 +33,7 @@ from acd.http.wire import json_errors
 
 if TYPE_CHECKING:
     from acd.config import ApiConfig
-    from acd.core.ports import ApiHost
+    from acd.http.room import ConsoleHost
     from acd.http.tokens import TokenSet
     from acd.metrics import RouterMetrics
 
@@ -45,6 +47,7 @@ MAX_BODY_BYTES = 64 * 1024
 #: seconds aiohttp waits for requests in flight when the server stops
 HTTP_SHUTDOWN_S = 1.0
 API_KEY: web.AppKey[Api] = web.AppKey("api", Api)
+CONSOLE_KEY: web.AppKey[Console] = web.AppKey("console", Console)
 
 
 class HttpServer:
@@ -54,6 +57,7 @@ class HttpServer:
         self._runner = runner
         self.port = port
         self.api: Api = runner.app[API_KEY]
+        self.console: Console = runner.app[CONSOLE_KEY]
 
     async def close(self) -> None:
         """End the event streams (a ``closing`` event each), then stop serving."""
@@ -61,7 +65,7 @@ class HttpServer:
         await self._runner.cleanup()
 
 
-def build_app(router: ApiHost, metrics: RouterMetrics | None = None, *,
+def build_app(router: ConsoleHost, metrics: RouterMetrics | None = None, *,
               tokens: TokenSet | None = None,
               api_config: ApiConfig | None = None) -> web.Application:
     """The application; its :class:`~acd.http.v1.Api` (audit, event stream) is
@@ -85,10 +89,12 @@ def build_app(router: ApiHost, metrics: RouterMetrics | None = None, *,
     api = Api(router, tokens, api_config)
     api.routes(app)
     app[API_KEY] = api
+    console = app[CONSOLE_KEY] = Console(api, router)
+    console.routes(app)
     return app
 
 
-async def start_http(router: ApiHost, bind: str, port: int, *,
+async def start_http(router: ConsoleHost, bind: str, port: int, *,
                      metrics: RouterMetrics | None = None,
                      tokens: TokenSet | None = None,
                      api_config: ApiConfig | None = None,

@@ -18,6 +18,10 @@ Events and their ``data`` fields (times are epoch seconds, engine time):
 * ``agent_state``: at, agent, old, new, reason
 * ``agent_skills``: at, agent, old, new (skill → level), by, reason — re-skilling
 * ``bascule``: at, queue ("*": the whole site), share, partner, by, reason
+* ``room``: the whole room as the supervisor's console shows it (:mod:`acd.http.room`),
+  only to a client that asked for it (``GET /api/v1/events?room=1``): while the room
+  changes, at most every :data:`acd.http.roomfeed.MIN_INTERVAL_S`, and at least every
+  :data:`acd.http.roomfeed.KEEPALIVE_S` (:mod:`acd.http.roomfeed`)
 * ``lagged``: dropped — this client fell behind and lost that many older events
 * ``closing``: reason — the server is stopping; reconnect later
 
@@ -38,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +81,9 @@ class StreamEvent:
     #: agents this event concerns (an agent token receives it if its agent is in it);
     #: empty: not for agent tokens
     agents: frozenset[str]
+    #: a ``room`` view: only for the clients that asked for it (with ``agents``, only
+    #: for that agent's token; without, only for the other tokens)
+    room: bool = False
 
     def frame(self, sees_numbers: bool) -> bytes:
         data = self.full if sees_numbers else self.masked
@@ -85,15 +93,21 @@ class StreamEvent:
 class Subscriber:
     """One connected client: its queue, its filter, what it has lost."""
 
-    def __init__(self, size: int, *, agent: str | None, sees_numbers: bool) -> None:
+    def __init__(self, size: int, *, agent: str | None, sees_numbers: bool,
+                 room: bool = False) -> None:
         self.queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue(maxsize=size)
         self.agent = agent
         self.sees_numbers = sees_numbers
+        #: also sent the ``room`` views
+        self.room = room
         #: events dropped since the last ``lagged`` event was sent
         self.dropped = 0
         self.dropped_total = 0
 
     def wants(self, event: StreamEvent) -> bool:
+        if event.room:
+            return self.room and (self.agent in event.agents if self.agent is not None
+                                  else not event.agents)
         return self.agent is None or self.agent in event.agents
 
     def offer(self, item: StreamEvent | None) -> None:
@@ -138,16 +152,42 @@ class EventStream:
         self.closed = False
         self._ids = itertools.count(1)
         self._calls: OrderedDict[str, _CallInfo] = OrderedDict()
+        #: told when a client subscribes to the ``room`` views (its first one is due)
+        self.on_room_subscriber: Callable[[], None] | None = None
+        #: clients subscribed to the ``room`` views
+        self.room_count = 0
 
     def attach(self) -> None:
         self.router.add_fact_listener(self.on_fact)
 
-    def subscribe(self, *, agent: str | None, sees_numbers: bool) -> Subscriber:
-        subscriber = Subscriber(self.buffer, agent=agent, sees_numbers=sees_numbers)
+    def subscribe(self, *, agent: str | None, sees_numbers: bool,
+                  room: bool = False) -> Subscriber:
+        subscriber = Subscriber(self.buffer, agent=agent, sees_numbers=sees_numbers,
+                                room=room)
         self.subscribers.add(subscriber)
+        if room:
+            self.room_count += 1
+            if self.on_room_subscriber is not None:
+                self.on_room_subscriber()
         return subscriber
 
+    def room_subscribers(self) -> list[Subscriber]:
+        return [s for s in self.subscribers if s.room]
+
+    def publish_room(self, full: bytes, masked: bytes,
+                     agents: frozenset[str] = frozenset()) -> None:
+        """A ``room`` view to the clients that asked for one: ``full`` and ``masked``
+        as for the other events; ``agents``: the one agent token it is for (else every
+        other token)."""
+        event = StreamEvent(id=next(self._ids), name="room", full=full, masked=masked,
+                            agents=agents, room=True)
+        for subscriber in self.subscribers:
+            if subscriber.wants(event):
+                subscriber.offer(event)
+
     def unsubscribe(self, subscriber: Subscriber) -> None:
+        if subscriber in self.subscribers and subscriber.room:
+            self.room_count -= 1
         self.subscribers.discard(subscriber)
 
     def close(self) -> None:

@@ -48,6 +48,10 @@ configured, an entry of the audit stream (:mod:`acd.store`, kept
 Callers' numbers (and names) are personal health data: they appear in full only for a
 supervisor token with ``caller_numbers = true``; every other token sees numbers masked
 (``06******78``) and no name.
+
+A request without ``Authorization`` may carry instead the cookie of a console session
+(:mod:`acd.http.sessions`): it stands for the token typed into the console; its writes
+must also carry the session's ``X-CSRF-Token`` (403 otherwise, audited).
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ from acd.core.model import Agent, AgentState, Call
 from acd.core.overflow import SITE
 from acd.core.reskill import reskill_problem
 from acd.http.cti import EventStream, closing_frame
+from acd.http.sessions import Sessions, check_csrf
 from acd.http.tokens import HOW_TO_CONFIGURE, Principal, TokenSet
 from acd.http.wire import (
     ApiError,
@@ -108,6 +113,7 @@ def write(handler: Handler) -> Callable[[Api, web.Request], Awaitable[web.Respon
         who = self.authenticate(request)
         raw = await request.read()
         try:
+            check_csrf(request)
             check_depth(raw)  # before anything decodes it, the audit included
             if self.router.role == "standby":
                 # its engine follows events without deciding: a write here would
@@ -135,6 +141,8 @@ class Api:
         self.config = config if config is not None else router.config.api
         self.stream = EventStream(router, buffer=self.config.stream_buffer)
         self.stream.attach()
+        #: console sessions (a cookie for a token typed once into the page)
+        self.sessions = Sessions()
         #: the last AUDIT_SIZE writes, oldest first
         self.audit: deque[dict[str, Any]] = deque(maxlen=AUDIT_SIZE)
         self._streams = 0
@@ -171,6 +179,9 @@ class Api:
     def authenticate(self, request: web.Request) -> Principal:
         if not len(self.tokens):
             raise ApiError(401, HOW_TO_CONFIGURE)
+        console = self.sessions.principal(request)
+        if console is not None:
+            return console
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
@@ -433,7 +444,8 @@ class Api:
         if self.stream.closed:
             raise ApiError(503, "the server is stopping")
         subscriber = self.stream.subscribe(
-            agent=who.agent if who.role == "agent" else None, sees_numbers=who.sees_numbers)
+            agent=who.agent if who.role == "agent" else None, sees_numbers=who.sees_numbers,
+            room=request.query.get("room") == "1")
         self._streams += 1
         self._idle.clear()
         response = web.StreamResponse(headers={
