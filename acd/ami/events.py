@@ -87,6 +87,20 @@ class Hangup(ChannelEvent, frozen=True, gc=False, kw_only=True):
     cause_txt: str = msgspec.field(default="", name="Cause-txt")
 
 
+#: SoftHangupRequest's ``Cause`` when Asterisk is stopping (AST_SOFTHANGUP_SHUTDOWN)
+SOFT_HANGUP_SHUTDOWN: Final = 4
+
+
+class SoftHangupRequest(ChannelEvent, frozen=True, gc=False, kw_only=True):
+    """Asterisk asked a channel to hang up. ``Cause`` is the soft hang-up *flag*, not
+    a Q.850 cause: :data:`SOFT_HANGUP_SHUTDOWN` (4) means Asterisk itself is stopping
+    (``core restart now``, ``core stop now``: recording 09 shows it on every channel,
+    the waiting callers' included, before any Hangup, and the ``Shutdown`` event 1.1 s
+    after them)."""
+
+    cause: int = msgspec.field(default=0, name="Cause")
+
+
 class MusicOnHoldStart(ChannelEvent, frozen=True, gc=False, kw_only=True):
     """A channel started hearing music on hold (it is waiting, not talking)."""
 
@@ -246,6 +260,7 @@ EVENT_TYPES: Final[dict[str, type[AmiEvent]]] = {
     "Newchannel": Newchannel,
     "Newstate": Newstate,
     "Hangup": Hangup,
+    "SoftHangupRequest": SoftHangupRequest,
     "MusicOnHoldStart": MusicOnHoldStart,
     "DialBegin": DialBegin,
     "DialEnd": DialEnd,

@@ -24,7 +24,7 @@ from acd.core.constants import (
 )
 from acd.core.effects import Effects
 from acd.core.hours import route_number
-from acd.core.indicators import handling_time, mean_handling_time
+from acd.core.indicators import LOST, handling_time, mean_handling_time
 from acd.core.model import Agent, Call, CallState, Leg, move_call
 from acd.core.records import CallRecord, record_of
 from acd.core.room import RoomState
@@ -208,7 +208,10 @@ class CallBook:
             self.offering.lend_backups()  # its filière may spare its backups now
 
     def outcome(self, call: Call) -> str:
-        """How a call that is ending ended."""
+        """How a call that is ending ended (Asterisk's own cut first, whatever came
+        before it: :mod:`acd.core.pbxloss`)."""
+        if call.lost_reason is not None:
+            return LOST
         partner = self.overflow.outcome(call)
         if partner is not None:
             return partner

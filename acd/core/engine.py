@@ -12,7 +12,8 @@ each UserEvent and each timer to the collaborator that handles it:
 * :mod:`acd.core.resync` and :mod:`acd.core.restore`: Asterisk's snapshot, the
   periodic reconciliation, the restart from a saved state;
 * :mod:`acd.core.transfers` and :mod:`acd.core.warm`: transfers between filières;
-* :mod:`acd.core.partners`: overflow to partner SAS and the bascule.
+* :mod:`acd.core.partners`: overflow to partner SAS and the bascule;
+* :mod:`acd.core.pbxloss`: calls Asterisk itself cut (a restart, a crash).
 
 The collaborators do not inherit from one another: each receives the state, the
 effects and the timers, and the others it calls by name (``connect``).
@@ -53,6 +54,7 @@ from acd.core.model import Agent, Call
 from acd.core.offering import Offering
 from acd.core.overflow import Bascule
 from acd.core.partners import Overflow
+from acd.core.pbxloss import PbxLoss
 from acd.core.pbxview import PbxView
 from acd.core.records import CallRecord
 from acd.core.restore import Restore
@@ -101,6 +103,7 @@ class Engine:
         transfers = self._transfers = Transfers(state, fx, timers)
         warm = self._warm = WarmTransfers(state, fx, timers)
         overflow = self._overflow = Overflow(state, fx, timers)
+        loss = self._loss = PbxLoss(state)
         calls.connect(offering=offering, agents=agents, overflow=overflow, warm=warm)
         offering.connect(calls=calls, agents=agents, overflow=overflow)
         pbx.connect(calls=calls, agents=agents, offering=offering, overflow=overflow,
@@ -125,7 +128,9 @@ class Engine:
             ev.QueueCallerJoin: pbx.on_native_join,
             ev.AgentConnect: pbx.on_native_connect,
             ev.OriginateResponse: warm.on_originate_response,
-            ev.Shutdown: resync.on_link_down,
+            ev.Shutdown: self._on_shutdown,
+            ev.SoftHangupRequest: loss.on_soft_hangup,
+            ev.FullyBooted: loss.on_fully_booted,
             i.LinkDown: resync.on_link_down,
             i.ChannelsSnapshot: resync.on_snapshot,
             i.Reconcile: resync.on_reconcile,
@@ -211,6 +216,10 @@ class Engine:
         handler = self.user_events.get(event.name)
         if handler is not None:
             handler(event)
+
+    def _on_shutdown(self, event: ev.Shutdown) -> None:
+        self._loss.on_shutdown(event)
+        self._resync.on_link_down(event)
 
     def _on_action_failed(self, event: i.ActionFailed) -> None:
         # the refs do not overlap: a warm transfer's are 3-tuples, an offer's 2-tuples

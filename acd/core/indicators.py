@@ -10,6 +10,10 @@ summary all count with these.
 * *abandoned*: the caller hung up before any pick-up (outcome ``abandoned``); *short
   abandoned*: an abandoned call whose arrival → end is under ``routing.short_abandon_s``.
   Answer rate = answered / (offered − short abandoned).
+* *lost*: Asterisk itself cut the call (outcome ``lost``, ``lost_reason``
+  ``pbx-restart`` or ``pbx-crash``): never abandoned (the caller did not give up),
+  answered if it was picked up before the cut; one never picked up counts in offered
+  and as not answered in the answer rate (the room did not answer it).
 * *handling time* of a leg: its talk time plus its skill's wrap-up; the estimated wait
   averages it.
 """
@@ -28,6 +32,8 @@ QS60_S = 60.0
 ABANDONED = "abandoned"
 #: the outcome of a call picked up by a person
 ANSWERED = "answered"
+#: the outcome of a call Asterisk itself cut (a restart, a crash): see ``lost_reason``
+LOST = "lost"
 
 
 def answer_wait(wait_s: float) -> float:
@@ -52,12 +58,19 @@ def wait_known(record: CallRecord) -> bool:
 
 
 def is_answered(record: CallRecord) -> bool:
-    """Picked up by a person, whether the pick-up was seen or found at a resync."""
-    return record.wait_s is not None or record.outcome == ANSWERED
+    """Picked up by a person, whether the pick-up was seen or found at a resync (a
+    call Asterisk cut afterwards included: it has its agent)."""
+    return record.wait_s is not None or record.outcome == ANSWERED \
+        or (record.outcome == LOST and record.agent is not None)
 
 
 def is_abandoned(outcome: str) -> bool:
     return outcome == ABANDONED
+
+
+def is_lost(outcome: str) -> bool:
+    """Cut by Asterisk itself (restart, crash): not an abandon, whatever the wait."""
+    return outcome == LOST
 
 
 def is_short_abandon(outcome: str, duration_s: float | None, short_abandon_s: float) -> bool:

@@ -120,6 +120,9 @@ class Call:
     legs: list[Leg] = field(default_factory=list)
     #: set when the call's end was found at a resync rather than seen as it happened
     ended_unobserved: bool = False
+    #: Asterisk itself cut the call (:mod:`acd.core.pbxloss`): "pbx-restart" (it was
+    #: stopping) or "pbx-crash" (it came back with a new start time); outcome "lost"
+    lost_reason: str | None = None
     #: answered by ``answered_by`` at a time the router did not see (found talking at
     #: a resync): no ``answered_at``, no wait, left out of QS 30 s
     answered_unobserved: bool = False

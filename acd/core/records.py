@@ -38,8 +38,9 @@ class CallRecord(msgspec.Struct, frozen=True, kw_only=True):
     arrived_at: str
     answered_at: str | None
     ended_at: str | None
-    #: answered | abandoned | overflowed | waiting (never answered, still there at the
-    #: end of a run); an answered call still talking at the end has ``ended_at`` null
+    #: answered | abandoned | overflowed | forwarded | lost (Asterisk itself cut it, see
+    #: ``lost_reason``) | waiting (never answered, still there at the end of a run); an
+    #: answered call still talking at the end has ``ended_at`` null
     outcome: str
     #: the agent who picked up first
     agent: str | None
@@ -50,8 +51,12 @@ class CallRecord(msgspec.Struct, frozen=True, kw_only=True):
     legs: list[LegRecord]
     #: true when the end was found at a resync (the router was not connected)
     ended_unobserved: bool = False
-    #: with outcome "lost": why; "pbx-restart" when Asterisk itself hung the caller up
-    #: as it restarted (set by ``acd simulate --chaos``, whose simulator knows it)
+    #: with outcome "lost": why. "pbx-restart": Asterisk hung the caller up as it
+    #: stopped or restarted (``core restart now``: a SoftHangupRequest with the shutdown
+    #: flag before the Hangup, or a Shutdown event before the link closed);
+    #: "pbx-crash": Asterisk died without a word and came back with a new start time,
+    #: the call gone. A lost call may have been picked up before (``agent``,
+    #: ``answered_at`` and ``wait_s`` say so): it counts as answered, never as abandoned
     lost_reason: str | None = None
     #: "sas" | "pdsa": the period the call arrived in
     period: str = "sas"
@@ -103,6 +108,7 @@ def record_of(call: Call, zone: ZoneInfo) -> CallRecord:
         channel=call.channel,
         legs=legs,
         ended_unobserved=call.ended_unobserved,
+        lost_reason=call.lost_reason,
         period=call.period,
         partner=call.overflowed_to,
         overflows=[OverflowRecord(partner=p, at=iso(at, zone) or "", result=result)

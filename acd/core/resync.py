@@ -24,6 +24,7 @@ from acd.core.constants import ACTION_RETRY_S, SNAPSHOT_MARGIN_S
 from acd.core.effects import Effects
 from acd.core.evidence import Place, is_acd_caller, place_of
 from acd.core.model import AgentState, Call, CallState, device_of, move_call
+from acd.core.pbxloss import resync_reason
 from acd.core.room import RoomState
 from acd.core.timers import TimerKind, Timers
 
@@ -62,13 +63,16 @@ class Resync:
         """Reconcile with Asterisk's list of live channels, then route again."""
         state = self.state
         live = {entry.channel: entry for entry in event.channels}
+        lost = resync_reason(state, event.taken_at)  # Asterisk started again: cut by it
         for call in list(state.calls.values()):
             entry = live.get(call.channel)
             if entry is None and call.arrived_at >= event.taken_at - SNAPSHOT_MARGIN_S \
                     and not self.restore.known_before_link(call):
                 continue  # arrived while the list was being built: not in it, not gone
             if entry is None:
-                self.fx.repair("call_gone", call.id, f"channel {call.channel} is gone")
+                self.fx.repair("call_gone", call.id, f"channel {call.channel} is gone"
+                               + (f" ({lost})" if lost else ""))
+                call.lost_reason = call.lost_reason or lost
                 self.calls.end_call(call, unobserved=True)
             else:
                 _caller_from_pbx(call, entry)

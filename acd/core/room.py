@@ -73,6 +73,13 @@ class RoomState:
     rearm: bool = False
     #: ids of the calls restored (known before the link came up)
     restored: set[str] = field(default_factory=set)
+    #: Asterisk's start (a resync's time − FullyBooted's Uptime), None before any
+    #: login, and FullyBooted's Uptime until the resync that dates it
+    #: (:mod:`acd.core.pbxloss`)
+    pbx_started_at: float | None = None
+    pbx_uptime: int | None = None
+    #: a Shutdown event came since the last dated resync
+    pbx_shutdown_seen: bool = False
 
     @property
     def acting(self) -> bool:

@@ -30,6 +30,8 @@ Definitions (the same as the call records and the report; see ``deploy/README.md
   abandoned call whose arrival → end (``CallEnded.duration_s``) is under
   ``routing.short_abandon_s``.
   Answer rate = answered / (offered − short abandoned).
+* *lost*: a call Asterisk itself cut (outcome ``lost``): ``acd_calls_lost_total``
+  (:mod:`acd.metrics.lost`), never an abandon.
 * *busy offers* (``acd_offers_busy_total``): offers whose phone answered busy
   (``OfferBusy``: ``DialEnd BUSY``, or a warm transfer target's ``OriginateResponse
   Reason: 5``). They are not missed offers: no agent is paused for them.
@@ -65,6 +67,7 @@ from acd.core.indicators import (
 )
 from acd.core.model import AgentState
 from acd.core.observed import REFUSED_INPUT
+from acd.metrics.lost import LostCalls
 
 if TYPE_CHECKING:
     from acd.core.ports import MetricsHost
@@ -189,6 +192,8 @@ class RouterMetrics:
                 self._series_of(entry.pdsa, number, "pdsa")
         self._collector = _EngineCollector(self)
         reg.register(self._collector)
+        #: acd_calls_lost_total, registered after the engine's collector (its order)
+        self.lost = LostCalls(reg, self.number_label, self._series)
         #: every collector of the registry, in its order (for :meth:`render_async`)
         self._exposed: tuple[Collector, ...] = (
             self._offered, self._answered, self._within_30s, self._within_60s,
@@ -199,6 +204,7 @@ class RouterMetrics:
     def attach(self) -> None:
         """Count the router's facts and time its decisions from now on."""
         self.router.add_fact_listener(self.on_fact)
+        self.router.add_fact_listener(self.lost.on_fact)
         self.router.decision_observer = self.observe_decision
 
     def render(self) -> bytes:

@@ -33,6 +33,8 @@ from acd.core.indicators import (
     answered_within,
     first_queue,
     is_abandoned,
+    is_answered,
+    is_lost,
     is_short_abandon,
     leg_talk_s,
 )
@@ -120,6 +122,12 @@ class Figures:
     waiting: int = 0
     overflowed: int = 0
     forwarded: int = 0
+    #: cut by Asterisk itself (outcome "lost": a restart, a crash), never abandoned; of
+    #: which never picked up (those picked up before the cut are in ``answered``)
+    lost: int = 0
+    lost_unanswered: int = 0
+    #: lost_reason ("pbx-restart", "pbx-crash") → lost calls
+    lost_by_reason: dict[str, int] = field(default_factory=dict)
     #: answered at a time no router saw (found talking at a resync, e.g. in the
     #: fail-open queue): in ``answered``, left out of QS 30 s / 60 s (no wait known)
     answered_wait_unknown: int = 0
@@ -170,6 +178,11 @@ class Report:
         return sorted({p for m in self.months.values() for f in m.values()
                        for p in f.overflowed_by_partner})
 
+    def lost_reasons(self) -> list[str]:
+        """Every lost_reason of a lost call anywhere in the report, sorted."""
+        return sorted({r for m in self.months.values() for f in m.values()
+                       for r in f.lost_by_reason})
+
 
 def month_keys(start: date, end: date) -> list[str]:
     """Every "YYYY-MM" from start's month to end's month."""
@@ -209,7 +222,7 @@ def _add(figures: Figures, record: CallRecord, settings: ReportSettings,
             figures.qs_answered += 1
             figures.qs30_within += answered_within(record.wait_s, QS30_S)
             figures.qs60_within += answered_within(record.wait_s, QS60_S)
-    elif record.outcome == "answered":  # picked up while no router saw it
+    elif is_answered(record):  # picked up while no router saw it
         figures.answered += 1
         figures.answered_wait_unknown += 1
     outcome = record.outcome
@@ -225,6 +238,11 @@ def _add(figures: Figures, record: CallRecord, settings: ReportSettings,
             figures.overflowed_by_partner.get(partner, 0) + 1)
     elif outcome == "forwarded":
         figures.forwarded += 1
+    elif is_lost(outcome):
+        figures.lost += 1
+        figures.lost_unanswered += not is_answered(record)
+        reason = record.lost_reason or "unknown"
+        figures.lost_by_reason[reason] = figures.lost_by_reason.get(reason, 0) + 1
     for leg in record.legs:
         talk_s = leg_talk_s(leg)
         if talk_s is not None:

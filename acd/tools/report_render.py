@@ -34,7 +34,7 @@ DEFINITIONS = "docs/indicators.md"
 
 _PERIOD_TITLES = {"sas": "SAS hours", "pdsa": "PDSA hours", "all": "all"}
 _COUNTS = ("offered", "answered", "answered_wait_unknown", "abandoned", "short_abandoned",
-           "waiting", "overflowed", "forwarded")
+           "waiting", "overflowed", "forwarded", "lost", "lost_unanswered")
 
 
 def _round(value: float | None, digits: int) -> float | None:
@@ -58,6 +58,7 @@ def figures_json(figures: Figures, report: Report) -> dict[str, Any]:
     out["transfers"] = [{"from": a, "to": b, "count": n}
                         for (a, b), n in sorted(figures.transfers.items())]
     out["overflowed_by_partner"] = dict(sorted(figures.overflowed_by_partner.items()))
+    out["lost_by_reason"] = dict(sorted(figures.lost_by_reason.items()))
     return out
 
 
@@ -78,6 +79,7 @@ def report_json(report: Report) -> dict[str, Any]:
 
 def _rows(report: Report) -> list[tuple[str, str, str, Any, Any, Any]]:
     roles, pairs, partners = report.roles(), report.transfer_pairs(), report.partners()
+    reasons = report.lost_reasons()
     rows: list[tuple[str, str, str, Any, Any, Any]] = []
     for month, periods in report.months.items():
         for period, f in periods.items():
@@ -103,6 +105,8 @@ def _rows(report: Report) -> list[tuple[str, str, str, Any, Any, Any]]:
                 row(f"transfers:{a}->{b}", f.transfers.get((a, b), 0))
             for partner in partners:
                 row(f"overflowed:{partner}", f.overflowed_by_partner.get(partner, 0))
+            for reason in reasons:
+                row(f"lost:{reason}", f.lost_by_reason.get(reason, 0))
     return rows
 
 
@@ -153,6 +157,9 @@ def _month_md(month: str, periods: dict[str, Figures], report: Report) -> list[s
         ["overflowed to a partner SAS", *(str(f.overflowed) for f in fs)],
         ["forwarded (PDSA destination)", *(str(f.forwarded) for f in fs)],
         ["still waiting at the end of the records", *(str(f.waiting) for f in fs)],
+        ["lost: cut by Asterisk itself (restart, crash), not abandons",
+         *(str(f.lost) for f in fs)],
+        ["… of which never picked up (not answered)", *(str(f.lost_unanswered) for f in fs)],
         [f"QS 30 s at {settings.front_office} (DGOS 2)", *(_pct(f.qs30) for f in fs)],
         [f"QS 60 s at {settings.front_office} (target {target})",
          *(_pct(f.qs60) for f in fs)],
@@ -183,6 +190,12 @@ def _month_md(month: str, periods: dict[str, Figures], report: Report) -> list[s
                   *_table(["partner", *head[1:]],
                           [[p, *(str(f.overflowed_by_partner.get(p, 0)) for f in fs)]
                            for p in partners]), ""]
+    reasons = report.lost_reasons()
+    if reasons:
+        lines += ["Calls lost by Asterisk, per reason", "",
+                  *_table(["reason", *head[1:]],
+                          [[r, *(str(f.lost_by_reason.get(r, 0)) for f in fs)]
+                           for r in reasons]), ""]
     return lines
 
 

@@ -9,7 +9,7 @@ bookkeeping), with the DGOS definitions (docs/indicators.md):
   is the front office (ARM_N1); abandoned calls are not in the denominator; QS 60 s
   likewise with 60 s;
 * calls still waiting when the run stops are counted apart, neither answered nor
-  abandoned.
+  abandoned; so are calls Asterisk itself cut before any pick-up (outcome ``lost``).
 
 The per-queue rows count each *visit* of a call to a queue (its consecutive legs in
 that queue), so a call answered at N1 and transferred to OSNP, then to MG, is offered
@@ -30,6 +30,7 @@ from acd.core.indicators import (
     answered_within,
     first_queue,
     is_abandoned,
+    is_answered,
     leg_answered,
     ratio,
 )
@@ -167,8 +168,9 @@ def _visits(record: CallRecord) -> list[list[LegRecord]]:
 
 def _kind(record: CallRecord) -> str:
     """How the call counts in the headline: answered (first pick-up by a person, its wait
-    known or not), abandoned, waiting, or another outcome."""
-    if record.wait_s is not None or record.outcome == "answered":
+    known or not, even if Asterisk cut it afterwards), abandoned, waiting, or another
+    outcome ("lost" never picked up among them: never an abandon)."""
+    if is_answered(record):
         return "answered"
     if is_abandoned(record.outcome):
         return "abandoned"

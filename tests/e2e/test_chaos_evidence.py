@@ -4,17 +4,30 @@ foreign channels on the PBX. Real router processes, real TCP, a real Redis."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import os
+import secrets
+import time
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
+from typing import Any
 
-from acd.config.load import load_config
+import msgspec
+
+from acd.config.load import load_config, parse_config
+from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim
 from acd.tools.chaos import Fault, parse_chaos
 from acd.tools.chaos_run import ChaosResult, run_chaos
+from acd.tools.report import build_report
+from acd.tools.router_process import RouterProcess
 from acd.tools.scenario import load_scenario
 from acd.tools.simulate_cli import harmed, summary_json
 from acd.tools.summary import Summary
 from tests.support.busyroom import write_busy_room
 from tests.support.paths import REPO
+from tests.support.sites import local_agents, site_toml
 
 
 async def chaos(tmp_path: Path, faults: str, *, duration: int, per_day: int) -> ChaosResult:
@@ -85,3 +98,71 @@ def test_the_shipped_failopen_return_scenario() -> None:
     kinds = [fault.kind for fault in parse_chaos(scenario.chaos)]
     assert scenario.foreign_channels > 0
     assert kinds[0] == "router-kill" and "ami-drop" in kinds and "dialplan-reload" in kinds
+
+
+
+ROOM = site_toml("SAS lost",
+                 sections={"ami": {"keepalive_s": 1, "keepalive_timeout_s": 1,
+                                   "reconnect_initial_s": 0.05, "reconnect_max_s": 0.3},
+                           "http": {"port": 0}, "routing": {"ring_grace_s": 5}},
+                 skills={"ARM_N1": {"wrap_up_s": 0}}, agents=local_agents("1001"))
+SPEED = 10.0
+
+
+async def test_the_router_records_the_callers_asterisk_cut_as_lost(tmp_path: Path) -> None:
+    """A real ``acd run`` process against the simulator: Asterisk restarts (``core
+    restart now``) with one caller talking and one waiting, then is killed with two
+    more. The records the router wrote itself (``--records-out``) mark the first two
+    ``lost`` / ``pbx-restart`` (the shutdown flag before their Hangup) and the other
+    two ``lost`` / ``pbx-crash`` (a new Asterisk at the next login); those talking keep
+    their agent and wait. In the DGOS report none is an abandon."""
+    config = parse_config(ROOM)
+    secret = secrets.token_urlsafe(8)
+    sim = await start_sim(config, "127.0.0.1", 0, seed=4, speed=SPEED, secret=secret,
+                          behaviour=FixedBehaviour(OfferOutcome(answer_after_s=1.0,
+                                                                talk_s=3600.0)),
+                          options=PbxOptions(failopen_s=None), auth_failure_delay_s=0.05)
+    router = RouterProcess("router", tmp_path, {**os.environ, "ACD_AMI_SECRET": secret},
+                           SPEED)
+    router_config = msgspec.structs.replace(
+        config, ami=msgspec.structs.replace(config.ami, port=sim.port))
+
+    def logged(event: str, after: float, **fields: str) -> Callable[[dict[str, Any]], bool]:
+        return lambda line: line.get("event") == event and line["_at"] > after and all(
+            line.get(k) == v for k, v in fields.items())
+
+    async def talking_and_waiting(after: float) -> list[str]:
+        talking = sim.pbx.place_call("15", "Talking", "0600000001", patience_s=3600)
+        await router.wait_for(logged("call_answered", after, call=talking.trunk.uniqueid))
+        waiting = sim.pbx.place_call("15", "Waiting", "0600000002", patience_s=3600)
+        await router.wait_for(logged("call_queued", after, call=waiting.trunk.uniqueid))
+        return [talking.trunk.uniqueid, waiting.trunk.uniqueid]
+
+    try:
+        await router.start(router_config)
+        await router.wait_for(logged("ami_resynced", 0.0))
+        restarted = await talking_and_waiting(0.0)
+        mark = time.monotonic()
+        await sim.restart(down_s=0.2)
+        await router.wait_for(logged("ami_resynced", mark))
+        crashed = await talking_and_waiting(mark)
+        await asyncio.sleep(10 / SPEED)  # this Asterisk ran 10 s before it died
+        mark = time.monotonic()
+        await sim.crash(down_s=0.2)
+        await router.wait_for(logged("ami_resynced", mark))
+        for uid in crashed:
+            await router.wait_for(logged("call_ended", mark, call=uid))
+    finally:
+        await router.stop()
+        await sim.close()
+    records = {r.uniqueid: r for r in router.records()}
+    for uids, reason in ((restarted, "pbx-restart"), (crashed, "pbx-crash")):
+        talking, waiting = records[uids[0]], records[uids[1]]
+        assert (talking.outcome, talking.lost_reason, talking.agent) == ("lost", reason, "1001")
+        assert talking.wait_s is not None
+        assert (waiting.outcome, waiting.lost_reason, waiting.agent) == ("lost", reason, None)
+    assert all(records[uid].ended_unobserved for uid in crashed)
+    report = build_report(records.values(), date(2026, 1, 1), date(2030, 12, 31))
+    figures = next(f["all"] for f in report.months.values() if f["all"].offered)
+    assert (figures.offered, figures.answered, figures.abandoned) == (4, 2, 0)
+    assert (figures.lost, figures.lost_unanswered) == (4, 2)
