@@ -125,11 +125,20 @@ def _plan(args: argparse.Namespace) -> int:
     from acd.tools.plan.command import PlanRequest, plan_command
 
     humanlogs.configure(args.verbose, args.log_file)
+    if args.suite is not None:
+        from acd.tools.plan.suite import suite_command
+
+        return suite_command(args.suite, compare=args.compare_policies,
+                             seeds=args.seeds or 3, as_json=args.json, jobs=args.jobs)
+    if args.target is None:
+        print("acd plan: --target TARGETS is required (or --compare-policies --suite)",
+              file=sys.stderr)
+        return 2
     return plan_command(PlanRequest(
         targets=args.target, scenario_path=args.scenario, config_path=args.config,
         records=args.records or [], redis_config=args.redis, start=args.start,
         end=args.end, weekday=args.weekday, day=args.day, interval=args.interval,
-        seeds=args.seeds, surge=args.surge, json=args.json, html=args.html,
+        seeds=args.seeds or 5, surge=args.surge, json=args.json, html=args.html,
         compare_policies=args.compare_policies, jobs=args.jobs, meet=args.meet))
 
 
@@ -274,14 +283,15 @@ def _plan_arguments(plan: argparse.ArgumentParser) -> None:
                       "default: the busiest in the records)")
     plan.add_argument("--day", type=_date, metavar="DATE",
                       help="records: the date to plan (its weekday's traffic)")
-    plan.add_argument("--target", required=True, metavar="TARGETS",
+    plan.add_argument("--target", metavar="TARGETS",
                       help="comma-separated: qs30>=0.90, qs60>=0.99, abandon_rate<=0.05, "
                            "QUEUE_pNN<=SECONDS (e.g. amu_n2_p90<=60)")
     plan.add_argument("--interval", default="30m",
                       help="staffing interval: 30m (default), 1h, 15m…")
-    plan.add_argument("--seeds", type=int, default=5, metavar="N",
+    plan.add_argument("--seeds", type=int, metavar="N",
                       help="days played per staffing tried, seeds from the scenario's "
-                           "(default 5): the band is their lowest and highest")
+                           "(default 5; 3 per day with --suite): the band is their lowest "
+                           "and highest")
     plan.add_argument("--surge", type=float, default=1.0, metavar="X",
                       help="multiply every arrival rate (1.55: a winter surge)")
     plan.add_argument("--json", action="store_true",
@@ -292,8 +302,13 @@ def _plan_arguments(plan: argparse.ArgumentParser) -> None:
                            "only on its calls pooled over the seeds (the expected figure)")
     plan.add_argument("--html", metavar="OUT", help="also write the plan as a page")
     plan.add_argument("--compare-policies", action="store_true",
-                      help="also play the plan's staffing under app_queue's strategies "
-                           "(ringall, leastrecent, fewestcalls, rrmemory, linear)")
+                      help="also play the plan's staffing under app_queue: every strategy "
+                           "(ringall, leastrecent, fewestcalls, rrmemory, linear, random) "
+                           "with autofill on and off, with and without queue rules")
+    plan.add_argument("--suite", nargs="*", metavar="SCENARIO",
+                      help="with --compare-policies and no --target: compare the routing "
+                           "on each day of the suite (default: the shipped comparison "
+                           "days), each with its own staffing")
     plan.add_argument("--jobs", type=int, metavar="N",
                       help="processes playing days at once (default: the CPUs, at most 8)")
     _log_arguments(plan)

@@ -121,7 +121,6 @@ class Agents:
         call = state.calls.get(agent.call) if agent.call else None
         if call is not None:
             queue = call.queue
-        state.selection.call_ended(agent, call, state.now)
         agent.call = None
         if agent.pending is not None or agent.observed:
             self.free(agent, "call ended")

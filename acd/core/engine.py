@@ -61,7 +61,7 @@ from acd.core.restore import Restore
 from acd.core.resync import Resync
 from acd.core.room import RoomState
 from acd.core.routing import AgentPool, SkillQueue
-from acd.core.selection import EngineSelection, Selection
+from acd.core.selection import EngineSelection
 from acd.core.spare import SpareRule
 from acd.core.state import EngineState, capture
 from acd.core.timers import TimerKind, Timers
@@ -77,18 +77,13 @@ Handler = Callable[[Any], None]
 class Engine:
     """Calls, agents, queues, transfers and partner overflow."""
 
-    def __init__(self, config: Config, *, decide: bool = True,
-                 selection: Selection | None = None) -> None:
-        """``selection`` replaces the engine's routing (:mod:`acd.core.selection`): for
-        the simulated day's comparisons only; the service never passes one."""
+    def __init__(self, config: Config, *, decide: bool = True) -> None:
         self.config = config
         self.zone = config.zone()
         state = self.state = RoomState(config=config, zone=self.zone, decide=decide,
                                        link_up=not decide)
         state.demand = ArrivalRates(config.routing.demand_window_s)
-        if selection is not None:
-            state.selection = selection
-        elif config.routing.backups == "spare":
+        if config.routing.backups == "spare":
             state.selection = EngineSelection(SpareRule(state, config.routing.spare_risk))
         state.queues = {s: SkillQueue(s) for s in config.skill_names()}
         state.expansion = {s: list(config.skill(s).expansion_s) for s in state.queues}

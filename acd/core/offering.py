@@ -110,7 +110,6 @@ class Offering:
                                  exten=agent.id, ref=ref))
         self.fx.fact(f.CallOffered(at=state.now, call=call.id, queue=call.queue,
                                    agent=agent.id))
-        state.selection.offered(call, agent, state.now)
         routing = self.config.routing
         self.timers.arm(state.now + routing.ring_timeout_s + routing.ring_grace_s,
                         TimerKind.RING, call.id, call.offer_id)

@@ -16,7 +16,7 @@ from acd.core.demand import ArrivalRates
 from acd.core.model import Agent, AgentState, Call
 from acd.core.overflow import Bascule, ShareCounter
 from acd.core.routing import AgentPool, SkillQueue
-from acd.core.selection import EngineSelection, Selection
+from acd.core.selection import EngineSelection
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -45,8 +45,8 @@ class RoomState:
     by_device: dict[str, Agent] = field(default_factory=dict)
     queues: dict[str, SkillQueue] = field(default_factory=dict)
     pool: AgentPool = field(default_factory=AgentPool)
-    #: who gets which call (the engine's routing unless a simulated day says otherwise)
-    selection: Selection = field(default_factory=EngineSelection)
+    #: who gets which call (the engine's routing and its backups rule)
+    selection: EngineSelection = field(default_factory=EngineSelection)
     #: queue → skill-expansion thresholds (seconds)
     expansion: dict[str, list[float]] = field(default_factory=dict)
     #: queue → handling times (talk + wrap-up) of its last HANDLE_WINDOW legs

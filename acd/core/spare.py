@@ -71,21 +71,37 @@ class SpareRule:
         self._risk = risk
 
     def __call__(self, agent: Agent, call: Call) -> bool:
-        """``agent`` may take ``call`` (of a queue they hold above level 1) now."""
+        """``agent`` may take ``call`` (of a queue they hold above level 1) now: a call
+        the room already handled (transferred in, or given back) at once, a new one when
+        their filière can spare them."""
+        return call.tier == 0 or self.spares(agent, call.queue, call.priority)
+
+    def spares(self, agent: Agent, queue: str, priority: int) -> bool:
+        """``agent`` may take a call of ``queue`` and ``priority`` now (a waiting call,
+        or a warm transfer to ``queue``)."""
         state = self._state
         loan_s: float | None = None
         for skill, level in agent.skills.items():
-            if level != 1 or skill == call.queue:
+            if level != 1 or skill == queue:
                 continue
-            home = state.queues.get(skill)
-            if home is not None and len(home):
+            if self._waiting(skill):
                 return False
-            if call.priority == 0:
+            if priority == 0:
                 continue
             if loan_s is None:
-                loan_s = mean_handling_time(state.handled.get(call.queue, ()))
+                loan_s = mean_handling_time(state.handled.get(queue, ()))
             free_left = state.pool.count_at(skill, 1) - state.pool.holds(agent, skill, 1)
             expected = state.demand.rate(skill, state.now) * loan_s
             if free_left < reserve(expected, self._risk):
                 return False
         return True
+
+    def _waiting(self, skill: str) -> bool:
+        """A caller waits for ``skill``: in its queue, or a warm transfer to it that no
+        agent is ringing for."""
+        state = self._state
+        home = state.queues.get(skill)
+        if home is not None and len(home):
+            return True
+        return any(warm.to_queue == skill and warm.target is None and not warm.expired
+                   for warm in state.warm.values())

@@ -99,6 +99,7 @@ class WarmTransfers:
         warm = WarmTransfer(call=call.id, from_queue=call.queue, to_queue=target,
                             agent=agent.id, at=state.now, token=state.warm_seq)
         state.warm[call.id] = warm
+        state.demand.arrived(target, state.now)
         self.fact(warm, "requested", "warm", agent=agent.id)
         if not state.decide:
             return  # replay: the recorded AcdWarmAnswered (or nothing) tells the rest
@@ -132,11 +133,17 @@ class WarmTransfers:
         return best
 
     def eligible(self, warm: WarmTransfer, agent: Agent) -> bool:
+        """The skill's expansion delay is over for ``agent``'s level, or their own
+        filière can spare them now (``[routing] backups = "spare"``)."""
         level = agent.skills.get(warm.to_queue)
         if level is None or agent.id in warm.tried or agent.id == warm.agent:
             return False
         delay = expansion_delay(level, self.state.expansion.get(warm.to_queue, []))
-        return delay is not None and self.state.now - warm.at >= delay
+        if delay is None:
+            return False
+        if self.state.now - warm.at >= delay:
+            return True
+        return self.state.selection.spare is not None  # a handled call: at once
 
     def offer_to(self, agent: Agent) -> bool:
         """An agent is free: ring it for a warm transfer waiting for its skill (a

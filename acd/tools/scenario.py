@@ -89,6 +89,9 @@ class AgentsSpec(_Strict, frozen=True):
     busy_rate: Share = 0.0
     #: share of conversations the agent ends (the caller ends the others)
     agent_ends_rate: Share = 0.5
+    #: an agent the router paused "no answer" presses ready again after a time drawn in
+    #: this range, seconds (a person noticing the pause; [0, 0]: at once)
+    ready_after_pause_s: Range = msgspec.field(default_factory=lambda: [60.0, 180.0])
     #: per primary skill of the agent: target queue → share of its answered calls the
     #: agent transfers there at the end of its talk (e.g. ARM_N1 = { OSNP = 0.4 })
     transfers: dict[Annotated[str, msgspec.Meta(pattern=SKILL_NAME_RE)],

@@ -10,7 +10,6 @@ from acd.config import Config
 from acd.core.engine import Engine, Output
 from acd.core.facts import Fact
 from acd.core.model import Agent, AgentState, Call, CallState
-from acd.core.selection import Selection
 from acd.core.state import EngineState, capture
 
 
@@ -35,9 +34,8 @@ def agent_state(agent: Agent) -> AgentState:
 class Driver:
     """An engine plus a clock and the outputs of every step."""
 
-    def __init__(self, config: Config, *, decide: bool = True, now: float = 1000.0,
-                 selection: Selection | None = None) -> None:
-        self.engine = Engine(config, decide=decide, selection=selection)
+    def __init__(self, config: Config, *, decide: bool = True, now: float = 1000.0) -> None:
+        self.engine = Engine(config, decide=decide)
         self.now = now
         self.commands: list[act.Action] = []
         self.facts: list[Fact] = []

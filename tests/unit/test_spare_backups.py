@@ -131,3 +131,19 @@ def test_the_fixed_rule_still_waits_the_expansion_delay() -> None:
     assert offered_to(d, third) is None
     d.advance(20.1)
     assert offered_to(d, third) == "amu01"
+
+
+def test_a_caller_the_room_already_handled_takes_a_backup_at_once() -> None:
+    d = Driver(site())
+    busy_n2_hour(d, 8)  # amu01 would be kept back for a new caller
+    busy = d.call()
+    d.answer(busy, d.ring(busy, "PJSIP/arm02"))
+    given_back = d.call()
+    assert offered_to(d, given_back) == "arm01"
+    d.feed(i.AgentPause("arm01"))  # arm01 walks away while the phone rings
+    d.dial_fail(given_back, d.ring(given_back, "PJSIP/arm01"), "NOANSWER")
+    # back at the head of N1 as a handled call: the backup takes it at once
+    assert offered_to(d, given_back) == "amu01"
+    fresh = d.call()
+    assert offered_to(d, fresh) is None  # a new caller still waits for the rule
+

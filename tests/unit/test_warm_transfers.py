@@ -14,7 +14,7 @@ from acd.core import inputs as i
 from acd.core.model import AgentState, CallState
 from acd.errors import ConfigError
 from tests.support.enginekit import Driver, agent_state, call_state
-from tests.support.sites import SITE_TOML
+from tests.support.sites import SITE_TOML, with_backups
 
 WARM_SITE = SITE_TOML + b"""
 [[agents]]
@@ -248,8 +248,8 @@ def test_a_bad_transfer_kind_is_refused_naming_the_key() -> None:
 
 
 def test_a_backup_level_is_rung_once_the_skill_expansion_allows_it() -> None:
-    d = Driver(parse_config(WARM_SITE.replace(b"warm_max_wait_s = 30",
-                                              b"warm_max_wait_s = 45")))
+    d = Driver(with_backups(parse_config(WARM_SITE.replace(
+        b"warm_max_wait_s = 30", b"warm_max_wait_s = 45")), "fixed"))
     d.feed(i.AgentPause("amu01"))  # arm01 holds AMU_N2 at level 2 (after 30 s)
     connected(d, "PJSIP/arm02")
     d.feed(i.TransferRequest("AMU_N2", agent="arm02"))
@@ -257,6 +257,18 @@ def test_a_backup_level_is_rung_once_the_skill_expansion_allows_it() -> None:
     d.advance(29)
     assert originates(d) == []
     d.advance(1)
+    (ring,) = originates(d)
+    assert ring.channel == "PJSIP/arm01"
+
+
+def test_spare_backups_ring_a_backup_for_a_warm_transfer_at_once() -> None:
+    """A transferred caller is one the room already handled: under the "spare" rule a
+    free backup of the target filière is rung at once, not after expansion_s."""
+    d = Driver(parse_config(WARM_SITE.replace(b"warm_max_wait_s = 30",
+                                              b"warm_max_wait_s = 45")))
+    d.feed(i.AgentPause("amu01"))  # arm01 holds AMU_N2 at level 2
+    connected(d, "PJSIP/arm02")
+    d.feed(i.TransferRequest("AMU_N2", agent="arm02"))
     (ring,) = originates(d)
     assert ring.channel == "PJSIP/arm01"
 

@@ -61,14 +61,14 @@ from acd.ami.frames import AmiMessage
 from acd.config import Config
 from acd.core import facts as f
 from acd.core import inputs as i
+from acd.core.constants import NO_ANSWER_REASON
 from acd.core.engine import Engine
 from acd.core.records import CallRecord
-from acd.core.selection import Selection
 from acd.sim.actions import AmiActions
 from acd.sim.clock import SimClock
 from acd.sim.model import Headers, Phase
 from acd.sim.pbx import Pbx
-from acd.tools.fastday.appqueue import selection_for
+from acd.tools.agentreturn import PausedAgentsReturn, still_paused_for_no_answer
 from acd.tools.scenario import Scenario, StaffingStep, load_scenario_and_site
 from acd.tools.simulate import FEATURE_CODES, behaviour_for
 from acd.tools.summary import Summary, summarize
@@ -111,25 +111,21 @@ class DayRequest:
     scenario: Scenario
     seed: int
     staffing: Sequence[StaffingStep] | None = None
-    policy: str = "acd"
 
     def play(self) -> DayResult:
-        return play_day(self.config, self.scenario, seed=self.seed, staffing=self.staffing,
-                        policy=self.policy)
+        return play_day(self.config, self.scenario, seed=self.seed, staffing=self.staffing)
 
 
 def play_day(config: Config, scenario: Scenario, *, seed: int | None = None,
-             staffing: Sequence[StaffingStep] | None = None, policy: str = "acd"
-             ) -> DayResult:
+             staffing: Sequence[StaffingStep] | None = None) -> DayResult:
     """Play ``scenario`` on the site ``config``; ``staffing`` replaces the scenario's
-    own (agents logged in per primary skill from each time of day on); ``policy``
-    chooses who gets which call: "acd" (the engine's routing) or one of app_queue's
-    strategies (:mod:`acd.tools.fastday.appqueue`), on the same seeded day."""
+    own (agents logged in per primary skill from each time of day on). Asterisk's own
+    ``Queue()`` plays the same day in :mod:`acd.tools.appqueue`."""
     if staffing is not None:
         scenario = msgspec.structs.replace(scenario, staffing=list(staffing))
     seed = scenario.seed if seed is None else seed
     start = scenario_start(scenario, config.zone())
-    day = _Day(config, scenario, seed, start, selection_for(policy, config, seed))
+    day = _Day(config, scenario, seed, start)
     placed = day.play(plan(scenario, config, seed), start + scenario.duration_s,
                       scenario.drain_s)
     engine = day.engine
@@ -147,8 +143,7 @@ def play_day(config: Config, scenario: Scenario, *, seed: int | None = None,
 class _Day:
     """The engine and the PBX, one virtual clock, one queue of inputs between them."""
 
-    def __init__(self, config: Config, scenario: Scenario, seed: int, start: float,
-                 selection: Selection | None = None) -> None:
+    def __init__(self, config: Config, scenario: Scenario, seed: int, start: float) -> None:
         self.clock = clock = SimClock(start_epoch=start, virtual=True)
         self.pbx = pbx = Pbx(config.agents, clock=clock, seed=seed,
                              behaviour=behaviour_for(config, scenario), names=config.dialplan)
@@ -156,10 +151,12 @@ class _Day:
         for name, partner in scenario.partners.items():
             pbx.set_partner(name, partner)
         pbx.foreign.place(scenario.foreign_channels)
-        self.engine = Engine(config, selection=selection)
+        self.engine = Engine(config)
         self.records: list[CallRecord] = []
         self.transfers: list[f.CallTransferred] = []
         self.inputs = 0
+        low, high = scenario.agents.ready_after_pause_s
+        self.returns = PausedAgentsReturn((low, high), seed)
         self._pending: deque[object] = deque()
         self._action_id = 0
         names = config.dialplan
@@ -243,6 +240,15 @@ class _Day:
                 self.records.append(fact.record)
             elif isinstance(fact, f.CallTransferred):
                 self.transfers.append(fact)
+            elif isinstance(fact, f.AgentStateChanged) and fact.new == "paused" \
+                    and fact.reason == NO_ANSWER_REASON:
+                self.clock.call_later(self.returns.delay(),
+                                      functools.partial(self._ready_again, fact.agent))
+
+    def _ready_again(self, agent_id: str) -> None:
+        """The paused agent noticed: the ready feature code, if still paused."""
+        if still_paused_for_no_answer(self.engine.agents.get(agent_id)):
+            self.pbx.agent_feature(agent_id, FEATURE_CODES["ready"])
 
     def _send(self, command: act.Action) -> None:
         self._action_id += 1

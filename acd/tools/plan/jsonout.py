@@ -52,7 +52,11 @@ def comparison_json(comparison: PolicyComparison) -> dict[str, Any]:
             "mean_wait_band": {q: _band(b) for q, b in result.mean_wait_band.items()},
             "p90_wait_s": {q: _r(w, 1) for q, w in result.p90_wait_s.items()},
             "abandon_rate": _r(result.abandon_rate),
+            "qs60": _r(result.qs60),
+            "qs60_band": _band(result.qs60_band),
+            "max_wait_s": {q: _r(w, 1) for q, w in result.max_wait_s.items()},
         } for result in comparison.results],
+        "best": comparison.best,
     }
 
 

@@ -128,7 +128,8 @@ class IntervalPlan:
 class PolicyResult:
     """One routing policy on the plan's trace and staffing."""
 
-    #: "acd" (the engine's own routing) or an app_queue strategy name
+    #: "acd" (the router's routing), "acd (fixed expansion)" (its older rule), or an
+    #: app_queue configuration ("rrmemory+autofill+rules": strategy and options)
     policy: str
     #: QS 30 s at N1 over the day, pooled over the seeds, and its band
     qs30: float | None
@@ -141,12 +142,20 @@ class PolicyResult:
     abandon_rate: float | None
     #: calls offered over the seeds: the same for every policy (the same trace)
     offered: int = 0
+    #: QS 60 s at N1, pooled, and its band
+    qs60: float | None = None
+    qs60_band: Band | None = None
+    #: per queue: the longest wait of a leg answered there, over the seeds
+    max_wait_s: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class PolicyComparison:
     seeds: list[int]
     results: list[PolicyResult]
+    #: the app_queue configuration with the best figures (see
+    #: :func:`acd.tools.plan.policies.best_of`), among ``results``
+    best: str | None = None
 
 
 @dataclass

@@ -1,50 +1,112 @@
-"""The engine's routing beside app_queue's strategies, on the same trace and staffing.
+"""The router's routing beside Asterisk's ``Queue()``, on the same trace and staffing.
 
-Each policy plays the same simulated days (:func:`acd.tools.fastday.play_day`: the
-same seeded arrivals, patience and agent behaviour, the same staffing); only the
-choice of agent and caller differs (:mod:`acd.tools.fastday.appqueue`). Per policy:
-QS 30 s at N1 over the day pooled over the seeds with its band (lowest and highest
-seed), per queue the mean wait of the legs answered there (pooled, with its band) and
-their 90th percentile (pooled), and the share of the calls entering N1 that were
-abandoned. The figures come from :func:`acd.tools.summary.summarize`, as everywhere.
+Each policy plays the same simulated days: the same seeded arrivals, patience and
+agents' behaviour drawn per caller and offer, the same staffing. The router plays them
+with its engine and the simulated PBX (:mod:`acd.tools.fastday`), once with its
+routing (``acd``: backups lent when their filière can spare them, ``[routing] backups
+= "spare"``) and once with its older rule (``acd (fixed expansion)``); app_queue plays
+them in its model (:mod:`acd.tools.appqueue`) under every configuration worth trying
+(strategy × ``autofill`` × queue rules mimicking the expansion). The router's partner
+overflow is off for the comparison: a room of plain queues has none.
+
+Per policy: QS 30 s and QS 60 s at N1 pooled over the seeds with their bands (lowest
+and highest seed), per queue the mean wait of the legs answered there (pooled, with
+its band), their 90th percentile (pooled) and the longest, and the share of the calls
+entering N1 that were abandoned. The figures come from
+:func:`acd.tools.summary.summarize`, as everywhere.
+
+app_queue's side is its *best configuration*: the highest QS 30 s at N1, then the
+shortest N1 90th percentile, then the fewest abandons, chosen on the same seeds it is
+reported on (which flatters it: the router is not tuned per day).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
+from typing import Literal
+
+import msgspec
 
 from acd.config import Config
 from acd.core.constants import FRONT_OFFICE
 from acd.core.indicators import first_queue, is_abandoned, ratio
 from acd.core.records import CallRecord
+from acd.tools.appqueue import AppQueueDay, AppQueueOptions, appqueue_configurations
 from acd.tools.fastday import DayRequest
-from acd.tools.fastday.appqueue import POLICIES
 from acd.tools.plan.model import Band, PolicyComparison, PolicyResult, band_of
 from acd.tools.scenario import Scenario, StaffingStep
 from acd.tools.summary import Summary, queue_order, summarize
 
-__all__ = ["POLICIES", "compare_policies", "policy_result", "render_comparison"]
+__all__ = ["ACD", "ACD_FIXED", "best_of", "compare_policies", "policy_result",
+           "render_comparison", "without_partners"]
+
+#: the router's routing, and its older fixed skill expansion
+ACD = "acd"
+ACD_FIXED = "acd (fixed expansion)"
+
+Day = DayRequest | AppQueueDay
 
 
-def _records(day: DayRequest) -> list[CallRecord]:
-    return day.play().records
+def _records(day: Day) -> list[CallRecord]:
+    played = day.play()
+    return played if isinstance(played, list) else played.records
+
+
+def without_partners(config: Config) -> Config:
+    """``config`` with no partner SAS: no policy may send calls out of the room."""
+    return msgspec.structs.replace(config, partners=[], overflow={})
+
+
+def _with_backups(config: Config, rule: Literal["spare", "fixed"]) -> Config:
+    return msgspec.structs.replace(
+        config, routing=msgspec.structs.replace(config.routing, backups=rule))
 
 
 def compare_policies(config: Config, scenario: Scenario, *, seeds: Sequence[int],
                      staffing: Sequence[StaffingStep] | None = None,
-                     policies: Sequence[str] = POLICIES,
+                     appqueue: Mapping[str, AppQueueOptions] | None = None,
                      pool: Executor | None = None) -> PolicyComparison:
-    """Play ``scenario`` once per seed and policy; ``staffing`` replaces the
-    scenario's own (for every policy alike); ``pool`` plays the days in parallel."""
+    """Play ``scenario`` once per seed under the router's two rules and each app_queue
+    configuration (default: :func:`acd.tools.appqueue.appqueue_configurations`);
+    ``staffing`` replaces the scenario's own (for every policy alike); ``pool`` plays
+    the days in parallel. The results: the router's rows, then app_queue's best
+    configuration of each strategy, the best of all named in ``best``."""
     if not seeds:
         raise ValueError("compare_policies needs at least one seed")
-    jobs = [DayRequest(config, scenario, seed, staffing, policy)
-            for policy in policies for seed in seeds]
+    room = without_partners(config)
+    options = dict(appqueue) if appqueue is not None else appqueue_configurations(room)
+    days: dict[str, list[Day]] = {
+        ACD: [DayRequest(_with_backups(room, "spare"), scenario, s, staffing) for s in seeds],
+        ACD_FIXED: [DayRequest(_with_backups(room, "fixed"), scenario, s, staffing)
+                    for s in seeds],
+        **{name: [AppQueueDay(room, scenario, s, option, staffing) for s in seeds]
+           for name, option in options.items()}}
+    jobs = [day for per_seed in days.values() for day in per_seed]
     played = list(pool.map(_records, jobs)) if pool else [_records(j) for j in jobs]
-    results = [policy_result(policy, played[n * len(seeds):(n + 1) * len(seeds)], config)
-               for n, policy in enumerate(policies)]
-    return PolicyComparison(seeds=list(seeds), results=results)
+    n = len(seeds)
+    results = {name: policy_result(name, played[k * n:(k + 1) * n], room)
+               for k, name in enumerate(days)}
+    appqueue_results = [results[name] for name in options]
+    best = best_of(appqueue_results)
+    by_strategy: dict[str, list[PolicyResult]] = {}
+    for result in appqueue_results:
+        by_strategy.setdefault(result.policy.split("+")[0], []).append(result)
+    strategies = [top for variants in by_strategy.values()
+                  if (top := best_of(variants)) is not None]
+    return PolicyComparison(seeds=list(seeds),
+                            results=[results[ACD], results[ACD_FIXED], *strategies],
+                            best=best.policy if best is not None else None)
+
+
+def best_of(results: Sequence[PolicyResult]) -> PolicyResult | None:
+    """The result with the highest QS 30 s at N1, then the shortest N1 90th percentile
+    of the wait, then the fewest abandons at N1 (the first of equals)."""
+    def rank(result: PolicyResult) -> tuple[float, float, float]:
+        p90 = result.p90_wait_s.get(FRONT_OFFICE)
+        return (-(result.qs30 or 0.0), p90 if p90 is not None else float("inf"),
+                result.abandon_rate if result.abandon_rate is not None else 1.0)
+    return min(results, key=rank, default=None)
 
 
 def policy_result(policy: str, days: Sequence[Sequence[CallRecord]],
@@ -61,7 +123,10 @@ def policy_result(policy: str, days: Sequence[Sequence[CallRecord]],
         mean_wait_band={q: band_of([_mean_wait(s, q) for s in per_seed]) for q in queues},
         p90_wait_s={q: pooled.queues[q].p90_wait for q in queues},
         abandon_rate=_abandon_rate([r for records in days for r in records]),
-        offered=pooled.offered)
+        offered=pooled.offered,
+        qs60=pooled.qs60,
+        qs60_band=band_of([s.qs60 for s in per_seed]),
+        max_wait_s={q: max(pooled.queues[q].waits, default=None) for q in queues})
 
 
 def _mean_wait(summary: Summary, queue: str) -> float | None:
@@ -78,21 +143,27 @@ def _abandon_rate(records: Sequence[CallRecord]) -> float | None:
 # ---------------------------------------------------------------------- the table
 
 def render_comparison(comparison: PolicyComparison) -> str:
-    """The comparison as a terminal table: one row per policy."""
+    """The comparison as a terminal table: one row per policy, app_queue's best
+    configuration marked with ``*``."""
     queues = queue_order({q for r in comparison.results for q in r.mean_wait_s})
-    header = ["policy", "offered", "QS 30 s N1 [band]", "abandon N1"] + [
-        f"{q} mean [band] / p90" for q in queues]
+    header = ["policy", "QS 30 s N1 [band]", "QS 60 s N1 [band]", "abandon N1"] + [
+        f"{q} mean [band] / p90 / max" for q in queues]
     rows = [header]
     for result in comparison.results:
-        rows.append([result.policy, str(result.offered),
+        mark = " *" if result.policy == comparison.best else ""
+        rows.append([result.policy + mark,
                      f"{_share(result.qs30)} {_share_band(result.qs30_band)}",
+                     f"{_share(result.qs60)} {_share_band(result.qs60_band)}",
                      _share(result.abandon_rate)] + [
             f"{_secs(result.mean_wait_s.get(q))} {_secs_band(result.mean_wait_band.get(q))}"
-            f" / {_secs(result.p90_wait_s.get(q))}" for q in queues])
+            f" / {_secs(result.p90_wait_s.get(q))} / {_secs(result.max_wait_s.get(q))}"
+            for q in queues])
     widths = [max(len(row[n]) for row in rows) for n in range(len(header))]
     seeds = ", ".join(str(s) for s in comparison.seeds)
-    lines = [f"Routing policies on the same trace (seeds {seeds}; bands: lowest and "
-             "highest seed)"]
+    offered = comparison.results[0].offered if comparison.results else 0
+    lines = [f"Routing policies on the same trace ({offered} calls over seeds {seeds}; "
+             "bands: lowest and highest seed; app_queue: the best of each strategy's "
+             "variants, * the best of all)"]
     for n, row in enumerate(rows):
         lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths,
                                                                        strict=True)).rstrip())
