@@ -18,8 +18,9 @@ def routing_explained(config: Config) -> list[str]:
                 f"takes its calls only once they have waited the skill's expansion_s "
                 f"({delays})"]
     return [f'routing: backups = "spare": an agent holding a queue at level 2 or more '
-            f"takes its call at once when their own filière can spare them (nobody "
-            f"waiting there, and the free people left cover its calls expected during the "
-            f"loan with a risk of {routing.spare_risk:g}, from the arrivals of the last "
+            f"takes a caller the room already handled (transferred in, given back) at "
+            f"once, and a new one when their own filière can spare them (nobody waiting "
+            f"there, and the free people left cover its calls expected during the loan "
+            f"with a risk of {routing.spare_risk:g}, from the arrivals of the last "
             f"{routing.demand_window_s:g} s), else once the call has waited the skill's "
             f"expansion_s ({delays})"]

@@ -10,7 +10,8 @@ while it needs them.
 An agent is *spare* for a call of queue Q when, for every other queue S they hold at
 level 1 (their own filière):
 
-* nobody waits in S;
+* nobody waits in S (in its queue, or a warm transfer to S that no agent is ringing
+  for);
 * after they leave, the free people of S (level 1, available) cover the calls S can
   expect while they are away: with S's recent arrival rate λ (:mod:`acd.core.demand`)
   and Q's mean handling time h (talk and wrap-up of its last calls), arrivals during
@@ -18,6 +19,12 @@ level 1 (their own filière):
   smallest r with P(N > r) ≤ ``[routing] spare_risk``;
 * unless the call is of priority 0 (life-threatening): then the first condition
   alone decides.
+
+A caller the room already handled (transferred in from another filière, warm or cold,
+or given back after a failed offer) takes a free backup at once: "calls already
+handled before new ones", the rule inside each queue, applied across filières. The
+AMU regulators' filière then gets its qualified callers without waiting for the
+expansion delay when the ARM backing it up are free.
 
 The fixed expansion stays the bound: once a call has waited ``expansion_s`` it takes a
 backup whatever their filière's state, so every call reaches its backups as before and
