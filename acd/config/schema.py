@@ -194,9 +194,10 @@ class RoutingConfig(Strict, frozen=True):
     #: this often; the dialplan fails open after ``ACD_FAILOPEN_S`` without it
     heartbeat_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
     #: backups (agents holding a queue at level 2 or more): "spare" (default) lets one
-    #: take a call at once when their own filière can spare them (nobody waiting there,
-    #: enough free people left for the calls it expects meanwhile), else after the
-    #: skill's expansion_s as always; "fixed" waits expansion_s in every case
+    #: take a caller the room already handled (transferred in, given back) at once, and
+    #: a new caller when their own filière can spare them (nobody waiting there, enough
+    #: free people left for the calls it expects meanwhile), else after the skill's
+    #: expansion_s as always; "fixed" waits expansion_s in every case
     backups: Literal["spare", "fixed"] = "spare"
     #: "spare": the chance accepted that a backup's own filière gets more calls during
     #: the loan than it has free people left (lower keeps more people back)
