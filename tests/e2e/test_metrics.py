@@ -42,6 +42,7 @@ from tests.support.metricsroom import (
     value,
 )
 from tests.support.paths import REPO
+from tests.support.sites import with_backups
 
 
 @pytest.fixture
@@ -151,7 +152,9 @@ async def test_no_caller_number_or_name_ever_reaches_the_metrics(room: Room) -> 
     assert numbers == {"15", "116117", "other"}
 
 
-async def test_queue_and_agent_gauges_are_read_from_the_engine_at_scrape(room: Room) -> None:
+async def test_queue_and_agent_gauges_are_read_from_the_engine_at_scrape(config: Config
+                                                                        ) -> None:
+    room = Room(with_backups(config, "fixed"))  # amu01 stays free while the calls wait
     room.answered_call(5, talk_s=60)         # one handled leg: 60 s talk + 5 s wrap-up
     for agent in ("arm01", "arm02"):
         room.submit(i.AgentPause(agent, "break"))
