@@ -14,7 +14,7 @@ EXTRAS := --extra dev --extra load --extra plan
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install system-programs lint test bench demo config-doc lock clean
+.PHONY: install system-programs lint test bench demo config-doc lock release clean
 
 # uv lives beside the environment it installs (.venv/uv/), so that an exact sync,
 # which removes whatever the lock does not name, keeps it
@@ -55,6 +55,13 @@ demo: $(STAMP)
 # docs/config.md from acd/config/schema.py (a test fails when they differ)
 config-doc: $(STAMP)
 	$(BIN)/acd config-reference > docs/config.md
+
+# the wheel to install on an Asterisk host (docs/install.md) and the versions it was
+# tested with: dist/constraints.txt pins every runtime dependency as uv.lock does
+release: $(UV)
+	rm -rf dist
+	$(UV) build --wheel --quiet -o dist
+	$(UV) export --frozen --no-dev --no-emit-project --no-hashes --quiet -o dist/constraints.txt
 
 # after a change of pyproject.toml's dependencies; `make lock UPGRADE=1` also takes
 # the newest releases the bounds allow (then run `make test`)
