@@ -43,6 +43,10 @@ HealthSource = Callable[[], dict[str, Any]]
 
 #: the tasks the service supervises (``acd_task_restarts_total{task}``)
 SUPERVISED_TASKS: tuple[str, ...] = ("heartbeat", "reconciler")
+#: the clocks whose disagreement acd_clock_skew_events_total{kind} counts: ``asterisk``
+#: (Asterisk's timestamps against the router's clock: a step, a skew, a stray
+#: timestamp), ``router`` (the router host's wall clock stepped against its monotonic one)
+CLOCK_KINDS: tuple[str, ...] = ("asterisk", "router")
 #: what an input that raised was (``acd_input_errors_total{kind}``; the log line's
 #: ``input`` names the exact type): an AMI event, the engine's timer, a resync or
 #: reconcile list, an API intent, sending one action, a fact listener, an AMI
@@ -157,6 +161,8 @@ class MetricsHost(StreamHost, Protocol):
     def actions_fenced(self) -> int: ...
     @property
     def input_errors(self) -> Mapping[str, int]: ...
+    @property
+    def clock_skews(self) -> Mapping[str, int]: ...
     @property
     def health_sources(self) -> Mapping[str, HealthSource]: ...
     @property

@@ -468,7 +468,7 @@ class _EngineCollector(Collector):
         """What the router refused or survived: dropped frames, inputs that raised,
         background tasks restarted, HTTP connections turned away."""
         from acd.ami.drops import REASONS
-        from acd.core.ports import INPUT_KINDS, SUPERVISED_TASKS
+        from acd.core.ports import CLOCK_KINDS, INPUT_KINDS, SUPERVISED_TASKS
 
         dropped = CounterMetricFamily(
             "acd_ami_frames_dropped", "AMI frames dropped, by reason (oversized, banner, "
@@ -485,6 +485,13 @@ class _EngineCollector(Collector):
         refused = self._metrics.refused_inputs
         for kind in INPUT_KINDS:
             errors.add_metric([kind], router.input_errors.get(kind, 0) + refused.get(kind, 0))
+        skews = CounterMetricFamily(
+            "acd_clock_skew_events", "Disagreements between Asterisk's clock and the "
+            "router's (a step, a skew, a stray timestamp: asterisk) or steps of the router "
+            "host's clock (router), each counted once and logged clock_skew; none moves a "
+            "timer, a wait or a record.", labels=["kind"])
+        for kind in CLOCK_KINDS:
+            skews.add_metric([kind], router.clock_skews.get(kind, 0))
         restarts = CounterMetricFamily(
             "acd_task_restarts", "Background tasks restarted after a failure (logged "
             "task_failed), by task.", labels=["task"])
@@ -492,7 +499,7 @@ class _EngineCollector(Collector):
         tasks = source() if source is not None else {}
         for name in SUPERVISED_TASKS:
             restarts.add_metric([name], tasks.get(name, {}).get("restarts", 0))
-        yield from (dropped, errors, restarts)
+        yield from (dropped, errors, skews, restarts)
         for extra in router.metric_sources:
             yield from extra()
 

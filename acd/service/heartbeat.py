@@ -23,7 +23,7 @@ def send_heartbeat(router: Router) -> None:
             or not router.engine.decide or not router.may_act():
         return
     action = Setvar(variable=router.config.dialplan.heartbeat_var,
-                    value=str(int(router.clock())))
+                    value=str(int(router.pbx_time.pbx_now())))  # the dialplan's ${EPOCH}
     ami.send(action).add_done_callback(heartbeat_done)
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from acd.core import inputs as i
 from acd.errors import AmiError
 from acd.logs import get_logger
 
@@ -40,7 +39,7 @@ async def reconcile_once(router: Router, *, failopen: FailopenMembers | None = N
         return False
     if not _ready(router):
         return False  # the link dropped meanwhile: the next login's resync does it
-    router.submit(i.Reconcile(entries, taken_at=taken_at))
+    router.on_channels(entries, taken_at)
     if failopen is not None:
         failopen.prune()
     return True

@@ -25,7 +25,7 @@ import asyncio
 import functools
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from acd.ami.client import AmiConnection
 from acd.ami.events import AmiEvent, Reload, StatusEntry
@@ -33,9 +33,15 @@ from acd.config import Config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.engine import Engine, Output
-from acd.core.ports import AuditListener, FactListener, HealthSource, MetricSource
+from acd.core.ports import (
+    CLOCK_KINDS,
+    AuditListener,
+    FactListener,
+    HealthSource,
+    MetricSource,
+)
 from acd.logs import get_logger, where
-from acd.service.clock import PbxClock
+from acd.service.clock import EngineClock, OwnClock, PbxTime, SimulatorClock
 from acd.service.factlog import log_fact
 from acd.service.health import health_of
 from acd.service.heartbeat import send_heartbeat
@@ -45,16 +51,26 @@ log = get_logger("acd.router")
 
 
 class Router:
-    """The engine and what drives it. ``clock`` gives engine time (epoch seconds)."""
+    """The engine and what drives it. ``clock`` gives engine time (epoch seconds): the
+    router's own (:class:`~acd.service.clock.OwnClock`) unless it is told that its PBX
+    is a simulator, by ``speed`` (other than 1) or by a clock of its own (the simulator's,
+    or a test's), see :mod:`acd.service.clock`."""
 
-    def __init__(self, config: Config, *, clock: Callable[[], float] | None = None,
+    def __init__(self, config: Config, *,
+                 clock: EngineClock | Callable[[], float] | None = None,
                  speed: float = 1.0) -> None:
         self.config = config
         self.engine = Engine(config)
-        self.pbx_clock = PbxClock(speed) if clock is None else None
-        self.clock: Callable[[], float] = clock or self.pbx_clock or time.time
+        self.engine_clock: EngineClock = _engine_clock(clock, speed)
+        self.clock: Callable[[], float] = self.engine_clock
         #: how much faster than real time engine time runs (timers are scaled by it)
         self.speed = speed
+        #: Asterisk's timestamps dated on the engine's clock, after a sanity check
+        self.pbx_time = PbxTime(self.engine_clock, on_skew=self._pbx_skew)
+        #: disagreements between the clocks, each counted once: ``asterisk`` (Asterisk's
+        #: timestamps against the router's clock), ``router`` (the host's wall clock
+        #: stepped): acd_clock_skew_events_total{kind}
+        self.clock_skews: dict[str, int] = dict.fromkeys(CLOCK_KINDS, 0)
         self.ami: AmiConnection | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_deadline: float | None = None
@@ -127,14 +143,27 @@ class Router:
         log.warning("router_standby", reason=reason)
 
     def send_heartbeat(self) -> None:
-        """Refresh the dialplan's fail-open heartbeat (:mod:`acd.service.heartbeat`)."""
+        """Refresh the dialplan's fail-open heartbeat (:mod:`acd.service.heartbeat`);
+        notice a step of the host's clock (every heartbeat: once a second)."""
+        step = self.engine_clock.host_step()
+        if step is not None:
+            self._clock_skew("router", step)
         send_heartbeat(self)
+
+    def _pbx_skew(self, step: float) -> None:
+        self._clock_skew("asterisk", step)
+
+    def _clock_skew(self, kind: str, step: float) -> None:
+        self.clock_skews[kind] += 1
+        log.warning("clock_skew", clock=kind, step_s=round(step, 3),
+                    detail="not followed: no timer, wait or record moves")
 
     # -------------------------------------------------------------- inputs
 
-    def submit(self, item: object) -> Output:
-        """Apply one input now; send its actions; publish its facts."""
-        now = self.clock()
+    def submit(self, item: object, *, at: float | None = None) -> Output:
+        """Apply one input now (or at engine time ``at``: when an event happened); send
+        its actions; publish its facts."""
+        now = self.clock() if at is None else at
         started = time.perf_counter()
         try:
             out = self.engine.handle(item, now)
@@ -163,19 +192,16 @@ class Router:
                       error=type(exc).__name__, where=where(exc))
 
     def on_event(self, event: AmiEvent) -> None:
-        if self.pbx_clock is not None and event.timestamp is not None:
-            self.pbx_clock.observe(event.timestamp)
+        at = None if event.timestamp is None else self.pbx_time.date(event.timestamp)
         if isinstance(event, Reload):
             # a reload may have set the heartbeat global back (a site's [globals] that
             # still lists it, or clearglobalvars = yes): refresh it now, not in a second
             self.send_heartbeat()
-        self.submit(event)
+        self.submit(event, at=at)
 
     def on_link_up(self, channels: list[StatusEntry], taken_at: float) -> None:
         """``taken_at`` is Asterisk's time when the list was asked for."""
-        if self.pbx_clock is not None:
-            self.pbx_clock.observe_at_least(taken_at)
-        self.submit(i.ChannelsSnapshot(channels, taken_at=taken_at))
+        self.submit(self._listed(i.ChannelsSnapshot, channels, taken_at))
         self.send_heartbeat()  # at once: callers in [holding] check it
         self.link_ready.set()
         if self._elected_at is not None and self.engine.decide:
@@ -184,6 +210,20 @@ class Router:
             self._elected_at = None
         for listener in self._link_listeners:
             listener(True, f"{len(channels)} channels resynchronised")
+
+    def on_channels(self, channels: list[StatusEntry], taken_at: float) -> None:
+        """The periodic reconciler's list (:mod:`acd.service.reconciler`), asked for at
+        Asterisk's time ``taken_at``."""
+        self.submit(self._listed(i.Reconcile, channels, taken_at))
+
+    def _listed(self, kind: type[_Listed], channels: list[StatusEntry],
+                taken_at: float) -> _Listed:
+        """A ``Status`` list on the engine's clock: when it was asked for, and the
+        arrival times the dialplan wrote on the callers (``ACD_ARRIVED``)."""
+        at = self.pbx_time.date(taken_at)
+        arrived_var = self.config.dialplan.arrived_var
+        return kind([self.pbx_time.arrival(entry, arrived_var, at) for entry in channels],
+                    taken_at=at)
 
     def on_link_down(self, reason: str) -> None:
         self.link_ready.clear()
@@ -268,6 +308,21 @@ class Router:
     def health(self) -> dict[str, Any]:
         """What ``/healthz`` answers (:mod:`acd.service.health`)."""
         return health_of(self)
+
+
+_Listed = TypeVar("_Listed", i.ChannelsSnapshot, i.Reconcile)
+
+
+def _engine_clock(clock: EngineClock | Callable[[], float] | None,
+                  speed: float) -> EngineClock:
+    """The router's own clock; against a simulator (a ``speed`` other than 1), the
+    simulator's time from its first timestamp on; a clock given: the simulator's (or a
+    test's), read as is."""
+    if isinstance(clock, (OwnClock, SimulatorClock)):
+        return clock
+    if clock is not None:
+        return SimulatorClock(speed, read=clock)
+    return OwnClock() if speed == 1.0 else SimulatorClock(speed)
 
 
 def _kind_of(item: object) -> str:

@@ -19,6 +19,7 @@ from acd.config import AmiConfig, Config
 from acd.core import facts as f
 from acd.core.records import CallRecord
 from acd.metrics import RouterMetrics
+from acd.service.clock import EngineClock
 from acd.service.router import Router
 
 
@@ -58,11 +59,13 @@ class Stack:
 
 
 def build_stack(config: Config, *, ami: AmiConfig | None = None, secret: str = "",
-                clock: Callable[[], float] | None = None, speed: float = 1.0,
+                clock: EngineClock | Callable[[], float] | None = None, speed: float = 1.0,
                 metrics: bool = False, records: bool = True) -> Stack:
     """Wire a router for ``config``: an AMI connection to ``ami`` (with ``secret``) if
     given, Prometheus metrics attached if ``metrics``, finished calls' records kept in
-    :attr:`Stack.records` if ``records``. ``clock`` and ``speed`` are the router's."""
+    :attr:`Stack.records` if ``records``. ``clock`` and ``speed`` are the router's: a
+    simulator in the same process hands its own clock over
+    (``SimulatorClock(speed, read=sim.clock.now)``), see :mod:`acd.service.clock`."""
     router = Router(config, clock=clock, speed=speed)
     if ami is not None:
         router.ami = AmiConnection(ami, secret, router)

@@ -40,7 +40,7 @@ from acd.tools.chaos_judge import judge, phantom_records
 from acd.tools.redis_process import RedisProcess
 from acd.tools.router_process import ROUTER_START_TIMEOUT_S, RouterProcess
 from acd.tools.scenario import Scenario
-from acd.tools.simulate import FEATURE_CODES, behaviour_for, for_speed
+from acd.tools.simulate import FEATURE_CODES, behaviour_for, break_host_clock, for_speed
 from acd.tools.summary import Summary, summarize
 from acd.tools.traffic import Planned, plan, scenario_start
 
@@ -143,6 +143,7 @@ class ChaosRun:
             sim.pbx.set_partner(name, behaviour)
         sim.pbx.foreign.place(scenario.foreign_channels)
         sim.pbx.native.persist(scenario.pbx.stale_failopen_members)
+        break_host_clock(sim, scenario, config.zone(), self._start)
         env = {**os.environ, "ACD_AMI_SECRET": self.secret}
         env.pop("ACD_API_TOKENS_FILE", None)
         names = ["router-a", "router-b"] if needs_pair(self.faults) else ["router"]

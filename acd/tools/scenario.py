@@ -146,6 +146,22 @@ class ScriptedEvent(_Strict, frozen=True):
     agent_ready: str | None = None
 
 
+class FaultsSpec(_Strict, frozen=True):
+    """The simulated Asterisk's host clock going wrong (``[faults]``; with or without
+    ``chaos``): what Asterisk writes the time with moves, simulated time does not."""
+
+    #: the host's clock steps this many seconds (NTP, an operator setting the date):
+    #: from then on every ``Timestamp:``, ``${EPOCH}`` and ``STRFTIME()`` reads that much
+    #: more (less, if negative); 0: never
+    clock_step_s: Annotated[float, msgspec.Meta(ge=-31_622_400, le=31_622_400)] = 0.0
+    #: when it steps: local time of day, "HH:MM" or "HH:MM:SS" (its first moment in the
+    #: run); the start of the run if not given
+    clock_step_at: str | None = None
+    #: each event is stamped up to this many milliseconds before it is sent, as
+    #: Asterisk's threads stamp events: timestamps a few milliseconds out of order
+    timestamps_out_of_order_ms: Annotated[float, msgspec.Meta(ge=0, le=1_000)] = 0.0
+
+
 class PbxSpec(_Strict, frozen=True):
     """The simulated Asterisk as the site left it (``[pbx]``)."""
 
@@ -183,6 +199,8 @@ class Scenario(_Strict, frozen=True):
     chaos: str = ""
     #: the simulated Asterisk's own state at the start (stale fail-open members)
     pbx: PbxSpec = msgspec.field(default_factory=PbxSpec)
+    #: the simulated Asterisk's host clock: a step, timestamps out of order
+    faults: FaultsSpec = msgspec.field(default_factory=FaultsSpec)
 
 
 def parse_time_of_day(text: str) -> time:
@@ -248,6 +266,8 @@ def _validate(scenario: Scenario) -> list[tuple[str, str]]:
         parse_chaos(scenario.chaos)
     except ChaosError as exc:
         problems.append(("chaos", str(exc)))
+    if scenario.faults.clock_step_at is not None:
+        problems += _check_time("faults.clock_step_at", scenario.faults.clock_step_at)
     return problems
 
 

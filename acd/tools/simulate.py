@@ -14,18 +14,23 @@ import asyncio
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 from acd.config import AmiConfig, Config
+from acd.core import facts as f
 from acd.core import inputs as i
+from acd.core.constants import NO_ANSWER_REASON
 from acd.core.model import AgentState
 from acd.core.records import CallRecord
+from acd.service.clock import SimulatorClock
 from acd.service.router import Router
 from acd.sim import AgentBehaviour, PerAgentBehaviour, RandomBehaviour, SimServer, start_sim
 from acd.testing import build_stack
 from acd.tools.chaos_judge import phantom_records
-from acd.tools.scenario import Scenario
+from acd.tools.scenario import Scenario, parse_time_of_day
 from acd.tools.summary import Summary, summarize
 from acd.tools.traffic import Planned, plan, primary_skill, scenario_start
 
@@ -66,6 +71,12 @@ class RunResult:
     phantom_records: int = 0
     started_at: float = 0.0
     ended_at: float = 0.0
+    #: the simulator's own account of each call an agent picked up: uniqueid → when it
+    #: was announced and first picked up, on simulated time (their difference is the
+    #: wait the router's record must give, whatever Asterisk's clock did)
+    sim_answers: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: agents the router paused for not answering an offer
+    no_answer_pauses: int = 0
 
 
 def behaviour_for(config: Config, scenario: Scenario) -> PerAgentBehaviour:
@@ -81,6 +92,29 @@ def behaviour_for(config: Config, scenario: Scenario) -> PerAgentBehaviour:
             transfers=dict(spec.transfers.get(primary_skill(agent), {})),
             talk_distribution=spec.talk_distribution)
     return PerAgentBehaviour(per_agent)
+
+
+def break_host_clock(sim: SimServer, scenario: Scenario, zone: ZoneInfo,
+                     start: float) -> None:
+    """The scenario's ``[faults]`` on the simulated Asterisk's host clock: a step at
+    ``clock_step_at`` (its first moment from the start), timestamps out of order."""
+    faults, host = scenario.faults, sim.pbx.host
+    if faults.clock_step_s:
+        at = start
+        if faults.clock_step_at is not None:
+            day = datetime.fromtimestamp(start, zone)
+            when = datetime.combine(day.date(), parse_time_of_day(faults.clock_step_at),
+                                    zone)
+            at = when.timestamp() if when >= day else (when + timedelta(days=1)).timestamp()
+        host.step(faults.clock_step_s, at=at)
+    host.jitter_s = faults.timestamps_out_of_order_ms / 1000.0
+
+
+def sim_answers(sim: SimServer) -> dict[str, tuple[float, float]]:
+    """When each call an agent picked up was announced and picked up (simulated time)."""
+    return {call.trunk.uniqueid: (call.announced_at, call.answered_at)
+            for call in sim.pbx.calls
+            if call.announced_at is not None and call.answered_at is not None}
 
 
 def for_speed(config: Config, speed: float) -> Config:
@@ -114,12 +148,24 @@ async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None =
         sim.pbx.set_partner(name, partner_behaviour)
     sim.pbx.foreign.place(scenario.foreign_channels)
     sim.pbx.native.persist(scenario.pbx.stale_failopen_members)
+    break_host_clock(sim, scenario, config.zone(), start)
     ami = AmiConfig(host="127.0.0.1", port=sim.port, username=config.ami.username,
                     keepalive_s=max(1.0, 5.0 / speed), keepalive_timeout_s=3.0,
                     reconnect_initial_s=0.05, reconnect_max_s=1.0)
-    stack = build_stack(config, ami=ami, secret=secret, speed=speed, metrics=True)
+    # the router runs on the simulator's own clock (never on its events' timestamps)
+    clock = SimulatorClock(speed, read=sim.clock.now)
+    stack = build_stack(config, ami=ami, secret=secret, clock=clock, speed=speed,
+                        metrics=True)
     router, records, metrics = stack.router, stack.records, stack.metrics
     assert metrics is not None
+    paused: list[str] = []
+
+    def on_fact(fact: f.Fact) -> None:
+        if isinstance(fact, f.AgentStateChanged) and fact.new == AgentState.PAUSED.value \
+                and fact.reason == NO_ANSWER_REASON:
+            paused.append(fact.agent)
+
+    router.add_fact_listener(on_fact)
     try:
         await stack.start(within_s=10)
         placed = await _play(sim, router, timeline, start + scenario.duration_s,
@@ -137,7 +183,8 @@ async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None =
                      native_moved=len(sim.pbx.foreign.native_moved),
                      callers_rung_on_unknown_members=sim.pbx.native.callers_rung_stale(),
                      phantom_records=len(phantom_records(records, sim)),
-                     ended_at=sim.clock.now())
+                     ended_at=sim.clock.now(), sim_answers=sim_answers(sim),
+                     no_answer_pauses=len(paused))
 
 
 async def _play(sim: SimServer, router: Router, timeline: list[Planned], end: float,

@@ -9,9 +9,12 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from acd.config.load import load_config
 from acd.tools.scenario import load_scenario
-from acd.tools.traffic import plan
+from acd.tools.simulate import run_scenario
+from acd.tools.traffic import plan, scenario_start
 from tests.support.cli import acd
 from tests.support.paths import REPO
 
@@ -121,3 +124,61 @@ def test_demo_runs_and_prints_the_summary_table() -> None:
                for name, count in re.findall(r"([a-z][a-z ]*?) (\d+)", headline)}
     assert figures["forwarded"] > 0
     assert figures["offered"] == sum(v for k, v in figures.items() if k != "offered")
+
+
+STEPPED = """
+site = "config/sas-small.toml"
+name = "an NTP step of Asterisk's host"
+start = "2026-03-10T09:00:00"
+duration_s = 240
+speed = 20
+seed = 11
+drain_s = 300
+
+[calls]
+per_day = {{ "15" = 6000 }}
+patience_s = [300, 600]
+
+[agents]
+answer_after_s = [1, 3]
+no_answer_rate = 0.0
+talk_s = {{ ARM_N1 = [15, 40] }}
+
+[[staffing]]
+at = "09:00"
+counts = {{ ARM_N1 = 2 }}
+
+[faults]
+clock_step_s = {step}
+clock_step_at = "09:02"
+"""
+
+
+async def test_a_stepped_asterisk_clock_changes_no_wait_and_pauses_nobody(
+        tmp_path: Path) -> None:
+    """Asterisk's host steps an hour ahead two minutes in, callers waiting and phones
+    ringing: nobody is paused for not answering, the step is counted once, and the
+    router's waits are the simulator's own to the millisecond. Only a wait that spans
+    the step (announced before it, or while the router was measuring it) cannot be
+    known better than the delivery of the events around it: the router measures the
+    step on its own clock, where at ×20 each 50 µs of real time is a millisecond."""
+    path = tmp_path / "stepped.toml"
+    path.write_text(STEPPED.format(step=3600), encoding="utf-8")
+    config = load_config(REPO / "config" / "sas-small.toml")
+    scenario = load_scenario(path)
+    result = await run_scenario(config, scenario)
+    assert result.no_answer_pauses == 0
+    assert 'acd_clock_skew_events_total{kind="asterisk"} 1.0' in result.metrics_text.decode()
+    step_at = scenario_start(scenario, config.zone()) + 120.0
+    answered = {r.uniqueid: r.wait_s for r in result.records
+                if r.outcome == "answered" and r.wait_s is not None}
+    assert len(answered) >= 10 and set(answered) <= set(result.sim_answers)
+    spanning = 0
+    for uid, wait in answered.items():
+        announced, picked_up = result.sim_answers[uid]
+        if announced < step_at + 10.0 and picked_up >= step_at:  # across the step
+            spanning += 1
+            assert wait == pytest.approx(picked_up - announced, abs=0.05)
+        else:
+            assert wait == round(picked_up - announced, 3)
+    assert spanning >= 2

@@ -102,7 +102,7 @@ async def test_resync_of_a_live_session_moves_only_callers_in_holding(conn: str)
     try:
         async with asyncio.timeout(10):
             await peer.streamed.wait()
-            while router.engine.now < resync.last:
+            while router.pbx_time.latest != resync.last:  # every event handled
                 await asyncio.sleep(0.02)
     finally:
         await stack.ami.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import random
 from collections.abc import AsyncIterator
 
@@ -10,7 +12,7 @@ import pytest
 from acd.ami.frames import parse_frame
 from acd.sim.behaviour import FixedBehaviour, PerAgentBehaviour, RandomBehaviour
 from acd.sim.clock import SimClock
-from acd.sim.model import Call, ChannelNotFound, OfferOutcome, Phase
+from acd.sim.model import Call, ChannelNotFound, Headers, OfferOutcome, Phase
 from acd.sim.pbx import Pbx, PbxOptions
 from tests.support.amiclient import (
     AmiTestClient,
@@ -517,3 +519,57 @@ def test_same_seed_same_events_and_times() -> None:
     assert first == again
     assert first != other
     assert any(name == "BridgeEnter" for name, _ in first)
+
+
+def _host_clock_run(step: float = 0.0, jitter_s: float = 0.0,
+                    ) -> tuple[Pbx, list[tuple[str, Headers, float]], list[float]]:
+    """Three calls 10 simulated seconds apart on a virtual clock, the host's clock
+    broken as asked; the events, and the simulated time each was sent at."""
+    clock = SimClock(start_epoch=START, virtual=True)
+    pbx = Pbx(sim_config().agents, clock=clock, seed=5,
+              options=PbxOptions(full_event_mix=True))
+    pbx.host.jitter_s = jitter_s
+    if step:
+        pbx.host.step(step, at=START + 15.0)
+    recorder = EventRecorder()
+    pbx.subscribe(recorder)
+    sent: list[float] = []
+    pbx.subscribe(lambda *_: sent.append(clock.now()))
+
+    def arrive(n: int) -> None:
+        pbx.place_call("15", f"C{n}", f"06{n:08d}", patience_s=60)
+
+    for n in range(3):
+        clock.call_at(START + 10.0 * n, functools.partial(arrive, n))
+    while clock.run_next(START + 40.0):
+        pass
+    pbx.stop()
+    return pbx, recorder.events, sent
+
+
+def test_a_stepped_host_clock_moves_what_asterisk_writes_not_simulated_time() -> None:
+    """An NTP step of the PBX host, an hour ahead at +15 s: every Timestamp, ACD_ARRIVED
+    (STRFTIME) and ${EPOCH} from then on reads an hour more; the patience, the Answer()
+    delay and every other duration stay on simulated time."""
+    pbx, events, sent = _host_clock_run(step=3600.0)
+    for (_name, _headers, stamp), at in zip(events, sent, strict=True):
+        assert stamp == at + (3600.0 if at >= START + 15.0 else 0.0)
+    arrived = [float(v) for name, headers, _ in events if name == "VarSet"
+               for k, v in headers if k == "Value" and ("Variable", "__ACD_ARRIVED") in headers]
+    announced = [c.announced_at for c in pbx.calls]
+    assert arrived == pytest.approx([a + (3600.0 if a >= START + 15.0 else 0.0)
+                                     for a in announced if a is not None], abs=1e-3)
+    assert [c.announced_at - c.arrived for c in pbx.calls
+            if c.announced_at is not None] == pytest.approx([0.5] * 3)
+    assert pbx.kernel.builtin(pbx.calls[-1].trunk, "EPOCH") == str(int(START + 40 + 3600))
+
+
+def test_host_timestamps_arrive_a_few_milliseconds_out_of_order() -> None:
+    """Asterisk's threads stamp an event when they build it and queue it for the AMI
+    in turn: each Timestamp up to 5 ms before it was sent, some before the previous
+    event's."""
+    _pbx, events, sent = _host_clock_run(jitter_s=0.005)
+    stamps = [stamp for _, _, stamp in events]
+    assert all(at - 0.005 <= stamp <= at for stamp, at in zip(stamps, sent, strict=True))
+    assert any(later < earlier for earlier, later in itertools.pairwise(stamps))
+    assert _host_clock_run(jitter_s=0.005)[1] == events  # seeded

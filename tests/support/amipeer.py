@@ -52,7 +52,8 @@ class AmiPeer:
                  cut_after: int = 0, stream_after_status: bool = False,
                  banner: bytes = BANNER, login_delay: float = 0.0,
                  drop_after_login: bool = False, flood: bytes = b"",
-                 on_originate: Callable[[str], bytes] | None = None) -> None:
+                 on_originate: Callable[[str], bytes] | None = None,
+                 ping_timestamp: Callable[[], str] | None = None) -> None:
         self.secret = secret
         self.stream = stream
         self.chunks = chunks
@@ -92,6 +93,8 @@ class AmiPeer:
         #: the latest ``Timestamp`` streamed: the recording's time now (a replay clock)
         self.stream_time = 0.0
         self._acted = asyncio.Event()
+        #: the ``Timestamp`` of a Ping's answer (Asterisk's clock); a fixed one otherwise
+        self.ping_timestamp = ping_timestamp or (lambda: "1795329358.0")
         self.sessions: list[PeerSession] = []
         self.logins = 0
         self.failed_logins = 0
@@ -116,6 +119,15 @@ class AmiPeer:
                     await session.writer.wait_closed()
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
+
+    async def send(self, data: bytes) -> None:
+        """Write ``data`` (whole frames) to every logged-in session now, as Asterisk
+        sends an event, never inside a response."""
+        for session in self.sessions:
+            if session.logged_in and not session.writer.is_closing():
+                async with session.lock:
+                    session.writer.write(data)
+                    await session.writer.drain()
 
     def all_actions(self) -> list[dict[str, str]]:
         return [a for s in self.sessions for a in s.actions]
@@ -174,7 +186,8 @@ class AmiPeer:
                 session.tasks.append(asyncio.create_task(self._stream(session)))
         elif name == "Ping":
             if self.answer_pings:
-                write(_response("Success", action_id, Ping="Pong", Timestamp="1795329358.0"))
+                write(_response("Success", action_id, Ping="Pong",
+                                Timestamp=self.ping_timestamp()))
         elif name == "Status":
             write(_response("Success", action_id, EventList="start",
                             Message="Channel status will follow"))
