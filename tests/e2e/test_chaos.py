@@ -138,8 +138,8 @@ async def test_router_killed_mid_run_every_caller_served_in_order(tmp_path: Path
     # the waiting calls were offered after the restart in their arrival order
     offered = sorted(waiting, key=lambda c: c.first_dialled or 0.0)
     assert offered == waiting
-    # with their original arrival time (ACD_ARRIVED, whole seconds, as the dialplan set
-    # it when it announced the call), in the restarted router's own records
+    # with their original arrival time (ACD_ARRIVED, in milliseconds, as the dialplan
+    # set it when the caller joined the queue), in the restarted router's own records
     arrived_var = config.dialplan.arrived_var
     for call in waiting:
         record = records[call.channel]
