@@ -129,7 +129,9 @@ async def test_asterisk_restart_keeps_the_surviving_callers_in_line(room: Room) 
     await until(lambda: not room.sim.pbx.live_calls())
     by_channel = {r.channel: r for r in room.records}
     assert by_channel[survivor].outcome == "answered"
-    assert by_channel[gone].outcome == "abandoned"
+    # cut by the restart, not gone of their own will: lost, not an abandon
+    assert by_channel[gone].outcome == "lost"
+    assert by_channel[gone].lost_reason == "pbx-restart"
     assert room.sim.pbx.callers_hung_up_by("router-action") == []
     assert [h.channel for h in room.sim.pbx.callers_hung_up_by("pbx")
             if h.role == "caller"] == [gone]
