@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from acd.ami import events as ev
 from acd.ami.actions import Redirect
 from acd.config import Config
+from acd.core import attempts
 from acd.core import facts as f
 from acd.core.constants import (
     FRONT_OFFICE,
@@ -172,7 +173,7 @@ class CallBook:
     # ------------------------------------------------------------------ end
 
     def end_call(self, call: Call, *, unobserved: bool = False) -> None:
-        self.warm.abort(call, "caller hung up")
+        self.warm.abort(call, attempts.CALLER_HUNG_UP)
         state = self.state
         now = state.now
         old = call.state
@@ -191,6 +192,7 @@ class CallBook:
         if old is CallState.CONNECTED and call.legs:
             self.close_leg(call)
         move_call(call, CallState.ENDED)
+        attempts.closed(call, attempts.CALLER_GONE, now)
         call.ended_at = now
         call.ended_unobserved = unobserved
         call.outcome = self.outcome(call)

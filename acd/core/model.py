@@ -86,6 +86,29 @@ class Leg:
     agent: str | None = None
     answered_at: float | None = None
     ended_at: float | None = None
+    #: the answering agent's primary skill when it picked the leg up
+    role: str | None = None
+
+
+@dataclass(slots=True)
+class TransferAttempt:
+    """A transfer asked for during a call, and how it ended (the record's
+    ``transfers``): every one, connected or not."""
+
+    from_queue: str
+    to_queue: str
+    #: "cold" or "warm"
+    mode: str
+    #: the agent who asked for it (None: asked for a call no agent held)
+    agent: str | None
+    at: float
+    #: "requested" while it goes on; then "connected" (an agent of the target took the
+    #: caller), "cancelled" (a warm transfer nobody of the target took: the first agent
+    #: kept the caller; or the first agent hung up meanwhile), "fallback_transferrer",
+    #: "fallback_original_queue", "fallback_overflow" (the site's transfer fallback) or
+    #: "caller_gone" (the caller hung up first)
+    result: str = "requested"
+    ended_at: float | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -143,6 +166,8 @@ class Call:
     overflowed_to: str | None = None
     #: every partner attempt: (partner, epoch seconds, result)
     overflows: list[tuple[str, float, str]] = field(default_factory=list)
+    #: every transfer asked for, in order (the last one may still be going on)
+    transfers: list[TransferAttempt] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -183,6 +208,11 @@ class Agent:
     busy_until: float = 0.0
     #: created from traffic (replay, unknown phone), not from config
     observed: bool = False
+
+
+def primary_skill(skills: dict[str, int]) -> str | None:
+    """The skill of the best (lowest) level: the agent's role; None without skills."""
+    return min(skills.items(), key=lambda item: item[1])[0] if skills else None
 
 
 def move_agent(agent: Agent, new: AgentState) -> AgentState:

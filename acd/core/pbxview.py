@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from acd.ami import events as ev
+from acd.core import attempts, observed
 from acd.core import facts as f
-from acd.core import observed
 from acd.core.constants import (
     BUSY_DIAL_STATUS,
     FINISHING_BACKSTOP_S,
@@ -18,7 +18,16 @@ from acd.core.constants import (
 )
 from acd.core.effects import Effects
 from acd.core.hours import period_at
-from acd.core.model import Agent, AgentState, Call, CallState, Leg, device_of, move_call
+from acd.core.model import (
+    Agent,
+    AgentState,
+    Call,
+    CallState,
+    Leg,
+    device_of,
+    move_call,
+    primary_skill,
+)
 from acd.core.room import RoomState
 from acd.core.timers import TimerKind, Timers
 
@@ -177,6 +186,7 @@ class PbxView:
                 call.answered_unobserved = True
         if call.transfer is not None:
             transfer, call.transfer = call.transfer, None
+            attempts.closed(call, attempts.CONNECTED, now)
             self.fx.fact(f.CallTransferred(at=now, call=call.id,
                                            from_queue=transfer.from_queue,
                                            to_queue=transfer.to_queue,
@@ -186,6 +196,7 @@ class PbxView:
             leg = Leg(queue=call.queue, entered_at=leg.ended_at or now)
             call.legs.append(leg)
         leg.agent = agent.id
+        leg.role = primary_skill(agent.skills)
         if not observed:
             return
         leg.answered_at = now

@@ -20,6 +20,29 @@ class LegRecord(msgspec.Struct, frozen=True, kw_only=True):
     #: entering this leg's queue → this leg's pick-up
     wait_s: float | None
     talk_s: float | None
+    #: the answering agent's primary skill (its role) when it picked the leg up: a
+    #: backup answering another filière's call has a role other than ``queue``
+    role: str | None = None
+
+
+class TransferRecord(msgspec.Struct, frozen=True, kw_only=True, rename={"from_": "from"}):
+    """A transfer asked for during the call, whatever became of it."""
+
+    #: the queue the call was in, and the one asked for
+    from_: str
+    to: str
+    #: "cold" | "warm"
+    mode: str
+    #: the agent who asked (null: asked for a call no agent held)
+    agent: str | None
+    at: str
+    #: connected | cancelled (a warm transfer nobody of the target took, the first
+    #: agent kept the caller; or the first agent hung up meanwhile) |
+    #: fallback_transferrer | fallback_original_queue | fallback_overflow (the site's
+    #: transfer fallback) | caller_gone (the caller hung up first) | requested (still
+    #: going on when the record was written)
+    result: str
+    ended_at: str | None = None
 
 
 class OverflowRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -63,6 +86,9 @@ class CallRecord(msgspec.Struct, frozen=True, kw_only=True):
     #: the partner SAS that took the call (outcome "overflowed"), and every attempt
     partner: str | None = None
     overflows: list[OverflowRecord] = msgspec.field(default_factory=list)
+    #: every transfer asked for, in order, connected or not (a warm transfer nobody
+    #: took adds no leg: this is its only trace)
+    transfers: list[TransferRecord] = msgspec.field(default_factory=list)
 
 
 def iso(ts: float | None, zone: ZoneInfo) -> str | None:
@@ -88,6 +114,7 @@ def record_of(call: Call, zone: ZoneInfo) -> CallRecord:
             ended_at=iso(leg.ended_at, zone),
             wait_s=_span(leg.entered_at, leg.answered_at),
             talk_s=_span(leg.answered_at, leg.ended_at),
+            role=leg.role,
         )
         for leg in call.legs
     ]
@@ -113,4 +140,8 @@ def record_of(call: Call, zone: ZoneInfo) -> CallRecord:
         partner=call.overflowed_to,
         overflows=[OverflowRecord(partner=p, at=iso(at, zone) or "", result=result)
                    for p, at, result in call.overflows],
+        transfers=[TransferRecord(from_=t.from_queue, to=t.to_queue, mode=t.mode,
+                                  agent=t.agent, at=iso(t.at, zone) or "",
+                                  result=t.result, ended_at=iso(t.ended_at, zone))
+                   for t in call.transfers],
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from acd.ami import events as ev
+from acd.core import attempts
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.calls import to_holding
@@ -93,6 +94,8 @@ class Transfers:
                 and self.config.transfers.mode_of(from_queue, target) == "warm":
             self.warm.start(call, agent, target)
             return
+        attempts.opened(call, to_queue=target, mode="cold",
+                        agent=agent.id if agent else request.agent, at=state.now)
         self.detach(call, agent)
         call.transfer = Transfer(from_queue=from_queue, to_queue=target,
                                  agent=agent.id if agent and was_connected else None,
@@ -167,6 +170,7 @@ class Transfers:
 
     def fallback_fact(self, call: Call, transfer: Transfer, result: str, reason: str) -> None:
         call.transfer = None
+        attempts.closed(call, result, self.state.now)
         self.fx.fact(f.CallTransferred(at=self.state.now, call=call.id,
                                        from_queue=transfer.from_queue,
                                        to_queue=transfer.to_queue, agent=transfer.agent,

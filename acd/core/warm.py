@@ -20,12 +20,22 @@ from typing import TYPE_CHECKING
 
 from acd.ami import events as ev
 from acd.ami.actions import Originate, Redirect, Setvar
+from acd.core import attempts
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.calls import to_holding
 from acd.core.constants import WARM_REF
 from acd.core.effects import Effects
-from acd.core.model import Agent, AgentState, Call, CallState, Leg, Transfer, device_of
+from acd.core.model import (
+    Agent,
+    AgentState,
+    Call,
+    CallState,
+    Leg,
+    Transfer,
+    device_of,
+    primary_skill,
+)
 from acd.core.room import RoomState
 from acd.core.routing import expansion_delay
 from acd.core.timers import TimerKind, Timers
@@ -99,6 +109,7 @@ class WarmTransfers:
         warm = WarmTransfer(call=call.id, from_queue=call.queue, to_queue=target,
                             agent=agent.id, at=state.now, token=state.warm_seq)
         state.warm[call.id] = warm
+        attempts.opened(call, to_queue=target, mode="warm", agent=agent.id, at=state.now)
         state.demand.arrived(target, state.now)
         self.fact(warm, "requested", "warm", agent=agent.id)
         if not state.decide:
@@ -215,6 +226,7 @@ class WarmTransfers:
                            "to [acd-warm]'s time limit")
             return
         del state.warm[call_id]
+        attempts.closed(call, attempts.CONNECTED, now)
         first = state.agents.get(warm.agent)
         self.calls.close_leg(call)
         if first is not None and first.call == call.id:
@@ -223,7 +235,7 @@ class WarmTransfers:
         call.queue = warm.to_queue
         call.queues.append(warm.to_queue)
         call.legs.append(Leg(queue=warm.to_queue, entered_at=warm.at, agent=agent.id,
-                             answered_at=now))
+                             answered_at=now, role=primary_skill(agent.skills)))
         call.agent = agent.id
         agent.call = call.id
         agent.missed_offers = 0
@@ -366,6 +378,7 @@ class WarmTransfers:
             if call.state is CallState.WAITING:
                 self.fx.command(to_holding(self.config, call))
             return
+        attempts.closed(call, attempts.CANCELLED, state.now)
         self.fact(warm, "cancelled", reason, agent=warm.agent)
 
     def abort(self, call: Call, reason: str) -> None:
@@ -374,6 +387,8 @@ class WarmTransfers:
         warm = self.state.warm.pop(call.id, None)
         if warm is None:
             return
+        attempts.closed(call, attempts.CALLER_GONE if reason == attempts.CALLER_HUNG_UP
+                        else attempts.CANCELLED, self.state.now)
         agent = self.state.agents.get(warm.target or "")
         if agent is not None and agent.call == call.id:
             agent.call = None

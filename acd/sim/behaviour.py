@@ -27,9 +27,12 @@ TRANSFER_TARGET = re.compile(r"[A-Z].+")
 
 
 class AgentBehaviour(Protocol):
-    """Decides what an agent does with one offered call."""
+    """Decides what an agent does with one offered call; ``queue``: the queue the call
+    is offered from, as the agent's desktop shows it (None when the PBX does not know
+    it: the agent then behaves as for a call of its own filière)."""
 
-    def decide(self, agent_id: str, rng: random.Random) -> OfferOutcome: ...
+    def decide(self, agent_id: str, rng: random.Random,
+               queue: str | None = None) -> OfferOutcome: ...
 
 
 TalkDistribution = Literal["uniform", "exponential"]
@@ -43,6 +46,10 @@ class RandomBehaviour:
 
     Ranges are ``(low, high)`` simulated seconds, drawn uniformly; the talk time may
     instead be exponential with the range's midpoint as mean (``talk_distribution``).
+    The talk time depends on the queue the call is offered from (``talk_in``: a backup
+    answering another filière's call talks as that call needs), the same draw scaled to
+    the range; transfers are made only from the agent's own filière (``transfers_from``),
+    as a backup hands the call back to no one.
     """
 
     answer_after_s: tuple[float, float] = (1.0, 6.0)
@@ -60,11 +67,17 @@ class RandomBehaviour:
     transfers: Mapping[str, float] = field(default_factory=dict)
     #: "uniform" in ``talk_s``, or "exponential" with mean the midpoint of ``talk_s``
     talk_distribution: TalkDistribution = "uniform"
+    #: queue → talk range of a call offered from that queue (``talk_s`` for the others
+    #: and when the queue is not known)
+    talk_in: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    #: the queue whose calls the agent transfers (its own filière); None: any call
+    transfers_from: str | None = None
 
     def __post_init__(self) -> None:
         if self.talk_distribution not in ("uniform", "exponential"):
             raise ValueError(f"unknown talk distribution {self.talk_distribution!r}")
-        if self.talk_distribution == "exponential" and sum(self.talk_s) <= 0:
+        if self.talk_distribution == "exponential" and any(
+                sum(r) <= 0 for r in (self.talk_s, *self.talk_in.values())):
             raise ValueError("an exponential talk time needs a mean above 0 s")
         bad = [t for t in self.transfers if not TRANSFER_TARGET.fullmatch(t)]
         if bad:
@@ -78,16 +91,19 @@ class RandomBehaviour:
             raise ValueError(f"transfer probabilities must be in [0, 1] and sum to at most "
                              f"1: {dict(self.transfers)}")
 
-    def decide(self, agent_id: str, rng: random.Random) -> OfferOutcome:
+    def decide(self, agent_id: str, rng: random.Random,
+               queue: str | None = None) -> OfferOutcome:
         answer = rng.uniform(*self.answer_after_s)
-        talk = (rng.expovariate(2.0 / sum(self.talk_s))
-                if self.talk_distribution == "exponential" else rng.uniform(*self.talk_s))
+        talk_s = self.talk_in.get(queue, self.talk_s) if queue is not None else self.talk_s
+        talk = (rng.expovariate(2.0 / sum(talk_s))
+                if self.talk_distribution == "exponential" else rng.uniform(*talk_s))
         ender: Ender = "agent" if rng.random() < self.agent_ends_rate else "caller"
         draw = rng.random()
         kind: OfferKind = "noanswer" if draw < self.no_answer_rate else \
             "busy" if draw < self.no_answer_rate + self.busy_rate else "answer"
         transfer_to: str | None = None
-        if self.transfers and kind == "answer":
+        own = queue is None or self.transfers_from is None or queue == self.transfers_from
+        if self.transfers and kind == "answer" and own:
             draw, total = rng.random(), 0.0
             for target, rate in self.transfers.items():
                 total += rate
@@ -104,7 +120,8 @@ class FixedBehaviour:
 
     outcome: OfferOutcome = field(default_factory=OfferOutcome)
 
-    def decide(self, agent_id: str, rng: random.Random) -> OfferOutcome:
+    def decide(self, agent_id: str, rng: random.Random,
+               queue: str | None = None) -> OfferOutcome:
         return self.outcome
 
 
@@ -115,8 +132,9 @@ class PerAgentBehaviour:
     agents: dict[str, AgentBehaviour]
     default: AgentBehaviour = RandomBehaviour()
 
-    def decide(self, agent_id: str, rng: random.Random) -> OfferOutcome:
-        return self.agents.get(agent_id, self.default).decide(agent_id, rng)
+    def decide(self, agent_id: str, rng: random.Random,
+               queue: str | None = None) -> OfferOutcome:
+        return self.agents.get(agent_id, self.default).decide(agent_id, rng, queue)
 
 
 #: what a partner SAS's trunk does with a call: ``answer``; ``noanswer`` (rings until

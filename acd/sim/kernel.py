@@ -73,6 +73,10 @@ class Kernel:
         #: told of each hangup record as it is made
         self.hangup_listeners: list[Callable[[HangupRecord], None]] = []
         self.globals = globals_
+        #: the queue an agent's desktop shows for a call offered to it: (caller's
+        #: Uniqueid, agent id) → queue, or None (unknown: the agent behaves as for a
+        #: call of its own filière); set by whoever watches the router (a simulated run)
+        self.desk: Callable[[str, str], str | None] | None = None
         #: the Dial (or warm Originate) that holds each busy agent device
         self.device_dials: dict[str, Dial] = {}
         self._rng = random.Random(f"{seed}:pbx")
@@ -221,7 +225,8 @@ class Kernel:
         count = self._offers.get(call.index, 0)
         self._offers[call.index] = count + 1
         rng = random.Random(f"{self.seed}:call{call.index}:{count}")
-        outcome = self.behaviour.decide(agent.id, rng)
+        queue = self.desk(call.trunk.uniqueid, agent.id) if self.desk is not None else None
+        outcome = self.behaviour.decide(agent.id, rng, queue)
         # the recordings' dialplan: __TALK / __RING set on the caller by the driver
         talk, ring = call.trunk.variables.get("TALK"), call.trunk.variables.get("RING")
         if talk is not None and is_number(talk):

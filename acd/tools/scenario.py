@@ -27,6 +27,9 @@ from acd.shipped import ROOT as SHIPPED_ROOT
 from acd.shipped import locate
 from acd.tools.chaos import ChaosError, parse_chaos
 
+#: a talk time's key: a queue (every call of that queue), or "QUEUE/ROLE" (the calls of
+#: that queue answered by agents whose primary skill is ROLE)
+TALK_KEY_RE = r"^[A-Z][A-Z0-9_]{0,31}(/[A-Z][A-Z0-9_]{0,31})?$"
 Range = Annotated[list[Annotated[float, msgspec.Meta(ge=0, le=86_400)]],
                   msgspec.Meta(min_length=2, max_length=2)]
 Share = Annotated[float, msgspec.Meta(ge=0, le=1)]
@@ -76,8 +79,13 @@ class CallsSpec(_Strict, frozen=True):
 
 class AgentsSpec(_Strict, frozen=True):
     answer_after_s: Range = msgspec.field(default_factory=lambda: [1.0, 5.0])
-    #: talk time per skill: uniform in [low, high] seconds
-    talk_s: dict[Annotated[str, msgspec.Meta(pattern=SKILL_NAME_RE)], Range] = msgspec.field(
+    #: talk time per queue: uniform in [low, high] seconds, for every call of that queue
+    #: whoever answers it (a backup answering an N1 call talks like an N1 call); a key
+    #: "QUEUE/ROLE" gives the calls of QUEUE answered by agents whose primary skill is
+    #: ROLE their own range (``{ "ARM_N1/AMU_N2" = [60, 240] }``), as ``acd plan``
+    #: estimates them from records. A call whose queue the agent cannot see (answered in
+    #: the fail-open queue) takes the agent's primary skill's range
+    talk_s: dict[Annotated[str, msgspec.Meta(pattern=TALK_KEY_RE)], Range] = msgspec.field(
         default_factory=dict)
     default_talk_s: Range = msgspec.field(default_factory=lambda: [60.0, 240.0])
     #: "exponential": talk times drawn exponentially, mean the midpoint of each range
@@ -97,6 +105,15 @@ class AgentsSpec(_Strict, frozen=True):
     transfers: dict[Annotated[str, msgspec.Meta(pattern=SKILL_NAME_RE)],
                     dict[Annotated[str, msgspec.Meta(pattern=SKILL_NAME_RE)], Share]] = \
         msgspec.field(default_factory=dict)
+
+    def talk_range(self, queue: str | None, role: str) -> tuple[float, float]:
+        """The talk range of a call of ``queue`` answered by an agent whose primary
+        skill is ``role``: "QUEUE/ROLE", else "QUEUE", else ``default_talk_s``; with
+        the queue unknown, the role's own queue."""
+        queue = role if queue is None else queue
+        low, high = self.talk_s.get(f"{queue}/{role}") or self.talk_s.get(queue) \
+            or self.default_talk_s
+        return low, high
 
 
 class StaffingStep(_Strict, frozen=True):

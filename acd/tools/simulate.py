@@ -30,6 +30,7 @@ from acd.service.router import Router
 from acd.sim import AgentBehaviour, PerAgentBehaviour, RandomBehaviour, SimServer, start_sim
 from acd.testing import build_stack
 from acd.tools.chaos_judge import phantom_records
+from acd.tools.desk import Desk
 from acd.tools.scenario import Scenario, parse_time_of_day
 from acd.tools.summary import Summary, summarize
 from acd.tools.traffic import Planned, plan, primary_skill, scenario_start
@@ -80,17 +81,23 @@ class RunResult:
 
 
 def behaviour_for(config: Config, scenario: Scenario) -> PerAgentBehaviour:
+    """Each agent's behaviour: talk times by the queue of the call and the agent's
+    primary skill (:meth:`~acd.tools.scenario.AgentsSpec.talk_range`), transfers of
+    the calls of its own filière."""
     spec = scenario.agents
     per_agent: dict[str, AgentBehaviour] = {}
     for agent in config.agents:
-        low, high = spec.talk_s.get(primary_skill(agent), spec.default_talk_s)
+        role = primary_skill(agent)
         per_agent[agent.id] = RandomBehaviour(
             answer_after_s=(spec.answer_after_s[0], spec.answer_after_s[1]),
-            talk_s=(low, high), no_answer_rate=spec.no_answer_rate,
+            talk_s=spec.talk_range(None, role), no_answer_rate=spec.no_answer_rate,
             busy_rate=spec.busy_rate,
             agent_ends_rate=spec.agent_ends_rate,
-            transfers=dict(spec.transfers.get(primary_skill(agent), {})),
-            talk_distribution=spec.talk_distribution)
+            transfers=dict(spec.transfers.get(role, {})),
+            talk_distribution=spec.talk_distribution,
+            talk_in={queue: spec.talk_range(queue, role)
+                     for queue in config.skill_names()},
+            transfers_from=role)
     return PerAgentBehaviour(per_agent)
 
 
@@ -158,6 +165,9 @@ async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None =
                         metrics=True)
     router, records, metrics = stack.router, stack.records, stack.metrics
     assert metrics is not None
+    desk = Desk()  # the agents see the queue of the call offered to them
+    router.add_fact_listener(desk.on_fact)
+    sim.pbx.kernel.desk = desk.queue_of
     paused: list[str] = []
 
     def on_fact(fact: f.Fact) -> None:

@@ -51,7 +51,8 @@ class Scripted:
     def __init__(self, *outcomes: OfferOutcome) -> None:
         self.outcomes = list(outcomes)
 
-    def decide(self, agent_id: str, rng: random.Random) -> OfferOutcome:
+    def decide(self, agent_id: str, rng: random.Random,
+               queue: str | None = None) -> OfferOutcome:
         return self.outcomes.pop(0) if self.outcomes else OfferOutcome(answer_after_s=1.0,
                                                                        talk_s=100.0)
 

@@ -254,7 +254,7 @@ class AppQueueModel:
         if not can_ring(self.room, entry.queue, member, second):
             return False
         caller = entry.caller
-        outcome = self._offer(caller, member.phone.agent)
+        outcome = self._offer(caller, member.phone.agent, entry.queue.name)
         if outcome.kind == "unavailable":
             return False
         now = self.agenda.now
@@ -267,11 +267,12 @@ class AppQueueModel:
                                             lambda: self._answered(entry, ringing))
         return True
 
-    def _offer(self, caller: Caller, agent: str) -> OfferOutcome:
-        """What ``agent`` does with the caller's next offer, drawn as the PBX draws it."""
+    def _offer(self, caller: Caller, agent: str, queue: str) -> OfferOutcome:
+        """What ``agent`` does with the caller's next offer from ``queue``, drawn as the
+        PBX draws it."""
         rng = random.Random(f"{self.seed}:call{caller.index}:{caller.offers}")
         caller.offers += 1
-        return self.behaviour.decide(agent, rng)
+        return self.behaviour.decide(agent, rng, queue)
 
     def _replace_busy(self, entry: Entry, attempt: Attempt, second: int) -> None:
         """Phones that answered busy stop; when none rings any more, the next best."""

@@ -69,6 +69,7 @@ from acd.sim.clock import SimClock
 from acd.sim.model import Headers, Phase
 from acd.sim.pbx import Pbx
 from acd.tools.agentreturn import PausedAgentsReturn, still_paused_for_no_answer
+from acd.tools.desk import Desk
 from acd.tools.scenario import Scenario, StaffingStep, load_scenario_and_site
 from acd.tools.simulate import FEATURE_CODES, behaviour_for
 from acd.tools.summary import Summary, summarize
@@ -152,6 +153,8 @@ class _Day:
             pbx.set_partner(name, partner)
         pbx.foreign.place(scenario.foreign_channels)
         self.engine = Engine(config)
+        self.desk = Desk()  # the agents see the queue of the call offered to them
+        pbx.kernel.desk = self.desk.queue_of
         self.records: list[CallRecord] = []
         self.transfers: list[f.CallTransferred] = []
         self.inputs = 0
@@ -233,9 +236,10 @@ class _Day:
     def _submit(self, item: object) -> None:
         self.inputs += 1
         out = self.engine.handle(item, self.clock.now())
-        for command in out.commands:
-            self._send(command)
+        # the facts first: an offer's queue reaches the agent's desk before its phone
+        # rings (over AMI the facts are published before the actions reach the PBX)
         for fact in out.facts:
+            self.desk.on_fact(fact)
             if isinstance(fact, f.CallEnded):
                 self.records.append(fact.record)
             elif isinstance(fact, f.CallTransferred):
@@ -244,6 +248,8 @@ class _Day:
                     and fact.reason == NO_ANSWER_REASON:
                 self.clock.call_later(self.returns.delay(),
                                       functools.partial(self._ready_again, fact.agent))
+        for command in out.commands:
+            self._send(command)
 
     def _ready_again(self, agent_id: str) -> None:
         """The paused agent noticed: the ready feature code, if still paused."""
