@@ -26,10 +26,18 @@ sent before the Login is answered are dropped (Asterisk sends none then).
 
 :class:`AmiConnection` keeps a session up: connect, login (secret never logged),
 resynchronise with a ``Status`` list, keep the link alive with Pings, and reconnect
-with exponential backoff and jitter when anything fails. The backoff grows across
-short-lived sessions: it starts again from ``reconnect_initial_s`` only after a
-session that stayed up at least ``reconnect_max_s`` (a peer that accepts the login
-then drops is retried ever more slowly, not twice a second).
+when anything fails. How soon depends on how the last attempt ended:
+
+* the port refused the connection (Asterisk stopped, restarting, its manager off): it
+  is tried again every ``reconnect_initial_s``, at most every ``PROBE_MAX_S``, however
+  long the outage, so the router is back within a second of Asterisk. A refused
+  connection costs Asterisk nothing; only the first of an outage is logged, then one
+  line a minute;
+* the connection was made, then failed (login refused, dropped at once or soon after):
+  exponential backoff with jitter from ``reconnect_initial_s`` up to
+  ``reconnect_max_s``. It grows across such sessions and starts again only after a
+  session that stayed up at least ``reconnect_max_s`` (a peer that accepts then drops
+  is retried ever more slowly, never hammered); refusals in between leave it as it is.
 """
 
 from __future__ import annotations
@@ -76,6 +84,10 @@ log = get_logger("acd.ami")
 _ACTION_ID_MARK = b"\r\nActionID: "
 #: frames handled per turn of the event loop (about 10 ms of work at most)
 FRAMES_PER_TURN = 500
+#: while the port refuses connections it is tried at least this often (seconds)
+PROBE_MAX_S = 0.5
+#: while the port refuses connections, one ``ami_unreachable`` line this often (seconds)
+UNREACHABLE_LOG_S = 60.0
 
 
 class EventSink(Protocol):
@@ -282,6 +294,9 @@ class AmiConnection:
         self._resync_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._session_up_at: float | None = None
+        #: the session's TCP connection was made (else the port refused or timed out)
+        self._reached = False
+        self._refusals = _Refusals()
         #: frames dropped, by reason, over every session (acd_ami_frames_dropped_total)
         self.drops = DropCounter()
         #: inputs whose handling raised, by kind (acd_input_errors_total)
@@ -330,32 +345,47 @@ class AmiConnection:
     # -------------------------------------------------------------- session
 
     async def run(self) -> None:
-        """Connect, log in, resync, keep alive; on any failure back off and retry."""
-        attempt = 0
+        """Connect, log in, resync, keep alive; on any failure wait and retry: a short
+        fixed wait while the port refuses, a growing backoff after a session that
+        reached Asterisk and failed (module doc)."""
+        failures = 0  # sessions in a row that reached Asterisk and did not last
+        loop = asyncio.get_running_loop()
         while not self._stopping:
-            attempt += 1
             self._session_up_at = None
+            self._reached = False
+            error: Exception | None = None
             try:
                 await self._session()
             except (OSError, TimeoutError, AmiError) as exc:
-                log.warning("ami_session_failed", error=describe(exc),
-                            host=self.config.host, port=self.config.port)
+                error = exc
             finally:
                 self._drop_link("session ended")
-                if self._session_lasted():
-                    attempt = 1  # a session that lasted: start the backoff again
             if self.stopping:
                 break
-            delay = backoff_delay(max(attempt, 1), self.config.reconnect_initial_s,
-                                  self.config.reconnect_max_s)
             self.reconnects += 1
-            log.info("ami_reconnecting", in_s=round(delay, 2))
+            if not self._reached:
+                delay = self.probe_s
+                self._refusals.failed(error, self.config, delay, loop.time())
+            else:
+                if error is not None:
+                    log.warning("ami_session_failed", error=describe(error),
+                                host=self.config.host, port=self.config.port)
+                failures = 1 if self._session_lasted() else failures + 1
+                delay = backoff_delay(failures, self.config.reconnect_initial_s,
+                                      self.config.reconnect_max_s)
+                log.info("ami_reconnecting", in_s=round(delay, 2))
             await asyncio.sleep(delay)
+
+    @property
+    def probe_s(self) -> float:
+        """The wait between two tries while the port refuses connections."""
+        return min(self.config.reconnect_initial_s, PROBE_MAX_S)
 
     def _session_lasted(self) -> bool:
         """Whether the session that just ended stayed up at least reconnect_max_s."""
         up_at = self._session_up_at
-        return up_at is not None and time.monotonic() - up_at >= self.config.reconnect_max_s
+        return up_at is not None and \
+            asyncio.get_running_loop().time() - up_at >= self.config.reconnect_max_s
 
     @property
     def stopping(self) -> bool:
@@ -385,11 +415,13 @@ class AmiConnection:
                                     login_required=True, on_error=self._input_failed),
                 self.config.host, self.config.port),
             self.config.connect_timeout_s)
+        self._reached = True
+        self._refusals.ended(loop.time())
         self.protocol = protocol
         self.connected = True  # transport up: Login may be sent
         response = await self._login()
         protocol.logged_in = True
-        self._session_up_at = time.monotonic()
+        self._session_up_at = loop.time()
         log.info("ami_logged_in", host=self.config.host, port=self.config.port,
                  banner=protocol.banner, message=response.message)
         self._start_resync("login")
@@ -482,3 +514,36 @@ class AmiConnection:
         if self.connected:
             self.connected = False
             self.sink.on_link_down(reason)
+
+
+class _Refusals:
+    """The log of an outage during which the port refuses connections: its first
+    failure (``ami_session_failed``, ``ami_reconnecting``), then one ``ami_unreachable``
+    line a minute, and ``ami_reachable`` when a connection is made again."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.count = 0
+        self._logged_at = 0.0
+
+    def failed(self, error: Exception | None, config: AmiConfig, delay: float,
+               now: float) -> None:
+        self.count += 1
+        reason = describe(error) if error is not None else "no connection"
+        if self.since is None:
+            self.since = self._logged_at = now
+            log.warning("ami_session_failed", error=reason, host=config.host,
+                        port=config.port)
+            log.info("ami_reconnecting", in_s=round(delay, 2), until="the port accepts")
+        elif now - self._logged_at >= UNREACHABLE_LOG_S:
+            self._logged_at = now
+            log.warning("ami_unreachable", error=reason, host=config.host, port=config.port,
+                        for_s=round(now - self.since, 1), attempts=self.count)
+
+    def ended(self, now: float) -> None:
+        """A connection was made: the outage, if any, is over."""
+        if self.since is not None:
+            log.info("ami_reachable", after_s=round(now - self.since, 1),
+                     attempts=self.count)
+        self.since = None
+        self.count = 0

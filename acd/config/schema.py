@@ -56,11 +56,14 @@ class AmiConfig(Strict, frozen=True):
     keepalive_s: Positive = 5.0
     #: ... and the link is declared dead if no answer comes within this time
     keepalive_timeout_s: Positive = 3.0
-    #: first delay before reconnecting; doubled at each failure (with jitter) ...
+    #: while Asterisk's port refuses connections (Asterisk stopped or restarting), it is
+    #: tried again this often (at most every 0.5 s), however long the outage; after a
+    #: session that connected and then failed (login refused, dropped), the first delay
+    #: before reconnecting, doubled at each such failure (with jitter) ...
     reconnect_initial_s: Positive = 0.5
     #: ... up to this; the delay starts again from reconnect_initial_s only after a
-    #: session that stayed up at least this long (a peer that accepts the login and
-    #: drops at once is retried ever more slowly)
+    #: session that stayed up at least this long (a peer that accepts the connection and
+    #: drops it, or refuses the login, is retried ever more slowly)
     reconnect_max_s: Positive = 30.0
     #: how long an action may wait for its response before it counts as failed
     action_timeout_s: Positive = 5.0

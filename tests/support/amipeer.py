@@ -51,7 +51,8 @@ class AmiPeer:
                  fail_login_delay: float = 0.05, early: bytes = b"",
                  cut_after: int = 0, stream_after_status: bool = False,
                  banner: bytes = BANNER, login_delay: float = 0.0,
-                 drop_after_login: bool = False, flood: bytes = b"",
+                 drop_after_login: bool = False, drop_at_once: bool = False,
+                 flood: bytes = b"",
                  on_originate: Callable[[str], bytes] | None = None,
                  ping_timestamp: Callable[[], str] | None = None) -> None:
         self.secret = secret
@@ -71,6 +72,8 @@ class AmiPeer:
         self.login_delay = login_delay
         #: close the socket right after answering the Login (a session that never lasts)
         self.drop_after_login = drop_after_login
+        #: close each connection as soon as it is accepted, before any banner
+        self.drop_at_once = drop_at_once
         #: bytes written in one go after the first Status is answered (an event flood)
         self.flood = flood
         #: what follows an Originate's ``Response: Success``, given its ActionID (an
@@ -105,8 +108,10 @@ class AmiPeer:
         self.streamed = asyncio.Event()
         self.connected = asyncio.Event()
 
-    async def start(self) -> AmiPeer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+    async def start(self, port: int = 0) -> AmiPeer:
+        """Listen on ``port`` (0: a free one); again after :meth:`close`, the same
+        port (``self.port``) as Asterisk coming back."""
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -136,6 +141,11 @@ class AmiPeer:
         session = PeerSession(writer)
         self.sessions.append(session)
         self.connected.set()
+        if self.drop_at_once:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            return
         writer.write(self.banner + self.early)
         frames = FrameReader(expect_banner=False)
         try:
