@@ -11,7 +11,9 @@ second, 1 but against an accelerated simulator)::
      "qs": {"queue", "window_s", "window": figure, "today": figure, "today_since"},
      "queues": [{"name", "role", "waiting", "oldest_wait_s", "estimated_wait_s",
                  "staffed", "free", "overflowing", "bascule",
-                 "calls": [{"id", "priority", "queue_wait_s", "wait_s", "caller"}]}],
+                 "calls": [{"id", "priority", "queue_wait_s", "wait_s", "caller"}],
+                 "transfers": [{"id", "priority", "from_queue", "agent", "ringing",
+                                "transfer_wait_s", "caller"}]}],
      "agents": [{"id", "name", "role", "skills", "state", "pause_reason", "since",
                  "pending", "pending_reason", "device_busy", "observed"}],
      "partners": [{"name", "preference", "up", "down_until", "tried_window",
@@ -21,7 +23,10 @@ second, 1 but against an accelerated simulator)::
 A QS *figure* is ``answered``, ``within_30s``, ``within_60s``, ``qs30``, ``qs60``
 (:class:`acd.metrics.qswindow.QsFigure`), by the metrics' rule. ``caller`` is the
 caller's number masked (``06******78``) unless the token may see numbers
-(:attr:`acd.http.tokens.Principal.sees_numbers`), as everywhere in the API. The
+(:attr:`acd.http.tokens.Principal.sees_numbers`), as everywhere in the API.
+``transfers`` are the warm transfers to the queue still looking for its agent: the
+caller stays with ``agent`` (of ``from_queue``) meanwhile, ``ringing`` is the agent
+rung (null while none is free), ``transfer_wait_s`` the time since the request. The
 period and its ``cause`` are :func:`acd.core.hours.pdsa_cause`'s (``night``, ``Sunday``,
 ``holiday: <name>``…, null in SAS hours); ``holiday`` is today's public holiday, if any,
 as the hours rules name it, ``holiday_fr`` the same in French. ``since``
@@ -172,6 +177,15 @@ class RoomView:
         for call in engine.calls.values():
             if call.state is CallState.OVERFLOWING:
                 overflowing[call.queue] = overflowing.get(call.queue, 0) + 1
+        transfers: dict[str, list[dict[str, Any]]] = {}
+        for warm in engine.warm.values():
+            moving = engine.calls.get(warm.call)
+            if moving is not None:
+                transfers.setdefault(warm.to_queue, []).append({
+                    "id": warm.call, "priority": moving.priority,
+                    "from_queue": warm.from_queue, "agent": warm.agent,
+                    "ringing": warm.target, "transfer_wait_s": round(max(0.0, now - warm.at), 3),
+                    "caller": self._caller(moving, sees_numbers)})
         queues = []
         for name, queue in engine.queues.items():
             calls = [self._call(call, now, sees_numbers) for call in queue]
@@ -187,6 +201,7 @@ class RoomView:
                 "overflowing": overflowing.get(name, 0),
                 "bascule": self._bascule(name) or self._bascule(SITE),
                 "calls": calls,
+                "transfers": transfers.get(name, []),
             })
         self.overflows.forget_before(now - WINDOW_S)
         partners = [{
@@ -216,12 +231,17 @@ class RoomView:
                 "agents": [self._agent(agent)] if agent is not None else []}
 
     def _call(self, call: Call, now: float, sees_numbers: bool) -> dict[str, Any]:
-        number = call.caller_num
         return {"id": call.id, "priority": call.priority,
                 "queue_wait_s": round(max(0.0, now - call.enqueued_at), 3),
                 "wait_s": round(max(0.0, now - call.arrived_at), 3),
-                "caller": (number if sees_numbers else mask_number(number)) if number
-                else None}
+                "caller": self._caller(call, sees_numbers)}
+
+    @staticmethod
+    def _caller(call: Call, sees_numbers: bool) -> str | None:
+        number = call.caller_num
+        if not number:
+            return None
+        return number if sees_numbers else mask_number(number)
 
     def _agent(self, agent: Agent) -> dict[str, Any]:
         skill = primary_skill(agent)

@@ -106,6 +106,38 @@ async def test_a_supervisor_pauses_an_agent_from_the_page_and_the_row_changes(
     assert page.errors == []
 
 
+async def test_a_supervisor_starts_and_ends_a_bascule_after_a_confirmation_naming_it(
+        rig: ConsoleRig, browser: Browser) -> None:
+    page = await open_console(browser, rig, SUPERVISOR)
+    await page.wait_for("document.querySelectorAll('#bascule-partner option').length === 2")
+    await page.evaluate("document.getElementById('bascule-queue').value = 'ARM_N1';"
+                        "document.getElementById('bascule-share').value = '0.5';"
+                        "document.getElementById('bascule-partner').value = 'sas89'")
+    await page.type("#bascule-reason", "renfort nuit")
+    await page.click("#bascule-submit")
+    await page.wait_for("!document.getElementById('confirm').hidden")
+    question = await page.text("#confirm-text")
+    assert "50 %" in question and "ARM N1" in question and "sas89" in question
+    assert "restent ici" in question  # a partial bascule leaves the waiting callers
+    _, bascules = await rig.api("GET", "bascules", READER)
+    assert bascules["bascules"] == []  # nothing happens before the confirmation
+    await page.click("#confirm-yes")
+    await page.wait_for("document.querySelector('li.bascule[data-bascule=\"ARM_N1\"]') "
+                        "!== null")
+    assert not await page.evaluate("document.getElementById('bascule-banner').hidden")
+    _, bascules = await rig.api("GET", "bascules", READER)
+    (bascule,) = bascules["bascules"]
+    assert (bascule["queue"], bascule["share"], bascule["partner"], bascule["by"],
+            bascule["reason"]) == ("ARM_N1", 0.5, "sas89", "sup-lefebvre", "renfort nuit")
+    await page.click("li.bascule[data-bascule='ARM_N1'] button[data-end]")
+    await page.wait_for("!document.getElementById('confirm').hidden")
+    assert "Mettre fin à la bascule de ARM N1" in await page.text("#confirm-text")
+    await page.click("#confirm-yes")
+    await page.wait_for("document.getElementById('bascule-banner').hidden")
+    assert (await rig.api("GET", "bascules", READER))[1]["bascules"] == []
+    assert page.errors == []
+
+
 async def test_a_reader_sees_the_room_with_no_control_and_the_api_refuses_its_writes(
         rig: ConsoleRig, browser: Browser) -> None:
     page = await open_console(browser, rig, READER)

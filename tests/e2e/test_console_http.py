@@ -12,6 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import aiohttp
+import msgspec
 import pytest
 
 from acd.config import Config
@@ -242,6 +243,25 @@ async def test_room_events_mask_numbers_unless_allowed_and_give_an_agent_its_own
         "paused", "meal", room.now, "ARM_N1")
     assert masked_view["speed"] == 1.0 and masked_view["at"] == room.now
     assert [p["name"] for p in masked_view["partners"]] == ["sas62", "sas80"]
+
+
+async def test_a_warm_transfer_shows_in_its_target_filiere_with_the_agent_holding_on(
+        config: Config, tokens: TokenSet) -> None:
+    warm = msgspec.structs.replace(config, transfers=msgspec.structs.replace(
+        config.transfers, modes={"ARM_N1>AMU_N2": "warm"}))
+    room = Room(warm)
+    room.router.submit(i.AgentPause("amu01", "meal"))  # nobody to ring at AMU N2 yet
+    call = room.call()
+    agent = room.answer(call)
+    room.router.submit(i.TransferRequest("AMU_N2", call=call, by=agent))
+    room.now += 12
+    async for served in serve_room(room, tokens):
+        async with room_stream(served, READER) as reader:
+            view = await reader.until("room")
+    amu = next(q for q in view["queues"] if q["name"] == "AMU_N2")
+    assert amu["waiting"] == 0 and amu["transfers"] == [{
+        "id": call, "priority": 5, "from_queue": "ARM_N1", "agent": agent, "ringing": None,
+        "transfer_wait_s": 12.0, "caller": mask_number(CALLER_NUM)}]
 
 
 async def test_a_plain_event_stream_gets_no_room_event(served: Served) -> None:

@@ -433,7 +433,8 @@
     clear(box);
     for (var i = 0; i < room.queues.length; i += 1) {
       var q = room.queues[i];
-      var card = el("div", "queue" + (q.waiting ? " has-waiting" : ""));
+      var moving = q.transfers || [];
+      var card = el("div", "queue" + (q.waiting || moving.length ? " has-waiting" : ""));
       card.setAttribute("data-queue", q.name);
       var head = el("h3", null, queueLabel(q.name));
       if (q.role && q.role !== q.name) { head.appendChild(el("small", null, " " + q.role)); }
@@ -472,6 +473,22 @@
         list.appendChild(el("li", "more", "+ " + (q.calls.length - shown) + " " + t("more")));
       }
       card.appendChild(list);
+      if (moving.length) {
+        card.appendChild(el("div", "queue-transfers", moving.length + " " + t("transferring")));
+        var held = el("ol", "calls transfers");
+        for (var m = 0; m < moving.length; m += 1) {
+          var w = moving[m];
+          var line = el("li", "call transfer p" + Math.min(w.priority, 9));
+          line.setAttribute("data-call", w.id);
+          line.appendChild(el("span", "prio", "P" + w.priority));
+          line.appendChild(ticking(el("span", "wait"), room.at - w.transfer_wait_s));
+          line.appendChild(el("span", "caller", w.caller || "—"));
+          line.appendChild(el("span", "via", queueLabel(w.from_queue) + " · " + w.agent +
+            (w.ringing ? " → " + t("rings") + " " + w.ringing : "")));
+          held.appendChild(line);
+        }
+        card.appendChild(held);
+      }
       box.appendChild(card);
     }
   }
@@ -512,11 +529,18 @@
       groups[key].push(room.agents[i]);
     }
     var present = {};
+    var compact = !session || session.role !== "agent";
     for (i = 0; i < order.length; i += 1) {
       var table = groupTable(box, order[i]);
       var body = table.tBodies[0];
+      var away = [];
+      var shown = 0;
       for (var k = 0; k < groups[order[i]].length; k += 1) {
         var agent = groups[order[i]][k];
+        if (compact && agent.state === "logged_out") {
+          away.push(agent.id + (agent.name ? " " + agent.name : ""));
+          continue;
+        }
         present[agent.id] = true;
         var row = agentRows[agent.id];
         if (!row || row.parentNode !== body) {
@@ -524,10 +548,15 @@
           row = agentRow(agent);
           agentRows[agent.id] = row;
         }
-        body.appendChild(row);
+        if (body.rows[shown] !== row) { body.insertBefore(row, body.rows[shown] || null); }
+        shown += 1;
         updateRow(row, agent);
       }
       groupSummary(table, groups[order[i]]);
+      var foot = table.querySelector(".logged-out");
+      foot.textContent = away.length ? t("away") + " (" + away.length + ") : " +
+        away.join(", ") : "";
+      foot.parentNode.hidden = !away.length;
     }
     for (var id in agentRows) {
       if (Object.prototype.hasOwnProperty.call(agentRows, id) && !present[id]) {
@@ -560,6 +589,13 @@
     head.appendChild(tr);
     table.appendChild(head);
     table.appendChild(el("tbody"));
+    var foot = el("tfoot");
+    var line = el("tr");
+    var cell = el("td", "logged-out");
+    cell.colSpan = names.length;
+    line.appendChild(cell);
+    foot.appendChild(line);
+    table.appendChild(foot);
     box.appendChild(table);
     return table;
   }
@@ -795,8 +831,9 @@
     var queues = el("div", "wall-queues");
     for (var i = 0; i < room.queues.length; i += 1) {
       var q = room.queues[i];
-      if (i >= 4 && !q.waiting && !q.staffed) { continue; }
-      var tile = el("div", "tile queue-tile" + (q.waiting ? " has-waiting" : ""));
+      if (i >= 4 && !q.waiting && !q.staffed && !(q.transfers || []).length) { continue; }
+      var held = (q.transfers || []).length;
+      var tile = el("div", "tile queue-tile" + (q.waiting || held ? " has-waiting" : ""));
       tile.setAttribute("data-queue", q.name);
       tile.appendChild(el("div", "tile-name", queueLabel(q.name)));
       tile.appendChild(el("div", "tile-big count", q.waiting));
@@ -809,7 +846,11 @@
         longest.textContent = t("nobody");
       }
       tile.appendChild(longest);
+      if (held) { tile.appendChild(el("div", "tile-small", "+ " + held + " " + t("transferring"))); }
       tile.appendChild(el("div", "tile-small", t("free") + " " + q.free + " / " + q.staffed));
+      if (q.overflowing) {
+        tile.appendChild(el("div", "tile-alert", q.overflowing + " " + t("overflowing")));
+      }
       if (q.bascule) { tile.appendChild(el("div", "tile-alert", basculeText(q.bascule))); }
       queues.appendChild(tile);
     }
@@ -833,6 +874,20 @@
       team.appendChild(line);
     }
     lower.appendChild(team);
+    var partners = el("div", "tile partners-tile");
+    partners.appendChild(el("div", "tile-name", t("partners_short")));
+    for (var p = 0; p < room.partners.length; p += 1) {
+      var partner = room.partners[p];
+      var entry = el("div", "tile-small partner " + (partner.up ? "up" : "down"));
+      entry.setAttribute("data-partner", partner.name);
+      entry.appendChild(el("strong", null, partner.name));
+      entry.appendChild(el("span", null, " " + (partner.up ? t("partner_up") :
+        t("partner_down") + " " + clockAt(partner.down_until)) + " · " +
+        partner.taken_today + " " + t("taken") + " " + t("today")));
+      partners.appendChild(entry);
+    }
+    if (!room.partners.length) { partners.appendChild(el("div", "tile-small", t("no_partner"))); }
+    lower.appendChild(partners);
     box.appendChild(lower);
   }
 

@@ -28,6 +28,8 @@ window.ACD_CONSOLE_STRINGS = {
     answered: "décrochés", waiting: "en attente", longest: "plus longue attente",
     free: "libres", staffed: "en service", estimated: "attente estimée",
     overflowing: "vers un partenaire", more: "autres", nobody: "personne n'attend",
+    transferring: "en transfert (l'appelant reste avec l'agent qui transfère)",
+    rings: "sonne chez",
     period_sas: "Horaires SAS", period_pdsa: "Horaires PDSA",
     cause_night: "nuit", cause_sunday: "dimanche", cause_holiday: "jour férié",
     cause_saturday: "samedi dès", cause_evening: "soirée dès",
@@ -55,6 +57,7 @@ window.ACD_CONSOLE_STRINGS = {
     agents_free: "Libres", agents_ringing: "Sonnent", agents_talking: "En communication",
     agents_wrap: "Post-appel", agents_paused: "En pause", other_role: "Autres postes",
     no_agent: "Aucun agent.", in_state: "depuis", id: "Poste", state: "État",
+    away: "Déconnectés", partners_short: "SAS partenaires",
     reason: "Motif", time: "Depuis", actions: "Actions"
   },
   en: {
@@ -82,6 +85,8 @@ window.ACD_CONSOLE_STRINGS = {
     answered: "answered", waiting: "waiting", longest: "longest wait",
     free: "free", staffed: "working", estimated: "estimated wait",
     overflowing: "to a partner", more: "more", nobody: "nobody waiting",
+    transferring: "being transferred (the caller stays with the transferring agent)",
+    rings: "ringing",
     period_sas: "SAS hours", period_pdsa: "PDSA hours",
     cause_night: "night", cause_sunday: "Sunday", cause_holiday: "public holiday",
     cause_saturday: "Saturday from", cause_evening: "evening from",
@@ -109,6 +114,7 @@ window.ACD_CONSOLE_STRINGS = {
     agents_free: "Free", agents_ringing: "Ringing", agents_talking: "Talking",
     agents_wrap: "Wrap-up", agents_paused: "Paused", other_role: "Other phones",
     no_agent: "No agent.", in_state: "since", id: "Position", state: "State",
+    away: "Logged out", partners_short: "Partner SAS",
     reason: "Reason", time: "Since", actions: "Actions"
   }
 };
