@@ -150,7 +150,8 @@ def _demo(args: argparse.Namespace) -> int:
     with humanlogs.held_on_terminal(stream, sys.stdout):  # the live line is rewritten
         return simulate_command(scenario_path=args.scenario or str(DEMO_SCENARIO),
                                 config_path=None, seed=args.seed, speed=args.speed,
-                                as_json=False, live=True, records=False)
+                                as_json=False, live=True, records=False,
+                                console_port=args.console_port if args.console else None)
 
 
 def _route(args: argparse.Namespace) -> int:
@@ -318,6 +319,13 @@ def _demo_arguments(demo: argparse.ArgumentParser) -> None:
     demo.add_argument("--scenario", help="another scenario to play")
     demo.add_argument("--seed", type=int)
     demo.add_argument("--speed", type=float)
+    demo.add_argument("--console", action="store_true",
+                      help="serve the supervisor's console while the morning plays: its "
+                           "address and a supervisor token are printed first (type the "
+                           "token into the page); --speed 60 gives a slower morning")
+    demo.add_argument("--console-port", type=int, default=8015, metavar="PORT",
+                      help="the console's port on 127.0.0.1 (default 8015; taken: any "
+                           "free one)")
     _log_arguments(demo)
 
 

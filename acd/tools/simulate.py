@@ -11,6 +11,7 @@ prove that the router hung up nobody.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -142,7 +143,11 @@ def for_speed(config: Config, speed: float) -> Config:
 
 async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None = None,
                        speed: float | None = None,
-                       on_progress: Callable[[Progress], None] | None = None) -> RunResult:
+                       on_progress: Callable[[Progress], None] | None = None,
+                       console: Callable[[Router], contextlib.AbstractAsyncContextManager[object]]
+                       | None = None) -> RunResult:
+    """Play ``scenario``; ``console``: given the router once it is connected, a context
+    held while the scenario plays (``acd demo --console`` serves the console in it)."""
     seed = scenario.seed if seed is None else seed
     speed = scenario.speed if speed is None else speed
     config = for_speed(config, speed)
@@ -178,8 +183,9 @@ async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None =
     router.add_fact_listener(on_fact)
     try:
         await stack.start(within_s=10)
-        placed = await _play(sim, router, timeline, start + scenario.duration_s,
-                             scenario.drain_s, records, on_progress)
+        async with console(router) if console is not None else contextlib.nullcontext():
+            placed = await _play(sim, router, timeline, start + scenario.duration_s,
+                                 scenario.drain_s, records, on_progress)
     finally:
         await stack.stop()
         await sim.close()

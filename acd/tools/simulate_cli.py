@@ -107,7 +107,7 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
                      speed: float | None, as_json: bool, live: bool,
                      records: bool = True, metrics_out: str | None = None,
                      chaos: str | None = None, staffing_from: str | None = None,
-                     records_out: str | None = None) -> int:
+                     records_out: str | None = None, console_port: int | None = None) -> int:
     config, scenario, site = load_scenario_and_site(scenario_path, config_path)
     out = sys.stdout
     grid = None
@@ -134,8 +134,13 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
         chosen = speed or scenario.speed
         print(f"{scenario.name}\nsite {config.site.name} ({shown_path(site)}), speed ×{chosen:g}, "
               f"seed {seed if seed is not None else scenario.seed}\n", file=out)
+    console = None
+    if console_port is not None:  # acd demo --console: the page while the morning plays
+        from acd.tools.democonsole import demo_console
+
+        console = demo_console(console_port, out)
     result = asyncio.run(run_scenario(config, scenario, seed=seed, speed=speed,
-                                      on_progress=line))
+                                      on_progress=line, console=console))
     if line is not None:
         line.close()
     if records_out:
