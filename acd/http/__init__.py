@@ -74,7 +74,9 @@ def build_app(router: ConsoleHost, metrics: RouterMetrics | None = None, *,
 
     async def healthz(_request: web.Request) -> web.Response:
         health = router.health()
-        status = 200 if health["status"] == "ok" else 503
+        # 503 only when not routing (degraded): "warn" is a router that routes with
+        # something to repair (a records file it cannot write), not one to replace
+        status = 200 if health["status"] in ("ok", "warn") else 503
         return web.json_response(health, status=status)
 
     app.router.add_get("/healthz", healthz)

@@ -6,7 +6,7 @@ Shape (times are epoch seconds of engine time; ``speed``: engine seconds per rea
 second, 1 but against an accelerated simulator)::
 
     {"at", "speed", "site": {"name", "zone", "utc_offset_s"},
-     "health": {"status": "ok" | "degraded", "ami_connected", "role"},
+     "health": {"status": "ok" | "warn" | "degraded", "ami_connected", "role"},
      "period": {"period": "sas" | "pdsa", "cause", "holiday", "holiday_fr"},
      "qs": {"queue", "window_s", "window": figure, "today": figure, "today_since"},
      "queues": [{"name", "role", "waiting", "oldest_wait_s", "estimated_wait_s",

@@ -6,6 +6,7 @@ then a bounded shutdown. The only module that imports every adapter.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import signal
 import time
@@ -90,6 +91,8 @@ async def serve(config: Config, stop: asyncio.Event, *,
     records = RecordsFile(records_out) if records_out else None
     if records is not None:
         router.add_fact_listener(records.on_fact)
+        router.health_sources["records_file"] = records.health
+        router.metric_sources.append(records.metrics)
     metrics = RouterMetrics(router)
     metrics.attach()
     secret = ami_secret(config)
@@ -171,7 +174,8 @@ async def serve(config: Config, stop: asyncio.Event, *,
         except TimeoutError:
             log.error("router_stop_timeout", after_s=SHUTDOWN_TIMEOUT_S)
         if records is not None:
-            records.close()
+            with contextlib.suppress(OSError):  # logged: records_file_unwritten
+                records.close()
         log.info("router_stopped")
 
 

@@ -43,7 +43,7 @@ def test_every_alert_has_a_unit_test() -> None:
                       "AcdPartnerDown", "AcdAmiDisconnected", "AcdRouterAbsent",
                       "AcdEventLoopLag", "AcdRedisDown", "AcdJournalDropping",
                       "AcdInputErrors", "AcdTaskRestarting", "AcdHttpConnectionsRefused",
-                      "AcdAmiFramesDropped"}
+                      "AcdAmiFramesDropped", "AcdRecordsFileFailing"}
     tested = set(re.findall(r"alertname: (\S+)", "".join(
         p.read_text(encoding="utf-8") for p in RULE_TESTS)))
     assert alerts <= tested, f"alerts without a promtool test: {sorted(alerts - tested)}"

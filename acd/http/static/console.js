@@ -315,7 +315,7 @@
     if (!room) { return t("why_waiting"); }
     if (Date.now() - roomWall > SILENCE_MS) { return t("why_silent"); }
     if (!room.health.ami_connected) { return t("why_ami"); }
-    if (room.health.status !== "ok") { return t("why_degraded"); }
+    if (room.health.status === "degraded") { return t("why_degraded"); }  // "warn" routes
     return "";
   }
 
