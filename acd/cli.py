@@ -117,7 +117,8 @@ def _simulate(args: argparse.Namespace) -> int:
     return simulate_command(scenario_path=args.scenario, config_path=args.config,
                             seed=args.seed, speed=args.speed, as_json=args.json,
                             live=False, metrics_out=args.metrics_out, chaos=args.chaos,
-                            staffing_from=args.staffing_from, records_out=args.records_out)
+                            staffing_from=args.staffing_from, records_out=args.records_out,
+                            fast=args.fast, days=args.days)
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -263,6 +264,13 @@ def _simulate_arguments(simulate: argparse.ArgumentParser) -> None:
                           help="play the scenario with the staffing of a plan (acd plan "
                                "--json) instead of its own; the summary then gives QS 30 s "
                                "per interval of the plan")
+    simulate.add_argument("--fast", action="store_true",
+                          help="play the scenario in one process on a virtual clock (the "
+                               "planner's fast day: no AMI, as fast as the code runs)")
+    simulate.add_argument("--days", type=int, metavar="N",
+                          help="with --fast: play it on N successive dates, seeds from "
+                               "--seed (or the scenario's) up, a synthetic history for "
+                               "--records-out")
     _log_arguments(simulate)
 
 

@@ -48,6 +48,15 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=T
     pass
 
 
+class PatienceTail(_Strict, frozen=True):
+    """A fitted distribution of patience, ``S(t) = exp(-(t / scale_s) ** shape)``
+    (``shape`` 1: exponential, else Weibull), as ``acd plan`` fits it to records."""
+
+    family: Literal["exponential", "weibull"] = "exponential"
+    shape: Annotated[float, msgspec.Meta(gt=0, le=20)] = 1.0
+    scale_s: Annotated[float, msgspec.Meta(gt=0, le=86_400)] = 120.0
+
+
 class CallsSpec(_Strict, frozen=True):
     #: calls a day per number dialled; the hourly profile spreads them over the day
     per_day: dict[str, Annotated[float, msgspec.Meta(ge=0, le=1_000_000)]]
@@ -73,6 +82,10 @@ class CallsSpec(_Strict, frozen=True):
     patience_quantiles_s: list[Annotated[list[Annotated[float, msgspec.Meta(ge=0)]],
                                          msgspec.Meta(min_length=2, max_length=2)]] = \
         msgspec.field(default_factory=list)
+    #: beyond the last point of ``patience_quantiles_s`` (or for every caller without
+    #: points), patience drawn from this distribution, conditioned on exceeding the last
+    #: point's seconds: the tail ``acd plan`` fits beyond where the records stop
+    patience_tail: PatienceTail | None = None
     #: share of calls per priority (0 = life-threatening); the rest gets the default
     priority_mix: dict[str, Share] = msgspec.field(default_factory=dict)
 
@@ -292,10 +305,13 @@ def _check_exponential(scenario: Scenario) -> list[tuple[str, str]]:
     """An exponential draw needs a mean above zero, and excludes quantile points."""
     problems: list[tuple[str, str]] = []
     calls, agents = scenario.calls, scenario.agents
+    if calls.patience_tail is not None and calls.patience_tail.family == "exponential" \
+            and calls.patience_tail.shape != 1.0:
+        problems.append(("calls.patience_tail.shape", "an exponential tail has shape 1"))
     if calls.patience_distribution == "exponential":
-        if calls.patience_quantiles_s:
+        if calls.patience_quantiles_s or calls.patience_tail is not None:
             problems.append(("calls.patience_distribution", "give either an exponential "
-                             "patience or patience_quantiles_s, not both"))
+                             "patience or patience_quantiles_s / patience_tail, not both"))
         if sum(calls.patience_s) <= 0:
             problems.append(("calls.patience_s", "an exponential patience needs a mean "
                              "above 0 s"))

@@ -20,7 +20,7 @@ from acd.tools.plan.staffed import interval_figures, render_intervals, staffed_f
 from acd.tools.plan.staffing import PlanInputError
 from acd.tools.scenario import Scenario, load_scenario_and_site
 from acd.tools.simulate import Progress, RunResult, run_scenario
-from acd.tools.summary import Summary, render
+from acd.tools.summary import Summary, render, summarize
 
 DEMO_SCENARIO = SCENARIOS / "sas-large-demo-morning.toml"
 
@@ -107,9 +107,15 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
                      speed: float | None, as_json: bool, live: bool,
                      records: bool = True, metrics_out: str | None = None,
                      chaos: str | None = None, staffing_from: str | None = None,
-                     records_out: str | None = None, console_port: int | None = None) -> int:
+                     records_out: str | None = None, console_port: int | None = None,
+                     fast: bool = False, days: int | None = None) -> int:
     config, scenario, site = load_scenario_and_site(scenario_path, config_path)
     out = sys.stdout
+    if fast or days is not None:
+        return fast_command(config, scenario, fast=fast, days=days, seed=seed,
+                            speed=speed, as_json=as_json, records=records,
+                            records_out=records_out, metrics_out=metrics_out,
+                            chaos=chaos, staffing_from=staffing_from)
     grid = None
     if staffing_from is not None:
         try:
@@ -181,6 +187,56 @@ def write_records(path: str, records: list[CallRecord]) -> None:
             out.write(record)
     finally:
         out.close()
+
+
+def fast_command(config: Config, scenario: Scenario, *, fast: bool, days: int | None,
+                 seed: int | None, speed: float | None, as_json: bool, records: bool,
+                 records_out: str | None, metrics_out: str | None, chaos: str | None,
+                 staffing_from: str | None) -> int:
+    """``acd simulate --fast [--days N]``: the scenario on the fast day (no AMI, no
+    router process), ``N`` successive dates, each day's records appended to
+    ``--records-out`` as soon as it is played (:mod:`acd.tools.synthetic`)."""
+    from acd.tools.synthetic import play_history
+
+    refused = [flag for flag, given in (("--speed", speed is not None),
+                                        ("--chaos", chaos is not None),
+                                        ("--metrics-out", metrics_out is not None),
+                                        ("--staffing-from", staffing_from is not None))
+               if given]
+    if not fast:
+        refused.insert(0, "--days without --fast")
+    if refused:
+        print(f"acd simulate: not with --fast: {', '.join(refused)}", file=sys.stderr)
+        return 1
+    out = sys.stdout
+    all_records: list[CallRecord] = []
+    hung_up: list[str] = []
+    try:
+        for day in play_history(config, scenario, days or 1, seed):
+            if records_out:
+                write_records(records_out, day.records)
+            all_records += day.records
+            hung_up += day.hung_up_by_router
+    except ValueError as exc:
+        print(f"acd simulate: {exc}", file=sys.stderr)
+        return 1
+    summary = summarize(all_records, config)
+    if records:
+        encoder = msgspec.json.Encoder()
+        for record in all_records:
+            out.write(encoder.encode(record).decode("utf-8") + "\n")
+    result = RunResult(records=all_records, summary=summary, calls_placed=len(all_records),
+                       hung_up_by_router=hung_up)
+    if as_json:
+        figures = summary_json(summary, result)
+        figures["days"] = days or 1
+        out.write(msgspec.json.encode({"summary": figures}).decode("utf-8") + "\n")
+    else:
+        title = f"Summary — {scenario.name}" + (f", {days} days" if days and days > 1 else "")
+        print("\n" + render(summary, title=title), file=out)
+        print(f"  callers hung up by the router: {len(hung_up)}" if hung_up
+              else "  no caller was hung up by the router", file=out)
+    return 2 if not summary.accounted() or hung_up else 0
 
 
 def print_harm(result: RunResult | ChaosResult, out: TextIO) -> None:

@@ -9,13 +9,20 @@ in local half-hour ``k``.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from acd.config import AgentConfig, Config
-from acd.tools.scenario import PartnerChange, Scenario, ScriptedBascule, parse_time_of_day
+from acd.tools.scenario import (
+    PartnerChange,
+    PatienceTail,
+    Scenario,
+    ScriptedBascule,
+    parse_time_of_day,
+)
 
 _FIRST_NAMES = ("Jean", "Marie", "Nathalie", "Karim", "Sophie", "Lucas", "Chloé", "Hélène",
                 "Mathieu", "Inès", "Yannick", "Aïcha", "François", "Zoë", "Gaëlle", "Loïc")
@@ -116,13 +123,25 @@ def _caller(number: str, scenario: Scenario, rng: random.Random) -> PlannedCall:
 
 def _patience(scenario: Scenario, rng: random.Random) -> float:
     """One draw either way (a scenario without quantiles keeps its random sequence)."""
-    points = scenario.calls.patience_quantiles_s
-    if not points:
+    points, tail = scenario.calls.patience_quantiles_s, scenario.calls.patience_tail
+    if not points and tail is None:
         low, high = scenario.calls.patience_s
         if scenario.calls.patience_distribution == "exponential":
             return rng.expovariate(2.0 / (low + high))
         return rng.uniform(low, high)
-    return quantile_draw(points, rng.random())
+    return patience_draw(points, tail, rng.random())
+
+
+def patience_draw(points: list[list[float]], tail: PatienceTail | None, u: float) -> float:
+    """The patience at share ``u``: through the points, then (beyond the last one) the
+    tail conditioned on exceeding the last point's seconds."""
+    last_p, last_v = points[-1] if points else (0.0, 0.0)
+    if tail is None or u <= last_p:
+        return quantile_draw(points, u)
+    # S(t) / S(last_v) = (1 - u) / (1 - last_p), S(t) = exp(-(t / scale) ** shape)
+    left = math.log((1.0 - last_p) / max(1.0 - u, 1e-12))
+    return float(tail.scale_s * ((last_v / tail.scale_s) ** tail.shape + left)
+                 ** (1.0 / tail.shape))
 
 
 def quantile_draw(points: list[list[float]], u: float) -> float:

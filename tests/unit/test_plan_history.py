@@ -30,7 +30,7 @@ from acd.tools.plan.history import (
 )
 from acd.tools.scenario import Scenario, load_scenario
 from acd.tools.tomlwrite import dumps
-from acd.tools.traffic import plan, quantile_draw
+from acd.tools.traffic import patience_draw, plan, quantile_draw
 
 ZONE = ZoneInfo("Europe/Paris")
 REPO = Path(__file__).resolve().parents[2]
@@ -242,13 +242,19 @@ def test_the_scenario_plays_the_kaplan_meier_patience_not_a_uniform(
     assert load_scenario(tmp_path / "s.toml") == scenario
     points = scenario.calls.patience_quantiles_s
     assert points == [list(p) for p in estimate.patience.points]
-    # draws through those points follow the truth: median and 90th percentile of
-    # 20,000 draws within 6 % (the points' own error, measured ≤ 4 %, plus the draws')
+    tail = scenario.calls.patience_tail
+    assert tail is not None and tail.family == "exponential"
+    # draws through those points, then the fitted tail beyond the last one, follow the
+    # truth: median and 90th percentile of 20,000 draws within 6 % (the points' own
+    # error, measured ≤ 4 %, plus the draws')
     rng = random.Random(3)
-    draws = [quantile_draw(points, rng.random()) for _ in range(20_000)]
+    draws = [patience_draw(points, tail, rng.random()) for _ in range(20_000)]
     for p in (0.5, 0.9):
         truth = -PATIENCE_MEAN_S * math.log(1 - p)
         assert float(np.quantile(draws, p)) == pytest.approx(truth, rel=0.06)
+    # no point mass where the records stop: the most patient callers are spread out
+    assert sum(d == points[-1][1] for d in draws) < 0.01 * len(draws)
+    assert max(draws) > 3 * points[-1][1]
 
 
 def test_quantile_draw_interpolates_and_holds_after_the_last_point() -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from acd.config import Config
 from acd.config.load import load_config
@@ -74,7 +74,7 @@ def plan_command(request: PlanRequest, *, out: TextIO = sys.stdout,
             raise ValueError("--seeds: at least 1")
         if request.surge <= 0:
             raise ValueError("--surge: a positive factor, e.g. 1.55")
-        config, scenario = _traffic(request, err)
+        config, scenario, traffic = _traffic(request, err)
     except (TargetError, ValueError, PlanInputError) as exc:
         print(f"acd plan: {exc}", file=err)
         return 2
@@ -92,6 +92,7 @@ def plan_command(request: PlanRequest, *, out: TextIO = sys.stdout,
                               surge=request.surge, meet=request.meet, pool=pool,
                               on_progress=progress)
             plan = planner.plan()
+            plan.traffic = traffic
             if request.compare_policies:
                 plan.comparison = _compare(planner, plan, progress)
     except PlanInputError as exc:
@@ -132,13 +133,15 @@ def _compare(planner: Planner, plan: Plan, progress: Callable[[str], None]
                             pool=planner.pool)
 
 
-def _traffic(request: PlanRequest, err: TextIO) -> tuple[Config, Scenario]:
-    """The site and the day to plan: a scenario file, or a day built from records."""
+def _traffic(request: PlanRequest, err: TextIO
+             ) -> tuple[Config, Scenario, dict[str, Any] | None]:
+    """The site and the day to plan: a scenario file, or a day built from records
+    (with the traffic estimated from them, for the JSON and the page)."""
     from_history = bool(request.records or request.redis_config)
     if request.scenario_path and from_history:
         raise ValueError("give --scenario, or --records/--redis, not both")
     if request.scenario_path:
-        return load_day(request.scenario_path, request.config_path)
+        return (*load_day(request.scenario_path, request.config_path), None)
     if not from_history:
         raise ValueError("give --scenario FILE, or --records FILE... / --redis CONFIG "
                          "with --from and --to")
@@ -150,13 +153,15 @@ def _traffic(request: PlanRequest, err: TextIO) -> tuple[Config, Scenario]:
     if site_path is None:
         raise ValueError("--records needs --config SITE (the site whose records they are)")
     config = load_config(locate(site_path))
-    return config, _history_day(request, config, site_path, err)
+    return (config, *_history_day(request, config, site_path, err))
 
 
 def _history_day(request: PlanRequest, config: Config, site_path: str,
-                 err: TextIO) -> Scenario:
+                 err: TextIO) -> tuple[Scenario, dict[str, Any]]:
     from acd.tools.plan.history import WEEKDAYS, estimate_history
+    from acd.tools.plan.trafficjson import traffic_json
     from acd.tools.report import read_records
+    from acd.tools.traffic import primary_skill
 
     missing = [p for p in request.records if p != "-" and not Path(p).is_file()]
     if missing:
@@ -167,13 +172,15 @@ def _history_day(request: PlanRequest, config: Config, site_path: str,
         from acd.store import read_records as read_redis_records
 
         records += read_redis_records(load_config(request.redis_config))
-    estimate = estimate_history(records, start=request.start, end=request.end)
+    estimate = estimate_history(records, start=request.start, end=request.end,
+                                roles={a.id: primary_skill(a) for a in config.agents})
     weekday = _weekday(request, estimate.arrivals, WEEKDAYS)
     scenario = estimate.to_scenario(weekday, site=str(Path(site_path).resolve()),
                                     day=request.day)
     print(f"traffic from {len(records)} records, {request.start} → {request.end}: "
           f"planning a {WEEKDAYS[weekday]}", file=err)
-    return scenario
+    print(estimate.summary(), file=err)
+    return scenario, traffic_json(estimate)
 
 
 def _weekday(request: PlanRequest, arrivals: Mapping[str, Mapping[int, Sequence[float]]],

@@ -9,27 +9,33 @@ From :class:`~acd.core.records.CallRecord` over a date range (the JSON lines of
   call), not a quiet day: it is left out of the mean and listed in ``empty_days``;
   counting it as zero would under-staff. A half-hour without calls on a day that has
   records counts as zero.
-- **talk times** per role (the queue of the leg, i.e. the filière): the answered legs'
-  ``talk_s``; their quantiles, and the uniform range a scenario plays, matched on the
-  mean and the standard deviation (the mean talk time is what the load depends on).
-- **transfer shares** between filières: of the legs answered in queue A, the share
-  followed by a leg in queue B (a transfer A → B).
-- **patience**: a caller who hung up while waiting (outcome ``abandoned``) shows their
-  patience; one answered after ``w`` s (or sent to a partner after ``w`` s) only shows
-  that their patience was longer than ``w``: a right-censored observation. Dropping
-  those, or counting the abandons alone, keeps only the impatient callers and makes
-  patience look far shorter than it is. The survival function of patience is the
-  Kaplan–Meier estimate over both kinds (``scipy.stats.ecdf`` with
-  ``scipy.stats.CensoredData``); its quantiles are read off it. A scenario plays it
-  as ``calls.patience_quantiles_s`` (every 5 % as far as the estimate goes; callers
-  more patient than the longest observation wait that long); its uniform
-  ``patience_s``, for older readers, is matched on the 10 % and 90 % quantiles.
+- **talk times** per queue (the filière of the leg) and per (queue, role of the agent
+  who answered it: ``"ARM_N1/AMU_N2"``, an AMU regulator backing the front office
+  up): the answered legs' talk, up to the transfer the agent asked for when it asked
+  for one (a warm transfer's consultation is the model's to play, not the caller's
+  need); their quantiles, and the uniform range a scenario plays, matched on the mean
+  and the standard deviation (the mean talk time is what the load depends on). The
+  role is the leg's ``role`` (the agent's primary skill when it answered), else the
+  agent's primary skill in the site's configuration, else the leg's queue.
+- **transfer shares** between filières: of the legs answered in queue A by A's own
+  role (a backup hands nobody on), the share whose agent asked for a transfer to B
+  (the record's ``transfers``: every request, connected, cancelled or left by the
+  caller). Records without ``transfers`` (older routers) give the share of those legs
+  followed by a leg in B: the connected transfers only.
+- **patience** (:mod:`acd.tools.plan.patience`): a caller who hung up while waiting
+  (outcome ``abandoned``) shows their patience; one answered after ``w`` s (or sent to
+  a partner or the PDSA line after ``w`` s) only shows that it was longer than ``w``:
+  a right-censored observation. Kaplan–Meier over both kinds as far as the records
+  show it (``observed_until_s``), a parametric tail fitted by maximum likelihood
+  beyond. A scenario plays it as ``calls.patience_quantiles_s`` (every 5 % as far as
+  Kaplan–Meier is read) and ``calls.patience_tail``; its uniform ``patience_s``, for
+  older readers, is matched on the 10 % and 90 % quantiles.
 - a **surge** factor multiplies every arrival rate (``1.55``: the winter surge).
 
 :meth:`HistoryEstimate.to_scenario` gives a :class:`~acd.tools.scenario.Scenario` for
-one weekday that ``acd simulate`` can play, with each number's half-hourly arrivals
-and the patience quantiles (two optional scenario keys); talk times there are uniform
-ranges, the estimate itself keeps their quantiles for the planner.
+one weekday that ``acd simulate`` can play, with each number's half-hourly arrivals,
+the patience quantiles and tail (optional scenario keys), talk times per queue and per
+"QUEUE/ROLE" as uniform ranges (the estimate itself keeps their quantiles).
 """
 
 from __future__ import annotations
@@ -42,15 +48,17 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
-from acd.core.records import CallRecord
-from acd.tools.scenario import AgentsSpec, CallsSpec, Scenario
+from acd.core.records import CallRecord, LegRecord, TransferRecord
+from acd.tools.plan.patience import Tail, estimate_patience
+from acd.tools.scenario import AgentsSpec, CallsSpec, PatienceTail, Scenario
 
 SLOTS = 48
 SLOT_S = 1800
 QUANTILES: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
 FloatArray = npt.NDArray[np.float64]
+#: a (queue, role) needs this many legs for a talk range of its own in the scenario
+MIN_ROLE_LEGS = 30
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -69,6 +77,10 @@ class Distribution:
     #: [share, seconds] points of the distribution (every 5 %, as far as the estimate
     #: goes), for a scenario's ``patience_quantiles_s``
     points: tuple[tuple[float, float], ...] = ()
+    #: censored data: where the records stop showing it (Kaplan–Meier is read up to
+    #: here), and the parametric tail fitted beyond
+    observed_until_s: float | None = None
+    tail: Tail | None = None
 
 
 @dataclass(frozen=True)
@@ -81,10 +93,19 @@ class HistoryEstimate:
     empty_days: tuple[date, ...]
     #: number → weekday → mean calls per half-hour (48 values, 00:00 first), unscaled
     arrivals: dict[str, dict[int, tuple[float, ...]]]
+    #: queue → talk times of the legs answered there, whoever answered them
     talk: dict[str, Distribution]
-    #: role → target role → share of the role's answered legs transferred there
+    #: queue → target → share of the legs answered there by the queue's own role whose
+    #: agent asked for a transfer to the target (from the legs: see ``transfers_seen``)
     transfers: dict[str, dict[str, float]]
     patience: Distribution
+    #: "QUEUE/ROLE" → talk times of the legs of QUEUE answered by agents of ROLE
+    talk_by_role: dict[str, Distribution] = field(default_factory=dict)
+    #: queue → legs answered there by its own role (the transfer shares' denominator)
+    own_legs: dict[str, int] = field(default_factory=dict)
+    #: "attempts" (the records' ``transfers``) or "legs" (records without them: the
+    #: transfers that connected)
+    transfers_seen: str = "attempts"
     #: multiplies every arrival rate
     surge: float = 1.0
     records: int = 0
@@ -129,24 +150,36 @@ class HistoryEstimate:
             calls=CallsSpec(per_day=per_day, hourly=hourly, factor=self.surge,
                             half_hourly={n: list(self.arrivals[n][weekday]) for n in per_day},
                             patience_s=list(self.patience.range_s),
-                            patience_quantiles_s=[list(p) for p in self.patience.points]),
-            agents=AgentsSpec(talk_s={role: list(d.range_s) for role, d in self.talk.items()},
-                              transfers=self.transfers),
+                            patience_quantiles_s=[list(p) for p in self.patience.points],
+                            patience_tail=_tail_spec(self.patience.tail)),
+            agents=AgentsSpec(talk_s=self.talk_ranges(), transfers=self.transfers),
         )
+
+    def talk_ranges(self) -> dict[str, list[float]]:
+        """A scenario's ``talk_s``: per queue, its own role's legs (all its legs when
+        its own role answered none); per "QUEUE/ROLE", another role's legs when there
+        are :data:`MIN_ROLE_LEGS` of them (fewer: they talk as the queue's own)."""
+        ranges = {queue: list(self.talk_by_role.get(f"{queue}/{queue}", d).range_s)
+                  for queue, d in self.talk.items()}
+        for key, d in self.talk_by_role.items():
+            queue, role = key.split("/", 1)
+            if role != queue and d.observations >= MIN_ROLE_LEGS:
+                ranges[key] = list(d.range_s)
+        return ranges
 
     def summary(self) -> str:
         return summary_text(self)
 
 
 def estimate_history(records: Iterable[CallRecord], *, start: date | None = None,
-                     end: date | None = None, surge: float = 1.0) -> HistoryEstimate:
+                     end: date | None = None, surge: float = 1.0,
+                     roles: Mapping[str, str] | None = None) -> HistoryEstimate:
     """The estimate from the records that arrived in [start, end] (local dates, both
-    included; by default the first and last dates seen)."""
+    included; by default the first and last dates seen). ``roles``: agent id → its
+    primary skill (the site's configuration), for legs that do not carry their role."""
     counts: Counter[tuple[str, date, int]] = Counter()
     dates: set[date] = set()
-    talk: defaultdict[str, list[float]] = defaultdict(list)
-    answered_legs: Counter[str] = Counter()
-    moves: Counter[tuple[str, str]] = Counter()
+    legs = _Legs(roles or {})
     events: list[float] = []
     censored: list[float] = []
     kept = 0
@@ -158,7 +191,7 @@ def estimate_history(records: Iterable[CallRecord], *, start: date | None = None
         dates.add(arrived.date())
         counts[record.number, arrived.date(),
                (arrived.hour * 3600 + arrived.minute * 60 + arrived.second) // SLOT_S] += 1
-        _legs(record, talk, answered_legs, moves)
+        legs.add(record)
         _patience(record, arrived, events, censored)
     if not dates:
         raise ValueError("no call record in the date range")
@@ -172,40 +205,91 @@ def estimate_history(records: Iterable[CallRecord], *, start: date | None = None
             if n == number:
                 sums[d.weekday()][slot] += count
         arrivals[number] = {wd: tuple(c / days[wd] for c in sums[wd]) for wd in sorted(days)}
-    transfers: dict[str, dict[str, float]] = defaultdict(dict)
-    for (src, dst), moved in sorted(moves.items()):
-        transfers[src][dst] = moved / answered_legs[src]
     return HistoryEstimate(
         start=first, end=last, days=dict(sorted(days.items())),
         empty_days=tuple(d for d in span if d not in dates),
         arrivals=arrivals,
-        talk={role: complete_durations(v) for role, v in sorted(talk.items())},
-        transfers=dict(transfers),
+        talk={queue: complete_durations(v) for queue, v in sorted(legs.talk.items())},
+        transfers=legs.shares(),
         patience=censored_durations(events, censored),
+        talk_by_role={key: complete_durations(v)
+                      for key, v in sorted(legs.talk_by_role.items())},
+        own_legs=dict(sorted(legs.own.items())),
+        transfers_seen="attempts" if legs.attempts_seen else "legs",
         surge=surge, records=kept)
 
 
-def _legs(record: CallRecord, talk: defaultdict[str, list[float]],
-          answered_legs: Counter[str], moves: Counter[tuple[str, str]]) -> None:
-    for i, leg in enumerate(record.legs):
-        if leg.answered_at is None:
-            continue
-        answered_legs[leg.queue] += 1
-        if leg.talk_s is not None:
-            talk[leg.queue].append(leg.talk_s)
-        if i + 1 < len(record.legs):
-            moves[leg.queue, record.legs[i + 1].queue] += 1
+class _Legs:
+    """Talk times and transfers, leg by leg."""
+
+    def __init__(self, roles: Mapping[str, str]) -> None:
+        self.roles = roles
+        self.talk: defaultdict[str, list[float]] = defaultdict(list)
+        self.talk_by_role: defaultdict[str, list[float]] = defaultdict(list)
+        #: queue → legs answered there by its own role
+        self.own: Counter[str] = Counter()
+        #: (from, to) → own-role legs whose agent asked for a transfer there
+        self.asked: Counter[tuple[str, str]] = Counter()
+        #: (from, to) → own-role legs followed by a leg in ``to`` (records without
+        #: attempts)
+        self.moves: Counter[tuple[str, str]] = Counter()
+        self.attempts_seen = False
+
+    def role(self, leg: LegRecord) -> str:
+        return leg.role or self.roles.get(leg.agent or "") or leg.queue
+
+    def add(self, record: CallRecord) -> None:
+        self.attempts_seen = self.attempts_seen or bool(record.transfers)
+        for i, leg in enumerate(record.legs):
+            if leg.answered_at is None:
+                continue
+            role = self.role(leg)
+            asked = _asked_during(leg, record.transfers)
+            talk = leg.talk_s
+            if asked:  # the conversation up to the request (then the consultation)
+                talk = (datetime.fromisoformat(asked[0].at)
+                        - datetime.fromisoformat(leg.answered_at)).total_seconds()
+            if talk is not None:
+                self.talk[leg.queue].append(talk)
+                self.talk_by_role[f"{leg.queue}/{role}"].append(talk)
+            if role != leg.queue:
+                continue  # a backup: not in the transfer shares
+            self.own[leg.queue] += 1
+            for target in sorted({t.to for t in asked if t.to != leg.queue}):
+                self.asked[leg.queue, target] += 1
+            if i + 1 < len(record.legs) and record.legs[i + 1].queue != leg.queue:
+                self.moves[leg.queue, record.legs[i + 1].queue] += 1
+
+    def shares(self) -> dict[str, dict[str, float]]:
+        counted = self.asked if self.attempts_seen else self.moves
+        out: dict[str, dict[str, float]] = defaultdict(dict)
+        for (src, dst), n in sorted(counted.items()):
+            out[src][dst] = n / self.own[src]
+        return dict(out)
+
+
+def _asked_during(leg: LegRecord, transfers: Sequence[TransferRecord]) -> list[TransferRecord]:
+    """The transfers the leg's agent asked for while talking on this leg."""
+    if leg.answered_at is None or not transfers:
+        return []
+    answered = datetime.fromisoformat(leg.answered_at)
+    ended = datetime.fromisoformat(leg.ended_at) if leg.ended_at else None
+    return [t for t in transfers
+            if t.agent == leg.agent and t.from_ == leg.queue
+            and answered <= datetime.fromisoformat(t.at)
+            and (ended is None or datetime.fromisoformat(t.at) <= ended)]
 
 
 def _patience(record: CallRecord, arrived: datetime, events: list[float],
               censored: list[float]) -> None:
-    """Abandoned: patience seen; answered or sent to a partner after w: patience > w.
-    Calls still waiting at the end of the records, and lost calls, say nothing."""
+    """Abandoned: patience seen; answered, sent to a partner or forwarded after w:
+    patience > w. Calls still waiting at the end of the records, and lost calls, say
+    nothing."""
     if record.outcome == "abandoned" and record.ended_at is not None:
         events.append((datetime.fromisoformat(record.ended_at) - arrived).total_seconds())
     elif record.wait_s is not None:
         censored.append(record.wait_s)
-    elif record.outcome == "overflowed" and record.overflows:
+    elif record.outcome in ("overflowed", "forwarded") and record.overflows:
         censored.append((datetime.fromisoformat(record.overflows[0].at)
                          - arrived).total_seconds())
 
@@ -222,45 +306,25 @@ def complete_durations(values: Sequence[float]) -> Distribution:
 
 
 def censored_durations(events: Sequence[float], censored: Sequence[float]) -> Distribution:
-    """Right-censored durations (patience): Kaplan–Meier."""
-    if not events:
-        raise ValueError("no abandoned call: patience cannot be estimated")
-    times, surv = kaplan_meier(events, censored)
-    quantiles = {p: survival_quantile(times, surv, p) for p in QUANTILES}
-    # restricted mean: the area under the step function up to the longest observation
-    longest = max(max(events), max(censored, default=0.0))
-    edges = np.concatenate(([0.0], times, [longest]))
-    levels = np.concatenate(([1.0], surv))
-    mean = float(np.sum(levels * np.diff(edges)))
-    q10 = quantiles[0.1]
-    q90 = quantiles[0.9] if not math.isnan(quantiles[0.9]) else longest
+    """Right-censored durations (patience): Kaplan–Meier, then the fitted tail
+    (:func:`acd.tools.plan.patience.estimate_patience`)."""
+    est = estimate_patience(events, censored)
+    quantiles = {p: est.quantile(p) for p in QUANTILES}
+    q10, q90 = quantiles[0.1], quantiles[0.9]
     width = (q90 - q10) / 0.8  # a uniform [a, b] has q10 = a + 0.1 (b - a)
     low = max(0.0, q10 - 0.1 * width)
-    grid = [(p, survival_quantile(times, surv, p)) for p in np.arange(1, 20) / 20]
-    points = [(round(float(p), 2), round(q, 1)) for p, q in grid if not math.isnan(q)]
-    reach = round(1.0 - float(surv[-1]), 3)  # the share whose patience the data shows
-    if reach > (points[-1][0] if points else 0.0):
-        points.append((reach, round(float(times[-1]), 1)))
-    return Distribution(observations=len(events) + len(censored), events=len(events),
-                        quantiles=quantiles, mean_s=mean,
+    return Distribution(observations=est.events + est.censored, events=est.events,
+                        quantiles=quantiles, mean_s=est.mean(),
                         range_s=(round(low, 1), round(min(low + width, 86_400.0), 1)),
-                        points=tuple(points))
+                        points=tuple(est.points()),
+                        observed_until_s=round(est.observed_until_s, 1), tail=est.tail)
 
 
-def kaplan_meier(events: Sequence[float],
-                 censored: Sequence[float]) -> tuple[FloatArray, FloatArray]:
-    """The Kaplan–Meier survival function (``scipy.stats.ecdf`` on censored data): the
-    distinct event times and the survival just after each."""
-    data = stats.CensoredData(uncensored=np.asarray(events, dtype=float),
-                              right=np.asarray(censored, dtype=float))
-    sf = stats.ecdf(data).sf
-    return np.asarray(sf.quantiles, dtype=float), np.asarray(sf.probabilities, dtype=float)
-
-
-def survival_quantile(times: FloatArray, surv: FloatArray, p: float) -> float:
-    """The smallest time where the survival function is at most ``1 - p``."""
-    below = np.nonzero(surv <= 1.0 - p + 1e-12)[0]
-    return float(times[below[0]]) if len(below) else math.nan
+def _tail_spec(tail: Tail | None) -> PatienceTail | None:
+    if tail is None:
+        return None
+    return PatienceTail(family=tail.family, shape=round(tail.shape, 4),
+                        scale_s=round(tail.scale_s, 1))
 
 
 def summary_text(est: HistoryEstimate) -> str:
@@ -275,18 +339,25 @@ def summary_text(est: HistoryEstimate) -> str:
     for number, by_day in est.arrivals.items():
         lines.append(f"  {number}: " + ", ".join(
             f"{WEEKDAYS[wd][:3]} {sum(v) * est.surge:.0f}" for wd, v in by_day.items()))
-    lines.append("Talk times (s): role  n  mean  median  p90  → range")
-    for role, d in est.talk.items():
-        lines.append(f"  {role}  {d.observations}  {d.mean_s:.0f}  {d.quantiles[0.5]:.0f}  "
+    lines.append("Talk times (s): queue/role of the agent  n  mean  median  p90  → range")
+    for key, d in est.talk_by_role.items():
+        lines.append(f"  {key}  {d.observations}  {d.mean_s:.0f}  {d.quantiles[0.5]:.0f}  "
                      f"{d.quantiles[0.9]:.0f}  → {list(d.range_s)}")
-    lines.append("Transfers: " + (", ".join(
-        f"{src} → {dst} {share:.1%}" for src, to in est.transfers.items()
-        for dst, share in to.items()) or "none"))
+    seen = "asked for" if est.transfers_seen == "attempts" else \
+        "connected (the records keep no transfer requests)"
+    lines.append(f"Transfers {seen}, of the calls each filière's own role answered: "
+                 + (", ".join(f"{src} → {dst} {share:.1%}" for src, to in est.transfers.items()
+                              for dst, share in to.items()) or "none"))
     pat = est.patience
+    tail = pat.tail
     lines.append(f"Patience (Kaplan–Meier, {pat.events} abandons, "
                  f"{pat.observations - pat.events} censored): "
                  + ", ".join(f"p{round(p * 100)} {_s(q)}" for p, q in pat.quantiles.items())
                  + f" → range {list(pat.range_s)}")
+    if tail is not None:
+        lines.append(f"  the records show it up to {pat.observed_until_s:g} s; beyond, the "
+                     f"{tail.family} tail fitted to them (shape {tail.shape:.2f}, "
+                     f"scale {tail.scale_s:.0f} s)")
     return "\n".join(lines)
 
 

@@ -36,6 +36,7 @@ from acd.tools.plan.readout import (
     signed,
     target_text,
 )
+from acd.tools.plan.traffichtml import traffic_section
 
 #: the style every chart starts from, whatever the user's matplotlibrc says
 _STYLE: list[str | dict[str, object]] = [
@@ -76,6 +77,7 @@ def render_html(plan: Plan) -> str:
             "<body>",
             *_header(plan),
             *_headline(plan),
+            *(traffic_section(plan.traffic) if plan.traffic is not None else []),
             *_staffing(plan),
             *_service(plan),
             *(_policies(plan, plan.comparison) if plan.comparison is not None else []),

@@ -78,5 +78,6 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "days_played": plan.days_played,
         "elapsed_s": round(plan.elapsed_s, 2),
         "intervals": [interval_json(i) for i in plan.intervals],
+        "traffic": plan.traffic,
         "comparison": None if plan.comparison is None else comparison_json(plan.comparison),
     }

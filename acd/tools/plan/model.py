@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 #: the roles every site has (a site's extra filières come after them)
 STANDARD_ROLES: tuple[str, ...] = ("ARM_N1", "AMU_N2", "OSNP", "MG")
@@ -179,6 +180,9 @@ class Plan:
     #: roles whose own queue receives no call in the scenario: they keep its staffing
     kept_roles: list[str] = field(default_factory=list)
     comparison: PolicyComparison | None = None
+    #: with ``--records``: the traffic estimated from them
+    #: (:func:`acd.tools.plan.trafficjson.traffic_json`)
+    traffic: dict[str, Any] | None = None
 
     def staff_hours(self) -> dict[str, float]:
         return _hours(self.intervals, self.interval_s, planned=False)
