@@ -90,7 +90,8 @@ def test_back_within_2_s_of_the_port_accepting_after_a_30_s_outage() -> None:
     failed = [e for e in logs if e["event"] == "ami_session_failed"]
     assert len(failed) == 1 and "ConnectionRefused" in str(failed[0]["error"]), failed
     (reachable,) = [e for e in logs if e["event"] == "ami_reachable"]
-    assert float(str(reachable["after_s"])) >= 30.0
+    # counted from the first refused try, up to 0.5 s after the link dropped
+    assert 29.0 <= float(str(reachable["after_s"])) <= 32.0, reachable
 
 
 def test_a_peer_that_accepts_then_drops_at_once_is_retried_ever_more_slowly() -> None:
