@@ -309,9 +309,12 @@ def _check_exponential(scenario: Scenario) -> list[tuple[str, str]]:
             and calls.patience_tail.shape != 1.0:
         problems.append(("calls.patience_tail.shape", "an exponential tail has shape 1"))
     if calls.patience_distribution == "exponential":
-        if calls.patience_quantiles_s or calls.patience_tail is not None:
+        if calls.patience_quantiles_s:
             problems.append(("calls.patience_distribution", "give either an exponential "
-                             "patience or patience_quantiles_s / patience_tail, not both"))
+                             "patience or patience_quantiles_s, not both"))
+        if calls.patience_tail is not None:
+            problems.append(("calls.patience_distribution", "give either an exponential "
+                             "patience or patience_tail, not both"))
         if sum(calls.patience_s) <= 0:
             problems.append(("calls.patience_s", "an exponential patience needs a mean "
                              "above 0 s"))
