@@ -81,7 +81,8 @@ class SpareRule:
         """``agent`` may take ``call`` (of a queue they hold above level 1) now: a call
         the room already handled (transferred in, or given back) at once, a new one when
         their filière can spare them."""
-        return call.tier == 0 or self.spares(agent, call.queue, call.priority)
+        handled = call.tier == 0 or len(call.queues) > 1
+        return handled or self.spares(agent, call.queue, call.priority)
 
     def spares(self, agent: Agent, queue: str, priority: int) -> bool:
         """``agent`` may take a call of ``queue`` and ``priority`` now (a waiting call,
