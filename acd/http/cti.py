@@ -19,8 +19,9 @@ Events and their ``data`` fields (times are epoch seconds, engine time):
 * ``agent_skills``: at, agent, old, new (skill → level), by, reason — re-skilling
 * ``bascule``: at, queue ("*": the whole site), share, partner, by, reason
 * ``room``: the whole room as the supervisor's console shows it (:mod:`acd.http.room`),
-  only to a client that asked for it (``GET /api/v1/events?room=1``): while the room
-  changes, at most every :data:`acd.http.roomfeed.MIN_INTERVAL_S`, and at least every
+  to a client that asked for it (``GET /api/v1/events?room=1``), **instead of** the
+  events above: while the room changes, at most every
+  :data:`acd.http.roomfeed.MIN_INTERVAL_S`, and at least every
   :data:`acd.http.roomfeed.KEEPALIVE_S` (:mod:`acd.http.roomfeed`)
 * ``lagged``: dropped — this client fell behind and lost that many older events
 * ``closing``: reason — the server is stopping; reconnect later
@@ -98,16 +99,16 @@ class Subscriber:
         self.queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue(maxsize=size)
         self.agent = agent
         self.sees_numbers = sees_numbers
-        #: also sent the ``room`` views
+        #: sent the ``room`` views instead of the per-fact events
         self.room = room
         #: events dropped since the last ``lagged`` event was sent
         self.dropped = 0
         self.dropped_total = 0
 
     def wants(self, event: StreamEvent) -> bool:
-        if event.room:
-            return self.room and (self.agent in event.agents if self.agent is not None
-                                  else not event.agents)
+        if self.room or event.room:  # a console's stream carries the room views only
+            return self.room and event.room and (
+                self.agent in event.agents if self.agent is not None else not event.agents)
         return self.agent is None or self.agent in event.agents
 
     def offer(self, item: StreamEvent | None) -> None:
@@ -174,16 +175,14 @@ class EventStream:
     def room_subscribers(self) -> list[Subscriber]:
         return [s for s in self.subscribers if s.room]
 
-    def publish_room(self, full: bytes, masked: bytes,
-                     agents: frozenset[str] = frozenset()) -> None:
-        """A ``room`` view to the clients that asked for one: ``full`` and ``masked``
-        as for the other events; ``agents``: the one agent token it is for (else every
-        other token)."""
+    def room_event(self, full: bytes, masked: bytes,
+                   agents: frozenset[str] = frozenset()) -> tuple[StreamEvent, list[Subscriber]]:
+        """A ``room`` view (``full`` and ``masked`` as for the other events; ``agents``:
+        the one agent token it is for, else every other token) and the clients it is
+        for; :meth:`Subscriber.offer` it to them."""
         event = StreamEvent(id=next(self._ids), name="room", full=full, masked=masked,
                             agents=agents, room=True)
-        for subscriber in self.subscribers:
-            if subscriber.wants(event):
-                subscriber.offer(event)
+        return event, [s for s in self.subscribers if s.wants(event)]
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         if subscriber in self.subscribers and subscriber.room:

@@ -9,9 +9,12 @@ client may see them), and each agent token's own view — encoded once, and the 
 bytes are queued for every console (:meth:`acd.http.cti.EventStream.publish_room`).
 So the view is built at most every ``MIN_INTERVAL_S`` (0.25 s) while the room changes,
 within that time of the change (the first change after a quiet spell goes out at
-once), whether one console is open or fifty. ``KEEPALIVE_S`` after the last one, a view
-is sent anyway: the clock, the health of the link to Asterisk and the period stay
-fresh, and a console that hears nothing for a few seconds knows its data is stale.
+once), whether one console is open or fifty. It is handed to ``BATCH`` consoles per
+turn of the event loop, so that the writes to fifty sockets never hold the loop in one
+piece: an AMI event arriving meanwhile waits for a few writes at most.
+``KEEPALIVE_S`` after the last one, a view is sent anyway: the clock, the health of
+the link to Asterisk and the period stay fresh, and a console that hears nothing for a
+few seconds knows its data is stale.
 Nothing runs while no console is connected but the keep-alive timer's check.
 """
 
@@ -23,7 +26,7 @@ import math
 import msgspec
 
 from acd.core import facts as f
-from acd.http.cti import EventStream, Subscriber
+from acd.http.cti import EventStream, StreamEvent, Subscriber
 from acd.http.room import RoomView
 from acd.logs import get_logger
 
@@ -33,6 +36,8 @@ log = get_logger("acd.cti")
 MIN_INTERVAL_S = 0.25
 #: and at least this often while a console listens
 KEEPALIVE_S = 1.0
+#: consoles handed a view per turn of the event loop
+BATCH = 8
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -106,13 +111,24 @@ class RoomFeed:
         view = self.view
         common = view.common()
         readers = [s for s in subscribers if s.agent is None]
+        deliveries: list[tuple[StreamEvent, Subscriber]] = []
         if readers:
             masked = _ENCODER.encode(view.room(common, sees_numbers=False))
             full = (_ENCODER.encode(view.room(common, sees_numbers=True))
                     if any(s.sees_numbers for s in readers) else masked)
-            self.stream.publish_room(full, masked)
+            event, targets = self.stream.room_event(full, masked)
+            deliveries += [(event, target) for target in targets]
         agents = {s.agent for s in subscribers if s.agent is not None}
         for agent in sorted(agents):
             own = _ENCODER.encode(view.agent_room(common, agent))
-            self.stream.publish_room(own, own, frozenset((agent,)))
+            event, targets = self.stream.room_event(own, own, frozenset((agent,)))
+            deliveries += [(event, target) for target in targets]
+        self._deliver(deliveries)
         self.sent += 1
+
+    def _deliver(self, deliveries: list[tuple[StreamEvent, Subscriber]]) -> None:
+        """``BATCH`` of them now, the rest at the next turns of the loop."""
+        for event, subscriber in deliveries[:BATCH]:
+            subscriber.offer(event)
+        if len(deliveries) > BATCH:
+            asyncio.get_running_loop().call_soon(self._deliver, deliveries[BATCH:])

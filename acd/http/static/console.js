@@ -557,6 +557,7 @@
       foot.textContent = away.length ? t("away") + " (" + away.length + ") : " +
         away.join(", ") : "";
       foot.parentNode.hidden = !away.length;
+      table.tHead.hidden = shown === 0;
     }
     for (var id in agentRows) {
       if (Object.prototype.hasOwnProperty.call(agentRows, id) && !present[id]) {
