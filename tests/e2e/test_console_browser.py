@@ -4,9 +4,12 @@ its DevTools protocol, against ``acd run`` and ``acd sim`` running as processes.
 from __future__ import annotations
 
 import json
+import signal
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -198,6 +201,16 @@ async def test_the_page_says_its_data_is_stale_when_the_router_stops(
     assert "Stale data" in await page.text("#stale")
 
 
+async def test_the_page_says_its_data_is_stale_when_the_link_to_asterisk_is_down(
+        rig: ConsoleRig, browser: Browser) -> None:
+    page = await open_console(browser, rig, READER)
+    rig.sim.send_signal(signal.SIGTERM)  # Asterisk goes away; the router stays up
+    await page.wait_for("!document.getElementById('stale').hidden", timeout=10)
+    assert "liaison avec Asterisk est coupée" in await page.text("#stale")
+    async with rig.http.get(rig.base + "/healthz") as health:
+        assert health.status == 503
+
+
 async def test_the_wallboard_shows_large_figures_and_no_control(
         rig: ConsoleRig, browser: Browser) -> None:
     page = await open_console(browser, rig, SUPERVISOR, "/wallboard")
@@ -211,4 +224,8 @@ async def test_the_wallboard_shows_large_figures_and_no_control(
                "}).length")
     assert await page.evaluate(visible) == 0
     assert await page.evaluate("document.querySelectorAll('[data-action]').length") == 0
+    # the site's time (Europe/Paris), not the browser's (this machine runs in UTC)
+    shown = await page.text("#clock")
+    paris = datetime.now(ZoneInfo("Europe/Paris"))
+    assert shown in {(paris - timedelta(seconds=d)).strftime("%H:%M:%S") for d in range(4)}
     assert page.errors == []
