@@ -28,7 +28,9 @@ DEMO_SCENARIO = SCENARIOS / "sas-large-demo-morning.toml"
 def summary_json(summary: Summary, result: RunResult | ChaosResult) -> dict[str, Any]:
     return {
         "offered": summary.offered, "answered": summary.answered,
-        "abandoned": summary.abandoned, "waiting": summary.waiting, "other": summary.other,
+        "abandoned": summary.abandoned,
+        "abandoned_in_announcement": summary.abandoned_in_announcement,
+        "waiting": summary.waiting, "other": summary.other,
         "other_outcomes": summary.other_outcomes,
         "qs30": summary.qs30, "qs30_answered_within_30s": summary.qs30_numerator,
         "qs30_answered": summary.qs30_denominator,
@@ -158,8 +160,11 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
         for record in result.records:
             out.write(encoder.encode(record).decode("utf-8") + "\n")
     intervals = None if grid is None else interval_figures(result.records, config, grid)
+    checked, largest = waits_against_the_simulator(result)
     if as_json:
         figures = summary_json(result.summary, result)
+        figures |= {"no_answer_pauses": result.no_answer_pauses,
+                    "waits_checked": checked, "largest_wait_difference_s": largest}
         if intervals is not None:
             figures["intervals"] = intervals
         out.write(msgspec.json.encode({"summary": figures}).decode("utf-8") + "\n")
@@ -173,9 +178,27 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
         else:
             print("  no caller was hung up by the router", file=out)
         print_harm(result, out)
+        print(f"  agents paused for not answering: {result.no_answer_pauses} (a busy "
+              f"phone never counts); the router's waits against the simulator's own: "
+              f"{checked} answered calls, largest difference {1000 * largest:.0f} ms",
+              file=out)
     if not result.summary.accounted() or result.hung_up_by_router or harmed(result):
         return 2
     return 0
+
+
+def waits_against_the_simulator(result: RunResult) -> tuple[int, float]:
+    """How many answered calls' waits the router recorded can be checked against the
+    simulator's own account (announced → first picked up, on simulated time), and the
+    largest difference, seconds."""
+    largest, checked = 0.0, 0
+    for record in result.records:
+        own = result.sim_answers.get(record.uniqueid)
+        if own is None or record.wait_s is None or record.outcome != "answered":
+            continue
+        checked += 1
+        largest = max(largest, abs(record.wait_s - (own[1] - own[0])))
+    return checked, round(largest, 3)
 
 
 def write_records(path: str, records: list[CallRecord]) -> None:
