@@ -336,6 +336,11 @@ class DialplanNames(Strict, frozen=True):
 
     #: UserEvent: a caller is waiting (sent once per call by acd-announce)
     call_waiting_event: str = "AcdCallWaiting"
+    #: UserEvent: a caller reached acd-announce, before Answer() and the announcement
+    #: (headers Number, Uniqueid); one who hangs up before call_waiting_event gets a
+    #: record of its own. An older dialplan without it: no such record, nothing else
+    #: changes
+    arrival_event: str = "AcdCallArrived"
     #: UserEvent: acd-connect starts dialling an agent
     connecting_event: str = "AcdConnecting"
     #: UserEvent: the agent's Dial ended (header DialStatus)

@@ -53,6 +53,11 @@ SNAPSHOT_MARGIN_S = 1.0
 #: Channels of calls ended lately, so a snapshot taken before their Hangup cannot
 #: resurrect them.
 RECENTLY_ENDED_MAX = 10_000
+#: Callers followed in their announcement (:mod:`acd.core.arrivals`) at most, and for
+#: at most this long: past either, the oldest is forgotten without a record (its
+#: Hangup was missed, or the announcement never ends)
+ARRIVING_MAX = 10_000
+ARRIVING_MAX_S = 3600.0
 #: after a failed attempt, a call that still meets an overflow rule is tried again
 OVERFLOW_RETRY_S = 30.0
 #: the name under which a forward to an external PDSA destination appears in records

@@ -6,6 +6,8 @@ the effects buffer (:class:`~acd.core.effects.Effects`) and the timers
 each UserEvent and each timer to the collaborator that handles it:
 
 * :mod:`acd.core.calls`: arrival, queueing, requeue, end of calls;
+* :mod:`acd.core.arrivals`: callers in their announcement, recorded if they hang up
+  there (never acted on);
 * :mod:`acd.core.offering`: offers and their failures;
 * :mod:`acd.core.pbxview`: Asterisk's dials, answers and hang-ups;
 * :mod:`acd.core.agents`: login, pause, ready, wrap-up, phones, re-skilling;
@@ -46,6 +48,7 @@ from acd.ami import events as ev
 from acd.config import Config, PartnerConfig
 from acd.core import inputs as i
 from acd.core.agents import Agents
+from acd.core.arrivals import Arrivals
 from acd.core.calls import CallBook
 from acd.core.constants import CLOCK_JITTER_S
 from acd.core.demand import ArrivalRates
@@ -99,6 +102,8 @@ class Engine:
         warm = self._warm = WarmTransfers(state, fx, timers)
         overflow = self._overflow = Overflow(state, fx, timers)
         loss = self._loss = PbxLoss(state)
+        arrivals = self._arrivals = Arrivals(state, fx)
+        arrivals.connect(calls=calls)
         calls.connect(offering=offering, agents=agents, overflow=overflow, warm=warm)
         offering.connect(calls=calls, agents=agents, overflow=overflow)
         pbx.connect(calls=calls, agents=agents, offering=offering, overflow=overflow,
@@ -117,17 +122,17 @@ class Engine:
             ev.UserEvent: self._on_user_event,
             ev.DialBegin: pbx.on_dial_begin,
             ev.DialEnd: pbx.on_dial_end,
-            ev.Hangup: pbx.on_hangup,
+            ev.Hangup: self._on_hangup,
             ev.MusicOnHoldStart: pbx.on_moh_start,
             ev.DeviceStateChange: agents.on_device_state,
             ev.QueueCallerJoin: pbx.on_native_join,
             ev.AgentConnect: pbx.on_native_connect,
             ev.OriginateResponse: warm.on_originate_response,
             ev.Shutdown: self._on_shutdown,
-            ev.SoftHangupRequest: loss.on_soft_hangup,
+            ev.SoftHangupRequest: self._on_soft_hangup,
             ev.FullyBooted: loss.on_fully_booted,
             i.LinkDown: resync.on_link_down,
-            i.ChannelsSnapshot: resync.on_snapshot,
+            i.ChannelsSnapshot: self._on_snapshot,
             i.Reconcile: resync.on_reconcile,
             i.StateRestored: restore.on_restored,
             i.ActionFailed: self._on_action_failed,
@@ -143,7 +148,8 @@ class Engine:
         #: UserEvent name → handler (the first of two equal names wins)
         self.user_events: dict[str, Callable[[ev.UserEvent], None]] = {}
         for name, handler in (
-                (names.call_waiting_event, calls.on_call_waiting),
+                (names.call_waiting_event, arrivals.on_call_waiting),
+                (names.arrival_event, arrivals.on_arrived),
                 (names.connecting_event, calls.on_connecting),
                 (names.dial_end_event, pbx.on_dialplan_dial_end),
                 (names.agent_login_event, agents.on_feature_code),
@@ -211,6 +217,18 @@ class Engine:
         handler = self.user_events.get(event.name)
         if handler is not None:
             handler(event)
+
+    def _on_hangup(self, event: ev.Hangup) -> None:
+        if not self._arrivals.on_hangup(event):
+            self._pbx.on_hangup(event)
+
+    def _on_soft_hangup(self, event: ev.SoftHangupRequest) -> None:
+        self._loss.on_soft_hangup(event)
+        self._arrivals.on_soft_hangup(event)
+
+    def _on_snapshot(self, event: i.ChannelsSnapshot) -> None:
+        self._resync.on_snapshot(event)
+        self._arrivals.on_snapshot(event)
 
     def _on_shutdown(self, event: ev.Shutdown) -> None:
         self._loss.on_shutdown(event)

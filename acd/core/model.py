@@ -171,6 +171,24 @@ class Call:
 
 
 @dataclass(slots=True)
+class Arrival:
+    """A caller the dialplan told of before its announcement (``arrival_event``), not
+    yet handed to the router (``call_waiting_event``): never routed, never acted on;
+    recorded only if it hangs up before its announcement ends."""
+
+    id: str
+    channel: str
+    linkedid: str
+    number: str
+    caller_name: str
+    at: float
+    #: the ``Queue`` header of a dialplan that names the number's queue itself
+    queue: str | None = None
+    #: Asterisk cut it as it stopped (:mod:`acd.core.pbxloss`)
+    lost_reason: str | None = None
+
+
+@dataclass(slots=True)
 class Transfer:
     """A move between filières that has not reached an agent of the target yet."""
 

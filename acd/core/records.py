@@ -89,6 +89,12 @@ class CallRecord(msgspec.Struct, frozen=True, kw_only=True):
     #: every transfer asked for, in order, connected or not (a warm transfer nobody
     #: took adds no leg: this is its only trace)
     transfers: list[TransferRecord] = msgspec.field(default_factory=list)
+    #: true: the caller hung up during the announcement, before the dialplan handed the
+    #: call to the router (outcome "abandoned", or "lost" if Asterisk cut it).
+    #: ``arrived_at`` is then its arrival in the dialplan (the arrival event, before the
+    #: announcement), ``queues`` the queue its number led to, ``legs`` empty: it entered
+    #: no queue
+    in_announcement: bool = False
 
 
 def iso(ts: float | None, zone: ZoneInfo) -> str | None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from acd.config import Config, PartnerConfig
 from acd.core.demand import ArrivalRates
-from acd.core.model import Agent, AgentState, Call
+from acd.core.model import Agent, AgentState, Arrival, Call
 from acd.core.overflow import Bascule, ShareCounter
 from acd.core.routing import AgentPool, SkillQueue
 from acd.core.selection import EngineSelection
@@ -39,6 +39,9 @@ class RoomState:
     calls: dict[str, Call] = field(default_factory=dict)
     by_channel: dict[str, Call] = field(default_factory=dict)
     recently_ended: dict[str, None] = field(default_factory=dict)
+    #: callers in their announcement, told by the dialplan's arrival event, by
+    #: channel, oldest first (:mod:`acd.core.arrivals`): not calls yet
+    arriving: dict[str, Arrival] = field(default_factory=dict)
     #: agent leg channel → (call, agent)
     agent_legs: dict[str, tuple[Call, Agent]] = field(default_factory=dict)
     agents: dict[str, Agent] = field(default_factory=dict)

@@ -67,6 +67,7 @@ from acd.core.indicators import (
 )
 from acd.core.model import AgentState
 from acd.core.observed import REFUSED_INPUT
+from acd.metrics.announcement import AnnouncementAbandons
 from acd.metrics.lost import LostCalls
 
 if TYPE_CHECKING:
@@ -194,6 +195,7 @@ class RouterMetrics:
         reg.register(self._collector)
         #: acd_calls_lost_total, registered after the engine's collector (its order)
         self.lost = LostCalls(reg, self.number_label, self._series)
+        self.in_announcement = AnnouncementAbandons(reg, self.number_label, self._series)
         #: every collector of the registry, in its order (for :meth:`render_async`)
         self._exposed: tuple[Collector, ...] = (
             self._offered, self._answered, self._within_30s, self._within_60s,
@@ -205,6 +207,7 @@ class RouterMetrics:
         """Count the router's facts and time its decisions from now on."""
         self.router.add_fact_listener(self.on_fact)
         self.router.add_fact_listener(self.lost.on_fact)
+        self.router.add_fact_listener(self.in_announcement.on_fact)
         self.router.decision_observer = self.observe_decision
 
     def render(self) -> bytes:

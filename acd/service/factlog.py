@@ -24,7 +24,8 @@ FACT_LOGS: dict[type[f.Fact], tuple[str, str, Fields]] = {
     f.CallEnded: ("info", "call_ended", lambda x: {
         "call": x.call, "queue": x.queue, "outcome": x.outcome,
         "wait_s": x.record.wait_s,
-        **({"lost_reason": x.record.lost_reason} if x.record.lost_reason else {})}),
+        **({"lost_reason": x.record.lost_reason} if x.record.lost_reason else {}),
+        **({"in_announcement": True} if x.record.in_announcement else {})}),
     f.CallAnswered: ("info", "call_answered", lambda x: {
         "call": x.call, "queue": x.queue, "agent": x.agent,
         "wait_s": round(x.wait_s, 3), "first": x.first}),

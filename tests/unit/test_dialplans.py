@@ -498,15 +498,17 @@ def test_userevent_names_are_exactly_the_router_defaults(
     used = {_split_args(step.args)[0] for step in _all_steps(dialplan)
             if step.app == "UserEvent"}
     expected = {
-        NAMES.call_waiting_event, NAMES.connecting_event, NAMES.dial_end_event,
+        NAMES.call_waiting_event, NAMES.arrival_event, NAMES.connecting_event,
+        NAMES.dial_end_event,
         NAMES.agent_login_event, NAMES.agent_logout_event, NAMES.agent_pause_event,
         NAMES.agent_ready_event, NAMES.transfer_event, NAMES.overflow_trying_event,
         NAMES.overflow_end_event, NAMES.warm_answered_event,
     }
     assert used == expected
-    assert expected == {"AcdCallWaiting", "AcdConnecting", "AcdDialEnd", "AcdAgentLogin",
-                        "AcdAgentLogout", "AcdAgentPause", "AcdAgentReady", "AcdTransfer",
-                        "AcdOverflowTrying", "AcdOverflowEnd", "AcdWarmAnswered"}
+    assert expected == {"AcdCallWaiting", "AcdCallArrived", "AcdConnecting", "AcdDialEnd",
+                        "AcdAgentLogin", "AcdAgentLogout", "AcdAgentPause", "AcdAgentReady",
+                        "AcdTransfer", "AcdOverflowTrying", "AcdOverflowEnd",
+                        "AcdWarmAnswered"}
 
 
 def test_variable_names_are_the_router_defaults() -> None:
@@ -543,12 +545,28 @@ def test_a_call_is_announced_then_waits(dialplan: dict[str, dict[str, list[Step]
                                         number: str) -> None:
     run = _call(dialplan, number)
     assert run.end == "holding"
-    assert run.events == [(NAMES.call_waiting_event, {
-        "Number": number, "Uniqueid": CALLER["UNIQUEID"], "CallerName": "Hélène Dupré"})]
+    assert run.events == [
+        (NAMES.arrival_event, {"Number": number, "Uniqueid": CALLER["UNIQUEID"]}),
+        (NAMES.call_waiting_event, {"Number": number, "Uniqueid": CALLER["UNIQUEID"],
+                                    "CallerName": "Hélène Dupré"})]
     assert run.variables[NAMES.number_var] == number
     assert NAMES.priority_var not in run.variables
+    # the arrival before Answer() and its half second (the announcement), the waiting
+    # caller after it
     apps = [step.app for step in run.trace]
-    assert apps.index("Answer") < apps.index("UserEvent")
+    told = [n for n, app in enumerate(apps) if app == "UserEvent"]
+    assert told[0] < apps.index("Answer") < told[1]
+
+
+def test_a_caller_reaching_acd_announce_is_told_before_anything_can_stop_it(
+    dialplan: dict[str, dict[str, list[Step]]],
+) -> None:
+    """Only Set and ExecIf before the arrival event: nothing waits, so a caller who
+    hangs up during the announcement has been told of."""
+    steps = dialplan["acd-announce"]["s"]
+    before = steps[:[step.app for step in steps].index("UserEvent")]
+    assert [step.app for step in before] == ["Set", "ExecIf"]
+    assert _split_args(steps[len(before)].args)[0] == NAMES.arrival_event
 
 
 @pytest.mark.parametrize("priority", ["", "0"])
@@ -567,7 +585,8 @@ def test_the_arrival_is_when_the_caller_joins_the_queue_to_the_millisecond(
     assert run.variables[NAMES.arrived_var] == "1795329358.562"  # .0625 + 0.5, truncated
     sets = [n for n, step in enumerate(run.trace)
             if step.app == "Set" and step.args.startswith(f"__{NAMES.arrived_var}=")]
-    announced = [n for n, step in enumerate(run.trace) if step.app == "UserEvent"]
+    announced = [n for n, step in enumerate(run.trace) if step.app == "UserEvent"
+                 and _split_args(step.args)[0] == NAMES.call_waiting_event]
     assert len(sets) == len(announced) == 1
     assert sets[0] > announced[0]
 
@@ -591,18 +610,21 @@ def test_a_priority_is_announced_only_when_given(
         Step("incoming", "15", 1, None, "Gosub", "acd-announce,s,1(${EXTEN},0)", 0),
         Step("incoming", "15", 2, None, "Goto", "holding,s,1", 0)]}}
     run = Channel(given, CALLER).start("incoming", "15")
-    assert run.events[0][1]["Priority"] == "0"
+    assert dict(run.events)[NAMES.call_waiting_event]["Priority"] == "0"
     assert run.variables[NAMES.priority_var] == "0"
     # set earlier by the site's trunk context: kept and announced
     preset = _call(dialplan, "116117", **{NAMES.priority_var: "3"})
-    assert preset.events[0][1]["Priority"] == "3"
+    assert dict(preset.events)[NAMES.call_waiting_event]["Priority"] == "3"
     # never an empty Priority header: it would repeat the channel's own Priority:
-    assert "Priority" not in _call(dialplan, "116117").events[0][1]
+    # neither in the waiting event without one, nor ever in the arrival event
+    assert "Priority" not in dict(_call(dialplan, "116117").events)[NAMES.call_waiting_event]
+    assert all("Priority" not in dict(r.events)[NAMES.arrival_event] for r in (run, preset))
 
 
 def test_a_caller_name_cannot_forge_headers(dialplan: dict[str, dict[str, list[Step]]]) -> None:
     run = _call(dialplan, "15", **{"CALLERID(name)": "Dupré, Hélène,Priority: 0,Number: 17"})
-    (name, headers), = run.events
+    (_, told), (name, headers) = run.events
+    assert told == {"Number": "15", "Uniqueid": CALLER["UNIQUEID"]}
     assert name == NAMES.call_waiting_event
     assert headers["Number"] == "15"
     assert "Priority" not in headers
