@@ -1,10 +1,13 @@
 """``[incoming]`` and ``[acd-announce]``: a caller arrives and is announced.
 
 A Local channel pair: ``;1`` is the remote phone, ``;2`` runs ``[incoming]``: it sets
-``__ACD_NUMBER`` (and ``ACD_PRIORITY`` when given), answers, and half a second later
-sends the ``AcdCallWaiting`` UserEvent, sets ``__ACD_ARRIVED`` (the host's
+``__ACD_NUMBER`` (and ``ACD_PRIORITY`` when given), sends the arrival UserEvent
+(``AcdCallArrived``: ``Number``, ``Uniqueid``; not with ``PbxOptions.arrival_event``
+off, an older dialplan), answers, and half a second later (``Answer()``'s own wait: the
+announcement) sends the ``AcdCallWaiting`` UserEvent, sets ``__ACD_ARRIVED`` (the host's
 ``STRFTIME(,,%s.%3q)``: the moment the caller joins the queue, in milliseconds), then
-goes to ``[holding]``. The caller's patience starts counting at arrival.
+goes to ``[holding]``. The caller's patience starts counting at arrival: a patience
+shorter than the announcement hangs up before ``AcdCallWaiting``.
 """
 
 from __future__ import annotations
@@ -84,7 +87,8 @@ class Incoming:
                 f"?Set({names.priority_var}=${{ARG2}})")
         if call.priority is not None:
             ev.varset(trunk, names.priority_var, str(call.priority), always=True)
-        ev.step(trunk, "acd-announce", "s", 3, "Answer")
+        told = self._tell_arrival(call)
+        ev.step(trunk, "acd-announce", "s", 3 + told, "Answer")
         ev.newstate(trunk, UP)
         ev.caller_device(f"Local/{number}@incoming", "INUSE")
         ev.newstate(phone, UP)
@@ -95,6 +99,21 @@ class Incoming:
             self._originate_response(call)
         ev.caller_device(f"Local/{number}@incoming", "INUSE")
         kernel.after(call, kernel.options.answer_wait_s, lambda: self._announce(call))
+
+    def _tell_arrival(self, call: Call) -> int:
+        """``UserEvent(AcdCallArrived,Number: ${ACD_NUMBER},Uniqueid: ${UNIQUEID})``
+        before Answer(); the number of dialplan steps it took (0 for an older
+        dialplan)."""
+        kernel = self.kernel
+        if not kernel.options.arrival_event:
+            return 0
+        ev, names, trunk = kernel.events, kernel.names, call.trunk
+        number = trunk.variables.get(names.number_var, call.number)
+        headers = [("Number", number), ("Uniqueid", trunk.uniqueid)]
+        data = ",".join([names.arrival_event, *(f"{k}: {v}" for k, v in headers)])
+        ev.step(trunk, "acd-announce", "s", 3, "UserEvent", data)
+        ev.user_event(trunk, names.arrival_event, headers)
+        return 1
 
     def _originate_response(self, call: Call) -> None:
         phone = call.phone
@@ -109,11 +128,13 @@ class Incoming:
         kernel = self.kernel
         ev, names, trunk = kernel.events, kernel.names, call.trunk
         kernel.cancel_timers(call)
+        shift = 1 if kernel.options.arrival_event else 0
         cname = trunk.cid_name.replace(",", "")
-        ev.step(trunk, "acd-announce", "s", 4, "Set", "LOCAL(ACD_CNAME)=${CALLERID(name)}")
-        ev.step(trunk, "acd-announce", "s", 5, "Set",
+        ev.step(trunk, "acd-announce", "s", 4 + shift, "Set",
+                "LOCAL(ACD_CNAME)=${CALLERID(name)}")
+        ev.step(trunk, "acd-announce", "s", 5 + shift, "Set",
                 "LOCAL(ACD_CNAME)=${REPLACE(ACD_CNAME,\\,)}")
-        ev.step(trunk, "acd-announce", "s", 6, "GotoIf",
+        ev.step(trunk, "acd-announce", "s", 6 + shift, "GotoIf",
                 f'$["${{{names.priority_var}}}" = ""]?nopriority')
         priority = trunk.variables.get(names.priority_var, "")
         number = trunk.variables.get(names.number_var, call.number)
@@ -122,14 +143,16 @@ class Incoming:
             headers.append(("Priority", priority))
         headers.append(("CallerName", cname))
         data = ",".join([names.call_waiting_event, *(f"{k}: {v}" for k, v in headers)])
-        ev.step(trunk, "acd-announce", "s", 7 if priority else 10, "UserEvent", data)
+        ev.step(trunk, "acd-announce", "s", (7 if priority else 10) + shift,
+                "UserEvent", data)
         ev.user_event(trunk, names.call_waiting_event, headers)
         if not priority:
-            ev.step(trunk, "acd-announce", "s", 11, "Goto", "queued")
+            ev.step(trunk, "acd-announce", "s", 11 + shift, "Goto", "queued")
         arrived = kernel.host.strftime_ms()
-        ev.step(trunk, "acd-announce", "s", 8, "Set", f"__{names.arrived_var}={arrived}")
+        ev.step(trunk, "acd-announce", "s", 8 + shift, "Set",
+                f"__{names.arrived_var}={arrived}")
         ev.varset(trunk, f"__{names.arrived_var}", arrived, always=True)
-        ev.step(trunk, "acd-announce", "s", 9, "Return")
+        ev.step(trunk, "acd-announce", "s", 9 + shift, "Return")
         call.announced = True
         call.announced_at = kernel.clock.now()
         ev.step(trunk, "incoming", call.number, 2, "Goto",

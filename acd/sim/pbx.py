@@ -101,8 +101,11 @@ class PbxOptions:
     ring_timeout_s: int = 15
     #: MusicOnHold(${ACD_MOH},20): the hold loop restarts every 20 s
     hold_loop_s: float = 20.0
-    #: Answer() → AcdCallWaiting (Asterisk's Answer waits 500 ms)
+    #: Answer() → AcdCallWaiting (Asterisk's Answer waits 500 ms): the announcement
     answer_wait_s: float = 0.5
+    #: ``[acd-announce]`` sends ``[dialplan] arrival_event`` before Answer(); False: a
+    #: dialplan older than that event (the recordings')
+    arrival_event: bool = True
     #: how callers of a number wait: ``moh`` ([holding], MusicOnHoldStart) or ``wait``
     #: (the recordings' [holding-wait] Wait(1) loop: no music-on-hold events)
     hold_style: Mapping[str, HoldStyle] = field(default_factory=dict)

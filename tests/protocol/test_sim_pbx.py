@@ -69,7 +69,7 @@ async def test_call_announced_redirected_answered_and_hung_up(make_sim: SimFacto
     await client.wait_event("Hangup", Channel="Local/1001@agents-00000001;2")
 
     assert names_for(client, call.channel) == [
-        "Newchannel", "VarSet", "VarSet", "Newstate", "UserEvent", "VarSet",
+        "Newchannel", "VarSet", "VarSet", "UserEvent", "Newstate", "UserEvent", "VarSet",
         "MusicOnHoldStart", "VarSet", "MusicOnHoldStop", "VarSet", "UserEvent", "DialBegin",
         "DialState", "DialEnd", "BridgeEnter", "HangupRequest", "BridgeLeave",
         "SoftHangupRequest", "Hangup"]
@@ -100,6 +100,50 @@ async def test_acd_arrived_is_when_the_caller_joins_the_queue_to_the_millisecond
     replies = await client.action("Status", ("Channel", call.channel),
                                   ("Variables", "ACD_ARRIVED"))
     assert replies[1].get_all("Variable") == [f"ACD_ARRIVED={arrived['Value']}"]
+
+
+async def test_the_arrival_is_told_before_answer_and_the_announcement(
+        make_sim: SimFactory) -> None:
+    """As the dialplan: ``[acd-announce]`` sends the arrival UserEvent (``Number``,
+    ``Uniqueid``) before ``Answer()``, whose half second is the announcement, then
+    ``AcdCallWaiting`` when the caller joins the queue."""
+    sim, client = await make_sim()
+    call = sim.pbx.place_call("15", "Jean Martin", "0612340201", patience_s=120, priority=2)
+    waiting = await client.wait_event("UserEvent", UserEvent="AcdCallWaiting")
+    arrived = await client.wait_event("UserEvent", UserEvent="AcdCallArrived")
+    trunk = [m for m in client.events() if m.get("Channel") == call.channel]
+    answered = next(m for m in trunk if m["Event"] == "Newstate")
+    assert trunk.index(arrived) < trunk.index(answered) < trunk.index(waiting)
+    assert arrived["ChannelStateDesc"] == "Ring"
+    assert arrived.get_all("Uniqueid") == [call.trunk.uniqueid, call.trunk.uniqueid]
+    assert arrived["Number"] == "15"
+    assert (arrived["Context"], arrived.get_all("Priority")) == ("acd-announce", ["3"])
+    assert float(waiting["Timestamp"]) - float(arrived["Timestamp"]) == pytest.approx(
+        0.5, abs=0.05)
+
+
+async def test_a_caller_hangs_up_during_the_announcement(make_sim: SimFactory) -> None:
+    """A patience shorter than the announcement: the arrival is told, the caller hangs
+    up during ``Answer()``'s half second, ``AcdCallWaiting`` never comes."""
+    sim, client = await make_sim()
+    call = sim.pbx.place_call("15", "Pressé", "0612340299", patience_s=0.2)
+    hangup = await client.wait_event("Hangup", Channel=call.channel)
+    told = [m["UserEvent"] for m in client.events("UserEvent")
+            if m.get("Channel") == call.channel]
+    assert told == ["AcdCallArrived"]
+    arrived = client.events("UserEvent")[0]
+    assert float(hangup["Timestamp"]) - float(arrived["Timestamp"]) == pytest.approx(
+        0.2, abs=0.05)
+    assert not call.announced
+    assert {h.by for h in sim.pbx.hangups} == {"caller"}
+
+
+async def test_an_older_dialplan_tells_no_arrival(make_sim: SimFactory) -> None:
+    sim, client = await make_sim(options=PbxOptions(arrival_event=False))
+    call = sim.pbx.place_call("15", "Jean Martin", "0612340201", patience_s=120)
+    await client.wait_event("UserEvent", UserEvent="AcdCallWaiting")
+    assert [m["UserEvent"] for m in client.events("UserEvent")
+            if m.get("Channel") == call.channel] == ["AcdCallWaiting"]
 
 
 async def test_pjsip_agent_rings_then_talks(make_sim: SimFactory) -> None:
@@ -427,7 +471,8 @@ async def test_pbx_alone_timestamps_carry_simulated_time() -> None:
     enter = next(s for n, _, s in recorder.events if n == "BridgeEnter")
     hangup = next(s for n, h, s in recorder.events if n == "Hangup")
     assert hangup - enter == pytest.approx(5.0, abs=1e-6)
-    waiting = next(s for n, h, s in recorder.events if n == "UserEvent")
+    waiting = next(s for n, h, s in recorder.events
+                   if n == "UserEvent" and ("UserEvent", "AcdCallWaiting") in h)
     arrived = recorder.events[0][2]
     assert waiting - arrived == pytest.approx(0.5, abs=0.05)
     assert all(stamp >= START for stamp in stamps.values())
