@@ -38,7 +38,8 @@ def phantom_records(records: list[CallRecord], sim: SimServer) -> list[CallRecor
 
 def judge(sim: SimServer, routers: list[RouterProcess], config: Config) -> list[CallRecord]:
     """One record per offered call, in arrival order: every call the dialplan announced
-    to the router, and every call Asterisk hung up in a restart (even one not yet
+    to the router, every caller a router recorded as hanging up during the
+    announcement, and every call Asterisk hung up in a restart (even one not yet
     announced: it reached Asterisk and was lost there)."""
     by_id: dict[str, CallRecord] = {}
     for router in routers:
@@ -59,9 +60,9 @@ def judge(sim: SimServer, routers: list[RouterProcess], config: Config) -> list[
         hangup = hangups.get(call.trunk.name)
         restarted = hangup is not None and hangup.by == "pbx" \
             and hangup.reason in LOST_REASONS
-        if not call.announced and not restarted:
-            continue  # its caller hung up before the dialplan announced it: not offered
         uid = call.trunk.uniqueid
+        if not call.announced and not restarted and uid not in by_id:
+            continue  # hung up in the announcement while no router followed it
         record = by_id.get(uid) or _unobserved(call, logged.get(uid, {}), hangup, config)
         if restarted:
             assert hangup is not None

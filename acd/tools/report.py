@@ -119,6 +119,9 @@ class Figures:
     answered: int = 0
     abandoned: int = 0
     short_abandoned: int = 0
+    #: abandoned during the announcement, before joining any queue (records with
+    #: ``in_announcement``): in ``abandoned`` and, being short, in ``short_abandoned``
+    abandoned_in_announcement: int = 0
     waiting: int = 0
     overflowed: int = 0
     forwarded: int = 0
@@ -229,6 +232,7 @@ def _add(figures: Figures, record: CallRecord, settings: ReportSettings,
     if is_abandoned(outcome):
         figures.abandoned += 1
         figures.short_abandoned += short
+        figures.abandoned_in_announcement += record.in_announcement
     elif outcome == "waiting":
         figures.waiting += 1
     elif outcome == "overflowed":

@@ -34,7 +34,8 @@ DEFINITIONS = "docs/indicators.md"
 
 _PERIOD_TITLES = {"sas": "SAS hours", "pdsa": "PDSA hours", "all": "all"}
 _COUNTS = ("offered", "answered", "answered_wait_unknown", "abandoned", "short_abandoned",
-           "waiting", "overflowed", "forwarded", "lost", "lost_unanswered")
+           "abandoned_in_announcement", "waiting", "overflowed", "forwarded", "lost",
+           "lost_unanswered")
 
 
 def _round(value: float | None, digits: int) -> float | None:
@@ -154,6 +155,8 @@ def _month_md(month: str, periods: dict[str, Figures], report: Report) -> list[s
          *(str(f.answered_wait_unknown) for f in fs)],
         ["abandoned", *(str(f.abandoned) for f in fs)],
         [f"… of which short (under {short} s)", *(str(f.short_abandoned) for f in fs)],
+        ["… of which during the announcement (before any queue)",
+         *(str(f.abandoned_in_announcement) for f in fs)],
         ["overflowed to a partner SAS", *(str(f.overflowed) for f in fs)],
         ["forwarded (PDSA destination)", *(str(f.forwarded) for f in fs)],
         ["still waiting at the end of the records", *(str(f.waiting) for f in fs)],

@@ -9,7 +9,10 @@ bookkeeping), with the DGOS definitions (docs/indicators.md):
   is the front office (ARM_N1); abandoned calls are not in the denominator; QS 60 s
   likewise with 60 s;
 * calls still waiting when the run stops are counted apart, neither answered nor
-  abandoned; so are calls Asterisk itself cut before any pick-up (outcome ``lost``).
+  abandoned; so are calls Asterisk itself cut before any pick-up (outcome ``lost``);
+* a caller who hung up during the announcement (``in_announcement``) is offered and
+  abandoned, counted apart too (``abandoned_in_announcement``), and in its queue's row
+  as a call that never reached an agent (the queue its number led to).
 
 The per-queue rows count each *visit* of a call to a queue (its consecutive legs in
 that queue), so a call answered at N1 and transferred to OSNP, then to MG, is offered
@@ -81,6 +84,8 @@ class Summary:
     offered: int = 0
     answered: int = 0
     abandoned: int = 0
+    #: of the abandoned calls, those whose caller hung up during the announcement
+    abandoned_in_announcement: int = 0
     waiting: int = 0
     other: int = 0
     #: the other calls by outcome ("forwarded" to a PDSA line, "overflowed" to a
@@ -139,6 +144,7 @@ def summarize(records: Iterable[CallRecord], config: Config | None = None) -> Su
                 summary.qs60_numerator += answered_within(record.wait_s, QS60_S)
         elif kind == "abandoned":
             summary.abandoned += 1
+            summary.abandoned_in_announcement += record.in_announcement
         elif kind == "waiting":
             summary.waiting += 1
         else:
@@ -256,7 +262,10 @@ def render(summary: Summary, title: str = "Summary") -> str:
     lines = [
         title,
         f"  offered {summary.offered}   answered {summary.answered}   "
-        f"abandoned {summary.abandoned}   still waiting {summary.waiting}"
+        f"abandoned {summary.abandoned}"
+        + (f" ({summary.abandoned_in_announcement} during the announcement)"
+           if summary.abandoned_in_announcement else "")
+        + f"   still waiting {summary.waiting}"
         + "".join(f"   {outcome} {count}"
                   for outcome, count in sorted(summary.other_outcomes.items())),
         _qs(summary, summary.qs30, summary.qs30_numerator, 30),

@@ -24,6 +24,7 @@ from acd.tools.report import (
     month_keys,
     read_records,
 )
+from acd.tools.report_render import render_csv, render_md, report_json
 from tests.support.cli import acd
 from tests.support.paths import REPO
 from tests.support.sites import site_toml
@@ -106,6 +107,27 @@ def test_short_abandons_are_left_out_of_offered_in_the_answer_rate() -> None:
     f = figures(records)
     assert (f.offered, f.abandoned, f.short_abandoned) == (5, 3, 1)
     assert (f.answer_rate.numerator, f.answer_rate.denominator) == (2, 4)
+
+
+def test_a_caller_who_hung_up_in_the_announcement_is_offered_and_a_short_abandon() -> None:
+    """DGOS: it reached the SAS (offered), hung up before any pick-up (abandoned), within
+    the short-abandon threshold (left out of the answer rate's denominator), never in
+    QS 30 s. Counted apart too, in every format."""
+    early = msgspec.structs.replace(abandoned("3", 0), legs=[], in_announcement=True,
+                                    ended_at="2026-03-10T10:00:00.400+01:00")
+    records = [call("1"), call("2", wait_s=45.0), early, abandoned("4", 40)]
+    f = figures(records)
+    assert (f.offered, f.answered, f.abandoned, f.short_abandoned) == (4, 2, 2, 1)
+    assert f.abandoned_in_announcement == 1
+    assert (f.answer_rate.numerator, f.answer_rate.denominator) == (2, 3)
+    assert (f.qs30.numerator, f.qs30.denominator) == (1, 2)
+    report = build_report(records, *MARCH)
+    assert report_json(report)["months"]["2026-03"]["all"]["abandoned_in_announcement"] == 1
+    rows = list(csv.DictReader(io.StringIO(render_csv(report))))
+    assert [r["value"] for r in rows if r["indicator"] == "abandoned_in_announcement"
+            and r["period"] == "all"] == ["1"]
+    assert "| … of which during the announcement (before any queue) | 1 | 0 | 1 |" in \
+        render_md(report)
 
 
 def test_the_short_abandon_threshold_comes_from_the_site_config() -> None:

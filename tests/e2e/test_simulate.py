@@ -182,3 +182,48 @@ async def test_a_stepped_asterisk_clock_changes_no_wait_and_pauses_nobody(
         else:
             assert wait == round(picked_up - announced, 3)
     assert spanning >= 2
+
+
+def test_callers_who_hang_up_during_the_announcement_get_a_record(tmp_path: Path) -> None:
+    """Through the simulator's AMI bytes: a patience shorter than the announcement
+    (Answer()'s half second) for about half the callers, and one scripted caller who
+    hangs up 0.2 s after reaching the dialplan. One record each, none acted on."""
+    path = tmp_path / "early.toml"
+    path.write_text("""
+site = "config/sas-small.toml"
+name = "callers in a hurry"
+start = "2026-03-10T09:00:00"
+duration_s = 600
+speed = 600
+seed = 5
+drain_s = 120
+
+[calls]
+per_day = { "15" = 2000 }
+patience_s = [0.1, 0.9]
+
+[[staffing]]
+at = "09:00"
+counts = { ARM_N1 = 2 }
+
+[[script]]
+at = "09:05:00"
+call = { number = "15", caller_name = "Pressé", patience_s = 0.2 }
+""", encoding="utf-8")
+    result = acd("simulate", "--scenario", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    *record_lines, summary_line = result.stdout.splitlines()
+    records = [json.loads(line) for line in record_lines]
+    summary = json.loads(summary_line)["summary"]
+    assert summary["calls_placed"] == len(records) == summary["offered"]
+    assert len({r["uniqueid"] for r in records}) == len(records)
+    early = [r for r in records if r["in_announcement"]]
+    assert summary["abandoned_in_announcement"] == len(early) >= 2
+    assert {(r["outcome"], r["wait_s"], len(r["legs"])) for r in early} == {
+        ("abandoned", None, 0)}
+    (hurried,) = [r for r in records if r["caller_name"] == "Pressé"]
+    assert hurried["in_announcement"] and hurried["queues"] == ["ARM_N1"]
+    lasted = (datetime.fromisoformat(hurried["ended_at"])
+              - datetime.fromisoformat(hurried["arrived_at"])).total_seconds()
+    assert lasted == pytest.approx(0.2, abs=0.1)
+    assert summary["callers_hung_up_by_router"] == 0
