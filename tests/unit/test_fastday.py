@@ -56,3 +56,27 @@ def test_the_partner_and_pdsa_paths_play_too() -> None:
     assert len(result.records) == result.calls_placed
     outcomes = result.summary.other_outcomes
     assert outcomes.get("forwarded", 0) > 0  # the night's PDSA forwarding
+
+
+def test_callers_who_hang_up_during_the_announcement_have_a_record_each() -> None:
+    """Patience shorter than the announcement (Answer()'s half second) for about half
+    the callers: each has its record (``in_announcement``), the summary and the
+    planner's estimate count them."""
+    from acd.tools.plan.history import estimate_history
+
+    config, scenario = load_day(SCENARIOS / "sas-large-transfers-morning.toml")
+    calls = msgspec.structs.replace(scenario.calls, patience_s=[0.1, 0.9])
+    result = play_day(config, msgspec.structs.replace(scenario, calls=calls,
+                                                      duration_s=3600), seed=2)
+    assert len(result.records) == result.calls_placed > 30
+    early = [r for r in result.records if r.in_announcement]
+    assert 0.3 < len(early) / result.calls_placed < 0.7
+    assert {(r.outcome, r.agent, len(r.legs)) for r in early} == {("abandoned", None, 0)}
+    assert result.summary.abandoned_in_announcement == len(early)
+    assert result.summary.offered == result.calls_placed and result.summary.accounted()
+    assert result.hung_up_by_router == []
+    est = estimate_history(result.records)
+    assert round(sum(sum(v) for by_day in est.arrivals.values() for v in by_day.values())) \
+        == result.calls_placed
+    assert est.in_announcement == len(early)
+    assert est.patience.events >= len(early)

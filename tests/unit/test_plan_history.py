@@ -306,3 +306,30 @@ def test_the_scenario_plays_each_numbers_half_hours(estimate: HistoryEstimate) -
             z.append((counts.get((number, slot), 0) - expected) / math.sqrt(expected))
     assert max(abs(v) for v in z) < 4.5
     assert 0.7 < sum(v * v for v in z) / len(z) < 1.3
+
+
+def test_callers_who_hung_up_in_the_announcement_are_arrivals_and_patience() -> None:
+    """Their records (``in_announcement``) count in the arrivals of their half-hour and
+    as abandons at 0 s of wait (they never reached the queue), kept out of the tail's
+    fit: with patience T from the caller's arrival and an announcement of A s, the wait's
+    axis sees T − A, P(T < A) of it at 0 s."""
+    rng = random.Random(3)
+    monday = datetime(2026, 1, 5, 10, 0, tzinfo=ZONE)
+    records = [call(n, "15", monday + timedelta(seconds=n), rng) for n in range(300)]
+    early = [msgspec.structs.replace(
+        records[0], uniqueid=str(n), linkedid=str(n), arrived_at=iso(at), answered_at=None,
+        ended_at=iso(at + timedelta(seconds=0.3)), outcome="abandoned", agent=None,
+        wait_s=None, legs=[], queues=["ARM_N1"], in_announcement=True)
+        for n, at in ((n, monday + timedelta(seconds=n)) for n in range(300, 330))]
+    without = estimate_history(records)
+    est = estimate_history(records + early)
+    assert sum(est.arrivals["15"][0]) == sum(without.arrivals["15"][0]) + 30 == 330
+    assert est.patience.events == without.patience.events + 30
+    assert est.patience.observations == 330
+    # 30 of 330 callers gave up before the queue: Kaplan–Meier's 5 % point is at 0 s
+    assert est.patience.points[0] == (0.05, 0.0)
+    assert without.patience.points[0][1] > 1.0
+    # the tail is the hang-up rate in the queue: the same with or without them
+    assert est.patience.tail == without.patience.tail
+    assert (est.in_announcement, without.in_announcement) == (30, 0)
+    assert "30 during the announcement" in est.summary()

@@ -5,6 +5,9 @@ From :class:`~acd.core.records.CallRecord` over a date range (the JSON lines of
 
 - **arrivals** per dialled number, weekday and half-hour (local time of the record):
   the mean number of calls in that interval over the days of that weekday observed.
+  Every record is an arrival, a caller who hung up during the announcement too (a
+  record with ``in_announcement``, from a dialplan that sends the arrival event: older
+  records miss those callers).
   A day with no record at all is a records outage (a SAS never has a day without a
   call), not a quiet day: it is left out of the mean and listed in ``empty_days``;
   counting it as zero would under-staff. A half-hour without calls on a day that has
@@ -25,11 +28,14 @@ From :class:`~acd.core.records.CallRecord` over a date range (the JSON lines of
 - **patience** (:mod:`acd.tools.plan.patience`): a caller who hung up while waiting
   (outcome ``abandoned``) shows their patience; one answered after ``w`` s (or sent to
   a partner or the PDSA line after ``w`` s) only shows that it was longer than ``w``:
-  a right-censored observation. Kaplan–Meier over both kinds as far as the records
-  show it (``observed_until_s``), a parametric tail fitted by maximum likelihood
-  beyond. A scenario plays it as ``calls.patience_quantiles_s`` (every 5 % as far as
-  Kaplan–Meier is read) and ``calls.patience_tail``; its uniform ``patience_s``, for
-  older readers, is matched on the 10 % and 90 % quantiles.
+  a right-censored observation. A caller who hung up during the announcement never
+  reached the queue: an abandon at 0 s of wait (patience runs from joining the queue,
+  as the wait does), in Kaplan–Meier, not in the tail's fit. Kaplan–Meier over all of
+  them as far as the records show it (``observed_until_s``), a parametric tail fitted
+  by maximum likelihood beyond. A scenario plays it as
+  ``calls.patience_quantiles_s`` (every 5 % as far as Kaplan–Meier is read) and
+  ``calls.patience_tail``; its uniform ``patience_s``, for older readers, is matched
+  on the 10 % and 90 % quantiles.
 - a **surge** factor multiplies every arrival rate (``1.55``: the winter surge).
 
 :meth:`HistoryEstimate.to_scenario` gives a :class:`~acd.tools.scenario.Scenario` for
@@ -110,6 +116,9 @@ class HistoryEstimate:
     surge: float = 1.0
     records: int = 0
     notes: tuple[str, ...] = field(default=())
+    #: of the records, callers who hung up during the announcement (``in_announcement``:
+    #: in the arrivals and, as abandons at 0 s of wait, in the patience)
+    in_announcement: int = 0
 
     def rate(self, number: str, weekday: int, slot: int) -> float:
         """Expected calls to ``number`` in half-hour ``slot`` of ``weekday``, surge
@@ -182,7 +191,7 @@ def estimate_history(records: Iterable[CallRecord], *, start: date | None = None
     legs = _Legs(roles or {})
     events: list[float] = []
     censored: list[float] = []
-    kept = 0
+    kept = early = 0
     for record in records:
         arrived = datetime.fromisoformat(record.arrived_at)
         if (start and arrived.date() < start) or (end and arrived.date() > end):
@@ -192,7 +201,10 @@ def estimate_history(records: Iterable[CallRecord], *, start: date | None = None
         counts[record.number, arrived.date(),
                (arrived.hour * 3600 + arrived.minute * 60 + arrived.second) // SLOT_S] += 1
         legs.add(record)
-        _patience(record, arrived, events, censored)
+        if record.in_announcement and record.outcome == "abandoned":
+            early += 1  # an abandon before the queue: at 0 s of wait
+        else:
+            _patience(record, arrived, events, censored)
     if not dates:
         raise ValueError("no call record in the date range")
     first, last = start or min(dates), end or max(dates)
@@ -211,12 +223,12 @@ def estimate_history(records: Iterable[CallRecord], *, start: date | None = None
         arrivals=arrivals,
         talk={queue: complete_durations(v) for queue, v in sorted(legs.talk.items())},
         transfers=legs.shares(),
-        patience=censored_durations(events, censored),
+        patience=censored_durations(events, censored, early),
         talk_by_role={key: complete_durations(v)
                       for key, v in sorted(legs.talk_by_role.items())},
         own_legs=dict(sorted(legs.own.items())),
         transfers_seen="attempts" if legs.attempts_seen else "legs",
-        surge=surge, records=kept)
+        surge=surge, records=kept, in_announcement=early)
 
 
 class _Legs:
@@ -282,9 +294,9 @@ def _asked_during(leg: LegRecord, transfers: Sequence[TransferRecord]) -> list[T
 
 def _patience(record: CallRecord, arrived: datetime, events: list[float],
               censored: list[float]) -> None:
-    """Abandoned: patience seen; answered, sent to a partner or forwarded after w:
-    patience > w. Calls still waiting at the end of the records, and lost calls, say
-    nothing."""
+    """Abandoned in the queue: patience seen; answered, sent to a partner or forwarded
+    after w: patience > w. Calls still waiting at the end of the records, and lost
+    calls (in the announcement too), say nothing."""
     if record.outcome == "abandoned" and record.ended_at is not None:
         events.append((datetime.fromisoformat(record.ended_at) - arrived).total_seconds())
     elif record.wait_s is not None:
@@ -305,10 +317,12 @@ def complete_durations(values: Sequence[float]) -> Distribution:
                         mean_s=mean, range_s=(round(low, 1), round(high, 1)))
 
 
-def censored_durations(events: Sequence[float], censored: Sequence[float]) -> Distribution:
+def censored_durations(events: Sequence[float], censored: Sequence[float],
+                       before_queue: int = 0) -> Distribution:
     """Right-censored durations (patience): Kaplan–Meier, then the fitted tail
-    (:func:`acd.tools.plan.patience.estimate_patience`)."""
-    est = estimate_patience(events, censored)
+    (:func:`acd.tools.plan.patience.estimate_patience`); ``before_queue`` callers hung
+    up before the queue (at 0 s)."""
+    est = estimate_patience(events, censored, before_queue)
     quantiles = {p: est.quantile(p) for p in QUANTILES}
     q10, q90 = quantiles[0.1], quantiles[0.9]
     width = (q90 - q10) / 0.8  # a uniform [a, b] has q10 = a + 0.1 (b - a)
@@ -350,7 +364,9 @@ def summary_text(est: HistoryEstimate) -> str:
                               for dst, share in to.items()) or "none"))
     pat = est.patience
     tail = pat.tail
-    lines.append(f"Patience (Kaplan–Meier, {pat.events} abandons, "
+    early = f" ({est.in_announcement} during the announcement)" \
+        if est.in_announcement else ""
+    lines.append(f"Patience (Kaplan–Meier, {pat.events} abandons{early}, "
                  f"{pat.observations - pat.events} censored): "
                  + ", ".join(f"p{round(p * 100)} {_s(q)}" for p, q in pat.quantiles.items())
                  + f" → range {list(pat.range_s)}")

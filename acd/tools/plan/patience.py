@@ -3,6 +3,12 @@ fitted parametric tail beyond.
 
 A caller who hung up after ``w`` s shows their patience; one answered (or sent to a
 partner, or forwarded) after ``w`` s only shows that it was longer: right-censored.
+Patience runs on the wait's axis, from joining the queue. A caller who hung up during
+the announcement, before the queue, spent their patience before the wait started: an
+abandon at 0 s (``before_queue``), a mass at the start of the distribution, in
+Kaplan–Meier but not in the tail's fit, which is the hang-up rate of callers waiting in
+the queue. For a patience ``T`` counted from the caller's arrival and an announcement
+of ``A`` s this is exactly ``T − A`` (``P(T < A)`` at 0 s).
 Kaplan–Meier (``scipy.stats.ecdf`` on ``scipy.stats.CensoredData``) estimates the
 survival function without assuming a shape, but only as far as callers were still
 waiting: where nobody waits longer (answered quickly, or overflowed to a partner after
@@ -79,6 +85,8 @@ class Patience:
     #: Kaplan–Meier's survival at ``observed_until_s``
     surv_until: float
     tail: Tail
+    #: of the ``events``, the callers who hung up before the queue (at 0 s)
+    before_queue: int = 0
 
     def quantile(self, p: float) -> float:
         if 1.0 - p >= self.surv_until - 1e-12:
@@ -105,19 +113,23 @@ class Patience:
         return out
 
 
-def estimate_patience(events: Sequence[float], censored: Sequence[float]) -> Patience:
-    """Kaplan–Meier and the fitted tail from abandons (``events``) and the waits of
-    callers who did not hang up (``censored``)."""
+def estimate_patience(events: Sequence[float], censored: Sequence[float],
+                      before_queue: int = 0) -> Patience:
+    """Kaplan–Meier and the fitted tail from abandons in the queue (``events``), the
+    waits of callers who did not hang up (``censored``) and the callers who hung up
+    before the queue (``before_queue``: abandons at 0 s, left out of the tail's fit)."""
     if len(events) == 0:
         raise ValueError("no abandoned call: patience cannot be estimated")
     # a hang-up at the very instant of arrival: a patience of one millisecond (a
     # density at 0 s is infinite for a Weibull of shape below 1)
     ev = np.maximum(np.asarray(events, dtype=float), 1e-3)
     ce = np.asarray(censored, dtype=float)
-    times, surv = kaplan_meier(ev, ce)
-    until, surv_until = _observed_until(ev, ce, times, surv)
-    return Patience(events=len(ev), censored=len(ce), times=times, surv=surv,
-                    observed_until_s=until, surv_until=surv_until, tail=fit_tail(ev, ce))
+    everyone = np.concatenate((np.full(before_queue, 1e-3), ev))
+    times, surv = kaplan_meier(everyone, ce)
+    until, surv_until = _observed_until(everyone, ce, times, surv)
+    return Patience(events=len(everyone), censored=len(ce), times=times, surv=surv,
+                    observed_until_s=until, surv_until=surv_until, tail=fit_tail(ev, ce),
+                    before_queue=before_queue)
 
 
 def kaplan_meier(events: FloatArray, censored: FloatArray) -> tuple[FloatArray, FloatArray]:
