@@ -122,7 +122,7 @@ def exported_names() -> set[str]:
     async def scrape() -> str:  # a Router needs a running loop
         return full_scrape()
 
-    text = asyncio.run(scrape()) + store_scrape() + http_scrape()
+    text = asyncio.run(scrape()) + store_scrape() + http_scrape() + records_scrape()
     return {s.name for family in text_string_to_metric_families(text) for s in family.samples}
 
 
@@ -141,6 +141,30 @@ def store_scrape() -> str:
     registry = CollectorRegistry()
     StoreMetrics(registry, lambda: 0).written([0.01])
     return generate_latest(registry).decode()
+
+
+def records_scrape() -> str:
+    """What a router with ``--records-out`` adds (acd.service.records' file metrics)."""
+    import tempfile
+    from collections.abc import Iterable
+
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.metrics_core import Metric
+
+    from acd.service.records import RecordsFile
+
+    with tempfile.TemporaryDirectory() as folder:
+        records = RecordsFile(f"{folder}/records.jsonl")
+
+        class Records:
+            def collect(self) -> Iterable[Metric]:
+                return records.metrics()
+
+        registry = CollectorRegistry()
+        registry.register(Records())
+        text = generate_latest(registry).decode()
+        records.close()
+    return text
 
 
 def http_scrape() -> str:
