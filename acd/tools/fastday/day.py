@@ -56,7 +56,7 @@ from pathlib import Path
 import msgspec
 
 from acd.ami import actions as act
-from acd.ami.events import StatusEntry, decode_message
+from acd.ami.events import EVENT_TYPES, StatusEntry, decode_message
 from acd.ami.frames import AmiMessage
 from acd.config import Config
 from acd.core import facts as f
@@ -95,6 +95,10 @@ class DayResult:
     #: every transfer fact of the day (requested, connected, cancelled, fallback…):
     #: a warm transfer that never connected leaves no leg in the records
     transfers: list[f.CallTransferred] = field(default_factory=list)
+    #: (seized, released) of each caller's line, epoch seconds: the caller's channel
+    #: from its arrival on the PBX to its hangup (waiting, ringing, talking, on hold),
+    #: or to the end of the run for a call still there
+    lines: list[tuple[float, float]] = field(default_factory=list)
 
 
 def load_day(scenario_path: str | Path, config_path: str | Path | None = None
@@ -138,7 +142,7 @@ def play_day(config: Config, scenario: Scenario, *, seed: int | None = None,
                      calls_placed=placed, started_at=start, ended_at=pbx.clock.now(),
                      hung_up_by_router=[h.channel for h in
                                         pbx.callers_hung_up_by("router-action")],
-                     inputs=day.inputs, transfers=day.transfers)
+                     inputs=day.inputs, transfers=day.transfers, lines=_lines(pbx))
 
 
 class _Day:
@@ -223,8 +227,14 @@ class _Day:
     # ---------------------------------------------------------------- the link
 
     def _on_event(self, name: str, privilege: str, headers: Headers, stamp: float) -> None:
-        event = decode_message(_message([("Event", name), ("Privilege", privilege),
-                                         ("Timestamp", f"{stamp:.6f}"), *headers]))
+        if name not in EVENT_TYPES:
+            return  # the decoder would drop it (VarSet, HangupRequest…): skip the work
+        message = AmiMessage(headers)
+        if len(message) != len(headers):  # a repeated header: first wins, all kept
+            message = _message(headers)
+        message["Event"], message["Privilege"] = name, privilege
+        message["Timestamp"] = f"{stamp:.6f}"
+        event = decode_message(message)
         if event is not None:
             self._pending.append(event)
 
@@ -270,6 +280,14 @@ class _Day:
     def _soon(self, callback: Callable[[], None]) -> None:
         """A Redirect's goto: the next thing the PBX does, at the same instant."""
         self.clock.call_later(0.0, callback)
+
+
+def _lines(pbx: Pbx) -> list[tuple[float, float]]:
+    """Each caller's line, from its channel's creation to its hangup (the PBX's clock
+    at the end for a caller still there)."""
+    released = {h.uniqueid: h.at for h in pbx.hangups if h.role == "caller"}
+    end = pbx.clock.now()
+    return [(call.arrived, released.get(call.trunk.uniqueid, end)) for call in pbx.calls]
 
 
 def _message(headers: Headers) -> AmiMessage:
