@@ -10,6 +10,11 @@
 - **busy seconds per role**: an answered leg keeps its agent from its pick-up to its
   end, then for the queue's wrap-up; that time is cut at interval bounds and added to
   the agent's role. Divided by the people logged in, it is the occupancy.
+- **why legs were left unanswered**, per queue: the caller hung up there
+  (``abandoned``), a partner took the call (``partner``), the call moved on unanswered
+  (``moved``: a transfer fell back, the call was sent elsewhere), a warm transfer
+  nobody took (``warm-cancelled``), or the call was still waiting, forwarded or cut.
+- **lines**: the calls the PBX held at once (:mod:`acd.tools.plan.lines`).
 
 Counts, not shares, so that seeds pool by adding: the plan's QS 30 s is the calls
 of all seeds answered in under 30 s over all answered calls, not a mean of shares.
@@ -27,6 +32,7 @@ from acd.core.constants import FRONT_OFFICE
 from acd.core.facts import CallTransferred
 from acd.core.indicators import QS30_S, QS60_S, answered_within, first_queue, is_abandoned
 from acd.core.records import CallRecord
+from acd.tools.plan.lines import LineCounts, line_counts
 from acd.tools.plan.staffing import Grid
 from acd.tools.summary import percentile
 from acd.tools.traffic import primary_skill
@@ -49,6 +55,9 @@ class IntervalCounts:
     #: transfer fell back, a partner took the call) or were still waiting at the end
     unanswered: dict[str, int] = field(default_factory=dict)
     busy_s: dict[str, float] = field(default_factory=dict)
+    #: of the unanswered legs, queue → why → count (see the module)
+    unanswered_why: dict[str, dict[str, int]] = field(default_factory=dict)
+    lines: LineCounts = field(default_factory=LineCounts)
 
     def add(self, other: IntervalCounts) -> None:
         self.offered += other.offered
@@ -64,6 +73,11 @@ class IntervalCounts:
             self.unanswered[queue] = self.unanswered.get(queue, 0) + count
         for role, busy in other.busy_s.items():
             self.busy_s[role] = self.busy_s.get(role, 0.0) + busy
+        for queue, why in other.unanswered_why.items():
+            mine = self.unanswered_why.setdefault(queue, {})
+            for reason, count in why.items():
+                mine[reason] = mine.get(reason, 0) + count
+        self.lines.add(other.lines)
 
     @property
     def qs30(self) -> float | None:
@@ -90,16 +104,21 @@ class IntervalCounts:
 
 
 def measure(records: list[CallRecord], config: Config, grid: Grid,
-            transfers: Sequence[CallTransferred] = ()) -> list[IntervalCounts]:
+            transfers: Sequence[CallTransferred] = (),
+            lines: Sequence[tuple[float, float]] | None = None) -> list[IntervalCounts]:
     """One :class:`IntervalCounts` per interval of ``grid``; ``transfers`` (the day's
-    transfer facts) add the warm transfers that never connected."""
-    out = [IntervalCounts() for _ in grid.starts]
+    transfer facts) add the warm transfers that never connected, ``lines`` (each
+    caller's line, seized and released) the calls held at once (none counted
+    without)."""
+    out = ([IntervalCounts() for _ in grid.starts] if lines is None else
+           [IntervalCounts(lines=held) for held in line_counts(lines, grid)])
     for queue, at in unconnected_warm(transfers):
         k = grid.index(at)
         if k is not None:
             counts = out[k]
             counts.entered[queue] = counts.entered.get(queue, 0) + 1
             counts.unanswered[queue] = counts.unanswered.get(queue, 0) + 1
+            _why(counts, queue, "warm-cancelled")
     role_of = {agent.id: primary_skill(agent) for agent in config.agents}
     wrap = {name: config.skill(name).wrap_up_s for name in config.skill_names()}
     for record in records:
@@ -114,7 +133,8 @@ def measure(records: list[CallRecord], config: Config, grid: Grid,
                 counts.within60 += answered_within(record.wait_s, QS60_S)
             elif is_abandoned(record.outcome):
                 counts.abandoned += 1
-        for leg in record.legs:
+        last = len(record.legs) - 1
+        for n, leg in enumerate(record.legs):
             entered = grid.index(_epoch(leg.entered_at)) if leg.entered_at else None
             if entered is not None:
                 into = out[entered].entered
@@ -123,6 +143,9 @@ def measure(records: list[CallRecord], config: Config, grid: Grid,
                 if entered is not None:
                     missed = out[entered].unanswered
                     missed[leg.queue] = missed.get(leg.queue, 0) + 1
+                    _why(out[entered], leg.queue,
+                         _UNANSWERED.get(record.outcome, record.outcome) if n == last
+                         else "moved")
                 continue
             if entered is not None and leg.wait_s is not None:
                 out[entered].waits.setdefault(leg.queue, []).append(leg.wait_s)
@@ -133,6 +156,15 @@ def measure(records: list[CallRecord], config: Config, grid: Grid,
             end = _epoch(leg.ended_at) if leg.ended_at else grid.end
             _spread(out, grid, role, begin, end + wrap.get(leg.queue, 0.0))
     return out
+
+
+#: why a call's last leg was left unanswered, from the call's outcome
+_UNANSWERED = {"overflowed": "partner"}
+
+
+def _why(counts: IntervalCounts, queue: str, reason: str) -> None:
+    why = counts.unanswered_why.setdefault(queue, {})
+    why[reason] = why.get(reason, 0) + 1
 
 
 def unconnected_warm(transfers: Sequence[CallTransferred]) -> list[tuple[str, float]]:
