@@ -140,7 +140,8 @@ def _plan(args: argparse.Namespace) -> int:
         records=args.records or [], redis_config=args.redis, start=args.start,
         end=args.end, weekday=args.weekday, day=args.day, interval=args.interval,
         seeds=args.seeds or 5, surge=args.surge, json=args.json, html=args.html,
-        compare_policies=args.compare_policies, jobs=args.jobs, meet=args.meet))
+        compare_policies=args.compare_policies, jobs=args.jobs, meet=args.meet,
+        blocking=args.blocking, extra_seeds=args.extra_seeds))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -303,6 +304,12 @@ def _plan_arguments(plan: argparse.ArgumentParser) -> None:
                            "and highest")
     plan.add_argument("--surge", type=float, default=1.0, metavar="X",
                       help="multiply every arrival rate (1.55: a winter surge)")
+    plan.add_argument("--extra-seeds", type=int, default=3, metavar="N",
+                      help="more seeds for the intervals whose decision is close "
+                           "(default 3; 0: none)")
+    plan.add_argument("--blocking", type=float, default=0.01, metavar="P",
+                      help="the blocking probability the trunk lines are sized for "
+                           "(Erlang B; default 0.01)")
     plan.add_argument("--json", action="store_true",
                       help="print the plan as one JSON object (intervals: start, staff, "
                            "qs30, qs60, abandon_rate, occupancy, planned, …)")

@@ -13,13 +13,16 @@ from zoneinfo import ZoneInfo
 import matplotlib
 import pytest
 
+from acd.tools.plan.confidence import confidence
 from acd.tools.plan.html import render_html, write_html
 from acd.tools.plan.model import (
     STANDARD_ROLES,
     IntervalPlan,
+    Lines,
     Plan,
     PolicyComparison,
     PolicyResult,
+    Unreachable,
     parse_targets,
 )
 from acd.tools.plan.render import render_text
@@ -352,3 +355,45 @@ def test_a_folded_night_ends_at_the_real_end_of_its_last_interval_on_a_clock_cha
     rows = [line for line in _lines(replace(_plan(), intervals=intervals))
             if re.match(r"\d\d:\d\d", line)]
     assert [row.split()[0] for row in rows] == ["00:00–03:00", "03:00"]
+
+
+def _trusted_plan() -> Plan:
+    """The plan with lines, days met and an interval out of reach."""
+    plan = _plan(comparison=False)
+    intervals = []
+    for k, interval in enumerate(plan.intervals):
+        lines = Lines(p99=3 + k, max=5 + k, load=1.5 + k, erlang_b=6 + k)
+        sure = confidence([True] * 5 if interval.met else [True, True, False, True, False],
+                          close=k == 5)
+        out = None if interval.met else Unreachable(
+            reason="answer-floor", detail="the fastest answer took 3.0 s", role="ARM_N1",
+            targets=["qs30>=0.9"], people=5, tried=7)
+        intervals.append(replace(interval, lines=lines, confidence=sure, unreachable=out))
+    return replace(plan, intervals=intervals, blocking=0.02)
+
+
+def test_the_table_and_the_page_show_lines_days_met_and_what_is_out_of_reach() -> None:
+    plan = _trusted_plan()
+    lines = render_text(plan).splitlines()
+    assert max(len(line) for line in lines) <= 100
+    row = next(line for line in lines if line.startswith("01:30"))
+    missed = next(i for i in plan.intervals if i.start.strftime("%H:%M") == "01:30")
+    assert missed.lines is not None and missed.confidence is not None
+    assert row.split()[-2:] == [f"{missed.lines.p99}/{missed.lines.erlang_b}", "✗"]
+    busiest = max(i.lines.erlang_b for i in plan.intervals if i.lines is not None)
+    most = max(i.lines.max for i in plan.intervals if i.lines is not None)
+    text = "\n".join(lines)
+    assert f"blocking of 2.0% (Erlang B, busiest interval): {busiest}" in text
+    assert f"{most} at most" in text
+    assert "01:30 out of reach (answer-floor): the fastest answer took 3.0 s" in text
+    sure = missed.confidence
+    wilson = f"[{sure.low * 100:.0f}–{sure.high * 100:.0f}"
+    assert f"days met {sure.days_met}/{sure.days} {wilson} %]: 01:30" in text
+    assert "02:30*" in text  # a close decision
+    page = _page(plan)
+    cells = dict((r[1][0], r[1]) for r in page.rows["intervals"])
+    assert cells["01:30"][-5:-1] == [f"{sure.days_met}/{sure.days} {wilson}]",
+                                     str(missed.lines.p99), str(missed.lines.max),
+                                     str(missed.lines.erlang_b)]
+    assert cells["01:30"][-1].startswith("✗ out of reach: answer-floor")
+    assert f"Telephony: {busiest} lines" in render_html(plan)

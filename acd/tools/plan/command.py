@@ -24,7 +24,14 @@ from acd.errors import AcdError
 from acd.shipped import locate
 from acd.tools.fastday import load_day
 from acd.tools.plan.jsonout import plan_json
-from acd.tools.plan.model import Plan, PolicyComparison, TargetError, parse_targets
+from acd.tools.plan.model import (
+    DEFAULT_ABANDON_RATE,
+    Plan,
+    PolicyComparison,
+    TargetError,
+    needs_abandon_default,
+    parse_targets,
+)
 from acd.tools.plan.planner import Planner, default_jobs, executor
 from acd.tools.plan.staffing import PlanInputError, max_counts, steps_of, with_positions
 from acd.tools.scenario import Scenario
@@ -63,6 +70,10 @@ class PlanRequest:
     compare_policies: bool = False
     jobs: int | None = None
     meet: str = "every-day"
+    #: the blocking probability the trunk lines are sized for (Erlang B)
+    blocking: float = 0.01
+    #: seeds added where an interval's decision is close
+    extra_seeds: int = 3
 
 
 def plan_command(request: PlanRequest, *, out: TextIO = sys.stdout,
@@ -74,6 +85,10 @@ def plan_command(request: PlanRequest, *, out: TextIO = sys.stdout,
             raise ValueError("--seeds: at least 1")
         if request.surge <= 0:
             raise ValueError("--surge: a positive factor, e.g. 1.55")
+        if not 0 < request.blocking < 1:
+            raise ValueError("--blocking: a probability between 0 and 1, e.g. 0.01")
+        if request.extra_seeds < 0:
+            raise ValueError("--extra-seeds: 0 or more")
         config, scenario, traffic = _traffic(request, err)
     except (TargetError, ValueError, PlanInputError) as exc:
         print(f"acd plan: {exc}", file=err)
@@ -85,12 +100,19 @@ def plan_command(request: PlanRequest, *, out: TextIO = sys.stdout,
     def progress(text: str) -> None:
         print(text, file=err, flush=True)
 
+    if needs_abandon_default(targets):
+        print(f"acd plan: warning: no abandon_rate target: QS 30 s counts answered calls "
+              "only, so callers who give up would make a thin room look fast; the plan "
+              f"also holds abandon_rate<={DEFAULT_ABANDON_RATE:g} (give an abandon_rate "
+              "target to change it)", file=err)
     seeds = [scenario.seed + n for n in range(request.seeds)]
+    extra = [scenario.seed + request.seeds + n for n in range(request.extra_seeds)]
     try:
         with executor(request.jobs or default_jobs()) as pool:
             planner = Planner(config, scenario, targets, interval_s=interval_s, seeds=seeds,
                               surge=request.surge, meet=request.meet, pool=pool,
-                              on_progress=progress)
+                              on_progress=progress, extra_seeds=extra,
+                              blocking=request.blocking)
             plan = planner.plan()
             plan.traffic = traffic
             if request.compare_policies:

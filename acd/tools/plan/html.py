@@ -27,6 +27,7 @@ from acd.tools.plan.model import Band, IntervalPlan, Plan, PolicyComparison, Tar
 from acd.tools.plan.readout import (
     NOTHING,
     band,
+    busiest_lines,
     hhmm,
     interval_end,
     missed_targets,
@@ -148,8 +149,20 @@ def _headline(plan: Plan) -> list[str]:
     verdict = ("Every interval meets the targets." if not missed else
                f"{missed} interval{'s' if missed != 1 else ''} of {len(plan.intervals)} "
                "do not meet the targets even with the staffing found (marked ✗ below).")
-    lines += ["</tbody>", "</table>", f"<p>{_e(verdict)}</p>", "</section>"]
+    lines += ["</tbody>", "</table>", f"<p>{_e(verdict)}</p>", _telephony(plan),
+              "</section>"]
     return lines
+
+
+def _telephony(plan: Plan) -> str:
+    busiest = busiest_lines(plan)
+    if busiest is None:
+        return ""
+    return (f'<p id="lines">Telephony: {busiest.erlang_b} lines for a blocking of '
+            f"{plan.blocking:.1%} (Erlang B on the busiest interval's load, "
+            f"{busiest.load:.1f} Erlangs); the simulated PBX held "
+            f"{_e(NOTHING if busiest.p99 is None else busiest.p99)} calls at once 99 % of "
+            f"the time and {busiest.max} at most.</p>")
 
 
 def _hours_row(role: str, needed: float, planned: float) -> str:
@@ -229,9 +242,12 @@ def _interval_table(plan: Plan) -> list[str]:
            + "".join(f'<th rowspan="2">{_e(t.queue)} p90 wait</th>'
                      for t in _wait_targets(plan))
            + f'<th colspan="{len(roles)}">Occupancy %</th>'
+           '<th rowspan="2">Days met [95 %]</th>'
+           '<th colspan="3">Lines</th>'
            '<th rowspan="2">Targets</th></tr>')
     sub = ("<tr>" + "<th>needed</th><th>planned</th>" * len(roles)
-           + "".join(f"<th>{_e(role)}</th>" for role in roles) + "</tr>")
+           + "".join(f"<th>{_e(role)}</th>" for role in roles)
+           + "<th>p99</th><th>max</th><th>Erlang B</th></tr>")
     lines = ['<section id="intervals">', "<h2>Interval by interval</h2>", "<table>",
              f"<thead>{top}{sub}</thead>", "<tbody>"]
     lines += [_interval_row(plan, interval) for interval in plan.intervals]
@@ -256,9 +272,20 @@ def _interval_row(plan: Plan, interval: IntervalPlan) -> str:
                         for role in plan.roles)
     if interval.met:
         verdict = "<td>✓</td>"
+    elif interval.unreachable is not None:
+        out = interval.unreachable
+        verdict = (f'<td class="miss" title="{_e(out.detail)}">✗ out of reach: '
+                   f"{_e(out.reason)} ({_e(', '.join(out.targets))})</td>")
     else:
         names = ", ".join(t.metric for t in missed) or "not met"
         verdict = f'<td class="miss" title="{_e(names)}">✗ {_e(names)}</td>'
+    sure = interval.confidence
+    sure_cell = NOTHING if sure is None else (
+        f"{sure.days_met}/{sure.days} [{sure.low * 100:.0f}–{sure.high * 100:.0f}]")
+    held = interval.lines
+    line_cells = ("<td>—</td>" * 3 if held is None else
+                  f"<td>{_e(NOTHING if held.p99 is None else held.p99)}</td>"
+                  f"<td>{held.max}</td><td>{held.erlang_b}</td>")
     return (f"<tr{row_class}><td>{_e(hhmm(interval.start))}</td>{staff}"
             f"<td>{interval.offered:.1f}</td>"
             + cell(_qs_with_band(interval.qs30, interval.qs30_band), "qs30")
@@ -266,7 +293,7 @@ def _interval_row(plan: Plan, interval: IntervalPlan) -> str:
             + cell(share(interval.abandon_rate), "abandon_rate")
             + "".join(cell(_seconds(interval.p90_wait_s.get(t.queue or "")), t.metric)
                       for t in _wait_targets(plan))
-            + occupancy + verdict + "</tr>")
+            + occupancy + f"<td>{_e(sure_cell)}</td>" + line_cells + verdict + "</tr>")
 
 
 def _staff_cells(needed: int, planned: int) -> str:
@@ -296,7 +323,15 @@ def _how_to_read(plan: Plan) -> list[str]:
         "Offered: the calls arriving in the interval, mean over the seeds.",
         "Occupancy: time spent talking or in wrap-up over logged-in time, per role.",
         f"{NOTHING}: nothing to measure (no call answered in the interval).",
-        "✗: a target the interval does not meet even with the staffing found.",
+        "✗: a target the interval does not meet even with the staffing found; out of "
+        "reach: more people stopped bringing it closer, for the reason given.",
+        "Days met: the simulated days (one per seed) on which the interval met every "
+        "target, over the days played, and the 95 % Wilson interval of the probability "
+        "that such a day meets them.",
+        "Lines: the calls the PBX held at once (waiting, ringing, talking, on hold): "
+        "the number not exceeded during 99 % of the interval's time, the most at once "
+        "over the seeds, and Erlang B's lines for the plan's blocking probability on "
+        "the interval's load (arrival rate × mean time a call holds a line).",
     ]
     return (['<section id="reading">', "<h2>How to read this</h2>", "<ul>"]
             + [f"<li>{_e(item)}</li>" for item in items] + ["</ul>", "</section>"])

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from acd.tools.plan.model import Band, IntervalPlan, Plan, PolicyComparison
+from acd.tools.plan.confidence import Confidence
+from acd.tools.plan.model import Band, IntervalPlan, Lines, Plan, PolicyComparison, Unreachable
+from acd.tools.plan.readout import busiest_lines
 
 
 def _r(value: float | None, digits: int = 4) -> float | None:
@@ -38,7 +40,32 @@ def interval_json(interval: IntervalPlan) -> dict[str, Any]:
         "offered": _r(interval.offered, 2),
         "p90_wait_s": {queue: _r(wait, 1) for queue, wait in interval.p90_wait_s.items()},
         "met": interval.met,
+        "confidence": _confidence(interval.confidence),
+        "lines": _lines(interval.lines),
+        "unreachable": _unreachable(interval.unreachable),
     }
+
+
+def _confidence(sure: Confidence | None) -> dict[str, Any] | None:
+    if sure is None:
+        return None
+    return {"days": sure.days, "days_met": sure.days_met, "share": _r(sure.share),
+            "wilson95": [round(sure.low, 4), round(sure.high, 4)], "close": sure.close}
+
+
+def _lines(lines: Lines | None) -> dict[str, Any] | None:
+    if lines is None:
+        return None
+    return {"p99": lines.p99, "max": lines.max, "erlang_b": lines.erlang_b,
+            "load_erlangs": round(lines.load, 3)}
+
+
+def _unreachable(unreachable: Unreachable | None) -> dict[str, Any] | None:
+    if unreachable is None:
+        return None
+    return {"reason": unreachable.reason, "detail": unreachable.detail,
+            "role": unreachable.role, "targets": list(unreachable.targets),
+            "people": unreachable.people, "tried": unreachable.tried}
 
 
 def comparison_json(comparison: PolicyComparison) -> dict[str, Any]:
@@ -78,6 +105,10 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "days_played": plan.days_played,
         "elapsed_s": round(plan.elapsed_s, 2),
         "intervals": [interval_json(i) for i in plan.intervals],
+        "blocking": plan.blocking,
+        "lines": _lines(busiest_lines(plan)),
+        "extra_seeds": list(plan.extra_seeds),
+        "default_targets": list(plan.default_targets),
         "traffic": plan.traffic,
         "comparison": None if plan.comparison is None else comparison_json(plan.comparison),
     }

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from acd.tools.plan.confidence import Confidence
+
 #: the roles every site has (a site's extra filières come after them)
 STANDARD_ROLES: tuple[str, ...] = ("ARM_N1", "AMU_N2", "OSNP", "MG")
 
@@ -69,6 +71,17 @@ class Target:
         return f"{self.metric}{self.op}{self.value:g}"
 
 
+#: the abandon rate a plan holds unless its targets name one: QS 30 s counts answered
+#: calls only, so without it callers who give up would make a thin room look fast
+#: (docs/plan.md, "Abandonment")
+DEFAULT_ABANDON_RATE = 0.05
+
+
+def needs_abandon_default(targets: Sequence[Target]) -> bool:
+    """No target bounds the abandon rate: the plan adds :data:`DEFAULT_ABANDON_RATE`."""
+    return not any(t.metric == "abandon_rate" for t in targets)
+
+
 def parse_targets(text: str) -> list[Target]:
     """``"qs30>=0.90,qs60>=0.99,amu_n2_p90<=60"`` → targets (raises TargetError)."""
     targets: list[Target] = []
@@ -123,6 +136,46 @@ class IntervalPlan:
     p90_wait_s: dict[str, float | None] = field(default_factory=dict)
     #: every target met (pooled over the seeds)
     met: bool = True
+    #: how sure: the seed-days that met every target and their Wilson interval
+    confidence: Confidence | None = None
+    #: the calls the PBX carried at once and the trunk lines they need
+    lines: Lines | None = None
+    #: why more people could not meet a target here (None: reachable)
+    unreachable: Unreachable | None = None
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Calls held at once by the PBX in one interval, and the lines to carry them."""
+
+    #: the fewest lines that carried every call during 99 % of the interval's time
+    #: (the seeds' time pooled)
+    p99: int | None
+    #: the most calls at once, over the seeds
+    max: int
+    #: Erlangs offered: arrival rate × mean time a call holds a line
+    load: float
+    #: Erlang B's fewest lines for the plan's blocking probability on that load
+    erlang_b: int
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """An interval whose targets more people did not bring closer."""
+
+    #: what limits it: ``answer-floor`` (the fastest answers are already too slow),
+    #: ``abandonment`` (callers hang up whatever the staffing), ``partners`` (a
+    #: partner SAS takes the calls first), ``transfer-target`` (transfers to the
+    #: filière come back unanswered), or the legs' other fate
+    reason: str
+    #: the same in a sentence, with the figures
+    detail: str
+    #: the role that was added to, and the targets it missed
+    role: str
+    targets: list[str]
+    #: the people the plan keeps there, and the most it tried
+    people: int
+    tried: int
 
 
 @dataclass(frozen=True)
@@ -180,6 +233,12 @@ class Plan:
     #: roles whose own queue receives no call in the scenario: they keep its staffing
     kept_roles: list[str] = field(default_factory=list)
     comparison: PolicyComparison | None = None
+    #: the blocking probability the trunk lines are sized for (Erlang B)
+    blocking: float = 0.01
+    #: seeds added where an interval's decision was close (judged on seeds + these)
+    extra_seeds: list[int] = field(default_factory=list)
+    #: targets the plan added by default (the abandon rate, the filières' waits)
+    default_targets: list[str] = field(default_factory=list)
     #: with ``--records``: the traffic estimated from them
     #: (:func:`acd.tools.plan.trafficjson.traffic_json`)
     traffic: dict[str, Any] | None = None

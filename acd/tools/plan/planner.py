@@ -13,9 +13,12 @@ with ARM_N1 at level 2 takes N1 calls that waited the expansion delay).
 
 **Targets.** ``qs30``, ``qs60`` and ``abandon_rate`` are judged on the front-office
 calls *arriving* in the interval; ``<queue>_pNN`` on the legs entering that queue in
-the interval. A planned queue other than the front office with no target of its own
-gets ``<queue>_p90 <= transfers.max_wait_s`` (the wait after which the site's own
-transfer fallback starts: a transferred caller should not get there).
+the interval. Targets the plan adds by default: ``abandon_rate <= 0.05`` when none
+bounds the abandon rate (QS 30 s counts answered calls only: a thin room whose
+callers give up would look fast), and for a planned queue other than the front office
+with no target of its own ``<queue>_p90 <= transfers.max_wait_s`` (the wait after
+which the site's own transfer fallback starts: a transferred caller should not get
+there).
 
 An interval meets a target, with ``meet="every-day"`` (the default), on the calls of
 every seed's day and on them all pooled: with N seeds, the staffing held the target
@@ -29,11 +32,16 @@ late call moves QS 30 s by several points.
 
 1. *First guess*: per interval and planned role, Erlang C's agents for the role's
    arrival rate and handle time measured on the first day (talk + wrap-up + answer
-   delay) and its tightest target; at least one person wherever the role's queue has
-   calls in the interval or the one before.
+   delay) and its tightest target, or the scenario's own staffing where that is
+   fewer and already met every target on the first day (Erlang C knows nothing of
+   the other roles' people who back a queue up); at least one person wherever the
+   role's queue has calls in the interval or the one before.
 2. *Up*: play the staffing; every interval that misses a target gets one more person
    of the role the target belongs to (front-office targets: ARM_N1), and cannot go
-   below that again. Repeat until every interval meets every target.
+   below that again. Repeat until every interval meets every target, or more people
+   stop bringing an interval closer (:mod:`acd.tools.plan.reach`): it is then out of
+   reach, keeps the fewest people that gave its best, and the search goes on with
+   the others.
 3. *Down*: every interval above its floor loses one person of each planned role, all
    at once. Where an interval then misses a target, the cut that explains it most
    directly is taken back (the interval's own, else the one before it, whose waiting
@@ -41,6 +49,13 @@ late call moves QS 30 s by several points.
    at its level; the other cuts stay. Play again (a miss there goes back to step 2),
    and repeat until no cut is left to try. Cutting every interval at once, rather
    than every other one, keeps neighbouring intervals on equal terms (no zigzag).
+4. *More seeds where it is close* (with ``extra_seeds``): an interval whose decision
+   is close (:mod:`acd.tools.plan.confidence`) is judged again on the extra seeds'
+   days as well, and gets one more person while it misses there.
+
+While a staffing plays, the cuts to try if it meets every target are queued behind
+it (:meth:`acd.tools.plan.evaluation.Player.ask`): the answer is the same, the
+workers idle less.
 
 The search is deterministic for its seeds. It keeps the cheapest staffing (in
 staff-hours) that met every target; if none did within ``max_days`` days played,
@@ -50,32 +65,39 @@ the last one is returned with the intervals that miss marked.
 from __future__ import annotations
 
 import math
-import os
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 
 import msgspec
 
 from acd.config import Config
 from acd.core.constants import FRONT_OFFICE
-from acd.tools.fastday import DayRequest
-from acd.tools.plan.measure import IntervalCounts, measure
-from acd.tools.plan.model import IntervalPlan, Plan, Target, band_of
+from acd.tools.plan.confidence import close_every_day, close_pooled, confidence
+from acd.tools.plan.evaluation import Evaluation, Player, default_jobs, executor
+from acd.tools.plan.measure import IntervalCounts
+from acd.tools.plan.model import (
+    DEFAULT_ABANDON_RATE,
+    IntervalPlan,
+    Lines,
+    Plan,
+    Target,
+    band_of,
+    needs_abandon_default,
+)
+from acd.tools.plan.reach import Reach, owner, total_shortfall, value, why
 from acd.tools.plan.staffing import (
     Counts,
-    Grid,
     grid_of,
     interval_label,
     max_counts,
     roles_of,
     scenario_counts,
-    steps_of,
     with_positions,
 )
 from acd.tools.scenario import Scenario
+
+__all__ = ["EVERY_DAY", "MEET", "POOLED", "Planner", "default_jobs", "executor"]
 
 #: how an interval meets a target: on its calls pooled over the seeds (the expected
 #: figure), or on every seed's day too (each simulated day meets it)
@@ -85,46 +107,19 @@ MEET = (POOLED, EVERY_DAY)
 #: an interval never gets more people of one role than this (a target that would
 #: need more is out of reach: the plan says so rather than search for ever)
 MAX_PER_ROLE = 200
+#: rounds of one more person where the extra seeds' days miss
+ADAPT_ROUNDS = 3
 
-
-@dataclass(frozen=True)
-class Evaluation:
-    """A staffing played over the seeds: per interval, pooled and per-seed counts."""
-
-    pooled: list[IntervalCounts]
-    per_seed: list[list[IntervalCounts]]
-
-
-@dataclass(frozen=True)
-class _Job:
-    day: DayRequest
-    grid: Grid
-
-
-def _play(job: _Job) -> list[IntervalCounts]:
-    result = job.day.play()
-    return measure(result.records, job.day.config, job.grid, result.transfers)
-
-
-@contextmanager
-def executor(jobs: int) -> Iterator[Executor | None]:
-    """Worker processes for ``jobs`` > 1 (one simulated day each at a time)."""
-    if jobs <= 1:
-        yield None
-        return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        yield pool
-
-
-def default_jobs() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
+Cut = tuple[int, str]
 
 
 class Planner:
     def __init__(self, config: Config, scenario: Scenario, targets: Sequence[Target], *,
                  interval_s: int = 1800, seeds: Sequence[int] = (1,), surge: float = 1.0,
                  meet: str = EVERY_DAY, pool: Executor | None = None, max_days: int = 600,
-                 on_progress: Callable[[str], None] | None = None) -> None:
+                 on_progress: Callable[[str], None] | None = None,
+                 extra_seeds: Sequence[int] = (), blocking: float = 0.01,
+                 abandon_default: float | None = DEFAULT_ABANDON_RATE) -> None:
         if surge != 1.0:
             scenario = msgspec.structs.replace(scenario, calls=msgspec.structs.replace(
                 scenario.calls, factor=scenario.calls.factor * surge))
@@ -132,44 +127,57 @@ class Planner:
         self.targets = list(targets)
         if meet not in MEET:
             raise ValueError(f"meet: {meet!r} is not one of {', '.join(MEET)}")
+        if not 0.0 < blocking < 1.0:
+            raise ValueError("blocking: a probability in (0, 1), e.g. 0.01")
         self.meet = meet
         self.surge = surge
         self.seeds = list(seeds)
+        self.extra_seeds = [s for s in extra_seeds if s not in self.seeds]
+        self.blocking = blocking
+        self.abandon_default = abandon_default
         self.grid = grid_of(scenario, config, interval_s)
         self.roles = roles_of(config)
         self.planned = scenario_counts(scenario, config, self.grid)
         self.pool = pool
         self.max_days = max_days
-        self.days = 0
         self.on_progress = on_progress
-        self._cache: dict[tuple[tuple[int, ...], ...], Evaluation] = {}
+        self.player = Player(config, scenario, self.grid, [*self.seeds, *self.extra_seeds],
+                             pool)
+        #: per interval, the seeds (first n of seeds + extra) it is judged on
+        self.judged = [len(self.seeds)] * len(self.grid)
+        self.reach = Reach()
+        #: rounds of additions so far (the up steps of the search)
+        self._rounds = 0
+
+    @property
+    def days(self) -> int:
+        """Simulated days played so far."""
+        return self.player.days
 
     # ------------------------------------------------------------------ playing
 
-    def evaluate(self, staff: Sequence[Counts]) -> Evaluation:
-        key = tuple(tuple(counts.get(r, 0) for r in self.roles) for counts in staff)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
-        config, _ = with_positions(self.config, max_counts(staff))
-        steps = steps_of(self.grid, staff, config)
-        jobs = [_Job(DayRequest(config, self.scenario, seed, steps), self.grid)
-                for seed in self.seeds]
-        per_seed = list(self.pool.map(_play, jobs)) if self.pool else [_play(j) for j in jobs]
-        self.days += len(jobs)
-        pooled = [IntervalCounts() for _ in self.grid.starts]
-        for counts in per_seed:
-            for total, one in zip(pooled, counts, strict=True):
-                total.add(one)
-        evaluation = Evaluation(pooled, per_seed)
-        self._cache[key] = evaluation
-        return evaluation
+    def evaluate(self, staff: Sequence[Counts], *, then: Sequence[Counts] | None = None
+                 ) -> Evaluation:
+        """``staff`` played on the seeds its intervals are judged on; ``then``, a
+        staffing probably needed next, is queued behind it."""
+        key = self.player.key(staff, self.roles)
+        n = max(self.judged)
+        self.player.ask(staff, key, n)
+        if then is not None:
+            self.player.ask(then, self.player.key(then, self.roles), n)
+        return self.player.play(staff, key, n)
+
+    def _drop(self, staff: Sequence[Counts]) -> None:
+        self.player.drop(self.player.key(staff, self.roles))
 
     # ------------------------------------------------------------------ judging
 
     def role_targets(self, traffic: set[str]) -> list[Target]:
-        """The targets, plus the default wait target of each planned queue without one."""
+        """The targets, plus the defaults: the abandon rate when none is given, and
+        the wait target of each planned queue without one."""
         targets = list(self.targets)
+        if self.abandon_default is not None and needs_abandon_default(targets):
+            targets.append(Target("abandon_rate", "<=", self.abandon_default))
         have = {t.queue for t in targets if t.queue}
         for queue in sorted(traffic):
             if queue != FRONT_OFFICE and queue not in have:
@@ -177,38 +185,38 @@ class Planner:
                                       self.config.transfers.max_wait_s))
         return targets
 
-    @staticmethod
-    def value(target: Target, counts: IntervalCounts) -> float | None:
-        if target.metric == "qs30":
-            return counts.qs30
-        if target.metric == "qs60":
-            return counts.qs60
-        if target.metric == "abandon_rate":
-            return counts.abandon_rate
-        queue, pct = target.queue, target.percentile
-        if queue is None or pct is None:
-            return None
-        return counts.wait_percentile(queue, pct)
-
-    @staticmethod
-    def owner(target: Target) -> str:
-        """The role one more person of which helps the target most directly."""
-        return target.queue or FRONT_OFFICE
-
-    def misses(self, evaluation: Evaluation, targets: Sequence[Target]
-               ) -> dict[int, set[str]]:
-        """Interval → roles whose targets it misses (on the pooled calls, or with
-        ``meet="every-day"`` on any one seed's day as well)."""
-        out: dict[int, set[str]] = {}
-        days = [evaluation.pooled]
+    def _days(self, evaluation: Evaluation, k: int) -> list[IntervalCounts]:
+        """What interval ``k`` is judged on: its calls pooled over its seeds, and
+        with ``meet="every-day"`` each of those seeds' days too."""
+        n = self.judged[k]
+        pooled = evaluation.pooled(k, n)
         if self.meet == EVERY_DAY:
-            days += evaluation.per_seed
-        for day in days:
-            for k, counts in enumerate(day):
-                for target in targets:
-                    if not target.met_by(self.value(target, counts)):
-                        out.setdefault(k, set()).add(self.owner(target))
+            return [pooled, *evaluation.days(k, n)]
+        return [pooled]
+
+    def misses(self, evaluation: Evaluation, targets: Sequence[Target], *,
+               out_of_reach: str = "count") -> dict[int, set[str]]:
+        """Interval → roles whose targets it misses. An interval out of reach for a
+        role: ``"count"`` it, ``"skip"`` it, or count it only when ``"worse"`` than
+        at its best (a cut elsewhere spilled into it)."""
+        out: dict[int, set[str]] = {}
+        for k in range(len(self.grid)):
+            days = self._days(evaluation, k)
+            for target in targets:
+                if all(target.met_by(value(target, day)) for day in days):
+                    continue
+                role = owner(target)
+                if (k, role) in self.reach.out and (out_of_reach == "skip" or (
+                        out_of_reach == "worse" and not self.reach.worse(
+                            (k, role), self._shortfall(days, targets, role)))):
+                    continue
+                out.setdefault(k, set()).add(role)
         return out
+
+    @staticmethod
+    def _shortfall(days: Sequence[IntervalCounts], targets: Sequence[Target], role: str
+                   ) -> float:
+        return total_shortfall([t for t in targets if owner(t) == role], days)
 
     # ------------------------------------------------------------------ search
 
@@ -221,32 +229,47 @@ class Planner:
         floor = self._floors(first, planned_roles)
         staff = self._first_guess(first, planned_roles, targets, floor)
         lower = [dict(f) for f in floor]
+        chosen = self._search(staff, lower, targets, planned_roles)
+        close: set[int] = set()
+        if self.extra_seeds:
+            chosen, close = self._more_seeds(chosen, lower, targets, planned_roles)
+        return self._result(chosen, targets, planned_roles, close,
+                            time.perf_counter() - started)
+
+    def _search(self, staff: list[Counts], lower: list[Counts], targets: Sequence[Target],
+                roles: Sequence[str]) -> list[Counts]:
         best: tuple[float, list[Counts]] | None = None
         while self.days < self.max_days:
-            evaluation = self.evaluate(staff)
-            missed = {k: roles & set(planned_roles)
-                      for k, roles in self.misses(evaluation, targets).items()}
-            missed = {k: roles for k, roles in missed.items() if roles}
+            trial = self._trial(staff, lower, roles)
+            evaluation = self.evaluate(staff, then=trial[0] if trial else None)
+            missed = self._planned_misses(evaluation, targets, roles)
             if missed:
+                if trial is not None:
+                    self._drop(trial[0])
                 self._progress(f"{len(missed)} intervals short: one more person there")
-                if not self._raise(staff, lower, missed):
+                if not self._raise(staff, lower, missed, evaluation, targets):
                     break
                 continue
             hours = self._hours(staff)
             if best is None or hours < best[0]:
                 best = (hours, [dict(c) for c in staff])
-            cut = self._cut(staff, lower, targets, planned_roles)
-            if cut is None:
+            if trial is None:
                 break
-            staff = cut
-        chosen = best[1] if best is not None else staff
-        return self._result(chosen, targets, planned_roles, time.perf_counter() - started)
+            staff = self._cut(trial[0], trial[1], lower, targets)
+        return best[1] if best is not None else staff
+
+    def _planned_misses(self, evaluation: Evaluation, targets: Sequence[Target],
+                        roles: Sequence[str]) -> dict[int, set[str]]:
+        missed = {k: owners & set(roles) for k, owners in
+                  self.misses(evaluation, targets, out_of_reach="skip").items()}
+        return {k: owners for k, owners in missed.items() if owners}
 
     def _traffic(self, evaluation: Evaluation) -> set[str]:
         """Queues that receive calls: the front office, and every queue a leg entered
         (answered or not: a filière the scenario leaves empty still has callers)."""
         queues: set[str] = set()
-        for counts in evaluation.pooled:
+        for k in range(len(self.grid)):
+            counts = evaluation.pooled(k, len(self.seeds))
             if counts.offered:
                 queues.add(FRONT_OFFICE)
             queues.update(q for q, legs in counts.entered.items() if legs)
@@ -256,8 +279,9 @@ class Planner:
         """At least one person of a planned role where its queue has calls in the
         interval or the one before (a caller arriving just before the turn of an
         interval is answered in the next)."""
+        pooled = [evaluation.pooled(k, len(self.seeds)) for k in range(len(self.grid))]
         busy = [{r for r in roles if (r == FRONT_OFFICE and c.offered) or
-                 c.entered.get(r)} for c in evaluation.pooled]
+                 c.entered.get(r)} for c in pooled]
         out: list[Counts] = []
         for k in range(len(self.grid)):
             around = busy[k] | (busy[k - 1] if k else set())
@@ -271,8 +295,11 @@ class Planner:
         handle = self._handle_times()
         days = len(self.seeds)
         staff: list[Counts] = []
-        for k, counts in enumerate(evaluation.pooled):
+        for k in range(len(self.grid)):
+            counts = evaluation.pooled(k, days)
             row = dict(self.planned[k])
+            held = all(t.met_by(value(t, day)) for t in targets
+                       for day in self._days(evaluation, k))
             for role in roles:
                 arrivals = (counts.offered if role == FRONT_OFFICE
                             else counts.entered.get(role, 0))
@@ -285,6 +312,8 @@ class Planner:
                             share, within = share_within
                             need = max(need, erlang_c_agents(rate, handle[role], share,
                                                              within))
+                if held:  # the scenario's own staffing already meets the targets here
+                    need = max(floor[k][role], min(need, self.planned[k].get(role, 0)))
                 row[role] = min(need, MAX_PER_ROLE)
             staff.append(row)
         return staff
@@ -300,23 +329,43 @@ class Planner:
             out[role] = (low + high) / 2 + answer + self.config.skill(role).wrap_up_s
         return out
 
-    def _raise(self, staff: list[Counts], lower: list[Counts],
-               missed: dict[int, set[str]]) -> bool:
-        raised = False
+    def _raise(self, staff: list[Counts], lower: list[Counts], missed: dict[int, set[str]],
+               evaluation: Evaluation, targets: Sequence[Target]) -> bool:
+        """One more person where an interval misses, unless more people stopped
+        helping it (then it keeps the fewest that gave its best). Whether anything
+        changed."""
+        self._rounds += 1
+        changed = False
         for k, roles in missed.items():
+            days = self._days(evaluation, k)
             for role in roles:
-                if staff[k].get(role, 0) < MAX_PER_ROLE:
-                    staff[k][role] = staff[k].get(role, 0) + 1
-                    lower[k][role] = staff[k][role]
-                    raised = True
-        return raised
+                people = staff[k].get(role, 0)
+                keep = self.reach.note((k, role), people, self._shortfall(days, targets, role),
+                                       self._rounds, self._calls(evaluation, k, role))
+                if keep is not None:
+                    self._progress(f"{interval_label(self.grid.starts[k], self.config):%H:%M} "
+                                   f"{role}: more people do not help, out of reach")
+                    staff[k][role] = lower[k][role] = keep
+                    changed = True
+                elif people < MAX_PER_ROLE:
+                    staff[k][role] = lower[k][role] = people + 1
+                    changed = True
+        return changed
 
-    def _cut(self, staff: list[Counts], lower: list[Counts], targets: Sequence[Target],
-             roles: Sequence[str]) -> list[Counts] | None:
-        """One round of cuts: every interval above its floor loses one person of each
-        planned role at once; where that breaks a target, the cut that most directly
-        explains it is taken back and that interval is fixed at its level. The
-        staffing to play next, or None when no cut is left to try."""
+    def _calls(self, evaluation: Evaluation, k: int, role: str) -> int:
+        """The most calls for ``role`` in interval ``k`` and the one before on one
+        day: with as many people, each caller could have an agent of their own."""
+        most = 0
+        for day in evaluation.per_seed[:self.judged[k]]:
+            most = max(most, sum(day[j].offered if role == FRONT_OFFICE
+                                 else day[j].entered.get(role, 0)
+                                 for j in (k - 1, k) if j >= 0))
+        return most
+
+    def _trial(self, staff: Sequence[Counts], lower: Sequence[Counts],
+               roles: Sequence[str]) -> tuple[list[Counts], set[Cut]] | None:
+        """The cuts to try from ``staff``: every interval above its floor loses one
+        person of each planned role at once (None when none is left)."""
         tries = {(k, role) for k in range(len(staff)) for role in roles
                  if staff[k].get(role, 0) > lower[k].get(role, 0)}
         if not tries:
@@ -324,8 +373,15 @@ class Planner:
         trial = [dict(c) for c in staff]
         for k, role in tries:
             trial[k][role] -= 1
-        missed = self.misses(self.evaluate(trial), targets)
-        back: set[tuple[int, str]] = set()
+        return trial, tries
+
+    def _cut(self, trial: list[Counts], tries: set[Cut], lower: list[Counts],
+             targets: Sequence[Target]) -> list[Counts]:
+        """Where the trial breaks a target, the cut that most directly explains it is
+        taken back and that interval is fixed at its level. The staffing to play
+        next."""
+        missed = self.misses(self.evaluate(trial), targets, out_of_reach="worse")
+        back: set[Cut] = set()
         for j, owners in missed.items():
             for role in owners:
                 # the interval's own cut, else the one before it (its callers spill
@@ -334,11 +390,55 @@ class Planner:
                                None)
                 if culprit is not None:
                     back.add(culprit)
+        staff = [dict(c) for c in trial]
         for k, role in back:
-            trial[k][role] += 1
-            lower[k][role] = trial[k][role]
+            staff[k][role] += 1
+            lower[k][role] = staff[k][role]
         self._progress(f"{len(tries) - len(back)} of {len(tries)} cuts kept")
-        return trial
+        return staff
+
+    def _more_seeds(self, staff: list[Counts], lower: list[Counts],
+                    targets: Sequence[Target], roles: Sequence[str]
+                    ) -> tuple[list[Counts], set[int]]:
+        """Intervals whose decision is close are judged on the extra seeds' days too,
+        and get one more person while they miss there."""
+        evaluation = self.evaluate(staff)
+        close = {k for k in range(len(self.grid)) if self._close(evaluation, k, targets)}
+        if not close:
+            return staff, close
+        self._progress(f"{len(close)} intervals close: {len(self.extra_seeds)} more seeds")
+        for k in close:
+            self.judged[k] = len(self.seeds) + len(self.extra_seeds)
+        for _ in range(ADAPT_ROUNDS):
+            if self.days >= self.max_days:
+                break
+            missed = self._planned_misses(self.evaluate(staff), targets, roles)
+            if not missed:
+                break
+            self._progress(f"{len(missed)} intervals short on more seeds: one more person")
+            if not self._raise(staff, lower, missed, self.evaluate(staff), targets):
+                break
+        return staff, close
+
+    def _close(self, evaluation: Evaluation, k: int, targets: Sequence[Target]) -> bool:
+        """Whether one more day could plausibly change interval ``k``'s decision."""
+        n = self.judged[k]
+        days = evaluation.days(k, n)
+        pooled = evaluation.pooled(k, n)
+        for target in targets:
+            values = [v for v in (value(target, d) for d in days) if v is not None
+                      and not math.isinf(v)]
+            figure = value(target, pooled)
+            if figure is None or math.isinf(figure) or len(values) < 2:
+                continue
+            if self.meet == EVERY_DAY:
+                if not all(target.met_by(v) for v in values):
+                    continue
+                if close_every_day(values, target.value, target.op == ">="):
+                    return True
+            elif close_pooled(figure, values, target.value):
+                return True
+        return False
 
     def _hours(self, staff: Sequence[Counts]) -> float:
         return sum(sum(c.values()) for c in staff) * self.grid.interval_s / 3600.0
@@ -350,38 +450,56 @@ class Planner:
     # ------------------------------------------------------------------ result
 
     def _result(self, staff: list[Counts], targets: Sequence[Target],
-                planned_roles: Sequence[str], elapsed: float) -> Plan:
+                planned_roles: Sequence[str], close: set[int], elapsed: float) -> Plan:
+        from acd.tools.plan.erlang import erlang_b_lines
+
         evaluation = self.evaluate(staff)
         missed = self.misses(evaluation, targets)
         _, added = with_positions(self.config, max_counts(staff))
         intervals = []
-        for k, counts in enumerate(evaluation.pooled):
-            seeds = [one[k] for one in evaluation.per_seed]
+        for k in range(len(self.grid)):
+            n = self.judged[k]
+            counts, seeds = evaluation.pooled(k, n), evaluation.days(k, n)
+            held = counts.lines
+            load = held.load(n, self.grid.interval_s)
+            unreachable = [why(role, [t for t in targets if owner(t) == role], counts,
+                               staff[k].get(role, 0), self.reach.tried[(k, role)])
+                           for role in planned_roles if (k, role) in self.reach.out
+                           and role in missed.get(k, set())]
             intervals.append(IntervalPlan(
                 start=interval_label(self.grid.starts[k], self.config),
                 staff={r: staff[k].get(r, 0) for r in self.roles},
                 planned={r: self.planned[k].get(r, 0) for r in self.roles},
-                offered=counts.offered / len(self.seeds),
+                offered=counts.offered / n,
                 qs30=counts.qs30, qs30_band=band_of([s.qs30 for s in seeds]),
                 qs60=counts.qs60, qs60_band=band_of([s.qs60 for s in seeds]),
                 abandon_rate=counts.abandon_rate,
-                occupancy=self._occupancy(counts, staff[k]),
+                occupancy=self._occupancy(counts, staff[k], n),
                 p90_wait_s={q: _finite(counts.wait_percentile(q, 90))
                             for q in sorted({*counts.waits, *counts.unanswered})},
-                met=k not in missed))
+                met=k not in missed,
+                confidence=confidence([all(t.met_by(value(t, day)) for t in targets)
+                                       for day in seeds], close=k in close),
+                lines=Lines(p99=held.percentile(0.99), max=held.peak, load=load,
+                            erlang_b=erlang_b_lines(load, self.blocking) if load else 0),
+                unreachable=unreachable[0] if unreachable else None))
+        defaults = [str(t) for t in targets if t not in self.targets]
         return Plan(scenario=self.scenario.name, site=self.config.site.name,
                     targets=list(targets), interval_s=self.grid.interval_s,
                     seeds=self.seeds, surge=self.surge, roles=list(self.roles),
                     intervals=intervals, days_played=self.days, elapsed_s=elapsed,
                     positions_added=added, meet=self.meet,
-                    kept_roles=[r for r in self.roles if r not in planned_roles])
+                    kept_roles=[r for r in self.roles if r not in planned_roles],
+                    blocking=self.blocking, extra_seeds=list(self.extra_seeds),
+                    default_targets=defaults)
 
-    def _occupancy(self, counts: IntervalCounts, staff: Counts) -> dict[str, float]:
+    def _occupancy(self, counts: IntervalCounts, staff: Counts, days: int
+                   ) -> dict[str, float]:
         out: dict[str, float] = {}
         for role in self.roles:
             people = staff.get(role, 0)
             if people:
-                busy = counts.busy_s.get(role, 0.0) / len(self.seeds)
+                busy = counts.busy_s.get(role, 0.0) / days
                 out[role] = round(min(1.0, busy / (people * self.grid.interval_s)), 4)
         return out
 
@@ -398,4 +516,3 @@ def _service_target(target: Target, role: str) -> tuple[float, float] | None:
 def _finite(value: float | None) -> float | None:
     """A wait for people: None where it is infinite (legs left unanswered)."""
     return None if value is None or math.isinf(value) else value
-

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from acd.tools.plan.model import STANDARD_ROLES, IntervalPlan, Plan, Target
+from acd.tools.plan.confidence import Confidence
+from acd.tools.plan.model import STANDARD_ROLES, IntervalPlan, Lines, Plan, Target
 
 #: the front office, whose calls QS 30 s / QS 60 s and the abandon rate are about
 N1 = STANDARD_ROLES[0]
@@ -103,3 +104,33 @@ def signed(value: float, digits: int = 1) -> str:
     """``+2.5`` / ``-1.0`` / ``0.0`` (no sign on zero)."""
     text = f"{value:+.{digits}f}"
     return text[1:] if float(text) == 0 else text
+
+
+def busiest_lines(plan: Plan) -> Lines | None:
+    """The day's lines: each figure's highest over the intervals (the lines a site
+    provisions are those of its busiest interval)."""
+    known = [i.lines for i in plan.intervals if i.lines is not None]
+    if not known:
+        return None
+    p99s = [lines.p99 for lines in known if lines.p99 is not None]
+    return Lines(p99=max(p99s) if p99s else None, max=max(lines.max for lines in known),
+                 load=max(lines.load for lines in known),
+                 erlang_b=max(lines.erlang_b for lines in known))
+
+
+def lines_text(lines: Lines | None) -> str:
+    """``"9/10"``: calls held at once 99 % of the time, Erlang B's lines."""
+    if lines is None:
+        return NOTHING
+    p99 = NOTHING if lines.p99 is None else str(lines.p99)
+    return f"{p99}/{lines.erlang_b}"
+
+
+def sure_text(sure: Confidence | None) -> str:
+    """``"5/5"``: the days that met every target over the days played."""
+    return NOTHING if sure is None else f"{sure.days_met}/{sure.days}"
+
+
+def wilson_text(sure: Confidence | None) -> str:
+    """``"57–100"``: the Wilson interval of the probability, in percent."""
+    return NOTHING if sure is None else f"{sure.low * 100:.0f}–{sure.high * 100:.0f}"

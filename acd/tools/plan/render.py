@@ -16,28 +16,33 @@ from acd.tools.plan.readout import (
     N1,
     NOTHING,
     band,
+    busiest_lines,
     hhmm,
     interval_end,
+    lines_text,
     missed_targets,
     role_count,
     role_hours,
     share,
     signed,
+    sure_text,
     target_text,
+    wilson_text,
 )
 
 _OFFERED = "calls"
 _QS30 = "QS30 [band]"
 _QS60 = "QS60"
 _ABANDON = "aband"
-_OCCUPANCY = "N1 occ"
+_OCCUPANCY = "occ"
+_LINES = "lines"
 _MISSED = "✗"
 _FOLDED = "no calls in"
 
 
 def render_text(plan: Plan) -> str:
     """The plan as a table readable in 100 columns (with up to five roles)."""
-    header = ["start", *plan.roles, _OFFERED, _QS30, _QS60, _ABANDON, _OCCUPANCY]
+    header = ["start", *plan.roles, _OFFERED, _QS30, _QS60, _ABANDON, _OCCUPANCY, _LINES]
     rows = [_cells(plan, run) for run in _runs(plan.intervals)]
     widths = [max(len(row[k]) for row in [header, *rows] if _full(row) or k < len(row) - 1)
               for k in range(len(header))]
@@ -106,7 +111,7 @@ def _cells(plan: Plan, run: list[IntervalPlan]) -> list[str]:
         return [*cells, f"{_FOLDED} {len(run)} intervals"]
     qs30 = NOTHING if first.qs30 is None else f"{share(first.qs30)} [{band(first.qs30_band)}]"
     cells += [f"{first.offered:.1f}", qs30, share(first.qs60), share(first.abandon_rate),
-              share(first.occupancy.get(N1))]
+              share(first.occupancy.get(N1)), lines_text(first.lines)]
     if not first.met:
         cells.append(_MISSED)
     return cells
@@ -115,7 +120,9 @@ def _cells(plan: Plan, run: list[IntervalPlan]) -> list[str]:
 def _legend() -> str:
     return ("n +d: n people needed, d more (+) or fewer (-) than the scenario plans; "
             f"calls: mean per day;\nQS, aband(oned at N1), occ(upancy of {N1}) in %, "
-            f"{NOTHING}: nothing to measure; {_MISSED}: a target not met")
+            f"{NOTHING}: nothing to measure; {_MISSED}: a target not met;\n"
+            "lines: calls held at once 99 % of the time / Erlang B's lines for the "
+            "blocking below")
 
 
 def _totals(plan: Plan) -> list[str]:
@@ -135,6 +142,10 @@ def _totals(plan: Plan) -> list[str]:
     added = ", ".join(f"{role} +{count}" for role, count in plan.positions_added.items()
                       if count)
     lines.append(f"positions added to the roster: {added or 'none'}")
+    lines += textwrap.wrap(_lines_total(plan), width=100, subsequent_indent="  ",
+                           break_on_hyphens=False)
+    lines += _sure(plan)
+    lines += _unreachable(plan)
     missed = [interval for interval in plan.intervals if not interval.met]
     if missed:
         lines += textwrap.wrap(f"targets not met in {len(missed)} interval"
@@ -149,3 +160,41 @@ def _totals(plan: Plan) -> list[str]:
 def _missed(plan: Plan, interval: IntervalPlan) -> str:
     metrics = [t.metric for t in missed_targets(interval, plan.targets)]
     return hhmm(interval.start) + (f" ({', '.join(metrics)})" if metrics else "")
+
+
+def _lines_total(plan: Plan) -> str:
+    busiest = busiest_lines(plan)
+    if busiest is None:
+        return "lines: nothing measured"
+    return (f"lines for a blocking of {plan.blocking:.1%} (Erlang B, busiest interval): "
+            f"{busiest.erlang_b}; calls the PBX held at once: {busiest.p99} during 99 % "
+            f"of the time, {busiest.max} at most")
+
+
+def _unreachable(plan: Plan) -> list[str]:
+    out: list[str] = []
+    for interval in plan.intervals:
+        if interval.unreachable is not None:
+            out += textwrap.wrap(f"{hhmm(interval.start)} out of reach "
+                                 f"({interval.unreachable.reason}): "
+                                 f"{interval.unreachable.detail}", width=100,
+                                 subsequent_indent="  ", break_on_hyphens=False)
+    return out
+
+
+def _sure(plan: Plan) -> list[str]:
+    """How sure: the days that met every target, per interval with calls, grouped by
+    their count (``5/5 [57–100 %]: 08:00, 08:30…``)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for interval in plan.intervals:
+        if interval.offered and interval.confidence is not None:
+            key = (sure_text(interval.confidence), wilson_text(interval.confidence))
+            mark = "*" if interval.confidence.close else ""
+            groups.setdefault(key, []).append(hhmm(interval.start) + mark)
+    out: list[str] = []
+    for (days, wilson), starts in sorted(groups.items(), key=lambda g: -len(g[1])):
+        out += textwrap.wrap(f"days met {days} [{wilson} %]: {', '.join(starts)}",
+                             width=100, subsequent_indent="  ", break_on_hyphens=False)
+    if any(i.confidence is not None and i.confidence.close for i in plan.intervals):
+        out.append("*: a close decision, judged on more days")
+    return out

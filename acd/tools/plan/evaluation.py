@@ -1,0 +1,141 @@
+"""Playing a staffing: one simulated day per seed, in worker processes, remembered.
+
+:class:`Player` plays a staffing (per interval and role) on the first ``n`` seeds of
+the plan and keeps what each seed's day gave, interval by interval
+(:class:`Evaluation`); played again on more seeds, it plays only the new ones. The
+search may **ask ahead** (:meth:`Player.ask`): the days of a staffing it will
+probably need next are queued behind the ones it waits for, so that a worker never
+idles while the last day of a staffing plays (five seeds on two processes leave one
+idle for a whole day otherwise); what turns out not to be needed is cancelled
+(:meth:`Player.drop`). The results do not depend on it: a day is the same whoever
+plays it and when.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from acd.config import Config
+from acd.tools.fastday import DayRequest
+from acd.tools.plan.measure import IntervalCounts, measure
+from acd.tools.plan.staffing import Counts, Grid, max_counts, steps_of, with_positions
+from acd.tools.scenario import Scenario
+
+Key = tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True)
+class _Job:
+    day: DayRequest
+    grid: Grid
+
+
+def _play(job: _Job) -> list[IntervalCounts]:
+    result = job.day.play()
+    return measure(result.records, job.day.config, job.grid, result.transfers,
+                   result.lines)
+
+
+@contextmanager
+def executor(jobs: int) -> Iterator[Executor | None]:
+    """Worker processes for ``jobs`` > 1 (one simulated day each at a time)."""
+    if jobs <= 1:
+        yield None
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        yield pool
+
+
+def default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+@dataclass
+class Evaluation:
+    """A staffing played on the plan's first ``len(per_seed)`` seeds: per seed, the
+    counts of each interval."""
+
+    per_seed: list[list[IntervalCounts]]
+    _pooled: dict[tuple[int, int], IntervalCounts] = field(default_factory=dict)
+
+    @property
+    def seeds(self) -> int:
+        return len(self.per_seed)
+
+    def extend(self, days: Sequence[list[IntervalCounts]]) -> None:
+        """The next seeds' days."""
+        self.per_seed.extend(days)
+        self._pooled.clear()
+
+    def days(self, k: int, n: int) -> list[IntervalCounts]:
+        """Interval ``k`` of each of the first ``n`` seeds' days."""
+        return [day[k] for day in self.per_seed[:n]]
+
+    def pooled(self, k: int, n: int) -> IntervalCounts:
+        """Interval ``k``'s calls of the first ``n`` seeds together."""
+        cached = self._pooled.get((k, n))
+        if cached is None:
+            cached = IntervalCounts()
+            for day in self.per_seed[:n]:
+                cached.add(day[k])
+            self._pooled[(k, n)] = cached
+        return cached
+
+
+class Player:
+    """Plays staffings of one scenario on its seeds, once each (see the module)."""
+
+    def __init__(self, config: Config, scenario: Scenario, grid: Grid, seeds: Sequence[int],
+                 pool: Executor | None) -> None:
+        self.config, self.scenario, self.grid = config, scenario, grid
+        self.seeds = list(seeds)
+        self.pool = pool
+        #: simulated days whose results were used
+        self.days = 0
+        self._done: dict[Key, Evaluation] = {}
+        self._asked: dict[Key, list[Future[list[IntervalCounts]]]] = {}
+
+    def key(self, staff: Sequence[Counts], roles: Sequence[str]) -> Key:
+        return tuple(tuple(counts.get(r, 0) for r in roles) for counts in staff)
+
+    def ask(self, staff: Sequence[Counts], key: Key, n: int) -> None:
+        """Queue the days of ``staff`` on the first ``n`` seeds not yet played or
+        queued (nothing without worker processes: played when needed)."""
+        if self.pool is None:
+            return
+        have = self._have(key)
+        if have >= n:
+            return
+        jobs = self._jobs(staff, have, n)
+        self._asked.setdefault(key, []).extend(self.pool.submit(_play, job) for job in jobs)
+
+    def drop(self, key: Key) -> None:
+        """The days queued for ``key`` are not needed: cancel those not started."""
+        for future in self._asked.pop(key, []):
+            future.cancel()
+
+    def play(self, staff: Sequence[Counts], key: Key, n: int) -> Evaluation:
+        """``staff`` played on the first ``n`` seeds (those already played reused)."""
+        self.ask(staff, key, n)
+        evaluation = self._done.setdefault(key, Evaluation([]))
+        days = [future.result() for future in self._asked.pop(key, [])]
+        if evaluation.seeds + len(days) < n:
+            days += [_play(job) for job in self._jobs(staff, evaluation.seeds + len(days), n)]
+        if days:
+            evaluation.extend(days)
+            self.days += len(days)
+        return evaluation
+
+    def _have(self, key: Key) -> int:
+        done = self._done.get(key)
+        return (done.seeds if done else 0) + len(self._asked.get(key, []))
+
+    def _jobs(self, staff: Sequence[Counts], first: int, n: int) -> list[_Job]:
+        config, _ = with_positions(self.config, max_counts(staff))
+        steps = steps_of(self.grid, staff, config)
+        return [_Job(DayRequest(config, self.scenario, seed, steps), self.grid)
+                for seed in self.seeds[first:n]]
