@@ -155,7 +155,7 @@ def test_acd_plan_json_and_simulate_staffing_from_it(tmp_path: Path) -> None:
     plan_file = tmp_path / "plan.json"
     plan_file.write_text(planned.stdout, encoding="utf-8")
     played = acd("simulate", "--scenario", str(scenario), "--staffing-from", str(plan_file),
-                 "--speed", "400", "--json")
+                 "--speed", "120", "--json")
     assert played.returncode == 0, played.stderr
     summary = json.loads(played.stdout.strip().splitlines()[-1])["summary"]
     assert [i["start"] for i in summary["intervals"]] == [i["start"]
@@ -241,12 +241,15 @@ def test_acd_plan_compares_policies_and_writes_its_page(tmp_path: Path) -> None:
     assert planned.returncode == 0, planned.stderr
     table = planned.stdout
     assert "Routing policies on the same trace" in table
-    rows = [line.split() for line in table.splitlines()
-            if line.split() and line.split()[0] in ("acd", "ringall", "leastrecent",
-                                                    "fewestcalls", "rrmemory", "linear")]
-    assert [row[0] for row in rows] == ["acd", "ringall", "leastrecent", "fewestcalls",
-                                        "rrmemory", "linear"]
-    assert len({row[1] for row in rows}) == 1  # the same calls offered to every policy
+    names = [line.split()[0].split("+")[0] for line in table.splitlines()
+             if line.split() and line.split()[0].split("+")[0] in (
+                 "acd", "ringall", "leastrecent", "fewestcalls", "rrmemory", "linear",
+                 "random")]
+    # the router, its fixed rule, then app_queue's best variant of each strategy
+    assert names == ["acd", "acd", "ringall", "leastrecent", "fewestcalls", "rrmemory",
+                     "linear", "random"]
+    assert "acd (fixed expansion)" in table
+    assert sum(line.split()[1:2] == ["*"] for line in table.splitlines()) == 1  # the best
     text = page.read_text(encoding="utf-8")
     assert text.count("<img") >= 3 and "leastrecent" in text and "http" not in text
     nowhere = acd("plan", "--scenario", str(scenario), "--target", "qs30>=0.90",
