@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from acd.service.clock import SimulatorClock
 from acd.service.router import Router
 from acd.sim import AgentBehaviour, PerAgentBehaviour, RandomBehaviour, SimServer, start_sim
 from acd.testing import build_stack
+from acd.tools.agentreturn import PausedAgentsReturn, still_paused_for_no_answer
 from acd.tools.chaos_judge import phantom_records
 from acd.tools.desk import Desk
 from acd.tools.scenario import Scenario, parse_time_of_day
@@ -174,11 +176,18 @@ async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None =
     router.add_fact_listener(desk.on_fact)
     sim.pbx.kernel.desk = desk.queue_of
     paused: list[str] = []
+    low, high = scenario.agents.ready_after_pause_s
+    returns = PausedAgentsReturn((low, high), seed)
+
+    def ready_again(agent_id: str) -> None:
+        if still_paused_for_no_answer(router.engine.agents.get(agent_id)):
+            sim.pbx.agent_feature(agent_id, FEATURE_CODES["ready"])
 
     def on_fact(fact: f.Fact) -> None:
         if isinstance(fact, f.AgentStateChanged) and fact.new == AgentState.PAUSED.value \
                 and fact.reason == NO_ANSWER_REASON:
             paused.append(fact.agent)
+            sim.clock.call_later(returns.delay(), functools.partial(ready_again, fact.agent))
 
     router.add_fact_listener(on_fact)
     try:
