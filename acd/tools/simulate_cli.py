@@ -178,10 +178,13 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
         else:
             print("  no caller was hung up by the router", file=out)
         print_harm(result, out)
+        chosen = speed or scenario.speed
+        scale = (f" (at ×{chosen:g} a millisecond of the router's own work is "
+                 f"{chosen:g} ms of the simulated day)" if chosen > 1 else "")
         print(f"  agents paused for not answering: {result.no_answer_pauses} (a busy "
               f"phone never counts); the router's waits against the simulator's own: "
-              f"{checked} answered calls, largest difference {1000 * largest:.0f} ms",
-              file=out)
+              f"{checked} answered calls, largest difference {1000 * largest:.0f} ms"
+              f"{scale}", file=out)
     if not result.summary.accounted() or result.hung_up_by_router or harmed(result):
         return 2
     return 0
