@@ -144,3 +144,13 @@ def test_bad_inputs_are_refused() -> None:
         erlang_c_service_level(0.0, HANDLE_S, 3, 30)
     with pytest.raises(ValueError, match="must be above 0"):
         erlang_a(RATE, HANDLE_S, 10, patience_s=0, within_s=30)
+
+
+def test_erlang_a_abandons_by_a_time_grow_to_all_its_abandons() -> None:
+    by = [erlang_a(RATE, HANDLE_S, 8, patience_s=60, within_s=t).abandoned_within
+          for t in (0, 5, 15, 60, 600, 20_000)]
+    assert by[0] == 0.0 and by == sorted(by)
+    assert by[-1] == pytest.approx(erlang_a(RATE, HANDLE_S, 8, 60, 30).abandoned, rel=1e-6)
+    # in the first seconds a waiting caller hangs up at rate θ: θ·T·P(wait) to first order
+    waited = erlang_a(RATE, HANDLE_S, 8, 60, 30).wait_probability
+    assert by[1] == pytest.approx(waited * 5 / 60, rel=0.1)

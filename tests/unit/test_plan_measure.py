@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import msgspec
+
 from acd.config.load import parse_config
 from acd.core.facts import CallTransferred
 from acd.core.records import CallRecord, LegRecord
@@ -56,6 +58,23 @@ def test_front_office_calls_count_in_the_interval_they_arrive_in() -> None:
     assert third == IntervalCounts()
     assert first.entered == {"ARM_N1": 2} and second.entered == {"ARM_N1": 2}  # abandoned too
     assert first.qs30 == 0.5 and second.abandon_rate == 0.5 and third.qs30 is None
+
+
+def test_short_abandons_leave_the_abandon_rate_as_they_leave_the_answer_rate() -> None:
+    def abandoned(arrived: float, after_s: float) -> CallRecord:
+        return msgspec.structs.replace(
+            record(arrived, "abandoned", [leg("ARM_N1", None, arrived, None, None)]),
+            ended_at=at(arrived + after_s))
+    records = [
+        record(100, "answered", [leg("ARM_N1", "arm01", 100, 110, 200)], wait=10),
+        record(200, "answered", [leg("ARM_N1", "arm01", 200, 205, 300)], wait=5),
+        abandoned(300, 4.0),    # a misdial: under short_abandon_s (15 s)
+        abandoned(400, 15.0),   # exactly 15 s: not under the threshold
+        abandoned(500, 90.0),
+    ]
+    (first, *_) = measure(records, SITE, GRID)
+    assert (first.offered, first.abandoned, first.short_abandoned) == (5, 3, 1)
+    assert first.abandon_rate == 2 / 4
 
 
 def test_waits_count_by_the_interval_a_leg_entered_its_queue() -> None:

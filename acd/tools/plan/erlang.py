@@ -126,6 +126,9 @@ class ErlangA:
     abandoned: float
     #: a caller is answered within ``within_s``
     answered_within: float
+    #: a caller hangs up before ``within_s`` (with ``within_s`` the short-abandon
+    #: threshold: the callers the DGOS answer rate leaves out)
+    abandoned_within: float = 0.0
 
     @property
     def answered(self) -> float:
@@ -158,9 +161,11 @@ def erlang_a(rate_per_s: float, handle_s: float, agents: int, patience_s: float,
          (np.concatenate([states[:-1], states[1:]]), np.concatenate([states[:-1]] * 2))),
         shape=(size, size))
     start = np.append(queue[::-1], 0.0)
-    within = float(expm_multiply(generator * within_s, start)[-1]) if within_s > 0 else 0.0
+    # the law at within_s: the last state is "answered"; what left the chain hung up
+    at = expm_multiply(generator * within_s, start) if within_s > 0 else start
     return ErlangA(wait_probability=float(queue.sum()), abandoned=abandoned,
-                   answered_within=float(below) + within)
+                   answered_within=float(below) + float(at[-1]),
+                   abandoned_within=max(0.0, float(start.sum() - at.sum())))
 
 
 def _stationary(lam: float, mu: float, theta: float, agents: int) -> np.ndarray:

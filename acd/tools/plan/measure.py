@@ -30,7 +30,14 @@ from datetime import datetime
 from acd.config import Config
 from acd.core.constants import FRONT_OFFICE
 from acd.core.facts import CallTransferred
-from acd.core.indicators import QS30_S, QS60_S, answered_within, first_queue, is_abandoned
+from acd.core.indicators import (
+    QS30_S,
+    QS60_S,
+    answered_within,
+    first_queue,
+    is_abandoned,
+    is_short_abandon,
+)
 from acd.core.records import CallRecord
 from acd.tools.plan.lines import LineCounts, line_counts
 from acd.tools.plan.staffing import Grid
@@ -48,6 +55,10 @@ class IntervalCounts:
     within30: int = 0
     within60: int = 0
     abandoned: int = 0
+    #: of the abandoned, the short abandons (arrival → hang-up under
+    #: ``routing.short_abandon_s``): misdials, left out of the abandon rate as DGOS
+    #: leaves them out of the answer rate
+    short_abandoned: int = 0
     waits: dict[str, list[float]] = field(default_factory=dict)
     #: legs that entered each queue in the interval, answered or not
     entered: dict[str, int] = field(default_factory=dict)
@@ -65,6 +76,7 @@ class IntervalCounts:
         self.within30 += other.within30
         self.within60 += other.within60
         self.abandoned += other.abandoned
+        self.short_abandoned += other.short_abandoned
         for queue, waits in other.waits.items():
             self.waits.setdefault(queue, []).extend(waits)
         for queue, count in other.entered.items():
@@ -89,7 +101,11 @@ class IntervalCounts:
 
     @property
     def abandon_rate(self) -> float | None:
-        return self.abandoned / self.offered if self.offered else None
+        """Abandoned over offered, short abandons left out of both (the DGOS answer
+        rate's rule, docs/indicators.md): a caller who hangs up within seconds of
+        calling is no staffing's to keep."""
+        base = self.offered - self.short_abandoned
+        return (self.abandoned - self.short_abandoned) / base if base > 0 else None
 
     def wait_percentile(self, queue: str, pct: float) -> float | None:
         """The ``pct``-th percentile of the waits of the legs entering ``queue``, a leg
@@ -120,6 +136,7 @@ def measure(records: list[CallRecord], config: Config, grid: Grid,
             counts.unanswered[queue] = counts.unanswered.get(queue, 0) + 1
             _why(counts, queue, "warm-cancelled")
     role_of = {agent.id: primary_skill(agent) for agent in config.agents}
+    short_abandon_s = config.routing.short_abandon_s
     wrap = {name: config.skill(name).wrap_up_s for name in config.skill_names()}
     for record in records:
         k = grid.index(_epoch(record.arrived_at))
@@ -133,6 +150,8 @@ def measure(records: list[CallRecord], config: Config, grid: Grid,
                 counts.within60 += answered_within(record.wait_s, QS60_S)
             elif is_abandoned(record.outcome):
                 counts.abandoned += 1
+                counts.short_abandoned += is_short_abandon(
+                    record.outcome, _duration(record), short_abandon_s)
         last = len(record.legs) - 1
         for n, leg in enumerate(record.legs):
             entered = grid.index(_epoch(leg.entered_at)) if leg.entered_at else None
@@ -205,3 +224,8 @@ def _spread(out: list[IntervalCounts], grid: Grid, role: str, begin: float,
 
 def _epoch(text: str) -> float:
     return datetime.fromisoformat(text).timestamp()
+
+
+def _duration(record: CallRecord) -> float | None:
+    """Arrival → end of the call, seconds (None while it goes on)."""
+    return _epoch(record.ended_at) - _epoch(record.arrived_at) if record.ended_at else None
