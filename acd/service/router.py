@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -48,6 +49,8 @@ from acd.service.heartbeat import send_heartbeat
 from acd.store.leader import Election
 
 log = get_logger("acd.router")
+#: a clock's disagreements are logged at most once in this many seconds (all counted)
+CLOCK_SKEW_LOG_S = 60.0
 
 
 class Router:
@@ -71,6 +74,8 @@ class Router:
         #: timestamps against the router's clock), ``router`` (the host's wall clock
         #: stepped): acd_clock_skew_events_total{kind}
         self.clock_skews: dict[str, int] = dict.fromkeys(CLOCK_KINDS, 0)
+        #: kind → (monotonic time of its last clock_skew line, episodes since)
+        self._skew_logged: dict[str, tuple[float, int]] = {}
         self.ami: AmiConnection | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_deadline: float | None = None
@@ -154,9 +159,19 @@ class Router:
         self._clock_skew("asterisk", step)
 
     def _clock_skew(self, kind: str, step: float) -> None:
+        """Count every episode; log the first, then at most one line a minute per
+        clock with the episodes since (a drifting clock would otherwise write one line
+        each time its offset is measured again)."""
         self.clock_skews[kind] += 1
+        now = time.monotonic()
+        last, since = self._skew_logged.get(kind, (-math.inf, 0))
+        if now - last < CLOCK_SKEW_LOG_S:
+            self._skew_logged[kind] = (last, since + 1)
+            return
+        self._skew_logged[kind] = (now, 0)
         log.warning("clock_skew", clock=kind, step_s=round(step, 3),
-                    detail="not followed: no timer, wait or record moves")
+                    detail="not followed: no timer, wait or record moves",
+                    **({"episodes_not_logged": since} if since else {}))
 
     # -------------------------------------------------------------- inputs
 

@@ -162,6 +162,21 @@ async def test_a_stepped_asterisk_clock_is_counted_once_logged_once_and_moves_no
     assert abs(room.heartbeats()[-1] - room.pbx_now()) < 2
 
 
+async def test_a_clock_that_keeps_disagreeing_is_counted_every_time_and_logged_once(
+        room: Room) -> None:
+    """Stray timestamps one after another (a drifting clock, a replay far faster than
+    real time): every episode counts in the metric, one line is logged a minute."""
+    await room.offer()
+    with capture_logs() as logs:
+        for n in range(6):
+            stray = room.pbx_now() + (3600.0 if n % 2 == 0 else 0.0)
+            await room.send(newstate(f"PJSIP/ivr-{n:08x}", f"8.{n}", stray))
+            await asyncio.sleep(0.02)
+    room.untouched()
+    assert skews(room.router) == 'acd_clock_skew_events_total{kind="asterisk"} 3.0'
+    assert len([e for e in logs if e["event"] == "clock_skew"]) == 1
+
+
 async def test_timestamps_a_few_milliseconds_out_of_order_change_nothing(room: Room) -> None:
     await room.offer()
     with capture_logs() as logs:
