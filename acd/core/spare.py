@@ -82,9 +82,9 @@ class SpareRule:
         the room already handled (transferred in, or given back) at once, a new one when
         their filière can spare them."""
         handled = call.tier == 0 or len(call.queues) > 1
-        return handled or self.spares(agent, call.queue, call.priority)
+        return handled or self._spares(agent, call.queue, call.priority)
 
-    def spares(self, agent: Agent, queue: str, priority: int) -> bool:
+    def _spares(self, agent: Agent, queue: str, priority: int) -> bool:
         """``agent`` may take a call of ``queue`` and ``priority`` now (a waiting call,
         or a warm transfer to ``queue``)."""
         state = self._state

@@ -49,6 +49,7 @@ from acd.core.hours import holiday_subdivision, pdsa_cause, public_holiday
 from acd.core.model import Agent, AgentState, Call, CallState
 from acd.core.overflow import SITE
 from acd.core.ports import ApiHost
+from acd.http.views import bascule_view
 from acd.logs import mask_number
 from acd.metrics.qswindow import WINDOW_S, QsWindows
 
@@ -253,8 +254,4 @@ class RoomView:
                 "observed": agent.observed}
 
     def _bascule(self, queue: str) -> dict[str, Any] | None:
-        bascule = self.router.engine.bascules.get(queue)
-        if bascule is None:
-            return None
-        return {"queue": queue, "share": bascule.share, "partner": bascule.partner,
-                "by": bascule.by, "reason": bascule.reason, "at": bascule.at}
+        return bascule_view(self.router.engine.bascules, queue)

@@ -73,6 +73,7 @@ from acd.core.reskill import reskill_problem
 from acd.http.cti import EventStream, closing_frame
 from acd.http.sessions import Sessions, check_csrf
 from acd.http.tokens import HOW_TO_CONFIGURE, Principal, TokenSet
+from acd.http.views import bascule_view
 from acd.http.wire import (
     ApiError,
     BasculeBody,
@@ -255,11 +256,7 @@ class Api:
         }
 
     def bascule_view(self, queue: str) -> dict[str, Any] | None:
-        bascule = self.router.engine.bascules.get(queue)
-        if bascule is None:
-            return None
-        return {"queue": queue, "share": bascule.share, "partner": bascule.partner,
-                "by": bascule.by, "reason": bascule.reason, "at": bascule.at}
+        return bascule_view(self.router.engine.bascules, queue)
 
     # ------------------------------------------------------------------ reads
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,14 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.paths import REPO
-
-
-def uv() -> str:
-    """The uv ``make install`` put beside the virtualenv (or one on PATH)."""
-    beside = Path(sys.prefix) / "uv" / "bin" / "uv"
-    found = str(beside) if beside.is_file() else shutil.which("uv")
-    assert found, "uv is installed by `make install` (.venv/uv/bin/uv)"
-    return found
+from tests.support.uvbin import uv
 
 
 def run(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:

@@ -7,12 +7,12 @@ keeps its text inline instead."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
-
-import msgspec
 
 from acd.config import Config
 from acd.config.load import parse_config
+
+# the tests' rooms on one backups rule or the other
+from acd.tools.plan.policies import with_backups as with_backups
 
 Scalar = str | int | float | bool
 Value = Scalar | Sequence[Scalar] | Mapping[str, Scalar]
@@ -100,8 +100,21 @@ def site_config() -> Config:
     return parse_config(SITE_TOML, "test-site.toml")
 
 
-def with_backups(config: Config, rule: Literal["spare", "fixed"]) -> Config:
-    """``config`` with ``[routing] backups = rule`` ("fixed": a backup waits the
-    skill's expansion_s in every case, the rule the older engine tests describe)."""
-    return msgspec.structs.replace(
-        config, routing=msgspec.structs.replace(config.routing, backups=rule))
+#: :data:`SITE_TOML` with two OSNP agents and warm transfers (30 s to find a target)
+WARM_SITE_TOML = SITE_TOML + b"""
+[[agents]]
+id = "osnp01"
+device = "PJSIP/osnp01"
+skills = { OSNP = 1 }
+logged_in = true
+
+[[agents]]
+id = "osnp02"
+device = "PJSIP/osnp02"
+skills = { OSNP = 1 }
+logged_in = true
+
+[transfers]
+mode = "warm"
+warm_max_wait_s = 30
+"""

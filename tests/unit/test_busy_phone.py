@@ -18,25 +18,7 @@ from acd.core import inputs as i
 from acd.core.constants import BUSY_HOLD_S
 from acd.core.model import AgentState
 from tests.support.enginekit import Driver, agent_state
-from tests.support.sites import SITE_TOML
-
-WARM_SITE = SITE_TOML + b"""
-[[agents]]
-id = "osnp01"
-device = "PJSIP/osnp01"
-skills = { OSNP = 1 }
-logged_in = true
-
-[[agents]]
-id = "osnp02"
-device = "PJSIP/osnp02"
-skills = { OSNP = 1 }
-logged_in = true
-
-[transfers]
-mode = "warm"
-warm_max_wait_s = 30
-"""
+from tests.support.sites import WARM_SITE_TOML
 
 
 def busy_facts(d: Driver) -> list[f.OfferBusy]:
@@ -123,7 +105,7 @@ def test_an_agent_whose_phone_is_in_use_is_not_offered_a_call_when_ready(
 
 
 def warm_site() -> Config:
-    return parse_config(WARM_SITE)
+    return parse_config(WARM_SITE_TOML)
 
 
 def transferring(d: Driver) -> str:

@@ -6,19 +6,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 from tests.support.paths import REPO
-
-
-def uv() -> str:
-    """The uv ``make install`` put beside the virtualenv (or one on PATH)."""
-    beside = Path(sys.prefix) / "uv" / "bin" / "uv"
-    found = str(beside) if beside.is_file() else shutil.which("uv")
-    assert found, "uv is installed by `make install` (.venv/uv/bin/uv)"
-    return found
+from tests.support.uvbin import uv
 
 
 def lock_check(project: Path) -> subprocess.CompletedProcess[str]:

@@ -14,29 +14,11 @@ from acd.core import inputs as i
 from acd.core.model import AgentState, CallState
 from acd.errors import ConfigError
 from tests.support.enginekit import Driver, agent_state, call_state
-from tests.support.sites import SITE_TOML, with_backups
-
-WARM_SITE = SITE_TOML + b"""
-[[agents]]
-id = "osnp01"
-device = "PJSIP/osnp01"
-skills = { OSNP = 1 }
-logged_in = true
-
-[[agents]]
-id = "osnp02"
-device = "PJSIP/osnp02"
-skills = { OSNP = 1 }
-logged_in = true
-
-[transfers]
-mode = "warm"
-warm_max_wait_s = 30
-"""
+from tests.support.sites import SITE_TOML, WARM_SITE_TOML, with_backups
 
 
 def site(extra: bytes = b"") -> Config:
-    return parse_config(WARM_SITE + extra)
+    return parse_config(WARM_SITE_TOML + extra)
 
 
 def connected(d: Driver, device: str = "PJSIP/arm01") -> tuple[str, str]:
@@ -227,7 +209,7 @@ def test_a_failed_originate_counts_as_no_answer() -> None:
 
 
 def test_the_mode_is_chosen_per_transfer_kind() -> None:
-    config = parse_config(WARM_SITE.replace(b'mode = "warm"', b'mode = "cold"\n'
+    config = parse_config(WARM_SITE_TOML.replace(b'mode = "warm"', b'mode = "cold"\n'
                                             b'modes = { "ARM_N1>AMU_N2" = "warm", '
                                             b'"*>MG" = "warm" }'))
     assert config.transfers.mode_of("ARM_N1", "OSNP") == "cold"
@@ -241,14 +223,14 @@ def test_the_mode_is_chosen_per_transfer_kind() -> None:
 
 def test_a_bad_transfer_kind_is_refused_naming_the_key() -> None:
     with pytest.raises(ConfigError) as err:
-        parse_config(WARM_SITE + b'modes = { "ARM_N1>NOPE" = "warm" }\n', "site.toml")
+        parse_config(WARM_SITE_TOML + b'modes = { "ARM_N1>NOPE" = "warm" }\n', "site.toml")
     assert "transfers.modes.ARM_N1>NOPE" in str(err.value)
     with pytest.raises(ConfigError):
-        parse_config(WARM_SITE.replace(b'mode = "warm"', b'mode = "lukewarm"'), "site.toml")
+        parse_config(WARM_SITE_TOML.replace(b'mode = "warm"', b'mode = "lukewarm"'), "site.toml")
 
 
 def test_a_backup_level_is_rung_once_the_skill_expansion_allows_it() -> None:
-    d = Driver(with_backups(parse_config(WARM_SITE.replace(
+    d = Driver(with_backups(parse_config(WARM_SITE_TOML.replace(
         b"warm_max_wait_s = 30", b"warm_max_wait_s = 45")), "fixed"))
     d.feed(i.AgentPause("amu01"))  # arm01 holds AMU_N2 at level 2 (after 30 s)
     connected(d, "PJSIP/arm02")
@@ -264,7 +246,7 @@ def test_a_backup_level_is_rung_once_the_skill_expansion_allows_it() -> None:
 def test_spare_backups_ring_a_backup_for_a_warm_transfer_at_once() -> None:
     """A transferred caller is one the room already handled: under the "spare" rule a
     free backup of the target filière is rung at once, not after expansion_s."""
-    d = Driver(parse_config(WARM_SITE.replace(b"warm_max_wait_s = 30",
+    d = Driver(parse_config(WARM_SITE_TOML.replace(b"warm_max_wait_s = 30",
                                               b"warm_max_wait_s = 45")))
     d.feed(i.AgentPause("amu01"))  # arm01 holds AMU_N2 at level 2
     connected(d, "PJSIP/arm02")

@@ -39,7 +39,7 @@ from acd.tools.scenario import Scenario, StaffingStep
 from acd.tools.summary import Summary, queue_order, summarize
 
 __all__ = ["ACD", "ACD_FIXED", "best_of", "compare_policies", "policy_result",
-           "render_comparison", "without_partners"]
+           "render_comparison", "with_backups", "without_partners"]
 
 #: the router's routing, and its older fixed skill expansion
 ACD = "acd"
@@ -58,7 +58,8 @@ def without_partners(config: Config) -> Config:
     return msgspec.structs.replace(config, partners=[], overflow={})
 
 
-def _with_backups(config: Config, rule: Literal["spare", "fixed"]) -> Config:
+def with_backups(config: Config, rule: Literal["spare", "fixed"]) -> Config:
+    """``config`` with ``[routing] backups = rule``."""
     return msgspec.structs.replace(
         config, routing=msgspec.structs.replace(config.routing, backups=rule))
 
@@ -77,8 +78,8 @@ def compare_policies(config: Config, scenario: Scenario, *, seeds: Sequence[int]
     room = without_partners(config)
     options = dict(appqueue) if appqueue is not None else appqueue_configurations(room)
     days: dict[str, list[Day]] = {
-        ACD: [DayRequest(_with_backups(room, "spare"), scenario, s, staffing) for s in seeds],
-        ACD_FIXED: [DayRequest(_with_backups(room, "fixed"), scenario, s, staffing)
+        ACD: [DayRequest(with_backups(room, "spare"), scenario, s, staffing) for s in seeds],
+        ACD_FIXED: [DayRequest(with_backups(room, "fixed"), scenario, s, staffing)
                     for s in seeds],
         **{name: [AppQueueDay(room, scenario, s, option, staffing) for s in seeds]
            for name, option in options.items()}}
