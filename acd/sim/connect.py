@@ -12,6 +12,7 @@ up. The native queue's ``Queue()`` (:mod:`acd.sim.failopen`) dials members the s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from acd.config import DialplanNames
@@ -21,7 +22,17 @@ from acd.sim.failopen import NativeQueue
 from acd.sim.holding import Holding
 from acd.sim.kernel import Kernel
 from acd.sim.legs import Legs
-from acd.sim.model import BUSY, RINGING, UP, Call, Dial, HangupBy, OfferOutcome, Phase
+from acd.sim.model import (
+    ANSWERED_ELSEWHERE,
+    BUSY,
+    RINGING,
+    UP,
+    Call,
+    Dial,
+    HangupBy,
+    OfferOutcome,
+    Phase,
+)
 from acd.sim.teardown import Teardown
 from acd.sim.transfer import AGENT_FEATURES
 from acd.sim.warm import WarmTransfers
@@ -92,28 +103,49 @@ class Connect:
         self.start_dial(call, dial_string, ring_seconds(ring))
 
     def start_dial(self, call: Call, dial_string: str, ring_s: float | None) -> None:
-        """Dial an agent's device from the caller's channel (also ``Queue()``'s)."""
+        """Dial an agent's device from the caller's channel (also ``Queue()``'s).
+
+        ``PJSIP/a&PJSIP/b`` rings every phone at once, as ``app_dial`` does: a
+        ``DialBegin`` each, a busy one ends alone (``DialEnd`` BUSY) while the others
+        ring; the first to answer takes the caller, the others get ``DialEnd`` CANCEL
+        and are hung up (cause 26, answered elsewhere); at the ring time-out every
+        phone still ringing gets ``DialEnd`` NOANSWER. The n-th phone rung for a caller
+        draws what its n-th offer would (:meth:`Kernel.offer_outcome`)."""
         kernel = self.kernel
-        ev, trunk = kernel.events, call.trunk
         if call.first_dialled is None:
             call.first_dialled = kernel.clock.now()
-        agent = kernel.by_device.get(dial_string)
-        if agent is None:
-            ev.varset(trunk, "DIALSTATUS", "CHANUNAVAIL")
-            self.dial_returned(call, "CHANUNAVAIL")
+        dials: list[Dial] = []
+        for device in dial_string.split("&"):
+            agent = kernel.by_device.get(device)
+            if agent is None:
+                continue  # ast_request fails: no channel, no DialBegin
+            busy = device in kernel.device_dials or any(d.device == device for d in dials)
+            outcome = OfferOutcome(kind="busy") if busy else kernel.offer_outcome(call, agent)
+            if outcome.kind != "unavailable":
+                dials.append(self.legs.agent_legs(call, agent, outcome))
+        for dial in dials:
+            kernel.events.dial_begin(call.trunk, dial.outer, dial.dial_string)
+        single = len(dials) == 1
+        ringing = [dial for dial in dials if not self._busy(call, dial, single=single)]
+        if not ringing:
+            status = "BUSY" if dials else "CHANUNAVAIL"
+            if not single:
+                kernel.events.varset(call.trunk, "DIALSTATUS", status)
+            self.dial_returned(call, status)
             return
-        busy = dial_string in kernel.device_dials
-        outcome = OfferOutcome(kind="busy") if busy else kernel.offer_outcome(call, agent)
-        if outcome.kind == "unavailable":
-            ev.varset(trunk, "DIALSTATUS", "CHANUNAVAIL")
-            self.dial_returned(call, "CHANUNAVAIL")
-            return
-        dial = self.legs.agent_legs(call, agent, outcome)
-        call.dial = dial
-        ev.dial_begin(trunk, dial.outer, dial.dial_string)
-        if outcome.kind == "busy":
-            self._agent_busy(call, dial)
-            return
+        call.dial, call.also_ringing = ringing[0], ringing[1:]
+        for n, dial in enumerate(ringing):
+            self._ring(call, dial, first=n == 0)
+        if ring_s is not None:
+            kernel.after(call, ring_s, lambda: self._ring_timeout(call))
+        for dial in ringing:
+            answer_s = dial.outcome.answer_after_s
+            if dial.outcome.kind == "answer" and (ring_s is None or answer_s < ring_s):
+                kernel.after(call, answer_s, functools.partial(self._agent_answers, call, dial))
+
+    def _ring(self, call: Call, dial: Dial, *, first: bool) -> None:
+        kernel = self.kernel
+        ev, trunk = kernel.events, call.trunk
         kernel.device_dials[dial.device] = dial
         inner = dial.inner
         if inner is not None:
@@ -123,26 +155,27 @@ class Connect:
         ev.newstate(dial.outer, RINGING)
         if inner is not None:
             ev.step(inner, inner.context, inner.exten, 3, "Wait",
-                    f"{outcome.answer_after_s:g}")
+                    f"{dial.outcome.answer_after_s:g}")
         ev.device(dial.device, "INUSE" if dial.device.startswith("Local/") else "RINGING")
-        ev.varset(trunk, "RINGTIME", "0")
-        ev.varset(trunk, "RINGTIME_MS", "0")
+        if first:
+            ev.varset(trunk, "RINGTIME", "0")
+            ev.varset(trunk, "RINGTIME_MS", "0")
         ev.dial_state(trunk, dial.outer, "RINGING")
-        if ring_s is not None:
-            kernel.after(call, ring_s, lambda: self._ring_timeout(call))
-        if outcome.kind == "answer" and (ring_s is None or outcome.answer_after_s < ring_s):
-            kernel.after(call, outcome.answer_after_s, lambda: self._agent_answers(call))
 
-    def _agent_busy(self, call: Call, dial: Dial) -> None:
+    def _busy(self, call: Call, dial: Dial, *, single: bool) -> bool:
+        """A phone that answers busy ends its own part of the Dial (True)."""
+        if dial.outcome.kind != "busy":
+            return False
         ev = self.kernel.events
         if dial.inner is not None:
             ev.step(dial.inner, dial.inner.context, dial.inner.exten, 2, "Busy")
             ev.newstate(dial.inner, BUSY)
-        ev.varset(call.trunk, "DIALSTATUS", "BUSY")
+        if single:
+            ev.varset(call.trunk, "DIALSTATUS", "BUSY")
         ev.dial_end(call.trunk, dial.outer, "BUSY")
         self.legs.hang_up_unanswered(dial, cause=0, inner_cause=17, by="agent",
                                      reason="agent device busy", release=False)
-        self.dial_returned(call, "BUSY")
+        return True
 
     def _ring_timeout(self, call: Call) -> None:
         dial = call.dial
@@ -150,16 +183,21 @@ class Connect:
             return
         self.kernel.cancel_timers(call)
         self.kernel.events.varset(call.trunk, "DIALSTATUS", "NOANSWER")
-        self.kernel.events.dial_end(call.trunk, dial.outer, "NOANSWER")
-        self.legs.hang_up_unanswered(dial, cause=0, by="pbx", reason="ring time-out")
+        ringing = call.ringing_dials()
+        call.also_ringing = []
+        for each in ringing:
+            self.kernel.events.dial_end(call.trunk, each.outer, "NOANSWER")
+        for each in ringing:
+            self.legs.hang_up_unanswered(each, cause=0, by="pbx", reason="ring time-out")
         self.dial_returned(call, "NOANSWER")
 
-    def _agent_answers(self, call: Call) -> None:
-        dial = call.dial
-        if call.phase is not Phase.DIALLING or dial is None:
+    def _agent_answers(self, call: Call, dial: Dial) -> None:
+        if call.phase is not Phase.DIALLING or dial not in call.ringing_dials():
             return
         kernel = self.kernel
         ev, outer, inner = kernel.events, dial.outer, dial.inner
+        others = [each for each in call.ringing_dials() if each is not dial]
+        call.dial, call.also_ringing = dial, []
         kernel.cancel_timers(call)
         kernel.stop_patience(call)
         if inner is not None:
@@ -168,6 +206,11 @@ class Connect:
             ev.device(dial.device, "INUSE", repeat=2)
         ev.newstate(outer, UP)
         ev.device(dial.device, "INUSE", repeat=2)
+        for other in others:  # app_dial: the others are told first, then hung up
+            ev.dial_end(call.trunk, other.outer, "CANCEL")
+        for other in others:
+            self.legs.hang_up_unanswered(other, cause=ANSWERED_ELSEWHERE, by="pbx",
+                                         reason="answered elsewhere")
         self.legs.bridge_answered(call, dial, app_dial_step=inner is not None)
         if call.native_queue:
             self.native.connected(call, dial)
@@ -231,13 +274,24 @@ class Connect:
                                        dial_returned=lambda: self.dial_returned(call, "ANSWER"))
 
     def agent_leg_drops_while_ringing(self, call: Call, *, by: HangupBy, reason: str,
-                                      cause: int) -> None:
-        """An agent leg is hung up before it answered: Dial returns NOANSWER."""
-        dial = call.dial
+                                      cause: int, channel: str | None = None) -> None:
+        """An agent leg (``channel``; None: the first phone) is hung up before it
+        answered: that phone's ``DialEnd`` NOANSWER; ``Dial`` returns NOANSWER when it
+        was the last phone ringing."""
+        ringing = call.ringing_dials()
+        dial = next((each for each in ringing if channel is None
+                     or channel in (leg.name for leg in each.legs())), None)
         if dial is None:
             return
+        events = self.kernel.events
+        if len(ringing) > 1:
+            call.also_ringing = [each for each in ringing[1:] if each is not dial]
+            call.dial = ringing[0] if ringing[0] is not dial else ringing[1]
+            events.dial_end(call.trunk, dial.outer, "NOANSWER")
+            self.legs.hang_up_unanswered(dial, cause=cause, by=by, reason=reason)
+            return
         self.kernel.cancel_timers(call)
-        self.kernel.events.varset(call.trunk, "DIALSTATUS", "NOANSWER")
-        self.kernel.events.dial_end(call.trunk, dial.outer, "NOANSWER")
+        events.varset(call.trunk, "DIALSTATUS", "NOANSWER")
+        events.dial_end(call.trunk, dial.outer, "NOANSWER")
         self.legs.hang_up_unanswered(dial, cause=cause, by=by, reason=reason)
         self.dial_returned(call, "NOANSWER")

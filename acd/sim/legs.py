@@ -128,6 +128,17 @@ class Legs:
         if release:
             self.release_device(dial)
 
+    def cancel_ringing(self, call: Call, out: Outgoing, *, cause: int, by: HangupBy,
+                       reason: str) -> None:
+        """The caller leaves a ``Dial`` still ringing (hangs up, is redirected): every
+        phone it rings gets ``DialEnd`` CANCEL, then its legs go."""
+        ringing: list[Outgoing] = [*call.ringing_dials()] if out is call.dial else [out]
+        call.also_ringing = []
+        for each in ringing:
+            self.kernel.events.dial_end(call.trunk, each.outer, "CANCEL")
+        for each in ringing:
+            self.hang_up_unanswered(each, cause=cause, by=by, reason=reason)
+
     def caller_leaves_bridge(self, call: Call, dial: Outgoing, *, by: HangupBy,
                              reason: str) -> None:
         """The caller's ``;2`` left the bridge: the far end's bridged leg goes.

@@ -33,7 +33,9 @@ class ChannelNotFound(LookupError):
 
 CAUSE_TEXT: dict[int, str] = {0: "Unknown", 16: "Normal Clearing", 17: "User busy",
                               19: "User alerting, no answer", 21: "Call Rejected",
-                              34: "Circuit/channel congestion"}
+                              26: "Answered elsewhere", 34: "Circuit/channel congestion"}
+#: the hang-up cause ``Dial`` gives the phones it stops ringing when another answers
+ANSWERED_ELSEWHERE = 26
 
 
 @dataclass(eq=False)
@@ -207,6 +209,8 @@ class Call:
     phase: Phase = Phase.ARRIVING
     priority: int | None = None
     dial: Dial | None = None
+    #: the other phones the same ``Dial(a&b&…)`` rings beside ``dial``, until one answers
+    also_ringing: list[Dial] = field(default_factory=list)
     #: the partner SAS being dialled or talked to (``[acd-overflow]``)
     partner: PartnerDial | None = None
     in_moh: bool = False
@@ -225,6 +229,10 @@ class Call:
     def channel(self) -> str:
         """The channel the router sees and Redirects (the ``;2`` half)."""
         return self.trunk.name
+
+    def ringing_dials(self) -> list[Dial]:
+        """The phones of its ``Dial`` (one, or several rung at once); empty when none."""
+        return [] if self.dial is None else [self.dial, *self.also_ringing]
 
 
 @dataclass(frozen=True)

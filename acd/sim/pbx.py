@@ -343,7 +343,7 @@ class Pbx:
         going: set[str] = set() if keep else set(self.foreign.names)
         for call in self.live_calls():
             names = {call.phone.name, call.trunk.name}
-            for out in (call.dial, call.partner):
+            for out in (*call.ringing_dials(), call.partner):
                 if out is not None:
                     names.update(leg.name for leg in out.legs())
             if not names & set(keep):
@@ -411,9 +411,8 @@ class Pbx:
             self.legs.caller_leaves_bridge(call, out, by="pbx", reason=why)
             self.legs.finish_far_end(out, by="pbx", reason=why)
         else:
-            self.events.dial_end(call.trunk, out.outer, "CANCEL")
-            self.legs.hang_up_unanswered(out, cause=16, by="pbx",
-                                         reason="caller redirected while ringing")
+            self.legs.cancel_ringing(call, out, cause=16, by="pbx",
+                                     reason="caller redirected while ringing")
         call.dial = None
         call.partner = None
 
@@ -456,4 +455,5 @@ class Pbx:
         elif call.phase is Phase.TALKING:
             self.connect.agent_hangs_up(call, by=by, reason=reason)
         else:
-            self.connect.agent_leg_drops_while_ringing(call, by=by, reason=reason, cause=cause)
+            self.connect.agent_leg_drops_while_ringing(call, by=by, reason=reason, cause=cause,
+                                                       channel=ch.name)

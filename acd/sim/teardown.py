@@ -79,8 +79,7 @@ class Teardown:
         if far is not None:
             self.legs.caller_leaves_bridge(call, far, by=far_by, reason=reason)
         elif out is not None:
-            self.kernel.events.dial_end(call.trunk, out.outer, "CANCEL")
-            self.legs.hang_up_unanswered(out, cause=16, by=far_by, reason=reason)
+            self.legs.cancel_ringing(call, out, cause=16, by=far_by, reason=reason)
         else:
             self._stop_moh(call)
             return False
