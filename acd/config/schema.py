@@ -208,6 +208,11 @@ class RoutingConfig(Strict, frozen=True):
     #: "spare": seconds of recent traffic the arrival rate of each queue is measured
     #: over (an exponentially weighted average)
     demand_window_s: Annotated[float, msgspec.Meta(ge=60, le=86_400)] = 900.0
+    #: phones rung at once for one caller, at most (a ring group: the first to answer
+    #: takes the call, the others stop ringing). The others are agents of the same
+    #: level the routing would give the caller too, longest idle first, and only those
+    #: no other caller or warm transfer waits for. 1: one phone at a time
+    ring_phones: Annotated[int, msgspec.Meta(ge=1, le=8)] = 3
 
 
 class SkillConfig(Strict, frozen=True):

@@ -155,6 +155,7 @@ class CallBook:
         """Back to the head of its queue, keeping arrival time and priority."""
         move_call(call, CallState.WAITING)
         call.agent = None
+        call.also_ringing = []
         self.fx.fact(f.CallReturned(at=self.state.now, call=call.id, queue=call.queue,
                                     agent=agent.id if agent else None, reason=reason))
         self.enqueue(call, head=True, new=False)
@@ -183,12 +184,10 @@ class CallBook:
             queue.remove(call)
             emptied = not len(queue)
         agent = state.agent_of(call)
-        if agent is not None and agent.call == call.id:
-            if old is CallState.OFFERED:
-                agent.call = None
-                self.agents.free(agent, "caller hung up while ringing")
-            elif old is CallState.CONNECTED:
-                self.agents.after_call(agent)
+        if old is CallState.OFFERED:
+            self.offering.release_ring(call, "caller hung up while ringing")
+        elif agent is not None and agent.call == call.id and old is CallState.CONNECTED:
+            self.agents.after_call(agent)
         if old is CallState.CONNECTED and call.legs:
             self.close_leg(call)
         move_call(call, CallState.ENDED)

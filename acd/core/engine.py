@@ -105,7 +105,7 @@ class Engine:
         arrivals = self._arrivals = Arrivals(state, fx)
         arrivals.connect(calls=calls)
         calls.connect(offering=offering, agents=agents, overflow=overflow, warm=warm)
-        offering.connect(calls=calls, agents=agents, overflow=overflow)
+        offering.connect(calls=calls, agents=agents, overflow=overflow, warm=warm)
         pbx.connect(calls=calls, agents=agents, offering=offering, overflow=overflow,
                     warm=warm)
         agents.connect(offering=offering, warm=warm)

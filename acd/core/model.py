@@ -133,6 +133,9 @@ class Call:
     state: CallState = CallState.WAITING
     #: agent offered to, or talking with
     agent: str | None = None
+    #: the other agents the current offer rings at once beside ``agent`` (a ring
+    #: group, ``[routing] ring_phones``): the first to answer takes the call
+    also_ringing: list[str] = field(default_factory=list)
     #: increases with every offer so a late answer to an old offer is recognised
     offer_id: int = 0
     answered_at: float | None = None
@@ -168,6 +171,10 @@ class Call:
     overflows: list[tuple[str, float, str]] = field(default_factory=list)
     #: every transfer asked for, in order (the last one may still be going on)
     transfers: list[TransferAttempt] = field(default_factory=list)
+
+    def ringing_agents(self) -> list[str]:
+        """The agents the current offer rings: ``agent``, then ``also_ringing``."""
+        return [self.agent, *self.also_ringing] if self.agent else [*self.also_ringing]
 
 
 @dataclass(slots=True)

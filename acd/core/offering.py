@@ -25,12 +25,14 @@ if TYPE_CHECKING:
     from acd.core.agents import Agents
     from acd.core.calls import CallBook
     from acd.core.partners import Overflow
+    from acd.core.warm import WarmTransfers
 
 
 class Offering:
     calls: CallBook
     agents: Agents
     overflow: Overflow
+    warm: WarmTransfers
 
     def __init__(self, state: RoomState, effects: Effects, timers: Timers) -> None:
         self.state = state
@@ -38,8 +40,9 @@ class Offering:
         self.timers = timers
         self.config = state.config
 
-    def connect(self, *, calls: CallBook, agents: Agents, overflow: Overflow) -> None:
-        self.calls, self.agents, self.overflow = calls, agents, overflow
+    def connect(self, *, calls: CallBook, agents: Agents, overflow: Overflow,
+                warm: WarmTransfers) -> None:
+        self.calls, self.agents, self.overflow, self.warm = calls, agents, overflow, warm
 
     # ------------------------------------------------------------------ dispatch
 
@@ -95,6 +98,8 @@ class Offering:
     # ------------------------------------------------------------------ offers
 
     def offer(self, call: Call, agent: Agent) -> None:
+        """Ring ``agent`` for ``call`` (with ``[routing] ring_phones`` above 1, and
+        other agents free for it, theirs too: one ``Dial`` of every phone)."""
         state = self.state
         state.queue(call.queue).remove(call)
         move_call(call, CallState.OFFERED)
@@ -102,37 +107,88 @@ class Offering:
         call.agent = agent.id
         agent.call = call.id
         self.agents.set_state(agent, AgentState.RINGING, None)
+        group = [agent]
+        call.also_ringing = []
+        for other in state.selection.ring_group(
+                call, agent, state.pool, state.expansion.get(call.queue, []), state.now,
+                self.config.routing.ring_phones, self._free_for_group):
+            group.append(other)
+            call.also_ringing.append(other.id)
+            other.call = call.id
+            self.agents.set_state(other, AgentState.RINGING, None)
         names = self.config.dialplan
         ref = (call.id, call.offer_id)
         self.fx.command(Setvar(channel=call.channel, variable=names.dial_var,
-                               value=agent.device, ref=ref),
+                               value="&".join(member.device for member in group), ref=ref),
                         Redirect(channel=call.channel, context=names.connect_context,
                                  exten=agent.id, ref=ref))
-        self.fx.fact(f.CallOffered(at=state.now, call=call.id, queue=call.queue,
-                                   agent=agent.id))
+        for member in group:
+            self.fx.fact(f.CallOffered(at=state.now, call=call.id, queue=call.queue,
+                                       agent=member.id))
         routing = self.config.routing
         self.timers.arm(state.now + routing.ring_timeout_s + routing.ring_grace_s,
                         TimerKind.RING, call.id, call.offer_id)
+
+    def _free_for_group(self, agent: Agent) -> bool:
+        """Nobody else waits for ``agent``: no warm transfer, no caller it may take."""
+        state = self.state
+        return not self.warm.waiting_for(agent) and state.selection.pick_call(
+            agent, state.queues, state.expansion, state.now) is None
+
+    def leave_ring(self, call: Call, agent: Agent) -> None:
+        """``agent`` no longer rings for ``call`` (its phone's part of the Dial ended,
+        or Asterisk shows it busy elsewhere); the other phones ring on. Its state is
+        the caller's to change."""
+        ringing = [name for name in call.ringing_agents() if name != agent.id]
+        call.agent, call.also_ringing = (ringing[0], ringing[1:]) if ringing else (None, [])
+        if agent.call == call.id:
+            agent.call = None
+
+    def ring_ended(self, call: Call, agent: Agent, reason: str, *, missed: bool,
+                   busy: bool = False) -> None:
+        """One phone of a ring group ended unanswered, the others ring on."""
+        holds = agent.call == call.id
+        self.leave_ring(call, agent)
+        if holds:
+            self._after_ring(call, agent, reason, missed=missed, busy=busy)
+
+    def _after_ring(self, call: Call, agent: Agent, reason: str, *, missed: bool,
+                    busy: bool) -> None:
+        """``agent`` rang for ``call`` in vain: held out a while when its phone was
+        busy, paused after too many missed offers, else free again."""
+        if busy:
+            self.agents.answered_busy(agent, call.id, call.queue, "offer")
+        if missed:
+            agent.missed_offers += 1
+        if missed and agent.missed_offers >= self.config.routing.max_missed_offers:
+            agent.missed_offers = 0
+            self.agents.set_state(agent, AgentState.PAUSED, NO_ANSWER_REASON)
+        if agent.state is AgentState.RINGING:
+            self.agents.free(agent, reason)
+
+    def release_ring(self, call: Call, reason: str, *, keep: Agent | None = None,
+                     missed: bool = False) -> None:
+        """Every agent still ringing for ``call`` (but ``keep``) is let go."""
+        for name in call.ringing_agents():
+            agent = self.state.agents.get(name)
+            if agent is not None and agent is not keep:
+                self.ring_ended(call, agent, reason, missed=missed)
 
     def offer_failed(self, call: Call, agent: Agent | None, reason: str, *,
                      missed: bool, retry_after: float = 0.0, busy: bool = False) -> None:
         """The offer of ``call`` to ``agent`` is over unanswered: the caller goes back
         to the head of its queue (offered to someone else at once). ``missed`` counts
         towards ``max_missed_offers``; ``busy``: the phone answered busy, the agent is
-        held out of selection a while (:meth:`acd.core.agents.Agents.answered_busy`)."""
+        held out of selection a while (:meth:`acd.core.agents.Agents.answered_busy`).
+        The other phones of its ring group, if any, are let go alike (not busy)."""
         state = self.state
         if agent is not None:
             # its dial may still show up (our Redirect crossed it): not news any more
             call.superseded.add(agent.id)
-        if agent is not None and agent.call == call.id:
+        self.release_ring(call, reason, keep=agent, missed=missed)
+        holds = agent is not None and agent.call == call.id
+        if agent is not None and holds:
             agent.call = None
-            if busy:
-                self.agents.answered_busy(agent, call.id, call.queue, "offer")
-            if missed:
-                agent.missed_offers += 1
-            if missed and agent.missed_offers >= self.config.routing.max_missed_offers:
-                agent.missed_offers = 0
-                self.agents.set_state(agent, AgentState.PAUSED, NO_ANSWER_REASON)
         if retry_after > 0:
             move_call(call, CallState.HELD)
             call.agent = None
@@ -141,7 +197,9 @@ class Offering:
             self.timers.arm(state.now + retry_after, TimerKind.ORPHAN, call.id, call.offer_id)
         else:
             self.calls.requeue(call, agent, reason)
-        if agent is not None and agent.state is AgentState.RINGING:
+        if agent is not None and holds:
+            self._after_ring(call, agent, reason, missed=missed, busy=busy)
+        elif agent is not None and agent.state is AgentState.RINGING:
             self.agents.free(agent, reason)
 
     def on_action_failed(self, event: i.ActionFailed) -> None:

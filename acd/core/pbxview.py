@@ -94,15 +94,12 @@ class PbxView:
             self.rung_elsewhere(call)
             return
         self.follow_leg(event.dest_channel, call, agent)
-        if call.state is CallState.OFFERED and call.agent == agent.id:
+        if call.state is CallState.OFFERED and agent.id in call.ringing_agents():
             return  # the offer we made is ringing
         if call.state in (CallState.OFFERED, CallState.HELD) and agent.id in call.superseded:
             return  # an earlier offer of ours, which the Redirect in flight cancels
         if call.state is CallState.OFFERED:  # someone else rang another phone
-            previous = state.agent_of(call)
-            if previous is not None and previous.call == call.id:
-                previous.call = None
-                self.agents.free(previous, "call taken elsewhere")
+            self.offering.release_ring(call, "call taken elsewhere")
         elif call.state in (CallState.WAITING, CallState.HELD):
             if call.state is CallState.WAITING:
                 state.queue(call.queue).remove(call)
@@ -132,8 +129,16 @@ class PbxView:
             self.answered(call, agent)
             return
         state.agent_legs.pop(event.dest_channel, None)
-        if call.state is CallState.OFFERED and call.agent == agent.id:
+        if call.state is CallState.OFFERED and agent.id in call.ringing_agents():
             status = event.dial_status or "UNKNOWN"
+            if len(call.ringing_agents()) > 1:
+                # one phone of a ring group: CANCEL when another answered (app_dial
+                # tells the others before the answer) or the caller left, whose own
+                # news follows; the other phones ring on
+                self.offering.ring_ended(call, agent, f"dial {status.lower()}",
+                                         missed=status in MISSED_DIAL_STATUSES,
+                                         busy=status == BUSY_DIAL_STATUS)
+                return
             # CANCEL: the caller's own channel left the Dial, most often because the
             # caller hung up (its Hangup follows): wait for the Hangup or the music of
             # holding rather than offer a dying channel again
@@ -163,13 +168,17 @@ class PbxView:
             return  # the same pick-up reported twice (DialEnd, then AgentConnect)
         if call.state is CallState.WAITING:
             state.queue(call.queue).remove(call)
-        previous = state.agent_of(call)
-        if previous is not None and previous is not agent and previous.call == call.id:
-            previous.call = None
-            self.agents.free(previous, "call taken elsewhere")
+        if call.state is CallState.OFFERED:
+            self.offering.release_ring(call, "call taken elsewhere", keep=agent)
+        else:
+            previous = state.agent_of(call)
+            if previous is not None and previous is not agent and previous.call == call.id:
+                previous.call = None
+                self.agents.free(previous, "call taken elsewhere")
         self.release_other_call(agent, call)
         move_call(call, CallState.CONNECTED)
         call.agent = agent.id
+        call.also_ringing = []
         agent.call = call.id
         agent.missed_offers = 0
         if agent.state in (AgentState.PAUSED, AgentState.LOGGED_OUT) and agent.pending is None:
@@ -211,7 +220,10 @@ class PbxView:
         had given the agent goes back to its queue (or loses its agent leg)."""
         calls = self.state.calls
         other = calls.get(agent.call) if agent.call and agent.call != call.id else None
-        if other is None or other.agent != agent.id:
+        if other is None or agent.id not in other.ringing_agents():
+            return
+        if other.state is CallState.OFFERED and len(other.ringing_agents()) > 1:
+            self.offering.leave_ring(other, agent)  # its other phones ring on
             return
         agent.call = None
         if other.state is CallState.OFFERED:

@@ -231,3 +231,29 @@ def pick_call(agent: Agent, queues: dict[str, SkillQueue],
                     best = head
                 break
     return best
+
+
+def ring_group(call: Call, first: Agent, pool: AgentPool, expansion_s: list[float],
+               now: float, size: int, free: Callable[[Agent], bool],
+               lend: Lend | None = None) -> Iterator[Agent]:
+    """The agents to ring together with ``first`` for ``call`` (a ring group of
+    ``size`` phones at most): more agents of ``first``'s level, longest idle first,
+    each eligible for the call as ``first`` was (the expansion delay waited, or lent
+    by ``lend``) and ``free`` (no other caller waits for it). Yielded one at a time:
+    the caller rings each before the next is weighed, so a lend sees the loans
+    already made."""
+    level = first.skills.get(call.queue)
+    delay = expansion_delay(level, expansion_s) if level is not None else None
+    if size <= 1 or level is None or delay is None:
+        return
+    waited = now - call.enqueued_at >= delay
+    if not waited and lend is None:
+        return
+    taken = 1
+    for agent in pool.available(call.queue, level):
+        if taken == size:
+            return
+        if agent is not first and free(agent) and (waited or (lend is not None
+                                                              and lend(agent, call))):
+            taken += 1
+            yield agent

@@ -9,10 +9,10 @@ backups rule the configuration chooses (:mod:`acd.core.spare`). Asterisk's own
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from acd.core.model import Agent, Call
-from acd.core.routing import AgentPool, SkillQueue, pick_agent, pick_call
+from acd.core.routing import AgentPool, SkillQueue, pick_agent, pick_call, ring_group
 from acd.core.spare import SpareRule
 
 
@@ -32,6 +32,10 @@ class EngineSelection:
     def pick_call(self, agent: Agent, queues: dict[str, SkillQueue],
                   expansion: dict[str, list[float]], now: float) -> Call | None:
         return pick_call(agent, queues, expansion, now, self.spare)
+
+    def ring_group(self, call: Call, first: Agent, pool: AgentPool, expansion_s: list[float],
+                   now: float, size: int, free: Callable[[Agent], bool]) -> Iterator[Agent]:
+        return ring_group(call, first, pool, expansion_s, now, size, free, self.spare)
 
     def heads(self, queue: SkillQueue) -> Iterable[Call]:
         return queue.heads()

@@ -127,9 +127,8 @@ class Transfers:
         elif call.state is CallState.CONNECTED and agent is not None:
             self.calls.close_leg(call)
             self.agents.after_call(agent)
-        elif call.state is CallState.OFFERED and agent is not None and agent.call == call.id:
-            agent.call = None
-            self.agents.free(agent, "call moved to another queue")
+        elif call.state is CallState.OFFERED:
+            self.offering.release_ring(call, "call moved to another queue")
         call.agent = None
         call.offer_id += 1  # older timers and late action failures no longer apply
         move_call(call, CallState.WAITING)

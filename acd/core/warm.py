@@ -159,14 +159,21 @@ class WarmTransfers:
     def offer_to(self, agent: Agent) -> bool:
         """An agent is free: ring it for a warm transfer waiting for its skill (a
         transferred call goes ahead of new arrivals). False if none takes it."""
+        warm = self.waiting_for(agent)
+        if warm is None:
+            return False
+        self.ring(warm, agent)
+        return True
+
+    def waiting_for(self, agent: Agent) -> WarmTransfer | None:
+        """The warm transfer ``agent`` would be rung for now, if any."""
         state = self.state
         if state.warm and state.link_up and state.decide:
             for warm in state.warm.values():
                 if warm.target is None and not warm.expired \
                         and self.eligible(warm, agent) and not self.yields(warm):
-                    self.ring(warm, agent)
-                    return True
-        return False
+                    return warm
+        return None
 
     def yields(self, warm: WarmTransfer) -> bool:
         """Whether a caller waiting on music in the target queue goes first: one of a

@@ -47,6 +47,20 @@ def test_check_config_explains_the_backups_rule(tmp_path: Path) -> None:
                "ARM_N1 10 s" in line for line in lines)
 
 
+def test_check_config_explains_the_ring_groups(tmp_path: Path) -> None:
+    site = REPO / "config" / "sas-small.toml"
+    one = tmp_path / "one.toml"
+    one.write_text(site.read_text(encoding="utf-8").replace(
+        "[routing]\n", "[routing]\nring_phones = 1\n", 1), encoding="utf-8")
+    result = acd("check-config", str(site), str(one))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert f"{site}: routing: ring_phones = 3: a caller rings up to 3 free agents" \
+        " of the same level at once, the first to answer takes it; only agents no other" \
+        " caller or warm transfer waits for" in lines
+    assert f"{one}: routing: ring_phones = 1: one phone rings at a time for a caller" in lines
+
+
 def test_check_config_rejects_with_file_key_and_problem(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[site]\nname = "x"\ndepartement = "59"\ntimezone = "Europe/Lile"\n\n'

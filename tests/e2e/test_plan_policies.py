@@ -16,6 +16,7 @@ from acd.tools.plan.model import Band, PolicyResult
 from acd.tools.plan.policies import (
     ACD,
     ACD_FIXED,
+    ACD_ONE_PHONE,
     best_of,
     compare_policies,
     render_comparison,
@@ -42,8 +43,8 @@ def test_every_policy_plays_the_same_trace_and_its_bands_hold_the_pooled_value()
     comparison = compare_policies(config, scenario, seeds=SEEDS)
     assert comparison.seeds == SEEDS
     names = [r.policy for r in comparison.results]
-    assert names[:2] == [ACD, ACD_FIXED]
-    assert [name.split("+")[0] for name in names[2:]] == list(STRATEGIES)
+    assert names[:3] == [ACD, ACD_ONE_PHONE, ACD_FIXED]
+    assert [name.split("+")[0] for name in names[3:]] == list(STRATEGIES)
     room = without_partners(config)
     placed = sum(play_day(room, scenario, seed=seed).calls_placed for seed in SEEDS)
     assert placed > 40
@@ -117,7 +118,7 @@ def test_acd_plan_compares_the_suite_day_by_day(tmp_path: Path) -> None:
     (day,) = json.loads(result.stdout)
     assert day["scenario"] == str(short)
     names = [p["policy"] for p in day["policies"]]
-    assert names[:2] == [ACD, ACD_FIXED] and day["best"] in names[2:]
+    assert names[:3] == [ACD, ACD_ONE_PHONE, ACD_FIXED] and day["best"] in names[3:]
     assert {"qs30", "qs60", "max_wait_s", "p90_wait_s"} <= set(day["policies"][0])
     table = acd("plan", "--compare-policies", "--suite", str(short), "--seeds", "1",
                 "--jobs", "1")

@@ -24,7 +24,9 @@ from tests.support.sites import local_agents, site_toml
 from tests.support.wait import until
 
 SECRET = "s3cret"
-SITE = site_toml("SAS hardening", agents=local_agents("1001", "1002"))
+#: one phone rung at a time: two callers, two agents, each caller its own agent
+SITE = site_toml("SAS hardening", sections={"routing": {"ring_phones": 1}},
+                 agents=local_agents("1001", "1002"))
 BOOTED = (b"Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 8\r\n"
           b"Status: Fully Booted\r\n\r\n")
 

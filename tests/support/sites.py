@@ -81,11 +81,12 @@ def site_toml(name: str, *, departement: str = "59",
     return text.encode()
 
 
-#: the engine tests' room: two ARM agents, an AMU who also takes ARM, a logged-out MG
+#: the engine tests' room: two ARM agents, an AMU who also takes ARM, a logged-out MG;
+#: one phone rung at a time (ring groups have their own tests: test_ring_group.py)
 SITE_TOML = site_toml(
     "SAS test",
     sections={"routing": {"ring_timeout_s": 10, "max_missed_offers": 2,
-                          "orphan_requeue_s": 3}},
+                          "orphan_requeue_s": 3, "ring_phones": 1}},
     skills={"ARM_N1": {"wrap_up_s": 5, "expansion_s": [20, 60]},
             "AMU_N2": {"wrap_up_s": 0, "expansion_s": [30]}},
     numbers={"15": "ARM_N1", "116117": "ARM_N1"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -31,12 +32,18 @@ DIAL_FAILURES = ["NOANSWER", "BUSY", "CHANUNAVAIL", "CANCEL", "CONGESTION"]
 
 
 class EngineMachine(RuleBasedStateMachine):
+    #: phones rung at once for one caller (``[routing] ring_phones``)
+    ring_phones = 1
+
     def __init__(self) -> None:
         super().__init__()
-        self.d = Driver(parse_config(SITE_TOML + PARTNERS))
+        config = parse_config(SITE_TOML + PARTNERS)
+        self.d = Driver(msgspec.structs.replace(config, routing=msgspec.structs.replace(
+            config.routing, ring_phones=self.ring_phones)))
         self.live_channels: set[str] = set()
         self.caller_hangups = 0
-        self.legs: dict[str, str] = {}  # caller channel → ringing/answered agent leg
+        #: (caller channel, agent) → that agent's ringing or answered leg
+        self.legs: dict[tuple[str, str], str] = {}
 
     # ---------------------------------------------------------------- inputs
 
@@ -49,33 +56,35 @@ class EngineMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def phone_rings(self, data: st.DataObject) -> None:
         call = data.draw(st.sampled_from(self.offered()))
-        agent = self.d.engine.agents[call.agent]
-        self.legs[call.channel] = self.d.ring(call.channel, agent.device)
+        name = data.draw(st.sampled_from([a for a in call.ringing_agents()
+                                          if (call.channel, a) not in self.legs]))
+        agent = self.d.engine.agents[name]
+        self.legs[call.channel, name] = self.d.ring(call.channel, agent.device)
 
     @precondition(lambda self: self.ringing_legs())
     @rule(data=st.data(), answer=st.booleans(), status=st.sampled_from(DIAL_FAILURES))
     def dial_ends(self, data: st.DataObject, answer: bool, status: str) -> None:
-        channel, leg = data.draw(st.sampled_from(self.ringing_legs()))
+        key, leg = data.draw(st.sampled_from(self.ringing_legs()))
         if answer:
-            self.d.answer(channel, leg)
+            self.d.answer(key[0], leg)
         else:
-            self.d.dial_fail(channel, leg, status)
-            self.legs.pop(channel)
+            self.d.dial_fail(key[0], leg, status)
+            self.legs.pop(key)
 
     @precondition(lambda self: self.live_channels)
     @rule(data=st.data())
     def caller_hangs_up(self, data: st.DataObject) -> None:
         channel = data.draw(st.sampled_from(sorted(self.live_channels)))
         self.live_channels.discard(channel)
-        self.legs.pop(channel, None)
+        self.forget_legs(channel)
         self.caller_hangups += 1
         self.d.hangup(channel)
 
     @precondition(lambda self: self.legs)
     @rule(data=st.data())
     def agent_leg_hangs_up(self, data: st.DataObject) -> None:
-        channel = data.draw(st.sampled_from(sorted(self.legs)))
-        self.d.feed(ev.Hangup(channel=self.legs.pop(channel)))
+        key = data.draw(st.sampled_from(sorted(self.legs)))
+        self.d.feed(ev.Hangup(channel=self.legs.pop(key)))
 
     @precondition(lambda self: self.d.commands)
     @rule(data=st.data())
@@ -106,7 +115,7 @@ class EngineMachine(RuleBasedStateMachine):
             self.d.feed(i.TransferRequest(queue, agent=call.agent))
         else:
             self.d.feed(i.TransferRequest(queue, call=call.id, by="supervisor"))
-        self.legs.pop(call.channel, None)  # Asterisk hangs up the old agent's legs
+        self.forget_legs(call.channel)  # Asterisk hangs up the old agent's legs
 
     @rule(share=st.sampled_from([0.0, 0.5, 1.0]), queue=st.sampled_from(["*", "ARM_N1"]))
     def bascule(self, share: float, queue: str) -> None:
@@ -135,16 +144,21 @@ class EngineMachine(RuleBasedStateMachine):
 
     def offered(self) -> list:  # type: ignore[type-arg]
         return [c for c in self.d.engine.calls.values()
-                if c.state is CallState.OFFERED and c.channel not in self.legs]
+                if c.state is CallState.OFFERED
+                and any((c.channel, a) not in self.legs for a in c.ringing_agents())]
+
+    def forget_legs(self, channel: str) -> None:
+        for key in [key for key in self.legs if key[0] == channel]:
+            del self.legs[key]
 
     def overflowing(self) -> list:  # type: ignore[type-arg]
         return [c for c in self.d.engine.calls.values()
                 if c.state is CallState.OVERFLOWING and c.overflowed_to is None]
 
-    def ringing_legs(self) -> list[tuple[str, str]]:
+    def ringing_legs(self) -> list[tuple[tuple[str, str], str]]:
         calls = {c.channel: c for c in self.d.engine.calls.values()}
-        return [(ch, leg) for ch, leg in sorted(self.legs.items())
-                if ch in calls and calls[ch].state is CallState.OFFERED]
+        return [(key, leg) for key, leg in sorted(self.legs.items())
+                if key[0] in calls and calls[key[0]].state is CallState.OFFERED]
 
     # ---------------------------------------------------------------- invariants
 
@@ -152,13 +166,15 @@ class EngineMachine(RuleBasedStateMachine):
     def one_call_per_agent_and_one_agent_per_call(self) -> None:
         engaged = [c for c in self.d.engine.calls.values()
                    if c.state in (CallState.OFFERED, CallState.CONNECTED)]
-        agents = [c.agent for c in engaged]
-        assert None not in agents
+        assert None not in [c.agent for c in engaged]
+        agents = [a for c in engaged for a in c.ringing_agents()]
         assert len(agents) == len(set(agents)), agents
         for call in engaged:
-            agent = self.d.engine.agents[call.agent]  # type: ignore[index]
-            if not agent.observed:
-                assert agent.call == call.id, (call, agent)
+            assert call.state is CallState.OFFERED or not call.also_ringing, call
+            for name in call.ringing_agents():
+                agent = self.d.engine.agents[name]
+                if not agent.observed:
+                    assert agent.call == call.id, (call, agent)
 
     @invariant()
     def a_busy_agent_has_a_live_call(self) -> None:
@@ -166,7 +182,8 @@ class EngineMachine(RuleBasedStateMachine):
         for agent in engine.agents.values():
             if agent.state in (AgentState.RINGING, AgentState.ON_CALL):
                 call = engine.calls.get(agent.call or "")
-                assert call is not None and call.agent == agent.id, agent
+                assert call is not None and agent.id in call.ringing_agents(), agent
+                assert agent.state is AgentState.RINGING or call.agent == agent.id, agent
                 assert call.state in (CallState.OFFERED, CallState.CONNECTED), (agent, call)
 
     @invariant()
@@ -218,6 +235,15 @@ class EngineMachine(RuleBasedStateMachine):
                 assert engine.pool.first(name, 1) is None, name
 
 
+class RingGroupMachine(EngineMachine):
+    """The same room ringing up to three phones at once for one caller."""
+
+    ring_phones = 3
+
+
 TestEngineInvariants = EngineMachine.TestCase
 TestEngineInvariants.settings = settings(max_examples=150, stateful_step_count=60,
                                          deadline=None)
+TestRingGroupInvariants = RingGroupMachine.TestCase
+TestRingGroupInvariants.settings = settings(max_examples=150, stateful_step_count=60,
+                                            deadline=None)

@@ -2,9 +2,11 @@
 
 Each policy plays the same simulated days: the same seeded arrivals, patience and
 agents' behaviour drawn per caller and offer, the same staffing. The router plays them
-with its engine and the simulated PBX (:mod:`acd.tools.fastday`), once with its
-routing (``acd``: backups lent when their filière can spare them, ``[routing] backups
-= "spare"``) and once with its older rule (``acd (fixed expansion)``); app_queue plays
+with its engine and the simulated PBX (:mod:`acd.tools.fastday`), with its routing
+(``acd``: backups lent when their filière can spare them, ``[routing] backups =
+"spare"``, and the site's ring groups, ``ring_phones``), the same ringing one phone at
+a time (``acd (one phone)``) and its older rule (``acd (fixed expansion)``, one phone
+at a time); app_queue plays
 them in its model (:mod:`acd.tools.appqueue`) under every configuration worth trying
 (strategy × ``autofill`` × queue rules mimicking the expansion). The router's partner
 overflow is off for the comparison: a room of plain queues has none.
@@ -38,11 +40,13 @@ from acd.tools.plan.model import Band, PolicyComparison, PolicyResult, band_of
 from acd.tools.scenario import Scenario, StaffingStep
 from acd.tools.summary import Summary, queue_order, summarize
 
-__all__ = ["ACD", "ACD_FIXED", "best_of", "compare_policies", "policy_result",
+__all__ = ["ACD", "ACD_FIXED", "ACD_ONE_PHONE", "best_of", "compare_policies", "policy_result",
            "render_comparison", "with_backups", "without_partners"]
 
-#: the router's routing, and its older fixed skill expansion
+#: the router's routing (the site's ring groups); the same ringing one phone at a
+#: time; and its older rule: fixed skill expansion, one phone at a time
 ACD = "acd"
+ACD_ONE_PHONE = "acd (one phone)"
 ACD_FIXED = "acd (fixed expansion)"
 
 Day = DayRequest | AppQueueDay
@@ -51,6 +55,12 @@ Day = DayRequest | AppQueueDay
 def _records(day: Day) -> list[CallRecord]:
     played = day.play()
     return played if isinstance(played, list) else played.records
+
+
+def one_phone(config: Config) -> Config:
+    """``config`` ringing one phone at a time (``[routing] ring_phones = 1``)."""
+    return msgspec.structs.replace(
+        config, routing=msgspec.structs.replace(config.routing, ring_phones=1))
 
 
 def without_partners(config: Config) -> Config:
@@ -79,7 +89,9 @@ def compare_policies(config: Config, scenario: Scenario, *, seeds: Sequence[int]
     options = dict(appqueue) if appqueue is not None else appqueue_configurations(room)
     days: dict[str, list[Day]] = {
         ACD: [DayRequest(with_backups(room, "spare"), scenario, s, staffing) for s in seeds],
-        ACD_FIXED: [DayRequest(with_backups(room, "fixed"), scenario, s, staffing)
+        ACD_ONE_PHONE: [DayRequest(one_phone(with_backups(room, "spare")), scenario, s,
+                                   staffing) for s in seeds],
+        ACD_FIXED: [DayRequest(one_phone(with_backups(room, "fixed")), scenario, s, staffing)
                     for s in seeds],
         **{name: [AppQueueDay(room, scenario, s, option, staffing) for s in seeds]
            for name, option in options.items()}}
@@ -96,7 +108,8 @@ def compare_policies(config: Config, scenario: Scenario, *, seeds: Sequence[int]
     strategies = [top for variants in by_strategy.values()
                   if (top := best_of(variants)) is not None]
     return PolicyComparison(seeds=list(seeds),
-                            results=[results[ACD], results[ACD_FIXED], *strategies],
+                            results=[results[ACD], results[ACD_ONE_PHONE], results[ACD_FIXED],
+                                     *strategies],
                             best=best.policy if best is not None else None)
 
 
