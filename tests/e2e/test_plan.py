@@ -245,10 +245,11 @@ def test_acd_plan_compares_policies_and_writes_its_page(tmp_path: Path) -> None:
              if line.split() and line.split()[0].split("+")[0] in (
                  "acd", "ringall", "leastrecent", "fewestcalls", "rrmemory", "linear",
                  "random")]
-    # the router, its fixed rule, then app_queue's best variant of each strategy
-    assert names == ["acd", "acd", "ringall", "leastrecent", "fewestcalls", "rrmemory",
-                     "linear", "random"]
-    assert "acd (fixed expansion)" in table
+    # the router, the same ringing one phone at a time, its fixed rule, then
+    # app_queue's best variant of each strategy
+    assert names == ["acd", "acd", "acd", "ringall", "leastrecent", "fewestcalls",
+                     "rrmemory", "linear", "random"]
+    assert "acd (one phone)" in table and "acd (fixed expansion)" in table
     assert sum(line.split()[1:2] == ["*"] for line in table.splitlines()) == 1  # the best
     text = page.read_text(encoding="utf-8")
     assert text.count("<img") >= 3 and "leastrecent" in text and "http" not in text
