@@ -17,14 +17,20 @@ level 1 (their own filière):
   and Q's mean handling time h (talk and wrap-up of its last calls), arrivals during
   the loan are Poisson of mean λh, and the free people left must be at least the
   smallest r with P(N > r) ≤ ``[routing] spare_risk``;
-* unless the call is of priority 0 (life-threatening): then the first condition
-  alone decides.
+* unless the call is of priority 0 (life-threatening), or one the room already
+  handled (transferred in from another filière, warm or cold, or given back after a
+  failed offer): then the first condition alone decides.
 
-A caller the room already handled (transferred in from another filière, warm or cold,
-or given back after a failed offer) takes a free backup at once: "calls already
-handled before new ones", the rule inside each queue, applied across filières. The
-AMU regulators' filière then gets its qualified callers without waiting for the
-expansion delay when the ARM backing it up are free.
+So a handled caller takes a free backup as soon as nobody waits in the backup's own
+filière: "calls already handled before new ones", the rule inside each queue, applied
+across filières, but never by making the backup's own callers wait. The AMU
+regulators' filière gets its qualified callers without waiting for the expansion
+delay when the ARM backing it up are free and no new caller waits at N1. (Lending
+them at once even while N1 callers waited cost the PDSA night 0.6 point of QS 30 s
+at N1 and the thin room 1.7, for no gain at N2: docs/plan-policies.md.)
+
+A restarted router reads the arrival rates with the start-up correction of
+:mod:`acd.core.demand`: the first minutes of counting are not read as no traffic.
 
 The fixed expansion stays the bound: once a call has waited ``expansion_s`` it takes a
 backup whatever their filière's state, so every call reaches its backups as before and
@@ -79,14 +85,20 @@ class SpareRule:
 
     def __call__(self, agent: Agent, call: Call) -> bool:
         """``agent`` may take ``call`` (of a queue they hold above level 1) now: a call
-        the room already handled (transferred in, or given back) at once, a new one when
-        their filière can spare them."""
+        the room already handled (transferred in, or given back) as soon as nobody
+        waits in their own filière, a new one when their filière can spare them."""
         handled = call.tier == 0 or len(call.queues) > 1
-        return handled or self._spares(agent, call.queue, call.priority)
+        return self._spares(agent, call.queue, call.priority, handled=handled)
 
-    def _spares(self, agent: Agent, queue: str, priority: int) -> bool:
-        """``agent`` may take a call of ``queue`` and ``priority`` now (a waiting call,
-        or a warm transfer to ``queue``)."""
+    def spares_for_handled(self, agent: Agent, queue: str) -> bool:
+        """``agent`` may take a call of ``queue`` the room already handled (a warm
+        transfer to ``queue``): nobody waits in their own filière."""
+        return self._spares(agent, queue, 0, handled=True)
+
+    def _spares(self, agent: Agent, queue: str, priority: int, *, handled: bool) -> bool:
+        """``agent`` may take a call of ``queue`` and ``priority`` now: nobody waits
+        in their own filière, and unless the call is handled already or of priority
+        0, the free people left there cover the calls it expects during the loan."""
         state = self._state
         loan_s: float | None = None
         for skill, level in agent.skills.items():
@@ -94,7 +106,7 @@ class SpareRule:
                 continue
             if self._waiting(skill):
                 return False
-            if priority == 0:
+            if priority == 0 or handled:
                 continue
             if loan_s is None:
                 loan_s = mean_handling_time(state.handled.get(queue, ()))

@@ -144,8 +144,8 @@ class WarmTransfers:
         return best
 
     def eligible(self, warm: WarmTransfer, agent: Agent) -> bool:
-        """The skill's expansion delay is over for ``agent``'s level, or their own
-        filière can spare them now (``[routing] backups = "spare"``)."""
+        """The skill's expansion delay is over for ``agent``'s level, or nobody waits
+        in their own filière (``[routing] backups = "spare"``: a handled call)."""
         level = agent.skills.get(warm.to_queue)
         if level is None or agent.id in warm.tried or agent.id == warm.agent:
             return False
@@ -154,7 +154,8 @@ class WarmTransfers:
             return False
         if self.state.now - warm.at >= delay:
             return True
-        return self.state.selection.spare is not None  # a handled call: at once
+        spare = self.state.selection.spare
+        return spare is not None and spare.spares_for_handled(agent, warm.to_queue)
 
     def offer_to(self, agent: Agent) -> bool:
         """An agent is free: ring it for a warm transfer waiting for its skill (a

@@ -12,6 +12,7 @@ from acd.config.load import parse_config
 from acd.core import inputs as i
 from acd.core.demand import ArrivalRates
 from acd.core.spare import reserve
+from tests.support import sites
 from tests.support.enginekit import Driver
 from tests.support.sites import agent, site_toml, with_backups
 
@@ -71,6 +72,21 @@ def test_arrival_rates_follow_the_recent_traffic() -> None:
     assert rates.rate("ARM_N1", 3600) == 0.0
 
 
+def test_a_router_that_just_started_reads_the_traffic_it_saw_not_a_fraction() -> None:
+    """An exponentially weighted count started at 0 reads low until it has weighed a
+    whole window; divided by the weight gathered so far it reads what was seen."""
+    rates = ArrivalRates(600)
+    for second in range(0, 120, 10):  # one call every 10 s for the first two minutes
+        rates.arrived("ARM_N1", 1000.0 + second)
+    assert rates.rate("ARM_N1", 1120.0) == pytest.approx(1 / 10, rel=0.15)
+    assert rates.rate("AMU_N2", 1120.0) == 0.0
+    late = ArrivalRates(600)  # the same calls counted after hours of quiet counting
+    late.arrived("AMU_N2", 0.0)
+    for second in range(0, 120, 10):
+        late.arrived("ARM_N1", 36_000.0 + second)
+    assert late.rate("ARM_N1", 36_120.0) == pytest.approx(12 / 600, rel=0.15)
+
+
 def test_a_backup_whose_filiere_is_quiet_takes_the_call_at_once() -> None:
     d = Driver(site())
     keep_arm_busy(d)
@@ -93,7 +109,8 @@ def test_a_backup_is_kept_back_while_their_filiere_expects_calls_then_the_delay_
 
 def test_a_second_free_regulator_lets_the_first_go() -> None:
     d = Driver(site())
-    busy_n2_hour(d, 1)  # N2 expects about 0.3 calls while amu01 would be away
+    busy_n2_hour(d, 1)
+    d.advance(300)  # one N2 call in 5.5 minutes: about 0.3 expected while amu01 is away
     keep_arm_busy(d)
     third = d.call()
     assert offered_to(d, third) is None  # amu01 is N2's only free regulator
@@ -147,3 +164,28 @@ def test_a_caller_the_room_already_handled_takes_a_backup_at_once() -> None:
     fresh = d.call()
     assert offered_to(d, fresh) is None  # a new caller still waits for the rule
 
+
+
+def test_a_handled_caller_takes_a_backup_only_once_their_own_filiere_has_nobody_waiting(
+        ) -> None:
+    """arm01 (ARM N1, backing AMU N2 up) comes free with a new N1 caller waiting and a
+    caller transferred to N2 waiting for the busy regulator: the N1 caller first (the
+    transferred one would have come first before this rule: PDSA night, 0.6 point of
+    QS 30 s at N1); with nobody waiting at N1, arm01 takes the transferred caller."""
+    d = Driver(sites.site_config())
+    first, second = d.call(), d.call()
+    d.answer(first, d.ring(first, "PJSIP/arm01"))
+    d.answer(second, d.ring(second, "PJSIP/arm02"))
+    regulated = d.call()  # amu01, N1's backup, takes it: N2 is quiet
+    d.answer(regulated, d.ring(regulated, "PJSIP/amu01"))
+    new_n1, to_n2 = d.call(), d.call()
+    transferred = next(c.id for c in d.engine.calls.values() if c.channel == to_n2)
+    d.feed(i.TransferRequest("AMU_N2", call=transferred, by="supervisor"))
+    assert [c.channel for c in d.engine.waiting_calls("AMU_N2")] == [to_n2]
+    d.hangup(first)
+    d.advance(5.0)  # arm01's wrap-up
+    assert offered_to(d, new_n1) == "arm01" and offered_to(d, to_n2) is None
+    d.answer(new_n1, d.ring(new_n1, "PJSIP/arm01"))
+    d.hangup(new_n1)
+    d.advance(5.0)  # nobody waits at N1 now: before N2's 30 s expansion delay
+    assert offered_to(d, to_n2) == "arm01"
