@@ -52,11 +52,6 @@ def first_queue(record: CallRecord) -> str | None:
     return record.queues[0] if record.queues else None
 
 
-def wait_known(record: CallRecord) -> bool:
-    """Answered with a known wait (its first pick-up was seen)."""
-    return record.wait_s is not None
-
-
 def is_answered(record: CallRecord) -> bool:
     """Picked up by a person, whether the pick-up was seen or found at a resync (a
     call Asterisk cut afterwards included: it has its agent)."""

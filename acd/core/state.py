@@ -82,7 +82,6 @@ def capture(engine: Engine) -> EngineState:
     )
 
 
-call_encoder = msgspec.json.Encoder()
 call_decoder = msgspec.json.Decoder(Call)
 agent_decoder = msgspec.json.Decoder(Agent)
 meta_decoder = msgspec.json.Decoder(EngineMeta)

@@ -86,9 +86,6 @@ ALWAYS_OPEN = (FRONT_OFFICE, BACK_OFFICE)
 LOOP_LAG_INTERVAL_S = 0.5
 #: ... and the gauge reports the worst of its last this-many measurements (5 s)
 LOOP_LAG_WINDOW = 10
-#: overflow results that mark a partner down for ``down_for_s`` / that show it is up
-PARTNER_DOWN_RESULTS = frozenset({"failed", "unreachable"})
-PARTNER_UP_RESULTS = frozenset({"answered", "busy"})
 
 
 @dataclass(slots=True)
