@@ -55,7 +55,7 @@ from acd.core.demand import ArrivalRates
 from acd.core.effects import Effects, Output
 from acd.core.model import Agent, Call
 from acd.core.offering import Offering
-from acd.core.overflow import Bascule
+from acd.core.overflow_rules import Bascule
 from acd.core.partners import Overflow
 from acd.core.pbxloss import PbxLoss
 from acd.core.pbxview import PbxView

@@ -1,5 +1,5 @@
 """Overflow to partner SAS and the supervisor's bascule (the policy is
-:mod:`acd.core.overflow`).
+:mod:`acd.core.overflow_rules`).
 
 Overflow, with look-ahead: a call to overflow leaves its queue but keeps its place
 (its priority, tier and arrival order). The router sets the partner's dial string on
@@ -24,7 +24,7 @@ from acd.core.calls import to_holding
 from acd.core.constants import ACTION_RETRY_S, FORWARD_PARTNER, OVERFLOW_RETRY_S
 from acd.core.effects import Effects
 from acd.core.model import Call, CallState, move_call
-from acd.core.overflow import (
+from acd.core.overflow_rules import (
     SITE,
     Bascule,
     ShareCounter,

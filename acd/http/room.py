@@ -47,7 +47,7 @@ import holidays
 from acd.core import facts as f
 from acd.core.hours import holiday_subdivision, pdsa_cause, public_holiday
 from acd.core.model import Agent, AgentState, Call, CallState
-from acd.core.overflow import SITE
+from acd.core.overflow_rules import SITE
 from acd.core.ports import ApiHost
 from acd.http.views import bascule_view
 from acd.logs import mask_number

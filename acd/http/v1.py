@@ -68,7 +68,7 @@ from aiohttp import web
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.model import Agent, AgentState, Call
-from acd.core.overflow import SITE
+from acd.core.overflow_rules import SITE
 from acd.core.reskill import reskill_problem
 from acd.http.cti import EventStream, closing_frame
 from acd.http.sessions import Sessions, check_csrf

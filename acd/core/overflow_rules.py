@@ -1,4 +1,5 @@
-"""When a call goes to a partner SAS, and to which one. Pure policy.
+"""When a call goes to a partner SAS, and to which one: the overflow rules and the
+supervisor's bascule. Pure policy.
 
 Per queue, an :class:`~acd.config.OverflowRule` says when calls overflow: a new call
 finds more than ``max_waiting`` calls waiting, or an estimated wait over
