@@ -12,7 +12,7 @@ import msgspec
 
 from acd.config import Config
 from acd.core.records import CallRecord
-from acd.service.records import RecordsFile
+from acd.service.recordfile import RecordsFile
 from acd.shipped import SCENARIOS, shown_path
 from acd.tools.chaos import ChaosError, Fault, parse_chaos
 from acd.tools.chaos_run import ChaosResult, run_chaos

@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import capture_logs
 
 from acd.core.records import CallRecord, LegRecord
-from acd.service.records import RETRY_S, RecordsFile
+from acd.service.recordfile import RETRY_S, RecordsFile
 from tests.support.acdrun import SECRET, read_log_until, run_config
 from tests.support.amipeer import AmiPeer, recorded_events
 from tests.support.fulldisk import PAGE, fill, small_tmpfs
