@@ -25,8 +25,8 @@ from acd.core.constants import (
 )
 from acd.core.effects import Effects
 from acd.core.hours import route_number
-from acd.core.indicators import LOST, handling_time, mean_handling_time
-from acd.core.model import Agent, Call, CallState, Leg, move_call
+from acd.core.indicators import handling_time, mean_handling_time
+from acd.core.model import Agent, Call, CallState, Leg, Outcome, move_call
 from acd.core.records import CallRecord, record_of
 from acd.core.room import RoomState
 from acd.core.timers import TimerKind, Timers
@@ -209,16 +209,16 @@ class CallBook:
         if emptied:
             self.offering.lend_backups()  # its filière may spare its backups now
 
-    def outcome(self, call: Call) -> str:
+    def outcome(self, call: Call) -> Outcome:
         """How a call that is ending ended (Asterisk's own cut first, whatever came
         before it: :mod:`acd.core.pbxloss`)."""
         if call.lost_reason is not None:
-            return LOST
+            return Outcome.LOST
         partner = self.overflow.outcome(call)
         if partner is not None:
             return partner
-        return "answered" if call.answered_at is not None or call.answered_unobserved \
-            else "abandoned"
+        return Outcome.ANSWERED if call.answered_at is not None or call.answered_unobserved \
+            else Outcome.ABANDONED
 
     def close_leg(self, call: Call) -> None:
         """The current leg's conversation is over: note its end and learn from it."""

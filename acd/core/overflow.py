@@ -23,7 +23,7 @@ from acd.core import inputs as i
 from acd.core.calls import to_holding
 from acd.core.constants import ACTION_RETRY_S, FORWARD_PARTNER, OVERFLOW_RETRY_S
 from acd.core.effects import Effects
-from acd.core.model import Call, CallState, move_call
+from acd.core.model import Call, CallState, Outcome, move_call
 from acd.core.overflow_rules import (
     SITE,
     Bascule,
@@ -236,12 +236,12 @@ class Overflow:
         if call.state is CallState.OVERFLOWING and call.overflowed_to is None:
             self.failed(call, "failed", f"{event.action} failed: {event.message}")
 
-    def outcome(self, call: Call) -> str | None:
+    def outcome(self, call: Call) -> Outcome | None:
         """How an ending call ended if a partner was involved, else None."""
         if call.overflowed_to == FORWARD_PARTNER:
-            return "forwarded"
+            return Outcome.FORWARDED
         if call.overflowed_to is not None:
-            return "overflowed"
+            return Outcome.OVERFLOWED
         if call.state is CallState.OVERFLOWING and call.overflow_partner:
             call.overflows.append((call.overflow_partner, self.state.now, "abandoned"))
         return None

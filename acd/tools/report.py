@@ -38,6 +38,7 @@ from acd.core.indicators import (
     is_short_abandon,
     leg_talk_s,
 )
+from acd.core.model import Outcome
 from acd.core.records import CallRecord
 from acd.errors import AcdError
 
@@ -233,14 +234,14 @@ def _add(figures: Figures, record: CallRecord, settings: ReportSettings,
         figures.abandoned += 1
         figures.short_abandoned += short
         figures.abandoned_in_announcement += record.in_announcement
-    elif outcome == "waiting":
+    elif outcome == Outcome.WAITING:
         figures.waiting += 1
-    elif outcome == "overflowed":
+    elif outcome == Outcome.OVERFLOWED:
         figures.overflowed += 1
         partner = record.partner or "unknown"
         figures.overflowed_by_partner[partner] = (
             figures.overflowed_by_partner.get(partner, 0) + 1)
-    elif outcome == "forwarded":
+    elif outcome == Outcome.FORWARDED:
         figures.forwarded += 1
     elif is_lost(outcome):
         figures.lost += 1

@@ -37,10 +37,13 @@ from acd.core.indicators import (
     leg_answered,
     ratio,
 )
+from acd.core.model import Outcome
 from acd.core.records import CallRecord, LegRecord
 
 #: the ``partner`` of a call forwarded to the external PDSA line of its number
 PDSA = FORWARD_PARTNER
+#: the outcomes the headline counts apart (every other one is "other")
+_HEADLINE = (Outcome.ABANDONED, Outcome.ANSWERED, Outcome.WAITING)
 
 
 @dataclass
@@ -90,7 +93,7 @@ class Summary:
     other: int = 0
     #: the other calls by outcome ("forwarded" to a PDSA line, "overflowed" to a
     #: partner SAS, "lost" in an Asterisk restart…)
-    other_outcomes: dict[str, int] = field(default_factory=dict)
+    other_outcomes: dict[Outcome, int] = field(default_factory=dict)
     qs30_numerator: int = 0
     qs30_denominator: int = 0
     qs60_numerator: int = 0
@@ -180,7 +183,7 @@ def _kind(record: CallRecord) -> str:
         return "answered"
     if is_abandoned(record.outcome):
         return "abandoned"
-    return "waiting" if record.outcome == "waiting" else "other"
+    return "waiting" if record.outcome == Outcome.WAITING else "other"
 
 
 def _add_queues(summary: Summary, record: CallRecord, first_queue: str, kind: str) -> None:
@@ -206,9 +209,9 @@ def _add_queues(summary: Summary, record: CallRecord, first_queue: str, kind: st
             figures.answered += 1
             if picked.wait_s is not None:
                 figures.waits.append(picked.wait_s)
-        elif n < last or record.outcome not in ("abandoned", "answered", "waiting"):
+        elif n < last or record.outcome not in _HEADLINE:
             continue
-        elif record.outcome == "answered" and record.wait_s is None:
+        elif record.outcome == Outcome.ANSWERED and record.wait_s is None:
             figures.answered += 1  # found talking at a resync: its wait is not known
         elif record.ended_at is None:
             figures.waiting += 1  # never picked up in its last queue: still there
@@ -226,10 +229,10 @@ def _add_moves(summary: Summary, record: CallRecord) -> None:
     for attempt in record.overflows:
         if attempt.partner != PDSA:
             summary.overflows.setdefault(attempt.partner, PartnerFigures()).tried += 1
-    if record.outcome == "overflowed":
+    if record.outcome == Outcome.OVERFLOWED:
         partner = record.partner or "unknown"
         summary.overflows.setdefault(partner, PartnerFigures()).taken += 1
-    elif record.outcome == "forwarded":
+    elif record.outcome == Outcome.FORWARDED:
         summary.forwarded[record.number] = summary.forwarded.get(record.number, 0) + 1
 
 

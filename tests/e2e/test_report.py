@@ -14,6 +14,7 @@ import msgspec
 import pytest
 
 from acd.config.load import parse_config
+from acd.core.model import Outcome
 from acd.core.records import CallRecord, LegRecord
 from acd.tools.report import (
     RecordsError,
@@ -53,7 +54,7 @@ def call(uid: str, *, arrived: str = "2026-03-10T10:00:00.000+01:00",
     return CallRecord(
         uniqueid=uid, linkedid=uid, number=number, caller_name="", queues=queues,
         arrived_at=arrived, answered_at=arrived if wait_s is not None else None,
-        ended_at=ended, outcome=outcome, agent="a1" if wait_s is not None else None,
+        ended_at=ended, outcome=Outcome(outcome), agent="a1" if wait_s is not None else None,
         wait_s=wait_s, priority=5, channel=f"PJSIP/t-{uid}", legs=legs, period=period,
         partner=partner)
 

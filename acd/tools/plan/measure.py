@@ -38,14 +38,12 @@ from acd.core.indicators import (
     is_abandoned,
     is_short_abandon,
 )
+from acd.core.model import Outcome
 from acd.core.records import CallRecord
 from acd.tools.plan.lines import LineCounts, line_counts
 from acd.tools.plan.staffing import Grid
 from acd.tools.summary import percentile
 from acd.tools.traffic import primary_skill
-
-#: the outcome of a call sent to its number's PDSA line: it never reached the room
-FORWARDED = "forwarded"
 
 
 @dataclass
@@ -140,7 +138,7 @@ def measure(records: list[CallRecord], config: Config, grid: Grid,
     wrap = {name: config.skill(name).wrap_up_s for name in config.skill_names()}
     for record in records:
         k = grid.index(_epoch(record.arrived_at))
-        if k is not None and record.outcome != FORWARDED and (
+        if k is not None and record.outcome != Outcome.FORWARDED and (
                 first_queue(record) or FRONT_OFFICE) == FRONT_OFFICE:
             counts = out[k]
             counts.offered += 1
@@ -178,7 +176,7 @@ def measure(records: list[CallRecord], config: Config, grid: Grid,
 
 
 #: why a call's last leg was left unanswered, from the call's outcome
-_UNANSWERED = {"overflowed": "partner"}
+_UNANSWERED = {Outcome.OVERFLOWED: "partner"}
 
 
 def _why(counts: IntervalCounts, queue: str, reason: str) -> None:
