@@ -59,10 +59,10 @@ from acd.core.indicators import (
     QS60_S,
     answer_wait,
     answered_within,
-    is_abandoned,
     is_short_abandon,
 )
 from acd.core.observed import REFUSED_INPUT
+from acd.core.tally import Tally
 from acd.metrics.announcement import AnnouncementAbandons
 from acd.metrics.gauges import EngineCollector
 from acd.metrics.lost import LostCalls
@@ -298,9 +298,13 @@ class RouterMetrics:
             first = record.queues[0] if record.queues else fact.queue
             series = self._series_of(first, record.number, record.period)
             series.offered.inc()
-        if is_abandoned(fact.outcome):
+        # offered and answered are counted as they happen; what only the end tells
+        # (abandoned, short or not) is counted from the call's record, by the tally
+        ended = Tally.of(record, short=is_short_abandon(
+            fact.outcome, fact.duration_s, self.short_abandon_s))
+        if ended.abandoned:
             series.abandoned.inc()
-            if is_short_abandon(fact.outcome, fact.duration_s, self.short_abandon_s):
+            if ended.short_abandoned:
                 series.short_abandoned.inc()
 
     def _on_transferred(self, fact: f.CallTransferred) -> None:

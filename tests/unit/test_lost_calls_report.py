@@ -16,8 +16,9 @@ from acd.config.load import load_config
 from acd.core.indicators import is_answered
 from acd.core.model import Outcome
 from acd.core.records import CallRecord
+from acd.core.tally import Tally
 from acd.tools.replay import replay_files
-from acd.tools.report import Figures, build_report
+from acd.tools.report import build_report
 from acd.tools.report_render import render_csv, render_md, report_json
 from acd.tools.summary import summarize
 from tests.support.paths import LIVE
@@ -38,8 +39,8 @@ def found_talking_then_cut() -> CallRecord:
                                    ended_unobserved=True)
 
 
-def december(records: list[CallRecord]) -> Figures:
-    return build_report(records, *DECEMBER).months["2026-12"]["all"]
+def december(records: list[CallRecord]) -> Tally:
+    return build_report(records, *DECEMBER).months["2026-12"]["all"].counts
 
 
 def test_the_restart_s_victims_are_lost_not_abandoned() -> None:
