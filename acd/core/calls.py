@@ -14,15 +14,10 @@ from typing import TYPE_CHECKING
 
 from acd.ami import events as ev
 from acd.ami.actions import Redirect
-from acd.config import Config
+from acd.config import FRONT_OFFICE, Config
 from acd.core import attempts
 from acd.core import facts as f
-from acd.core.constants import (
-    FRONT_OFFICE,
-    HANDLE_WINDOW,
-    RECENTLY_ENDED_MAX,
-    WORKING_STATES,
-)
+from acd.core.constants import HANDLE_WINDOW, RECENTLY_ENDED_MAX, WORKING_OR_WRAPPING
 from acd.core.effects import Effects
 from acd.core.hours import route_number
 from acd.core.indicators import handling_time, mean_handling_time
@@ -251,7 +246,7 @@ class CallBook:
         level_one = any_level = 0
         for agent in state.agents.values():
             level = agent.skills.get(queue)
-            if level is None or agent.state not in WORKING_STATES or agent.observed:
+            if level is None or agent.state not in WORKING_OR_WRAPPING or agent.observed:
                 continue
             any_level += 1
             level_one += level == 1

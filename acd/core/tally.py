@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from acd.core.constants import FRONT_OFFICE
+from acd.config import FRONT_OFFICE
 from acd.core.indicators import (
     QS30_S,
     QS60_S,

@@ -51,9 +51,8 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.registry import Collector
 
-from acd.config import Config
+from acd.config import BACK_OFFICE, FRONT_OFFICE, Config
 from acd.core import facts as f
-from acd.core.constants import BACK_OFFICE, FRONT_OFFICE
 from acd.core.indicators import (
     QS30_S,
     QS60_S,

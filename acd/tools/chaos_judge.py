@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from acd.config import Config
+from acd.config import FRONT_OFFICE, Config
 from acd.core.model import Outcome
 from acd.core.records import CallRecord, iso
 from acd.sim import SimServer
@@ -79,7 +79,7 @@ def _unobserved(call: Call, logged: dict[str, Any], hangup: HangupRecord | None,
     zone = config.zone()
     queued = logged.get("call_queued", {})
     answered = logged.get("call_answered")
-    queue = str(queued.get("queue") or (answered and answered.get("queue")) or "ARM_N1")
+    queue = str(queued.get("queue") or (answered and answered.get("queue")) or FRONT_OFFICE)
     if call.phase is not Phase.GONE:
         outcome = Outcome.ANSWERED if call.phase in (Phase.TALKING, Phase.WITH_PARTNER) \
             else Outcome.WAITING

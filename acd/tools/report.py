@@ -24,8 +24,7 @@ from typing import BinaryIO
 
 import msgspec
 
-from acd.config import Config
-from acd.core.constants import FRONT_OFFICE
+from acd.config import BACK_OFFICE, FRONT_OFFICE, Config
 from acd.core.indicators import leg_talk_s
 from acd.core.records import CallRecord
 from acd.core.tally import SHORT_ABANDON_S, Tally, duration_s, short_abandon
@@ -37,8 +36,8 @@ PERIODS: tuple[str, ...] = ("sas", "pdsa", "all")
 #: role labels of the site configs (``skills.<Q>.role``) and standard queue names →
 #: number of the DGOS telephony indicator (table 3) for the mean talk time of that role
 DGOS_TALK_INDICATORS: dict[str, int] = {
-    "ARM front office": 19, "ARM_N1": 19,
-    "ARM N2 AMU": 20, "AMU_N2": 20,
+    "ARM front office": 19, FRONT_OFFICE: 19,
+    "ARM N2 AMU": 20, BACK_OFFICE: 20,
     "OSNP": 21,
     "GP regulator": 22, "MG": 22,
     "hospital regulator": 23,

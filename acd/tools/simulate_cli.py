@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 import msgspec
 
-from acd.config import Config
+from acd.config import BACK_OFFICE, FRONT_OFFICE, Config
 from acd.core.model import Outcome
 from acd.core.records import CallRecord
 from acd.service.recordfile import RecordsFile
@@ -87,7 +87,7 @@ class LiveLine:
 
 
 #: how the live line names the four filières' queues
-SHORT_QUEUE = {"ARM_N1": "N1", "AMU_N2": "AMU", "OSNP": "OSNP", "MG": "MG"}
+SHORT_QUEUE = {FRONT_OFFICE: "N1", BACK_OFFICE: "AMU", "OSNP": "OSNP", "MG": "MG"}
 
 
 def live_line(p: Progress, zone: Any) -> str:

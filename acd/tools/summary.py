@@ -25,8 +25,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from acd.config import STANDARD_SKILLS, Config
-from acd.core.constants import FORWARD_PARTNER, FRONT_OFFICE
+from acd.config import FRONT_OFFICE, STANDARD_SKILLS, Config
+from acd.core.constants import FORWARD_PARTNER
 from acd.core.indicators import first_queue, leg_answered
 from acd.core.model import Outcome
 from acd.core.records import CallRecord, LegRecord

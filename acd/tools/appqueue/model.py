@@ -58,8 +58,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from acd.config import Config
-from acd.core.constants import FRONT_OFFICE
+from acd.config import FRONT_OFFICE, Config
 from acd.core.hours import route_number
 from acd.core.model import Outcome
 from acd.core.records import CallRecord

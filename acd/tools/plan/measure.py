@@ -27,8 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from acd.config import Config
-from acd.core.constants import FRONT_OFFICE
+from acd.config import FRONT_OFFICE, Config
 from acd.core.facts import CallTransferred
 from acd.core.indicators import first_queue
 from acd.core.model import Outcome

@@ -28,8 +28,7 @@ from typing import Literal
 
 import msgspec
 
-from acd.config import Config
-from acd.core.constants import FRONT_OFFICE
+from acd.config import FRONT_OFFICE, Config
 from acd.core.indicators import first_queue, ratio
 from acd.core.records import CallRecord
 from acd.core.tally import tally

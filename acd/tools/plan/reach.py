@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from acd.core.constants import FRONT_OFFICE
+from acd.config import FRONT_OFFICE
 from acd.core.model import Outcome
 from acd.tools.plan.measure import IntervalCounts
 from acd.tools.plan.model import Target, Unreachable
