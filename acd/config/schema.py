@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from acd.config.dialplan_defaults import DIALPLAN
+
 #: the front office (ARM N1): where every call of the number plan lands by default
 FRONT_OFFICE = "ARM_N1"
 #: the AMU back office (N2)
@@ -181,8 +183,9 @@ class LeaderConfig(Strict, frozen=True):
 
 
 class RoutingConfig(Strict, frozen=True):
-    #: seconds an agent's phone may ring before the call goes back to the head of its queue
-    ring_timeout_s: Positive = 15.0
+    #: seconds an agent's phone may ring before the call goes back to the head of its
+    #: queue (the dialplan's ACD_RING by default)
+    ring_timeout_s: Positive = float(DIALPLAN.ring_s)
     #: consecutive unanswered offers before the agent is paused with reason "no answer"
     max_missed_offers: Annotated[int, msgspec.Meta(ge=1)] = 2
     #: a connected caller whose agent leg vanished, with no news from the dialplan,
@@ -395,7 +398,7 @@ class DialplanNames(Strict, frozen=True):
     #: context [holding] sends callers to when the heartbeat is stale (fail open)
     failopen_context: str = "acd-failopen"
     #: the native Asterisk queue of the front-office phones used there
-    failopen_queue: str = "acd-front-office"
+    failopen_queue: str = DIALPLAN.failopen_queue
 
 
 def _default_numbers() -> dict[str, NumberConfig]:
