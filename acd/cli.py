@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from acd.config.schema import FRONT_OFFICE
 from acd.errors import AcdError, ConfigError
 from acd.extras import extra_providing
 
@@ -371,8 +372,9 @@ def _report_arguments(report: argparse.ArgumentParser) -> None:
                         "month × period × indicator; json: one object")
     report.add_argument("--config", help="site config: short_abandon_s, role of each "
                         "queue, site name (default: 15 s, queue names)")
-    report.add_argument("--front-office", default="ARM_N1", metavar="QUEUE",
-                        help="queue whose calls QS 30 s and QS 60 s count (default ARM_N1)")
+    report.add_argument("--front-office", default=FRONT_OFFICE, metavar="QUEUE",
+                        help="queue whose calls QS 30 s and QS 60 s count "
+                        f"(default {FRONT_OFFICE})")
     _log_arguments(report)
 
 

@@ -43,9 +43,6 @@ RESPONSE_PREFIX = b"Response: "
 DEFAULT_MAX_FRAME_BYTES = 256 * 1024
 #: Asterisk's banner is one short line ("Asterisk Call Manager/11.0.0")
 MAX_BANNER_BYTES = 256
-#: bytes that are never sent in an AMI value: CR and LF end a header, NUL ends a
-#: C string in Asterisk (what follows it would be silently cut off)
-UNSENDABLE = ("\r", "\n", "\0")
 
 
 class AmiMessage(dict[str, str]):
@@ -192,13 +189,6 @@ def _parse_lenient(lines: list[str]) -> AmiMessage:
     if multi:
         message.multi = multi
     return message
-
-
-def iter_messages(data: bytes) -> Iterable[AmiMessage]:
-    """Every message of a whole recorded stream (banner skipped)."""
-    reader = FrameReader()
-    for frame in reader.feed(data + TERMINATOR):
-        yield parse_frame(frame)
 
 
 def serialize(headers: Iterable[tuple[str, str]]) -> bytes:

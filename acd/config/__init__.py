@@ -10,6 +10,8 @@ pulls in anything else of ``acd``: :mod:`acd.core.hours` reads the schema while
 """
 
 from acd.config.schema import (
+    BACK_OFFICE,
+    FRONT_OFFICE,
     SKILL_NAME_RE,
     STANDARD_SKILLS,
     AgentConfig,
@@ -40,6 +42,8 @@ from acd.config.schema import (
 )
 
 __all__ = [
+    "BACK_OFFICE",
+    "FRONT_OFFICE",
     "SKILL_NAME_RE",
     "STANDARD_SKILLS",
     "AgentConfig",

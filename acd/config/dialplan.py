@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from acd.config.dialplan_defaults import DIALPLAN
 from acd.config.schema import DialplanNames
 
 #: the agent / partner pattern of acd-connect, acd-overflow, acd-warm, acd-warm-bridge
@@ -20,11 +21,7 @@ ID_PATTERN = "_[0-9A-Za-z]."
 #: the queue pattern of acd-transfer
 QUEUE_PATTERN = "_[A-Z]."
 #: globals_acd.conf: name → value shipped (the heartbeat is never there)
-GLOBALS: dict[str, str] = {
-    "ACD_RING": "15", "ACD_PARTNER_RING": "20", "ACD_MOH": "default",
-    "ACD_WARM_HOLD": "10", "ACD_HOLD_S": "5", "ACD_FAILOPEN_S": "10",
-    "ACD_FAILOPEN_QUEUE": "acd-front-office",
-}
+GLOBALS: dict[str, str] = DIALPLAN.globals()
 #: queues_acd.conf: the settings of the fail-open queue the router relies on
 QUEUE_SETTINGS: dict[str, str] = {
     "strategy": "rrmemory", "autofill": "yes", "ringinuse": "no", "joinempty": "yes",

@@ -15,8 +15,14 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from acd.config.dialplan_defaults import DIALPLAN
+
+#: the front office (ARM N1): where every call of the number plan lands by default
+FRONT_OFFICE = "ARM_N1"
+#: the AMU back office (N2)
+BACK_OFFICE = "AMU_N2"
 #: The four roles of every SAS room; a site may add more (e.g. PSY).
-STANDARD_SKILLS: tuple[str, ...] = ("ARM_N1", "AMU_N2", "OSNP", "MG")
+STANDARD_SKILLS: tuple[str, ...] = (FRONT_OFFICE, BACK_OFFICE, "OSNP", "MG")
 
 #: a delay in seconds: finite, at most a day
 NonNegative = Annotated[float, msgspec.Meta(ge=0, le=86_400)]
@@ -177,8 +183,9 @@ class LeaderConfig(Strict, frozen=True):
 
 
 class RoutingConfig(Strict, frozen=True):
-    #: seconds an agent's phone may ring before the call goes back to the head of its queue
-    ring_timeout_s: Positive = 15.0
+    #: seconds an agent's phone may ring before the call goes back to the head of its
+    #: queue (the dialplan's ACD_RING by default)
+    ring_timeout_s: Positive = float(DIALPLAN.ring_s)
     #: consecutive unanswered offers before the agent is paused with reason "no answer"
     max_missed_offers: Annotated[int, msgspec.Meta(ge=1)] = 2
     #: a connected caller whose agent leg vanished, with no news from the dialplan,
@@ -396,11 +403,11 @@ class DialplanNames(Strict, frozen=True):
     #: context [holding] sends callers to when the heartbeat is stale (fail open)
     failopen_context: str = "acd-failopen"
     #: the native Asterisk queue of the front-office phones used there
-    failopen_queue: str = "acd-front-office"
+    failopen_queue: str = DIALPLAN.failopen_queue
 
 
 def _default_numbers() -> dict[str, NumberConfig]:
-    return {"15": NumberConfig(queue="ARM_N1", label="15")}
+    return {"15": NumberConfig(queue=FRONT_OFFICE, label="15")}
 
 
 class Config(Strict, frozen=True):
@@ -452,6 +459,6 @@ def slugify(text: str) -> str:
 
 def is_front_office(skills: Mapping[str, int]) -> bool:
     """An agent whose phone is a member of the fail-open queue (``[dialplan]
-    failopen_queue``): the first standard skill (ARM_N1) at level 1, the front office
-    that answers first when the router is silent."""
-    return skills.get(STANDARD_SKILLS[0]) == 1
+    failopen_queue``): the front office (ARM_N1) at level 1, that answers first when
+    the router is silent."""
+    return skills.get(FRONT_OFFICE) == 1

@@ -10,7 +10,7 @@ import re
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfoNotFoundError
 
-from acd.config.schema import STANDARD_SKILLS, Config, RedisConfig
+from acd.config.schema import FRONT_OFFICE, Config, RedisConfig
 from acd.core.hours import check_config as check_hours
 
 
@@ -53,7 +53,7 @@ def validate(config: Config) -> list[tuple[str, str]]:
             problems.append((f"numbers.{number}.queue", f"unknown skill {entry.queue!r}"))
     if not config.numbers:
         problems.append(("numbers", "no number: no call could reach this site"))
-    if "15" in config.numbers and config.numbers["15"].queue != STANDARD_SKILLS[0]:
+    if "15" in config.numbers and config.numbers["15"].queue != FRONT_OFFICE:
         problems.append(("numbers.15.queue", "15 always reaches ARM_N1 (the front office)"))
     for name, skill in config.skills.items():
         if skill.expansion_s != sorted(skill.expansion_s):

@@ -31,14 +31,14 @@ config, and no caller is lost by it, but it does something the site did not mean
 
 from __future__ import annotations
 
-from acd.config.dialplan import GLOBALS
+from acd.config.dialplan_defaults import DIALPLAN
 from acd.config.schema import Config
 
 #: ACD_RING in dialplans/globals_acd.conf: seconds Dial rings an agent
-DIALPLAN_RING_S = 15.0
+DIALPLAN_RING_S = float(DIALPLAN.ring_s)
 #: ACD_FAILOPEN_S in dialplans/globals_acd.conf: seconds without the router's heartbeat
 #: after which [holding] sends callers to the native queue
-DIALPLAN_FAILOPEN_S = float(GLOBALS["ACD_FAILOPEN_S"])
+DIALPLAN_FAILOPEN_S = float(DIALPLAN.failopen_s)
 #: a standby tries to take the lock every ttl_s times this (acd.store.leader)
 STANDBY_POLL_SHARE = 1 / 8
 

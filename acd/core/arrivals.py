@@ -33,8 +33,7 @@ from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.constants import ARRIVING_MAX, ARRIVING_MAX_S, SNAPSHOT_MARGIN_S
 from acd.core.effects import Effects
-from acd.core.indicators import ABANDONED, LOST
-from acd.core.model import Arrival
+from acd.core.model import Arrival, Outcome
 from acd.core.pbxloss import PBX_RESTART
 from acd.core.records import CallRecord, iso
 from acd.core.room import RoomState
@@ -114,7 +113,7 @@ class Arrivals:
         state = self.state
         now, zone = state.now, state.zone
         queue, period, _ = self.calls.entry(arrival.number, arrival.queue, arrival.at)
-        outcome = ABANDONED if arrival.lost_reason is None else LOST
+        outcome = Outcome.ABANDONED if arrival.lost_reason is None else Outcome.LOST
         record = CallRecord(
             uniqueid=arrival.id,
             linkedid=arrival.linkedid,

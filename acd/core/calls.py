@@ -14,19 +14,14 @@ from typing import TYPE_CHECKING
 
 from acd.ami import events as ev
 from acd.ami.actions import Redirect
-from acd.config import Config
+from acd.config import FRONT_OFFICE, Config
 from acd.core import attempts
 from acd.core import facts as f
-from acd.core.constants import (
-    FRONT_OFFICE,
-    HANDLE_WINDOW,
-    RECENTLY_ENDED_MAX,
-    WORKING_STATES,
-)
+from acd.core.constants import HANDLE_WINDOW, RECENTLY_ENDED_MAX, WORKING_OR_WRAPPING
 from acd.core.effects import Effects
 from acd.core.hours import route_number
-from acd.core.indicators import LOST, handling_time, mean_handling_time
-from acd.core.model import Agent, Call, CallState, Leg, move_call
+from acd.core.indicators import handling_time, mean_handling_time
+from acd.core.model import Agent, Call, CallState, Leg, Outcome, move_call
 from acd.core.records import CallRecord, record_of
 from acd.core.room import RoomState
 from acd.core.timers import TimerKind, Timers
@@ -34,7 +29,7 @@ from acd.core.timers import TimerKind, Timers
 if TYPE_CHECKING:
     from acd.core.agents import Agents
     from acd.core.offering import Offering
-    from acd.core.partners import Overflow
+    from acd.core.overflow import Overflow
     from acd.core.warm import WarmTransfers
 
 
@@ -208,16 +203,16 @@ class CallBook:
         if emptied:
             self.offering.lend_backups()  # its filière may spare its backups now
 
-    def outcome(self, call: Call) -> str:
+    def outcome(self, call: Call) -> Outcome:
         """How a call that is ending ended (Asterisk's own cut first, whatever came
         before it: :mod:`acd.core.pbxloss`)."""
         if call.lost_reason is not None:
-            return LOST
+            return Outcome.LOST
         partner = self.overflow.outcome(call)
         if partner is not None:
             return partner
-        return "answered" if call.answered_at is not None or call.answered_unobserved \
-            else "abandoned"
+        return Outcome.ANSWERED if call.answered_at is not None or call.answered_unobserved \
+            else Outcome.ABANDONED
 
     def close_leg(self, call: Call) -> None:
         """The current leg's conversation is over: note its end and learn from it."""
@@ -250,7 +245,7 @@ class CallBook:
         level_one = any_level = 0
         for agent in state.agents.values():
             level = agent.skills.get(queue)
-            if level is None or agent.state not in WORKING_STATES or agent.observed:
+            if level is None or agent.state not in WORKING_OR_WRAPPING or agent.observed:
                 continue
             any_level += 1
             level_one += level == 1

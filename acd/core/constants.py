@@ -8,17 +8,15 @@ them from here.
 
 from __future__ import annotations
 
-from acd.config import STANDARD_SKILLS
 from acd.core.model import AgentState
 
-#: the front office (ARM N1): where every call of the number plan lands by default
-FRONT_OFFICE = STANDARD_SKILLS[0]
-#: the AMU back office (N2)
-BACK_OFFICE = STANDARD_SKILLS[1]
-
-#: Agent states that count as working (the estimated wait, the working-agents gauge).
-WORKING_STATES = frozenset({AgentState.AVAILABLE, AgentState.RINGING, AgentState.ON_CALL,
-                            AgentState.WRAP_UP})
+#: Agent states in which an agent works the calls of its skills: ready, ringing or
+#: talking (a queue's ``staffed`` in the API and the console; an agent the API made
+#: ready).
+WORKING = frozenset({AgentState.AVAILABLE, AgentState.RINGING, AgentState.ON_CALL})
+#: The working states and wrap-up, which ends soon: the agents the estimated wait
+#: counts on.
+WORKING_OR_WRAPPING = WORKING | {AgentState.WRAP_UP}
 
 #: Device states that mean the phone cannot take a call now.
 BUSY_DEVICE_STATES = frozenset({"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD",

@@ -14,7 +14,7 @@ each UserEvent and each timer to the collaborator that handles it:
 * :mod:`acd.core.resync` and :mod:`acd.core.restore`: Asterisk's snapshot, the
   periodic reconciliation, the restart from a saved state;
 * :mod:`acd.core.transfers` and :mod:`acd.core.warm`: transfers between filières;
-* :mod:`acd.core.partners`: overflow to partner SAS and the bascule;
+* :mod:`acd.core.overflow`: overflow to partner SAS and the bascule;
 * :mod:`acd.core.pbxloss`: calls Asterisk itself cut (a restart, a crash).
 
 The collaborators do not inherit from one another: each receives the state, the
@@ -55,8 +55,8 @@ from acd.core.demand import ArrivalRates
 from acd.core.effects import Effects, Output
 from acd.core.model import Agent, Call
 from acd.core.offering import Offering
-from acd.core.overflow import Bascule
-from acd.core.partners import Overflow
+from acd.core.overflow import Overflow
+from acd.core.overflow_rules import Bascule
 from acd.core.pbxloss import PbxLoss
 from acd.core.pbxview import PbxView
 from acd.core.records import CallRecord

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
+from acd.core.model import Outcome
 from acd.core.records import CallRecord
 
 
@@ -102,7 +103,7 @@ class OfferBusy(Fact, frozen=True, kw_only=True):
 class CallEnded(Fact, frozen=True, kw_only=True):
     call: str
     queue: str
-    outcome: str
+    outcome: Outcome
     #: arrival → end, for abandon statistics
     duration_s: float
     record: CallRecord

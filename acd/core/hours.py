@@ -36,8 +36,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from acd.config import SKILL_NAME_RE, Config
-from acd.core.constants import FRONT_OFFICE
+from acd.config import FRONT_OFFICE, SKILL_NAME_RE, Config
 
 Period = Literal["sas", "pdsa"]
 

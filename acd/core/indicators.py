@@ -23,17 +23,12 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from acd.core.constants import DEFAULT_HANDLE_S
+from acd.core.model import Outcome
 from acd.core.records import CallRecord, LegRecord
 
 #: the service-quality marks (seconds)
 QS30_S = 30.0
 QS60_S = 60.0
-#: the outcome of a call whose caller hung up before any pick-up
-ABANDONED = "abandoned"
-#: the outcome of a call picked up by a person
-ANSWERED = "answered"
-#: the outcome of a call Asterisk itself cut (a restart, a crash): see ``lost_reason``
-LOST = "lost"
 
 
 def answer_wait(wait_s: float) -> float:
@@ -52,28 +47,23 @@ def first_queue(record: CallRecord) -> str | None:
     return record.queues[0] if record.queues else None
 
 
-def wait_known(record: CallRecord) -> bool:
-    """Answered with a known wait (its first pick-up was seen)."""
-    return record.wait_s is not None
-
-
 def is_answered(record: CallRecord) -> bool:
     """Picked up by a person, whether the pick-up was seen or found at a resync (a
     call Asterisk cut afterwards included: it has its agent)."""
-    return record.wait_s is not None or record.outcome == ANSWERED \
-        or (record.outcome == LOST and record.agent is not None)
+    return record.wait_s is not None or record.outcome == Outcome.ANSWERED \
+        or (record.outcome == Outcome.LOST and record.agent is not None)
 
 
-def is_abandoned(outcome: str) -> bool:
-    return outcome == ABANDONED
+def is_abandoned(outcome: Outcome) -> bool:
+    return outcome == Outcome.ABANDONED
 
 
-def is_lost(outcome: str) -> bool:
+def is_lost(outcome: Outcome) -> bool:
     """Cut by Asterisk itself (restart, crash): not an abandon, whatever the wait."""
-    return outcome == LOST
+    return outcome == Outcome.LOST
 
 
-def is_short_abandon(outcome: str, duration_s: float | None, short_abandon_s: float) -> bool:
+def is_short_abandon(outcome: Outcome, duration_s: float | None, short_abandon_s: float) -> bool:
     """An abandoned call whose arrival → end is under ``short_abandon_s``."""
     return is_abandoned(outcome) and duration_s is not None and duration_s < short_abandon_s
 

@@ -23,6 +23,24 @@ from typing import Final
 from acd.errors import IllegalTransition
 
 
+class Outcome(enum.StrEnum):
+    """How a call ended: ``outcome`` of its record, written as the value (a contract
+    read by operators' scripts and by ``acd report``)."""
+
+    #: picked up by a person (an answered call still talking at the end of a run too)
+    ANSWERED = "answered"
+    #: the caller hung up before any pick-up
+    ABANDONED = "abandoned"
+    #: a partner SAS took the call
+    OVERFLOWED = "overflowed"
+    #: sent to the external destination of its number (the PDSA line)
+    FORWARDED = "forwarded"
+    #: Asterisk itself cut the call (a restart, a crash): see ``lost_reason``
+    LOST = "lost"
+    #: never answered, still there when a run stopped
+    WAITING = "waiting"
+
+
 class AgentState(enum.Enum):
     #: not working; never offered a call
     LOGGED_OUT = "logged_out"
@@ -141,7 +159,7 @@ class Call:
     answered_at: float | None = None
     answered_by: str | None = None
     ended_at: float | None = None
-    outcome: str | None = None
+    outcome: Outcome | None = None
     queues: list[str] = field(default_factory=list)
     legs: list[Leg] = field(default_factory=list)
     #: set when the call's end was found at a resync rather than seen as it happened

@@ -24,7 +24,7 @@ from acd.core.timers import TimerKind, Timers
 if TYPE_CHECKING:
     from acd.core.agents import Agents
     from acd.core.calls import CallBook
-    from acd.core.partners import Overflow
+    from acd.core.overflow import Overflow
     from acd.core.warm import WarmTransfers
 
 

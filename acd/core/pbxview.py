@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from acd.core.agents import Agents
     from acd.core.calls import CallBook
     from acd.core.offering import Offering
-    from acd.core.partners import Overflow
+    from acd.core.overflow import Overflow
     from acd.core.warm import WarmTransfers
 
 

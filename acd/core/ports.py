@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from acd.core.engine import Engine
     from acd.core.facts import Fact
     from acd.core.model import Agent, Call
-    from acd.core.overflow import Bascule
+    from acd.core.overflow_rules import Bascule
     from acd.core.records import CallRecord
     from acd.core.routing import AgentPool, SkillQueue
     from acd.core.warm import WarmTransfer

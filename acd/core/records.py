@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from acd.core.model import Call
+from acd.core.model import Call, Outcome
 
 
 class LegRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -63,8 +63,8 @@ class CallRecord(msgspec.Struct, frozen=True, kw_only=True):
     ended_at: str | None
     #: answered | abandoned | overflowed | forwarded | lost (Asterisk itself cut it, see
     #: ``lost_reason``) | waiting (never answered, still there at the end of a run); an
-    #: answered call still talking at the end has ``ended_at`` null
-    outcome: str
+    #: answered call still talking at the end has ``ended_at`` null (:class:`Outcome`)
+    outcome: Outcome
     #: the agent who picked up first
     agent: str | None
     #: arrival in the first queue → first pick-up by a person; null if never answered
@@ -133,8 +133,8 @@ def record_of(call: Call, zone: ZoneInfo) -> CallRecord:
         arrived_at=iso(call.arrived_at, zone) or "",
         answered_at=iso(call.answered_at, zone),
         ended_at=iso(call.ended_at, zone),
-        outcome=call.outcome or ("answered" if call.answered_at is not None
-                                 or call.answered_unobserved else "waiting"),
+        outcome=call.outcome or (Outcome.ANSWERED if call.answered_at is not None
+                                 or call.answered_unobserved else Outcome.WAITING),
         agent=call.answered_by,
         wait_s=_span(call.arrived_at, call.answered_at),
         priority=call.priority,

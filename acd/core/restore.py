@@ -34,7 +34,7 @@ from acd.core.room import RoomState
 from acd.core.timers import TimerKind, Timers
 
 if TYPE_CHECKING:
-    from acd.core.partners import Overflow
+    from acd.core.overflow import Overflow
 
 
 class Restore:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from acd.config import Config, PartnerConfig
 from acd.core.demand import ArrivalRates
 from acd.core.model import Agent, AgentState, Arrival, Call
-from acd.core.overflow import Bascule, ShareCounter
+from acd.core.overflow_rules import Bascule, ShareCounter
 from acd.core.routing import AgentPool, SkillQueue
 from acd.core.selection import EngineSelection
 

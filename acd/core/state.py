@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from acd.core.model import Agent, Call
-from acd.core.overflow import Bascule
+from acd.core.overflow_rules import Bascule
 
 if TYPE_CHECKING:
     from acd.core.engine import Engine
@@ -40,7 +40,7 @@ class EngineMeta(msgspec.Struct, kw_only=True):
     seq: int = 0
     bascules: dict[str, Bascule] = msgspec.field(default_factory=dict)
     partner_down_until: dict[str, float] = msgspec.field(default_factory=dict)
-    #: partial-overflow accumulators (:class:`~acd.core.overflow.ShareCounter`)
+    #: partial-overflow accumulators (:class:`~acd.core.overflow_rules.ShareCounter`)
     shares: dict[str, float] = msgspec.field(default_factory=dict)
     #: handling times per queue (the estimated wait)
     handled: dict[str, list[float]] = msgspec.field(default_factory=dict)
@@ -82,7 +82,6 @@ def capture(engine: Engine) -> EngineState:
     )
 
 
-call_encoder = msgspec.json.Encoder()
 call_decoder = msgspec.json.Decoder(Call)
 agent_decoder = msgspec.json.Decoder(Agent)
 meta_decoder = msgspec.json.Decoder(EngineMeta)

@@ -45,16 +45,14 @@ from zoneinfo import ZoneInfo
 import holidays
 
 from acd.core import facts as f
+from acd.core.constants import WORKING
 from acd.core.hours import holiday_subdivision, pdsa_cause, public_holiday
 from acd.core.model import Agent, AgentState, Call, CallState
-from acd.core.overflow import SITE
+from acd.core.overflow_rules import SITE
 from acd.core.ports import ApiHost
 from acd.http.views import bascule_view
 from acd.logs import mask_number
 from acd.metrics.qswindow import WINDOW_S, QsWindows
-
-#: agent states in which an agent works the calls of its skills
-_WORKING = (AgentState.AVAILABLE, AgentState.RINGING, AgentState.ON_CALL)
 
 
 class ConsoleHost(ApiHost, Protocol):
@@ -196,7 +194,7 @@ class RoomView:
                 "name": name, "role": self._roles.get(name, name), "waiting": len(calls),
                 "oldest_wait_s": max((c["queue_wait_s"] for c in calls), default=0.0),
                 "estimated_wait_s": round(estimate, 1) if math.isfinite(estimate) else None,
-                "staffed": sum(1 for a in holders if a.state in _WORKING),
+                "staffed": sum(1 for a in holders if a.state in WORKING),
                 "free": sum(1 for a in holders if a.state is AgentState.AVAILABLE
                             and not a.device_busy),
                 "overflowing": overflowing.get(name, 0),

@@ -67,8 +67,9 @@ from aiohttp import web
 
 from acd.core import facts as f
 from acd.core import inputs as i
+from acd.core.constants import WORKING
 from acd.core.model import Agent, AgentState, Call
-from acd.core.overflow import SITE
+from acd.core.overflow_rules import SITE
 from acd.core.reskill import reskill_problem
 from acd.http.cti import EventStream, closing_frame
 from acd.http.sessions import Sessions, check_csrf
@@ -99,7 +100,6 @@ PREFIX = "/api/v1"
 AUDIT_SIZE = 1000
 #: at shutdown, seconds the event streams get to say ``closing`` and end
 CLOSE_WAIT_S = 1.0
-_WORKING = (AgentState.AVAILABLE, AgentState.RINGING, AgentState.ON_CALL)
 
 
 # ---------------------------------------------------------------------- the API
@@ -272,7 +272,7 @@ class Api:
                 "oldest_wait_s": max((c["queue_wait_s"] for c in calls), default=0.0),
                 "estimated_wait_s": round(estimate, 1) if math.isfinite(estimate) else None,
                 "staffed": sum(1 for a in engine.agents.values()
-                               if name in a.skills and a.state in _WORKING),
+                               if name in a.skills and a.state in WORKING),
                 "bascule": self.bascule_view(name) or self.bascule_view(SITE),
                 "calls": calls,
             })
@@ -488,4 +488,4 @@ def _took_effect(action: str, agent: Agent) -> bool:
         return state is AgentState.LOGGED_OUT or pending is AgentState.LOGGED_OUT
     if action == "pause":
         return state is AgentState.PAUSED or pending is AgentState.PAUSED
-    return state in _WORKING and pending is None  # ready
+    return state in WORKING and pending is None  # ready

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from acd.core.overflow import Bascule
+from acd.core.overflow_rules import Bascule
 
 
 def bascule_view(bascules: Mapping[str, Bascule], queue: str) -> dict[str, Any] | None:

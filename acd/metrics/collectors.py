@@ -51,18 +51,17 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.registry import Collector
 
-from acd.config import Config
+from acd.config import BACK_OFFICE, FRONT_OFFICE, Config
 from acd.core import facts as f
-from acd.core.constants import BACK_OFFICE, FRONT_OFFICE
 from acd.core.indicators import (
     QS30_S,
     QS60_S,
     answer_wait,
     answered_within,
-    is_abandoned,
     is_short_abandon,
 )
 from acd.core.observed import REFUSED_INPUT
+from acd.core.tally import Tally
 from acd.metrics.announcement import AnnouncementAbandons
 from acd.metrics.gauges import EngineCollector
 from acd.metrics.lost import LostCalls
@@ -86,9 +85,6 @@ ALWAYS_OPEN = (FRONT_OFFICE, BACK_OFFICE)
 LOOP_LAG_INTERVAL_S = 0.5
 #: ... and the gauge reports the worst of its last this-many measurements (5 s)
 LOOP_LAG_WINDOW = 10
-#: overflow results that mark a partner down for ``down_for_s`` / that show it is up
-PARTNER_DOWN_RESULTS = frozenset({"failed", "unreachable"})
-PARTNER_UP_RESULTS = frozenset({"answered", "busy"})
 
 
 @dataclass(slots=True)
@@ -301,9 +297,13 @@ class RouterMetrics:
             first = record.queues[0] if record.queues else fact.queue
             series = self._series_of(first, record.number, record.period)
             series.offered.inc()
-        if is_abandoned(fact.outcome):
+        # offered and answered are counted as they happen; what only the end tells
+        # (abandoned, short or not) is counted from the call's record, by the tally
+        ended = Tally.of(record, short=is_short_abandon(
+            fact.outcome, fact.duration_s, self.short_abandon_s))
+        if ended.abandoned:
             series.abandoned.inc()
-            if is_short_abandon(fact.outcome, fact.duration_s, self.short_abandon_s):
+            if ended.short_abandoned:
                 series.short_abandoned.inc()
 
     def _on_transferred(self, fact: f.CallTransferred) -> None:

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from acd.config import FRONT_OFFICE
 from acd.core import facts as f
-from acd.core.constants import FRONT_OFFICE
 from acd.core.indicators import QS30_S, QS60_S, answer_wait, answered_within, ratio
 
 #: the console's sliding window (seconds of engine time)

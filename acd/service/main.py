@@ -24,7 +24,7 @@ from acd.metrics import RouterMetrics, watch_loop_lag
 from acd.service.failopen_members import FailopenMembers
 from acd.service.heartbeat import run_heartbeat
 from acd.service.reconciler import run_reconciler
-from acd.service.records import RecordsFile
+from acd.service.recordfile import RecordsFile
 from acd.service.router import Router
 from acd.service.sdnotify import Notifier
 from acd.service.supervise import Supervisor

@@ -8,7 +8,7 @@ transcripts of Asterisk 22, see ``tests/fixtures/ami/recorded/INDEX.md``):
   ``;2`` runs ``[incoming]``: it sets ``__ACD_NUMBER``, ``__ACD_ARRIVED`` (and
   ``ACD_PRIORITY`` when given), answers, and half a second later sends the
   ``AcdCallWaiting`` UserEvent, then waits in ``[holding]`` (music on hold, restarted
-  every 20 s) until a Redirect takes it out or the caller's patience runs out.
+  every ``ACD_HOLD_S``, 5 s) until a Redirect takes it out or the caller's patience runs out.
 * **Connect** (``Redirect`` of the ``;2`` to ``acd-connect,<agent-id>,1``, or
   ``acd-connect,s,1`` with ``ACD_AGENT`` set): ``AcdConnecting``, then
   ``Dial(${ACD_DIAL},${ACD_RING},gt)``. ``ACD_DIAL`` must be the ``device`` of a
@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from acd.config import AgentConfig, DialplanNames
+from acd.config.dialplan_defaults import DIALPLAN
 from acd.sim.behaviour import AgentBehaviour, PartnerBehaviour, PartnerKind, RandomBehaviour
 from acd.sim.clock import SimClock
 from acd.sim.connect import Connect
@@ -96,11 +97,12 @@ class PbxOptions:
     #: also emit VarSet/Newexten/NewCallerid/LocalBridge/caller DeviceStateChange…
     full_event_mix: bool = False
     #: global ACD_MOH
-    moh_class: str = "default"
+    moh_class: str = DIALPLAN.moh
     #: global ACD_RING (seconds an agent's phone rings)
-    ring_timeout_s: int = 15
-    #: MusicOnHold(${ACD_MOH},20): the hold loop restarts every 20 s
-    hold_loop_s: float = 20.0
+    ring_timeout_s: int = DIALPLAN.ring_s
+    #: global ACD_HOLD_S: MusicOnHold(${ACD_MOH},${ACD_HOLD_S}) in [holding], the hold
+    #: loop restarts that often (5 s in the recordings)
+    hold_loop_s: float = float(DIALPLAN.hold_s)
     #: Answer() → AcdCallWaiting (Asterisk's Answer waits 500 ms): the announcement
     answer_wait_s: float = 0.5
     #: ``[acd-announce]`` sends ``[dialplan] arrival_event`` before Answer(); False: a
@@ -117,7 +119,7 @@ class PbxOptions:
     #: patience of callers placed without one
     default_patience_s: float = 600.0
     #: global ACD_PARTNER_RING (seconds a partner SAS's trunk rings)
-    partner_ring_timeout_s: int = 20
+    partner_ring_timeout_s: int = DIALPLAN.partner_ring_s
     #: context of outgoing trunk channels to partner SAS (pjsip.conf context=)
     partner_trunk_context: str = "from-partner"
     #: an agent whose transfer the router does not take up (no Redirect of the caller

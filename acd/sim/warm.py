@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from acd.config.dialplan_defaults import DIALPLAN
 from acd.sim.clock import SimTimer
 from acd.sim.model import (
     BUSY,
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from acd.sim.pbx import Pbx
 
 #: globals_acd.conf's ACD_WARM_HOLD: seconds an answered target waits for the caller
-WARM_HOLD_S = 10.0
+WARM_HOLD_S = float(DIALPLAN.warm_hold_s)
 
 #: the dummy channel on which Asterisk runs a context's ``failed`` extension
 FAILED_CHANNEL = "OutgoingSpoolFailed"

@@ -31,8 +31,8 @@ that refuses it if ``GET fence(ns)`` is greater than the token; the writer then 
 """
 
 from acd.store import keys
-from acd.store.records import read_records
-from acd.store.restore import read_state
+from acd.store.recordstream import read_records
+from acd.store.state_reader import read_state
 from acd.store.store import Store, attach_store, connect, open_store
 
 __all__ = ["Store", "attach_store", "connect", "keys", "open_store", "read_records",

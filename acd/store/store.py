@@ -20,7 +20,7 @@ from acd.core import inputs as i
 from acd.core.state import EngineState
 from acd.logs import get_logger, where
 from acd.store.metrics import StoreMetrics
-from acd.store.restore import read_state
+from acd.store.state_reader import read_state
 from acd.store.writer import JournalWriter
 
 if TYPE_CHECKING:

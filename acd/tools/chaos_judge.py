@@ -19,7 +19,8 @@ from typing import Any
 
 import msgspec
 
-from acd.config import Config
+from acd.config import FRONT_OFFICE, Config
+from acd.core.model import Outcome
 from acd.core.records import CallRecord, iso
 from acd.sim import SimServer
 from acd.sim.model import Call, HangupRecord, Phase
@@ -66,7 +67,7 @@ def judge(sim: SimServer, routers: list[RouterProcess], config: Config) -> list[
         record = by_id.get(uid) or _unobserved(call, logged.get(uid, {}), hangup, config)
         if restarted:
             assert hangup is not None
-            record = msgspec.structs.replace(record, outcome="lost",
+            record = msgspec.structs.replace(record, outcome=Outcome.LOST,
                                              lost_reason=LOST_REASONS[hangup.reason])
         records.append(record)
     return records
@@ -78,18 +79,18 @@ def _unobserved(call: Call, logged: dict[str, Any], hangup: HangupRecord | None,
     zone = config.zone()
     queued = logged.get("call_queued", {})
     answered = logged.get("call_answered")
-    queue = str(queued.get("queue") or (answered and answered.get("queue")) or "ARM_N1")
+    queue = str(queued.get("queue") or (answered and answered.get("queue")) or FRONT_OFFICE)
     if call.phase is not Phase.GONE:
-        outcome = "answered" if call.phase in (Phase.TALKING, Phase.WITH_PARTNER) \
-            else "waiting"
+        outcome = Outcome.ANSWERED if call.phase in (Phase.TALKING, Phase.WITH_PARTNER) \
+            else Outcome.WAITING
     elif answered is not None:
-        outcome = "answered"
+        outcome = Outcome.ANSWERED
     elif hangup is not None and hangup.by == "caller" and hangup.reason == "patience ran out":
-        outcome = "abandoned"
+        outcome = Outcome.ABANDONED
     elif hangup is not None and hangup.by in ("agent", "pbx") and call.first_dialled:
-        outcome = "answered"  # answered by the native queue while no router ran
+        outcome = Outcome.ANSWERED  # answered by the native queue while no router ran
     else:
-        outcome = "abandoned"
+        outcome = Outcome.ABANDONED
     wait = answered.get("wait_s") if answered is not None else None
     return CallRecord(
         uniqueid=call.trunk.uniqueid, linkedid=call.trunk.linkedid, number=call.number,

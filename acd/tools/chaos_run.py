@@ -264,7 +264,7 @@ class ChaosRun:
 
     def _records_in_redis(self) -> int:
         """Calls in the run's records stream (read as ``acd report --redis`` does)."""
-        from acd.store.records import RedisRecordsError, read_records
+        from acd.store.recordstream import RedisRecordsError, read_records
 
         config = msgspec.structs.replace(self.config, redis=RedisConfig(
             url=self.redis.url if self.redis else "", namespace=self._namespace()))

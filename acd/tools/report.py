@@ -24,21 +24,10 @@ from typing import BinaryIO
 
 import msgspec
 
-from acd.config import Config
-from acd.core.constants import FRONT_OFFICE
-from acd.core.indicators import (
-    QS30_S,
-    QS60_S,
-    answer_rate_base,
-    answered_within,
-    first_queue,
-    is_abandoned,
-    is_answered,
-    is_lost,
-    is_short_abandon,
-    leg_talk_s,
-)
+from acd.config import BACK_OFFICE, FRONT_OFFICE, Config
+from acd.core.indicators import leg_talk_s
 from acd.core.records import CallRecord
+from acd.core.tally import SHORT_ABANDON_S, Tally, duration_s, short_abandon
 from acd.errors import AcdError
 
 #: the periods of a month, in print order; "all" is the sum of the others
@@ -47,8 +36,8 @@ PERIODS: tuple[str, ...] = ("sas", "pdsa", "all")
 #: role labels of the site configs (``skills.<Q>.role``) and standard queue names →
 #: number of the DGOS telephony indicator (table 3) for the mean talk time of that role
 DGOS_TALK_INDICATORS: dict[str, int] = {
-    "ARM front office": 19, "ARM_N1": 19,
-    "ARM N2 AMU": 20, "AMU_N2": 20,
+    "ARM front office": 19, FRONT_OFFICE: 19,
+    "ARM N2 AMU": 20, BACK_OFFICE: 20,
     "OSNP": 21,
     "GP regulator": 22, "MG": 22,
     "hospital regulator": 23,
@@ -69,7 +58,7 @@ class ReportSettings:
     #: the front-office queue: QS 30 s and QS 60 s count calls whose first queue it is
     front_office: str = FRONT_OFFICE
     #: an abandoned call shorter than this (arrival → end) is left out of "offered"
-    short_abandon_s: float = 15.0
+    short_abandon_s: float = SHORT_ABANDON_S
     #: queue → role label for the talk times; a queue not listed is its own role
     roles: dict[str, str] = field(default_factory=dict)
     qs60_target: float = QS60_TARGET
@@ -90,16 +79,6 @@ class ReportSettings:
         return self.roles.get(queue) or queue
 
 
-@dataclass(frozen=True)
-class Ratio:
-    numerator: int
-    denominator: int
-
-    @property
-    def value(self) -> float | None:
-        return self.numerator / self.denominator if self.denominator else None
-
-
 @dataclass
 class TalkTime:
     total_s: float = 0.0
@@ -114,48 +93,12 @@ class TalkTime:
 class Figures:
     """The indicators of one month in one period (or in all periods)."""
 
-    offered: int = 0
-    #: first pick-up by a person, whatever happened next
-    answered: int = 0
-    abandoned: int = 0
-    short_abandoned: int = 0
-    #: abandoned during the announcement, before joining any queue (records with
-    #: ``in_announcement``): in ``abandoned`` and, being short, in ``short_abandoned``
-    abandoned_in_announcement: int = 0
-    waiting: int = 0
-    overflowed: int = 0
-    forwarded: int = 0
-    #: cut by Asterisk itself (outcome "lost": a restart, a crash), never abandoned; of
-    #: which never picked up (those picked up before the cut are in ``answered``)
-    lost: int = 0
-    lost_unanswered: int = 0
-    #: lost_reason ("pbx-restart", "pbx-crash") → lost calls
-    lost_by_reason: dict[str, int] = field(default_factory=dict)
-    #: answered at a time no router saw (found talking at a resync, e.g. in the
-    #: fail-open queue): in ``answered``, left out of QS 30 s / 60 s (no wait known)
-    answered_wait_unknown: int = 0
-    #: calls answered whose first queue is the front office: the QS denominator
-    qs_answered: int = 0
-    qs30_within: int = 0
-    qs60_within: int = 0
+    #: the calls counted (offered, answered, QS 30 s / 60 s, abandoned, lost…)
+    counts: Tally = field(default_factory=Tally)
     #: role → talk time of the answered legs in that role's queues
     talk: dict[str, TalkTime] = field(default_factory=dict)
     #: (from queue, to queue) → moves between consecutive legs
     transfers: dict[tuple[str, str], int] = field(default_factory=dict)
-    #: partner → calls overflowed to it
-    overflowed_by_partner: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def qs30(self) -> Ratio:
-        return Ratio(self.qs30_within, self.qs_answered)
-
-    @property
-    def qs60(self) -> Ratio:
-        return Ratio(self.qs60_within, self.qs_answered)
-
-    @property
-    def answer_rate(self) -> Ratio:
-        return Ratio(self.answered, answer_rate_base(self.offered, self.short_abandoned))
 
 
 @dataclass
@@ -179,12 +122,12 @@ class Report:
 
     def partners(self) -> list[str]:
         return sorted({p for m in self.months.values() for f in m.values()
-                       for p in f.overflowed_by_partner})
+                       for p in f.counts.overflowed_by_partner})
 
     def lost_reasons(self) -> list[str]:
         """Every lost_reason of a lost call anywhere in the report, sorted."""
         return sorted({r for m in self.months.values() for f in m.values()
-                       for r in f.lost_by_reason})
+                       for r in f.counts.lost_by_reason})
 
 
 def month_keys(start: date, end: date) -> list[str]:
@@ -206,11 +149,10 @@ def _arrival(record: CallRecord) -> datetime:
 
 
 def _duration(record: CallRecord) -> float | None:
-    """Arrival → end of the call, seconds; None while it has not ended."""
-    if record.ended_at is None:
-        return None
+    """Arrival → end of the call, seconds; None while it has not ended (its arrival
+    already checked by :func:`_arrival`)."""
     try:
-        return (datetime.fromisoformat(record.ended_at) - _arrival(record)).total_seconds()
+        return duration_s(record)
     except ValueError as exc:
         raise RecordsError(f"call {record.uniqueid}: ended_at {record.ended_at!r} "
                            "is not an ISO 8601 date-time") from exc
@@ -218,35 +160,7 @@ def _duration(record: CallRecord) -> float | None:
 
 def _add(figures: Figures, record: CallRecord, settings: ReportSettings,
          short: bool) -> None:
-    figures.offered += 1
-    if record.wait_s is not None:  # first pick-up by a person
-        figures.answered += 1
-        if first_queue(record) == settings.front_office:
-            figures.qs_answered += 1
-            figures.qs30_within += answered_within(record.wait_s, QS30_S)
-            figures.qs60_within += answered_within(record.wait_s, QS60_S)
-    elif is_answered(record):  # picked up while no router saw it
-        figures.answered += 1
-        figures.answered_wait_unknown += 1
-    outcome = record.outcome
-    if is_abandoned(outcome):
-        figures.abandoned += 1
-        figures.short_abandoned += short
-        figures.abandoned_in_announcement += record.in_announcement
-    elif outcome == "waiting":
-        figures.waiting += 1
-    elif outcome == "overflowed":
-        figures.overflowed += 1
-        partner = record.partner or "unknown"
-        figures.overflowed_by_partner[partner] = (
-            figures.overflowed_by_partner.get(partner, 0) + 1)
-    elif outcome == "forwarded":
-        figures.forwarded += 1
-    elif is_lost(outcome):
-        figures.lost += 1
-        figures.lost_unanswered += not is_answered(record)
-        reason = record.lost_reason or "unknown"
-        figures.lost_by_reason[reason] = figures.lost_by_reason.get(reason, 0) + 1
+    figures.counts.add(record, front_office=settings.front_office, short=short)
     for leg in record.legs:
         talk_s = leg_talk_s(leg)
         if talk_s is not None:
@@ -273,8 +187,7 @@ def build_report(records: Iterable[CallRecord], start: date, end: date,
         if not start <= arrived <= end:
             continue
         report.records_selected += 1
-        duration = _duration(record) if is_abandoned(record.outcome) else None
-        short = is_short_abandon(record.outcome, duration, settings.short_abandon_s)
+        short = short_abandon(record, settings.short_abandon_s, _duration)
         month = report.months[arrived.strftime("%Y-%m")]
         _add(month["all"], record, settings, short)
         if record.period != "all":

@@ -19,10 +19,10 @@ import msgspec
 
 from acd.config.load import load_config
 from acd.core.records import CallRecord
+from acd.core.tally import Ratio
 from acd.tools.report import (
     DGOS_TALK_INDICATORS,
     Figures,
-    Ratio,
     Report,
     ReportSettings,
     build_report,
@@ -48,18 +48,19 @@ def _ratio_json(ratio: Ratio) -> dict[str, Any]:
 
 
 def figures_json(figures: Figures, report: Report) -> dict[str, Any]:
-    out: dict[str, Any] = {name: getattr(figures, name) for name in _COUNTS}
-    out["qs30"] = _ratio_json(figures.qs30)
-    out["qs60"] = {**_ratio_json(figures.qs60), "target": report.settings.qs60_target}
-    out["answer_rate"] = _ratio_json(figures.answer_rate)
+    counts = figures.counts
+    out: dict[str, Any] = {name: getattr(counts, name) for name in _COUNTS}
+    out["qs30"] = _ratio_json(counts.qs30)
+    out["qs60"] = {**_ratio_json(counts.qs60), "target": report.settings.qs60_target}
+    out["answer_rate"] = _ratio_json(counts.answer_rate)
     out["talk_time"] = {
         role: {"dgos": DGOS_TALK_INDICATORS.get(role), "mean_s": _round(t.mean_s, 3),
                "total_s": round(t.total_s, 3), "legs": t.legs}
         for role, t in sorted(figures.talk.items())}
     out["transfers"] = [{"from": a, "to": b, "count": n}
                         for (a, b), n in sorted(figures.transfers.items())]
-    out["overflowed_by_partner"] = dict(sorted(figures.overflowed_by_partner.items()))
-    out["lost_by_reason"] = dict(sorted(figures.lost_by_reason.items()))
+    out["overflowed_by_partner"] = dict(sorted(counts.overflowed_by_partner.items()))
+    out["lost_by_reason"] = dict(sorted(counts.lost_by_reason.items()))
     return out
 
 
@@ -89,10 +90,11 @@ def _rows(report: Report) -> list[tuple[str, str, str, Any, Any, Any]]:
                     period: str = period) -> None:
                 rows.append((month, period, indicator, value, numerator, denominator))
 
+            counts = f.counts
             for name in _COUNTS:
-                row(name, getattr(f, name))
-            for name, ratio in (("qs30", f.qs30), ("qs60", f.qs60),
-                                ("answer_rate", f.answer_rate)):
+                row(name, getattr(counts, name))
+            for name, ratio in (("qs30", counts.qs30), ("qs60", counts.qs60),
+                                ("answer_rate", counts.answer_rate)):
                 row(name, _round(ratio.value, 6), ratio.numerator, ratio.denominator)
             row("qs60_target", report.settings.qs60_target)
             for role in roles:
@@ -105,9 +107,9 @@ def _rows(report: Report) -> list[tuple[str, str, str, Any, Any, Any]]:
             for a, b in pairs:
                 row(f"transfers:{a}->{b}", f.transfers.get((a, b), 0))
             for partner in partners:
-                row(f"overflowed:{partner}", f.overflowed_by_partner.get(partner, 0))
+                row(f"overflowed:{partner}", counts.overflowed_by_partner.get(partner, 0))
             for reason in reasons:
-                row(f"lost:{reason}", f.lost_by_reason.get(reason, 0))
+                row(f"lost:{reason}", counts.lost_by_reason.get(reason, 0))
     return rows
 
 
@@ -148,25 +150,26 @@ def _month_md(month: str, periods: dict[str, Figures], report: Report) -> list[s
     fs = [periods[p] for p in names]
     target = f"{settings.qs60_target:.0%}".replace("%", " %")
     short = f"{settings.short_abandon_s:g}"
+    cs = [f.counts for f in fs]
     rows = [
-        ["calls offered", *(str(f.offered) for f in fs)],
-        ["calls answered (DGOS 1)", *(str(f.answered) for f in fs)],
+        ["calls offered", *(str(c.offered) for c in cs)],
+        ["calls answered (DGOS 1)", *(str(c.answered) for c in cs)],
         ["… of which with a wait not observed (not in QS)",
-         *(str(f.answered_wait_unknown) for f in fs)],
-        ["abandoned", *(str(f.abandoned) for f in fs)],
-        [f"… of which short (under {short} s)", *(str(f.short_abandoned) for f in fs)],
+         *(str(c.answered_wait_unknown) for c in cs)],
+        ["abandoned", *(str(c.abandoned) for c in cs)],
+        [f"… of which short (under {short} s)", *(str(c.short_abandoned) for c in cs)],
         ["… of which during the announcement (before any queue)",
-         *(str(f.abandoned_in_announcement) for f in fs)],
-        ["overflowed to a partner SAS", *(str(f.overflowed) for f in fs)],
-        ["forwarded (PDSA destination)", *(str(f.forwarded) for f in fs)],
-        ["still waiting at the end of the records", *(str(f.waiting) for f in fs)],
+         *(str(c.abandoned_in_announcement) for c in cs)],
+        ["overflowed to a partner SAS", *(str(c.overflowed) for c in cs)],
+        ["forwarded (PDSA destination)", *(str(c.forwarded) for c in cs)],
+        ["still waiting at the end of the records", *(str(c.waiting) for c in cs)],
         ["lost: cut by Asterisk itself (restart, crash), not abandons",
-         *(str(f.lost) for f in fs)],
-        ["… of which never picked up (not answered)", *(str(f.lost_unanswered) for f in fs)],
-        [f"QS 30 s at {settings.front_office} (DGOS 2)", *(_pct(f.qs30) for f in fs)],
+         *(str(c.lost) for c in cs)],
+        ["… of which never picked up (not answered)", *(str(c.lost_unanswered) for c in cs)],
+        [f"QS 30 s at {settings.front_office} (DGOS 2)", *(_pct(c.qs30) for c in cs)],
         [f"QS 60 s at {settings.front_office} (target {target})",
-         *(_pct(f.qs60) for f in fs)],
-        ["answer rate (*taux d'accueil*)", *(_pct(f.answer_rate) for f in fs)],
+         *(_pct(c.qs60) for c in cs)],
+        ["answer rate (*taux d'accueil*)", *(_pct(c.answer_rate) for c in cs)],
     ]
     lines = [f"## {month}", "", *_table(head, rows), ""]
     roles = report.roles()
@@ -191,13 +194,13 @@ def _month_md(month: str, periods: dict[str, Figures], report: Report) -> list[s
     if partners:
         lines += ["Calls overflowed, per partner SAS", "",
                   *_table(["partner", *head[1:]],
-                          [[p, *(str(f.overflowed_by_partner.get(p, 0)) for f in fs)]
+                          [[p, *(str(c.overflowed_by_partner.get(p, 0)) for c in cs)]
                            for p in partners]), ""]
     reasons = report.lost_reasons()
     if reasons:
         lines += ["Calls lost by Asterisk, per reason", "",
                   *_table(["reason", *head[1:]],
-                          [[r, *(str(f.lost_by_reason.get(r, 0)) for f in fs)]
+                          [[r, *(str(c.lost_by_reason.get(r, 0)) for c in cs)]
                            for r in reasons]), ""]
     return lines
 

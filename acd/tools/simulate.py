@@ -25,7 +25,7 @@ from acd.config import AmiConfig, Config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.constants import NO_ANSWER_REASON
-from acd.core.model import AgentState
+from acd.core.model import AgentState, Outcome
 from acd.core.records import CallRecord
 from acd.service.clock import SimulatorClock
 from acd.service.router import Router
@@ -266,4 +266,4 @@ def progress(router: Router, records: list[CallRecord], now: float) -> Progress:
     return Progress(sim_time=now, waiting={q: len(queue) for q, queue in engine.queues.items()},
                     agents=agents, answered=summary.answered, abandoned=summary.abandoned,
                     qs30=summary.qs30,
-                    overflowed=summary.other_outcomes.get("overflowed", 0))
+                    overflowed=summary.other_outcomes.get(Outcome.OVERFLOWED, 0))

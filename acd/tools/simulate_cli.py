@@ -10,9 +10,10 @@ from typing import Any, TextIO
 
 import msgspec
 
-from acd.config import Config
+from acd.config import BACK_OFFICE, FRONT_OFFICE, Config
+from acd.core.model import Outcome
 from acd.core.records import CallRecord
-from acd.service.records import RecordsFile
+from acd.service.recordfile import RecordsFile
 from acd.shipped import SCENARIOS, shown_path
 from acd.tools.chaos import ChaosError, Fault, parse_chaos
 from acd.tools.chaos_run import ChaosResult, run_chaos
@@ -86,7 +87,7 @@ class LiveLine:
 
 
 #: how the live line names the four filières' queues
-SHORT_QUEUE = {"ARM_N1": "N1", "AMU_N2": "AMU", "OSNP": "OSNP", "MG": "MG"}
+SHORT_QUEUE = {FRONT_OFFICE: "N1", BACK_OFFICE: "AMU", "OSNP": "OSNP", "MG": "MG"}
 
 
 def live_line(p: Progress, zone: Any) -> str:
@@ -197,7 +198,7 @@ def waits_against_the_simulator(result: RunResult) -> tuple[int, float]:
     largest, checked = 0.0, 0
     for record in result.records:
         own = result.sim_answers.get(record.uniqueid)
-        if own is None or record.wait_s is None or record.outcome != "answered":
+        if own is None or record.wait_s is None or record.outcome != Outcome.ANSWERED:
             continue
         checked += 1
         largest = max(largest, abs(record.wait_s - (own[1] - own[0])))
@@ -275,7 +276,7 @@ def print_harm(result: RunResult | ChaosResult, out: TextIO) -> None:
 
 def chaos_json(result: ChaosResult) -> dict[str, Any]:
     """What a chaos run adds to ``{"summary": …}``."""
-    lost = [r for r in result.records if r.outcome == "lost"]
+    lost = [r for r in result.records if r.outcome == Outcome.LOST]
     return {
         "faults": [fault.line() for fault in result.faults],
         "lost": len(lost),

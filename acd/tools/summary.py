@@ -25,22 +25,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from acd.config import STANDARD_SKILLS, Config
-from acd.core.constants import FORWARD_PARTNER, FRONT_OFFICE
-from acd.core.indicators import (
-    QS30_S,
-    QS60_S,
-    answered_within,
-    first_queue,
-    is_abandoned,
-    is_answered,
-    leg_answered,
-    ratio,
-)
+from acd.config import FRONT_OFFICE, STANDARD_SKILLS, Config
+from acd.core.constants import FORWARD_PARTNER
+from acd.core.indicators import first_queue, leg_answered
+from acd.core.model import Outcome
 from acd.core.records import CallRecord, LegRecord
+from acd.core.tally import Tally, headline
 
 #: the ``partner`` of a call forwarded to the external PDSA line of its number
 PDSA = FORWARD_PARTNER
+#: the outcomes the headline counts apart (every other one is "other")
+_HEADLINE = (Outcome.ABANDONED, Outcome.ANSWERED, Outcome.WAITING)
 
 
 @dataclass
@@ -81,22 +76,8 @@ class PartnerFigures:
 
 @dataclass
 class Summary:
-    offered: int = 0
-    answered: int = 0
-    abandoned: int = 0
-    #: of the abandoned calls, those whose caller hung up during the announcement
-    abandoned_in_announcement: int = 0
-    waiting: int = 0
-    other: int = 0
-    #: the other calls by outcome ("forwarded" to a PDSA line, "overflowed" to a
-    #: partner SAS, "lost" in an Asterisk restart…)
-    other_outcomes: dict[str, int] = field(default_factory=dict)
-    qs30_numerator: int = 0
-    qs30_denominator: int = 0
-    qs60_numerator: int = 0
-    #: answered at a time no router saw (found talking at a resync): counted in
-    #: ``answered``, left out of QS 30 s (their wait is not known)
-    answered_wait_unknown: int = 0
+    #: the calls counted (offered, answered, QS 30 s / 60 s, abandoned…)
+    counts: Tally = field(default_factory=Tally)
     queues: dict[str, QueueFigures] = field(default_factory=dict)
     #: role → legs answered by agents of that role's skill
     handled_by_role: dict[str, int] = field(default_factory=dict)
@@ -108,12 +89,62 @@ class Summary:
     forwarded: dict[str, int] = field(default_factory=dict)
 
     @property
+    def offered(self) -> int:
+        return self.counts.offered
+
+    @property
+    def answered(self) -> int:
+        return self.counts.answered
+
+    @property
+    def abandoned(self) -> int:
+        return self.counts.abandoned
+
+    @property
+    def abandoned_in_announcement(self) -> int:
+        """Of the abandoned calls, those whose caller hung up during the announcement."""
+        return self.counts.abandoned_in_announcement
+
+    @property
+    def waiting(self) -> int:
+        return self.counts.waiting
+
+    @property
+    def other_outcomes(self) -> dict[Outcome, int]:
+        """The calls neither answered, abandoned nor waiting, by outcome ("forwarded"
+        to a PDSA line, "overflowed" to a partner SAS, "lost" in an Asterisk restart…)."""
+        return {outcome: n for outcome, n in self.counts.unanswered.items()
+                if outcome not in _HEADLINE}
+
+    @property
+    def other(self) -> int:
+        return sum(self.other_outcomes.values())
+
+    @property
+    def qs30_numerator(self) -> int:
+        return self.counts.qs30_within
+
+    @property
+    def qs30_denominator(self) -> int:
+        return self.counts.qs_answered
+
+    @property
+    def qs60_numerator(self) -> int:
+        return self.counts.qs60_within
+
+    @property
+    def answered_wait_unknown(self) -> int:
+        """Answered at a time no router saw (found talking at a resync): counted in
+        ``answered``, left out of QS 30 s (their wait is not known)."""
+        return self.counts.answered_wait_unknown
+
+    @property
     def qs30(self) -> float | None:
-        return ratio(self.qs30_numerator, self.qs30_denominator)
+        return self.counts.qs30.value
 
     @property
     def qs60(self) -> float | None:
-        return ratio(self.qs60_numerator, self.qs30_denominator)
+        return self.counts.qs60.value
 
     def accounted(self) -> bool:
         """Every offered call is answered, abandoned, still waiting or other."""
@@ -131,27 +162,8 @@ def percentile(values: list[float], p: float) -> float | None:
 def summarize(records: Iterable[CallRecord], config: Config | None = None) -> Summary:
     summary = Summary()
     for record in records:
-        summary.offered += 1
-        first = first_queue(record) or FRONT_OFFICE
-        kind = _kind(record)
-        if kind == "answered":
-            summary.answered += 1
-            if record.wait_s is None:  # picked up while no router saw it
-                summary.answered_wait_unknown += 1
-            elif first == FRONT_OFFICE:
-                summary.qs30_denominator += 1
-                summary.qs30_numerator += answered_within(record.wait_s, QS30_S)
-                summary.qs60_numerator += answered_within(record.wait_s, QS60_S)
-        elif kind == "abandoned":
-            summary.abandoned += 1
-            summary.abandoned_in_announcement += record.in_announcement
-        elif kind == "waiting":
-            summary.waiting += 1
-        else:
-            summary.other += 1
-            summary.other_outcomes[record.outcome] = \
-                summary.other_outcomes.get(record.outcome, 0) + 1
-        _add_queues(summary, record, first, kind)
+        summary.counts.add(record)
+        _add_queues(summary, record, first_queue(record) or FRONT_OFFICE, headline(record))
         _add_moves(summary, record)
         for leg in record.legs:
             if leg_answered(leg):
@@ -172,29 +184,20 @@ def _visits(record: CallRecord) -> list[list[LegRecord]]:
     return visits
 
 
-def _kind(record: CallRecord) -> str:
-    """How the call counts in the headline: answered (first pick-up by a person, its wait
-    known or not, even if Asterisk cut it afterwards), abandoned, waiting, or another
-    outcome ("lost" never picked up among them: never an abandon)."""
-    if is_answered(record):
-        return "answered"
-    if is_abandoned(record.outcome):
-        return "abandoned"
-    return "waiting" if record.outcome == "waiting" else "other"
-
-
-def _add_queues(summary: Summary, record: CallRecord, first_queue: str, kind: str) -> None:
+def _add_queues(summary: Summary, record: CallRecord, first_queue: str,
+                kind: Outcome) -> None:
+    """The call's visits to its queues (``kind``: how it counts in the headline)."""
     visits = _visits(record)
     if not visits:  # no leg known: the call as a whole, in its first queue
         figures = summary.queues.setdefault(first_queue, QueueFigures())
         figures.offered += 1
-        if kind == "answered":
+        if kind == Outcome.ANSWERED:
             figures.answered += 1
             if record.wait_s is not None:
                 figures.waits.append(record.wait_s)
-        elif kind == "abandoned":
+        elif kind == Outcome.ABANDONED:
             figures.abandoned += 1
-        elif kind == "waiting":
+        elif kind == Outcome.WAITING:
             figures.waiting += 1
         return
     last = len(visits) - 1
@@ -206,9 +209,9 @@ def _add_queues(summary: Summary, record: CallRecord, first_queue: str, kind: st
             figures.answered += 1
             if picked.wait_s is not None:
                 figures.waits.append(picked.wait_s)
-        elif n < last or record.outcome not in ("abandoned", "answered", "waiting"):
+        elif n < last or record.outcome not in _HEADLINE:
             continue
-        elif record.outcome == "answered" and record.wait_s is None:
+        elif record.outcome == Outcome.ANSWERED and record.wait_s is None:
             figures.answered += 1  # found talking at a resync: its wait is not known
         elif record.ended_at is None:
             figures.waiting += 1  # never picked up in its last queue: still there
@@ -226,10 +229,10 @@ def _add_moves(summary: Summary, record: CallRecord) -> None:
     for attempt in record.overflows:
         if attempt.partner != PDSA:
             summary.overflows.setdefault(attempt.partner, PartnerFigures()).tried += 1
-    if record.outcome == "overflowed":
+    if record.outcome == Outcome.OVERFLOWED:
         partner = record.partner or "unknown"
         summary.overflows.setdefault(partner, PartnerFigures()).taken += 1
-    elif record.outcome == "forwarded":
+    elif record.outcome == Outcome.FORWARDED:
         summary.forwarded[record.number] = summary.forwarded.get(record.number, 0) + 1
 
 

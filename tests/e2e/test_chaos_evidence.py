@@ -163,6 +163,6 @@ async def test_the_router_records_the_callers_asterisk_cut_as_lost(tmp_path: Pat
         assert (waiting.outcome, waiting.lost_reason, waiting.agent) == ("lost", reason, None)
     assert all(records[uid].ended_unobserved for uid in crashed)
     report = build_report(records.values(), date(2026, 1, 1), date(2030, 12, 31))
-    figures = next(f["all"] for f in report.months.values() if f["all"].offered)
+    figures = next(f["all"].counts for f in report.months.values() if f["all"].counts.offered)
     assert (figures.offered, figures.answered, figures.abandoned) == (4, 2, 0)
     assert (figures.lost, figures.lost_unanswered) == (4, 2)

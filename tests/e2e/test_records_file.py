@@ -18,8 +18,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import capture_logs
 
+from acd.core.model import Outcome
 from acd.core.records import CallRecord, LegRecord
-from acd.service.records import RETRY_S, RecordsFile
+from acd.service.recordfile import RETRY_S, RecordsFile
 from tests.support.acdrun import SECRET, read_log_until, run_config
 from tests.support.amipeer import AmiPeer, recorded_events
 from tests.support.fulldisk import PAGE, fill, small_tmpfs
@@ -38,7 +39,7 @@ def record(n: int) -> CallRecord:
     return CallRecord(
         uniqueid=f"1795329358.{n}", linkedid=f"1795329358.{n}", number="15",
         caller_name="", queues=["ARM_N1"], arrived_at=at, answered_at=at, ended_at=at,
-        outcome="answered", agent="1001", wait_s=1.5, priority=5,
+        outcome=Outcome.ANSWERED, agent="1001", wait_s=1.5, priority=5,
         channel=f"Local/15@incoming-{n:08x};2",
         legs=[LegRecord(queue="ARM_N1", agent="1001", entered_at=at, answered_at=at,
                         ended_at=at, wait_s=1.5, talk_s=120.0, role="ARM_N1")])

@@ -14,6 +14,7 @@ import msgspec
 import pytest
 
 from acd.config.load import parse_config
+from acd.core.model import Outcome
 from acd.core.records import CallRecord, LegRecord
 from acd.tools.report import (
     RecordsError,
@@ -53,7 +54,7 @@ def call(uid: str, *, arrived: str = "2026-03-10T10:00:00.000+01:00",
     return CallRecord(
         uniqueid=uid, linkedid=uid, number=number, caller_name="", queues=queues,
         arrived_at=arrived, answered_at=arrived if wait_s is not None else None,
-        ended_at=ended, outcome=outcome, agent="a1" if wait_s is not None else None,
+        ended_at=ended, outcome=Outcome(outcome), agent="a1" if wait_s is not None else None,
         wait_s=wait_s, priority=5, channel=f"PJSIP/t-{uid}", legs=legs, period=period,
         partner=partner)
 
@@ -73,40 +74,40 @@ def figures(records: list[CallRecord], period: str = "all", month: str = "2026-0
 
 def test_abandoned_calls_are_not_in_the_qs_denominator() -> None:
     f = figures([call("1", wait_s=5.0), call("2", wait_s=45.0), abandoned("3", 40)])
-    assert (f.offered, f.answered, f.abandoned) == (3, 2, 1)
-    assert (f.qs30.numerator, f.qs30.denominator) == (1, 2)
-    assert f.qs30.value == 0.5
+    assert (f.counts.offered, f.counts.answered, f.counts.abandoned) == (3, 2, 1)
+    assert (f.counts.qs30.numerator, f.counts.qs30.denominator) == (1, 2)
+    assert f.counts.qs30.value == 0.5
 
 
 def test_a_wait_of_29_999_s_is_within_30_s_and_30_000_s_is_not() -> None:
     f = figures([call("1", wait_s=29.999), call("2", wait_s=30.0)])
-    assert (f.qs30.numerator, f.qs30.denominator) == (1, 2)
-    assert (f.qs60.numerator, f.qs60.denominator) == (2, 2)
+    assert (f.counts.qs30.numerator, f.counts.qs30.denominator) == (1, 2)
+    assert (f.counts.qs60.numerator, f.counts.qs60.denominator) == (2, 2)
 
 
 def test_qs_60_against_its_target() -> None:
     f = figures([call("1", wait_s=59.999), call("2", wait_s=60.0)])
-    assert (f.qs60.numerator, f.qs60.denominator) == (1, 2)
+    assert (f.counts.qs60.numerator, f.counts.qs60.denominator) == (1, 2)
     assert ReportSettings().qs60_target == 0.99
 
 
 def test_qs_counts_only_calls_whose_first_queue_is_the_front_office() -> None:
     records = [call("1", wait_s=5.0), call("2", wait_s=5.0, queues=["MG"], period="pdsa")]
     f = figures(records)
-    assert f.answered == 2
-    assert (f.qs30.numerator, f.qs30.denominator) == (1, 1)
+    assert f.counts.answered == 2
+    assert (f.counts.qs30.numerator, f.counts.qs30.denominator) == (1, 1)
     other = figures(records, settings=ReportSettings(front_office="MG"))
-    assert (other.qs30.numerator, other.qs30.denominator) == (1, 1)
-    assert figures(records, period="pdsa").qs30.denominator == 0
-    assert figures(records, period="pdsa").qs30.value is None
+    assert (other.counts.qs30.numerator, other.counts.qs30.denominator) == (1, 1)
+    assert figures(records, period="pdsa").counts.qs30.denominator == 0
+    assert figures(records, period="pdsa").counts.qs30.value is None
 
 
 def test_short_abandons_are_left_out_of_offered_in_the_answer_rate() -> None:
     records = [call("1"), call("2"), abandoned("3", 14), abandoned("4", 15),
                abandoned("5", 40)]
     f = figures(records)
-    assert (f.offered, f.abandoned, f.short_abandoned) == (5, 3, 1)
-    assert (f.answer_rate.numerator, f.answer_rate.denominator) == (2, 4)
+    assert (f.counts.offered, f.counts.abandoned, f.counts.short_abandoned) == (5, 3, 1)
+    assert (f.counts.answer_rate.numerator, f.counts.answer_rate.denominator) == (2, 4)
 
 
 def test_a_caller_who_hung_up_in_the_announcement_is_offered_and_a_short_abandon() -> None:
@@ -117,10 +118,11 @@ def test_a_caller_who_hung_up_in_the_announcement_is_offered_and_a_short_abandon
                                     ended_at="2026-03-10T10:00:00.400+01:00")
     records = [call("1"), call("2", wait_s=45.0), early, abandoned("4", 40)]
     f = figures(records)
-    assert (f.offered, f.answered, f.abandoned, f.short_abandoned) == (4, 2, 2, 1)
-    assert f.abandoned_in_announcement == 1
-    assert (f.answer_rate.numerator, f.answer_rate.denominator) == (2, 3)
-    assert (f.qs30.numerator, f.qs30.denominator) == (1, 2)
+    c = f.counts
+    assert (c.offered, c.answered, c.abandoned, c.short_abandoned) == (4, 2, 2, 1)
+    assert f.counts.abandoned_in_announcement == 1
+    assert (f.counts.answer_rate.numerator, f.counts.answer_rate.denominator) == (2, 3)
+    assert (f.counts.qs30.numerator, f.counts.qs30.denominator) == (1, 2)
     report = build_report(records, *MARCH)
     assert report_json(report)["months"]["2026-03"]["all"]["abandoned_in_announcement"] == 1
     rows = list(csv.DictReader(io.StringIO(render_csv(report))))
@@ -136,7 +138,7 @@ def test_the_short_abandon_threshold_comes_from_the_site_config() -> None:
     assert settings.short_abandon_s == 20.0
     f = figures([abandoned("1", 14), abandoned("2", 19), abandoned("3", 20)],
                 settings=settings)
-    assert f.short_abandoned == 2
+    assert f.counts.short_abandoned == 2
 
 
 def test_a_transfer_counts_once_with_its_first_pick_up() -> None:
@@ -148,8 +150,8 @@ def test_a_transfer_counts_once_with_its_first_pick_up() -> None:
             "2026-03-10T10:05:12.000+01:00", wait_s=60.0, talk_s=180.0, agent="mg1"),
     ])
     f = figures([transferred])
-    assert (f.offered, f.answered) == (1, 1)
-    assert (f.qs30.numerator, f.qs30.denominator) == (1, 1)
+    assert (f.counts.offered, f.counts.answered) == (1, 1)
+    assert (f.counts.qs30.numerator, f.counts.qs30.denominator) == (1, 1)
     assert f.transfers == {("ARM_N1", "MG"): 1}
     assert {r: (t.legs, t.total_s) for r, t in f.talk.items()} == {
         "ARM_N1": (1, 60.0), "MG": (1, 180.0)}
@@ -194,8 +196,8 @@ def test_months_are_split_by_local_date_of_arrival() -> None:
     ]
     report = build_report(records, date(2026, 3, 1), date(2026, 4, 30))
     assert list(report.months) == ["2026-03", "2026-04"]
-    assert report.months["2026-03"]["all"].offered == 1
-    assert report.months["2026-04"]["all"].offered == 1
+    assert report.months["2026-03"]["all"].counts.offered == 1
+    assert report.months["2026-04"]["all"].counts.offered == 1
     assert (report.records_read, report.records_selected) == (3, 2)
     assert month_keys(date(2025, 11, 5), date(2026, 2, 1)) == [
         "2025-11", "2025-12", "2026-01", "2026-02"]
@@ -205,9 +207,9 @@ def test_sas_and_pdsa_hours_are_split_and_summed_in_all() -> None:
     records = [call("1", period="sas"), call("2", period="pdsa", wait_s=40.0),
                abandoned("3", 30, period="pdsa")]
     month = build_report(records, *MARCH).months["2026-03"]
-    assert [month[p].offered for p in ("sas", "pdsa", "all")] == [1, 2, 3]
-    assert [month[p].qs30.numerator for p in ("sas", "pdsa", "all")] == [1, 0, 1]
-    assert [month[p].qs30.denominator for p in ("sas", "pdsa", "all")] == [1, 1, 2]
+    assert [month[p].counts.offered for p in ("sas", "pdsa", "all")] == [1, 2, 3]
+    assert [month[p].counts.qs30.numerator for p in ("sas", "pdsa", "all")] == [1, 0, 1]
+    assert [month[p].counts.qs30.denominator for p in ("sas", "pdsa", "all")] == [1, 1, 2]
 
 
 def test_overflowed_and_forwarded_calls() -> None:
@@ -220,16 +222,17 @@ def test_overflowed_and_forwarded_calls() -> None:
         call("5", wait_s=None, outcome="waiting", ended=None),
     ]
     f = figures(records)
-    assert (f.offered, f.answered, f.overflowed, f.forwarded, f.waiting) == (5, 0, 3, 1, 1)
-    assert f.overflowed_by_partner == {"sas62": 2, "sas80": 1}
-    assert f.abandoned == 0
-    assert (f.answer_rate.numerator, f.answer_rate.denominator) == (0, 5)
-    assert f.qs30.denominator == 0
+    c = f.counts
+    assert (c.offered, c.answered, c.overflowed, c.forwarded, c.waiting) == (5, 0, 3, 1, 1)
+    assert f.counts.overflowed_by_partner == {"sas62": 2, "sas80": 1}
+    assert f.counts.abandoned == 0
+    assert (f.counts.answer_rate.numerator, f.counts.answer_rate.denominator) == (0, 5)
+    assert f.counts.qs30.denominator == 0
 
 
 def test_a_call_answered_then_overflowed_counts_as_answered() -> None:
     f = figures([call("1", wait_s=8.0, outcome="overflowed", partner="sas62")])
-    assert (f.answered, f.overflowed, f.qs30.numerator) == (1, 1, 1)
+    assert (f.counts.answered, f.counts.overflowed, f.counts.qs30.numerator) == (1, 1, 1)
 
 
 # --------------------------------------------------------------------- reading
@@ -397,4 +400,4 @@ def test_records_from_another_source() -> None:
         yield call("2", wait_s=31.0)
 
     report: Report = build_report(source(), *MARCH)
-    assert report.months["2026-03"]["all"].qs30.numerator == 1
+    assert report.months["2026-03"]["all"].counts.qs30.numerator == 1

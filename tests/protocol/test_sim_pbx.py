@@ -247,7 +247,7 @@ async def test_busy_device_and_missing_dial_string(make_sim: SimFactory) -> None
 
 async def test_caller_abandons_while_waiting(make_sim: SimFactory) -> None:
     sim, client = await make_sim()
-    call = sim.pbx.place_call("15", "Paul Petit", "0612340301", patience_s=6.0)
+    call = sim.pbx.place_call("15", "Paul Petit", "0612340301", patience_s=3.0)
     hangup = await client.wait_event("Hangup", Channel=call.channel)
     sequence = [(m["Event"], m["Channel"]) for m in client.events()
                 if m["Event"] in ("SoftHangupRequest", "HangupRequest", "Hangup",
@@ -261,7 +261,7 @@ async def test_caller_abandons_while_waiting(make_sim: SimFactory) -> None:
     assert hangup["Cause"] == "16"
     assert hangup["Cause-txt"] == "Normal Clearing"
     waited = float(hangup["Timestamp"]) - float(client.events("Newchannel")[0]["Timestamp"])
-    assert waited == pytest.approx(6.0, abs=0.2)
+    assert waited == pytest.approx(3.0, abs=0.2)
     assert [h.by for h in sim.pbx.hangups] == ["caller", "caller"]
     assert sim.pbx.hangups[0].reason == "patience ran out"
 
@@ -390,7 +390,7 @@ async def test_core_show_channels_list_framing(make_sim: SimFactory) -> None:
                                   ("EventList", "start"), ("Message", "Channels will follow")]
     assert [list(i)[:2] for i in items] == [["Event", "ActionID"]] * 2
     trunk = next(i for i in items if i["Channel"] == call.channel)
-    assert (trunk["Application"], trunk["ApplicationData"]) == ("MusicOnHold", "default,20")
+    assert (trunk["Application"], trunk["ApplicationData"]) == ("MusicOnHold", "default,5")
     assert trunk["Duration"].count(":") == 2
     recorded = headers_by_key([("CoreShowChannel", frozenset(m)) for m in (
         parse_frame(f)

@@ -144,14 +144,14 @@ def store_scrape() -> str:
 
 
 def records_scrape() -> str:
-    """What a router with ``--records-out`` adds (acd.service.records' file metrics)."""
+    """What a router with ``--records-out`` adds (the file metrics of acd.service.recordfile)."""
     import tempfile
     from collections.abc import Iterable
 
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.metrics_core import Metric
 
-    from acd.service.records import RecordsFile
+    from acd.service.recordfile import RecordsFile
 
     with tempfile.TemporaryDirectory() as folder:
         records = RecordsFile(f"{folder}/records.jsonl")

@@ -13,7 +13,7 @@ from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.engine import Engine
 from acd.core.evidence import Place, is_acd_caller, place_of
-from acd.core.model import AgentState, CallState
+from acd.core.model import AgentState, CallState, Outcome
 from acd.core.records import CallRecord
 from acd.tools.report import build_report
 from acd.tools.summary import summarize
@@ -219,7 +219,7 @@ def test_an_answer_seen_only_at_a_resync_counts_apart_from_qs30() -> None:
         return CallRecord(uniqueid=uid, linkedid=uid, number="15", caller_name="",
                           queues=["ARM_N1"], arrived_at="2026-03-10T09:00:00.000+01:00",
                           answered_at=None, ended_at="2026-03-10T09:05:00.000+01:00",
-                          outcome="answered", agent="arm01", wait_s=wait, priority=5,
+                          outcome=Outcome.ANSWERED, agent="arm01", wait_s=wait, priority=5,
                           channel=uid, legs=[])
 
     records = [record("a", 12.0), record("b", None)]
@@ -227,7 +227,7 @@ def test_an_answer_seen_only_at_a_resync_counts_apart_from_qs30() -> None:
     assert (summary.answered, summary.other, summary.answered_wait_unknown) == (2, 0, 1)
     assert (summary.qs30_numerator, summary.qs30_denominator) == (1, 1)
     march = build_report(records, date(2026, 3, 1), date(2026, 3, 31))
-    figures = march.months["2026-03"]["all"]
+    figures = march.months["2026-03"]["all"].counts
     assert (figures.answered, figures.answered_wait_unknown, figures.qs_answered) == (2, 1, 1)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
+from acd.core.model import Outcome
 from acd.tools.fastday import load_day, play_day
 from acd.tools.scenario import StaffingStep
 from tests.support.paths import REPO
@@ -55,7 +56,7 @@ def test_the_partner_and_pdsa_paths_play_too() -> None:
     assert result.hung_up_by_router == []
     assert len(result.records) == result.calls_placed
     outcomes = result.summary.other_outcomes
-    assert outcomes.get("forwarded", 0) > 0  # the night's PDSA forwarding
+    assert outcomes.get(Outcome.FORWARDED, 0) > 0  # the night's PDSA forwarding
 
 
 def test_callers_who_hang_up_during_the_announcement_have_a_record_each() -> None:

@@ -14,6 +14,7 @@ from acd.core.indicators import (
     mean_handling_time,
     ratio,
 )
+from acd.core.model import Outcome
 
 
 def test_within_is_strictly_under_the_mark_at_the_millisecond() -> None:
@@ -24,10 +25,10 @@ def test_within_is_strictly_under_the_mark_at_the_millisecond() -> None:
 
 
 def test_a_short_abandon_is_an_abandoned_call_under_the_threshold() -> None:
-    assert is_short_abandon("abandoned", 14.9, 15.0)
-    assert not is_short_abandon("abandoned", 15.0, 15.0)
-    assert not is_short_abandon("answered", 3.0, 15.0)
-    assert not is_short_abandon("abandoned", None, 15.0)
+    assert is_short_abandon(Outcome.ABANDONED, 14.9, 15.0)
+    assert not is_short_abandon(Outcome.ABANDONED, 15.0, 15.0)
+    assert not is_short_abandon(Outcome.ANSWERED, 3.0, 15.0)
+    assert not is_short_abandon(Outcome.ABANDONED, None, 15.0)
 
 
 def test_the_answer_rate_leaves_short_abandons_out_and_ratios_need_a_denominator() -> None:

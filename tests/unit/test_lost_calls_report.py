@@ -14,9 +14,11 @@ import msgspec
 
 from acd.config.load import load_config
 from acd.core.indicators import is_answered
+from acd.core.model import Outcome
 from acd.core.records import CallRecord
+from acd.core.tally import Tally
 from acd.tools.replay import replay_files
-from acd.tools.report import Figures, build_report
+from acd.tools.report import build_report
 from acd.tools.report_render import render_csv, render_md, report_json
 from acd.tools.summary import summarize
 from tests.support.paths import LIVE
@@ -33,17 +35,17 @@ def found_talking_then_cut() -> CallRecord:
     """A call found talking at a resync (its wait unknown), then cut by a crash."""
     base = restart_records()[0]
     return msgspec.structs.replace(base, uniqueid="found.1", answered_at=None, wait_s=None,
-                                   outcome="lost", lost_reason="pbx-crash",
+                                   outcome=Outcome.LOST, lost_reason="pbx-crash",
                                    ended_unobserved=True)
 
 
-def december(records: list[CallRecord]) -> Figures:
-    return build_report(records, *DECEMBER).months["2026-12"]["all"]
+def december(records: list[CallRecord]) -> Tally:
+    return build_report(records, *DECEMBER).months["2026-12"]["all"].counts
 
 
 def test_the_restart_s_victims_are_lost_not_abandoned() -> None:
     records = restart_records()
-    assert [r.outcome for r in records].count("lost") == 5
+    assert [r.outcome for r in records].count(Outcome.LOST) == 5
     figures = december(records)
     assert (figures.offered, figures.answered, figures.abandoned) == (7, 5, 0)
     assert (figures.lost, figures.lost_unanswered) == (5, 2)

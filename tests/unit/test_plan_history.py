@@ -20,6 +20,7 @@ import pytest
 from scipy import stats
 
 from acd.config.load import load_config
+from acd.core.model import Outcome
 from acd.core.records import CallRecord, LegRecord
 from acd.errors import ConfigError
 from acd.tools.plan.history import (
@@ -84,7 +85,7 @@ def _record(uid: int, number: str, at: datetime, legs: list[LegRecord], outcome:
     return CallRecord(uniqueid=str(uid), linkedid=str(uid), number=number,
                       caller_name="x", queues=[lg.queue for lg in legs], arrived_at=iso(at),
                       answered_at=legs[0].answered_at, ended_at=iso(ended),
-                      outcome=outcome, agent=legs[0].agent, wait_s=wait, priority=5,
+                      outcome=Outcome(outcome), agent=legs[0].agent, wait_s=wait, priority=5,
                       channel=f"PJSIP/trunk-{uid}", legs=legs)
 
 

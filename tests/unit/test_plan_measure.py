@@ -8,6 +8,7 @@ import msgspec
 
 from acd.config.load import parse_config
 from acd.core.facts import CallTransferred
+from acd.core.model import Outcome
 from acd.core.records import CallRecord, LegRecord
 from acd.tools.plan.measure import IntervalCounts, measure, unconnected_warm
 from acd.tools.plan.staffing import Grid
@@ -39,7 +40,7 @@ def record(arrived: float, outcome: str, legs: list[LegRecord], *,
     return CallRecord(uniqueid=str(arrived), linkedid=str(arrived), number="15",
                       caller_name="x", queues=[g.queue for g in legs] or ["ARM_N1"],
                       arrived_at=at(arrived) or "", answered_at=None, ended_at=None,
-                      outcome=outcome, agent=None, wait_s=wait, priority=5,
+                      outcome=Outcome(outcome), agent=None, wait_s=wait, priority=5,
                       channel="c", legs=legs)
 
 

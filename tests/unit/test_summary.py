@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from acd.core.model import Outcome
 from acd.core.records import CallRecord, LegRecord, OverflowRecord
 from acd.tools.simulate import Progress, RunResult
 from acd.tools.simulate_cli import live_line, summary_json
@@ -30,7 +31,7 @@ def record(uid: str, legs: list[LegRecord], *, outcome: str, wait_s: float | Non
         uniqueid=uid, linkedid=uid, number=number, caller_name="x",
         queues=[lg.queue for lg in legs], arrived_at=legs[0].entered_at,
         answered_at=answered.answered_at if answered else None,
-        ended_at=ended and DAY + ended, outcome=outcome,
+        ended_at=ended and DAY + ended, outcome=Outcome(outcome),
         agent=answered.agent if answered else None, wait_s=wait_s, priority=5,
         channel=f"PJSIP/trunk-{uid}", legs=legs, partner=partner,
         overflows=overflows or [])

@@ -58,9 +58,9 @@ import math
 import random
 from dataclasses import dataclass
 
-from acd.config import Config
-from acd.core.constants import FRONT_OFFICE
+from acd.config import FRONT_OFFICE, Config
 from acd.core.hours import route_number
+from acd.core.model import Outcome
 from acd.core.records import CallRecord
 from acd.sim.behaviour import AgentBehaviour
 from acd.sim.model import OfferOutcome
@@ -187,7 +187,7 @@ class AppQueueModel:
             if caller.patience is not None:
                 caller.patience.cancel()
             caller.legs.append(Leg(FRONT_OFFICE, now))
-            caller.outcome, caller.ended_at = "forwarded", now
+            caller.outcome, caller.ended_at = Outcome.FORWARDED, now
             return
         queues = self.room.queues
         self._join(caller, queues.get(route.destination) or queues[FRONT_OFFICE])
@@ -342,7 +342,7 @@ class AppQueueModel:
         if queue is not None:
             self._join(caller, queue)
             return
-        caller.outcome, caller.ended_at = "answered", now
+        caller.outcome, caller.ended_at = Outcome.ANSWERED, now
 
     def _patience_over(self, caller: Caller) -> None:
         if caller.outcome is not None or caller.answered_at is not None:
@@ -356,4 +356,4 @@ class AppQueueModel:
                     self._stop_ringing(ringing)
             entry.attempt = None
             self._leave(entry)
-        caller.outcome, caller.ended_at = "abandoned", self.agenda.now
+        caller.outcome, caller.ended_at = Outcome.ABANDONED, self.agenda.now

@@ -14,6 +14,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from acd.core.constants import FORWARD_PARTNER
+from acd.core.model import Outcome
 from acd.core.records import CallRecord, LegRecord, OverflowRecord, iso
 from acd.tools.appqueue.state import Caller
 
@@ -34,7 +35,7 @@ def call_record(caller: Caller, zone: ZoneInfo) -> CallRecord:
                       wait_s=_span(leg.entered_at, leg.answered_at),
                       talk_s=_span(leg.answered_at, leg.ended_at))
             for leg in caller.legs]
-    forwarded = caller.outcome == "forwarded"
+    forwarded = caller.outcome == Outcome.FORWARDED
     return CallRecord(
         uniqueid=uniqueid,
         linkedid=uniqueid,
@@ -44,8 +45,8 @@ def call_record(caller: Caller, zone: ZoneInfo) -> CallRecord:
         arrived_at=iso(caller.arrived_at, zone) or "",
         answered_at=iso(caller.answered_at, zone),
         ended_at=iso(caller.ended_at, zone),
-        outcome=caller.outcome or ("answered" if caller.answered_at is not None
-                                   else "waiting"),
+        outcome=caller.outcome or (Outcome.ANSWERED if caller.answered_at is not None
+                                   else Outcome.WAITING),
         agent=caller.answered_by,
         wait_s=_span(caller.arrived_at, caller.answered_at),
         priority=caller.priority,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from acd.config import Config
+from acd.core.model import Outcome
 from acd.sim.model import OfferOutcome
 from acd.tools.appqueue.agenda import Timer
 from acd.tools.appqueue.options import AppQueueOptions
@@ -103,7 +104,7 @@ class Caller:
     answered_by: str | None = None
     ended_at: float | None = None
     #: None while the call goes on: answered, abandoned, forwarded
-    outcome: str | None = None
+    outcome: Outcome | None = None
     #: phones rung for it so far (the n-th offer's draws)
     offers: int = 0
     #: its place in a queue while it waits there

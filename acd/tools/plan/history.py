@@ -55,6 +55,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 
+from acd.core.model import Outcome
 from acd.core.records import CallRecord, LegRecord, TransferRecord
 from acd.tools.plan.patience import Tail, estimate_patience
 from acd.tools.scenario import AgentsSpec, CallsSpec, PatienceTail, Scenario
@@ -201,7 +202,7 @@ def estimate_history(records: Iterable[CallRecord], *, start: date | None = None
         counts[record.number, arrived.date(),
                (arrived.hour * 3600 + arrived.minute * 60 + arrived.second) // SLOT_S] += 1
         legs.add(record)
-        if record.in_announcement and record.outcome == "abandoned":
+        if record.in_announcement and record.outcome == Outcome.ABANDONED:
             early += 1  # an abandon before the queue: at 0 s of wait
         else:
             _patience(record, arrived, events, censored)
@@ -297,11 +298,11 @@ def _patience(record: CallRecord, arrived: datetime, events: list[float],
     """Abandoned in the queue: patience seen; answered, sent to a partner or forwarded
     after w: patience > w. Calls still waiting at the end of the records, and lost
     calls (in the announcement too), say nothing."""
-    if record.outcome == "abandoned" and record.ended_at is not None:
+    if record.outcome == Outcome.ABANDONED and record.ended_at is not None:
         events.append((datetime.fromisoformat(record.ended_at) - arrived).total_seconds())
     elif record.wait_s is not None:
         censored.append(record.wait_s)
-    elif record.outcome in ("overflowed", "forwarded") and record.overflows:
+    elif record.outcome in (Outcome.OVERFLOWED, Outcome.FORWARDED) and record.overflows:
         censored.append((datetime.fromisoformat(record.overflows[0].at)
                          - arrived).total_seconds())
 

@@ -27,25 +27,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from acd.config import Config
-from acd.core.constants import FRONT_OFFICE
+from acd.config import FRONT_OFFICE, Config
 from acd.core.facts import CallTransferred
-from acd.core.indicators import (
-    QS30_S,
-    QS60_S,
-    answered_within,
-    first_queue,
-    is_abandoned,
-    is_short_abandon,
-)
+from acd.core.indicators import first_queue
+from acd.core.model import Outcome
 from acd.core.records import CallRecord
+from acd.core.tally import Tally, short_abandon
 from acd.tools.plan.lines import LineCounts, line_counts
 from acd.tools.plan.staffing import Grid
 from acd.tools.summary import percentile
 from acd.tools.traffic import primary_skill
-
-#: the outcome of a call sent to its number's PDSA line: it never reached the room
-FORWARDED = "forwarded"
 
 
 @dataclass
@@ -69,6 +60,16 @@ class IntervalCounts:
     #: of the unanswered legs, queue → why → count (see the module)
     unanswered_why: dict[str, dict[str, int]] = field(default_factory=dict)
     lines: LineCounts = field(default_factory=LineCounts)
+
+    def count_n1(self, n1: Tally) -> None:
+        """The N1 figures from the tally of the interval's N1 calls: the calls that
+        reached the room (the forwarded ones never do), answered with a known wait."""
+        self.offered = n1.entered
+        self.answered = n1.qs_answered
+        self.within30 = n1.qs30_within
+        self.within60 = n1.qs60_within
+        self.abandoned = n1.abandoned
+        self.short_abandoned = n1.short_abandoned
 
     def add(self, other: IntervalCounts) -> None:
         self.offered += other.offered
@@ -138,20 +139,11 @@ def measure(records: list[CallRecord], config: Config, grid: Grid,
     role_of = {agent.id: primary_skill(agent) for agent in config.agents}
     short_abandon_s = config.routing.short_abandon_s
     wrap = {name: config.skill(name).wrap_up_s for name in config.skill_names()}
+    n1 = [Tally() for _ in grid.starts]
     for record in records:
         k = grid.index(_epoch(record.arrived_at))
-        if k is not None and record.outcome != FORWARDED and (
-                first_queue(record) or FRONT_OFFICE) == FRONT_OFFICE:
-            counts = out[k]
-            counts.offered += 1
-            if record.wait_s is not None:
-                counts.answered += 1
-                counts.within30 += answered_within(record.wait_s, QS30_S)
-                counts.within60 += answered_within(record.wait_s, QS60_S)
-            elif is_abandoned(record.outcome):
-                counts.abandoned += 1
-                counts.short_abandoned += is_short_abandon(
-                    record.outcome, _duration(record), short_abandon_s)
+        if k is not None and (first_queue(record) or FRONT_OFFICE) == FRONT_OFFICE:
+            n1[k].add(record, short=short_abandon(record, short_abandon_s, _duration))
         last = len(record.legs) - 1
         for n, leg in enumerate(record.legs):
             entered = grid.index(_epoch(leg.entered_at)) if leg.entered_at else None
@@ -174,11 +166,13 @@ def measure(records: list[CallRecord], config: Config, grid: Grid,
             begin = _epoch(leg.answered_at)
             end = _epoch(leg.ended_at) if leg.ended_at else grid.end
             _spread(out, grid, role, begin, end + wrap.get(leg.queue, 0.0))
+    for counts, tallied in zip(out, n1, strict=True):
+        counts.count_n1(tallied)
     return out
 
 
 #: why a call's last leg was left unanswered, from the call's outcome
-_UNANSWERED = {"overflowed": "partner"}
+_UNANSWERED = {Outcome.OVERFLOWED: "partner"}
 
 
 def _why(counts: IntervalCounts, queue: str, reason: str) -> None:

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from acd.config import STANDARD_SKILLS
 from acd.tools.plan.confidence import Confidence
 
 #: the roles every site has (a site's extra filières come after them)
-STANDARD_ROLES: tuple[str, ...] = ("ARM_N1", "AMU_N2", "OSNP", "MG")
+STANDARD_ROLES = STANDARD_SKILLS
 
 Band = tuple[float, float]
 

@@ -71,8 +71,7 @@ from concurrent.futures import Executor
 
 import msgspec
 
-from acd.config import Config
-from acd.core.constants import FRONT_OFFICE
+from acd.config import FRONT_OFFICE, Config
 from acd.tools.plan.confidence import close_every_day, close_pooled, confidence
 from acd.tools.plan.evaluation import Evaluation, Player, default_jobs, executor
 from acd.tools.plan.measure import IntervalCounts

@@ -30,10 +30,10 @@ from typing import Literal
 
 import msgspec
 
-from acd.config import Config
-from acd.core.constants import FRONT_OFFICE
-from acd.core.indicators import first_queue, is_abandoned, ratio
+from acd.config import FRONT_OFFICE, Config
+from acd.core.indicators import first_queue, ratio
 from acd.core.records import CallRecord
+from acd.core.tally import tally
 from acd.tools.appqueue import AppQueueDay, AppQueueOptions, appqueue_configurations
 from acd.tools.fastday import DayRequest
 from acd.tools.plan.model import Band, PolicyComparison, PolicyResult, band_of
@@ -150,8 +150,8 @@ def _mean_wait(summary: Summary, queue: str) -> float | None:
 
 def _abandon_rate(records: Sequence[CallRecord]) -> float | None:
     """Abandoned / offered, over the calls whose first queue is N1."""
-    front = [r for r in records if first_queue(r) == FRONT_OFFICE]
-    return ratio(sum(is_abandoned(r.outcome) for r in front), len(front))
+    front = tally(r for r in records if first_queue(r) == FRONT_OFFICE)
+    return ratio(front.abandoned, front.offered)
 
 
 # ---------------------------------------------------------------------- the table

@@ -23,7 +23,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from acd.core.constants import FRONT_OFFICE
+from acd.config import FRONT_OFFICE
+from acd.core.model import Outcome
 from acd.tools.plan.measure import IntervalCounts
 from acd.tools.plan.model import Target, Unreachable
 
@@ -152,10 +153,12 @@ def why(role: str, targets: Sequence[Target], counts: IntervalCounts, people: in
                        people=people, tried=tried)
 
 
-#: why legs were left unanswered (acd.tools.plan.measure) → the reason reported
-_CAUSES = {"abandoned": "abandonment", "partner": "partners", "moved": "transfer-target",
-           "warm-cancelled": "transfer-target", "waiting": "still-waiting",
-           "forwarded": "forwarded", "lost": "lost"}
+#: why legs were left unanswered (acd.tools.plan.measure: the call's outcome, or how
+#: the leg was left) → the reason reported
+_CAUSES: dict[str, str] = {
+    Outcome.ABANDONED: "abandonment", "partner": "partners", "moved": "transfer-target",
+    "warm-cancelled": "transfer-target", Outcome.WAITING: "still-waiting",
+    Outcome.FORWARDED: "forwarded", Outcome.LOST: "lost"}
 
 
 def _wait_reason(target: Target, counts: IntervalCounts) -> tuple[str, str]:
@@ -173,7 +176,7 @@ def _wait_reason(target: Target, counts: IntervalCounts) -> tuple[str, str]:
     cause = max(causes, key=lambda c: causes[c])
     count = causes[cause]
     text = {
-        "abandoned": f"callers hung up waiting in {queue}",
+        Outcome.ABANDONED: f"callers hung up waiting in {queue}",
         "partner": f"a partner SAS took the calls waiting in {queue}",
         "moved": f"transfers to {queue} were taken back unanswered (the transfer "
                  "fallback) or the call moved on",

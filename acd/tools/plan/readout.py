@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from acd.tools.plan.confidence import Confidence
-from acd.tools.plan.model import STANDARD_ROLES, IntervalPlan, Lines, Plan, Target
+from acd.tools.plan.model import IntervalPlan, Lines, Plan, Target
 
-#: the front office, whose calls QS 30 s / QS 60 s and the abandon rate are about
-N1 = STANDARD_ROLES[0]
 #: shown where there is nothing to measure (no call answered, no wait)
 NOTHING = "—"
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterator
 
+from acd.config import FRONT_OFFICE
 from acd.tools.plan.model import IntervalPlan, Plan
 from acd.tools.plan.readout import (
-    N1,
     NOTHING,
     band,
     busiest_lines,
@@ -111,7 +111,7 @@ def _cells(plan: Plan, run: list[IntervalPlan]) -> list[str]:
         return [*cells, f"{_FOLDED} {len(run)} intervals"]
     qs30 = NOTHING if first.qs30 is None else f"{share(first.qs30)} [{band(first.qs30_band)}]"
     cells += [f"{first.offered:.1f}", qs30, share(first.qs60), share(first.abandon_rate),
-              share(first.occupancy.get(N1)), lines_text(first.lines)]
+              share(first.occupancy.get(FRONT_OFFICE)), lines_text(first.lines)]
     if not first.met:
         cells.append(_MISSED)
     return cells
@@ -119,7 +119,7 @@ def _cells(plan: Plan, run: list[IntervalPlan]) -> list[str]:
 
 def _legend() -> str:
     return ("n +d: n people needed, d more (+) or fewer (-) than the scenario plans; "
-            f"calls: mean per day;\nQS, aband(oned at N1), occ(upancy of {N1}) in %, "
+            f"calls: mean per day;\nQS, aband(oned at N1), occ(upancy of {FRONT_OFFICE}) in %, "
             f"{NOTHING}: nothing to measure; {_MISSED}: a target not met;\n"
             "lines: calls held at once 99 % of the time / Erlang B's lines for the "
             "blocking below")
