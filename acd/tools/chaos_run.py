@@ -32,7 +32,7 @@ from acd.aiotasks import cancel_and_wait
 from acd.config import AmiConfig, Config, HttpConfig, LeaderConfig, RedisConfig, namespace_of
 from acd.core.records import CallRecord
 from acd.sim import SimServer, start_sim
-from acd.sim.pbx import PbxOptions
+from acd.sim.options import PbxOptions
 from acd.sim.reload import dialplan_reload
 from acd.store import keys
 from acd.tools.chaos import Fault, needs_pair
