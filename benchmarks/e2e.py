@@ -46,7 +46,7 @@ from acd.sim import FixedBehaviour, OfferOutcome
 from acd.sim.control import CallTracker
 from acd.sim.options import PbxOptions
 from acd.sim.server import start_sim
-from acd.tools.redis_process import RedisProcess
+from acd.tools.simulate.redis_process import RedisProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 AGENTS = 500

@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 
 from acd.tools.fastday import load_day, play_day
-from acd.tools.scenario import StaffingStep
+from acd.tools.simulate.scenario import StaffingStep
 from tests.support.paths import REPO
 
 SCENARIOS = REPO / "config" / "scenarios"

@@ -41,8 +41,8 @@ from acd.core.indicators import (
 from acd.core.records import CallRecord
 from acd.tools.plan.lines import LineCounts, line_counts
 from acd.tools.plan.staffing import Grid
+from acd.tools.simulate.traffic import primary_skill
 from acd.tools.summary import percentile
-from acd.tools.traffic import primary_skill
 
 #: the outcome of a call sent to its number's PDSA line: it never reached the room
 FORWARDED = "forwarded"

@@ -23,7 +23,7 @@ from acd.config import Config
 from acd.core.records import CallRecord, iso
 from acd.sim import SimServer
 from acd.sim.model import Call, HangupRecord, Phase
-from acd.tools.router_process import RouterProcess
+from acd.tools.simulate.router_process import RouterProcess
 
 #: the simulator's reason for hanging callers up in a fault → the record's lost_reason
 LOST_REASONS = {"restart": "pbx-restart", "crash": "pbx-crash"}

@@ -1,4 +1,5 @@
-"""Printing for ``acd simulate`` and ``acd demo``: records, live progress, summary."""
+"""The ``acd simulate`` and ``acd demo`` commands, and what they print: records, live
+progress, summary."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from acd.config import Config
 from acd.core.records import CallRecord
 from acd.service.records import RecordsFile
 from acd.shipped import SCENARIOS, shown_path
-from acd.tools.chaos import ChaosError, Fault, parse_chaos
-from acd.tools.chaos_run import ChaosResult, run_chaos
 from acd.tools.plan.staffed import interval_figures, render_intervals, staffed_from
 from acd.tools.plan.staffing import PlanInputError
-from acd.tools.scenario import Scenario, load_scenario_and_site
-from acd.tools.simulate import Progress, RunResult, run_scenario
+from acd.tools.simulate.chaos import ChaosError, Fault, parse_chaos
+from acd.tools.simulate.chaos_run import ChaosResult, run_chaos
+from acd.tools.simulate.run import Progress, RunResult, run_scenario
+from acd.tools.simulate.scenario import Scenario, load_scenario_and_site
 from acd.tools.summary import Summary, render, summarize
 
 DEMO_SCENARIO = SCENARIOS / "sas-large-demo-morning.toml"
@@ -144,7 +145,7 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
               f"seed {seed if seed is not None else scenario.seed}\n", file=out)
     console = None
     if console_port is not None:  # acd demo --console: the page while the morning plays
-        from acd.tools.democonsole import demo_console
+        from acd.tools.simulate.democonsole import demo_console
 
         console = demo_console(console_port, out)
     result = asyncio.run(run_scenario(config, scenario, seed=seed, speed=speed,
@@ -221,8 +222,8 @@ def fast_command(config: Config, scenario: Scenario, *, fast: bool, days: int | 
                  staffing_from: str | None) -> int:
     """``acd simulate --fast [--days N]``: the scenario on the fast day (no AMI, no
     router process), ``N`` successive dates, each day's records appended to
-    ``--records-out`` as soon as it is played (:mod:`acd.tools.synthetic`)."""
-    from acd.tools.synthetic import play_history
+    ``--records-out`` as soon as it is played (:mod:`acd.tools.simulate.synthetic`)."""
+    from acd.tools.simulate.synthetic import play_history
 
     refused = [flag for flag, given in (("--speed", speed is not None),
                                         ("--chaos", chaos is not None),

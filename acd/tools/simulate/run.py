@@ -29,16 +29,15 @@ from acd.core.model import AgentState
 from acd.core.records import CallRecord
 from acd.service.clock import SimulatorClock
 from acd.service.router import Router
-from acd.sim import AgentBehaviour, PerAgentBehaviour, RandomBehaviour, SimServer, start_sim
+from acd.sim import SimServer, start_sim
 from acd.testing import build_stack
-from acd.tools.agentreturn import PausedAgentsReturn, still_paused_for_no_answer
-from acd.tools.chaos_judge import phantom_records
-from acd.tools.desk import Desk
-from acd.tools.scenario import Scenario, parse_time_of_day
+from acd.tools.simulate.agentreturn import PausedAgentsReturn, still_paused_for_no_answer
+from acd.tools.simulate.agents import FEATURE_CODES, behaviour_for
+from acd.tools.simulate.chaos_judge import phantom_records
+from acd.tools.simulate.desk import Desk
+from acd.tools.simulate.scenario import Scenario, parse_time_of_day
+from acd.tools.simulate.traffic import Planned, plan, scenario_start
 from acd.tools.summary import Summary, summarize
-from acd.tools.traffic import Planned, plan, primary_skill, scenario_start
-
-FEATURE_CODES = {"login": "*71", "logout": "*72", "pause": "*73", "ready": "*74"}
 
 
 @dataclass
@@ -81,27 +80,6 @@ class RunResult:
     sim_answers: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: agents the router paused for not answering an offer
     no_answer_pauses: int = 0
-
-
-def behaviour_for(config: Config, scenario: Scenario) -> PerAgentBehaviour:
-    """Each agent's behaviour: talk times by the queue of the call and the agent's
-    primary skill (:meth:`~acd.tools.scenario.AgentsSpec.talk_range`), transfers of
-    the calls of its own filière."""
-    spec = scenario.agents
-    per_agent: dict[str, AgentBehaviour] = {}
-    for agent in config.agents:
-        role = primary_skill(agent)
-        per_agent[agent.id] = RandomBehaviour(
-            answer_after_s=(spec.answer_after_s[0], spec.answer_after_s[1]),
-            talk_s=spec.talk_range(None, role), no_answer_rate=spec.no_answer_rate,
-            busy_rate=spec.busy_rate,
-            agent_ends_rate=spec.agent_ends_rate,
-            transfers=dict(spec.transfers.get(role, {})),
-            talk_distribution=spec.talk_distribution,
-            talk_in={queue: spec.talk_range(queue, role)
-                     for queue in config.skill_names()},
-            transfers_from=role)
-    return PerAgentBehaviour(per_agent)
 
 
 def break_host_clock(sim: SimServer, scenario: Scenario, zone: ZoneInfo,
