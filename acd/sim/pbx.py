@@ -81,6 +81,16 @@ from acd.sim.warm import WARM_HOLD_S, WarmTransfers
 #: every channel gets it first in ``core restart now`` (recording 09)
 SOFT_HANGUP_SHUTDOWN = 4
 
+def dialplan_globals(options: PbxOptions, names: DialplanNames) -> dict[str, str]:
+    """The ``[globals]`` the simulated Asterisk starts with."""
+    return {names.ring_var: str(options.ring_timeout_s),
+            names.partner_ring_var: str(options.partner_ring_timeout_s),
+            "ACD_MOH": options.moh_class, "ACD_WARM_HOLD": f"{WARM_HOLD_S:g}",
+            "ACD_HOLD_S": f"{options.hold_loop_s:g}",
+            FAILOPEN_VAR: "" if options.failopen_s is None else f"{options.failopen_s:g}",
+            "ACD_FAILOPEN_QUEUE": names.failopen_queue}
+
+
 class Pbx:
     """Channels, calls and the dialplan; events go to :attr:`events` subscribers."""
 
@@ -95,18 +105,11 @@ class Pbx:
         self.host = HostClock(clock, seed=seed)
         self.events = Emitter(clock, full=self.options.full_event_mix,
                               stamp=self.host.stamp)
-        globals_: dict[str, str] = {
-            self.names.ring_var: str(self.options.ring_timeout_s),
-            self.names.partner_ring_var: str(self.options.partner_ring_timeout_s),
-            "ACD_MOH": self.options.moh_class, "ACD_WARM_HOLD": f"{WARM_HOLD_S:g}",
-            "ACD_HOLD_S": f"{self.options.hold_loop_s:g}",
-            FAILOPEN_VAR: "" if self.options.failopen_s is None
-            else f"{self.options.failopen_s:g}",
-            "ACD_FAILOPEN_QUEUE": self.names.failopen_queue}
         #: channels, timers, variables and devices every context shares
         self.kernel = Kernel(agents, clock=clock, host=self.host, seed=seed,
                              behaviour=behaviour or RandomBehaviour(), options=self.options,
-                             names=self.names, events=self.events, globals_=globals_)
+                             names=self.names, events=self.events,
+                             globals_=dialplan_globals(self.options, self.names))
         kernel = self.kernel
         self.agents: dict[str, AgentConfig] = kernel.agents
         #: live channels by name
@@ -136,7 +139,17 @@ class Pbx:
         self.warm = WarmTransfers(kernel)
         #: [acd-failopen]'s native queue
         self.native = NativeQueue(kernel)
-        names = self.names
+        self._register_contexts()
+        #: dial legs and bridges of the callers' far ends, and their hang-ups
+        self.legs = Legs(kernel)
+        self.teardown = Teardown(kernel, self.legs)
+        #: channels that are not ACD callers (an IVR, calls between two phones)
+        self.foreign = ForeignChannels(kernel)
+
+    def _register_contexts(self) -> None:
+        """Each context under its name in the kernel; the native queue told of what it
+        waits for (a device free again, a caller hanging up)."""
+        kernel, names = self.kernel, self.names
         for context, handler in ((names.holding_context, self.holding),
                                  (names.connect_context, self.connect),
                                  (names.overflow_context, self.overflow),
@@ -147,11 +160,6 @@ class Pbx:
         kernel.register_dial_caller(names.warm_bridge_context, self.warm)
         kernel.device_freed_listeners.append(self.native.soon)
         kernel.caller_gone_listeners.append(self.native.caller_gone)
-        #: dial legs and bridges of the callers' far ends, and their hang-ups
-        self.legs = Legs(kernel)
-        self.teardown = Teardown(kernel, self.legs)
-        #: channels that are not ACD callers (an IVR, calls between two phones)
-        self.foreign = ForeignChannels(kernel)
 
     @property
     def behaviour(self) -> AgentBehaviour:

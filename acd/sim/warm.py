@@ -220,37 +220,20 @@ class WarmTransfers:
         ``AcdWarmAnswered`` with ``Agent: failed``, then ``ACD_WARM_HOLD`` seconds of
         music, and only then the answer.
         """
-        kernel, ctx = self.kernel, self.kernel.names.warm_context
-        ev = kernel.events
-
-        def answer() -> None:
-            headers = [("ActionID", failed.action_id)] if failed.action_id else []
-            ev.emit("OriginateResponse", [
-                *headers, ("Response", "Failure"), ("Channel", failed.device),
-                ("Context", ctx), ("Exten", failed.exten), ("Reason", reason),
-                ("Uniqueid", "<unknown>"), ("CallerIDNum", failed.caller_id[1]),
-                ("CallerIDName", failed.caller_id[0])])
-
         if not self.failed_runs_pattern:
-            answer()
+            self._failure_response(failed, reason)
         if legs_go is not None:
             legs_go()
+        kernel, ctx = self.kernel, self.kernel.names.warm_context
+        ev = kernel.events
         dummy = kernel.new_channel(FAILED_CHANNEL, "agent", tech="OutgoingSpoolFailed")
         kernel.channels.pop(FAILED_CHANNEL, None)  # Asterisk lets several share the name
         dummy.cid_name, dummy.cid_num = failed.caller_id
         dummy.goto(ctx, "failed", 1)
         ev.newchannel(dummy)
-
-        def respond(priority: int) -> None:
-            dummy.goto(ctx, "failed", priority)
-            ev.soft_hangup_request(dummy, 16)
-            if self.failed_runs_pattern:
-                answer()
-            kernel.gone(dummy, 16, "pbx", "[acd-warm] failed extension over")
-
         if not self.failed_runs_pattern:
             ev.step(dummy, ctx, "failed", 1, "Hangup")
-            respond(1)
+            self._failed_over(dummy, failed, reason, 1)
             if then is not None:
                 then()
             return
@@ -261,13 +244,39 @@ class WarmTransfers:
                 f"{kernel.names.warm_answered_event},Agent: failed,Call: {failed.call_id}")
         ev.user_event(dummy, kernel.names.warm_answered_event,
                       [("Agent", "failed"), ("Call", failed.call_id)])
-        music = kernel.globals.get("ACD_MOH", "default")
-        hold = kernel.variable(dummy, "ACD_WARM_HOLD") or str(WARM_HOLD_S)
-        ev.step(dummy, ctx, "failed", 3, "MusicOnHold", f"{music},{hold}")
-        ev.moh_start(dummy, music)
+        delay = self._hold_music(dummy, "failed")
         ev.moh_stop(dummy)  # a Down channel: the music stops at once, the wait does not
-        delay = float(hold) if hold.replace(".", "", 1).isdigit() else WARM_HOLD_S
-        kernel.clock.call_later(delay, lambda: respond(4))
+        kernel.clock.call_later(delay, lambda: self._failed_over(dummy, failed, reason, 4))
+
+    def _failure_response(self, failed: _FailedOriginate, reason: str) -> None:
+        """``OriginateResponse`` ``Failure`` with the ``Reason`` given."""
+        headers = [("ActionID", failed.action_id)] if failed.action_id else []
+        self.kernel.events.emit("OriginateResponse", [
+            *headers, ("Response", "Failure"), ("Channel", failed.device),
+            ("Context", self.kernel.names.warm_context), ("Exten", failed.exten),
+            ("Reason", reason), ("Uniqueid", "<unknown>"),
+            ("CallerIDNum", failed.caller_id[1]), ("CallerIDName", failed.caller_id[0])])
+
+    def _failed_over(self, dummy: Channel, failed: _FailedOriginate, reason: str,
+                     priority: int) -> None:
+        """The ``failed`` extension ends at ``priority``: the dummy channel goes (the
+        answer comes just before, when the agent's pattern ran)."""
+        dummy.goto(self.kernel.names.warm_context, "failed", priority)
+        self.kernel.events.soft_hangup_request(dummy, 16)
+        if self.failed_runs_pattern:
+            self._failure_response(failed, reason)
+        self.kernel.gone(dummy, 16, "pbx", "[acd-warm] failed extension over")
+
+    def _hold_music(self, ch: Channel, exten: str) -> float:
+        """``MusicOnHold(${ACD_MOH},${ACD_WARM_HOLD})`` at priority 3 of ``[acd-warm]``:
+        the music starts; the seconds it plays."""
+        kernel = self.kernel
+        music = kernel.globals.get("ACD_MOH", "default")
+        hold = kernel.variable(ch, "ACD_WARM_HOLD") or str(WARM_HOLD_S)
+        kernel.events.step(ch, kernel.names.warm_context, exten, 3, "MusicOnHold",
+                           f"{music},{hold}")
+        kernel.events.moh_start(ch, music)
+        return float(hold) if hold.replace(".", "", 1).isdigit() else WARM_HOLD_S
 
     def _answered(self, dial: Dial, exten: str, call_id: str, action_id: str | None) -> None:
         kernel, names = self.kernel, self.kernel.names
@@ -286,11 +295,7 @@ class WarmTransfers:
         ev.step(outer, ctx, exten, 2, "UserEvent",
                 f"{names.warm_answered_event},Agent: {exten},Call: {call_id}")
         ev.user_event(outer, names.warm_answered_event, [("Agent", exten), ("Call", call_id)])
-        music = kernel.globals.get("ACD_MOH", "default")
-        hold = kernel.variable(outer, "ACD_WARM_HOLD") or str(WARM_HOLD_S)
-        ev.step(outer, ctx, exten, 3, "MusicOnHold", f"{music},{hold}")
-        ev.moh_start(outer, music)
-        self._later(dial, float(hold) if hold.replace(".", "", 1).isdigit() else WARM_HOLD_S,
+        self._later(dial, self._hold_music(outer, exten),
                     lambda: self._nobody_came(dial, exten))
 
     def _nobody_came(self, dial: Dial, exten: str) -> None:
