@@ -40,7 +40,7 @@ from acd.tools.simulate.chaos import Fault, needs_pair
 from acd.tools.simulate.chaos_judge import judge, phantom_records
 from acd.tools.simulate.redis_process import RedisProcess
 from acd.tools.simulate.router_process import ROUTER_START_TIMEOUT_S, RouterProcess
-from acd.tools.simulate.run import break_host_clock, for_speed
+from acd.tools.simulate.run import for_speed, set_up_pbx
 from acd.tools.simulate.scenario import Scenario
 from acd.tools.simulate.traffic import Planned, plan, scenario_start
 from acd.tools.summary import Summary, summarize
@@ -140,11 +140,7 @@ class ChaosRun:
             config, "127.0.0.1", 0, seed=self.seed, speed=self.speed, secret=self.secret,
             behaviour=behaviour_for(config, scenario), start_epoch=self._start,
             options=PbxOptions(failopen_s=self.failopen_s))
-        for name, behaviour in scenario.partners.items():
-            sim.pbx.set_partner(name, behaviour)
-        sim.pbx.foreign.place(scenario.foreign_channels)
-        sim.pbx.native.persist(scenario.pbx.stale_failopen_members)
-        break_host_clock(sim, scenario, config.zone(), self._start)
+        set_up_pbx(sim, scenario, config.zone(), self._start)
         env = {**os.environ, "ACD_AMI_SECRET": self.secret}
         env.pop("ACD_API_TOKENS_FILE", None)
         names = ["router-a", "router-b"] if needs_pair(self.faults) else ["router"]

@@ -113,7 +113,6 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
                      records_out: str | None = None, console_port: int | None = None,
                      fast: bool = False, days: int | None = None) -> int:
     config, scenario, site = load_scenario_and_site(scenario_path, config_path)
-    out = sys.stdout
     if fast or days is not None:
         return fast_command(config, scenario, fast=fast, days=days, seed=seed,
                             speed=speed, as_json=as_json, records=records,
@@ -138,6 +137,32 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
             return 1
         return chaos_command(config, scenario, faults, seed=seed, speed=speed,
                              as_json=as_json, records=records, records_out=records_out)
+    out = sys.stdout
+    result = _play(config, scenario, site, seed=seed, speed=speed, live=live,
+                   console_port=console_port, out=out)
+    if records_out:
+        write_records(records_out, result.records)
+    if metrics_out:
+        Path(metrics_out).write_bytes(result.metrics_text)
+    if records:
+        encoder = msgspec.json.Encoder()
+        for record in result.records:
+            out.write(encoder.encode(record).decode("utf-8") + "\n")
+    intervals = None if grid is None else interval_figures(result.records, config, grid)
+    if as_json:
+        _print_summary_json(result, intervals, out)
+    else:
+        _print_summary(result, intervals, scenario, speed or scenario.speed, out)
+    if not result.summary.accounted() or result.hung_up_by_router or harmed(result):
+        return 2
+    return 0
+
+
+def _play(config: Config, scenario: Scenario, site: Path, *, seed: int | None,
+          speed: float | None, live: bool, console_port: int | None,
+          out: TextIO) -> RunResult:
+    """The run over AMI, with the live line (``live``) and the demo's console (a
+    ``console_port``) while it plays."""
     line = LiveLine(out, config.zone()) if live else None
     if live:
         chosen = speed or scenario.speed
@@ -152,43 +177,37 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
                                       on_progress=line, console=console))
     if line is not None:
         line.close()
-    if records_out:
-        write_records(records_out, result.records)
-    if metrics_out:
-        Path(metrics_out).write_bytes(result.metrics_text)
-    if records:
-        encoder = msgspec.json.Encoder()
-        for record in result.records:
-            out.write(encoder.encode(record).decode("utf-8") + "\n")
-    intervals = None if grid is None else interval_figures(result.records, config, grid)
+    return result
+
+
+def _print_summary_json(result: RunResult, intervals: list[dict[str, Any]] | None,
+                        out: TextIO) -> None:
     checked, largest = waits_against_the_simulator(result)
-    if as_json:
-        figures = summary_json(result.summary, result)
-        figures |= {"no_answer_pauses": result.no_answer_pauses,
-                    "waits_checked": checked, "largest_wait_difference_s": largest}
-        if intervals is not None:
-            figures["intervals"] = intervals
-        out.write(msgspec.json.encode({"summary": figures}).decode("utf-8") + "\n")
+    figures = summary_json(result.summary, result)
+    figures |= {"no_answer_pauses": result.no_answer_pauses,
+                "waits_checked": checked, "largest_wait_difference_s": largest}
+    if intervals is not None:
+        figures["intervals"] = intervals
+    out.write(msgspec.json.encode({"summary": figures}).decode("utf-8") + "\n")
+
+
+def _print_summary(result: RunResult, intervals: list[dict[str, Any]] | None,
+                   scenario: Scenario, speed: float, out: TextIO) -> None:
+    checked, largest = waits_against_the_simulator(result)
+    print("\n" + render(result.summary, title=f"Summary — {scenario.name}"), file=out)
+    if intervals is not None:
+        print("\n" + render_intervals(intervals, speed), file=out)
+    if result.hung_up_by_router:
+        print(f"  callers hung up by the router: {len(result.hung_up_by_router)}", file=out)
     else:
-        print("\n" + render(result.summary, title=f"Summary — {scenario.name}"), file=out)
-        if intervals is not None:
-            print("\n" + render_intervals(intervals, speed or scenario.speed), file=out)
-        if result.hung_up_by_router:
-            print(f"  callers hung up by the router: {len(result.hung_up_by_router)}",
-                  file=out)
-        else:
-            print("  no caller was hung up by the router", file=out)
-        print_harm(result, out)
-        chosen = speed or scenario.speed
-        scale = (f" (at ×{chosen:g} a millisecond of the router's own work is "
-                 f"{chosen:g} ms of the simulated day)" if chosen > 1 else "")
-        print(f"  agents paused for not answering: {result.no_answer_pauses} (a busy "
-              f"phone never counts); the router's waits against the simulator's own: "
-              f"{checked} answered calls, largest difference {1000 * largest:.0f} ms"
-              f"{scale}", file=out)
-    if not result.summary.accounted() or result.hung_up_by_router or harmed(result):
-        return 2
-    return 0
+        print("  no caller was hung up by the router", file=out)
+    print_harm(result, out)
+    scale = (f" (at ×{speed:g} a millisecond of the router's own work is "
+             f"{speed:g} ms of the simulated day)" if speed > 1 else "")
+    print(f"  agents paused for not answering: {result.no_answer_pauses} (a busy "
+          f"phone never counts); the router's waits against the simulator's own: "
+          f"{checked} answered calls, largest difference {1000 * largest:.0f} ms"
+          f"{scale}", file=out)
 
 
 def waits_against_the_simulator(result: RunResult) -> tuple[int, float]:

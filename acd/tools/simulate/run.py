@@ -121,36 +121,22 @@ def for_speed(config: Config, speed: float) -> Config:
         orphan_requeue_s=max(routing.orphan_requeue_s, margin)))
 
 
-async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None = None,
-                       speed: float | None = None,
-                       on_progress: Callable[[Progress], None] | None = None,
-                       console: Callable[[Router], contextlib.AbstractAsyncContextManager[object]]
-                       | None = None) -> RunResult:
-    """Play ``scenario``; ``console``: given the router once it is connected, a context
-    held while the scenario plays (``acd demo --console`` serves the console in it)."""
-    seed = scenario.seed if seed is None else seed
-    speed = scenario.speed if speed is None else speed
-    config = for_speed(config, speed)
-    secret = secrets.token_urlsafe(16)  # a fresh secret for the loopback AMI session
-    start = scenario_start(scenario, config.zone())
-    timeline = plan(scenario, config, seed)
-    sim = await start_sim(config, "127.0.0.1", 0, seed=seed, speed=speed, secret=secret,
-                          behaviour=behaviour_for(config, scenario), start_epoch=start)
+def set_up_pbx(sim: SimServer, scenario: Scenario, zone: ZoneInfo, start: float) -> None:
+    """The simulated Asterisk as the scenario starts it: its partners' behaviour, the
+    foreign channels, the stale fail-open members, its host clock's faults."""
     for name, partner_behaviour in scenario.partners.items():
         sim.pbx.set_partner(name, partner_behaviour)
     sim.pbx.foreign.place(scenario.foreign_channels)
     sim.pbx.native.persist(scenario.pbx.stale_failopen_members)
-    break_host_clock(sim, scenario, config.zone(), start)
-    ami = AmiConfig(host="127.0.0.1", port=sim.port, username=config.ami.username,
-                    keepalive_s=max(1.0, 5.0 / speed), keepalive_timeout_s=3.0,
-                    reconnect_initial_s=0.05, reconnect_max_s=1.0)
-    # the router runs on the simulator's own clock (never on its events' timestamps)
-    clock = SimulatorClock(speed, read=sim.clock.now)
-    stack = build_stack(config, ami=ami, secret=secret, clock=clock, speed=speed,
-                        metrics=True)
-    router, records, metrics = stack.router, stack.records, stack.metrics
-    assert metrics is not None
-    desk = Desk()  # the agents see the queue of the call offered to them
+    break_host_clock(sim, scenario, zone, start)
+
+
+def _people_follow(router: Router, sim: SimServer, scenario: Scenario,
+                   seed: int) -> list[str]:
+    """The simulated people follow the router: each agent's desktop shows the queue of
+    the call offered to it, and an agent paused for not answering is ready again a
+    while later. The agents paused so far (the list grows as the run goes)."""
+    desk = Desk()
     router.add_fact_listener(desk.on_fact)
     sim.pbx.kernel.desk = desk.queue_of
     paused: list[str] = []
@@ -168,6 +154,35 @@ async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None =
             sim.clock.call_later(returns.delay(), functools.partial(ready_again, fact.agent))
 
     router.add_fact_listener(on_fact)
+    return paused
+
+
+async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None = None,
+                       speed: float | None = None,
+                       on_progress: Callable[[Progress], None] | None = None,
+                       console: Callable[[Router], contextlib.AbstractAsyncContextManager[object]]
+                       | None = None) -> RunResult:
+    """Play ``scenario``; ``console``: given the router once it is connected, a context
+    held while the scenario plays (``acd demo --console`` serves the console in it)."""
+    seed = scenario.seed if seed is None else seed
+    speed = scenario.speed if speed is None else speed
+    config = for_speed(config, speed)
+    secret = secrets.token_urlsafe(16)  # a fresh secret for the loopback AMI session
+    start = scenario_start(scenario, config.zone())
+    timeline = plan(scenario, config, seed)
+    sim = await start_sim(config, "127.0.0.1", 0, seed=seed, speed=speed, secret=secret,
+                          behaviour=behaviour_for(config, scenario), start_epoch=start)
+    set_up_pbx(sim, scenario, config.zone(), start)
+    ami = AmiConfig(host="127.0.0.1", port=sim.port, username=config.ami.username,
+                    keepalive_s=max(1.0, 5.0 / speed), keepalive_timeout_s=3.0,
+                    reconnect_initial_s=0.05, reconnect_max_s=1.0)
+    # the router runs on the simulator's own clock (never on its events' timestamps)
+    clock = SimulatorClock(speed, read=sim.clock.now)
+    stack = build_stack(config, ami=ami, secret=secret, clock=clock, speed=speed,
+                        metrics=True)
+    router, records, metrics = stack.router, stack.records, stack.metrics
+    assert metrics is not None
+    paused = _people_follow(router, sim, scenario, seed)
     try:
         await stack.start(within_s=10)
         async with console(router) if console is not None else contextlib.nullcontext():
