@@ -112,7 +112,7 @@ def _sim(args: argparse.Namespace) -> int:
 
 def _simulate(args: argparse.Namespace) -> int:
     from acd.tools import humanlogs
-    from acd.tools.simulate_cli import simulate_command
+    from acd.tools.simulate.command import simulate_command
 
     humanlogs.configure(args.verbose, args.log_file)
     return simulate_command(scenario_path=args.scenario, config_path=args.config,
@@ -147,7 +147,7 @@ def _plan(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from acd.tools import humanlogs
-    from acd.tools.simulate_cli import DEMO_SCENARIO, simulate_command
+    from acd.tools.simulate.command import DEMO_SCENARIO, simulate_command
 
     stream = humanlogs.configure(args.verbose, args.log_file)
     with humanlogs.held_on_terminal(stream, sys.stdout):  # the live line is rewritten

@@ -298,7 +298,7 @@ def ingest_with_persistence(data: bytes, runs: int) -> dict[str, Any]:
 
     import uvloop
 
-    from acd.tools.redis_process import RedisProcess
+    from acd.tools.simulate.redis_process import RedisProcess
     from benchmarks.journal import ingest
 
     if shutil.which("redis-server") is None:

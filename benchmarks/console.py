@@ -44,9 +44,10 @@ import aiohttp
 from acd.config.load import parse_config
 from acd.sim import FixedBehaviour, OfferOutcome
 from acd.sim.control import CallTracker
-from acd.sim.pbx import Pbx, PbxOptions
+from acd.sim.options import PbxOptions
+from acd.sim.pbx import Pbx
 from acd.sim.server import start_sim
-from acd.tools.redis_process import free_port
+from acd.tools.simulate.redis_process import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 WARM_UP_S = 1.0

@@ -44,9 +44,9 @@ import aiohttp
 from acd.config.load import parse_config
 from acd.sim import FixedBehaviour, OfferOutcome
 from acd.sim.control import CallTracker
-from acd.sim.pbx import PbxOptions
+from acd.sim.options import PbxOptions
 from acd.sim.server import start_sim
-from acd.tools.redis_process import RedisProcess
+from acd.tools.simulate.redis_process import RedisProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 AGENTS = 500

@@ -19,9 +19,9 @@ import tempfile
 from pathlib import Path
 
 from acd.config.load import load_config
-from acd.tools.chaos import parse_chaos
-from acd.tools.chaos_run import PAIR_TTL_S, ChaosRun
-from acd.tools.scenario import load_scenario
+from acd.tools.simulate.chaos import parse_chaos
+from acd.tools.simulate.chaos_run import PAIR_TTL_S, ChaosRun
+from acd.tools.simulate.scenario import load_scenario
 from tests.support.busyroom import write_busy_room
 
 REPO = Path(__file__).resolve().parents[1]

@@ -25,7 +25,7 @@ import msgspec
 from acd import logs
 from acd.tools.fastday import load_day, play_day
 from acd.tools.fastday.day import REPO_ROOT
-from acd.tools.simulate import run_scenario
+from acd.tools.simulate.run import run_scenario
 from acd.tools.summary import Summary
 
 SCENARIOS = REPO_ROOT / "config" / "scenarios"

@@ -28,7 +28,7 @@ from acd.tools.plan.jsonout import comparison_json
 from acd.tools.plan.planner import default_jobs, executor
 from acd.tools.plan.policies import compare_policies, render_comparison
 from acd.tools.plan.suite import SUITE, compare_suite, render_suite, suite_json
-from acd.tools.scenario import StaffingStep
+from acd.tools.simulate.scenario import StaffingStep
 
 SURGE = REPO_ROOT / "config" / "scenarios" / "sas-large-winter-surge-day.toml"
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from acd.tools.scenario import SAS_WEEKDAY_PROFILE
+from acd.tools.simulate.scenario import SAS_WEEKDAY_PROFILE
 
 #: numbers dialled and their share of the calls (the scenarios' per-day mix)
 AVERAGE_MIX: tuple[tuple[str, float], ...] = (("15", 760), ("116117", 100), ("0320334455", 25))

@@ -7,9 +7,11 @@ Modules (one job each):
 * :mod:`acd.sim.behaviour` – how agents answer, talk, transfer and hang up, and how
   partner SAS trunks answer (seeded);
 * :mod:`acd.sim.emit` – the AMI events of the PBX, with the recorded header order;
-* :mod:`acd.sim.pbx` – :class:`Pbx`, the facade that composes the kernel and the
-  contexts, and routes a Redirect through its ``{context: handler}`` registry;
-* the channel kernel: :mod:`acd.sim.kernel` (channels, timers, variables, devices),
+* :mod:`acd.sim.options` – :class:`PbxOptions`, the knobs of the simulated Asterisk;
+* :mod:`acd.sim.pbx` – :class:`Pbx`, the facade that builds the kernel and the
+  contexts and registers each context under its name;
+* the channel kernel: :mod:`acd.sim.kernel` (channels, timers, variables, devices, and
+  the registry of contexts by name, through which a context reaches another),
   :mod:`acd.sim.legs` (dial legs and bridges), :mod:`acd.sim.teardown` (hang-ups);
 * one module per dialplan context of ``dialplans/extensions_acd.conf``:
   :mod:`acd.sim.incoming` (``[incoming]``, ``[acd-announce]``), :mod:`acd.sim.holding`
@@ -34,7 +36,8 @@ from acd.sim.behaviour import (
 )
 from acd.sim.clock import SimClock
 from acd.sim.model import Call, ChannelNotFound, HangupRecord, OfferOutcome, Phase
-from acd.sim.pbx import Pbx, PbxOptions
+from acd.sim.options import PbxOptions
+from acd.sim.pbx import Pbx
 from acd.sim.server import SimServer, start_sim
 
 __all__ = [

@@ -13,7 +13,7 @@ from acd.logs import get_logger
 from acd.sim.arrivals import place_calls
 from acd.sim.behaviour import AgentBehaviour, RandomBehaviour
 from acd.sim.control import ControlServer
-from acd.sim.pbx import PbxOptions
+from acd.sim.options import PbxOptions
 from acd.sim.server import start_sim
 
 log = get_logger("acd.sim")

@@ -13,13 +13,10 @@ up. The native queue's ``Queue()`` (:mod:`acd.sim.failopen`) dials members the s
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 
 from acd.config import DialplanNames
 from acd.sim.behaviour import TRANSFER_TARGET
 from acd.sim.dialplan import DIAL_EXTEN, DIAL_VARS, has_resource, no_resource_test, ring_seconds
-from acd.sim.failopen import NativeQueue
-from acd.sim.holding import Holding
 from acd.sim.kernel import Kernel
 from acd.sim.legs import Legs
 from acd.sim.model import (
@@ -34,11 +31,7 @@ from acd.sim.model import (
     Phase,
 )
 from acd.sim.teardown import Teardown
-from acd.sim.transfer import AGENT_FEATURES
-from acd.sim.warm import WarmTransfers
-
-#: the agent presses a transfer code: (agent id, target, give up after seconds) → done
-TransferPress = Callable[[str, str, float], bool]
+from acd.sim.transfer import AGENT_FEATURES, press_transfer_code
 
 
 def connect_exten(names: DialplanNames) -> str:
@@ -47,18 +40,18 @@ def connect_exten(names: DialplanNames) -> str:
 
 
 class Connect:
-    """The ``[acd-connect]`` context and the agent side of its ``Dial``."""
+    """The ``[acd-connect]`` context and the agent side of its ``Dial``.
 
-    def __init__(self, kernel: Kernel, legs: Legs, teardown: Teardown, holding: Holding,
-                 native: NativeQueue, warm: WarmTransfers, *,
-                 transfer: TransferPress) -> None:
+    The other contexts it leads to are reached by name through the kernel: a Dial
+    made by the native queue's ``Queue()`` or ``[acd-warm-bridge]``'s ``Bridge()``
+    returns to them (:class:`~acd.sim.kernel.DialCaller`), and the dialplan's
+    ``Goto(holding,s,1)`` enters whatever context is registered as ``holding``.
+    """
+
+    def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
-        self.legs = legs
-        self.teardown = teardown
-        self.holding = holding
-        self.native = native
-        self.warm = warm
-        self._transfer = transfer
+        self.legs = Legs(kernel)
+        self.teardown = Teardown(kernel, self.legs)
 
     def goto(self, call: Call, exten: str, priority: int) -> bool:
         """A Redirect into ``[acd-connect]``; False for a priority it does not have."""
@@ -213,7 +206,7 @@ class Connect:
                                          reason="answered elsewhere")
         self.legs.bridge_answered(call, dial, app_dial_step=inner is not None)
         if call.native_queue:
-            self.native.connected(call, dial)
+            kernel.dial_caller(kernel.names.failopen_context).dial_answered(call, dial)
         if inner is not None:
             ev.step(inner, inner.context, inner.exten, 5, "Wait", f"{dial.outcome.talk_s:g}")
         call.phase = Phase.TALKING
@@ -227,7 +220,8 @@ class Connect:
             return
         target = dial.outcome.transfer_to
         if target is not None and TRANSFER_TARGET.fullmatch(target):
-            self._transfer(dial.agent_id, target, self.kernel.options.transfer_give_up_s)
+            self.transfer(dial.agent_id, target,
+                          give_up_after_s=self.kernel.options.transfer_give_up_s)
             return
         if ender == "agent":
             self.agent_hangs_up(call, by="agent", reason="agent ended the conversation")
@@ -237,12 +231,12 @@ class Connect:
 
     def dial_returned(self, call: Call, status: str) -> None:
         """``Dial`` returned with the caller still there: AcdDialEnd, then the dialplan."""
-        if call.native_queue:
-            self.native.dial_returned(call, status)
-            return
         names = self.kernel.names
+        if call.native_queue:
+            self.kernel.dial_caller(names.failopen_context).dial_returned(call, status)
+            return
         if call.trunk.context == names.warm_bridge_context:
-            self.warm.returned(call, status)
+            self.kernel.dial_caller(names.warm_bridge_context).dial_returned(call, status)
             return
         call.dial = None
         self.dial_end(call, names.connect_context, connect_exten(names), 5, status)
@@ -263,7 +257,18 @@ class Connect:
             return
         ev.step(trunk, ctx, exten, priority + 2, "Goto",
                 f"{names.holding_context},{names.holding_exten},1")
-        self.holding.enter(call)
+        self.kernel.goto(call, names.holding_context, names.holding_exten, 1)
+
+    def transfer(self, agent_id: str, target: str, *,
+                 give_up_after_s: float | None = None) -> bool:
+        """The agent presses a transfer code (see :meth:`acd.sim.pbx.Pbx.agent_transfer`)."""
+        return press_transfer_code(self.kernel, agent_id, target,
+                                   give_up_after_s=give_up_after_s,
+                                   give_up=self._transfer_not_taken_up)
+
+    def _transfer_not_taken_up(self, call: Call) -> None:
+        self.agent_hangs_up(
+            call, by="agent", reason="agent hung up: the router did not take up its transfer")
 
     def agent_hangs_up(self, call: Call, *, by: HangupBy, reason: str) -> None:
         """The agent ends a bridged call: Dial returns ANSWER, the dialplan hangs up."""

@@ -247,6 +247,23 @@ class BadRequest(ValueError):
     """A control request the port refuses (answered 400 with the message)."""
 
 
+def _seconds(key: str, value: object) -> float | None:
+    """A number of seconds ≥ 0, or None; :class:`BadRequest` for anything else."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not math.isfinite(value) or value < 0:
+        raise BadRequest(f"{key}: a number of seconds ≥ 0 or null")
+    return float(value)
+
+
+def _one_line(key: str, value: object) -> str:
+    """A string without line breaks; :class:`BadRequest` for anything else."""
+    if not isinstance(value, str) or "\r" in value or "\n" in value:
+        raise BadRequest(f"{key}: a single-line string")
+    return value
+
+
 @dataclass(frozen=True)
 class CallRequest:
     number: str
@@ -271,20 +288,10 @@ class CallRequest:
         if priority is not None and (not isinstance(priority, int)
                                      or isinstance(priority, bool) or not 0 <= priority <= 9):
             raise BadRequest("priority: an integer 0…9 or null")
-        floats: dict[str, float | None] = {}
-        for key in ("patience_s", "talk_s", "answer_after_s"):
-            value = body.get(key)
-            if value is not None and (isinstance(value, bool)
-                                      or not isinstance(value, int | float)
-                                      or not math.isfinite(value) or value < 0):
-                raise BadRequest(f"{key}: a number of seconds ≥ 0 or null")
-            floats[key] = None if value is None else float(value)
-        texts: dict[str, str] = {}
-        for key in ("caller_name", "caller_num"):
-            value = body.get(key, getattr(cls, key))
-            if not isinstance(value, str) or "\r" in value or "\n" in value:
-                raise BadRequest(f"{key}: a single-line string")
-            texts[key] = value
+        floats = {key: _seconds(key, body.get(key))
+                  for key in ("patience_s", "talk_s", "answer_after_s")}
+        texts = {key: _one_line(key, body.get(key, getattr(cls, key)))
+                 for key in ("caller_name", "caller_num")}
         return cls(number=number, priority=priority, patience_s=floats["patience_s"],
                    talk_s=floats["talk_s"], answer_after_s=floats["answer_after_s"], **texts)
 

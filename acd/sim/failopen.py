@@ -16,7 +16,7 @@ Dial (``DialBegin``/``DialEnd``, the caller's channel dialling), ``AgentCalled``
 ``AgentRingNoAnswer``, ``QueueCallerLeave`` and ``AgentConnect`` at the answer,
 ``AgentComplete`` at the end, ``QueueCallerAbandon`` when a caller hangs up waiting.
 Members are dynamic, as ``queues_acd.conf`` now has them: the router adds, removes and
-pauses them (AMI ``QueueAdd``, ``QueueRemove``, ``QueuePause``, :mod:`acd.sim.queue_actions`),
+pauses them (AMI ``QueueAdd``, ``QueueRemove``, ``QueuePause``, :mod:`acd.sim.pbx_actions`),
 events ``QueueMemberAdded``/``QueueMemberRemoved``/``QueueMemberPause`` as recorded in
 transcript 05. The PBX starts with every front-office phone as an unpaused dynamic
 member, as app_queue's ``persistentmembers`` gives them back after a restart. A paused
@@ -40,13 +40,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from acd.config import AgentConfig, is_front_office
+from acd.sim.connect import Connect
+from acd.sim.kernel import Kernel
 from acd.sim.model import Call, Dial, Phase
-
-if TYPE_CHECKING:
-    from acd.sim.pbx import Pbx
 
 #: queues_acd.conf: seconds a member rings, then seconds before the next round
 MEMBER_RING_S = 15.0
@@ -97,11 +95,21 @@ def _number(text: str) -> float:
         return 0.0
 
 
-class NativeQueue:
-    """The fail-open queue of one simulated PBX."""
+def router_silent(kernel: Kernel) -> bool:
+    """``[holding]``'s check: heartbeat older than ``ACD_FAILOPEN_S`` (0/empty: off)."""
+    limit = _number(kernel.globals.get(FAILOPEN_VAR, ""))
+    if limit <= 0:
+        return False
+    heartbeat = _number(kernel.globals.get(kernel.names.heartbeat_var, ""))
+    return int(kernel.host.now()) - int(heartbeat) > limit  # ${EPOCH}
 
-    def __init__(self, pbx: Pbx) -> None:
-        self.pbx = pbx
+
+class NativeQueue:
+    """The fail-open queue of one simulated PBX: the ``[acd-failopen]`` context, and
+    the application its members' dials return to."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
         #: callers in the queue, in order (ringing ones keep their place)
         self.waiting: list[Call] = []
         #: calls that went through the native queue, and when they joined it (for tests)
@@ -118,15 +126,15 @@ class NativeQueue:
         #: (caller channel, member) of each ring of a member no agent of the site
         #: answers (:meth:`persist`)
         self.stale_rung: list[tuple[str, str]] = []
-        login = int(pbx.clock.now())
+        login = int(kernel.clock.now())
         #: members by interface, in the order they were added
         self.member_list: dict[str, QueueMember] = {
             a.device: QueueMember(a.device, a.id, login)
-            for a in pbx.agents.values() if is_front_office(a.skills)}
+            for a in kernel.agents.values() if is_front_office(a.skills)}
 
     def members(self) -> list[AgentConfig]:
         """The members that may be rung: not paused, and a phone the PBX knows."""
-        by_device = self.pbx.kernel.by_device
+        by_device = self.kernel.by_device
         return [by_device[m.interface] for m in self.member_list.values()
                 if not m.paused and m.interface in by_device]
 
@@ -135,10 +143,10 @@ class NativeQueue:
         dynamic, unpaused, already there when the PBX starts, named as a ``QueueAdd``
         of that configuration named them (``PJSIP/2002`` → ``2002``, live t3-25). Their
         phones exist and ring unanswered unless an agent of the site has them."""
-        login = int(self.pbx.clock.now())
+        login = int(self.kernel.clock.now())
         for interface in interfaces:
             name = member_name(interface)
-            self.pbx.kernel.add_unattended_phone(interface, name)
+            self.kernel.add_unattended_phone(interface, name)
             self.member_list.setdefault(interface, QueueMember(interface, name, login))
 
     def callers_rung_stale(self) -> int:
@@ -151,7 +159,7 @@ class NativeQueue:
         """QueueAdd; the error message Asterisk gives, or None."""
         if interface in self.member_list:
             return "Unable to add interface: Already there"
-        member = QueueMember(interface, name or interface, int(self.pbx.clock.now()),
+        member = QueueMember(interface, name or interface, int(self.kernel.clock.now()),
                              paused=paused)
         self.member_list[interface] = member
         self._member_event("QueueMemberAdded", member)
@@ -173,45 +181,32 @@ class NativeQueue:
         if member is None:
             return "Interface not found"
         member.paused, member.reason = paused, reason if paused else ""
-        member.last_pause = int(self.pbx.clock.now())
+        member.last_pause = int(self.kernel.clock.now())
         self._member_event("QueueMemberPause", member)
         if not paused:
             self.soon()
         return None
 
     def _member_event(self, name: str, member: QueueMember) -> None:
-        self.pbx.events.emit(name, member.headers(self._queue_name()), "agent")
+        self.kernel.events.emit(name, member.headers(self._queue_name()), "agent")
 
-    def router_silent(self) -> bool:
-        """``[holding]``'s check: heartbeat older than ``ACD_FAILOPEN_S`` (0/empty: off)."""
-        pbx = self.pbx
-        limit = _number(pbx.globals.get(FAILOPEN_VAR, ""))
-        if limit <= 0:
-            return False
-        heartbeat = _number(pbx.globals.get(pbx.names.heartbeat_var, ""))
-        return int(pbx.host.now()) - int(heartbeat) > limit  # ${EPOCH}
-
-    def check(self, call: Call) -> bool:
-        """Run ``[holding]``'s first step; True if the caller went to the queue."""
-        pbx, names = self.pbx, self.pbx.names
-        target = f"{names.failopen_context},s,1"
-        pbx.events.step(call.trunk, names.holding_context, names.holding_exten, 1, "GotoIf",
-                        fail_open_test(names.heartbeat_var) + target)
-        if not self.router_silent():
+    def goto(self, call: Call, exten: str, priority: int) -> bool:
+        """``acd-failopen,s,1`` (``[holding]``'s fail-open check sends callers there)."""
+        if exten != "s" or priority != 1:
             return False
         self.join(call)
         return True
 
     def join(self, call: Call) -> None:
-        pbx, names = self.pbx, self.pbx.names
+        kernel, names = self.kernel, self.kernel.names
         queue = self._queue_name()
-        pbx.events.step(call.trunk, names.failopen_context, "s", 1, "Queue", queue)
+        kernel.events.step(call.trunk, names.failopen_context, "s", 1, "Queue", queue)
         call.phase = Phase.QUEUED
         call.native_queue = True
         self.waiting.append(call)
         self.joined.append(call)
-        self.joined_at.append(pbx.clock.now())
-        pbx.events.channel("QueueCallerJoin", call.trunk, ("Queue", queue),
+        self.joined_at.append(kernel.clock.now())
+        kernel.events.channel("QueueCallerJoin", call.trunk, ("Queue", queue),
                            ("Position", str(len(self.waiting))),
                            ("Count", str(len(self.waiting))), privilege="agent")
         self.dispatch()
@@ -220,14 +215,13 @@ class NativeQueue:
         return self._queue_name()
 
     def _queue_name(self) -> str:
-        return self.pbx.globals.get("ACD_FAILOPEN_QUEUE") or self.pbx.names.failopen_queue
+        return self.kernel.globals.get("ACD_FAILOPEN_QUEUE") or self.kernel.names.failopen_queue
 
     def dispatch(self) -> None:
         """Ring a free member for each waiting caller, first caller first; a caller
         whose last ring failed waits ``retry`` seconds first (live t3-25: 2 s)."""
         self._dispatch_pending = False
-        pbx = self.pbx
-        now = pbx.clock.now()
+        now = self.kernel.clock.now()
         self.waiting = [c for c in self.waiting if c.phase in (Phase.QUEUED, Phase.DIALLING)]
         retry = [at for c in self.waiting if (at := self._retry_at.get(c.index, 0.0)) > now]
         if retry:
@@ -247,25 +241,26 @@ class NativeQueue:
         """Dispatch again after ``delay`` simulated seconds (a member freed, a retry)."""
         if self.waiting and not self._dispatch_pending:
             self._dispatch_pending = True
-            self.pbx.clock.call_later(delay, self.dispatch)
+            self.kernel.clock.call_later(delay, self.dispatch)
 
     def _free_member(self) -> AgentConfig | None:
-        busy = self.pbx.busy_devices()
+        busy = self.kernel.device_dials
         free = [a for a in self.members() if a.device not in busy]
         if not free:
             return None
         return min(free, key=lambda a: self._last_called.get(a.id, 0.0))
 
     def _ring(self, call: Call, member: AgentConfig) -> None:
-        pbx = self.pbx
-        if member.device in pbx.kernel.unattended:
+        kernel = self.kernel
+        if member.device in kernel.unattended:
             self.stale_rung.append((call.channel, member.device))
         call.phase = Phase.DIALLING
         call.dial = None
-        pbx.events.channel("AgentCalled", call.trunk, ("Queue", self._queue_name()),
-                           ("Interface", member.device), ("MemberName", member.id),
-                           privilege="agent")
-        pbx.connect.start_dial(call, member.device, MEMBER_RING_S)
+        kernel.events.channel("AgentCalled", call.trunk, ("Queue", self._queue_name()),
+                              ("Interface", member.device), ("MemberName", member.id),
+                              privilege="agent")
+        connect = kernel.context(kernel.names.connect_context, Connect)
+        connect.start_dial(call, member.device, MEMBER_RING_S)
 
     def dial_returned(self, call: Call, status: str) -> None:
         """The member's Dial ended with the caller still there."""
@@ -276,25 +271,25 @@ class NativeQueue:
                 self._event("AgentComplete", call, dial, ("Reason", "agent"))
             return
         if status == "NOANSWER" and dial is not None:
-            ring_ms = round((self.pbx.clock.now() - dial.started) * 1000)
+            ring_ms = round((self.kernel.clock.now() - dial.started) * 1000)
             self._event("AgentRingNoAnswer", call, dial, ("RingTime", str(ring_ms)))
         call.phase = Phase.QUEUED
-        self._retry_at[call.index] = self.pbx.clock.now() + RETRY_S
+        self._retry_at[call.index] = self.kernel.clock.now() + RETRY_S
         self.soon(RETRY_S)
 
-    def connected(self, call: Call, dial: Dial) -> None:
+    def dial_answered(self, call: Call, dial: Dial) -> None:
         """A member answered: the caller leaves the queue, bridged with the member."""
-        hold = int(self.pbx.clock.now() - call.arrived)
+        hold = int(self.kernel.clock.now() - call.arrived)
         self._leave(call)
         self._event("AgentConnect", call, dial, ("HoldTime", str(hold)), ("RingTime", "1"))
 
     def caller_gone(self, call: Call) -> None:
         """The caller hangs up while in the queue (waiting or ringing a member)."""
         if call in self.waiting:
-            self.pbx.events.channel("QueueCallerAbandon", call.trunk,
-                                    ("Queue", self._queue_name()), ("Position", "1"),
-                                    ("OriginalPosition", "1"), ("HoldTime", "0"),
-                                    privilege="agent")
+            self.kernel.events.channel("QueueCallerAbandon", call.trunk,
+                                       ("Queue", self._queue_name()), ("Position", "1"),
+                                       ("OriginalPosition", "1"), ("HoldTime", "0"),
+                                       privilege="agent")
             self._leave(call)
 
     def redirected(self, call: Call) -> None:
@@ -307,13 +302,14 @@ class NativeQueue:
         self._retry_at.pop(call.index, None)
         if call in self.waiting:
             self.waiting.remove(call)
-        self.pbx.events.channel("QueueCallerLeave", call.trunk, ("Queue", self._queue_name()),
-                                ("Count", str(len(self.waiting))), ("Position", "1"),
-                                privilege="agent")
+        self.kernel.events.channel("QueueCallerLeave", call.trunk,
+                                   ("Queue", self._queue_name()),
+                                   ("Count", str(len(self.waiting))), ("Position", "1"),
+                                   privilege="agent")
         self.soon()  # the next caller may be the head now (autofill = no)
 
     def _event(self, name: str, call: Call, dial: Dial, *extra: tuple[str, str]) -> None:
-        self.pbx.events.emit(name, [
+        self.kernel.events.emit(name, [
             *call.trunk.block(), *dial.outer.block("Dest"), ("Queue", self._queue_name()),
             ("Interface", dial.device),
             ("MemberName", dial.agent_id), *extra], "agent")

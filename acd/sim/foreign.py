@@ -16,12 +16,8 @@ some with ``foreign_channels = N``; they live until the PBX restarts or crashes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from acd.sim.kernel import Kernel
 from acd.sim.model import UP, Bridge, Channel
-
-if TYPE_CHECKING:
-    from acd.sim.pbx import Pbx
 
 #: the lab's IVR (``extensions.conf`` of the live recordings)
 IVR_CONTEXT = "lab-ivr"
@@ -33,8 +29,8 @@ PHONES_CONTEXT = "from-internal"
 class ForeignChannels:
     """The non-ACD channels of one simulated PBX, and what the router did to them."""
 
-    def __init__(self, pbx: Pbx) -> None:
-        self.pbx = pbx
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
         #: names of the live foreign channels
         self.names: set[str] = set()
         #: (action, channel) of every action the router sent to a foreign channel
@@ -57,7 +53,7 @@ class ForeignChannels:
         """A channel no ACD action may name: a foreign one or a caller's ``;1``."""
         if channel in self.names:
             return True
-        ch = self.pbx.channels.get(channel)
+        ch = self.kernel.channels.get(channel)
         return ch is not None and ch.role == "caller-phone"
 
     def on_action(self, name: str, channel: str) -> None:
@@ -67,7 +63,7 @@ class ForeignChannels:
         if self.is_foreign(channel):
             self.touched.append((name, channel))
         if name.lower() == "redirect":
-            ch = self.pbx.channels.get(channel)
+            ch = self.kernel.channels.get(channel)
             call = ch.call if ch is not None else None
             if call is not None and ch is call.trunk and call.native_queue:
                 self.native_moved.append(channel)
@@ -76,27 +72,28 @@ class ForeignChannels:
         """The PBX stops: every foreign channel goes (with its Hangup unless
         ``quietly``, as in a crash)."""
         for name in sorted(self.names):
-            ch = self.pbx.channels.get(name)
+            ch = self.kernel.channels.get(name)
             if ch is None:
                 continue
             if quietly:
                 ch.alive = False
-                self.pbx.channels.pop(name, None)
-            else:
-                self.pbx.hangup(name, by="pbx", reason="restart")
+                self.kernel.channels.pop(name, None)
+            else:  # an AMI Hangup of a channel that is not a caller's, cause 0
+                self.kernel.events.soft_hangup_request(ch, 16)
+                self.kernel.gone(ch, 0, "pbx", "restart")
         self.names.clear()
 
     # ------------------------------------------------------------------ kinds
 
     def _new(self, name: str, *, linkedid: str | None = None, tech: str = "Local") -> Channel:
-        ch = self.pbx.kernel.new_channel(name, "foreign", linkedid=linkedid, tech=tech)
+        ch = self.kernel.new_channel(name, "foreign", linkedid=linkedid, tech=tech)
         ch.state = UP
         self.names.add(name)
-        self.pbx.events.newchannel(ch)
+        self.kernel.events.newchannel(ch)
         return ch
 
     def _ivr(self, count: int) -> int:
-        base = f"Local/{IVR_EXTEN}@{IVR_CONTEXT}-{self.pbx.kernel.next_local():08x}"
+        base = f"Local/{IVR_EXTEN}@{IVR_CONTEXT}-{self.kernel.next_local():08x}"
         one = self._new(base + ";1")
         one.goto(IVR_CONTEXT, IVR_EXTEN, 2, "Wait", "3600")
         if count > 1:
@@ -105,7 +102,7 @@ class ForeignChannels:
         return count
 
     def _direct(self, count: int) -> int:
-        seq = self.pbx.kernel.next_local()
+        seq = self.kernel.next_local()
         caller = self._new(f"PJSIP/ext-{2000 + seq}-{seq:08x}", tech="PJSIP")
         caller.goto(PHONES_CONTEXT, str(3000 + seq), 1, "Dial", f"PJSIP/ext-{3000 + seq}")
         if count > 1:
@@ -113,6 +110,6 @@ class ForeignChannels:
                                linkedid=caller.linkedid)
             callee.goto(PHONES_CONTEXT, str(3000 + seq), 1, "AppDial", "(Outgoing Line)")
             bridge = Bridge(uniqueid=f"foreign-{seq:08x}")
-            self.pbx.events.bridge_enter(bridge, caller)
-            self.pbx.events.bridge_enter(bridge, callee)
+            self.kernel.events.bridge_enter(bridge, caller)
+            self.kernel.events.bridge_enter(bridge, callee)
         return count

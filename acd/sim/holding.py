@@ -1,13 +1,14 @@
 """``[holding]`` (and the recordings' ``[holding-wait]``): callers wait for the router.
 
 Music on hold restarted every ``ACD_HOLD_S`` seconds, after ``[holding]``'s fail-open
-check (:mod:`acd.sim.failopen`); or the recordings' ``Wait(1)`` loop for the numbers
+check (:mod:`acd.sim.failopen`), which sends the caller to ``[acd-failopen]`` when the
+router's heartbeat is too old; or the recordings' ``Wait(1)`` loop for the numbers
 whose hold style is ``wait``.
 """
 
 from __future__ import annotations
 
-from acd.sim.failopen import NativeQueue
+from acd.sim.failopen import fail_open_test, router_silent
 from acd.sim.kernel import Kernel
 from acd.sim.model import Call, Phase
 
@@ -15,9 +16,8 @@ from acd.sim.model import Call, Phase
 class Holding:
     """The ``[holding]`` context."""
 
-    def __init__(self, kernel: Kernel, native: NativeQueue) -> None:
+    def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
-        self.native = native
 
     def goto(self, call: Call, exten: str, priority: int) -> bool:
         """A Redirect into ``[holding]``; False for an extension it does not have."""
@@ -42,19 +42,24 @@ class Holding:
             return
         self._start_moh(call)
 
-    def stop_moh(self, call: Call) -> None:
-        """The caller's music on hold stops (it leaves ``[holding]``)."""
-        if call.in_moh:
-            call.in_moh = False
-            self.kernel.events.moh_stop(call.trunk)
-
     def _moh_class(self, call: Call) -> str:
         return (call.trunk.variables.get("ACD_MOH") or self.kernel.globals.get("ACD_MOH")
                 or "default")
 
+    def _fails_open(self, call: Call) -> bool:
+        """``[holding]``'s first step: to ``[acd-failopen]`` if the router is silent."""
+        kernel, names = self.kernel, self.kernel.names
+        kernel.events.step(call.trunk, names.holding_context, names.holding_exten, 1,
+                           "GotoIf", fail_open_test(names.heartbeat_var)
+                           + f"{names.failopen_context},s,1")
+        if not router_silent(kernel):
+            return False
+        kernel.goto(call, names.failopen_context, "s", 1)
+        return True
+
     def _start_moh(self, call: Call) -> None:
         kernel, names = self.kernel, self.kernel.names
-        if self.native.check(call):
+        if self._fails_open(call):
             return
         music = self._moh_class(call)
         kernel.events.step(call.trunk, names.holding_context, names.holding_exten, 2,
@@ -68,7 +73,7 @@ class Holding:
         if call.phase is not Phase.WAITING:
             return
         names = self.kernel.names
-        self.stop_moh(call)
+        self.kernel.stop_moh(call)
         self.kernel.events.step(call.trunk, names.holding_context, names.holding_exten, 3,
                                 "Goto", f"{names.holding_context},{names.holding_exten},1")
         self._start_moh(call)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from acd.sim.holding import Holding
 from acd.sim.kernel import Kernel
+from acd.sim.legs import Legs
 from acd.sim.model import RING, UP, Call, Phase
 from acd.sim.teardown import Teardown
 
@@ -23,10 +23,9 @@ from acd.sim.teardown import Teardown
 class Incoming:
     """Arrivals: ``[incoming]`` then ``[acd-announce]``."""
 
-    def __init__(self, kernel: Kernel, holding: Holding, teardown: Teardown) -> None:
+    def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
-        self.holding = holding
-        self.teardown = teardown
+        self.teardown = Teardown(kernel, Legs(kernel))
 
     def place_call(self, number: str, caller_name: str, caller_num: str,
                    patience_s: float | None = None, priority: int | None = None, *,
@@ -157,4 +156,4 @@ class Incoming:
         call.announced_at = kernel.clock.now()
         ev.step(trunk, "incoming", call.number, 2, "Goto",
                 f"{names.holding_context},{names.holding_exten},1")
-        self.holding.enter(call)
+        kernel.goto(call, names.holding_context, names.holding_exten, 1)

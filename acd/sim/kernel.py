@@ -2,10 +2,14 @@
 
 Everything the dialplan contexts share and nothing of a context: the live channels and
 their hangup records, the timers that die with a call's place, the caller's patience,
-the channel and global variables, the agents' devices and who is dialling them, and the
-offer outcome an agent's behaviour gives. The contexts (:mod:`acd.sim.holding`,
-:mod:`acd.sim.connect`, :mod:`acd.sim.overflow`…) drive it through this public API;
-:class:`acd.sim.pbx.Pbx` composes them.
+the channel and global variables, music on hold, the agents' devices and who is
+dialling them, and the offer outcome an agent's behaviour gives.
+
+It also holds the registry of the contexts the simulator models: each context module
+(:mod:`acd.sim.holding`, :mod:`acd.sim.connect`, :mod:`acd.sim.overflow`…) takes the
+kernel only, and reaches another context by its name, as the dialplan does
+(``Goto(holding,s,1)``), never by importing it. :class:`acd.sim.pbx.Pbx` builds the
+contexts and registers them under the site's context names.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import dataclasses
 import random
 import uuid
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
 from acd.config import AgentConfig, DialplanNames
 from acd.sim.behaviour import AgentBehaviour
@@ -37,9 +41,36 @@ from acd.sim.model import (
     Phase,
     Role,
 )
+from acd.sim.options import PbxOptions
 
-if TYPE_CHECKING:
-    from acd.sim.pbx import PbxOptions
+_C = TypeVar("_C")
+
+
+class Context(Protocol):
+    """A dialplan context the simulator models, as the kernel's registry holds it."""
+
+    def goto(self, call: Call, exten: str, priority: int) -> bool:
+        """The caller's channel enters at ``exten,priority`` (a ``Goto``, an AMI
+        ``Redirect``); False when the context has no such extension."""
+        ...
+
+
+class DialCaller(Protocol):
+    """An application that dials an agent from the caller's channel through
+    ``[acd-connect]``'s Dial (the native queue's ``Queue()``, ``[acd-warm-bridge]``'s
+    ``Bridge()``): told how the dial went, as app_dial returns to its caller."""
+
+    def dial_answered(self, call: Call, dial: Dial) -> None:
+        """The agent answered: the caller is bridged with it."""
+        ...
+
+    def dial_returned(self, call: Call, status: str) -> None:
+        """The dial ended (``DIALSTATUS`` ``status``) with the caller still there."""
+        ...
+
+
+class MissingExtension(LookupError):
+    """A ``Goto`` to a place no registered context has."""
 
 
 class Kernel:
@@ -79,6 +110,15 @@ class Kernel:
         self.desk: Callable[[str, str], str | None] | None = None
         #: the Dial (or warm Originate) that holds each busy agent device
         self.device_dials: dict[str, Dial] = {}
+        #: told when an agent device is free again (the native queue may ring it)
+        self.device_freed_listeners: list[Callable[[], None]] = []
+        #: told when a caller's side is going (hung up, whoever did it), before its
+        #: channels go (the native queue counts an abandon)
+        self.caller_gone_listeners: list[Callable[[Call], None]] = []
+        #: the contexts a Goto or a Redirect may enter, by name
+        self.contexts: dict[str, Context] = {}
+        #: the applications a Dial of ``[acd-connect]`` returns to, by context name
+        self.dial_callers: dict[str, DialCaller] = {}
         self._rng = random.Random(f"{seed}:pbx")
         self._uniqueid_seq = 0
         self._local_seq = 0
@@ -138,6 +178,37 @@ class Kernel:
         """A bridge with a fresh (seeded) unique id."""
         return Bridge(uniqueid=str(uuid.UUID(int=self._rng.getrandbits(128), version=4)))
 
+    # ================================================================ contexts
+
+    def register(self, name: str, context: Context) -> None:
+        """``context`` runs the dialplan context ``name`` (the first one registered
+        under a name keeps it)."""
+        self.contexts.setdefault(name, context)
+
+    def register_dial_caller(self, name: str, caller: DialCaller) -> None:
+        """A Dial made from context ``name`` returns to ``caller``."""
+        self.dial_callers.setdefault(name, caller)
+
+    def goto(self, call: Call, context: str, exten: str, priority: int) -> None:
+        """The caller's channel goes to ``context,exten,priority``;
+        :class:`MissingExtension` when no registered context has that place."""
+        handler = self.contexts.get(context)
+        if handler is None or not handler.goto(call, exten, priority):
+            raise MissingExtension(f"{context},{exten},{priority}")
+
+    def context(self, name: str, kind: type[_C]) -> _C:
+        """The context registered as ``name``, which its caller expects to be a
+        ``kind`` (an application of one context using another's: ``Queue()`` dials
+        its members with ``[acd-connect]``'s Dial)."""
+        found = self.contexts.get(name)
+        if not isinstance(found, kind):
+            raise MissingExtension(f"no {kind.__name__} registered as [{name}]")
+        return found
+
+    def dial_caller(self, name: str) -> DialCaller:
+        """The application a Dial made from context ``name`` returns to."""
+        return self.dial_callers[name]
+
     # ================================================================ variables
 
     def builtin(self, ch: Channel, name: str) -> str | None:
@@ -153,6 +224,14 @@ class Kernel:
         """``${name}`` on ``ch``: its channel variable, else the global one, else ""."""
         value = ch.variables.get(name)
         return value if value is not None else self.globals.get(name, "")
+
+    # ================================================================ music on hold
+
+    def stop_moh(self, call: Call) -> None:
+        """The caller's music on hold stops (it leaves ``[holding]``)."""
+        if call.in_moh:
+            call.in_moh = False
+            self.events.moh_stop(call.trunk)
 
     # ================================================================ timers
 

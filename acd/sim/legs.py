@@ -2,12 +2,11 @@
 
 Creating the legs ``Dial(<tech>/<resource>)`` makes, bridging the answered one with the
 caller, and taking them away again (unanswered, or leaving the bridge), in the order
-Asterisk sends the events. Part of the channel kernel (:mod:`acd.sim.kernel`).
+Asterisk sends the events. Part of the channel kernel (:mod:`acd.sim.kernel`): it
+holds no state of its own, so each context makes one from the kernel it is given.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from acd.config import AgentConfig
 from acd.sim.kernel import Kernel
@@ -17,10 +16,8 @@ from acd.sim.model import RING, Call, Channel, Dial, HangupBy, OfferOutcome, Out
 class Legs:
     """The far-end legs of the callers' dials."""
 
-    def __init__(self, kernel: Kernel, *, device_freed: Callable[[], None]) -> None:
+    def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
-        #: told when an agent device is free again (the native queue may ring it)
-        self._device_freed = device_freed
 
     def dial_legs(self, call: Call, tech: str, resource: str, *, roles: tuple[Role, Role],
                   context: str, inherit: bool = True) -> tuple[Channel, Channel | None]:
@@ -111,7 +108,8 @@ class Legs:
         device = self.kernel.free_device(out)
         if device is not None:
             self.kernel.events.device(device, "NOT_INUSE", repeat=2)
-            self._device_freed()
+            for listener in self.kernel.device_freed_listeners:
+                listener()
 
     def hang_up_unanswered(self, dial: Outgoing, *, cause: int, by: HangupBy, reason: str,
                            inner_cause: int | None = None, release: bool = True) -> None:

@@ -45,7 +45,6 @@ from acd.sim.dialplan import (
     no_resource_test,
     ring_seconds,
 )
-from acd.sim.holding import Holding
 from acd.sim.kernel import Kernel
 from acd.sim.legs import Legs
 from acd.sim.model import BUSY, RINGING, UP, Call, HangupBy, PartnerDial, Phase
@@ -58,12 +57,10 @@ _REFUSALS: dict[str, int] = {"busy": 17, "congestion": 34}
 class PartnerOverflow:
     """The partner SAS trunks of a :class:`~acd.sim.pbx.Pbx` and its ``[acd-overflow]``."""
 
-    def __init__(self, kernel: Kernel, legs: Legs, teardown: Teardown,
-                 holding: Holding) -> None:
+    def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
-        self.legs = legs
-        self.teardown = teardown
-        self.holding = holding
+        self.legs = Legs(kernel)
+        self.teardown = Teardown(kernel, self.legs)
         self._behaviours: dict[str, PartnerBehaviour] = {}
         #: dials per partner so far (seeds each dial's draw)
         self._dials: dict[str, int] = {}
@@ -87,6 +84,13 @@ class PartnerOverflow:
         return random.Random(f"{self.kernel.seed}:partner:{name}:{count}")
 
     # ---------------------------------------------------------------- the dialplan
+
+    def goto(self, call: Call, exten: str, priority: int) -> bool:
+        """A Redirect into ``[acd-overflow]``; False for a priority it does not have."""
+        if priority != 1:
+            return False
+        self.start(call, exten)
+        return True
 
     def start(self, call: Call, partner: str) -> None:
         """The caller enters ``acd-overflow,<partner>,1``."""
@@ -242,4 +246,4 @@ class PartnerOverflow:
             return
         ev.step(trunk, ctx, partner, 7, "Goto",
                 f"{names.holding_context},{names.holding_exten},1")
-        self.holding.enter(call)
+        self.kernel.goto(call, names.holding_context, names.holding_exten, 1)

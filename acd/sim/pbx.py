@@ -45,9 +45,11 @@ Layout: :class:`Pbx` composes the channel kernel (:mod:`acd.sim.kernel`,
 :mod:`acd.sim.legs`, :mod:`acd.sim.teardown`) and one module per dialplan context
 (:mod:`acd.sim.incoming`, :mod:`acd.sim.holding`, :mod:`acd.sim.connect`,
 :mod:`acd.sim.overflow`, :mod:`acd.sim.failopen`, :mod:`acd.sim.transfer`,
-:mod:`acd.sim.warm`, :mod:`acd.sim.features`); a Redirect finds its context in :attr:`Pbx.contexts`.
+:mod:`acd.sim.warm`, :mod:`acd.sim.features`). Each context takes the kernel only;
+the kernel holds the registry of contexts by name, where a Redirect, and a context's
+own ``Goto``, finds the context it enters.
 
-Simplifications: one bridge per call; a Redirect to a context the sim does not model
+Simplifications: one bridge per call; a Redirect to a place the sim does not model
 hangs the channel up (as Asterisk does for a missing extension); the ``;1`` remote
 phone's patience only counts while the caller waits or rings, not while it talks.
 """
@@ -55,15 +57,11 @@ phone's patience only counts while the caller waits or rings, not while it talks
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
 
 from acd.config import AgentConfig, DialplanNames
-from acd.config.dialplan_defaults import DIALPLAN
 from acd.sim.behaviour import AgentBehaviour, PartnerBehaviour, PartnerKind, RandomBehaviour
 from acd.sim.clock import SimClock
 from acd.sim.connect import Connect
-from acd.sim.dialplan import DIAL_EXTEN
 from acd.sim.emit import Emitter, EventSink
 from acd.sim.failopen import FAILOPEN_VAR, NativeQueue
 from acd.sim.features import dial_feature_code
@@ -71,64 +69,26 @@ from acd.sim.foreign import ForeignChannels
 from acd.sim.holding import Holding
 from acd.sim.hostclock import HostClock
 from acd.sim.incoming import Incoming
-from acd.sim.kernel import Kernel, bridged, outgoing
+from acd.sim.kernel import Kernel, MissingExtension, bridged, outgoing
 from acd.sim.legs import Legs
 from acd.sim.model import Call, Channel, HangupBy, HangupRecord, Phase
+from acd.sim.options import PbxOptions
 from acd.sim.overflow import PartnerOverflow
 from acd.sim.teardown import Teardown
-from acd.sim.transfer import press_transfer_code
 from acd.sim.warm import WARM_HOLD_S, WarmTransfers
-
-HoldStyle = Literal["moh", "wait"]
 
 #: SoftHangupRequest's Cause when Asterisk stops (its AST_SOFTHANGUP_SHUTDOWN flag):
 #: every channel gets it first in ``core restart now`` (recording 09)
 SOFT_HANGUP_SHUTDOWN = 4
 
-#: a context's handler of a Redirect to ``context,exten,priority``: False when the
-#: context has no such extension (the caller is hung up, as Asterisk does)
-ContextHandler = Callable[[Call, str, int], bool]
-
-
-@dataclass(frozen=True)
-class PbxOptions:
-    """Knobs of the simulated Asterisk (defaults: ``dialplans/`` and the recordings)."""
-
-    #: also emit VarSet/Newexten/NewCallerid/LocalBridge/caller DeviceStateChange…
-    full_event_mix: bool = False
-    #: global ACD_MOH
-    moh_class: str = DIALPLAN.moh
-    #: global ACD_RING (seconds an agent's phone rings)
-    ring_timeout_s: int = DIALPLAN.ring_s
-    #: global ACD_HOLD_S: MusicOnHold(${ACD_MOH},${ACD_HOLD_S}) in [holding], the hold
-    #: loop restarts that often (5 s in the recordings)
-    hold_loop_s: float = float(DIALPLAN.hold_s)
-    #: Answer() → AcdCallWaiting (Asterisk's Answer waits 500 ms): the announcement
-    answer_wait_s: float = 0.5
-    #: ``[acd-announce]`` sends ``[dialplan] arrival_event`` before Answer(); False: a
-    #: dialplan older than that event (the recordings')
-    arrival_event: bool = True
-    #: how callers of a number wait: ``moh`` ([holding], MusicOnHoldStart) or ``wait``
-    #: (the recordings' [holding-wait] Wait(1) loop: no music-on-hold events)
-    hold_style: Mapping[str, HoldStyle] = field(default_factory=dict)
-    #: CALLERID(name) that a site's trunk context sets per number (the recordings'
-    #: "Appelant 15"); the caller keeps its own name when absent
-    incoming_caller_names: Mapping[str, str] = field(default_factory=dict)
-    #: context of outgoing channels to the agents' own phones (pjsip.conf context=)
-    agent_phone_context: str = "agent-phones"
-    #: patience of callers placed without one
-    default_patience_s: float = 600.0
-    #: global ACD_PARTNER_RING (seconds a partner SAS's trunk rings)
-    partner_ring_timeout_s: int = DIALPLAN.partner_ring_s
-    #: context of outgoing trunk channels to partner SAS (pjsip.conf context=)
-    partner_trunk_context: str = "from-partner"
-    #: an agent whose transfer the router does not take up (no Redirect of the caller
-    #: within this many seconds) ends the call itself (behaviour-driven transfers)
-    transfer_give_up_s: float = 30.0
-    #: global ACD_FAILOPEN_S: callers in [holding] go to the native queue of the front
-    #: office after this many seconds without the router's heartbeat; None: ACD_FAILOPEN_S
-    #: empty, the check is off (a simulator run without a heartbeating router)
-    failopen_s: float | None = None
+def dialplan_globals(options: PbxOptions, names: DialplanNames) -> dict[str, str]:
+    """The ``[globals]`` the simulated Asterisk starts with."""
+    return {names.ring_var: str(options.ring_timeout_s),
+            names.partner_ring_var: str(options.partner_ring_timeout_s),
+            "ACD_MOH": options.moh_class, "ACD_WARM_HOLD": f"{WARM_HOLD_S:g}",
+            "ACD_HOLD_S": f"{options.hold_loop_s:g}",
+            FAILOPEN_VAR: "" if options.failopen_s is None else f"{options.failopen_s:g}",
+            "ACD_FAILOPEN_QUEUE": names.failopen_queue}
 
 
 class Pbx:
@@ -145,18 +105,11 @@ class Pbx:
         self.host = HostClock(clock, seed=seed)
         self.events = Emitter(clock, full=self.options.full_event_mix,
                               stamp=self.host.stamp)
-        globals_: dict[str, str] = {
-            self.names.ring_var: str(self.options.ring_timeout_s),
-            self.names.partner_ring_var: str(self.options.partner_ring_timeout_s),
-            "ACD_MOH": self.options.moh_class, "ACD_WARM_HOLD": f"{WARM_HOLD_S:g}",
-            "ACD_HOLD_S": f"{self.options.hold_loop_s:g}",
-            FAILOPEN_VAR: "" if self.options.failopen_s is None
-            else f"{self.options.failopen_s:g}",
-            "ACD_FAILOPEN_QUEUE": self.names.failopen_queue}
         #: channels, timers, variables and devices every context shares
         self.kernel = Kernel(agents, clock=clock, host=self.host, seed=seed,
                              behaviour=behaviour or RandomBehaviour(), options=self.options,
-                             names=self.names, events=self.events, globals_=globals_)
+                             names=self.names, events=self.events,
+                             globals_=dialplan_globals(self.options, self.names))
         kernel = self.kernel
         self.agents: dict[str, AgentConfig] = kernel.agents
         #: live channels by name
@@ -176,30 +129,37 @@ class Pbx:
         #: heartbeat there), set again by a reload (:mod:`acd.sim.reload`)
         self.loaded_globals: dict[str, str] = dict(self.globals)
         self.started_at = clock.now()
-        #: [holding]'s fail-open check and [acd-failopen]'s native queue
-        self.native = NativeQueue(self)
-        #: dial legs and bridges of the callers' far ends
-        self.legs = Legs(kernel, device_freed=self.native.soon)
-        self.holding = Holding(kernel, self.native)
-        self.teardown = Teardown(kernel, self.legs, stop_moh=self.holding.stop_moh,
-                                 native_gone=self.native.caller_gone)
-        self.incoming = Incoming(kernel, self.holding, self.teardown)
-        #: warm transfers: Originate into [acd-warm], and [acd-warm-bridge]
-        self.warm = WarmTransfers(self)
-        self.connect = Connect(kernel, self.legs, self.teardown, self.holding, self.native,
-                               self.warm, transfer=self._press_transfer)
+        #: the contexts, each given the kernel only and registered there by name
+        self.holding = Holding(kernel)
+        self.incoming = Incoming(kernel)
+        self.connect = Connect(kernel)
         #: partner SAS trunks and the [acd-overflow] dialplan
-        self.overflow = PartnerOverflow(kernel, self.legs, self.teardown, self.holding)
+        self.overflow = PartnerOverflow(kernel)
+        #: warm transfers: Originate into [acd-warm], and [acd-warm-bridge]
+        self.warm = WarmTransfers(kernel)
+        #: [acd-failopen]'s native queue
+        self.native = NativeQueue(kernel)
+        self._register_contexts()
+        #: dial legs and bridges of the callers' far ends, and their hang-ups
+        self.legs = Legs(kernel)
+        self.teardown = Teardown(kernel, self.legs)
         #: channels that are not ACD callers (an IVR, calls between two phones)
-        self.foreign = ForeignChannels(self)
-        names = self.names
-        #: where a Redirect goes: the contexts the simulator models
-        self.contexts: dict[str, ContextHandler] = {}
-        for context, handler in ((names.holding_context, self.holding.goto),
-                                 (names.connect_context, self.connect.goto),
-                                 (names.overflow_context, self._overflow_goto),
-                                 (names.warm_bridge_context, self._warm_bridge_goto)):
-            self.contexts.setdefault(context, handler)
+        self.foreign = ForeignChannels(kernel)
+
+    def _register_contexts(self) -> None:
+        """Each context under its name in the kernel; the native queue told of what it
+        waits for (a device free again, a caller hanging up)."""
+        kernel, names = self.kernel, self.names
+        for context, handler in ((names.holding_context, self.holding),
+                                 (names.connect_context, self.connect),
+                                 (names.overflow_context, self.overflow),
+                                 (names.warm_bridge_context, self.warm),
+                                 (names.failopen_context, self.native)):
+            kernel.register(context, handler)
+        kernel.register_dial_caller(names.failopen_context, self.native)
+        kernel.register_dial_caller(names.warm_bridge_context, self.warm)
+        kernel.device_freed_listeners.append(self.native.soon)
+        kernel.caller_gone_listeners.append(self.native.caller_gone)
 
     @property
     def behaviour(self) -> AgentBehaviour:
@@ -267,10 +227,7 @@ class Pbx:
         has come by then. ``ValueError`` if ``target`` is not an extension of
         ``[acd-transfer]`` (``_[A-Z].``).
         """
-        return press_transfer_code(self, agent_id, target, give_up_after_s=give_up_after_s)
-
-    def _press_transfer(self, agent_id: str, target: str, give_up_after_s: float) -> bool:
-        return self.agent_transfer(agent_id, target, give_up_after_s=give_up_after_s)
+        return self.connect.transfer(agent_id, target, give_up_after_s=give_up_after_s)
 
     def set_partner(self, name: str,
                     behaviour: PartnerBehaviour | PartnerKind = "answer") -> None:
@@ -390,17 +347,13 @@ class Pbx:
         return [h for h in self.hangups
                 if h.by == by and h.role in ("caller", "caller-phone")]
 
-    def busy_devices(self) -> set[str]:
-        """Agent devices with a call (ringing or talking)."""
-        return set(self.kernel.device_dials)
-
     # ================================================================ Redirect
 
     def _leave_current_place(self, call: Call, context: str, exten: str,
                              priority: int) -> None:
         """What happens to a caller's current application when it is redirected."""
         self.kernel.cancel_timers(call)
-        self.holding.stop_moh(call)
+        self.kernel.stop_moh(call)
         if call.native_queue:
             self.native.redirected(call)
         out = outgoing(call)
@@ -419,23 +372,12 @@ class Pbx:
         call.partner = None
 
     def _goto(self, call: Call, context: str, exten: str, priority: int) -> None:
-        handler = self.contexts.get(context)
-        if handler is None or not handler(call, exten, priority):
+        try:
+            self.kernel.goto(call, context, exten, priority)
+        except MissingExtension:
             self.teardown.trunk_hangs_up(call, by="router-action", cause=0,
                                          reason=f"redirected to missing extension "
                                                 f"{context},{exten},{priority}")
-
-    def _overflow_goto(self, call: Call, exten: str, priority: int) -> bool:
-        if priority != 1:
-            return False
-        self.overflow.start(call, exten)
-        return True
-
-    def _warm_bridge_goto(self, call: Call, exten: str, priority: int) -> bool:
-        if priority != 1 or not DIAL_EXTEN.fullmatch(exten):
-            return False
-        self.warm.bridge(call, exten)
-        return True
 
     # ================================================================ hangups
 

@@ -20,7 +20,8 @@ from acd.config import Config
 from acd.sim.actions import AmiActions
 from acd.sim.behaviour import AgentBehaviour
 from acd.sim.clock import SimClock
-from acd.sim.pbx import Pbx, PbxOptions
+from acd.sim.options import PbxOptions
+from acd.sim.pbx import Pbx
 from acd.sim.wire import AmiServer
 
 #: ``core restart now`` (recording 09): Shutdown 1.1 s (simulated) after the hangups

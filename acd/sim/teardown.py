@@ -1,7 +1,8 @@
 """Hang-ups of a caller's side: the phone, the ``;2``, or the bridged far end going.
 
 Each sequence takes the whole call down in the order Asterisk sends the events
-(Hangup of each leg, the bridge, the device states). Part of the channel kernel.
+(Hangup of each leg, the bridge, the device states). Part of the channel kernel: it
+holds no state of its own, so each context makes one from the kernel it is given.
 """
 
 from __future__ import annotations
@@ -16,14 +17,9 @@ from acd.sim.model import Call, Dial, HangupBy, Outgoing, Phase
 class Teardown:
     """The end of a call, whoever causes it."""
 
-    def __init__(self, kernel: Kernel, legs: Legs, *, stop_moh: Callable[[Call], None],
-                 native_gone: Callable[[Call], None]) -> None:
+    def __init__(self, kernel: Kernel, legs: Legs) -> None:
         self.kernel = kernel
         self.legs = legs
-        #: [holding]'s music stops (the caller was only waiting)
-        self._stop_moh = stop_moh
-        #: the native queue forgets a caller of its own
-        self._native_gone = native_gone
 
     @staticmethod
     def far_end_by(call: Call, by: HangupBy) -> HangupBy:
@@ -67,8 +63,8 @@ class Teardown:
         far = out if bridged(call, out) else None
         self.kernel.cancel_timers(call)
         self.kernel.stop_patience(call)
-        if call.native_queue:
-            self._native_gone(call)
+        for listener in self.kernel.caller_gone_listeners:
+            listener(call)
         call.phase = Phase.GONE
         return out, far, self.far_end_by(call, by)
 
@@ -81,7 +77,7 @@ class Teardown:
         elif out is not None:
             self.legs.cancel_ringing(call, out, cause=16, by=far_by, reason=reason)
         else:
-            self._stop_moh(call)
+            self.kernel.stop_moh(call)
             return False
         return True
 

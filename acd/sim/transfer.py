@@ -15,13 +15,11 @@ the call stays bridged. An agent whose transfer is not taken up may give up and 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from acd.sim.behaviour import TRANSFER_TARGET
+from acd.sim.kernel import Kernel
 from acd.sim.model import Call, Dial, Phase
-
-if TYPE_CHECKING:
-    from acd.sim.pbx import Pbx
 
 #: the context the transfer feature codes Gosub into
 TRANSFER_CONTEXT = "acd-transfer"
@@ -29,17 +27,19 @@ TRANSFER_CONTEXT = "acd-transfer"
 AGENT_FEATURES = "acd-to-osnp#acd-to-mg#acd-to-amu#acd-to-arm"
 
 
-def press_transfer_code(pbx: Pbx, agent_id: str, target: str, *,
-                        give_up_after_s: float | None = None) -> bool:
-    """See :meth:`acd.sim.pbx.Pbx.agent_transfer`."""
+def press_transfer_code(kernel: Kernel, agent_id: str, target: str, *,
+                        give_up_after_s: float | None,
+                        give_up: Callable[[Call], None]) -> bool:
+    """See :meth:`acd.sim.pbx.Pbx.agent_transfer`; ``give_up`` hangs the agent up when
+    no Redirect of the caller came within ``give_up_after_s``."""
     if not TRANSFER_TARGET.fullmatch(target):
         raise ValueError(f"not an extension of [{TRANSFER_CONTEXT}] (_[A-Z].): {target!r}")
-    dial = pbx.kernel.device_dials.get(pbx.agents[agent_id].device)
+    dial = kernel.device_dials.get(kernel.agents[agent_id].device)
     call = dial.outer.call if dial is not None else None
     if dial is None or call is None or call.phase is not Phase.TALKING \
             or call.dial is not dial or dial.bridge is None:
         return False
-    ev, names, leg = pbx.events, pbx.names, dial.outer
+    ev, names, leg = kernel.events, kernel.names, dial.outer
     where = (leg.context, leg.exten, leg.priority, leg.application, leg.app_data)
     ev.step(leg, TRANSFER_CONTEXT, target, 1, "GotoIf",
             f'$["${{{names.agent_var}}}" != ""]?done')
@@ -49,12 +49,11 @@ def press_transfer_code(pbx: Pbx, agent_id: str, target: str, *,
     ev.step(leg, TRANSFER_CONTEXT, target, 3, "Return")
     leg.goto(*where)  # back where the Gosub was called from: still in the bridge
     if give_up_after_s is not None:
-        pbx.kernel.after(call, give_up_after_s, lambda: _give_up(pbx, call, dial))
+        kernel.after(call, give_up_after_s, lambda: _give_up(call, dial, give_up))
     return True
 
 
-def _give_up(pbx: Pbx, call: Call, dial: Dial) -> None:
+def _give_up(call: Call, dial: Dial, give_up: Callable[[Call], None]) -> None:
     """No Redirect of the caller came: the agent ends the conversation as usual."""
     if call.dial is dial and call.phase is Phase.TALKING:
-        pbx.connect.agent_hangs_up(
-            call, by="agent", reason="agent hung up: the router did not take up its transfer")
+        give_up(call)

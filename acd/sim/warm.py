@@ -6,10 +6,13 @@ import random
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from acd.config.dialplan_defaults import DIALPLAN
 from acd.sim.clock import SimTimer
+from acd.sim.connect import Connect
+from acd.sim.dialplan import DIAL_EXTEN
+from acd.sim.kernel import Kernel
+from acd.sim.legs import Legs
 from acd.sim.model import (
     BUSY,
     RINGING,
@@ -23,9 +26,6 @@ from acd.sim.model import (
     Phase,
 )
 from acd.sim.transfer import AGENT_FEATURES
-
-if TYPE_CHECKING:
-    from acd.sim.pbx import Pbx
 
 #: globals_acd.conf's ACD_WARM_HOLD: seconds an answered target waits for the caller
 WARM_HOLD_S = float(DIALPLAN.warm_hold_s)
@@ -80,8 +80,9 @@ class WarmTransfers:
     would still ring the agent).
     """
 
-    def __init__(self, pbx: Pbx) -> None:
-        self.pbx = pbx
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self.legs = Legs(kernel)
         #: the dialplan's [acd-warm] has no ``failed`` extension of its own, so its
         #: agent pattern runs for a failed Originate (the first dialplan, live 06e/06f)
         self.failed_runs_pattern = False
@@ -96,33 +97,33 @@ class WarmTransfers:
                   caller_id: tuple[str, str]) -> bool:
         """AMI ``Originate`` of an agent's device into ``[acd-warm]``; False when it is
         not one (the caller of this answers the generic failure)."""
-        pbx, names = self.pbx, self.pbx.names
-        agent = pbx.kernel.by_device.get(channel)
+        kernel, names = self.kernel, self.kernel.names
+        agent = kernel.by_device.get(channel)
         if context != names.warm_context or agent is None:
             return False
         call_id = variables.get(names.warm_call_var, "")
-        call = next((c for c in pbx.calls
+        call = next((c for c in kernel.calls
                      if c.trunk.uniqueid == call_id and c.phase is not Phase.GONE), None)
         failed = _FailedOriginate(action_id, channel, exten, caller_id, call_id)
         if call is None:
             self._failure(failed, "0")
             return True
-        in_a_call = channel in pbx.kernel.device_dials
+        in_a_call = channel in kernel.device_dials
         outcome = OfferOutcome(kind="busy") if in_a_call \
-            else pbx.kernel.offer_outcome(call, agent)
+            else kernel.offer_outcome(call, agent)
         if outcome.kind == "unavailable":
             self._failure(failed, "0")
             return True
-        dial = pbx.legs.agent_legs(call, agent, outcome, inherit=False)
+        dial = self.legs.agent_legs(call, agent, outcome, inherit=False)
         dial.outer.cid_name, dial.outer.cid_num = caller_id
         for name, value in variables.items():  # Originate's Variable: on its channel
-            pbx.events.varset(dial.outer, name, value)
+            kernel.events.varset(dial.outer, name, value)
         if outcome.kind == "busy":
             self._busy(dial, failed, in_a_call=in_a_call)
             return True
-        pbx.kernel.device_dials[dial.device] = dial
+        kernel.device_dials[dial.device] = dial
         self._pending[dial.outer.name] = dial
-        ev, inner = pbx.events, dial.inner
+        ev, inner = kernel.events, dial.inner
         ev.dial_begin(None, dial.outer, dial.dial_string)
         if inner is not None:
             ev.step(inner, inner.context, inner.exten, 1, "NoOp", f"agent {inner.exten} ringing")
@@ -148,7 +149,7 @@ class WarmTransfers:
             if dial.outer.alive:
                 action()
 
-        self._timers[name] = self.pbx.clock.call_later(delay, fire)
+        self._timers[name] = self.kernel.clock.call_later(delay, fire)
 
     def _busy(self, dial: Dial, failed: _FailedOriginate, *, in_a_call: bool) -> None:
         """The target's phone answers busy, as recorded in live t3-06f (``Busy()`` in
@@ -158,8 +159,8 @@ class WarmTransfers:
         ``failed`` extension, the device free again. A SIP phone's ``486 Busy Here``
         (live t3-23) is one channel asked to hang up with cause 17 and no device state.
         A device already in a call keeps its state."""
-        pbx = self.pbx
-        ev, kernel, outer, inner = pbx.events, pbx.kernel, dial.outer, dial.inner
+        kernel = self.kernel
+        ev, outer, inner = kernel.events, dial.outer, dial.inner
         why = "warm transfer target busy"
         if inner is not None:
             ev.step(inner, inner.context, inner.exten, 2, "Busy")
@@ -191,7 +192,8 @@ class WarmTransfers:
         """``Timeout`` is over (live t3-06e): no DialEnd; the ``;2`` is asked to hang up
         (cause 19), the answer comes, then the legs go and the device is free."""
         self._pending.pop(dial.outer.name, None)
-        ev, kernel, outer, inner = self.pbx.events, self.pbx.kernel, dial.outer, dial.inner
+        kernel = self.kernel
+        ev, outer, inner = kernel.events, dial.outer, dial.inner
         why = "warm transfer target did not answer"
         ev.hangup_request(inner or outer, 19)
 
@@ -202,7 +204,7 @@ class WarmTransfers:
             kernel.gone(outer, 19, "pbx", why)
 
         self._failure(failed, "3", legs_go=legs_go,
-                      then=lambda: self.pbx.legs.release_device(dial))
+                      then=lambda: self.legs.release_device(dial))
 
     def _failure(self, failed: _FailedOriginate, reason: str, *,
                  legs_go: Callable[[], None] | None = None,
@@ -219,37 +221,20 @@ class WarmTransfers:
         ``AcdWarmAnswered`` with ``Agent: failed``, then ``ACD_WARM_HOLD`` seconds of
         music, and only then the answer.
         """
-        pbx, ctx = self.pbx, self.pbx.names.warm_context
-        ev = pbx.events
-
-        def answer() -> None:
-            headers = [("ActionID", failed.action_id)] if failed.action_id else []
-            ev.emit("OriginateResponse", [
-                *headers, ("Response", "Failure"), ("Channel", failed.device),
-                ("Context", ctx), ("Exten", failed.exten), ("Reason", reason),
-                ("Uniqueid", "<unknown>"), ("CallerIDNum", failed.caller_id[1]),
-                ("CallerIDName", failed.caller_id[0])])
-
         if not self.failed_runs_pattern:
-            answer()
+            self._failure_response(failed, reason)
         if legs_go is not None:
             legs_go()
-        dummy = pbx.kernel.new_channel(FAILED_CHANNEL, "agent", tech="OutgoingSpoolFailed")
-        pbx.channels.pop(FAILED_CHANNEL, None)  # Asterisk lets several share the name
+        kernel, ctx = self.kernel, self.kernel.names.warm_context
+        ev = kernel.events
+        dummy = kernel.new_channel(FAILED_CHANNEL, "agent", tech="OutgoingSpoolFailed")
+        kernel.channels.pop(FAILED_CHANNEL, None)  # Asterisk lets several share the name
         dummy.cid_name, dummy.cid_num = failed.caller_id
         dummy.goto(ctx, "failed", 1)
         ev.newchannel(dummy)
-
-        def respond(priority: int) -> None:
-            dummy.goto(ctx, "failed", priority)
-            ev.soft_hangup_request(dummy, 16)
-            if self.failed_runs_pattern:
-                answer()
-            pbx.kernel.gone(dummy, 16, "pbx", "[acd-warm] failed extension over")
-
         if not self.failed_runs_pattern:
             ev.step(dummy, ctx, "failed", 1, "Hangup")
-            respond(1)
+            self._failed_over(dummy, failed, reason, 1)
             if then is not None:
                 then()
             return
@@ -257,27 +242,53 @@ class WarmTransfers:
             then()
         ev.step(dummy, ctx, "failed", 1, "Set", f"DYNAMIC_FEATURES={AGENT_FEATURES}")
         ev.step(dummy, ctx, "failed", 2, "UserEvent",
-                f"{pbx.names.warm_answered_event},Agent: failed,Call: {failed.call_id}")
-        ev.user_event(dummy, pbx.names.warm_answered_event,
+                f"{kernel.names.warm_answered_event},Agent: failed,Call: {failed.call_id}")
+        ev.user_event(dummy, kernel.names.warm_answered_event,
                       [("Agent", "failed"), ("Call", failed.call_id)])
-        music = pbx.globals.get("ACD_MOH", "default")
-        hold = pbx.kernel.variable(dummy, "ACD_WARM_HOLD") or str(WARM_HOLD_S)
-        ev.step(dummy, ctx, "failed", 3, "MusicOnHold", f"{music},{hold}")
-        ev.moh_start(dummy, music)
+        delay = self._hold_music(dummy, "failed")
         ev.moh_stop(dummy)  # a Down channel: the music stops at once, the wait does not
-        delay = float(hold) if hold.replace(".", "", 1).isdigit() else WARM_HOLD_S
-        pbx.clock.call_later(delay, lambda: respond(4))
+        kernel.clock.call_later(delay, lambda: self._failed_over(dummy, failed, reason, 4))
+
+    def _failure_response(self, failed: _FailedOriginate, reason: str) -> None:
+        """``OriginateResponse`` ``Failure`` with the ``Reason`` given."""
+        headers = [("ActionID", failed.action_id)] if failed.action_id else []
+        self.kernel.events.emit("OriginateResponse", [
+            *headers, ("Response", "Failure"), ("Channel", failed.device),
+            ("Context", self.kernel.names.warm_context), ("Exten", failed.exten),
+            ("Reason", reason), ("Uniqueid", "<unknown>"),
+            ("CallerIDNum", failed.caller_id[1]), ("CallerIDName", failed.caller_id[0])])
+
+    def _failed_over(self, dummy: Channel, failed: _FailedOriginate, reason: str,
+                     priority: int) -> None:
+        """The ``failed`` extension ends at ``priority``: the dummy channel goes (the
+        answer comes just before, when the agent's pattern ran)."""
+        dummy.goto(self.kernel.names.warm_context, "failed", priority)
+        self.kernel.events.soft_hangup_request(dummy, 16)
+        if self.failed_runs_pattern:
+            self._failure_response(failed, reason)
+        self.kernel.gone(dummy, 16, "pbx", "[acd-warm] failed extension over")
+
+    def _hold_music(self, ch: Channel, exten: str) -> float:
+        """``MusicOnHold(${ACD_MOH},${ACD_WARM_HOLD})`` at priority 3 of ``[acd-warm]``:
+        the music starts; the seconds it plays."""
+        kernel = self.kernel
+        music = kernel.globals.get("ACD_MOH", "default")
+        hold = kernel.variable(ch, "ACD_WARM_HOLD") or str(WARM_HOLD_S)
+        kernel.events.step(ch, kernel.names.warm_context, exten, 3, "MusicOnHold",
+                           f"{music},{hold}")
+        kernel.events.moh_start(ch, music)
+        return float(hold) if hold.replace(".", "", 1).isdigit() else WARM_HOLD_S
 
     def _answered(self, dial: Dial, exten: str, call_id: str, action_id: str | None) -> None:
-        pbx, names = self.pbx, self.pbx.names
-        ev, outer, inner = pbx.events, dial.outer, dial.inner
+        kernel, names = self.kernel, self.kernel.names
+        ev, outer, inner = kernel.events, dial.outer, dial.inner
         if inner is not None:
             ev.step(inner, inner.context, inner.exten, 4, "Answer")
             ev.newstate(inner, UP)
         ev.newstate(outer, UP)
         ev.device(dial.device, "INUSE", repeat=2)
         ev.dial_end(None, outer, "ANSWER")
-        dial.answered_at = pbx.clock.now()
+        dial.answered_at = kernel.clock.now()
         self._response(action_id, outer.name, "Success", "4", outer)
         ctx = names.warm_context
         ev.step(outer, ctx, exten, 1, "Set", f"DYNAMIC_FEATURES={AGENT_FEATURES}")
@@ -285,36 +296,33 @@ class WarmTransfers:
         ev.step(outer, ctx, exten, 2, "UserEvent",
                 f"{names.warm_answered_event},Agent: {exten},Call: {call_id}")
         ev.user_event(outer, names.warm_answered_event, [("Agent", exten), ("Call", call_id)])
-        music = pbx.globals.get("ACD_MOH", "default")
-        hold = pbx.kernel.variable(outer, "ACD_WARM_HOLD") or str(WARM_HOLD_S)
-        ev.step(outer, ctx, exten, 3, "MusicOnHold", f"{music},{hold}")
-        ev.moh_start(outer, music)
-        self._later(dial, float(hold) if hold.replace(".", "", 1).isdigit() else WARM_HOLD_S,
+        self._later(dial, self._hold_music(outer, exten),
                     lambda: self._nobody_came(dial, exten))
 
     def _nobody_came(self, dial: Dial, exten: str) -> None:
         """``ACD_WARM_HOLD`` is over without the caller: ``Hangup()`` of the agent."""
         self._pending.pop(dial.outer.name, None)
-        ev = self.pbx.events
+        ev = self.kernel.events
         ev.moh_stop(dial.outer)
-        ev.step(dial.outer, self.pbx.names.warm_context, exten, 4, "Hangup")
+        ev.step(dial.outer, self.kernel.names.warm_context, exten, 4, "Hangup")
         self._hang_up(dial, by="pbx", reason="[acd-warm]: the caller never came")
 
     def _hang_up(self, dial: Dial, *, by: HangupBy, reason: str) -> None:
-        ev, pbx = self.pbx.events, self.pbx
+        kernel = self.kernel
+        ev = kernel.events
         ev.soft_hangup_request(dial.outer, 16)
-        pbx.kernel.gone(dial.outer, 16, by, reason)
+        kernel.gone(dial.outer, 16, by, reason)
         if dial.inner is not None:
             ev.soft_hangup_request(dial.inner, 16)
-            pbx.kernel.gone(dial.inner, 16, by, reason)
-        pbx.legs.release_device(dial)
+            kernel.gone(dial.inner, 16, by, reason)
+        self.legs.release_device(dial)
 
     def _response(self, action_id: str | None, channel: str, response: str, reason: str,
                   created: Channel | None = None) -> None:
         headers = [("ActionID", action_id)] if action_id else []
-        self.pbx.events.emit("OriginateResponse", [
+        self.kernel.events.emit("OriginateResponse", [
             *headers, ("Response", response), ("Channel", channel),
-            ("Context", self.pbx.names.warm_context), ("Exten", ""), ("Reason", reason),
+            ("Context", self.kernel.names.warm_context), ("Exten", ""), ("Reason", reason),
             ("Uniqueid", created.uniqueid if created is not None else "<null>"),
             ("CallerIDNum", created.cid_num if created is not None else "<unknown>"),
             ("CallerIDName", created.cid_name if created is not None else "<unknown>")])
@@ -333,13 +341,20 @@ class WarmTransfers:
         if timer is not None:
             timer.cancel()
         if dial.answered_at is None:
-            self.pbx.events.dial_end(None, dial.outer, "CANCEL")
+            self.kernel.events.dial_end(None, dial.outer, "CANCEL")
         self._hang_up(dial, by=by, reason=reason)
+
+    def goto(self, call: Call, exten: str, priority: int) -> bool:
+        """A Redirect into ``[acd-warm-bridge]``; False for a place it does not have."""
+        if priority != 1 or not DIAL_EXTEN.fullmatch(exten):
+            return False
+        self.bridge(call, exten)
+        return True
 
     def bridge(self, call: Call, exten: str) -> None:
         """``[acd-warm-bridge]``, after the Redirect took the caller where it was."""
-        pbx, names = self.pbx, self.pbx.names
-        ev, trunk, ctx = pbx.events, call.trunk, names.warm_bridge_context
+        kernel, names = self.kernel, self.kernel.names
+        ev, trunk, ctx = kernel.events, call.trunk, names.warm_bridge_context
         call.phase = Phase.DIALLING
         call.dial = None
         ev.step(trunk, ctx, exten, 1, "Set", f"{names.agent_var}={exten}")
@@ -348,14 +363,14 @@ class WarmTransfers:
         peer = trunk.variables.get(names.warm_peer_var, "")
         if not peer:
             ev.step(trunk, ctx, exten, 10, "Set", "DIALSTATUS=INVALIDARGS")
-            self.returned(call, "INVALIDARGS")
+            self.dial_returned(call, "INVALIDARGS")
             return
         ev.step(trunk, ctx, exten, 3, "Bridge", f"{peer},x")
         dial = self._pending.pop(peer, None)
         if dial is None or not dial.outer.alive or dial.answered_at is None:
             ev.varset(trunk, "BRIDGERESULT", "NONEXISTENT")
             ev.step(trunk, ctx, exten, 4, "Set", "DIALSTATUS=${BRIDGERESULT}")
-            self.returned(call, "NONEXISTENT")
+            self.dial_returned(call, "NONEXISTENT")
             return
         timer = self._timers.pop(peer, None)
         if timer is not None:
@@ -376,15 +391,22 @@ class WarmTransfers:
             ev.step(dial.inner, dial.inner.context, dial.inner.exten, 5, "Wait",
                     f"{dial.outcome.talk_s:g}")
         ender = dial.outcome.ender
-        pbx.kernel.after(call, dial.outcome.talk_s, lambda: pbx.connect.talk_over(call, ender))
+        kernel.after(call, dial.outcome.talk_s, lambda: self._connect().talk_over(call, ender))
 
-    def returned(self, call: Call, status: str) -> None:
+    def dial_answered(self, call: Call, dial: Dial) -> None:
+        """Nothing: ``Bridge()`` joins a target that answered its Originate already."""
+
+    def dial_returned(self, call: Call, status: str) -> None:
         """``Bridge()`` returned with the caller still there (or was not attempted)."""
-        pbx, trunk, ctx = self.pbx, call.trunk, self.pbx.names.warm_bridge_context
+        kernel, trunk, ctx = self.kernel, call.trunk, self.kernel.names.warm_bridge_context
         call.dial = None
         if status == "ANSWER":
-            pbx.events.step(trunk, ctx, trunk.exten, 6, "Set", "DIALSTATUS=ANSWER")
-        pbx.connect.dial_end(call, ctx, trunk.exten, 7, status)
+            kernel.events.step(trunk, ctx, trunk.exten, 6, "Set", "DIALSTATUS=ANSWER")
+        self._connect().dial_end(call, ctx, trunk.exten, 7, status)
+
+    def _connect(self) -> Connect:
+        """``[acd-connect]``, whose Dial's end this context shares."""
+        return self.kernel.context(self.kernel.names.connect_context, Connect)
 
     def stop(self) -> None:
         """Cancel every pending timer (simulator shutdown)."""

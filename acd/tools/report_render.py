@@ -10,10 +10,10 @@ import csv
 import io
 import itertools
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -33,6 +33,8 @@ CSV_COLUMNS = ("month", "period", "indicator", "value", "numerator", "denominato
 DEFINITIONS = "docs/indicators.md"
 
 _PERIOD_TITLES = {"sas": "SAS hours", "pdsa": "PDSA hours", "all": "all"}
+#: a row key of a table of counts (a queue pair, a partner, a reason)
+_K = TypeVar("_K")
 _COUNTS = ("offered", "answered", "answered_wait_unknown", "abandoned", "short_abandoned",
            "abandoned_in_announcement", "waiting", "overflowed", "forwarded", "lost",
            "lost_unanswered")
@@ -143,15 +145,12 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def _month_md(month: str, periods: dict[str, Figures], report: Report) -> list[str]:
-    settings = report.settings
-    names = list(periods)
-    head = ["", *(_PERIOD_TITLES.get(p, p) for p in names)]
-    fs = [periods[p] for p in names]
+def _figure_rows(fs: list[Figures], settings: ReportSettings) -> list[list[str]]:
+    """The month's main table: one row per figure, one column per period."""
     target = f"{settings.qs60_target:.0%}".replace("%", " %")
     short = f"{settings.short_abandon_s:g}"
     cs = [f.counts for f in fs]
-    rows = [
+    return [
         ["calls offered", *(str(c.offered) for c in cs)],
         ["calls answered (DGOS 1)", *(str(c.answered) for c in cs)],
         ["… of which with a wait not observed (not in QS)",
@@ -171,37 +170,46 @@ def _month_md(month: str, periods: dict[str, Figures], report: Report) -> list[s
          *(_pct(c.qs60) for c in cs)],
         ["answer rate (*taux d'accueil*)", *(_pct(c.answer_rate) for c in cs)],
     ]
-    lines = [f"## {month}", "", *_table(head, rows), ""]
-    roles = report.roles()
-    if roles:
-        talk_rows = []
-        for role in roles:
-            number = DGOS_TALK_INDICATORS.get(role)
-            cells = []
-            for f in fs:
-                t = f.talk.get(role)
-                cells.append("—" if t is None else f"{_duration(t.mean_s)} ({t.legs})")
-            talk_rows.append([f"{role} (DGOS {number})" if number else role, *cells])
-        lines += ["Mean talk time per role (legs answered)", "",
-                  *_table(["role", *head[1:]], talk_rows), ""]
-    pairs = report.transfer_pairs()
-    if pairs:
-        lines += ["Transfers between queues", "",
-                  *_table(["from → to", *head[1:]],
-                          [[f"{a} → {b}", *(str(f.transfers.get((a, b), 0)) for f in fs)]
-                           for a, b in pairs]), ""]
-    partners = report.partners()
-    if partners:
-        lines += ["Calls overflowed, per partner SAS", "",
-                  *_table(["partner", *head[1:]],
-                          [[p, *(str(c.overflowed_by_partner.get(p, 0)) for c in cs)]
-                           for p in partners]), ""]
-    reasons = report.lost_reasons()
-    if reasons:
-        lines += ["Calls lost by Asterisk, per reason", "",
-                  *_table(["reason", *head[1:]],
-                          [[r, *(str(c.lost_by_reason.get(r, 0)) for c in cs)]
-                           for r in reasons]), ""]
+
+
+def _talk_md(roles: list[str], periods: list[str], fs: list[Figures]) -> list[str]:
+    """Mean talk time per role, with the DGOS indicator's number where it has one."""
+    if not roles:
+        return []
+    rows = []
+    for role in roles:
+        number = DGOS_TALK_INDICATORS.get(role)
+        cells = ["—" if (t := f.talk.get(role)) is None else f"{_duration(t.mean_s)} ({t.legs})"
+                 for f in fs]
+        rows.append([f"{role} (DGOS {number})" if number else role, *cells])
+    return ["Mean talk time per role (legs answered)", "",
+            *_table(["role", *periods], rows), ""]
+
+
+def _counts_md(title: str, column: str, keys: list[_K], label: Callable[[_K], str],
+               count: Callable[[Figures, _K], int], periods: list[str],
+               fs: list[Figures]) -> list[str]:
+    """A table of one count per key and period; nothing when there is no key."""
+    if not keys:
+        return []
+    return [title, "", *_table([column, *periods],
+                               [[label(k), *(str(count(f, k)) for f in fs)] for k in keys]),
+            ""]
+
+
+def _month_md(month: str, periods: dict[str, Figures], report: Report) -> list[str]:
+    names = list(periods)
+    head = ["", *(_PERIOD_TITLES.get(p, p) for p in names)]
+    fs = [periods[p] for p in names]
+    lines = [f"## {month}", "", *_table(head, _figure_rows(fs, report.settings)), ""]
+    lines += _talk_md(report.roles(), head[1:], fs)
+    lines += _counts_md("Transfers between queues", "from → to", report.transfer_pairs(),
+                        lambda pair: f"{pair[0]} → {pair[1]}",
+                        lambda f, pair: f.transfers.get(pair, 0), head[1:], fs)
+    lines += _counts_md("Calls overflowed, per partner SAS", "partner", report.partners(),
+                        str, lambda f, p: f.counts.overflowed_by_partner.get(p, 0), head[1:], fs)
+    lines += _counts_md("Calls lost by Asterisk, per reason", "reason", report.lost_reasons(),
+                        str, lambda f, r: f.counts.lost_by_reason.get(r, 0), head[1:], fs)
     return lines
 
 

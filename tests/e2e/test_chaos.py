@@ -25,11 +25,11 @@ from acd.core.records import iso
 from acd.errors import ConfigError
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim
 from acd.sim.model import Phase
-from acd.tools.chaos import ChaosError, Fault, parse_chaos
-from acd.tools.chaos_judge import judge
-from acd.tools.chaos_run import ChaosRun
-from acd.tools.router_process import RouterProcess
-from acd.tools.scenario import load_scenario
+from acd.tools.simulate.chaos import ChaosError, Fault, parse_chaos
+from acd.tools.simulate.chaos_judge import judge
+from acd.tools.simulate.chaos_run import ChaosRun
+from acd.tools.simulate.router_process import RouterProcess
+from acd.tools.simulate.scenario import load_scenario
 from acd.tools.tomlwrite import dumps
 from tests.support.busyroom import write_busy_room
 from tests.support.paths import REPO

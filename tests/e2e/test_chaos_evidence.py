@@ -18,12 +18,12 @@ import msgspec
 
 from acd.config.load import load_config, parse_config
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim
-from acd.tools.chaos import Fault, parse_chaos
-from acd.tools.chaos_run import ChaosResult, run_chaos
 from acd.tools.report import build_report
-from acd.tools.router_process import RouterProcess
-from acd.tools.scenario import load_scenario
-from acd.tools.simulate_cli import harmed, summary_json
+from acd.tools.simulate.chaos import Fault, parse_chaos
+from acd.tools.simulate.chaos_run import ChaosResult, run_chaos
+from acd.tools.simulate.command import harmed, summary_json
+from acd.tools.simulate.router_process import RouterProcess
+from acd.tools.simulate.scenario import load_scenario
 from acd.tools.summary import Summary
 from tests.support.busyroom import write_busy_room
 from tests.support.paths import REPO

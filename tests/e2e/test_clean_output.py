@@ -19,8 +19,8 @@ import msgspec
 
 from acd.config.load import load_config
 from acd.core.records import CallRecord
-from acd.tools.scenario import load_scenario
-from acd.tools.traffic import plan
+from acd.tools.simulate.scenario import load_scenario
+from acd.tools.simulate.traffic import plan
 from tests.support.cli import acd
 from tests.support.paths import REPO
 

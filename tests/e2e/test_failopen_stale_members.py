@@ -10,10 +10,10 @@ import dataclasses
 from pathlib import Path
 
 from acd.config.load import load_config
-from acd.tools.chaos import parse_chaos
-from acd.tools.chaos_run import ChaosResult, run_chaos
-from acd.tools.scenario import load_scenario
-from acd.tools.simulate_cli import harmed, summary_json
+from acd.tools.simulate.chaos import parse_chaos
+from acd.tools.simulate.chaos_run import ChaosResult, run_chaos
+from acd.tools.simulate.command import harmed, summary_json
+from acd.tools.simulate.scenario import load_scenario
 from acd.tools.summary import Summary
 from tests.support.busyroom import busy_room_toml
 from tests.support.paths import REPO

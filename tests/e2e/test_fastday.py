@@ -24,7 +24,7 @@ import msgspec
 import pytest
 
 from acd.tools.fastday import load_day, play_day
-from acd.tools.simulate import run_scenario
+from acd.tools.simulate.run import run_scenario
 from acd.tools.summary import Summary
 from tests.support.paths import REPO
 

@@ -26,7 +26,7 @@ from acd.config.load import parse_config
 from acd.service.router import Router
 from acd.sim import FixedBehaviour, OfferOutcome
 from acd.sim.control import ControlServer
-from acd.sim.pbx import PbxOptions
+from acd.sim.options import PbxOptions
 from acd.sim.server import start_sim
 from acd.testing import build_stack
 from loadtests.report import ALL_NUMBERS

@@ -27,9 +27,9 @@ from acd.config.load import parse_config
 from acd.core.records import CallRecord
 from acd.tools.plan.history import estimate_history
 from acd.tools.plan.patience import fit_tail
-from acd.tools.scenario import AgentsSpec, CallsSpec, PatienceTail, Scenario, StaffingStep
-from acd.tools.synthetic import play_history
-from acd.tools.traffic import patience_draw
+from acd.tools.simulate.scenario import AgentsSpec, CallsSpec, PatienceTail, Scenario, StaffingStep
+from acd.tools.simulate.synthetic import play_history
+from acd.tools.simulate.traffic import patience_draw
 from tests.support.sites import agent, site_toml
 
 AGENTS = 4

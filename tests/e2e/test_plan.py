@@ -24,7 +24,7 @@ from acd.tools.plan.measure import measure
 from acd.tools.plan.model import Plan, parse_targets
 from acd.tools.plan.planner import Planner
 from acd.tools.plan.staffing import grid_of, max_counts, steps_of, with_positions
-from acd.tools.scenario import Scenario, StaffingStep
+from acd.tools.simulate.scenario import Scenario, StaffingStep
 from tests.support.paths import REPO
 
 PEAK = REPO / "config" / "scenarios" / "sas-large-morning-peak.toml"

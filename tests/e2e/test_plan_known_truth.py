@@ -21,8 +21,8 @@ from acd.config.load import load_config
 from acd.tools.plan.history import HistoryEstimate, estimate_history
 from acd.tools.plan.trafficjson import traffic_json
 from acd.tools.report import read_records
-from acd.tools.scenario import load_scenario
-from acd.tools.traffic import primary_skill
+from acd.tools.simulate.scenario import load_scenario
+from acd.tools.simulate.traffic import primary_skill
 from tests.support.paths import REPO
 
 TRUTH = REPO / "config" / "scenarios" / "sas-large-known-truth-day.toml"

@@ -22,7 +22,7 @@ from acd.tools.plan.policies import (
     render_comparison,
     without_partners,
 )
-from acd.tools.scenario import StaffingStep
+from acd.tools.simulate.scenario import StaffingStep
 from tests.support.cli import acd
 from tests.support.paths import REPO
 

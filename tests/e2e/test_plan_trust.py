@@ -27,7 +27,7 @@ from acd.tools.plan.model import DEFAULT_ABANDON_RATE, Plan, parse_targets
 from acd.tools.plan.planner import Planner
 from acd.tools.plan.reach import value
 from acd.tools.plan.staffing import Grid, grid_of, max_counts, steps_of, with_positions
-from acd.tools.scenario import Scenario
+from acd.tools.simulate.scenario import Scenario
 from tests.support.onequeue import one_queue_day
 from tests.support.paths import REPO
 

@@ -12,8 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from acd.config.load import load_config
 from acd.core.records import CallRecord
-from acd.tools.scenario import Scenario, load_scenario, resolve_site
-from acd.tools.simulate import RunResult, run_scenario
+from acd.tools.simulate.run import RunResult, run_scenario
+from acd.tools.simulate.scenario import Scenario, load_scenario, resolve_site
 from acd.tools.summary import render
 from tests.support.paths import REPO
 

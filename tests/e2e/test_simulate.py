@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from acd.config.load import load_config
-from acd.tools.scenario import load_scenario
-from acd.tools.simulate import run_scenario
-from acd.tools.traffic import plan, scenario_start
+from acd.tools.simulate.run import run_scenario
+from acd.tools.simulate.scenario import load_scenario
+from acd.tools.simulate.traffic import plan, scenario_start
 from tests.support.cli import acd
 from tests.support.paths import REPO
 

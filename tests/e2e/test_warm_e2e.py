@@ -18,7 +18,7 @@ from acd.service.router import Router
 from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
 from acd.sim.behaviour import AgentBehaviour, PerAgentBehaviour
 from acd.sim.model import Call
-from acd.sim.pbx import PbxOptions
+from acd.sim.options import PbxOptions
 from acd.testing import build_stack
 from tests.support.sites import local_agents, site_toml
 from tests.support.wait import until

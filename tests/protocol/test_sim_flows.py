@@ -15,7 +15,8 @@ import pytest
 from acd.sim.behaviour import PartnerBehaviour, PartnerKind, RandomBehaviour
 from acd.sim.clock import SimClock
 from acd.sim.model import OfferOutcome, Phase
-from acd.sim.pbx import Pbx, PbxOptions
+from acd.sim.options import PbxOptions
+from acd.sim.pbx import Pbx
 from acd.sim.transfer import AGENT_FEATURES
 from tests.support.amiclient import connect_agent
 from tests.support.dialplan import EXTENSIONS, FEATURES_CONF, parse_dialplan

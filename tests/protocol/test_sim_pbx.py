@@ -13,7 +13,8 @@ from acd.ami.frames import parse_frame
 from acd.sim.behaviour import FixedBehaviour, PerAgentBehaviour, RandomBehaviour
 from acd.sim.clock import SimClock
 from acd.sim.model import Call, ChannelNotFound, Headers, OfferOutcome, Phase
-from acd.sim.pbx import Pbx, PbxOptions
+from acd.sim.options import PbxOptions
+from acd.sim.pbx import Pbx
 from tests.support.amiclient import (
     AmiTestClient,
     connect_agent,

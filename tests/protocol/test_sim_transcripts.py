@@ -24,7 +24,7 @@ import pytest
 
 from acd.sim.behaviour import FixedBehaviour
 from acd.sim.model import OfferOutcome
-from acd.sim.pbx import PbxOptions
+from acd.sim.options import PbxOptions
 from acd.sim.server import SimServer, start_sim
 from tests.support.amiclient import (
     SECRET,

@@ -12,7 +12,7 @@ import pytest
 from acd.ami.frames import AmiMessage
 from acd.sim.behaviour import FixedBehaviour, PerAgentBehaviour
 from acd.sim.model import OfferKind, OfferOutcome, Phase
-from acd.sim.pbx import PbxOptions
+from acd.sim.options import PbxOptions
 from acd.sim.server import SimServer
 from tests.support.amiclient import AmiTestClient, connect_agent
 from tests.support.simflows import (

@@ -304,7 +304,7 @@ async def test_frames_read_back_with_our_reader(sim: SimServer) -> None:
 
 
 async def test_read_classes_filter_events_like_manager_conf() -> None:
-    from acd.sim.pbx import PbxOptions
+    from acd.sim.options import PbxOptions
 
     server = await start_sim(sim_config(), seed=1, speed=50.0, secret=SECRET,
                              options=PbxOptions(full_event_mix=True),

@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from acd.tools.redis_process import free_port
+from acd.tools.simulate.redis_process import free_port
 from tests.support.sites import partner, site_toml
 
 SUPERVISOR = "console-supervisor-token-0123456789"

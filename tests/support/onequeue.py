@@ -20,7 +20,7 @@ from acd.config.load import parse_config
 from acd.core.indicators import QS30_S, answered_within
 from acd.core.records import CallRecord
 from acd.tools.fastday import play_day
-from acd.tools.scenario import AgentsSpec, CallsSpec, Scenario, StaffingStep
+from acd.tools.simulate.scenario import AgentsSpec, CallsSpec, Scenario, StaffingStep
 from tests.support.sites import local_agents, site_toml
 
 QUEUE = "ARM_N1"

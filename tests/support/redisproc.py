@@ -1,4 +1,5 @@
-"""Real Redis servers for the tests (the server code lives in :mod:`acd.tools.redis_process`).
+"""Real Redis servers for the tests (the server code lives in
+:mod:`acd.tools.simulate.redis_process`).
 
 The suite uses the Redis at 127.0.0.1:6379 when one answers there (these machines run
 one), or else starts its own ``redis-server`` on a free port. Tests that stop and start
@@ -18,7 +19,7 @@ from typing import cast
 
 import redis
 
-from acd.tools.redis_process import SHARED_URL, RedisProcess, answers, free_port
+from acd.tools.simulate.redis_process import SHARED_URL, RedisProcess, answers, free_port
 
 __all__ = ["SHARED_URL", "RedisProcess", "SentinelProcess", "answers", "entries", "free_port",
            "hash_field"]

@@ -12,7 +12,7 @@ from acd.config import Config
 from acd.config.load import parse_config
 from acd.sim.behaviour import FixedBehaviour
 from acd.sim.model import Headers, OfferOutcome, Phase
-from acd.sim.pbx import PbxOptions
+from acd.sim.options import PbxOptions
 from acd.sim.server import SimServer, start_sim
 from tests.support.amiclient import SECRET, SIM_AGENTS, AmiTestClient
 from tests.support.sites import agent, partner, site_toml

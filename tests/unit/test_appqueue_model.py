@@ -34,8 +34,8 @@ from acd.tools.appqueue import (
     play_appqueue_day,
 )
 from acd.tools.fastday import load_day, play_day
+from acd.tools.simulate.traffic import plan
 from acd.tools.summary import summarize
-from acd.tools.traffic import plan
 from tests.support.paths import REPO
 from tests.support.sites import Value, agent, site_toml
 

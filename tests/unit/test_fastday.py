@@ -7,7 +7,7 @@ import msgspec
 
 from acd.core.model import Outcome
 from acd.tools.fastday import load_day, play_day
-from acd.tools.scenario import StaffingStep
+from acd.tools.simulate.scenario import StaffingStep
 from tests.support.paths import REPO
 
 SCENARIOS = REPO / "config" / "scenarios"

@@ -13,8 +13,8 @@ import pytest
 
 from acd.errors import ConfigError
 from acd.tools.plan.patience import MIN_AT_RISK, estimate_patience
-from acd.tools.scenario import PatienceTail, load_scenario
-from acd.tools.traffic import patience_draw
+from acd.tools.simulate.scenario import PatienceTail, load_scenario
+from acd.tools.simulate.traffic import patience_draw
 from tests.support.paths import REPO
 
 

@@ -29,9 +29,9 @@ from acd.tools.plan.history import (
     censored_durations,
     estimate_history,
 )
-from acd.tools.scenario import Scenario, load_scenario
+from acd.tools.simulate.scenario import Scenario, load_scenario
+from acd.tools.simulate.traffic import patience_draw, plan, quantile_draw
 from acd.tools.tomlwrite import dumps
-from acd.tools.traffic import patience_draw, plan, quantile_draw
 
 ZONE = ZoneInfo("Europe/Paris")
 REPO = Path(__file__).resolve().parents[2]

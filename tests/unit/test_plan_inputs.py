@@ -22,7 +22,7 @@ from acd.tools.plan.staffing import (
     steps_of,
     with_positions,
 )
-from acd.tools.scenario import CallsSpec, Scenario, StaffingStep
+from acd.tools.simulate.scenario import CallsSpec, Scenario, StaffingStep
 from tests.support.sites import site_toml
 
 SITE = site_toml("SAS plan", skills={"PSY": {"wrap_up_s": 10}}, agents=[

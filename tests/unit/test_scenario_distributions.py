@@ -13,9 +13,9 @@ import pytest
 
 from acd.errors import ConfigError
 from acd.sim.behaviour import RandomBehaviour
-from acd.tools.scenario import Scenario, load_scenario
+from acd.tools.simulate.scenario import Scenario, load_scenario
+from acd.tools.simulate.traffic import plan
 from acd.tools.tomlwrite import dumps
-from acd.tools.traffic import plan
 from tests.support.onequeue import one_queue_config, one_queue_scenario
 
 DRAWS = 4000
@@ -115,7 +115,7 @@ def test_a_busy_rate_is_a_scenario_key_played_as_busy_phones(tmp_path: Path) -> 
     answers are no missed offers: with most offers busy, nobody is paused and every
     caller of the day is still answered."""
     from acd.tools.fastday import play_day
-    from acd.tools.simulate import behaviour_for
+    from acd.tools.simulate.agents import behaviour_for
 
     scenario = one_queue_scenario(2, 20, 120, 2, None)
     assert _problems(tmp_path, scenario, agents__busy_rate=0.6) == []

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from acd.core.model import Outcome
 from acd.core.records import CallRecord, LegRecord, OverflowRecord
-from acd.tools.simulate import Progress, RunResult
-from acd.tools.simulate_cli import live_line, summary_json
+from acd.tools.simulate.command import live_line, summary_json
+from acd.tools.simulate.run import Progress, RunResult
 from acd.tools.summary import render, summarize
 
 DAY = "2026-01-13T09:"

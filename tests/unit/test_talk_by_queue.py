@@ -15,9 +15,9 @@ from acd.core import facts as f
 from acd.core.records import CallRecord
 from acd.errors import ConfigError
 from acd.sim.behaviour import RandomBehaviour
-from acd.tools.desk import Desk
 from acd.tools.fastday import load_day, play_day
-from acd.tools.scenario import AgentsSpec, load_scenario
+from acd.tools.simulate.desk import Desk
+from acd.tools.simulate.scenario import AgentsSpec, load_scenario
 from tests.support.paths import REPO
 
 SCENARIOS = REPO / "config" / "scenarios"

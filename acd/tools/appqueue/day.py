@@ -1,7 +1,7 @@
 """A scenario's day played by the app_queue model, as the fast day plays it with the
 router (:mod:`acd.tools.fastday`): the same seeded timeline of arrivals and staffing
-(:func:`acd.tools.traffic.plan`), the same agents' behaviour
-(:func:`acd.tools.simulate.behaviour_for`) drawn per caller and offer with the same
+(:func:`acd.tools.simulate.traffic.plan`), the same agents' behaviour
+(:func:`acd.tools.simulate.agents.behaviour_for`) drawn per caller and offer with the same
 seeds, the same run: to the scenario's end, then at most ``drain_s`` more for the
 calls in progress. A scenario's partner changes, bascules and chaos faults are not
 played (app_queue has no partner overflow; there is no router to break).
@@ -18,9 +18,9 @@ from acd.config import Config
 from acd.core.records import CallRecord
 from acd.tools.appqueue.model import AppQueueModel
 from acd.tools.appqueue.options import AppQueueOptions
-from acd.tools.scenario import Scenario, StaffingStep
-from acd.tools.simulate import behaviour_for
-from acd.tools.traffic import Planned, plan, scenario_start
+from acd.tools.simulate.agents import behaviour_for
+from acd.tools.simulate.scenario import Scenario, StaffingStep
+from acd.tools.simulate.traffic import Planned, plan, scenario_start
 
 
 def play_appqueue_day(config: Config, scenario: Scenario, *, seed: int | None = None,

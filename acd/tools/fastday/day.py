@@ -7,8 +7,8 @@ events and actions directly, on a virtual clock (:class:`acd.sim.clock.SimClock`
 ``virtual=True``): no socket, no AMI bytes, no real time.
 
 What is shared with ``acd simulate`` (:mod:`acd.tools.simulate`), so that both play
-the same day: the scenario's timeline (:func:`acd.tools.traffic.plan`), the agents'
-behaviour (:func:`acd.tools.simulate.behaviour_for`), the feature codes of staffing
+the same day: the scenario's timeline (:func:`acd.tools.simulate.traffic.plan`), the agents'
+behaviour (:func:`acd.tools.simulate.agents.behaviour_for`), the feature codes of staffing
 changes, the simulator's action handler (:class:`acd.sim.actions.AmiActions`: a
 Redirect, Setvar, Originate or Status here is answered by the very code that answers
 it over TCP) and the AMI client's event decoder (:func:`acd.ami.events.decode_message`
@@ -27,7 +27,7 @@ Deterministic for a seed: the PBX's timers fire in due-time order (ties in the
 order they were set), its behaviour is seeded per caller and offer, the engine reads no clock.
 
 Not played: a scenario's ``chaos`` faults (there is no router process or link to
-break) and the back-stop widening of :func:`acd.tools.simulate.for_speed` (virtual
+break) and the back-stop widening of :func:`acd.tools.simulate.run.for_speed` (virtual
 time has no real-time lag to absorb): the site's own ring and orphan back-stops hold.
 
 How it was compared with ``acd simulate`` (``tests/e2e/test_fastday.py``, and
@@ -68,12 +68,12 @@ from acd.sim.actions import AmiActions
 from acd.sim.clock import SimClock
 from acd.sim.model import Headers, Phase
 from acd.sim.pbx import Pbx
-from acd.tools.agentreturn import PausedAgentsReturn, still_paused_for_no_answer
-from acd.tools.desk import Desk
-from acd.tools.scenario import Scenario, StaffingStep, load_scenario_and_site
-from acd.tools.simulate import FEATURE_CODES, behaviour_for
+from acd.tools.simulate.agentreturn import PausedAgentsReturn, still_paused_for_no_answer
+from acd.tools.simulate.agents import FEATURE_CODES, behaviour_for
+from acd.tools.simulate.desk import Desk
+from acd.tools.simulate.scenario import Scenario, StaffingStep, load_scenario_and_site
+from acd.tools.simulate.traffic import Planned, plan, scenario_start
 from acd.tools.summary import Summary, summarize
-from acd.tools.traffic import Planned, plan, scenario_start
 
 #: the repository, for the benchmarks that name its scenarios
 REPO_ROOT = Path(__file__).resolve().parents[3]

@@ -34,7 +34,7 @@ from acd.tools.plan.model import (
 )
 from acd.tools.plan.planner import Planner, default_jobs, executor
 from acd.tools.plan.staffing import PlanInputError, max_counts, steps_of, with_positions
-from acd.tools.scenario import Scenario
+from acd.tools.simulate.scenario import Scenario
 
 _INTERVAL_RE = re.compile(r"^\s*(?P<n>[0-9]+)\s*(?P<unit>s|m|min|h)?\s*$")
 
@@ -183,7 +183,7 @@ def _history_day(request: PlanRequest, config: Config, site_path: str,
     from acd.tools.plan.history import WEEKDAYS, estimate_history
     from acd.tools.plan.trafficjson import traffic_json
     from acd.tools.report import read_records
-    from acd.tools.traffic import primary_skill
+    from acd.tools.simulate.traffic import primary_skill
 
     missing = [p for p in request.records if p != "-" and not Path(p).is_file()]
     if missing:

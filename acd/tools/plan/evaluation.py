@@ -23,7 +23,7 @@ from acd.config import Config
 from acd.tools.fastday import DayRequest
 from acd.tools.plan.measure import IntervalCounts, measure
 from acd.tools.plan.staffing import Counts, Grid, max_counts, steps_of, with_positions
-from acd.tools.scenario import Scenario
+from acd.tools.simulate.scenario import Scenario
 
 Key = tuple[tuple[int, ...], ...]
 

@@ -38,7 +38,7 @@ From :class:`~acd.core.records.CallRecord` over a date range (the JSON lines of
   on the 10 % and 90 % quantiles.
 - a **surge** factor multiplies every arrival rate (``1.55``: the winter surge).
 
-:meth:`HistoryEstimate.to_scenario` gives a :class:`~acd.tools.scenario.Scenario` for
+:meth:`HistoryEstimate.to_scenario` gives a :class:`~acd.tools.simulate.scenario.Scenario` for
 one weekday that ``acd simulate`` can play, with each number's half-hourly arrivals,
 the patience quantiles and tail (optional scenario keys), talk times per queue and per
 "QUEUE/ROLE" as uniform ranges (the estimate itself keeps their quantiles).
@@ -58,7 +58,7 @@ import numpy.typing as npt
 from acd.core.model import Outcome
 from acd.core.records import CallRecord, LegRecord, TransferRecord
 from acd.tools.plan.patience import Tail, estimate_patience
-from acd.tools.scenario import AgentsSpec, CallsSpec, PatienceTail, Scenario
+from acd.tools.simulate.scenario import AgentsSpec, CallsSpec, PatienceTail, Scenario
 
 SLOTS = 48
 SLOT_S = 1800

@@ -35,8 +35,8 @@ from acd.core.records import CallRecord
 from acd.core.tally import Tally, short_abandon
 from acd.tools.plan.lines import LineCounts, line_counts
 from acd.tools.plan.staffing import Grid
+from acd.tools.simulate.traffic import primary_skill
 from acd.tools.summary import percentile
-from acd.tools.traffic import primary_skill
 
 
 @dataclass

@@ -94,7 +94,7 @@ from acd.tools.plan.staffing import (
     scenario_counts,
     with_positions,
 )
-from acd.tools.scenario import Scenario
+from acd.tools.simulate.scenario import Scenario
 
 __all__ = ["EVERY_DAY", "MEET", "POOLED", "Planner", "default_jobs", "executor"]
 

@@ -37,7 +37,7 @@ from acd.core.tally import tally
 from acd.tools.appqueue import AppQueueDay, AppQueueOptions, appqueue_configurations
 from acd.tools.fastday import DayRequest
 from acd.tools.plan.model import Band, PolicyComparison, PolicyResult, band_of
-from acd.tools.scenario import Scenario, StaffingStep
+from acd.tools.simulate.scenario import Scenario, StaffingStep
 from acd.tools.summary import Summary, queue_order, summarize
 
 __all__ = ["ACD", "ACD_FIXED", "ACD_ONE_PHONE", "best_of", "compare_policies", "policy_result",

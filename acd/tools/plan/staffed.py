@@ -21,7 +21,7 @@ from acd.tools.plan.staffing import (
     steps_from_plan,
     with_positions,
 )
-from acd.tools.scenario import Scenario
+from acd.tools.simulate.scenario import Scenario
 
 
 def staffed_from(config: Config, scenario: Scenario, path: str | Path

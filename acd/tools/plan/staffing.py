@@ -22,8 +22,8 @@ import msgspec
 
 from acd.config import AgentConfig, Config
 from acd.tools.plan.model import STANDARD_ROLES
-from acd.tools.scenario import Scenario, StaffingStep, parse_time_of_day
-from acd.tools.traffic import primary_skill, scenario_start
+from acd.tools.simulate.scenario import Scenario, StaffingStep, parse_time_of_day
+from acd.tools.simulate.traffic import primary_skill, scenario_start
 
 Counts = dict[str, int]
 

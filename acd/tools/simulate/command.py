@@ -1,4 +1,5 @@
-"""Printing for ``acd simulate`` and ``acd demo``: records, live progress, summary."""
+"""The ``acd simulate`` and ``acd demo`` commands, and what they print: records, live
+progress, summary."""
 
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from acd.core.model import Outcome
 from acd.core.records import CallRecord
 from acd.service.recordfile import RecordsFile
 from acd.shipped import SCENARIOS, shown_path
-from acd.tools.chaos import ChaosError, Fault, parse_chaos
-from acd.tools.chaos_run import ChaosResult, run_chaos
 from acd.tools.plan.staffed import interval_figures, render_intervals, staffed_from
 from acd.tools.plan.staffing import PlanInputError
-from acd.tools.scenario import Scenario, load_scenario_and_site
-from acd.tools.simulate import Progress, RunResult, run_scenario
+from acd.tools.simulate.chaos import ChaosError, Fault, parse_chaos
+from acd.tools.simulate.chaos_run import ChaosResult, run_chaos
+from acd.tools.simulate.run import Progress, RunResult, run_scenario
+from acd.tools.simulate.scenario import Scenario, load_scenario_and_site
 from acd.tools.summary import Summary, render, summarize
 
 DEMO_SCENARIO = SCENARIOS / "sas-large-demo-morning.toml"
@@ -113,7 +114,6 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
                      records_out: str | None = None, console_port: int | None = None,
                      fast: bool = False, days: int | None = None) -> int:
     config, scenario, site = load_scenario_and_site(scenario_path, config_path)
-    out = sys.stdout
     if fast or days is not None:
         return fast_command(config, scenario, fast=fast, days=days, seed=seed,
                             speed=speed, as_json=as_json, records=records,
@@ -138,20 +138,9 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
             return 1
         return chaos_command(config, scenario, faults, seed=seed, speed=speed,
                              as_json=as_json, records=records, records_out=records_out)
-    line = LiveLine(out, config.zone()) if live else None
-    if live:
-        chosen = speed or scenario.speed
-        print(f"{scenario.name}\nsite {config.site.name} ({shown_path(site)}), speed ×{chosen:g}, "
-              f"seed {seed if seed is not None else scenario.seed}\n", file=out)
-    console = None
-    if console_port is not None:  # acd demo --console: the page while the morning plays
-        from acd.tools.democonsole import demo_console
-
-        console = demo_console(console_port, out)
-    result = asyncio.run(run_scenario(config, scenario, seed=seed, speed=speed,
-                                      on_progress=line, console=console))
-    if line is not None:
-        line.close()
+    out = sys.stdout
+    result = _play(config, scenario, site, seed=seed, speed=speed, live=live,
+                   console_port=console_port, out=out)
     if records_out:
         write_records(records_out, result.records)
     if metrics_out:
@@ -161,34 +150,65 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
         for record in result.records:
             out.write(encoder.encode(record).decode("utf-8") + "\n")
     intervals = None if grid is None else interval_figures(result.records, config, grid)
-    checked, largest = waits_against_the_simulator(result)
     if as_json:
-        figures = summary_json(result.summary, result)
-        figures |= {"no_answer_pauses": result.no_answer_pauses,
-                    "waits_checked": checked, "largest_wait_difference_s": largest}
-        if intervals is not None:
-            figures["intervals"] = intervals
-        out.write(msgspec.json.encode({"summary": figures}).decode("utf-8") + "\n")
+        _print_summary_json(result, intervals, out)
     else:
-        print("\n" + render(result.summary, title=f"Summary — {scenario.name}"), file=out)
-        if intervals is not None:
-            print("\n" + render_intervals(intervals, speed or scenario.speed), file=out)
-        if result.hung_up_by_router:
-            print(f"  callers hung up by the router: {len(result.hung_up_by_router)}",
-                  file=out)
-        else:
-            print("  no caller was hung up by the router", file=out)
-        print_harm(result, out)
-        chosen = speed or scenario.speed
-        scale = (f" (at ×{chosen:g} a millisecond of the router's own work is "
-                 f"{chosen:g} ms of the simulated day)" if chosen > 1 else "")
-        print(f"  agents paused for not answering: {result.no_answer_pauses} (a busy "
-              f"phone never counts); the router's waits against the simulator's own: "
-              f"{checked} answered calls, largest difference {1000 * largest:.0f} ms"
-              f"{scale}", file=out)
+        _print_summary(result, intervals, scenario, speed or scenario.speed, out)
     if not result.summary.accounted() or result.hung_up_by_router or harmed(result):
         return 2
     return 0
+
+
+def _play(config: Config, scenario: Scenario, site: Path, *, seed: int | None,
+          speed: float | None, live: bool, console_port: int | None,
+          out: TextIO) -> RunResult:
+    """The run over AMI, with the live line (``live``) and the demo's console (a
+    ``console_port``) while it plays."""
+    line = LiveLine(out, config.zone()) if live else None
+    if live:
+        chosen = speed or scenario.speed
+        print(f"{scenario.name}\nsite {config.site.name} ({shown_path(site)}), speed ×{chosen:g}, "
+              f"seed {seed if seed is not None else scenario.seed}\n", file=out)
+    console = None
+    if console_port is not None:  # acd demo --console: the page while the morning plays
+        from acd.tools.simulate.democonsole import demo_console
+
+        console = demo_console(console_port, out)
+    result = asyncio.run(run_scenario(config, scenario, seed=seed, speed=speed,
+                                      on_progress=line, console=console))
+    if line is not None:
+        line.close()
+    return result
+
+
+def _print_summary_json(result: RunResult, intervals: list[dict[str, Any]] | None,
+                        out: TextIO) -> None:
+    checked, largest = waits_against_the_simulator(result)
+    figures = summary_json(result.summary, result)
+    figures |= {"no_answer_pauses": result.no_answer_pauses,
+                "waits_checked": checked, "largest_wait_difference_s": largest}
+    if intervals is not None:
+        figures["intervals"] = intervals
+    out.write(msgspec.json.encode({"summary": figures}).decode("utf-8") + "\n")
+
+
+def _print_summary(result: RunResult, intervals: list[dict[str, Any]] | None,
+                   scenario: Scenario, speed: float, out: TextIO) -> None:
+    checked, largest = waits_against_the_simulator(result)
+    print("\n" + render(result.summary, title=f"Summary — {scenario.name}"), file=out)
+    if intervals is not None:
+        print("\n" + render_intervals(intervals, speed), file=out)
+    if result.hung_up_by_router:
+        print(f"  callers hung up by the router: {len(result.hung_up_by_router)}", file=out)
+    else:
+        print("  no caller was hung up by the router", file=out)
+    print_harm(result, out)
+    scale = (f" (at ×{speed:g} a millisecond of the router's own work is "
+             f"{speed:g} ms of the simulated day)" if speed > 1 else "")
+    print(f"  agents paused for not answering: {result.no_answer_pauses} (a busy "
+          f"phone never counts); the router's waits against the simulator's own: "
+          f"{checked} answered calls, largest difference {1000 * largest:.0f} ms"
+          f"{scale}", file=out)
 
 
 def waits_against_the_simulator(result: RunResult) -> tuple[int, float]:
@@ -222,8 +242,8 @@ def fast_command(config: Config, scenario: Scenario, *, fast: bool, days: int | 
                  staffing_from: str | None) -> int:
     """``acd simulate --fast [--days N]``: the scenario on the fast day (no AMI, no
     router process), ``N`` successive dates, each day's records appended to
-    ``--records-out`` as soon as it is played (:mod:`acd.tools.synthetic`)."""
-    from acd.tools.synthetic import play_history
+    ``--records-out`` as soon as it is played (:mod:`acd.tools.simulate.synthetic`)."""
+    from acd.tools.simulate.synthetic import play_history
 
     refused = [flag for flag, given in (("--speed", speed is not None),
                                         ("--chaos", chaos is not None),

@@ -24,7 +24,7 @@ from acd.core.model import Outcome
 from acd.core.records import CallRecord, iso
 from acd.sim import SimServer
 from acd.sim.model import Call, HangupRecord, Phase
-from acd.tools.router_process import RouterProcess
+from acd.tools.simulate.router_process import RouterProcess
 
 #: the simulator's reason for hanging callers up in a fault → the record's lost_reason
 LOST_REASONS = {"restart": "pbx-restart", "crash": "pbx-crash"}
@@ -42,18 +42,8 @@ def judge(sim: SimServer, routers: list[RouterProcess], config: Config) -> list[
     to the router, every caller a router recorded as hanging up during the
     announcement, and every call Asterisk hung up in a restart (even one not yet
     announced: it reached Asterisk and was lost there)."""
-    by_id: dict[str, CallRecord] = {}
-    for router in routers:
-        for record in router.records():
-            kept = by_id.get(record.uniqueid)
-            if kept is None or (kept.ended_unobserved and not record.ended_unobserved):
-                by_id[record.uniqueid] = record
-    logged: dict[str, dict[str, Any]] = {}
-    for router in routers:
-        for line in router.lines:
-            if line.get("event") in ("call_queued", "call_answered") and "call" in line:
-                entry = logged.setdefault(str(line["call"]), {})
-                entry.setdefault(line["event"], line)
+    by_id = _best_records(routers)
+    logged = _logged_calls(routers)
     hangups: dict[str, HangupRecord] = {h.channel: h for h in sim.pbx.hangups
                                         if h.role == "caller"}
     records = []
@@ -71,6 +61,29 @@ def judge(sim: SimServer, routers: list[RouterProcess], config: Config) -> list[
                                              lost_reason=LOST_REASONS[hangup.reason])
         records.append(record)
     return records
+
+
+def _best_records(routers: list[RouterProcess]) -> dict[str, CallRecord]:
+    """Each call's record from the routers' records files: with a pair both may write
+    one, and an observed end wins over one found at a resync."""
+    by_id: dict[str, CallRecord] = {}
+    for router in routers:
+        for record in router.records():
+            kept = by_id.get(record.uniqueid)
+            if kept is None or (kept.ended_unobserved and not record.ended_unobserved):
+                by_id[record.uniqueid] = record
+    return by_id
+
+
+def _logged_calls(routers: list[RouterProcess]) -> dict[str, dict[str, Any]]:
+    """Call id → the first ``call_queued`` and ``call_answered`` log lines of it."""
+    logged: dict[str, dict[str, Any]] = {}
+    for router in routers:
+        for line in router.lines:
+            if line.get("event") in ("call_queued", "call_answered") and "call" in line:
+                entry = logged.setdefault(str(line["call"]), {})
+                entry.setdefault(line["event"], line)
+    return logged
 
 
 def _unobserved(call: Call, logged: dict[str, Any], hangup: HangupRecord | None,

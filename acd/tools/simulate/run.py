@@ -29,16 +29,15 @@ from acd.core.model import AgentState, Outcome
 from acd.core.records import CallRecord
 from acd.service.clock import SimulatorClock
 from acd.service.router import Router
-from acd.sim import AgentBehaviour, PerAgentBehaviour, RandomBehaviour, SimServer, start_sim
+from acd.sim import SimServer, start_sim
 from acd.testing import build_stack
-from acd.tools.agentreturn import PausedAgentsReturn, still_paused_for_no_answer
-from acd.tools.chaos_judge import phantom_records
-from acd.tools.desk import Desk
-from acd.tools.scenario import Scenario, parse_time_of_day
+from acd.tools.simulate.agentreturn import PausedAgentsReturn, still_paused_for_no_answer
+from acd.tools.simulate.agents import FEATURE_CODES, behaviour_for
+from acd.tools.simulate.chaos_judge import phantom_records
+from acd.tools.simulate.desk import Desk
+from acd.tools.simulate.scenario import Scenario, parse_time_of_day
+from acd.tools.simulate.traffic import Planned, plan, scenario_start
 from acd.tools.summary import Summary, summarize
-from acd.tools.traffic import Planned, plan, primary_skill, scenario_start
-
-FEATURE_CODES = {"login": "*71", "logout": "*72", "pause": "*73", "ready": "*74"}
 
 
 @dataclass
@@ -83,27 +82,6 @@ class RunResult:
     no_answer_pauses: int = 0
 
 
-def behaviour_for(config: Config, scenario: Scenario) -> PerAgentBehaviour:
-    """Each agent's behaviour: talk times by the queue of the call and the agent's
-    primary skill (:meth:`~acd.tools.scenario.AgentsSpec.talk_range`), transfers of
-    the calls of its own filière."""
-    spec = scenario.agents
-    per_agent: dict[str, AgentBehaviour] = {}
-    for agent in config.agents:
-        role = primary_skill(agent)
-        per_agent[agent.id] = RandomBehaviour(
-            answer_after_s=(spec.answer_after_s[0], spec.answer_after_s[1]),
-            talk_s=spec.talk_range(None, role), no_answer_rate=spec.no_answer_rate,
-            busy_rate=spec.busy_rate,
-            agent_ends_rate=spec.agent_ends_rate,
-            transfers=dict(spec.transfers.get(role, {})),
-            talk_distribution=spec.talk_distribution,
-            talk_in={queue: spec.talk_range(queue, role)
-                     for queue in config.skill_names()},
-            transfers_from=role)
-    return PerAgentBehaviour(per_agent)
-
-
 def break_host_clock(sim: SimServer, scenario: Scenario, zone: ZoneInfo,
                      start: float) -> None:
     """The scenario's ``[faults]`` on the simulated Asterisk's host clock: a step at
@@ -143,36 +121,22 @@ def for_speed(config: Config, speed: float) -> Config:
         orphan_requeue_s=max(routing.orphan_requeue_s, margin)))
 
 
-async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None = None,
-                       speed: float | None = None,
-                       on_progress: Callable[[Progress], None] | None = None,
-                       console: Callable[[Router], contextlib.AbstractAsyncContextManager[object]]
-                       | None = None) -> RunResult:
-    """Play ``scenario``; ``console``: given the router once it is connected, a context
-    held while the scenario plays (``acd demo --console`` serves the console in it)."""
-    seed = scenario.seed if seed is None else seed
-    speed = scenario.speed if speed is None else speed
-    config = for_speed(config, speed)
-    secret = secrets.token_urlsafe(16)  # a fresh secret for the loopback AMI session
-    start = scenario_start(scenario, config.zone())
-    timeline = plan(scenario, config, seed)
-    sim = await start_sim(config, "127.0.0.1", 0, seed=seed, speed=speed, secret=secret,
-                          behaviour=behaviour_for(config, scenario), start_epoch=start)
+def set_up_pbx(sim: SimServer, scenario: Scenario, zone: ZoneInfo, start: float) -> None:
+    """The simulated Asterisk as the scenario starts it: its partners' behaviour, the
+    foreign channels, the stale fail-open members, its host clock's faults."""
     for name, partner_behaviour in scenario.partners.items():
         sim.pbx.set_partner(name, partner_behaviour)
     sim.pbx.foreign.place(scenario.foreign_channels)
     sim.pbx.native.persist(scenario.pbx.stale_failopen_members)
-    break_host_clock(sim, scenario, config.zone(), start)
-    ami = AmiConfig(host="127.0.0.1", port=sim.port, username=config.ami.username,
-                    keepalive_s=max(1.0, 5.0 / speed), keepalive_timeout_s=3.0,
-                    reconnect_initial_s=0.05, reconnect_max_s=1.0)
-    # the router runs on the simulator's own clock (never on its events' timestamps)
-    clock = SimulatorClock(speed, read=sim.clock.now)
-    stack = build_stack(config, ami=ami, secret=secret, clock=clock, speed=speed,
-                        metrics=True)
-    router, records, metrics = stack.router, stack.records, stack.metrics
-    assert metrics is not None
-    desk = Desk()  # the agents see the queue of the call offered to them
+    break_host_clock(sim, scenario, zone, start)
+
+
+def _people_follow(router: Router, sim: SimServer, scenario: Scenario,
+                   seed: int) -> list[str]:
+    """The simulated people follow the router: each agent's desktop shows the queue of
+    the call offered to it, and an agent paused for not answering is ready again a
+    while later. The agents paused so far (the list grows as the run goes)."""
+    desk = Desk()
     router.add_fact_listener(desk.on_fact)
     sim.pbx.kernel.desk = desk.queue_of
     paused: list[str] = []
@@ -190,6 +154,35 @@ async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None =
             sim.clock.call_later(returns.delay(), functools.partial(ready_again, fact.agent))
 
     router.add_fact_listener(on_fact)
+    return paused
+
+
+async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None = None,
+                       speed: float | None = None,
+                       on_progress: Callable[[Progress], None] | None = None,
+                       console: Callable[[Router], contextlib.AbstractAsyncContextManager[object]]
+                       | None = None) -> RunResult:
+    """Play ``scenario``; ``console``: given the router once it is connected, a context
+    held while the scenario plays (``acd demo --console`` serves the console in it)."""
+    seed = scenario.seed if seed is None else seed
+    speed = scenario.speed if speed is None else speed
+    config = for_speed(config, speed)
+    secret = secrets.token_urlsafe(16)  # a fresh secret for the loopback AMI session
+    start = scenario_start(scenario, config.zone())
+    timeline = plan(scenario, config, seed)
+    sim = await start_sim(config, "127.0.0.1", 0, seed=seed, speed=speed, secret=secret,
+                          behaviour=behaviour_for(config, scenario), start_epoch=start)
+    set_up_pbx(sim, scenario, config.zone(), start)
+    ami = AmiConfig(host="127.0.0.1", port=sim.port, username=config.ami.username,
+                    keepalive_s=max(1.0, 5.0 / speed), keepalive_timeout_s=3.0,
+                    reconnect_initial_s=0.05, reconnect_max_s=1.0)
+    # the router runs on the simulator's own clock (never on its events' timestamps)
+    clock = SimulatorClock(speed, read=sim.clock.now)
+    stack = build_stack(config, ami=ami, secret=secret, clock=clock, speed=speed,
+                        metrics=True)
+    router, records, metrics = stack.router, stack.records, stack.metrics
+    assert metrics is not None
+    paused = _people_follow(router, sim, scenario, seed)
     try:
         await stack.start(within_s=10)
         async with console(router) if console is not None else contextlib.nullcontext():

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from acd.config import AgentConfig, Config
-from acd.tools.scenario import (
+from acd.tools.simulate.scenario import (
     PartnerChange,
     PatienceTail,
     Scenario,

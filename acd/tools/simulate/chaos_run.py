@@ -11,7 +11,7 @@ its predecessor saved (agents, waiting order, calls in progress). ``leader-kill`
 two routers as an active/standby pair (``[leader]``).
 
 The outcome of each call comes from the routers' records; the simulator judges what
-no router can know (:mod:`acd.tools.chaos_judge`).
+no router can know (:mod:`acd.tools.simulate.chaos_judge`).
 """
 
 from __future__ import annotations
@@ -32,17 +32,18 @@ from acd.aiotasks import cancel_and_wait
 from acd.config import AmiConfig, Config, HttpConfig, LeaderConfig, RedisConfig, namespace_of
 from acd.core.records import CallRecord
 from acd.sim import SimServer, start_sim
-from acd.sim.pbx import PbxOptions
+from acd.sim.options import PbxOptions
 from acd.sim.reload import dialplan_reload
 from acd.store import keys
-from acd.tools.chaos import Fault, needs_pair
-from acd.tools.chaos_judge import judge, phantom_records
-from acd.tools.redis_process import RedisProcess
-from acd.tools.router_process import ROUTER_START_TIMEOUT_S, RouterProcess
-from acd.tools.scenario import Scenario
-from acd.tools.simulate import FEATURE_CODES, behaviour_for, break_host_clock, for_speed
+from acd.tools.simulate.agents import FEATURE_CODES, behaviour_for
+from acd.tools.simulate.chaos import Fault, needs_pair
+from acd.tools.simulate.chaos_judge import judge, phantom_records
+from acd.tools.simulate.redis_process import RedisProcess
+from acd.tools.simulate.router_process import ROUTER_START_TIMEOUT_S, RouterProcess
+from acd.tools.simulate.run import for_speed, set_up_pbx
+from acd.tools.simulate.scenario import Scenario
+from acd.tools.simulate.traffic import Planned, plan, scenario_start
 from acd.tools.summary import Summary, summarize
-from acd.tools.traffic import Planned, plan, scenario_start
 
 #: a pair's lock TTL in chaos runs (real seconds)
 PAIR_TTL_S = 2.0
@@ -139,11 +140,7 @@ class ChaosRun:
             config, "127.0.0.1", 0, seed=self.seed, speed=self.speed, secret=self.secret,
             behaviour=behaviour_for(config, scenario), start_epoch=self._start,
             options=PbxOptions(failopen_s=self.failopen_s))
-        for name, behaviour in scenario.partners.items():
-            sim.pbx.set_partner(name, behaviour)
-        sim.pbx.foreign.place(scenario.foreign_channels)
-        sim.pbx.native.persist(scenario.pbx.stale_failopen_members)
-        break_host_clock(sim, scenario, config.zone(), self._start)
+        set_up_pbx(sim, scenario, config.zone(), self._start)
         env = {**os.environ, "ACD_AMI_SECRET": self.secret}
         env.pop("ACD_API_TOKENS_FILE", None)
         names = ["router-a", "router-b"] if needs_pair(self.faults) else ["router"]

@@ -34,7 +34,7 @@ def demo_tokens(token: str) -> TokenSet:
 
 def demo_console(port: int, out: TextIO
                  ) -> Callable[[ConsoleHost], contextlib.AbstractAsyncContextManager[object]]:
-    """What :func:`acd.tools.simulate.run_scenario` calls with its router once it is
+    """What :func:`acd.tools.simulate.run.run_scenario` calls with its router once it is
     connected: serve the console for the run and print where, and the token."""
 
     @contextlib.asynccontextmanager

@@ -19,7 +19,7 @@ import msgspec
 from acd.config import Config
 from acd.core.records import CallRecord
 from acd.tools.fastday import play_day
-from acd.tools.scenario import Scenario
+from acd.tools.simulate.scenario import Scenario
 
 #: the longest history one command plays
 MAX_DAYS = 366

@@ -1,6 +1,6 @@
 """One ``acd run`` started as a subprocess, killed and started again on demand.
 
-Used by ``acd simulate --chaos`` (:mod:`acd.tools.chaos_run`) and the chaos tests: the
+Used by ``acd simulate --chaos`` (:mod:`acd.tools.simulate.chaos_run`) and the chaos tests: the
 process's JSON log lines are read and kept (with the life they belong to and when
 they came), its call records go to a file (``--records-out``), its stderr to another.
 """

@@ -25,7 +25,7 @@ from acd.config.schema import Config
 from acd.errors import ConfigError
 from acd.shipped import ROOT as SHIPPED_ROOT
 from acd.shipped import locate
-from acd.tools.chaos import ChaosError, parse_chaos
+from acd.tools.simulate.chaos import ChaosError, parse_chaos
 
 #: a talk time's key: a queue (every call of that queue), or "QUEUE/ROLE" (the calls of
 #: that queue answered by agents whose primary skill is ROLE)
@@ -225,7 +225,8 @@ class Scenario(_Strict, frozen=True):
     #: between two phones): the router must never touch them (``foreign_touched``)
     foreign_channels: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 0
     #: faults to inject, as ``acd simulate --chaos`` takes them (which replaces this):
-    #: ``"router-kill@60+5,redis-stop@120+30,pbx-restart@200"`` (see :mod:`acd.tools.chaos`)
+    #: ``"router-kill@60+5,redis-stop@120+30,pbx-restart@200"``
+    #: (see :mod:`acd.tools.simulate.chaos`)
     chaos: str = ""
     #: the simulated Asterisk's own state at the start (stale fail-open members)
     pbx: PbxSpec = msgspec.field(default_factory=PbxSpec)
