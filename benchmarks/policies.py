@@ -46,7 +46,7 @@ def run(scenario_path: str, seeds: list[int], hours: float | None,
         comparison = compare_policies(config, scenario, seeds=seeds, pool=pool)
     total = round(time.perf_counter() - started, 2)
     print(render_comparison(comparison))
-    print(f"{total:.1f} s for {len(seeds)} seeds × (2 router rules + 24 app_queue "
+    print(f"{total:.1f} s for {len(seeds)} seeds × (3 router variants + 24 app_queue "
           "configurations)")
     return {"scenario": str(scenario_path), "seeds": seeds, "total_s": total,
             **comparison_json(comparison)}
@@ -58,7 +58,7 @@ def run_suite(seeds: int) -> dict[str, Any]:
         days = compare_suite(SUITE, seeds=seeds, pool=pool)
     total = round(time.perf_counter() - started, 2)
     print(render_suite(days))
-    print(f"{total:.1f} s for {len(days)} days × {seeds} seeds × (2 router rules + 24 "
+    print(f"{total:.1f} s for {len(days)} days × {seeds} seeds × (3 router variants + 24 "
           "app_queue configurations)")
     return {"suite": list(SUITE), "seeds": seeds, "total_s": total,
             "days": suite_json(days)}
