@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from acd.ami import events as ev
 from acd.core import facts as f
 from acd.core import inputs as i
-from acd.core.constants import BUSY_DEVICE_STATES, BUSY_HOLD_S
+from acd.core.constants import BUSY_DEVICE_STATES, BUSY_HOLD_S, NO_ANSWER_REASON
 from acd.core.effects import Effects
 from acd.core.model import Agent, AgentState, device_of, move_agent
 from acd.core.reskill import reskill_problem
@@ -89,6 +89,21 @@ class Agents:
                         int(agent.busy_until * 1000))
         self.fx.fact(f.OfferBusy(at=state.now, call=call, queue=queue, agent=agent.id,
                                  until=agent.busy_until, kind=kind))
+
+    def rang_in_vain(self, agent: Agent, call: str, queue: str, kind: str, reason: str, *,
+                     missed: bool, busy: bool) -> None:
+        """``agent``'s phone rang for ``call`` and was not picked up there: held out of
+        selection a while when it answered busy, paused "no answer" after
+        ``max_missed_offers`` missed offers in a row, else free again."""
+        if busy:
+            self.answered_busy(agent, call, queue, kind)
+        if missed:
+            agent.missed_offers += 1
+        if missed and agent.missed_offers >= self.config.routing.max_missed_offers:
+            agent.missed_offers = 0
+            self.set_state(agent, AgentState.PAUSED, NO_ANSWER_REASON)
+        else:
+            self.free(agent, reason)
 
     def on_busy_timer(self, key: str, token: int) -> None:
         """The hold after a busy answer is over: the agent may be offered calls."""

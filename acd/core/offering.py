@@ -15,7 +15,7 @@ from acd.ami.actions import Redirect, Setvar
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.calls import to_holding
-from acd.core.constants import ACTION_RETRY_S, NO_ANSWER_REASON
+from acd.core.constants import ACTION_RETRY_S
 from acd.core.effects import Effects
 from acd.core.model import Agent, AgentState, Call, CallState, move_call
 from acd.core.room import RoomState
@@ -150,21 +150,8 @@ class Offering:
         holds = agent.call == call.id
         self.leave_ring(call, agent)
         if holds:
-            self._after_ring(call, agent, reason, missed=missed, busy=busy)
-
-    def _after_ring(self, call: Call, agent: Agent, reason: str, *, missed: bool,
-                    busy: bool) -> None:
-        """``agent`` rang for ``call`` in vain: held out a while when its phone was
-        busy, paused after too many missed offers, else free again."""
-        if busy:
-            self.agents.answered_busy(agent, call.id, call.queue, "offer")
-        if missed:
-            agent.missed_offers += 1
-        if missed and agent.missed_offers >= self.config.routing.max_missed_offers:
-            agent.missed_offers = 0
-            self.agents.set_state(agent, AgentState.PAUSED, NO_ANSWER_REASON)
-        if agent.state is AgentState.RINGING:
-            self.agents.free(agent, reason)
+            self.agents.rang_in_vain(agent, call.id, call.queue, "offer", reason,
+                                     missed=missed, busy=busy)
 
     def release_ring(self, call: Call, reason: str, *, keep: Agent | None = None,
                      missed: bool = False) -> None:
@@ -198,7 +185,8 @@ class Offering:
         else:
             self.calls.requeue(call, agent, reason)
         if agent is not None and holds:
-            self._after_ring(call, agent, reason, missed=missed, busy=busy)
+            self.agents.rang_in_vain(agent, call.id, call.queue, "offer", reason,
+                                     missed=missed, busy=busy)
         elif agent is not None and agent.state is AgentState.RINGING:
             self.agents.free(agent, reason)
 

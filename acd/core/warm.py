@@ -275,15 +275,8 @@ class WarmTransfers:
         warm.target = None
         if agent is not None and agent.call == warm.call:
             agent.call = None
-            if busy:
-                self.agents.answered_busy(agent, warm.call, warm.to_queue, "warm")
-            if missed:
-                agent.missed_offers += 1
-            if missed and agent.missed_offers >= self.config.routing.max_missed_offers:
-                agent.missed_offers = 0
-                self.agents.set_state(agent, AgentState.PAUSED, "no answer")
-            else:
-                self.agents.free(agent, f"warm transfer {reason}")
+            self.agents.rang_in_vain(agent, warm.call, warm.to_queue, "warm",
+                                     f"warm transfer {reason}", missed=missed, busy=busy)
         if warm.call not in self.state.warm or warm.target is not None:
             return  # ended, or already ringing someone else, while the agent was freed
         if warm.expired:
