@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from acd.config import FRONT_OFFICE, SKILL_NAME_RE, Config
+from acd.config import FRONT_OFFICE, SKILL_NAME_RE, Config, HoursConfig
 
 Period = Literal["sas", "pdsa"]
 
@@ -257,8 +257,13 @@ def _offsets(zone_name: str) -> tuple[timedelta | None, ...]:
 def check_config(config: Config) -> list[tuple[str, str]]:
     """Problems in ``[hours]``, in the PDSA destinations of ``[numbers]`` and in the
     département / time zone pair; called by :func:`acd.config.validate`."""
+    return (_check_times(config.hours) + _check_extra_dates(config.hours.extra_dates)
+            + _check_pdsa_destinations(config) + _check_departement(config))
+
+
+def _check_times(hours: HoursConfig) -> list[tuple[str, str]]:
+    """The ``HH:MM`` settings of ``[hours]``: well formed, within R6315-1, in order."""
     problems: list[tuple[str, str]] = []
-    hours = config.hours
     times = {"evening_start": hours.evening_start, "morning_end": hours.morning_end}
     if hours.saturday_from is not None:
         times["saturday_from"] = hours.saturday_from
@@ -282,49 +287,82 @@ def check_config(config: Config) -> list[tuple[str, str]]:
     if saturday is not None and morning is not None and saturday < morning:
         problems.append(("hours.saturday_from", "must not be earlier than hours.morning_end "
                          "(set it to the morning_end time for PDSA all Saturday)"))
+    return problems
+
+
+def _is_iso_date(text: str) -> bool:
+    if not _ISO_DATE_RE.match(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_extra_dates(extra_dates: list[str]) -> list[tuple[str, str]]:
+    """``hours.extra_dates``: real ``YYYY-MM-DD`` dates, each listed once."""
+    problems: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for i, text in enumerate(hours.extra_dates):
-        try:
-            if not _ISO_DATE_RE.match(text):
-                raise ValueError(text)
-            date.fromisoformat(text)
-        except ValueError:
+    for i, text in enumerate(extra_dates):
+        if not _is_iso_date(text):
             problems.append((f"hours.extra_dates[{i}]", f"{text!r} is not a date: write "
                              "\"YYYY-MM-DD\""))
             continue
         if text in seen:
             problems.append((f"hours.extra_dates[{i}]", f"{text} is listed twice"))
         seen.add(text)
+    return problems
 
+
+def _check_pdsa_destinations(config: Config) -> list[tuple[str, str]]:
+    """``numbers.*.pdsa``: never on 15; a well-formed dial string or a known queue."""
+    problems: list[tuple[str, str]] = []
     known = set(config.skill_names())
-    front = FRONT_OFFICE
     for number, entry in config.numbers.items():
         if entry.pdsa is None:
             continue
-        key = f"numbers.{number}.pdsa"
-        if number == "15":
-            problems.append((key, f"15 always reaches {front}, around the clock: "
-                             "no PDSA destination"))
-        elif is_dial_string(entry.pdsa):
-            if not _DIAL_RE.match(entry.pdsa):
-                problems.append((key, f"{entry.pdsa!r} is not a dial string: write "
-                                 "Tech/resource (e.g. PJSIP/pdsa-trunk), no blank or comma"))
-        elif not re.match(SKILL_NAME_RE, entry.pdsa) or entry.pdsa not in known:
-            problems.append((key, f"{entry.pdsa!r} is neither a queue of this site (known: "
-                             f"{', '.join(sorted(known))}) nor a dial string "
-                             "(e.g. PJSIP/pdsa-trunk)"))
+        problem = _pdsa_problem(number, entry.pdsa, known)
+        if problem is not None:
+            problems.append((f"numbers.{number}.pdsa", problem))
+    return problems
 
-    departement = config.site.departement
+
+def _pdsa_problem(number: str, pdsa: str, known: set[str]) -> str | None:
+    if number == "15":
+        return f"15 always reaches {FRONT_OFFICE}, around the clock: no PDSA destination"
+    if is_dial_string(pdsa):
+        if _DIAL_RE.match(pdsa):
+            return None
+        return (f"{pdsa!r} is not a dial string: write Tech/resource (e.g. "
+                "PJSIP/pdsa-trunk), no blank or comma")
+    if re.match(SKILL_NAME_RE, pdsa) and pdsa in known:
+        return None
+    return (f"{pdsa!r} is neither a queue of this site (known: "
+            f"{', '.join(sorted(known))}) nor a dial string (e.g. PJSIP/pdsa-trunk)")
+
+
+def _departement_code_problem(departement: str) -> str | None:
+    """Why ``departement`` is no INSEE code of a département, or None if it is one."""
     if departement.startswith("97"):
-        if departement not in OVERSEAS_ZONES:
-            problems.append(("site.departement", f"no overseas département or collectivity "
-                             f"has the code {departement!r} (known: "
-                             f"{', '.join(sorted(OVERSEAS_ZONES))})"))
-            return problems
-    elif not _METROPOLITAN_RE.match(departement):
-        problems.append(("site.departement", f"no département has the code {departement!r} "
-                         "(01–95 without 20, 2A, 2B, 971–978)"))
-        return problems
+        if departement in OVERSEAS_ZONES:
+            return None
+        return (f"no overseas département or collectivity has the code {departement!r} "
+                f"(known: {', '.join(sorted(OVERSEAS_ZONES))})")
+    if _METROPOLITAN_RE.match(departement):
+        return None
+    return (f"no département has the code {departement!r} "
+            "(01–95 without 20, 2A, 2B, 971–978)")
+
+
+def _check_departement(config: Config) -> list[tuple[str, str]]:
+    """``site.departement``: a real code, known to the holidays library, and matching
+    the offsets of ``site.timezone``."""
+    departement = config.site.departement
+    code_problem = _departement_code_problem(departement)
+    if code_problem is not None:
+        return [("site.departement", code_problem)]
+    problems: list[tuple[str, str]] = []
     subdiv = holiday_subdivision(departement)
     if subdiv is not None and subdiv not in holidays.list_supported_countries()["FR"]:
         problems.append(("site.departement", "the installed holidays library lacks the "
