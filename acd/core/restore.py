@@ -62,25 +62,10 @@ class Restore:
                 continue
             state.calls[call.id] = call
             state.by_channel[call.channel] = call
-        placed: set[str] = set()
-        for name, ids in saved.queues.items():
-            for call_id in ids:
-                waiting = state.calls.get(call_id)
-                if waiting is not None and waiting.state is CallState.WAITING \
-                        and waiting.queue == name and call_id not in placed:
-                    state.queue(name).push(waiting)
-                    placed.add(call_id)
-        for call in sorted(state.calls.values(), key=lambda c: c.seq):
-            if call.state is CallState.WAITING and call.id not in placed:
-                state.queue(call.queue).insert_in_order(call)  # not in a saved order
+        self._restore_queues(saved.queues)
         for agent in saved.agents:
             self.restore_agent(agent)
-        for call in state.calls.values():
-            holder = state.agent_of(call)
-            for channel in call.agent_channels:
-                leg_agent = state.by_device.get(device_of(channel)) or holder
-                if leg_agent is not None:
-                    state.agent_legs[channel] = (call, leg_agent)
+        self._restore_agent_legs()
         state.seq = max(state.seq, saved.meta.seq, *(c.seq for c in state.calls.values()))
         for name, times in saved.meta.handled.items():
             state.handled[name] = deque(times, maxlen=HANDLE_WINDOW)
@@ -90,6 +75,33 @@ class Restore:
         queued = sum(len(q) for q in state.queues.values())
         self.fx.fact(f.StateRestored(at=state.now, calls=len(state.calls), waiting=queued,
                                      agents=len(saved.agents), saved_at=saved.meta.at))
+
+    def _restore_queues(self, saved_queues: dict[str, list[str]]) -> None:
+        """Waiting calls go back in each queue's saved order; those missing from it
+        (saved in no order) are inserted by arrival."""
+        state = self.state
+        placed: set[str] = set()
+        for name, ids in saved_queues.items():
+            for call_id in ids:
+                waiting = state.calls.get(call_id)
+                if waiting is not None and waiting.state is CallState.WAITING \
+                        and waiting.queue == name and call_id not in placed:
+                    state.queue(name).push(waiting)
+                    placed.add(call_id)
+        for call in sorted(state.calls.values(), key=lambda c: c.seq):
+            if call.state is CallState.WAITING and call.id not in placed:
+                state.queue(call.queue).insert_in_order(call)  # not in a saved order
+
+    def _restore_agent_legs(self) -> None:
+        """Each agent leg of a restored call belongs to the agent whose phone it is on,
+        else to the call's agent."""
+        state = self.state
+        for call in state.calls.values():
+            holder = state.agent_of(call)
+            for channel in call.agent_channels:
+                leg_agent = state.by_device.get(device_of(channel)) or holder
+                if leg_agent is not None:
+                    state.agent_legs[channel] = (call, leg_agent)
 
     def restore_agent(self, saved: Agent) -> None:
         state = self.state

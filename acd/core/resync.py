@@ -23,7 +23,7 @@ from acd.core import observed
 from acd.core.constants import ACTION_RETRY_S, SNAPSHOT_MARGIN_S
 from acd.core.effects import Effects
 from acd.core.evidence import Place, is_acd_caller, place_of
-from acd.core.model import AgentState, Call, CallState, device_of, move_call
+from acd.core.model import Agent, AgentState, Call, CallState, device_of, move_call
 from acd.core.pbxloss import resync_reason
 from acd.core.room import RoomState
 from acd.core.timers import TimerKind, Timers
@@ -256,53 +256,77 @@ class Resync:
         state = self.state
         if not state.link_up:
             return  # the resync at the next login does the whole comparison
-        previous, seen = state.suspects, set[tuple[str, str]]()
-        fx = self.fx
-
-        def confirmed(kind: str, subject: str) -> bool:
-            seen.add((kind, subject))
-            return (kind, subject) in previous
-
-        live = {entry.channel for entry in event.channels}
+        suspects = _Suspects(state.suspects)
         devices = {device_of(entry.channel) for entry in event.channels}
         observed.forget_idle(state, devices)
-        for call in list(state.calls.values()):
+        self._reconcile_calls(event, suspects)
+        for agent in list(state.agents.values()):
+            if not agent.observed and agent.device not in devices:
+                self._reconcile_agent(agent, suspects)
+        self._reconcile_devices(devices, suspects)
+        self._reconcile_found(event, suspects)
+        state.suspects = suspects.seen
+        self.offering.dispatch_all()
+
+    def _reconcile_calls(self, event: i.Reconcile, suspects: _Suspects) -> None:
+        """A call whose channel is gone from two lists in a row has ended."""
+        live = {entry.channel for entry in event.channels}
+        for call in list(self.state.calls.values()):
             if call.channel in live or call.arrived_at >= event.taken_at - SNAPSHOT_MARGIN_S:
                 continue
-            if confirmed("call_gone", call.id):
-                fx.repair("call_gone", call.id, f"channel {call.channel} is gone")
+            if suspects.confirmed("call_gone", call.id):
+                self.fx.repair("call_gone", call.id, f"channel {call.channel} is gone")
                 self.calls.end_call(call, unobserved=True)
-        for agent in list(state.agents.values()):
-            if agent.observed or agent.device in devices:
-                continue
-            talking = state.calls.get(agent.call) if agent.call else None
-            if agent.state in (AgentState.ON_CALL, AgentState.RINGING) and talking is None:
-                if confirmed("agent_idle", agent.id):
-                    fx.repair("agent_idle", agent.id, f"{agent.state.value} with no channel")
-                    agent.call = None
-                    self.agents.free(agent, "reconciled")
-            elif agent.state is AgentState.ON_CALL and talking is not None \
-                    and talking.state is CallState.CONNECTED and talking.agent == agent.id \
-                    and confirmed("agent_gone", talking.id):
-                fx.repair("agent_gone", talking.id,
-                          f"agent {agent.id} on call with no channel")
-                self.pbx.agent_left(talking, agent)
-        for agent in state.agents.values():
+
+    def _reconcile_agent(self, agent: Agent, suspects: _Suspects) -> None:
+        """An agent (not observed) whose phone has no channel: ringing or on a call that
+        does not exist, it is free; on a call that does, the agent has left it."""
+        talking = self.state.calls.get(agent.call) if agent.call else None
+        if agent.state in (AgentState.ON_CALL, AgentState.RINGING) and talking is None:
+            if suspects.confirmed("agent_idle", agent.id):
+                self.fx.repair("agent_idle", agent.id, f"{agent.state.value} with no channel")
+                agent.call = None
+                self.agents.free(agent, "reconciled")
+        elif agent.state is AgentState.ON_CALL and talking is not None \
+                and talking.state is CallState.CONNECTED and talking.agent == agent.id \
+                and suspects.confirmed("agent_gone", talking.id):
+            self.fx.repair("agent_gone", talking.id,
+                           f"agent {agent.id} on call with no channel")
+            self.pbx.agent_left(talking, agent)
+
+    def _reconcile_devices(self, devices: set[str], suspects: _Suspects) -> None:
+        """Phones' busy state follows whether they have a channel."""
+        for agent in self.state.agents.values():
             busy = agent.device in devices
+            kind = "device_busy" if busy else "device_free"
             if not agent.observed and busy != agent.device_busy \
-                    and confirmed("device_busy" if busy else "device_free", agent.id):
-                fx.repair("device_busy" if busy else "device_free", agent.id,
-                          "phone has a channel" if busy else "phone has no channel")
+                    and suspects.confirmed(kind, agent.id):
+                self.fx.repair(kind, agent.id,
+                               "phone has a channel" if busy else "phone has no channel")
                 self.agents.set_device_busy(agent, busy)
+
+    def _reconcile_found(self, event: i.Reconcile, suspects: _Suspects) -> None:
+        """ACD callers in the holding context the engine does not know wait again."""
         holding = self.config.dialplan.holding_context
         found = [e for e in event.channels if self.is_unknown_caller(e)
                  and not e.bridge_id and e.context == holding
-                 and confirmed("call_found", e.uniqueid or e.channel)]
+                 and suspects.confirmed("call_found", e.uniqueid or e.channel)]
         for entry in sorted(found, key=self.arrival_of):
-            fx.repair("call_found", entry.uniqueid, "waiting call found by the reconciler")
+            self.fx.repair("call_found", entry.uniqueid, "waiting call found by the reconciler")
             self.calls.enqueue(self.found_call(entry), head=False, new=True)
-        state.suspects = seen
-        self.offering.dispatch_all()
+
+
+class _Suspects:
+    """The disagreements seen by one reconcile; one is repaired only when the previous
+    reconcile saw it too."""
+
+    def __init__(self, previous: set[tuple[str, str]]) -> None:
+        self.previous = previous
+        self.seen: set[tuple[str, str]] = set()
+
+    def confirmed(self, kind: str, subject: str) -> bool:
+        self.seen.add((kind, subject))
+        return (kind, subject) in self.previous
 
 
 def _bridge_peer(entry: ev.StatusEntry, channels: list[ev.StatusEntry]) -> str | None:
