@@ -72,6 +72,16 @@ class _CallInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class _Draft:
+    """A fact worth an event, before encoding: its name, fields, agents and caller."""
+
+    name: str
+    data: dict[str, Any]
+    agents: frozenset[str] = frozenset()
+    caller: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StreamEvent:
     """One event, encoded twice: with the caller's number in full, and masked."""
 
@@ -157,6 +167,13 @@ class EventStream:
         self.on_room_subscriber: Callable[[], None] | None = None
         #: clients subscribed to the ``room`` views
         self.room_count = 0
+        #: the facts worth an event, each with what describes it (None: not shown)
+        self._describers: dict[type[f.Fact], Callable[[Any], _Draft | None]] = {
+            f.CallQueued: self._queued, f.CallOffered: self._offered,
+            f.CallAnswered: self._answered, f.CallTransferred: self._transferred,
+            f.CallEnded: self._ended, f.AgentStateChanged: self._agent_state,
+            f.AgentReskilled: self._agent_skills, f.BasculeChanged: self._bascule,
+        }
 
     def attach(self) -> None:
         self.router.add_fact_listener(self.on_fact)
@@ -223,73 +240,79 @@ class EventStream:
         return info
 
     def _event(self, fact: f.Fact) -> StreamEvent | None:
-        data: dict[str, Any]
-        agents: set[str] = set()
-        caller: str | None = None
-        if isinstance(fact, f.CallQueued):
-            self._info(fact.call)  # remembered now: the number is gone at the end
-            return None
-        if isinstance(fact, (f.CallOffered, f.CallAnswered)):
-            info = self._info(fact.call)
-            info.agents.add(fact.agent)
-            agents.add(fact.agent)
-            caller = info.caller
-            call = self.router.engine.calls.get(fact.call)
-            if isinstance(fact, f.CallOffered):
-                name = "call_offered"
-                wait = round(fact.at - call.arrived_at, 3) if call else None
-                data = {"call": fact.call, "queue": fact.queue, "number": info.number,
-                        "priority": info.priority, "agent": fact.agent, "wait_s": wait}
-            else:
-                name = "call_answered"
-                data = {"call": fact.call, "queue": fact.queue,
-                        "number": fact.number or info.number, "priority": info.priority,
-                        "agent": fact.agent, "wait_s": round(fact.wait_s, 3),
-                        "first": fact.first}
-        elif isinstance(fact, f.CallTransferred):
-            info = self._info(fact.call)
-            name = "call_transferred"
-            caller = info.caller
-            if fact.agent:
-                agents.add(fact.agent)
-            data = {"call": fact.call, "from_queue": fact.from_queue,
-                    "to_queue": fact.to_queue, "queue": fact.to_queue, "number": info.number,
-                    "agent": fact.agent, "result": fact.result, "reason": fact.reason}
-        elif isinstance(fact, f.CallEnded):
-            info = self._calls.pop(fact.call) if fact.call in self._calls else _CallInfo(
-                number=fact.record.number, priority=fact.record.priority, caller="")
-            name = "call_ended"
-            caller = info.caller
-            agents = set(info.agents)
-            record = fact.record
-            data = {"call": fact.call, "queue": fact.queue, "number": record.number,
-                    "agent": record.agent, "outcome": fact.outcome, "wait_s": record.wait_s,
-                    "duration_s": round(fact.duration_s, 3)}
-        elif isinstance(fact, f.AgentStateChanged):
-            name = "agent_state"
-            agents.add(fact.agent)
-            data = {"agent": fact.agent, "old": fact.old, "new": fact.new,
-                    "reason": fact.reason}
-        elif isinstance(fact, f.AgentReskilled):
-            name = "agent_skills"
-            agents.add(fact.agent)
-            data = {"agent": fact.agent, "old": fact.old, "new": fact.new, "by": fact.by,
-                    "reason": fact.reason}
-        elif isinstance(fact, f.BasculeChanged):
-            name = "bascule"
-            data = {"queue": fact.queue, "share": fact.share, "partner": fact.partner,
-                    "by": fact.by, "reason": fact.reason}
-        else:
+        describe = self._describers.get(type(fact))
+        draft = describe(fact) if describe is not None else None
+        if draft is None:
             return None
         head = {"at": fact.at}
-        if name.startswith("call_"):
-            full = _ENCODER.encode({**head, **data, "caller": caller or None})
-            masked = _ENCODER.encode({**head, **data,
+        if draft.name.startswith("call_"):
+            caller = draft.caller
+            full = _ENCODER.encode({**head, **draft.data, "caller": caller or None})
+            masked = _ENCODER.encode({**head, **draft.data,
                                       "caller": mask_number(caller) if caller else None})
         else:
-            full = masked = _ENCODER.encode({**head, **data})
-        return StreamEvent(id=next(self._ids), name=name, full=full, masked=masked,
-                           agents=frozenset(agents))
+            full = masked = _ENCODER.encode({**head, **draft.data})
+        return StreamEvent(id=next(self._ids), name=draft.name, full=full, masked=masked,
+                           agents=draft.agents)
+
+    def _queued(self, fact: f.CallQueued) -> None:
+        self._info(fact.call)  # remembered now: the number is gone at the end
+
+    def _offered(self, fact: f.CallOffered) -> _Draft:
+        info = self._picked(fact.call, fact.agent)
+        call = self.router.engine.calls.get(fact.call)
+        wait = round(fact.at - call.arrived_at, 3) if call else None
+        return _Draft("call_offered", {
+            "call": fact.call, "queue": fact.queue, "number": info.number,
+            "priority": info.priority, "agent": fact.agent, "wait_s": wait},
+            frozenset({fact.agent}), info.caller)
+
+    def _answered(self, fact: f.CallAnswered) -> _Draft:
+        info = self._picked(fact.call, fact.agent)
+        return _Draft("call_answered", {
+            "call": fact.call, "queue": fact.queue, "number": fact.number or info.number,
+            "priority": info.priority, "agent": fact.agent, "wait_s": round(fact.wait_s, 3),
+            "first": fact.first}, frozenset({fact.agent}), info.caller)
+
+    def _picked(self, call_id: str, agent: str) -> _CallInfo:
+        """A call offered to or answered by ``agent``: that agent hears of its end."""
+        info = self._info(call_id)
+        info.agents.add(agent)
+        return info
+
+    def _transferred(self, fact: f.CallTransferred) -> _Draft:
+        info = self._info(fact.call)
+        return _Draft("call_transferred", {
+            "call": fact.call, "from_queue": fact.from_queue, "to_queue": fact.to_queue,
+            "queue": fact.to_queue, "number": info.number, "agent": fact.agent,
+            "result": fact.result, "reason": fact.reason},
+            frozenset({fact.agent}) if fact.agent else frozenset(), info.caller)
+
+    def _ended(self, fact: f.CallEnded) -> _Draft:
+        info = self._calls.pop(fact.call) if fact.call in self._calls else _CallInfo(
+            number=fact.record.number, priority=fact.record.priority, caller="")
+        record = fact.record
+        return _Draft("call_ended", {
+            "call": fact.call, "queue": fact.queue, "number": record.number,
+            "agent": record.agent, "outcome": fact.outcome, "wait_s": record.wait_s,
+            "duration_s": round(fact.duration_s, 3)}, frozenset(info.agents), info.caller)
+
+    @staticmethod
+    def _agent_state(fact: f.AgentStateChanged) -> _Draft:
+        return _Draft("agent_state", {"agent": fact.agent, "old": fact.old, "new": fact.new,
+                                      "reason": fact.reason}, frozenset({fact.agent}))
+
+    @staticmethod
+    def _agent_skills(fact: f.AgentReskilled) -> _Draft:
+        return _Draft("agent_skills", {"agent": fact.agent, "old": fact.old, "new": fact.new,
+                                       "by": fact.by, "reason": fact.reason},
+                      frozenset({fact.agent}))
+
+    @staticmethod
+    def _bascule(fact: f.BasculeChanged) -> _Draft:
+        return _Draft("bascule", {"queue": fact.queue, "share": fact.share,
+                                  "partner": fact.partner, "by": fact.by,
+                                  "reason": fact.reason})
 
 
 def closing_frame(reason: str) -> bytes:

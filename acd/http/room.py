@@ -172,10 +172,35 @@ class RoomView:
         """The whole room for a reader or a supervisor token."""
         now: float = common["at"]
         engine = self.router.engine
+        overflowing = self._overflowing_by_queue()
+        transfers = self._transfers_by_queue(now, sees_numbers)
+        queues = [self._queue(name, [self._call(call, now, sees_numbers) for call in queue],
+                              overflowing.get(name, 0), transfers.get(name, []))
+                  for name, queue in engine.queues.items()]
+        self.overflows.forget_before(now - WINDOW_S)
+        return {
+            **common,
+            "qs": {"queue": self.qs.front_office, "window_s": self.qs.window_s,
+                   "window": self.qs.window(now).as_dict(),
+                   "today": self.qs.today(now).as_dict(),
+                   "today_since": self.qs.today_since(now)},
+            "queues": queues,
+            "agents": [self._agent(a) for a in engine.agents.values()],
+            "partners": self._partners(now),
+            "bascules": [b for q in engine.bascules if (b := self._bascule(q)) is not None],
+        }
+
+    def _overflowing_by_queue(self) -> dict[str, int]:
         overflowing: dict[str, int] = {}
-        for call in engine.calls.values():
+        for call in self.router.engine.calls.values():
             if call.state is CallState.OVERFLOWING:
                 overflowing[call.queue] = overflowing.get(call.queue, 0) + 1
+        return overflowing
+
+    def _transfers_by_queue(self, now: float,
+                            sees_numbers: bool) -> dict[str, list[dict[str, Any]]]:
+        """The warm transfers still looking for their agent, by queue asked."""
+        engine = self.router.engine
         transfers: dict[str, list[dict[str, Any]]] = {}
         for warm in engine.warm.values():
             moving = engine.calls.get(warm.call)
@@ -185,25 +210,29 @@ class RoomView:
                     "from_queue": warm.from_queue, "agent": warm.agent,
                     "ringing": warm.target, "transfer_wait_s": round(max(0.0, now - warm.at), 3),
                     "caller": self._caller(moving, sees_numbers)})
-        queues = []
-        for name, queue in engine.queues.items():
-            calls = [self._call(call, now, sees_numbers) for call in queue]
-            estimate = engine.estimated_wait(name)
-            holders = [a for a in engine.agents.values() if name in a.skills]
-            queues.append({
-                "name": name, "role": self._roles.get(name, name), "waiting": len(calls),
-                "oldest_wait_s": max((c["queue_wait_s"] for c in calls), default=0.0),
-                "estimated_wait_s": round(estimate, 1) if math.isfinite(estimate) else None,
-                "staffed": sum(1 for a in holders if a.state in WORKING),
-                "free": sum(1 for a in holders if a.state is AgentState.AVAILABLE
-                            and not a.device_busy),
-                "overflowing": overflowing.get(name, 0),
-                "bascule": self._bascule(name) or self._bascule(SITE),
-                "calls": calls,
-                "transfers": transfers.get(name, []),
-            })
-        self.overflows.forget_before(now - WINDOW_S)
-        partners = [{
+        return transfers
+
+    def _queue(self, name: str, calls: list[dict[str, Any]], overflowing: int,
+               transfers: list[dict[str, Any]]) -> dict[str, Any]:
+        engine = self.router.engine
+        estimate = engine.estimated_wait(name)
+        holders = [a for a in engine.agents.values() if name in a.skills]
+        return {
+            "name": name, "role": self._roles.get(name, name), "waiting": len(calls),
+            "oldest_wait_s": max((c["queue_wait_s"] for c in calls), default=0.0),
+            "estimated_wait_s": round(estimate, 1) if math.isfinite(estimate) else None,
+            "staffed": sum(1 for a in holders if a.state in WORKING),
+            "free": sum(1 for a in holders if a.state is AgentState.AVAILABLE
+                        and not a.device_busy),
+            "overflowing": overflowing,
+            "bascule": self._bascule(name) or self._bascule(SITE),
+            "calls": calls,
+            "transfers": transfers,
+        }
+
+    def _partners(self, now: float) -> list[dict[str, Any]]:
+        engine = self.router.engine
+        return [{
             "name": p.name, "preference": p.preference, "up": engine.partner_up(p.name, now),
             "down_until": (None if engine.partner_up(p.name, now)
                            else engine.partner_down_until.get(p.name)),
@@ -211,17 +240,6 @@ class RoomView:
             "taken_window": self.overflows.window(f"{p.name}:answered"),
             "taken_today": self.overflows.today(f"{p.name}:answered", now),
         } for p in engine.partners]
-        return {
-            **common,
-            "qs": {"queue": self.qs.front_office, "window_s": self.qs.window_s,
-                   "window": self.qs.window(now).as_dict(),
-                   "today": self.qs.today(now).as_dict(),
-                   "today_since": self.qs.today_since(now)},
-            "queues": queues,
-            "agents": [self._agent(a) for a in engine.agents.values()],
-            "partners": partners,
-            "bascules": [b for q in engine.bascules if (b := self._bascule(q)) is not None],
-        }
 
     def agent_room(self, common: dict[str, Any], agent_id: str) -> dict[str, Any]:
         """An agent token's view: its own agent only."""
