@@ -87,6 +87,39 @@ LOOP_LAG_INTERVAL_S = 0.5
 LOOP_LAG_WINDOW = 10
 
 
+_FLOW_LABELS = ("queue", "number", "period")
+#: the call-flow counters (name, help), by first queue, number dialled and period
+_FLOW_COUNTERS: tuple[tuple[str, str], ...] = (
+    ("acd_calls_offered", "New calls, by the queue they entered first, the number "
+     "dialled and the period (sas|pdsa) they arrived in."),
+    ("acd_calls_answered", "Calls picked up by a person for the first time, by first "
+     "queue (transfers are not counted again)."),
+    ("acd_calls_answered_within_30s", "First pick-ups less than 30 s after arrival "
+     "in the first queue (QS 30 s numerator)."),
+    ("acd_calls_answered_within_60s", "First pick-ups less than 60 s after arrival "
+     "in the first queue (QS 60 s numerator)."),
+    ("acd_calls_abandoned", "Calls whose caller hung up before any pick-up, by first "
+     "queue."),
+    ("acd_calls_short_abandoned", "Abandoned calls shorter than routing."
+     "short_abandon_s (left out of offered in the answer rate)."),
+)
+#: the counters of transfers, overflows, busy offers, repairs and ignored inputs
+#: (name, help, labels)
+_EVENT_COUNTERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("acd_transfers", "Transfers between filières (queues) and how they went.",
+     ("from_queue", "to_queue", "result")),
+    ("acd_overflow", "Calls tried at a partner SAS and how it went.",
+     ("queue", "partner", "result")),
+    ("acd_offers_busy", "Offers whose phone answered busy (DialEnd BUSY, or a warm "
+     "transfer target's OriginateResponse Reason 5), by queue and kind (offer, "
+     "warm): not missed offers, no agent is paused for them.", ("queue", "kind")),
+    ("acd_state_repairs", "Times the router's view disagreed with Asterisk and was "
+     "corrected, by kind.", ("kind",)),
+    ("acd_inputs_ignored", "Inputs that could not apply (unknown channel, illegal "
+     "move): logged and skipped.", ()),
+)
+
+
 @dataclass(slots=True)
 class _CallSeries:
     """The cached counter children of one (first queue, number, period)."""
@@ -112,45 +145,14 @@ class RouterMetrics:
         self.short_abandon_s = config.routing.short_abandon_s
         self._numbers = frozenset(config.numbers)
         reg = self.registry
-        flow = ["queue", "number", "period"]
-        self._offered = Counter(
-            "acd_calls_offered", "New calls, by the queue they entered first, the number "
-            "dialled and the period (sas|pdsa) they arrived in.", flow, registry=reg)
-        self._answered = Counter(
-            "acd_calls_answered", "Calls picked up by a person for the first time, by first "
-            "queue (transfers are not counted again).", flow, registry=reg)
-        self._within_30s = Counter(
-            "acd_calls_answered_within_30s", "First pick-ups less than 30 s after arrival "
-            "in the first queue (QS 30 s numerator).", flow, registry=reg)
-        self._within_60s = Counter(
-            "acd_calls_answered_within_60s", "First pick-ups less than 60 s after arrival "
-            "in the first queue (QS 60 s numerator).", flow, registry=reg)
-        self._abandoned = Counter(
-            "acd_calls_abandoned", "Calls whose caller hung up before any pick-up, by first "
-            "queue.", flow, registry=reg)
-        self._short_abandoned = Counter(
-            "acd_calls_short_abandoned", "Abandoned calls shorter than routing."
-            "short_abandon_s (left out of offered in the answer rate).", flow, registry=reg)
+        (self._offered, self._answered, self._within_30s, self._within_60s,
+         self._abandoned, self._short_abandoned) = (
+            Counter(name, doc, _FLOW_LABELS, registry=reg) for name, doc in _FLOW_COUNTERS)
         self._delay = Histogram(
             "acd_answer_delay_seconds", "Arrival in the first queue → first pick-up by a "
             "person, by first queue.", ["queue"], buckets=ANSWER_DELAY_BUCKETS, registry=reg)
-        self._transfers = Counter(
-            "acd_transfers", "Transfers between filières (queues) and how they went.",
-            ["from_queue", "to_queue", "result"], registry=reg)
-        self._overflow = Counter(
-            "acd_overflow", "Calls tried at a partner SAS and how it went.",
-            ["queue", "partner", "result"], registry=reg)
-        self._busy = Counter(
-            "acd_offers_busy", "Offers whose phone answered busy (DialEnd BUSY, or a warm "
-            "transfer target's OriginateResponse Reason 5), by queue and kind (offer, "
-            "warm): not missed offers, no agent is paused for them.", ["queue", "kind"],
-            registry=reg)
-        self._repairs = Counter(
-            "acd_state_repairs", "Times the router's view disagreed with Asterisk and was "
-            "corrected, by kind.", ["kind"], registry=reg)
-        self._ignored = Counter(
-            "acd_inputs_ignored", "Inputs that could not apply (unknown channel, illegal "
-            "move): logged and skipped.", registry=reg)
+        (self._transfers, self._overflow, self._busy, self._repairs, self._ignored) = (
+            Counter(name, doc, labels, registry=reg) for name, doc, labels in _EVENT_COUNTERS)
         self._decision = Histogram(
             "acd_routing_decision_seconds", "Time the engine takes to apply one input "
             "(an AMI event, a tick, an intent).", buckets=DECISION_BUCKETS, registry=reg)
@@ -179,11 +181,7 @@ class RouterMetrics:
             f.StateRepaired: self._on_repaired,
             f.InputIgnored: self._on_ignored,
         }
-        for number, entry in config.numbers.items():
-            for period in PERIODS:
-                self._series_of(entry.queue, number, period)
-            if entry.pdsa in router.engine.queues:
-                self._series_of(entry.pdsa, number, "pdsa")
+        self._prefill_series(config, router)
         self._collector = EngineCollector(self)
         reg.register(self._collector)
         #: acd_calls_lost_total, registered after the engine's collector (its order)
@@ -195,6 +193,15 @@ class RouterMetrics:
             self._abandoned, self._short_abandoned, self._delay, self._transfers,
             self._overflow, self._busy, self._repairs, self._ignored, self._decision,
             self._collector)
+
+    def _prefill_series(self, config: Config, router: MetricsHost) -> None:
+        """Every number's series exist from the start, at zero, in each period its
+        queues take calls."""
+        for number, entry in config.numbers.items():
+            for period in PERIODS:
+                self._series_of(entry.queue, number, period)
+            if entry.pdsa in router.engine.queues:
+                self._series_of(entry.pdsa, number, "pdsa")
 
     def attach(self) -> None:
         """Count the router's facts and time its decisions from now on."""
