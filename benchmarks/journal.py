@@ -34,9 +34,10 @@ from benchmarks.bench import TRANSCRIPT, feed_over_tcp, load_stream, site
 async def ingest(data: bytes, *, url: str | None, namespace: str,
                  rate: float = 0.0) -> dict[str, float]:
     """Ingest ``data``; ``rate`` > 0 paces it to that many events a second."""
-    router = build_stack(site(40), records=False).router
+    service = build_stack(site(40), records=False).service
+    router = service.router
     router.engine.handle(_snapshot(), 0.0)
-    store = attach_store(router, url, namespace) if url else None
+    store = attach_store(service, url, namespace) if url else None
     if store is not None:
         store.start()
     elapsed, received = await feed_over_tcp(data, router.on_event, rate=rate)

@@ -26,7 +26,6 @@ import resource
 import signal
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,6 @@ from acd.aiotasks import cancel_and_wait
 from acd.config.load import load_config
 from acd.config.secrets import ami_secret
 from acd.core.ports import MetricsHost
-from acd.http import start_http
 from acd.metrics import RouterMetrics
 from acd.service.main import settle_heap
 from acd.testing import build_stack
@@ -84,18 +82,17 @@ async def _lag_probe(samples: list[float]) -> None:
 
 async def run(config_path: str) -> dict[str, Any]:
     config = load_config(config_path)
-    stack = build_stack(config, ami=config.ami, secret=ami_secret(config), records=False)
-    router = stack.router
-    metrics = TimedMetrics(router)
-    metrics.attach()
+    stack = build_stack(config, ami=config.ami, secret=ami_secret(config), records=False,
+                        metrics=TimedMetrics)
+    service = stack.service
+    metrics = service.metrics
+    assert isinstance(metrics, TimedMetrics)
     decisions: list[float] = []
-    router.decision_observer = _chain(router.decision_observer, decisions.append)
+    service.observe_decisions(decisions.append)
     store = None
-    if config.redis is not None:  # persistence on: as acd.service.main.serve attaches it
-        from acd.store import open_store
-
-        store = await open_store(config, router, registry=metrics.registry, restore=False)
-    http = await start_http(router, config.http.bind, config.http.port, metrics=metrics)
+    if config.redis is not None:  # persistence on: as acd.service.main.serve opens it
+        store = await service.open_store(restore=False)
+    http = await service.open_http()
     print(json.dumps({"http_port": http.port}), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -141,7 +138,7 @@ async def run(config_path: str) -> dict[str, Any]:
         if lags else None,
         "decisions": len(decisions),
         "peak_rss_mb": peak_rss_mb(),
-        "calls_left_in_engine": len(router.engine.calls),
+        "calls_left_in_engine": len(service.engine.calls),
         **journal,
     }
 
@@ -156,18 +153,6 @@ def peak_rss_mb() -> float:
     except OSError:
         pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def _chain(first: Callable[[float], None] | None,
-           second: Callable[[float], None]) -> Callable[[float], None]:
-    if first is None:
-        return second
-
-    def both(seconds: float) -> None:
-        first(seconds)
-        second(seconds)
-
-    return both
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -282,7 +282,8 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
 class AmiConnection:
     """One AMI session kept up for as long as :meth:`run` runs."""
 
-    def __init__(self, config: AmiConfig, secret: str, sink: EventSink) -> None:
+    def __init__(self, config: AmiConfig, secret: str, sink: EventSink, *,
+                 on_error: Callable[[str], None] | None = None) -> None:
         self.config = config
         self._secret = secret
         self.sink = sink
@@ -299,8 +300,8 @@ class AmiConnection:
         self._refusals = _Refusals()
         #: frames dropped, by reason, over every session (acd_ami_frames_dropped_total)
         self.drops = DropCounter()
-        #: inputs whose handling raised, by kind (acd_input_errors_total)
-        self.on_error: Callable[[str], None] | None = None
+        #: told the kind of each input whose handling raised (acd_input_errors_total)
+        self.on_error = on_error
         #: actions not sent because a value held CR, LF or NUL
         self.unsendable = 0
 

@@ -132,6 +132,7 @@ class Engine:
             ev.SoftHangupRequest: self._on_soft_hangup,
             ev.FullyBooted: loss.on_fully_booted,
             i.LinkDown: resync.on_link_down,
+            i.LeadershipChanged: self._on_leadership,
             i.ChannelsSnapshot: self._on_snapshot,
             i.Reconcile: resync.on_reconcile,
             i.StateRestored: restore.on_restored,
@@ -234,6 +235,12 @@ class Engine:
         self._loss.on_shutdown(event)
         self._resync.on_link_down(event)
 
+    def _on_leadership(self, event: i.LeadershipChanged) -> None:
+        state = self.state
+        state.decide = event.leading
+        if event.leading:
+            state.link_up = False  # no offer before the resync that follows has landed
+
     def _on_action_failed(self, event: i.ActionFailed) -> None:
         # the refs do not overlap: a warm transfer's are 3-tuples, an offer's 2-tuples
         self._warm.on_action_failed(event)
@@ -263,21 +270,14 @@ class Engine:
 
     @property
     def decide(self) -> bool:
-        """False in replay: follow the stream, send nothing."""
+        """False in replay and on a standby (:class:`~acd.core.inputs.LeadershipChanged`):
+        follow the stream, send nothing."""
         return self.state.decide
-
-    @decide.setter
-    def decide(self, value: bool) -> None:
-        self.state.decide = value
 
     @property
     def link_up(self) -> bool:
         """The AMI link is up and resynchronised: actions can be sent."""
         return self.state.link_up
-
-    @link_up.setter
-    def link_up(self, value: bool) -> None:
-        self.state.link_up = value
 
     @property
     def now(self) -> float:

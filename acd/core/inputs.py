@@ -2,7 +2,7 @@
 
 AMI events (``acd.ami.events``) are inputs as they are; these are the others: the
 timer, the outcome of the router's own actions, the link going up or down, a resync
-snapshot, and agent/supervisor intents from the HTTP API (which reach the same
+snapshot, a change of leader, and agent/supervisor intents from the HTTP API (which reach the same
 handlers as the dialplan's feature codes).
 """
 
@@ -32,6 +32,15 @@ class LinkDown(msgspec.Struct, frozen=True):
     """The AMI connection is lost: nothing can be sent until it is back."""
 
     reason: str = ""
+
+
+class LeadershipChanged(msgspec.Struct, frozen=True):
+    """This router became the leader of its active/standby pair (``leading``), or stopped
+    being it (or starts as a pair member). A leader decides again, but only once the
+    ``Status`` list asked for at its election has landed; a standby follows Asterisk's
+    events without deciding."""
+
+    leading: bool
 
 
 class ChannelsSnapshot(msgspec.Struct, frozen=True):

@@ -4,7 +4,7 @@ the concrete router of :mod:`acd.service.router`, so it can be built and tested 
 object that has these few members (and the router can change behind them).
 
 * :class:`EngineView`: the engine, read only (what the API, the stream and the
-  collectors read; the one member written is ``decide``/``link_up``, by the service).
+  collectors read).
 * :data:`Submit`: give the engine one input now, get its output.
 * :data:`FactListener`: told each engine fact, on the hot path (never awaits).
 * :class:`LinkView`: the AMI link as the health and the collectors see it.
@@ -14,7 +14,7 @@ object that has these few members (and the router can change behind them).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -39,23 +39,6 @@ AuditListener = Callable[[dict[str, Any]], None]
 MetricSource = Callable[[], list[Any]]
 #: one part of /healthz
 HealthSource = Callable[[], dict[str, Any]]
-
-
-#: the tasks the service supervises (``acd_task_restarts_total{task}``)
-SUPERVISED_TASKS: tuple[str, ...] = ("heartbeat", "reconciler")
-#: the clocks whose disagreement acd_clock_skew_events_total{kind} counts: ``asterisk``
-#: (Asterisk's timestamps against the router's clock: a step, a skew, a stray
-#: timestamp), ``router`` (the router host's wall clock stepped against its monotonic one)
-CLOCK_KINDS: tuple[str, ...] = ("asterisk", "router")
-#: what an input that raised was (``acd_input_errors_total{kind}``; the log line's
-#: ``input`` names the exact type): an AMI event, the engine's timer, a resync or
-#: reconcile list, an API intent, sending one action, a fact listener, an AMI
-#: response, an action refused because a value held CR, LF or NUL, a phone outside the
-#: config the engine refused to follow (:mod:`acd.core.observed`, counted by the
-#: metrics from its ``InputIgnored`` fact)
-INPUT_KINDS: tuple[str, ...] = ("ami_event", "tick", "resync", "intent", "action",
-                                "fact_listener", "ami_response", "unsendable",
-                                "observed_agent")
 
 
 class SkillsView(Protocol):
@@ -147,9 +130,9 @@ class ApiHost(StreamHost, Protocol):
 
 
 class MetricsHost(StreamHost, Protocol):
-    """What the Prometheus collectors need."""
-
-    decision_observer: Callable[[float], None] | None
+    """What the Prometheus collectors need. The label sets of the service's own counters
+    (inputs, clocks, tasks) come from the host, which knows them: each label is
+    exposed, at 0 until something is counted."""
 
     @property
     def config(self) -> Config: ...
@@ -162,13 +145,17 @@ class MetricsHost(StreamHost, Protocol):
     @property
     def input_errors(self) -> Mapping[str, int]: ...
     @property
+    def input_kinds(self) -> Sequence[str]: ...
+    @property
     def clock_skews(self) -> Mapping[str, int]: ...
     @property
-    def health_sources(self) -> Mapping[str, HealthSource]: ...
+    def task_restarts(self) -> Mapping[str, int]: ...
     @property
     def metric_sources(self) -> list[MetricSource]: ...
 
     def clock(self) -> float: ...
+    def observe_decisions(self, observer: Callable[[float], None]) -> None:
+        """``observer`` gets each input's decision time in seconds, from now on."""
 
 
 class StoreHost(Protocol):

@@ -156,7 +156,7 @@ class RouterMetrics:
         self._decision = Histogram(
             "acd_routing_decision_seconds", "Time the engine takes to apply one input "
             "(an AMI event, a tick, an intent).", buckets=DECISION_BUCKETS, registry=reg)
-        #: bound ``observe`` of the decision histogram (the Router calls it per input)
+        #: bound ``observe`` of the decision histogram (called per input)
         self.observe_decision: Callable[[float], None] = self._decision.observe
         self._series: dict[tuple[str, str, str], _CallSeries] = {}
         self._delay_children: dict[str, Histogram] = {}
@@ -208,7 +208,7 @@ class RouterMetrics:
         self.router.add_fact_listener(self.on_fact)
         self.router.add_fact_listener(self.lost.on_fact)
         self.router.add_fact_listener(self.in_announcement.on_fact)
-        self.router.decision_observer = self.observe_decision
+        self.router.observe_decisions(self.observe_decision)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

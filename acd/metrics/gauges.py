@@ -128,7 +128,6 @@ class EngineCollector(Collector):
         """What the router refused or survived: dropped frames, inputs that raised,
         background tasks restarted, HTTP connections turned away."""
         from acd.ami.drops import REASONS
-        from acd.core.ports import CLOCK_KINDS, INPUT_KINDS, SUPERVISED_TASKS
 
         dropped = CounterMetricFamily(
             "acd_ami_frames_dropped", "AMI frames dropped, by reason (oversized, banner, "
@@ -143,22 +142,20 @@ class EngineCollector(Collector):
             "ami_response, unsendable; observed_agent: a phone outside the config the "
             "engine refused to follow).", labels=["kind"])
         refused = self._metrics.refused_inputs
-        for kind in INPUT_KINDS:
+        for kind in router.input_kinds:
             errors.add_metric([kind], router.input_errors.get(kind, 0) + refused.get(kind, 0))
         skews = CounterMetricFamily(
             "acd_clock_skew_events", "Disagreements between Asterisk's clock and the "
             "router's (a step, a skew, a stray timestamp: asterisk) or steps of the router "
             "host's clock (router), each counted once and logged clock_skew; none moves a "
             "timer, a wait or a record.", labels=["kind"])
-        for kind in CLOCK_KINDS:
-            skews.add_metric([kind], router.clock_skews.get(kind, 0))
+        for kind, count in router.clock_skews.items():
+            skews.add_metric([kind], count)
         restarts = CounterMetricFamily(
             "acd_task_restarts", "Background tasks restarted after a failure (logged "
             "task_failed), by task.", labels=["task"])
-        source = router.health_sources.get("tasks")
-        tasks = source() if source is not None else {}
-        for name in SUPERVISED_TASKS:
-            restarts.add_metric([name], tasks.get(name, {}).get("restarts", 0))
+        for name, count in router.task_restarts.items():
+            restarts.add_metric([name], count)
         yield from (dropped, errors, skews, restarts)
         for extra in router.metric_sources:
             yield from extra()

@@ -216,3 +216,15 @@ class PbxTime:
     def _skew(self, step: float) -> None:
         if self.on_skew is not None:
             self.on_skew(step)
+
+
+def engine_clock(clock: EngineClock | Callable[[], float] | None = None,
+                 speed: float = 1.0) -> EngineClock:
+    """The router's own clock; against a simulator (a ``speed`` other than 1), the
+    simulator's time from its first timestamp on; a clock given: the simulator's (or a
+    test's), read as is."""
+    if isinstance(clock, (OwnClock, SimulatorClock)):
+        return clock
+    if clock is not None:
+        return SimulatorClock(speed, read=clock)
+    return OwnClock() if speed == 1.0 else SimulatorClock(speed)

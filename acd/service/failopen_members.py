@@ -26,7 +26,8 @@ only) every dynamic member that is not the phone of a logged-in front-office age
 its own. A static member (a ``member =>`` line of queues.conf) cannot be removed over
 AMI: it is logged once (``failopen_static_member``) and ``acd check-pbx`` fails on it.
 
-Only a router that may act sends them (``Router.may_act``); failures are logged, never
+Only a router that may act sends them (:meth:`Leadership.may_act
+<acd.service.leadership.Leadership.may_act>`); failures are logged, never
 retried in a loop: the next resync sets everything again. Needs the AMI write class
 ``agent`` (``dialplans/manager_acd.conf``).
 """
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from acd.ami.actions import Action, QueueAdd, QueuePause, QueueRemove, QueueStatus
@@ -43,9 +45,11 @@ from acd.config import is_front_office
 from acd.core import facts as f
 from acd.core.model import Agent, AgentState
 from acd.logs import get_logger
+from acd.service.link import LinkChange
 
 if TYPE_CHECKING:
-    from acd.service.router import Router
+    from acd.ami.client import AmiConnection
+    from acd.core.ports import EngineView
 
 log = get_logger("acd.failopen_members")
 
@@ -56,11 +60,15 @@ NOT_FOUND = "Interface not found"
 
 
 class FailopenMembers:
-    """Sends QueueAdd/QueueRemove/QueuePause as the router's agents change."""
+    """Sends QueueAdd/QueueRemove/QueuePause to ``link`` as the agents of ``engine``
+    change (told by :meth:`on_link` and :meth:`on_fact`), while ``may_act``."""
 
-    def __init__(self, router: Router) -> None:
-        self.router = router
-        self.queue = router.config.dialplan.failopen_queue
+    def __init__(self, queue: str, engine: EngineView, link: AmiConnection | None, *,
+                 may_act: Callable[[], bool]) -> None:
+        self.queue = queue
+        self._engine = engine
+        self._link = link
+        self._may_act = may_act
         #: actions sent, for tests and the log (``{"QueueAdd": 3}``)
         self.sent: dict[str, int] = {}
         #: stale members removed so far, in order (interfaces)
@@ -68,25 +76,21 @@ class FailopenMembers:
         #: static members found that are no agent's: logged once each
         self._static_seen: set[str] = set()
 
-    def attach(self) -> None:
-        self.router.add_link_listener(self.on_link)
-        self.router.add_fact_listener(self.on_fact)
-
-    def on_link(self, up: bool, _detail: str) -> None:
-        if up:
+    def on_link(self, change: LinkChange) -> None:
+        if change.up:
             self.resync()
             self.prune()
 
     def resync(self) -> None:
         """Every front-office agent, as the router sees it now."""
-        for agent in list(self.router.engine.agents.values()):
+        for agent in list(self._engine.agents.values()):
             if not agent.observed:
                 self._apply(agent)
 
     def on_fact(self, fact: f.Fact) -> None:
         if not isinstance(fact, (f.AgentStateChanged, f.AgentReskilled)):
             return
-        agent = self.router.engine.agents.get(fact.agent)
+        agent = self._engine.agents.get(fact.agent)
         if agent is None or agent.observed:
             return
         if isinstance(fact, f.AgentReskilled):
@@ -117,7 +121,7 @@ class FailopenMembers:
     def members_wanted(self) -> set[str]:
         """The phones the queue should have: the router's front-office agents that may
         take calls (logged in; a paused one stays, as a paused member)."""
-        return {agent.device for agent in self.router.engine.agents.values()
+        return {agent.device for agent in self._engine.agents.values()
                 if not agent.observed and is_front_office(agent.skills)
                 and agent.state is not AgentState.LOGGED_OUT}
 
@@ -125,9 +129,9 @@ class FailopenMembers:
         """List the queue's members; remove those the router does not keep there."""
         if not self._may_send():
             return
-        assert self.router.ami is not None
+        assert self._link is not None
         self.sent[QueueStatus.name] = self.sent.get(QueueStatus.name, 0) + 1
-        self.router.ami.send(QueueStatus(queue=self.queue)).add_done_callback(self._listed)
+        self._link.send(QueueStatus(queue=self.queue)).add_done_callback(self._listed)
 
     def _listed(self, future: asyncio.Future[Any]) -> None:
         if future.cancelled():
@@ -158,12 +162,12 @@ class FailopenMembers:
             self._send(QueueRemove(queue=self.queue, interface=interface))
 
     def _may_send(self) -> bool:
-        router, ami = self.router, self.router.ami
-        return ami is not None and ami.connected and router.engine.decide \
-            and router.may_act()
+        link = self._link
+        return link is not None and link.connected and self._engine.decide \
+            and self._may_act()
 
     def _send(self, action: Action, *, then_pause: bool = False) -> None:
-        ami = self.router.ami
+        ami = self._link
         if ami is None or not self._may_send():
             return
         self.sent[action.name] = self.sent.get(action.name, 0) + 1
@@ -186,7 +190,7 @@ class FailopenMembers:
             self._send(QueuePause(queue=action.queue, interface=action.interface,
                                   paused=then_pause, reason="acd" if then_pause else ""))
         elif isinstance(action, QueuePause) and NOT_FOUND in message:
-            name = next((a.id for a in self.router.engine.agents.values()
+            name = next((a.id for a in self._engine.agents.values()
                          if a.device == action.interface), "")
             self._send(QueueAdd(queue=action.queue, interface=action.interface,
                                 member_name=name, paused=action.paused))

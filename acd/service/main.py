@@ -1,6 +1,5 @@
-"""The composition root of ``acd run``: the router, its adapters (AMI, durable store,
-HTTP with the API and the event stream, metrics) and its background tasks, wired once;
-then a bounded shutdown. The only module that imports every adapter.
+"""``acd run``: the service composed (:func:`acd.service.build.build`), its durable
+store and HTTP server opened, its background tasks started; then a bounded shutdown.
 """
 
 from __future__ import annotations
@@ -11,27 +10,22 @@ import functools
 import signal
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from acd.aiotasks import cancel_and_wait
-from acd.ami.client import AmiConnection
 from acd.config import Config
 from acd.config.secrets import ami_secret
-from acd.http import start_http
-from acd.http.tokens import HOW_TO_CONFIGURE, load_tokens
+from acd.http import HttpServer
+from acd.http.tokens import HOW_TO_CONFIGURE, TokenSet, load_tokens
 from acd.logs import get_logger, where
-from acd.metrics import RouterMetrics, watch_loop_lag
-from acd.service.failopen_members import FailopenMembers
-from acd.service.heartbeat import run_heartbeat
-from acd.service.reconciler import run_reconciler
-from acd.service.recordfile import RecordsFile
-from acd.service.router import Router
+from acd.metrics import watch_loop_lag
+from acd.service.build import build
+from acd.service.clock import engine_clock
+from acd.service.link import LinkChange
 from acd.service.sdnotify import Notifier
-from acd.service.supervise import Supervisor
-from acd.store.leader import start_election
-
-if TYPE_CHECKING:
-    from acd.store import Store
+from acd.service.service import Service
+from acd.store.leader import leader_lock
 
 log = get_logger("acd.router")
 
@@ -49,14 +43,15 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def systemd_reporter(config: Config, notifier: Notifier) -> Callable[[bool, str], None]:
+def systemd_reporter(config: Config, notifier: Notifier) -> Callable[[LinkChange], None]:
     """Tell systemd ``READY=1`` the first time the AMI session is up and resynchronised
     (the engine has Asterisk's channels: it can route), then keep ``STATUS=`` current."""
     where = f"{config.ami.host}:{config.ami.port}"
     announced = False
 
-    def on_link(up: bool, detail: str) -> None:
+    def on_link(change: LinkChange) -> None:
         nonlocal announced
+        up, detail = change.up, change.detail
         if up and not announced:
             announced = True
             notifier.ready(f"routing: AMI {where} up, {detail}")
@@ -69,7 +64,7 @@ def systemd_reporter(config: Config, notifier: Notifier) -> Callable[[bool, str]
 
 
 async def serve(config: Config, stop: asyncio.Event, *,
-                ready: Callable[[Router], None] | None = None,
+                ready: Callable[[Service], None] | None = None,
                 notifier: Notifier | None = None, speed: float = 1.0,
                 records_out: str | None = None) -> None:
     """Run the router until ``stop`` is set; then shut down within SHUTDOWN_TIMEOUT_S.
@@ -80,103 +75,112 @@ async def serve(config: Config, stop: asyncio.Event, *,
     than real time (a simulator); ``records_out``: append each finished call's record
     to that file (JSON lines).
     """
-
     notifier = notifier or Notifier()
-    router = Router(config, speed=speed)
-    # READY=1 goes with the first resync, the last step before routing: the durable
-    # store (below) restores the saved state before the AMI task starts.
-    router.add_link_listener(systemd_reporter(config, notifier))
-    failopen = FailopenMembers(router)  # the fail-open queue's members follow the agents
-    failopen.attach()
-    records = RecordsFile(records_out) if records_out else None
-    if records is not None:
-        router.add_fact_listener(records.on_fact)
-        router.health_sources["records_file"] = records.health
-        router.metric_sources.append(records.metrics)
-    metrics = RouterMetrics(router)
-    metrics.attach()
     secret = ami_secret(config)
     tokens = load_tokens(config)  # SecretError if a named tokens file is unusable
-    router.ami = AmiConnection(config.ami, secret, router)
-    router.ami.on_error = router.input_failed
-    supervisor = Supervisor()
-    router.health_sources["tasks"] = supervisor.health
-    router.tasks_ok = supervisor.ok
-    store: Store | None = None
     pair = config.leader is not None and config.leader.enabled
-    if pair:  # before the store: its writer asks the election for the fencing token
-        def elected(token: int) -> None:
-            router.become_leader(token)
-            if store is not None:
-                store.lead()
-
-        router.standby()
-        router.election = start_election(config, on_elected=elected,
-                                         on_deposed=router.become_standby)
+    service = build(config, clock=engine_clock(speed=speed), ami=config.ami, secret=secret,
+                    lock=leader_lock(config) if pair else None, records_out=records_out)
+    # READY=1 goes with the first resync, the last step before routing: the durable
+    # store (below) restores the saved state before the AMI task starts.
+    service.router.add_link_listener(systemd_reporter(config, notifier))
     if config.redis is not None:
-        from acd.store import open_store
+        await service.open_store()
+    http = await service.open_http(tokens)
+    _log_started(service, http.port, tokens)
+    if ready is not None:
+        ready(service)
+    settle_heap()
+    notifier.status(f"connecting to AMI {config.ami.host}:{config.ami.port}")
+    running = _start(service, notifier)
+    try:
+        await stop.wait()
+    finally:
+        notifier.stopping()
+        log.info("router_stopping")
+        await _stop(service, running, http)
+        log.info("router_stopped")
 
-        # the saved state is taken back before the AMI session starts; its resync then
-        # reconciles it with Asterisk
-        store = await open_store(config, router, registry=metrics.registry,
-                                 fence_token=router.fence_token if pair else None)
-    http = await start_http(router, config.http.bind, config.http.port, metrics=metrics,
-                            tokens=tokens, api_config=config.api, limits=config.http)
+
+@dataclass
+class _Running:
+    """The tasks of a running service: its AMI session, its election (a pair member)
+    and the background tasks cancelled first at shutdown."""
+
+    ami: asyncio.Task[None]
+    election: asyncio.Task[None] | None
+    background: list[asyncio.Task[None]]
+
+
+def _start(service: Service, notifier: Notifier) -> _Running:
+    """Start the AMI session, the election and the background tasks (the heartbeat
+    and the reconciler supervised: restarted if they fail)."""
+    assert service.ami is not None
+    assert service.metrics is not None
+    config, supervisor = service.config, service.supervisor
+    ami = asyncio.create_task(service.ami.run(), name="ami")
+    background = [asyncio.create_task(watch_loop_lag(service.metrics), name="loop-lag"),
+                  asyncio.create_task(notifier.watchdog(), name="watchdog"),
+                  supervisor.start("heartbeat", service.heartbeat.run)]
+    if config.ami.reconcile_s > 0 and service.reconciler is not None:
+        background.append(supervisor.start("reconciler", functools.partial(
+            service.reconciler.run, config.ami.reconcile_s)))
+    election = service.leadership.election
+    return _Running(ami, None if election is None else asyncio.create_task(
+        election.run(), name="election"), background)
+
+
+async def _stop(service: Service, running: _Running, http: HttpServer) -> None:
+    """Stop everything within SHUTDOWN_TIMEOUT_S: give the leader lock up (the standby
+    takes over), end the AMI session, the background tasks, the HTTP server, then a
+    last flush of the durable store with what is left of the budget."""
+    for task in running.background:
+        task.cancel()
+    began = time.monotonic()
+    try:
+        async with asyncio.timeout(SHUTDOWN_TIMEOUT_S):
+            election = service.leadership.election
+            if running.election is not None and election is not None:
+                await cancel_and_wait(running.election)
+                await election.close()
+            assert service.ami is not None
+            await service.ami.stop()
+            await cancel_and_wait(running.ami)
+            await _ended(running.background)
+            await http.close()
+            if service.store is not None:
+                left = SHUTDOWN_TIMEOUT_S - (time.monotonic() - began) - 0.5
+                await service.store.close(max(0.1, left))
+    except TimeoutError:
+        log.error("router_stop_timeout", after_s=SHUTDOWN_TIMEOUT_S)
+    if service.records_file is not None:
+        with contextlib.suppress(OSError):  # logged: records_file_unwritten
+            service.records_file.close()
+
+
+async def _ended(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for cancelled tasks; one that had failed is logged (the last flush after
+    them must still run)."""
+    for task in tasks:
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        except Exception as exc:
+            log.error("task_failed", task=task.get_name(),
+                      error=type(exc).__name__, where=where(exc))
+
+
+def _log_started(service: Service, http_port: int, tokens: TokenSet) -> None:
+    config, store = service.config, service.store
     log.info("router_started", site=config.site.name, agents=len(config.agents),
-             http=f"{config.http.bind}:{http.port}",
+             http=f"{config.http.bind}:{http_port}",
              state="in memory (no Redis configured)" if store is None
              else f"redis (namespace {store.namespace}, restore {store.restore_result})")
     if len(tokens):
         log.info("api_tokens", source=tokens.source, roles=tokens.roles())
     else:
         log.warning("api_disabled", reason=HOW_TO_CONFIGURE)
-    if ready is not None:
-        ready(router)
-    settle_heap()
-    notifier.status(f"connecting to AMI {config.ami.host}:{config.ami.port}")
-    ami_task = asyncio.create_task(router.ami.run(), name="ami")
-    background = [asyncio.create_task(watch_loop_lag(metrics), name="loop-lag"),
-                  asyncio.create_task(notifier.watchdog(), name="watchdog"),
-                  supervisor.start("heartbeat", functools.partial(run_heartbeat, router))]
-    if config.ami.reconcile_s > 0:
-        background.append(supervisor.start("reconciler", functools.partial(
-            run_reconciler, router, config.ami.reconcile_s, failopen=failopen)))
-    election_task = (asyncio.create_task(router.election.run(), name="election")
-                     if router.election is not None else None)
-    try:
-        await stop.wait()
-    finally:
-        notifier.stopping()
-        log.info("router_stopping")
-        for task in background:
-            task.cancel()
-        began = time.monotonic()
-        try:
-            async with asyncio.timeout(SHUTDOWN_TIMEOUT_S):
-                if election_task is not None and router.election is not None:
-                    # gives the lock up: the standby takes over
-                    await cancel_and_wait(election_task)
-                    await router.election.close()
-                await router.ami.stop()
-                await cancel_and_wait(ami_task)
-                for task in background:
-                    try:
-                        await task
-                    except asyncio.CancelledError:
-                        pass
-                    except Exception as exc:  # the last flush below must still run
-                        log.error("task_failed", task=task.get_name(),
-                                  error=type(exc).__name__, where=where(exc))
-                await http.close()
-                if store is not None:  # a last flush with what is left of the budget
-                    left = SHUTDOWN_TIMEOUT_S - (time.monotonic() - began) - 0.5
-                    await store.close(max(0.1, left))
-        except TimeoutError:
-            log.error("router_stop_timeout", after_s=SHUTDOWN_TIMEOUT_S)
-        if records is not None:
-            with contextlib.suppress(OSError):  # logged: records_file_unwritten
-                records.close()
-        log.info("router_stopped")
 
 
 def run_service(config: Config, *, config_path: str = "", speed: float = 1.0,

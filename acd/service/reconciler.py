@@ -15,43 +15,50 @@ by another configuration.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from acd.errors import AmiError
 from acd.logs import get_logger
 
 if TYPE_CHECKING:
+    from acd.ami.client import AmiConnection
+    from acd.ami.events import StatusEntry
     from acd.service.failopen_members import FailopenMembers
-    from acd.service.router import Router
 
 log = get_logger("acd.reconciler")
 
 
-async def reconcile_once(router: Router, *, failopen: FailopenMembers | None = None) -> bool:
-    """One pass; False if the link was not up or the list could not be had."""
-    ami = router.ami
-    if ami is None or not _ready(router):
-        return False
-    try:
-        entries, taken_at = await ami.channels()
-    except (AmiError, TimeoutError) as exc:
-        log.warning("reconcile_failed", error=f"{type(exc).__name__}: {exc}")
-        return False
-    if not _ready(router):
-        return False  # the link dropped meanwhile: the next login's resync does it
-    router.on_channels(entries, taken_at)
-    if failopen is not None:
-        failopen.prune()
-    return True
+class Reconciler:
+    """Asks ``link`` for Asterisk's channels while ``linked`` (the link up and
+    resynchronised) and gives them to ``on_channels``; then prunes ``failopen``."""
 
+    def __init__(self, link: AmiConnection, *, linked: Callable[[], bool],
+                 on_channels: Callable[[list[StatusEntry], float], None],
+                 failopen: FailopenMembers | None = None) -> None:
+        self._link = link
+        self._linked = linked
+        self._on_channels = on_channels
+        self._failopen = failopen
 
-async def run_reconciler(router: Router, interval_s: float, *,
-                         failopen: FailopenMembers | None = None) -> None:
-    """Reconcile every ``interval_s`` real seconds until cancelled."""
-    while True:
-        await asyncio.sleep(interval_s)
-        await reconcile_once(router, failopen=failopen)
+    async def once(self) -> bool:
+        """One pass; False if the link was not up or the list could not be had."""
+        if not self._linked():
+            return False
+        try:
+            entries, taken_at = await self._link.channels()
+        except (AmiError, TimeoutError) as exc:
+            log.warning("reconcile_failed", error=f"{type(exc).__name__}: {exc}")
+            return False
+        if not self._linked():
+            return False  # the link dropped meanwhile: the next login's resync does it
+        self._on_channels(entries, taken_at)
+        if self._failopen is not None:
+            self._failopen.prune()
+        return True
 
-
-def _ready(router: Router) -> bool:
-    return router.ami is not None and router.ami.connected and router.engine.link_up
+    async def run(self, interval_s: float) -> None:
+        """Reconcile every ``interval_s`` real seconds until cancelled."""
+        while True:
+            await asyncio.sleep(interval_s)
+            await self.once()

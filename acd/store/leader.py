@@ -71,18 +71,16 @@ def default_node_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-def start_election(config: Config, *, on_elected: Callable[[int], None],
-                   on_deposed: Callable[[str], None]) -> Election:
-    """The election of ``[leader]`` on ``[redis]`` (config checked: both are set)."""
+def leader_lock(config: Config) -> LeaderLock:
+    """The lock of ``[leader]`` on ``[redis]`` (config checked: both are set)."""
     if config.leader is None or config.redis is None:
         raise ValueError("an election needs [leader] and [redis]")
     # the store's connection settings (password, Sentinel), with time-outs short
     # enough that a stuck call cannot outlive the lease
     settings = msgspec.structs.replace(config.redis, timeout_s=config.leader.ttl_s / 3)
     redis = connect(settings, redis_password(config))
-    lock = LeaderLock(redis, namespace_of(config), config.leader.node_id or default_node_id(),
+    return LeaderLock(redis, namespace_of(config), config.leader.node_id or default_node_id(),
                       config.leader.ttl_s)
-    return Election(lock, on_elected=on_elected, on_deposed=on_deposed)
 
 
 class LeaderLock:

@@ -1,6 +1,6 @@
-"""The one builder of the whole routing stack (router, AMI connection, metrics, call
-records), shared by the tests, the benchmarks and ``acd simulate``, so that none of
-them wires a router by assigning its attributes."""
+"""The service as the tests, the benchmarks and ``acd simulate`` build it: the one
+composition of :func:`acd.service.build.build`, with the record of every call that
+ended, so that none of them wires a router by hand."""
 
 from acd.testing.stack import Stack, build_stack, running_stack
 

@@ -343,35 +343,39 @@ async def test_bascule_set_and_removed(served: Served) -> None:
 
 
 async def test_a_standby_refuses_writes_and_says_where_to_send_them(
-        served: Served, redis_url: str, redis_namespace: str) -> None:
+        config: Config, tokens_file: Path, redis_url: str, redis_namespace: str) -> None:
     """A standby's engine follows events without deciding: a write there would change
-    nothing Asterisk sees. It answers 503 (audited); reads still work."""
+    nothing Asterisk sees. It answers 503 (audited); reads still work. Once elected,
+    it takes writes."""
     from redis.asyncio import Redis
 
-    from acd.store.leader import Election, LeaderLock
+    from acd.store.leader import LeaderLock
 
-    router, client = served.room.router, served.client
     redis = Redis.from_url(redis_url)
-    router.election = Election(LeaderLock(redis, redis_namespace, "node-b", 2.0),
-                               on_elected=router.become_leader,
-                               on_deposed=router.become_standby)
+    lock = LeaderLock(redis, redis_namespace, "node-b", 2.0)
+    tokens = load_tokens(config, {"ACD_API_TOKENS_FILE": str(tokens_file)})
     try:
-        assert router.role == "standby"
-        status, body = await client.request("PUT", "/api/v1/bascules/site", SUPERVISOR,
-                                            {"share": 1.0})
-        assert (status, body["error"]) == (503, "standby")
-        assert "send writes to the leader" in body["message"]
-        assert served.engine.bascules == {}
-        status, body = await client.get("audit", SUPERVISOR)
-        assert body["audit"][-1]["result"] == "standby"
-        status, _ = await client.get("bascules", READER)
-        assert status == 200
+        async for served in serve_room(Room(config, lock=lock), tokens):
+            service, client = served.room.service, served.client
+            assert service.role == "standby"
+            status, body = await client.request("PUT", "/api/v1/bascules/site", SUPERVISOR,
+                                                {"share": 1.0})
+            assert (status, body["error"]) == (503, "standby")
+            assert "send writes to the leader" in body["message"]
+            assert served.engine.bascules == {}
+            status, body = await client.get("audit", SUPERVISOR)
+            assert body["audit"][-1]["result"] == "standby"
+            status, _ = await client.get("bascules", READER)
+            assert status == 200
+            assert service.leadership.election is not None
+            await service.leadership.election.step()
+            assert service.role == "leader"
+            status, _ = await client.request("PUT", "/api/v1/bascules/site", SUPERVISOR,
+                                             {"share": 1.0})
+            assert status == 200
     finally:
-        router.election = None
+        await lock.release()
         await redis.aclose()
-    status, _ = await client.request("PUT", "/api/v1/bascules/site", SUPERVISOR,
-                                     {"share": 1.0})
-    assert status == 200
 
 
 # ---------------------------------------------------------------------- re-skill

@@ -218,7 +218,7 @@ async def test_heartbeats_keep_a_quiet_stream_alive(config: Config,
 async def test_streams_end_cleanly_when_the_server_stops(config: Config,
                                                         tokens: TokenSet) -> None:
     room = Room(config)
-    server = await start_http(room.router, "127.0.0.1", 0, tokens=tokens)
+    server = await start_http(room.service, "127.0.0.1", 0, tokens=tokens)
     async with aiohttp.ClientSession() as session, session.get(
             f"http://127.0.0.1:{server.port}/api/v1/events",
             headers={"Authorization": f"Bearer {SUPERVISOR}"}) as response:

@@ -15,7 +15,6 @@ from acd.aiotasks import cancel_and_wait
 from acd.config import AmiConfig, Config
 from acd.config.load import parse_config
 from acd.core.model import CallState
-from acd.service.heartbeat import run_heartbeat
 from acd.sim import (
     FixedBehaviour,
     OfferOutcome,
@@ -46,7 +45,7 @@ class RouterRun:
         self.router = self.stack.router
         self.records = self.stack.records
         self.tasks = [asyncio.create_task(self.stack.ami.run()),
-                      asyncio.create_task(run_heartbeat(self.router))]
+                      asyncio.create_task(self.stack.service.heartbeat.run())]
 
     async def stop(self) -> None:
         await self.stack.ami.stop()

@@ -7,16 +7,14 @@ them back from Asterisk at its resync."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-from acd.ami.client import AmiConnection
 from acd.config import AmiConfig
 from acd.core.model import CallState
-from acd.service.router import Router
 from acd.store import attach_store
+from acd.testing import build_stack
 from tests.support.redisproc import RedisProcess
 from tests.support.storeroom import SECRET, Room, RoomFactory, settings
 from tests.support.wait import until
@@ -73,24 +71,22 @@ async def test_a_restored_call_gets_its_number_and_name_back_from_asterisk(
         assert room.router.ami is not None
         await room.router.ami.stop()
         # a second router, restored from Redis, then resynchronised with Asterisk
-        second = Router(room.router.config, speed=room.router.speed)
-        store = attach_store(second, redis_url, redis_namespace,
+        second = build_stack(room.router.engine.config, speed=room.router.speed,
+                             ami=AmiConfig(port=room.sim.port, reconnect_initial_s=0.05),
+                             secret=SECRET, records=False)
+        store = attach_store(second.service, redis_url, redis_namespace,
                              settings=settings(redis_url), registry=CollectorRegistry())
         await store.restore()
-        restored = list(second.engine.calls.values())
+        restored = list(second.router.engine.calls.values())
         assert len(restored) == 3
         assert {(c.caller_num, c.caller_name) for c in restored} == {("", "")}
-        second.ami = AmiConnection(AmiConfig(port=room.sim.port, reconnect_initial_s=0.05),
-                                   SECRET, second)
-        task = asyncio.create_task(second.ami.run())
         try:
-            await asyncio.wait_for(second.link_ready.wait(), 5)
-            calls = second.engine.calls.values()
+            await second.start()
+            calls = second.router.engine.calls.values()
             assert {(c.caller_name, c.caller_num) for c in calls} == set(CALLERS)
             assert {c.state for c in calls} == {CallState.WAITING}
         finally:
-            await second.ami.stop()
-            await task
+            await second.stop()
             await store.close(1.0)
 
 

@@ -16,15 +16,16 @@ from acd.config import HttpConfig
 from acd.config.load import parse_config
 from acd.http import HttpServer, start_http
 from acd.metrics import RouterMetrics
-from acd.service.router import Router
+from acd.service.service import Service
+from acd.testing import build_stack
 from tests.support.sites import site_toml
 
 SITE = site_toml("SAS http")
 
 
 class Http:
-    def __init__(self, router: Router, server: HttpServer) -> None:
-        self.router = router
+    def __init__(self, service: Service, server: HttpServer) -> None:
+        self.service = service
         self.server = server
         self.port = server.port
 
@@ -38,7 +39,7 @@ class Http:
             return response.status
 
     def exposed(self) -> str:
-        return RouterMetrics(self.router).render().decode()
+        return RouterMetrics(self.service).render().decode()
 
 
 async def closed_by_server(reader: asyncio.StreamReader, timeout: float = 5.0) -> bool:
@@ -55,10 +56,10 @@ async def closed_by_server(reader: asyncio.StreamReader, timeout: float = 5.0) -
 
 
 async def start(**limits: float) -> Http:
-    router = Router(parse_config(SITE))
-    server = await start_http(router, "127.0.0.1", 0,
+    service = build_stack(parse_config(SITE)).service
+    server = await start_http(service, "127.0.0.1", 0,
                               limits=HttpConfig(**limits))  # type: ignore[arg-type]
-    return Http(router, server)
+    return Http(service, server)
 
 
 @pytest.fixture

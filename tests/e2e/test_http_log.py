@@ -17,7 +17,7 @@ import structlog
 from acd import logs
 from acd.config.load import parse_config
 from acd.http import HttpServer, start_http
-from acd.service.router import Router
+from acd.testing import build_stack
 from tests.support.sites import site_toml
 
 TOKEN = "tok3n-" + "a" * 40
@@ -41,8 +41,8 @@ def json_log() -> Iterator[None]:
 
 @pytest.fixture
 async def server(json_log: None) -> AsyncIterator[HttpServer]:
-    router = Router(parse_config(site_toml("SAS http log")))
-    started = await start_http(router, "127.0.0.1", 0)
+    service = build_stack(parse_config(site_toml("SAS http log"))).service
+    started = await start_http(service, "127.0.0.1", 0)
     yield started
     await started.close()
 

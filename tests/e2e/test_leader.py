@@ -15,7 +15,7 @@ from acd.metrics import RouterMetrics
 from acd.sim import FixedBehaviour, OfferOutcome, Phase, start_sim
 from acd.store.keys import fence as fence_key
 from acd.store.keys import leader as leader_key
-from acd.store.leader import Election, LeaderLock
+from acd.store.leader import LeaderLock
 from acd.testing import build_stack
 from tests.support.sites import SITE_TOML
 from tests.support.wait import until
@@ -100,35 +100,34 @@ async def test_a_deposed_router_sends_no_action(redis: Redis, redis_namespace: s
     sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=10, secret="pair-secret",
                           behaviour=FixedBehaviour(OfferOutcome(answer_after_s=1, talk_s=600)),
                           auth_failure_delay_s=0.05)
-    stack = build_stack(config, ami=AmiConfig(port=sim.port, reconnect_initial_s=0.05,
-                                              reconnect_max_s=0.2),
-                        secret="pair-secret", speed=10, records=False)
-    router = stack.router
     clock = FakeClock()
     lock = LeaderLock(redis, redis_namespace, "node-a", ttl_s=2.0, clock=clock)
-    router.standby()
-    router.election = Election(lock, on_elected=router.become_leader,
-                               on_deposed=router.become_standby)
+    stack = build_stack(config, ami=AmiConfig(port=sim.port, reconnect_initial_s=0.05,
+                                              reconnect_max_s=0.2),
+                        secret="pair-secret", speed=10, records=False, lock=lock)
+    service, router = stack.service, stack.router
+    election = service.leadership.election
+    assert election is not None
     task = asyncio.create_task(stack.ami.run())
     try:
         await until(router.link_ready.is_set)
-        assert router.role == "standby" and not router.engine.decide
+        assert service.role == "standby" and not router.engine.decide
         assert sim.actions.counts.get("Setvar", 0) == 0  # a standby sends nothing
-        await router.election.step()
-        assert router.role == "leader"
+        await election.step()
+        assert service.role == "leader"
         first = sim.pbx.place_call("15", "Premier", "0600000001", patience_s=3600)
         await until(lambda: first.phase is Phase.TALKING)
         sent = dict(sim.actions.counts)
         assert sent["Redirect"] == 1 and sent["Setvar"] >= 2  # heartbeat, ACD_DIAL
         clock.now += 2.5  # a long pause: the lease ran out, no renew ran
         second = sim.pbx.place_call("15", "Second", "0600000002", patience_s=3600)
-        await until(lambda: router.actions_fenced == 2)  # the offer's Setvar + Redirect
-        router.send_heartbeat()
+        await until(lambda: service.actions_fenced == 2)  # the offer's Setvar + Redirect
+        service.heartbeat.beat()
         await asyncio.sleep(0.1)
         assert sim.actions.counts == sent  # nothing more left this router
         assert second.phase is Phase.WAITING
-        assert router.role == "standby" and not router.engine.decide
-        text = RouterMetrics(router).render().decode()
+        assert service.role == "standby" and not router.engine.decide
+        text = RouterMetrics(service).render().decode()
         assert "\nacd_leader 0.0\n" in text
         assert "\nacd_actions_fenced_total 2.0\n" in text
     finally:

@@ -23,7 +23,7 @@ import pytest
 
 from acd.config import AmiConfig
 from acd.config.load import parse_config
-from acd.service.router import Router
+from acd.service.service import Service
 from acd.sim import FixedBehaviour, OfferOutcome
 from acd.sim.control import ControlServer
 from acd.sim.options import PbxOptions
@@ -40,9 +40,9 @@ SECRET = "control-port-test"
 
 
 class Room:
-    def __init__(self, control: str, router: Router, control_server: ControlServer) -> None:
+    def __init__(self, control: str, service: Service, control_server: ControlServer) -> None:
         self.control = control
-        self.router = router
+        self.service = service
         self.server = control_server
 
 
@@ -60,7 +60,7 @@ async def room() -> AsyncIterator[Room]:
                         secret=SECRET, records=False)
     try:
         await stack.start(within_s=10)
-        yield Room(f"http://127.0.0.1:{control.port}", stack.router, control)
+        yield Room(f"http://127.0.0.1:{control.port}", stack.service, control)
     finally:
         await stack.stop()
         await control.close()
@@ -208,7 +208,7 @@ async def test_metrics_built_collector_by_collector_equal_the_whole_exposition(
         room: Room) -> None:
     from acd.metrics import RouterMetrics
 
-    metrics = RouterMetrics(room.router)
+    metrics = RouterMetrics(room.service)
     metrics.attach()
     _, placed = await request("POST", f"{room.control}/calls", {"number": "15"})
     await request("GET", f"{room.control}/calls/{placed['id']}?wait=ended&timeout=10")

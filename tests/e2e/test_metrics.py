@@ -28,7 +28,7 @@ from acd.core.constants import BUSY_HOLD_S, DEFAULT_HANDLE_S
 from acd.http import start_http
 from acd.metrics import RouterMetrics, watch_loop_lag
 from acd.service.main import serve
-from acd.service.router import Router
+from acd.service.service import Service
 from acd.testing import build_stack
 from acd.tools.summary import summarize
 from tests.support.metricsroom import (
@@ -254,7 +254,7 @@ async def test_health_counters(room: Room) -> None:
     # a stand-in for the AMI connection: each session's protocol counts its own events
     old = SimpleNamespace(events_received=5)
     ami = SimpleNamespace(connected=True, reconnects=0, protocol=old, drops=DropCounter())
-    room.router.ami = ami  # type: ignore[assignment]
+    room.router.outbox.connect(ami)  # type: ignore[arg-type]
     m = scrape(room)
     assert value(m, "acd_ami_connected") == 1
     assert value(m, "acd_ami_events_total") == 5
@@ -324,7 +324,7 @@ async def test_short_abandon_threshold_is_a_setting() -> None:
 
 @pytest.fixture
 async def http_room(room: Room) -> AsyncIterator[tuple[Room, str]]:
-    server = await start_http(room.router, "127.0.0.1", 0, metrics=room.metrics)
+    server = await start_http(room.service, "127.0.0.1", 0, metrics=room.metrics)
     yield room, f"http://127.0.0.1:{server.port}"
     await server.close()
 
@@ -364,7 +364,7 @@ reconnect_max_s = 0.1
 port = {http_port}
 """.encode())
     stop = asyncio.Event()
-    routers: list[Router] = []
+    routers: list[Service] = []
     task = asyncio.create_task(serve(config, stop, ready=routers.append))
     try:
         async with asyncio.timeout(10), aiohttp.ClientSession() as session:
@@ -429,8 +429,8 @@ def scrape_metrics(metrics: RouterMetrics) -> dict[Sample, float]:
 
 def test_metrics_module_needs_no_global_registry(config: Config) -> None:
     """Two routers in one process: two registries, no clash."""
-    first = RouterMetrics(Router(config, clock=lambda: 0.0))
-    second = RouterMetrics(Router(config, clock=lambda: 0.0))
+    first = RouterMetrics(build_stack(config, clock=lambda: 0.0).service)
+    second = RouterMetrics(build_stack(config, clock=lambda: 0.0).service)
     assert first.registry is not second.registry
     assert b"acd_calls_offered_total" in first.render()
 

@@ -10,7 +10,6 @@ from structlog.testing import capture_logs
 
 from acd.config import AmiConfig
 from acd.config.load import parse_config
-from acd.service.reconciler import reconcile_once, run_reconciler
 from acd.sim import FixedBehaviour, OfferOutcome, start_sim
 from acd.testing import build_stack
 from tests.support.storeroom import SECRET, SITE, SPEED
@@ -27,7 +26,8 @@ async def test_a_lost_hangup_is_repaired_by_the_reconciler() -> None:
                                               reconnect_initial_s=0.05, reconnect_max_s=0.2),
                         secret=SECRET, speed=SPEED, metrics=True)
     router, records, metrics = stack.router, stack.records, stack.metrics
-    assert metrics is not None
+    reconciler = stack.service.reconciler
+    assert metrics is not None and reconciler is not None
     try:
         await stack.start()
         for agent in ("1001", "1002", "1003"):
@@ -41,9 +41,9 @@ async def test_a_lost_hangup_is_repaired_by_the_reconciler() -> None:
         sim.pbx.hang_up_caller(leaves)
         await asyncio.sleep(0.3)  # real seconds: 3 simulated, past the list's margin
         with capture_logs() as logs:
-            assert await reconcile_once(router)
+            assert await reconciler.once()
             assert len(router.engine.waiting_calls("ARM_N1")) == 2  # one list: no repair
-            assert await reconcile_once(router)
+            assert await reconciler.once()
         assert [c.channel for c in router.engine.waiting_calls("ARM_N1")] == [stays.trunk.name]
         assert [(r.channel, r.outcome, r.ended_unobserved) for r in records] == [
             (leaves.trunk.name, "abandoned", True)]
@@ -52,12 +52,12 @@ async def test_a_lost_hangup_is_repaired_by_the_reconciler() -> None:
         assert metrics.registry.get_sample_value(
             "acd_state_repairs_total", {"kind": "call_gone"}) == 1.0
         sim.wire.flush_reordered()
-        reconciler = asyncio.create_task(run_reconciler(router, 0.05))  # runs on its own
+        running = asyncio.create_task(reconciler.run(0.05))  # runs on its own
         sim.pbx.agent_feature("1001", "*74")
         await until(lambda: not sim.pbx.live_calls())
-        reconciler.cancel()
+        running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await reconciler
+            await running
         await until(lambda: len(records) == 2)
         assert records[-1].outcome == "answered"
         assert sim.pbx.callers_hung_up_by("router-action") == []

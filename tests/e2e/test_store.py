@@ -22,8 +22,8 @@ from structlog.testing import capture_logs
 
 from acd.config.load import parse_config
 from acd.core import facts as f
-from acd.service.router import Router
 from acd.store import attach_store, keys
+from acd.testing import build_stack
 from tests.support.redisproc import RedisProcess, entries, hash_field
 from tests.support.storeroom import SITE, SPEED, RoomFactory, settings
 from tests.support.wait import until
@@ -125,8 +125,8 @@ async def test_a_fenced_writer_writes_no_more(
     client = redis.Redis.from_url(redis_url)
     token = client.incr(keys.fence(redis_namespace))  # this router took the lead
     config = parse_config(SITE)
-    router = Router(config, speed=SPEED)
-    store = attach_store(router, redis_url, redis_namespace, settings=settings(redis_url),
+    service = build_stack(config, speed=SPEED).service
+    store = attach_store(service, redis_url, redis_namespace, settings=settings(redis_url),
                          fence_token=lambda: int(token))
     store.writer.on_fact(f.CallReturned(at=1.0, call="x", queue="ARM_N1", agent=None,
                                         reason="one"))
@@ -157,8 +157,8 @@ async def test_a_standby_journals_nothing_and_writes_everything_once_it_leads(
     writes its own whole state, even after an earlier term ended fenced."""
     client = redis.Redis.from_url(redis_url)
     holder: dict[str, int | None] = {"token": None}  # None: not the leader now
-    router = Router(parse_config(SITE), speed=SPEED)
-    store = attach_store(router, redis_url, redis_namespace, settings=settings(redis_url),
+    service = build_stack(parse_config(SITE), speed=SPEED).service
+    store = attach_store(service, redis_url, redis_namespace, settings=settings(redis_url),
                          fence_token=lambda: holder["token"])
     try:
         store.writer.on_fact(f.CallReturned(at=1.0, call="x", queue="ARM_N1", agent=None,
@@ -237,10 +237,10 @@ async def test_api_writes_are_audited_in_redis(redis_url: str, redis_namespace: 
     from tests.support.apiroom import SITE as API_SITE
     from tests.support.apiroom import SUPERVISOR, TOKENS_TOML
 
-    router = Router(parse_config(API_SITE))
-    router.submit(i.ChannelsSnapshot([], taken_at=0.0))
-    store = attach_store(router, redis_url, redis_namespace, settings=settings(redis_url))
-    http = await start_http(router, "127.0.0.1", 0,
+    service = build_stack(parse_config(API_SITE)).service
+    service.submit(i.ChannelsSnapshot([], taken_at=0.0))
+    store = attach_store(service, redis_url, redis_namespace, settings=settings(redis_url))
+    http = await start_http(service, "127.0.0.1", 0,
                             tokens=parse_tokens(TOKENS_TOML.encode(), "tokens.toml"))
     client = redis.Redis.from_url(redis_url)
     try:
@@ -266,8 +266,8 @@ async def test_api_writes_are_audited_in_redis(redis_url: str, redis_namespace: 
 async def test_a_router_starts_without_redis_and_writes_once_it_is_back(
         persistent_redis: RedisProcess, redis_namespace: str) -> None:
     persistent_redis.stop()
-    router = Router(parse_config(SITE))
-    store = attach_store(router, persistent_redis.url, redis_namespace,
+    service = build_stack(parse_config(SITE)).service
+    store = attach_store(service, persistent_redis.url, redis_namespace,
                          settings=settings(persistent_redis.url),
                          registry=CollectorRegistry())
     with capture_logs() as logs:
@@ -295,8 +295,8 @@ async def test_a_router_starts_without_redis_and_writes_once_it_is_back(
 
 async def test_an_entry_that_cannot_be_encoded_is_dropped_and_the_rest_written(
         redis_url: str, redis_namespace: str) -> None:
-    router = Router(parse_config(SITE))
-    store = attach_store(router, redis_url, redis_namespace, settings=settings(redis_url),
+    service = build_stack(parse_config(SITE)).service
+    store = attach_store(service, redis_url, redis_namespace, settings=settings(redis_url),
                          registry=CollectorRegistry())
     client = redis.Redis.from_url(redis_url)
     try:
@@ -320,11 +320,11 @@ async def test_the_store_finds_its_redis_through_sentinel(
     from tests.support.redisproc import SentinelProcess
 
     sentinel = SentinelProcess(private_redis, "acdtest")
-    router = Router(parse_config(SITE))
+    service = build_stack(parse_config(SITE)).service
     try:
         config = settings("redis://unused/0", sentinels=[f"127.0.0.1:{sentinel.port}"],
                           sentinel_service="acdtest")
-        store = attach_store(router, config.url, redis_namespace, settings=config,
+        store = attach_store(service, config.url, redis_namespace, settings=config,
                              registry=CollectorRegistry())
         store.writer.on_fact(f.CallReturned(at=1.0, call="x", queue="ARM_N1", agent=None,
                                             reason="via sentinel"))

@@ -7,16 +7,13 @@ import asyncio
 from structlog.testing import capture_logs
 
 from acd.config.load import parse_config
-from acd.service.router import Router
-from acd.service.supervise import Supervisor
+from acd.testing import build_stack
 from tests.support.sites import site_toml
 
 
 async def test_a_failing_task_is_logged_restarted_and_reported() -> None:
-    supervisor = Supervisor()
-    router = Router(parse_config(site_toml("x")))
-    router.health_sources["tasks"] = supervisor.health
-    router.tasks_ok = supervisor.ok
+    service = build_stack(parse_config(site_toml("x")), metrics=True).service
+    supervisor = service.supervisor
     runs: list[int] = []
     release = asyncio.Event()
     failed = asyncio.Event()
@@ -33,7 +30,8 @@ async def test_a_failing_task_is_logged_restarted_and_reported() -> None:
         task = supervisor.start("heartbeat", heartbeat)
         await failed.wait()
         await asyncio.sleep(0)
-        healths.append(router.health())  # down until restarted
+        healths.append(service.health())  # down until restarted
+        restarts = dict(service.task_restarts)
         async with asyncio.timeout(5):
             while len(runs) < 2:
                 await asyncio.sleep(0.01)
@@ -44,6 +42,11 @@ async def test_a_failing_task_is_logged_restarted_and_reported() -> None:
     assert healths[0]["tasks"] == {"heartbeat": {"running": False, "restarts": 0,
                                                  "last_error": "ValueError"}}
     assert supervisor.health()["heartbeat"]["restarts"] == 1
+    assert restarts == {"heartbeat": 0, "reconciler": 0}
+    assert service.metrics is not None
+    exposed = service.metrics.render().decode()
+    assert 'acd_task_restarts_total{task="heartbeat"} 1.0' in exposed
+    assert 'acd_task_restarts_total{task="reconciler"} 0.0' in exposed
     (failure,) = [e for e in logs if e["event"] == "task_failed"]
     assert failure["task"] == "heartbeat" and failure["error"] == "ValueError"
     assert "NaN" not in str(failure)
@@ -54,8 +57,8 @@ async def test_a_journal_writer_that_dies_is_logged_and_started_again(
         redis_url: str, redis_namespace: str) -> None:
     from acd.store import attach_store
 
-    router = Router(parse_config(site_toml("x")))
-    store = attach_store(router, redis_url, redis_namespace)
+    service = build_stack(parse_config(site_toml("x"))).service
+    store = attach_store(service, redis_url, redis_namespace)
     original = store.writer.run
     runs: list[int] = []
 

@@ -17,12 +17,11 @@ from datetime import datetime
 import pytest
 from structlog.testing import capture_logs
 
-from acd.ami.client import AmiConnection
 from acd.ami.frames import FrameReader, parse_frame
 from acd.config.load import parse_config
 from acd.core import facts as f
-from acd.metrics import RouterMetrics
 from acd.service.router import Router
+from acd.testing import Stack, build_stack
 from tests.support.amipeer import AmiPeer, ami_config
 from tests.support.paths import LIVE
 from tests.support.sites import local_agents, site_toml
@@ -92,34 +91,39 @@ def announcement_then_hangup() -> tuple[list[bytes], list[bytes]]:
 
 class Room:
     def __init__(self) -> None:
-        self.router = Router(parse_config(SITE))
-        self.metrics = RouterMetrics(self.router)
-        self.metrics.attach()
+        self.stack: Stack | None = None
         self.facts: list[f.Fact] = []
-        self.router.add_fact_listener(self.facts.append)
         self.peer: AmiPeer | None = None
         self.task: asyncio.Task[None] | None = None
 
     async def connect(self) -> AmiPeer:
         self.peer = peer = await AmiPeer(secret=SECRET,
                                          ping_timestamp=lambda: f"{time.time():.6f}").start()
-        connection = AmiConnection(ami_config(peer.port), SECRET, self.router)
-        self.router.ami = connection
-        self.task = asyncio.create_task(connection.run())
+        self.stack = build_stack(parse_config(SITE), ami=ami_config(peer.port), secret=SECRET,
+                                 records=False, metrics=True)
+        self.router.add_fact_listener(self.facts.append)
+        self.task = asyncio.create_task(self.stack.ami.run())
         await until(lambda: self.router.engine.link_up)
         return peer
 
     def ended(self) -> list[f.CallEnded]:
         return [x for x in self.facts if isinstance(x, f.CallEnded)]
 
+    @property
+    def router(self) -> Router:
+        assert self.stack is not None, "not connected yet"
+        return self.stack.router
+
     def sample(self, name: str) -> float:
-        text = self.metrics.render().decode()
+        assert self.stack is not None and self.stack.metrics is not None
+        text = self.stack.metrics.render().decode()
         return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                    if line.startswith(name + "{") and 'queue="ARM_N1"' in line)
 
     async def close(self) -> None:
-        if self.router.ami is not None:
-            await self.router.ami.stop()
+        if self.stack is None:
+            return
+        await self.stack.ami.stop()
         if self.task is not None:
             async with asyncio.timeout(2):
                 await self.task

@@ -13,12 +13,12 @@ import pytest
 from structlog.testing import capture_logs
 
 from acd.ami import events as ev
-from acd.ami.client import AmiConnection
 from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core.model import Agent, AgentState, Call, CallState
-from acd.metrics import RouterMetrics
 from acd.service.router import Router
+from acd.service.service import Service
+from acd.testing import Stack, build_stack
 from tests.support.amipeer import AmiPeer, ami_config
 from tests.support.sites import local_agents, site_toml
 from tests.support.wait import until
@@ -46,9 +46,8 @@ class Room:
     test's (real time, moved by ``ahead`` seconds)."""
 
     def __init__(self) -> None:
-        self.router = Router(parse_config(SITE))
+        self.stack: Stack | None = None
         self.facts: list[f.Fact] = []
-        self.router.add_fact_listener(self.facts.append)
         self.task: asyncio.Task[None] | None = None
         self.peer: AmiPeer | None = None
         self.ahead = 0.0
@@ -65,9 +64,10 @@ class Room:
         self.peer = peer = await AmiPeer(secret=SECRET, status_channels=[caller],
                                          ping_timestamp=lambda: stamp(self.pbx_now())
                                          ).start()
-        connection = AmiConnection(ami_config(peer.port), SECRET, self.router)
-        self.router.ami = connection
-        self.task = asyncio.create_task(connection.run())
+        self.stack = build_stack(parse_config(SITE), ami=ami_config(peer.port), secret=SECRET,
+                                 records=False, metrics=True)
+        self.router.add_fact_listener(self.facts.append)
+        self.task = asyncio.create_task(self.stack.ami.run())
         await until(lambda: self.redirects() == [CALLER])
         assert self.call().state is CallState.OFFERED
         assert self.agent().state is AgentState.RINGING
@@ -106,9 +106,19 @@ class Room:
         assert not any(isinstance(x, f.AgentStateChanged) and x.new == "paused"
                        for x in self.facts)
 
+    @property
+    def service(self) -> Service:
+        assert self.stack is not None, "no offer yet"
+        return self.stack.service
+
+    @property
+    def router(self) -> Router:
+        return self.service.router
+
     async def close(self) -> None:
-        if self.router.ami is not None:
-            await self.router.ami.stop()
+        if self.stack is None:
+            return
+        await self.stack.ami.stop()
         if self.task is not None:
             async with asyncio.timeout(2):
                 await self.task
@@ -124,8 +134,9 @@ async def room() -> AsyncIterator[Room]:
     await room.close()
 
 
-def skews(router: Router) -> str:
-    text = RouterMetrics(router).render().decode()
+def skews(service: Service) -> str:
+    assert service.metrics is not None
+    text = service.metrics.render().decode()
     return next(line for line in text.splitlines()
                 if line.startswith('acd_clock_skew_events_total{kind="asterisk"}'))
 
@@ -138,7 +149,7 @@ async def test_a_newstate_of_an_unknown_channel_stamped_an_hour_ahead_moves_no_t
         await asyncio.sleep(0.1)
         await room.send(newstate("PJSIP/ivr-00000009", "9.9", room.pbx_now()))
     room.untouched()
-    assert skews(room.router) == 'acd_clock_skew_events_total{kind="asterisk"} 1.0'
+    assert skews(room.service) == 'acd_clock_skew_events_total{kind="asterisk"} 1.0'
     assert [e["clock"] for e in logs if e["event"] == "clock_skew"] == ["asterisk"]
 
 
@@ -151,10 +162,10 @@ async def test_a_stepped_asterisk_clock_is_counted_once_logged_once_and_moves_no
             await room.send(newstate(f"PJSIP/ivr-{n:08x}", f"9.{n}", room.pbx_now()))
             await asyncio.sleep(0.02)
         before = len(room.heartbeats())
-        room.router.send_heartbeat()
+        room.service.heartbeat.beat()
         await until(lambda: len(room.heartbeats()) > before)
     room.untouched()
-    assert skews(room.router) == 'acd_clock_skew_events_total{kind="asterisk"} 1.0'
+    assert skews(room.service) == 'acd_clock_skew_events_total{kind="asterisk"} 1.0'
     steps = [e for e in logs if e["event"] == "clock_skew"]
     assert len(steps) == 1 and round(steps[0]["step_s"]) == -3600
     # the dialplan's fail-open check compares the heartbeat with Asterisk's ${EPOCH}:
@@ -173,7 +184,7 @@ async def test_a_clock_that_keeps_disagreeing_is_counted_every_time_and_logged_o
             await room.send(newstate(f"PJSIP/ivr-{n:08x}", f"8.{n}", stray))
             await asyncio.sleep(0.02)
     room.untouched()
-    assert skews(room.router) == 'acd_clock_skew_events_total{kind="asterisk"} 3.0'
+    assert skews(room.service) == 'acd_clock_skew_events_total{kind="asterisk"} 3.0'
     assert len([e for e in logs if e["event"] == "clock_skew"]) == 1
 
 
@@ -184,7 +195,7 @@ async def test_timestamps_a_few_milliseconds_out_of_order_change_nothing(room: R
         await room.send(*(newstate(f"PJSIP/ivr-{n:08x}", f"9.{n}", now - skew)
                           for n, skew in enumerate((0.003, 0.001, 0.006, 0.0, 0.004))))
     room.untouched()
-    assert skews(room.router) == 'acd_clock_skew_events_total{kind="asterisk"} 0.0'
+    assert skews(room.service) == 'acd_clock_skew_events_total{kind="asterisk"} 0.0'
     assert not [e for e in logs if e["event"] == "clock_skew"]
 
 

@@ -21,8 +21,6 @@ from acd.ami.frames import AmiMessage, parse_frame
 from acd.config import AmiConfig
 from acd.config.load import parse_config
 from acd.core import inputs as i
-from acd.service.failopen_members import FailopenMembers
-from acd.service.reconciler import reconcile_once
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim
 from acd.sim.clock import SimClock
 from acd.sim.pbx import Pbx
@@ -189,9 +187,8 @@ async def test_the_router_keeps_the_queue_members_in_step_with_its_agents() -> N
                           behaviour=FixedBehaviour(OfferOutcome(kind="noanswer")))
     native = sim.pbx.native
     stack = build_stack(config, ami=AmiConfig(port=sim.port, keepalive_s=5.0), secret=SECRET,
-                        speed=20.0, records=False)
+                        speed=20.0, records=False, failopen=True)
     router = stack.router
-    FailopenMembers(router).attach()
     task = asyncio.create_task(stack.ami.run())
 
     def members() -> dict[str, bool]:
@@ -322,10 +319,10 @@ async def test_the_router_removes_the_members_it_does_not_know_and_only_those() 
 
     sim.pbx.subscribe(sink)
     stack = build_stack(config, ami=AmiConfig(port=sim.port, keepalive_s=5.0), secret=SECRET,
-                        speed=20.0, records=False)
-    router = stack.router
-    members = FailopenMembers(router)
-    members.attach()
+                        speed=20.0, records=False, failopen=True)
+    router, members, reconciler = (stack.router, stack.service.failopen,
+                                   stack.service.reconciler)
+    assert members is not None and reconciler is not None
     task = asyncio.create_task(stack.ami.run())
     front = {"Local/1001@agents", "Local/1002@agents", "Local/1003@agents"}
     try:
@@ -340,7 +337,7 @@ async def test_the_router_removes_the_members_it_does_not_know_and_only_those() 
         assert native.add("PJSIP/9998", "9998", False) is None
         router.submit(i.AgentPause("1002", reason="break"))
         await until(lambda: native.member_list["Local/1002@agents"].paused)
-        assert await reconcile_once(router, failopen=members)
+        assert await reconciler.once()
         await until(lambda: "PJSIP/9998" not in native.member_list)
         assert set(native.member_list) == front
     finally:

@@ -19,6 +19,8 @@ from acd.core import facts as f
 from acd.core.model import CallState
 from acd.metrics import RouterMetrics
 from acd.service.router import Router
+from acd.service.service import Service
+from acd.testing import Stack, build_stack
 from tests.support.amipeer import BANNER, AmiPeer, ami_config, waiting_event
 from tests.support.sites import local_agents, site_toml
 from tests.support.wait import until
@@ -39,27 +41,38 @@ def caller(channel: str, uniqueid: str, arrived: str) -> dict[str, str]:
 
 
 class Room:
+    """The service, built when it connects to its peer (the peer's port is known then)."""
+
     def __init__(self) -> None:
         self.config: Config = parse_config(SITE)
-        self.router = Router(self.config)
+        self.stack: Stack | None = None
         self.facts: list[f.Fact] = []
-        self.router.add_fact_listener(self.facts.append)
         self.tasks: list[asyncio.Task[None]] = []
 
+    @property
+    def service(self) -> Service:
+        assert self.stack is not None, "not connected yet"
+        return self.stack.service
+
+    @property
+    def router(self) -> Router:
+        return self.service.router
+
     def connect(self, peer: AmiPeer, **overrides: float) -> AmiConnection:
-        connection = AmiConnection(ami_config(peer.port, **overrides), SECRET, self.router)
-        connection.on_error = self.router.input_failed
-        self.router.ami = connection
-        self.tasks.append(asyncio.create_task(connection.run()))
-        return connection
+        """Build the service and start its AMI session (it runs at the next await)."""
+        self.stack = build_stack(self.config, ami=ami_config(peer.port, **overrides),
+                                 secret=SECRET, records=False)
+        self.router.add_fact_listener(self.facts.append)
+        self.tasks.append(asyncio.create_task(self.stack.ami.run()))
+        return self.stack.ami
 
 
 @pytest.fixture
 async def room() -> AsyncIterator[Room]:
     room = Room()
     yield room
-    if room.router.ami is not None:
-        await room.router.ami.stop()
+    if room.stack is not None:
+        await room.stack.ami.stop()
     for task in room.tasks:
         async with asyncio.timeout(2):
             await task
@@ -90,7 +103,7 @@ async def test_a_line_break_in_a_channel_skips_that_channel_not_the_resync(
     skipped = [e for e in logs if e["event"] == "ami_frames_dropped"]
     # two channels skipped, one log line: the episode's first drop
     assert len(skipped) == 1 and "holds a line break or NUL" in skipped[0]["detail"]
-    exposed = RouterMetrics(room.router).render().decode()
+    exposed = RouterMetrics(room.service).render().decode()
     assert 'acd_ami_frames_dropped_total{reason="undecodable"} 2.0' in exposed
     assert 'acd_ami_frames_dropped_total{reason="banner"} 0.0' in exposed
     await peer.close()
@@ -132,12 +145,12 @@ async def test_an_input_that_raises_is_logged_counted_and_the_next_one_routed(
             broken.append(fact.call)
             raise RuntimeError("caller 0611223344 broke me")
 
-    room.router.add_fact_listener(listener)
     stream = (waiting_event("Local/15@incoming-1;2", "1.1")
               + waiting_event("Local/15@incoming-2;2", "2.1"))
     peer = await AmiPeer(stream=stream, stream_after_status=True).start()
     with capture_logs() as logs:
         room.connect(peer)
+        room.router.add_fact_listener(listener)  # before the session runs
         await until(lambda: "Local/15@incoming-2;2" in redirected(peer))
     assert peer.logins == 1
     assert "Local/15@incoming-1;2" in redirected(peer)  # the other listeners went on
@@ -146,13 +159,17 @@ async def test_an_input_that_raises_is_logged_counted_and_the_next_one_routed(
     assert failed["kind"] == "fact_listener" and failed["input"] == "CallQueued"
     assert failed["error"] == "RuntimeError"
     assert "0611223344" not in str(failed)
-    exposed = RouterMetrics(room.router).render().decode()
+    exposed = RouterMetrics(room.service).render().decode()
     assert 'acd_input_errors_total{kind="fact_listener"} 1.0' in exposed
     await peer.close()
 
 
 async def test_an_engine_exception_on_one_event_does_not_end_the_session(
         room: Room) -> None:
+    stream = (waiting_event("Local/15@incoming-1;2", "1.1")
+              + waiting_event("Local/15@incoming-2;2", "2.1"))
+    peer = await AmiPeer(stream=stream, stream_after_status=True).start()
+    room.connect(peer)  # the session runs at the next await, with the handler below
     engine = room.router.engine
     original = engine.handlers[ev.UserEvent]
     calls: list[int] = []
@@ -164,10 +181,6 @@ async def test_an_engine_exception_on_one_event_does_not_end_the_session(
         original(event)
 
     engine.handlers[ev.UserEvent] = explode_once
-    stream = (waiting_event("Local/15@incoming-1;2", "1.1")
-              + waiting_event("Local/15@incoming-2;2", "2.1"))
-    peer = await AmiPeer(stream=stream, stream_after_status=True).start()
-    room.connect(peer)
     await until(lambda: "Local/15@incoming-2;2" in redirected(peer))
     assert peer.logins == 1
     assert room.router.input_errors == {"ami_event": 1}

@@ -19,7 +19,6 @@ import msgspec
 from acd.ami.frames import AmiMessage, FrameReader, parse_frame, serialize
 from acd.config import Config, HttpConfig
 from acd.config.load import load_config
-from acd.service.failopen_members import FailopenMembers
 from acd.testing import build_stack
 from tests.support.amipeer import AmiPeer, PeerSession
 from tests.support.paths import LIVE, LIVE_T3
@@ -118,8 +117,7 @@ async def test_the_router_removes_the_member_it_does_not_know_and_nothing_else()
     peer = await QueuePeer(session.members, secret=SECRET, status_channels=session.items,
                            stream=session.stream, stream_after_status=True).start()
     config = lab_config(peer.port)
-    stack = build_stack(config, ami=config.ami, secret=SECRET, records=False)
-    FailopenMembers(stack.router).attach()
+    stack = build_stack(config, ami=config.ami, secret=SECRET, records=False, failopen=True)
     task = asyncio.create_task(stack.ami.run())
 
     def removed() -> list[str]:

@@ -21,8 +21,7 @@ from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.engine import Engine
 from acd.core.records import CallRecord
-from acd.metrics import RouterMetrics
-from acd.service.router import Router
+from acd.testing import build_stack
 from tests.support.paths import LIVE
 
 RESTART_BEFORE = LIVE / "router-sessions" / "conn-4.s2c.ami"
@@ -157,9 +156,9 @@ async def test_lost_calls_have_their_own_counter_and_are_not_abandons() -> None:
     """``acd_calls_lost_total{queue,number,period,reason}``; the abandon counter does
     not move for them."""
     now = [0.0]
-    router = Router(lab_config(), clock=lambda: now[0])
-    metrics = RouterMetrics(router)
-    metrics.attach()
+    stack = build_stack(lab_config(), clock=lambda: now[0], metrics=True, records=False)
+    router, metrics = stack.router, stack.metrics
+    assert metrics is not None
 
     def feed(item: object, at: float) -> None:
         now[0] = at

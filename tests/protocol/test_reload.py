@@ -20,7 +20,6 @@ from acd.ami.events import Reload, decode_frame
 from acd.ami.frames import parse_frame
 from acd.config import AmiConfig
 from acd.config.load import parse_config
-from acd.service.heartbeat import run_heartbeat
 from acd.sim import FixedBehaviour, OfferOutcome, PbxOptions, start_sim
 from acd.sim.clock import SimClock
 from acd.sim.pbx import Pbx
@@ -161,9 +160,8 @@ async def test_the_router_refreshes_the_heartbeat_when_asterisk_reloads() -> Non
                           behaviour=FixedBehaviour(OfferOutcome(kind="noanswer")))
     stack = build_stack(config, ami=AmiConfig(port=sim.port, keepalive_s=5.0), secret=SECRET,
                         records=False)
-    router = stack.router
     tasks = [asyncio.create_task(stack.ami.run()),
-             asyncio.create_task(run_heartbeat(router))]
+             asyncio.create_task(stack.service.heartbeat.run())]
     heartbeat = config.dialplan.heartbeat_var
     try:
         await until(lambda: sim.pbx.globals.get(heartbeat, "0") != "0")
@@ -187,9 +185,8 @@ async def test_after_an_asterisk_restart_the_router_rearms_the_heartbeat_at_once
                                               keepalive_timeout_s=0.5,
                                               reconnect_initial_s=0.05, reconnect_max_s=0.2),
                         secret=SECRET, records=False)
-    router = stack.router
     tasks = [asyncio.create_task(stack.ami.run()),
-             asyncio.create_task(run_heartbeat(router))]
+             asyncio.create_task(stack.service.heartbeat.run())]
     heartbeat = config.dialplan.heartbeat_var
     try:
         await until(lambda: heartbeat in sim.pbx.globals)

@@ -1,4 +1,4 @@
-"""The API tests' room: a real Router driven with engine inputs on an injected clock
+"""The API tests' room: a real service driven with engine inputs on an injected clock
 (no AMI), the site and tokens it is served with, and an HTTP client."""
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from acd.core import inputs as i
 from acd.http import HttpServer, start_http
 from acd.http.tokens import TokenSet
 from acd.metrics import RouterMetrics
-from acd.service.router import Router
+from acd.store.leader import LeaderLock
+from acd.testing import build_stack
 from tests.support.sites import agent, partner, site_toml
 
 CALLER_NUM = "0612345678"
@@ -61,11 +62,13 @@ agent = "arm02"
 
 
 class Room:
-    """A Router fed Asterisk-shaped events on an injected clock (no AMI)."""
+    """A service fed Asterisk-shaped events on an injected clock (no AMI)."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, lock: LeaderLock | None = None) -> None:
         self.now = 1_000_000.0
-        self.router = Router(config, clock=lambda: self.now)
+        self.service = build_stack(config, clock=lambda: self.now, records=False,
+                                   lock=lock).service
+        self.router = self.service.router
         self._n = 0
         self.router.submit(i.ChannelsSnapshot([], taken_at=0.0))
 
@@ -132,9 +135,9 @@ class Served:
 
 async def serve_room(room: Room, tokens: TokenSet | None,
                      api_config: ApiConfig | None = None) -> AsyncIterator[Served]:
-    metrics = RouterMetrics(room.router)
+    metrics = RouterMetrics(room.service)
     metrics.attach()
-    server = await start_http(room.router, "127.0.0.1", 0, metrics=metrics, tokens=tokens,
+    server = await start_http(room.service, "127.0.0.1", 0, metrics=metrics, tokens=tokens,
                               api_config=api_config)
     try:
         async with aiohttp.ClientSession() as session:

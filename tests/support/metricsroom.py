@@ -1,4 +1,4 @@
-"""The metrics tests' room: a real Router fed Asterisk-shaped events on an injected
+"""The metrics tests' room: a real service fed Asterisk-shaped events on an injected
 clock, with its metrics, and a reader of the Prometheus text it renders."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.metrics import RouterMetrics
-from acd.service.router import Router
+from acd.testing import build_stack
 from tests.support.sites import agent, partner, site_toml
 
 CALLER_NUM = "0612345678"
@@ -28,13 +28,15 @@ Sample = tuple[str, tuple[tuple[str, str], ...]]
 
 
 class Room:
-    """A Router fed Asterisk-shaped events on an injected clock, with its metrics."""
+    """A service fed Asterisk-shaped events on an injected clock, with its metrics."""
 
     def __init__(self, config: Config) -> None:
         self.now = 1_000_000.0
-        self.router = Router(config, clock=lambda: self.now)
-        self.metrics = RouterMetrics(self.router)
-        self.metrics.attach()
+        self.service = build_stack(config, clock=lambda: self.now, metrics=True,
+                                   records=False).service
+        self.router = self.service.router
+        assert self.service.metrics is not None
+        self.metrics: RouterMetrics = self.service.metrics
         self.inputs = 0
         self._n = 0
         self.submit(i.ChannelsSnapshot([], taken_at=0.0))

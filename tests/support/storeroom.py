@@ -3,7 +3,6 @@ routing simulated calls over loopback TCP, its store writing to a real Redis."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -13,7 +12,6 @@ import msgspec
 import redis
 from prometheus_client import CollectorRegistry
 
-from acd.ami.client import AmiConnection
 from acd.config import AmiConfig, Config, RedisConfig
 from acd.config.load import parse_config
 from acd.core import facts as f
@@ -21,6 +19,7 @@ from acd.core.records import CallRecord
 from acd.service.router import Router
 from acd.sim import FixedBehaviour, OfferOutcome, SimServer, start_sim
 from acd.store import Store, attach_store, keys
+from acd.testing import build_stack
 from tests.support.redisproc import entries
 from tests.support.sites import local_agents, site_toml
 
@@ -74,24 +73,22 @@ def room_factory(redis_namespace: str) -> RoomFactory:
                                                 ender="caller"))
         sim = await start_sim(config, "127.0.0.1", 0, seed=1, speed=SPEED, secret=SECRET,
                               behaviour=behaviour, auth_failure_delay_s=0.05)
-        router = Router(config, speed=SPEED)
         ami = AmiConfig(port=sim.port, keepalive_s=0.5, keepalive_timeout_s=0.5,
                         reconnect_initial_s=0.05, reconnect_max_s=0.2, action_timeout_s=2.0)
-        router.ami = AmiConnection(ami, SECRET, router)
-        store = attach_store(router, url, redis_namespace, settings=settings(url, **overrides),
-                             registry=CollectorRegistry())
+        stack = build_stack(config, ami=ami, secret=SECRET, speed=SPEED, records=False)
+        router = stack.router
+        store = attach_store(stack.service, url, redis_namespace,
+                             settings=settings(url, **overrides), registry=CollectorRegistry())
         client = redis.Redis.from_url(url)
         room = Room(sim, router, store, client, redis_namespace)
         router.add_fact_listener(lambda fact: room.records.append(fact.record)
                                  if isinstance(fact, f.CallEnded) else None)
         store.start()
-        task = asyncio.create_task(router.ami.run())
         try:
-            await asyncio.wait_for(router.link_ready.wait(), 5)
+            await stack.start()
             yield room
         finally:
-            await router.ami.stop()
-            await task
+            await stack.stop()
             await store.close(1.0)
             await sim.close()
             with contextlib.suppress(redis.RedisError):

@@ -9,9 +9,8 @@ from structlog.testing import capture_logs
 
 from acd.ami import events as ev
 from acd.config.load import parse_config
-from acd.metrics import RouterMetrics
 from acd.service.clock import EARLY_S, OwnClock, PbxTime, SimulatorClock
-from acd.service.router import Router
+from acd.testing import build_stack
 from tests.support.sites import local_agents, site_toml
 
 START = 1_795_329_358.0
@@ -156,18 +155,19 @@ def test_acd_arrived_is_moved_onto_the_engine_clock_if_sane(written: str, second
 
 def test_a_step_of_the_router_host_clock_is_counted_once_logged_once_not_followed() -> None:
     fake = FakeTime()
-    router = Router(parse_config(site_toml("clock", agents=local_agents("1001"))),
-                    clock=own_clock(fake))
+    service = build_stack(parse_config(site_toml("clock", agents=local_agents("1001"))),
+                          clock=own_clock(fake), metrics=True).service
     with capture_logs() as logs:
-        router.send_heartbeat()
+        service.heartbeat.beat()
         fake.wall += 3600.0  # NTP steps the host's clock
-        before = router.clock()
+        before = service.clock()
         for _ in range(5):
-            router.send_heartbeat()
-    assert router.clock() == before  # engine time did not move
-    assert router.clock_skews == {"asterisk": 0, "router": 1}
+            service.heartbeat.beat()
+    assert service.clock() == before  # engine time did not move
+    assert service.clock_skews == {"asterisk": 0, "router": 1}
     steps = [e for e in logs if e["event"] == "clock_skew"]
     assert len(steps) == 1 and steps[0]["clock"] == "router" and steps[0]["step_s"] == 3600
-    exposed = RouterMetrics(router).render().decode()
+    assert service.metrics is not None
+    exposed = service.metrics.render().decode()
     assert 'acd_clock_skew_events_total{kind="router"} 1.0' in exposed
     assert 'acd_clock_skew_events_total{kind="asterisk"} 0.0' in exposed

@@ -1,8 +1,8 @@
 """``acd simulate`` and ``acd demo``: the PBX simulator and the real router, connected
 over loopback TCP, playing a scenario.
 
-The router here is the production :class:`~acd.service.router.Router` with its AMI connection; it
-only learns about calls from the AMI bytes the simulator sends. The call records and
+The router here is the production service (:func:`acd.service.build.build`) with its AMI
+connection; it only learns about calls from the AMI bytes the simulator sends. The call records and
 the summary come from the router's own facts, never from the simulator's bookkeeping.
 The simulator is only asked, at the end, who hung up each caller channel, so a run can
 prove that the router hung up nobody.
@@ -29,6 +29,7 @@ from acd.core.model import AgentState, Outcome
 from acd.core.records import CallRecord
 from acd.service.clock import SimulatorClock
 from acd.service.router import Router
+from acd.service.service import Service
 from acd.sim import SimServer, start_sim
 from acd.testing import build_stack
 from acd.tools.simulate.agentreturn import PausedAgentsReturn, still_paused_for_no_answer
@@ -160,7 +161,8 @@ def _people_follow(router: Router, sim: SimServer, scenario: Scenario,
 async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None = None,
                        speed: float | None = None,
                        on_progress: Callable[[Progress], None] | None = None,
-                       console: Callable[[Router], contextlib.AbstractAsyncContextManager[object]]
+                       console: Callable[[Service],
+                                         contextlib.AbstractAsyncContextManager[object]]
                        | None = None) -> RunResult:
     """Play ``scenario``; ``console``: given the router once it is connected, a context
     held while the scenario plays (``acd demo --console`` serves the console in it)."""
@@ -180,13 +182,14 @@ async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None =
     clock = SimulatorClock(speed, read=sim.clock.now)
     stack = build_stack(config, ami=ami, secret=secret, clock=clock, speed=speed,
                         metrics=True)
-    router, records, metrics = stack.router, stack.records, stack.metrics
+    service, records, metrics = stack.service, stack.records, stack.metrics
+    router = service.router
     assert metrics is not None
     paused = _people_follow(router, sim, scenario, seed)
     try:
         await stack.start(within_s=10)
-        async with console(router) if console is not None else contextlib.nullcontext():
-            placed = await _play(sim, router, timeline, start + scenario.duration_s,
+        async with console(service) if console is not None else contextlib.nullcontext():
+            placed = await _play(sim, service, timeline, start + scenario.duration_s,
                                  scenario.drain_s, records, on_progress)
     finally:
         await stack.stop()
@@ -205,7 +208,7 @@ async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None =
                      no_answer_pauses=len(paused))
 
 
-async def _play(sim: SimServer, router: Router, timeline: list[Planned], end: float,
+async def _play(sim: SimServer, service: Service, timeline: list[Planned], end: float,
                 drain_s: float, records: list[CallRecord],
                 on_progress: Callable[[Progress], None] | None) -> int:
     """Place every planned item at its simulated time, then let calls finish."""
@@ -217,10 +220,10 @@ async def _play(sim: SimServer, router: Router, timeline: list[Planned], end: fl
         delay = clock.real_delay(item.at - clock.now())
         if delay > 0:
             await asyncio.sleep(delay)
-        _apply(sim, router, item)
+        _apply(sim, service, item)
         placed += item.kind == "call"
         if on_progress is not None and loop.time() >= next_report:
-            on_progress(progress(router, records, clock.now()))
+            on_progress(progress(service, records, clock.now()))
             next_report = loop.time() + 1.0
     remaining = end - clock.now()
     if remaining > 0:
@@ -229,13 +232,13 @@ async def _play(sim: SimServer, router: Router, timeline: list[Planned], end: fl
     while sim.pbx.live_calls() and clock.now() < drain_until:
         await asyncio.sleep(min(0.1, clock.real_delay(1.0)))
         if on_progress is not None and loop.time() >= next_report:
-            on_progress(progress(router, records, clock.now()))
+            on_progress(progress(service, records, clock.now()))
             next_report = loop.time() + 1.0
     await asyncio.sleep(0.05)  # the last Hangups reach the router
     return placed
 
 
-def _apply(sim: SimServer, router: Router, item: Planned) -> None:
+def _apply(sim: SimServer, service: Service, item: Planned) -> None:
     if item.kind == "call" and item.call is not None:
         c = item.call
         sim.pbx.place_call(c.number, c.caller_name, c.caller_num, c.patience_s, c.priority)
@@ -243,14 +246,14 @@ def _apply(sim: SimServer, router: Router, item: Planned) -> None:
         sim.pbx.set_partner(item.partner.name, item.partner.behaviour)
     elif item.kind == "bascule" and item.bascule is not None:
         b = item.bascule  # the input the supervisor API sends, straight to the router
-        router.submit(i.BasculeRequest(b.queue, b.share, partner=b.partner, by=b.by,
-                                       reason=b.reason))
+        service.submit(i.BasculeRequest(b.queue, b.share, partner=b.partner, by=b.by,
+                                        reason=b.reason))
     elif item.agent is not None and item.agent in sim.pbx.agents:
         sim.pbx.agent_feature(item.agent, FEATURE_CODES[item.kind])
 
 
-def progress(router: Router, records: list[CallRecord], now: float) -> Progress:
-    engine = router.engine
+def progress(service: Service, records: list[CallRecord], now: float) -> Progress:
+    engine = service.engine
     agents: dict[str, int] = {}
     for agent in engine.agents.values():
         if agent.state is not AgentState.LOGGED_OUT:
