@@ -1,3 +1,2 @@
-"""The running service: the router driver, its background parts and the composition
-root (:mod:`acd.service.main`, what ``acd run`` calls), the only module that imports
-every adapter."""
+"""The running service: the router driver, its background parts, their one composition
+(:mod:`acd.service.build`) and ``acd run`` (:mod:`acd.service.main`)."""

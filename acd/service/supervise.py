@@ -5,7 +5,7 @@ raises, :class:`Supervisor` logs it once (``task_failed``: the task, the excepti
 type and where it was raised, never its message, which could hold a caller's
 number), restarts it after a short backoff that grows with repeated failures, and
 counts the restart (``acd_task_restarts_total{task}``, the tasks in
-:data:`acd.core.ports.SUPERVISED_TASKS`). While a task is down,
+:data:`acd.service.kinds.SUPERVISED_TASKS`). While a task is down,
 :meth:`Supervisor.health` says so and ``/healthz`` answers 503: a router whose
 heartbeat is not running lets callers fail open, and must not look healthy.
 """
