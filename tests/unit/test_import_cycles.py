@@ -1,9 +1,9 @@
 """No import circle inside a package, type-only imports (``if TYPE_CHECKING:``) included.
 
 A circle, even one Python never runs, means no module of it can be read, tested or
-replaced without the others. ``acd/core`` and ``acd/service`` still have one each
-while their redesign goes on: those two cases are expected to fail (strictly, so the
-marker goes as soon as the circle does); ``acd/sim`` has none.
+replaced without the others. ``acd/core`` still has one
+while its redesign goes on: that case is expected to fail (strictly, so the marker
+goes as soon as the circle does); ``acd/sim`` and ``acd/service`` have none.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ STILL_CIRCULAR = pytest.mark.xfail(strict=True, reason="its circle is being take
 @pytest.mark.parametrize("package", [
     pytest.param("acd/core", marks=STILL_CIRCULAR),
     "acd/sim",
-    pytest.param("acd/service", marks=STILL_CIRCULAR),
+    "acd/service",
 ])
 def test_no_import_circle_inside(package: str) -> None:
     assert cycles(import_graph(REPO / package)) == []
