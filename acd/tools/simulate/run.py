@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from acd.core.constants import NO_ANSWER_REASON
 from acd.core.model import AgentState, Outcome
 from acd.core.records import CallRecord
 from acd.service.clock import SimulatorClock
+from acd.service.main import settle_heap
 from acd.service.router import Router
 from acd.service.service import Service
 from acd.sim import SimServer, start_sim
@@ -186,6 +188,7 @@ async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None =
     router = service.router
     assert metrics is not None
     paused = _people_follow(router, sim, scenario, seed)
+    settle_heap()  # as acd run does: a collection's pause then walks only the run's objects
     try:
         await stack.start(within_s=10)
         async with console(service) if console is not None else contextlib.nullcontext():
@@ -194,6 +197,7 @@ async def run_scenario(config: Config, scenario: Scenario, *, seed: int | None =
     finally:
         await stack.stop()
         await sim.close()
+        gc.unfreeze()  # what was settled is collectable again once the run is over
     records += [router.engine.record(call) for call in
                 sorted(router.engine.calls.values(), key=lambda c: c.arrived_at)]
     by_router = [h.channel for h in sim.pbx.callers_hung_up_by("router-action")]
