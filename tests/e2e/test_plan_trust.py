@@ -241,15 +241,16 @@ def test_the_calls_held_at_once_are_poissons_and_the_lines_erlang_bs() -> None:
 
 
 #: one queue where some callers hang up whatever the staffing: one offer in five
-#: rings unanswered for 30 s, and a caller's patience (exponential, mean 60 s) is
-#: often shorter than that: about 3 % of the callers, a few a day in each interval
+#: rings unanswered for 30 s (one phone at a time), and a caller's patience
+#: (exponential, mean 60 s) is often shorter than that: about 3 % of the callers, a
+#: few a day in each interval
 FLOOR_SEEDS = (1, 2, 3, 4, 5)
 
 
 def floor_room() -> tuple[Config, Scenario]:
     config, scenario = one_queue_day(12, 40, 120, 2, 60)
     config = msgspec.structs.replace(config, routing=msgspec.structs.replace(
-        config.routing, ring_timeout_s=30.0))
+        config.routing, ring_timeout_s=30.0, ring_phones=1))
     scenario = msgspec.structs.replace(scenario, agents=msgspec.structs.replace(
         scenario.agents, no_answer_rate=0.2))
     return config, scenario
