@@ -39,6 +39,8 @@ class HostClock:
 
     def read(self, sim_time: float) -> float:
         """What the host's clock reads at simulated time ``sim_time``."""
+        if not self._steps:
+            return sim_time
         return sim_time + sum(seconds for at, seconds in self._steps if sim_time >= at)
 
     def now(self) -> float:

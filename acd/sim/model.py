@@ -19,6 +19,12 @@ DOWN, RING, RINGING, UP, BUSY = 0, 4, 5, 6, 7
 STATE_DESC: dict[int, str] = {DOWN: "Down", RING: "Ring", RINGING: "Ringing", UP: "Up",
                               BUSY: "Busy"}
 
+#: the headers of a channel block, in order (:meth:`Channel.block`), and by prefix
+_BLOCK = ("Channel", "ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName",
+          "ConnectedLineNum", "ConnectedLineName", "Language", "AccountCode", "Context",
+          "Exten", "Priority", "Uniqueid", "Linkedid")
+_BLOCK_NAMES: dict[str, tuple[str, ...]] = {}
+
 #: what a channel is in the simulated call (``partner``: the trunk leg to a partner SAS,
 #: ``partner-local``: the ``;2`` half when that dial string is a Local channel)
 Role = Literal["caller-phone", "caller", "agent", "agent-local", "partner", "partner-local",
@@ -69,22 +75,14 @@ class Channel:
 
     def block(self, prefix: str = "") -> Headers:
         """The standard channel header block (``Dest``/``LocalOne``… with a prefix)."""
-        return [
-            (f"{prefix}Channel", self.name),
-            (f"{prefix}ChannelState", str(self.state)),
-            (f"{prefix}ChannelStateDesc", STATE_DESC.get(self.state, "Unknown")),
-            (f"{prefix}CallerIDNum", self.cid_num),
-            (f"{prefix}CallerIDName", self.cid_name),
-            (f"{prefix}ConnectedLineNum", self.conn_num),
-            (f"{prefix}ConnectedLineName", self.conn_name),
-            (f"{prefix}Language", "en"),
-            (f"{prefix}AccountCode", ""),
-            (f"{prefix}Context", self.context),
-            (f"{prefix}Exten", self.exten),
-            (f"{prefix}Priority", str(self.priority)),
-            (f"{prefix}Uniqueid", self.uniqueid),
-            (f"{prefix}Linkedid", self.linkedid),
-        ]
+        names = _BLOCK_NAMES.get(prefix)
+        if names is None:
+            names = _BLOCK_NAMES[prefix] = tuple(prefix + name for name in _BLOCK)
+        return list(zip(names, (
+            self.name, str(self.state), STATE_DESC.get(self.state, "Unknown"),
+            self.cid_num, self.cid_name, self.conn_num, self.conn_name, "en", "",
+            self.context, self.exten, str(self.priority), self.uniqueid, self.linkedid),
+            strict=True))
 
     def goto(self, context: str, exten: str, priority: int, application: str = "",
              app_data: str = "") -> None:

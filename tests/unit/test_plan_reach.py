@@ -104,3 +104,20 @@ def test_the_reason_names_what_limits_the_interval() -> None:
     hang_up = IntervalCounts(offered=10, answered=8, within30=8, abandoned=2)
     (abandon,) = parse_targets("abandon_rate<=0.05")
     assert why("ARM_N1", [abandon], hang_up, people=3, tried=5).reason == "abandonment"
+
+
+def test_additions_while_the_people_around_were_cut_start_over() -> None:
+    """An ARM added while the interval's AMU regulator (who backs the front office
+    up) was cut leaves the front office as it was: no gain, but no proof that more
+    people do not help."""
+    reach = Reach()
+    tried = [(5, 0.0136, (3, 6)), (6, 0.0136, (2, 6)), (7, 0.0136, (1, 6)),
+             (8, 0.0100, (1, 6))]
+    answers = [reach.note((40, "ARM_N1"), people, short, round_, calls=80, context=around)
+               for round_, (people, short, around) in enumerate(tried, start=1)]
+    assert answers == [None] * len(tried) and not reach.out
+    # the same additions with the people around held are out of reach
+    held = Reach()
+    answers = [held.note((40, "ARM_N1"), people, short, round_, calls=80, context=(3, 6))
+               for round_, (people, short, _) in enumerate(tried[:3], start=1)]
+    assert answers == [None, None, 5] and held.out == {(40, "ARM_N1"): 5}

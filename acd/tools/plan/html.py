@@ -270,7 +270,11 @@ def _interval_row(plan: Plan, interval: IntervalPlan) -> str:
                                  role_count(interval.planned, role)) for role in plan.roles)
     occupancy = "".join(f"<td>{_e(share(interval.occupancy.get(role)))}</td>"
                         for role in plan.roles)
-    if interval.met:
+    if interval.met and interval.floor is not None:
+        low = interval.floor
+        verdict = (f'<td title="{_e(low.detail)}">✓ at the floor on seed '
+                   f"{_e(', '.join(str(s) for s in low.seeds))}: {_e(low.reason)}</td>")
+    elif interval.met:
         verdict = "<td>✓</td>"
     elif interval.unreachable is not None:
         out = interval.unreachable

@@ -12,7 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from acd.tools.plan.confidence import Confidence
-from acd.tools.plan.model import Band, IntervalPlan, Lines, Plan, PolicyComparison, Unreachable
+from acd.tools.plan.model import (
+    Band,
+    Floor,
+    IntervalPlan,
+    Lines,
+    Plan,
+    PolicyComparison,
+    Unreachable,
+)
 from acd.tools.plan.readout import busiest_lines
 
 
@@ -43,6 +51,7 @@ def interval_json(interval: IntervalPlan) -> dict[str, Any]:
         "confidence": _confidence(interval.confidence),
         "lines": _lines(interval.lines),
         "unreachable": _unreachable(interval.unreachable),
+        "floor": _floor(interval.floor),
     }
 
 
@@ -66,6 +75,13 @@ def _unreachable(unreachable: Unreachable | None) -> dict[str, Any] | None:
     return {"reason": unreachable.reason, "detail": unreachable.detail,
             "role": unreachable.role, "targets": list(unreachable.targets),
             "people": unreachable.people, "tried": unreachable.tried}
+
+
+def _floor(floor: Floor | None) -> dict[str, Any] | None:
+    if floor is None:
+        return None
+    return {"seeds": list(floor.seeds), "targets": list(floor.targets),
+            "reason": floor.reason, "detail": floor.detail}
 
 
 def comparison_json(comparison: PolicyComparison) -> dict[str, Any]:

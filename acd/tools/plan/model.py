@@ -143,6 +143,9 @@ class IntervalPlan:
     lines: Lines | None = None
     #: why more people could not meet a target here (None: reachable)
     unreachable: Unreachable | None = None
+    #: the days that missed a target only as much as they miss it with as many
+    #: people as calls (None: no such day)
+    floor: Floor | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,24 @@ class Unreachable:
     #: the people the plan keeps there, and the most it tried
     people: int
     tried: int
+
+
+@dataclass(frozen=True)
+class Floor:
+    """Seed-days on which an interval missed a target no more than the same day
+    played with as many people as it has calls: what the callers did that day (a
+    patience shorter than an unanswered ring, a warm transfer whose phones rang out),
+    not the staffing's doing. With ``every-day`` such a day does not ask for more
+    people; the plan lists it."""
+
+    #: the seeds of those days
+    seeds: list[int]
+    #: the targets they missed
+    targets: list[str]
+    #: what the day with as many people as calls shows (``abandonment``,
+    #: ``answer-floor``, ``transfer-target``…), and the same in a sentence
+    reason: str
+    detail: str
 
 
 @dataclass(frozen=True)

@@ -77,14 +77,24 @@ from acd.tools.plan.evaluation import Evaluation, Player, default_jobs, executor
 from acd.tools.plan.measure import IntervalCounts
 from acd.tools.plan.model import (
     DEFAULT_ABANDON_RATE,
+    Floor,
     IntervalPlan,
     Lines,
     Plan,
     Target,
+    Unreachable,
     band_of,
     needs_abandon_default,
 )
-from acd.tools.plan.reach import Reach, owner, total_shortfall, value, why
+from acd.tools.plan.reach import (
+    Reach,
+    beyond_floor,
+    owner,
+    shortfall,
+    total_shortfall,
+    value,
+    why,
+)
 from acd.tools.plan.staffing import (
     Counts,
     grid_of,
@@ -147,6 +157,9 @@ class Planner:
         self.reach = Reach()
         #: rounds of additions so far (the up steps of the search)
         self._rounds = 0
+        #: per interval, as many people of each planned role as it has calls (set
+        #: once the first day is played): the days that tell each day's floor
+        self.ceiling: list[Counts] = []
 
     @property
     def days(self) -> int:
@@ -200,22 +213,47 @@ class Planner:
         at its best (a cut elsewhere spilled into it)."""
         out: dict[int, set[str]] = {}
         for k in range(len(self.grid)):
-            days = self._days(evaluation, k)
             for target in targets:
-                if all(target.met_by(value(target, day)) for day in days):
+                if self._met(evaluation, k, target):
                     continue
                 role = owner(target)
                 if (k, role) in self.reach.out and (out_of_reach == "skip" or (
                         out_of_reach == "worse" and not self.reach.worse(
-                            (k, role), self._shortfall(days, targets, role)))):
+                            (k, role), self._shortfall(evaluation, k, targets, role)))):
                     continue
                 out.setdefault(k, set()).add(role)
         return out
 
-    @staticmethod
-    def _shortfall(days: Sequence[IntervalCounts], targets: Sequence[Target], role: str
-                   ) -> float:
-        return total_shortfall([t for t in targets if owner(t) == role], days)
+    def _met(self, evaluation: Evaluation, k: int, target: Target) -> bool:
+        """Interval ``k`` meets ``target`` on its calls pooled over its seeds and, with
+        ``every-day``, on each seed's day; once more people stopped helping it, a day
+        that misses no more than with more people than any staffing needs (its
+        floor: the callers' doing) does not count as a miss."""
+        n = self.judged[k]
+        if not target.met_by(value(target, evaluation.pooled(k, n))):
+            return False
+        if self.meet != EVERY_DAY:
+            return True
+        days = evaluation.days(k, n)
+        missed = [d for d, day in enumerate(days) if not target.met_by(value(target, day))]
+        if not missed:
+            return True
+        if (k, owner(target)) not in self.reach.out:
+            return False  # one more person first: the floor is played only if needed
+        floor = self._floor(k)
+        return all(beyond_floor(target, days[d], floor[d]) <= 1e-12 for d in missed)
+
+    def _shortfall(self, evaluation: Evaluation, k: int, targets: Sequence[Target],
+                   role: str) -> float:
+        """How far interval ``k`` misses ``role``'s targets over the days it is
+        judged on (pooled, and each day with ``every-day``)."""
+        return total_shortfall([t for t in targets if owner(t) == role],
+                               self._days(evaluation, k))
+
+    def _floor(self, k: int) -> list[IntervalCounts]:
+        """Interval ``k`` of each of its seeds' days played with as many people as
+        calls (:attr:`ceiling`): what no staffing does better."""
+        return self.evaluate(self.ceiling).days(k, self.judged[k])
 
     # ------------------------------------------------------------------ search
 
@@ -227,6 +265,7 @@ class Planner:
         targets = self.role_targets(traffic)
         floor = self._floors(first, planned_roles)
         staff = self._first_guess(first, planned_roles, targets, floor)
+        self.ceiling = self._ceiling(first, planned_roles, staff)
         lower = [dict(f) for f in floor]
         chosen = self._search(staff, lower, targets, planned_roles)
         close: set[int] = set()
@@ -317,6 +356,27 @@ class Planner:
             staff.append(row)
         return staff
 
+    def _ceiling(self, evaluation: Evaluation, roles: Sequence[str],
+                 guess: Sequence[Counts]) -> list[Counts]:
+        """Per interval and planned role, more people than any staffing would need:
+        ``a + 4·√a + 3`` for the role's offered load ``a`` (Erlangs: the busiest
+        seed's calls in the interval or the one before × its handle time), where a
+        caller waits for a free agent less than once in a thousand (Erlang C), and
+        at least one more than the first guess."""
+        handle = self._handle_times()
+        out: list[Counts] = []
+        for k in range(len(self.grid)):
+            row = dict(self.planned[k])
+            for role in roles:
+                calls = max(day[j].offered if role == FRONT_OFFICE
+                            else day[j].entered.get(role, 0)
+                            for day in evaluation.per_seed for j in (k - 1, k) if j >= 0)
+                load = calls / self.grid.interval_s * handle[role]
+                ample = math.ceil(load + 4 * math.sqrt(load) + 3)
+                row[role] = min(MAX_PER_ROLE, max(ample, guess[k].get(role, 0) + 1))
+            out.append(row)
+        return out
+
     def _handle_times(self) -> dict[str, float]:
         """Seconds an answered call keeps an agent of each role busy, on average:
         answer delay, talk and wrap-up as the scenario and the site give them."""
@@ -336,11 +396,15 @@ class Planner:
         self._rounds += 1
         changed = False
         for k, roles in missed.items():
-            days = self._days(evaluation, k)
             for role in roles:
                 people = staff[k].get(role, 0)
-                keep = self.reach.note((k, role), people, self._shortfall(days, targets, role),
-                                       self._rounds, self._calls(evaluation, k, role))
+                around = [staff[k].get(r, 0) for r in self.roles if r != role]
+                if k:
+                    around += [staff[k - 1].get(r, 0) for r in self.roles]
+                keep = self.reach.note((k, role), people,
+                                       self._shortfall(evaluation, k, targets, role),
+                                       self._rounds, self._calls(evaluation, k, role),
+                                       around)
                 if keep is not None:
                     self._progress(f"{interval_label(self.grid.starts[k], self.config):%H:%M} "
                                    f"{role}: more people do not help, out of reach")
@@ -461,8 +525,7 @@ class Planner:
             counts, seeds = evaluation.pooled(k, n), evaluation.days(k, n)
             held = counts.lines
             load = held.load(n, self.grid.interval_s)
-            unreachable = [why(role, [t for t in targets if owner(t) == role], counts,
-                               staff[k].get(role, 0), self.reach.tried[(k, role)])
+            unreachable = [self._why(evaluation, k, role, targets, staff[k].get(role, 0))
                            for role in planned_roles if (k, role) in self.reach.out
                            and role in missed.get(k, set())]
             intervals.append(IntervalPlan(
@@ -481,7 +544,8 @@ class Planner:
                                        for day in seeds], close=k in close),
                 lines=Lines(p99=held.percentile(0.99), max=held.peak, load=load,
                             erlang_b=erlang_b_lines(load, self.blocking) if load else 0),
-                unreachable=unreachable[0] if unreachable else None))
+                unreachable=unreachable[0] if unreachable else None,
+                floor=self._floor_days(evaluation, k, targets, staff[k])))
         defaults = [str(t) for t in targets if t not in self.targets]
         return Plan(scenario=self.scenario.name, site=self.config.site.name,
                     targets=list(targets), interval_s=self.grid.interval_s,
@@ -491,6 +555,44 @@ class Planner:
                     kept_roles=[r for r in self.roles if r not in planned_roles],
                     blocking=self.blocking, extra_seeds=list(self.extra_seeds),
                     default_targets=defaults)
+
+    def _why(self, evaluation: Evaluation, k: int, role: str, targets: Sequence[Target],
+             people: int) -> Unreachable:
+        """Why interval ``k`` is out of reach for ``role``: read on its pooled calls
+        where they miss, else on the day that misses most beyond its floor."""
+        mine = [t for t in targets if owner(t) == role]
+        n = self.judged[k]
+        counts, where = evaluation.pooled(k, n), ""
+        if self.meet == EVERY_DAY and all(shortfall(t, counts) <= 0 for t in mine):
+            days, floor = evaluation.days(k, n), self._floor(k)
+            worst = max(range(n), key=lambda d: sum(beyond_floor(t, days[d], floor[d])
+                                                    for t in mine))
+            counts, where = days[worst], f"on the day of seed {self.player.seeds[worst]}: "
+        return why(role, mine, counts, people, self.reach.tried[(k, role)], where)
+
+    def _floor_days(self, evaluation: Evaluation, k: int, targets: Sequence[Target],
+                    staff: Counts) -> Floor | None:
+        """The days interval ``k`` misses a target only down to its floor, and what
+        the day with as many people as calls shows there."""
+        if self.meet != EVERY_DAY:
+            return None
+        n = self.judged[k]
+        days = evaluation.days(k, n)
+        at_floor = [(d, t) for d, day in enumerate(days) for t in targets
+                    if (k, owner(t)) in self.reach.out and not t.met_by(value(t, day))]
+        if not at_floor:
+            return None
+        floor = self._floor(k)
+        if any(beyond_floor(t, days[d], floor[d]) > 1e-12 for d, t in at_floor):
+            return None  # a miss staffing could lift: the interval is not met
+        first, target = at_floor[0]
+        role = owner(target)
+        names = sorted({str(t) for _, t in at_floor})
+        told = why(role, [t for _, t in at_floor], floor[first], staff.get(role, 0),
+                   self.ceiling[k].get(role, 0))
+        return Floor(seeds=sorted({self.player.seeds[d] for d, _ in at_floor}),
+                     targets=names, reason=told.reason,
+                     detail=f"on the day of seed {self.player.seeds[first]}: {told.detail}")
 
     def _occupancy(self, counts: IntervalCounts, staff: Counts, days: int
                    ) -> dict[str, float]:

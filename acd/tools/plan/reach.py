@@ -56,15 +56,8 @@ def owner(target: Target) -> str:
 def shortfall(target: Target, counts: IntervalCounts) -> float:
     """How far ``counts`` miss ``target`` (0 when met)."""
     if target.queue is not None and target.percentile is not None:
-        waits = counts.waits.get(target.queue, [])
-        unanswered = counts.unanswered.get(target.queue, 0)
-        legs = len(waits) + unanswered
-        if not legs:
-            return 0.0
-        over = unanswered + sum(wait > target.value + 1e-12 for wait in waits)
-        # the percentile of acd.tools.summary: the value of this rank must be in time
-        rank = max(0, min(legs - 1, round(target.percentile / 100 * legs + 0.5) - 1))
-        return max(0, over - (legs - rank - 1)) / legs
+        excess, legs = _excess(target, counts)
+        return excess / legs if legs else 0.0
     figure = value(target, counts)
     if figure is None:
         return 0.0
@@ -72,8 +65,34 @@ def shortfall(target: Target, counts: IntervalCounts) -> float:
     return max(0.0, gap)
 
 
+def _excess(target: Target, counts: IntervalCounts) -> tuple[int, int]:
+    """A wait target's legs over the mark beyond those its percentile allows (a leg
+    left unanswered is over any mark), and the legs."""
+    queue, pct = target.queue or "", target.percentile or 0
+    waits = counts.waits.get(queue, [])
+    unanswered = counts.unanswered.get(queue, 0)
+    legs = len(waits) + unanswered
+    if not legs:
+        return 0, 0
+    over = unanswered + sum(wait > target.value + 1e-12 for wait in waits)
+    # the percentile of acd.tools.summary: the value of this rank must be in time
+    rank = max(0, min(legs - 1, round(pct / 100 * legs + 0.5) - 1))
+    return max(0, over - (legs - rank - 1)), legs
+
+
 def total_shortfall(targets: Sequence[Target], days: Sequence[IntervalCounts]) -> float:
     return sum(shortfall(target, day) for target in targets for day in days)
+
+
+def beyond_floor(target: Target, day: IntervalCounts, floor: IntervalCounts) -> float:
+    """How far ``day`` misses ``target`` beyond what ``floor``, the same day played
+    with more people than any staffing needs, misses it: the part of the miss
+    staffing can lift. A wait target compares the legs over the mark (more people
+    may answer a call a backup would have kept, and add a leg to the queue)."""
+    if target.queue is not None and target.percentile is not None:
+        (excess, legs), (low, _) = _excess(target, day), _excess(target, floor)
+        return max(0, excess - low) / legs if legs else 0.0
+    return max(0.0, shortfall(target, day) - shortfall(target, floor))
 
 
 @dataclass
@@ -82,6 +101,8 @@ class _Track:
     tried: list[tuple[int, float]]
     #: the round of additions of the last one
     round: int
+    #: the people around it at the last one (see :meth:`Reach.note`)
+    context: tuple[int, ...] = ()
 
 
 class Reach:
@@ -97,16 +118,23 @@ class Reach:
         self.best: dict[tuple[int, str], float] = {}
 
     def note(self, key: tuple[int, str], people: int, short: float, round_: int,
-             calls: int) -> int | None:
+             calls: int, context: Sequence[int] = ()) -> int | None:
         """The interval misses with ``people`` of the role and shortfall ``short`` in
         the ``round_``-th round of additions of the search, ``calls`` being the most
-        calls for the role in the interval and the one before on one day. The people
-        to keep when it is out of reach, else None (add one)."""
+        calls for the role in the interval and the one before on one day, and
+        ``context`` the people around it (the interval's other roles, the interval
+        before): where one of them was cut since the last addition, the additions
+        start over (an AMU regulator cut while an ARM is added leaves the front
+        office as it was: that addition says nothing of what people bring). The
+        people to keep when it is out of reach, else None (add one)."""
+        around = tuple(context)
         track = self._tracks.get(key)
-        if track is None or round_ != track.round + 1 or people != track.tried[-1][0] + 1:
+        if track is None or round_ != track.round + 1 or people != track.tried[-1][0] + 1 \
+                or any(now < before for now, before in zip(around, track.context,
+                                                          strict=False)):
             track = self._tracks[key] = _Track([], round_)
         track.tried.append((people, short))
-        track.round = round_
+        track.round, track.context = round_, around
         tried = track.tried
         stalled = len(tried) > PATIENCE and (
             min(s for _, s in tried[-PATIENCE:])
@@ -128,10 +156,11 @@ class Reach:
 
 
 def why(role: str, targets: Sequence[Target], counts: IntervalCounts, people: int,
-        tried: int) -> Unreachable:
+        tried: int, where: str = "") -> Unreachable:
     """What limits an interval out of reach: the first of ``targets`` it misses on
-    ``counts`` (its calls over the days it is judged on), read from how its legs
-    were left unanswered or how fast its fastest answers are."""
+    ``counts`` (its calls pooled over the days it is judged on, or the one day that
+    misses, named by ``where``), read from how its legs were left unanswered or how
+    fast its fastest answers are."""
     missed = [t for t in targets if shortfall(t, counts) > 0] or list(targets)
     target = missed[0]
     names = [str(t) for t in missed]
@@ -139,17 +168,20 @@ def why(role: str, targets: Sequence[Target], counts: IntervalCounts, people: in
         reason, detail = _wait_reason(target, counts)
     elif target.metric == "abandon_rate":
         rate = counts.abandon_rate or 0.0
+        late = counts.abandoned - counts.short_abandoned
         reason, detail = "abandonment", (
-            f"{counts.abandoned} of {counts.offered} callers hung up before any answer "
-            f"({rate:.0%}) with {people} to {tried} people: callers whose patience is "
-            "shorter than the time it takes to reach a free agent")
+            f"{late} of {counts.offered - counts.short_abandoned} callers hung up before "
+            f"any answer ({rate:.0%}, short abandons left out) with {people} to {tried} "
+            "people: callers whose patience is shorter than the time it takes to reach "
+            "an agent (an offer that rings unanswered holds the caller for the ring "
+            "time-out)")
     else:
         figure = value(target, counts)
         shown = "—" if figure is None else f"{figure:.0%}"
         reason, detail = "answer-floor", (
             f"{target.metric} stays at {shown} with {people} to {tried} people: more "
             "people do not shorten these waits")
-    return Unreachable(reason=reason, detail=detail, role=role, targets=names,
+    return Unreachable(reason=reason, detail=where + detail, role=role, targets=names,
                        people=people, tried=tried)
 
 

@@ -146,6 +146,7 @@ def _totals(plan: Plan) -> list[str]:
                            break_on_hyphens=False)
     lines += _sure(plan)
     lines += _unreachable(plan)
+    lines += _floors(plan)
     missed = [interval for interval in plan.intervals if not interval.met]
     if missed:
         lines += textwrap.wrap(f"targets not met in {len(missed)} interval"
@@ -178,6 +179,21 @@ def _unreachable(plan: Plan) -> list[str]:
             out += textwrap.wrap(f"{hhmm(interval.start)} out of reach "
                                  f"({interval.unreachable.reason}): "
                                  f"{interval.unreachable.detail}", width=100,
+                                 subsequent_indent="  ", break_on_hyphens=False)
+    return out
+
+
+def _floors(plan: Plan) -> list[str]:
+    """The days an interval missed a target only as much as with as many people as
+    calls (met: more people would not have helped that day)."""
+    out: list[str] = []
+    for interval in plan.intervals:
+        floor = interval.floor
+        if floor is not None:
+            seeds = ", ".join(str(s) for s in floor.seeds)
+            out += textwrap.wrap(f"{hhmm(interval.start)} {', '.join(floor.targets)} missed "
+                                 f"at the floor on seed{'s' if len(floor.seeds) > 1 else ''} "
+                                 f"{seeds} ({floor.reason}): {floor.detail}", width=100,
                                  subsequent_indent="  ", break_on_hyphens=False)
     return out
 
