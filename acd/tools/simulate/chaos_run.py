@@ -100,6 +100,8 @@ class ChaosRun:
         self.takeovers_s: list[float] = []
         self.sim: SimServer | None = None
         self._start = 0.0
+        #: simulated seconds the router took to come up: the day is played after them
+        self._lag = 0.0
         self._tasks: list[asyncio.Task[None]] = []
 
     # ------------------------------------------------------------------ set-up
@@ -151,6 +153,10 @@ class ChaosRun:
             await self.routers[0].wait_for(lambda line: line.get("event") == "ami_resynced")
             if needs_pair(self.faults):
                 await self._wait_for_leader()
+            # the day starts once the router is up: a slow start-up (seconds of imports
+            # on a busy machine, a minute of simulated time at ×20) must not place the
+            # first callers and fire the first faults all at once
+            self._lag = sim.clock.now() - self._start
             placed = await self._play()
         finally:
             await cancel_and_wait(*self._tasks)
@@ -185,13 +191,13 @@ class ChaosRun:
             self._tasks.append(asyncio.create_task(self._fault(fault)))
         placed = 0
         for item in plan(self.scenario, self.config, self.seed):
-            delay = clock.real_delay(item.at - clock.now())
+            delay = clock.real_delay(item.at + self._lag - clock.now())
             if delay > 0:
                 await asyncio.sleep(delay)
             placed += self._apply(item)
-        end = self._start + self.scenario.duration_s
+        end = self._start + self._lag + self.scenario.duration_s
         last_fault = max((f.at_s + (f.duration_s or 0.0) for f in self.faults), default=0.0)
-        end = max(end, self._start + last_fault)
+        end = max(end, self._start + self._lag + last_fault)
         if end > clock.now():
             await asyncio.sleep(clock.real_delay(end - clock.now()))
         for task in self._tasks:  # every fault has fired and every router is back
@@ -219,7 +225,8 @@ class ChaosRun:
     async def _sleep_until(self, scenario_s: float) -> None:
         assert self.sim is not None
         clock = self.sim.clock
-        await asyncio.sleep(clock.real_delay(self._start + scenario_s - clock.now()))
+        await asyncio.sleep(clock.real_delay(self._start + self._lag + scenario_s
+                                             - clock.now()))
 
     async def _fault(self, fault: Fault) -> None:
         assert self.sim is not None
