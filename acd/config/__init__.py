@@ -39,6 +39,7 @@ from acd.config.schema import (
     is_front_office,
     namespace_of,
     slugify,
+    with_routing,
 )
 
 __all__ = [
@@ -71,4 +72,5 @@ __all__ = [
     "is_front_office",
     "namespace_of",
     "slugify",
+    "with_routing",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -438,6 +438,13 @@ class Config(Strict, frozen=True):
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.site.timezone)
+
+
+def with_routing(config: Config, **changes: Any) -> Config:
+    """``config`` with ``[routing]`` keys changed (a comparison's variants, a test's
+    room, a simulation's margins)."""
+    return msgspec.structs.replace(
+        config, routing=msgspec.structs.replace(config.routing, **changes))
 
 
 def namespace_of(config: Config) -> str:

@@ -33,11 +33,17 @@ def test_check_config_warns_of_a_ring_timeout_racing_the_dialplan(tmp_path: Path
     assert "ACD_RING = 15 s" in warning
 
 
+def small_site_with(path: Path, routing_line: str) -> Path:
+    """config/sas-small.toml with one more ``[routing]`` line, written at ``path``."""
+    site = REPO / "config" / "sas-small.toml"
+    path.write_text(site.read_text(encoding="utf-8").replace(
+        "[routing]\n", f"[routing]\n{routing_line}\n", 1), encoding="utf-8")
+    return path
+
+
 def test_check_config_explains_the_backups_rule(tmp_path: Path) -> None:
     spare = REPO / "config" / "sas-small.toml"
-    fixed = tmp_path / "fixed.toml"
-    fixed.write_text(spare.read_text(encoding="utf-8").replace(
-        "[routing]\n", '[routing]\nbackups = "fixed"\n', 1), encoding="utf-8")
+    fixed = small_site_with(tmp_path / "fixed.toml", 'backups = "fixed"')
     result = acd("check-config", str(spare), str(fixed))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -49,9 +55,7 @@ def test_check_config_explains_the_backups_rule(tmp_path: Path) -> None:
 
 def test_check_config_explains_the_ring_groups(tmp_path: Path) -> None:
     site = REPO / "config" / "sas-small.toml"
-    one = tmp_path / "one.toml"
-    one.write_text(site.read_text(encoding="utf-8").replace(
-        "[routing]\n", "[routing]\nring_phones = 1\n", 1), encoding="utf-8")
+    one = small_site_with(tmp_path / "one.toml", "ring_phones = 1")
     result = acd("check-config", str(site), str(one))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()

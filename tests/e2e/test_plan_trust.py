@@ -19,7 +19,7 @@ import msgspec
 import pytest
 from scipy.stats import binomtest, poisson
 
-from acd.config import Config
+from acd.config import Config, with_routing
 from acd.tools.fastday import load_day, play_day
 from acd.tools.plan.erlang import erlang_a, erlang_b_lines
 from acd.tools.plan.measure import measure
@@ -260,8 +260,7 @@ FLOOR_SEEDS = (1, 2, 3, 4, 5)
 
 def floor_room() -> tuple[Config, Scenario]:
     config, scenario = one_queue_day(12, 40, 120, 2, 60)
-    config = msgspec.structs.replace(config, routing=msgspec.structs.replace(
-        config.routing, ring_timeout_s=30.0, ring_phones=1))
+    config = with_routing(config, ring_timeout_s=30.0, ring_phones=1)
     scenario = msgspec.structs.replace(scenario, agents=msgspec.structs.replace(
         scenario.agents, no_answer_rate=0.2))
     return config, scenario

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import msgspec
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from acd.ami import actions as act
 from acd.ami import events as ev
+from acd.config import with_routing
 from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core import inputs as i
@@ -38,8 +38,7 @@ class EngineMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         config = parse_config(SITE_TOML + PARTNERS)
-        self.d = Driver(msgspec.structs.replace(config, routing=msgspec.structs.replace(
-            config.routing, ring_phones=self.ring_phones)))
+        self.d = Driver(with_routing(config, ring_phones=self.ring_phones))
         self.live_channels: set[str] = set()
         self.caller_hangups = 0
         #: (caller channel, agent) → that agent's ringing or answered leg

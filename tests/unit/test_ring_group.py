@@ -5,23 +5,18 @@ transfer waits for, so a ring group never makes another caller wait."""
 
 from __future__ import annotations
 
-import msgspec
-
 from acd.ami import actions as act
 from acd.ami import events as ev
-from acd.config import Config
+from acd.config import Config, with_routing
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.model import AgentState, CallState
 from tests.support.enginekit import Driver, agent_state, call_state
-from tests.support.sites import with_backups
 
 
 def ringing(config: Config, phones: int = 3) -> Config:
     """``config`` with ring groups of ``phones`` and backups after their delay only."""
-    fixed = with_backups(config, "fixed")
-    return msgspec.structs.replace(
-        fixed, routing=msgspec.structs.replace(fixed.routing, ring_phones=phones))
+    return with_routing(config, backups="fixed", ring_phones=phones)
 
 
 def dial_values(d: Driver) -> list[str]:

@@ -30,7 +30,7 @@ from typing import Literal
 
 import msgspec
 
-from acd.config import FRONT_OFFICE, Config
+from acd.config import FRONT_OFFICE, Config, with_routing
 from acd.core.indicators import first_queue, ratio
 from acd.core.records import CallRecord
 from acd.core.tally import tally
@@ -59,8 +59,7 @@ def _records(day: Day) -> list[CallRecord]:
 
 def one_phone(config: Config) -> Config:
     """``config`` ringing one phone at a time (``[routing] ring_phones = 1``)."""
-    return msgspec.structs.replace(
-        config, routing=msgspec.structs.replace(config.routing, ring_phones=1))
+    return with_routing(config, ring_phones=1)
 
 
 def without_partners(config: Config) -> Config:
@@ -70,8 +69,7 @@ def without_partners(config: Config) -> Config:
 
 def with_backups(config: Config, rule: Literal["spare", "fixed"]) -> Config:
     """``config`` with ``[routing] backups = rule``."""
-    return msgspec.structs.replace(
-        config, routing=msgspec.structs.replace(config.routing, backups=rule))
+    return with_routing(config, backups=rule)
 
 
 def compare_policies(config: Config, scenario: Scenario, *, seeds: Sequence[int],

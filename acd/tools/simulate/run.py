@@ -20,9 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import msgspec
-
-from acd.config import AmiConfig, Config
+from acd.config import AmiConfig, Config, with_routing
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.constants import NO_ANSWER_REASON
@@ -119,9 +117,8 @@ def for_speed(config: Config, speed: float) -> Config:
     """
     margin = 0.25 * speed
     routing = config.routing
-    return msgspec.structs.replace(config, routing=msgspec.structs.replace(
-        routing, ring_grace_s=max(routing.ring_grace_s, margin),
-        orphan_requeue_s=max(routing.orphan_requeue_s, margin)))
+    return with_routing(config, ring_grace_s=max(routing.ring_grace_s, margin),
+                        orphan_requeue_s=max(routing.orphan_requeue_s, margin))
 
 
 def set_up_pbx(sim: SimServer, scenario: Scenario, zone: ZoneInfo, start: float) -> None:
