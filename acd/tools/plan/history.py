@@ -187,30 +187,68 @@ def estimate_history(records: Iterable[CallRecord], *, start: date | None = None
     """The estimate from the records that arrived in [start, end] (local dates, both
     included; by default the first and last dates seen). ``roles``: agent id → its
     primary skill (the site's configuration), for legs that do not carry their role."""
-    counts: Counter[tuple[str, date, int]] = Counter()
-    dates: set[date] = set()
-    legs = _Legs(roles or {})
-    events: list[float] = []
-    censored: list[float] = []
-    kept = early = 0
+    seen = _Reading(roles or {})
     for record in records:
         arrived = datetime.fromisoformat(record.arrived_at)
-        if (start and arrived.date() < start) or (end and arrived.date() > end):
-            continue
-        kept += 1
-        dates.add(arrived.date())
-        counts[record.number, arrived.date(),
-               (arrived.hour * 3600 + arrived.minute * 60 + arrived.second) // SLOT_S] += 1
-        legs.add(record)
-        if record.in_announcement and record.outcome == Outcome.ABANDONED:
-            early += 1  # an abandon before the queue: at 0 s of wait
-        else:
-            _patience(record, arrived, events, censored)
-    if not dates:
+        if _within(arrived.date(), start, end):
+            seen.add(record, arrived)
+    if not seen.dates:
         raise ValueError("no call record in the date range")
-    first, last = start or min(dates), end or max(dates)
+    first, last = start or min(seen.dates), end or max(seen.dates)
     span = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    days = Counter(d.weekday() for d in span if d in dates)
+    days = Counter(d.weekday() for d in span if d in seen.dates)
+    legs = seen.legs
+    return HistoryEstimate(
+        start=first, end=last, days=dict(sorted(days.items())),
+        empty_days=tuple(d for d in span if d not in seen.dates),
+        arrivals=_mean_arrivals(seen.counts, days),
+        talk={queue: complete_durations(v) for queue, v in sorted(legs.talk.items())},
+        transfers=legs.shares(),
+        patience=censored_durations(seen.events, seen.censored, seen.early),
+        talk_by_role={key: complete_durations(v)
+                      for key, v in sorted(legs.talk_by_role.items())},
+        own_legs=dict(sorted(legs.own.items())),
+        transfers_seen="attempts" if legs.attempts_seen else "legs",
+        surge=surge, records=seen.kept, in_announcement=seen.early)
+
+
+def _within(day: date, start: date | None, end: date | None) -> bool:
+    """``day`` in [start, end], an open bound letting every day through."""
+    return (start is None or day >= start) and (end is None or day <= end)
+
+
+class _Reading:
+    """The records of the range, read one by one into what the estimate needs: calls
+    per (number, date, half-hour), the dates seen, the legs, the patience's
+    observations."""
+
+    def __init__(self, roles: Mapping[str, str]) -> None:
+        self.counts: Counter[tuple[str, date, int]] = Counter()
+        self.dates: set[date] = set()
+        self.legs = _Legs(roles)
+        #: patience seen to its end (abandons in the queue), and censored (> w)
+        self.events: list[float] = []
+        self.censored: list[float] = []
+        self.kept = 0
+        #: abandons during the announcement: at 0 s of wait
+        self.early = 0
+
+    def add(self, record: CallRecord, arrived: datetime) -> None:
+        self.kept += 1
+        self.dates.add(arrived.date())
+        seconds = arrived.hour * 3600 + arrived.minute * 60 + arrived.second
+        self.counts[record.number, arrived.date(), seconds // SLOT_S] += 1
+        self.legs.add(record)
+        if record.in_announcement and record.outcome == Outcome.ABANDONED:
+            self.early += 1  # an abandon before the queue: at 0 s of wait
+        else:
+            _patience(record, arrived, self.events, self.censored)
+
+
+def _mean_arrivals(counts: Mapping[tuple[str, date, int], int], days: Mapping[int, int]
+                   ) -> dict[str, dict[int, tuple[float, ...]]]:
+    """number → weekday → mean calls per half-hour over the ``days`` of each weekday
+    observed (a half-hour without calls on such a day counting as zero)."""
     arrivals: dict[str, dict[int, tuple[float, ...]]] = {}
     for number in sorted({n for n, _, _ in counts}):
         sums = [[0] * SLOTS for _ in range(7)]
@@ -218,18 +256,7 @@ def estimate_history(records: Iterable[CallRecord], *, start: date | None = None
             if n == number:
                 sums[d.weekday()][slot] += count
         arrivals[number] = {wd: tuple(c / days[wd] for c in sums[wd]) for wd in sorted(days)}
-    return HistoryEstimate(
-        start=first, end=last, days=dict(sorted(days.items())),
-        empty_days=tuple(d for d in span if d not in dates),
-        arrivals=arrivals,
-        talk={queue: complete_durations(v) for queue, v in sorted(legs.talk.items())},
-        transfers=legs.shares(),
-        patience=censored_durations(events, censored, early),
-        talk_by_role={key: complete_durations(v)
-                      for key, v in sorted(legs.talk_by_role.items())},
-        own_legs=dict(sorted(legs.own.items())),
-        transfers_seen="attempts" if legs.attempts_seen else "legs",
-        surge=surge, records=kept, in_announcement=early)
+    return arrivals
 
 
 class _Legs:
