@@ -31,7 +31,7 @@ from acd.config import FRONT_OFFICE, Config
 from acd.core.facts import CallTransferred
 from acd.core.indicators import first_queue
 from acd.core.model import Outcome
-from acd.core.records import CallRecord
+from acd.core.records import CallRecord, LegRecord
 from acd.core.tally import Tally, short_abandon
 from acd.tools.plan.lines import LineCounts, line_counts
 from acd.tools.plan.staffing import Grid
@@ -119,6 +119,16 @@ class IntervalCounts:
             return None
         return percentile([*waits, *([math.inf] * missed)], pct)
 
+    def leg_entered(self, queue: str) -> None:
+        self.entered[queue] = self.entered.get(queue, 0) + 1
+
+    def leg_unanswered(self, queue: str, reason: str) -> None:
+        """A leg that entered ``queue`` in the interval left it unanswered, for
+        ``reason`` (see the module)."""
+        self.unanswered[queue] = self.unanswered.get(queue, 0) + 1
+        why = self.unanswered_why.setdefault(queue, {})
+        why[reason] = why.get(reason, 0) + 1
+
 
 def measure(records: list[CallRecord], config: Config, grid: Grid,
             transfers: Sequence[CallTransferred] = (),
@@ -132,40 +142,16 @@ def measure(records: list[CallRecord], config: Config, grid: Grid,
     for queue, at in unconnected_warm(transfers):
         k = grid.index(at)
         if k is not None:
-            counts = out[k]
-            counts.entered[queue] = counts.entered.get(queue, 0) + 1
-            counts.unanswered[queue] = counts.unanswered.get(queue, 0) + 1
-            _why(counts, queue, "warm-cancelled")
-    role_of = {agent.id: primary_skill(agent) for agent in config.agents}
+            out[k].leg_entered(queue)
+            out[k].leg_unanswered(queue, "warm-cancelled")
+    legs = _LegCounter(out, grid, config)
     short_abandon_s = config.routing.short_abandon_s
-    wrap = {name: config.skill(name).wrap_up_s for name in config.skill_names()}
     n1 = [Tally() for _ in grid.starts]
     for record in records:
         k = grid.index(_epoch(record.arrived_at))
         if k is not None and (first_queue(record) or FRONT_OFFICE) == FRONT_OFFICE:
             n1[k].add(record, short=short_abandon(record, short_abandon_s, _duration))
-        last = len(record.legs) - 1
-        for n, leg in enumerate(record.legs):
-            entered = grid.index(_epoch(leg.entered_at)) if leg.entered_at else None
-            if entered is not None:
-                into = out[entered].entered
-                into[leg.queue] = into.get(leg.queue, 0) + 1
-            if leg.answered_at is None:
-                if entered is not None:
-                    missed = out[entered].unanswered
-                    missed[leg.queue] = missed.get(leg.queue, 0) + 1
-                    _why(out[entered], leg.queue,
-                         _UNANSWERED.get(record.outcome, record.outcome) if n == last
-                         else "moved")
-                continue
-            if entered is not None and leg.wait_s is not None:
-                out[entered].waits.setdefault(leg.queue, []).append(leg.wait_s)
-            role = role_of.get(leg.agent or "")
-            if role is None:
-                continue
-            begin = _epoch(leg.answered_at)
-            end = _epoch(leg.ended_at) if leg.ended_at else grid.end
-            _spread(out, grid, role, begin, end + wrap.get(leg.queue, 0.0))
+        legs.add(record)
     for counts, tallied in zip(out, n1, strict=True):
         counts.count_n1(tallied)
     return out
@@ -175,9 +161,41 @@ def measure(records: list[CallRecord], config: Config, grid: Grid,
 _UNANSWERED = {Outcome.OVERFLOWED: "partner"}
 
 
-def _why(counts: IntervalCounts, queue: str, reason: str) -> None:
-    why = counts.unanswered_why.setdefault(queue, {})
-    why[reason] = why.get(reason, 0) + 1
+class _LegCounter:
+    """A record's legs into the intervals they entered (entered, unanswered and why,
+    waits) and their agents' busy time into the intervals it spans."""
+
+    def __init__(self, out: list[IntervalCounts], grid: Grid, config: Config) -> None:
+        self.out = out
+        self.grid = grid
+        self.role_of = {agent.id: primary_skill(agent) for agent in config.agents}
+        self.wrap = {name: config.skill(name).wrap_up_s for name in config.skill_names()}
+
+    def add(self, record: CallRecord) -> None:
+        last = len(record.legs) - 1
+        for n, leg in enumerate(record.legs):
+            entered = self.grid.index(_epoch(leg.entered_at)) if leg.entered_at else None
+            counts = None if entered is None else self.out[entered]
+            if counts is not None:
+                counts.leg_entered(leg.queue)
+            if leg.answered_at is None:
+                if counts is not None:
+                    counts.leg_unanswered(leg.queue, _UNANSWERED.get(
+                        record.outcome, record.outcome) if n == last else "moved")
+                continue
+            if counts is not None and leg.wait_s is not None:
+                counts.waits.setdefault(leg.queue, []).append(leg.wait_s)
+            self._busy(leg, leg.answered_at)
+
+    def _busy(self, leg: LegRecord, answered_at: str) -> None:
+        """The agent kept from pick-up to the leg's end (the day's end while it goes
+        on), then for the queue's wrap-up."""
+        role = self.role_of.get(leg.agent or "")
+        if role is None:
+            return
+        end = _epoch(leg.ended_at) if leg.ended_at else self.grid.end
+        _spread(self.out, self.grid, role, _epoch(answered_at),
+                end + self.wrap.get(leg.queue, 0.0))
 
 
 def unconnected_warm(transfers: Sequence[CallTransferred]) -> list[tuple[str, float]]:
