@@ -28,6 +28,7 @@ from acd.tools.plan.model import (
     DEFAULT_ABANDON_RATE,
     Plan,
     PolicyComparison,
+    Target,
     TargetError,
     needs_abandon_default,
     parse_targets,
@@ -81,14 +82,7 @@ def plan_command(request: PlanRequest, *, out: TextIO = sys.stdout,
     try:
         targets = parse_targets(request.targets)
         interval_s = parse_interval(request.interval)
-        if request.seeds < 1:
-            raise ValueError("--seeds: at least 1")
-        if request.surge <= 0:
-            raise ValueError("--surge: a positive factor, e.g. 1.55")
-        if not 0 < request.blocking < 1:
-            raise ValueError("--blocking: a probability between 0 and 1, e.g. 0.01")
-        if request.extra_seeds < 0:
-            raise ValueError("--extra-seeds: 0 or more")
+        _check_numbers(request)
         config, scenario, traffic = _traffic(request, err)
     except (TargetError, ValueError, PlanInputError) as exc:
         print(f"acd plan: {exc}", file=err)
@@ -96,50 +90,81 @@ def plan_command(request: PlanRequest, *, out: TextIO = sys.stdout,
     except AcdError as exc:
         print(str(exc), file=err)
         return 2
-
-    def progress(text: str) -> None:
-        print(text, file=err, flush=True)
-
     if needs_abandon_default(targets):
         print(f"acd plan: warning: no abandon_rate target: QS 30 s counts answered calls "
               "only, so callers who give up would make a thin room look fast; the plan "
               f"also holds abandon_rate<={DEFAULT_ABANDON_RATE:g} (give an abandon_rate "
               "target to change it)", file=err)
-    seeds = [scenario.seed + n for n in range(request.seeds)]
-    extra = [scenario.seed + request.seeds + n for n in range(request.extra_seeds)]
     try:
-        with executor(request.jobs or default_jobs()) as pool:
-            planner = Planner(config, scenario, targets, interval_s=interval_s, seeds=seeds,
-                              surge=request.surge, meet=request.meet, pool=pool,
-                              on_progress=progress, extra_seeds=extra,
-                              blocking=request.blocking)
-            plan = planner.plan()
-            plan.traffic = traffic
-            if request.compare_policies:
-                plan.comparison = _compare(planner, plan, progress)
+        plan = _plan(request, config, scenario, targets, interval_s, err)
     except PlanInputError as exc:
         print(f"acd plan: {exc}", file=err)
         return 2
-    if request.json:
-        out.write(json.dumps(plan_json(plan), ensure_ascii=False, indent=1) + "\n")
-    else:
-        from acd.tools.plan.render import render_text
-
-        out.write(render_text(plan) + "\n")
-        if plan.comparison is not None:
-            from acd.tools.plan.policies import render_comparison
-
-            out.write("\n" + render_comparison(plan.comparison) + "\n")
-    if request.html:
-        from acd.tools.plan.html import write_html
-
-        try:
-            write_html(plan, Path(request.html))
-        except OSError as exc:
-            print(f"acd plan: --html: cannot write {request.html}: {exc.strerror}", file=err)
-            return 2
-        print(f"page written: {request.html}", file=err)
+    plan.traffic = traffic
+    _print_plan(plan, request.json, out)
+    if request.html and not _write_page(plan, request.html, err):
+        return 2
     return 0 if all(i.met for i in plan.intervals) else 1
+
+
+def _check_numbers(request: PlanRequest) -> None:
+    """The numeric options in their ranges; ValueError naming the option otherwise."""
+    if request.seeds < 1:
+        raise ValueError("--seeds: at least 1")
+    if request.surge <= 0:
+        raise ValueError("--surge: a positive factor, e.g. 1.55")
+    if not 0 < request.blocking < 1:
+        raise ValueError("--blocking: a probability between 0 and 1, e.g. 0.01")
+    if request.extra_seeds < 0:
+        raise ValueError("--extra-seeds: 0 or more")
+
+
+def _plan(request: PlanRequest, config: Config, scenario: Scenario,
+          targets: Sequence[Target], interval_s: int, err: TextIO) -> Plan:
+    """The staffing found on the request's seeds (and the policies compared on it
+    when asked), progress on ``err``."""
+
+    def progress(text: str) -> None:
+        print(text, file=err, flush=True)
+
+    seeds = [scenario.seed + n for n in range(request.seeds)]
+    extra = [scenario.seed + request.seeds + n for n in range(request.extra_seeds)]
+    with executor(request.jobs or default_jobs()) as pool:
+        planner = Planner(config, scenario, targets, interval_s=interval_s, seeds=seeds,
+                          surge=request.surge, meet=request.meet, pool=pool,
+                          on_progress=progress, extra_seeds=extra,
+                          blocking=request.blocking)
+        plan = planner.plan()
+        if request.compare_policies:
+            plan.comparison = _compare(planner, plan, progress)
+    return plan
+
+
+def _print_plan(plan: Plan, as_json: bool, out: TextIO) -> None:
+    """The plan on stdout: JSON, or the table (then the comparison, if any)."""
+    if as_json:
+        out.write(json.dumps(plan_json(plan), ensure_ascii=False, indent=1) + "\n")
+        return
+    from acd.tools.plan.render import render_text
+
+    out.write(render_text(plan) + "\n")
+    if plan.comparison is not None:
+        from acd.tools.plan.policies import render_comparison
+
+        out.write("\n" + render_comparison(plan.comparison) + "\n")
+
+
+def _write_page(plan: Plan, path: str, err: TextIO) -> bool:
+    """The HTML page written to ``path``; False (said on ``err``) when it cannot be."""
+    from acd.tools.plan.html import write_html
+
+    try:
+        write_html(plan, Path(path))
+    except OSError as exc:
+        print(f"acd plan: --html: cannot write {path}: {exc.strerror}", file=err)
+        return False
+    print(f"page written: {path}", file=err)
+    return True
 
 
 def _compare(planner: Planner, plan: Plan, progress: Callable[[str], None]
