@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from acd.core import facts as f
 from acd.core.indicators import is_abandoned
+from acd.metrics.children import LabelChildren
 
 
 class AnnouncementAbandons:
@@ -33,15 +34,9 @@ class AnnouncementAbandons:
             "_total, and in acd_calls_short_abandoned_total when shorter than routing."
             "short_abandon_s), by the queue their number led to.",
             ["queue", "number", "period"], registry=registry)
-        self._children: dict[tuple[str, str, str], Counter] = {}
+        self._child = LabelChildren(self._counter)
         for queue, number, period in series:
-            self._child((queue, self._number_label(number), period))
-
-    def _child(self, key: tuple[str, str, str]) -> Counter:
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = self._counter.labels(*key)
-        return child
+            self._child(queue, self._number_label(number), period)
 
     def on_fact(self, fact: f.Fact) -> None:
         if not isinstance(fact, f.CallEnded) or not fact.record.in_announcement \
@@ -49,4 +44,4 @@ class AnnouncementAbandons:
             return
         record = fact.record
         queue = record.queues[0] if record.queues else fact.queue
-        self._child((queue, self._number_label(record.number), record.period)).inc()
+        self._child(queue, self._number_label(record.number), record.period).inc()

@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, Counter
 from acd.core import facts as f
 from acd.core.indicators import is_lost
 from acd.core.pbxloss import PBX_CRASH, PBX_RESTART
+from acd.metrics.children import LabelChildren
 
 #: every lost_reason the router writes, shown at 0 from the start
 REASONS = (PBX_RESTART, PBX_CRASH)
@@ -34,21 +35,15 @@ class LostCalls:
             "queue, number dialled, period and reason (pbx-restart, pbx-crash); never "
             "counted abandoned.", ["queue", "number", "period", "reason"],
             registry=registry)
-        self._children: dict[tuple[str, str, str, str], Counter] = {}
+        self._child = LabelChildren(self._counter)
         for queue, number, period in series:
             for reason in REASONS:
-                self._child((queue, self._number_label(number), period, reason))
-
-    def _child(self, key: tuple[str, str, str, str]) -> Counter:
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = self._counter.labels(*key)
-        return child
+                self._child(queue, self._number_label(number), period, reason)
 
     def on_fact(self, fact: f.Fact) -> None:
         if not isinstance(fact, f.CallEnded) or not is_lost(fact.outcome):
             return
         record = fact.record
         queue = record.queues[0] if record.queues else fact.queue
-        self._child((queue, self._number_label(record.number), record.period,
-                     record.lost_reason or "unknown")).inc()
+        self._child(queue, self._number_label(record.number), record.period,
+                    record.lost_reason or "unknown").inc()
