@@ -142,20 +142,23 @@ def _totals(plan: Plan) -> list[str]:
     added = ", ".join(f"{role} +{count}" for role, count in plan.positions_added.items()
                       if count)
     lines.append(f"positions added to the roster: {added or 'none'}")
-    lines += textwrap.wrap(_lines_total(plan), width=100, subsequent_indent="  ",
-                           break_on_hyphens=False)
+    lines += _wrapped(_lines_total(plan))
     lines += _sure(plan)
     lines += _unreachable(plan)
     lines += _floors(plan)
     missed = [interval for interval in plan.intervals if not interval.met]
     if missed:
-        lines += textwrap.wrap(f"targets not met in {len(missed)} interval"
-                               + ("s" if len(missed) != 1 else "") + ": "
-                               + ", ".join(_missed(plan, interval) for interval in missed),
-                               width=100, subsequent_indent="  ", break_on_hyphens=False)
+        lines += _wrapped(f"targets not met in {len(missed)} interval"
+                          + ("s" if len(missed) != 1 else "") + ": "
+                          + ", ".join(_missed(plan, interval) for interval in missed))
     else:
         lines.append("every interval meets the targets")
     return lines
+
+
+def _wrapped(text: str) -> list[str]:
+    """A line of the table's footer, cut at 100 columns, its continuations indented."""
+    return textwrap.wrap(text, width=100, subsequent_indent="  ", break_on_hyphens=False)
 
 
 def _missed(plan: Plan, interval: IntervalPlan) -> str:
@@ -176,10 +179,9 @@ def _unreachable(plan: Plan) -> list[str]:
     out: list[str] = []
     for interval in plan.intervals:
         if interval.unreachable is not None:
-            out += textwrap.wrap(f"{hhmm(interval.start)} out of reach "
-                                 f"({interval.unreachable.reason}): "
-                                 f"{interval.unreachable.detail}", width=100,
-                                 subsequent_indent="  ", break_on_hyphens=False)
+            out += _wrapped(f"{hhmm(interval.start)} out of reach "
+                            f"({interval.unreachable.reason}): "
+                            f"{interval.unreachable.detail}")
     return out
 
 
@@ -191,10 +193,9 @@ def _floors(plan: Plan) -> list[str]:
         floor = interval.floor
         if floor is not None:
             seeds = ", ".join(str(s) for s in floor.seeds)
-            out += textwrap.wrap(f"{hhmm(interval.start)} {', '.join(floor.targets)} missed "
-                                 f"at the floor on seed{'s' if len(floor.seeds) > 1 else ''} "
-                                 f"{seeds} ({floor.reason}): {floor.detail}", width=100,
-                                 subsequent_indent="  ", break_on_hyphens=False)
+            out += _wrapped(f"{hhmm(interval.start)} {', '.join(floor.targets)} missed "
+                            f"at the floor on seed{'s' if len(floor.seeds) > 1 else ''} "
+                            f"{seeds} ({floor.reason}): {floor.detail}")
     return out
 
 
@@ -209,8 +210,7 @@ def _sure(plan: Plan) -> list[str]:
             groups.setdefault(key, []).append(hhmm(interval.start) + mark)
     out: list[str] = []
     for (days, wilson), starts in sorted(groups.items(), key=lambda g: -len(g[1])):
-        out += textwrap.wrap(f"days met {days} [{wilson} %]: {', '.join(starts)}",
-                             width=100, subsequent_indent="  ", break_on_hyphens=False)
+        out += _wrapped(f"days met {days} [{wilson} %]: {', '.join(starts)}")
     if any(i.confidence is not None and i.confidence.close for i in plan.intervals):
         out.append("*: a close decision, judged on more days")
     return out
