@@ -398,7 +398,9 @@ class Api:
         return json_response({"from_queue": from_queue, "to_queue": target,
                               "call": self.call_view(who, live, now) if live else None})
 
-    def _bascule_queue(self, request: web.Request) -> str:
+    def _bascule_queue(self, request: web.Request, who: Principal) -> str:
+        """The queue (or the whole site) of a bascule request; supervisors only."""
+        self.require(who, "supervisor")
         queue = request.match_info["queue"]
         queue = SITE if queue in ("site", SITE) else queue
         if queue != SITE and queue not in self.router.engine.queues:
@@ -409,8 +411,7 @@ class Api:
     @write
     async def put_bascule(self, request: web.Request, who: Principal,
                           raw: bytes) -> web.Response:
-        self.require(who, "supervisor")
-        queue = self._bascule_queue(request)
+        queue = self._bascule_queue(request, who)
         body = decode(raw, BasculeBody)
         partners = [p.name for p in self.router.engine.partners]
         if not partners:
@@ -425,8 +426,7 @@ class Api:
     @write
     async def delete_bascule(self, request: web.Request, who: Principal,
                              raw: bytes) -> web.Response:
-        self.require(who, "supervisor")
-        queue = self._bascule_queue(request)
+        queue = self._bascule_queue(request, who)
         body = decode(raw, BasculeEndBody)
         if queue not in self.router.engine.bascules:
             raise ApiError(404, f"no bascule in force on {'the site' if queue == SITE else queue}")
