@@ -25,6 +25,7 @@ import math
 
 import msgspec
 
+from acd.aiotasks import running_loop
 from acd.core import facts as f
 from acd.http.cti import EventStream, StreamEvent, Subscriber
 from acd.http.room import RoomView
@@ -82,9 +83,8 @@ class RoomFeed:
         """The room changed (or a console joined): a view is due."""
         if self._due is not None:
             return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # a router driven without a loop has no console either
+        loop = running_loop()
+        if loop is None:  # a router driven without a loop has no console either
             return
         delay = max(0.0, self._last + self.min_interval_s - loop.time())
         self._due = loop.call_later(delay, self.flush)

@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from acd.aiotasks import running_loop
 from acd.core import facts as f
 from acd.core.records import CallRecord
 from acd.logs import get_logger
@@ -125,9 +126,8 @@ class RecordsFile:
     def _schedule_retry(self) -> None:
         if self._retry is not None:
             return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no event loop (a tool writing offline): the next write
+        loop = running_loop()
+        if loop is None:  # no event loop (a tool writing offline): the next write
             return
         self._retry = loop.call_later(self._retry_s, self._on_retry)
 
