@@ -19,7 +19,8 @@ from acd.core.effects import Effects
 from acd.core.model import Agent, AgentState, device_of, move_agent
 from acd.core.reskill import reskill_problem
 from acd.core.room import RoomState
-from acd.core.timers import TimerKind, Timers
+from acd.core.timerkind import TimerKind
+from acd.core.timers import Timers
 
 if TYPE_CHECKING:
     from acd.core.offering import Offering

@@ -24,7 +24,8 @@ from acd.core.indicators import handling_time, mean_handling_time
 from acd.core.model import Agent, Call, CallState, Leg, Outcome, move_call
 from acd.core.records import CallRecord, record_of
 from acd.core.room import RoomState
-from acd.core.timers import TimerKind, Timers
+from acd.core.timerkind import TimerKind
+from acd.core.timers import Timers
 
 if TYPE_CHECKING:
     from acd.core.agents import Agents

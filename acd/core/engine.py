@@ -53,7 +53,7 @@ from acd.core.calls import CallBook
 from acd.core.constants import CLOCK_JITTER_S
 from acd.core.demand import ArrivalRates
 from acd.core.effects import Effects, Output
-from acd.core.model import Agent, Call
+from acd.core.model import Agent, Call, WarmTransfer
 from acd.core.offering import Offering
 from acd.core.overflow import Overflow
 from acd.core.overflow_rules import Bascule
@@ -67,9 +67,10 @@ from acd.core.routing import AgentPool, SkillQueue
 from acd.core.selection import EngineSelection
 from acd.core.spare import SpareRule
 from acd.core.state import EngineState, capture
-from acd.core.timers import TimerKind, Timers
+from acd.core.timerkind import TimerKind
+from acd.core.timers import Timers
 from acd.core.transfers import Transfers
-from acd.core.warm import WarmTransfer, WarmTransfers
+from acd.core.warm import WarmTransfers
 from acd.errors import IllegalTransition
 
 __all__ = ["Engine", "Output"]
@@ -250,7 +251,7 @@ class Engine:
 
     def snapshot(self) -> EngineState:
         """The whole durable state now (see :mod:`acd.core.state`)."""
-        return capture(self)
+        return capture(self.state)
 
     def waiting_calls(self, queue: str) -> list[Call]:
         q = self.state.queues.get(queue)

@@ -288,3 +288,27 @@ def device_of(channel: str) -> str:
     """
     dash = channel.rfind("-")
     return channel[:dash] if dash > 0 else channel
+
+
+@dataclass(slots=True)
+class WarmTransfer:
+    """A warm transfer in progress: the caller is still with the transferring agent."""
+
+    call: str
+    from_queue: str
+    to_queue: str
+    #: the transferring agent, who keeps the caller until the target answers
+    agent: str
+    at: float
+    #: changes with every ring so late outcomes of an older one are recognised
+    token: int = 0
+    #: the target agent being rung now
+    target: str | None = None
+    #: target agents already rung (not rung again for this transfer)
+    tried: set[str] = field(default_factory=set)
+    #: warm_max_wait_s is over: no new agent is rung
+    expired: bool = False
+    #: when the transfer gives up looking for an agent, and when the ring in progress
+    #: is over (timers of older rings and transfers are recognised by these)
+    deadline: float = 0.0
+    ring_deadline: float = 0.0

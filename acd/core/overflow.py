@@ -34,7 +34,8 @@ from acd.core.overflow_rules import (
 )
 from acd.core.room import RoomState
 from acd.core.state import EngineMeta
-from acd.core.timers import TimerKind, Timers
+from acd.core.timerkind import TimerKind
+from acd.core.timers import Timers
 
 if TYPE_CHECKING:
     from acd.core.calls import CallBook

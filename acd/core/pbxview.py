@@ -29,7 +29,8 @@ from acd.core.model import (
     primary_skill,
 )
 from acd.core.room import RoomState
-from acd.core.timers import TimerKind, Timers
+from acd.core.timerkind import TimerKind
+from acd.core.timers import Timers
 
 if TYPE_CHECKING:
     from acd.core.agents import Agents

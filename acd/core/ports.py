@@ -17,16 +17,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from acd.core.reskill import SkillsView
+
 if TYPE_CHECKING:
     from acd.config import Config, PartnerConfig
     from acd.core.effects import Output
     from acd.core.engine import Engine
     from acd.core.facts import Fact
-    from acd.core.model import Agent, Call
+    from acd.core.model import Call, WarmTransfer
     from acd.core.overflow_rules import Bascule
     from acd.core.records import CallRecord
-    from acd.core.routing import AgentPool, SkillQueue
-    from acd.core.warm import WarmTransfer
+    from acd.core.routing import AgentPool
 
 #: give the engine one input now (an AMI event, a tick, an API intent); its actions
 #: are sent and its facts published before this returns
@@ -39,17 +40,6 @@ AuditListener = Callable[[dict[str, Any]], None]
 MetricSource = Callable[[], list[Any]]
 #: one part of /healthz
 HealthSource = Callable[[], dict[str, Any]]
-
-
-class SkillsView(Protocol):
-    """The agents, the queues and the config (what a reskill request is checked on)."""
-
-    @property
-    def config(self) -> Config: ...
-    @property
-    def agents(self) -> dict[str, Agent]: ...
-    @property
-    def queues(self) -> dict[str, SkillQueue]: ...
 
 
 class EngineView(SkillsView, Protocol):

@@ -11,11 +11,28 @@ ringing or talking stays where it is.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Protocol
+
 from acd.core import inputs as i
-from acd.core.ports import SkillsView
+
+if TYPE_CHECKING:
+    from acd.config import Config
+    from acd.core.model import Agent
+    from acd.core.routing import SkillQueue
 
 #: the levels a skill may have (as in ``agents[].skills`` of the config)
 LEVELS = range(1, 10)
+
+
+class SkillsView(Protocol):
+    """The agents, the queues and the config (what a reskill request is checked on)."""
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def agents(self) -> dict[str, Agent]: ...
+    @property
+    def queues(self) -> dict[str, SkillQueue]: ...
 
 
 def reskill_problem(engine: SkillsView, request: i.AgentReskill) -> str | None:

@@ -31,7 +31,8 @@ from acd.core.constants import HANDLE_WINDOW
 from acd.core.effects import Effects
 from acd.core.model import Agent, AgentState, Call, CallState, device_of
 from acd.core.room import RoomState
-from acd.core.timers import TimerKind, Timers
+from acd.core.timerkind import TimerKind
+from acd.core.timers import Timers
 
 if TYPE_CHECKING:
     from acd.core.overflow import Overflow

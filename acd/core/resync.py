@@ -26,7 +26,8 @@ from acd.core.evidence import Place, is_acd_caller, place_of
 from acd.core.model import Agent, AgentState, Call, CallState, device_of, move_call
 from acd.core.pbxloss import resync_reason
 from acd.core.room import RoomState
-from acd.core.timers import TimerKind, Timers
+from acd.core.timerkind import TimerKind
+from acd.core.timers import Timers
 
 if TYPE_CHECKING:
     from acd.core.agents import Agents

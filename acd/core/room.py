@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from acd.config import Config, PartnerConfig
 from acd.core.demand import ArrivalRates
-from acd.core.model import Agent, AgentState, Arrival, Call
+from acd.core.model import Agent, AgentState, Arrival, Call, WarmTransfer
 from acd.core.overflow_rules import Bascule, ShareCounter
 from acd.core.routing import AgentPool, SkillQueue
 from acd.core.selection import EngineSelection
@@ -21,8 +21,7 @@ from acd.core.selection import EngineSelection
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from acd.core.timers import TimerEntry
-    from acd.core.warm import WarmTransfer
+    from acd.core.timerkind import TimerEntry
 
 
 @dataclass(slots=True, eq=False)

@@ -50,13 +50,24 @@ waits longest is still served first within its priority (no re-ordering of calle
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections import deque
+from typing import Protocol
 
+from acd.core.demand import ArrivalRates
 from acd.core.indicators import mean_handling_time
-from acd.core.model import Agent, Call
+from acd.core.model import Agent, Call, WarmTransfer
+from acd.core.routing import AgentPool, SkillQueue
 
-if TYPE_CHECKING:
-    from acd.core.room import RoomState
+
+class SpareRoom(Protocol):
+    """What the rule reads of the room (:class:`acd.core.room.RoomState`)."""
+
+    now: float
+    pool: AgentPool
+    demand: ArrivalRates
+    queues: dict[str, SkillQueue]
+    handled: dict[str, deque[float]]
+    warm: dict[str, WarmTransfer]
 
 
 def reserve(expected: float, risk: float) -> int:
@@ -79,7 +90,7 @@ class SpareRule:
 
     __slots__ = ("_risk", "_state")
 
-    def __init__(self, state: RoomState, risk: float) -> None:
+    def __init__(self, state: SpareRoom, risk: float) -> None:
         self._state = state
         self._risk = risk
 

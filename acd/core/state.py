@@ -24,7 +24,7 @@ from acd.core.model import Agent, Call
 from acd.core.overflow_rules import Bascule
 
 if TYPE_CHECKING:
-    from acd.core.engine import Engine
+    from acd.core.room import RoomState
 
 #: bumped when a change makes older snapshots unreadable
 STATE_VERSION = 1
@@ -55,10 +55,9 @@ class EngineState(msgspec.Struct, kw_only=True):
     queues: dict[str, list[str]] = msgspec.field(default_factory=dict)
 
 
-def capture_meta(engine: Engine) -> EngineMeta:
-    state = engine.state
+def capture_meta(state: RoomState) -> EngineMeta:
     return EngineMeta(
-        at=engine.now,
+        at=state.now,
         seq=state.seq,
         bascules=dict(state.bascules),
         partner_down_until=dict(state.partner_down_until),
@@ -67,18 +66,14 @@ def capture_meta(engine: Engine) -> EngineMeta:
     )
 
 
-def queue_order(engine: Engine, queue: str) -> list[str]:
-    """Ids of the calls waiting in ``queue``, in service order."""
-    return [call.id for call in engine.waiting_calls(queue)]
-
-
-def capture(engine: Engine) -> EngineState:
-    """The whole state of ``engine`` now (a full snapshot)."""
+def capture(state: RoomState) -> EngineState:
+    """The whole state of the room now (a full snapshot); each queue's calls in
+    service order."""
     return EngineState(
-        meta=capture_meta(engine),
-        calls=list(engine.calls.values()),
-        agents=list(engine.agents.values()),
-        queues={name: queue_order(engine, name) for name in engine.queues},
+        meta=capture_meta(state),
+        calls=list(state.calls.values()),
+        agents=list(state.agents.values()),
+        queues={name: [call.id for call in queue] for name, queue in state.queues.items()},
     )
 
 

@@ -24,7 +24,8 @@ from acd.core.calls import to_holding
 from acd.core.effects import Effects
 from acd.core.model import Agent, AgentState, Call, CallState, Transfer, move_call
 from acd.core.room import RoomState
-from acd.core.timers import TimerKind, Timers
+from acd.core.timerkind import TimerKind
+from acd.core.timers import Timers
 
 if TYPE_CHECKING:
     from acd.core.agents import Agents

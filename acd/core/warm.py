@@ -15,7 +15,6 @@ moved. The caller never hears silence and is never hung up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from acd.ami import events as ev
@@ -33,12 +32,14 @@ from acd.core.model import (
     CallState,
     Leg,
     Transfer,
+    WarmTransfer,
     device_of,
     primary_skill,
 )
 from acd.core.room import RoomState
 from acd.core.routing import expansion_delay
-from acd.core.timers import TimerKind, Timers
+from acd.core.timerkind import TimerKind
+from acd.core.timers import Timers
 
 if TYPE_CHECKING:
     from acd.core.agents import Agents
@@ -55,30 +56,6 @@ ORIGINATE_REASONS = {"0": "originate failed", "1": "hung up", "3": "no answer",
                      "5": "busy", "8": "congestion"}
 #: the ``Reason`` of a target whose phone answered busy (``Busy()``, SIP 486)
 ORIGINATE_BUSY = "5"
-
-
-@dataclass(slots=True)
-class WarmTransfer:
-    """A warm transfer in progress: the caller is still with the transferring agent."""
-
-    call: str
-    from_queue: str
-    to_queue: str
-    #: the transferring agent, who keeps the caller until the target answers
-    agent: str
-    at: float
-    #: changes with every ring so late outcomes of an older one are recognised
-    token: int = 0
-    #: the target agent being rung now
-    target: str | None = None
-    #: target agents already rung (not rung again for this transfer)
-    tried: set[str] = field(default_factory=set)
-    #: warm_max_wait_s is over: no new agent is rung
-    expired: bool = False
-    #: when the transfer gives up looking for an agent, and when the ring in progress
-    #: is over (timers of older rings and transfers are recognised by these)
-    deadline: float = 0.0
-    ring_deadline: float = 0.0
 
 
 class WarmTransfers:

@@ -27,7 +27,7 @@ import msgspec
 
 from acd.core import facts as f
 from acd.core.model import Call
-from acd.core.state import capture_meta, queue_order
+from acd.core.state import capture_meta
 from acd.store import keys
 
 if TYPE_CHECKING:
@@ -124,9 +124,9 @@ class SnapshotTracker:
             agent = engine.agents.get(agent_id)
             pending.agents[agent_id] = _encode(agent) if agent is not None else None
         for name in queue_names:
-            order = queue_order(engine, name) if name in engine.queues else []
+            order = [call.id for call in engine.queues[name]] if name in engine.queues else []
             pending.queues[name] = _encode(order) if order else None
-        pending.meta = _encode(capture_meta(engine))
+        pending.meta = _encode(capture_meta(engine.state))
         ops: list[Op] = []
         if full:
             ops += [("DEL", key, ()) for key in keys.snapshot_keys(self.ns)]

@@ -127,7 +127,7 @@ def state_before_the_kill() -> EngineState:
         event = ev.decode_frame(frame)
         if event is not None and not isinstance(event, (ev.StatusEntry, ev.ListComplete)):
             engine.handle(event, event.timestamp or engine.now)
-    state = msgspec.json.decode(msgspec.json.encode(capture(engine)), type=EngineState)
+    state = msgspec.json.decode(msgspec.json.encode(capture(engine.state)), type=EngineState)
     assert sum(len(ids) for ids in state.queues.values()) >= 4
     return state
 

@@ -15,7 +15,7 @@ from acd.core.state import EngineState, capture
 
 def saved(engine: Engine) -> EngineState:
     """The state as it comes back from Redis: through JSON."""
-    return msgspec.json.decode(msgspec.json.encode(capture(engine)), type=EngineState)
+    return msgspec.json.decode(msgspec.json.encode(capture(engine.state)), type=EngineState)
 
 
 # An ``assert call.state is X`` narrows ``call.state`` for mypy until the end of the

@@ -20,7 +20,7 @@ import acd.core
 from acd.config import Config
 from acd.core.engine import Engine
 from acd.core.state import capture
-from acd.core.timers import TimerKind
+from acd.core.timerkind import TimerKind
 
 CORE = Path(acd.core.__file__).parent
 MODULES = sorted(p for p in CORE.glob("*.py") if p.name != "__init__.py")
@@ -67,4 +67,4 @@ def test_every_timer_kind_has_its_handler(site_config: Config) -> None:
 
 def test_the_snapshot_is_the_captured_state(site_config: Config) -> None:
     engine = Engine(site_config)
-    assert engine.snapshot() == capture(engine)
+    assert engine.snapshot() == capture(engine.state)

@@ -13,7 +13,7 @@ from acd.config.load import parse_config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.model import AgentState, CallState
-from acd.core.timers import TimerKind
+from acd.core.timerkind import TimerKind
 from tests.support.enginekit import Driver
 from tests.support.sites import SITE_TOML
 
