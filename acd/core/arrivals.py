@@ -26,32 +26,22 @@ hangs up during the announcement leaves no record, as before the event existed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from acd.ami import events as ev
 from acd.core import facts as f
 from acd.core import inputs as i
+from acd.core.calls import CallBook
 from acd.core.constants import ARRIVING_MAX, ARRIVING_MAX_S, SNAPSHOT_MARGIN_S
-from acd.core.effects import Effects
+from acd.core.context import Context
 from acd.core.model import Arrival, Outcome
 from acd.core.pbxloss import PBX_RESTART
 from acd.core.records import CallRecord, iso
-from acd.core.room import RoomState
-
-if TYPE_CHECKING:
-    from acd.core.calls import CallBook
 
 
 class Arrivals:
     """Follows the callers in their announcement; records those who hang up there."""
 
-    calls: CallBook
-
-    def __init__(self, state: RoomState, effects: Effects) -> None:
-        self.state = state
-        self.fx = effects
-
-    def connect(self, *, calls: CallBook) -> None:
+    def __init__(self, context: Context, calls: CallBook) -> None:
+        self.state, self.fx, self.timers, self.config = context
         self.calls = calls
 
     def on_arrived(self, event: ev.UserEvent) -> None:

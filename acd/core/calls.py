@@ -1,37 +1,47 @@
-"""The calls the engine follows: arrival, queueing, requeue, end and what they teach.
+"""The calls' side of the room's ledger: arrival, queueing, requeue, moves between
+queues, the agents' legs, the end of a call and what it teaches.
 
 A call arrives (the dialplan's ``AcdCallWaiting``), gets its entry queue from the number
 plan and the hours, and waits; every failure puts it back at the head of its queue
 (:meth:`CallBook.requeue`); its end closes its record. The handling times of its legs
-feed the estimated wait.
+feed the estimated wait. A call that starts waiting is marked
+(:class:`~acd.core.attention.Attention`), never offered here: the engine settles the
+mark (an overflow rule for a new call, then an offer).
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING
 
 from acd.ami import events as ev
 from acd.ami.actions import Redirect
 from acd.config import FRONT_OFFICE, Config
-from acd.core import attempts
+from acd.core import attempts, observed
 from acd.core import facts as f
-from acd.core.constants import HANDLE_WINDOW, RECENTLY_ENDED_MAX, WORKING_OR_WRAPPING
-from acd.core.effects import Effects
+from acd.core.attention import Attention
+from acd.core.constants import (
+    FORWARD_PARTNER,
+    HANDLE_WINDOW,
+    RECENTLY_ENDED_MAX,
+    WORKING_OR_WRAPPING,
+)
+from acd.core.context import Context
 from acd.core.hours import route_number
 from acd.core.indicators import handling_time, mean_handling_time
-from acd.core.model import Agent, Call, CallState, Leg, Outcome, move_call
+from acd.core.model import (
+    Agent,
+    Call,
+    CallState,
+    Leg,
+    Outcome,
+    Transfer,
+    device_of,
+    move_call,
+)
 from acd.core.records import CallRecord, record_of
-from acd.core.room import RoomState
+from acd.core.roster import Roster
 from acd.core.timerkind import TimerKind
-from acd.core.timers import Timers
-
-if TYPE_CHECKING:
-    from acd.core.agents import Agents
-    from acd.core.offering import Offering
-    from acd.core.overflow import Overflow
-    from acd.core.warm import WarmTransfers
 
 
 def to_holding(config: Config, call: Call) -> Redirect:
@@ -42,23 +52,11 @@ def to_holding(config: Config, call: Call) -> Redirect:
 
 
 class CallBook:
-    """Registers, queues, requeues and ends calls."""
+    """Registers, queues, requeues, moves and ends calls."""
 
-    offering: Offering
-    agents: Agents
-    overflow: Overflow
-    warm: WarmTransfers
-
-    def __init__(self, state: RoomState, effects: Effects, timers: Timers) -> None:
-        self.state = state
-        self.fx = effects
-        self.timers = timers
-        self.config = state.config
-
-    def connect(self, *, offering: Offering, agents: Agents, overflow: Overflow,
-                warm: WarmTransfers) -> None:
-        self.offering, self.agents, self.overflow, self.warm = (
-            offering, agents, overflow, warm)
+    def __init__(self, context: Context, attention: Attention, roster: Roster) -> None:
+        self.state, self.fx, self.timers, self.config = context
+        self.attention, self.roster = attention, roster
 
     # ------------------------------------------------------------------ arrival
 
@@ -128,6 +126,8 @@ class CallBook:
     # ------------------------------------------------------------------ queueing
 
     def enqueue(self, call: Call, *, head: bool, new: bool, dispatch: bool = True) -> None:
+        """Into its queue (at the head: given back). ``dispatch``: marked for the
+        policies (a policy that offers it itself says False)."""
         state = self.state
         queue = state.queue(call.queue)
         if head:
@@ -142,19 +142,47 @@ class CallBook:
             due = call.enqueued_at + delay
             if due > state.now:
                 self.timers.arm(due, TimerKind.EXPAND, call.id, call.offer_id)
-        if new and self.overflow.divert(call):
-            return
         if dispatch:
-            self.offering.dispatch_call(call)
+            self.attention.call_waits(call, new=new)
 
-    def requeue(self, call: Call, agent: Agent | None, reason: str) -> None:
+    def leave_queue(self, call: Call, new: CallState) -> None:
+        """``call`` moves to ``new`` and out of its queue (if it waited there). The
+        move is checked first: a refused one (:class:`~acd.errors.IllegalTransition`)
+        leaves the call and the queue as they were."""
+        move_call(call, new)
+        self.state.queue(call.queue).remove(call)
+
+    def requeue(self, call: Call, agent: Agent | None, reason: str, *,
+                dispatch: bool = True) -> None:
         """Back to the head of its queue, keeping arrival time and priority."""
         move_call(call, CallState.WAITING)
         call.agent = None
         call.also_ringing = []
         self.fx.fact(f.CallReturned(at=self.state.now, call=call.id, queue=call.queue,
                                     agent=agent.id if agent else None, reason=reason))
-        self.enqueue(call, head=True, new=False)
+        self.enqueue(call, head=True, new=False, dispatch=dispatch)
+
+    def detach(self, call: Call, agent: Agent | None) -> None:
+        """Take the call away from its agent (or its queue) before it moves on."""
+        if call.state is CallState.WAITING:
+            self.state.queue(call.queue).remove(call)
+        elif call.state is CallState.CONNECTED and agent is not None:
+            self.close_leg(call)
+            self.roster.after_call(agent)
+        elif call.state is CallState.OFFERED:
+            self.roster.release_ring(call, "call moved to another queue")
+        call.agent = None
+        call.offer_id += 1  # older timers and late action failures no longer apply
+        move_call(call, CallState.WAITING)
+
+    def fall_back(self, call: Call, transfer: Transfer, result: str, reason: str) -> None:
+        """A transfer's fallback applies: its attempt closes with ``result``."""
+        call.transfer = None
+        attempts.closed(call, result, self.state.now)
+        self.fx.fact(f.CallTransferred(at=self.state.now, call=call.id,
+                                       from_queue=transfer.from_queue,
+                                       to_queue=transfer.to_queue, agent=transfer.agent,
+                                       result=result, reason=reason))
 
     def move_to_queue(self, call: Call, queue: str, *, ahead: bool,
                       head: bool = False, dispatch: bool = True) -> None:
@@ -167,10 +195,38 @@ class CallBook:
         call.tier = 0 if ahead else 1
         self.enqueue(call, head=head, new=False, dispatch=dispatch)
 
+    # ------------------------------------------------------------------ agents' legs
+
+    def agent_for_leg(self, channel: str, call: Call) -> Agent | None:
+        """The agent whose phone ``channel`` is: the config's, or one observed from
+        traffic; None for a phone the engine refuses to follow (:mod:`acd.core.observed`,
+        counted as an ignored input)."""
+        state = self.state
+        device = device_of(channel)
+        agent = state.by_device.get(device)
+        if agent is not None:
+            return agent
+        # a phone that is not in the config (replay, or a call routed by someone else)
+        problem = observed.refusal(state, device)
+        if problem is not None:
+            self.fx.ignore(observed.REFUSED_INPUT, problem)
+            return None
+        hint = call.connecting_hint
+        agent = state.agents.get(observed.agent_id(hint, device)) \
+            or observed.new_agent(state, device, hint, call.queue)
+        state.by_device[device] = agent
+        return agent
+
+    def follow_leg(self, channel: str, call: Call, agent: Agent) -> None:
+        """``channel`` is ``agent``'s leg of ``call``."""
+        self.state.agent_legs[channel] = (call, agent)
+        call.agent_channels.append(channel)
+
     # ------------------------------------------------------------------ end
 
     def end_call(self, call: Call, *, unobserved: bool = False) -> None:
-        self.warm.abort(call, attempts.CALLER_HUNG_UP)
+        """The caller is gone: its queue, its agents and its record are settled (a
+        warm transfer of it is the caller's to cancel first)."""
         state = self.state
         now = state.now
         old = call.state
@@ -181,16 +237,17 @@ class CallBook:
             emptied = not len(queue)
         agent = state.agent_of(call)
         if old is CallState.OFFERED:
-            self.offering.release_ring(call, "caller hung up while ringing")
+            self.roster.release_ring(call, "caller hung up while ringing")
         elif agent is not None and agent.call == call.id and old is CallState.CONNECTED:
-            self.agents.after_call(agent)
+            self.roster.after_call(agent)
         if old is CallState.CONNECTED and call.legs:
             self.close_leg(call)
+        partner = self.partner_outcome(call)
         move_call(call, CallState.ENDED)
         attempts.closed(call, attempts.CALLER_GONE, now)
         call.ended_at = now
         call.ended_unobserved = unobserved
-        call.outcome = self.outcome(call)
+        call.outcome = self.outcome(call, partner)
         del state.calls[call.id]
         state.by_channel.pop(call.channel, None)
         state.recently_ended[call.channel] = None
@@ -202,14 +259,24 @@ class CallBook:
                                  outcome=call.outcome, duration_s=now - call.arrived_at,
                                  record=record_of(call, state.zone)))
         if emptied:
-            self.offering.lend_backups()  # its filière may spare its backups now
+            self.attention.backups_lendable()  # its filière may spare its backups now
 
-    def outcome(self, call: Call) -> Outcome:
+    def partner_outcome(self, call: Call) -> Outcome | None:
+        """How an ending call ended if a partner was involved, else None; a caller
+        who hangs up while a partner rings leaves that attempt "abandoned"."""
+        if call.overflowed_to == FORWARD_PARTNER:
+            return Outcome.FORWARDED
+        if call.overflowed_to is not None:
+            return Outcome.OVERFLOWED
+        if call.state is CallState.OVERFLOWING and call.overflow_partner:
+            call.overflows.append((call.overflow_partner, self.state.now, "abandoned"))
+        return None
+
+    def outcome(self, call: Call, partner: Outcome | None) -> Outcome:
         """How a call that is ending ended (Asterisk's own cut first, whatever came
         before it: :mod:`acd.core.pbxloss`)."""
         if call.lost_reason is not None:
             return Outcome.LOST
-        partner = self.overflow.outcome(call)
         if partner is not None:
             return partner
         return Outcome.ANSWERED if call.answered_at is not None or call.answered_unobserved \

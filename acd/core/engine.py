@@ -1,24 +1,32 @@
 """The routing engine: ``handle(event, now) → Output(commands, facts)``. Pure.
 
 :class:`Engine` is a facade: it owns the state (:class:`~acd.core.room.RoomState`),
-the effects buffer (:class:`~acd.core.effects.Effects`) and the timers
-(:mod:`acd.core.timers`), and builds, in one place, the tables that send each input,
-each UserEvent and each timer to the collaborator that handles it:
+the effects buffer (:class:`~acd.core.effects.Effects`), the timers
+(:mod:`acd.core.timers`) and the marks (:mod:`acd.core.attention`), builds its
+collaborators in one direction, and the tables that send each input, each UserEvent
+and each timer to the collaborator that handles it. From the bottom up (the
+layers contract of ``pyproject.toml`` keeps the direction):
 
-* :mod:`acd.core.calls`: arrival, queueing, requeue, end of calls;
-* :mod:`acd.core.arrivals`: callers in their announcement, recorded if they hang up
-  there (never acted on);
-* :mod:`acd.core.offering`: offers and their failures;
-* :mod:`acd.core.pbxview`: Asterisk's dials, answers and hang-ups;
-* :mod:`acd.core.agents`: login, pause, ready, wrap-up, phones, re-skilling;
-* :mod:`acd.core.resync` and :mod:`acd.core.restore`: Asterisk's snapshot, the
-  periodic reconciliation, the restart from a saved state;
-* :mod:`acd.core.transfers` and :mod:`acd.core.warm`: transfers between filières;
-* :mod:`acd.core.overflow`: overflow to partner SAS and the bascule;
-* :mod:`acd.core.pbxloss`: calls Asterisk itself cut (a restart, a crash).
+* the ledger: :mod:`acd.core.roster` (agents' states, the pool of free agents, who
+  rings for which call) and :mod:`acd.core.calls` (arrival, queueing, requeue, moves,
+  agents' legs, end of calls). Every change that keeps an invariant (agent ↔ call,
+  pool, queues) is made there; it never offers anything, it *marks* a call that
+  starts waiting, an agent who becomes free, a queue that empties;
+* the policies above it: :mod:`acd.core.offering` (offers and their failures),
+  :mod:`acd.core.agents` (login, pause, ready, phones, re-skilling),
+  :mod:`acd.core.arrivals` (callers in their announcement), :mod:`acd.core.overflow`
+  (partner SAS, the bascule), :mod:`acd.core.warm` and :mod:`acd.core.transfers`
+  (transfers between filières), :mod:`acd.core.pbxview` (Asterisk's dials, answers
+  and hang-ups), :mod:`acd.core.restore` and :mod:`acd.core.resync` (a saved
+  state, Asterisk's snapshot, the periodic reconciliation), :mod:`acd.core.pbxloss`
+  (calls Asterisk itself cut). Each receives, in its constructor, what it uses; none
+  calls one above it.
 
-The collaborators do not inherit from one another: each receives the state, the
-effects and the timers, and the others it calls by name (``connect``).
+After each handler (an input, a due timer) the engine *settles* the marks, oldest
+first (:meth:`Engine._settle`): a new call meets its overflow rule, then an offer; a
+free agent a warm transfer waiting for its skill, then the queues. A policy that
+needs an offer made before it goes on (a transfer that sends the caller to holding
+only if nobody takes it at once) asks :mod:`acd.core.offering` itself.
 
 Theory of operation
 -------------------
@@ -49,11 +57,13 @@ from acd.config import Config, PartnerConfig
 from acd.core import inputs as i
 from acd.core.agents import Agents
 from acd.core.arrivals import Arrivals
+from acd.core.attention import AgentFree, Attention, CallWaits
 from acd.core.calls import CallBook
 from acd.core.constants import CLOCK_JITTER_S
+from acd.core.context import Context
 from acd.core.demand import ArrivalRates
-from acd.core.effects import Effects, Output
-from acd.core.model import Agent, Call, WarmTransfer
+from acd.core.effects import Output
+from acd.core.model import Agent, AgentState, Call, CallState, WarmTransfer
 from acd.core.offering import Offering
 from acd.core.overflow import Overflow
 from acd.core.overflow_rules import Bascule
@@ -63,14 +73,15 @@ from acd.core.records import CallRecord
 from acd.core.restore import Restore
 from acd.core.resync import Resync
 from acd.core.room import RoomState
+from acd.core.roster import Roster
 from acd.core.routing import AgentPool, SkillQueue
 from acd.core.selection import EngineSelection
 from acd.core.spare import SpareRule
 from acd.core.state import EngineState, capture
 from acd.core.timerkind import TimerKind
-from acd.core.timers import Timers
 from acd.core.transfers import Transfers
 from acd.core.warm import WarmTransfers
+from acd.core.warmwait import WarmTargets
 from acd.errors import IllegalTransition
 
 __all__ = ["Engine", "Output"]
@@ -84,91 +95,50 @@ class Engine:
     def __init__(self, config: Config, *, decide: bool = True) -> None:
         self.config = config
         self.zone = config.zone()
-        state = self.state = RoomState(config=config, zone=self.zone, decide=decide,
-                                       link_up=not decide)
-        state.demand = ArrivalRates(config.routing.demand_window_s)
-        if config.routing.backups == "spare":
-            state.selection = EngineSelection(SpareRule(state, config.routing.spare_risk))
-        state.queues = {s: SkillQueue(s) for s in config.skill_names()}
-        state.expansion = {s: list(config.skill(s).expansion_s) for s in state.queues}
-        fx = self._effects = Effects(state)
-        timers = self._timers = Timers(state)
-        calls = self._calls = CallBook(state, fx, timers)
-        offering = self._offering = Offering(state, fx, timers)
-        pbx = self._pbx = PbxView(state, fx, timers)
-        agents = self._agents = Agents(state, fx, timers)
-        resync = self._resync = Resync(state, fx, timers)
-        restore = self._restore = Restore(state, fx, timers)
-        transfers = self._transfers = Transfers(state, fx, timers)
-        warm = self._warm = WarmTransfers(state, fx, timers)
-        overflow = self._overflow = Overflow(state, fx, timers)
-        loss = self._loss = PbxLoss(state)
-        arrivals = self._arrivals = Arrivals(state, fx)
-        arrivals.connect(calls=calls)
-        calls.connect(offering=offering, agents=agents, overflow=overflow, warm=warm)
-        offering.connect(calls=calls, agents=agents, overflow=overflow, warm=warm)
-        pbx.connect(calls=calls, agents=agents, offering=offering, overflow=overflow,
-                    warm=warm)
-        agents.connect(offering=offering, warm=warm)
-        resync.connect(calls=calls, agents=agents, offering=offering, pbx=pbx,
-                       restore=restore)
-        restore.connect(overflow=overflow)
-        transfers.connect(calls=calls, agents=agents, offering=offering, overflow=overflow,
-                          warm=warm)
-        warm.connect(calls=calls, agents=agents, offering=offering, overflow=overflow,
-                     pbx=pbx, transfers=transfers)
-        overflow.connect(calls=calls, offering=offering)
+        self.state = _room(config, decide)
+        self._build(self.state)
+        self._tables(config)
+        self._roster.add_configured()
+        self._settle()
+
+    def _build(self, state: RoomState) -> None:
+        """The ledger, then each policy with what it uses, lowest layer first."""
+        ctx = Context.of(state)
+        self._effects, self._timers = ctx.fx, ctx.timers
+        attention = self._attention = Attention()
+        roster = self._roster = Roster(ctx, attention)
+        calls = self._calls = CallBook(ctx, attention, roster)
+        targets = WarmTargets(state, roster)
+        offering = self._offering = Offering(ctx, calls=calls, roster=roster, targets=targets)
+        overflow = self._overflow = Overflow(ctx, calls=calls, offering=offering)
+        warm = self._warm = WarmTransfers(ctx, calls=calls, roster=roster, targets=targets,
+                                          offering=offering, overflow=overflow)
+        agents = self._agents = Agents(ctx, roster)
+        self._transfers = Transfers(ctx, calls=calls, agents=agents, offering=offering,
+                                    overflow=overflow, warm=warm)
+        pbx = self._pbx = PbxView(ctx, calls=calls, roster=roster, offering=offering,
+                                  overflow=overflow, warm=warm)
+        restore = self._restore = Restore(ctx, overflow=overflow)
+        self._resync = Resync(ctx, calls=calls, roster=roster, offering=offering, pbx=pbx,
+                              restore=restore)
+        self._loss = PbxLoss(state)
+        self._arrivals = Arrivals(ctx, calls)
+
+    def _tables(self, config: Config) -> None:
+        """Which collaborator handles each input, UserEvent and timer."""
         #: input type → handler: every input the engine knows
-        self.handlers: dict[type, Handler] = {
-            ev.UserEvent: self._on_user_event,
-            ev.DialBegin: pbx.on_dial_begin,
-            ev.DialEnd: pbx.on_dial_end,
-            ev.Hangup: self._on_hangup,
-            ev.MusicOnHoldStart: pbx.on_moh_start,
-            ev.DeviceStateChange: agents.on_device_state,
-            ev.QueueCallerJoin: pbx.on_native_join,
-            ev.AgentConnect: pbx.on_native_connect,
-            ev.OriginateResponse: warm.on_originate_response,
-            ev.Shutdown: self._on_shutdown,
-            ev.SoftHangupRequest: self._on_soft_hangup,
-            ev.FullyBooted: loss.on_fully_booted,
-            i.LinkDown: resync.on_link_down,
-            i.LeadershipChanged: self._on_leadership,
-            i.ChannelsSnapshot: self._on_snapshot,
-            i.Reconcile: resync.on_reconcile,
-            i.StateRestored: restore.on_restored,
-            i.ActionFailed: self._on_action_failed,
-            i.AgentLogin: agents.on_login,
-            i.AgentLogout: agents.on_logout,
-            i.AgentPause: agents.on_pause,
-            i.AgentReady: agents.on_ready,
-            i.AgentReskill: agents.on_reskill,
-            i.TransferRequest: transfers.on_transfer,
-            i.BasculeRequest: overflow.on_bascule,
-        }
-        names = config.dialplan
+        self.handlers: dict[type, Handler] = self._input_handlers()
         #: UserEvent name → handler (the first of two equal names wins)
         self.user_events: dict[str, Callable[[ev.UserEvent], None]] = {}
-        for name, handler in (
-                (names.call_waiting_event, arrivals.on_call_waiting),
-                (names.arrival_event, arrivals.on_arrived),
-                (names.connecting_event, calls.on_connecting),
-                (names.dial_end_event, pbx.on_dialplan_dial_end),
-                (names.agent_login_event, agents.on_feature_code),
-                (names.agent_logout_event, agents.on_feature_code),
-                (names.agent_pause_event, agents.on_feature_code),
-                (names.agent_ready_event, agents.on_feature_code),
-                (names.warm_answered_event, warm.on_answered),
-                (names.transfer_event, transfers.on_feature_code),
-                (names.overflow_end_event, overflow.on_end_event),
-                (names.overflow_trying_event, _nothing)):
+        for name, handler in self._user_event_handlers(config):
             self.user_events.setdefault(name, handler)
+        warm, overflow, offering = self._warm, self._overflow, self._offering
         #: timer kind → handler of a due call timer whose token is still valid
         self.call_timers: dict[TimerKind, Callable[[Call], None]] = {
             TimerKind.RING: offering.on_ring_timer,
             TimerKind.ORPHAN: offering.on_orphan_timer,
             TimerKind.EXPAND: offering.on_expand_timer,
-            TimerKind.XFER: transfers.on_timer,
+            TimerKind.XFER: self._transfers.on_timer,
             TimerKind.WARM: warm.on_deadline_timer,
             TimerKind.WARM_RING: warm.on_ring_timer,
             TimerKind.WARM_EXPAND: warm.on_expand_timer,
@@ -178,16 +148,65 @@ class Engine:
         #: timer kind → handler of a due agent timer (keyed by agent; the handler checks
         #: the token)
         self.agent_timers: dict[TimerKind, Callable[[str, int], None]] = {
-            TimerKind.WRAP: agents.on_wrap_timer,
-            TimerKind.BUSY: agents.on_busy_timer,
+            TimerKind.WRAP: self._agents.on_wrap_timer,
+            TimerKind.BUSY: self._agents.on_busy_timer,
         }
-        agents.add_configured()
+
+    def _input_handlers(self) -> dict[type, Handler]:
+        pbx, agents, resync = self._pbx, self._agents, self._resync
+        return {
+            ev.UserEvent: self._on_user_event,
+            ev.DialBegin: pbx.on_dial_begin,
+            ev.DialEnd: pbx.on_dial_end,
+            ev.Hangup: self._on_hangup,
+            ev.MusicOnHoldStart: pbx.on_moh_start,
+            ev.DeviceStateChange: agents.on_device_state,
+            ev.QueueCallerJoin: pbx.on_native_join,
+            ev.AgentConnect: pbx.on_native_connect,
+            ev.OriginateResponse: self._warm.on_originate_response,
+            ev.Shutdown: self._on_shutdown,
+            ev.SoftHangupRequest: self._on_soft_hangup,
+            ev.FullyBooted: self._loss.on_fully_booted,
+            i.LinkDown: resync.on_link_down,
+            i.LeadershipChanged: self._on_leadership,
+            i.ChannelsSnapshot: self._on_snapshot,
+            i.Reconcile: resync.on_reconcile,
+            i.StateRestored: self._restore.on_restored,
+            i.ActionFailed: self._on_action_failed,
+            i.AgentLogin: agents.on_login,
+            i.AgentLogout: agents.on_logout,
+            i.AgentPause: agents.on_pause,
+            i.AgentReady: agents.on_ready,
+            i.AgentReskill: agents.on_reskill,
+            i.TransferRequest: self._transfers.on_transfer,
+            i.BasculeRequest: self._overflow.on_bascule,
+        }
+
+    def _user_event_handlers(self, config: Config) -> list[tuple[
+            str, Callable[[ev.UserEvent], None]]]:
+        names = config.dialplan
+        arrivals, agents = self._arrivals, self._agents
+        return [
+            (names.call_waiting_event, arrivals.on_call_waiting),
+            (names.arrival_event, arrivals.on_arrived),
+            (names.connecting_event, self._calls.on_connecting),
+            (names.dial_end_event, self._pbx.on_dialplan_dial_end),
+            (names.agent_login_event, agents.on_feature_code),
+            (names.agent_logout_event, agents.on_feature_code),
+            (names.agent_pause_event, agents.on_feature_code),
+            (names.agent_ready_event, agents.on_feature_code),
+            (names.warm_answered_event, self._warm.on_answered),
+            (names.transfer_event, self._transfers.on_feature_code),
+            (names.overflow_end_event, self._overflow.on_end_event),
+            (names.overflow_trying_event, _nothing),
+        ]
 
     # ------------------------------------------------------------------ entry points
 
     def handle(self, event: object, now: float) -> Output:
         """Apply one input at time ``now``; return the actions to send and the facts."""
         output = self._effects.begin()
+        self._attention.clear()
         state = self.state
         if now > state.now or state.now - now > CLOCK_JITTER_S:
             state.now = now  # a large step back is a new clock source, not jitter
@@ -198,6 +217,7 @@ class Engine:
                 handler(event)
             except IllegalTransition as exc:
                 self._effects.ignore(type(event).__name__, str(exc))
+            self._settle()
         return output
 
     def next_deadline(self) -> float | None:
@@ -210,10 +230,30 @@ class Engine:
             agent_timer = self.agent_timers.get(kind)
             if agent_timer is not None:
                 agent_timer(key, token)
-                continue
-            call = calls.get(key)
-            if call is not None and call.offer_id == token:
-                self.call_timers[kind](call)
+            else:
+                call = calls.get(key)
+                if call is not None and call.offer_id == token:
+                    self.call_timers[kind](call)
+            self._settle()
+
+    def _settle(self) -> None:
+        """Hand what the handler marked to the policy that decides, oldest first
+        (:mod:`acd.core.attention`); settling may mark more."""
+        attention, state = self._attention, self.state
+        while (mark := attention.next()) is not None:
+            if isinstance(mark, CallWaits):
+                call = mark.call
+                if call.state is not CallState.WAITING or state.calls.get(call.id) is not call:
+                    continue  # offered, moved or gone since
+                if not (mark.new and self._overflow.divert(call)):
+                    self._offering.dispatch_call(call)
+            elif isinstance(mark, AgentFree):
+                agent = mark.agent
+                if agent.state is AgentState.AVAILABLE and self._roster.selectable(agent) \
+                        and not self._warm.offer_to(agent):
+                    self._offering.dispatch_agent(agent)
+            else:
+                self._offering.lend_backups()
 
     def _on_user_event(self, event: ev.UserEvent) -> None:
         handler = self.user_events.get(event.name)
@@ -243,9 +283,12 @@ class Engine:
             state.link_up = False  # no offer before the resync that follows has landed
 
     def _on_action_failed(self, event: i.ActionFailed) -> None:
-        # the refs do not overlap: a warm transfer's are 3-tuples, an offer's 2-tuples
+        # the refs do not overlap: a warm transfer's are 3-tuples, an offer's (and an
+        # overflow attempt's) 2-tuples; each looks at its own
         self._warm.on_action_failed(event)
+        self._pbx.on_action_failed(event)
         self._offering.on_action_failed(event)
+        self._overflow.on_action_failed(event)
 
     # ------------------------------------------------------------------ read side
 
@@ -318,6 +361,18 @@ class Engine:
     def bascules(self) -> dict[str, Bascule]:
         """Queue (or "*") → the supervisor's switch in force."""
         return self.state.bascules
+
+
+def _room(config: Config, decide: bool) -> RoomState:
+    """The room as the config starts it: its queues, expansion delays and backups
+    rule (agents come from :meth:`acd.core.roster.Roster.add_configured`)."""
+    state = RoomState(config=config, zone=config.zone(), decide=decide, link_up=not decide)
+    state.demand = ArrivalRates(config.routing.demand_window_s)
+    if config.routing.backups == "spare":
+        state.selection = EngineSelection(SpareRule(state, config.routing.spare_risk))
+    state.queues = {s: SkillQueue(s) for s in config.skill_names()}
+    state.expansion = {s: list(config.skill(s).expansion_s) for s in state.queues}
+    return state
 
 
 def _nothing(event: ev.UserEvent) -> None:

@@ -9,41 +9,25 @@ agent is not absent, only held out of selection a while.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from acd.ami.actions import Redirect, Setvar
 from acd.core import facts as f
 from acd.core import inputs as i
-from acd.core.calls import to_holding
+from acd.core.calls import CallBook, to_holding
 from acd.core.constants import ACTION_RETRY_S
-from acd.core.effects import Effects
+from acd.core.context import Context
 from acd.core.model import Agent, AgentState, Call, CallState, move_call
-from acd.core.room import RoomState
+from acd.core.roster import Roster
 from acd.core.timerkind import TimerKind
-from acd.core.timers import Timers
-
-if TYPE_CHECKING:
-    from acd.core.agents import Agents
-    from acd.core.calls import CallBook
-    from acd.core.overflow import Overflow
-    from acd.core.warm import WarmTransfers
+from acd.core.warmwait import WarmTargets
 
 
 class Offering:
-    calls: CallBook
-    agents: Agents
-    overflow: Overflow
-    warm: WarmTransfers
+    """Offers waiting calls to free agents; an offer that fails gives the caller back."""
 
-    def __init__(self, state: RoomState, effects: Effects, timers: Timers) -> None:
-        self.state = state
-        self.fx = effects
-        self.timers = timers
-        self.config = state.config
-
-    def connect(self, *, calls: CallBook, agents: Agents, overflow: Overflow,
-                warm: WarmTransfers) -> None:
-        self.calls, self.agents, self.overflow, self.warm = calls, agents, overflow, warm
+    def __init__(self, context: Context, *, calls: CallBook, roster: Roster,
+                 targets: WarmTargets) -> None:
+        self.state, self.fx, self.timers, self.config = context
+        self.calls, self.roster, self.targets = calls, roster, targets
 
     # ------------------------------------------------------------------ dispatch
 
@@ -102,12 +86,11 @@ class Offering:
         """Ring ``agent`` for ``call`` (with ``[routing] ring_phones`` above 1, and
         other agents free for it, theirs too: one ``Dial`` of every phone)."""
         state = self.state
-        state.queue(call.queue).remove(call)
-        move_call(call, CallState.OFFERED)
+        self.calls.leave_queue(call, CallState.OFFERED)
         call.offer_id += 1
         call.agent = agent.id
         agent.call = call.id
-        self.agents.set_state(agent, AgentState.RINGING, None)
+        self.roster.set_state(agent, AgentState.RINGING, None)
         group = [agent]
         call.also_ringing = []
         for other in state.selection.ring_group(
@@ -116,7 +99,7 @@ class Offering:
             group.append(other)
             call.also_ringing.append(other.id)
             other.call = call.id
-            self.agents.set_state(other, AgentState.RINGING, None)
+            self.roster.set_state(other, AgentState.RINGING, None)
         names = self.config.dialplan
         ref = (call.id, call.offer_id)
         self.fx.command(Setvar(channel=call.channel, variable=names.dial_var,
@@ -133,34 +116,8 @@ class Offering:
     def _free_for_group(self, agent: Agent) -> bool:
         """Nobody else waits for ``agent``: no warm transfer, no caller it may take."""
         state = self.state
-        return not self.warm.waiting_for(agent) and state.selection.pick_call(
+        return not self.targets.waiting_for(agent) and state.selection.pick_call(
             agent, state.queues, state.expansion, state.now) is None
-
-    def leave_ring(self, call: Call, agent: Agent) -> None:
-        """``agent`` no longer rings for ``call`` (its phone's part of the Dial ended,
-        or Asterisk shows it busy elsewhere); the other phones ring on. Its state is
-        the caller's to change."""
-        ringing = [name for name in call.ringing_agents() if name != agent.id]
-        call.agent, call.also_ringing = (ringing[0], ringing[1:]) if ringing else (None, [])
-        if agent.call == call.id:
-            agent.call = None
-
-    def ring_ended(self, call: Call, agent: Agent, reason: str, *, missed: bool,
-                   busy: bool = False) -> None:
-        """One phone of a ring group ended unanswered, the others ring on."""
-        holds = agent.call == call.id
-        self.leave_ring(call, agent)
-        if holds:
-            self.agents.rang_in_vain(agent, call.id, call.queue, "offer", reason,
-                                     missed=missed, busy=busy)
-
-    def release_ring(self, call: Call, reason: str, *, keep: Agent | None = None,
-                     missed: bool = False) -> None:
-        """Every agent still ringing for ``call`` (but ``keep``) is let go."""
-        for name in call.ringing_agents():
-            agent = self.state.agents.get(name)
-            if agent is not None and agent is not keep:
-                self.ring_ended(call, agent, reason, missed=missed)
 
     def offer_failed(self, call: Call, agent: Agent | None, reason: str, *,
                      missed: bool, retry_after: float = 0.0, busy: bool = False) -> None:
@@ -173,7 +130,7 @@ class Offering:
         if agent is not None:
             # its dial may still show up (our Redirect crossed it): not news any more
             call.superseded.add(agent.id)
-        self.release_ring(call, reason, keep=agent, missed=missed)
+        self.roster.release_ring(call, reason, keep=agent, missed=missed)
         holds = agent is not None and agent.call == call.id
         if agent is not None and holds:
             agent.call = None
@@ -183,16 +140,17 @@ class Offering:
             self.fx.fact(f.CallReturned(at=state.now, call=call.id, queue=call.queue,
                                         agent=agent.id if agent else None, reason=reason))
             self.timers.arm(state.now + retry_after, TimerKind.ORPHAN, call.id, call.offer_id)
-        else:
-            self.calls.requeue(call, agent, reason)
+        else:  # offered to someone else at once, before its agent is free again
+            self.calls.requeue(call, agent, reason, dispatch=False)
+            self.dispatch_call(call)
         if agent is not None and holds:
-            self.agents.rang_in_vain(agent, call.id, call.queue, "offer", reason,
+            self.roster.rang_in_vain(agent, call.id, call.queue, "offer", reason,
                                      missed=missed, busy=busy)
         elif agent is not None and agent.state is AgentState.RINGING:
-            self.agents.free(agent, reason)
+            self.roster.free(agent, reason)
 
     def on_action_failed(self, event: i.ActionFailed) -> None:
-        """An action of an offer (or of an overflow attempt) was refused."""
+        """An action of an offer was refused."""
         ref = event.ref
         if not isinstance(ref, tuple) or len(ref) != 2:
             return
@@ -200,8 +158,7 @@ class Offering:
         if call is None or call.offer_id != ref[1]:
             return  # an older offer, or already ended
         if call.state is not CallState.OFFERED:
-            self.overflow.action_failed(call, event)
-            return
+            return  # an overflow attempt's (Overflow.on_action_failed)
         self.offer_failed(call, self.state.agent_of(call),
                           f"{event.action} failed: {event.message}",
                           missed=False, retry_after=ACTION_RETRY_S)

@@ -13,17 +13,16 @@ never a hang-up.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from acd.ami import events as ev
 from acd.ami.actions import Redirect, Setvar
 from acd.config import PartnerConfig
 from acd.core import facts as f
 from acd.core import inputs as i
-from acd.core.calls import to_holding
+from acd.core.calls import CallBook, to_holding
 from acd.core.constants import ACTION_RETRY_S, FORWARD_PARTNER, OVERFLOW_RETRY_S
-from acd.core.effects import Effects
-from acd.core.model import Call, CallState, Outcome, move_call
+from acd.core.context import Context
+from acd.core.model import Call, CallState, move_call
+from acd.core.offering import Offering
 from acd.core.overflow_rules import (
     SITE,
     Bascule,
@@ -32,33 +31,22 @@ from acd.core.overflow_rules import (
     pick_partner,
     share_for,
 )
-from acd.core.room import RoomState
 from acd.core.state import EngineMeta
 from acd.core.timerkind import TimerKind
-from acd.core.timers import Timers
-
-if TYPE_CHECKING:
-    from acd.core.calls import CallBook
-    from acd.core.offering import Offering
 
 FAILURES = {"NOANSWER": "noanswer", "BUSY": "busy", "CONGESTION": "congestion",
             "CHANUNAVAIL": "unavailable", "CANCEL": "cancelled"}
 
 
 class Overflow:
-    calls: CallBook
-    offering: Offering
+    """Sends calls to partner SAS and follows what comes of it; the bascule."""
 
-    def __init__(self, state: RoomState, effects: Effects, timers: Timers) -> None:
-        self.state = state
-        self.fx = effects
-        self.timers = timers
-        self.config = state.config
+    def __init__(self, context: Context, *, calls: CallBook, offering: Offering) -> None:
+        self.state, self.fx, self.timers, self.config = context
+        self.calls, self.offering = calls, offering
+        state = self.state
         state.partners = sorted(self.config.partners, key=lambda p: (p.preference, p.name))
         state.partners_by_name = {p.name: p for p in state.partners}
-
-    def connect(self, *, calls: CallBook, offering: Offering) -> None:
-        self.calls, self.offering = calls, offering
 
     def partner_up(self, name: str, now: float | None = None) -> bool:
         """Whether ``name`` may be tried (at ``now``, default the engine's time)."""
@@ -139,8 +127,7 @@ class Overflow:
             partner = self._pick(queue)
         if partner is None or call.state is not CallState.WAITING:
             return False
-        state.queue(queue).remove(call)
-        move_call(call, CallState.OVERFLOWING)
+        self.calls.leave_queue(call, CallState.OVERFLOWING)
         call.offer_id += 1
         call.overflow_partner = partner.name
         names = self.config.dialplan
@@ -232,20 +219,17 @@ class Overflow:
                             call.offer_id)
         self.offering.dispatch_queue(call.queue)
 
-    def action_failed(self, call: Call, event: i.ActionFailed) -> None:
-        """An action for ``call`` that was not an offer's failed (token still valid)."""
+    def on_action_failed(self, event: i.ActionFailed) -> None:
+        """An action of an overflow attempt was refused (an offer's are
+        :meth:`acd.core.offering.Offering.on_action_failed`'s)."""
+        ref = event.ref
+        if not isinstance(ref, tuple) or len(ref) != 2:
+            return
+        call = self.state.calls.get(ref[0])
+        if call is None or call.offer_id != ref[1]:
+            return  # an older attempt, or already ended
         if call.state is CallState.OVERFLOWING and call.overflowed_to is None:
             self.failed(call, "failed", f"{event.action} failed: {event.message}")
-
-    def outcome(self, call: Call) -> Outcome | None:
-        """How an ending call ended if a partner was involved, else None."""
-        if call.overflowed_to == FORWARD_PARTNER:
-            return Outcome.FORWARDED
-        if call.overflowed_to is not None:
-            return Outcome.OVERFLOWED
-        if call.state is CallState.OVERFLOWING and call.overflow_partner:
-            call.overflows.append((call.overflow_partner, self.state.now, "abandoned"))
-        return None
 
     # ------------------------------------------------------------------ restore
 

@@ -6,17 +6,18 @@ back to its queue soon, never hung up.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from acd.ami import events as ev
 from acd.core import attempts, observed
 from acd.core import facts as f
+from acd.core import inputs as i
+from acd.core.calls import CallBook
 from acd.core.constants import (
     BUSY_DIAL_STATUS,
     FINISHING_BACKSTOP_S,
     MISSED_DIAL_STATUSES,
+    WARM_REF,
 )
-from acd.core.effects import Effects
+from acd.core.context import Context
 from acd.core.hours import period_at
 from acd.core.model import (
     Agent,
@@ -28,60 +29,21 @@ from acd.core.model import (
     move_call,
     primary_skill,
 )
-from acd.core.room import RoomState
+from acd.core.offering import Offering
+from acd.core.overflow import Overflow
+from acd.core.roster import Roster
 from acd.core.timerkind import TimerKind
-from acd.core.timers import Timers
-
-if TYPE_CHECKING:
-    from acd.core.agents import Agents
-    from acd.core.calls import CallBook
-    from acd.core.offering import Offering
-    from acd.core.overflow import Overflow
-    from acd.core.warm import WarmTransfers
+from acd.core.warm import WarmTransfers
 
 
 class PbxView:
-    calls: CallBook
-    agents: Agents
-    offering: Offering
-    overflow: Overflow
-    warm: WarmTransfers
+    """Follows what Asterisk shows of the calls (see the module docstring)."""
 
-    def __init__(self, state: RoomState, effects: Effects, timers: Timers) -> None:
-        self.state = state
-        self.fx = effects
-        self.timers = timers
-        self.config = state.config
-
-    def connect(self, *, calls: CallBook, agents: Agents, offering: Offering,
-                overflow: Overflow, warm: WarmTransfers) -> None:
-        self.calls, self.agents, self.offering = calls, agents, offering
+    def __init__(self, context: Context, *, calls: CallBook, roster: Roster,
+                 offering: Offering, overflow: Overflow, warm: WarmTransfers) -> None:
+        self.state, self.fx, self.timers, self.config = context
+        self.calls, self.roster, self.offering = calls, roster, offering
         self.overflow, self.warm = overflow, warm
-
-    def agent_for_leg(self, channel: str, call: Call) -> Agent | None:
-        """The agent whose phone ``channel`` is: the config's, or one observed from
-        traffic; None for a phone the engine refuses to follow (:mod:`acd.core.observed`,
-        counted as an ignored input)."""
-        state = self.state
-        device = device_of(channel)
-        agent = state.by_device.get(device)
-        if agent is not None:
-            return agent
-        # a phone that is not in the config (replay, or a call routed by someone else)
-        problem = observed.refusal(state, device)
-        if problem is not None:
-            self.fx.ignore(observed.REFUSED_INPUT, problem)
-            return None
-        hint = call.connecting_hint
-        agent = state.agents.get(observed.agent_id(hint, device)) \
-            or observed.new_agent(state, device, hint, call.queue)
-        state.by_device[device] = agent
-        return agent
-
-    def follow_leg(self, channel: str, call: Call, agent: Agent) -> None:
-        """``channel`` is ``agent``'s leg of ``call``."""
-        self.state.agent_legs[channel] = (call, agent)
-        call.agent_channels.append(channel)
 
     # ------------------------------------------------------------------ dials
 
@@ -90,21 +52,19 @@ class PbxView:
         call = state.by_channel.get(event.channel)
         if call is None or not event.dest_channel or self.overflow.partner_dial(call, event):
             return
-        agent = self.agent_for_leg(event.dest_channel, call)
+        agent = self.calls.agent_for_leg(event.dest_channel, call)
         if agent is None:
             self.rung_elsewhere(call)
             return
-        self.follow_leg(event.dest_channel, call, agent)
+        self.calls.follow_leg(event.dest_channel, call, agent)
         if call.state is CallState.OFFERED and agent.id in call.ringing_agents():
             return  # the offer we made is ringing
         if call.state in (CallState.OFFERED, CallState.HELD) and agent.id in call.superseded:
             return  # an earlier offer of ours, which the Redirect in flight cancels
         if call.state is CallState.OFFERED:  # someone else rang another phone
-            self.offering.release_ring(call, "call taken elsewhere")
+            self.roster.release_ring(call, "call taken elsewhere")
         elif call.state in (CallState.WAITING, CallState.HELD):
-            if call.state is CallState.WAITING:
-                state.queue(call.queue).remove(call)
-            move_call(call, CallState.OFFERED)
+            self.calls.leave_queue(call, CallState.OFFERED)
             call.offer_id += 1
         else:
             return
@@ -115,7 +75,7 @@ class PbxView:
         self.release_other_call(agent, call)
         if agent.state in (AgentState.AVAILABLE, AgentState.WRAP_UP):
             agent.call = call.id
-            self.agents.set_state(agent, AgentState.RINGING, None)
+            self.roster.set_state(agent, AgentState.RINGING, None)
 
     def on_dial_end(self, event: ev.DialEnd) -> None:
         state = self.state
@@ -123,7 +83,7 @@ class PbxView:
         if call is None or not event.dest_channel or self.overflow.partner_dial(call, event):
             return
         leg = state.agent_legs.get(event.dest_channel)
-        agent = leg[1] if leg is not None else self.agent_for_leg(event.dest_channel, call)
+        agent = leg[1] if leg is not None else self.calls.agent_for_leg(event.dest_channel, call)
         if agent is None:
             return  # a phone the engine does not follow (refused at its DialBegin)
         if event.dial_status == "ANSWER":
@@ -136,7 +96,7 @@ class PbxView:
                 # one phone of a ring group: CANCEL when another answered (app_dial
                 # tells the others before the answer) or the caller left, whose own
                 # news follows; the other phones ring on
-                self.offering.ring_ended(call, agent, f"dial {status.lower()}",
+                self.roster.ring_ended(call, agent, f"dial {status.lower()}",
                                          missed=status in MISSED_DIAL_STATUSES,
                                          busy=status == BUSY_DIAL_STATUS)
                 return
@@ -155,10 +115,8 @@ class PbxView:
         """Asterisk rings, for ``call``, a phone the engine refuses to follow: a caller
         that was waiting for the router is left where Asterisk has it (followed, never
         offered) until Asterisk shows it back on hold or gone."""
-        if call.state is CallState.WAITING:
-            self.state.queue(call.queue).remove(call)
         if call.state in (CallState.WAITING, CallState.HELD):
-            move_call(call, CallState.NATIVE)
+            self.calls.leave_queue(call, CallState.NATIVE)
 
     def answered(self, call: Call, agent: Agent, *, observed: bool = True) -> None:
         """``agent`` talks with ``call``. Not ``observed``: found so at a resync, the
@@ -170,12 +128,12 @@ class PbxView:
         if call.state is CallState.WAITING:
             state.queue(call.queue).remove(call)
         if call.state is CallState.OFFERED:
-            self.offering.release_ring(call, "call taken elsewhere", keep=agent)
+            self.roster.release_ring(call, "call taken elsewhere", keep=agent)
         else:
             previous = state.agent_of(call)
             if previous is not None and previous is not agent and previous.call == call.id:
                 previous.call = None
-                self.agents.free(previous, "call taken elsewhere")
+                self.roster.free(previous, "call taken elsewhere")
         self.release_other_call(agent, call)
         move_call(call, CallState.CONNECTED)
         call.agent = agent.id
@@ -186,7 +144,7 @@ class PbxView:
             # Asterisk put a caller through to a phone the router holds back (the
             # fail-open queue rang it): back to that state when the call ends
             agent.pending, agent.pending_reason = agent.state, agent.pause_reason
-        self.agents.set_state(agent, AgentState.ON_CALL, None)
+        self.roster.set_state(agent, AgentState.ON_CALL, None)
         first = call.answered_at is None and not call.answered_unobserved
         if first:
             call.answered_by = agent.id
@@ -224,7 +182,7 @@ class PbxView:
         if other is None or agent.id not in other.ringing_agents():
             return
         if other.state is CallState.OFFERED and len(other.ringing_agents()) > 1:
-            self.offering.leave_ring(other, agent)  # its other phones ring on
+            self.roster.leave_ring(other, agent)  # its other phones ring on
             return
         agent.call = None
         if other.state is CallState.OFFERED:
@@ -238,7 +196,7 @@ class PbxView:
         state = self.state
         call = state.by_channel.get(event.channel)
         if call is not None:
-            self.calls.end_call(call)
+            self.end_call(call)
             return
         leg = state.agent_legs.pop(event.channel, None)
         if leg is not None:
@@ -249,11 +207,35 @@ class PbxView:
         # Dial ended: a phone observed from traffic is forgotten with its last channel
         observed.forget(state, event.channel)
 
+    def end_call(self, call: Call, *, unobserved: bool = False) -> None:
+        """The caller is gone (``unobserved``: found gone at a resync): a warm
+        transfer of it is cancelled, then the call ends."""
+        self.warm.abort(call, attempts.CALLER_HUNG_UP)
+        self.calls.end_call(call, unobserved=unobserved)
+
+    def on_action_failed(self, event: i.ActionFailed) -> None:
+        """The Redirect that hands a warm transfer's caller over failed: the caller is
+        still with the first agent in Asterisk; it has lost its agent (back to a
+        queue). A refused ring of a warm transfer is the transfer's own
+        (:meth:`acd.core.warm.WarmTransfers.on_action_failed`)."""
+        ref = event.ref
+        if not (isinstance(ref, tuple) and len(ref) == 3 and ref[0] == WARM_REF) \
+                or event.action != "Redirect" or ref[1] in self.state.warm:
+            return
+        state = self.state
+        call = state.calls.get(ref[1])
+        if call is not None and call.state is CallState.CONNECTED:
+            self.fx.ignore("ActionFailed", f"warm handover of call {call.id}: "
+                           f"{event.message}")
+            agent = state.agents.get(call.agent or "")
+            if agent is not None:
+                self.agent_left(call, agent)
+
     def agent_left(self, call: Call, agent: Agent) -> None:
         """The agent's leg is gone and the caller is still there."""
         self.warm.abort(call, "transferring agent hung up")
         self.hold_without_agent(call)
-        self.agents.after_call(agent)
+        self.roster.after_call(agent)
 
     def hold_without_agent(self, call: Call) -> None:
         """A connected caller lost its agent: back to the queue if the dialplan does
@@ -305,9 +287,7 @@ class PbxView:
                         period=period_at(self.config, state.now)[0])
             self.calls.register(call)
             return
-        if call.state is CallState.WAITING:
-            state.queue(call.queue).remove(call)
-        move_call(call, CallState.NATIVE)
+        self.calls.leave_queue(call, CallState.NATIVE)
 
     def on_native_connect(self, event: ev.AgentConnect) -> None:
         state = self.state
@@ -315,9 +295,9 @@ class PbxView:
         if call is None:
             return
         device = event.interface.removesuffix("/n") or device_of(event.dest_channel)
-        agent = state.by_device.get(device) or self.agent_for_leg(device + "-", call)
+        agent = state.by_device.get(device) or self.calls.agent_for_leg(device + "-", call)
         if agent is None:
             return  # a phone the engine does not follow: the call stays in the queue's hands
         if event.dest_channel:
-            self.follow_leg(event.dest_channel, call, agent)
+            self.calls.follow_leg(event.dest_channel, call, agent)
         self.answered(call, agent)

@@ -23,33 +23,21 @@ The periodic reconciliation is :mod:`acd.core.resync`'s.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
 
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.constants import HANDLE_WINDOW
-from acd.core.effects import Effects
+from acd.core.context import Context
 from acd.core.model import Agent, AgentState, Call, CallState, device_of
-from acd.core.room import RoomState
+from acd.core.overflow import Overflow
 from acd.core.timerkind import TimerKind
-from acd.core.timers import Timers
-
-if TYPE_CHECKING:
-    from acd.core.overflow import Overflow
 
 
 class Restore:
     """Takes back an :class:`~acd.core.state.EngineState`; re-arms its timers."""
 
-    overflow: Overflow
-
-    def __init__(self, state: RoomState, effects: Effects, timers: Timers) -> None:
-        self.state = state
-        self.fx = effects
-        self.timers = timers
-        self.config = state.config
-
-    def connect(self, *, overflow: Overflow) -> None:
+    def __init__(self, context: Context, *, overflow: Overflow) -> None:
+        self.state, self.fx, self.timers, self.config = context
         self.overflow = overflow
 
     def on_restored(self, event: i.StateRestored) -> None:

@@ -15,44 +15,29 @@ built is never mistaken for drift. Each repair is a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from acd.ami import events as ev
 from acd.core import inputs as i
 from acd.core import observed
+from acd.core.calls import CallBook
 from acd.core.constants import ACTION_RETRY_S, SNAPSHOT_MARGIN_S
-from acd.core.effects import Effects
+from acd.core.context import Context
 from acd.core.evidence import Place, is_acd_caller, place_of
 from acd.core.model import Agent, AgentState, Call, CallState, device_of, move_call
+from acd.core.offering import Offering
 from acd.core.pbxloss import resync_reason
-from acd.core.room import RoomState
+from acd.core.pbxview import PbxView
+from acd.core.restore import Restore
+from acd.core.roster import Roster
 from acd.core.timerkind import TimerKind
-from acd.core.timers import Timers
-
-if TYPE_CHECKING:
-    from acd.core.agents import Agents
-    from acd.core.calls import CallBook
-    from acd.core.offering import Offering
-    from acd.core.pbxview import PbxView
-    from acd.core.restore import Restore
 
 
 class Resync:
-    calls: CallBook
-    agents: Agents
-    offering: Offering
-    pbx: PbxView
-    restore: Restore
+    """Asterisk's snapshot and the periodic reconciliation (see the module docstring)."""
 
-    def __init__(self, state: RoomState, effects: Effects, timers: Timers) -> None:
-        self.state = state
-        self.fx = effects
-        self.timers = timers
-        self.config = state.config
-
-    def connect(self, *, calls: CallBook, agents: Agents, offering: Offering,
-                pbx: PbxView, restore: Restore) -> None:
-        self.calls, self.agents, self.offering = calls, agents, offering
+    def __init__(self, context: Context, *, calls: CallBook, roster: Roster,
+                 offering: Offering, pbx: PbxView, restore: Restore) -> None:
+        self.state, self.fx, self.timers, self.config = context
+        self.calls, self.roster, self.offering = calls, roster, offering
         self.pbx, self.restore = pbx, restore
 
     def on_link_down(self, event: object) -> None:
@@ -74,7 +59,7 @@ class Resync:
                 self.fx.repair("call_gone", call.id, f"channel {call.channel} is gone"
                                + (f" ({lost})" if lost else ""))
                 call.lost_reason = call.lost_reason or lost
-                self.calls.end_call(call, unobserved=True)
+                self.pbx.end_call(call, unobserved=True)
             else:
                 _caller_from_pbx(call, entry)
                 self.reconcile_call(call, entry, event.channels)
@@ -88,7 +73,7 @@ class Resync:
                     and agent.call not in state.calls and agent.device not in devices_in_use:
                 self.fx.repair("agent_idle", agent.id, f"{agent.state.value} with no channel")
                 agent.call = None
-                self.agents.free(agent, "resync")
+                self.roster.free(agent, "resync")
         self.rebuild_devices(devices_in_use)
         self.restore.resynced()
         state.link_up = True
@@ -99,7 +84,7 @@ class Resync:
         for agent in self.state.agents.values():
             busy = agent.device in devices_in_use
             if not agent.observed and busy != agent.device_busy:
-                self.agents.set_device_busy(agent, busy)
+                self.roster.set_device_busy(agent, busy)
 
     def is_unknown_caller(self, entry: ev.StatusEntry) -> bool:
         """A listed ACD caller (:func:`~acd.core.evidence.is_acd_caller`) the engine
@@ -145,10 +130,10 @@ class Resync:
     def follow_talking(self, call: Call, peer: str) -> None:
         """Asterisk shows ``call`` bridged with ``peer``: the call is answered by that
         agent, at a time the engine did not see."""
-        agent = self.pbx.agent_for_leg(peer, call)
+        agent = self.calls.agent_for_leg(peer, call)
         if agent is None:
             return  # a phone the engine does not follow: the call stays where it is
-        self.pbx.follow_leg(peer, call, agent)
+        self.calls.follow_leg(peer, call, agent)
         self.fx.repair("call_found_talking", call.id,
                        f"call found talking with {agent.id} at resync")
         self.pbx.answered(call, agent, observed=False)
@@ -157,19 +142,17 @@ class Resync:
         """Asterisk shows ``call``'s Dial ringing ``leg``: an offer the engine did not
         make (or no longer knew), followed with the usual ring time-out."""
         state = self.state
-        agent = self.pbx.agent_for_leg(leg, call)
+        agent = self.calls.agent_for_leg(leg, call)
         if agent is None:
             return
-        self.pbx.follow_leg(leg, call, agent)
-        if call.state is CallState.WAITING:
-            state.queue(call.queue).remove(call)
-        move_call(call, CallState.OFFERED)
+        self.calls.follow_leg(leg, call, agent)
+        self.calls.leave_queue(call, CallState.OFFERED)
         call.offer_id += 1
         call.agent = agent.id
         self.fx.repair("call_found_ringing", call.id, f"call found ringing {agent.id}")
         if agent.call is None and agent.state in (AgentState.AVAILABLE, AgentState.WRAP_UP):
             agent.call = call.id
-            self.agents.set_state(agent, AgentState.RINGING, None)
+            self.roster.set_state(agent, AgentState.RINGING, None)
         routing = self.config.routing
         self.timers.arm(state.now + routing.ring_timeout_s + routing.ring_grace_s,
                         TimerKind.RING, call.id, call.offer_id)
@@ -215,7 +198,7 @@ class Resync:
         elif call.state is CallState.OFFERED and agent is not None and bridged:
             self.fx.repair("answer_missed", call.id, "offered call found talking")
             peer = _bridge_peer(entry, channels)
-            found = self.pbx.agent_for_leg(peer, call) if peer else None
+            found = self.calls.agent_for_leg(peer, call) if peer else None
             self.pbx.answered(call, found or agent, observed=False)
         elif call.state is CallState.OFFERED and entry.application != "Dial":
             self.fx.repair("offer_lost", call.id, "offer not ringing after reconnect")
@@ -277,7 +260,7 @@ class Resync:
                 continue
             if suspects.confirmed("call_gone", call.id):
                 self.fx.repair("call_gone", call.id, f"channel {call.channel} is gone")
-                self.calls.end_call(call, unobserved=True)
+                self.pbx.end_call(call, unobserved=True)
 
     def _reconcile_agent(self, agent: Agent, suspects: _Suspects) -> None:
         """An agent (not observed) whose phone has no channel: ringing or on a call that
@@ -287,7 +270,7 @@ class Resync:
             if suspects.confirmed("agent_idle", agent.id):
                 self.fx.repair("agent_idle", agent.id, f"{agent.state.value} with no channel")
                 agent.call = None
-                self.agents.free(agent, "reconciled")
+                self.roster.free(agent, "reconciled")
         elif agent.state is AgentState.ON_CALL and talking is not None \
                 and talking.state is CallState.CONNECTED and talking.agent == agent.id \
                 and suspects.confirmed("agent_gone", talking.id):
@@ -304,7 +287,7 @@ class Resync:
                     and suspects.confirmed(kind, agent.id):
                 self.fx.repair(kind, agent.id,
                                "phone has a channel" if busy else "phone has no channel")
-                self.agents.set_device_busy(agent, busy)
+                self.roster.set_device_busy(agent, busy)
 
     def _reconcile_found(self, event: i.Reconcile, suspects: _Suspects) -> None:
         """ACD callers in the holding context the engine does not know wait again."""

@@ -14,44 +14,26 @@ Warm transfers are :mod:`acd.core.warm`'s.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from acd.ami import events as ev
 from acd.core import attempts
 from acd.core import facts as f
 from acd.core import inputs as i
-from acd.core.calls import to_holding
-from acd.core.effects import Effects
-from acd.core.model import Agent, AgentState, Call, CallState, Transfer, move_call
-from acd.core.room import RoomState
+from acd.core.agents import Agents
+from acd.core.calls import CallBook, to_holding
+from acd.core.context import Context
+from acd.core.model import AgentState, Call, CallState, Transfer
+from acd.core.offering import Offering
+from acd.core.overflow import Overflow
 from acd.core.timerkind import TimerKind
-from acd.core.timers import Timers
-
-if TYPE_CHECKING:
-    from acd.core.agents import Agents
-    from acd.core.calls import CallBook
-    from acd.core.offering import Offering
-    from acd.core.overflow import Overflow
-    from acd.core.warm import WarmTransfers
+from acd.core.warm import WarmTransfers
 
 
 class Transfers:
     """Cold transfers and their fallback (see the module docstring)."""
 
-    calls: CallBook
-    agents: Agents
-    offering: Offering
-    overflow: Overflow
-    warm: WarmTransfers
-
-    def __init__(self, state: RoomState, effects: Effects, timers: Timers) -> None:
-        self.state = state
-        self.fx = effects
-        self.timers = timers
-        self.config = state.config
-
-    def connect(self, *, calls: CallBook, agents: Agents, offering: Offering,
-                overflow: Overflow, warm: WarmTransfers) -> None:
+    def __init__(self, context: Context, *, calls: CallBook, agents: Agents,
+                 offering: Offering, overflow: Overflow, warm: WarmTransfers) -> None:
+        self.state, self.fx, self.timers, self.config = context
         self.calls, self.agents, self.offering = calls, agents, offering
         self.overflow, self.warm = overflow, warm
 
@@ -97,14 +79,16 @@ class Transfers:
             return
         attempts.opened(call, to_queue=target, mode="cold",
                         agent=agent.id if agent else request.agent, at=state.now)
-        self.detach(call, agent)
+        self.calls.detach(call, agent)
         call.transfer = Transfer(from_queue=from_queue, to_queue=target,
                                  agent=agent.id if agent and was_connected else None,
                                  at=state.now)
         self.fx.fact(f.CallTransferred(at=state.now, call=call.id, from_queue=from_queue,
                                        to_queue=target, agent=call.transfer.agent,
                                        result="requested"))
-        self.calls.move_to_queue(call, target, ahead=self.config.transfers.ahead_of_new)
+        self.calls.move_to_queue(call, target, ahead=self.config.transfers.ahead_of_new,
+                                 dispatch=False)
+        self.offering.dispatch_call(call)  # straight to a free agent, else to holding
         if call.state is CallState.WAITING and was_connected:
             self.fx.command(to_holding(self.config, call))
         if call.state is CallState.WAITING:
@@ -120,19 +104,6 @@ class Transfers:
             return state.calls.get(request.call)
         agent = state.agents.get(request.agent or "")
         return state.calls.get(agent.call or "") if agent is not None else None
-
-    def detach(self, call: Call, agent: Agent | None) -> None:
-        """Take the call away from its agent (or its queue) before it moves on."""
-        if call.state is CallState.WAITING:
-            self.state.queue(call.queue).remove(call)
-        elif call.state is CallState.CONNECTED and agent is not None:
-            self.calls.close_leg(call)
-            self.agents.after_call(agent)
-        elif call.state is CallState.OFFERED:
-            self.offering.release_ring(call, "call moved to another queue")
-        call.agent = None
-        call.offer_id += 1  # older timers and late action failures no longer apply
-        move_call(call, CallState.WAITING)
 
     def on_timer(self, call: Call) -> None:
         if call.state is CallState.WAITING and call.transfer:
@@ -150,28 +121,20 @@ class Transfers:
                 if agent is not None and agent.state is AgentState.AVAILABLE \
                         and not agent.device_busy:
                     state.queue(call.queue).remove(call)
-                    self.fallback_fact(call, transfer, "fallback_transferrer", reason)
+                    self.calls.fall_back(call, transfer, "fallback_transferrer", reason)
                     self.calls.move_to_queue(call, transfer.from_queue, ahead=True,
                                              head=True, dispatch=False)
                     self.offering.offer(call, agent)
                     return
             elif step == "original_queue":
                 state.queue(call.queue).remove(call)
-                self.fallback_fact(call, transfer, "fallback_original_queue", reason)
+                self.calls.fall_back(call, transfer, "fallback_original_queue", reason)
                 self.calls.move_to_queue(call, transfer.from_queue, ahead=True, head=True)
                 return
             elif step == "overflow" and self.overflow.overflow_now(call, reason):
-                self.fallback_fact(call, transfer, "fallback_overflow", reason)
+                self.calls.fall_back(call, transfer, "fallback_overflow", reason)
                 return
         self.fx.fact(f.CallTransferred(at=state.now, call=call.id,
                                        from_queue=transfer.from_queue,
                                        to_queue=transfer.to_queue, agent=transfer.agent,
                                        result="no_fallback", reason=reason))
-
-    def fallback_fact(self, call: Call, transfer: Transfer, result: str, reason: str) -> None:
-        call.transfer = None
-        attempts.closed(call, result, self.state.now)
-        self.fx.fact(f.CallTransferred(at=self.state.now, call=call.id,
-                                       from_queue=transfer.from_queue,
-                                       to_queue=transfer.to_queue, agent=transfer.agent,
-                                       result=result, reason=reason))

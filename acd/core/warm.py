@@ -15,16 +15,14 @@ moved. The caller never hears silence and is never hung up.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from acd.ami import events as ev
 from acd.ami.actions import Originate, Redirect, Setvar
 from acd.core import attempts
 from acd.core import facts as f
 from acd.core import inputs as i
-from acd.core.calls import to_holding
+from acd.core.calls import CallBook, to_holding
 from acd.core.constants import WARM_REF
-from acd.core.effects import Effects
+from acd.core.context import Context
 from acd.core.model import (
     Agent,
     AgentState,
@@ -36,19 +34,11 @@ from acd.core.model import (
     device_of,
     primary_skill,
 )
-from acd.core.room import RoomState
-from acd.core.routing import expansion_delay
+from acd.core.offering import Offering
+from acd.core.overflow import Overflow
+from acd.core.roster import Roster
 from acd.core.timerkind import TimerKind
-from acd.core.timers import Timers
-
-if TYPE_CHECKING:
-    from acd.core.agents import Agents
-    from acd.core.calls import CallBook
-    from acd.core.offering import Offering
-    from acd.core.overflow import Overflow
-    from acd.core.pbxview import PbxView
-    from acd.core.transfers import Transfers
-
+from acd.core.warmwait import WarmTargets
 
 #: an ``OriginateResponse`` ``Reason`` (Asterisk's ``AST_CONTROL_*`` code) → what it
 #: means for the ring of a target agent
@@ -61,23 +51,11 @@ ORIGINATE_BUSY = "5"
 class WarmTransfers:
     """Warm transfers (see the module docstring)."""
 
-    calls: CallBook
-    agents: Agents
-    offering: Offering
-    overflow: Overflow
-    pbx: PbxView
-    transfers: Transfers
-
-    def __init__(self, state: RoomState, effects: Effects, timers: Timers) -> None:
-        self.state = state
-        self.fx = effects
-        self.timers = timers
-        self.config = state.config
-
-    def connect(self, *, calls: CallBook, agents: Agents, offering: Offering,
-                overflow: Overflow, pbx: PbxView, transfers: Transfers) -> None:
-        self.calls, self.agents, self.offering = calls, agents, offering
-        self.overflow, self.pbx, self.transfers = overflow, pbx, transfers
+    def __init__(self, context: Context, *, calls: CallBook, roster: Roster,
+                 targets: WarmTargets, offering: Offering, overflow: Overflow) -> None:
+        self.state, self.fx, self.timers, self.config = context
+        self.calls, self.roster, self.targets = calls, roster, targets
+        self.offering, self.overflow = offering, overflow
 
     def start(self, call: Call, agent: Agent, target: str) -> None:
         """The first agent keeps the caller while a target agent is found and rung."""
@@ -101,70 +79,18 @@ class WarmTransfers:
             if 0 < delay < max_wait:
                 self.timers.arm(state.now + delay, TimerKind.WARM_EXPAND, call.id,
                                 call.offer_id)
-        free = self.candidate(warm)
+        free = self.targets.candidate(warm)
         if free is not None:
             self.ring(warm, free)
-
-    def candidate(self, warm: WarmTransfer) -> Agent | None:
-        """The free agent of the target queue to ring: best level the skill's expansion
-        delays allow by now, longest idle first; none already rung for this transfer."""
-        if not self.state.link_up or self.yields(warm):
-            return None
-        best: Agent | None = None
-        selectable = self.agents.selectable
-        for agent in self.state.agents.values():
-            if self.eligible(warm, agent) and agent.state is AgentState.AVAILABLE \
-                    and selectable(agent) and (
-                        best is None or (agent.skills[warm.to_queue], agent.idle_since)
-                        < (best.skills[warm.to_queue], best.idle_since)):
-                best = agent
-        return best
-
-    def eligible(self, warm: WarmTransfer, agent: Agent) -> bool:
-        """The skill's expansion delay is over for ``agent``'s level, or nobody waits
-        in their own filière (``[routing] backups = "spare"``: a handled call)."""
-        level = agent.skills.get(warm.to_queue)
-        if level is None or agent.id in warm.tried or agent.id == warm.agent:
-            return False
-        delay = expansion_delay(level, self.state.expansion.get(warm.to_queue, []))
-        if delay is None:
-            return False
-        if self.state.now - warm.at >= delay:
-            return True
-        spare = self.state.selection.spare
-        return spare is not None and spare.spares_for_handled(agent, warm.to_queue)
 
     def offer_to(self, agent: Agent) -> bool:
         """An agent is free: ring it for a warm transfer waiting for its skill (a
         transferred call goes ahead of new arrivals). False if none takes it."""
-        warm = self.waiting_for(agent)
+        warm = self.targets.waiting_for(agent)
         if warm is None:
             return False
         self.ring(warm, agent)
         return True
-
-    def waiting_for(self, agent: Agent) -> WarmTransfer | None:
-        """The warm transfer ``agent`` would be rung for now, if any."""
-        state = self.state
-        if state.warm and state.link_up and state.decide:
-            for warm in state.warm.values():
-                if warm.target is None and not warm.expired \
-                        and self.eligible(warm, agent) and not self.yields(warm):
-                    return warm
-        return None
-
-    def yields(self, warm: WarmTransfer) -> bool:
-        """Whether a caller waiting on music in the target queue goes first: one of a
-        more urgent priority, or of the same priority unless transferred calls go
-        ahead of those (``ahead_of_new``). The warm caller is not alone meanwhile."""
-        call = self.state.calls.get(warm.call)
-        queue = self.state.queues.get(warm.to_queue)
-        if call is None or queue is None:
-            return False
-        ahead = self.config.transfers.ahead_of_new
-        return any(head.priority < call.priority
-                   or (head.priority == call.priority and not (ahead and head.tier > 0))
-                   for head in queue.heads())
 
     def ring(self, warm: WarmTransfer, agent: Agent) -> None:
         state = self.state
@@ -174,7 +100,7 @@ class WarmTransfers:
         warm.target = agent.id
         warm.tried.add(agent.id)
         agent.call = call.id
-        self.agents.set_state(agent, AgentState.RINGING, None)
+        self.roster.set_state(agent, AgentState.RINGING, None)
         names = self.config.dialplan
         ring = self.config.routing.ring_timeout_s
         # the caller's number, as the target's phone shows for any offered call (not
@@ -215,7 +141,7 @@ class WarmTransfers:
         first = state.agents.get(warm.agent)
         self.calls.close_leg(call)
         if first is not None and first.call == call.id:
-            self.agents.after_call(first)
+            self.roster.after_call(first)
         call.offer_id += 1  # the warm timers no longer apply
         call.queue = warm.to_queue
         call.queues.append(warm.to_queue)
@@ -224,8 +150,8 @@ class WarmTransfers:
         call.agent = agent.id
         agent.call = call.id
         agent.missed_offers = 0
-        self.agents.set_state(agent, AgentState.ON_CALL, None)
-        self.pbx.follow_leg(event.channel, call, agent)
+        self.roster.set_state(agent, AgentState.ON_CALL, None)
+        self.calls.follow_leg(event.channel, call, agent)
         names = self.config.dialplan
         ref = (WARM_REF, call.id, warm.token)
         if state.decide:  # in replay the recording already shows the caller moving
@@ -252,14 +178,14 @@ class WarmTransfers:
         warm.target = None
         if agent is not None and agent.call == warm.call:
             agent.call = None
-            self.agents.rang_in_vain(agent, warm.call, warm.to_queue, "warm",
+            self.roster.rang_in_vain(agent, warm.call, warm.to_queue, "warm",
                                      f"warm transfer {reason}", missed=missed, busy=busy)
         if warm.call not in self.state.warm or warm.target is not None:
             return  # ended, or already ringing someone else, while the agent was freed
         if warm.expired:
             self.failed(warm, f"no agent of {warm.to_queue} answered in time")
             return
-        free = self.candidate(warm)
+        free = self.targets.candidate(warm)
         if free is not None:
             self.ring(warm, free)
 
@@ -272,7 +198,7 @@ class WarmTransfers:
     def on_expand_timer(self, call: Call) -> None:
         warm = self.state.warm.get(call.id)
         if warm is not None and warm.target is None and not warm.expired:
-            free = self.candidate(warm)
+            free = self.targets.candidate(warm)
             if free is not None:
                 self.ring(warm, free)
 
@@ -315,16 +241,6 @@ class WarmTransfers:
         warm = state.warm.get(ref[1])
         if warm is not None and warm.token == ref[2] and warm.target is not None:
             self.ring_failed(warm, f"{event.action} failed: {event.message}")
-        elif warm is None and event.action == "Redirect":
-            # the handover's Redirect failed: the caller is still with the first
-            # agent in Asterisk; treat it as having lost its agent (back to a queue)
-            call = state.calls.get(ref[1])
-            if call is not None and call.state is CallState.CONNECTED:
-                self.fx.ignore("ActionFailed", f"warm handover of call {call.id}: "
-                               f"{event.message}")
-                agent = state.agents.get(call.agent or "")
-                if agent is not None:
-                    self.pbx.agent_left(call, agent)
 
     def failed(self, warm: WarmTransfer, reason: str) -> None:
         """Nobody of the target took the caller: the configured fallback, in order. The
@@ -345,13 +261,13 @@ class WarmTransfers:
             # from there to a partner SAS (a Redirect out of the bridge either way)
             transfer = Transfer(from_queue=warm.from_queue, to_queue=warm.to_queue,
                                 agent=warm.agent, at=warm.at)
-            self.transfers.detach(call, agent)
+            self.calls.detach(call, agent)
             self.calls.move_to_queue(call, warm.from_queue, ahead=True, head=True,
                                      dispatch=False)
             if step == "overflow" and self.overflow.overflow_now(call, reason):
-                self.transfers.fallback_fact(call, transfer, "fallback_overflow", reason)
+                self.calls.fall_back(call, transfer, "fallback_overflow", reason)
                 return
-            self.transfers.fallback_fact(call, transfer, "fallback_original_queue", reason)
+            self.calls.fall_back(call, transfer, "fallback_original_queue", reason)
             self.offering.dispatch_call(call)
             if call.state is CallState.WAITING:
                 self.fx.command(to_holding(self.config, call))
@@ -370,7 +286,7 @@ class WarmTransfers:
         agent = self.state.agents.get(warm.target or "")
         if agent is not None and agent.call == call.id:
             agent.call = None
-            self.agents.free(agent, f"warm transfer {reason}")
+            self.roster.free(agent, f"warm transfer {reason}")
         self.fact(warm, "cancelled", reason, agent=warm.agent)
 
     def fact(self, warm: WarmTransfer, result: str, reason: str, *,

@@ -1,9 +1,8 @@
 """No import circle inside a package, type-only imports (``if TYPE_CHECKING:``) included.
 
 A circle, even one Python never runs, means no module of it can be read, tested or
-replaced without the others. ``acd/core`` still has one
-while its redesign goes on: that case is expected to fail (strictly, so the marker
-goes as soon as the circle does); ``acd/sim`` and ``acd/service`` have none.
+replaced without the others. ``acd/core``'s direction is also kept by import-linter
+(its layers contract, ``pyproject.toml``); this test sees type-only imports too.
 """
 
 from __future__ import annotations
@@ -15,11 +14,9 @@ import pytest
 from tests.support.importgraph import cycles, import_graph
 from tests.support.paths import REPO
 
-STILL_CIRCULAR = pytest.mark.xfail(strict=True, reason="its circle is being taken apart")
-
 
 @pytest.mark.parametrize("package", [
-    pytest.param("acd/core", marks=STILL_CIRCULAR),
+    "acd/core",
     "acd/sim",
     "acd/service",
 ])
