@@ -75,6 +75,19 @@ def test_queue_over_its_limit_overflows_and_the_partner_answers() -> None:
     assert results(d) == [("sas62", "tried"), ("sas62", "answered")]
 
 
+def test_a_caller_gone_while_a_partner_rings_leaves_that_attempt_abandoned() -> None:
+    d = Driver(site("max_waiting = 1"), now=TUESDAY_10H)
+    busy_room(d)
+    d.call()
+    third = d.call()
+    d.ring(third, "PJSIP/sas62")
+    d.now += 6
+    d.hangup(third)
+    (ended,) = [x for x in d.facts if isinstance(x, f.CallEnded)]
+    assert ended.outcome == "abandoned"
+    assert [(o.partner, o.result) for o in ended.record.overflows] == [("sas62", "abandoned")]
+
+
 def test_partner_failure_returns_the_call_to_its_place_and_rests_the_partner() -> None:
     d = Driver(site("max_waiting = 1"), now=TUESDAY_10H)
     busy_room(d)
