@@ -33,7 +33,6 @@ from acd.core.calls import CallBook
 from acd.core.constants import ARRIVING_MAX, ARRIVING_MAX_S, SNAPSHOT_MARGIN_S
 from acd.core.context import Context
 from acd.core.model import Arrival, Outcome
-from acd.core.pbxloss import PBX_RESTART
 from acd.core.records import CallRecord, iso
 
 
@@ -73,13 +72,6 @@ class Arrivals:
             return False
         self.record(arrival)
         return True
-
-    def on_soft_hangup(self, event: ev.SoftHangupRequest) -> None:
-        if event.cause != ev.SOFT_HANGUP_SHUTDOWN:
-            return
-        arrival = self.state.arriving.get(event.channel)
-        if arrival is not None:
-            arrival.lost_reason = PBX_RESTART
 
     def on_snapshot(self, event: i.ChannelsSnapshot) -> None:
         """After the resync has taken the list into account."""

@@ -165,7 +165,7 @@ class Engine:
             ev.AgentConnect: pbx.on_native_connect,
             ev.OriginateResponse: self._warm.on_originate_response,
             ev.Shutdown: self._on_shutdown,
-            ev.SoftHangupRequest: self._on_soft_hangup,
+            ev.SoftHangupRequest: self._loss.on_soft_hangup,
             ev.FullyBooted: self._loss.on_fully_booted,
             i.LinkDown: resync.on_link_down,
             i.LeadershipChanged: self._on_leadership,
@@ -263,10 +263,6 @@ class Engine:
     def _on_hangup(self, event: ev.Hangup) -> None:
         if not self._arrivals.on_hangup(event):
             self._pbx.on_hangup(event)
-
-    def _on_soft_hangup(self, event: ev.SoftHangupRequest) -> None:
-        self._loss.on_soft_hangup(event)
-        self._arrivals.on_soft_hangup(event)
 
     def _on_snapshot(self, event: i.ChannelsSnapshot) -> None:
         self._resync.on_snapshot(event)

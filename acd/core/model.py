@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeVar
 
 from acd.errors import IllegalTransition
 
@@ -258,25 +258,27 @@ def primary_skill(skills: dict[str, int]) -> str | None:
     return min(skills.items(), key=lambda item: item[1])[0] if skills else None
 
 
+_S = TypeVar("_S", AgentState, CallState)
+
+
+def _checked(table: dict[_S, frozenset[_S]], what: str, old: _S, new: _S) -> _S:
+    """``new`` if the table allows ``old`` → ``new`` (or they are the same)."""
+    if old is not new and new not in table[old]:
+        raise IllegalTransition(f"{what}: {old.value} → {new.value}")
+    return new
+
+
 def move_agent(agent: Agent, new: AgentState) -> AgentState:
     """Apply a legal agent transition; return the old state."""
     old = agent.state
-    if old is new:
-        return old
-    if new not in AGENT_TRANSITIONS[old]:
-        raise IllegalTransition(f"agent {agent.id}: {old.value} → {new.value}")
-    agent.state = new
+    agent.state = _checked(AGENT_TRANSITIONS, f"agent {agent.id}", old, new)
     return old
 
 
 def move_call(call: Call, new: CallState) -> CallState:
     """Apply a legal call transition; return the old state."""
     old = call.state
-    if old is new:
-        return old
-    if new not in CALL_TRANSITIONS[old]:
-        raise IllegalTransition(f"call {call.id}: {old.value} → {new.value}")
-    call.state = new
+    call.state = _checked(CALL_TRANSITIONS, f"call {call.id}", old, new)
     return old
 
 

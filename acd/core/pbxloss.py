@@ -50,11 +50,14 @@ class PbxLoss:
         self.state = state
 
     def on_soft_hangup(self, event: ev.SoftHangupRequest) -> None:
+        """Asterisk is cutting a channel as it stops: a call's, or a caller's still in
+        the announcement (:mod:`acd.core.arrivals`), lost when its Hangup comes."""
         if event.cause != ev.SOFT_HANGUP_SHUTDOWN:
             return
-        call = self.state.by_channel.get(event.channel)
-        if call is not None:
-            call.lost_reason = PBX_RESTART
+        state = self.state
+        cut = state.by_channel.get(event.channel) or state.arriving.get(event.channel)
+        if cut is not None:
+            cut.lost_reason = PBX_RESTART
 
     def on_shutdown(self, event: ev.Shutdown) -> None:
         self.state.pbx_shutdown_seen = True
