@@ -89,8 +89,7 @@ class Offering:
         self.calls.leave_queue(call, CallState.OFFERED)
         call.offer_id += 1
         call.agent = agent.id
-        agent.call = call.id
-        self.roster.set_state(agent, AgentState.RINGING, None)
+        self.roster.ring(agent, call)
         group = [agent]
         call.also_ringing = []
         for other in state.selection.ring_group(
@@ -98,8 +97,7 @@ class Offering:
                 self.config.routing.ring_phones, self._free_for_group):
             group.append(other)
             call.also_ringing.append(other.id)
-            other.call = call.id
-            self.roster.set_state(other, AgentState.RINGING, None)
+            self.roster.ring(other, call)
         names = self.config.dialplan
         ref = (call.id, call.offer_id)
         self.fx.command(Setvar(channel=call.channel, variable=names.dial_var,
@@ -131,9 +129,7 @@ class Offering:
             # its dial may still show up (our Redirect crossed it): not news any more
             call.superseded.add(agent.id)
         self.roster.release_ring(call, reason, keep=agent, missed=missed)
-        holds = agent is not None and agent.call == call.id
-        if agent is not None and holds:
-            agent.call = None
+        holds = agent is not None and self.roster.let_go(agent, call.id)
         if retry_after > 0:
             move_call(call, CallState.HELD)
             call.agent = None

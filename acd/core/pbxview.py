@@ -74,8 +74,7 @@ class PbxView:
             return  # the agent is talking: a ringing dial takes nothing from that call
         self.release_other_call(agent, call)
         if agent.state in (AgentState.AVAILABLE, AgentState.WRAP_UP):
-            agent.call = call.id
-            self.roster.set_state(agent, AgentState.RINGING, None)
+            self.roster.ring(agent, call)
 
     def on_dial_end(self, event: ev.DialEnd) -> None:
         state = self.state
@@ -131,20 +130,12 @@ class PbxView:
             self.roster.release_ring(call, "call taken elsewhere", keep=agent)
         else:
             previous = state.agent_of(call)
-            if previous is not None and previous is not agent and previous.call == call.id:
-                previous.call = None
+            if previous is not None and previous is not agent \
+                    and self.roster.let_go(previous, call.id):
                 self.roster.free(previous, "call taken elsewhere")
         self.release_other_call(agent, call)
         move_call(call, CallState.CONNECTED)
-        call.agent = agent.id
-        call.also_ringing = []
-        agent.call = call.id
-        agent.missed_offers = 0
-        if agent.state in (AgentState.PAUSED, AgentState.LOGGED_OUT) and agent.pending is None:
-            # Asterisk put a caller through to a phone the router holds back (the
-            # fail-open queue rang it): back to that state when the call ends
-            agent.pending, agent.pending_reason = agent.state, agent.pause_reason
-        self.roster.set_state(agent, AgentState.ON_CALL, None)
+        self.roster.talk(agent, call)
         first = call.answered_at is None and not call.answered_unobserved
         if first:
             call.answered_by = agent.id
@@ -184,7 +175,7 @@ class PbxView:
         if other.state is CallState.OFFERED and len(other.ringing_agents()) > 1:
             self.roster.leave_ring(other, agent)  # its other phones ring on
             return
-        agent.call = None
+        self.roster.let_go(agent, other.id)
         if other.state is CallState.OFFERED:
             self.calls.requeue(other, agent, "agent busy with another call")
         elif other.state is CallState.CONNECTED:

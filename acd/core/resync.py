@@ -72,7 +72,7 @@ class Resync:
             if agent.state in (AgentState.ON_CALL, AgentState.RINGING) \
                     and agent.call not in state.calls and agent.device not in devices_in_use:
                 self.fx.repair("agent_idle", agent.id, f"{agent.state.value} with no channel")
-                agent.call = None
+                self.roster.let_go(agent, agent.call)
                 self.roster.free(agent, "resync")
         self.rebuild_devices(devices_in_use)
         self.restore.resynced()
@@ -151,8 +151,7 @@ class Resync:
         call.agent = agent.id
         self.fx.repair("call_found_ringing", call.id, f"call found ringing {agent.id}")
         if agent.call is None and agent.state in (AgentState.AVAILABLE, AgentState.WRAP_UP):
-            agent.call = call.id
-            self.roster.set_state(agent, AgentState.RINGING, None)
+            self.roster.ring(agent, call)
         routing = self.config.routing
         self.timers.arm(state.now + routing.ring_timeout_s + routing.ring_grace_s,
                         TimerKind.RING, call.id, call.offer_id)
@@ -269,7 +268,7 @@ class Resync:
         if agent.state in (AgentState.ON_CALL, AgentState.RINGING) and talking is None:
             if suspects.confirmed("agent_idle", agent.id):
                 self.fx.repair("agent_idle", agent.id, f"{agent.state.value} with no channel")
-                agent.call = None
+                self.roster.let_go(agent, agent.call)
                 self.roster.free(agent, "reconciled")
         elif agent.state is AgentState.ON_CALL and talking is not None \
                 and talking.state is CallState.CONNECTED and talking.agent == agent.id \

@@ -134,7 +134,32 @@ class Roster:
         self.timers.arm(agent.wrap_up_until, TimerKind.WRAP, agent.id,
                         int(agent.wrap_up_until * 1000))
 
-    # ------------------------------------------------------------------ rings
+    # ------------------------------------------------------------------ links
+
+    def ring(self, agent: Agent, call: Call) -> None:
+        """``agent``'s phone rings for ``call``: the agent holds it until the ring ends."""
+        agent.call = call.id
+        self.set_state(agent, AgentState.RINGING, None)
+
+    def talk(self, agent: Agent, call: Call) -> None:
+        """``agent`` talks with ``call`` (Asterisk shows it): linked both ways. An agent
+        the router holds back (paused, logged out: the fail-open queue rang it) goes
+        back to that state when the call ends."""
+        call.agent = agent.id
+        call.also_ringing = []
+        agent.call = call.id
+        agent.missed_offers = 0
+        if agent.state in (AgentState.PAUSED, AgentState.LOGGED_OUT) and agent.pending is None:
+            agent.pending, agent.pending_reason = agent.state, agent.pause_reason
+        self.set_state(agent, AgentState.ON_CALL, None)
+
+    def let_go(self, agent: Agent, call: str | None) -> bool:
+        """``agent`` no longer holds ``call`` (its state is the caller's to change);
+        whether it held it."""
+        if agent.call != call:
+            return False
+        agent.call = None
+        return True
 
     def leave_ring(self, call: Call, agent: Agent) -> None:
         """``agent`` no longer rings for ``call`` (its phone's part of the Dial ended,

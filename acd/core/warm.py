@@ -25,7 +25,6 @@ from acd.core.constants import WARM_REF
 from acd.core.context import Context
 from acd.core.model import (
     Agent,
-    AgentState,
     Call,
     CallState,
     Leg,
@@ -99,8 +98,7 @@ class WarmTransfers:
         warm.token = state.warm_seq
         warm.target = agent.id
         warm.tried.add(agent.id)
-        agent.call = call.id
-        self.roster.set_state(agent, AgentState.RINGING, None)
+        self.roster.ring(agent, call)
         names = self.config.dialplan
         ring = self.config.routing.ring_timeout_s
         # the caller's number, as the target's phone shows for any offered call (not
@@ -147,10 +145,7 @@ class WarmTransfers:
         call.queues.append(warm.to_queue)
         call.legs.append(Leg(queue=warm.to_queue, entered_at=warm.at, agent=agent.id,
                              answered_at=now, role=primary_skill(agent.skills)))
-        call.agent = agent.id
-        agent.call = call.id
-        agent.missed_offers = 0
-        self.roster.set_state(agent, AgentState.ON_CALL, None)
+        self.roster.talk(agent, call)
         self.calls.follow_leg(event.channel, call, agent)
         names = self.config.dialplan
         ref = (WARM_REF, call.id, warm.token)
@@ -176,8 +171,7 @@ class WarmTransfers:
         t3-06f, t3-06g), not a missed offer, the agent held out of selection a while."""
         agent = self.state.agents.get(warm.target or "")
         warm.target = None
-        if agent is not None and agent.call == warm.call:
-            agent.call = None
+        if agent is not None and self.roster.let_go(agent, warm.call):
             self.roster.rang_in_vain(agent, warm.call, warm.to_queue, "warm",
                                      f"warm transfer {reason}", missed=missed, busy=busy)
         if warm.call not in self.state.warm or warm.target is not None:
@@ -284,8 +278,7 @@ class WarmTransfers:
         attempts.closed(call, attempts.CALLER_GONE if reason == attempts.CALLER_HUNG_UP
                         else attempts.CANCELLED, self.state.now)
         agent = self.state.agents.get(warm.target or "")
-        if agent is not None and agent.call == call.id:
-            agent.call = None
+        if agent is not None and self.roster.let_go(agent, call.id):
             self.roster.free(agent, f"warm transfer {reason}")
         self.fact(warm, "cancelled", reason, agent=warm.agent)
 
