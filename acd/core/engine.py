@@ -2,8 +2,9 @@
 
 :class:`Engine` is a facade: it owns the state (:class:`~acd.core.room.RoomState`),
 the effects buffer (:class:`~acd.core.effects.Effects`) and the timers
-(:mod:`acd.core.timers`), and builds, in one place, the tables that send each input,
-each UserEvent and each timer to the collaborator that handles it:
+(:mod:`acd.core.timers`), and builds, in one place, the tables that send each input
+(the dialplan's UserEvents typed by :mod:`acd.ami.userevents`) and each timer to the
+collaborator that handles it:
 
 * :mod:`acd.core.calls`: arrival, queueing, requeue, end of calls;
 * :mod:`acd.core.arrivals`: callers in their announcement, recorded if they hang up
@@ -45,6 +46,7 @@ from collections.abc import Callable
 from typing import Any
 
 from acd.ami import events as ev
+from acd.ami import userevents as ue
 from acd.config import Config, PartnerConfig
 from acd.core import inputs as i
 from acd.core.agents import Agents
@@ -119,7 +121,18 @@ class Engine:
         overflow.connect(calls=calls, offering=offering)
         #: input type → handler: every input the engine knows
         self.handlers: dict[type, Handler] = {
-            ev.UserEvent: self._on_user_event,
+            ue.CallWaiting: arrivals.on_call_waiting,
+            ue.CallArrived: arrivals.on_arrived,
+            ue.Connecting: calls.on_connecting,
+            ue.DialplanDialEnd: pbx.on_dialplan_dial_end,
+            ue.LoginCode: agents.on_feature_code,
+            ue.LogoutCode: agents.on_feature_code,
+            ue.PauseCode: agents.on_feature_code,
+            ue.ReadyCode: agents.on_feature_code,
+            ue.WarmAnswered: warm.on_answered,
+            ue.TransferCode: transfers.on_feature_code,
+            ue.OverflowEnd: overflow.on_end_event,
+            ue.OverflowTrying: _nothing,
             ev.DialBegin: pbx.on_dial_begin,
             ev.DialEnd: pbx.on_dial_end,
             ev.Hangup: self._on_hangup,
@@ -145,23 +158,6 @@ class Engine:
             i.TransferRequest: transfers.on_transfer,
             i.BasculeRequest: overflow.on_bascule,
         }
-        names = config.dialplan
-        #: UserEvent name → handler (the first of two equal names wins)
-        self.user_events: dict[str, Callable[[ev.UserEvent], None]] = {}
-        for name, handler in (
-                (names.call_waiting_event, arrivals.on_call_waiting),
-                (names.arrival_event, arrivals.on_arrived),
-                (names.connecting_event, calls.on_connecting),
-                (names.dial_end_event, pbx.on_dialplan_dial_end),
-                (names.agent_login_event, agents.on_feature_code),
-                (names.agent_logout_event, agents.on_feature_code),
-                (names.agent_pause_event, agents.on_feature_code),
-                (names.agent_ready_event, agents.on_feature_code),
-                (names.warm_answered_event, warm.on_answered),
-                (names.transfer_event, transfers.on_feature_code),
-                (names.overflow_end_event, overflow.on_end_event),
-                (names.overflow_trying_event, _nothing)):
-            self.user_events.setdefault(name, handler)
         #: timer kind → handler of a due call timer whose token is still valid
         self.call_timers: dict[TimerKind, Callable[[Call], None]] = {
             TimerKind.RING: offering.on_ring_timer,
@@ -196,7 +192,9 @@ class Engine:
             try:
                 handler(event)
             except IllegalTransition as exc:
-                self._effects.ignore(type(event).__name__, str(exc))
+                # a typed UserEvent is named as Asterisk sent it
+                name = "UserEvent" if isinstance(event, ev.UserEvent) else type(event).__name__
+                self._effects.ignore(name, str(exc))
         return output
 
     def next_deadline(self) -> float | None:
@@ -213,11 +211,6 @@ class Engine:
             call = calls.get(key)
             if call is not None and call.offer_id == token:
                 self.call_timers[kind](call)
-
-    def _on_user_event(self, event: ev.UserEvent) -> None:
-        handler = self.user_events.get(event.name)
-        if handler is not None:
-            handler(event)
 
     def _on_hangup(self, event: ev.Hangup) -> None:
         if not self._arrivals.on_hangup(event):
@@ -242,9 +235,11 @@ class Engine:
             state.link_up = False  # no offer before the resync that follows has landed
 
     def _on_action_failed(self, event: i.ActionFailed) -> None:
-        # the refs do not overlap: a warm transfer's are 3-tuples, an offer's 2-tuples
-        self._warm.on_action_failed(event)
-        self._offering.on_action_failed(event)
+        ref = event.ref
+        if isinstance(ref, i.WarmRef):
+            self._warm.on_action_failed(event, ref)
+        elif isinstance(ref, i.OfferRef):
+            self._offering.on_action_failed(event, ref)
 
     # ------------------------------------------------------------------ read side
 
@@ -319,5 +314,5 @@ class Engine:
         return self.state.bascules
 
 
-def _nothing(event: ev.UserEvent) -> None:
+def _nothing(event: ue.DialplanEvent) -> None:
     """A UserEvent the engine knows and has nothing to do with."""

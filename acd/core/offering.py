@@ -117,7 +117,7 @@ class Offering:
             other.call = call.id
             self.agents.set_state(other, AgentState.RINGING, None)
         names = self.config.dialplan
-        ref = (call.id, call.offer_id)
+        ref = i.OfferRef(call.id, call.offer_id)
         self.fx.command(Setvar(channel=call.channel, variable=names.dial_var,
                                value="&".join(member.device for member in group), ref=ref),
                         Redirect(channel=call.channel, context=names.connect_context,
@@ -190,13 +190,10 @@ class Offering:
         elif agent is not None and agent.state is AgentState.RINGING:
             self.agents.free(agent, reason)
 
-    def on_action_failed(self, event: i.ActionFailed) -> None:
+    def on_action_failed(self, event: i.ActionFailed, ref: i.OfferRef) -> None:
         """An action of an offer (or of an overflow attempt) was refused."""
-        ref = event.ref
-        if not isinstance(ref, tuple) or len(ref) != 2:
-            return
-        call = self.state.calls.get(ref[0])
-        if call is None or call.offer_id != ref[1]:
+        call = self.state.calls.get(ref.call)
+        if call is None or call.offer_id != ref.offer:
             return  # an older offer, or already ended
         if call.state is not CallState.OFFERED:
             self.overflow.action_failed(call, event)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from acd.ami import events as ev
+from acd.ami import userevents as ue
 from acd.ami.actions import Redirect, Setvar
 from acd.config import PartnerConfig
 from acd.core import facts as f
@@ -143,7 +144,7 @@ class Overflow:
         call.offer_id += 1
         call.overflow_partner = partner.name
         names = self.config.dialplan
-        ref = (call.id, call.offer_id)
+        ref = i.OfferRef(call.id, call.offer_id)
         self.fx.command(
             Setvar(channel=call.channel, variable=names.partner_dial_var, value=partner.dial,
                    ref=ref),
@@ -171,10 +172,10 @@ class Overflow:
             self.failed(call, FAILURES.get(status, status.lower()), f"partner dial {status}")
         return True
 
-    def on_end_event(self, event: ev.UserEvent) -> None:
+    def on_end_event(self, event: ue.OverflowEnd) -> None:
         """The overflow context's Dial() to the partner returned."""
         call = self.state.by_channel.get(event.channel)
-        status = event.headers.get("DialStatus", "")
+        status = event.dial_status
         if call is not None and call.state is CallState.OVERFLOWING \
                 and call.overflowed_to is None:
             if status == "ANSWER":

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from acd.ami import events as ev
+from acd.ami import userevents as ue
 from acd.core import attempts, observed
 from acd.core import facts as f
 from acd.core.constants import (
@@ -263,7 +264,7 @@ class PbxView:
         self.timers.arm(self.state.now + self.config.routing.orphan_requeue_s,
                         TimerKind.ORPHAN, call.id, call.offer_id)
 
-    def on_dialplan_dial_end(self, event: ev.UserEvent) -> None:
+    def on_dialplan_dial_end(self, event: ue.DialplanDialEnd) -> None:
         """The connect context's Dial() returned. After an answered call whose agent
         hung up, the dialplan hangs the caller up next: wait for that Hangup rather
         than offer the call again. After any other status the caller is going back to
@@ -271,7 +272,7 @@ class PbxView:
         call = self.state.by_channel.get(event.channel)
         if call is None or call.state is not CallState.HELD:
             return
-        if event.headers.get("DialStatus") == "ANSWER":
+        if event.dial_status == "ANSWER":
             call.offer_id += 1  # the short orphan timer no longer applies
             self.timers.arm(self.state.now + FINISHING_BACKSTOP_S, TimerKind.ORPHAN,
                             call.id, call.offer_id)

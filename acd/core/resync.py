@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from acd.ami import events as ev
+from acd.ami.userevents import call_priority
 from acd.core import inputs as i
 from acd.core import observed
 from acd.core.constants import ACTION_RETRY_S, SNAPSHOT_MARGIN_S
@@ -185,7 +186,8 @@ class Resync:
         call = Call(id=entry.uniqueid or entry.channel, channel=entry.channel,
                     linkedid=entry.linkedid, number=number,
                     caller_name=entry.caller_id_name, caller_num=entry.caller_id_num,
-                    priority=self.calls.priority(entry.variables.get(names.priority_var)),
+                    priority=self.calls.priority(
+                        call_priority(entry.variables.get(names.priority_var))),
                     arrived_at=arrived, queue=queue, enqueued_at=arrived,
                     seq=self.state.next_seq(), period=period, forward_to=forward,
                     state=state)

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from acd.ami import events as ev
+from acd.ami import userevents as ue
 from acd.ami.actions import Originate, Redirect, Setvar
 from acd.core import attempts
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.calls import to_holding
-from acd.core.constants import WARM_REF
 from acd.core.effects import Effects
 from acd.core.model import (
     Agent,
@@ -209,7 +209,7 @@ class WarmTransfers:
             channel=agent.device, context=names.warm_context, exten=agent.id,
             caller_id=caller_id, timeout_ms=int(ring * 1000),
             variables=(f"{names.warm_call_var}={call.id}",),
-            ref=(WARM_REF, call.id, warm.token)))
+            ref=i.WarmRef(call.id, warm.token)))
         self.fact(warm, "ringing", f"warm: ringing {agent.id}", agent=warm.agent)
         # the target's desktop is told, as for any offer (the CTI stream)
         self.fx.fact(f.CallOffered(at=state.now, call=call.id, queue=warm.to_queue,
@@ -217,13 +217,13 @@ class WarmTransfers:
         warm.ring_deadline = state.now + ring + self.config.routing.ring_grace_s
         self.timers.arm(warm.ring_deadline, TimerKind.WARM_RING, call.id, call.offer_id)
 
-    def on_answered(self, event: ev.UserEvent) -> None:
+    def on_answered(self, event: ue.WarmAnswered) -> None:
         """The target agent answered ``[acd-warm]``: hand the caller over to it."""
         state = self.state
         now = state.now
-        call_id = event.headers.get("Call", "")
+        call_id = event.call
         warm = state.warm.get(call_id)
-        agent_id = event.headers.get("Agent") or ""
+        agent_id = event.agent
         agent = state.agents.get(agent_id) or state.by_device.get(device_of(event.channel))
         call = state.calls.get(call_id)
         if warm is None or call is None or agent is None \
@@ -250,7 +250,7 @@ class WarmTransfers:
         self.agents.set_state(agent, AgentState.ON_CALL, None)
         self.pbx.follow_leg(event.channel, call, agent)
         names = self.config.dialplan
-        ref = (WARM_REF, call.id, warm.token)
+        ref = i.WarmRef(call.id, warm.token)
         if state.decide:  # in replay the recording already shows the caller moving
             self.fx.command(
                 Setvar(channel=call.channel, variable=names.warm_peer_var,
@@ -329,19 +329,16 @@ class WarmTransfers:
                                  missed=not busy, busy=busy)
                 return
 
-    def on_action_failed(self, event: i.ActionFailed) -> None:
-        """A refused action of a warm transfer (other refs are not this one's)."""
-        ref = event.ref
-        if not (isinstance(ref, tuple) and len(ref) == 3 and ref[0] == WARM_REF):
-            return
+    def on_action_failed(self, event: i.ActionFailed, ref: i.WarmRef) -> None:
+        """A refused action of a warm transfer."""
         state = self.state
-        warm = state.warm.get(ref[1])
-        if warm is not None and warm.token == ref[2] and warm.target is not None:
+        warm = state.warm.get(ref.call)
+        if warm is not None and warm.token == ref.token and warm.target is not None:
             self.ring_failed(warm, f"{event.action} failed: {event.message}")
         elif warm is None and event.action == "Redirect":
             # the handover's Redirect failed: the caller is still with the first
             # agent in Asterisk; treat it as having lost its agent (back to a queue)
-            call = state.calls.get(ref[1])
+            call = state.calls.get(ref.call)
             if call is not None and call.state is CallState.CONNECTED:
                 self.fx.ignore("ActionFailed", f"warm handover of call {call.id}: "
                                f"{event.message}")
