@@ -26,6 +26,7 @@ from acd import logs
 from acd.ami.client import AmiProtocol
 from acd.ami.events import AmiEvent
 from acd.ami.frames import FrameReader, parse_frame
+from acd.ami.userevents import UserEventDecoder
 from acd.config import Config
 from acd.config.load import parse_config
 from acd.core import inputs as i
@@ -119,14 +120,16 @@ async def _ingest(data: bytes, config: Config) -> tuple[float, int, int]:
         out = engine.handle(event, now[0])
         counts[1] += len(out.commands)
 
-    elapsed, counts[0] = await feed_over_tcp(data, on_event)
+    elapsed, counts[0] = await feed_over_tcp(data, on_event,
+                                             decoder=UserEventDecoder(config.dialplan))
     return elapsed, counts[0], counts[1]
 
 
 async def feed_over_tcp(data: bytes, on_event: Callable[[AmiEvent], None], *,
-                        rate: float = 0.0) -> tuple[float, int]:
+                        decoder: UserEventDecoder, rate: float = 0.0) -> tuple[float, int]:
     """Serve ``data`` on a loopback socket to our AMI protocol feeding ``on_event``
-    (at once, or paced to ``rate`` events a second); seconds taken, events received."""
+    (at once, or paced to ``rate`` events a second), the UserEvents typed by
+    ``decoder``; seconds taken, events received."""
     done = asyncio.get_running_loop().create_future()
 
     async def serve(_r: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -148,7 +151,8 @@ async def feed_over_tcp(data: bytes, on_event: Callable[[AmiEvent], None], *,
     loop = asyncio.get_running_loop()
     start = time.perf_counter()
     _, protocol = await loop.create_connection(
-        lambda: AmiProtocol(on_event, lambda _exc: done.set_result(None)), "127.0.0.1", port)
+        lambda: AmiProtocol(on_event, lambda _exc: done.set_result(None),
+                            decoder=decoder), "127.0.0.1", port)
     await done
     elapsed = time.perf_counter() - start
     server.close()
@@ -168,6 +172,7 @@ def bench_decisions(samples: int) -> dict[str, float]:
     sample frees one agent (its caller hangs up) and times the decision alone
     (pick_call) and the whole engine step that ends the call and offers the next."""
     from acd.ami import events as ev
+    from acd.ami import userevents as ue
 
     engine = Engine(site(500))
     now = 10_000.0
@@ -178,9 +183,9 @@ def bench_decisions(samples: int) -> dict[str, float]:
     def arrive(at: float) -> None:
         seq[0] += 1
         n = seq[0]
-        engine.handle(ev.UserEvent(channel=f"PJSIP/t-{n}", uniqueid=f"c{n}", name="AcdCallWaiting",
-                                   headers={"Number": "15", "Queue": skills[n % 4],
-                                            "Priority": str(n % 10)}), at)
+        engine.handle(ue.CallWaiting(channel=f"PJSIP/t-{n}", uniqueid=f"c{n}",
+                                     name="AcdCallWaiting", number="15",
+                                     queue=skills[n % 4], priority=n % 10), at)
 
     def connect_offered(at: float) -> None:
         for call in list(engine.calls.values()):

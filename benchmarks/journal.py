@@ -26,6 +26,7 @@ import uuid
 import redis
 
 from acd import logs
+from acd.ami.userevents import UserEventDecoder
 from acd.store import attach_store, keys
 from acd.testing import build_stack
 from benchmarks.bench import TRANSCRIPT, feed_over_tcp, load_stream, site
@@ -40,7 +41,9 @@ async def ingest(data: bytes, *, url: str | None, namespace: str,
     store = attach_store(service, url, namespace) if url else None
     if store is not None:
         store.start()
-    elapsed, received = await feed_over_tcp(data, router.on_event, rate=rate)
+    elapsed, received = await feed_over_tcp(
+        data, router.on_event, decoder=UserEventDecoder(router.engine.config.dialplan),
+        rate=rate)
     result = {"events": float(received), "seconds": elapsed,
               "events_per_s": received / elapsed}
     if store is not None:

@@ -12,7 +12,8 @@ ActionID and panoramisk's ``Action`` completes its future on the matching respon
 
 :class:`AmiProtocol` feeds bytes to our sans-IO :class:`~acd.ami.frames.FrameReader`,
 hands responses (and list events carrying an ActionID) to panoramisk's action
-machinery, and decodes the other events straight to typed Structs for the engine,
+machinery, and decodes the other events straight to typed Structs for the engine (the
+dialplan's UserEvents by their configured names, :mod:`acd.ami.userevents`),
 skipping the ones nobody uses without parsing them. It has no factory to be missing.
 An event that answers one of our actions without being an item of a list (the
 ``OriginateResponse`` of an ``Async`` Originate, which carries the action's ActionID
@@ -55,15 +56,7 @@ from panoramisk.message import Message as PkMessage
 
 from acd.ami import actions as act
 from acd.ami.drops import DropCounter
-from acd.ami.events import (
-    AmiEvent,
-    FullyBooted,
-    Shutdown,
-    StatusEntry,
-    UndecodableEvent,
-    decode_frame,
-    decode_message,
-)
+from acd.ami.events import AmiEvent, FullyBooted, Shutdown, StatusEntry, UndecodableEvent
 from acd.ami.frames import (
     EVENT_PREFIX,
     RESPONSE_PREFIX,
@@ -74,6 +67,7 @@ from acd.ami.frames import (
     serialize,
 )
 from acd.ami.replies import as_list, check_response, decode_list_item, describe, epoch_or
+from acd.ami.userevents import UserEventDecoder
 from acd.backoff import backoff_delay
 from acd.config import AmiConfig
 from acd.errors import AmiActionFailed, AmiDisconnected, AmiError, AmiLoginFailed
@@ -121,9 +115,11 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
     def __init__(self, on_event: Callable[[AmiEvent], None],
                  on_lost: Callable[[Exception | None], None], *,
                  drops: DropCounter | None = None, login_required: bool = False,
-                 on_error: Callable[[str], None] | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None,
+                 decoder: UserEventDecoder | None = None) -> None:
         super().__init__()
         self._on_event = on_event
+        self._decoder = decoder or UserEventDecoder()
         self._on_lost = on_lost
         self._reader = FrameReader()
         self.last_rx = time.monotonic()
@@ -204,7 +200,7 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
         if frame.startswith(EVENT_PREFIX) and _ACTION_ID_MARK not in frame:
             self.events_received += 1
             try:
-                event = decode_frame(frame)
+                event = self._decoder.decode_frame(frame)
             except UndecodableEvent as exc:
                 self.undecodable += 1
                 self.drops.drop("undecodable", 1, str(exc))
@@ -257,7 +253,7 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
         our action or someone else's): the sink gets it as any other event."""
         self.events_received += 1
         try:
-            event = decode_message(message)
+            event = self._decoder.decode_message(message)
         except UndecodableEvent as exc:
             self.drops.drop("undecodable", 1, str(exc))
             return
@@ -283,8 +279,11 @@ class AmiConnection:
     """One AMI session kept up for as long as :meth:`run` runs."""
 
     def __init__(self, config: AmiConfig, secret: str, sink: EventSink, *,
-                 on_error: Callable[[str], None] | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None,
+                 decoder: UserEventDecoder | None = None) -> None:
+        """``decoder``: how the dialplan's UserEvents are typed (by default none is)."""
         self.config = config
+        self.decoder = decoder
         self._secret = secret
         self.sink = sink
         self.protocol: AmiProtocol | None = None
@@ -413,7 +412,8 @@ class AmiConnection:
         _, protocol = await asyncio.wait_for(
             loop.create_connection(
                 lambda: AmiProtocol(self._on_event, self._on_lost, drops=self.drops,
-                                    login_required=True, on_error=self._input_failed),
+                                    login_required=True, on_error=self._input_failed,
+                                    decoder=self.decoder),
                 self.config.host, self.config.port),
             self.config.connect_timeout_s)
         self._reached = True

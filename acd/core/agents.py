@@ -11,6 +11,7 @@ the queues, unless the phone is not free: busy by its device state, or held out 
 from __future__ import annotations
 
 from acd.ami import events as ev
+from acd.ami import userevents as ue
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.constants import BUSY_DEVICE_STATES
@@ -75,9 +76,9 @@ class Agents:
             agent.missed_offers = 0
             self.roster.set_state(agent, AgentState.AVAILABLE, f"ready by {intent.by}")
 
-    def of_feature_code(self, event: ev.UserEvent) -> Agent | None:
+    def of_feature_code(self, event: ue.FeatureCode) -> Agent | None:
         """The agent a feature code's UserEvent is about (ignored if unknown)."""
-        agent_id = event.headers.get("Agent")
+        agent_id = event.agent
         state = self.state
         agent = state.agents.get(agent_id) if agent_id else state.by_device.get(
             device_of(event.channel))
@@ -86,19 +87,17 @@ class Agents:
             return None
         return agent
 
-    def on_feature_code(self, event: ev.UserEvent) -> None:
+    def on_feature_code(self, event: ue.FeatureCode) -> None:
         """Login, logout, pause or ready from the agent's phone."""
         agent = self.of_feature_code(event)
         if agent is None:
             return
-        names = self.config.dialplan
-        name = event.name
-        if name == names.agent_login_event:
+        if isinstance(event, ue.LoginCode):
             self.on_login(i.AgentLogin(agent.id, by="feature code"))
-        elif name == names.agent_logout_event:
+        elif isinstance(event, ue.LogoutCode):
             self.on_logout(i.AgentLogout(agent.id, by="feature code"))
-        elif name == names.agent_pause_event:
-            reason = event.headers.get("Reason") or "break"
+        elif isinstance(event, ue.PauseCode):
+            reason = event.reason or "break"
             self.on_pause(i.AgentPause(agent.id, reason, by="feature code"))
         else:
             self.on_ready(i.AgentReady(agent.id, by="feature code"))

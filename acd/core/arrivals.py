@@ -27,6 +27,7 @@ hangs up during the announcement leaves no record, as before the event existed.
 from __future__ import annotations
 
 from acd.ami import events as ev
+from acd.ami import userevents as ue
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.calls import CallBook
@@ -43,24 +44,23 @@ class Arrivals:
         self.state, self.fx, self.timers, self.config = context
         self.calls = calls
 
-    def on_arrived(self, event: ev.UserEvent) -> None:
+    def on_arrived(self, event: ue.CallArrived) -> None:
         state = self.state
         channel = event.channel
         if not channel or channel in state.by_channel or channel in state.arriving:
             return  # already a call, or told twice: one caller, one record
         self.forget_oldest()
-        headers = event.headers
         state.arriving[channel] = Arrival(
-            id=event.uniqueid or headers.get("Uniqueid", channel),
+            id=event.call_id,
             channel=channel,
             linkedid=event.linkedid,
-            number=headers.get("Number") or event.exten,
-            caller_name=headers.get("CallerName") or event.caller_id_name,
+            number=event.number or event.exten,
+            caller_name=event.caller_name or event.caller_id_name,
             at=state.now,
-            queue=headers.get("Queue") or None,
+            queue=event.queue or None,
         )
 
-    def on_call_waiting(self, event: ev.UserEvent) -> None:
+    def on_call_waiting(self, event: ue.CallWaiting) -> None:
         """The announcement is over: the call goes on as it always has."""
         self.state.arriving.pop(event.channel, None)
         self.calls.on_call_waiting(event)

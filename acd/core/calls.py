@@ -14,11 +14,12 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from acd.ami import events as ev
+from acd.ami import userevents as ue
 from acd.ami.actions import Redirect
 from acd.config import FRONT_OFFICE, Config
 from acd.core import attempts, observed
 from acd.core import facts as f
+from acd.core import inputs as i
 from acd.core.attention import Attention
 from acd.core.constants import (
     FORWARD_PARTNER,
@@ -60,21 +61,20 @@ class CallBook:
 
     # ------------------------------------------------------------------ arrival
 
-    def on_call_waiting(self, event: ev.UserEvent) -> None:
+    def on_call_waiting(self, event: ue.CallWaiting) -> None:
         state = self.state
         if event.channel in state.by_channel:
             return  # announced again (e.g. dialplan loop): one call, one record
-        headers = event.headers
-        number = headers.get("Number") or event.exten
-        queue, period, forward = self.entry(number, headers.get("Queue"), state.now)
+        number = event.number or event.exten
+        queue, period, forward = self.entry(number, event.queue, state.now)
         call = Call(
-            id=event.uniqueid or headers.get("Uniqueid", event.channel),
+            id=event.call_id,
             channel=event.channel,
             linkedid=event.linkedid,
             number=number,
-            caller_name=headers.get("CallerName") or event.caller_id_name,
+            caller_name=event.caller_name or event.caller_id_name,
             caller_num=event.caller_id_num,
-            priority=self.priority(headers.get("Priority")),
+            priority=self.priority(event.priority),
             arrived_at=state.now,
             queue=queue,
             enqueued_at=state.now,
@@ -85,10 +85,10 @@ class CallBook:
         self.register(call)
         self.enqueue(call, head=False, new=True)
 
-    def on_connecting(self, event: ev.UserEvent) -> None:
+    def on_connecting(self, event: ue.Connecting) -> None:
         call = self.state.by_channel.get(event.channel)
         if call is not None:
-            call.connecting_hint = event.headers.get("Agent") or None
+            call.connecting_hint = event.agent or None
 
     def entry(self, number: str, explicit: str | None,
               arrived: float) -> tuple[str, str, str | None]:
@@ -110,10 +110,10 @@ class CallBook:
             return FRONT_OFFICE, route.period, None
         return route.destination, route.period, None
 
-    def priority(self, raw: str | None) -> int:
-        if raw is not None and raw.isdigit() and int(raw) <= 9:
-            return int(raw)
-        return self.config.routing.default_priority
+    def priority(self, given: int | None) -> int:
+        """The dialplan's priority (:func:`acd.ami.userevents.call_priority`), else the
+        site's default."""
+        return self.config.routing.default_priority if given is None else given
 
     def register(self, call: Call) -> None:
         state = self.state
@@ -144,6 +144,12 @@ class CallBook:
                 self.timers.arm(due, TimerKind.EXPAND, call.id, call.offer_id)
         if dispatch:
             self.attention.call_waits(call, new=new)
+
+    def named_by(self, ref: i.OfferRef) -> Call | None:
+        """The call an action's ref names, while it is still that offer (or overflow
+        attempt): None for an older one, or a call that has ended."""
+        call = self.state.calls.get(ref.call)
+        return call if call is not None and call.offer_id == ref.offer else None
 
     def leave_queue(self, call: Call, new: CallState) -> None:
         """``call`` moves to ``new`` and out of its queue (if it waited there). The

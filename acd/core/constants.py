@@ -60,5 +60,3 @@ ARRIVING_MAX_S = 3600.0
 OVERFLOW_RETRY_S = 30.0
 #: the name under which a forward to an external PDSA destination appears in records
 FORWARD_PARTNER = "PDSA"
-#: ``ref`` tag of the actions of a warm transfer (a 3-tuple: offer refs are 2-tuples)
-WARM_REF = "warm"

@@ -3,8 +3,9 @@
 :class:`Engine` is a facade: it owns the state (:class:`~acd.core.room.RoomState`),
 the effects buffer (:class:`~acd.core.effects.Effects`), the timers
 (:mod:`acd.core.timers`) and the marks (:mod:`acd.core.attention`), builds its
-collaborators in one direction, and the tables that send each input, each UserEvent
-and each timer to the collaborator that handles it. From the bottom up (the
+collaborators in one direction, and the tables that send each input (the dialplan's
+UserEvents typed by :mod:`acd.ami.userevents`) and each timer to the collaborator
+that handles it. From the bottom up (the
 layers contract of ``pyproject.toml`` keeps the direction):
 
 * the ledger: :mod:`acd.core.roster` (agents' states, the pool of free agents, who
@@ -53,6 +54,7 @@ from collections.abc import Callable
 from typing import Any
 
 from acd.ami import events as ev
+from acd.ami import userevents as ue
 from acd.config import Config, PartnerConfig
 from acd.core import inputs as i
 from acd.core.agents import Agents
@@ -127,11 +129,8 @@ class Engine:
     def _tables(self, config: Config) -> None:
         """Which collaborator handles each input, UserEvent and timer."""
         #: input type → handler: every input the engine knows
-        self.handlers: dict[type, Handler] = self._input_handlers()
-        #: UserEvent name → handler (the first of two equal names wins)
-        self.user_events: dict[str, Callable[[ev.UserEvent], None]] = {}
-        for name, handler in self._user_event_handlers(config):
-            self.user_events.setdefault(name, handler)
+        self.handlers: dict[type, Handler] = {**self._dialplan_handlers(),
+                                              **self._input_handlers()}
         warm, overflow, offering = self._warm, self._overflow, self._offering
         #: timer kind → handler of a due call timer whose token is still valid
         self.call_timers: dict[TimerKind, Callable[[Call], None]] = {
@@ -155,7 +154,6 @@ class Engine:
     def _input_handlers(self) -> dict[type, Handler]:
         pbx, agents, resync = self._pbx, self._agents, self._resync
         return {
-            ev.UserEvent: self._on_user_event,
             ev.DialBegin: pbx.on_dial_begin,
             ev.DialEnd: pbx.on_dial_end,
             ev.Hangup: self._on_hangup,
@@ -182,24 +180,22 @@ class Engine:
             i.BasculeRequest: self._overflow.on_bascule,
         }
 
-    def _user_event_handlers(self, config: Config) -> list[tuple[
-            str, Callable[[ev.UserEvent], None]]]:
-        names = config.dialplan
+    def _dialplan_handlers(self) -> dict[type, Handler]:
         arrivals, agents = self._arrivals, self._agents
-        return [
-            (names.call_waiting_event, arrivals.on_call_waiting),
-            (names.arrival_event, arrivals.on_arrived),
-            (names.connecting_event, self._calls.on_connecting),
-            (names.dial_end_event, self._pbx.on_dialplan_dial_end),
-            (names.agent_login_event, agents.on_feature_code),
-            (names.agent_logout_event, agents.on_feature_code),
-            (names.agent_pause_event, agents.on_feature_code),
-            (names.agent_ready_event, agents.on_feature_code),
-            (names.warm_answered_event, self._warm.on_answered),
-            (names.transfer_event, self._transfers.on_feature_code),
-            (names.overflow_end_event, self._overflow.on_end_event),
-            (names.overflow_trying_event, _nothing),
-        ]
+        return {
+            ue.CallWaiting: arrivals.on_call_waiting,
+            ue.CallArrived: arrivals.on_arrived,
+            ue.Connecting: self._calls.on_connecting,
+            ue.DialplanDialEnd: self._pbx.on_dialplan_dial_end,
+            ue.LoginCode: agents.on_feature_code,
+            ue.LogoutCode: agents.on_feature_code,
+            ue.PauseCode: agents.on_feature_code,
+            ue.ReadyCode: agents.on_feature_code,
+            ue.WarmAnswered: self._warm.on_answered,
+            ue.TransferCode: self._transfers.on_feature_code,
+            ue.OverflowEnd: self._overflow.on_end_event,
+            ue.OverflowTrying: _nothing,
+        }
 
     # ------------------------------------------------------------------ entry points
 
@@ -216,7 +212,9 @@ class Engine:
             try:
                 handler(event)
             except IllegalTransition as exc:
-                self._effects.ignore(type(event).__name__, str(exc))
+                # a typed UserEvent is named as Asterisk sent it
+                name = "UserEvent" if isinstance(event, ev.UserEvent) else type(event).__name__
+                self._effects.ignore(name, str(exc))
             self._settle()
         return output
 
@@ -255,11 +253,6 @@ class Engine:
             else:
                 self._offering.lend_backups()
 
-    def _on_user_event(self, event: ev.UserEvent) -> None:
-        handler = self.user_events.get(event.name)
-        if handler is not None:
-            handler(event)
-
     def _on_hangup(self, event: ev.Hangup) -> None:
         if not self._arrivals.on_hangup(event):
             self._pbx.on_hangup(event)
@@ -279,12 +272,18 @@ class Engine:
             state.link_up = False  # no offer before the resync that follows has landed
 
     def _on_action_failed(self, event: i.ActionFailed) -> None:
-        # the refs do not overlap: a warm transfer's are 3-tuples, an offer's (and an
-        # overflow attempt's) 2-tuples; each looks at its own
-        self._warm.on_action_failed(event)
-        self._pbx.on_action_failed(event)
-        self._offering.on_action_failed(event)
-        self._overflow.on_action_failed(event)
+        """A refused action goes to whoever its ref names: a warm transfer's ring or
+        handover, an offer or an overflow attempt still in progress."""
+        ref = event.ref
+        if isinstance(ref, i.WarmRef):
+            self._pbx.on_handover_failed(event, ref)  # none in progress any more
+            self._warm.on_action_failed(event, ref)
+        elif isinstance(ref, i.OfferRef):
+            call = self._calls.named_by(ref)
+            if call is not None and call.state is CallState.OFFERED:
+                self._offering.on_action_failed(event, call)
+            elif call is not None:
+                self._overflow.on_action_failed(event, call)
 
     # ------------------------------------------------------------------ read side
 
@@ -371,5 +370,5 @@ def _room(config: Config, decide: bool) -> RoomState:
     return state
 
 
-def _nothing(event: ev.UserEvent) -> None:
+def _nothing(event: ue.DialplanEvent) -> None:
     """A UserEvent the engine knows and has nothing to do with."""

@@ -8,8 +8,6 @@ handlers as the dialplan's feature codes).
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from acd.ami.events import StatusEntry
@@ -20,10 +18,28 @@ class Tick(msgspec.Struct, frozen=True):
     """Time passed: run what is due (ring time-outs, wrap-up ends, skill expansion)."""
 
 
-class ActionFailed(msgspec.Struct, frozen=True):
-    """An action the engine asked for got ``Response: Error`` or could not be sent."""
+class OfferRef(msgspec.Struct, frozen=True, gc=False):
+    """The actions of one offer of a call (or of one overflow attempt): a failure
+    counts only while the call's ``offer_id`` is still ``offer``."""
 
-    ref: Any
+    call: str
+    offer: int
+
+
+class WarmRef(msgspec.Struct, frozen=True, gc=False):
+    """The actions of one ring of a warm transfer (``token``) of a call, and of its
+    handover to the agent who answered."""
+
+    call: str
+    token: int
+
+
+class ActionFailed(msgspec.Struct, frozen=True):
+    """An action the engine asked for got ``Response: Error`` or could not be sent;
+    ``ref`` is the action's (:class:`OfferRef`, :class:`WarmRef`, None: nobody waits
+    for its outcome)."""
+
+    ref: OfferRef | WarmRef | None
     action: str
     message: str
 

@@ -99,7 +99,7 @@ class Offering:
             call.also_ringing.append(other.id)
             self.roster.ring(other, call)
         names = self.config.dialplan
-        ref = (call.id, call.offer_id)
+        ref = i.OfferRef(call.id, call.offer_id)
         self.fx.command(Setvar(channel=call.channel, variable=names.dial_var,
                                value="&".join(member.device for member in group), ref=ref),
                         Redirect(channel=call.channel, context=names.connect_context,
@@ -145,16 +145,8 @@ class Offering:
         elif agent is not None and agent.state is AgentState.RINGING:
             self.roster.free(agent, reason)
 
-    def on_action_failed(self, event: i.ActionFailed) -> None:
-        """An action of an offer was refused."""
-        ref = event.ref
-        if not isinstance(ref, tuple) or len(ref) != 2:
-            return
-        call = self.state.calls.get(ref[0])
-        if call is None or call.offer_id != ref[1]:
-            return  # an older offer, or already ended
-        if call.state is not CallState.OFFERED:
-            return  # an overflow attempt's (Overflow.on_action_failed)
+    def on_action_failed(self, event: i.ActionFailed, call: Call) -> None:
+        """An action of the offer of ``call`` in progress was refused."""
         self.offer_failed(call, self.state.agent_of(call),
                           f"{event.action} failed: {event.message}",
                           missed=False, retry_after=ACTION_RETRY_S)

@@ -14,6 +14,7 @@ never a hang-up.
 from __future__ import annotations
 
 from acd.ami import events as ev
+from acd.ami import userevents as ue
 from acd.ami.actions import Redirect, Setvar
 from acd.config import PartnerConfig
 from acd.core import facts as f
@@ -131,7 +132,7 @@ class Overflow:
         call.offer_id += 1
         call.overflow_partner = partner.name
         names = self.config.dialplan
-        ref = (call.id, call.offer_id)
+        ref = i.OfferRef(call.id, call.offer_id)
         self.fx.command(
             Setvar(channel=call.channel, variable=names.partner_dial_var, value=partner.dial,
                    ref=ref),
@@ -159,10 +160,10 @@ class Overflow:
             self.failed(call, FAILURES.get(status, status.lower()), f"partner dial {status}")
         return True
 
-    def on_end_event(self, event: ev.UserEvent) -> None:
+    def on_end_event(self, event: ue.OverflowEnd) -> None:
         """The overflow context's Dial() to the partner returned."""
         call = self.state.by_channel.get(event.channel)
-        status = event.headers.get("DialStatus", "")
+        status = event.dial_status
         if call is not None and call.state is CallState.OVERFLOWING \
                 and call.overflowed_to is None:
             if status == "ANSWER":
@@ -219,15 +220,8 @@ class Overflow:
                             call.offer_id)
         self.offering.dispatch_queue(call.queue)
 
-    def on_action_failed(self, event: i.ActionFailed) -> None:
-        """An action of an overflow attempt was refused (an offer's are
-        :meth:`acd.core.offering.Offering.on_action_failed`'s)."""
-        ref = event.ref
-        if not isinstance(ref, tuple) or len(ref) != 2:
-            return
-        call = self.state.calls.get(ref[0])
-        if call is None or call.offer_id != ref[1]:
-            return  # an older attempt, or already ended
+    def on_action_failed(self, event: i.ActionFailed, call: Call) -> None:
+        """An action of the overflow attempt of ``call`` in progress was refused."""
         if call.state is CallState.OVERFLOWING and call.overflowed_to is None:
             self.failed(call, "failed", f"{event.action} failed: {event.message}")
 

@@ -7,6 +7,7 @@ back to its queue soon, never hung up.
 from __future__ import annotations
 
 from acd.ami import events as ev
+from acd.ami import userevents as ue
 from acd.core import attempts, observed
 from acd.core import facts as f
 from acd.core import inputs as i
@@ -15,7 +16,6 @@ from acd.core.constants import (
     BUSY_DIAL_STATUS,
     FINISHING_BACKSTOP_S,
     MISSED_DIAL_STATUSES,
-    WARM_REF,
 )
 from acd.core.context import Context
 from acd.core.hours import period_at
@@ -204,17 +204,15 @@ class PbxView:
         self.warm.abort(call, attempts.CALLER_HUNG_UP)
         self.calls.end_call(call, unobserved=unobserved)
 
-    def on_action_failed(self, event: i.ActionFailed) -> None:
+    def on_handover_failed(self, event: i.ActionFailed, ref: i.WarmRef) -> None:
         """The Redirect that hands a warm transfer's caller over failed: the caller is
         still with the first agent in Asterisk; it has lost its agent (back to a
         queue). A refused ring of a warm transfer is the transfer's own
         (:meth:`acd.core.warm.WarmTransfers.on_action_failed`)."""
-        ref = event.ref
-        if not (isinstance(ref, tuple) and len(ref) == 3 and ref[0] == WARM_REF) \
-                or event.action != "Redirect" or ref[1] in self.state.warm:
-            return
         state = self.state
-        call = state.calls.get(ref[1])
+        if event.action != "Redirect" or ref.call in state.warm:
+            return
+        call = state.calls.get(ref.call)
         if call is not None and call.state is CallState.CONNECTED:
             self.fx.ignore("ActionFailed", f"warm handover of call {call.id}: "
                            f"{event.message}")
@@ -237,7 +235,7 @@ class PbxView:
         self.timers.arm(self.state.now + self.config.routing.orphan_requeue_s,
                         TimerKind.ORPHAN, call.id, call.offer_id)
 
-    def on_dialplan_dial_end(self, event: ev.UserEvent) -> None:
+    def on_dialplan_dial_end(self, event: ue.DialplanDialEnd) -> None:
         """The connect context's Dial() returned. After an answered call whose agent
         hung up, the dialplan hangs the caller up next: wait for that Hangup rather
         than offer the call again. After any other status the caller is going back to
@@ -245,7 +243,7 @@ class PbxView:
         call = self.state.by_channel.get(event.channel)
         if call is None or call.state is not CallState.HELD:
             return
-        if event.headers.get("DialStatus") == "ANSWER":
+        if event.dial_status == "ANSWER":
             call.offer_id += 1  # the short orphan timer no longer applies
             self.timers.arm(self.state.now + FINISHING_BACKSTOP_S, TimerKind.ORPHAN,
                             call.id, call.offer_id)

@@ -16,6 +16,7 @@ built is never mistaken for drift. Each repair is a
 from __future__ import annotations
 
 from acd.ami import events as ev
+from acd.ami.userevents import call_priority
 from acd.core import inputs as i
 from acd.core import observed
 from acd.core.calls import CallBook
@@ -168,7 +169,8 @@ class Resync:
         call = Call(id=entry.uniqueid or entry.channel, channel=entry.channel,
                     linkedid=entry.linkedid, number=number,
                     caller_name=entry.caller_id_name, caller_num=entry.caller_id_num,
-                    priority=self.calls.priority(entry.variables.get(names.priority_var)),
+                    priority=self.calls.priority(
+                        call_priority(entry.variables.get(names.priority_var))),
                     arrived_at=arrived, queue=queue, enqueued_at=arrived,
                     seq=self.state.next_seq(), period=period, forward_to=forward,
                     state=state)

@@ -14,7 +14,7 @@ Warm transfers are :mod:`acd.core.warm`'s.
 
 from __future__ import annotations
 
-from acd.ami import events as ev
+from acd.ami import userevents as ue
 from acd.core import attempts
 from acd.core import facts as f
 from acd.core import inputs as i
@@ -37,11 +37,11 @@ class Transfers:
         self.calls, self.agents, self.offering = calls, agents, offering
         self.overflow, self.warm = overflow, warm
 
-    def on_feature_code(self, event: ev.UserEvent) -> None:
+    def on_feature_code(self, event: ue.TransferCode) -> None:
         """The transfer feature code, dialled from the agent's phone."""
         agent = self.agents.of_feature_code(event)
         if agent is not None:
-            self.on_transfer(i.TransferRequest(event.headers.get("Target", ""),
+            self.on_transfer(i.TransferRequest(event.target,
                                                agent=agent.id, by="feature code"))
 
     def on_transfer(self, request: i.TransferRequest) -> None:

@@ -16,12 +16,12 @@ moved. The caller never hears silence and is never hung up.
 from __future__ import annotations
 
 from acd.ami import events as ev
+from acd.ami import userevents as ue
 from acd.ami.actions import Originate, Redirect, Setvar
 from acd.core import attempts
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.calls import CallBook, to_holding
-from acd.core.constants import WARM_REF
 from acd.core.context import Context
 from acd.core.model import (
     Agent,
@@ -110,7 +110,7 @@ class WarmTransfers:
             channel=agent.device, context=names.warm_context, exten=agent.id,
             caller_id=caller_id, timeout_ms=int(ring * 1000),
             variables=(f"{names.warm_call_var}={call.id}",),
-            ref=(WARM_REF, call.id, warm.token)))
+            ref=i.WarmRef(call.id, warm.token)))
         self.fact(warm, "ringing", f"warm: ringing {agent.id}", agent=warm.agent)
         # the target's desktop is told, as for any offer (the CTI stream)
         self.fx.fact(f.CallOffered(at=state.now, call=call.id, queue=warm.to_queue,
@@ -118,13 +118,13 @@ class WarmTransfers:
         warm.ring_deadline = state.now + ring + self.config.routing.ring_grace_s
         self.timers.arm(warm.ring_deadline, TimerKind.WARM_RING, call.id, call.offer_id)
 
-    def on_answered(self, event: ev.UserEvent) -> None:
+    def on_answered(self, event: ue.WarmAnswered) -> None:
         """The target agent answered ``[acd-warm]``: hand the caller over to it."""
         state = self.state
         now = state.now
-        call_id = event.headers.get("Call", "")
+        call_id = event.call
         warm = state.warm.get(call_id)
-        agent_id = event.headers.get("Agent") or ""
+        agent_id = event.agent
         agent = state.agents.get(agent_id) or state.by_device.get(device_of(event.channel))
         call = state.calls.get(call_id)
         if warm is None or call is None or agent is None \
@@ -148,7 +148,7 @@ class WarmTransfers:
         self.roster.talk(agent, call)
         self.calls.follow_leg(event.channel, call, agent)
         names = self.config.dialplan
-        ref = (WARM_REF, call.id, warm.token)
+        ref = i.WarmRef(call.id, warm.token)
         if state.decide:  # in replay the recording already shows the caller moving
             self.fx.command(
                 Setvar(channel=call.channel, variable=names.warm_peer_var,
@@ -226,14 +226,12 @@ class WarmTransfers:
                                  missed=not busy, busy=busy)
                 return
 
-    def on_action_failed(self, event: i.ActionFailed) -> None:
-        """A refused action of a warm transfer (other refs are not this one's)."""
-        ref = event.ref
-        if not (isinstance(ref, tuple) and len(ref) == 3 and ref[0] == WARM_REF):
-            return
+    def on_action_failed(self, event: i.ActionFailed, ref: i.WarmRef) -> None:
+        """A refused ring of a warm transfer (its handover's is
+        :meth:`acd.core.pbxview.PbxView.on_handover_failed`'s)."""
         state = self.state
-        warm = state.warm.get(ref[1])
-        if warm is not None and warm.token == ref[2] and warm.target is not None:
+        warm = state.warm.get(ref.call)
+        if warm is not None and warm.token == ref.token and warm.target is not None:
             self.ring_failed(warm, f"{event.action} failed: {event.message}")
 
     def failed(self, warm: WarmTransfer, reason: str) -> None:

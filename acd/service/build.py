@@ -15,6 +15,7 @@ import functools
 from collections.abc import Callable
 
 from acd.ami.client import AmiConnection
+from acd.ami.userevents import UserEventDecoder
 from acd.config import AmiConfig, Config
 from acd.core.engine import Engine
 from acd.metrics import RouterMetrics
@@ -57,7 +58,8 @@ def build(config: Config, *, clock: EngineClock, ami: AmiConfig | None = None,
     router = Router(engine, outbox, clock=clock, pbx_time=pbx_time, dialplan=config.dialplan)
     link = None
     if ami is not None:
-        link = AmiConnection(ami, secret, router, on_error=router.input_failed)
+        link = AmiConnection(ami, secret, router, on_error=router.input_failed,
+                             decoder=UserEventDecoder(config.dialplan))
         outbox.connect(link)
     supervisor = Supervisor()
     members = None

@@ -14,14 +14,9 @@ from pathlib import Path
 import msgspec
 
 from acd import logs
-from acd.ami.events import (
-    CoreShowChannel,
-    ListComplete,
-    StatusEntry,
-    UndecodableEvent,
-    decode_frame,
-)
+from acd.ami.events import CoreShowChannel, ListComplete, StatusEntry, UndecodableEvent
 from acd.ami.frames import FrameReader
+from acd.ami.userevents import UserEventDecoder
 from acd.config import Config, SiteConfig
 from acd.config.load import load_config
 from acd.core.engine import Engine
@@ -45,11 +40,12 @@ def replay_bytes(chunks: Iterable[bytes], engine: Engine) -> Iterator[CallRecord
     """Feed a stream to the engine; yield each call's record as the call ends, then
     the records of calls still open at the end of the stream (outcome ``waiting``)."""
     reader = FrameReader()
+    decoder = UserEventDecoder(engine.config.dialplan)
     now = 0.0
     for chunk in chunks:
         for frame in reader.feed(chunk):
             try:
-                event = decode_frame(frame)
+                event = decoder.decode_frame(frame)
             except UndecodableEvent as exc:
                 log.warning("ami_event_undecodable", error=str(exc))
                 continue

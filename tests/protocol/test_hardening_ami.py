@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 from structlog.testing import capture_logs
 
-from acd.ami import events as ev
+from acd.ami import userevents as ue
 from acd.ami.client import AmiConnection
 from acd.config import Config
 from acd.config.load import parse_config
@@ -171,7 +171,7 @@ async def test_an_engine_exception_on_one_event_does_not_end_the_session(
     peer = await AmiPeer(stream=stream, stream_after_status=True).start()
     room.connect(peer)  # the session runs at the next await, with the handler below
     engine = room.router.engine
-    original = engine.handlers[ev.UserEvent]
+    original = engine.handlers[ue.CallWaiting]
     calls: list[int] = []
 
     def explode_once(event: object) -> None:
@@ -180,7 +180,7 @@ async def test_an_engine_exception_on_one_event_does_not_end_the_session(
             raise OverflowError("date value out of range")
         original(event)
 
-    engine.handlers[ev.UserEvent] = explode_once
+    engine.handlers[ue.CallWaiting] = explode_once
     await until(lambda: "Local/15@incoming-2;2" in redirected(peer))
     assert peer.logins == 1
     assert room.router.input_errors == {"ami_event": 1}

@@ -14,6 +14,7 @@ import pytest
 
 from acd.ami import events as ev
 from acd.ami.frames import AmiMessage, FrameReader, parse_frame
+from acd.ami.userevents import UserEventDecoder
 from acd.config import Config, HttpConfig
 from acd.config.load import load_config
 from acd.core import facts as f
@@ -120,11 +121,12 @@ def state_before_the_kill() -> EngineState:
     """Recording 07: what the router knew when it was killed, four callers waiting
     (the router's agents were paused: Asterisk's fail-open queue answered them)."""
     engine = Engine(lab_config(), decide=False)
+    decoder = UserEventDecoder(engine.config.dialplan)
     data = (LIVE / "07-failopen-router-kill.events.ami").read_bytes()
     for frame in FrameReader().feed(data.split(b"\r\n", 1)[1]):
         if b"Event: QueueCallerJoin" in frame:
             break  # the router is dead: the dialplan fails open
-        event = ev.decode_frame(frame)
+        event = decoder.decode_frame(frame)
         if event is not None and not isinstance(event, (ev.StatusEntry, ev.ListComplete)):
             engine.handle(event, event.timestamp or engine.now)
     state = msgspec.json.decode(msgspec.json.encode(capture(engine.state)), type=EngineState)
@@ -169,8 +171,9 @@ def session_records(conn: str, state: EngineState | None = None) -> list[CallRec
     if state is not None:
         feed(i.StateRestored(state), resync.taken_at)
     feed(i.ChannelsSnapshot(resync.entries, taken_at=resync.taken_at), resync.taken_at)
+    decoder = UserEventDecoder(engine.config.dialplan)
     for frame in FrameReader().feed(resync.stream):
-        event = ev.decode_frame(frame)
+        event = decoder.decode_frame(frame)
         if event is not None:
             feed(event, event.timestamp or engine.now)
     return records

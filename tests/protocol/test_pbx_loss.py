@@ -15,6 +15,7 @@ import msgspec
 
 from acd.ami import events as ev
 from acd.ami.frames import AmiMessage, FrameReader, parse_frame
+from acd.ami.userevents import UserEventDecoder
 from acd.config import Config, HttpConfig
 from acd.config.load import load_config
 from acd.core import facts as f
@@ -58,7 +59,8 @@ class Session:
     def read(cls, path: Path) -> Session:
         frames = FrameReader().feed(path.read_bytes().split(b"\r\n", 1)[1])
         messages = [parse_frame(frame) for frame in frames]
-        decoded = [ev.decode_frame(frame) for frame in frames]
+        decoder = UserEventDecoder(lab_config().dialplan)
+        decoded = [decoder.decode_frame(frame) for frame in frames]
         booted = next(e for e in decoded if isinstance(e, ev.FullyBooted))
         first = next(n for n, m in enumerate(messages) if m.get("Response") == "Success"
                      and m.get("Timestamp"))  # the resync's Ping

@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 
 from acd.ami import events as ev
+from acd.ami import userevents as ue
 from acd.config import ApiConfig, Config
 from acd.core import inputs as i
 from acd.http import HttpServer, start_http
@@ -76,10 +77,10 @@ class Room:
         """A caller announced by the dialplan; returns the call id."""
         self._n += 1
         uid = f"u{self._n}"
-        self.router.submit(ev.UserEvent(
+        self.router.submit(ue.CallWaiting(
             channel=f"PJSIP/trunk-{self._n:08x}", uniqueid=uid, linkedid=uid,
             name="AcdCallWaiting", caller_id_num=CALLER_NUM, caller_id_name=CALLER_NAME,
-            headers={"Number": number, "Uniqueid": uid, "CallerName": CALLER_NAME}))
+            number=number, caller_name=CALLER_NAME))
         return uid
 
     def answer(self, call_id: str) -> str:

@@ -6,6 +6,7 @@ import msgspec
 
 from acd.ami import actions as act
 from acd.ami import events as ev
+from acd.ami.userevents import UserEventDecoder
 from acd.config import Config
 from acd.core.engine import Engine, Output
 from acd.core.facts import Fact
@@ -32,10 +33,12 @@ def agent_state(agent: Agent) -> AgentState:
 
 
 class Driver:
-    """An engine plus a clock and the outputs of every step."""
+    """An engine plus a clock and the outputs of every step. It stands where the AMI
+    link does: a UserEvent fed to it is typed by its configured name first."""
 
     def __init__(self, config: Config, *, decide: bool = True, now: float = 1000.0) -> None:
         self.engine = Engine(config, decide=decide)
+        self.decoder = UserEventDecoder(config.dialplan)
         self.now = now
         self.commands: list[act.Action] = []
         self.facts: list[Fact] = []
@@ -46,6 +49,8 @@ class Driver:
     def feed(self, event: object, at: float | None = None) -> Output:
         if at is not None:
             self.now = at
+        if isinstance(event, ev.UserEvent):
+            event = self.decoder.typed(event)
         out = self.engine.handle(event, self.now)
         self.commands.extend(out.commands)
         self.facts.extend(out.facts)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from prometheus_client.parser import text_string_to_metric_families
 
 from acd.ami import events as ev
+from acd.ami.userevents import UserEventDecoder
 from acd.config import Config
 from acd.config.load import parse_config
 from acd.core import facts as f
@@ -28,7 +29,8 @@ Sample = tuple[str, tuple[tuple[str, str], ...]]
 
 
 class Room:
-    """A service fed Asterisk-shaped events on an injected clock, with its metrics."""
+    """A service fed Asterisk-shaped events on an injected clock, with its metrics; a
+    UserEvent is typed by its configured name first, as the AMI link does."""
 
     def __init__(self, config: Config) -> None:
         self.now = 1_000_000.0
@@ -39,10 +41,13 @@ class Room:
         self.metrics: RouterMetrics = self.service.metrics
         self.inputs = 0
         self._n = 0
+        self._decoder = UserEventDecoder(config.dialplan)
         self.submit(i.ChannelsSnapshot([], taken_at=0.0))
 
     def submit(self, item: object) -> None:
         self.inputs += 1
+        if isinstance(item, ev.UserEvent):
+            item = self._decoder.typed(item)
         self.router.submit(item)
 
     def advance(self, seconds: float) -> None:

@@ -262,7 +262,7 @@ def test_engine_never_hangs_up(site_config: Config) -> None:
     for _ in range(5):
         channel = d.call()
         d.advance(13)
-        d.feed(i.ActionFailed(("u1", 1), "Redirect", "x"))
+        d.feed(i.ActionFailed(i.OfferRef("u1", 1), "Redirect", "x"))
         d.feed(i.LinkDown())
         d.feed(i.ChannelsSnapshot([], taken_at=d.now))
         d.hangup(channel)

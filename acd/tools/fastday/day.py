@@ -11,7 +11,7 @@ the same day: the scenario's timeline (:func:`acd.tools.simulate.traffic.plan`),
 behaviour (:func:`acd.tools.simulate.agents.behaviour_for`), the feature codes of staffing
 changes, the simulator's action handler (:class:`acd.sim.actions.AmiActions`: a
 Redirect, Setvar, Originate or Status here is answered by the very code that answers
-it over TCP) and the AMI client's event decoder (:func:`acd.ami.events.decode_message`
+it over TCP) and the AMI client's event decoder (:class:`acd.ami.userevents.UserEventDecoder`
 turns each header block the PBX emits into the typed event the engine reads). The
 engine starts as after a connection: a ``Status`` list of the PBX's channels
 (:class:`~acd.core.inputs.ChannelsSnapshot`).
@@ -58,6 +58,7 @@ import msgspec
 from acd.ami import actions as act
 from acd.ami.events import EVENT_TYPES, StatusEntry, decode_message
 from acd.ami.frames import AmiMessage
+from acd.ami.userevents import UserEventDecoder
 from acd.config import Config
 from acd.core import facts as f
 from acd.core import inputs as i
@@ -157,6 +158,7 @@ class _Day:
             pbx.set_partner(name, partner)
         pbx.foreign.place(scenario.foreign_channels)
         self.engine = Engine(config)
+        self._decoder = UserEventDecoder(config.dialplan)
         self.desk = Desk()  # the agents see the queue of the call offered to them
         pbx.kernel.desk = self.desk.queue_of
         self.records: list[CallRecord] = []
@@ -234,7 +236,7 @@ class _Day:
             message = _message(headers)
         message["Event"], message["Privilege"] = name, privilege
         message["Timestamp"] = f"{stamp:.6f}"
-        event = decode_message(message)
+        event = self._decoder.decode_message(message)
         if event is not None:
             self._pending.append(event)
 
