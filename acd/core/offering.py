@@ -122,7 +122,7 @@ class Offering:
         """The offer of ``call`` to ``agent`` is over unanswered: the caller goes back
         to the head of its queue (offered to someone else at once). ``missed`` counts
         towards ``max_missed_offers``; ``busy``: the phone answered busy, the agent is
-        held out of selection a while (:meth:`acd.core.agents.Agents.answered_busy`).
+        held out of selection a while (:meth:`acd.core.roster.Roster.answered_busy`).
         The other phones of its ring group, if any, are let go alike (not busy)."""
         state = self.state
         if agent is not None:
