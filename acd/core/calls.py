@@ -135,7 +135,9 @@ class CallBook:
         else:
             queue.push(call)
         self.fx.fact(f.CallQueued(at=state.now, call=call.id, queue=call.queue,
-                                  number=call.number, priority=call.priority, new=new))
+                                  number=call.number, priority=call.priority, new=new,
+                                  period=call.period, arrived_at=call.arrived_at,
+                                  caller=f.mask_number(call.caller_num)))
         if not state.decide:
             return
         for delay in state.expansion.get(call.queue, ()):
@@ -188,7 +190,8 @@ class CallBook:
         self.fx.fact(f.CallTransferred(at=self.state.now, call=call.id,
                                        from_queue=transfer.from_queue,
                                        to_queue=transfer.to_queue, agent=transfer.agent,
-                                       result=result, reason=reason))
+                                       result=result, reason=reason, number=call.number,
+                                       caller=f.mask_number(call.caller_num)))
 
     def move_to_queue(self, call: Call, queue: str, *, ahead: bool,
                       head: bool = False, dispatch: bool = True) -> None:
@@ -263,7 +266,8 @@ class CallBook:
             state.agent_legs.pop(channel, None)
         self.fx.fact(f.CallEnded(at=now, call=call.id, queue=call.queue,
                                  outcome=call.outcome, duration_s=now - call.arrived_at,
-                                 record=record_of(call, state.zone)))
+                                 record=record_of(call, state.zone),
+                                 caller=f.mask_number(call.caller_num)))
         if emptied:
             self.attention.backups_lendable()  # its filière may spare its backups now
 

@@ -1,5 +1,11 @@
 """What happened, as the engine reports it: metrics, logs, the journal and the CTI
-stream are all fed from these. Times are epoch seconds."""
+stream are all fed from these. Times are epoch seconds.
+
+A fact stands alone: it carries what its readers need (the number dialled, the
+period, the arrival, the wait, the caller), so none of them reads the engine back
+(a call is gone from it by its :class:`CallEnded`). ``caller`` is always masked
+(:func:`acd.logs.mask_number`): facts are journaled and logged, and a caller's number
+is health data."""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import msgspec
 
 from acd.core.model import Outcome
 from acd.core.records import CallRecord
+from acd.logs import mask_number as mask_number  # the one masking rule, for ``caller``
 
 
 class Fact(msgspec.Struct, frozen=True, kw_only=True, tag=True):
@@ -22,12 +29,25 @@ class CallQueued(Fact, frozen=True, kw_only=True):
     priority: int
     #: True for a new arrival, False when the call is put back in a queue
     new: bool
+    #: "sas" | "pdsa": the period the call arrived in (kept for its whole life)
+    period: str = "sas"
+    #: when the call arrived (epoch seconds)
+    arrived_at: float = 0.0
+    #: the caller's number, masked
+    caller: str = ""
 
 
 class CallOffered(Fact, frozen=True, kw_only=True):
     call: str
     queue: str
     agent: str
+    #: the number dialled and the call's priority
+    number: str = ""
+    priority: int = 0
+    #: arrival → this offer
+    wait_s: float = 0.0
+    #: the caller's number, masked
+    caller: str = ""
 
 
 class CallAnswered(Fact, frozen=True, kw_only=True):
@@ -42,6 +62,9 @@ class CallAnswered(Fact, frozen=True, kw_only=True):
     period: str = "sas"
     #: the queue the call first entered (the front office for QS 30 s)
     first_queue: str = ""
+    priority: int = 0
+    #: the caller's number, masked
+    caller: str = ""
 
 
 class CallTransferred(Fact, frozen=True, kw_only=True):
@@ -54,6 +77,10 @@ class CallTransferred(Fact, frozen=True, kw_only=True):
     agent: str | None
     result: str
     reason: str = ""
+    #: the number dialled
+    number: str = ""
+    #: the caller's number, masked
+    caller: str = ""
 
 
 class CallOverflowed(Fact, frozen=True, kw_only=True):
@@ -107,6 +134,8 @@ class CallEnded(Fact, frozen=True, kw_only=True):
     #: arrival → end, for abandon statistics
     duration_s: float
     record: CallRecord
+    #: the caller's number, masked (the record keeps none)
+    caller: str = ""
 
 
 class AgentStateChanged(Fact, frozen=True, kw_only=True):

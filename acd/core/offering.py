@@ -106,7 +106,10 @@ class Offering:
                                  exten=agent.id, ref=ref))
         for member in group:
             self.fx.fact(f.CallOffered(at=state.now, call=call.id, queue=call.queue,
-                                       agent=member.id))
+                                       agent=member.id, number=call.number,
+                                       priority=call.priority,
+                                       wait_s=state.now - call.arrived_at,
+                                       caller=f.mask_number(call.caller_num)))
         routing = self.config.routing
         self.timers.arm(state.now + routing.ring_timeout_s + routing.ring_grace_s,
                         TimerKind.RING, call.id, call.offer_id)

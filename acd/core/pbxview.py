@@ -149,7 +149,9 @@ class PbxView:
             self.fx.fact(f.CallTransferred(at=now, call=call.id,
                                            from_queue=transfer.from_queue,
                                            to_queue=transfer.to_queue,
-                                           agent=agent.id, result="connected"))
+                                           agent=agent.id, result="connected",
+                                           number=call.number,
+                                           caller=f.mask_number(call.caller_num)))
         leg = call.legs[-1]
         if leg.answered_at is not None:  # answered again after the agent leg was lost
             leg = Leg(queue=call.queue, entered_at=leg.ended_at or now)
@@ -163,7 +165,8 @@ class PbxView:
         self.fx.fact(f.CallAnswered(at=now, call=call.id, queue=call.queue,
                                     agent=agent.id, wait_s=wait, first=first,
                                     number=call.number, period=call.period,
-                                    first_queue=call.queues[0]))
+                                    first_queue=call.queues[0], priority=call.priority,
+                                    caller=f.mask_number(call.caller_num)))
 
     def release_other_call(self, agent: Agent, call: Call) -> None:
         """Asterisk shows ``agent`` busy with ``call``: whatever other call the engine

@@ -85,7 +85,8 @@ class Transfers:
                                  at=state.now)
         self.fx.fact(f.CallTransferred(at=state.now, call=call.id, from_queue=from_queue,
                                        to_queue=target, agent=call.transfer.agent,
-                                       result="requested"))
+                                       result="requested", number=call.number,
+                                       caller=f.mask_number(call.caller_num)))
         self.calls.move_to_queue(call, target, ahead=self.config.transfers.ahead_of_new,
                                  dispatch=False)
         self.offering.dispatch_call(call)  # straight to a free agent, else to holding
@@ -137,4 +138,6 @@ class Transfers:
         self.fx.fact(f.CallTransferred(at=state.now, call=call.id,
                                        from_queue=transfer.from_queue,
                                        to_queue=transfer.to_queue, agent=transfer.agent,
-                                       result="no_fallback", reason=reason))
+                                       result="no_fallback", reason=reason,
+                                       number=call.number,
+                                       caller=f.mask_number(call.caller_num)))

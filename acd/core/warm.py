@@ -114,7 +114,10 @@ class WarmTransfers:
         self.fact(warm, "ringing", f"warm: ringing {agent.id}", agent=warm.agent)
         # the target's desktop is told, as for any offer (the CTI stream)
         self.fx.fact(f.CallOffered(at=state.now, call=call.id, queue=warm.to_queue,
-                                   agent=agent.id))
+                                   agent=agent.id, number=call.number,
+                                   priority=call.priority,
+                                   wait_s=state.now - call.arrived_at,
+                                   caller=f.mask_number(call.caller_num)))
         warm.ring_deadline = state.now + ring + self.config.routing.ring_grace_s
         self.timers.arm(warm.ring_deadline, TimerKind.WARM_RING, call.id, call.offer_id)
 
@@ -158,11 +161,15 @@ class WarmTransfers:
             )
         self.fx.fact(f.CallTransferred(at=now, call=call.id, from_queue=warm.from_queue,
                                        to_queue=warm.to_queue, agent=agent.id,
-                                       result="connected", reason="warm"))
+                                       result="connected", reason="warm",
+                                       number=call.number,
+                                       caller=f.mask_number(call.caller_num)))
         self.fx.fact(f.CallAnswered(at=now, call=call.id, queue=call.queue,
                                     agent=agent.id, wait_s=now - warm.at,
                                     first=False, number=call.number,
-                                    period=call.period, first_queue=call.queues[0]))
+                                    period=call.period, first_queue=call.queues[0],
+                                    priority=call.priority,
+                                    caller=f.mask_number(call.caller_num)))
 
     def ring_failed(self, warm: WarmTransfer, reason: str, *, missed: bool = True,
                     busy: bool = False) -> None:
@@ -282,7 +289,10 @@ class WarmTransfers:
 
     def fact(self, warm: WarmTransfer, result: str, reason: str, *,
              agent: str | None) -> None:
+        call = self.state.calls.get(warm.call)
         self.fx.fact(f.CallTransferred(at=self.state.now, call=warm.call,
                                        from_queue=warm.from_queue,
                                        to_queue=warm.to_queue, agent=agent,
-                                       result=result, reason=reason))
+                                       result=result, reason=reason,
+                                       number=call.number if call else "",
+                                       caller=f.mask_number(call.caller_num) if call else ""))

@@ -36,37 +36,59 @@ The stream never slows the router: :meth:`EventStream.on_fact` is a fact listene
 that only encodes the event and puts it, without waiting, into each client's bounded
 queue. A client whose queue is full loses its oldest event and is sent a ``lagged``
 event with the count before the next one it does get.
+
+Each event is made from its fact alone (number, priority, wait and the masked caller
+travel in the fact), with two exceptions no fact can carry: the caller's number in
+full, which is health data and never put in a fact (facts are journaled), is read
+from the live call (:class:`LiveCalls`); and who hears of a call's end is who was
+told of its offers and answers. The stream keeps both for the calls it spoke of until
+their ``CallEnded`` (every call leaves the engine with one), nothing more.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
 from acd.core import facts as f
-from acd.logs import get_logger, mask_number
+from acd.logs import get_logger
 
 if TYPE_CHECKING:
-    from acd.core.ports import StreamHost
+    from acd.core.model import Call
+    from acd.core.ports import FactListener
 
 log = get_logger("acd.cti")
 
-#: calls remembered between their first fact and their end (their numbers and agents)
-MAX_TRACKED_CALLS = 50_000
 _ENCODER = msgspec.json.Encoder()
 
 
+class LiveCalls(Protocol):
+    """The engine's calls, read only: where a caller's number in full is found."""
+
+    @property
+    def calls(self) -> Mapping[str, Call]: ...
+
+
+class StreamSource(Protocol):
+    """What the stream is given: the live calls, read only, and the facts."""
+
+    @property
+    def engine(self) -> LiveCalls: ...
+
+    def add_fact_listener(self, listener: FactListener) -> None: ...
+
+
 @dataclass(slots=True)
-class _CallInfo:
-    number: str
-    priority: int
-    caller: str
+class _Told:
+    """A call the stream spoke of, until its end."""
+
+    #: the caller's number in full (empty: unknown), for the tokens that see numbers
+    caller: str = ""
     #: agents the call was offered to or answered by: who hears about its end
     agents: set[str] = field(default_factory=set)
 
@@ -78,7 +100,9 @@ class _Draft:
     name: str
     data: dict[str, Any]
     agents: frozenset[str] = frozenset()
-    caller: str | None = None
+    #: the caller's number in full, and as the fact carries it (masked)
+    caller: str = ""
+    masked_caller: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,13 +180,13 @@ class Subscriber:
 class EventStream:
     """Fact listener → per-client queues. ``attach`` it to a router once."""
 
-    def __init__(self, router: StreamHost, *, buffer: int = 1000) -> None:
+    def __init__(self, router: StreamSource, *, buffer: int = 1000) -> None:
         self.router = router
         self.buffer = buffer
         self.subscribers: set[Subscriber] = set()
         self.closed = False
         self._ids = itertools.count(1)
-        self._calls: OrderedDict[str, _CallInfo] = OrderedDict()
+        self._told: dict[str, _Told] = {}
         #: told when a client subscribes to the ``room`` views (its first one is due)
         self.on_room_subscriber: Callable[[], None] | None = None
         #: clients subscribed to the ``room`` views
@@ -227,17 +251,15 @@ class EventStream:
             if subscriber.wants(event):
                 subscriber.offer(event)
 
-    def _info(self, call_id: str) -> _CallInfo:
-        info = self._calls.get(call_id)
-        if info is None:
+    def _told_of(self, call_id: str) -> _Told:
+        """The call, told of now: its caller's number in full read while it lives."""
+        told = self._told.get(call_id)
+        if told is None:
+            told = self._told[call_id] = _Told()
+        if not told.caller:
             call = self.router.engine.calls.get(call_id)
-            info = _CallInfo(number=call.number if call else "",
-                             priority=call.priority if call else 0,
-                             caller=call.caller_num if call else "")
-            self._calls[call_id] = info
-            while len(self._calls) > MAX_TRACKED_CALLS:
-                self._calls.popitem(last=False)
-        return info
+            told.caller = call.caller_num if call is not None else ""
+        return told
 
     def _event(self, fact: f.Fact) -> StreamEvent | None:
         describe = self._describers.get(type(fact))
@@ -246,56 +268,55 @@ class EventStream:
             return None
         head = {"at": fact.at}
         if draft.name.startswith("call_"):
-            caller = draft.caller
-            full = _ENCODER.encode({**head, **draft.data, "caller": caller or None})
+            full = _ENCODER.encode({**head, **draft.data, "caller": draft.caller or None})
             masked = _ENCODER.encode({**head, **draft.data,
-                                      "caller": mask_number(caller) if caller else None})
+                                      "caller": draft.masked_caller or None})
         else:
             full = masked = _ENCODER.encode({**head, **draft.data})
         return StreamEvent(id=next(self._ids), name=draft.name, full=full, masked=masked,
                            agents=draft.agents)
 
     def _queued(self, fact: f.CallQueued) -> None:
-        self._info(fact.call)  # remembered now: the number is gone at the end
+        self._told_of(fact.call)  # its number in full, while the call is there to read
 
     def _offered(self, fact: f.CallOffered) -> _Draft:
-        info = self._picked(fact.call, fact.agent)
-        call = self.router.engine.calls.get(fact.call)
-        wait = round(fact.at - call.arrived_at, 3) if call else None
+        told = self._picked(fact.call, fact.agent)
         return _Draft("call_offered", {
-            "call": fact.call, "queue": fact.queue, "number": info.number,
-            "priority": info.priority, "agent": fact.agent, "wait_s": wait},
-            frozenset({fact.agent}), info.caller)
+            "call": fact.call, "queue": fact.queue, "number": fact.number,
+            "priority": fact.priority, "agent": fact.agent,
+            "wait_s": round(fact.wait_s, 3)},
+            frozenset({fact.agent}), told.caller, fact.caller)
 
     def _answered(self, fact: f.CallAnswered) -> _Draft:
-        info = self._picked(fact.call, fact.agent)
+        told = self._picked(fact.call, fact.agent)
         return _Draft("call_answered", {
-            "call": fact.call, "queue": fact.queue, "number": fact.number or info.number,
-            "priority": info.priority, "agent": fact.agent, "wait_s": round(fact.wait_s, 3),
-            "first": fact.first}, frozenset({fact.agent}), info.caller)
+            "call": fact.call, "queue": fact.queue, "number": fact.number,
+            "priority": fact.priority, "agent": fact.agent, "wait_s": round(fact.wait_s, 3),
+            "first": fact.first}, frozenset({fact.agent}), told.caller, fact.caller)
 
-    def _picked(self, call_id: str, agent: str) -> _CallInfo:
+    def _picked(self, call_id: str, agent: str) -> _Told:
         """A call offered to or answered by ``agent``: that agent hears of its end."""
-        info = self._info(call_id)
-        info.agents.add(agent)
-        return info
+        told = self._told_of(call_id)
+        told.agents.add(agent)
+        return told
 
     def _transferred(self, fact: f.CallTransferred) -> _Draft:
-        info = self._info(fact.call)
+        told = self._told_of(fact.call)
         return _Draft("call_transferred", {
             "call": fact.call, "from_queue": fact.from_queue, "to_queue": fact.to_queue,
-            "queue": fact.to_queue, "number": info.number, "agent": fact.agent,
+            "queue": fact.to_queue, "number": fact.number, "agent": fact.agent,
             "result": fact.result, "reason": fact.reason},
-            frozenset({fact.agent}) if fact.agent else frozenset(), info.caller)
+            frozenset({fact.agent}) if fact.agent else frozenset(), told.caller, fact.caller)
 
     def _ended(self, fact: f.CallEnded) -> _Draft:
-        info = self._calls.pop(fact.call) if fact.call in self._calls else _CallInfo(
-            number=fact.record.number, priority=fact.record.priority, caller="")
+        # a call the stream never spoke of (restored, then gone) is shown with no caller
+        told = self._told.pop(fact.call, None) or _Told()
         record = fact.record
         return _Draft("call_ended", {
             "call": fact.call, "queue": fact.queue, "number": record.number,
             "agent": record.agent, "outcome": fact.outcome, "wait_s": record.wait_s,
-            "duration_s": round(fact.duration_s, 3)}, frozenset(info.agents), info.caller)
+            "duration_s": round(fact.duration_s, 3)}, frozenset(told.agents),
+            told.caller, fact.caller if told.caller else "")
 
     @staticmethod
     def _agent_state(fact: f.AgentStateChanged) -> _Draft:

@@ -274,9 +274,7 @@ class RouterMetrics:
     def _on_queued(self, fact: f.CallQueued) -> None:
         if not fact.new or fact.call in self._calls:
             return
-        call = self.router.engine.calls.get(fact.call)
-        period = call.period if call is not None else PERIODS[0]
-        self._offer(fact.call, self._series_of(fact.queue, fact.number, period))
+        self._offer(fact.call, self._series_of(fact.queue, fact.number, fact.period))
 
     def _on_answered(self, fact: f.CallAnswered) -> None:
         if not fact.first:
