@@ -54,6 +54,9 @@ class Agents:
             return
         if agent.state in (AgentState.RINGING, AgentState.ON_CALL):
             agent.pending, agent.pending_reason = AgentState.LOGGED_OUT, f"logout by {intent.by}"
+            self.fx.fact(f.AgentStateDeferred(at=self.state.now, agent=agent.id,
+                                              pending=agent.pending.value,
+                                              reason=agent.pending_reason))
         else:
             self.roster.set_state(agent, AgentState.LOGGED_OUT, f"logout by {intent.by}")
 
@@ -63,6 +66,9 @@ class Agents:
             return
         if agent.state in (AgentState.RINGING, AgentState.ON_CALL):
             agent.pending, agent.pending_reason = AgentState.PAUSED, intent.reason
+            self.fx.fact(f.AgentStateDeferred(at=self.state.now, agent=agent.id,
+                                              pending=agent.pending.value,
+                                              reason=agent.pending_reason))
         else:
             self.roster.set_state(agent, AgentState.PAUSED, intent.reason)
 
@@ -72,6 +78,7 @@ class Agents:
             return
         if agent.state in (AgentState.RINGING, AgentState.ON_CALL):
             agent.pending = agent.pending_reason = None
+            self.fx.fact(f.AgentStateDeferred(at=self.state.now, agent=agent.id, pending=None))
         elif agent.state is not AgentState.AVAILABLE:
             agent.missed_offers = 0
             self.roster.set_state(agent, AgentState.AVAILABLE, f"ready by {intent.by}")

@@ -89,6 +89,8 @@ class CallBook:
         call = self.state.by_channel.get(event.channel)
         if call is not None:
             call.connecting_hint = event.agent or None
+            self.fx.fact(f.CallConnecting(at=self.state.now, call=call.id,
+                                          agent=call.connecting_hint))
 
     def entry(self, number: str, explicit: str | None,
               arrived: float) -> tuple[str, str, str | None]:
@@ -230,6 +232,7 @@ class CallBook:
         """``channel`` is ``agent``'s leg of ``call``."""
         self.state.agent_legs[channel] = (call, agent)
         call.agent_channels.append(channel)
+        self.fx.fact(f.AgentLegSeen(at=self.state.now, call=call.id, agent=agent.id))
 
     # ------------------------------------------------------------------ end
 

@@ -127,6 +127,40 @@ class OfferBusy(Fact, frozen=True, kw_only=True):
     kind: str = "offer"
 
 
+class CallConnecting(Fact, frozen=True, kw_only=True):
+    """The dialplan named the agent it is connecting the call to (``AcdConnecting``)."""
+
+    call: str
+    agent: str | None
+
+
+class AgentLegSeen(Fact, frozen=True, kw_only=True):
+    """Asterisk dialled ``agent``'s phone for ``call``: a leg the engine follows from
+    now on (its end, its answer)."""
+
+    call: str
+    agent: str
+
+
+class RingLeft(Fact, frozen=True, kw_only=True):
+    """``agent``'s phone no longer rings for ``call`` (its part of a ring group ended,
+    or Asterisk shows it busy elsewhere); the other phones ring on."""
+
+    call: str
+    agent: str
+
+
+class CallSetAside(Fact, frozen=True, kw_only=True):
+    """The call is out of its queue and without an agent for now, left to Asterisk
+    until it says what became of it: its agent's leg ended, a phone the engine does not
+    follow rings for it, the fail-open queue has it, or the dialplan's Dial() returned
+    after a pick-up (the caller is finishing)."""
+
+    call: str
+    queue: str
+    reason: str
+
+
 class CallEnded(Fact, frozen=True, kw_only=True):
     call: str
     queue: str
@@ -143,6 +177,22 @@ class AgentStateChanged(Fact, frozen=True, kw_only=True):
     old: str
     new: str
     reason: str | None = None
+
+
+class AgentStateDeferred(Fact, frozen=True, kw_only=True):
+    """A pause or logout asked while the agent rings or talks, applied when its call
+    ends; ``pending`` None: withdrawn (the agent was made ready meanwhile)."""
+
+    agent: str
+    pending: str | None
+    reason: str | None = None
+
+
+class AgentPhoneChanged(Fact, frozen=True, kw_only=True):
+    """Asterisk shows the agent's phone busy (left out of selection), or free again."""
+
+    agent: str
+    busy: bool
 
 
 class AgentReskilled(Fact, frozen=True, kw_only=True):

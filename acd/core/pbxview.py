@@ -116,6 +116,8 @@ class PbxView:
         offered) until Asterisk shows it back on hold or gone."""
         if call.state in (CallState.WAITING, CallState.HELD):
             self.calls.leave_queue(call, CallState.NATIVE)
+            self.fx.fact(f.CallSetAside(at=self.state.now, call=call.id, queue=call.queue,
+                                        reason="rung elsewhere"))
 
     def answered(self, call: Call, agent: Agent, *, observed: bool = True) -> None:
         """``agent`` talks with ``call``. Not ``observed``: found so at a resync, the
@@ -235,6 +237,8 @@ class PbxView:
         self.calls.close_leg(call)
         call.agent = None
         move_call(call, CallState.HELD)
+        self.fx.fact(f.CallSetAside(at=self.state.now, call=call.id, queue=call.queue,
+                                    reason="agent leg gone"))
         self.timers.arm(self.state.now + self.config.routing.orphan_requeue_s,
                         TimerKind.ORPHAN, call.id, call.offer_id)
 
@@ -248,6 +252,8 @@ class PbxView:
             return
         if event.dial_status == "ANSWER":
             call.offer_id += 1  # the short orphan timer no longer applies
+            self.fx.fact(f.CallSetAside(at=self.state.now, call=call.id, queue=call.queue,
+                                        reason="dial answered, caller finishing"))
             self.timers.arm(self.state.now + FINISHING_BACKSTOP_S, TimerKind.ORPHAN,
                             call.id, call.offer_id)
         else:
@@ -278,8 +284,12 @@ class PbxView:
                         seq=state.next_seq(), state=CallState.NATIVE,
                         period=period_at(self.config, state.now)[0])
             self.calls.register(call)
+            self.fx.fact(f.CallSetAside(at=state.now, call=call.id, queue=call.queue,
+                                        reason="fail-open queue"))
             return
         self.calls.leave_queue(call, CallState.NATIVE)
+        self.fx.fact(f.CallSetAside(at=state.now, call=call.id, queue=call.queue,
+                                    reason="fail-open queue"))
 
     def on_native_connect(self, event: ev.AgentConnect) -> None:
         state = self.state

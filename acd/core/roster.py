@@ -74,6 +74,7 @@ class Roster:
 
     def set_device_busy(self, agent: Agent, busy: bool) -> None:
         agent.device_busy = busy
+        self.fx.fact(f.AgentPhoneChanged(at=self.state.now, agent=agent.id, busy=busy))
         if agent.state is AgentState.AVAILABLE:
             if busy:
                 self.state.pool.discard(agent)
@@ -169,6 +170,7 @@ class Roster:
         call.agent, call.also_ringing = (ringing[0], ringing[1:]) if ringing else (None, [])
         if agent.call == call.id:
             agent.call = None
+        self.fx.fact(f.RingLeft(at=self.state.now, call=call.id, agent=agent.id))
 
     def ring_ended(self, call: Call, agent: Agent, reason: str, *, missed: bool,
                    busy: bool = False) -> None:

@@ -1,11 +1,13 @@
 """Keeping Redis's snapshot equal to the engine's state, by difference.
 
 The snapshot is state, not history: at each batch the tracker encodes what may have
-changed (the calls, agents and queues named by the facts since the last batch; every
-call, agent and queue once a second, for the few changes that come without a fact),
-compares it with what it last wrote, and emits ``HSET``/``HDEL`` for the difference
-only. After a failed write it no longer knows what Redis holds, so the next batch
-rewrites the whole snapshot (``DEL`` + ``HSET``, in the same batch script).
+changed, compares it with what it last wrote, and emits ``HSET``/``HDEL`` for the
+difference only. What may have changed is what the facts since the last batch name
+(every change of a call, an agent or a queue comes with a fact naming it: a test
+plays whole days to keep it so), and everything after a fact that may touch anything
+(a restore, a repair found by a resync). After a failed write it no longer knows
+what Redis holds, so the next batch rewrites the whole snapshot (``DEL`` + ``HSET``,
+in the same batch script).
 
 It reads the engine on the event loop between inputs, like ``/metrics`` does; the
 engine never waits for it.
@@ -43,6 +45,8 @@ CHUNK = 200
 _encode = msgspec.json.Encoder().encode
 #: fact type → whether it names a call, an agent, a queue
 _NAMES: dict[type, tuple[bool, bool, bool]] = {}
+#: facts after which any call, agent or queue may have changed: all are compared
+_SWEEPING: tuple[type[f.Fact], ...] = (f.StateRestored, f.StateRepaired)
 
 
 def _names_of(kind: type) -> tuple[bool, bool, bool]:
@@ -59,6 +63,15 @@ class Pending:
     agents: dict[str, bytes | None] = field(default_factory=dict)
     queues: dict[str, bytes | None] = field(default_factory=dict)
     meta: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """The snapshot's calls, agents and queues as last written (encoded JSON)."""
+
+    calls: dict[str, bytes]
+    agents: dict[str, bytes]
+    queues: dict[str, bytes]
 
 
 def at_rest(call: Call) -> Call:
@@ -81,6 +94,8 @@ class SnapshotTracker:
         self._dirty_calls: set[str] = set()
         self._dirty_agents: set[str] = set()
         self._dirty_queues: set[str] = set()
+        #: the next batch compares everything (after a restore or a repair)
+        self._everything = False
         #: the next batch rewrites everything (at start, and after a failed write)
         self.full = True
 
@@ -102,15 +117,18 @@ class SnapshotTracker:
         if kind is f.CallTransferred:
             self._dirty_queues.add(fact.from_queue)  # type: ignore[attr-defined]
             self._dirty_queues.add(fact.to_queue)  # type: ignore[attr-defined]
+        elif kind in _SWEEPING:
+            self._everything = True
 
     # ------------------------------------------------------------------ batches
 
-    def ops(self, *, sweep: bool = False) -> tuple[list[Op], Pending]:
+    def ops(self) -> tuple[list[Op], Pending]:
         """The commands that bring Redis's snapshot to the engine's state now."""
         engine = self.engine
         full = self.full
         pending = Pending(full=full)
-        everything = full or sweep
+        everything = full or self._everything
+        self._everything = False
         call_ids: Iterable[str] = (set(engine.calls) | set(self._calls)) if everything \
             else self._dirty_calls
         agent_ids: Iterable[str] = engine.agents if everything else self._dirty_agents
@@ -171,6 +189,13 @@ class SnapshotTracker:
                     memory[name] = value
         if pending.meta is not None:
             self._meta = pending.meta
+
+    def held(self) -> Held:
+        """What Redis holds of the calls, agents and queues, as far as this tracker
+        knows (its last acknowledged batch): equal to a fresh tracker's first batch
+        when no change came without a fact."""
+        return Held(calls=dict(self._calls), agents=dict(self._agents),
+                    queues=dict(self._queues))
 
     def lost(self) -> None:
         """A write failed: what Redis holds is unknown; rewrite it all next time."""

@@ -56,9 +56,6 @@ from acd.store.snapshot import Op, SnapshotTracker
 
 log = get_logger("acd.store")
 
-#: the snapshot is compared in full this often (changes that come without a fact)
-SWEEP_S = 1.0
-
 #: KEYS[1] = fence key, then the keys the batch touches; ARGV[1] = token ("-": not
 #: fenced, a router alone); ARGV[2] = the batch, MessagePack: a list of
 #: [command, key index, [arguments…]]. Refuses (returns -1) when the fence is past the
@@ -161,22 +158,16 @@ class JournalWriter:
     async def run(self) -> None:
         """Write batches until :meth:`close`; retry with backoff while Redis fails."""
         attempt = 0
-        next_sweep = time.monotonic() + SWEEP_S
         settings = self.settings
         while not self._stopped():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(),
-                                       max(0.0, next_sweep - time.monotonic()))
+            await self._wake.wait()
             if self._stopped():
                 break
             if settings.flush_interval_s > 0:
                 await asyncio.sleep(settings.flush_interval_s)  # let a batch gather
             self._wake.clear()
-            sweep = time.monotonic() >= next_sweep
-            if sweep:
-                next_sweep = time.monotonic() + SWEEP_S
             try:
-                await self.flush(sweep=sweep)
+                await self.flush()
             except NoToken:
                 await asyncio.sleep(settings.retry_initial_s)
                 self._wake.set()
@@ -199,20 +190,20 @@ class JournalWriter:
                 continue
             attempt = 0
 
-    async def flush(self, *, sweep: bool = False) -> None:
+    async def flush(self) -> None:
         """Write everything buffered (in batches of ``batch_max``), the snapshot
         difference with the last one. Raises on failure, the batch put back."""
         async with self._flushing:
-            await self._flush(sweep)
+            await self._flush()
 
-    async def _flush(self, sweep: bool) -> None:
+    async def _flush(self) -> None:
         while True:
             batch = self.buffer.take(self.settings.batch_max)
             drained = len(self.buffer) == 0
             ops = self._entry_ops(batch)
             pending = None
             if drained:
-                snapshot_ops, pending = self.snapshot.ops(sweep=sweep)
+                snapshot_ops, pending = self.snapshot.ops()
                 ops += snapshot_ops
             if not ops:
                 return

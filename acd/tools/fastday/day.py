@@ -63,6 +63,7 @@ from acd.config import Config
 from acd.core import facts as f
 from acd.core import inputs as i
 from acd.core.constants import NO_ANSWER_REASON
+from acd.core.effects import Output
 from acd.core.engine import Engine
 from acd.core.records import CallRecord
 from acd.sim.actions import AmiActions
@@ -122,16 +123,22 @@ class DayRequest:
         return play_day(self.config, self.scenario, seed=self.seed, staffing=self.staffing)
 
 
+#: told after each input the engine handled: the engine, the input, its output
+InputObserver = Callable[[Engine, object, Output], None]
+
+
 def play_day(config: Config, scenario: Scenario, *, seed: int | None = None,
-             staffing: Sequence[StaffingStep] | None = None) -> DayResult:
+             staffing: Sequence[StaffingStep] | None = None,
+             observer: InputObserver | None = None) -> DayResult:
     """Play ``scenario`` on the site ``config``; ``staffing`` replaces the scenario's
     own (agents logged in per primary skill from each time of day on). Asterisk's own
-    ``Queue()`` plays the same day in :mod:`acd.tools.appqueue`."""
+    ``Queue()`` plays the same day in :mod:`acd.tools.appqueue`. ``observer`` sees the
+    engine between two inputs (what the service's adapters see between two events)."""
     if staffing is not None:
         scenario = msgspec.structs.replace(scenario, staffing=list(staffing))
     seed = scenario.seed if seed is None else seed
     start = scenario_start(scenario, config.zone())
-    day = _Day(config, scenario, seed, start)
+    day = _Day(config, scenario, seed, start, observer)
     placed = day.play(plan(scenario, config, seed), start + scenario.duration_s,
                       scenario.drain_s)
     engine = day.engine
@@ -149,7 +156,8 @@ def play_day(config: Config, scenario: Scenario, *, seed: int | None = None,
 class _Day:
     """The engine and the PBX, one virtual clock, one queue of inputs between them."""
 
-    def __init__(self, config: Config, scenario: Scenario, seed: int, start: float) -> None:
+    def __init__(self, config: Config, scenario: Scenario, seed: int, start: float,
+                 observer: InputObserver | None = None) -> None:
         self.clock = clock = SimClock(start_epoch=start, virtual=True)
         self.pbx = pbx = Pbx(config.agents, clock=clock, seed=seed,
                              behaviour=behaviour_for(config, scenario), names=config.dialplan)
@@ -164,6 +172,7 @@ class _Day:
         self.records: list[CallRecord] = []
         self.transfers: list[f.CallTransferred] = []
         self.inputs = 0
+        self.observer = observer
         low, high = scenario.agents.ready_after_pause_s
         self.returns = PausedAgentsReturn((low, high), seed)
         self._pending: deque[object] = deque()
@@ -248,6 +257,8 @@ class _Day:
     def _submit(self, item: object) -> None:
         self.inputs += 1
         out = self.engine.handle(item, self.clock.now())
+        if self.observer is not None:
+            self.observer(self.engine, item, out)
         # the facts first: an offer's queue reaches the agent's desk before its phone
         # rings (over AMI the facts are published before the actions reach the PBX)
         for fact in out.facts:
