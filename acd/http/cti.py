@@ -202,6 +202,11 @@ class EventStream:
     def attach(self) -> None:
         self.router.add_fact_listener(self.on_fact)
 
+    @property
+    def calls_remembered(self) -> int:
+        """Calls the stream spoke of and has not seen end (at most the live calls)."""
+        return len(self._told)
+
     def subscribe(self, *, agent: str | None, sees_numbers: bool,
                   room: bool = False) -> Subscriber:
         subscriber = Subscriber(self.buffer, agent=agent, sees_numbers=sees_numbers,

@@ -144,6 +144,24 @@ async def test_a_call_is_streamed_offered_answered_ended_in_order(served: Served
     assert CALLER_NUM not in json.dumps(seen_masked)
 
 
+async def test_a_call_that_ends_unanswered_is_told_with_its_caller_then_forgotten(
+        served: Served) -> None:
+    room, router = served.room, served.room.router
+    for agent in ("arm01", "arm02"):
+        router.submit(i.AgentPause(agent, "break"))
+    async with stream(served, SUPERVISOR_NUMBERS) as full, stream(served, READER) as masked:
+        call_id = room.call()
+        room.now += 12
+        room.hangup(call_id)  # gone from the engine before its end is streamed
+        ended_full = (await full.events(until="call_ended"))[-1][1]
+        ended_masked = (await masked.events(until="call_ended"))[-1][1]
+    assert ended_full == {
+        "at": room.now, "call": call_id, "queue": "ARM_N1", "number": "15", "agent": None,
+        "outcome": "abandoned", "wait_s": None, "duration_s": 12.0, "caller": CALLER_NUM}
+    assert ended_masked == {**ended_full, "caller": mask_number(CALLER_NUM)}
+    assert served.server.api.stream.calls_remembered == 0
+
+
 async def test_transfers_and_bascules_are_streamed(served: Served) -> None:
     room = served.room
     async with stream(served, SUPERVISOR) as sse:

@@ -136,6 +136,17 @@ async def test_the_period_of_the_call_labels_its_counters(room: Room) -> None:
                                               ("queue", "ARM_N1"))) in m
 
 
+async def test_offered_takes_the_period_its_fact_carries(room: Room) -> None:
+    # a call the engine does not hold: its CallQueued alone says where to count it
+    room.metrics.on_fact(f.CallQueued(at=room.now, call="elsewhere", queue="ARM_N1",
+                                      number="15", priority=5, new=True, period="pdsa"))
+    m = scrape(room)
+    assert value(m, "acd_calls_offered_total", queue="ARM_N1", number="15",
+                 period="pdsa") == 1
+    assert value(m, "acd_calls_offered_total", queue="ARM_N1", number="15",
+                 period="sas") == 0
+
+
 async def test_no_caller_number_or_name_ever_reaches_the_metrics(room: Room) -> None:
     room.answered_call(5)
     unplanned = room.call("0320123456")  # a number not in the plan
