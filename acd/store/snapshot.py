@@ -21,19 +21,34 @@ resync that follows every restore, where Asterisk's ``Status`` gives both again
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
 from acd.core import facts as f
 from acd.core.model import Call
-from acd.core.state import capture_meta
+from acd.core.state import EngineMeta, capture_meta
 from acd.store import keys
 
 if TYPE_CHECKING:
     from acd.core.engine import Engine
+    from acd.core.model import Agent
+    from acd.core.routing import SkillQueue
+
+
+class SnapshotSource(Protocol):
+    """The engine's calls, agents and queues as the snapshot reads them: read only."""
+
+    @property
+    def calls(self) -> Mapping[str, Call]: ...
+    @property
+    def agents(self) -> Mapping[str, Agent]: ...
+    @property
+    def queues(self) -> Mapping[str, SkillQueue]:
+        """Each queue, iterated in service order."""
+
 
 #: (command, key, arguments)
 #: (command, key, arguments); arguments are text (the batch goes to Redis as
@@ -84,8 +99,11 @@ def at_rest(call: Call) -> Call:
 class SnapshotTracker:
     """See the module docstring."""
 
-    def __init__(self, engine: Engine, namespace: str) -> None:
+    def __init__(self, engine: SnapshotSource, namespace: str,
+                 meta: Callable[[], EngineMeta]) -> None:
         self.engine = engine
+        #: the engine-wide state (bascules, partners held down, counters), now
+        self.meta = meta
         self.ns = namespace
         self._calls: dict[str, bytes] = {}
         self._agents: dict[str, bytes] = {}
@@ -98,6 +116,12 @@ class SnapshotTracker:
         self._everything = False
         #: the next batch rewrites everything (at start, and after a failed write)
         self.full = True
+
+    @classmethod
+    def of_engine(cls, engine: Engine, namespace: str) -> SnapshotTracker:
+        """The tracker of ``engine``: its state read through :class:`SnapshotSource`,
+        its engine-wide state by :func:`acd.core.state.capture_meta`."""
+        return cls(engine, namespace, lambda: capture_meta(engine.state))
 
     # ------------------------------------------------------------------ hot path
 
@@ -144,7 +168,7 @@ class SnapshotTracker:
         for name in queue_names:
             order = [call.id for call in engine.queues[name]] if name in engine.queues else []
             pending.queues[name] = _encode(order) if order else None
-        pending.meta = _encode(capture_meta(engine.state))
+        pending.meta = _encode(self.meta())
         ops: list[Op] = []
         if full:
             ops += [("DEL", key, ()) for key in keys.snapshot_keys(self.ns)]

@@ -39,7 +39,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from redis.asyncio import Redis
@@ -53,6 +53,9 @@ from acd.store import keys
 from acd.store.buffer import Entry, JournalBuffer, Kind
 from acd.store.metrics import StoreMetrics
 from acd.store.snapshot import Op, SnapshotTracker
+
+if TYPE_CHECKING:
+    from acd.core.engine import Engine
 
 log = get_logger("acd.store")
 
@@ -89,7 +92,7 @@ class NoToken(Exception):
 class JournalWriter:
     """See the module docstring. ``engine`` is read for the snapshot."""
 
-    def __init__(self, redis: Redis, namespace: str, engine: Any, settings: RedisConfig,
+    def __init__(self, redis: Redis, namespace: str, engine: Engine, settings: RedisConfig,
                  metrics: StoreMetrics, *,
                  fence_token: Callable[[], int | None] | None = None) -> None:
         self.redis = redis
@@ -99,7 +102,7 @@ class JournalWriter:
         self.fence_token = fence_token
         self.buffer = JournalBuffer(settings.journal_buffer, on_drop=self._dropped,
                                     on_full=self._full)
-        self.snapshot = SnapshotTracker(engine, namespace)
+        self.snapshot = SnapshotTracker.of_engine(engine, namespace)
         self._wake = asyncio.Event()
         #: one flush at a time: two interleaved batches could land out of order
         self._flushing = asyncio.Lock()

@@ -37,14 +37,14 @@ class Follower:
     def __call__(self, engine: Engine, item: object, out: Output) -> None:
         tracker = self.tracker
         if tracker is None:  # its first batch writes everything, as a store's does
-            tracker = self.tracker = SnapshotTracker(engine, "t")
+            tracker = self.tracker = SnapshotTracker.of_engine(engine, "t")
         for fact in out.facts:
             tracker.note(fact)
             self.seen.add(type(fact))
         _ops, pending = tracker.ops()
         tracker.committed(pending)
         self.inputs += 1
-        fresh = SnapshotTracker(engine, "t")
+        fresh = SnapshotTracker.of_engine(engine, "t")
         _ops, everything = fresh.ops()
         fresh.committed(everything)
         held, truth = tracker.held(), fresh.held()
