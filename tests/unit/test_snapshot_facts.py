@@ -14,7 +14,7 @@ from acd.core.effects import Output
 from acd.core.engine import Engine
 from acd.store.snapshot import SnapshotTracker
 from acd.tools.fastday.day import load_day, play_day
-from tests.support.enginekit import Driver
+from tests.support.enginekit import Driver, saved
 from tests.support.paths import REPO
 from tests.support.sites import agent, site_toml
 
@@ -83,3 +83,21 @@ def test_a_pause_or_logout_asked_during_a_call_reaches_the_snapshot(
         follower(driver.engine, step, out)
         assert follower.differ == []
         assert any(isinstance(fact, f.AgentStateDeferred) for fact in out.facts)
+
+
+def test_a_restore_is_compared_whole() -> None:
+    """A restore brings calls and agents back at once, with one fact that names none
+    of them: the next batch compares everything."""
+    config = parse_config(SITE, "snapshot-site.toml")
+    before = Driver(config)
+    before.feed(i.AgentPause("arm01", "break"))
+    before.call()
+    before.call()
+    engine = Engine(config)
+    follower = Follower()
+    follower(engine, None, engine.handle(i.Tick(), before.now))  # the empty state written
+    restored = i.StateRestored(saved(before.engine))
+    out = engine.handle(restored, before.now)
+    follower(engine, restored, out)
+    assert len(engine.calls) == 2 and any(isinstance(x, f.StateRestored) for x in out.facts)
+    assert follower.differ == []
