@@ -79,7 +79,7 @@ from acd.core.roster import Roster
 from acd.core.routing import AgentPool, SkillQueue
 from acd.core.selection import EngineSelection
 from acd.core.spare import SpareRule
-from acd.core.state import EngineState, capture
+from acd.core.state import EngineMeta, EngineState, capture, capture_meta
 from acd.core.timerkind import TimerKind
 from acd.core.transfers import Transfers
 from acd.core.warm import WarmTransfers
@@ -290,6 +290,11 @@ class Engine:
     def snapshot(self) -> EngineState:
         """The whole durable state now (see :mod:`acd.core.state`)."""
         return capture(self.state)
+
+    def meta(self) -> EngineMeta:
+        """The engine-wide part of the durable state now (bascules, partners held
+        down, counters)."""
+        return capture_meta(self.state)
 
     def waiting_calls(self, queue: str) -> list[Call]:
         q = self.state.queues.get(queue)

@@ -11,6 +11,7 @@ ringing or talking stays where it is.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from acd.core import inputs as i
@@ -30,9 +31,9 @@ class SkillsView(Protocol):
     @property
     def config(self) -> Config: ...
     @property
-    def agents(self) -> dict[str, Agent]: ...
+    def agents(self) -> Mapping[str, Agent]: ...
     @property
-    def queues(self) -> dict[str, SkillQueue]: ...
+    def queues(self) -> Mapping[str, SkillQueue]: ...
 
 
 def reskill_problem(engine: SkillsView, request: i.AgentReskill) -> str | None:

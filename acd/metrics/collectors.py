@@ -202,7 +202,7 @@ class RouterMetrics:
         for number, entry in config.numbers.items():
             for period in PERIODS:
                 self._series_of(entry.queue, number, period)
-            if entry.pdsa in router.engine.queues:
+            if entry.pdsa is not None and entry.pdsa in router.engine.queues:
                 self._series_of(entry.pdsa, number, "pdsa")
 
     def attach(self) -> None:

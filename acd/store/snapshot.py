@@ -29,12 +29,12 @@ import msgspec
 
 from acd.core import facts as f
 from acd.core.model import Call
-from acd.core.state import EngineMeta, capture_meta
+from acd.core.state import EngineMeta
 from acd.store import keys
 
 if TYPE_CHECKING:
-    from acd.core.engine import Engine
     from acd.core.model import Agent
+    from acd.core.ports import EngineView
     from acd.core.routing import SkillQueue
 
 
@@ -118,10 +118,10 @@ class SnapshotTracker:
         self.full = True
 
     @classmethod
-    def of_engine(cls, engine: Engine, namespace: str) -> SnapshotTracker:
+    def of_engine(cls, engine: EngineView, namespace: str) -> SnapshotTracker:
         """The tracker of ``engine``: its state read through :class:`SnapshotSource`,
-        its engine-wide state by :func:`acd.core.state.capture_meta`."""
-        return cls(engine, namespace, lambda: capture_meta(engine.state))
+        its engine-wide state by its ``meta()``."""
+        return cls(engine, namespace, engine.meta)
 
     # ------------------------------------------------------------------ hot path
 

@@ -55,7 +55,7 @@ from acd.store.metrics import StoreMetrics
 from acd.store.snapshot import Op, SnapshotTracker
 
 if TYPE_CHECKING:
-    from acd.core.engine import Engine
+    from acd.core.ports import EngineView
 
 log = get_logger("acd.store")
 
@@ -92,7 +92,7 @@ class NoToken(Exception):
 class JournalWriter:
     """See the module docstring. ``engine`` is read for the snapshot."""
 
-    def __init__(self, redis: Redis, namespace: str, engine: Engine, settings: RedisConfig,
+    def __init__(self, redis: Redis, namespace: str, engine: EngineView, settings: RedisConfig,
                  metrics: StoreMetrics, *,
                  fence_token: Callable[[], int | None] | None = None) -> None:
         self.redis = redis
