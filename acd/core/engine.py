@@ -97,8 +97,20 @@ class Engine:
     def __init__(self, config: Config, *, decide: bool = True) -> None:
         self.config = config
         self.zone = config.zone()
-        self.state = _room(config, decide)
-        self._build(self.state)
+        state = self.state = _room(config, decide)
+        self._build(state)
+        #: the room's collections, read by the adapters (:class:`acd.core.ports.EngineView`)
+        self.calls: dict[str, Call] = state.calls
+        self.agents: dict[str, Agent] = state.agents
+        self.queues: dict[str, SkillQueue] = state.queues
+        self.pool: AgentPool = state.pool
+        #: warm transfers in progress, by call id, oldest first
+        self.warm: dict[str, WarmTransfer] = state.warm
+        self.partners: list[PartnerConfig] = state.partners
+        #: partner → engine time until which it is not tried
+        self.partner_down_until: dict[str, float] = state.partner_down_until
+        #: queue (or "*") → the supervisor's switch in force
+        self.bascules: dict[str, Bascule] = state.bascules
         self._tables(config)
         self._roster.add_configured()
         self._settle()
@@ -326,41 +338,6 @@ class Engine:
     @property
     def now(self) -> float:
         return self.state.now
-
-    @property
-    def calls(self) -> dict[str, Call]:
-        return self.state.calls
-
-    @property
-    def agents(self) -> dict[str, Agent]:
-        return self.state.agents
-
-    @property
-    def queues(self) -> dict[str, SkillQueue]:
-        return self.state.queues
-
-    @property
-    def pool(self) -> AgentPool:
-        return self.state.pool
-
-    @property
-    def warm(self) -> dict[str, WarmTransfer]:
-        """Warm transfers in progress, by call id, oldest first."""
-        return self.state.warm
-
-    @property
-    def partners(self) -> list[PartnerConfig]:
-        return self.state.partners
-
-    @property
-    def partner_down_until(self) -> dict[str, float]:
-        """Partner → engine time until which it is not tried."""
-        return self.state.partner_down_until
-
-    @property
-    def bascules(self) -> dict[str, Bascule]:
-        """Queue (or "*") → the supervisor's switch in force."""
-        return self.state.bascules
 
 
 def _room(config: Config, decide: bool) -> RoomState:
