@@ -187,10 +187,10 @@ class Floor:
     """Seed-days on which an interval missed a target no more than the same day
     played with as many people as it has calls: what the callers did that day (a
     patience shorter than an unanswered ring, a warm transfer whose phones rang out),
-    not the staffing's doing. With ``every-day`` such a day does not ask for more
-    people; the plan lists it."""
+    not the staffing's doing. Such a day, or the calls of all the seeds pooled, does
+    not ask for more people (:mod:`acd.tools.plan.floors`); the plan lists it."""
 
-    #: the seeds of those days
+    #: the seeds of those days (all those pooled where the pooled calls miss)
     seeds: list[int]
     #: the targets they missed
     targets: list[str]

@@ -74,6 +74,7 @@ import msgspec
 from acd.config import FRONT_OFFICE, Config
 from acd.tools.plan.confidence import close_every_day, close_pooled, confidence
 from acd.tools.plan.evaluation import Evaluation, Player, default_jobs, executor
+from acd.tools.plan.floors import Judged, floor_of, only_at_floor, worst_beyond
 from acd.tools.plan.measure import IntervalCounts
 from acd.tools.plan.model import (
     DEFAULT_ABANDON_RATE,
@@ -88,9 +89,7 @@ from acd.tools.plan.model import (
 )
 from acd.tools.plan.reach import (
     Reach,
-    beyond_floor,
     owner,
-    shortfall,
     total_shortfall,
     value,
     why,
@@ -226,22 +225,15 @@ class Planner:
 
     def _met(self, evaluation: Evaluation, k: int, target: Target) -> bool:
         """Interval ``k`` meets ``target`` on its calls pooled over its seeds and, with
-        ``every-day``, on each seed's day; once more people stopped helping it, a day
-        that misses no more than with more people than any staffing needs (its
-        floor: the callers' doing) does not count as a miss."""
-        n = self.judged[k]
-        if not target.met_by(value(target, evaluation.pooled(k, n))):
-            return False
-        if self.meet != EVERY_DAY:
-            return True
-        days = evaluation.days(k, n)
-        missed = [d for d, day in enumerate(days) if not target.met_by(value(target, day))]
-        if not missed:
+        ``every-day``, on each seed's day; once more people stopped helping it, a
+        figure that misses no more than with more people than any staffing needs (its
+        floor: the callers' doing, :mod:`acd.tools.plan.floors`) is not a miss."""
+        figures = self._days(evaluation, k)
+        if all(target.met_by(value(target, counts)) for counts in figures):
             return True
         if (k, owner(target)) not in self.reach.out:
             return False  # one more person first: the floor is played only if needed
-        floor = self._floor(k)
-        return all(beyond_floor(target, days[d], floor[d]) <= 1e-12 for d in missed)
+        return only_at_floor(target, figures, self._days(self.evaluate(self.ceiling), k))
 
     def _shortfall(self, evaluation: Evaluation, k: int, targets: Sequence[Target],
                    role: str) -> float:
@@ -250,10 +242,12 @@ class Planner:
         return total_shortfall([t for t in targets if owner(t) == role],
                                self._days(evaluation, k))
 
-    def _floor(self, k: int) -> list[IntervalCounts]:
-        """Interval ``k`` of each of its seeds' days played with as many people as
-        calls (:attr:`ceiling`): what no staffing does better."""
-        return self.evaluate(self.ceiling).days(k, self.judged[k])
+    def _judged(self, evaluation: Evaluation, k: int) -> Judged:
+        """Interval ``k``'s figures (:meth:`_days`), each with its floor (the same
+        played with as many people as calls, :attr:`ceiling`) and its seeds."""
+        seeds = self.player.seeds[:self.judged[k]]
+        return Judged(self._days(evaluation, k), self._days(self.evaluate(self.ceiling), k),
+                      [seeds, *([s] for s in seeds)] if self.meet == EVERY_DAY else [seeds])
 
     # ------------------------------------------------------------------ search
 
@@ -403,7 +397,8 @@ class Planner:
                     around += [staff[k - 1].get(r, 0) for r in self.roles]
                 keep = self.reach.note((k, role), people,
                                        self._shortfall(evaluation, k, targets, role),
-                                       self._rounds, self._calls(evaluation, k, role),
+                                       self._rounds,
+                                       self._enough(evaluation, k, role, people, targets),
                                        around)
                 if keep is not None:
                     self._progress(f"{interval_label(self.grid.starts[k], self.config):%H:%M} "
@@ -414,6 +409,22 @@ class Planner:
                     staff[k][role] = lower[k][role] = people + 1
                     changed = True
         return changed
+
+    def _enough(self, evaluation: Evaluation, k: int, role: str, people: int,
+                targets: Sequence[Target]) -> int:
+        """The people of ``role`` past which more cannot help interval ``k``: as many
+        as it has calls (each caller could have an agent of their own), unless the
+        same days with more people than any staffing needs do better there (an offer
+        that rings unanswered holds its agent, so a caller may need two): then those
+        people (:attr:`ceiling`)."""
+        calls = self._calls(evaluation, k, role)
+        if people < calls:
+            return calls
+        judged = self._judged(evaluation, k)
+        if all(only_at_floor(t, judged.figures, judged.floors) for t in targets
+               if owner(t) == role):
+            return calls
+        return max(calls, self.ceiling[k].get(role, 0))
 
     def _calls(self, evaluation: Evaluation, k: int, role: str) -> int:
         """The most calls for ``role`` in interval ``k`` and the one before on one
@@ -559,40 +570,22 @@ class Planner:
     def _why(self, evaluation: Evaluation, k: int, role: str, targets: Sequence[Target],
              people: int) -> Unreachable:
         """Why interval ``k`` is out of reach for ``role``: read on its pooled calls
-        where they miss, else on the day that misses most beyond its floor."""
+        where they miss beyond their floor, else on the day that misses most beyond
+        its floor."""
         mine = [t for t in targets if owner(t) == role]
-        n = self.judged[k]
-        counts, where = evaluation.pooled(k, n), ""
-        if self.meet == EVERY_DAY and all(shortfall(t, counts) <= 0 for t in mine):
-            days, floor = evaluation.days(k, n), self._floor(k)
-            worst = max(range(n), key=lambda d: sum(beyond_floor(t, days[d], floor[d])
-                                                    for t in mine))
-            counts, where = days[worst], f"on the day of seed {self.player.seeds[worst]}: "
-        return why(role, mine, counts, people, self.reach.tried[(k, role)], where)
+        judged = self._judged(evaluation, k)
+        worst = worst_beyond(mine, judged.figures, judged.floors)
+        return why(role, mine, judged.figures[worst], people, self.reach.tried[(k, role)],
+                   judged.where(worst) if worst else "")
 
     def _floor_days(self, evaluation: Evaluation, k: int, targets: Sequence[Target],
                     staff: Counts) -> Floor | None:
-        """The days interval ``k`` misses a target only down to its floor, and what
-        the day with as many people as calls shows there."""
-        if self.meet != EVERY_DAY:
+        """The figures interval ``k`` misses a target on only down to their floor."""
+        out = {role for (j, role) in self.reach.out if j == k}
+        if not out or all(t.met_by(value(t, counts)) for t in targets
+                          for counts in self._days(evaluation, k)):
             return None
-        n = self.judged[k]
-        days = evaluation.days(k, n)
-        at_floor = [(d, t) for d, day in enumerate(days) for t in targets
-                    if (k, owner(t)) in self.reach.out and not t.met_by(value(t, day))]
-        if not at_floor:
-            return None
-        floor = self._floor(k)
-        if any(beyond_floor(t, days[d], floor[d]) > 1e-12 for d, t in at_floor):
-            return None  # a miss staffing could lift: the interval is not met
-        first, target = at_floor[0]
-        role = owner(target)
-        names = sorted({str(t) for _, t in at_floor})
-        told = why(role, [t for _, t in at_floor], floor[first], staff.get(role, 0),
-                   self.ceiling[k].get(role, 0))
-        return Floor(seeds=sorted({self.player.seeds[d] for d, _ in at_floor}),
-                     targets=names, reason=told.reason,
-                     detail=f"on the day of seed {self.player.seeds[first]}: {told.detail}")
+        return floor_of(self._judged(evaluation, k), targets, out, staff, self.ceiling[k])
 
     def _occupancy(self, counts: IntervalCounts, staff: Counts, days: int
                    ) -> dict[str, float]:

@@ -13,7 +13,8 @@ interval is judged on (the pooled calls, and each seed's day with
 one after the other, the interval missing each time). When :data:`PATIENCE` additions
 in a row have not brought the shortfall :data:`GAIN` closer than before them, or the
 role already has as many people as the interval and the one before have calls for it
-on a day (each caller could have an agent of their own), more people do not help: the
+on a day (each caller could have an agent of their own; the planner passes more
+where the days with ample people do better), more people do not help: the
 interval keeps the fewest people that gave its best shortfall and is reported out of
 reach, with what limits it (:func:`why`).
 """
@@ -28,6 +29,8 @@ from acd.core.model import Outcome
 from acd.tools.plan.measure import IntervalCounts
 from acd.tools.plan.model import Target, Unreachable
 
+#: the reason of a target tighter than the phones' own answer time
+ANSWER_FLOOR = "answer-floor"
 #: additions in a row that must bring no gain before an interval is out of reach
 PATIENCE = 2
 #: a gain is a shortfall at least this share smaller
@@ -178,7 +181,7 @@ def why(role: str, targets: Sequence[Target], counts: IntervalCounts, people: in
     else:
         figure = value(target, counts)
         shown = "—" if figure is None else f"{figure:.0%}"
-        reason, detail = "answer-floor", (
+        reason, detail = ANSWER_FLOOR, (
             f"{target.metric} stays at {shown} with {people} to {tried} people: more "
             "people do not shorten these waits")
     return Unreachable(reason=reason, detail=where + detail, role=role, targets=names,
@@ -201,7 +204,7 @@ def _wait_reason(target: Target, counts: IntervalCounts) -> tuple[str, str]:
     legs = len(waits) + sum(causes.values())
     if slow >= max(causes.values(), default=0):
         fastest = min(waits) if waits else 0.0
-        return "answer-floor", (
+        return ANSWER_FLOOR, (
             f"{slow} of {legs} legs into {queue} were answered after {target.value:g} s; "
             f"the fastest answer took {fastest:.1f} s: the agent's phone rings before "
             "the pick-up, more people do not shorten that")
