@@ -46,14 +46,13 @@ MAX_BANNER_BYTES = 256
 
 
 class AmiMessage(dict[str, str]):
-    """The headers of one AMI message; first value wins for repeated keys."""
+    """The headers of one AMI message; first value wins for repeated keys.
 
-    __slots__ = ("multi",)
+    No ``__init__`` of its own: a message is built by ``dict``'s, in C (one per event
+    on the hot path), and :attr:`multi` reads the class's ``None`` until set."""
 
-    def __init__(self, *args: object, **kwargs: str) -> None:
-        super().__init__(*args, **kwargs)
-        #: every value of each key that appeared more than once, in order
-        self.multi: dict[str, list[str]] | None = None
+    #: every value of each key that appeared more than once, in order
+    multi: dict[str, list[str]] | None = None
 
     def get_all(self, key: str) -> list[str]:
         """Every value of ``key`` in wire order (empty list when absent)."""

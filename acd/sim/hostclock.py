@@ -48,7 +48,11 @@ class HostClock:
         return self.read(self.clock.now())
 
     def stamp(self) -> float:
-        """An event's ``Timestamp:``: now, less a seeded share of :attr:`jitter_s`."""
+        """An event's ``Timestamp:``: now, less a seeded share of :attr:`jitter_s`
+        (simulated time itself, read at once, while no fault moves the clock: one
+        call for each event sent)."""
+        if not self._steps and self.jitter_s <= 0:
+            return self.clock.now()
         now = self.now()
         return now - self._rng.uniform(0.0, self.jitter_s) if self.jitter_s > 0 else now
 

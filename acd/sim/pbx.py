@@ -172,9 +172,10 @@ class Pbx:
 
     # ================================================================ public API
 
-    def subscribe(self, sink: EventSink) -> None:
-        """Send every event to ``sink(name, privilege, headers, timestamp)``."""
-        self.events.subscribe(sink)
+    def subscribe(self, sink: EventSink, names: Collection[str] | None = None) -> None:
+        """Send every event (or those named in ``names``: the others are not even
+        built) to ``sink(name, privilege, headers, timestamp)``."""
+        self.events.subscribe(sink, names)
 
     def channel(self, name: str) -> Channel:
         """The live channel called ``name``; :class:`ChannelNotFound` otherwise."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from acd.ami import events as ev
-from acd.ami.frames import FrameReader, parse_frame
+from acd.ami.frames import AmiMessage, FrameReader, parse_frame
 from tests.support.paths import transcript
 
 
@@ -59,6 +59,17 @@ def test_unused_and_unknown_events_are_skipped() -> None:
 def test_wanted_event_missing_a_required_header_is_a_typed_error() -> None:
     with pytest.raises(ev.UndecodableEvent, match="Hangup"):
         ev.decode_frame(b"Event: Hangup\r\nCause: 16")
+
+
+def test_a_channel_header_with_a_line_break_is_named_in_the_error() -> None:
+    """Whichever header naming a channel holds CR, LF or NUL, the event is refused
+    and the error says which; clean ones decode."""
+    clean = {"Event": "DialBegin", "Channel": "Local/15@incoming-1;2",
+             "DestChannel": "PJSIP/arm01-1", "Timestamp": "12.5"}
+    assert isinstance(ev.decode_message(AmiMessage(clean)), ev.DialBegin)
+    for bad in ("PJSIP/arm01\r\nAction: Hangup", "PJSIP/arm01\n", "PJSIP/arm01\0"):
+        with pytest.raises(ev.UndecodableEvent, match="DialBegin: DestChannel holds"):
+            ev.decode_message(AmiMessage(clean, DestChannel=bad))
 
 
 def test_every_event_name_in_the_table_decodes_from_a_minimal_frame() -> None:

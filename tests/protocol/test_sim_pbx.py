@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -558,6 +558,41 @@ def _seeded_run(seed: int) -> list[tuple[str, float]]:
         pass
     pbx.stop()
     return [(name, round(stamp - START, 6)) for name, _, stamp in recorder.events]
+
+
+def _routed_run(subscribe: Callable[[Pbx], None]) -> Pbx:
+    """Three calls routed to three agents on a virtual clock, the events sent to the
+    subscribers ``subscribe`` sets up."""
+    clock = SimClock(start_epoch=START, virtual=True)
+    pbx = Pbx(sim_config().agents, clock=clock, seed=3,
+              behaviour=RandomBehaviour(answer_after_s=(1.0, 5.0), talk_s=(5.0, 20.0)))
+    subscribe(pbx)
+    calls = [pbx.place_call("15", f"C{i}", f"06{i:08d}", patience_s=60) for i in range(3)]
+    for call, agent in zip(calls, ("1001", "1002", "arm01"), strict=True):
+        pbx.set_var(call.channel, "ACD_DIAL", pbx.agents[agent].device)
+        pbx.redirect(call.channel, "acd-connect", agent, 1)
+    while clock.run_next(START + 60.0):
+        pass
+    return pbx
+
+
+def test_a_subscriber_that_names_its_events_gets_those_alone_and_the_same() -> None:
+    """A subscriber that says which events it reads gets exactly those, the same
+    headers at the same instants as a subscriber of every event sees them; alone, the
+    events nobody reads are not built, yet counted as sent."""
+    names = {"Newchannel", "DialEnd", "BridgeEnter", "Hangup"}
+    every, some, alone = EventRecorder(), EventRecorder(), EventRecorder()
+
+    def both(pbx: Pbx) -> None:
+        pbx.subscribe(every)
+        pbx.subscribe(some, names)
+
+    sent = _routed_run(both).events.count
+    unread = _routed_run(lambda pbx: pbx.subscribe(alone, names)).events.count
+    assert {"VarSet", "DialState", "BridgeCreate"} <= {n for n, _, _ in every.events}
+    assert some.events == [e for e in every.events if e[0] in names]
+    assert alone.events == some.events and {n for n, _, _ in some.events} == names
+    assert unread == sent == len(every.events)
 
 
 def test_same_seed_same_events_and_times() -> None:

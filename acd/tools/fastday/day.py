@@ -177,9 +177,12 @@ class _Day:
         self.returns = PausedAgentsReturn((low, high), seed)
         self._pending: deque[object] = deque()
         self._action_id = 0
+        #: the last event's time and its ``Timestamp:`` text, as the wire writes it
+        self._stamp, self._stamp_text = -1.0, ""
         names = config.dialplan
         self._variables = (names.number_var, names.arrived_var, names.priority_var)
-        pbx.subscribe(self._on_event)
+        # only the events the decoder turns into inputs: the others are not built
+        pbx.subscribe(self._on_event, EVENT_TYPES)
 
     # ---------------------------------------------------------------- the run
 
@@ -238,13 +241,13 @@ class _Day:
     # ---------------------------------------------------------------- the link
 
     def _on_event(self, name: str, privilege: str, headers: Headers, stamp: float) -> None:
-        if name not in EVENT_TYPES:
-            return  # the decoder would drop it (VarSet, HangupRequest…): skip the work
         message = AmiMessage(headers)
         if len(message) != len(headers):  # a repeated header: first wins, all kept
             message = _message(headers)
         message["Event"], message["Privilege"] = name, privilege
-        message["Timestamp"] = f"{stamp:.6f}"
+        if stamp != self._stamp:  # the events of one instant share its text
+            self._stamp, self._stamp_text = stamp, f"{stamp:.6f}"
+        message["Timestamp"] = self._stamp_text
         event = self._decoder.decode_message(message)
         if event is not None:
             self._pending.append(event)
