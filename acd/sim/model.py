@@ -18,6 +18,9 @@ Headers = list[tuple[str, str]]
 DOWN, RING, RINGING, UP, BUSY = 0, 4, 5, 6, 7
 STATE_DESC: dict[int, str] = {DOWN: "Down", RING: "Ring", RINGING: "Ringing", UP: "Up",
                               BUSY: "Busy"}
+#: ``ChannelState`` and ``ChannelStateDesc`` of each state, written once (a channel
+#: block is built for most events)
+_STATE_TEXT: dict[int, tuple[str, str]] = {n: (str(n), d) for n, d in STATE_DESC.items()}
 
 #: the headers of a channel block, in order (:meth:`Channel.block`), and by prefix
 _BLOCK = ("Channel", "ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName",
@@ -78,10 +81,11 @@ class Channel:
         names = _BLOCK_NAMES.get(prefix)
         if names is None:
             names = _BLOCK_NAMES[prefix] = tuple(prefix + name for name in _BLOCK)
+        state, desc = _STATE_TEXT.get(self.state) or (str(self.state), "Unknown")
         return list(zip(names, (
-            self.name, str(self.state), STATE_DESC.get(self.state, "Unknown"),
-            self.cid_num, self.cid_name, self.conn_num, self.conn_name, "en", "",
-            self.context, self.exten, str(self.priority), self.uniqueid, self.linkedid),
+            self.name, state, desc, self.cid_num, self.cid_name, self.conn_num,
+            self.conn_name, "en", "", self.context, self.exten, str(self.priority),
+            self.uniqueid, self.linkedid),
             strict=True))
 
     def goto(self, context: str, exten: str, priority: int, application: str = "",
