@@ -28,7 +28,7 @@ $(UV): scripts/uv-requirements.txt
 	touch $(UV)
 
 $(STAMP): $(UV) pyproject.toml uv.lock
-	$(UV) sync --quiet --locked $(EXTRAS)
+	$(UV) sync --quiet --locked --compile-bytecode $(EXTRAS)
 	touch $(STAMP)
 
 install: $(STAMP)
