@@ -40,7 +40,7 @@ event with the count before the next one it does get.
 Each event is made from its fact alone (number, priority, wait and the masked caller
 travel in the fact), with two exceptions no fact can carry: the caller's number in
 full, which is health data and never put in a fact (facts are journaled), is read
-from the live call (:class:`LiveCalls`); and who hears of a call's end is who was
+from the live call (the engine's read-only view); and who hears of a call's end is who was
 told of its offers and answers. The stream keeps both for the calls it spoke of until
 their ``CallEnded`` (every call leaves the engine with one), nothing more.
 """
@@ -49,9 +49,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -59,28 +59,11 @@ from acd.core import facts as f
 from acd.logs import get_logger
 
 if TYPE_CHECKING:
-    from acd.core.model import Call
-    from acd.core.ports import FactListener
+    from acd.core.ports import StreamHost
 
 log = get_logger("acd.cti")
 
 _ENCODER = msgspec.json.Encoder()
-
-
-class LiveCalls(Protocol):
-    """The engine's calls, read only: where a caller's number in full is found."""
-
-    @property
-    def calls(self) -> Mapping[str, Call]: ...
-
-
-class StreamSource(Protocol):
-    """What the stream is given: the live calls, read only, and the facts."""
-
-    @property
-    def engine(self) -> LiveCalls: ...
-
-    def add_fact_listener(self, listener: FactListener) -> None: ...
 
 
 @dataclass(slots=True)
@@ -180,7 +163,7 @@ class Subscriber:
 class EventStream:
     """Fact listener → per-client queues. ``attach`` it to a router once."""
 
-    def __init__(self, router: StreamSource, *, buffer: int = 1000) -> None:
+    def __init__(self, router: StreamHost, *, buffer: int = 1000) -> None:
         self.router = router
         self.buffer = buffer
         self.subscribers: set[Subscriber] = set()
