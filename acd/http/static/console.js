@@ -38,9 +38,15 @@
 
   function $(id) { return document.getElementById(id); }
 
+  // a key's words in the page's language (STRINGS holds [French, English] per key)
+  function words(key) {
+    var both = STRINGS[key];
+    return both === undefined ? undefined : both[lang === "en" ? 1 : 0];
+  }
+
   function t(key) {
-    var table = STRINGS[lang] || STRINGS.fr;
-    return table[key] !== undefined ? table[key] : (STRINGS.fr[key] || key);
+    var text = words(key);
+    return text !== undefined ? text : key;
   }
 
   function fill(text, values) {
@@ -113,9 +119,8 @@
 
   function reasonText(reason) {
     if (!reason) { return ""; }
-    var key = "reason_" + reason;
-    var table = STRINGS[lang];
-    return table[key] !== undefined ? table[key] : reason;
+    var text = words("reason_" + reason);
+    return text !== undefined ? text : reason;
   }
 
   function causeText(period) {
