@@ -15,6 +15,7 @@ with the simulator's log of channels for what no router can know.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -28,6 +29,23 @@ from acd.tools.simulate.router_process import RouterProcess
 
 #: the simulator's reason for hanging callers up in a fault → the record's lost_reason
 LOST_REASONS = {"restart": "pbx-restart", "crash": "pbx-crash"}
+
+
+@dataclass(kw_only=True)
+class Harm:
+    """What the router must never do, as the simulator saw it: each count stays 0 in a
+    good run, a plain one (:class:`~acd.tools.simulate.run.RunResult`) or a chaos one
+    (:class:`~acd.tools.simulate.chaos_run.ChaosResult`)."""
+
+    #: actions the router sent to channels that are not ACD callers
+    foreign_touched: int = 0
+    #: callers the router took out of the fail-open Queue() or its conversation
+    native_moved: int = 0
+    #: callers the fail-open queue rang on a member the router does not know (a stale
+    #: one the scenario left there, ``[pbx] stale_failopen_members``)
+    callers_rung_on_unknown_members: int = 0
+    #: records of channels that were never ACD callers
+    phantom_records: int = 0
 
 
 def phantom_records(records: list[CallRecord], sim: SimServer) -> list[CallRecord]:

@@ -37,7 +37,7 @@ from acd.sim.reload import dialplan_reload
 from acd.store import keys
 from acd.tools.simulate.agents import FEATURE_CODES, behaviour_for
 from acd.tools.simulate.chaos import Fault, needs_pair
-from acd.tools.simulate.chaos_judge import judge, phantom_records
+from acd.tools.simulate.chaos_judge import Harm, judge, phantom_records
 from acd.tools.simulate.redis_process import RedisProcess
 from acd.tools.simulate.router_process import ROUTER_START_TIMEOUT_S, RouterProcess
 from acd.tools.simulate.run import for_speed, set_up_pbx
@@ -50,7 +50,7 @@ PAIR_TTL_S = 2.0
 
 
 @dataclass
-class ChaosResult:
+class ChaosResult(Harm):
     records: list[CallRecord]
     summary: Summary
     #: caller channels the router hung up: must stay empty
@@ -67,14 +67,6 @@ class ChaosResult:
     #: calls whose record reached the run's Redis (distinct uniqueids), read after
     #: the routers stopped: every router's journal caught up if it equals the records
     records_in_redis: int = 0
-    #: actions the router sent to channels that are not ACD callers
-    foreign_touched: int = 0
-    #: callers the router took out of the fail-open Queue() or its conversation
-    native_moved: int = 0
-    #: callers the fail-open queue rang on a member the router does not know
-    callers_rung_on_unknown_members: int = 0
-    #: router records of channels that were never ACD callers
-    phantom_records: int = 0
 
 
 class ChaosRun:

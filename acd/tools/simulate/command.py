@@ -19,6 +19,7 @@ from acd.shipped import SCENARIOS, shown_path
 from acd.tools.plan.staffed import interval_figures, render_intervals, staffed_from
 from acd.tools.plan.staffing import PlanInputError
 from acd.tools.simulate.chaos import ChaosError, Fault, parse_chaos
+from acd.tools.simulate.chaos_judge import Harm
 from acd.tools.simulate.chaos_run import ChaosResult, run_chaos
 from acd.tools.simulate.run import Progress, RunResult, run_scenario
 from acd.tools.simulate.scenario import Scenario, load_scenario_and_site
@@ -57,7 +58,7 @@ def summary_json(summary: Summary, result: RunResult | ChaosResult) -> dict[str,
     }
 
 
-def harmed(result: RunResult | ChaosResult) -> bool:
+def harmed(result: Harm) -> bool:
     """The router touched a channel that is not an ACD caller, took a caller out of
     the fail-open queue or its conversation, recorded a channel that never was a
     caller, or left a member it does not know in the fail-open queue, which rang a

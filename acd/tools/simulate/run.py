@@ -34,7 +34,7 @@ from acd.sim import SimServer, start_sim
 from acd.testing import build_stack
 from acd.tools.simulate.agentreturn import PausedAgentsReturn, still_paused_for_no_answer
 from acd.tools.simulate.agents import FEATURE_CODES, behaviour_for
-from acd.tools.simulate.chaos_judge import phantom_records
+from acd.tools.simulate.chaos_judge import Harm, phantom_records
 from acd.tools.simulate.desk import Desk
 from acd.tools.simulate.scenario import Scenario, parse_time_of_day
 from acd.tools.simulate.traffic import Planned, plan, scenario_start
@@ -56,7 +56,7 @@ class Progress:
 
 
 @dataclass
-class RunResult:
+class RunResult(Harm):
     records: list[CallRecord]
     summary: Summary
     #: the router's /metrics text at the end of the run
@@ -64,15 +64,6 @@ class RunResult:
     #: caller channels the router hung up: must stay empty
     hung_up_by_router: list[str] = field(default_factory=list)
     calls_placed: int = 0
-    #: actions the router sent to channels that are not ACD callers
-    foreign_touched: int = 0
-    #: callers the router took out of the fail-open Queue() or its conversation
-    native_moved: int = 0
-    #: callers the fail-open queue rang on a member the router does not know (a stale
-    #: one the scenario left there, ``[pbx] stale_failopen_members``): must stay 0
-    callers_rung_on_unknown_members: int = 0
-    #: records of channels that were never ACD callers
-    phantom_records: int = 0
     started_at: float = 0.0
     ended_at: float = 0.0
     #: the simulator's own account of each call an agent picked up: uniqueid → when it
