@@ -93,14 +93,20 @@ class BasculeRequest(msgspec.Struct, frozen=True):
     reason: str = ""
 
 
-class AgentLogin(msgspec.Struct, frozen=True):
+class _AgentChange(msgspec.Struct, frozen=True):
+    """An agent's state changes, as ``by`` asked (the agent itself, its feature code,
+    a supervisor); nothing else to say, unlike a pause (:class:`AgentPause`)."""
+
     agent: str
     by: str = "agent"
 
 
-class AgentLogout(msgspec.Struct, frozen=True):
-    agent: str
-    by: str = "agent"
+class AgentLogin(_AgentChange, frozen=True):
+    """The agent starts taking calls (a logged-out agent becomes available)."""
+
+
+class AgentLogout(_AgentChange, frozen=True):
+    """The agent stops taking calls (after the call it rings for or talks in)."""
 
 
 class AgentPause(msgspec.Struct, frozen=True):
@@ -109,9 +115,8 @@ class AgentPause(msgspec.Struct, frozen=True):
     by: str = "agent"
 
 
-class AgentReady(msgspec.Struct, frozen=True):
-    agent: str
-    by: str = "agent"
+class AgentReady(_AgentChange, frozen=True):
+    """The agent takes calls again (a pause ends, or one asked for is dropped)."""
 
 
 class AgentReskill(msgspec.Struct, frozen=True):
