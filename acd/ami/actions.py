@@ -59,22 +59,31 @@ class Setvar(Action, frozen=True, kw_only=True):
         return out
 
 
-class Redirect(Action, frozen=True, kw_only=True):
-    """Move a channel to a dialplan location (``ExtraChannel`` moves a second one)."""
+class _ChannelToLocation(Action, frozen=True, kw_only=True):
+    """A channel and a dialplan location (context, extension, priority): where a
+    Redirect moves the channel, where an Originate sends it once answered."""
 
-    name: ClassVar[str] = "Redirect"
     channel: str
     context: str
     exten: str
     priority: int = 1
+
+    def headers(self) -> list[tuple[str, str]]:
+        return [("Channel", self.channel), ("Context", self.context), ("Exten", self.exten),
+                ("Priority", str(self.priority))]
+
+
+class Redirect(_ChannelToLocation, frozen=True, kw_only=True):
+    """Move a channel to a dialplan location (``ExtraChannel`` moves a second one)."""
+
+    name: ClassVar[str] = "Redirect"
     extra_channel: str = ""
     extra_context: str = ""
     extra_exten: str = ""
     extra_priority: int = 1
 
     def headers(self) -> list[tuple[str, str]]:
-        out = [("Channel", self.channel), ("Context", self.context), ("Exten", self.exten),
-               ("Priority", str(self.priority))]
+        out = super().headers()
         if self.extra_channel:
             out += [("ExtraChannel", self.extra_channel),
                     ("ExtraContext", self.extra_context or self.context),
@@ -101,16 +110,12 @@ class CoreShowChannels(Action, frozen=True, kw_only=True):
     name: ClassVar[str] = "CoreShowChannels"
 
 
-class Originate(Action, frozen=True, kw_only=True):
+class Originate(_ChannelToLocation, frozen=True, kw_only=True):
     """Create a call: the router rings the target agent of a warm transfer with it
     (``Channel`` = the agent's device, then ``Context``/``Exten`` once answered); the
     simulator's drivers and tests place callers with it."""
 
     name: ClassVar[str] = "Originate"
-    channel: str
-    context: str
-    exten: str
-    priority: int = 1
     caller_id: str = ""
     variables: tuple[str, ...] = ()
     is_async: bool = True
@@ -118,8 +123,7 @@ class Originate(Action, frozen=True, kw_only=True):
     timeout_ms: int = 0
 
     def headers(self) -> list[tuple[str, str]]:
-        out = [("Channel", self.channel), ("Context", self.context), ("Exten", self.exten),
-               ("Priority", str(self.priority))]
+        out = super().headers()
         if self.timeout_ms > 0:
             out.append(("Timeout", str(self.timeout_ms)))
         if self.caller_id:
