@@ -142,7 +142,7 @@ def _plan(args: argparse.Namespace) -> int:
         end=args.end, weekday=args.weekday, day=args.day, interval=args.interval,
         seeds=args.seeds or 5, surge=args.surge, json=args.json, html=args.html,
         compare_policies=args.compare_policies, jobs=args.jobs, meet=args.meet,
-        blocking=args.blocking, extra_seeds=args.extra_seeds))
+        blocking=args.blocking, extra_seeds=args.extra_seeds, arrivals=args.arrivals))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -294,6 +294,10 @@ def _plan_arguments(plan: argparse.ArgumentParser) -> None:
                       "default: the busiest in the records)")
     plan.add_argument("--day", type=_date, metavar="DATE",
                       help="records: the date to plan (its weekday's traffic)")
+    plan.add_argument("--arrivals", choices=("upper", "mean"), default="upper",
+                      help="records: size for each half-hour's arrivals at their one-sided "
+                           "90%% upper bound (default: the records' chance shortfalls do "
+                           "not under-staff), or at the estimate itself (mean)")
     plan.add_argument("--target", metavar="TARGETS",
                       help="comma-separated: qs30>=0.90, qs60>=0.99, abandon_rate<=0.05, "
                            "QUEUE_pNN<=SECONDS (e.g. amu_n2_p90<=60)")

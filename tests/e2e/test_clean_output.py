@@ -139,7 +139,13 @@ def test_on_a_terminal_log_lines_wait_until_the_demo_has_finished(tmp_path: Path
 
 
 def test_simulate_records_out_is_a_history_that_plan_and_report_read(tmp_path: Path) -> None:
+    # one ARM for the half-hour's ~23 calls and callers of little patience: callers give
+    # up whatever the run's timing (a plan needs abandons to estimate patience)
     scenario = short_scenario(tmp_path)
+    scenario.write_text(SCENARIO.replace("counts = { ARM_N1 = 2, AMU_N2 = 1 }",
+                                         "counts = { ARM_N1 = 1 }")
+                        .replace("patience_s = [20, 120]", "patience_s = [5, 40]"),
+                        encoding="utf-8")
     records = tmp_path / "history.jsonl"
     played = acd("simulate", "--scenario", str(scenario), "--json",
                  "--records-out", str(records))

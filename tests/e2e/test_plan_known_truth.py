@@ -112,7 +112,15 @@ def test_acd_plan_json_and_page_carry_the_traffic(week: Path, estimate: HistoryE
                   "--interval", "4h", "--json", "--html", str(page))
     assert planned.returncode in (0, 1), planned.stderr
     traffic = json.loads(planned.stdout)["traffic"]
-    assert traffic == json.loads(json.dumps(traffic_json(estimate)))
+    # sized, by default, for each half-hour's one-sided 90 % upper bound
+    assert traffic == json.loads(json.dumps(traffic_json(estimate.bounded())))
+    assert traffic["arrivals_bound"] == {"z": 1.2816, "one_sided": 0.9}
+    assert all(planned >= mean for planned, mean in zip(
+        traffic["arrivals_planned"]["Monday"], traffic["arrivals"]["Monday"], strict=True))
+    assert sum(traffic["arrivals_planned"]["Monday"]) > sum(traffic["arrivals"]["Monday"])
+    # the truth's weekdays share one shape: read from the seven of them
+    assert traffic["arrivals_shape_from"]["15"]["Monday"] == [
+        "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
     assert set(traffic["talk_s"]["ARM_N1/AMU_N2"]) >= {"mean", "n"}
     assert set(traffic["transfer_share"]) == {"ARM_N1->AMU_N2"}
     assert set(traffic["patience_s"]) >= {"p50", "p75", "p90", "observed_until_s"}
@@ -121,3 +129,4 @@ def test_acd_plan_json_and_page_carry_the_traffic(week: Path, estimate: HistoryE
         sum(sum(by_day[0]) for by_day in estimate.arrivals.values()), abs=0.5)
     text = page.read_text(encoding="utf-8")
     assert 'id="traffic"' in text and "ARM_N1/AMU_N2" in text and "ARM_N1 → AMU_N2" in text
+    assert "upper bound" in text and "planned for" in text

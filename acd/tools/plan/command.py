@@ -75,6 +75,9 @@ class PlanRequest:
     blocking: float = 0.01
     #: seeds added where an interval's decision is close
     extra_seeds: int = 3
+    #: records: size for the arrivals' one-sided upper bound ("upper") or their
+    #: estimate ("mean")
+    arrivals: str = "upper"
 
 
 def plan_command(request: PlanRequest, *, out: TextIO = sys.stdout,
@@ -222,10 +225,16 @@ def _history_day(request: PlanRequest, config: Config, site_path: str,
     estimate = estimate_history(records, start=request.start, end=request.end,
                                 roles={a.id: primary_skill(a) for a in config.agents})
     weekday = _weekday(request, estimate.arrivals, WEEKDAYS)
+    if request.arrivals == "upper":
+        estimate = estimate.bounded()
+    elif request.arrivals != "mean":
+        raise ValueError(f"--arrivals {request.arrivals!r}: upper or mean")
     scenario = estimate.to_scenario(weekday, site=str(Path(site_path).resolve()),
                                     day=request.day)
+    bound = "" if estimate.bound_z is None else \
+        ", sized for each half-hour's arrivals at their one-sided 90 % upper bound"
     print(f"traffic from {len(records)} records, {request.start} → {request.end}: "
-          f"planning a {WEEKDAYS[weekday]}", file=err)
+          f"planning a {WEEKDAYS[weekday]}{bound}", file=err)
     print(estimate.summary(), file=err)
     return scenario, traffic_json(estimate)
 

@@ -4,8 +4,11 @@ From :class:`~acd.core.records.CallRecord` over a date range (the JSON lines of
 ``acd replay`` / ``acd run --records-out``, or the Redis records stream):
 
 - **arrivals** per dialled number, weekday and half-hour (local time of the record):
-  the mean number of calls in that interval over the days of that weekday observed.
-  Every record is an arrival, a caller who hung up during the announcement too (a
+  the weekday's calls a day spread on its half-hourly shape, the shape pooled over the
+  weekdays whose records do not show it to differ (:mod:`acd.tools.plan.arrivals`),
+  each figure with its standard error; :meth:`HistoryEstimate.bounded` gives the
+  estimate with every figure at its one-sided upper bound. Every record is an
+  arrival, a caller who hung up during the announcement too (a
   record with ``in_announcement``, from a dialplan that sends the arrival event: older
   records miss those callers).
   A day with no record at all is a records outage (a SAS never has a day without a
@@ -57,10 +60,10 @@ import numpy.typing as npt
 
 from acd.core.model import Outcome
 from acd.core.records import CallRecord, LegRecord, TransferRecord
+from acd.tools.plan.arrivals import UPPER_Z, estimate_arrivals, upper
 from acd.tools.plan.patience import Tail, estimate_patience
 from acd.tools.simulate.scenario import AgentsSpec, CallsSpec, PatienceTail, Scenario
 
-SLOTS = 48
 SLOT_S = 1800
 QUANTILES: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
 FloatArray = npt.NDArray[np.float64]
@@ -98,7 +101,8 @@ class HistoryEstimate:
     days: dict[int, int]
     #: days in [start, end] without a single record (left out of the means)
     empty_days: tuple[date, ...]
-    #: number → weekday → mean calls per half-hour (48 values, 00:00 first), unscaled
+    #: number → weekday → expected calls per half-hour (48 values, 00:00 first),
+    #: unscaled (at their upper bound once :meth:`bounded`)
     arrivals: dict[str, dict[int, tuple[float, ...]]]
     #: queue → talk times of the legs answered there, whoever answered them
     talk: dict[str, Distribution]
@@ -120,12 +124,31 @@ class HistoryEstimate:
     #: of the records, callers who hung up during the announcement (``in_announcement``:
     #: in the arrivals and, as abandons at 0 s of wait, in the patience)
     in_announcement: int = 0
+    #: number → weekday → the standard error of each of ``arrivals``' figures
+    arrivals_se: dict[str, dict[int, tuple[float, ...]]] = field(default_factory=dict)
+    #: number → weekday → the weekdays its half-hourly shape is read from
+    shape_from: dict[str, dict[int, tuple[int, ...]]] = field(default_factory=dict)
+    #: ``arrivals`` before :meth:`bounded` (empty while they are the estimate itself)
+    arrivals_mean: dict[str, dict[int, tuple[float, ...]]] = field(default_factory=dict)
+    #: the ``z`` of the one-sided bound ``arrivals`` stand at (None: the estimate)
+    bound_z: float | None = None
 
     def rate(self, number: str, weekday: int, slot: int) -> float:
         """Expected calls to ``number`` in half-hour ``slot`` of ``weekday``, surge
         included."""
         per_slot = self.arrivals.get(number, {}).get(weekday)
         return 0.0 if per_slot is None else per_slot[slot] * self.surge
+
+    def bounded(self, z: float = UPPER_Z) -> HistoryEstimate:
+        """The estimate with each arrival figure at ``mean + z·se``: a plan sized for
+        it holds where the records underestimate the traffic by chance (90 % one-sided
+        for the default ``z``)."""
+        if self.bound_z is not None:
+            raise ValueError("the arrivals are already at a bound")
+        raised = {number: {wd: upper(means, self.arrivals_se[number][wd], z)
+                           for wd, means in by_day.items()}
+                  for number, by_day in self.arrivals.items()}
+        return replace(self, arrivals=raised, arrivals_mean=self.arrivals, bound_z=z)
 
     def scaled(self, surge: float) -> HistoryEstimate:
         if surge <= 0:
@@ -198,10 +221,13 @@ def estimate_history(records: Iterable[CallRecord], *, start: date | None = None
     span = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     days = Counter(d.weekday() for d in span if d in seen.dates)
     legs = seen.legs
+    arrivals = estimate_arrivals(seen.counts, days)
     return HistoryEstimate(
         start=first, end=last, days=dict(sorted(days.items())),
         empty_days=tuple(d for d in span if d not in seen.dates),
-        arrivals=_mean_arrivals(seen.counts, days),
+        arrivals={number: a.mean for number, a in arrivals.items()},
+        arrivals_se={number: a.se for number, a in arrivals.items()},
+        shape_from={number: a.shape_from for number, a in arrivals.items()},
         talk={queue: complete_durations(v) for queue, v in sorted(legs.talk.items())},
         transfers=legs.shares(),
         patience=censored_durations(seen.events, seen.censored, seen.early),
@@ -243,20 +269,6 @@ class _Reading:
             self.early += 1  # an abandon before the queue: at 0 s of wait
         else:
             _patience(record, arrived, self.events, self.censored)
-
-
-def _mean_arrivals(counts: Mapping[tuple[str, date, int], int], days: Mapping[int, int]
-                   ) -> dict[str, dict[int, tuple[float, ...]]]:
-    """number → weekday → mean calls per half-hour over the ``days`` of each weekday
-    observed (a half-hour without calls on such a day counting as zero)."""
-    arrivals: dict[str, dict[int, tuple[float, ...]]] = {}
-    for number in sorted({n for n, _, _ in counts}):
-        sums = [[0] * SLOTS for _ in range(7)]
-        for (n, d, slot), count in counts.items():
-            if n == number:
-                sums[d.weekday()][slot] += count
-        arrivals[number] = {wd: tuple(c / days[wd] for c in sums[wd]) for wd in sorted(days)}
-    return arrivals
 
 
 class _Legs:
@@ -378,9 +390,20 @@ def summary_text(est: HistoryEstimate) -> str:
         lines.append("Days without any record (left out): "
                      + ", ".join(str(d) for d in est.empty_days))
     lines.append("Calls a day (mean, surge included):")
-    for number, by_day in est.arrivals.items():
+    for number, by_day in (est.arrivals_mean or est.arrivals).items():
         lines.append(f"  {number}: " + ", ".join(
             f"{WEEKDAYS[wd][:3]} {sum(v) * est.surge:.0f}" for wd, v in by_day.items()))
+    for number, groups in est.shape_from.items():
+        pooled = sorted({w for group in groups.values() if len(group) > 1 for w in group})
+        own = [wd for wd, group in groups.items() if len(group) == 1]
+        lines.append(f"  {number}: half-hourly shape read from "
+                     + (", ".join(WEEKDAYS[w][:3] for w in pooled) + " together"
+                        if pooled else "each weekday alone")
+                     + ("; its own for " + ", ".join(WEEKDAYS[w][:3] for w in own)
+                        if pooled and own else ""))
+    if est.bound_z is not None:
+        lines.append(f"  planned at each half-hour's upper bound (mean + {est.bound_z:.2f} "
+                     "standard errors)")
     lines.append("Talk times (s): queue/role of the agent  n  mean  median  p90  → range")
     for key, d in est.talk_by_role.items():
         lines.append(f"  {key}  {d.observations}  {d.mean_s:.0f}  {d.quantiles[0.5]:.0f}  "

@@ -42,12 +42,31 @@ def traffic_section(traffic: dict[str, Any]) -> list[str]:
                  + (f", beyond that a {_e(tail['family'])} tail fitted to them (shape "
                     f"{tail['shape']:.2f}, scale {_s(tail['scale_s'])})" if tail else "")
                  + ".</p>")
-    lines += ["<table>", "<tr><th>weekday</th><th>calls a day</th><th>busiest half-hour</th>"
-              "</tr>"]
+    lines += _arrivals(traffic)
+    lines.append("</section>")
+    return lines
+
+
+def _arrivals(traffic: dict[str, Any]) -> list[str]:
+    """Calls a day per weekday, the busiest half-hour with its standard error, and
+    what the plan was sized for."""
+    planned = traffic.get("arrivals_planned")
+    bound = traffic.get("arrivals_bound")
+    lines = ["<table>", "<tr><th>weekday</th><th>calls a day</th><th>busiest half-hour "
+             "(± standard error)</th>" + ("<th>planned for</th>" if planned else "") + "</tr>"]
+    errors = traffic.get("arrivals_se", {})
     for weekday, slots in traffic["arrivals"].items():
         busiest = max(range(len(slots)), key=lambda n: slots[n])
-        lines.append(f"<tr><td>{_e(weekday)}</td><td>{sum(slots):.0f}</td>"
-                     f"<td>{busiest // 2:02d}:{30 * (busiest % 2):02d} "
-                     f"({slots[busiest]:.1f})</td></tr>")
-    lines += ["</table>", "</section>"]
+        se = errors.get(weekday, [0.0] * len(slots))[busiest]
+        cells = [_e(weekday), f"{sum(slots):.0f}",
+                 f"{busiest // 2:02d}:{30 * (busiest % 2):02d} ({slots[busiest]:.1f} ± {se:.1f})"]
+        if planned:
+            cells.append(f"{planned[weekday][busiest]:.1f}")
+        lines.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    lines.append("</table>")
+    if bound:
+        lines.append(f"<p>Each half-hour planned at its one-sided {bound['one_sided']:.0%} "
+                     f"upper bound (estimate + {bound['z']:.2f} standard errors): a week of "
+                     "records holds one day of each weekday, and a half-hour of 30 calls is "
+                     "known to ±18 % from one day alone.</p>")
     return lines

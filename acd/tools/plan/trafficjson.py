@@ -10,17 +10,26 @@ truth a site knows or a synthetic history was made from.
   no transfer requests);
 - ``patience_s``: ``p50``, ``p75``, ``p90`` and ``observed_until_s`` (where the records
   stop showing it; beyond, ``tail``: the fitted family, shape and scale);
-- ``arrivals``: weekday → 48 mean calls per half-hour from 00:00, every number
-  together (``arrivals_by_number``: per number), as the records show them (the
-  ``surge`` multiplies them in the plan).
+- ``arrivals``: weekday → 48 expected calls per half-hour from 00:00, every number
+  together (``arrivals_by_number``: per number), as estimated from the records (the
+  ``surge`` multiplies them in the plan); ``arrivals_se``: the standard error of each
+  (numbers taken as independent); ``arrivals_shape_from``: number → weekday → the
+  weekdays its half-hourly shape is read from; ``arrivals_planned``: the figures the
+  plan was sized for (``arrivals`` at their one-sided upper bound ``mean + z·se``, ``z``
+  in ``arrivals_bound``), or null when it was sized for the estimate itself.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
+from scipy import stats
+
 from acd.tools.plan.history import WEEKDAYS, HistoryEstimate
+
+PerNumber = Mapping[str, Mapping[int, tuple[float, ...]]]
 
 
 def _r(value: float, digits: int = 1) -> float | None:
@@ -30,7 +39,7 @@ def _r(value: float, digits: int = 1) -> float | None:
 def traffic_json(est: HistoryEstimate) -> dict[str, Any]:
     pat = est.patience
     tail = pat.tail
-    weekdays = sorted({wd for by_day in est.arrivals.values() for wd in by_day})
+    mean = est.arrivals_mean or est.arrivals
     return {
         "from": est.start.isoformat(),
         "to": est.end.isoformat(),
@@ -53,11 +62,31 @@ def traffic_json(est: HistoryEstimate) -> dict[str, Any]:
                 "family": tail.family, "shape": round(tail.shape, 4),
                 "scale_s": round(tail.scale_s, 1)},
         },
-        "arrivals": {WEEKDAYS[wd]: [round(sum(by_day[wd][slot] for by_day
-                                               in est.arrivals.values() if wd in by_day), 3)
-                                    for slot in range(48)]
-                     for wd in weekdays},
+        "arrivals": _totals(mean),
         "arrivals_by_number": {number: {WEEKDAYS[wd]: [round(v, 3) for v in values]
                                         for wd, values in by_day.items()}
-                               for number, by_day in est.arrivals.items()},
+                               for number, by_day in mean.items()},
+        "arrivals_se": _totals(est.arrivals_se, squares=True),
+        "arrivals_shape_from": {number: {WEEKDAYS[wd]: [WEEKDAYS[w] for w in group]
+                                         for wd, group in by_day.items()}
+                                for number, by_day in est.shape_from.items()},
+        "arrivals_planned": None if est.bound_z is None else _totals(est.arrivals),
+        "arrivals_bound": None if est.bound_z is None else {
+            "z": round(est.bound_z, 4),
+            "one_sided": round(float(stats.norm.cdf(est.bound_z)), 4)},
     }
+
+
+def _totals(per_number: PerNumber, *, squares: bool = False) -> dict[str, list[float]]:
+    """weekday → 48 figures, every number together (``squares``: standard errors,
+    added as independent variances)."""
+    weekdays = sorted({wd for by_day in per_number.values() for wd in by_day})
+    out: dict[str, list[float]] = {}
+    for wd in weekdays:
+        rows = [by_day[wd] for by_day in per_number.values() if wd in by_day]
+        if squares:
+            out[WEEKDAYS[wd]] = [round(math.sqrt(sum(r[s] ** 2 for r in rows)), 3)
+                                 for s in range(48)]
+        else:
+            out[WEEKDAYS[wd]] = [round(sum(r[s] for r in rows), 3) for s in range(48)]
+    return out
