@@ -28,18 +28,12 @@ class Agents:
         self.state, self.fx, self.timers, self.config = context
         self.roster = roster
 
-    def on_busy_timer(self, key: str, token: int) -> None:
+    def on_busy_timer(self, agent: Agent) -> None:
         """The hold after a busy answer is over: the agent may be offered calls."""
-        agent = self.state.agents.get(key)
-        if agent is None or int(agent.busy_until * 1000) != token:
-            return  # held again since: a later timer ends it
         self.roster.back_in_pool(agent)
 
-    def on_wrap_timer(self, key: str, token: int) -> None:
-        agent = self.state.agents.get(key)
-        if agent is not None and agent.state is AgentState.WRAP_UP \
-                and int(agent.wrap_up_until * 1000) == token:
-            self.roster.set_state(agent, AgentState.AVAILABLE, "wrap-up over")
+    def on_wrap_timer(self, agent: Agent) -> None:
+        self.roster.set_state(agent, AgentState.AVAILABLE, "wrap-up over")
 
     # ------------------------------------------------------------------ intents
 

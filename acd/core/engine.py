@@ -156,9 +156,8 @@ class Engine:
             TimerKind.OVERFLOW: overflow.on_wait_timer,
             TimerKind.OVERFLOW_RING: overflow.on_ring_timer,
         }
-        #: timer kind → handler of a due agent timer (keyed by agent; the handler checks
-        #: the token)
-        self.agent_timers: dict[TimerKind, Callable[[str, int], None]] = {
+        #: timer kind → handler of a due agent timer (keyed by agent) still valid
+        self.agent_timers: dict[TimerKind, Callable[[Agent], None]] = {
             TimerKind.WRAP: self._agents.on_wrap_timer,
             TimerKind.BUSY: self._agents.on_busy_timer,
         }
@@ -231,19 +230,18 @@ class Engine:
         return output
 
     def next_deadline(self) -> float | None:
-        """When the next timer is due (the adapter sends a Tick then), or None."""
+        """When the next timer that still applies is due (the adapter sends a Tick
+        then), or None: a timer made stale since it was armed wakes nobody."""
         return self._timers.next_deadline()
 
     def _run_due_timers(self) -> None:
-        calls = self.state.calls
-        for kind, key, token in self._timers.due():
+        calls, agents = self.state.calls, self.state.agents
+        for kind, key in self._timers.due():
             agent_timer = self.agent_timers.get(kind)
             if agent_timer is not None:
-                agent_timer(key, token)
+                agent_timer(agents[key])
             else:
-                call = calls.get(key)
-                if call is not None and call.offer_id == token:
-                    self.call_timers[kind](call)
+                self.call_timers[kind](calls[key])
             self._settle()
 
     def _settle(self) -> None:

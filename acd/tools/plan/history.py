@@ -389,21 +389,7 @@ def summary_text(est: HistoryEstimate) -> str:
     if est.empty_days:
         lines.append("Days without any record (left out): "
                      + ", ".join(str(d) for d in est.empty_days))
-    lines.append("Calls a day (mean, surge included):")
-    for number, by_day in (est.arrivals_mean or est.arrivals).items():
-        lines.append(f"  {number}: " + ", ".join(
-            f"{WEEKDAYS[wd][:3]} {sum(v) * est.surge:.0f}" for wd, v in by_day.items()))
-    for number, groups in est.shape_from.items():
-        pooled = sorted({w for group in groups.values() if len(group) > 1 for w in group})
-        own = [wd for wd, group in groups.items() if len(group) == 1]
-        lines.append(f"  {number}: half-hourly shape read from "
-                     + (", ".join(WEEKDAYS[w][:3] for w in pooled) + " together"
-                        if pooled else "each weekday alone")
-                     + ("; its own for " + ", ".join(WEEKDAYS[w][:3] for w in own)
-                        if pooled and own else ""))
-    if est.bound_z is not None:
-        lines.append(f"  planned at each half-hour's upper bound (mean + {est.bound_z:.2f} "
-                     "standard errors)")
+    lines += _arrival_lines(est)
     lines.append("Talk times (s): queue/role of the agent  n  mean  median  p90  → range")
     for key, d in est.talk_by_role.items():
         lines.append(f"  {key}  {d.observations}  {d.mean_s:.0f}  {d.quantiles[0.5]:.0f}  "
@@ -413,26 +399,46 @@ def summary_text(est: HistoryEstimate) -> str:
     lines.append(f"Transfers {seen}, of the calls each filière's own role answered: "
                  + (", ".join(f"{src} → {dst} {share:.1%}" for src, to in est.transfers.items()
                               for dst, share in to.items()) or "none"))
+    lines += _patience_lines(est)
+    return "\n".join(lines)
+
+
+def _arrival_lines(est: HistoryEstimate) -> list[str]:
+    """Calls a day per number and weekday, where each half-hourly shape was read, and
+    the bound planned for."""
+    lines = ["Calls a day (mean, surge included):"]
+    for number, by_day in (est.arrivals_mean or est.arrivals).items():
+        lines.append(f"  {number}: " + ", ".join(
+            f"{WEEKDAYS[wd][:3]} {sum(v) * est.surge:.0f}" for wd, v in by_day.items()))
+    for number, groups in est.shape_from.items():
+        pooled = sorted({w for group in groups.values() if len(group) > 1 for w in group})
+        own = [wd for wd, group in groups.items() if len(group) == 1]
+        where = ", ".join(WEEKDAYS[w][:3] for w in pooled) + " together" if pooled \
+            else "each weekday alone"
+        if pooled and own:
+            where += "; its own for " + ", ".join(WEEKDAYS[w][:3] for w in own)
+        lines.append(f"  {number}: half-hourly shape read from {where}")
+    if est.bound_z is not None:
+        lines.append(f"  planned at each half-hour's upper bound (mean + {est.bound_z:.2f} "
+                     "standard errors)")
+    return lines
+
+
+def _patience_lines(est: HistoryEstimate) -> list[str]:
     pat = est.patience
-    tail = pat.tail
     early = f" ({est.in_announcement} during the announcement)" \
         if est.in_announcement else ""
-    lines.append(f"Patience (Kaplan–Meier, {pat.events} abandons{early}, "
-                 f"{pat.observations - pat.events} censored): "
-                 + ", ".join(f"p{round(p * 100)} {_s(q)}" for p, q in pat.quantiles.items())
-                 + f" → range {list(pat.range_s)}")
+    lines = [f"Patience (Kaplan–Meier, {pat.events} abandons{early}, "
+             f"{pat.observations - pat.events} censored): "
+             + ", ".join(f"p{round(p * 100)} {_s(q)}" for p, q in pat.quantiles.items())
+             + f" → range {list(pat.range_s)}"]
+    tail = pat.tail
     if tail is not None:
         lines.append(f"  the records show it up to {pat.observed_until_s:g} s; beyond, the "
                      f"{tail.family} tail fitted to them (shape {tail.shape:.2f}, "
                      f"scale {tail.scale_s:.0f} s)")
-    return "\n".join(lines)
+    return lines
 
 
 def _s(value: float) -> str:
     return "beyond the data" if math.isnan(value) else f"{value:.0f} s"
-
-
-def arrivals_per_day(est: HistoryEstimate) -> Mapping[str, dict[int, float]]:
-    """number → weekday → mean calls a day, surge included."""
-    return {number: {wd: sum(v) * est.surge for wd, v in by_day.items()}
-            for number, by_day in est.arrivals.items()}
