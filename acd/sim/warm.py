@@ -102,7 +102,8 @@ class WarmTransfers:
         if context != names.warm_context or agent is None:
             return False
         call_id = variables.get(names.warm_call_var, "")
-        call = next((c for c in kernel.calls
+        # the newest first: a call being transferred is among the last placed
+        call = next((c for c in reversed(kernel.calls)
                      if c.trunk.uniqueid == call_id and c.phase is not Phase.GONE), None)
         failed = _FailedOriginate(action_id, channel, exten, caller_id, call_id)
         if call is None:
