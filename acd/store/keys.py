@@ -24,6 +24,8 @@ key                    type    what
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 PREFIX = "acd"
 
 
@@ -32,40 +34,25 @@ def base(ns: str) -> str:
     return f"{PREFIX}:{{{ns}}}"
 
 
-def journal(ns: str) -> str:
-    return f"{base(ns)}:journal"
+def _key(name: str) -> Callable[[str], str]:
+    """The key ``acd:{ns}:<name>`` as a function of the namespace ``ns``."""
+
+    def key(ns: str) -> str:
+        return f"{base(ns)}:{name}"
+
+    key.__name__ = key.__qualname__ = name
+    return key
 
 
-def calls(ns: str) -> str:
-    return f"{base(ns)}:calls"
-
-
-def agents(ns: str) -> str:
-    return f"{base(ns)}:agents"
-
-
-def queues(ns: str) -> str:
-    return f"{base(ns)}:queues"
-
-
-def state(ns: str) -> str:
-    return f"{base(ns)}:state"
-
-
-def records(ns: str) -> str:
-    return f"{base(ns)}:records"
-
-
-def audit(ns: str) -> str:
-    return f"{base(ns)}:audit"
-
-
-def leader(ns: str) -> str:
-    return f"{base(ns)}:leader"
-
-
-def fence(ns: str) -> str:
-    return f"{base(ns)}:fence"
+journal = _key("journal")
+calls = _key("calls")
+agents = _key("agents")
+queues = _key("queues")
+state = _key("state")
+records = _key("records")
+audit = _key("audit")
+leader = _key("leader")
+fence = _key("fence")
 
 
 def snapshot_keys(ns: str) -> tuple[str, str, str, str]:
