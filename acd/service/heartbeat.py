@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING, Any
 
 from acd.ami.actions import Setvar
@@ -21,33 +22,32 @@ if TYPE_CHECKING:
 log = get_logger("acd.router")
 
 
+@dataclass(eq=False, slots=True)
 class Heartbeat:
     """Refreshes ``variable`` on ``link`` with the PBX's time (the dialplan's
-    ``${EPOCH}``), every ``interval_s`` of real time; ``on_beat`` runs at each beat
-    (the check of the host's clock, once a second)."""
+    ``${EPOCH}``), every ``interval_s`` of real time, while ``may_act``; ``on_beat``
+    runs at each beat (the check of the host's clock, once a second)."""
 
-    def __init__(self, link: AmiConnection | None, engine: EngineView, *,
-                 may_act: Callable[[], bool], pbx_time: PbxTime, variable: str,
-                 interval_s: float, on_beat: Callable[[], None] | None = None) -> None:
-        self._link = link
-        self._engine = engine
-        self._may_act = may_act
-        self._pbx_time = pbx_time
-        self.variable = variable
-        #: real seconds between two beats
-        self.interval_s = interval_s
-        self._on_beat = on_beat
+    link: AmiConnection | None
+    engine: EngineView
+    _: KW_ONLY
+    may_act: Callable[[], bool]
+    pbx_time: PbxTime
+    variable: str
+    #: real seconds between two beats
+    interval_s: float
+    on_beat: Callable[[], None] | None = None
 
     def beat(self) -> None:
         """Refresh the heartbeat now, if the link is up and resynchronised and this
         router decides and may act; else nothing."""
-        if self._on_beat is not None:
-            self._on_beat()
-        link, engine = self._link, self._engine
+        if self.on_beat is not None:
+            self.on_beat()
+        link, engine = self.link, self.engine
         if link is None or not link.connected or not engine.link_up \
-                or not engine.decide or not self._may_act():
+                or not engine.decide or not self.may_act():
             return
-        action = Setvar(variable=self.variable, value=str(int(self._pbx_time.pbx_now())))
+        action = Setvar(variable=self.variable, value=str(int(self.pbx_time.pbx_now())))
         link.send(action).add_done_callback(_done)
 
     def on_link(self, change: LinkChange) -> None:
