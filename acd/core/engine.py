@@ -217,7 +217,8 @@ class Engine:
         state = self.state
         if now > state.now or state.now - now > CLOCK_JITTER_S:
             state.now = now  # a large step back is a new clock source, not jitter
-        self._run_due_timers()
+        if self._timers.any_due():
+            self._run_due_timers()
         handler = self.handlers.get(type(event))
         if handler is not None:
             try:

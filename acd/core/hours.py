@@ -173,17 +173,26 @@ def local_time(config: Config, when: float | datetime) -> datetime:
 
 
 def _whole_day_cause(config: Config, day: date) -> str | None:
-    departement = config.site.departement
+    hours = config.hours
+    return _day_cause(config.site.departement, hours.bridge_days,
+                      tuple(hours.extra_dates), day)
+
+
+@functools.lru_cache(maxsize=1024)
+def _day_cause(departement: str, bridge_days: bool, extra_dates: tuple[str, ...],
+               day: date) -> str | None:
+    """:func:`_whole_day_cause` of a site's settings, kept: every call that arrives asks
+    it, and the holiday calendar is slow to read."""
     name = public_holiday(departement, day)
     if name:
         return f"holiday: {name}"
     if day.weekday() == 6:
         return "Sunday"
-    if config.hours.bridge_days:
+    if bridge_days:
         bridge = bridge_holiday(departement, day)
         if bridge:
             return bridge
-    if day.isoformat() in config.hours.extra_dates:
+    if day.isoformat() in extra_dates:
         return "extra date"
     return None
 

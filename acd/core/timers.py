@@ -38,6 +38,11 @@ class Timers:
             heapq.heappop(timers)
         return timers[0][0] if timers else None
 
+    def any_due(self) -> bool:
+        """Whether a timer is due by the engine's time (most inputs come between two)."""
+        timers = self._state.timers
+        return bool(timers) and timers[0][0] <= self._state.now
+
     def due(self) -> Iterator[tuple[TimerKind, str]]:
         """Pop the timers due by the engine's time, one at a time, and yield those that
         still apply (a handler may arm new ones, due now too, or make later ones stale)."""

@@ -248,7 +248,9 @@ class _Day:
         if stamp != self._stamp:  # the events of one instant share its text
             self._stamp, self._stamp_text = stamp, f"{stamp:.6f}"
         message["Timestamp"] = self._stamp_text
-        event = self._decoder.decode_message(message)
+        # the simulator names its channels itself (a device or trunk and a sequence):
+        # none holds a line break, the look the AMI client takes at each is not needed
+        event = self._decoder.decode_message(message, check_channels=False)
         if event is not None:
             self._pending.append(event)
 

@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from acd.config import AgentConfig, Config
 from acd.tools.simulate.scenario import (
+    CallsSpec,
     PartnerChange,
     PatienceTail,
     Scenario,
@@ -60,19 +63,37 @@ def scenario_start(scenario: Scenario, zone: ZoneInfo) -> float:
 def plan(scenario: Scenario, config: Config, seed: int | None = None) -> list[Planned]:
     """Every arrival and staffing change of the scenario, in time order."""
     zone = config.zone()
-    rng = random.Random(scenario.seed if seed is None else seed)
     start = scenario_start(scenario, zone)
     end = start + scenario.duration_s
-    items = _arrivals(scenario, zone, rng, start, end)
+    items = list(_kept_arrivals(scenario.calls, zone, scenario.seed if seed is None else seed,
+                                start, end))
     items += _staffing(scenario, config, zone, start, end)
     items += _script(scenario, zone, start, end)
     items.sort(key=lambda p: (p.at, p.kind != "logout", p.kind != "login"))
     return items
 
 
-def _arrivals(scenario: Scenario, zone: ZoneInfo, rng: random.Random,
+#: the arrivals drawn lately, by what draws them: a planner plays the same callers
+#: under many staffings, a worker process many days of the same few seeds
+_KEPT: dict[tuple[bytes, str, int, float, float], tuple[Planned, ...]] = {}
+_KEPT_MAX = 32
+
+
+def _kept_arrivals(calls: CallsSpec, zone: ZoneInfo, seed: int, start: float,
+                   end: float) -> tuple[Planned, ...]:
+    """:func:`_arrivals` for ``seed`` (a random sequence of its own), drawn once per
+    process (what is drawn is frozen: shared safely)."""
+    key = (msgspec.json.encode(calls), zone.key, seed, start, end)
+    kept = _KEPT.get(key)
+    if kept is None:
+        if len(_KEPT) >= _KEPT_MAX:
+            _KEPT.clear()
+        kept = _KEPT[key] = tuple(_arrivals(calls, zone, random.Random(seed), start, end))
+    return kept
+
+
+def _arrivals(calls: CallsSpec, zone: ZoneInfo, rng: random.Random,
               start: float, end: float) -> list[Planned]:
-    calls = scenario.calls
     weight_sum = sum(calls.hourly)
     out: list[Planned] = []
     for number, per_day in calls.per_day.items():
@@ -90,7 +111,7 @@ def _arrivals(scenario: Scenario, zone: ZoneInfo, rng: random.Random,
             if rate > 0:
                 arrival = t + rng.expovariate(rate)
                 while arrival < hour_end:
-                    out.append(Planned(arrival, "call", call=_caller(number, scenario, rng)))
+                    out.append(Planned(arrival, "call", call=_caller(number, calls, rng)))
                     arrival += rng.expovariate(rate)
             t = hour_end
     return out
@@ -108,25 +129,25 @@ def _next_half_hour(t: float, zone: ZoneInfo) -> float:
     return _next_hour(t, zone)
 
 
-def _caller(number: str, scenario: Scenario, rng: random.Random) -> PlannedCall:
+def _caller(number: str, calls: CallsSpec, rng: random.Random) -> PlannedCall:
     priority: int | None = None
     draw = rng.random()
-    for key, share in sorted(scenario.calls.priority_mix.items()):
+    for key, share in sorted(calls.priority_mix.items()):
         if draw < share:
             priority = int(key)
             break
         draw -= share
     name = f"{rng.choice(_FIRST_NAMES)} {rng.choice(_LAST_NAMES)}"
     caller_num = "06" + "".join(str(rng.randrange(10)) for _ in range(8))
-    return PlannedCall(number, name, caller_num, _patience(scenario, rng), priority)
+    return PlannedCall(number, name, caller_num, _patience(calls, rng), priority)
 
 
-def _patience(scenario: Scenario, rng: random.Random) -> float:
+def _patience(calls: CallsSpec, rng: random.Random) -> float:
     """One draw either way (a scenario without quantiles keeps its random sequence)."""
-    points, tail = scenario.calls.patience_quantiles_s, scenario.calls.patience_tail
+    points, tail = calls.patience_quantiles_s, calls.patience_tail
     if not points and tail is None:
-        low, high = scenario.calls.patience_s
-        if scenario.calls.patience_distribution == "exponential":
+        low, high = calls.patience_s
+        if calls.patience_distribution == "exponential":
             return rng.expovariate(2.0 / (low + high))
         return rng.uniform(low, high)
     return patience_draw(points, tail, rng.random())
