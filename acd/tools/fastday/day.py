@@ -23,6 +23,9 @@ comes back as :class:`~acd.core.inputs.ActionFailed` after the events already qu
 The engine's timers are due on the same clock: a Tick is sent at the engine's
 deadline, before the PBX's timers of the same instant.
 
+Only the events the engine has a handler for are built and sent
+(:func:`_handled_events`): the others would leave it as it was.
+
 Deterministic for a seed: the PBX's timers fire in due-time order (ties in the
 order they were set), its behaviour is seeded per caller and offer, the engine reads no clock.
 
@@ -56,7 +59,7 @@ from pathlib import Path
 import msgspec
 
 from acd.ami import actions as act
-from acd.ami.events import EVENT_TYPES, StatusEntry, decode_message
+from acd.ami.events import EVENT_TYPES, StatusEntry, UserEvent, decode_message
 from acd.ami.frames import AmiMessage
 from acd.ami.userevents import UserEventDecoder
 from acd.config import Config
@@ -181,8 +184,7 @@ class _Day:
         self._stamp, self._stamp_text = -1.0, ""
         names = config.dialplan
         self._variables = (names.number_var, names.arrived_var, names.priority_var)
-        # only the events the decoder turns into inputs: the others are not built
-        pbx.subscribe(self._on_event, EVENT_TYPES)
+        pbx.subscribe(self._on_event, _handled_events(self.engine))
 
     # ---------------------------------------------------------------- the run
 
@@ -298,6 +300,16 @@ class _Day:
     def _soon(self, callback: Callable[[], None]) -> None:
         """A Redirect's goto: the next thing the PBX does, at the same instant."""
         self.clock.call_later(0.0, callback)
+
+
+def _handled_events(engine: Engine) -> set[str]:
+    """The events the PBX is to build for the engine: those the decoder turns into an
+    input the engine has a handler for, and every UserEvent (typed by its name). The
+    others (``Newchannel``, ``Newstate``, ``BridgeEnter``… a third of a day's events)
+    would change nothing: an input without a handler only runs the timers due, and
+    a Tick runs them at their deadline before the PBX's next step."""
+    return {name for name, kind in EVENT_TYPES.items()
+            if kind is UserEvent or kind in engine.handlers}
 
 
 def _lines(pbx: Pbx) -> list[tuple[float, float]]:
