@@ -46,9 +46,9 @@ class Timers:
     def due(self) -> Iterator[tuple[TimerKind, str]]:
         """Pop the timers due by the engine's time, one at a time, and yield those that
         still apply (a handler may arm new ones, due now too, or make later ones stale)."""
-        state = self._state
-        while state.timers and state.timers[0][0] <= state.now:
-            _, _, kind, key, token = heapq.heappop(state.timers)
+        timers = self._state.timers
+        while self.any_due():
+            _, _, kind, key, token = heapq.heappop(timers)
             if self.applies(kind, key, token):
                 yield kind, key
 

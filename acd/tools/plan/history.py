@@ -139,6 +139,10 @@ class HistoryEstimate:
         per_slot = self.arrivals.get(number, {}).get(weekday)
         return 0.0 if per_slot is None else per_slot[slot] * self.surge
 
+    def estimated_arrivals(self) -> dict[str, dict[int, tuple[float, ...]]]:
+        """The arrivals as estimated, whether or not :meth:`bounded` raised them."""
+        return self.arrivals_mean or self.arrivals
+
     def bounded(self, z: float = UPPER_Z) -> HistoryEstimate:
         """The estimate with each arrival figure at ``mean + z·se``: a plan sized for
         it holds where the records underestimate the traffic by chance (90 % one-sided
@@ -407,7 +411,7 @@ def _arrival_lines(est: HistoryEstimate) -> list[str]:
     """Calls a day per number and weekday, where each half-hourly shape was read, and
     the bound planned for."""
     lines = ["Calls a day (mean, surge included):"]
-    for number, by_day in (est.arrivals_mean or est.arrivals).items():
+    for number, by_day in est.estimated_arrivals().items():
         lines.append(f"  {number}: " + ", ".join(
             f"{WEEKDAYS[wd][:3]} {sum(v) * est.surge:.0f}" for wd, v in by_day.items()))
     for number, groups in est.shape_from.items():

@@ -22,7 +22,7 @@ truth a site knows or a synthetic history was made from.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from scipy import stats
@@ -39,7 +39,7 @@ def _r(value: float, digits: int = 1) -> float | None:
 def traffic_json(est: HistoryEstimate) -> dict[str, Any]:
     pat = est.patience
     tail = pat.tail
-    mean = est.arrivals_mean or est.arrivals
+    mean = est.estimated_arrivals()
     return {
         "from": est.start.isoformat(),
         "to": est.end.isoformat(),
@@ -66,7 +66,7 @@ def traffic_json(est: HistoryEstimate) -> dict[str, Any]:
         "arrivals_by_number": {number: {WEEKDAYS[wd]: [round(v, 3) for v in values]
                                         for wd, values in by_day.items()}
                                for number, by_day in mean.items()},
-        "arrivals_se": _totals(est.arrivals_se, squares=True),
+        "arrivals_se": _totals(est.arrivals_se, _root_sum_squares),
         "arrivals_shape_from": {number: {WEEKDAYS[wd]: [WEEKDAYS[w] for w in group]
                                          for wd, group in by_day.items()}
                                 for number, by_day in est.shape_from.items()},
@@ -77,16 +77,17 @@ def traffic_json(est: HistoryEstimate) -> dict[str, Any]:
     }
 
 
-def _totals(per_number: PerNumber, *, squares: bool = False) -> dict[str, list[float]]:
-    """weekday → 48 figures, every number together (``squares``: standard errors,
-    added as independent variances)."""
+def _totals(per_number: PerNumber, combine: Callable[[list[float]], float] = sum
+            ) -> dict[str, list[float]]:
+    """weekday → 48 figures, every number's figures of a half-hour ``combine``d."""
     weekdays = sorted({wd for by_day in per_number.values() for wd in by_day})
     out: dict[str, list[float]] = {}
     for wd in weekdays:
         rows = [by_day[wd] for by_day in per_number.values() if wd in by_day]
-        if squares:
-            out[WEEKDAYS[wd]] = [round(math.sqrt(sum(r[s] ** 2 for r in rows)), 3)
-                                 for s in range(48)]
-        else:
-            out[WEEKDAYS[wd]] = [round(sum(r[s] for r in rows), 3) for s in range(48)]
+        out[WEEKDAYS[wd]] = [round(combine([r[s] for r in rows]), 3) for s in range(48)]
     return out
+
+
+def _root_sum_squares(errors: list[float]) -> float:
+    """Standard errors of independent figures, added as variances."""
+    return math.sqrt(sum(e ** 2 for e in errors))

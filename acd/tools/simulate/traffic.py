@@ -9,6 +9,7 @@ in local half-hour ``k``.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import dataclass
@@ -65,31 +66,22 @@ def plan(scenario: Scenario, config: Config, seed: int | None = None) -> list[Pl
     zone = config.zone()
     start = scenario_start(scenario, zone)
     end = start + scenario.duration_s
-    items = list(_kept_arrivals(scenario.calls, zone, scenario.seed if seed is None else seed,
-                                start, end))
+    items = list(_kept_arrivals(msgspec.json.encode(scenario.calls), zone,
+                                scenario.seed if seed is None else seed, start, end))
     items += _staffing(scenario, config, zone, start, end)
     items += _script(scenario, zone, start, end)
     items.sort(key=lambda p: (p.at, p.kind != "logout", p.kind != "login"))
     return items
 
 
-#: the arrivals drawn lately, by what draws them: a planner plays the same callers
-#: under many staffings, a worker process many days of the same few seeds
-_KEPT: dict[tuple[bytes, str, int, float, float], tuple[Planned, ...]] = {}
-_KEPT_MAX = 32
-
-
-def _kept_arrivals(calls: CallsSpec, zone: ZoneInfo, seed: int, start: float,
+@functools.lru_cache(maxsize=32)
+def _kept_arrivals(calls_json: bytes, zone: ZoneInfo, seed: int, start: float,
                    end: float) -> tuple[Planned, ...]:
-    """:func:`_arrivals` for ``seed`` (a random sequence of its own), drawn once per
-    process (what is drawn is frozen: shared safely)."""
-    key = (msgspec.json.encode(calls), zone.key, seed, start, end)
-    kept = _KEPT.get(key)
-    if kept is None:
-        if len(_KEPT) >= _KEPT_MAX:
-            _KEPT.clear()
-        kept = _KEPT[key] = tuple(_arrivals(calls, zone, random.Random(seed), start, end))
-    return kept
+    """:func:`_arrivals` of the calls ``calls_json`` for ``seed`` (a random sequence of
+    its own), drawn once per process: a planner plays the same callers under many
+    staffings (what is drawn is frozen, shared safely)."""
+    calls = msgspec.json.decode(calls_json, type=CallsSpec)
+    return tuple(_arrivals(calls, zone, random.Random(seed), start, end))
 
 
 def _arrivals(calls: CallsSpec, zone: ZoneInfo, rng: random.Random,
