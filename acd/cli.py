@@ -142,7 +142,8 @@ def _plan(args: argparse.Namespace) -> int:
         end=args.end, weekday=args.weekday, day=args.day, interval=args.interval,
         seeds=args.seeds or 5, surge=args.surge, json=args.json, html=args.html,
         compare_policies=args.compare_policies, jobs=args.jobs, meet=args.meet,
-        blocking=args.blocking, extra_seeds=args.extra_seeds, arrivals=args.arrivals))
+        blocking=args.blocking, extra_seeds=args.extra_seeds, arrivals=args.arrivals,
+        band_level=args.band_level))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -265,7 +266,8 @@ def _simulate_arguments(simulate: argparse.ArgumentParser) -> None:
     simulate.add_argument("--staffing-from", metavar="PLAN.json",
                           help="play the scenario with the staffing of a plan (acd plan "
                                "--json) instead of its own; the summary then gives QS 30 s "
-                               "per interval of the plan")
+                               "per interval of the plan, and each target's figure against "
+                               "the plan's band (with --fast: one day, in seconds)")
     simulate.add_argument("--fast", action="store_true",
                           help="play the scenario in one process on a virtual clock (the "
                                "planner's fast day: no AMI, as fast as the code runs)")
@@ -305,8 +307,7 @@ def _plan_arguments(plan: argparse.ArgumentParser) -> None:
                       help="staffing interval: 30m (default), 1h, 15m…")
     plan.add_argument("--seeds", type=int, metavar="N",
                       help="days played per staffing tried, seeds from the scenario's "
-                           "(default 5; 3 per day with --suite): the band is their lowest "
-                           "and highest")
+                           "(default 5; 3 per day with --suite)")
     plan.add_argument("--surge", type=float, default=1.0, metavar="X",
                       help="multiply every arrival rate (1.55: a winter surge)")
     plan.add_argument("--extra-seeds", type=int, default=3, metavar="N",
@@ -315,6 +316,9 @@ def _plan_arguments(plan: argparse.ArgumentParser) -> None:
     plan.add_argument("--blocking", type=float, default=0.01, metavar="P",
                       help="the blocking probability the trunk lines are sized for "
                            "(Erlang B; default 0.01)")
+    plan.add_argument("--band-level", type=float, default=0.9, metavar="P",
+                      help="the probability that a new day lies within the intervals' "
+                           "bands everywhere at once (default 0.9)")
     plan.add_argument("--json", action="store_true",
                       help="print the plan as one JSON object (intervals: start, staff, "
                            "qs30, qs60, abandon_rate, occupancy, planned, …)")

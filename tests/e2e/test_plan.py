@@ -168,6 +168,42 @@ def test_acd_plan_json_and_simulate_staffing_from_it(tmp_path: Path) -> None:
         assert mine["qs30"] >= low - 2 / mine["answered"]
 
 
+def test_a_plan_replayed_on_the_fast_day_is_judged_against_its_own_band(
+        tmp_path: Path) -> None:
+    scenario = short_scenario(tmp_path)
+    planned = acd("plan", "--scenario", str(scenario), "--target", "qs30>=0.90",
+                  "--seeds", "2", "--jobs", "1", "--json")
+    assert planned.returncode == 0, planned.stderr
+    plan = json.loads(planned.stdout)
+    assert plan["band_level"] == 0.9 and set(plan["band_dispersion"]) == set(plan["targets"])
+    assert all(phi >= 1 for phi in plan["band_dispersion"].values())
+    for interval in plan["intervals"]:
+        bands = interval["target_bands"]
+        assert set(bands) <= set(plan["targets"]) and bands["qs30>=0.9"] == interval["qs30_band"]
+        low, high = bands["qs30>=0.9"]
+        assert low <= interval["qs30"] <= high <= 1
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(planned.stdout, encoding="utf-8")
+    replayed = acd("simulate", "--scenario", str(scenario), "--fast", "--staffing-from",
+                   str(plan_file), "--seed", "4242", "--json")
+    assert replayed.returncode == 0, replayed.stderr
+    summary = json.loads(replayed.stdout.strip().splitlines()[-1])["summary"]
+    for mine, theirs in zip(summary["intervals"], plan["intervals"], strict=True):
+        assert set(mine["targets"]) == set(plan["targets"])
+        for target, check in mine["targets"].items():
+            band = theirs["target_bands"].get(target)
+            assert check["band"] == band
+            if target.startswith("qs30") and check["value"] is not None:
+                assert check["met"] == (check["value"] >= 0.9)
+                assert check["within_band"] == (check["met"] or check["value"] >= band[0])
+    table = acd("simulate", "--scenario", str(scenario), "--fast", "--staffing-from",
+                str(plan_file), "--seed", "4242")
+    assert "targets missed beyond the plan's band: " in table.stdout
+    days = acd("simulate", "--scenario", str(scenario), "--fast", "--days", "2",
+               "--staffing-from", str(plan_file))
+    assert days.returncode == 1 and "a plan is one day's" in days.stderr
+
+
 def test_acd_plan_refuses_what_it_cannot_use(tmp_path: Path) -> None:
     scenario = short_scenario(tmp_path)
     bad_target = acd("plan", "--scenario", str(scenario), "--target", "qs30>0.9")

@@ -23,6 +23,7 @@ from acd.core.records import CallRecord
 from acd.errors import AcdError
 from acd.shipped import locate
 from acd.tools.fastday import load_day
+from acd.tools.plan.band import BAND_LEVEL
 from acd.tools.plan.jsonout import plan_json
 from acd.tools.plan.model import (
     DEFAULT_ABANDON_RATE,
@@ -78,6 +79,8 @@ class PlanRequest:
     #: records: size for the arrivals' one-sided upper bound ("upper") or their
     #: estimate ("mean")
     arrivals: str = "upper"
+    #: the probability that a new day lies within the bands in every interval
+    band_level: float = BAND_LEVEL
 
 
 def plan_command(request: PlanRequest, *, out: TextIO = sys.stdout,
@@ -120,6 +123,8 @@ def _check_numbers(request: PlanRequest) -> None:
         raise ValueError("--blocking: a probability between 0 and 1, e.g. 0.01")
     if request.extra_seeds < 0:
         raise ValueError("--extra-seeds: 0 or more")
+    if not 0 < request.band_level < 1:
+        raise ValueError("--band-level: a probability between 0 and 1, e.g. 0.9")
 
 
 def _plan(request: PlanRequest, config: Config, scenario: Scenario,
@@ -136,7 +141,7 @@ def _plan(request: PlanRequest, config: Config, scenario: Scenario,
         planner = Planner(config, scenario, targets, interval_s=interval_s, seeds=seeds,
                           surge=request.surge, meet=request.meet, pool=pool,
                           on_progress=progress, extra_seeds=extra,
-                          blocking=request.blocking)
+                          blocking=request.blocking, band_level=request.band_level)
         plan = planner.plan()
         if request.compare_policies:
             plan.comparison = _compare(planner, plan, progress)

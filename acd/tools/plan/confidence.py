@@ -27,7 +27,12 @@ def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
     """Wilson's score interval of a binomial share (``(0, 1)`` without trials)."""
     if trials <= 0:
         return 0.0, 1.0
-    share = successes / trials
+    return wilson_share(successes / trials, trials, z)
+
+
+def wilson_share(share: float, trials: float, z: float) -> tuple[float, float]:
+    """Wilson's score interval of ``share`` observed on ``trials`` (a size that may be
+    an effective one, not a whole number)."""
     z2 = z * z
     centre = (share + z2 / (2 * trials)) / (1 + z2 / trials)
     half = z / (1 + z2 / trials) * math.sqrt(share * (1 - share) / trials

@@ -130,6 +130,10 @@ class Player:
             self.days += len(days)
         return evaluation
 
+    def played(self) -> list[Evaluation]:
+        """Every staffing played so far, with its days."""
+        return [evaluation for evaluation in self._done.values() if evaluation.seeds]
+
     def _have(self, key: Key) -> int:
         done = self._done.get(key)
         return (done.seeds if done else 0) + len(self._asked.get(key, []))

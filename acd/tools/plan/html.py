@@ -191,8 +191,9 @@ def _staffing(plan: Plan) -> list[str]:
 def _service(plan: Plan) -> list[str]:
     return ['<section id="service">', "<h2>Predicted QS through the day</h2>",
             _figure(_service_chart(plan), "qs",
-                    "QS at N1 per interval (pooled over the seeds), the band from the "
-                    "lowest to the highest seed shaded, the targets dashed"),
+                    "QS at N1 per interval (pooled over the seeds), shaded the band "
+                    f"where a new day lies in every interval at once ({plan.band_level:.0%} "
+                    "of days), the targets dashed"),
             "</section>"]
 
 
@@ -455,7 +456,7 @@ def _service_chart(plan: Plan) -> Figure:
         _, lows = _steps(plan, [_nan(b[0] if b else None) for b in bands])
         _, highs = _steps(plan, [_nan(b[1] if b else None) for b in bands])
         axes.fill_between(times, lows, highs, step="post", color=colour, alpha=0.2,
-                          linewidth=0, label=f"{label}, band over the seeds")
+                          linewidth=0, label=f"{label}, a new day's band")
         axes.step(times, points, where="post", color=colour, linewidth=2.0, label=label)
         lowest = min([lowest, *(v for v in (*points, *lows) if not math.isnan(v))])
     for target, colour in zip(targets, ("#d62728", "#9467bd", "#8c564b", "#e377c2"),

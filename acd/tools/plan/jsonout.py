@@ -9,6 +9,7 @@ met); around them, what the plan was asked and what it cost.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from acd.tools.plan.confidence import Confidence
@@ -28,8 +29,12 @@ def _r(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def _band(band: Band | None) -> list[float] | None:
-    return None if band is None else [round(band[0], 4), round(band[1], 4)]
+def _band(band: Band | None) -> list[float | None] | None:
+    """``[low, high]``; ``null`` for an end without bound (a wait that reaches the
+    legs left unanswered)."""
+    if band is None:
+        return None
+    return [None if math.isinf(end) else round(end, 4) for end in band]
 
 
 def interval_json(interval: IntervalPlan) -> dict[str, Any]:
@@ -52,6 +57,7 @@ def interval_json(interval: IntervalPlan) -> dict[str, Any]:
         "lines": _lines(interval.lines),
         "unreachable": _unreachable(interval.unreachable),
         "floor": _floor(interval.floor),
+        "target_bands": {target: _band(band) for target, band in interval.target_bands.items()},
     }
 
 
@@ -122,6 +128,8 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "elapsed_s": round(plan.elapsed_s, 2),
         "intervals": [interval_json(i) for i in plan.intervals],
         "blocking": plan.blocking,
+        "band_level": plan.band_level,
+        "band_dispersion": dict(plan.band_dispersion),
         "lines": _lines(busiest_lines(plan)),
         "extra_seeds": list(plan.extra_seeds),
         "default_targets": list(plan.default_targets),

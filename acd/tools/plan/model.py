@@ -1,8 +1,10 @@
 """What ``acd plan`` computes: targets, a plan per interval, a policy comparison.
 
 Plain data, shared by the planner, the JSON printer, the HTML page and
-``acd simulate --staffing-from``. Shares are in [0, 1]; waits in seconds; a band is
-the lowest and the highest value over the seeds (``None`` where no call counts).
+``acd simulate --staffing-from``. Shares are in [0, 1]; waits in seconds. An
+interval's band is where a new day's figure lies (:mod:`acd.tools.plan.band`); a
+policy's band the lowest and the highest value over the seeds (``None`` where no call
+counts).
 """
 
 from __future__ import annotations
@@ -123,7 +125,8 @@ class IntervalPlan:
     #: calls arriving in the interval, mean over the seeds
     offered: float
     #: QS 30 s / QS 60 s at N1 of the calls arriving in the interval, pooled over the
-    #: seeds, and their band; None where no call was answered
+    #: seeds, and their band (a new day's, :mod:`acd.tools.plan.band`); None where no
+    #: call was answered
     qs30: float | None
     qs30_band: Band | None
     qs60: float | None
@@ -146,6 +149,9 @@ class IntervalPlan:
     #: the days that missed a target only as much as they miss it with as many
     #: people as calls (None: no such day)
     floor: Floor | None = None
+    #: target (as written, ``qs30>=0.9``) → the band of its figure for a new day
+    #: (a wait's high end ``inf`` where it reaches the legs left unanswered)
+    target_bands: dict[str, Band] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -261,6 +267,11 @@ class Plan:
     extra_seeds: list[int] = field(default_factory=list)
     #: targets the plan added by default (the abandon rate, the filières' waits)
     default_targets: list[str] = field(default_factory=list)
+    #: the probability that a new day lies within the intervals' bands everywhere
+    band_level: float = 0.9
+    #: per target, how much more a day's figure scatters than independent calls
+    #: would (the dispersion the bands are drawn with, 1 at least)
+    band_dispersion: dict[str, float] = field(default_factory=dict)
     #: with ``--records``: the traffic estimated from them
     #: (:func:`acd.tools.plan.trafficjson.traffic_json`)
     traffic: dict[str, Any] | None = None

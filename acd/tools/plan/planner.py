@@ -72,6 +72,7 @@ from concurrent.futures import Executor
 import msgspec
 
 from acd.config import FRONT_OFFICE, Config
+from acd.tools.plan.band import BAND_LEVEL, SHOWN, day_bands
 from acd.tools.plan.confidence import close_every_day, close_pooled, confidence
 from acd.tools.plan.evaluation import Evaluation, Player, default_jobs, executor
 from acd.tools.plan.floors import Judged, floor_of, only_at_floor, worst_beyond
@@ -84,7 +85,6 @@ from acd.tools.plan.model import (
     Plan,
     Target,
     Unreachable,
-    band_of,
     needs_abandon_default,
 )
 from acd.tools.plan.reach import (
@@ -127,7 +127,8 @@ class Planner:
                  meet: str = EVERY_DAY, pool: Executor | None = None, max_days: int = 600,
                  on_progress: Callable[[str], None] | None = None,
                  extra_seeds: Sequence[int] = (), blocking: float = 0.01,
-                 abandon_default: float | None = DEFAULT_ABANDON_RATE) -> None:
+                 abandon_default: float | None = DEFAULT_ABANDON_RATE,
+                 band_level: float = BAND_LEVEL) -> None:
         if surge != 1.0:
             scenario = msgspec.structs.replace(scenario, calls=msgspec.structs.replace(
                 scenario.calls, factor=scenario.calls.factor * surge))
@@ -137,6 +138,9 @@ class Planner:
             raise ValueError(f"meet: {meet!r} is not one of {', '.join(MEET)}")
         if not 0.0 < blocking < 1.0:
             raise ValueError("blocking: a probability in (0, 1), e.g. 0.01")
+        if not 0.0 < band_level < 1.0:
+            raise ValueError("band level: a probability in (0, 1), e.g. 0.9")
+        self.band_level = band_level
         self.meet = meet
         self.surge = surge
         self.seeds = list(seeds)
@@ -530,10 +534,15 @@ class Planner:
         evaluation = self.evaluate(staff)
         missed = self.misses(evaluation, targets)
         _, added = with_positions(self.config, max_counts(staff))
+        days = [evaluation.days(k, n) for k, n in enumerate(self.judged)]
+        pooled = [evaluation.pooled(k, n) for k, n in enumerate(self.judged)]
+        spread = [played.days(k, played.seeds) for played in self.player.played()
+                  for k in range(len(self.grid))]
+        bands = day_bands(targets, SHOWN, days, pooled, self.band_level, spread)
         intervals = []
         for k in range(len(self.grid)):
             n = self.judged[k]
-            counts, seeds = evaluation.pooled(k, n), evaluation.days(k, n)
+            counts, seeds = pooled[k], days[k]
             held = counts.lines
             load = held.load(n, self.grid.interval_s)
             unreachable = [self._why(evaluation, k, role, targets, staff[k].get(role, 0))
@@ -544,8 +553,10 @@ class Planner:
                 staff={r: staff[k].get(r, 0) for r in self.roles},
                 planned={r: self.planned[k].get(r, 0) for r in self.roles},
                 offered=counts.offered / n,
-                qs30=counts.qs30, qs30_band=band_of([s.qs30 for s in seeds]),
-                qs60=counts.qs60, qs60_band=band_of([s.qs60 for s in seeds]),
+                qs30=counts.qs30, qs30_band=bands.per_interval[k].get(SHOWN[0]),
+                qs60=counts.qs60, qs60_band=bands.per_interval[k].get(SHOWN[1]),
+                target_bands={str(t): band for t, band in bands.per_interval[k].items()
+                              if t in targets},
                 abandon_rate=counts.abandon_rate,
                 occupancy=self._occupancy(counts, staff[k], n),
                 p90_wait_s={q: _finite(counts.wait_percentile(q, 90))
@@ -565,7 +576,8 @@ class Planner:
                     positions_added=added, meet=self.meet,
                     kept_roles=[r for r in self.roles if r not in planned_roles],
                     blocking=self.blocking, extra_seeds=list(self.extra_seeds),
-                    default_targets=defaults)
+                    default_targets=defaults, band_level=self.band_level,
+                    band_dispersion={str(t): round(bands.dispersion[t], 3) for t in targets})
 
     def _why(self, evaluation: Evaluation, k: int, role: str, targets: Sequence[Target],
              people: int) -> Unreachable:

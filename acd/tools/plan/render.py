@@ -48,7 +48,7 @@ def render_text(plan: Plan) -> str:
               for k in range(len(header))]
     lines = [_title(plan), "", _line(header, widths)]
     lines += [_line(row, widths) for row in rows]
-    lines += ["", _legend()]
+    lines += ["", _legend(plan)]
     lines += _totals(plan)
     return "\n".join(lines)
 
@@ -117,10 +117,12 @@ def _cells(plan: Plan, run: list[IntervalPlan]) -> list[str]:
     return cells
 
 
-def _legend() -> str:
+def _legend(plan: Plan) -> str:
     return ("n +d: n people needed, d more (+) or fewer (-) than the scenario plans; "
             f"calls: mean per day;\nQS, aband(oned at N1), occ(upancy of {FRONT_OFFICE}) in %, "
             f"{NOTHING}: nothing to measure; {_MISSED}: a target not met;\n"
+            "[band]: where a new day's QS lies, in every interval at once on "
+            f"{plan.band_level:.0%} of days;\n"
             "lines: calls held at once 99 % of the time / Erlang B's lines for the "
             "blocking below")
 

@@ -16,7 +16,12 @@ from acd.core.model import Outcome
 from acd.core.records import CallRecord
 from acd.service.recordfile import RecordsFile
 from acd.shipped import SCENARIOS, shown_path
-from acd.tools.plan.staffed import interval_figures, render_intervals, staffed_from
+from acd.tools.plan.staffed import (
+    StaffedPlan,
+    interval_figures,
+    render_intervals,
+    staffed_from,
+)
 from acd.tools.plan.staffing import PlanInputError
 from acd.tools.simulate.chaos import ChaosError, Fault, parse_chaos
 from acd.tools.simulate.chaos_judge import Harm
@@ -115,18 +120,19 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
                      records_out: str | None = None, console_port: int | None = None,
                      fast: bool = False, days: int | None = None) -> int:
     config, scenario, site = load_scenario_and_site(scenario_path, config_path)
+    staffed = None
+    if staffing_from is not None:
+        try:
+            staffed = staffed_from(config, scenario, staffing_from)
+        except PlanInputError as exc:
+            print(f"acd simulate: --staffing-from: {exc}", file=sys.stderr)
+            return 1
+        config, scenario = staffed.config, staffed.scenario
     if fast or days is not None:
         return fast_command(config, scenario, fast=fast, days=days, seed=seed,
                             speed=speed, as_json=as_json, records=records,
                             records_out=records_out, metrics_out=metrics_out,
-                            chaos=chaos, staffing_from=staffing_from)
-    grid = None
-    if staffing_from is not None:
-        try:
-            config, scenario, grid = staffed_from(config, scenario, staffing_from)
-        except PlanInputError as exc:
-            print(f"acd simulate: --staffing-from: {exc}", file=sys.stderr)
-            return 1
+                            chaos=chaos, staffed=staffed)
     try:
         faults = parse_chaos(scenario.chaos if chaos is None else chaos)
     except ChaosError as exc:
@@ -150,7 +156,8 @@ def simulate_command(*, scenario_path: str, config_path: str | None, seed: int |
         encoder = msgspec.json.Encoder()
         for record in result.records:
             out.write(encoder.encode(record).decode("utf-8") + "\n")
-    intervals = None if grid is None else interval_figures(result.records, config, grid)
+    intervals = None if staffed is None else interval_figures(result.records, config, staffed.grid,
+                                                              staffed.promise)
     if as_json:
         _print_summary_json(result, intervals, out)
     else:
@@ -240,16 +247,20 @@ def write_records(path: str, records: list[CallRecord]) -> None:
 def fast_command(config: Config, scenario: Scenario, *, fast: bool, days: int | None,
                  seed: int | None, speed: float | None, as_json: bool, records: bool,
                  records_out: str | None, metrics_out: str | None, chaos: str | None,
-                 staffing_from: str | None) -> int:
+                 staffed: StaffedPlan | None) -> int:
     """``acd simulate --fast [--days N]``: the scenario on the fast day (no AMI, no
     router process), ``N`` successive dates, each day's records appended to
-    ``--records-out`` as soon as it is played (:mod:`acd.tools.simulate.synthetic`)."""
+    ``--records-out`` as soon as it is played (:mod:`acd.tools.simulate.synthetic`);
+    ``staffed`` (``--staffing-from``, already applied to ``config`` and ``scenario``):
+    one day, checked against the plan."""
     from acd.tools.simulate.synthetic import play_history
 
     refused = [flag for flag, given in (("--speed", speed is not None),
                                         ("--chaos", chaos is not None),
                                         ("--metrics-out", metrics_out is not None),
-                                        ("--staffing-from", staffing_from is not None))
+                                        ("--days with --staffing-from (a plan is one "
+                                         "day's: replay it on other seeds with --seed)",
+                                         staffed is not None and days is not None))
                if given]
     if not fast:
         refused.insert(0, "--days without --fast")
@@ -259,12 +270,16 @@ def fast_command(config: Config, scenario: Scenario, *, fast: bool, days: int | 
     out = sys.stdout
     all_records: list[CallRecord] = []
     hung_up: list[str] = []
+    intervals = None
     try:
         for day in play_history(config, scenario, days or 1, seed):
             if records_out:
                 write_records(records_out, day.records)
             all_records += day.records
             hung_up += day.hung_up_by_router
+            if staffed is not None:
+                intervals = interval_figures(day.records, config, staffed.grid,
+                                             staffed.promise, day.transfers)
     except ValueError as exc:
         print(f"acd simulate: {exc}", file=sys.stderr)
         return 1
@@ -278,10 +293,14 @@ def fast_command(config: Config, scenario: Scenario, *, fast: bool, days: int | 
     if as_json:
         figures = summary_json(summary, result)
         figures["days"] = days or 1
+        if intervals is not None:
+            figures["intervals"] = intervals
         out.write(msgspec.json.encode({"summary": figures}).decode("utf-8") + "\n")
     else:
         title = f"Summary — {scenario.name}" + (f", {days} days" if days and days > 1 else "")
         print("\n" + render(summary, title=title), file=out)
+        if intervals is not None:
+            print("\n" + render_intervals(intervals, 1.0), file=out)
         print(f"  callers hung up by the router: {len(hung_up)}" if hung_up
               else "  no caller was hung up by the router", file=out)
     return 2 if not summary.accounted() or hung_up else 0

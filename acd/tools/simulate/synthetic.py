@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import msgspec
 
 from acd.config import Config
+from acd.core.facts import CallTransferred
 from acd.core.records import CallRecord
 from acd.tools.fastday import play_day
 from acd.tools.simulate.scenario import Scenario
@@ -34,6 +35,8 @@ class PlayedDay:
     records: list[CallRecord]
     #: caller channels the router hung up: must stay empty
     hung_up_by_router: list[str]
+    #: the day's transfer facts (a warm transfer that never connected has no leg)
+    transfers: list[CallTransferred] = field(default_factory=list)
 
 
 def days_of(scenario: Scenario, days: int, seed: int | None = None) -> Iterator[
@@ -54,4 +57,5 @@ def play_history(config: Config, scenario: Scenario, days: int,
     for day, day_seed in days_of(scenario, days, seed):
         result = play_day(config, day, seed=day_seed)
         yield PlayedDay(scenario=day, seed=day_seed, records=result.records,
-                        hung_up_by_router=result.hung_up_by_router)
+                        hung_up_by_router=result.hung_up_by_router,
+                        transfers=result.transfers)
