@@ -416,8 +416,8 @@ def test_a_shipped_scenario_plays_and_every_call_is_accounted() -> None:
     for name, chosen in appqueue_configurations(config).items():
         records = play_appqueue_day(config, scenario, seed=7, options=chosen)
         summary = summarize(records, config)
-        assert summary.offered == placed, name
-        assert summary.accounted() and summary.answered > 0, name
+        assert summary.counts.offered == placed, name
+        assert summary.accounted() and summary.counts.answered > 0, name
         assert {r.outcome for r in records} <= {"answered", "abandoned", "waiting"}, name
         assert any(r.queues[:2] == ["ARM_N1", "OSNP"] for r in records), name
     day = AppQueueDay(config, scenario, seed=7)
