@@ -60,7 +60,7 @@ from dataclasses import dataclass
 
 from acd.config import FRONT_OFFICE, Config
 from acd.core.hours import route_number
-from acd.core.model import Outcome
+from acd.core.model import Leg, Outcome
 from acd.core.records import CallRecord
 from acd.sim.behaviour import AgentBehaviour
 from acd.sim.model import OfferOutcome
@@ -72,7 +72,6 @@ from acd.tools.appqueue.state import (
     Attempt,
     Caller,
     Entry,
-    Leg,
     Member,
     Queue,
     Ringing,
