@@ -76,8 +76,9 @@ def compare(names: list[str], seeds: int, duration_s: float, speed: float,
 
 
 def _figures(summary: Summary) -> dict[str, Any]:
-    qs = summary.qs30  # at N1: the front office's first pick-ups
-    return {"offered": summary.offered, "answered": summary.answered,
+    counts = summary.counts
+    qs = counts.qs30.value  # at N1: the front office's first pick-ups
+    return {"offered": counts.offered, "answered": counts.answered,
             "qs30_n1": None if qs is None else round(qs, 3)}
 
 

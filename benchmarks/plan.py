@@ -52,7 +52,7 @@ def check(plan: Plan, scenario_path: str, target: float) -> dict[str, Any]:
         band = interval.qs30_band
         if band is None or counts.qs30 < band[0] - 1e-9:
             outside.append(label)
-    return {"seed": scenario.seed, "qs30_day": day.summary.qs30, "under_target": under,
+    return {"seed": scenario.seed, "qs30_day": day.summary.counts.qs30.value, "under_target": under,
             "outside_band": outside}
 
 

@@ -121,7 +121,9 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
         self._on_event = on_event
         self._decoder = decoder or UserEventDecoder()
         self._on_lost = on_lost
-        self._reader = FrameReader()
+        #: our framer: it also keeps the banner, the frames it dropped and the bytes
+        #: not framed yet (what a runaway banner may hold)
+        self.framer = FrameReader()
         self.last_rx = time.monotonic()
         self.events_received = 0
         self.undecodable = 0
@@ -139,22 +141,9 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
         self.encoding = "utf-8"
         self.queue: deque[str] = deque()
 
-    @property
-    def banner(self) -> str | None:
-        return self._reader.banner
-
-    @property
-    def dropped_frames(self) -> int:
-        return self._reader.dropped_frames
-
-    @property
-    def pending_bytes(self) -> int:
-        """Bytes received and not framed yet (what a runaway banner may hold)."""
-        return self._reader.pending_bytes
-
     def data_received(self, data: bytes) -> None:
         self.last_rx = time.monotonic()
-        reader = self._reader
+        reader = self.framer
         dropped, banners = reader.dropped_frames, reader.banner_overflows
         frames = reader.feed(data)
         if reader.dropped_frames != dropped:
@@ -424,7 +413,7 @@ class AmiConnection:
         protocol.logged_in = True
         self._session_up_at = loop.time()
         log.info("ami_logged_in", host=self.config.host, port=self.config.port,
-                 banner=protocol.banner, message=response.message)
+                 banner=protocol.framer.banner, message=response.message)
         self._start_resync("login")
         await self._keepalive(protocol)
 

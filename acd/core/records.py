@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from acd.core.model import Call, Outcome
+from acd.core.model import Call, Leg, Outcome
 
 
 class LegRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -104,26 +104,29 @@ def iso(ts: float | None, zone: ZoneInfo) -> str | None:
     return datetime.fromtimestamp(ts, zone).isoformat(timespec="milliseconds")
 
 
-def _span(start: float | None, end: float | None) -> float | None:
+def span(start: float | None, end: float | None) -> float | None:
+    """``start`` → ``end`` in seconds, to the millisecond; None unless both are known."""
     if start is None or end is None:
         return None
     return round(end - start, 3)
 
 
+def leg_record(leg: Leg, zone: ZoneInfo) -> LegRecord:
+    """The record of one leg (the router's, and the app_queue model's for the policy
+    comparison)."""
+    return LegRecord(
+        queue=leg.queue,
+        agent=leg.agent,
+        entered_at=iso(leg.entered_at, zone) or "",
+        answered_at=iso(leg.answered_at, zone),
+        ended_at=iso(leg.ended_at, zone),
+        wait_s=span(leg.entered_at, leg.answered_at),
+        talk_s=span(leg.answered_at, leg.ended_at),
+        role=leg.role,
+    )
+
+
 def record_of(call: Call, zone: ZoneInfo) -> CallRecord:
-    legs = [
-        LegRecord(
-            queue=leg.queue,
-            agent=leg.agent,
-            entered_at=iso(leg.entered_at, zone) or "",
-            answered_at=iso(leg.answered_at, zone),
-            ended_at=iso(leg.ended_at, zone),
-            wait_s=_span(leg.entered_at, leg.answered_at),
-            talk_s=_span(leg.answered_at, leg.ended_at),
-            role=leg.role,
-        )
-        for leg in call.legs
-    ]
     return CallRecord(
         uniqueid=call.id,
         linkedid=call.linkedid,
@@ -136,10 +139,10 @@ def record_of(call: Call, zone: ZoneInfo) -> CallRecord:
         outcome=call.outcome or (Outcome.ANSWERED if call.answered_at is not None
                                  or call.answered_unobserved else Outcome.WAITING),
         agent=call.answered_by,
-        wait_s=_span(call.arrived_at, call.answered_at),
+        wait_s=span(call.arrived_at, call.answered_at),
         priority=call.priority,
         channel=call.channel,
-        legs=legs,
+        legs=[leg_record(leg, zone) for leg in call.legs],
         ended_unobserved=call.ended_unobserved,
         lost_reason=call.lost_reason,
         period=call.period,

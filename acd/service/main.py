@@ -117,15 +117,16 @@ def _start(service: Service, notifier: Notifier) -> _Running:
     and the reconciler supervised: restarted if they fail)."""
     assert service.ami is not None
     assert service.metrics is not None
-    config, supervisor = service.config, service.supervisor
+    config, parts = service.config, service.parts
+    supervisor = parts.supervisor
     ami = asyncio.create_task(service.ami.run(), name="ami")
     background = [asyncio.create_task(watch_loop_lag(service.metrics), name="loop-lag"),
                   asyncio.create_task(notifier.watchdog(), name="watchdog"),
-                  supervisor.start("heartbeat", service.heartbeat.run)]
-    if config.ami.reconcile_s > 0 and service.reconciler is not None:
+                  supervisor.start("heartbeat", parts.heartbeat.run)]
+    if config.ami.reconcile_s > 0 and parts.reconciler is not None:
         background.append(supervisor.start("reconciler", functools.partial(
-            service.reconciler.run, config.ami.reconcile_s)))
-    election = service.leadership.election
+            parts.reconciler.run, config.ami.reconcile_s)))
+    election = parts.leadership.election
     return _Running(ami, None if election is None else asyncio.create_task(
         election.run(), name="election"), background)
 
@@ -139,7 +140,7 @@ async def _stop(service: Service, running: _Running, http: HttpServer) -> None:
     began = time.monotonic()
     try:
         async with asyncio.timeout(SHUTDOWN_TIMEOUT_S):
-            election = service.leadership.election
+            election = service.parts.leadership.election
             if running.election is not None and election is not None:
                 await cancel_and_wait(running.election)
                 await election.close()
@@ -153,9 +154,10 @@ async def _stop(service: Service, running: _Running, http: HttpServer) -> None:
                 await service.store.close(max(0.1, left))
     except TimeoutError:
         log.error("router_stop_timeout", after_s=SHUTDOWN_TIMEOUT_S)
-    if service.records_file is not None:
+    records_file = service.parts.records_file
+    if records_file is not None:
         with contextlib.suppress(OSError):  # logged: records_file_unwritten
-            service.records_file.close()
+            records_file.close()
 
 
 async def _ended(tasks: list[asyncio.Task[None]]) -> None:

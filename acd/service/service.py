@@ -59,6 +59,9 @@ class Service:
         self.config = config
         self.router = router
         self.parts = parts
+        #: the router's engine and speed, both fixed when the router was built
+        self.engine: Engine = router.engine
+        self.speed = router.speed
         #: more metric families for /metrics (the records file's, the HTTP server's
         #: connection guard)
         self.metric_sources: list[MetricSource] = []
@@ -72,44 +75,11 @@ class Service:
             self.metrics = metrics(self)
             self.metrics.attach()
 
-    # -------------------------------------------------------------- the parts
-
-    @property
-    def engine(self) -> Engine:
-        return self.router.engine
-
     @property
     def ami(self) -> AmiConnection | None:
-        """The AMI session; None: a router fed by hand (tests, benchmarks)."""
+        """The AMI session the router's actions go to now; None: a router fed by hand
+        (tests, benchmarks)."""
         return self.router.ami
-
-    @property
-    def leadership(self) -> Leadership:
-        return self.parts.leadership
-
-    @property
-    def heartbeat(self) -> Heartbeat:
-        return self.parts.heartbeat
-
-    @property
-    def reconciler(self) -> Reconciler | None:
-        return self.parts.reconciler
-
-    @property
-    def failopen(self) -> FailopenMembers | None:
-        return self.parts.failopen
-
-    @property
-    def supervisor(self) -> Supervisor:
-        return self.parts.supervisor
-
-    @property
-    def records_file(self) -> RecordsFile | None:
-        return self.parts.records_file
-
-    @property
-    def speed(self) -> float:
-        return self.router.speed
 
     # -------------------------------------------------------------- inputs and facts
 

@@ -16,8 +16,8 @@ import functools
 
 from acd.config import DialplanNames
 from acd.sim.behaviour import TRANSFER_TARGET
-from acd.sim.dialplan import DIAL_EXTEN, DIAL_VARS, has_resource, no_resource_test, ring_seconds
-from acd.sim.kernel import Kernel
+from acd.sim.dialplan import DIAL_EXTEN, DIAL_VARS, resource_guard, ring_seconds
+from acd.sim.kernel import Kernel, enter_at_priority_1
 from acd.sim.legs import Legs
 from acd.sim.model import (
     ANSWERED_ELSEWHERE,
@@ -54,11 +54,8 @@ class Connect:
         self.teardown = Teardown(kernel, self.legs)
 
     def goto(self, call: Call, exten: str, priority: int) -> bool:
-        """A Redirect into ``[acd-connect]``; False for a priority it does not have."""
-        if priority != 1:
-            return False
-        self.run(call, exten)
-        return True
+        """A Redirect into ``[acd-connect]``."""
+        return enter_at_priority_1(self.run, call, exten, priority)
 
     def run(self, call: Call, exten: str) -> None:
         """``acd-connect,<exten>,1``: the agent id as extension, or ``s``."""
@@ -79,12 +76,8 @@ class Connect:
         agent = trunk.variables.get(names.agent_var, "")
         ev.step(trunk, ctx, s, 1, "UserEvent", f"{names.connecting_event},Agent: {agent}")
         ev.user_event(trunk, names.connecting_event, [("Agent", agent)])
-        ev.step(trunk, ctx, s, 2, "GotoIf", no_resource_test(names.dial_var))
-        dial_string = trunk.variables.get(names.dial_var, "")
-        if not has_resource(dial_string):
-            ev.step(trunk, ctx, s, 9, "Set", "DIALSTATUS=INVALIDARGS")
-            ev.varset(trunk, "DIALSTATUS", "INVALIDARGS")
-            ev.step(trunk, ctx, s, 10, "Goto", "dialend")
+        dial_string = resource_guard(ev, trunk, ctx, s, names.dial_var)
+        if dial_string is None:
             self.dial_returned(call, "INVALIDARGS")
             return
         ev.step(trunk, ctx, s, 3, "Set", f"__DYNAMIC_FEATURES={AGENT_FEATURES}")

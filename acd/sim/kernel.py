@@ -55,6 +55,17 @@ class Context(Protocol):
         ...
 
 
+def enter_at_priority_1(enter: Callable[[Call, str], None], call: Call, exten: str,
+                        priority: int) -> bool:
+    """:meth:`Context.goto` for a context the simulator models from priority 1 of an
+    extension only (where the router's Redirects land): ``enter`` runs it from there;
+    False for a later priority, which it does not have."""
+    if priority != 1:
+        return False
+    enter(call, exten)
+    return True
+
+
 class DialCaller(Protocol):
     """An application that dials an agent from the caller's channel through
     ``[acd-connect]``'s Dial (the native queue's ``Queue()``, ``[acd-warm-bridge]``'s

@@ -38,14 +38,8 @@ from __future__ import annotations
 import random
 
 from acd.sim.behaviour import PARTNER_KINDS, PartnerBehaviour, PartnerEnder, PartnerKind
-from acd.sim.dialplan import (
-    DIAL_EXTEN,
-    DIAL_VARS,
-    has_resource,
-    no_resource_test,
-    ring_seconds,
-)
-from acd.sim.kernel import Kernel
+from acd.sim.dialplan import DIAL_EXTEN, DIAL_VARS, resource_guard, ring_seconds
+from acd.sim.kernel import Kernel, enter_at_priority_1
 from acd.sim.legs import Legs
 from acd.sim.model import BUSY, RINGING, UP, Call, HangupBy, PartnerDial, Phase
 from acd.sim.teardown import Teardown
@@ -86,11 +80,8 @@ class PartnerOverflow:
     # ---------------------------------------------------------------- the dialplan
 
     def goto(self, call: Call, exten: str, priority: int) -> bool:
-        """A Redirect into ``[acd-overflow]``; False for a priority it does not have."""
-        if priority != 1:
-            return False
-        self.start(call, exten)
-        return True
+        """A Redirect into ``[acd-overflow]``."""
+        return enter_at_priority_1(self.start, call, exten, priority)
 
     def start(self, call: Call, partner: str) -> None:
         """The caller enters ``acd-overflow,<partner>,1``."""
@@ -107,12 +98,8 @@ class PartnerOverflow:
         trying = names.overflow_trying_event
         ev.step(trunk, ctx, partner, 1, "UserEvent", f"{trying},Partner: {partner}")
         ev.user_event(trunk, trying, [("Partner", partner)])
-        ev.step(trunk, ctx, partner, 2, "GotoIf", no_resource_test(names.partner_dial_var))
-        dial_string = trunk.variables.get(names.partner_dial_var, "")
-        if not has_resource(dial_string):
-            ev.step(trunk, ctx, partner, 9, "Set", "DIALSTATUS=INVALIDARGS")
-            ev.varset(trunk, "DIALSTATUS", "INVALIDARGS")
-            ev.step(trunk, ctx, partner, 10, "Goto", "dialend")
+        dial_string = resource_guard(ev, trunk, ctx, partner, names.partner_dial_var)
+        if dial_string is None:
             self._returned(call, partner, "INVALIDARGS")
             return
         ev.step(trunk, ctx, partner, 3, "Set", "__DYNAMIC_FEATURES=")

@@ -37,15 +37,11 @@ class SimServer:
         self.pbx = pbx
         self.wire = wire
         self.actions = actions
+        #: the AMI port, the wire's (listening already, and again on it after a restart)
+        self.port = wire.port
+        #: simulated time, the PBX's
+        self.clock: SimClock = pbx.clock
         self.restarts = 0
-
-    @property
-    def port(self) -> int:
-        return self.wire.port
-
-    @property
-    def clock(self) -> SimClock:
-        return self.pbx.clock
 
     async def close(self) -> None:
         """Stop listening, close every session, stop the PBX's timers."""

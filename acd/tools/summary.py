@@ -30,7 +30,7 @@ from acd.core.constants import FORWARD_PARTNER
 from acd.core.indicators import first_queue, leg_answered
 from acd.core.model import Outcome
 from acd.core.records import CallRecord, LegRecord
-from acd.core.tally import Tally, headline
+from acd.core.tally import Ratio, Tally, headline
 
 #: the ``partner`` of a call forwarded to the external PDSA line of its number
 PDSA = FORWARD_PARTNER
@@ -89,27 +89,6 @@ class Summary:
     forwarded: dict[str, int] = field(default_factory=dict)
 
     @property
-    def offered(self) -> int:
-        return self.counts.offered
-
-    @property
-    def answered(self) -> int:
-        return self.counts.answered
-
-    @property
-    def abandoned(self) -> int:
-        return self.counts.abandoned
-
-    @property
-    def abandoned_in_announcement(self) -> int:
-        """Of the abandoned calls, those whose caller hung up during the announcement."""
-        return self.counts.abandoned_in_announcement
-
-    @property
-    def waiting(self) -> int:
-        return self.counts.waiting
-
-    @property
     def other_outcomes(self) -> dict[Outcome, int]:
         """The calls neither answered, abandoned nor waiting, by outcome ("forwarded"
         to a PDSA line, "overflowed" to a partner SAS, "lost" in an Asterisk restart…)."""
@@ -120,35 +99,11 @@ class Summary:
     def other(self) -> int:
         return sum(self.other_outcomes.values())
 
-    @property
-    def qs30_numerator(self) -> int:
-        return self.counts.qs30_within
-
-    @property
-    def qs30_denominator(self) -> int:
-        return self.counts.qs_answered
-
-    @property
-    def qs60_numerator(self) -> int:
-        return self.counts.qs60_within
-
-    @property
-    def answered_wait_unknown(self) -> int:
-        """Answered at a time no router saw (found talking at a resync): counted in
-        ``answered``, left out of QS 30 s (their wait is not known)."""
-        return self.counts.answered_wait_unknown
-
-    @property
-    def qs30(self) -> float | None:
-        return self.counts.qs30.value
-
-    @property
-    def qs60(self) -> float | None:
-        return self.counts.qs60.value
-
     def accounted(self) -> bool:
         """Every offered call is answered, abandoned, still waiting or other."""
-        return self.offered == self.answered + self.abandoned + self.waiting + self.other
+        counts = self.counts
+        return counts.offered == (counts.answered + counts.abandoned + counts.waiting
+                                  + self.other)
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -252,27 +207,28 @@ def _seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f} s"
 
 
-def _qs(summary: Summary, ratio: float | None, numerator: int, limit: int) -> str:
+def _qs(qs: Ratio, limit: int) -> str:
     head = f"  QS {limit} s at N1: "
-    if ratio is None:
+    if qs.value is None:
         return head + "—"
-    return head + (f"{ratio:.1%} ({numerator}/{summary.qs30_denominator} "
+    return head + (f"{qs.value:.1%} ({qs.numerator}/{qs.denominator} "
                    f"answered within {limit} s)")
 
 
 def render(summary: Summary, title: str = "Summary") -> str:
     """The summary table printed at the end of a run."""
+    counts = summary.counts
     lines = [
         title,
-        f"  offered {summary.offered}   answered {summary.answered}   "
-        f"abandoned {summary.abandoned}"
-        + (f" ({summary.abandoned_in_announcement} during the announcement)"
-           if summary.abandoned_in_announcement else "")
-        + f"   still waiting {summary.waiting}"
+        f"  offered {counts.offered}   answered {counts.answered}   "
+        f"abandoned {counts.abandoned}"
+        + (f" ({counts.abandoned_in_announcement} during the announcement)"
+           if counts.abandoned_in_announcement else "")
+        + f"   still waiting {counts.waiting}"
         + "".join(f"   {outcome} {count}"
                   for outcome, count in sorted(summary.other_outcomes.items())),
-        _qs(summary, summary.qs30, summary.qs30_numerator, 30),
-        _qs(summary, summary.qs60, summary.qs60_numerator, 60),
+        _qs(counts.qs30, 30),
+        _qs(counts.qs60, 60),
         "",
         f"  {'queue':<10} {'offered':>8} {'answered':>9} {'abandoned':>10} "
         f"{'waiting':>8} {'mean wait':>10} {'p90 wait':>9}",

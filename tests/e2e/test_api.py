@@ -367,8 +367,8 @@ async def test_a_standby_refuses_writes_and_says_where_to_send_them(
             assert body["audit"][-1]["result"] == "standby"
             status, _ = await client.get("bascules", READER)
             assert status == 200
-            assert service.leadership.election is not None
-            await service.leadership.election.step()
+            assert service.parts.leadership.election is not None
+            await service.parts.leadership.election.step()
             assert service.role == "leader"
             status, _ = await client.request("PUT", "/api/v1/bascules/site", SUPERVISOR,
                                              {"share": 1.0})

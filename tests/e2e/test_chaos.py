@@ -178,7 +178,7 @@ async def test_pbx_restart_shutdown_reconnect_fullybooted_resync(tmp_path: Path)
     assert lost == restarted
     assert all(r.lost_reason == "pbx-restart" for r in result.records if r.outcome == "lost")
     assert {r.outcome for r in result.records} <= {"answered", "abandoned", "lost"}
-    assert result.summary.accounted() and result.summary.offered == result.calls_placed
+    assert result.summary.accounted() and result.summary.counts.offered == result.calls_placed
     assert result.hung_up_by_router == []
     # after the restart the router routed again: calls that arrived 5 s later were
     # answered (the day starts once the router is up: the restart's time is Asterisk's)
@@ -202,7 +202,7 @@ async def test_dialplan_reload_fails_nobody_open(tmp_path: Path) -> None:
     assert run.sim is not None and "ACD_HEARTBEAT" not in run.sim.pbx.loaded_globals
     assert result.failed_open == 0
     assert result.router_starts == 1 and result.hung_up_by_router == []
-    assert result.summary.accounted() and result.summary.offered == result.calls_placed
+    assert result.summary.accounted() and result.summary.counts.offered == result.calls_placed
     late = [r for r in result.records if r.arrived_at > "2026-03-10T09:00:25"]
     assert late and all(r.outcome == "answered" for r in late)
 
@@ -224,7 +224,7 @@ async def test_leader_killed_the_standby_takes_over(
     assert result.routed_twice == []
     assert result.hung_up_by_router == []
     assert {r.outcome for r in result.records} <= {"answered", "abandoned"}
-    assert result.summary.accounted() and result.summary.offered == result.calls_placed
+    assert result.summary.accounted() and result.summary.counts.offered == result.calls_placed
     # the killed one exited on SIGKILL, the survivor on the run's SIGTERM
     codes = {r.name: r.process.returncode for r in run.routers if r.process is not None}
     exited = [code for code in codes.values() if code is not None]

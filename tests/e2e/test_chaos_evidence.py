@@ -71,7 +71,7 @@ async def test_after_a_pbx_crash_every_free_agent_takes_calls_again(tmp_path: Pa
     after = [r for r in result.records if r.lost_reason is None]
     assert all(r.outcome == "lost" for r in cut)
     assert {r.outcome for r in after} <= {"answered", "abandoned"}
-    assert result.summary.waiting == 0
+    assert result.summary.counts.waiting == 0
     # the agents who were talking when Asterisk died take calls again
     talking = {r.agent for r in cut if r.agent is not None}
     assert talking and talking <= {r.agent for r in after}

@@ -45,7 +45,7 @@ class RouterRun:
         self.router = self.stack.router
         self.records = self.stack.records
         self.tasks = [asyncio.create_task(self.stack.ami.run()),
-                      asyncio.create_task(self.stack.service.heartbeat.run())]
+                      asyncio.create_task(self.stack.service.parts.heartbeat.run())]
 
     async def stop(self) -> None:
         await self.stack.ami.stop()

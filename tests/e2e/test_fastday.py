@@ -41,11 +41,11 @@ def within_sampling_error(fast: tuple[int, int], ami: tuple[int, int]) -> bool:
 
 
 def pooled(summaries: list[Summary]) -> tuple[int, tuple[int, int], tuple[int, int]]:
-    offered = sum(s.offered for s in summaries)
-    answered = sum(s.answered for s in summaries)
+    counts = [s.counts for s in summaries]
+    offered = sum(c.offered for c in counts)
+    answered = sum(c.answered for c in counts)
     return (offered, (answered, offered),
-            (sum(s.qs30_numerator for s in summaries),
-             sum(s.qs30_denominator for s in summaries)))
+            (sum(c.qs30_within for c in counts), sum(c.qs_answered for c in counts)))
 
 
 @pytest.mark.parametrize(("name", "start"), [

@@ -106,7 +106,7 @@ async def test_a_deposed_router_sends_no_action(redis: Redis, redis_namespace: s
                                               reconnect_max_s=0.2),
                         secret="pair-secret", speed=10, records=False, lock=lock)
     service, router = stack.service, stack.router
-    election = service.leadership.election
+    election = service.parts.leadership.election
     assert election is not None
     task = asyncio.create_task(stack.ami.run())
     try:
@@ -122,7 +122,7 @@ async def test_a_deposed_router_sends_no_action(redis: Redis, redis_namespace: s
         clock.now += 2.5  # a long pause: the lease ran out, no renew ran
         second = sim.pbx.place_call("15", "Second", "0600000002", patience_s=3600)
         await until(lambda: service.actions_fenced == 2)  # the offer's Setvar + Redirect
-        service.heartbeat.beat()
+        service.parts.heartbeat.beat()
         await asyncio.sleep(0.1)
         assert sim.actions.counts == sent  # nothing more left this router
         assert second.phase is Phase.WAITING

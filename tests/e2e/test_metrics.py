@@ -424,13 +424,13 @@ async def test_counters_agree_with_the_call_records_through_the_simulator() -> N
         await sim.close()
     summary = summarize(records, config)
     m = scrape_metrics(metrics)
-    assert value(m, "acd_calls_offered_total") == summary.offered == 12
-    assert value(m, "acd_calls_answered_total") == summary.answered
-    assert value(m, "acd_calls_abandoned_total") == summary.abandoned
-    assert summary.abandoned > 0 and summary.answered > 0
+    assert value(m, "acd_calls_offered_total") == summary.counts.offered == 12
+    assert value(m, "acd_calls_answered_total") == summary.counts.answered
+    assert value(m, "acd_calls_abandoned_total") == summary.counts.abandoned
+    assert summary.counts.abandoned > 0 and summary.counts.answered > 0
     assert value(m, "acd_calls_answered_within_30s_total", queue="ARM_N1") == \
-        summary.qs30_numerator
-    assert value(m, "acd_calls_answered_total", queue="ARM_N1") == summary.qs30_denominator
+        summary.counts.qs30_within
+    assert value(m, "acd_calls_answered_total", queue="ARM_N1") == summary.counts.qs_answered
     assert not any("06000000" in str(labels) for (_, labels) in m)
 
 

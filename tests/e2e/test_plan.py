@@ -79,7 +79,7 @@ def test_a_room_staffed_too_generously_is_told_how_many_it_can_spare() -> None:
 
 def test_a_short_room_gets_more_people_and_a_positions_count() -> None:
     config, scenario = morning({"ARM_N1": 1, "AMU_N2": 0})
-    own = play_day(config, scenario, seed=SEEDS[0]).summary.qs30
+    own = play_day(config, scenario, seed=SEEDS[0]).summary.counts.qs30.value
     assert own is not None and own < 0.5  # one ARM cannot hold the morning
     plan = plan_for(config, scenario, "qs30>=0.90")
     assert all(i.met for i in plan.intervals)

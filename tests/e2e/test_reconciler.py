@@ -26,7 +26,7 @@ async def test_a_lost_hangup_is_repaired_by_the_reconciler() -> None:
                                               reconnect_initial_s=0.05, reconnect_max_s=0.2),
                         secret=SECRET, speed=SPEED, metrics=True)
     router, records, metrics = stack.router, stack.records, stack.metrics
-    reconciler = stack.service.reconciler
+    reconciler = stack.service.parts.reconciler
     assert metrics is not None and reconciler is not None
     try:
         await stack.start()

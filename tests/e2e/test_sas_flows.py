@@ -158,8 +158,8 @@ async def test_live_counters_match_the_call_records(name: str) -> None:
     assert samples[("acd_calls_answered_total", period)] == len(answered)
     within = sum(1 for r in answered if r.wait_s is not None and r.wait_s < 30)
     assert samples[("acd_calls_answered_within_30s_total", period)] == within
-    assert within == result.summary.qs30_numerator
-    assert samples[("acd_calls_abandoned_total", period)] == result.summary.abandoned
+    assert within == result.summary.counts.qs30_within
+    assert samples[("acd_calls_abandoned_total", period)] == result.summary.counts.abandoned
 
 
 def short_demo() -> Scenario:

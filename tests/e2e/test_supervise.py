@@ -13,7 +13,7 @@ from tests.support.sites import site_toml
 
 async def test_a_failing_task_is_logged_restarted_and_reported() -> None:
     service = build_stack(parse_config(site_toml("x")), metrics=True).service
-    supervisor = service.supervisor
+    supervisor = service.parts.supervisor
     runs: list[int] = []
     release = asyncio.Event()
     failed = asyncio.Event()

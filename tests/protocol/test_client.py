@@ -170,7 +170,7 @@ async def test_garbage_runaway_header_and_bad_events_do_not_stop_routing(running
     assert connection.drops.counts["garbage"] == 1
     assert connection.drops.counts["oversized"] == 1
     assert connection.drops.counts["undecodable"] == 1
-    assert connection.protocol is not None and connection.protocol.dropped_frames == 1
+    assert connection.protocol is not None and connection.protocol.framer.dropped_frames == 1
     assert peer.logins == 1  # no reconnect was needed
     await peer.close()
 

@@ -162,7 +162,7 @@ async def test_a_stepped_asterisk_clock_is_counted_once_logged_once_and_moves_no
             await room.send(newstate(f"PJSIP/ivr-{n:08x}", f"9.{n}", room.pbx_now()))
             await asyncio.sleep(0.02)
         before = len(room.heartbeats())
-        room.service.heartbeat.beat()
+        room.service.parts.heartbeat.beat()
         await until(lambda: len(room.heartbeats()) > before)
     room.untouched()
     assert skews(room.service) == 'acd_clock_skew_events_total{kind="asterisk"} 1.0'

@@ -320,8 +320,8 @@ async def test_the_router_removes_the_members_it_does_not_know_and_only_those() 
     sim.pbx.subscribe(sink)
     stack = build_stack(config, ami=AmiConfig(port=sim.port, keepalive_s=5.0), secret=SECRET,
                         speed=20.0, records=False, failopen=True)
-    router, members, reconciler = (stack.router, stack.service.failopen,
-                                   stack.service.reconciler)
+    router, members, reconciler = (stack.router, stack.service.parts.failopen,
+                                   stack.service.parts.reconciler)
     assert members is not None and reconciler is not None
     task = asyncio.create_task(stack.ami.run())
     front = {"Local/1001@agents", "Local/1002@agents", "Local/1003@agents"}

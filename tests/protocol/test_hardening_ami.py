@@ -206,7 +206,7 @@ async def test_a_runaway_banner_is_dropped_not_buffered(room: Room) -> None:
     protocol = connection.protocol
     assert protocol is not None
     await asyncio.sleep(0.2)  # the rest of the runaway line arrives: still not kept
-    assert protocol.pending_bytes <= 3
+    assert protocol.framer.pending_bytes <= 3
     await peer.close()
 
 

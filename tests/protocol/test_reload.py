@@ -161,7 +161,7 @@ async def test_the_router_refreshes_the_heartbeat_when_asterisk_reloads() -> Non
     stack = build_stack(config, ami=AmiConfig(port=sim.port, keepalive_s=5.0), secret=SECRET,
                         records=False)
     tasks = [asyncio.create_task(stack.ami.run()),
-             asyncio.create_task(stack.service.heartbeat.run())]
+             asyncio.create_task(stack.service.parts.heartbeat.run())]
     heartbeat = config.dialplan.heartbeat_var
     try:
         await until(lambda: sim.pbx.globals.get(heartbeat, "0") != "0")
@@ -186,7 +186,7 @@ async def test_after_an_asterisk_restart_the_router_rearms_the_heartbeat_at_once
                                               reconnect_initial_s=0.05, reconnect_max_s=0.2),
                         secret=SECRET, records=False)
     tasks = [asyncio.create_task(stack.ami.run()),
-             asyncio.create_task(stack.service.heartbeat.run())]
+             asyncio.create_task(stack.service.parts.heartbeat.run())]
     heartbeat = config.dialplan.heartbeat_var
     try:
         await until(lambda: heartbeat in sim.pbx.globals)

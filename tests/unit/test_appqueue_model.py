@@ -195,6 +195,20 @@ def test_a_waiting_caller_notices_a_freed_member_at_its_own_next_whole_second() 
     assert rings(model) == [(0.0, 0, "a1"), (2.3, 1, "a1")]
 
 
+def test_a_paused_or_logged_out_agent_is_rung_again_once_ready_or_logged_in() -> None:
+    model = room([agent("a1", ARM_N1=1, logged_in=True)],
+                 FixedBehaviour(OfferOutcome(answer_after_s=1.0, talk_s=2.0)))
+    model.feature("a1", "pause")
+    model.feature("nobody", "logout")  # an agent the room does not know: nothing
+    call(model, 0.5)
+    model.agenda.at(T0 + 3.2, lambda: model.feature("a1", "ready"))
+    model.agenda.at(T0 + 7.2, lambda: model.feature("a1", "logout"))
+    call(model, 7.5)
+    model.agenda.at(T0 + 9.2, lambda: model.feature("a1", "login"))
+    model.run(T0 + 20)
+    assert rings(model) == [(3.5, 0, "a1"), (9.5, 1, "a1")]
+
+
 # ---------------------------------------------------------------------- retry
 
 
@@ -416,8 +430,8 @@ def test_a_shipped_scenario_plays_and_every_call_is_accounted() -> None:
     for name, chosen in appqueue_configurations(config).items():
         records = play_appqueue_day(config, scenario, seed=7, options=chosen)
         summary = summarize(records, config)
-        assert summary.offered == placed, name
-        assert summary.accounted() and summary.answered > 0, name
+        assert summary.counts.offered == placed, name
+        assert summary.accounted() and summary.counts.answered > 0, name
         assert {r.outcome for r in records} <= {"answered", "abandoned", "waiting"}, name
         assert any(r.queues[:2] == ["ARM_N1", "OSNP"] for r in records), name
     day = AppQueueDay(config, scenario, seed=7)

@@ -224,8 +224,9 @@ def test_an_answer_seen_only_at_a_resync_counts_apart_from_qs30() -> None:
 
     records = [record("a", 12.0), record("b", None)]
     summary = summarize(records)
-    assert (summary.answered, summary.other, summary.answered_wait_unknown) == (2, 0, 1)
-    assert (summary.qs30_numerator, summary.qs30_denominator) == (1, 1)
+    counts = summary.counts
+    assert (counts.answered, summary.other, counts.answered_wait_unknown) == (2, 0, 1)
+    assert (counts.qs30_within, counts.qs_answered) == (1, 1)
     march = build_report(records, date(2026, 3, 1), date(2026, 3, 31))
     figures = march.months["2026-03"]["all"].counts
     assert (figures.answered, figures.answered_wait_unknown, figures.qs_answered) == (2, 1, 1)

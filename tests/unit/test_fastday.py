@@ -29,7 +29,7 @@ def test_every_call_has_one_record_and_nobody_is_hung_up_by_the_router() -> None
     assert result.hung_up_by_router == []
     assert len(result.records) == result.calls_placed
     assert result.summary.accounted()
-    assert result.summary.answered > 0
+    assert result.summary.counts.answered > 0
     # the same routing as production: N1 transfers to OSNP and on to MG
     assert any(r.queues[:3] == ["ARM_N1", "OSNP", "MG"] for r in result.records)
     assert {r.outcome for r in result.records} <= {"answered", "abandoned", "overflowed"}
@@ -43,9 +43,10 @@ def test_staffing_replaces_the_scenarios_own() -> None:
     roles = {"ARM_N1", "AMU_N2", "OSNP", "MG"}
     one_each = [StaffingStep(at="00:00", counts=dict.fromkeys(roles, 1))]
     thin = play_day(config, scenario, seed=2, staffing=one_each)
-    assert thin.summary.offered == own.summary.offered  # the same callers
-    assert thin.summary.qs30 is not None and own.summary.qs30 is not None
-    assert thin.summary.qs30 < own.summary.qs30
+    assert thin.summary.counts.offered == own.summary.counts.offered  # the same callers
+    thin_qs30, own_qs30 = thin.summary.counts.qs30.value, own.summary.counts.qs30.value
+    assert thin_qs30 is not None and own_qs30 is not None
+    assert thin_qs30 < own_qs30
     answered_by = {r.agent for r in thin.records if r.agent is not None}
     assert len(answered_by) <= len(roles)
 
@@ -73,8 +74,8 @@ def test_callers_who_hang_up_during_the_announcement_have_a_record_each() -> Non
     early = [r for r in result.records if r.in_announcement]
     assert 0.3 < len(early) / result.calls_placed < 0.7
     assert {(r.outcome, r.agent, len(r.legs)) for r in early} == {("abandoned", None, 0)}
-    assert result.summary.abandoned_in_announcement == len(early)
-    assert result.summary.offered == result.calls_placed and result.summary.accounted()
+    assert result.summary.counts.abandoned_in_announcement == len(early)
+    assert result.summary.counts.offered == result.calls_placed and result.summary.accounted()
     assert result.hung_up_by_router == []
     est = estimate_history(result.records)
     assert round(sum(sum(v) for by_day in est.arrivals.values() for v in by_day.values())) \

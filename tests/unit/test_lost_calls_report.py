@@ -86,7 +86,8 @@ def test_the_report_prints_the_lost_calls_apart() -> None:
 
 def test_the_summary_counts_them_apart_from_the_abandons() -> None:
     summary = summarize([*restart_records(), found_talking_then_cut()])
-    assert (summary.offered, summary.answered, summary.abandoned) == (8, 6, 0)
+    counts = summary.counts
+    assert (counts.offered, counts.answered, counts.abandoned) == (8, 6, 0)
     assert summary.other_outcomes == {"lost": 2}
-    assert summary.answered_wait_unknown == 1
+    assert counts.answered_wait_unknown == 1
     assert summary.accounted()

@@ -158,11 +158,11 @@ def test_a_step_of_the_router_host_clock_is_counted_once_logged_once_not_followe
     service = build_stack(parse_config(site_toml("clock", agents=local_agents("1001"))),
                           clock=own_clock(fake), metrics=True).service
     with capture_logs() as logs:
-        service.heartbeat.beat()
+        service.parts.heartbeat.beat()
         fake.wall += 3600.0  # NTP steps the host's clock
         before = service.clock()
         for _ in range(5):
-            service.heartbeat.beat()
+            service.parts.heartbeat.beat()
     assert service.clock() == before  # engine time did not move
     assert service.clock_skews == {"asterisk": 0, "router": 1}
     steps = [e for e in logs if e["event"] == "clock_skew"]

@@ -96,26 +96,25 @@ def test_each_queue_a_call_entered_has_its_row() -> None:
     assert summary.queues["ARM_N1"].waits == [12.0, 45.0, 70.0, 5.0, 20.0]
     assert summary.queues["ARM_N1"].p90_wait == 70.0
     # the call-level counts are unchanged: one call, counted once
-    assert (summary.offered, summary.answered, summary.abandoned, summary.waiting) == \
-        (10, 5, 1, 1)
+    counts = summary.counts
+    assert (counts.offered, counts.answered, counts.abandoned, counts.waiting) == (10, 5, 1, 1)
     assert summary.other_outcomes == {"overflowed": 1, "forwarded": 2}
     assert summary.accounted()
 
 
 def test_qs30_and_qs60_count_first_pick_ups_at_n1() -> None:
-    summary = summarize(morning())
-    assert (summary.qs30_numerator, summary.qs30_denominator) == (3, 5)
-    assert summary.qs60_numerator == 4
-    assert summary.qs60 == 0.8
+    counts = summarize(morning()).counts
+    assert (counts.qs30_within, counts.qs_answered) == (3, 5)
+    assert counts.qs60_within == 4
+    assert counts.qs60.value == 0.8
 
 
 def test_qs60_counts_a_wait_strictly_under_60_s() -> None:
     records = [record(f"q{n}", [leg("ARM_N1", "00:00", "01:00", "02:00", wait)],
                       outcome="answered", wait_s=wait)
                for n, wait in enumerate([29.999, 30.0, 59.999, 60.0])]
-    summary = summarize(records)
-    assert (summary.qs30_numerator, summary.qs60_numerator,
-            summary.qs30_denominator) == (1, 3, 4)
+    counts = summarize(records).counts
+    assert (counts.qs30_within, counts.qs60_within, counts.qs_answered) == (1, 3, 4)
 
 
 def test_transfers_are_counted_per_pair_of_queues() -> None:

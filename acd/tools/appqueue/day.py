@@ -57,10 +57,7 @@ class _Apply:
             model.place_call(call.number, caller_name=call.caller_name,
                              patience_s=call.patience_s, priority=call.priority)
         elif item.agent is not None:
-            feature = {"login": model.login, "logout": model.logout,
-                       "pause": model.pause, "ready": model.ready}.get(item.kind)
-            if feature is not None:
-                feature(item.agent)
+            model.feature(item.agent, item.kind)
 
 
 @dataclass(frozen=True)

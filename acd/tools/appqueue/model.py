@@ -60,7 +60,7 @@ from dataclasses import dataclass
 
 from acd.config import FRONT_OFFICE, Config
 from acd.core.hours import route_number
-from acd.core.model import Outcome
+from acd.core.model import Leg, Outcome
 from acd.core.records import CallRecord
 from acd.sim.behaviour import AgentBehaviour
 from acd.sim.model import OfferOutcome
@@ -72,7 +72,6 @@ from acd.tools.appqueue.state import (
     Attempt,
     Caller,
     Entry,
-    Leg,
     Member,
     Queue,
     Ringing,
@@ -150,22 +149,17 @@ class AppQueueModel:
         self.agenda.at(now + self.answer_wait_s, lambda: self._arrive(caller))
         return caller
 
-    def login(self, agent: str) -> None:
-        if agent in self.room.phones:
-            self.room.phones[agent].logged_in = True
-
-    def logout(self, agent: str) -> None:
-        """Rung no more; a call in progress goes on."""
-        if agent in self.room.phones:
-            self.room.phones[agent].logged_in = False
-
-    def pause(self, agent: str) -> None:
-        if agent in self.room.phones:
-            self.room.phones[agent].paused = True
-
-    def ready(self, agent: str) -> None:
-        if agent in self.room.phones:
-            self.room.phones[agent].paused = False
+    def feature(self, agent: str, kind: str) -> None:
+        """An agent's feature (``login``, ``logout``, ``pause``, ``ready``) on its phone;
+        logged out or paused, it is rung no more, a call in progress goes on. An
+        unknown agent or feature changes nothing."""
+        phone = self.room.phones.get(agent)
+        if phone is None:
+            return
+        if kind in ("login", "logout"):
+            phone.logged_in = kind == "login"
+        elif kind in ("pause", "ready"):
+            phone.paused = kind == "pause"
 
     def run(self, until: float) -> None:
         self.agenda.run(until)

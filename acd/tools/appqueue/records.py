@@ -15,26 +15,14 @@ from zoneinfo import ZoneInfo
 
 from acd.core.constants import FORWARD_PARTNER
 from acd.core.model import Outcome
-from acd.core.records import CallRecord, LegRecord, OverflowRecord, iso
+from acd.core.records import CallRecord, OverflowRecord, iso, leg_record, span
 from acd.tools.appqueue.state import Caller
-
-
-def _span(start: float | None, end: float | None) -> float | None:
-    if start is None or end is None:
-        return None
-    return round(end - start, 3)
 
 
 def call_record(caller: Caller, zone: ZoneInfo) -> CallRecord:
     """The record of a caller that joined the room (``arrived_at`` set)."""
     assert caller.arrived_at is not None, "a caller gone before joining has no record"
     uniqueid = f"appqueue.{caller.index}"
-    legs = [LegRecord(queue=leg.queue, agent=leg.agent,
-                      entered_at=iso(leg.entered_at, zone) or "",
-                      answered_at=iso(leg.answered_at, zone), ended_at=iso(leg.ended_at, zone),
-                      wait_s=_span(leg.entered_at, leg.answered_at),
-                      talk_s=_span(leg.answered_at, leg.ended_at))
-            for leg in caller.legs]
     forwarded = caller.outcome == Outcome.FORWARDED
     return CallRecord(
         uniqueid=uniqueid,
@@ -48,10 +36,10 @@ def call_record(caller: Caller, zone: ZoneInfo) -> CallRecord:
         outcome=caller.outcome or (Outcome.ANSWERED if caller.answered_at is not None
                                    else Outcome.WAITING),
         agent=caller.answered_by,
-        wait_s=_span(caller.arrived_at, caller.answered_at),
+        wait_s=span(caller.arrived_at, caller.answered_at),
         priority=caller.priority,
         channel=f"Local/{caller.number}@incoming-{caller.index:08x};2",
-        legs=legs,
+        legs=[leg_record(leg, zone) for leg in caller.legs],
         period=caller.period,
         partner=FORWARD_PARTNER if forwarded else None,
         overflows=[OverflowRecord(partner=FORWARD_PARTNER, at=iso(caller.ended_at, zone) or "",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from acd.config import Config
-from acd.core.model import Outcome
+from acd.core.model import Leg, Outcome
 from acd.sim.model import OfferOutcome
 from acd.tools.appqueue.agenda import Timer
 from acd.tools.appqueue.options import AppQueueOptions
@@ -72,17 +72,6 @@ class Queue:
     #: ``rrmemory``: the member position to start from
     rrpos: int = 0
     wrapped: bool = False
-
-
-@dataclass(eq=False, slots=True)
-class Leg:
-    """One visit of a caller to a queue, answered by one agent or not."""
-
-    queue: str
-    entered_at: float
-    agent: str | None = None
-    answered_at: float | None = None
-    ended_at: float | None = None
 
 
 @dataclass(eq=False, slots=True)

@@ -129,15 +129,15 @@ def policy_result(policy: str, days: Sequence[Sequence[CallRecord]],
     queues = queue_order(pooled.queues)
     return PolicyResult(
         policy=policy,
-        qs30=pooled.qs30,
-        qs30_band=band_of([s.qs30 for s in per_seed]),
+        qs30=pooled.counts.qs30.value,
+        qs30_band=band_of([s.counts.qs30.value for s in per_seed]),
         mean_wait_s={q: pooled.queues[q].mean_wait for q in queues},
         mean_wait_band={q: band_of([_mean_wait(s, q) for s in per_seed]) for q in queues},
         p90_wait_s={q: pooled.queues[q].p90_wait for q in queues},
         abandon_rate=_abandon_rate([r for records in days for r in records]),
-        offered=pooled.offered,
-        qs60=pooled.qs60,
-        qs60_band=band_of([s.qs60 for s in per_seed]),
+        offered=pooled.counts.offered,
+        qs60=pooled.counts.qs60.value,
+        qs60_band=band_of([s.counts.qs60.value for s in per_seed]),
         max_wait_s={q: max(pooled.queues[q].waits, default=None) for q in queues})
 
 

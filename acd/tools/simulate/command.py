@@ -34,16 +34,17 @@ DEMO_SCENARIO = SCENARIOS / "sas-large-demo-morning.toml"
 
 
 def summary_json(summary: Summary, result: RunResult | ChaosResult) -> dict[str, Any]:
+    counts = summary.counts
     return {
-        "offered": summary.offered, "answered": summary.answered,
-        "abandoned": summary.abandoned,
-        "abandoned_in_announcement": summary.abandoned_in_announcement,
-        "waiting": summary.waiting, "other": summary.other,
+        "offered": counts.offered, "answered": counts.answered,
+        "abandoned": counts.abandoned,
+        "abandoned_in_announcement": counts.abandoned_in_announcement,
+        "waiting": counts.waiting, "other": summary.other,
         "other_outcomes": summary.other_outcomes,
-        "qs30": summary.qs30, "qs30_answered_within_30s": summary.qs30_numerator,
-        "qs30_answered": summary.qs30_denominator,
-        "qs60": summary.qs60, "qs60_answered_within_60s": summary.qs60_numerator,
-        "answered_wait_unknown": summary.answered_wait_unknown,
+        "qs30": counts.qs30.value, "qs30_answered_within_30s": counts.qs30_within,
+        "qs30_answered": counts.qs_answered,
+        "qs60": counts.qs60.value, "qs60_answered_within_60s": counts.qs60_within,
+        "answered_wait_unknown": counts.answered_wait_unknown,
         "queues": {name: {"offered": q.offered, "answered": q.answered,
                           "abandoned": q.abandoned, "waiting": q.waiting,
                           "mean_wait_s": q.mean_wait, "p90_wait_s": q.p90_wait}

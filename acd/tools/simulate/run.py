@@ -251,7 +251,8 @@ def progress(service: Service, records: list[CallRecord], now: float) -> Progres
         if agent.state is not AgentState.LOGGED_OUT:
             agents[agent.state.value] = agents.get(agent.state.value, 0) + 1
     summary = summarize(records)
+    counts = summary.counts
     return Progress(sim_time=now, waiting={q: len(queue) for q, queue in engine.queues.items()},
-                    agents=agents, answered=summary.answered, abandoned=summary.abandoned,
-                    qs30=summary.qs30,
+                    agents=agents, answered=counts.answered, abandoned=counts.abandoned,
+                    qs30=counts.qs30.value,
                     overflowed=summary.other_outcomes.get(Outcome.OVERFLOWED, 0))
