@@ -72,7 +72,7 @@ from concurrent.futures import Executor
 import msgspec
 
 from acd.config import FRONT_OFFICE, Config
-from acd.tools.plan.band import BAND_LEVEL, SHOWN, day_bands
+from acd.tools.plan.band import BAND_LEVEL, SHOWN, DayBands, day_bands
 from acd.tools.plan.confidence import close_every_day, close_pooled, confidence
 from acd.tools.plan.evaluation import Evaluation, Player, default_jobs, executor
 from acd.tools.plan.floors import Judged, floor_of, only_at_floor, worst_beyond
@@ -529,22 +529,16 @@ class Planner:
 
     def _result(self, staff: list[Counts], targets: Sequence[Target],
                 planned_roles: Sequence[str], close: set[int], elapsed: float) -> Plan:
-        from acd.tools.plan.erlang import erlang_b_lines
-
         evaluation = self.evaluate(staff)
         missed = self.misses(evaluation, targets)
         _, added = with_positions(self.config, max_counts(staff))
         days = [evaluation.days(k, n) for k, n in enumerate(self.judged)]
         pooled = [evaluation.pooled(k, n) for k, n in enumerate(self.judged)]
-        spread = [played.days(k, played.seeds) for played in self.player.played()
-                  for k in range(len(self.grid))]
-        bands = day_bands(targets, SHOWN, days, pooled, self.band_level, spread)
+        bands = self._bands(targets, days, pooled)
         intervals = []
         for k in range(len(self.grid)):
             n = self.judged[k]
             counts, seeds = pooled[k], days[k]
-            held = counts.lines
-            load = held.load(n, self.grid.interval_s)
             unreachable = [self._why(evaluation, k, role, targets, staff[k].get(role, 0))
                            for role in planned_roles if (k, role) in self.reach.out
                            and role in missed.get(k, set())]
@@ -564,8 +558,7 @@ class Planner:
                 met=k not in missed,
                 confidence=confidence([all(t.met_by(value(t, day)) for t in targets)
                                        for day in seeds], close=k in close),
-                lines=Lines(p99=held.percentile(0.99), max=held.peak, load=load,
-                            erlang_b=erlang_b_lines(load, self.blocking) if load else 0),
+                lines=self._lines(counts, n),
                 unreachable=unreachable[0] if unreachable else None,
                 floor=self._floor_days(evaluation, k, targets, staff[k])))
         defaults = [str(t) for t in targets if t not in self.targets]
@@ -578,6 +571,22 @@ class Planner:
                     blocking=self.blocking, extra_seeds=list(self.extra_seeds),
                     default_targets=defaults, band_level=self.band_level,
                     band_dispersion={str(t): round(bands.dispersion[t], 3) for t in targets})
+
+    def _bands(self, targets: Sequence[Target], days: Sequence[list[IntervalCounts]],
+               pooled: Sequence[IntervalCounts]) -> DayBands:
+        """Where a new day's figures lie, the dispersion told by every staffing played."""
+        spread = [played.days(k, played.seeds) for played in self.player.played()
+                  for k in range(len(self.grid))]
+        return day_bands(targets, SHOWN, days, pooled, self.band_level, spread)
+
+    def _lines(self, counts: IntervalCounts, days: int) -> Lines:
+        """The calls the PBX held at once in an interval, and Erlang B's lines."""
+        from acd.tools.plan.erlang import erlang_b_lines
+
+        held = counts.lines
+        load = held.load(days, self.grid.interval_s)
+        return Lines(p99=held.percentile(0.99), max=held.peak, load=load,
+                     erlang_b=erlang_b_lines(load, self.blocking) if load else 0)
 
     def _why(self, evaluation: Evaluation, k: int, role: str, targets: Sequence[Target],
              people: int) -> Unreachable:

@@ -256,15 +256,8 @@ def fast_command(config: Config, scenario: Scenario, *, fast: bool, days: int | 
     one day, checked against the plan."""
     from acd.tools.simulate.synthetic import play_history
 
-    refused = [flag for flag, given in (("--speed", speed is not None),
-                                        ("--chaos", chaos is not None),
-                                        ("--metrics-out", metrics_out is not None),
-                                        ("--days with --staffing-from (a plan is one "
-                                         "day's: replay it on other seeds with --seed)",
-                                         staffed is not None and days is not None))
-               if given]
-    if not fast:
-        refused.insert(0, "--days without --fast")
+    refused = _not_with_fast(fast=fast, days=days, speed=speed, chaos=chaos,
+                             metrics_out=metrics_out, staffed=staffed)
     if refused:
         print(f"acd simulate: not with --fast: {', '.join(refused)}", file=sys.stderr)
         return 1
@@ -298,13 +291,33 @@ def fast_command(config: Config, scenario: Scenario, *, fast: bool, days: int | 
             figures["intervals"] = intervals
         out.write(msgspec.json.encode({"summary": figures}).decode("utf-8") + "\n")
     else:
-        title = f"Summary — {scenario.name}" + (f", {days} days" if days and days > 1 else "")
-        print("\n" + render(summary, title=title), file=out)
-        if intervals is not None:
-            print("\n" + render_intervals(intervals, 1.0), file=out)
-        print(f"  callers hung up by the router: {len(hung_up)}" if hung_up
-              else "  no caller was hung up by the router", file=out)
+        _print_fast(result, intervals, f"Summary — {scenario.name}"
+                    + (f", {days} days" if days and days > 1 else ""), out)
     return 2 if not summary.accounted() or hung_up else 0
+
+
+def _not_with_fast(*, fast: bool, days: int | None, speed: float | None,
+                   chaos: str | None, metrics_out: str | None,
+                   staffed: StaffedPlan | None) -> list[str]:
+    """The options ``--fast`` cannot take with the others given."""
+    refused = [flag for flag, given in (("--speed", speed is not None),
+                                        ("--chaos", chaos is not None),
+                                        ("--metrics-out", metrics_out is not None),
+                                        ("--days with --staffing-from (a plan is one "
+                                         "day's: replay it on other seeds with --seed)",
+                                         staffed is not None and days is not None))
+               if given]
+    return refused if fast else ["--days without --fast", *refused]
+
+
+def _print_fast(result: RunResult, intervals: list[dict[str, Any]] | None, title: str,
+                out: TextIO) -> None:
+    print("\n" + render(result.summary, title=title), file=out)
+    if intervals is not None:
+        print("\n" + render_intervals(intervals, 1.0), file=out)
+    hung_up = result.hung_up_by_router
+    print(f"  callers hung up by the router: {len(hung_up)}" if hung_up
+          else "  no caller was hung up by the router", file=out)
 
 
 def print_harm(result: RunResult | ChaosResult, out: TextIO) -> None:
