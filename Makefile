@@ -43,8 +43,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# the tests in one process per CPU (pytest-xdist): each test has its own Redis
+# namespace or server, its own ports and temporary files
 test: system-programs lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 bench: $(STAMP)
 	benchmarks/run
