@@ -32,7 +32,7 @@ def share(value: float | None, digits: int = 1) -> str:
 
 
 def band(values: tuple[float, float] | None, digits: int = 1) -> str:
-    """A band over the seeds, ``"88.1–94.0"`` in percent, None → ``"—"``."""
+    """A band, ``"88.1–94.0"`` in percent, None → ``"—"``."""
     if values is None:
         return NOTHING
     return f"{share(values[0], digits)}–{share(values[1], digits)}"
