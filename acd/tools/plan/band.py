@@ -56,18 +56,11 @@ def share_counts(target: Target, counts: IntervalCounts) -> Counts:
     """The counts ``(X, N)`` whose share ``X/N`` the target judges (for a wait
     target: the legs over its mark, and the legs)."""
     if target.metric in ("qs30", "qs60"):
-        within = counts.within30 if target.metric == "qs30" else counts.within60
-        return (within, counts.answered) if counts.answered else None
-    if target.metric == "abandon_rate":
-        base = counts.offered - counts.short_abandoned
-        return (counts.abandoned - counts.short_abandoned, base) if base > 0 else None
-    queue = target.queue or ""
-    waits = counts.waits.get(queue, [])
-    unanswered = counts.unanswered.get(queue, 0)
-    legs = len(waits) + unanswered
-    if not legs:
-        return None
-    return unanswered + sum(wait > target.value + 1e-12 for wait in waits), legs
+        in_time = counts.within30 if target.metric == "qs30" else counts.within60
+        return (in_time, counts.answered) if counts.answered else None
+    shares = (counts.abandon_counts() if target.metric == "abandon_rate"
+              else counts.legs_over(target.queue or "", target.value))
+    return shares if shares[1] > 0 else None
 
 
 def dispersion(days_per_interval: Sequence[Sequence[Counts]]) -> float:
@@ -75,7 +68,7 @@ def dispersion(days_per_interval: Sequence[Sequence[Counts]]) -> float:
     degrees of freedom, pooled over the intervals; 1 where nothing tells it."""
     chi2, freedom = 0.0, 0
     for days in days_per_interval:
-        known = [d for d in days if d is not None and d[1] > 0]
+        known = _known(days)
         hits, trials = sum(x for x, _ in known), sum(n for _, n in known)
         if len(known) < 2 or hits in (0, trials):
             continue
@@ -85,9 +78,14 @@ def dispersion(days_per_interval: Sequence[Sequence[Counts]]) -> float:
     return max(1.0, chi2 / freedom) if freedom else 1.0
 
 
+def _known(days: Sequence[Counts]) -> list[tuple[int, int]]:
+    """The days that counted something."""
+    return [d for d in days if d is not None and d[1] > 0]
+
+
 def _pooled(days: Sequence[Counts]) -> tuple[int, int, int] | None:
     """The hits and trials of the days together, and the days that counted."""
-    known = [d for d in days if d is not None and d[1] > 0]
+    known = _known(days)
     if not known:
         return None
     return sum(x for x, _ in known), sum(n for _, n in known), len(known)
@@ -112,8 +110,7 @@ def wait_band(target: Target, days: Sequence[Counts], pooled: IntervalCounts, ph
               alpha: float) -> Band | None:
     """A wait percentile's band, seconds (see the module)."""
     counted = _pooled(days)
-    queue = target.queue or ""
-    ranked = sorted(pooled.waits.get(queue, [])) + [math.inf] * pooled.unanswered.get(queue, 0)
+    ranked = pooled.ranked_waits(target.queue or "")
     if counted is None or not ranked:
         return None
     _, trials, count = counted

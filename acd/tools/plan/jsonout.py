@@ -9,7 +9,6 @@ met); around them, what the plan was asked and what it cost.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from acd.tools.plan.confidence import Confidence
@@ -21,6 +20,7 @@ from acd.tools.plan.model import (
     Plan,
     PolicyComparison,
     Unreachable,
+    finite,
 )
 from acd.tools.plan.readout import busiest_lines
 
@@ -29,12 +29,10 @@ def _r(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def _band(band: Band | None) -> list[float | None] | None:
+def band_json(band: Band | None) -> list[float | None] | None:
     """``[low, high]``; ``null`` for an end without bound (a wait that reaches the
     legs left unanswered)."""
-    if band is None:
-        return None
-    return [None if math.isinf(end) else round(end, 4) for end in band]
+    return None if band is None else [_r(finite(end)) for end in band]
 
 
 def interval_json(interval: IntervalPlan) -> dict[str, Any]:
@@ -48,8 +46,8 @@ def interval_json(interval: IntervalPlan) -> dict[str, Any]:
         "planned": dict(interval.planned),
         "difference": {role: interval.staff.get(role, 0) - interval.planned.get(role, 0)
                        for role in interval.staff},
-        "qs30_band": _band(interval.qs30_band),
-        "qs60_band": _band(interval.qs60_band),
+        "qs30_band": band_json(interval.qs30_band),
+        "qs60_band": band_json(interval.qs60_band),
         "offered": _r(interval.offered, 2),
         "p90_wait_s": {queue: _r(wait, 1) for queue, wait in interval.p90_wait_s.items()},
         "met": interval.met,
@@ -57,7 +55,7 @@ def interval_json(interval: IntervalPlan) -> dict[str, Any]:
         "lines": _lines(interval.lines),
         "unreachable": _unreachable(interval.unreachable),
         "floor": _floor(interval.floor),
-        "target_bands": {target: _band(band) for target, band in interval.target_bands.items()},
+        "target_bands": {target: band_json(band) for target, band in interval.target_bands.items()},
     }
 
 
@@ -96,13 +94,13 @@ def comparison_json(comparison: PolicyComparison) -> dict[str, Any]:
         "policies": [{
             "policy": result.policy,
             "qs30": _r(result.qs30),
-            "qs30_band": _band(result.qs30_band),
+            "qs30_band": band_json(result.qs30_band),
             "mean_wait_s": {q: _r(w, 1) for q, w in result.mean_wait_s.items()},
-            "mean_wait_band": {q: _band(b) for q, b in result.mean_wait_band.items()},
+            "mean_wait_band": {q: band_json(b) for q, b in result.mean_wait_band.items()},
             "p90_wait_s": {q: _r(w, 1) for q, w in result.p90_wait_s.items()},
             "abandon_rate": _r(result.abandon_rate),
             "qs60": _r(result.qs60),
-            "qs60_band": _band(result.qs60_band),
+            "qs60_band": band_json(result.qs60_band),
             "max_wait_s": {q: _r(w, 1) for q, w in result.max_wait_s.items()},
         } for result in comparison.results],
         "best": comparison.best,

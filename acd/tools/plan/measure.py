@@ -102,22 +102,36 @@ class IntervalCounts:
 
     @property
     def abandon_rate(self) -> float | None:
-        """Abandoned over offered, short abandons left out of both (the DGOS answer
-        rate's rule, docs/indicators.md): a caller who hangs up within seconds of
-        calling is no staffing's to keep."""
-        base = self.offered - self.short_abandoned
-        return (self.abandoned - self.short_abandoned) / base if base > 0 else None
+        abandoned, base = self.abandon_counts()
+        return abandoned / base if base > 0 else None
+
+    def abandon_counts(self) -> tuple[int, int]:
+        """The abandoned and the offered, short abandons left out of both (the DGOS
+        answer rate's rule, docs/indicators.md): a caller who hangs up within seconds
+        of calling is no staffing's to keep."""
+        return (self.abandoned - self.short_abandoned,
+                self.offered - self.short_abandoned)
+
+    def legs_over(self, queue: str, mark_s: float) -> tuple[int, int]:
+        """The legs entering ``queue`` that waited over ``mark_s`` (a leg left
+        unanswered waits over any), and the legs."""
+        waits = self.waits.get(queue, [])
+        unanswered = self.unanswered.get(queue, 0)
+        return (unanswered + sum(wait > mark_s + 1e-12 for wait in waits),
+                len(waits) + unanswered)
 
     def wait_percentile(self, queue: str, pct: float) -> float | None:
         """The ``pct``-th percentile of the waits of the legs entering ``queue``, a leg
         that left it unanswered counting as a wait longer than any (``inf``): a
         transfer that fell back after ``transfers.max_wait_s`` was not served in
         time, whatever the answered legs' waits. None without legs."""
-        waits = self.waits.get(queue, [])
-        missed = self.unanswered.get(queue, 0)
-        if not waits and not missed:
-            return None
-        return percentile([*waits, *([math.inf] * missed)], pct)
+        ranked = self.ranked_waits(queue)
+        return percentile(ranked, pct) if ranked else None
+
+    def ranked_waits(self, queue: str) -> list[float]:
+        """The waits of the legs entering ``queue``, shortest first, a leg left
+        unanswered as ``inf``."""
+        return sorted(self.waits.get(queue, [])) + [math.inf] * self.unanswered.get(queue, 0)
 
     def leg_entered(self, queue: str) -> None:
         self.entered[queue] = self.entered.get(queue, 0) + 1

@@ -9,6 +9,7 @@ counts).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,12 @@ from acd.tools.plan.confidence import Confidence
 STANDARD_ROLES = STANDARD_SKILLS
 
 Band = tuple[float, float]
+
+
+def finite(value: float | None) -> float | None:
+    """A figure for people and JSON, which have no infinity: None for an unanswered
+    leg's wait or a band's end without bound."""
+    return None if value is None or math.isinf(value) else value
 
 
 def band_of(values: Sequence[float | None]) -> Band | None:

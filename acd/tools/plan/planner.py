@@ -85,6 +85,7 @@ from acd.tools.plan.model import (
     Plan,
     Target,
     Unreachable,
+    finite,
     needs_abandon_default,
 )
 from acd.tools.plan.reach import (
@@ -553,7 +554,7 @@ class Planner:
                               if t in targets},
                 abandon_rate=counts.abandon_rate,
                 occupancy=self._occupancy(counts, staff[k], n),
-                p90_wait_s={q: _finite(counts.wait_percentile(q, 90))
+                p90_wait_s={q: finite(counts.wait_percentile(q, 90))
                             for q in sorted({*counts.waits, *counts.unanswered})},
                 met=k not in missed,
                 confidence=confidence([all(t.met_by(value(t, day)) for t in targets)
@@ -628,6 +629,3 @@ def _service_target(target: Target, role: str) -> tuple[float, float] | None:
     return None
 
 
-def _finite(value: float | None) -> float | None:
-    """A wait for people: None where it is infinite (legs left unanswered)."""
-    return None if value is None or math.isinf(value) else value

@@ -71,13 +71,10 @@ def shortfall(target: Target, counts: IntervalCounts) -> float:
 def _excess(target: Target, counts: IntervalCounts) -> tuple[int, int]:
     """A wait target's legs over the mark beyond those its percentile allows (a leg
     left unanswered is over any mark), and the legs."""
-    queue, pct = target.queue or "", target.percentile or 0
-    waits = counts.waits.get(queue, [])
-    unanswered = counts.unanswered.get(queue, 0)
-    legs = len(waits) + unanswered
+    pct = target.percentile or 0
+    over, legs = counts.legs_over(target.queue or "", target.value)
     if not legs:
         return 0, 0
-    over = unanswered + sum(wait > target.value + 1e-12 for wait in waits)
     # the percentile of acd.tools.summary: the value of this rank must be in time
     rank = max(0, min(legs - 1, round(pct / 100 * legs + 0.5) - 1))
     return max(0, over - (legs - rank - 1)), legs

@@ -17,8 +17,9 @@ from acd.config import Config
 from acd.core.facts import CallTransferred
 from acd.core.records import CallRecord
 from acd.tools.plan.band import within
+from acd.tools.plan.jsonout import band_json
 from acd.tools.plan.measure import measure
-from acd.tools.plan.model import Band, Target, TargetError, parse_targets
+from acd.tools.plan.model import Band, Target, TargetError, finite, parse_targets
 from acd.tools.plan.reach import value
 from acd.tools.plan.staffing import (
     Grid,
@@ -67,9 +68,9 @@ def staffed_from(config: Config, scenario: Scenario, path: str | Path) -> Staffe
         interval_s = 1800
     config, _ = with_positions(config, max_counts(step.counts for step in steps))
     scenario = msgspec.structs.replace(scenario, staffing=steps)
+    written = data.get("targets") or []
     try:
-        targets = parse_targets(",".join(data.get("targets") or [])) if data.get(
-            "targets") else []
+        targets = parse_targets(",".join(written)) if written else []
     except (TargetError, TypeError) as exc:
         raise PlanInputError(f"{path}: targets: {exc}") from exc
     return StaffedPlan(config, scenario, grid_of(scenario, config, interval_s),
@@ -100,10 +101,11 @@ def interval_figures(records: list[CallRecord], config: Config, grid: Grid,
         checked = {}
         for target in promise.targets:
             figure, band = value(target, counts), promise.bands[k].get(str(target))
+            shown = finite(figure)
             checked[str(target)] = {
-                "value": None if figure is None else _finite(round(figure, 4)),
+                "value": None if shown is None else round(shown, 4),
                 "met": target.met_by(figure),
-                "band": None if band is None else [_finite(end) for end in band],
+                "band": band_json(band),
                 "within_band": within(target, figure, band)}
         out.append({
             "start": interval_label(start, config).isoformat(),
@@ -115,11 +117,6 @@ def interval_figures(records: list[CallRecord], config: Config, grid: Grid,
             "targets": checked,
         })
     return out
-
-
-def _finite(number: float) -> float | None:
-    """JSON has no infinity: an unanswered leg's wait, a band without end, is null."""
-    return None if math.isinf(number) else number
 
 
 def missed(intervals: list[dict[str, Any]], *, beyond_band: bool) -> list[str]:
