@@ -113,6 +113,10 @@ def load_day(scenario_path: str | Path, config_path: str | Path | None = None
     return config, scenario
 
 
+#: told after each input the engine handled: the engine, the input, its output
+InputObserver = Callable[[Engine, object, Output], None]
+
+
 @dataclass(frozen=True)
 class DayRequest:
     """One day to play, as a value a worker process can be sent."""
@@ -122,12 +126,9 @@ class DayRequest:
     seed: int
     staffing: Sequence[StaffingStep] | None = None
 
-    def play(self) -> DayResult:
-        return play_day(self.config, self.scenario, seed=self.seed, staffing=self.staffing)
-
-
-#: told after each input the engine handled: the engine, the input, its output
-InputObserver = Callable[[Engine, object, Output], None]
+    def play(self, observer: InputObserver | None = None) -> DayResult:
+        return play_day(self.config, self.scenario, seed=self.seed, staffing=self.staffing,
+                        observer=observer)
 
 
 def play_day(config: Config, scenario: Scenario, *, seed: int | None = None,
