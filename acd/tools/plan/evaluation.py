@@ -8,10 +8,10 @@ probably need next are queued behind the ones it waits for, so that a worker nev
 idles while the last day of a staffing plays (five seeds on two processes leave one
 idle for a whole day otherwise); what turns out not to be needed is cancelled
 (:meth:`Player.drop`): a day not started is never played, and a day already playing
-in a worker of a :class:`DayPool` stops at the next thing its engine handles (its
+in a worker of a :class:`DayPool` stops at the next input its engine handles (its
 worker is free for the next day within milliseconds, where a plain process pool
-would finish the day for nothing: a quarter of a records plan's processor time went
-there). The results do not depend on it: a day is the same whoever plays it and when.
+would finish the day for nothing: 53 of the 208 days a records plan played). The
+results do not depend on it: a day is the same whoever plays it and when.
 """
 
 from __future__ import annotations
