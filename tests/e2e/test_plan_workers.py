@@ -35,9 +35,10 @@ def test_days_dropped_while_in_the_workers_hands_are_stopped_not_played() -> Non
         staff = staffing(6, player)
         key = player.key(staff, roles_of(config))
         player.ask(staff, key, 3)
-        futures = [future for future, _ in player._asked[key]]
+        futures = player.queued(key)
         # one worker: the first day is handed to it at once and the second waits in
-        # its queue; neither can be cancelled any more, both are stopped
+        # its queue; neither can be cancelled any more, both are stopped (the third
+        # is cancelled, or stopped if the pool has already queued it too)
         player.drop(key)
         ended = [None if future.cancelled() else future.result() for future in futures]
         assert ended == [None, None, None]

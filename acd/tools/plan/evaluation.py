@@ -179,6 +179,10 @@ class Player:
             if not future.cancel() and isinstance(self.pool, DayPool):
                 self.pool.stop(ticket)
 
+    def queued(self, key: Key) -> list[Future[list[IntervalCounts] | None]]:
+        """The days asked for ``key`` and not yet taken by :meth:`play`, in seed order."""
+        return [future for future, _ in self._asked.get(key, [])]
+
     def play(self, staff: Sequence[Counts], key: Key, n: int) -> Evaluation:
         """``staff`` played on the first ``n`` seeds (those already played reused)."""
         self.ask(staff, key, n)
