@@ -7,8 +7,9 @@ replayed on the true scenario stays within its own band.
 Makes the week as a site would check its estimator (``acd simulate --scenario
 config/scenarios/sas-large-known-truth-day.toml --fast --days 7 --records-out``),
 plans its Monday with ``acd plan --records … --day 2026-03-09 --target
-"qs30>=0.90" --json`` (wall clock and processor time), then replays the plan on the
-true scenario's fast day, one seed a day none of the plan was made on (what
+"qs30>=0.90" --json`` (wall clock and processor time; the week's days, played in
+this process, give the machine's speed: a day's processor time), then replays the
+plan on the true scenario's fast day, one seed a day none of the plan was made on (what
 ``acd simulate --fast --staffing-from`` prints, per day): the days within the band in
 every interval, the targets missed, those missed beyond the band. The last line is
 one JSON object.
@@ -60,8 +61,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as work:
         week, plan_path = Path(work) / "week.jsonl", Path(work) / "plan.json"
         config, scenario = load_day(TRUTH)
+        history_cpu = cpu_seconds()
         for played in play_history(config, scenario, 7):
             write_records(str(week), played.records)
+        # the machine's speed, which the plan's time follows: a day in one process
+        day_cpu = (cpu_seconds() - history_cpu) / 7
+        print(f"week: 7 days in one process, {day_cpu:.2f} s of processor a day")
         started, cpu = time.perf_counter(), cpu_seconds()
         out, err = io.StringIO(), io.StringIO()
         status = plan_command(PlanRequest(
@@ -85,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           f"{sum(d['missed'] for d in days)}, beyond the band "
           f"{sum(len(d['beyond_band']) for d in days)}")
     print(json.dumps({"elapsed_s": round(elapsed, 1), "cpu_s": round(cpu, 1),
+                      "week_day_cpu_s": round(day_cpu, 2),
                       "days_played": plan["days_played"], "exit": status,
                       "replays": len(days), "days_within_band": within,
                       "targets_missed": sum(d["missed"] for d in days),
