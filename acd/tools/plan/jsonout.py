@@ -25,31 +25,32 @@ from acd.tools.plan.model import (
 from acd.tools.plan.readout import busiest_lines
 
 
-def _r(value: float | None, digits: int = 4) -> float | None:
+def rounded(value: float | None, digits: int = 4) -> float | None:
+    """A figure as the JSON prints it (None stays None)."""
     return None if value is None else round(value, digits)
 
 
 def band_json(band: Band | None) -> list[float | None] | None:
     """``[low, high]``; ``null`` for an end without bound (a wait that reaches the
     legs left unanswered)."""
-    return None if band is None else [_r(finite(end)) for end in band]
+    return None if band is None else [rounded(finite(end)) for end in band]
 
 
 def interval_json(interval: IntervalPlan) -> dict[str, Any]:
     return {
         "start": interval.start.isoformat(),
         "staff": dict(interval.staff),
-        "qs30": _r(interval.qs30),
-        "qs60": _r(interval.qs60),
-        "abandon_rate": _r(interval.abandon_rate),
-        "occupancy": {role: _r(share) for role, share in interval.occupancy.items()},
+        "qs30": rounded(interval.qs30),
+        "qs60": rounded(interval.qs60),
+        "abandon_rate": rounded(interval.abandon_rate),
+        "occupancy": {role: rounded(share) for role, share in interval.occupancy.items()},
         "planned": dict(interval.planned),
         "difference": {role: interval.staff.get(role, 0) - interval.planned.get(role, 0)
                        for role in interval.staff},
         "qs30_band": band_json(interval.qs30_band),
         "qs60_band": band_json(interval.qs60_band),
-        "offered": _r(interval.offered, 2),
-        "p90_wait_s": {queue: _r(wait, 1) for queue, wait in interval.p90_wait_s.items()},
+        "offered": rounded(interval.offered, 2),
+        "p90_wait_s": {queue: rounded(wait, 1) for queue, wait in interval.p90_wait_s.items()},
         "met": interval.met,
         "confidence": _confidence(interval.confidence),
         "lines": _lines(interval.lines),
@@ -62,7 +63,7 @@ def interval_json(interval: IntervalPlan) -> dict[str, Any]:
 def _confidence(sure: Confidence | None) -> dict[str, Any] | None:
     if sure is None:
         return None
-    return {"days": sure.days, "days_met": sure.days_met, "share": _r(sure.share),
+    return {"days": sure.days, "days_met": sure.days_met, "share": rounded(sure.share),
             "wilson95": [round(sure.low, 4), round(sure.high, 4)], "close": sure.close}
 
 
@@ -93,15 +94,15 @@ def comparison_json(comparison: PolicyComparison) -> dict[str, Any]:
         "seeds": list(comparison.seeds),
         "policies": [{
             "policy": result.policy,
-            "qs30": _r(result.qs30),
+            "qs30": rounded(result.qs30),
             "qs30_band": band_json(result.qs30_band),
-            "mean_wait_s": {q: _r(w, 1) for q, w in result.mean_wait_s.items()},
+            "mean_wait_s": {q: rounded(w, 1) for q, w in result.mean_wait_s.items()},
             "mean_wait_band": {q: band_json(b) for q, b in result.mean_wait_band.items()},
-            "p90_wait_s": {q: _r(w, 1) for q, w in result.p90_wait_s.items()},
-            "abandon_rate": _r(result.abandon_rate),
-            "qs60": _r(result.qs60),
+            "p90_wait_s": {q: rounded(w, 1) for q, w in result.p90_wait_s.items()},
+            "abandon_rate": rounded(result.abandon_rate),
+            "qs60": rounded(result.qs60),
             "qs60_band": band_json(result.qs60_band),
-            "max_wait_s": {q: _r(w, 1) for q, w in result.max_wait_s.items()},
+            "max_wait_s": {q: rounded(w, 1) for q, w in result.max_wait_s.items()},
         } for result in comparison.results],
         "best": comparison.best,
     }

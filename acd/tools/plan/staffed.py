@@ -17,7 +17,7 @@ from acd.config import Config
 from acd.core.facts import CallTransferred
 from acd.core.records import CallRecord
 from acd.tools.plan.band import within
-from acd.tools.plan.jsonout import band_json
+from acd.tools.plan.jsonout import band_json, rounded
 from acd.tools.plan.measure import measure
 from acd.tools.plan.model import Band, Target, TargetError, finite, parse_targets
 from acd.tools.plan.reach import value
@@ -101,19 +101,16 @@ def interval_figures(records: list[CallRecord], config: Config, grid: Grid,
         checked = {}
         for target in promise.targets:
             figure, band = value(target, counts), promise.bands[k].get(str(target))
-            shown = finite(figure)
             checked[str(target)] = {
-                "value": None if shown is None else round(shown, 4),
+                "value": rounded(finite(figure)),
                 "met": target.met_by(figure),
                 "band": band_json(band),
                 "within_band": within(target, figure, band)}
         out.append({
             "start": interval_label(start, config).isoformat(),
             "offered": counts.offered, "answered": counts.answered,
-            "qs30": None if counts.qs30 is None else round(counts.qs30, 4),
-            "qs60": None if counts.qs60 is None else round(counts.qs60, 4),
-            "abandon_rate": (None if counts.abandon_rate is None
-                             else round(counts.abandon_rate, 4)),
+            "qs30": rounded(counts.qs30), "qs60": rounded(counts.qs60),
+            "abandon_rate": rounded(counts.abandon_rate),
             "targets": checked,
         })
     return out
