@@ -43,19 +43,25 @@ late call moves QS 30 s by several points.
    reach, keeps the fewest people that gave its best, and the search goes on with
    the others.
 3. *Down*: every interval above its floor loses one person of each planned role, all
-   at once. Where an interval then misses a target, the cut that explains it most
-   directly is taken back (the interval's own, else the one before it, whose waiting
-   callers spill over into it, else the one before that) and that interval is fixed
-   at its level; the other cuts stay. Play again (a miss there goes back to step 2),
-   and repeat until no cut is left to try. Cutting every interval at once, rather
-   than every other one, keeps neighbouring intervals on equal terms (no zigzag).
+   at once, and the cuts are played. Where an interval then misses a target, the cut
+   that explains it most directly is taken back (the interval's own, else the one
+   before it, whose waiting callers spill over into it, else the one before that)
+   and that interval is fixed at its level; where no cut explains it (the interval
+   was not cut: a cut elsewhere or the draw moved it), it gets one more person, as
+   in step 2. The other cuts stay, and the next round cuts again from there: the
+   staffing a round settles on is not played by itself, the next round's cuts
+   judge it with them (every interval not cut is played at its level). Cutting
+   every interval at once, rather than every other one, keeps neighbouring
+   intervals on equal terms (no zigzag). When no cut is left, the staffing is
+   played as it is (a miss goes back to step 2). Every staffing that met every
+   target (a round's cuts included) is a candidate: the cheapest is kept.
 4. *More seeds where it is close* (with ``extra_seeds``): an interval whose decision
    is close (:mod:`acd.tools.plan.confidence`) is judged again on the extra seeds'
    days as well, and gets one more person while it misses there.
 
-While a staffing plays, the cuts to try if it meets every target are queued behind
-it (:meth:`acd.tools.plan.evaluation.Player.ask`): the answer is the same, the
-workers idle less.
+While a staffing plays, the round that follows if it meets every target is queued
+behind it (:meth:`acd.tools.plan.evaluation.Player.ask`): the answer is the same,
+the workers idle less.
 
 The search is deterministic for its seeds. It keeps the cheapest staffing (in
 staff-hours) that met every target; if none did within ``max_days`` days played,
@@ -275,25 +281,45 @@ class Planner:
 
     def _search(self, staff: list[Counts], lower: list[Counts], targets: Sequence[Target],
                 roles: Sequence[str]) -> list[Counts]:
+        """Up until a staffing meets every target, then rounds of cuts: each round
+        plays the cuts alone (not the staffing they came from, already played or
+        about to be judged with them) and settles them (:meth:`_settle`); once no cut
+        is left, the staffing is played as it is, and raised while it misses."""
         best: tuple[float, list[Counts]] | None = None
         while self.days < self.max_days:
             trial = self._trial(staff, lower, roles)
-            evaluation = self.evaluate(staff, then=trial[0] if trial else None)
-            missed = self._planned_misses(evaluation, targets, roles)
-            if missed:
-                if trial is not None:
-                    self._drop(trial[0])
-                self._progress(f"{len(missed)} intervals short: one more person there")
-                if not self._raise(staff, lower, missed, evaluation, targets):
+            if best is None or trial is None:
+                evaluation = self.evaluate(staff, then=trial[0] if trial else None)
+                missed = self._planned_misses(evaluation, targets, roles)
+                if missed:
+                    if trial is not None:
+                        self._drop(trial[0])
+                    self._progress(f"{len(missed)} intervals short: one more person there")
+                    if not self._raise(staff, lower, missed, evaluation, targets):
+                        break
+                    continue
+                best = self._cheaper(best, staff)
+                if trial is None:
                     break
-                continue
-            hours = self._hours(staff)
-            if best is None or hours < best[0]:
-                best = (hours, [dict(c) for c in staff])
-            if trial is None:
-                break
-            staff = self._cut(trial[0], trial[1], lower, targets)
+            cuts, tries = trial
+            ahead = self._trial(cuts, lower, roles)  # the next round if every cut holds
+            evaluation = self.evaluate(cuts, then=ahead[0] if ahead else None)
+            if not self._planned_misses(evaluation, targets, roles):
+                best = self._cheaper(best, cuts)
+            staff = self._settle(cuts, tries, lower, evaluation, targets, roles)
+            following = self._trial(staff, lower, roles)
+            if ahead is not None and (following is None or following[0] != ahead[0]):
+                self._drop(ahead[0])
         return best[1] if best is not None else staff
+
+    def _cheaper(self, best: tuple[float, list[Counts]] | None, staff: Sequence[Counts]
+                 ) -> tuple[float, list[Counts]]:
+        """The cheaper (in staff-hours) of the best so far and ``staff``, which met
+        every target."""
+        hours = self._hours(staff)
+        if best is None or hours < best[0]:
+            return hours, [dict(c) for c in staff]
+        return best
 
     def _planned_misses(self, evaluation: Evaluation, targets: Sequence[Target],
                         roles: Sequence[str]) -> dict[int, set[str]]:
@@ -454,26 +480,41 @@ class Planner:
             trial[k][role] -= 1
         return trial, tries
 
-    def _cut(self, trial: list[Counts], tries: set[Cut], lower: list[Counts],
-             targets: Sequence[Target]) -> list[Counts]:
-        """Where the trial breaks a target, the cut that most directly explains it is
-        taken back and that interval is fixed at its level. The staffing to play
-        next."""
-        missed = self.misses(self.evaluate(trial), targets, out_of_reach="worse")
+    def _verdict(self, evaluation: Evaluation, tries: set[Cut], targets: Sequence[Target],
+                 roles: Sequence[str]) -> tuple[set[Cut], dict[int, set[str]]]:
+        """Where a round of cuts misses a target: the cuts that most directly explain
+        it (the interval's own, else the one before it, whose waiting callers spill
+        over into it, else the one before that), and the intervals no cut explains
+        (they were not cut: a cut elsewhere, or the draw, moved them)."""
         back: set[Cut] = set()
-        for j, owners in missed.items():
-            for role in owners:
-                # the interval's own cut, else the one before it (its callers spill
-                # over into this interval), else the one before that
+        short: dict[int, set[str]] = {}
+        for j, owners in self.misses(evaluation, targets, out_of_reach="worse").items():
+            for role in owners & set(roles):
                 culprit = next(((k, role) for k in (j, j - 1, j - 2) if (k, role) in tries),
                                None)
                 if culprit is not None:
                     back.add(culprit)
+                elif (j, role) not in self.reach.out:
+                    short.setdefault(j, set()).add(role)
+        return back, short
+
+    def _settle(self, trial: list[Counts], tries: set[Cut], lower: list[Counts],
+                evaluation: Evaluation, targets: Sequence[Target], roles: Sequence[str]
+                ) -> list[Counts]:
+        """The staffing after a round of cuts played (:meth:`_verdict`): a cut that
+        explains a miss is taken back and its interval fixed at that level; an
+        interval no cut explains gets one more person, as in the up steps; the cuts
+        that held are kept."""
+        back, short = self._verdict(evaluation, tries, targets, roles)
         staff = [dict(c) for c in trial]
         for k, role in back:
             staff[k][role] += 1
             lower[k][role] = staff[k][role]
-        self._progress(f"{len(tries) - len(back)} of {len(tries)} cuts kept")
+        self._progress(f"{len(tries) - len(back)} of {len(tries)} cuts kept"
+                       + (f", {len(short)} intervals short: one more person there"
+                          if short else ""))
+        if short:
+            self._raise(staff, lower, short, evaluation, targets)
         return staff
 
     def _more_seeds(self, staff: list[Counts], lower: list[Counts],
