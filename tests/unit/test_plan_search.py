@@ -95,12 +95,17 @@ def test_a_miss_no_cut_explains_gets_one_more_person_and_the_cuts_that_held_stay
     # role, or the draw, moved it)
     day = [counts(k not in (1, 4)) for k in range(6)]
     evaluation = Evaluation([day, [counts(True)] * 6])
-    settled = planner._settle(trial, {(0, ROLE), (1, ROLE)}, lower, evaluation, TARGETS,
-                              [ROLE])
+    settled, held = planner._settle(trial, {(0, ROLE), (1, ROLE)}, lower, evaluation,
+                                    TARGETS, [ROLE])
+    assert not held
     # 08:30's cut goes back and is fixed there; 10:00 gets one more person and is
     # fixed there; 08:00's cut held: kept, and free to be cut again
     assert arm(settled) == [4, 4, 2, 2, 3, 2]
     assert arm(lower) == [1, 4, 2, 2, 3, 2]
+    # a round that misses nothing keeps every cut, and says so
+    met = Evaluation([[counts(True)] * 6 for _ in SEEDS])
+    settled, held = planner._settle(settled, {(0, ROLE)}, lower, met, TARGETS, [ROLE])
+    assert held and arm(settled) == [4, 4, 2, 2, 3, 2]
 
 
 @pytest.mark.parametrize("guess", [[2, 5, 3, 1], [3, 6, 4, 2]])

@@ -304,9 +304,9 @@ class Planner:
             cuts, tries = trial
             ahead = self._trial(cuts, lower, roles)  # the next round if every cut holds
             evaluation = self.evaluate(cuts, then=ahead[0] if ahead else None)
-            if not self._planned_misses(evaluation, targets, roles):
+            staff, held = self._settle(cuts, tries, lower, evaluation, targets, roles)
+            if held:
                 best = self._cheaper(best, cuts)
-            staff = self._settle(cuts, tries, lower, evaluation, targets, roles)
             following = self._trial(staff, lower, roles)
             if ahead is not None and (following is None or following[0] != ahead[0]):
                 self._drop(ahead[0])
@@ -481,31 +481,35 @@ class Planner:
         return trial, tries
 
     def _verdict(self, evaluation: Evaluation, tries: set[Cut], targets: Sequence[Target],
-                 roles: Sequence[str]) -> tuple[set[Cut], dict[int, set[str]]]:
+                 roles: Sequence[str]) -> tuple[set[Cut], dict[int, set[str]], bool]:
         """Where a round of cuts misses a target: the cuts that most directly explain
         it (the interval's own, else the one before it, whose waiting callers spill
-        over into it, else the one before that), and the intervals no cut explains
-        (they were not cut: a cut elsewhere, or the draw, moved them)."""
+        over into it, else the one before that), the intervals no cut explains
+        (they were not cut: a cut elsewhere, or the draw, moved them), and whether
+        the round missed nothing (an interval out of reach no worse than at its best
+        is not a miss)."""
         back: set[Cut] = set()
         short: dict[int, set[str]] = {}
+        held = True
         for j, owners in self.misses(evaluation, targets, out_of_reach="worse").items():
             for role in owners & set(roles):
+                held = False
                 culprit = next(((k, role) for k in (j, j - 1, j - 2) if (k, role) in tries),
                                None)
                 if culprit is not None:
                     back.add(culprit)
                 elif (j, role) not in self.reach.out:
                     short.setdefault(j, set()).add(role)
-        return back, short
+        return back, short, held
 
     def _settle(self, trial: list[Counts], tries: set[Cut], lower: list[Counts],
                 evaluation: Evaluation, targets: Sequence[Target], roles: Sequence[str]
-                ) -> list[Counts]:
+                ) -> tuple[list[Counts], bool]:
         """The staffing after a round of cuts played (:meth:`_verdict`): a cut that
         explains a miss is taken back and its interval fixed at that level; an
         interval no cut explains gets one more person, as in the up steps; the cuts
-        that held are kept."""
-        back, short = self._verdict(evaluation, tries, targets, roles)
+        that held are kept. And whether the round met every target."""
+        back, short, held = self._verdict(evaluation, tries, targets, roles)
         staff = [dict(c) for c in trial]
         for k, role in back:
             staff[k][role] += 1
@@ -515,7 +519,7 @@ class Planner:
                           if short else ""))
         if short:
             self._raise(staff, lower, short, evaluation, targets)
-        return staff
+        return staff, held
 
     def _more_seeds(self, staff: list[Counts], lower: list[Counts],
                     targets: Sequence[Target], roles: Sequence[str]
