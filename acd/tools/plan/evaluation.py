@@ -20,7 +20,7 @@ import ctypes
 import itertools
 import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.sharedctypes import RawArray
@@ -145,7 +145,7 @@ class Player:
     """Plays staffings of one scenario on its seeds, once each (see the module)."""
 
     def __init__(self, config: Config, scenario: Scenario, grid: Grid, seeds: Sequence[int],
-                 pool: Executor | None) -> None:
+                 pool: DayPool | None) -> None:
         self.config, self.scenario, self.grid = config, scenario, grid
         self.seeds = list(seeds)
         self.pool = pool
@@ -168,15 +168,14 @@ class Player:
             return
         asked = self._asked.setdefault(key, [])
         for job in self._jobs(staff, have, n):
-            if isinstance(self.pool, DayPool):
-                self.pool.arm(job.ticket)
+            self.pool.arm(job.ticket)
             asked.append((self.pool.submit(_play, job), job.ticket))
 
     def drop(self, key: Key) -> None:
         """The days queued for ``key`` are not needed: cancel those not started, stop
-        those playing (with a :class:`DayPool`)."""
+        those playing."""
         for future, ticket in self._asked.pop(key, []):
-            if not future.cancel() and isinstance(self.pool, DayPool):
+            if not future.cancel() and self.pool is not None:
                 self.pool.stop(ticket)
 
     def queued(self, key: Key) -> list[Future[list[IntervalCounts] | None]]:

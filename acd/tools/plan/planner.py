@@ -73,14 +73,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
 
 import msgspec
 
 from acd.config import FRONT_OFFICE, Config
 from acd.tools.plan.band import BAND_LEVEL, SHOWN, DayBands, day_bands
 from acd.tools.plan.confidence import close_every_day, close_pooled, confidence
-from acd.tools.plan.evaluation import Evaluation, Player, default_jobs, executor
+from acd.tools.plan.evaluation import DayPool, Evaluation, Player, default_jobs, executor
 from acd.tools.plan.floors import Judged, floor_of, only_at_floor, worst_beyond
 from acd.tools.plan.measure import IntervalCounts
 from acd.tools.plan.model import (
@@ -131,7 +130,7 @@ Cut = tuple[int, str]
 class Planner:
     def __init__(self, config: Config, scenario: Scenario, targets: Sequence[Target], *,
                  interval_s: int = 1800, seeds: Sequence[int] = (1,), surge: float = 1.0,
-                 meet: str = EVERY_DAY, pool: Executor | None = None, max_days: int = 600,
+                 meet: str = EVERY_DAY, pool: DayPool | None = None, max_days: int = 600,
                  on_progress: Callable[[str], None] | None = None,
                  extra_seeds: Sequence[int] = (), blocking: float = 0.01,
                  abandon_default: float | None = DEFAULT_ABANDON_RATE,
@@ -286,8 +285,12 @@ class Planner:
         about to be judged with them) and settles them (:meth:`_settle`); once no cut
         is left, the staffing is played as it is, and raised while it misses."""
         best: tuple[float, list[Counts]] | None = None
+        ahead: list[Counts] | None = None  # the round asked for behind the last one
         while self.days < self.max_days:
             trial = self._trial(staff, lower, roles)
+            if ahead is not None and (trial is None or trial[0] != ahead):
+                self._drop(ahead)
+            ahead = None
             if best is None or trial is None:
                 evaluation = self.evaluate(staff, then=trial[0] if trial else None)
                 missed = self._planned_misses(evaluation, targets, roles)
@@ -302,14 +305,12 @@ class Planner:
                 if trial is None:
                     break
             cuts, tries = trial
-            ahead = self._trial(cuts, lower, roles)  # the next round if every cut holds
-            evaluation = self.evaluate(cuts, then=ahead[0] if ahead else None)
+            following = self._trial(cuts, lower, roles)  # the next round if every cut holds
+            ahead = following[0] if following else None
+            evaluation = self.evaluate(cuts, then=ahead)
             staff, held = self._settle(cuts, tries, lower, evaluation, targets, roles)
             if held:
                 best = self._cheaper(best, cuts)
-            following = self._trial(staff, lower, roles)
-            if ahead is not None and (following is None or following[0] != ahead[0]):
-                self._drop(ahead[0])
         return best[1] if best is not None else staff
 
     def _cheaper(self, best: tuple[float, list[Counts]] | None, staff: Sequence[Counts]
@@ -480,14 +481,16 @@ class Planner:
             trial[k][role] -= 1
         return trial, tries
 
-    def _verdict(self, evaluation: Evaluation, tries: set[Cut], targets: Sequence[Target],
-                 roles: Sequence[str]) -> tuple[set[Cut], dict[int, set[str]], bool]:
-        """Where a round of cuts misses a target: the cuts that most directly explain
-        it (the interval's own, else the one before it, whose waiting callers spill
-        over into it, else the one before that), the intervals no cut explains
-        (they were not cut: a cut elsewhere, or the draw, moved them), and whether
-        the round missed nothing (an interval out of reach no worse than at its best
-        is not a miss)."""
+    def _settle(self, trial: list[Counts], tries: set[Cut], lower: list[Counts],
+                evaluation: Evaluation, targets: Sequence[Target], roles: Sequence[str]
+                ) -> tuple[list[Counts], bool]:
+        """The staffing after a round of cuts played, and whether the round met every
+        target (an interval out of reach no worse than at its best is not a miss).
+        Where it misses, the cut that most directly explains it is taken back and its
+        interval fixed at that level (the interval's own, else the one before it,
+        whose waiting callers spill over into it, else the one before that); an
+        interval no cut explains (it was not cut: a cut elsewhere, or the draw, moved
+        it) gets one more person, as in the up steps; the cuts that held are kept."""
         back: set[Cut] = set()
         short: dict[int, set[str]] = {}
         held = True
@@ -500,16 +503,6 @@ class Planner:
                     back.add(culprit)
                 elif (j, role) not in self.reach.out:
                     short.setdefault(j, set()).add(role)
-        return back, short, held
-
-    def _settle(self, trial: list[Counts], tries: set[Cut], lower: list[Counts],
-                evaluation: Evaluation, targets: Sequence[Target], roles: Sequence[str]
-                ) -> tuple[list[Counts], bool]:
-        """The staffing after a round of cuts played (:meth:`_verdict`): a cut that
-        explains a miss is taken back and its interval fixed at that level; an
-        interval no cut explains gets one more person, as in the up steps; the cuts
-        that held are kept. And whether the round met every target."""
-        back, short, held = self._verdict(evaluation, tries, targets, roles)
         staff = [dict(c) for c in trial]
         for k, role in back:
             staff[k][role] += 1
