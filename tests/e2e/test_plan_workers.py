@@ -64,3 +64,21 @@ def test_a_pool_plays_the_days_one_process_plays() -> None:
         player.drop(player.key(other, roles_of(config)))
         got = player.play(staff, key, 2).per_seed
     assert got == expected and got[0] != got[1]
+
+
+def test_days_asked_beyond_a_play_stay_queued_for_the_next_play() -> None:
+    config, scenario = peak_hour()
+    grid = grid_of(scenario, config, 1800)
+    with DayPool(2) as pool:
+        player = Player(config, scenario, grid, [1, 2, 3], pool)
+        staff = staffing(6, player)
+        key = player.key(staff, roles_of(config))
+        player.ask(staff, key, 3)  # the plan's extra seed asked with the first two
+        first = player.play(staff, key, 2)
+        assert first.seeds == 2 and player.days == 2
+        # the third day was neither waited for nor lost: still queued, then taken
+        assert len(player.queued(key)) == 1
+        later = player.play(staff, key, 3)
+        assert later.seeds == 3 and player.days == 3 and player.queued(key) == []
+        # what a later play on fewer seeds finds: the days played, nothing asked
+        assert player.play(staff, key, 1).seeds == 3 and player.days == 3

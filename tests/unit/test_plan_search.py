@@ -45,10 +45,14 @@ class KnownNeed(Planner):
         #: ARM_N1 per interval of each staffing played, in turn (a staffing played
         #: once is remembered, as the planner's player remembers its days)
         self.played: list[list[int]] = []
+        #: the staffings asked on the extra seeds as well (probably the plan)
+        self.every_seed: list[list[int]] = []
 
-    def evaluate(self, staff: Sequence[Counts], *, then: Sequence[Counts] | None = None
-                 ) -> Evaluation:
+    def evaluate(self, staff: Sequence[Counts], *, then: Sequence[Counts] | None = None,
+                 every_seed: bool = False) -> Evaluation:
         people = [c.get(ROLE, 0) for c in staff]
+        if every_seed:
+            self.every_seed.append(people)
         if people not in self.played:
             self.played.append(people)
         day = [counts(n >= need) for n, need in zip(people, self.need, strict=True)]
@@ -83,6 +87,9 @@ def test_the_search_walks_down_to_the_need_one_round_of_cuts_at_a_time() -> None
         [1, 5, 3, 1],  # 08:00 misses: its cut goes back; no cut is left
         [2, 5, 3, 1],  # the staffing played as it is: it meets, the search ends
     ]
+    # only that last staffing, with no cut left, is probably the plan: its extra
+    # seeds' days are asked with it (the close intervals are judged on them next)
+    assert planner.every_seed == [need]
 
 
 def test_a_miss_no_cut_explains_gets_one_more_person_and_the_cuts_that_held_stay(

@@ -183,10 +183,15 @@ class Player:
         return [future for future, _ in self._asked.get(key, [])]
 
     def play(self, staff: Sequence[Counts], key: Key, n: int) -> Evaluation:
-        """``staff`` played on the first ``n`` seeds (those already played reused)."""
+        """``staff`` played on the first ``n`` seeds (those already played reused;
+        days asked on further seeds stay queued for a later play)."""
         self.ask(staff, key, n)
         evaluation = self._done.setdefault(key, Evaluation([]))
-        days = [_played(future.result()) for future, _ in self._asked.pop(key, [])]
+        asked = self._asked.pop(key, [])
+        wanted = max(0, n - evaluation.seeds)
+        if asked[wanted:]:  # days asked on more seeds than this play needs: still queued
+            self._asked[key] = asked[wanted:]
+        days = [_played(future.result()) for future, _ in asked[:wanted]]
         if evaluation.seeds + len(days) < n:
             days += [_played(_play(job))
                      for job in self._jobs(staff, evaluation.seeds + len(days), n)]

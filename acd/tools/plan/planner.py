@@ -61,7 +61,8 @@ late call moves QS 30 s by several points.
 
 While a staffing plays, the round that follows if it meets every target is queued
 behind it (:meth:`acd.tools.plan.evaluation.Player.ask`): the answer is the same,
-the workers idle less.
+the workers idle less. When no cut is left, the staffing played as it is is probably
+the plan: its extra seeds' days are queued behind its first ones.
 
 The search is deterministic for its seeds. It keeps the cheapest staffing (in
 staff-hours) that met every target; if none did within ``max_days`` days played,
@@ -177,13 +178,15 @@ class Planner:
 
     # ------------------------------------------------------------------ playing
 
-    def evaluate(self, staff: Sequence[Counts], *, then: Sequence[Counts] | None = None
-                 ) -> Evaluation:
+    def evaluate(self, staff: Sequence[Counts], *, then: Sequence[Counts] | None = None,
+                 every_seed: bool = False) -> Evaluation:
         """``staff`` played on the seeds its intervals are judged on; ``then``, a
-        staffing probably needed next, is queued behind it."""
+        staffing probably needed next, is queued behind it; ``every_seed``: the
+        extra seeds' days of ``staff`` too (probably the plan, whose close intervals
+        are judged on them), queued behind those it waits for."""
         key = self.player.key(staff, self.roles)
         n = max(self.judged)
-        self.player.ask(staff, key, n)
+        self.player.ask(staff, key, len(self.player.seeds) if every_seed else n)
         if then is not None:
             self.player.ask(then, self.player.key(then, self.roles), n)
         return self.player.play(staff, key, n)
@@ -263,6 +266,9 @@ class Planner:
 
     def plan(self) -> Plan:
         started = time.perf_counter()
+        self.player.ask(self.planned, self.player.key(self.planned, self.roles),
+                        len(self.seeds))
+        import acd.tools.plan.erlang  # noqa: F401  scipy's second, while the first days play
         first = self.evaluate(self.planned)
         traffic = self._traffic(first)
         planned_roles = [r for r in self.roles if r in traffic]
@@ -292,17 +298,19 @@ class Planner:
                 self._drop(ahead)
             ahead = None
             if best is None or trial is None:
-                evaluation = self.evaluate(staff, then=trial[0] if trial else None)
+                evaluation = self.evaluate(staff, then=trial[0] if trial else None,
+                                           every_seed=trial is None)
                 missed = self._planned_misses(evaluation, targets, roles)
                 if missed:
-                    if trial is not None:
-                        self._drop(trial[0])
+                    self._drop(trial[0] if trial is not None else staff)
                     self._progress(f"{len(missed)} intervals short: one more person there")
                     if not self._raise(staff, lower, missed, evaluation, targets):
                         break
                     continue
                 best = self._cheaper(best, staff)
                 if trial is None:
+                    if best[1] != staff:  # a cheaper round is the plan: not these days
+                        self._drop(staff)
                     break
             cuts, tries = trial
             following = self._trial(cuts, lower, roles)  # the next round if every cut holds
