@@ -7,7 +7,7 @@ import msgspec
 
 from acd.config import Config
 from acd.tools.fastday import load_day
-from acd.tools.plan.evaluation import DayPool, Player
+from acd.tools.plan.evaluation import DayPool, Key, Player
 from acd.tools.plan.staffing import Counts, grid_of, roles_of
 from acd.tools.simulate.scenario import Scenario
 from tests.support.paths import REPO
@@ -27,13 +27,18 @@ def staffing(people: int, player: Player) -> list[Counts]:
     return [{"ARM_N1": people} for _ in player.grid.starts]
 
 
-def test_days_dropped_while_in_the_workers_hands_are_stopped_not_played() -> None:
+def six_at_the_front(seeds: list[int], pool: DayPool) -> tuple[Player, list[Counts], Key]:
+    """A player of the peak hour on ``seeds``, six ARM in every interval, and its key."""
     config, scenario = peak_hour()
-    grid = grid_of(scenario, config, 1800)
+    player = Player(config, scenario, grid_of(scenario, config, 1800), seeds, pool)
+    staff = staffing(6, player)
+    return player, staff, player.key(staff, roles_of(config))
+
+
+def test_days_dropped_while_in_the_workers_hands_are_stopped_not_played() -> None:
     with DayPool(1) as pool:
-        player = Player(config, scenario, grid, [1, 2, 3], pool)
-        staff = staffing(6, player)
-        key = player.key(staff, roles_of(config))
+        player, staff, key = six_at_the_front([1, 2, 3], pool)
+        config = player.config
         player.ask(staff, key, 3)
         futures = player.queued(key)
         # one worker: the first day is handed to it at once and the second waits in
@@ -67,12 +72,8 @@ def test_a_pool_plays_the_days_one_process_plays() -> None:
 
 
 def test_days_asked_beyond_a_play_stay_queued_for_the_next_play() -> None:
-    config, scenario = peak_hour()
-    grid = grid_of(scenario, config, 1800)
     with DayPool(2) as pool:
-        player = Player(config, scenario, grid, [1, 2, 3], pool)
-        staff = staffing(6, player)
-        key = player.key(staff, roles_of(config))
+        player, staff, key = six_at_the_front([1, 2, 3], pool)
         player.ask(staff, key, 3)  # the plan's extra seed asked with the first two
         first = player.play(staff, key, 2)
         assert first.seeds == 2 and player.days == 2
