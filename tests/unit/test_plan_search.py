@@ -48,11 +48,13 @@ class KnownNeed(Planner):
         #: the staffings asked on the extra seeds as well (probably the plan)
         self.every_seed: list[list[int]] = []
 
-    def evaluate(self, staff: Sequence[Counts], *, then: Sequence[Counts] | None = None,
-                 every_seed: bool = False) -> Evaluation:
+    def _ask(self, staff: Sequence[Counts], n: int) -> None:
+        if n == len(self.player.seeds):
+            self.every_seed.append([c.get(ROLE, 0) for c in staff])
+
+    def evaluate(self, staff: Sequence[Counts], *, then: Sequence[Counts] | None = None
+                 ) -> Evaluation:
         people = [c.get(ROLE, 0) for c in staff]
-        if every_seed:
-            self.every_seed.append(people)
         if people not in self.played:
             self.played.append(people)
         day = [counts(n >= need) for n, need in zip(people, self.need, strict=True)]

@@ -189,8 +189,8 @@ class Player:
         evaluation = self._done.setdefault(key, Evaluation([]))
         asked = self._asked.pop(key, [])
         wanted = max(0, n - evaluation.seeds)
-        if asked[wanted:]:  # days asked on more seeds than this play needs: still queued
-            self._asked[key] = asked[wanted:]
+        if later := asked[wanted:]:  # asked on more seeds than this play needs
+            self._asked[key] = later
         days = [_played(future.result()) for future, _ in asked[:wanted]]
         if evaluation.seeds + len(days) < n:
             days += [_played(_play(job))

@@ -178,18 +178,20 @@ class Planner:
 
     # ------------------------------------------------------------------ playing
 
-    def evaluate(self, staff: Sequence[Counts], *, then: Sequence[Counts] | None = None,
-                 every_seed: bool = False) -> Evaluation:
+    def evaluate(self, staff: Sequence[Counts], *, then: Sequence[Counts] | None = None
+                 ) -> Evaluation:
         """``staff`` played on the seeds its intervals are judged on; ``then``, a
-        staffing probably needed next, is queued behind it; ``every_seed``: the
-        extra seeds' days of ``staff`` too (probably the plan, whose close intervals
-        are judged on them), queued behind those it waits for."""
-        key = self.player.key(staff, self.roles)
+        staffing probably needed next, is queued behind it."""
         n = max(self.judged)
-        self.player.ask(staff, key, len(self.player.seeds) if every_seed else n)
+        self._ask(staff, n)
         if then is not None:
-            self.player.ask(then, self.player.key(then, self.roles), n)
-        return self.player.play(staff, key, n)
+            self._ask(then, n)
+        return self.player.play(staff, self.player.key(staff, self.roles), n)
+
+    def _ask(self, staff: Sequence[Counts], n: int) -> None:
+        """Queue the days of ``staff`` on the first ``n`` seeds (a play takes only the
+        days it needs; the others wait for a later play)."""
+        self.player.ask(staff, self.player.key(staff, self.roles), n)
 
     def _drop(self, staff: Sequence[Counts]) -> None:
         self.player.drop(self.player.key(staff, self.roles))
@@ -266,8 +268,7 @@ class Planner:
 
     def plan(self) -> Plan:
         started = time.perf_counter()
-        self.player.ask(self.planned, self.player.key(self.planned, self.roles),
-                        len(self.seeds))
+        self._ask(self.planned, len(self.seeds))
         import acd.tools.plan.erlang  # noqa: F401  scipy's second, while the first days play
         first = self.evaluate(self.planned)
         traffic = self._traffic(first)
@@ -298,8 +299,9 @@ class Planner:
                 self._drop(ahead)
             ahead = None
             if best is None or trial is None:
-                evaluation = self.evaluate(staff, then=trial[0] if trial else None,
-                                           every_seed=trial is None)
+                if trial is None:  # probably the plan: its extra seeds' days too
+                    self._ask(staff, len(self.player.seeds))
+                evaluation = self.evaluate(staff, then=trial[0] if trial else None)
                 missed = self._planned_misses(evaluation, targets, roles)
                 if missed:
                     self._drop(trial[0] if trial is not None else staff)
